@@ -1,0 +1,47 @@
+# The README's commands. `make` builds everything, `make test` runs every test,
+# `make run` starts the voiding demo. Missing Debian packages are installed
+# when we are root with apt-get; otherwise the missing ones are named.
+
+PRESET ?= dev
+BUILD  := build/$(PRESET)
+DEPS   := cmake make gcc pkg-config libsqlite3-dev libjansson-dev libcmocka-dev sqlite3
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+DB     ?= steward-voiding.db
+
+.PHONY: all build deps test test-asan valgrind run format format-check clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh $(DEPS)
+
+build: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps
+	@cmake --preset asan-ubsan >/dev/null
+	@cmake --build build/asan-ubsan -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir build/asan-ubsan --output-on-failure -j $(JOBS)
+
+# Unit and scenario tests under valgrind's leak checker.
+valgrind: build
+	@./scripts/deps.sh valgrind
+	@./scripts/valgrind.sh $(BUILD)
+
+run: build
+	@$(BUILD)/steward demo voiding --db $(DB)
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	@rm -rf build

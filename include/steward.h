@@ -1,0 +1,486 @@
+/*
+ * steward.h - the public API of libsteward, a durable process manager engine.
+ *
+ * Vocabulary (see README.md and docs/ARCHITECTURE.md):
+ *   context     a bounded context (Billing, Reports) with an append-only event log;
+ *               every event gets the next position in its context (1, 2, 3, ...).
+ *   stream      the events of one aggregate inside a context, versioned 1, 2, 3, ...
+ *   service     the command handler of a context (a C callback here).
+ *   definition  a process manager: source contexts, states, transitions.
+ *   instance    one run of a definition, identified by its correlation id.
+ *   cursor      per (definition, source context), the last position handled.
+ *   outbox      commands produced by steps, waiting for delivery.
+ *
+ * Conventions: functions return STW_OK (0) or a negative STW_E* code; details of
+ * the last failure are in stw_errmsg(). Strings passed in are copied unless a
+ * comment says otherwise. JSON values are jansson's json_t; "borrowed" means the
+ * callee does not take a reference, "new" means the caller must json_decref().
+ *
+ * Thread safety: an engine handle is used by one thread at a time. Several
+ * engines (threads or processes) may open the same store; the store serialises
+ * writers.
+ */
+#ifndef STEWARD_H
+#define STEWARD_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(STW_BUILDING) && defined(__GNUC__)
+#define STW_API __attribute__((visibility("default")))
+#else
+#define STW_API
+#endif
+
+#if defined(__GNUC__)
+#define STW_WUR __attribute__((warn_unused_result))
+#else
+#define STW_WUR
+#endif
+
+#define STW_VERSION_MAJOR  0
+#define STW_VERSION_MINOR  1
+#define STW_VERSION_PATCH  0
+#define STW_VERSION_STRING "0.1.0"
+
+/* Error codes. */
+enum {
+	STW_OK = 0,
+	STW_EINVAL = -1,     /* an argument is malformed or out of range */
+	STW_ENOMEM = -2,     /* out of memory */
+	STW_ECONFLICT = -3,  /* stale expected version (stream or instance) */
+	STW_ENOTFOUND = -4,  /* no such instance, definition, context or service */
+	STW_ESTORE = -5,     /* the store failed (I/O, corruption, busy too long) */
+	STW_ESTATE = -6,     /* the operation does not fit the current state */
+	STW_EREJECTED = -7,  /* a service refused a command (domain rule) */
+	STW_EEXIST = -8,     /* already registered or defined */
+	STW_EAMBIGUOUS = -9, /* an instance id matches several definitions */
+};
+
+/* Returns a static, human-readable name for an error code. */
+STW_API const char *stw_strerror(int code);
+
+/* Returns the version string of the library, e.g. "0.1.0". */
+STW_API const char *stw_version(void);
+
+/* Limits on values fed from outside. */
+#define STW_MAX_NAME 128       /* context, type, definition and state names */
+#define STW_MAX_ID   256       /* event, command, stream, instance and key ids */
+#define STW_MAX_JSON (1 << 20) /* serialised data or metadata of one message */
+
+/* Expected stream versions for stw_append(). Versions start at 1. */
+#define STW_ANY_VERSION (-1) /* no check */
+#define STW_NO_STREAM   0    /* the stream must not exist yet */
+
+/* ------------------------------------------------------------------------ */
+/* Engine                                                                   */
+
+struct stw_engine;
+
+/* A source of wall-clock time in UTC milliseconds. Tests pass a fake one. */
+struct stw_clock {
+	int64_t (*now_ms)(void *ud);
+	void *ud;
+};
+
+enum stw_log_level { STW_LOG_ERROR, STW_LOG_WARN, STW_LOG_INFO, STW_LOG_DEBUG };
+
+/* The library never prints; it hands log lines to this callback. */
+typedef void (*stw_log_fn)(enum stw_log_level level, const char *msg, void *ud);
+
+/*
+ * Called at each named durable boundary (see docs/ARCHITECTURE.md for the
+ * list). Tests use it to crash the process at a chosen point; production
+ * leaves it NULL.
+ */
+typedef void (*stw_failpoint_fn)(const char *name, void *ud);
+
+/* What the engine just committed, reported to an observer. */
+enum stw_activity_kind {
+	STW_ACTIVITY_STEP,     /* a step transaction of one definition and source context */
+	STW_ACTIVITY_DELIVERY, /* a batch of commands delivered to one service */
+	STW_ACTIVITY_COMMAND,  /* a command executed with stw_execute */
+	STW_ACTIVITY_ACK,      /* an instance acknowledged */
+	STW_ACTIVITY_APPEND,   /* events appended with stw_append */
+};
+
+struct stw_activity {
+	enum stw_activity_kind kind;
+	const char *definition; /* STEP, ACK; else NULL */
+	const char *context;    /* STEP: the source; DELIVERY, COMMAND, APPEND: the target */
+	int count;              /* events read, commands delivered, events appended */
+	int stateful;           /* STEP: 1 if the definition has states (not a policy) */
+	int64_t duration_us;    /* time spent, transaction included (monotonic clock) */
+};
+
+/*
+ * Called after each commit, outside any transaction, on the thread that runs
+ * the engine. It may sleep (a demo slows down this way) but must not call the
+ * engine that reports to it.
+ */
+typedef void (*stw_observer_fn)(const struct stw_activity *a, void *ud);
+
+struct stw_options {
+	const struct stw_clock *clock; /* NULL: the system clock; copied */
+	stw_log_fn log;                /* NULL: no logging */
+	void *log_ud;
+	stw_failpoint_fn failpoint; /* NULL: none */
+	void *failpoint_ud;
+	int batch_size;           /* events per step transaction; 0: default (256) */
+	int synchronous;          /* SQLite: 2 FULL (default), 1 NORMAL, 0 OFF; -1: default */
+	int read_only;            /* open an existing store for inspection only; writes fail */
+	stw_observer_fn observer; /* NULL: none */
+	void *observer_ud;
+};
+
+/*
+ * Opens an engine on a store. `store` is a path to an SQLite database file
+ * (created if missing), optionally prefixed "sqlite:". `opts` may be NULL.
+ * On success *out owns the engine; release it with stw_close(). On failure
+ * *out is NULL and the code says why.
+ */
+STW_API int stw_open(const char *store, const struct stw_options *opts,
+		     struct stw_engine **out) STW_WUR;
+
+/* Closes the engine and its store. Accepts NULL. */
+STW_API void stw_close(struct stw_engine *e);
+
+/* The message of the engine's last failure; valid until the next call. */
+STW_API const char *stw_errmsg(const struct stw_engine *e);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+
+/*
+ * An event. On input to stw_append() the caller fills id (NULL: generated),
+ * type, stream, and optionally correlation_id, causation_id, data and
+ * metadata (NULL: {}); position, stream_version and recorded_at are set by the
+ * store. In callbacks every field is set and everything is borrowed: valid
+ * only during the callback.
+ */
+struct stw_event {
+	const char *context;
+	int64_t position;
+	const char *id;
+	const char *type;
+	const char *stream;
+	int64_t stream_version;
+	const char *correlation_id; /* may be NULL */
+	const char *causation_id;   /* may be NULL */
+	json_t *data;               /* a JSON object */
+	json_t *metadata;           /* a JSON object */
+	int64_t recorded_at;        /* UTC milliseconds */
+};
+
+/*
+ * Appends `n` events to `context`'s log in one transaction. All events of one
+ * call must belong to the same stream. `expected_version` is the version the
+ * caller believes the stream has (STW_NO_STREAM, a version, or
+ * STW_ANY_VERSION); a stale one fails with STW_ECONFLICT and stores nothing.
+ * An event whose id is already stored is skipped (idempotent append); a call
+ * whose events are all stored already succeeds without checking the version.
+ * If `positions` is not NULL it receives each event's position (that of the
+ * stored copy for a skipped one).
+ */
+STW_API int stw_append(struct stw_engine *e, const char *context, int64_t expected_version,
+		       const struct stw_event *events, size_t n, int64_t *positions) STW_WUR;
+
+/* Called for each event read; return non-zero to stop early. */
+typedef int (*stw_event_fn)(const struct stw_event *ev, void *ud);
+
+/*
+ * Reads up to `limit` events of `context` with position > `after`, in order,
+ * and calls `fn` for each. *count (if not NULL) receives the number read.
+ */
+STW_API int stw_read(struct stw_engine *e, const char *context, int64_t after, int limit,
+		     stw_event_fn fn, void *ud, int *count) STW_WUR;
+
+/* Reads every event of one stream in order. *version receives its version (0: none). */
+STW_API int stw_read_stream(struct stw_engine *e, const char *context, const char *stream,
+			    stw_event_fn fn, void *ud, int64_t *version) STW_WUR;
+
+/* The position of the last event of `context` (0 when empty). */
+STW_API int stw_head(struct stw_engine *e, const char *context, int64_t *position) STW_WUR;
+
+/* Returns a borrowed string field of an event's data, or NULL. */
+STW_API const char *stw_event_str(const struct stw_event *ev, const char *field);
+
+/* ------------------------------------------------------------------------ */
+/* Services: command handlers of contexts                                   */
+
+/* A command as a service sees it. Everything is borrowed for the call. */
+struct stw_command {
+	const char *id; /* deterministic: the same command always has the same id */
+	const char *context;
+	const char *type;
+	const char *correlation_id; /* may be NULL */
+	const char *causation_id;   /* the input message that produced it; may be NULL */
+	json_t *data;               /* a JSON object */
+};
+
+/* The handle a service handler uses to read and write its context. */
+struct stw_service_ctx;
+
+/*
+ * A command handler. It reads streams and emits events through `sc`; all of
+ * it commits in one transaction together with a record of the command id, so
+ * a command delivered twice is applied once. Return STW_OK to commit, or
+ * stw_reject() to refuse the command (nothing it emitted is kept; the refusal
+ * is recorded). STW_ENOMEM and STW_ESTORE abort the delivery, which is tried
+ * again later; any other code is recorded like a refusal.
+ */
+typedef int (*stw_handler_fn)(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud);
+
+/*
+ * Registers the in-process service of `context`. One per context and engine;
+ * `ud` is passed to the handler and must outlive the engine.
+ */
+STW_API int stw_register_service(struct stw_engine *e, const char *context, stw_handler_fn fn,
+				 void *ud) STW_WUR;
+
+/* Reads a stream of the service's context (including events emitted in this call). */
+STW_API int stw_svc_read_stream(struct stw_service_ctx *sc, const char *stream, stw_event_fn fn,
+				void *ud, int64_t *version) STW_WUR;
+
+/*
+ * Emits one event to a stream of the service's context, checked against
+ * `expected_version`. `data` is stolen (may be NULL for {}). The event's id is
+ * derived from the command id, its correlation id is the command's, and its
+ * causation id is the command id.
+ */
+STW_API int stw_svc_emit(struct stw_service_ctx *sc, const char *stream, int64_t expected_version,
+			 const char *type, json_t *data) STW_WUR;
+
+/* Records why the command is refused and returns STW_EREJECTED. printf-style. */
+STW_API int stw_reject(struct stw_service_ctx *sc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The engine behind a service context (to read other contexts, say). */
+STW_API struct stw_engine *stw_svc_engine(struct stw_service_ctx *sc);
+
+/*
+ * Executes a command now against `context`'s service and returns its outcome:
+ * STW_OK, STW_EREJECTED (the reason is in stw_errmsg()), or another failure.
+ * `id` may be NULL (a random id is generated); a command whose id was already
+ * handled is not applied again and returns the recorded outcome (without
+ * writing anything).
+ * `correlation_id` NULL means the command id (a command that starts a process
+ * names it). `data` is borrowed (NULL: {}). When `id_out` is not NULL
+ * it receives the command id (a buffer of at least STW_MAX_ID bytes).
+ */
+STW_API int stw_execute(struct stw_engine *e, const char *context, const char *type, json_t *data,
+			const char *id, const char *correlation_id, char *id_out) STW_WUR;
+
+/* Writes a new random id (a UUID v4) into buf (at least 37 bytes). */
+STW_API void stw_new_id(char buf[37]);
+
+/* ------------------------------------------------------------------------ */
+/* Process definitions                                                      */
+
+enum stw_state_kind {
+	STW_STATE_ACTIVE = 0, /* waiting for messages */
+	STW_STATE_TERMINAL,   /* the process completed */
+	STW_STATE_FAILURE,    /* the process failed; a person acknowledges it */
+};
+
+struct stw_state_def {
+	const char *name; /* NULL ends the list */
+	enum stw_state_kind kind;
+};
+
+/* What a transition callback sees. Everything is borrowed for the call. */
+struct stw_step_info {
+	const char *definition;
+	const char *instance_id;
+	const char *from; /* NULL when the transition creates the instance */
+	const char *to;
+	json_t *data; /* the instance data; the callback may change it */
+	const struct stw_event *event;
+	int command_index; /* for payload callbacks */
+	void *ud;          /* the definition's ud */
+};
+
+/*
+ * Builds the payload of a command sent by a transition. *payload receives a
+ * new JSON object. When NULL, the payload is a copy of the instance data.
+ */
+typedef int (*stw_payload_fn)(const struct stw_step_info *si, json_t **payload);
+
+/* Updates the instance data from the message. NULL: no change (creation: see below). */
+typedef int (*stw_update_fn)(const struct stw_step_info *si);
+
+/* Returns a borrowed id derived from an event (correlation or uniqueness key), or NULL. */
+typedef const char *(*stw_key_fn)(const struct stw_event *ev, void *ud);
+
+struct stw_command_def {
+	const char *context; /* NULL ends the list */
+	const char *type;
+	stw_payload_fn payload;
+};
+
+/*
+ * One row of the transition table. `from` == NULL makes `on` a trigger: an
+ * event of that type for which no instance exists creates one in state `to`.
+ * `to` == NULL keeps the state (the message is accepted and recorded).
+ */
+struct stw_transition_def {
+	const char *from;
+	const char *on; /* message (event) type; NULL ends the list */
+	const char *to;
+	const struct stw_command_def *commands; /* NULL or a list ended by {NULL} */
+	stw_update_fn update;                   /* runs before the payloads are built */
+};
+
+enum stw_delivery {
+	STW_AT_LEAST_ONCE = 0, /* the cursor commits with the step (default) */
+	STW_AT_MOST_ONCE,      /* the cursor commits before the step */
+};
+
+/*
+ * A process definition. The engine keeps a pointer to it (and to every table
+ * it points to): it must outlive the engine, as static tables do.
+ *
+ * Routing: an event of a source context whose type appears in a transition is
+ * correlated to an instance id by `correlate` (NULL: the event's correlation
+ * id). A trigger creates the instance; its data starts as a copy of the
+ * trigger's data unless the trigger transition has an update callback, which
+ * then starts from {}. A definition without states is a stateless policy:
+ * every transition is a trigger, no instance is stored, and only the commands
+ * are written.
+ *
+ * Uniqueness: when `unique_key` is set, at most one active or failed instance
+ * holds a given key; a trigger whose key is held creates an instance with
+ * status "rejected" and the reason, and nothing else happens.
+ *
+ * Failure: entering a STW_STATE_FAILURE state, or receiving a message that no
+ * transition accepts in the current state, sets status "failed" with a reason;
+ * stw_acknowledge() ends it and frees its key. In a failure state the table
+ * still applies (compensation messages such as an abort confirmation); an
+ * instance that failed in any other state (an unexpected message, a failing
+ * callback) halts: later messages are recorded as "ignored".
+ */
+struct stw_definition {
+	const char *name;
+	int version;
+	const char *const *sources;                   /* context names, NULL-terminated */
+	const struct stw_state_def *states;           /* NULL-name-terminated; NULL: stateless */
+	const struct stw_transition_def *transitions; /* NULL-on-terminated */
+	const char *ack_state;                        /* optional state reached by acknowledging */
+	stw_key_fn correlate;                         /* NULL: the event's correlation id */
+	stw_key_fn unique_key;                        /* NULL: no uniqueness */
+	enum stw_delivery delivery;
+	void *ud; /* passed to the callbacks */
+};
+
+/* Registers a definition. Fails with STW_EINVAL (and a message) if it is inconsistent. */
+STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def) STW_WUR;
+
+/* ------------------------------------------------------------------------ */
+/* Running                                                                  */
+
+/*
+ * Runs one round of work: steps every definition over its source contexts
+ * (one transaction per batch), in the order the definitions were registered
+ * and their sources listed, then delivers pending commands to in-process
+ * services, each service's commands in the order they were written. *did_work (if not NULL)
+ * receives the number of messages handled and commands delivered.
+ */
+STW_API int stw_run_once(struct stw_engine *e, int *did_work) STW_WUR;
+
+/* Runs rounds until one does no work. */
+STW_API int stw_run_until_idle(struct stw_engine *e) STW_WUR;
+
+/* Counters since the engine was opened. */
+struct stw_stats {
+	uint64_t steps;                /* messages applied to instances */
+	uint64_t duplicates;           /* messages already handled, ignored */
+	uint64_t failures;             /* instances that went to failed status */
+	uint64_t rejected;             /* triggers refused by a uniqueness key */
+	uint64_t unrouted;             /* messages with no instance, recorded */
+	uint64_t commands_delivered;   /* outbox rows delivered (duplicates included) */
+	uint64_t commands_rejected;    /* ... of which the service refused */
+	uint64_t duplicate_deliveries; /* deliveries recognised by the dedup table */
+	uint64_t transactions;         /* step and delivery transactions committed */
+};
+
+STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Inspection and operation                                                 */
+
+/* Filter for stw_list_instances(); NULL fields match everything. */
+struct stw_instance_filter {
+	const char *definition;
+	const char *status; /* "active", "completed", "failed", "acknowledged", "rejected" */
+	const char *state;
+	int limit; /* 0: 100 */
+	int offset;
+};
+
+/*
+ * Lists instances, newest first, as a new JSON array of objects
+ * {definition, id, state, status, version, unique_key, reason, created_at,
+ * updated_at}.
+ */
+STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_filter *f,
+			       json_t **out) STW_WUR;
+
+/*
+ * Gets one instance as a new JSON object: the fields of the list plus data,
+ * history (array of {seq, at, message_id, message_type, context, from, to,
+ * outcome, reason}) and commands (array of {id, context, type, data, status,
+ * error, created_at, delivered_at}). `definition` may be NULL when the id is
+ * unambiguous (else STW_EAMBIGUOUS).
+ */
+STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const char *id,
+			     json_t **out) STW_WUR;
+
+/*
+ * Acknowledges a failed instance: its status becomes "acknowledged" (and its
+ * state the definition's ack_state, if any), its uniqueness key is freed, and
+ * a history row records `note` (may be NULL). STW_ESTATE if it is not failed.
+ */
+STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const char *id,
+			    const char *note) STW_WUR;
+
+/*
+ * The registered definitions as a new JSON array of objects {name, version,
+ * stateless, sources, delivery, unique_key (bool), ack_state, states: [{name,
+ * kind: "active"|"terminal"|"failure"}], transitions: [{from, on, to,
+ * commands: [{context, type}]}]} (docs/API.md).
+ */
+STW_API int stw_list_definitions(struct stw_engine *e, json_t **out) STW_WUR;
+
+/*
+ * Every context a registered definition reads or sends to, or a service
+ * handles, as a new JSON array of {name, head, service (bool)}, sorted by name.
+ */
+STW_API int stw_list_contexts(struct stw_engine *e, json_t **out) STW_WUR;
+
+/* Messages that could not be routed to an instance, as a new JSON array. */
+STW_API int stw_list_unrouted(struct stw_engine *e, const char *definition, int limit,
+			      json_t **out) STW_WUR;
+
+/*
+ * Sets the cursor of (definition, context) back or forward. For operators
+ * (replay) and tests; steps already recorded are recognised as duplicates.
+ */
+STW_API int stw_set_cursor(struct stw_engine *e, const char *definition, const char *context,
+			   int64_t position) STW_WUR;
+
+/* Reads the cursor of (definition, context). */
+STW_API int stw_get_cursor(struct stw_engine *e, const char *definition, const char *context,
+			   int64_t *position) STW_WUR;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STEWARD_H */

@@ -1,0 +1,342 @@
+/*
+ * dispatch.c - delivering commands to services. A service handles a command
+ * inside a transaction that also records the command id in the receiving
+ * side's dedup table, so a command delivered twice is applied once. The
+ * dispatcher hands the outbox's pending rows to in-process services in
+ * batches (one transaction per batch, one savepoint per command), then marks
+ * them delivered in a second transaction.
+ */
+#include "core/engine_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int stw__read_stream(struct stw_engine *e, const char *context, const char *stream, stw_event_fn fn,
+		     void *ud, int64_t *version);
+
+struct stw_service_ctx {
+	struct stw_engine *e;
+	const struct stw_command *cmd;
+	int emitted;      /* events emitted so far: the index in derived event ids */
+	char reason[512]; /* set by stw_reject */
+};
+
+STW_API struct stw_engine *stw_svc_engine(struct stw_service_ctx *sc)
+{
+	return sc ? sc->e : NULL;
+}
+
+STW_API int stw_svc_read_stream(struct stw_service_ctx *sc, const char *stream, stw_event_fn fn,
+				void *ud, int64_t *version)
+{
+	if (sc == NULL)
+		return STW_EINVAL;
+	return stw__read_stream(sc->e, sc->cmd->context, stream, fn, ud, version);
+}
+
+STW_API int stw_svc_emit(struct stw_service_ctx *sc, const char *stream, int64_t expected_version,
+			 const char *type, json_t *data)
+{
+	if (sc == NULL) {
+		json_decref(data);
+		return STW_EINVAL;
+	}
+	char id[33];
+	const char *parts[3] = { "event", sc->cmd->context, sc->cmd->id };
+	stw__derive_id(id, parts, 3, sc->emitted);
+	struct stw_event ev = {
+		.id = id,
+		.type = type,
+		.stream = stream,
+		.correlation_id = sc->cmd->correlation_id,
+		.causation_id = sc->cmd->id,
+		.data = data,
+	};
+	int rc = stw__append_in_txn(sc->e, sc->cmd->context, expected_version, &ev, 1, NULL);
+	json_decref(data);
+	if (rc == STW_OK)
+		sc->emitted++;
+	return rc;
+}
+
+STW_API int stw_reject(struct stw_service_ctx *sc, const char *fmt, ...)
+{
+	if (sc == NULL)
+		return STW_EREJECTED;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sc->reason, sizeof(sc->reason), fmt, ap);
+	va_end(ap);
+	return STW_EREJECTED;
+}
+
+/* Transient failures abort a delivery (it is tried again); others are outcomes. */
+static int is_transient(int rc)
+{
+	return rc == STW_ENOMEM || rc == STW_ESTORE;
+}
+
+/*
+ * Delivers one command to a service inside the caller's transaction. If the
+ * command id is in the dedup table, nothing runs and the recorded outcome is
+ * returned (a duplicate delivery). Else the handler runs under a savepoint;
+ * its events are kept only if it succeeds, and the outcome is recorded.
+ * *outcome receives the command's outcome and err its message ("" if none).
+ * The return value is STW_OK unless the delivery itself failed (transient).
+ */
+static int deliver_one(struct stw_engine *e, const struct stw__service *svc,
+		       const struct stw_command *cmd, int *outcome, char *err, size_t errcap)
+{
+	struct stw__store *s = e->store;
+	err[0] = '\0';
+	int rc = STW__S(s, dedup_get, cmd->context, cmd->id, outcome, err, errcap);
+	if (rc == STW_OK) {
+		e->stats.duplicate_deliveries++;
+		rc = STW__S(s, dedup_hit, cmd->context, cmd->id);
+		return rc == STW_OK ? rc : stw__store_fail(e, rc, "counting a duplicate");
+	}
+	if (rc != STW_ENOTFOUND)
+		return stw__store_fail(e, rc, "reading the dedup table");
+	if ((rc = STW__S0(s, savepoint)) != STW_OK)
+		return stw__store_fail(e, rc, "opening a savepoint");
+	struct stw_service_ctx sc = { .e = e, .cmd = cmd };
+	e->errmsg[0] = '\0';
+	e->in_handler = 1;
+	int h = svc->fn(&sc, cmd, svc->ud);
+	e->in_handler = 0;
+	stw__failpoint(e, "service.after_handler");
+	if (is_transient(h)) {
+		STW__S0(s, rollback_to);
+		return stw__fail(e, h, "service %s failed on %s %s: %s", cmd->context, cmd->type,
+				 cmd->id, e->errmsg[0] ? e->errmsg : stw_strerror(h));
+	}
+	if (h == STW_OK) {
+		rc = STW__S0(s, release);
+	} else {
+		/* Refused: nothing the handler wrote is kept. */
+		if (sc.reason[0] == '\0')
+			stw__copy(sc.reason, sizeof(sc.reason),
+				  e->errmsg[0] ? e->errmsg : stw_strerror(h));
+		rc = STW__S0(s, rollback_to);
+		stw__copy(err, errcap, sc.reason);
+	}
+	if (rc == STW_OK)
+		rc = STW__S(s, dedup_put, cmd->context, cmd->id, h, h == STW_OK ? NULL : err,
+			    stw__now(e));
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "recording a handled command");
+	*outcome = h;
+	return STW_OK;
+}
+
+/* A pending outbox row copied into the arena, with its outcome. */
+struct pending {
+	struct stw__outbox_row row;
+	int outcome;
+	char *error;
+};
+
+struct pending_list {
+	struct stw_engine *e;
+	struct pending *items;
+	int n;
+	int cap;
+	int oom;
+};
+
+static int pending_cb(const struct stw__outbox_row *row, void *ud)
+{
+	struct pending_list *l = ud;
+	struct stw__arena *a = &l->e->arena;
+	struct pending *p = &l->items[l->n];
+	int oom = 0;
+	memset(p, 0, sizeof(*p));
+	p->row.seq = row->seq;
+	p->row.command_id = stw__arena_strdup(a, row->command_id, &oom);
+	p->row.context = stw__arena_strdup(a, row->context, &oom);
+	p->row.type = stw__arena_strdup(a, row->type, &oom);
+	p->row.correlation_id = stw__arena_strdup(a, row->correlation_id, &oom);
+	p->row.causation_id = stw__arena_strdup(a, row->causation_id, &oom);
+	p->row.data = stw__arena_strdup(a, row->data, &oom);
+	if (oom) {
+		l->oom = 1;
+		return 1;
+	}
+	l->n++;
+	return l->n >= l->cap;
+}
+
+/* Delivers one batch of a service's pending commands; *n counts them. */
+static int dispatch_service(struct stw_engine *e, const struct stw__service *svc, int *n)
+{
+	struct stw__store *s = e->store;
+	int64_t started = stw__mono_us();
+	*n = 0;
+	stw__arena_reset(&e->arena);
+	struct pending_list l = { .e = e, .cap = e->batch_size };
+	l.items = stw__arena_alloc(&e->arena, sizeof(*l.items) * (size_t)l.cap);
+	if (l.items == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(s, outbox_pending, svc->context, l.cap, pending_cb, &l);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "reading the outbox");
+	if (l.oom)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	if (l.n == 0)
+		return STW_OK;
+
+	if ((rc = STW__S0(s, begin)) != STW_OK)
+		return stw__store_fail(e, rc, "beginning a delivery");
+	for (int i = 0; i < l.n; i++) {
+		struct pending *p = &l.items[i];
+		json_error_t jerr;
+		json_t *data = json_loads(p->row.data, 0, &jerr);
+		if (data == NULL) {
+			rc = stw__fail(e, STW_ESTORE, "outbox row %s has malformed JSON",
+				       p->row.command_id);
+			break;
+		}
+		struct stw_command cmd = {
+			.id = p->row.command_id,
+			.context = p->row.context,
+			.type = p->row.type,
+			.correlation_id = p->row.correlation_id,
+			.causation_id = p->row.causation_id,
+			.data = data,
+		};
+		char err[512];
+		rc = deliver_one(e, svc, &cmd, &p->outcome, err, sizeof(err));
+		json_decref(data);
+		if (rc != STW_OK)
+			break;
+		int oom = 0;
+		p->error = err[0] ? stw__arena_strdup(&e->arena, err, &oom) : NULL;
+	}
+	if (rc == STW_OK) {
+		stw__failpoint(e, "service.before_commit");
+		if ((rc = STW__S0(s, commit)) != STW_OK)
+			stw__store_fail(e, rc, "committing a delivery");
+	}
+	if (rc != STW_OK) {
+		STW__S0(s, rollback);
+		stw__log(e, STW_LOG_ERROR, "delivery to %s failed: %s", svc->context, e->errmsg);
+		return rc;
+	}
+	e->stats.transactions++;
+	stw__failpoint(e, "dispatch.after_delivery");
+
+	/* Mark the rows delivered. A crash before this commit only causes a
+	 * duplicate delivery, which the dedup table absorbs. */
+	if ((rc = STW__S0(s, begin)) != STW_OK)
+		return stw__store_fail(e, rc, "beginning to mark deliveries");
+	int64_t now = stw__now(e);
+	for (int i = 0; i < l.n && rc == STW_OK; i++) {
+		struct pending *p = &l.items[i];
+		int ok = p->outcome == STW_OK;
+		rc = STW__S(s, outbox_mark, p->row.command_id, ok ? "delivered" : "rejected",
+			    p->error, now);
+		e->stats.commands_delivered++;
+		if (!ok)
+			e->stats.commands_rejected++;
+	}
+	if (rc == STW_OK)
+		rc = STW__S0(s, commit);
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, "marking deliveries");
+		STW__S0(s, rollback);
+		return rc;
+	}
+	stw__failpoint(e, "dispatch.after_mark");
+	*n = l.n;
+	stw__observe(e, STW_ACTIVITY_DELIVERY, NULL, svc->context, l.n, 0, started);
+	return STW_OK;
+}
+
+int stw__dispatch(struct stw_engine *e, int *delivered)
+{
+	*delivered = 0;
+	for (size_t i = 0; i < e->nservices; i++) {
+		int n = 0;
+		int rc = dispatch_service(e, &e->services[i], &n);
+		if (rc != STW_OK)
+			return rc;
+		*delivered += n;
+	}
+	return STW_OK;
+}
+
+STW_API int stw_execute(struct stw_engine *e, const char *context, const char *type, json_t *data,
+			const char *id, const char *correlation_id, char *id_out)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (e->in_handler)
+		return stw__fail(e, STW_ESTATE,
+				 "cannot execute a command inside a service handler");
+	if (!stw__valid_name(context) || !stw__valid_name(type))
+		return stw__fail(e, STW_EINVAL, "invalid context or command type");
+	if (id != NULL && !stw__valid_id(id))
+		return stw__fail(e, STW_EINVAL, "invalid command id");
+	if (correlation_id != NULL && !stw__valid_id(correlation_id))
+		return stw__fail(e, STW_EINVAL, "invalid correlation id");
+	if (data != NULL && !json_is_object(data))
+		return stw__fail(e, STW_EINVAL, "command data must be a JSON object");
+	const struct stw__service *svc = stw__find_service(e, context);
+	if (svc == NULL)
+		return stw__fail(e, STW_ENOTFOUND, "no service for context %s", context);
+	char gen[37];
+	if (id == NULL) {
+		stw_new_id(gen);
+		id = gen;
+	}
+	if (id_out != NULL)
+		stw__copy(id_out, STW_MAX_ID, id);
+	json_t *empty = NULL;
+	if (data == NULL && (data = empty = json_object()) == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	struct stw_command cmd = {
+		.id = id,
+		.context = context,
+		.type = type,
+		.correlation_id = correlation_id ? correlation_id : id,
+		.data = data,
+	};
+	int outcome = STW_OK;
+	char err[512];
+	int64_t started = stw__mono_us();
+	/* A command handled already answers its recorded outcome without writing:
+	 * a client's retry is not a redelivery. */
+	int rc = STW__S(e->store, dedup_get, context, id, &outcome, err, sizeof(err));
+	if (rc == STW_OK) {
+		json_decref(empty);
+		if (outcome != STW_OK)
+			return stw__fail(e, outcome, "%s", err[0] ? err : stw_strerror(outcome));
+		return STW_OK;
+	}
+	if (rc != STW_ENOTFOUND) {
+		json_decref(empty);
+		return stw__store_fail(e, rc, "reading the dedup table");
+	}
+	rc = STW__S0(e->store, begin);
+	if (rc != STW_OK) {
+		json_decref(empty);
+		return stw__store_fail(e, rc, "beginning a command");
+	}
+	rc = deliver_one(e, svc, &cmd, &outcome, err, sizeof(err));
+	json_decref(empty);
+	if (rc == STW_OK) {
+		stw__failpoint(e, "execute.before_commit");
+		if ((rc = STW__S0(e->store, commit)) != STW_OK)
+			stw__store_fail(e, rc, "committing a command");
+	}
+	if (rc != STW_OK) {
+		STW__S0(e->store, rollback);
+		return rc;
+	}
+	stw__observe(e, STW_ACTIVITY_COMMAND, NULL, context, 1, 0, started);
+	if (outcome != STW_OK)
+		return stw__fail(e, outcome, "%s", err[0] ? err : stw_strerror(outcome));
+	return STW_OK;
+}

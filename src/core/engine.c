@@ -1,0 +1,432 @@
+/*
+ * engine.c - the engine handle: opening the store, options, errors, logging,
+ * failpoints, registration of definitions and services, and the run loop.
+ */
+#include "core/engine_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_BATCH 256
+
+STW_API const char *stw_strerror(int code)
+{
+	switch (code) {
+	case STW_OK:
+		return "ok";
+	case STW_EINVAL:
+		return "invalid argument";
+	case STW_ENOMEM:
+		return "out of memory";
+	case STW_ECONFLICT:
+		return "version conflict";
+	case STW_ENOTFOUND:
+		return "not found";
+	case STW_ESTORE:
+		return "store failure";
+	case STW_ESTATE:
+		return "wrong state";
+	case STW_EREJECTED:
+		return "rejected";
+	case STW_EEXIST:
+		return "already exists";
+	case STW_EAMBIGUOUS:
+		return "ambiguous id";
+	default:
+		return "unknown error";
+	}
+}
+
+STW_API const char *stw_version(void)
+{
+	return STW_VERSION_STRING;
+}
+
+int stw__fail(struct stw_engine *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->errmsg, sizeof(e->errmsg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int stw__store_fail(struct stw_engine *e, int code, const char *what)
+{
+	return stw__fail(e, code, "%s: %s", what, e->store->ops->errmsg(e->store));
+}
+
+static int64_t system_now_ms(void *ud)
+{
+	(void)ud;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t stw__now(struct stw_engine *e)
+{
+	return e->clock.now_ms(e->clock.ud);
+}
+
+int64_t stw__mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void stw__observe(struct stw_engine *e, enum stw_activity_kind kind, const char *definition,
+		  const char *context, int count, int stateful, int64_t started)
+{
+	if (e->observer == NULL)
+		return;
+	struct stw_activity a = {
+		.kind = kind,
+		.definition = definition,
+		.context = context,
+		.count = count,
+		.stateful = stateful,
+		.duration_us = stw__mono_us() - started,
+	};
+	e->observer(&a, e->observer_ud);
+}
+
+void stw__failpoint(struct stw_engine *e, const char *name)
+{
+	if (e->failpoint != NULL)
+		e->failpoint(name, e->failpoint_ud);
+}
+
+void stw__log(struct stw_engine *e, enum stw_log_level level, const char *fmt, ...)
+{
+	if (e->log == NULL)
+		return;
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	e->log(level, buf, e->log_ud);
+}
+
+STW_API int stw_open(const char *store, const struct stw_options *opts, struct stw_engine **out)
+{
+	if (out == NULL)
+		return STW_EINVAL;
+	*out = NULL;
+	if (store == NULL || *store == '\0')
+		return STW_EINVAL;
+	if (strncmp(store, "sqlite:", 7) == 0)
+		store += 7;
+	struct stw_engine *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return STW_ENOMEM;
+	e->clock.now_ms = system_now_ms;
+	int sync = 2;
+	int read_only = 0;
+	if (opts != NULL) {
+		if (opts->clock != NULL && opts->clock->now_ms != NULL)
+			e->clock = *opts->clock;
+		e->log = opts->log;
+		e->log_ud = opts->log_ud;
+		e->failpoint = opts->failpoint;
+		e->failpoint_ud = opts->failpoint_ud;
+		e->observer = opts->observer;
+		e->observer_ud = opts->observer_ud;
+		read_only = opts->read_only != 0;
+		e->batch_size = opts->batch_size;
+		if (opts->synchronous >= 0 && opts->synchronous <= 2)
+			sync = opts->synchronous;
+	}
+	if (e->batch_size <= 0)
+		e->batch_size = DEFAULT_BATCH;
+	if (e->batch_size > 100000)
+		e->batch_size = 100000;
+	stw__arena_init(&e->arena, 256 * 1024);
+	struct stw__sqlite_options so = { .synchronous = sync, .read_only = read_only };
+	int rc = stw__sqlite_open(store, &so, &e->store, e->errmsg, sizeof(e->errmsg));
+	if (rc != STW_OK) {
+		stw__log(e, STW_LOG_ERROR, "cannot open store %s: %s", store, e->errmsg);
+		stw__arena_free(&e->arena);
+		free(e);
+		return rc;
+	}
+	*out = e;
+	return STW_OK;
+}
+
+static void free_def(struct stw__def *d)
+{
+	free(d->from);
+	free(d->to);
+}
+
+STW_API void stw_close(struct stw_engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->store != NULL)
+		e->store->ops->close(e->store);
+	for (size_t i = 0; i < e->nservices; i++)
+		free(e->services[i].context);
+	free(e->services);
+	for (size_t i = 0; i < e->ndefs; i++)
+		free_def(&e->defs[i]);
+	free(e->defs);
+	stw__arena_free(&e->arena);
+	free(e);
+}
+
+STW_API const char *stw_errmsg(const struct stw_engine *e)
+{
+	if (e == NULL)
+		return "no engine";
+	return e->errmsg;
+}
+
+STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out)
+{
+	if (e != NULL && out != NULL)
+		*out = e->stats;
+}
+
+const struct stw__def *stw__find_def(const struct stw_engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->ndefs; i++)
+		if (strcmp(e->defs[i].d->name, name) == 0)
+			return &e->defs[i];
+	return NULL;
+}
+
+const struct stw__service *stw__find_service(const struct stw_engine *e, const char *context)
+{
+	for (size_t i = 0; i < e->nservices; i++)
+		if (strcmp(e->services[i].context, context) == 0)
+			return &e->services[i];
+	return NULL;
+}
+
+int stw__state_index(const struct stw__def *def, const char *name)
+{
+	if (name == NULL)
+		return -1;
+	for (int i = 0; i < def->nstates; i++)
+		if (strcmp(def->d->states[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+STW_API int stw_register_service(struct stw_engine *e, const char *context, stw_handler_fn fn,
+				 void *ud)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (!stw__valid_name(context) || fn == NULL)
+		return stw__fail(e, STW_EINVAL,
+				 "a service needs a valid context name and a handler");
+	if (stw__find_service(e, context) != NULL)
+		return stw__fail(e, STW_EEXIST, "context %s already has a service", context);
+	struct stw__service *s = realloc(e->services, (e->nservices + 1) * sizeof(*s));
+	if (s == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	e->services = s;
+	char *name = strdup(context);
+	if (name == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	e->services[e->nservices++] = (struct stw__service){ .context = name, .fn = fn, .ud = ud };
+	return STW_OK;
+}
+
+/*
+ * Checks a definition's tables and resolves state names to indexes into d.
+ * Returns STW_EINVAL with a message naming the first problem found.
+ */
+static int check_definition(struct stw_engine *e, const struct stw_definition *def,
+			    struct stw__def *d)
+{
+	const char *name = def->name;
+	if (!stw__valid_name(name))
+		return stw__fail(e, STW_EINVAL, "definition name is missing or invalid");
+	if (def->sources == NULL || def->sources[0] == NULL)
+		return stw__fail(e, STW_EINVAL, "definition %s has no source context", name);
+	for (d->nsources = 0; def->sources[d->nsources] != NULL; d->nsources++)
+		if (!stw__valid_name(def->sources[d->nsources]))
+			return stw__fail(e, STW_EINVAL,
+					 "definition %s: invalid source context name", name);
+	d->nstates = 0;
+	if (def->states != NULL) {
+		for (; def->states[d->nstates].name != NULL; d->nstates++) {
+			const char *s = def->states[d->nstates].name;
+			if (!stw__valid_name(s))
+				return stw__fail(e, STW_EINVAL, "definition %s: invalid state name",
+						 name);
+			if (stw__state_index(d, s) >= 0)
+				return stw__fail(e, STW_EINVAL, "definition %s: state %s twice",
+						 name, s);
+		}
+		if (d->nstates == 0)
+			return stw__fail(e, STW_EINVAL, "definition %s: empty state list", name);
+	}
+	if (def->transitions == NULL || def->transitions[0].on == NULL)
+		return stw__fail(e, STW_EINVAL, "definition %s has no transition", name);
+	int n = 0;
+	while (def->transitions[n].on != NULL)
+		n++;
+	d->ntransitions = n;
+	d->from = calloc((size_t)n, sizeof(int));
+	d->to = calloc((size_t)n, sizeof(int));
+	if (d->from == NULL || d->to == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int triggers = 0;
+	for (int i = 0; i < n; i++) {
+		const struct stw_transition_def *t = &def->transitions[i];
+		if (!stw__valid_name(t->on))
+			return stw__fail(e, STW_EINVAL,
+					 "definition %s: transition %d has an invalid message type",
+					 name, i);
+		d->from[i] = -1;
+		d->to[i] = -1;
+		if (d->nstates == 0) {
+			if (t->from != NULL || t->to != NULL)
+				return stw__fail(e, STW_EINVAL,
+						 "definition %s is stateless: transition on %s "
+						 "cannot name states",
+						 name, t->on);
+		} else {
+			if (t->from != NULL && (d->from[i] = stw__state_index(d, t->from)) < 0)
+				return stw__fail(e, STW_EINVAL, "definition %s: unknown state %s",
+						 name, t->from);
+			if (t->to != NULL && (d->to[i] = stw__state_index(d, t->to)) < 0)
+				return stw__fail(e, STW_EINVAL, "definition %s: unknown state %s",
+						 name, t->to);
+			if (t->from == NULL && t->to == NULL)
+				return stw__fail(e, STW_EINVAL,
+						 "definition %s: trigger %s needs a target state",
+						 name, t->on);
+		}
+		if (t->from == NULL)
+			triggers++;
+		for (int j = 0; j < i; j++)
+			if (d->from[j] == d->from[i] && strcmp(def->transitions[j].on, t->on) == 0)
+				return stw__fail(e, STW_EINVAL,
+						 "definition %s: two transitions from %s on %s",
+						 name, t->from ? t->from : "(start)", t->on);
+		for (const struct stw_command_def *c = t->commands; c != NULL && c->context != NULL;
+		     c++)
+			if (!stw__valid_name(c->context) || !stw__valid_name(c->type))
+				return stw__fail(e, STW_EINVAL,
+						 "definition %s: transition on %s has a command "
+						 "with an invalid context or type",
+						 name, t->on);
+	}
+	if (triggers == 0)
+		return stw__fail(e, STW_EINVAL,
+				 "definition %s has no trigger (a transition from NULL)", name);
+	d->ack_state = -1;
+	if (def->ack_state != NULL && (d->ack_state = stw__state_index(d, def->ack_state)) < 0)
+		return stw__fail(e, STW_EINVAL, "definition %s: unknown ack state %s", name,
+				 def->ack_state);
+	if (def->delivery != STW_AT_LEAST_ONCE && def->delivery != STW_AT_MOST_ONCE)
+		return stw__fail(e, STW_EINVAL, "definition %s: unknown delivery mode", name);
+	return STW_OK;
+}
+
+STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (def == NULL)
+		return stw__fail(e, STW_EINVAL, "no definition");
+	if (def->name != NULL && stw__find_def(e, def->name) != NULL)
+		return stw__fail(e, STW_EEXIST, "definition %s is already registered", def->name);
+	struct stw__def d = { .d = def };
+	int rc = check_definition(e, def, &d);
+	if (rc != STW_OK) {
+		free_def(&d);
+		return rc;
+	}
+	struct stw__def *defs = realloc(e->defs, (e->ndefs + 1) * sizeof(*defs));
+	if (defs == NULL) {
+		free_def(&d);
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	}
+	e->defs = defs;
+	e->defs[e->ndefs++] = d;
+	return STW_OK;
+}
+
+STW_API int stw_run_once(struct stw_engine *e, int *did_work)
+{
+	if (did_work != NULL)
+		*did_work = 0;
+	if (e == NULL)
+		return STW_EINVAL;
+	if (e->in_handler)
+		return stw__fail(e, STW_ESTATE,
+				 "cannot run the engine from inside a service handler");
+	int total = 0;
+	for (size_t i = 0; i < e->ndefs; i++) {
+		const struct stw__def *def = &e->defs[i];
+		for (int s = 0; s < def->nsources; s++) {
+			int n = 0;
+			int rc = stw__step_batch(e, def, def->d->sources[s], &n);
+			if (rc != STW_OK)
+				return rc;
+			total += n;
+		}
+	}
+	int delivered = 0;
+	int rc = stw__dispatch(e, &delivered);
+	if (rc != STW_OK)
+		return rc;
+	total += delivered;
+	if (did_work != NULL)
+		*did_work = total;
+	return STW_OK;
+}
+
+STW_API int stw_run_until_idle(struct stw_engine *e)
+{
+	for (;;) {
+		int did = 0;
+		int rc = stw_run_once(e, &did);
+		if (rc != STW_OK)
+			return rc;
+		if (did == 0)
+			return STW_OK;
+	}
+}
+
+STW_API int stw_get_cursor(struct stw_engine *e, const char *definition, const char *context,
+			   int64_t *position)
+{
+	if (e == NULL || position == NULL)
+		return STW_EINVAL;
+	if (!stw__valid_name(definition) || !stw__valid_name(context))
+		return stw__fail(e, STW_EINVAL, "invalid definition or context name");
+	int rc = STW__S(e->store, cursor_get, definition, context, position);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "reading a cursor");
+}
+
+STW_API int stw_set_cursor(struct stw_engine *e, const char *definition, const char *context,
+			   int64_t position)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (!stw__valid_name(definition) || !stw__valid_name(context) || position < 0)
+		return stw__fail(e, STW_EINVAL, "invalid definition, context or position");
+	int rc = STW__S0(e->store, begin);
+	if (rc == STW_OK)
+		rc = STW__S(e->store, cursor_set, definition, context, position);
+	if (rc == STW_OK)
+		rc = STW__S0(e->store, commit);
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, "setting a cursor");
+		STW__S0(e->store, rollback);
+	}
+	return rc;
+}

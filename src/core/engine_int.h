@@ -1,0 +1,113 @@
+/*
+ * engine_int.h - the engine handle and what the core modules share.
+ */
+#ifndef STW_ENGINE_INT_H
+#define STW_ENGINE_INT_H
+
+#include <steward.h>
+
+#include "core/util.h"
+#include "store/store.h"
+
+/* A registered in-process service. */
+struct stw__service {
+	char *context;
+	stw_handler_fn fn;
+	void *ud;
+};
+
+/* A registered definition with its tables resolved to indexes. */
+struct stw__def {
+	const struct stw_definition *d;
+	int nstates; /* 0 for a stateless policy */
+	int ntransitions;
+	int *from;     /* per transition: state index, -1 for a trigger */
+	int *to;       /* per transition: state index, -1 to stay */
+	int ack_state; /* state index or -1 */
+	int nsources;
+};
+
+struct stw_engine {
+	struct stw__store *store;
+	struct stw_clock clock;
+	stw_log_fn log;
+	void *log_ud;
+	stw_failpoint_fn failpoint;
+	void *failpoint_ud;
+	stw_observer_fn observer;
+	void *observer_ud;
+	int batch_size;
+	struct stw__service *services;
+	size_t nservices;
+	struct stw__def *defs;
+	size_t ndefs;
+	struct stw_stats stats;
+	struct stw__arena arena; /* batch-scoped memory, reset by each batch */
+	int in_handler;          /* a service handler is running: no re-entry */
+	char errmsg[1024];
+};
+
+/* Sets the engine's message (printf-style) and returns code. */
+int stw__fail(struct stw_engine *e, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Sets the message to "what: <store message>" and returns code. */
+int stw__store_fail(struct stw_engine *e, int code, const char *what);
+
+/* The current time in UTC milliseconds from the engine's clock. */
+int64_t stw__now(struct stw_engine *e);
+
+/* Calls the failpoint hook, if any, with a boundary name. */
+void stw__failpoint(struct stw_engine *e, const char *name);
+
+/* Microseconds of the monotonic clock, for measuring durations. */
+int64_t stw__mono_us(void);
+
+/* Reports a commit to the observer, if any; started is stw__mono_us() at the start. */
+void stw__observe(struct stw_engine *e, enum stw_activity_kind kind, const char *definition,
+		  const char *context, int count, int stateful, int64_t started);
+
+/* Logs through the host's callback (printf-style). */
+void stw__log(struct stw_engine *e, enum stw_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The registered definition named `name`, or NULL. */
+const struct stw__def *stw__find_def(const struct stw_engine *e, const char *name);
+/* The service of `context`, or NULL. */
+const struct stw__service *stw__find_service(const struct stw_engine *e, const char *context);
+/* Index of a state by name in a definition, or -1. */
+int stw__state_index(const struct stw__def *def, const char *name);
+
+/*
+ * Appends events inside the caller's transaction (see stw_append for the
+ * rules). The caller begins and commits.
+ */
+int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expected_version,
+		       const struct stw_event *events, size_t n, int64_t *positions);
+
+/*
+ * Fills ev from a stored row, parsing data and metadata (new references the
+ * caller releases with stw__event_release). STW_ESTORE if stored JSON is bad.
+ */
+int stw__event_from_row(struct stw_engine *e, const struct stw__event_row *row,
+			struct stw_event *ev);
+void stw__event_release(struct stw_event *ev);
+
+/* Reads a stream through the public callback (stw_read_stream, stw_svc_read_stream). */
+int stw__read_stream(struct stw_engine *e, const char *context, const char *stream, stw_event_fn fn,
+		     void *ud, int64_t *version);
+
+/* Steps one batch of (definition, context); *handled counts messages handled. */
+int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char *context,
+		    int *handled);
+
+/* Delivers pending commands to in-process services; *delivered counts them. */
+int stw__dispatch(struct stw_engine *e, int *delivered);
+
+#endif /* STW_ENGINE_INT_H */

@@ -1,0 +1,286 @@
+/*
+ * events.c - appending to and reading from the contexts' event logs.
+ */
+#include "core/engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Serialises a JSON object (NULL: {}) into a malloc'd compact string and
+ * checks its size. *out is NULL on failure.
+ */
+static int dump_object(struct stw_engine *e, json_t *v, const char *what, char **out)
+{
+	*out = NULL;
+	if (v != NULL && !json_is_object(v))
+		return stw__fail(e, STW_EINVAL, "%s must be a JSON object", what);
+	if (v == NULL) {
+		*out = strdup("{}");
+		return *out ? STW_OK : stw__fail(e, STW_ENOMEM, "out of memory");
+	}
+	*out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (*out == NULL)
+		return stw__fail(e, STW_ENOMEM, "cannot serialise %s", what);
+	if (strlen(*out) > STW_MAX_JSON) {
+		free(*out);
+		*out = NULL;
+		return stw__fail(e, STW_EINVAL, "%s is larger than %d bytes", what, STW_MAX_JSON);
+	}
+	return STW_OK;
+}
+
+/* Checks the caller-supplied fields of one event. */
+static int check_event(struct stw_engine *e, const struct stw_event *ev, const char *stream)
+{
+	if (!stw__valid_name(ev->type))
+		return stw__fail(e, STW_EINVAL, "event type is missing or invalid");
+	if (!stw__valid_id(ev->stream))
+		return stw__fail(e, STW_EINVAL, "event stream is missing or invalid");
+	if (strcmp(ev->stream, stream) != 0)
+		return stw__fail(e, STW_EINVAL, "the events of one append must share a stream");
+	if (ev->id != NULL && !stw__valid_id(ev->id))
+		return stw__fail(e, STW_EINVAL, "invalid event id");
+	if (ev->correlation_id != NULL && !stw__valid_id(ev->correlation_id))
+		return stw__fail(e, STW_EINVAL, "invalid correlation id");
+	if (ev->causation_id != NULL && !stw__valid_id(ev->causation_id))
+		return stw__fail(e, STW_EINVAL, "invalid causation id");
+	return STW_OK;
+}
+
+int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expected_version,
+		       const struct stw_event *events, size_t n, int64_t *positions)
+{
+	struct stw__store *s = e->store;
+	if (!stw__valid_name(context))
+		return stw__fail(e, STW_EINVAL, "invalid context name");
+	if (events == NULL || n == 0)
+		return stw__fail(e, STW_EINVAL, "nothing to append");
+	if (n > 10000)
+		return stw__fail(e, STW_EINVAL, "at most 10000 events per append");
+	if (expected_version < STW_ANY_VERSION)
+		return stw__fail(e, STW_EINVAL, "invalid expected version");
+	const char *stream = events[0].stream ? events[0].stream : "";
+	int rc;
+	size_t fresh = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = check_event(e, &events[i], stream)) != STW_OK)
+			return rc;
+		int64_t pos = 0;
+		if (events[i].id != NULL) {
+			rc = STW__S(s, event_position, events[i].id, &pos);
+			if (rc != STW_OK && rc != STW_ENOTFOUND)
+				return stw__store_fail(e, rc, "looking up an event id");
+			if (rc == STW_ENOTFOUND)
+				pos = 0;
+		}
+		if (positions != NULL)
+			positions[i] = pos;
+		if (pos == 0)
+			fresh++;
+	}
+	if (fresh == 0)
+		return STW_OK; /* a replay of events already stored */
+	if (expected_version != STW_ANY_VERSION) {
+		int64_t v = 0;
+		if ((rc = STW__S(s, stream_version, context, stream, &v)) != STW_OK)
+			return stw__store_fail(e, rc, "reading a stream version");
+		if (v != expected_version)
+			return stw__fail(e, STW_ECONFLICT,
+					 "stream %s of %s is at version %lld, not %lld", stream,
+					 context, (long long)v, (long long)expected_version);
+	}
+	int64_t now = stw__now(e);
+	for (size_t i = 0; i < n; i++) {
+		const struct stw_event *ev = &events[i];
+		if (positions != NULL && positions[i] != 0)
+			continue;
+		char gen[37];
+		const char *id = ev->id;
+		if (id == NULL) {
+			stw_new_id(gen);
+			id = gen;
+		}
+		char *data = NULL, *meta = NULL;
+		rc = dump_object(e, ev->data, "event data", &data);
+		if (rc == STW_OK)
+			rc = dump_object(e, ev->metadata, "event metadata", &meta);
+		if (rc != STW_OK) {
+			free(data);
+			return rc;
+		}
+		struct stw__event_row row = {
+			.context = context,
+			.id = id,
+			.type = ev->type,
+			.stream = stream,
+			.correlation_id = ev->correlation_id,
+			.causation_id = ev->causation_id,
+			.data = data,
+			.metadata = meta,
+			.recorded_at = now,
+		};
+		int64_t pos = 0, sv = 0;
+		rc = STW__S(s, append, &row, &pos, &sv);
+		free(data);
+		free(meta);
+		if (rc == STW_EEXIST) {
+			/* The same id twice in one call: the first copy stands. */
+			rc = STW__S(s, event_position, id, &pos);
+		}
+		if (rc != STW_OK)
+			return stw__store_fail(e, rc, "appending an event");
+		if (positions != NULL)
+			positions[i] = pos;
+	}
+	return STW_OK;
+}
+
+STW_API int stw_append(struct stw_engine *e, const char *context, int64_t expected_version,
+		       const struct stw_event *events, size_t n, int64_t *positions)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (e->in_handler)
+		return stw__fail(e, STW_ESTATE, "use stw_svc_emit inside a service handler");
+	int64_t started = stw__mono_us();
+	int rc = STW__S0(e->store, begin);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "beginning an append");
+	rc = stw__append_in_txn(e, context, expected_version, events, n, positions);
+	if (rc == STW_OK) {
+		rc = STW__S0(e->store, commit);
+		if (rc != STW_OK)
+			stw__store_fail(e, rc, "committing an append");
+	}
+	if (rc != STW_OK)
+		STW__S0(e->store, rollback);
+	else
+		stw__observe(e, STW_ACTIVITY_APPEND, NULL, context, (int)n, 0, started);
+	return rc;
+}
+
+int stw__event_from_row(struct stw_engine *e, const struct stw__event_row *row,
+			struct stw_event *ev)
+{
+	json_error_t jerr;
+	*ev = (struct stw_event){
+		.context = row->context,
+		.position = row->position,
+		.id = row->id,
+		.type = row->type,
+		.stream = row->stream,
+		.stream_version = row->stream_version,
+		.correlation_id = row->correlation_id,
+		.causation_id = row->causation_id,
+		.recorded_at = row->recorded_at,
+	};
+	ev->data = json_loads(row->data ? row->data : "{}", 0, &jerr);
+	ev->metadata = json_loads(row->metadata ? row->metadata : "{}", 0, &jerr);
+	if (ev->data == NULL || ev->metadata == NULL) {
+		stw__event_release(ev);
+		return stw__fail(e, STW_ESTORE, "stored event %s has malformed JSON", row->id);
+	}
+	return STW_OK;
+}
+
+void stw__event_release(struct stw_event *ev)
+{
+	json_decref(ev->data);
+	json_decref(ev->metadata);
+	ev->data = NULL;
+	ev->metadata = NULL;
+}
+
+/* Adapts stored rows to the public callback, parsing their JSON. */
+struct read_ctx {
+	struct stw_engine *e;
+	stw_event_fn fn;
+	void *ud;
+	int count;
+	int64_t last_version;
+	int rc;
+};
+
+static int read_cb(const struct stw__event_row *row, void *ud)
+{
+	struct read_ctx *rc = ud;
+	struct stw_event ev;
+	rc->rc = stw__event_from_row(rc->e, row, &ev);
+	if (rc->rc != STW_OK)
+		return 1;
+	rc->count++;
+	rc->last_version = row->stream_version;
+	int stop = rc->fn ? rc->fn(&ev, rc->ud) : 0;
+	stw__event_release(&ev);
+	return stop;
+}
+
+STW_API int stw_read(struct stw_engine *e, const char *context, int64_t after, int limit,
+		     stw_event_fn fn, void *ud, int *count)
+{
+	if (count != NULL)
+		*count = 0;
+	if (e == NULL)
+		return STW_EINVAL;
+	if (!stw__valid_name(context) || after < 0 || limit <= 0)
+		return stw__fail(e, STW_EINVAL, "invalid context, position or limit");
+	struct read_ctx rc = { .e = e, .fn = fn, .ud = ud };
+	int r = STW__S(e->store, read, context, after, limit, read_cb, &rc);
+	if (r != STW_OK)
+		return stw__store_fail(e, r, "reading events");
+	if (count != NULL)
+		*count = rc.count;
+	return rc.rc;
+}
+
+/* Reads a stream through the callback; shared with service contexts. */
+int stw__read_stream(struct stw_engine *e, const char *context, const char *stream, stw_event_fn fn,
+		     void *ud, int64_t *version);
+
+int stw__read_stream(struct stw_engine *e, const char *context, const char *stream, stw_event_fn fn,
+		     void *ud, int64_t *version)
+{
+	if (version != NULL)
+		*version = 0;
+	if (!stw__valid_name(context) || !stw__valid_id(stream))
+		return stw__fail(e, STW_EINVAL, "invalid context or stream name");
+	struct read_ctx rc = { .e = e, .fn = fn, .ud = ud };
+	int r = STW__S(e->store, read_stream, context, stream, read_cb, &rc);
+	if (r != STW_OK)
+		return stw__store_fail(e, r, "reading a stream");
+	if (rc.rc != STW_OK)
+		return rc.rc;
+	if (version != NULL) {
+		/* A callback may stop early: ask the store for the true version. */
+		r = STW__S(e->store, stream_version, context, stream, version);
+		if (r != STW_OK)
+			return stw__store_fail(e, r, "reading a stream version");
+	}
+	return STW_OK;
+}
+
+STW_API int stw_read_stream(struct stw_engine *e, const char *context, const char *stream,
+			    stw_event_fn fn, void *ud, int64_t *version)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	return stw__read_stream(e, context, stream, fn, ud, version);
+}
+
+STW_API int stw_head(struct stw_engine *e, const char *context, int64_t *position)
+{
+	if (e == NULL || position == NULL)
+		return STW_EINVAL;
+	if (!stw__valid_name(context))
+		return stw__fail(e, STW_EINVAL, "invalid context name");
+	int rc = STW__S(e->store, head, context, position);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "reading a context head");
+}
+
+STW_API const char *stw_event_str(const struct stw_event *ev, const char *field)
+{
+	if (ev == NULL || field == NULL)
+		return NULL;
+	return json_string_value(json_object_get(ev->data, field));
+}

@@ -1,0 +1,504 @@
+/*
+ * inspect.c - listing and reading instances as JSON, acknowledging failures,
+ * and listing unrouted messages.
+ */
+#include "core/engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Sets key to a string or null. */
+static int set_str(json_t *o, const char *key, const char *v)
+{
+	return json_object_set_new(o, key, v ? json_string(v) : json_null());
+}
+
+static json_t *instance_json(const struct stw__instance_row *r, int with_data)
+{
+	json_t *o = json_object();
+	if (o == NULL)
+		return NULL;
+	int bad = set_str(o, "definition", r->definition) | set_str(o, "id", r->id) |
+		  set_str(o, "state", r->state) | set_str(o, "status", r->status) |
+		  json_object_set_new(o, "version", json_integer(r->version)) |
+		  set_str(o, "unique_key", r->unique_key) | set_str(o, "reason", r->reason) |
+		  json_object_set_new(o, "created_at", json_integer(r->created_at)) |
+		  json_object_set_new(o, "updated_at", json_integer(r->updated_at));
+	if (with_data) {
+		json_error_t jerr;
+		json_t *d = json_loads(r->data, 0, &jerr);
+		bad |= json_object_set_new(o, "data", d ? d : json_object());
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+struct list_ctx {
+	json_t *arr;
+	int with_data;
+	int oom;
+};
+
+static int list_cb(const struct stw__instance_row *r, void *ud)
+{
+	struct list_ctx *c = ud;
+	json_t *o = instance_json(r, c->with_data);
+	if (o == NULL || json_array_append_new(c->arr, o) != 0) {
+		c->oom = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int check_filter_name(const char *s)
+{
+	return s == NULL || stw__valid_name(s);
+}
+
+STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_filter *f,
+			       json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (e == NULL || out == NULL)
+		return STW_EINVAL;
+	struct stw_instance_filter none = { 0 };
+	if (f == NULL)
+		f = &none;
+	if (!check_filter_name(f->definition) || !check_filter_name(f->status) ||
+	    !check_filter_name(f->state) || f->limit < 0 || f->limit > 10000 || f->offset < 0)
+		return stw__fail(e, STW_EINVAL, "invalid instance filter");
+	struct stw__instance_query q = {
+		.definition = f->definition,
+		.status = f->status,
+		.state = f->state,
+		.limit = f->limit ? f->limit : 100,
+		.offset = f->offset,
+	};
+	struct list_ctx c = { .arr = json_array() };
+	if (c.arr == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(e->store, list_instances, &q, list_cb, &c);
+	if (rc != STW_OK || c.oom) {
+		json_decref(c.arr);
+		return rc != STW_OK ? stw__store_fail(e, rc, "listing instances")
+				    : stw__fail(e, STW_ENOMEM, "out of memory");
+	}
+	*out = c.arr;
+	return STW_OK;
+}
+
+/*
+ * Resolves the definition of instance `id`: the given one, or the only one
+ * that has an instance with that id. def_out receives a registered or stored
+ * definition name (cap bytes).
+ */
+static int resolve_definition(struct stw_engine *e, const char *definition, const char *id,
+			      char *def_out, size_t cap)
+{
+	if (!stw__valid_id(id))
+		return stw__fail(e, STW_EINVAL, "invalid instance id");
+	if (definition != NULL) {
+		if (!stw__valid_name(definition))
+			return stw__fail(e, STW_EINVAL, "invalid definition name");
+		stw__copy(def_out, cap, definition);
+		return STW_OK;
+	}
+	struct stw__instance_query q = { .id = id, .limit = 2 };
+	struct list_ctx c = { .arr = json_array() };
+	if (c.arr == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(e->store, list_instances, &q, list_cb, &c);
+	if (rc != STW_OK) {
+		json_decref(c.arr);
+		return stw__store_fail(e, rc, "finding an instance");
+	}
+	size_t n = json_array_size(c.arr);
+	if (n == 1)
+		snprintf(
+		    def_out, cap, "%s",
+		    json_string_value(json_object_get(json_array_get(c.arr, 0), "definition")));
+	json_decref(c.arr);
+	if (c.oom)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	if (n == 0)
+		return stw__fail(e, STW_ENOTFOUND, "no instance %s", id);
+	if (n > 1)
+		return stw__fail(e, STW_EAMBIGUOUS, "instance id %s exists in several definitions",
+				 id);
+	return STW_OK;
+}
+
+static int get_cb(const struct stw__instance_row *r, void *ud)
+{
+	json_t **o = ud;
+	*o = instance_json(r, 1);
+	return 1;
+}
+
+struct arr_ctx {
+	json_t *arr;
+	int oom;
+};
+
+static int history_cb(const struct stw__history_row *r, void *ud)
+{
+	struct arr_ctx *c = ud;
+	json_t *o = json_object();
+	if (o == NULL ||
+	    (json_object_set_new(o, "seq", json_integer(r->seq)) |
+	     json_object_set_new(o, "at", json_integer(r->at)) |
+	     set_str(o, "message_id", r->message_id) | set_str(o, "message_type", r->message_type) |
+	     set_str(o, "context", r->context) | set_str(o, "from", r->from_state) |
+	     set_str(o, "to", r->to_state) | set_str(o, "outcome", r->outcome) |
+	     set_str(o, "reason", r->reason)) != 0 ||
+	    json_array_append_new(c->arr, o) != 0) {
+		c->oom = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int outbox_cb(const struct stw__outbox_row *r, void *ud)
+{
+	struct arr_ctx *c = ud;
+	json_error_t jerr;
+	json_t *d = json_loads(r->data, 0, &jerr);
+	json_t *o = json_object();
+	if (o == NULL ||
+	    (set_str(o, "id", r->command_id) | set_str(o, "context", r->context) |
+	     set_str(o, "type", r->type) | json_object_set_new(o, "data", d ? d : json_object()) |
+	     set_str(o, "causation_id", r->causation_id) | set_str(o, "status", r->status) |
+	     set_str(o, "error", r->error) |
+	     json_object_set_new(o, "created_at", json_integer(r->created_at)) |
+	     json_object_set_new(o, "delivered_at", json_integer(r->delivered_at))) != 0 ||
+	    json_array_append_new(c->arr, o) != 0) {
+		c->oom = 1;
+		return 1;
+	}
+	return 0;
+}
+
+STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const char *id,
+			     json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (e == NULL || out == NULL)
+		return STW_EINVAL;
+	char def[STW_MAX_NAME];
+	int rc = resolve_definition(e, definition, id, def, sizeof(def));
+	if (rc != STW_OK)
+		return rc;
+	json_t *o = NULL;
+	rc = STW__S(e->store, instance_get, def, id, get_cb, &o);
+	if (rc == STW_ENOTFOUND)
+		return stw__fail(e, rc, "no instance %s of %s", id, def);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "reading an instance");
+	if (o == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	struct arr_ctx h = { .arr = json_array() }, c = { .arr = json_array() };
+	if (h.arr == NULL || c.arr == NULL)
+		rc = STW_ENOMEM;
+	if (rc == STW_OK)
+		rc = STW__S(e->store, history_list, def, id, history_cb, &h);
+	if (rc == STW_OK)
+		rc = STW__S(e->store, outbox_for_instance, def, id, outbox_cb, &c);
+	if (rc == STW_OK && (h.oom || c.oom))
+		rc = STW_ENOMEM;
+	if (rc == STW_OK) {
+		json_object_set_new(o, "history", h.arr);
+		json_object_set_new(o, "commands", c.arr);
+		*out = o;
+		return STW_OK;
+	}
+	json_decref(h.arr);
+	json_decref(c.arr);
+	json_decref(o);
+	return rc == STW_ENOMEM ? stw__fail(e, rc, "out of memory")
+				: stw__store_fail(e, rc, "reading an instance");
+}
+
+/* The fields of a stored instance needed to acknowledge it. */
+struct ack_ctx {
+	struct stw__instance_row row;
+	char state[STW_MAX_NAME];
+	char status[32];
+	json_t *json;
+	int found;
+};
+
+static int ack_cb(const struct stw__instance_row *r, void *ud)
+{
+	struct ack_ctx *c = ud;
+	c->found = 1;
+	c->row.version = r->version;
+	c->row.created_at = r->created_at;
+	stw__copy(c->state, sizeof(c->state), r->state);
+	stw__copy(c->status, sizeof(c->status), r->status);
+	json_error_t jerr;
+	c->json = json_loads(r->data, 0, &jerr);
+	return 1;
+}
+
+STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const char *id,
+			    const char *note)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	char def[STW_MAX_NAME];
+	int rc = resolve_definition(e, definition, id, def, sizeof(def));
+	if (rc != STW_OK)
+		return rc;
+	if (note != NULL && strlen(note) > 1000)
+		return stw__fail(e, STW_EINVAL, "the note is longer than 1000 bytes");
+	const struct stw__def *d = stw__find_def(e, def);
+	struct stw__store *s = e->store;
+	int64_t started = stw__mono_us();
+	if ((rc = STW__S0(s, begin)) != STW_OK)
+		return stw__store_fail(e, rc, "beginning an acknowledgement");
+	struct ack_ctx c = { 0 };
+	rc = STW__S(s, instance_get, def, id, ack_cb, &c);
+	char *data = NULL;
+	if (rc == STW_ENOTFOUND) {
+		stw__fail(e, rc, "no instance %s of %s", id, def);
+		goto out;
+	}
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, "reading an instance");
+		goto out;
+	}
+	if (strcmp(c.status, "failed") != 0) {
+		rc = stw__fail(e, STW_ESTATE, "instance %s is %s, not failed", id, c.status);
+		goto out;
+	}
+	data = c.json ? json_dumps(c.json, JSON_COMPACT) : NULL;
+	if (data == NULL) {
+		rc = stw__fail(e, STW_ENOMEM, "cannot serialise instance data");
+		goto out;
+	}
+	const char *to = c.state;
+	if (d != NULL && d->ack_state >= 0)
+		to = d->d->states[d->ack_state].name;
+	int64_t now = stw__now(e);
+	char msg_id[64] = "ack-";
+	stw_new_id(msg_id + 4);
+	struct stw__history_row h = {
+		.definition = def,
+		.instance_id = id,
+		.message_id = msg_id,
+		.message_type = "AcknowledgeProcessFailure",
+		.from_state = c.state,
+		.to_state = to,
+		.outcome = "acknowledged",
+		.reason = note,
+		.at = now,
+	};
+	struct stw__instance_row row = {
+		.definition = def,
+		.id = id,
+		.state = to,
+		.status = "acknowledged",
+		.data = data,
+		.unique_key = NULL, /* the key is freed */
+		.reason = NULL,
+		.version = c.row.version + 1,
+		.created_at = c.row.created_at,
+		.updated_at = now,
+	};
+	rc = STW__S(s, history_insert, &h);
+	if (rc == STW_OK)
+		rc = STW__S(s, instance_update, &row, c.row.version);
+	if (rc == STW_OK)
+		rc = STW__S0(s, commit);
+	if (rc != STW_OK)
+		stw__store_fail(e, rc, "acknowledging an instance");
+out:
+	free(data);
+	json_decref(c.json);
+	if (rc != STW_OK)
+		STW__S0(s, rollback);
+	else
+		stw__observe(e, STW_ACTIVITY_ACK, def, NULL, 1, 1, started);
+	return rc;
+}
+
+static int unrouted_cb(const struct stw__unrouted_row *r, void *ud)
+{
+	struct arr_ctx *c = ud;
+	json_t *o = json_object();
+	if (o == NULL ||
+	    (json_object_set_new(o, "seq", json_integer(r->seq)) |
+	     set_str(o, "definition", r->definition) | set_str(o, "context", r->context) |
+	     json_object_set_new(o, "position", json_integer(r->position)) |
+	     set_str(o, "event_id", r->event_id) | set_str(o, "event_type", r->event_type) |
+	     set_str(o, "reason", r->reason) | json_object_set_new(o, "at", json_integer(r->at))) !=
+		0 ||
+	    json_array_append_new(c->arr, o) != 0) {
+		c->oom = 1;
+		return 1;
+	}
+	return 0;
+}
+
+STW_API int stw_list_unrouted(struct stw_engine *e, const char *definition, int limit, json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (e == NULL || out == NULL)
+		return STW_EINVAL;
+	if (!check_filter_name(definition) || limit < 0 || limit > 10000)
+		return stw__fail(e, STW_EINVAL, "invalid definition or limit");
+	struct arr_ctx c = { .arr = json_array() };
+	if (c.arr == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(e->store, unrouted_list, definition, limit ? limit : 100, unrouted_cb, &c);
+	if (rc != STW_OK || c.oom) {
+		json_decref(c.arr);
+		return rc != STW_OK ? stw__store_fail(e, rc, "listing unrouted messages")
+				    : stw__fail(e, STW_ENOMEM, "out of memory");
+	}
+	*out = c.arr;
+	return STW_OK;
+}
+
+static const char *kind_name(enum stw_state_kind k)
+{
+	switch (k) {
+	case STW_STATE_TERMINAL:
+		return "terminal";
+	case STW_STATE_FAILURE:
+		return "failure";
+	default:
+		return "active";
+	}
+}
+
+/* One definition as JSON (docs/API.md), or NULL when out of memory. */
+static json_t *definition_json(const struct stw__def *def)
+{
+	const struct stw_definition *d = def->d;
+	json_t *o = json_object(), *sources = json_array(), *states = json_array(),
+	       *transitions = json_array();
+	int bad = o == NULL || sources == NULL || states == NULL || transitions == NULL;
+	for (int i = 0; !bad && i < def->nsources; i++)
+		bad |= json_array_append_new(sources, json_string(d->sources[i]));
+	for (int i = 0; !bad && i < def->nstates; i++)
+		bad |=
+		    json_array_append_new(states, json_pack("{s:s, s:s}", "name", d->states[i].name,
+							    "kind", kind_name(d->states[i].kind)));
+	for (int i = 0; !bad && i < def->ntransitions; i++) {
+		const struct stw_transition_def *t = &d->transitions[i];
+		json_t *cmds = json_array();
+		for (const struct stw_command_def *c = t->commands; cmds && c && c->context; c++)
+			bad |= json_array_append_new(
+			    cmds, json_pack("{s:s, s:s}", "context", c->context, "type", c->type));
+		json_t *tj = json_pack("{s:s?, s:s, s:s?, s:o}", "from", t->from, "on", t->on, "to",
+				       t->to, "commands", cmds);
+		bad |= tj == NULL || json_array_append_new(transitions, tj);
+	}
+	if (!bad)
+		bad = json_object_set_new(o, "name", json_string(d->name)) |
+		      json_object_set_new(o, "version", json_integer(d->version)) |
+		      json_object_set_new(o, "stateless", json_boolean(def->nstates == 0)) |
+		      json_object_set_new(o, "delivery",
+					  json_string(d->delivery == STW_AT_MOST_ONCE
+							  ? "at-most-once"
+							  : "at-least-once")) |
+		      json_object_set_new(o, "unique_key", json_boolean(d->unique_key != NULL)) |
+		      set_str(o, "ack_state", d->ack_state) |
+		      json_object_set(o, "sources", sources) |
+		      json_object_set(o, "states", states) |
+		      json_object_set(o, "transitions", transitions);
+	json_decref(sources);
+	json_decref(states);
+	json_decref(transitions);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+STW_API int stw_list_definitions(struct stw_engine *e, json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (e == NULL || out == NULL)
+		return STW_EINVAL;
+	json_t *arr = json_array();
+	for (size_t i = 0; arr != NULL && i < e->ndefs; i++) {
+		json_t *d = definition_json(&e->defs[i]);
+		if (d == NULL || json_array_append_new(arr, d) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	if (arr == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	*out = arr;
+	return STW_OK;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+STW_API int stw_list_contexts(struct stw_engine *e, json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (e == NULL || out == NULL)
+		return STW_EINVAL;
+	/* Collect the names (borrowed from definitions and services), sort, dedupe. */
+	size_t cap = e->nservices, n = 0;
+	for (size_t i = 0; i < e->ndefs; i++) {
+		cap += (size_t)e->defs[i].nsources;
+		for (int t = 0; t < e->defs[i].ntransitions; t++)
+			for (const struct stw_command_def *c =
+				 e->defs[i].d->transitions[t].commands;
+			     c && c->context; c++)
+				cap++;
+	}
+	const char **names = malloc((cap ? cap : 1) * sizeof(*names));
+	if (names == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	for (size_t i = 0; i < e->nservices; i++)
+		names[n++] = e->services[i].context;
+	for (size_t i = 0; i < e->ndefs; i++) {
+		for (int k = 0; k < e->defs[i].nsources; k++)
+			names[n++] = e->defs[i].d->sources[k];
+		for (int t = 0; t < e->defs[i].ntransitions; t++)
+			for (const struct stw_command_def *c =
+				 e->defs[i].d->transitions[t].commands;
+			     c && c->context; c++)
+				names[n++] = c->context;
+	}
+	qsort(names, n, sizeof(*names), by_name);
+	json_t *arr = json_array();
+	int rc = arr ? STW_OK : STW_ENOMEM;
+	for (size_t i = 0; rc == STW_OK && i < n; i++) {
+		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+			continue;
+		int64_t head = 0;
+		if ((rc = stw_head(e, names[i], &head)) != STW_OK)
+			break;
+		json_t *o = json_pack("{s:s, s:I, s:b}", "name", names[i], "head", (json_int_t)head,
+				      "service", stw__find_service(e, names[i]) != NULL);
+		if (o == NULL || json_array_append_new(arr, o) != 0)
+			rc = stw__fail(e, STW_ENOMEM, "out of memory");
+	}
+	free(names);
+	if (rc != STW_OK) {
+		json_decref(arr);
+		return rc == STW_ENOMEM ? stw__fail(e, rc, "out of memory") : rc;
+	}
+	*out = arr;
+	return STW_OK;
+}

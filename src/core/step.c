@@ -1,0 +1,583 @@
+/*
+ * step.c - the process-manager step. For one (definition, source context) it
+ * reads a batch of events after the cursor, routes each to its instance,
+ * applies the transition table and writes, in ONE transaction, the instances
+ * (version-checked), their history rows, the outbox rows and the cursor.
+ * Transition callbacks are pure: they only see the instance data and the
+ * message; all I/O is done here.
+ */
+#include "core/engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char ST_ACTIVE[] = "active";
+static const char ST_COMPLETED[] = "completed";
+static const char ST_FAILED[] = "failed";
+static const char ST_REJECTED[] = "rejected";
+
+/* An instance loaded for one message. Strings live in the engine's arena. */
+struct inst {
+	struct stw_engine *e;
+	const char *id;
+	int state; /* index into the definition's states */
+	const char *state_name;
+	const char *status;
+	json_t *data; /* owned */
+	const char *key;
+	const char *reason;
+	int64_t version; /* stored version; 0 for a new instance */
+	int64_t created_at;
+	int oom;
+};
+
+/* Events of one batch, copied into the arena. */
+struct batch {
+	struct stw_engine *e;
+	struct stw__event_row *rows;
+	int n;
+	int cap;
+	int oom;
+};
+
+static int collect_cb(const struct stw__event_row *row, void *ud)
+{
+	struct batch *b = ud;
+	struct stw__arena *a = &b->e->arena;
+	struct stw__event_row *r = &b->rows[b->n];
+	int oom = 0;
+	*r = *row;
+	r->context = stw__arena_strdup(a, row->context, &oom);
+	r->id = stw__arena_strdup(a, row->id, &oom);
+	r->type = stw__arena_strdup(a, row->type, &oom);
+	r->stream = stw__arena_strdup(a, row->stream, &oom);
+	r->correlation_id = stw__arena_strdup(a, row->correlation_id, &oom);
+	r->causation_id = stw__arena_strdup(a, row->causation_id, &oom);
+	r->data = stw__arena_strdup(a, row->data, &oom);
+	r->metadata = stw__arena_strdup(a, row->metadata, &oom);
+	if (oom) {
+		b->oom = 1;
+		return 1;
+	}
+	b->n++;
+	return b->n >= b->cap;
+}
+
+/* The transition of `def` from state `from` (-1: trigger) on `type`, or -1. */
+static int find_transition(const struct stw__def *def, int from, const char *type)
+{
+	for (int i = 0; i < def->ntransitions; i++)
+		if (def->from[i] == from && strcmp(def->d->transitions[i].on, type) == 0)
+			return i;
+	return -1;
+}
+
+static int handles_type(const struct stw__def *def, const char *type)
+{
+	for (int i = 0; i < def->ntransitions; i++)
+		if (strcmp(def->d->transitions[i].on, type) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *state_name(const struct stw__def *def, int i)
+{
+	return i >= 0 ? def->d->states[i].name : NULL;
+}
+
+/* Copies a stored instance into the arena; the row dies with the callback. */
+static int load_cb(const struct stw__instance_row *row, void *ud)
+{
+	struct inst *in = ud;
+	struct stw__arena *a = &in->e->arena;
+	json_error_t jerr;
+	in->data = json_loads(row->data, 0, &jerr);
+	in->version = row->version;
+	in->created_at = row->created_at;
+	in->state_name = stw__arena_strdup(a, row->state, &in->oom);
+	in->status = stw__arena_strdup(a, row->status, &in->oom);
+	in->key = stw__arena_strdup(a, row->unique_key, &in->oom);
+	in->reason = stw__arena_strdup(a, row->reason, &in->oom);
+	return 1;
+}
+
+/*
+ * Loads instance (def, id) into *in (in->id must be set). STW_ENOTFOUND when
+ * it does not exist. in->data is a new reference on success.
+ */
+static int load_instance(struct stw_engine *e, const struct stw__def *def, struct inst *in)
+{
+	int rc = STW__S(e->store, instance_get, def->d->name, in->id, load_cb, in);
+	if (rc == STW_ENOTFOUND)
+		return rc;
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "loading an instance");
+	if (in->oom) {
+		json_decref(in->data);
+		in->data = NULL;
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	}
+	in->state = stw__state_index(def, in->state_name);
+	if (in->data == NULL || !json_is_object(in->data) || in->state < 0) {
+		json_decref(in->data);
+		in->data = NULL;
+		return stw__fail(e, STW_ESTORE,
+				 "instance %s of %s is malformed (bad data or unknown state %s)",
+				 in->id, def->d->name, in->state_name ? in->state_name : "?");
+	}
+	return STW_OK;
+}
+
+/* Writes the instance: insert when new, else a version-checked update. */
+static int save_instance(struct stw_engine *e, const struct stw__def *def, struct inst *in)
+{
+	char *data = json_dumps(in->data, JSON_COMPACT);
+	if (data == NULL)
+		return stw__fail(e, STW_ENOMEM, "cannot serialise instance data");
+	int64_t now = stw__now(e);
+	struct stw__instance_row row = {
+		.definition = def->d->name,
+		.id = in->id,
+		.state = state_name(def, in->state),
+		.status = in->status,
+		.data = data,
+		.unique_key = in->key,
+		.reason = in->reason,
+		.version = in->version + 1,
+		.created_at = in->version == 0 ? now : in->created_at,
+		.updated_at = now,
+	};
+	int rc;
+	if (in->version == 0)
+		rc = STW__S(e->store, instance_insert, &row);
+	else
+		rc = STW__S(e->store, instance_update, &row, in->version);
+	free(data);
+	if (rc != STW_OK)
+		return stw__store_fail(
+		    e, rc, in->version == 0 ? "inserting an instance" : "updating an instance");
+	in->version++;
+	return STW_OK;
+}
+
+static int write_history(struct stw_engine *e, const struct stw__def *def, const char *inst_id,
+			 const struct stw_event *ev, const char *from, const char *to,
+			 const char *outcome, const char *reason)
+{
+	struct stw__history_row row = {
+		.definition = def->d->name,
+		.instance_id = inst_id,
+		.message_id = ev->id,
+		.message_type = ev->type,
+		.context = ev->context,
+		.from_state = from,
+		.to_state = to,
+		.outcome = outcome,
+		.reason = reason,
+		.at = stw__now(e),
+	};
+	int rc = STW__S(e->store, history_insert, &row);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "writing history");
+}
+
+static int write_unrouted(struct stw_engine *e, const struct stw__def *def,
+			  const struct stw_event *ev, const char *reason)
+{
+	struct stw__unrouted_row row = {
+		.definition = def->d->name,
+		.context = ev->context,
+		.position = ev->position,
+		.event_id = ev->id,
+		.event_type = ev->type,
+		.reason = reason,
+		.at = stw__now(e),
+	};
+	e->stats.unrouted++;
+	stw__log(e, STW_LOG_WARN, "%s: %s %s at %s:%lld not routed: %s", def->d->name, ev->type,
+		 ev->id, ev->context, (long long)ev->position, reason);
+	int rc = STW__S(e->store, unrouted_insert, &row);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "recording an unrouted message");
+}
+
+/*
+ * Builds the payloads of transition t's commands and writes them to the
+ * outbox. All payloads are built before anything is written, so a failing
+ * callback leaves no partial commands. Returns STW_OK, a store/memory error,
+ * or STW_EINVAL with *why set when a callback failed.
+ */
+static int send_commands(struct stw_engine *e, const struct stw__def *def, int t,
+			 struct stw_step_info *si, const char *correlation, char *why,
+			 size_t whycap)
+{
+	const struct stw_command_def *cmds = def->d->transitions[t].commands;
+	if (cmds == NULL || cmds[0].context == NULL)
+		return STW_OK;
+	int n = 0;
+	while (cmds[n].context != NULL)
+		n++;
+	char **payloads = calloc((size_t)n, sizeof(char *));
+	if (payloads == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW_OK;
+	for (int i = 0; i < n && rc == STW_OK; i++) {
+		json_t *p = NULL;
+		si->command_index = i;
+		if (cmds[i].payload != NULL) {
+			int cb = cmds[i].payload(si, &p);
+			if (cb != STW_OK || !json_is_object(p)) {
+				snprintf(why, whycap, "payload of %s.%s failed (%s)",
+					 cmds[i].context, cmds[i].type,
+					 cb != STW_OK ? stw_strerror(cb) : "not a JSON object");
+				json_decref(p);
+				rc = STW_EINVAL;
+				break;
+			}
+		} else if ((p = json_deep_copy(si->data)) == NULL) {
+			rc = stw__fail(e, STW_ENOMEM, "out of memory");
+			break;
+		}
+		payloads[i] = json_dumps(p, JSON_COMPACT);
+		json_decref(p);
+		if (payloads[i] == NULL)
+			rc = stw__fail(e, STW_ENOMEM, "cannot serialise a payload");
+		else if (strlen(payloads[i]) > STW_MAX_JSON) {
+			snprintf(why, whycap, "payload of %s.%s is larger than %d bytes",
+				 cmds[i].context, cmds[i].type, STW_MAX_JSON);
+			rc = STW_EINVAL;
+		}
+	}
+	int64_t now = stw__now(e);
+	for (int i = 0; i < n && rc == STW_OK; i++) {
+		char id[33];
+		const char *parts[3] = { def->d->name, si->instance_id ? si->instance_id : "",
+					 si->event->id };
+		stw__derive_id(id, parts, 3, i);
+		struct stw__outbox_row row = {
+			.command_id = id,
+			.context = cmds[i].context,
+			.type = cmds[i].type,
+			.definition = def->d->name,
+			.instance_id = si->instance_id,
+			.correlation_id = correlation,
+			.causation_id = si->event->id,
+			.data = payloads[i],
+			.status = "pending",
+			.created_at = now,
+		};
+		rc = STW__S(e->store, outbox_insert, &row);
+		if (rc != STW_OK)
+			stw__store_fail(e, rc, "writing the outbox");
+	}
+	for (int i = 0; i < n; i++)
+		free(payloads[i]);
+	free(payloads);
+	return rc;
+}
+
+/* Marks an instance failed with a reason (the first reason stays). */
+static void set_failed(struct stw_engine *e, struct inst *in, const char *reason)
+{
+	if (strcmp(in->status, ST_FAILED) != 0) {
+		e->stats.failures++;
+		int oom = 0;
+		in->reason = stw__arena_strdup(&e->arena, reason, &oom);
+	}
+	in->status = ST_FAILED;
+}
+
+/*
+ * Applies transition t to instance in (already loaded or new) for message
+ * ev: update callback, commands, new state and status, history row, save.
+ */
+static int apply(struct stw_engine *e, const struct stw__def *def, int t, struct inst *in,
+		 const struct stw_event *ev)
+{
+	const struct stw_transition_def *td = &def->d->transitions[t];
+	int from = in->version == 0 ? -1 : in->state;
+	int to = def->to[t] >= 0 ? def->to[t] : from;
+	struct stw_step_info si = {
+		.definition = def->d->name,
+		.instance_id = in->id,
+		.from = state_name(def, from),
+		.to = state_name(def, to),
+		.data = in->data,
+		.event = ev,
+		.ud = def->d->ud,
+	};
+	char why[512] = "";
+	int rc = STW_OK;
+	if (td->update != NULL) {
+		int cb = td->update(&si);
+		if (cb != STW_OK)
+			snprintf(why, sizeof(why), "update callback on %s failed (%s)", ev->type,
+				 stw_strerror(cb));
+	}
+	if (why[0] == '\0') {
+		rc = send_commands(e, def, t, &si, in->id, why, sizeof(why));
+		if (rc != STW_OK && rc != STW_EINVAL)
+			return rc;
+	}
+	if (why[0] != '\0') {
+		/* A callback failed: the process cannot go on by itself. */
+		if (in->version == 0)
+			in->state = to;
+		set_failed(e, in, why);
+		rc = write_history(e, def, in->id, ev, si.from, si.from ? si.from : si.to, "failed",
+				   why);
+	} else {
+		in->state = to;
+		enum stw_state_kind kind = def->d->states[to].kind;
+		if (kind == STW_STATE_TERMINAL && strcmp(in->status, ST_ACTIVE) == 0)
+			in->status = ST_COMPLETED;
+		else if (kind == STW_STATE_FAILURE) {
+			char reason[512];
+			snprintf(reason, sizeof(reason), "%s led to failure state %s", ev->type,
+				 si.to);
+			set_failed(e, in, reason);
+		}
+		e->stats.steps++;
+		rc = write_history(e, def, in->id, ev, si.from, si.to, "applied", NULL);
+	}
+	if (rc == STW_OK)
+		rc = save_instance(e, def, in);
+	return rc;
+}
+
+/* Handles one event for a stateless policy: commands only. */
+static int handle_policy(struct stw_engine *e, const struct stw__def *def,
+			 const struct stw_event *ev)
+{
+	int t = find_transition(def, -1, ev->type);
+	struct stw_step_info si = {
+		.definition = def->d->name,
+		.data = ev->data,
+		.event = ev,
+		.ud = def->d->ud,
+	};
+	char why[512] = "";
+	int rc = send_commands(e, def, t, &si, ev->correlation_id, why, sizeof(why));
+	if (rc == STW_EINVAL)
+		return write_unrouted(e, def, ev, why);
+	if (rc == STW_OK)
+		e->stats.steps++;
+	return rc;
+}
+
+/* Validates a key returned by a callback; NULL stays NULL. */
+static const char *checked_key(const char *k, int *bad)
+{
+	if (k != NULL && !stw__valid_id(k))
+		*bad = 1;
+	return k;
+}
+
+/* Routes one event of a stateful definition to its instance and applies it. */
+static int handle_event(struct stw_engine *e, const struct stw__def *def,
+			const struct stw_event *ev)
+{
+	const struct stw_definition *d = def->d;
+	int bad = 0;
+	const char *id =
+	    checked_key(d->correlate ? d->correlate(ev, d->ud) : ev->correlation_id, &bad);
+	if (id == NULL || bad)
+		return write_unrouted(e, def, ev,
+				      bad ? "invalid correlation id" : "no correlation id");
+	struct inst in = { .e = e, .id = id };
+	int rc = load_instance(e, def, &in);
+	if (rc == STW_ENOTFOUND) {
+		int t = find_transition(def, -1, ev->type);
+		if (t < 0) {
+			char why[STW_MAX_ID + 128];
+			snprintf(why, sizeof(why), "no instance %s, and %s is not a trigger", id,
+				 ev->type);
+			return write_unrouted(e, def, ev, why);
+		}
+		const char *key =
+		    checked_key(d->unique_key ? d->unique_key(ev, d->ud) : NULL, &bad);
+		if (bad)
+			return write_unrouted(e, def, ev, "invalid uniqueness key");
+		int oom = 0;
+		in.key = stw__arena_strdup(&e->arena, key, &oom);
+		in.status = ST_ACTIVE;
+		in.state = def->to[t];
+		if (oom)
+			return stw__fail(e, STW_ENOMEM, "out of memory");
+		if (key != NULL) {
+			char holder[STW_MAX_ID];
+			rc = STW__S(e->store, key_holder, d->name, key, holder, sizeof(holder));
+			if (rc == STW_OK) {
+				char why[2 * STW_MAX_ID + 64];
+				snprintf(why, sizeof(why), "key %s is held by instance %s", key,
+					 holder);
+				in.status = ST_REJECTED;
+				in.reason = why;
+				in.data = json_deep_copy(ev->data);
+				if (in.data == NULL)
+					return stw__fail(e, STW_ENOMEM, "out of memory");
+				e->stats.rejected++;
+				rc = write_history(e, def, id, ev, NULL, NULL, "rejected", why);
+				if (rc == STW_OK)
+					rc = save_instance(e, def, &in);
+				json_decref(in.data);
+				return rc;
+			}
+			if (rc != STW_ENOTFOUND)
+				return stw__store_fail(e, rc, "checking a uniqueness key");
+		}
+		in.data = d->transitions[t].update ? json_object() : json_deep_copy(ev->data);
+		if (in.data == NULL)
+			return stw__fail(e, STW_ENOMEM, "out of memory");
+		rc = apply(e, def, t, &in, ev);
+		json_decref(in.data);
+		return rc;
+	}
+	if (rc != STW_OK)
+		return rc;
+	rc = STW__S(e->store, history_has, d->name, id, ev->id);
+	if (rc == STW_OK) {
+		e->stats.duplicates++;
+		json_decref(in.data);
+		return STW_OK;
+	}
+	if (rc != STW_ENOTFOUND) {
+		json_decref(in.data);
+		return stw__store_fail(e, rc, "checking history");
+	}
+	const char *cur = state_name(def, in.state);
+	int t = find_transition(def, in.state, ev->type);
+	int failed = strcmp(in.status, ST_FAILED) == 0;
+	/* A failure state is a designed path and keeps following the table; an
+	 * instance that failed anywhere else (an unexpected message, a failing
+	 * callback) halts until a person acknowledges it. */
+	int halted = failed && def->d->states[in.state].kind != STW_STATE_FAILURE;
+	if (!failed && strcmp(in.status, ST_ACTIVE) != 0) {
+		/* Ended instances keep their state; the message is recorded. */
+		char why[128];
+		snprintf(why, sizeof(why), "instance is %s", in.status);
+		rc = write_history(e, def, id, ev, cur, cur, "ignored", why);
+	} else if (halted || (failed && t < 0)) {
+		/* Recorded without a second failure. */
+		char why[2 * STW_MAX_NAME + 64];
+		if (halted)
+			snprintf(why, sizeof(why), "instance failed in state %s", cur);
+		else
+			snprintf(why, sizeof(why), "%s is not accepted in state %s", ev->type, cur);
+		rc = write_history(e, def, id, ev, cur, cur, "ignored", why);
+	} else if (t < 0) {
+		char why[2 * STW_MAX_NAME + 64];
+		snprintf(why, sizeof(why), "%s is not accepted in state %s", ev->type, cur);
+		set_failed(e, &in, why);
+		rc = write_history(e, def, id, ev, cur, cur, "failed", why);
+		if (rc == STW_OK)
+			rc = save_instance(e, def, &in);
+	} else {
+		rc = apply(e, def, t, &in, ev);
+	}
+	json_decref(in.data);
+	return rc;
+}
+
+/* Handles one stored event for a definition (skipping types it does not take). */
+static int handle_row(struct stw_engine *e, const struct stw__def *def,
+		      const struct stw__event_row *row)
+{
+	if (!handles_type(def, row->type))
+		return STW_OK;
+	struct stw_event ev;
+	int rc = stw__event_from_row(e, row, &ev);
+	if (rc != STW_OK)
+		return rc;
+	if (def->nstates == 0)
+		rc = handle_policy(e, def, &ev);
+	else
+		rc = handle_event(e, def, &ev);
+	stw__event_release(&ev);
+	if (rc == STW_OK)
+		stw__failpoint(e, "step.after_transition");
+	return rc;
+}
+
+int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char *context,
+		    int *handled)
+{
+	struct stw__store *s = e->store;
+	const char *name = def->d->name;
+	int at_most_once = def->d->delivery == STW_AT_MOST_ONCE;
+	int64_t cursor = 0, head = 0;
+	int64_t started = stw__mono_us();
+	*handled = 0;
+	/* Cheap check outside a transaction: nothing new, nothing to lock. */
+	int rc = STW__S(s, cursor_get, name, context, &cursor);
+	if (rc == STW_OK)
+		rc = STW__S(s, head, context, &head);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "reading a cursor");
+	if (head <= cursor)
+		return STW_OK;
+
+	stw__arena_reset(&e->arena);
+	struct batch b = { .e = e, .cap = e->batch_size };
+	b.rows = stw__arena_alloc(&e->arena, sizeof(*b.rows) * (size_t)b.cap);
+	if (b.rows == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	if ((rc = STW__S0(s, begin)) != STW_OK)
+		return stw__store_fail(e, rc, "beginning a step");
+	/* Re-read the cursor under the write lock: another engine may have moved it. */
+	rc = STW__S(s, cursor_get, name, context, &cursor);
+	if (rc == STW_OK)
+		rc = STW__S(s, read, context, cursor, b.cap, collect_cb, &b);
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, "reading a batch");
+		goto fail;
+	}
+	if (b.oom) {
+		rc = stw__fail(e, STW_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (b.n == 0) {
+		STW__S0(s, rollback);
+		return STW_OK;
+	}
+	int64_t last = b.rows[b.n - 1].position;
+	if (at_most_once) {
+		/* At most once: the cursor is durable before any effect exists. */
+		rc = STW__S(s, cursor_set, name, context, last);
+		if (rc == STW_OK)
+			rc = STW__S0(s, commit);
+		if (rc == STW_OK)
+			rc = STW__S0(s, begin);
+		if (rc != STW_OK) {
+			stw__store_fail(e, rc, "committing an at-most-once cursor");
+			goto fail;
+		}
+		stw__failpoint(e, "step.after_cursor");
+	}
+	for (int i = 0; i < b.n; i++)
+		if ((rc = handle_row(e, def, &b.rows[i])) != STW_OK)
+			goto fail;
+	if (!at_most_once && (rc = STW__S(s, cursor_set, name, context, last)) != STW_OK) {
+		stw__store_fail(e, rc, "saving a cursor");
+		goto fail;
+	}
+	stw__failpoint(e, "step.before_commit");
+	if ((rc = STW__S0(s, commit)) != STW_OK) {
+		stw__store_fail(e, rc, "committing a step");
+		goto fail;
+	}
+	e->stats.transactions++;
+	stw__failpoint(e, "step.after_commit");
+	*handled = b.n;
+	stw__observe(e, STW_ACTIVITY_STEP, name, context, b.n, def->nstates > 0, started);
+	return STW_OK;
+fail:
+	STW__S0(s, rollback);
+	if (rc == STW_ECONFLICT) {
+		/* Another worker changed an instance: retry the batch on the next round. */
+		stw__log(e, STW_LOG_INFO, "%s: version conflict, retrying: %s", name, e->errmsg);
+		*handled = 1;
+		return STW_OK;
+	}
+	stw__log(e, STW_LOG_ERROR, "%s: step on %s failed: %s", name, context, e->errmsg);
+	return rc;
+}

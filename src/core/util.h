@@ -1,0 +1,49 @@
+/*
+ * util.h - small internal helpers: a bump arena for batch-scoped memory,
+ * SHA-256 for deterministic ids, random ids, and name/id validation.
+ */
+#ifndef STW_UTIL_H
+#define STW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A bump allocator. Everything allocated from it lives until
+ * stw__arena_reset() or stw__arena_free(). Allocation failure returns NULL.
+ */
+struct stw__arena {
+	struct stw__arena_chunk *head; /* newest chunk first */
+	size_t chunk_size;             /* size of ordinary chunks */
+};
+
+void stw__arena_init(struct stw__arena *a, size_t chunk_size);
+void *stw__arena_alloc(struct stw__arena *a, size_t n);
+/* Copies a string (NULL stays NULL; *failed is set when out of memory). */
+char *stw__arena_strdup(struct stw__arena *a, const char *s, int *failed);
+/* Keeps the first chunk for reuse and frees the others. */
+void stw__arena_reset(struct stw__arena *a);
+void stw__arena_free(struct stw__arena *a);
+
+/* Copies src into dst (cap bytes), truncating; always NUL-terminates when cap > 0. */
+void stw__copy(char *dst, size_t cap, const char *src);
+
+/* SHA-256 of a buffer. */
+void stw__sha256(const void *data, size_t len, uint8_t out[32]);
+
+/*
+ * Writes a deterministic id into out (33 bytes: 32 hex digits and NUL): the
+ * first 128 bits of SHA-256 over the parts, each followed by a NUL byte, so
+ * that ("ab", "c") and ("a", "bc") differ. `index` is appended as decimal.
+ */
+void stw__derive_id(char out[33], const char *const *parts, size_t nparts, long index);
+
+/* Fills buf with n random bytes (getrandom, falling back to /dev/urandom). */
+int stw__random_bytes(void *buf, size_t n);
+
+/* 1 if s is a valid context, type, definition or state name: [A-Za-z0-9_.-], 1..STW_MAX_NAME-1. */
+int stw__valid_name(const char *s);
+/* 1 if s is a valid id: non-empty, < STW_MAX_ID bytes, no control characters. */
+int stw__valid_id(const char *s);
+
+#endif /* STW_UTIL_H */

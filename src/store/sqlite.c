@@ -1,0 +1,1579 @@
+/*
+ * sqlite.c - the SQLite backend of the store interface (store/store.h).
+ *
+ * Every statement is prepared once when the store is opened and kept in the
+ * handle; an operation binds its parameters, steps, then resets the statement
+ * and clears its bindings, so strings bound with SQLITE_STATIC never outlive
+ * the call that lent them. All SQL of this backend is in this file and takes
+ * input only through bound parameters.
+ *
+ * Re-entrancy: a callback may call other operations of the same store while
+ * an iteration is running. If it calls an operation whose cached statement is
+ * the one being iterated, that inner call runs on a fresh copy of the
+ * statement (see stw__acquire), so nesting is always safe.
+ *
+ * Thread safety: a handle is used by one thread at a time (the connection is
+ * opened with SQLITE_OPEN_NOMUTEX); several handles, in threads or processes,
+ * may share a database file and SQLite serialises their writers.
+ */
+#include "store/store.h"
+
+#include <steward.h>
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The schema version this build creates and understands. */
+#define STW__SCHEMA_VERSION 1
+
+/* Bits of a list_instances filter; each combination has its own statement. */
+#define STW__LQ_DEFINITION 1
+#define STW__LQ_STATUS     2
+#define STW__LQ_STATE      4
+#define STW__LQ_ID         8
+#define STW__LQ_VARIANTS   16
+
+/* Cached statements, indexes into stw__sql[] and stw__sqlite.st[]. */
+enum stw__sid {
+	STW__BEGIN,
+	STW__COMMIT,
+	STW__ROLLBACK,
+	STW__SAVEPOINT,
+	STW__RELEASE,
+	STW__ROLLBACK_TO,
+	STW__EVENT_POSITION,
+	STW__STREAM_VERSION,
+	STW__CONTEXT_SET,
+	STW__STREAM_SET,
+	STW__EVENT_INSERT,
+	STW__READ,
+	STW__READ_STREAM,
+	STW__HEAD,
+	STW__CURSOR_GET,
+	STW__CURSOR_SET,
+	STW__INSTANCE_GET,
+	STW__INSTANCE_INSERT,
+	STW__INSTANCE_UPDATE,
+	STW__KEY_HOLDER,
+	STW__HISTORY_HAS,
+	STW__HISTORY_INSERT,
+	STW__HISTORY_LIST,
+	STW__OUTBOX_INSERT,
+	STW__OUTBOX_PENDING,
+	STW__OUTBOX_MARK,
+	STW__OUTBOX_FOR_INSTANCE,
+	STW__OUTBOX_PENDING_COUNT,
+	STW__DEDUP_GET,
+	STW__DEDUP_PUT,
+	STW__DEDUP_HIT,
+	STW__DEDUP_DUPLICATES,
+	STW__UNROUTED_INSERT,
+	STW__UNROUTED_LIST,
+	STW__UNROUTED_LIST_DEFINITION,
+	STW__NSTMT
+};
+
+#define STW__EVENT_COLS                                                                            \
+	"context, position, id, type, stream, stream_version, correlation_id, causation_id, "      \
+	"data, "                                                                                   \
+	"metadata, recorded_at"
+#define STW__INSTANCE_COLS                                                                         \
+	"definition, id, state, status, data, unique_key, reason, version, created_at, updated_at"
+#define STW__HISTORY_COLS                                                                          \
+	"definition, instance_id, seq, message_id, message_type, context, from_state, to_state, "  \
+	"outcome, reason, at"
+#define STW__OUTBOX_COLS                                                                           \
+	"seq, command_id, context, type, definition, instance_id, correlation_id, causation_id, "  \
+	"data, status, error, created_at, delivered_at"
+#define STW__UNROUTED_COLS "seq, definition, context, position, event_id, event_type, reason, at"
+
+static const char *const stw__sql[STW__NSTMT] = {
+	[STW__BEGIN] = "BEGIN IMMEDIATE",
+	[STW__COMMIT] = "COMMIT",
+	[STW__ROLLBACK] = "ROLLBACK",
+	[STW__SAVEPOINT] = "SAVEPOINT stw_sp",
+	[STW__RELEASE] = "RELEASE stw_sp",
+	[STW__ROLLBACK_TO] = "ROLLBACK TO stw_sp",
+	[STW__EVENT_POSITION] = "SELECT position FROM stw_events WHERE id = ?1",
+	[STW__STREAM_VERSION] =
+	    "SELECT version FROM stw_streams WHERE context = ?1 AND stream = ?2",
+	[STW__CONTEXT_SET] = "INSERT INTO stw_contexts(name, head) VALUES (?1, ?2) "
+			     "ON CONFLICT(name) DO UPDATE SET head = excluded.head",
+	[STW__STREAM_SET] = "INSERT INTO stw_streams(context, stream, version) VALUES (?1, ?2, ?3) "
+			    "ON CONFLICT(context, stream) DO UPDATE SET version = excluded.version",
+	[STW__EVENT_INSERT] = "INSERT INTO stw_events(" STW__EVENT_COLS ") "
+			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[STW__READ] = "SELECT " STW__EVENT_COLS " FROM stw_events "
+		      "WHERE context = ?1 AND position > ?2 ORDER BY position LIMIT ?3",
+	[STW__READ_STREAM] = "SELECT " STW__EVENT_COLS " FROM stw_events "
+			     "WHERE context = ?1 AND stream = ?2 ORDER BY stream_version",
+	[STW__HEAD] = "SELECT head FROM stw_contexts WHERE name = ?1",
+	[STW__CURSOR_GET] =
+	    "SELECT position FROM stw_cursors WHERE definition = ?1 AND context = ?2",
+	[STW__CURSOR_SET] = "INSERT INTO stw_cursors(definition, context, position) "
+			    "VALUES (?1, ?2, ?3) ON CONFLICT(definition, context) "
+			    "DO UPDATE SET position = excluded.position",
+	[STW__INSTANCE_GET] = "SELECT " STW__INSTANCE_COLS " FROM stw_instances "
+			      "WHERE definition = ?1 AND id = ?2",
+	[STW__INSTANCE_INSERT] = "INSERT INTO stw_instances(" STW__INSTANCE_COLS ") "
+				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[STW__INSTANCE_UPDATE] = "UPDATE stw_instances SET state = ?3, status = ?4, data = ?5, "
+				 "unique_key = ?6, reason = ?7, version = ?8, updated_at = ?9 "
+				 "WHERE definition = ?1 AND id = ?2 AND version = ?10",
+	[STW__KEY_HOLDER] =
+	    "SELECT id FROM stw_instances WHERE definition = ?1 AND unique_key = ?2 "
+	    "AND status IN ('active', 'failed')",
+	[STW__HISTORY_HAS] = "SELECT 1 FROM stw_history "
+			     "WHERE definition = ?1 AND instance_id = ?2 AND message_id = ?3",
+	[STW__HISTORY_INSERT] = "INSERT INTO stw_history(definition, instance_id, message_id, "
+				"message_type, context, from_state, to_state, outcome, reason, at) "
+				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[STW__HISTORY_LIST] = "SELECT " STW__HISTORY_COLS " FROM stw_history "
+			      "WHERE definition = ?1 AND instance_id = ?2 ORDER BY seq",
+	[STW__OUTBOX_INSERT] = "INSERT INTO stw_outbox(command_id, context, type, definition, "
+			       "instance_id, correlation_id, causation_id, data, status, error, "
+			       "created_at, delivered_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+			       "ON CONFLICT(command_id) DO NOTHING",
+	[STW__OUTBOX_PENDING] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
+				"WHERE context = ?1 AND status = 'pending' ORDER BY seq LIMIT ?2",
+	[STW__OUTBOX_MARK] = "UPDATE stw_outbox SET status = ?2, error = ?3, delivered_at = ?4 "
+			     "WHERE command_id = ?1",
+	[STW__OUTBOX_FOR_INSTANCE] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
+				     "WHERE definition = ?1 AND instance_id = ?2 ORDER BY seq",
+	[STW__OUTBOX_PENDING_COUNT] = "SELECT count(*) FROM stw_outbox WHERE status = 'pending'",
+	[STW__DEDUP_GET] = "SELECT outcome, error FROM stw_dedup "
+			   "WHERE context = ?1 AND command_id = ?2",
+	[STW__DEDUP_PUT] = "INSERT INTO stw_dedup(context, command_id, outcome, error, at) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STW__DEDUP_HIT] = "UPDATE stw_dedup SET duplicates = duplicates + 1 "
+			   "WHERE context = ?1 AND command_id = ?2",
+	[STW__DEDUP_DUPLICATES] = "SELECT coalesce(sum(duplicates), 0) FROM stw_dedup",
+	[STW__UNROUTED_INSERT] = "INSERT INTO stw_unrouted(definition, context, position, "
+				 "event_id, event_type, reason, at) "
+				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STW__UNROUTED_LIST] = "SELECT " STW__UNROUTED_COLS " FROM stw_unrouted "
+			       "ORDER BY seq DESC LIMIT ?2",
+	[STW__UNROUTED_LIST_DEFINITION] = "SELECT " STW__UNROUTED_COLS " FROM stw_unrouted "
+					  "WHERE definition = ?1 ORDER BY seq DESC LIMIT ?2",
+};
+
+/* The whole schema, created in one transaction on a new database. */
+static const char stw__schema[] =
+    "CREATE TABLE stw_meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE stw_contexts(name TEXT PRIMARY KEY, head INTEGER NOT NULL);"
+    "CREATE TABLE stw_streams(context TEXT, stream TEXT, version INTEGER NOT NULL,"
+    " PRIMARY KEY(context, stream)) WITHOUT ROWID;"
+    "CREATE TABLE stw_events(context TEXT NOT NULL, position INTEGER NOT NULL,"
+    " id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, stream TEXT NOT NULL,"
+    " stream_version INTEGER NOT NULL, correlation_id TEXT, causation_id TEXT,"
+    " data TEXT NOT NULL, metadata TEXT NOT NULL, recorded_at INTEGER NOT NULL,"
+    " PRIMARY KEY(context, position)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX stw_events_stream ON stw_events(context, stream, stream_version);"
+    "CREATE TABLE stw_cursors(definition TEXT, context TEXT, position INTEGER NOT NULL,"
+    " PRIMARY KEY(definition, context)) WITHOUT ROWID;"
+    "CREATE TABLE stw_instances(definition TEXT NOT NULL, id TEXT NOT NULL,"
+    " state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"
+    " reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY(definition, id));"
+    "CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"
+    " WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"
+    "CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"
+    "CREATE INDEX stw_instances_id ON stw_instances(id);"
+    "CREATE TABLE stw_history(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
+    " instance_id TEXT NOT NULL, message_id TEXT NOT NULL, message_type TEXT NOT NULL,"
+    " context TEXT, from_state TEXT, to_state TEXT, outcome TEXT NOT NULL, reason TEXT,"
+    " at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX stw_history_message ON stw_history(definition, instance_id,"
+    " message_id);"
+    "CREATE TABLE stw_outbox(seq INTEGER PRIMARY KEY, command_id TEXT NOT NULL UNIQUE,"
+    " context TEXT NOT NULL, type TEXT NOT NULL, definition TEXT, instance_id TEXT,"
+    " correlation_id TEXT, causation_id TEXT, data TEXT NOT NULL, status TEXT NOT NULL,"
+    " error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX stw_outbox_pending ON stw_outbox(context, seq) WHERE status = 'pending';"
+    "CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq);"
+    "CREATE TABLE stw_dedup(context TEXT NOT NULL, command_id TEXT NOT NULL,"
+    " outcome INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL,"
+    " duplicates INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(context, command_id)) WITHOUT ROWID;"
+    "CREATE TABLE stw_unrouted(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
+    " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
+    " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);"
+    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '1');";
+
+/* The handle. */
+struct stw__sqlite {
+	struct stw__store base;               /* first: the handle is a struct stw__store */
+	sqlite3 *db;                          /* the connection */
+	int in_savepoint;                     /* stw_sp is open */
+	sqlite3_stmt *st[STW__NSTMT];         /* cached statements, see enum stw__sid */
+	sqlite3_stmt *list[STW__LQ_VARIANTS]; /* list_instances, by STW__LQ_* mask */
+	char err[512];                        /* the last failure's message */
+};
+
+static struct stw__sqlite *stw__h(struct stw__store *s)
+{
+	return (struct stw__sqlite *)s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+
+/* Maps an (extended) SQLite result code to an STW_E* code. */
+static int stw__code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return STW_OK;
+	case SQLITE_NOMEM:
+		return STW_ENOMEM;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return STW_EEXIST;
+		if (rc == SQLITE_CONSTRAINT_NOTNULL)
+			return STW_EINVAL;
+		return STW_ESTORE;
+	case SQLITE_RANGE:
+	case SQLITE_TOOBIG:
+		return STW_EINVAL;
+	default:
+		return STW_ESTORE;
+	}
+}
+
+/*
+ * Records the connection's current message for a failure of `op` with SQLite
+ * result `rc` and returns the matching STW_E* code. Call it before resetting
+ * the statement, which may replace the message.
+ */
+static int stw__fail(struct stw__sqlite *h, int rc, const char *op)
+{
+	const char *msg = (rc & 0xff) == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(h->db);
+	snprintf(h->err, sizeof h->err, "%s: %s", op, msg);
+	return stw__code(rc);
+}
+
+#if defined(__GNUC__)
+#define STW__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define STW__PRINTF(f, a)
+#endif
+
+/* Records a printf-style message and returns code. */
+static int stw__failf(struct stw__sqlite *h, int code, const char *fmt, ...) STW__PRINTF(3, 4);
+
+static int stw__failf(struct stw__sqlite *h, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(h->err, sizeof h->err, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static const char *stw__errmsg(struct stw__store *s)
+{
+	return stw__h(s)->err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statements                                                               */
+
+/*
+ * Gives the statement to run for `cached` in *st: the cached one itself,
+ * or, when an outer iteration is still stepping it (a callback re-entering an
+ * operation), a fresh copy of it. Pair every successful call with
+ * stw__finish().
+ */
+static int stw__acquire(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt **st,
+			const char *op)
+{
+	if (!sqlite3_stmt_busy(cached)) {
+		*st = cached;
+		return STW_OK;
+	}
+	int rc = sqlite3_prepare_v3(h->db, sqlite3_sql(cached), -1, 0, st, NULL);
+	if (rc != SQLITE_OK) {
+		*st = NULL;
+		return stw__fail(h, rc, op);
+	}
+	return STW_OK;
+}
+
+/* Resets a cached statement and clears its bindings, or finalizes a copy. */
+static void stw__finish(sqlite3_stmt *cached, sqlite3_stmt *st)
+{
+	if (st == cached) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
+}
+
+/*
+ * Binders that do nothing once *rc holds a failure, so a run of bindings
+ * needs a single check. Text is bound SQLITE_STATIC: the statement is always
+ * reset and cleared before the caller's strings go away; NULL binds NULL.
+ */
+static void stw__bt(int *rc, sqlite3_stmt *st, int i, const char *v)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static void stw__bi(int *rc, sqlite3_stmt *st, int i, int64_t v)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+/*
+ * Reads text column i: NULL for SQL NULL. Sets *oom when SQLite could not
+ * produce the text of a non-NULL value.
+ */
+static const char *stw__text(sqlite3_stmt *st, int i, int *oom)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	const unsigned char *p = sqlite3_column_text(st, i);
+	if (p == NULL)
+		*oom = 1;
+	return (const char *)p;
+}
+
+static int64_t stw__int(sqlite3_stmt *st, int i)
+{
+	return (int64_t)sqlite3_column_int64(st, i);
+}
+
+/*
+ * Steps a cached statement whose bindings the caller made (rc: their result)
+ * to its end; resets it and clears its bindings. *changes (if not NULL) receives
+ * the number of rows changed.
+ */
+static int stw__run(struct stw__sqlite *h, sqlite3_stmt *st, int rc, const char *op, int *changes)
+{
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	int code = STW_OK;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		code = stw__fail(h, rc, op);
+	else if (changes != NULL)
+		*changes = sqlite3_changes(h->db);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return code;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transactions                                                             */
+
+/* Runs one of the argument-less cached statements. */
+static int stw__exec(struct stw__sqlite *h, enum stw__sid id, const char *op)
+{
+	return stw__run(h, h->st[id], SQLITE_OK, op, NULL);
+}
+
+static int stw__begin(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	int rc = stw__exec(h, STW__BEGIN, "begin");
+	if (rc == STW_OK)
+		h->in_savepoint = 0;
+	return rc;
+}
+
+/* On failure the transaction stays open: the caller rolls it back. */
+static int stw__commit(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	int rc = stw__exec(h, STW__COMMIT, "commit");
+	if (rc == STW_OK)
+		h->in_savepoint = 0;
+	return rc;
+}
+
+/*
+ * Rolls back the open transaction. A no-op when there is none, which happens
+ * when SQLite has already rolled it back after an I/O or memory error.
+ */
+static int stw__rollback(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	h->in_savepoint = 0;
+	if (sqlite3_get_autocommit(h->db))
+		return STW_OK;
+	return stw__exec(h, STW__ROLLBACK, "rollback");
+}
+
+/* Opens the single savepoint level; STW_EINVAL outside a transaction or when held. */
+static int stw__savepoint(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (sqlite3_get_autocommit(h->db)) {
+		h->in_savepoint = 0;
+		return stw__failf(h, STW_EINVAL, "savepoint: no transaction is open");
+	}
+	if (h->in_savepoint)
+		return stw__failf(h, STW_EINVAL, "savepoint: a savepoint is held already");
+	int rc = stw__exec(h, STW__SAVEPOINT, "savepoint");
+	if (rc == STW_OK)
+		h->in_savepoint = 1;
+	return rc;
+}
+
+/* Checks that the savepoint is held for release and rollback_to. */
+static int stw__check_savepoint(struct stw__sqlite *h, const char *op)
+{
+	if (sqlite3_get_autocommit(h->db)) {
+		int lost = h->in_savepoint;
+		h->in_savepoint = 0;
+		if (lost)
+			return stw__failf(h, STW_ESTORE, "%s: the transaction was rolled back", op);
+		return stw__failf(h, STW_EINVAL, "%s: no transaction is open", op);
+	}
+	if (!h->in_savepoint)
+		return stw__failf(h, STW_EINVAL, "%s: no savepoint is held", op);
+	return STW_OK;
+}
+
+static int stw__release(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	int rc = stw__check_savepoint(h, "release");
+	if (rc == STW_OK)
+		rc = stw__exec(h, STW__RELEASE, "release");
+	if (rc == STW_OK)
+		h->in_savepoint = 0;
+	return rc;
+}
+
+/* Undoes the writes made since savepoint() and releases the savepoint. */
+static int stw__rollback_to(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	int rc = stw__check_savepoint(h, "rollback_to");
+	if (rc == STW_OK)
+		rc = stw__exec(h, STW__ROLLBACK_TO, "rollback_to");
+	if (rc == STW_OK)
+		rc = stw__exec(h, STW__RELEASE, "rollback_to");
+	if (rc == STW_OK)
+		h->in_savepoint = 0;
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+
+/* Fills an event row from a statement selecting STW__EVENT_COLS; -1 on OOM. */
+static int stw__event_fill(sqlite3_stmt *st, struct stw__event_row *r)
+{
+	int oom = 0;
+	r->context = stw__text(st, 0, &oom);
+	r->position = stw__int(st, 1);
+	r->id = stw__text(st, 2, &oom);
+	r->type = stw__text(st, 3, &oom);
+	r->stream = stw__text(st, 4, &oom);
+	r->stream_version = stw__int(st, 5);
+	r->correlation_id = stw__text(st, 6, &oom);
+	r->causation_id = stw__text(st, 7, &oom);
+	r->data = stw__text(st, 8, &oom);
+	r->metadata = stw__text(st, 9, &oom);
+	r->recorded_at = stw__int(st, 10);
+	return oom ? -1 : 0;
+}
+
+/*
+ * Steps an event query (bindings made, rc their result) and hands each row
+ * to cb until it returns non-zero. Finishes st.
+ */
+static int stw__each_event(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt *st, int rc,
+			   const char *op, stw__event_cb cb, void *ud)
+{
+	int code = STW_OK;
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct stw__event_row row;
+			if (stw__event_fill(st, &row) != 0) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			if (cb(&row, ud) != 0) {
+				rc = SQLITE_DONE;
+				break;
+			}
+		}
+	}
+	if (rc != SQLITE_DONE)
+		code = stw__fail(h, rc, op);
+	stw__finish(cached, st);
+	return code;
+}
+
+static int stw__event_position(struct stw__store *s, const char *id, int64_t *position)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__EVENT_POSITION], *st;
+	int rc = stw__acquire(h, c, &st, "event_position");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, id);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_ROW) {
+		if (position != NULL)
+			*position = stw__int(st, 0);
+		rc = STW_OK;
+	} else if (b == SQLITE_DONE) {
+		rc = STW_ENOTFOUND;
+	} else {
+		rc = stw__fail(h, b, "event_position");
+	}
+	stw__finish(c, st);
+	return rc;
+}
+
+/*
+ * Runs a single-integer lookup whose missing row means 0 (head, cursors,
+ * counts): cached statement id with its first nparams (0..2) text
+ * parameters bound to a and b2.
+ */
+static int stw__int_or_zero(struct stw__sqlite *h, enum stw__sid id, const char *a, const char *b2,
+			    int nparams, const char *op, int64_t *out)
+{
+	sqlite3_stmt *c = h->st[id], *st;
+	int rc = stw__acquire(h, c, &st, op);
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	if (nparams > 0)
+		stw__bt(&b, st, 1, a);
+	if (nparams > 1)
+		stw__bt(&b, st, 2, b2);
+	int64_t v = 0;
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_ROW) {
+		v = stw__int(st, 0);
+		rc = STW_OK;
+	} else if (b == SQLITE_DONE) {
+		rc = STW_OK;
+	} else {
+		rc = stw__fail(h, b, op);
+	}
+	stw__finish(c, st);
+	if (rc == STW_OK && out != NULL)
+		*out = v;
+	return rc;
+}
+
+static int stw__stream_version(struct stw__store *s, const char *context, const char *stream,
+			       int64_t *version)
+{
+	return stw__int_or_zero(stw__h(s), STW__STREAM_VERSION, context, stream, 2,
+				"stream_version", version);
+}
+
+/* Writes the head of a context (upsert). */
+static int stw__set_head(struct stw__sqlite *h, const char *context, int64_t head)
+{
+	sqlite3_stmt *st = h->st[STW__CONTEXT_SET];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, context);
+	stw__bi(&b, st, 2, head);
+	return stw__run(h, st, b, "append", NULL);
+}
+
+/* Writes the version of a stream (upsert). */
+static int stw__set_version(struct stw__sqlite *h, const char *context, const char *stream,
+			    int64_t version)
+{
+	sqlite3_stmt *st = h->st[STW__STREAM_SET];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, context);
+	stw__bt(&b, st, 2, stream);
+	stw__bi(&b, st, 3, version);
+	return stw__run(h, st, b, "append", NULL);
+}
+
+/*
+ * Appends one event. The id is looked up first so that a duplicate leaves no
+ * trace. The context head and the stream version are then read and written
+ * back incremented (the write lock is held, so nothing can interleave), and
+ * the event is inserted. Inside the caller's transaction a later failure
+ * restores the head and version; outside one the whole append runs in its own
+ * transaction.
+ *
+ * Why not one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`: SQLite runs
+ * RETURNING through an ephemeral table built on every execution, and that
+ * allocation churn made append several times slower than a lookup plus a
+ * plain upsert.
+ */
+static int stw__append(struct stw__store *s, const struct stw__event_row *row, int64_t *position,
+		       int64_t *stream_version)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (row == NULL || row->context == NULL || row->id == NULL || row->type == NULL ||
+	    row->stream == NULL || row->data == NULL || row->metadata == NULL)
+		return stw__failf(h, STW_EINVAL,
+				  "append: context, id, type, stream, data and metadata are "
+				  "required");
+
+	int own = sqlite3_get_autocommit(h->db);
+	int rc, b;
+	int written = 0; /* 1: the head was written, 2: the stream version too */
+	int64_t head = 0, ver = 0, existing = 0;
+	sqlite3_stmt *st;
+
+	if (own && (rc = stw__exec(h, STW__BEGIN, "append")) != STW_OK)
+		return rc;
+
+	rc = stw__event_position(s, row->id, &existing);
+	if (rc == STW_OK) {
+		rc = stw__failf(h, STW_EEXIST, "append: event id %s is stored already at %s#%lld",
+				row->id, row->context, (long long)existing);
+		goto out;
+	}
+	if (rc != STW_ENOTFOUND)
+		goto out;
+
+	if ((rc = stw__int_or_zero(h, STW__HEAD, row->context, NULL, 1, "append", &head)) != STW_OK)
+		goto out;
+	if ((rc = stw__int_or_zero(h, STW__STREAM_VERSION, row->context, row->stream, 2, "append",
+				   &ver)) != STW_OK)
+		goto out;
+	if ((rc = stw__set_head(h, row->context, head + 1)) != STW_OK)
+		goto out;
+	written = 1;
+	if ((rc = stw__set_version(h, row->context, row->stream, ver + 1)) != STW_OK)
+		goto out;
+	written = 2;
+
+	st = h->st[STW__EVENT_INSERT];
+	b = SQLITE_OK;
+	stw__bt(&b, st, 1, row->context);
+	stw__bi(&b, st, 2, head + 1);
+	stw__bt(&b, st, 3, row->id);
+	stw__bt(&b, st, 4, row->type);
+	stw__bt(&b, st, 5, row->stream);
+	stw__bi(&b, st, 6, ver + 1);
+	stw__bt(&b, st, 7, row->correlation_id);
+	stw__bt(&b, st, 8, row->causation_id);
+	stw__bt(&b, st, 9, row->data);
+	stw__bt(&b, st, 10, row->metadata);
+	stw__bi(&b, st, 11, row->recorded_at);
+	rc = stw__run(h, st, b, "append", NULL);
+
+out:
+	if (own) {
+		if (rc == STW_OK)
+			rc = stw__exec(h, STW__COMMIT, "append");
+		if (rc != STW_OK && !sqlite3_get_autocommit(h->db))
+			(void)stw__exec(h, STW__ROLLBACK, "append");
+	} else if (rc != STW_OK && written > 0 && !sqlite3_get_autocommit(h->db)) {
+		/* Best effort: the caller's transaction is still open, keep it gap-free. */
+		char keep[sizeof h->err];
+		memcpy(keep, h->err, sizeof keep);
+		(void)stw__set_head(h, row->context, head);
+		if (written > 1)
+			(void)stw__set_version(h, row->context, row->stream, ver);
+		memcpy(h->err, keep, sizeof keep);
+	}
+	if (rc == STW_OK) {
+		if (position != NULL)
+			*position = head + 1;
+		if (stream_version != NULL)
+			*stream_version = ver + 1;
+	}
+	return rc;
+}
+
+/* Events of context after `after`, ascending; limit <= 0 means no limit. */
+static int stw__read(struct stw__store *s, const char *context, int64_t after, int limit,
+		     stw__event_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__READ], *st;
+	int rc = stw__acquire(h, c, &st, "read");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, context);
+	stw__bi(&b, st, 2, after);
+	stw__bi(&b, st, 3, limit > 0 ? limit : -1);
+	return stw__each_event(h, c, st, b, "read", cb, ud);
+}
+
+static int stw__read_stream(struct stw__store *s, const char *context, const char *stream,
+			    stw__event_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__READ_STREAM], *st;
+	int rc = stw__acquire(h, c, &st, "read_stream");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, context);
+	stw__bt(&b, st, 2, stream);
+	return stw__each_event(h, c, st, b, "read_stream", cb, ud);
+}
+
+static int stw__head(struct stw__store *s, const char *context, int64_t *position)
+{
+	return stw__int_or_zero(stw__h(s), STW__HEAD, context, NULL, 1, "head", position);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cursors                                                                  */
+
+static int stw__cursor_get(struct stw__store *s, const char *definition, const char *context,
+			   int64_t *position)
+{
+	return stw__int_or_zero(stw__h(s), STW__CURSOR_GET, definition, context, 2, "cursor_get",
+				position);
+}
+
+static int stw__cursor_set(struct stw__store *s, const char *definition, const char *context,
+			   int64_t position)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (definition == NULL || context == NULL)
+		return stw__failf(h, STW_EINVAL, "cursor_set: definition and context are required");
+	sqlite3_stmt *st = h->st[STW__CURSOR_SET];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, context);
+	stw__bi(&b, st, 3, position);
+	return stw__run(h, st, b, "cursor_set", NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Instances                                                                */
+
+/* Fills an instance row from a statement selecting STW__INSTANCE_COLS; -1 on OOM. */
+static int stw__instance_fill(sqlite3_stmt *st, struct stw__instance_row *r)
+{
+	int oom = 0;
+	r->definition = stw__text(st, 0, &oom);
+	r->id = stw__text(st, 1, &oom);
+	r->state = stw__text(st, 2, &oom);
+	r->status = stw__text(st, 3, &oom);
+	r->data = stw__text(st, 4, &oom);
+	r->unique_key = stw__text(st, 5, &oom);
+	r->reason = stw__text(st, 6, &oom);
+	r->version = stw__int(st, 7);
+	r->created_at = stw__int(st, 8);
+	r->updated_at = stw__int(st, 9);
+	return oom ? -1 : 0;
+}
+
+/*
+ * Steps an instance query and hands rows to cb until it returns non-zero.
+ * *n (if not NULL) receives the number of rows handed. Finishes st.
+ */
+static int stw__each_instance(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt *st, int rc,
+			      const char *op, stw__instance_cb cb, void *ud, int *n)
+{
+	int code = STW_OK, count = 0;
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct stw__instance_row row;
+			if (stw__instance_fill(st, &row) != 0) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			count++;
+			if (cb(&row, ud) != 0) {
+				rc = SQLITE_DONE;
+				break;
+			}
+		}
+	}
+	if (rc != SQLITE_DONE)
+		code = stw__fail(h, rc, op);
+	stw__finish(cached, st);
+	if (n != NULL)
+		*n = count;
+	return code;
+}
+
+static int stw__instance_get(struct stw__store *s, const char *definition, const char *id,
+			     stw__instance_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__INSTANCE_GET], *st;
+	int rc = stw__acquire(h, c, &st, "instance_get");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK, n = 0;
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, id);
+	rc = stw__each_instance(h, c, st, b, "instance_get", cb, ud, &n);
+	if (rc == STW_OK && n == 0)
+		rc = STW_ENOTFOUND;
+	return rc;
+}
+
+/* Checks the fields an instance row must have. */
+static int stw__instance_check(struct stw__sqlite *h, const struct stw__instance_row *row,
+			       const char *op)
+{
+	if (row == NULL || row->definition == NULL || row->id == NULL || row->state == NULL ||
+	    row->status == NULL || row->data == NULL)
+		return stw__failf(h, STW_EINVAL,
+				  "%s: definition, id, state, status and data are required", op);
+	return STW_OK;
+}
+
+/* STW_EEXIST when (definition, id) exists or the unique key is held. */
+static int stw__instance_insert(struct stw__store *s, const struct stw__instance_row *row)
+{
+	struct stw__sqlite *h = stw__h(s);
+	int rc = stw__instance_check(h, row, "instance_insert");
+	if (rc != STW_OK)
+		return rc;
+	sqlite3_stmt *st = h->st[STW__INSTANCE_INSERT];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, row->definition);
+	stw__bt(&b, st, 2, row->id);
+	stw__bt(&b, st, 3, row->state);
+	stw__bt(&b, st, 4, row->status);
+	stw__bt(&b, st, 5, row->data);
+	stw__bt(&b, st, 6, row->unique_key);
+	stw__bt(&b, st, 7, row->reason);
+	stw__bi(&b, st, 8, row->version);
+	stw__bi(&b, st, 9, row->created_at);
+	stw__bi(&b, st, 10, row->updated_at);
+	return stw__run(h, st, b, "instance_insert", NULL);
+}
+
+/*
+ * Compare-and-set on the version: writes row->version (the caller's new
+ * version) when the stored one is expected_version. STW_ECONFLICT when no row
+ * matched, STW_EEXIST when the new unique key is held by another instance.
+ */
+static int stw__instance_update(struct stw__store *s, const struct stw__instance_row *row,
+				int64_t expected_version)
+{
+	struct stw__sqlite *h = stw__h(s);
+	int rc = stw__instance_check(h, row, "instance_update");
+	if (rc != STW_OK)
+		return rc;
+	sqlite3_stmt *st = h->st[STW__INSTANCE_UPDATE];
+	int b = SQLITE_OK, changes = 0;
+	stw__bt(&b, st, 1, row->definition);
+	stw__bt(&b, st, 2, row->id);
+	stw__bt(&b, st, 3, row->state);
+	stw__bt(&b, st, 4, row->status);
+	stw__bt(&b, st, 5, row->data);
+	stw__bt(&b, st, 6, row->unique_key);
+	stw__bt(&b, st, 7, row->reason);
+	stw__bi(&b, st, 8, row->version);
+	stw__bi(&b, st, 9, row->updated_at);
+	stw__bi(&b, st, 10, expected_version);
+	rc = stw__run(h, st, b, "instance_update", &changes);
+	if (rc == STW_OK && changes == 0)
+		rc = stw__failf(h, STW_ECONFLICT,
+				"instance_update: %s/%s does not exist or its version is not %lld",
+				row->definition, row->id, (long long)expected_version);
+	return rc;
+}
+
+/*
+ * Copies src (n bytes) with a terminator into dst of cap bytes. Returns -1,
+ * leaving dst untouched, if it does not fit.
+ */
+static int stw__copy(char *dst, size_t cap, const char *src, size_t n)
+{
+	if (n >= cap)
+		return -1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/*
+ * The holder's id into holder (cap bytes); holder may be NULL (cap 0) to test
+ * for a holder only. STW_EINVAL when the id does not fit.
+ */
+static int stw__key_holder(struct stw__store *s, const char *definition, const char *unique_key,
+			   char *holder, size_t cap)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__KEY_HOLDER], *st;
+	int rc = stw__acquire(h, c, &st, "key_holder");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, unique_key);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_ROW) {
+		int oom = 0;
+		const char *id = stw__text(st, 0, &oom);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if (oom || id == NULL)
+			rc = stw__failf(h, STW_ENOMEM, "key_holder: out of memory");
+		else if (holder != NULL && stw__copy(holder, cap, id, n) != 0)
+			rc = stw__failf(h, STW_EINVAL, "key_holder: holder id needs %zu bytes",
+					n + 1);
+		else
+			rc = STW_OK;
+	} else if (b == SQLITE_DONE) {
+		rc = STW_ENOTFOUND;
+	} else {
+		rc = stw__fail(h, b, "key_holder");
+	}
+	stw__finish(c, st);
+	return rc;
+}
+
+/*
+ * Instances matching q (NULL: all), newest first. Runs the statement prepared
+ * for the filter's combination of fields so that each can use its index.
+ * limit <= 0 means no limit.
+ */
+static int stw__list_instances(struct stw__store *s, const struct stw__instance_query *q,
+			       stw__instance_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	struct stw__instance_query all = { 0 };
+	if (q == NULL)
+		q = &all;
+	int mask = (q->definition ? STW__LQ_DEFINITION : 0) | (q->status ? STW__LQ_STATUS : 0) |
+		   (q->state ? STW__LQ_STATE : 0) | (q->id ? STW__LQ_ID : 0);
+	sqlite3_stmt *c = h->list[mask], *st;
+	int rc = stw__acquire(h, c, &st, "list_instances");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	if (q->definition)
+		stw__bt(&b, st, 1, q->definition);
+	if (q->status)
+		stw__bt(&b, st, 2, q->status);
+	if (q->state)
+		stw__bt(&b, st, 3, q->state);
+	if (q->id)
+		stw__bt(&b, st, 4, q->id);
+	stw__bi(&b, st, 5, q->limit > 0 ? q->limit : -1);
+	stw__bi(&b, st, 6, q->offset > 0 ? q->offset : 0);
+	return stw__each_instance(h, c, st, b, "list_instances", cb, ud, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* History                                                                  */
+
+static int stw__history_has(struct stw__store *s, const char *definition, const char *instance_id,
+			    const char *message_id)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__HISTORY_HAS], *st;
+	int rc = stw__acquire(h, c, &st, "history_has");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, instance_id);
+	stw__bt(&b, st, 3, message_id);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_ROW)
+		rc = STW_OK;
+	else if (b == SQLITE_DONE)
+		rc = STW_ENOTFOUND;
+	else
+		rc = stw__fail(h, b, "history_has");
+	stw__finish(c, st);
+	return rc;
+}
+
+/* row->seq is ignored (assigned). STW_EEXIST if the message has a row already. */
+static int stw__history_insert(struct stw__store *s, const struct stw__history_row *row)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (row == NULL || row->definition == NULL || row->instance_id == NULL ||
+	    row->message_id == NULL || row->message_type == NULL || row->outcome == NULL)
+		return stw__failf(h, STW_EINVAL,
+				  "history_insert: definition, instance_id, message_id, "
+				  "message_type and outcome are required");
+	sqlite3_stmt *st = h->st[STW__HISTORY_INSERT];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, row->definition);
+	stw__bt(&b, st, 2, row->instance_id);
+	stw__bt(&b, st, 3, row->message_id);
+	stw__bt(&b, st, 4, row->message_type);
+	stw__bt(&b, st, 5, row->context);
+	stw__bt(&b, st, 6, row->from_state);
+	stw__bt(&b, st, 7, row->to_state);
+	stw__bt(&b, st, 8, row->outcome);
+	stw__bt(&b, st, 9, row->reason);
+	stw__bi(&b, st, 10, row->at);
+	return stw__run(h, st, b, "history_insert", NULL);
+}
+
+static int stw__history_list(struct stw__store *s, const char *definition, const char *instance_id,
+			     stw__history_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__HISTORY_LIST], *st;
+	int rc = stw__acquire(h, c, &st, "history_list");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, instance_id);
+	if (b == SQLITE_OK) {
+		while ((b = sqlite3_step(st)) == SQLITE_ROW) {
+			struct stw__history_row r;
+			int oom = 0;
+			r.definition = stw__text(st, 0, &oom);
+			r.instance_id = stw__text(st, 1, &oom);
+			r.seq = stw__int(st, 2);
+			r.message_id = stw__text(st, 3, &oom);
+			r.message_type = stw__text(st, 4, &oom);
+			r.context = stw__text(st, 5, &oom);
+			r.from_state = stw__text(st, 6, &oom);
+			r.to_state = stw__text(st, 7, &oom);
+			r.outcome = stw__text(st, 8, &oom);
+			r.reason = stw__text(st, 9, &oom);
+			r.at = stw__int(st, 10);
+			if (oom) {
+				b = SQLITE_NOMEM;
+				break;
+			}
+			if (cb(&r, ud) != 0) {
+				b = SQLITE_DONE;
+				break;
+			}
+		}
+	}
+	rc = b == SQLITE_DONE ? STW_OK : stw__fail(h, b, "history_list");
+	stw__finish(c, st);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Outbox                                                                   */
+
+/* Steps an outbox query and hands rows to cb until it returns non-zero. */
+static int stw__each_outbox(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt *st, int b,
+			    const char *op, stw__outbox_cb cb, void *ud)
+{
+	if (b == SQLITE_OK) {
+		while ((b = sqlite3_step(st)) == SQLITE_ROW) {
+			struct stw__outbox_row r;
+			int oom = 0;
+			r.seq = stw__int(st, 0);
+			r.command_id = stw__text(st, 1, &oom);
+			r.context = stw__text(st, 2, &oom);
+			r.type = stw__text(st, 3, &oom);
+			r.definition = stw__text(st, 4, &oom);
+			r.instance_id = stw__text(st, 5, &oom);
+			r.correlation_id = stw__text(st, 6, &oom);
+			r.causation_id = stw__text(st, 7, &oom);
+			r.data = stw__text(st, 8, &oom);
+			r.status = stw__text(st, 9, &oom);
+			r.error = stw__text(st, 10, &oom);
+			r.created_at = stw__int(st, 11);
+			r.delivered_at = stw__int(st, 12);
+			if (oom) {
+				b = SQLITE_NOMEM;
+				break;
+			}
+			if (cb(&r, ud) != 0) {
+				b = SQLITE_DONE;
+				break;
+			}
+		}
+	}
+	int rc = b == SQLITE_DONE ? STW_OK : stw__fail(h, b, op);
+	stw__finish(cached, st);
+	return rc;
+}
+
+/*
+ * row->seq is ignored (assigned). A NULL status means "pending". An existing
+ * command_id makes this a no-op that keeps the stored row.
+ */
+static int stw__outbox_insert(struct stw__store *s, const struct stw__outbox_row *row)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (row == NULL || row->command_id == NULL || row->context == NULL || row->type == NULL ||
+	    row->data == NULL)
+		return stw__failf(h, STW_EINVAL,
+				  "outbox_insert: command_id, context, type and data are required");
+	sqlite3_stmt *st = h->st[STW__OUTBOX_INSERT];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, row->command_id);
+	stw__bt(&b, st, 2, row->context);
+	stw__bt(&b, st, 3, row->type);
+	stw__bt(&b, st, 4, row->definition);
+	stw__bt(&b, st, 5, row->instance_id);
+	stw__bt(&b, st, 6, row->correlation_id);
+	stw__bt(&b, st, 7, row->causation_id);
+	stw__bt(&b, st, 8, row->data);
+	stw__bt(&b, st, 9, row->status ? row->status : "pending");
+	stw__bt(&b, st, 10, row->error);
+	stw__bi(&b, st, 11, row->created_at);
+	stw__bi(&b, st, 12, row->delivered_at);
+	return stw__run(h, st, b, "outbox_insert", NULL);
+}
+
+/* limit <= 0 means no limit. */
+static int stw__outbox_pending(struct stw__store *s, const char *context, int limit,
+			       stw__outbox_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__OUTBOX_PENDING], *st;
+	int rc = stw__acquire(h, c, &st, "outbox_pending");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, context);
+	stw__bi(&b, st, 2, limit > 0 ? limit : -1);
+	return stw__each_outbox(h, c, st, b, "outbox_pending", cb, ud);
+}
+
+/* STW_ENOTFOUND when no row has the command id. */
+static int stw__outbox_mark(struct stw__store *s, const char *command_id, const char *status,
+			    const char *error, int64_t delivered_at)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (command_id == NULL || status == NULL)
+		return stw__failf(h, STW_EINVAL, "outbox_mark: command_id and status are required");
+	sqlite3_stmt *st = h->st[STW__OUTBOX_MARK];
+	int b = SQLITE_OK, changes = 0;
+	stw__bt(&b, st, 1, command_id);
+	stw__bt(&b, st, 2, status);
+	stw__bt(&b, st, 3, error);
+	stw__bi(&b, st, 4, delivered_at);
+	int rc = stw__run(h, st, b, "outbox_mark", &changes);
+	if (rc == STW_OK && changes == 0)
+		rc = stw__failf(h, STW_ENOTFOUND, "outbox_mark: no command %s", command_id);
+	return rc;
+}
+
+static int stw__outbox_for_instance(struct stw__store *s, const char *definition,
+				    const char *instance_id, stw__outbox_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__OUTBOX_FOR_INSTANCE], *st;
+	int rc = stw__acquire(h, c, &st, "outbox_for_instance");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, instance_id);
+	return stw__each_outbox(h, c, st, b, "outbox_for_instance", cb, ud);
+}
+
+static int stw__outbox_pending_count(struct stw__store *s, int64_t *count)
+{
+	return stw__int_or_zero(stw__h(s), STW__OUTBOX_PENDING_COUNT, NULL, NULL, 0,
+				"outbox_pending_count", count);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dedup                                                                    */
+
+/* The recorded error text is truncated to fit err (cap bytes). */
+static int stw__dedup_get(struct stw__store *s, const char *context, const char *command_id,
+			  int *outcome, char *err, size_t cap)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__DEDUP_GET], *st;
+	int rc = stw__acquire(h, c, &st, "dedup_get");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, context);
+	stw__bt(&b, st, 2, command_id);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_ROW) {
+		int oom = 0;
+		if (outcome != NULL)
+			*outcome = sqlite3_column_int(st, 0);
+		const char *e = stw__text(st, 1, &oom);
+		if (oom) {
+			rc = stw__failf(h, STW_ENOMEM, "dedup_get: out of memory");
+		} else {
+			rc = STW_OK;
+			if (err != NULL && cap > 0) {
+				size_t n = e ? (size_t)sqlite3_column_bytes(st, 1) : 0;
+				if (n >= cap)
+					n = cap - 1;
+				if (n > 0)
+					memcpy(err, e, n);
+				err[n] = '\0';
+			}
+		}
+	} else if (b == SQLITE_DONE) {
+		rc = STW_ENOTFOUND;
+	} else {
+		rc = stw__fail(h, b, "dedup_get");
+	}
+	stw__finish(c, st);
+	return rc;
+}
+
+static int stw__dedup_put(struct stw__store *s, const char *context, const char *command_id,
+			  int outcome, const char *error, int64_t at)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (context == NULL || command_id == NULL)
+		return stw__failf(h, STW_EINVAL, "dedup_put: context and command_id are required");
+	sqlite3_stmt *st = h->st[STW__DEDUP_PUT];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, context);
+	stw__bt(&b, st, 2, command_id);
+	stw__bi(&b, st, 3, outcome);
+	stw__bt(&b, st, 4, error);
+	stw__bi(&b, st, 5, at);
+	return stw__run(h, st, b, "dedup_put", NULL);
+}
+
+/* STW_ENOTFOUND when the command was never recorded. */
+static int stw__dedup_hit(struct stw__store *s, const char *context, const char *command_id)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *st = h->st[STW__DEDUP_HIT];
+	int b = SQLITE_OK, changes = 0;
+	stw__bt(&b, st, 1, context);
+	stw__bt(&b, st, 2, command_id);
+	int rc = stw__run(h, st, b, "dedup_hit", &changes);
+	if (rc == STW_OK && changes == 0)
+		rc = stw__failf(h, STW_ENOTFOUND, "dedup_hit: no command %s in %s",
+				command_id ? command_id : "(null)", context ? context : "(null)");
+	return rc;
+}
+
+/* A sum over the table: meant for inspection, not for every step. */
+static int stw__dedup_duplicates(struct stw__store *s, int64_t *count)
+{
+	return stw__int_or_zero(stw__h(s), STW__DEDUP_DUPLICATES, NULL, NULL, 0, "dedup_duplicates",
+				count);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Unrouted                                                                 */
+
+/* row->seq is ignored (assigned). */
+static int stw__unrouted_insert(struct stw__store *s, const struct stw__unrouted_row *row)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (row == NULL || row->definition == NULL || row->context == NULL ||
+	    row->event_id == NULL || row->event_type == NULL || row->reason == NULL)
+		return stw__failf(h, STW_EINVAL,
+				  "unrouted_insert: definition, context, event_id, event_type "
+				  "and reason are required");
+	sqlite3_stmt *st = h->st[STW__UNROUTED_INSERT];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, row->definition);
+	stw__bt(&b, st, 2, row->context);
+	stw__bi(&b, st, 3, row->position);
+	stw__bt(&b, st, 4, row->event_id);
+	stw__bt(&b, st, 5, row->event_type);
+	stw__bt(&b, st, 6, row->reason);
+	stw__bi(&b, st, 7, row->at);
+	return stw__run(h, st, b, "unrouted_insert", NULL);
+}
+
+/* Newest first; definition NULL lists all; limit <= 0 means no limit. */
+static int stw__unrouted_list(struct stw__store *s, const char *definition, int limit,
+			      stw__unrouted_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[definition ? STW__UNROUTED_LIST_DEFINITION : STW__UNROUTED_LIST];
+	sqlite3_stmt *st;
+	int rc = stw__acquire(h, c, &st, "unrouted_list");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	if (definition)
+		stw__bt(&b, st, 1, definition);
+	stw__bi(&b, st, 2, limit > 0 ? limit : -1);
+	if (b == SQLITE_OK) {
+		while ((b = sqlite3_step(st)) == SQLITE_ROW) {
+			struct stw__unrouted_row r;
+			int oom = 0;
+			r.seq = stw__int(st, 0);
+			r.definition = stw__text(st, 1, &oom);
+			r.context = stw__text(st, 2, &oom);
+			r.position = stw__int(st, 3);
+			r.event_id = stw__text(st, 4, &oom);
+			r.event_type = stw__text(st, 5, &oom);
+			r.reason = stw__text(st, 6, &oom);
+			r.at = stw__int(st, 7);
+			if (oom) {
+				b = SQLITE_NOMEM;
+				break;
+			}
+			if (cb(&r, ud) != 0) {
+				b = SQLITE_DONE;
+				break;
+			}
+		}
+	}
+	rc = b == SQLITE_DONE ? STW_OK : stw__fail(h, b, "unrouted_list");
+	stw__finish(c, st);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Opening and closing                                                      */
+
+/* Finalizes every statement and closes the connection. Accepts NULL. */
+static void stw__close(struct stw__store *s)
+{
+	if (s == NULL)
+		return;
+	struct stw__sqlite *h = stw__h(s);
+	for (int i = 0; i < STW__NSTMT; i++)
+		sqlite3_finalize(h->st[i]);
+	for (int i = 0; i < STW__LQ_VARIANTS; i++)
+		sqlite3_finalize(h->list[i]);
+	sqlite3_close_v2(h->db);
+	free(h);
+}
+
+static const struct stw__store_ops stw__sqlite_ops = {
+	.close = stw__close,
+	.errmsg = stw__errmsg,
+	.begin = stw__begin,
+	.commit = stw__commit,
+	.rollback = stw__rollback,
+	.savepoint = stw__savepoint,
+	.release = stw__release,
+	.rollback_to = stw__rollback_to,
+	.event_position = stw__event_position,
+	.stream_version = stw__stream_version,
+	.append = stw__append,
+	.read = stw__read,
+	.read_stream = stw__read_stream,
+	.head = stw__head,
+	.cursor_get = stw__cursor_get,
+	.cursor_set = stw__cursor_set,
+	.instance_get = stw__instance_get,
+	.instance_insert = stw__instance_insert,
+	.instance_update = stw__instance_update,
+	.key_holder = stw__key_holder,
+	.list_instances = stw__list_instances,
+	.history_has = stw__history_has,
+	.history_insert = stw__history_insert,
+	.history_list = stw__history_list,
+	.outbox_insert = stw__outbox_insert,
+	.outbox_pending = stw__outbox_pending,
+	.outbox_mark = stw__outbox_mark,
+	.outbox_for_instance = stw__outbox_for_instance,
+	.outbox_pending_count = stw__outbox_pending_count,
+	.dedup_get = stw__dedup_get,
+	.dedup_put = stw__dedup_put,
+	.dedup_hit = stw__dedup_hit,
+	.dedup_duplicates = stw__dedup_duplicates,
+	.unrouted_insert = stw__unrouted_insert,
+	.unrouted_list = stw__unrouted_list,
+};
+
+/* Runs static SQL (no input) through sqlite3_exec. */
+static int stw__exec_sql(struct stw__sqlite *h, const char *sql, const char *op)
+{
+	int rc = sqlite3_exec(h->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? STW_OK : stw__fail(h, rc, op);
+}
+
+/*
+ * Sets the journal mode to WAL, checking that it took (an in-memory database
+ * keeps "memory"), then synchronous (0..2), busy timeout and foreign keys.
+ */
+static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only)
+{
+	static const char *const sync_sql[] = {
+		"PRAGMA synchronous = OFF",
+		"PRAGMA synchronous = NORMAL",
+		"PRAGMA synchronous = FULL",
+	};
+	sqlite3_stmt *st = NULL;
+	/* A read-only connection cannot change the journal mode, only report it. */
+	int rc = sqlite3_prepare_v2(
+	    h->db, read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rc = stw__fail(h, rc, "open: journal_mode");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	const char *mode = (const char *)sqlite3_column_text(st, 0);
+	int ok = read_only ||
+		 (mode != NULL && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0));
+	if (!ok)
+		rc = stw__failf(h, STW_ESTORE, "open: cannot use WAL mode (journal mode is %s)",
+				mode ? mode : "unknown");
+	sqlite3_finalize(st);
+	if (!ok)
+		return rc;
+	sqlite3_busy_timeout(h->db, 5000);
+	rc = stw__exec_sql(h, sync_sql[synchronous], "open: synchronous");
+	if (rc == STW_OK)
+		rc = stw__exec_sql(h, "PRAGMA foreign_keys = OFF", "open: foreign_keys");
+	return rc;
+}
+
+/*
+ * Creates the schema on a new database or checks the version of an existing
+ * one, in one IMMEDIATE transaction so that concurrent openers create it
+ * once.
+ */
+static int stw__schema_init(struct stw__sqlite *h, int read_only)
+{
+	int rc = stw__exec_sql(h, read_only ? "BEGIN" : "BEGIN IMMEDIATE", "open: begin");
+	if (rc != STW_OK)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	int b = sqlite3_prepare_v2(h->db,
+				   "SELECT count(*) FROM sqlite_master "
+				   "WHERE type = 'table' AND name = 'stw_meta'",
+				   -1, &st, NULL);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b != SQLITE_ROW) {
+		rc = stw__fail(h, b, "open: schema");
+		goto out;
+	}
+	int exists = sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (!exists && read_only) {
+		rc = stw__failf(h, STW_ENOTFOUND, "open: not a steward database (no schema)");
+		goto out;
+	}
+	if (!exists) {
+		rc = stw__exec_sql(h, stw__schema, "open: create schema");
+		goto out;
+	}
+
+	b = sqlite3_prepare_v2(h->db, "SELECT value FROM stw_meta WHERE key = 'schema_version'", -1,
+			       &st, NULL);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_DONE) {
+		rc = stw__failf(h, STW_ESTORE, "open: the database has no schema_version");
+		goto out;
+	}
+	if (b != SQLITE_ROW) {
+		rc = stw__fail(h, b, "open: schema");
+		goto out;
+	}
+	const char *text = (const char *)sqlite3_column_text(st, 0);
+	char *end = NULL;
+	errno = 0;
+	long long v = text ? strtoll(text, &end, 10) : 0;
+	if (text == NULL || end == text || *end != '\0' || errno != 0 || v < 1) {
+		rc = stw__failf(h, STW_ESTORE, "open: unreadable schema_version '%s'",
+				text ? text : "NULL");
+	} else if (v > STW__SCHEMA_VERSION) {
+		rc = stw__failf(h, STW_ESTORE,
+				"open: the database has schema version %lld, newer than the %d "
+				"this build supports; upgrade steward",
+				v, STW__SCHEMA_VERSION);
+	}
+out:
+	sqlite3_finalize(st);
+	if (rc == STW_OK)
+		rc = stw__exec_sql(h, "COMMIT", "open: commit");
+	if (rc != STW_OK && !sqlite3_get_autocommit(h->db))
+		(void)sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Prepares every statement, including the list_instances variants. */
+static int stw__prepare_all(struct stw__sqlite *h)
+{
+	for (int i = 0; i < STW__NSTMT; i++) {
+		int rc = sqlite3_prepare_v3(h->db, stw__sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					    &h->st[i], NULL);
+		if (rc != SQLITE_OK)
+			return stw__fail(h, rc, "open: prepare");
+	}
+	for (int m = 0; m < STW__LQ_VARIANTS; m++) {
+		char sql[512];
+		int n = snprintf(sql, sizeof sql,
+				 "SELECT " STW__INSTANCE_COLS " FROM stw_instances WHERE 1%s%s%s%s "
+				 "ORDER BY updated_at DESC, id DESC LIMIT ?5 OFFSET ?6",
+				 (m & STW__LQ_DEFINITION) ? " AND definition = ?1" : "",
+				 (m & STW__LQ_STATUS) ? " AND status = ?2" : "",
+				 (m & STW__LQ_STATE) ? " AND state = ?3" : "",
+				 (m & STW__LQ_ID) ? " AND id = ?4" : "");
+		if (n < 0 || (size_t)n >= sizeof sql)
+			return stw__failf(h, STW_ESTORE, "open: list statement too long");
+		int rc = sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &h->list[m],
+					    NULL);
+		if (rc != SQLITE_OK)
+			return stw__fail(h, rc, "open: prepare");
+	}
+	return STW_OK;
+}
+
+int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
+		     struct stw__store **out, char *errbuf, size_t errcap)
+{
+	int synchronous = opts ? opts->synchronous : 2;
+	if (synchronous < 0)
+		synchronous = 2;
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL || synchronous > 2) {
+		if (errbuf != NULL && errcap > 0)
+			snprintf(errbuf, errcap, "open: %s",
+				 synchronous > 2 ? "synchronous must be 0, 1 or 2"
+						 : "path and out are required");
+		return STW_EINVAL;
+	}
+
+	struct stw__sqlite *h = calloc(1, sizeof *h);
+	if (h == NULL) {
+		if (errbuf != NULL && errcap > 0)
+			snprintf(errbuf, errcap, "open: out of memory");
+		return STW_ENOMEM;
+	}
+	h->base.ops = &stw__sqlite_ops;
+
+	int rc;
+	int read_only = opts ? opts->read_only : 0;
+	int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int b = sqlite3_open_v2(path, &h->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (b != SQLITE_OK) {
+		if (h->db == NULL)
+			rc = stw__failf(h, STW_ENOMEM, "open: out of memory");
+		else
+			rc = stw__failf(h, stw__code(sqlite3_extended_errcode(h->db)),
+					"open: %s: %s", path, sqlite3_errmsg(h->db));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(h->db, 1);
+
+	if ((rc = stw__pragmas(h, synchronous, read_only)) != STW_OK)
+		goto fail;
+	if ((rc = stw__schema_init(h, read_only)) != STW_OK)
+		goto fail;
+	if ((rc = stw__prepare_all(h)) != STW_OK)
+		goto fail;
+	*out = &h->base;
+	return STW_OK;
+
+fail:
+	if (errbuf != NULL && errcap > 0)
+		snprintf(errbuf, errcap, "%s", h->err);
+	stw__close(&h->base);
+	return rc;
+}

@@ -1,0 +1,250 @@
+/*
+ * store.h - the storage interface of the engine. All SQL lives behind it
+ * (src/store/sqlite.c now, src/store/postgres.c later); the core calls only
+ * these operations.
+ *
+ * Conventions:
+ *  - Every operation returns STW_OK or a negative STW_E* code; on failure the
+ *    backend's message is readable with stw__store_errmsg().
+ *  - Strings in rows passed in are borrowed for the call. Rows handed to a
+ *    callback are borrowed for the duration of that callback only; a callback
+ *    returning non-zero stops the iteration (the operation still returns
+ *    STW_OK).
+ *  - Nullable text columns are NULL pointers in rows.
+ *  - Writes happen inside a transaction opened with begin(); reads may happen
+ *    inside or outside one and see the transaction's own writes.
+ *  - Timestamps are UTC int64 milliseconds supplied by the caller (the core's
+ *    clock); the store never reads the time itself.
+ */
+#ifndef STW_STORE_H
+#define STW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct stw__store;
+
+/* One event as stored. data and metadata are JSON text. */
+struct stw__event_row {
+	const char *context;
+	int64_t position;
+	const char *id;
+	const char *type;
+	const char *stream;
+	int64_t stream_version;
+	const char *correlation_id; /* nullable */
+	const char *causation_id;   /* nullable */
+	const char *data;           /* JSON object text */
+	const char *metadata;       /* JSON object text */
+	int64_t recorded_at;
+};
+
+/* One process instance. status is one of active, completed, failed, acknowledged, rejected. */
+struct stw__instance_row {
+	const char *definition;
+	const char *id;
+	const char *state;
+	const char *status;
+	const char *data;       /* JSON object text */
+	const char *unique_key; /* nullable */
+	const char *reason;     /* nullable: why it failed or was rejected */
+	int64_t version;        /* 1 on creation, +1 on every update */
+	int64_t created_at;
+	int64_t updated_at;
+};
+
+/* One row of an instance's history. outcome: applied, ignored, failed, rejected, acknowledged. */
+struct stw__history_row {
+	const char *definition;
+	const char *instance_id;
+	int64_t seq; /* assigned by the store on insert; increasing per store */
+	const char *message_id;
+	const char *message_type;
+	const char *context;    /* nullable: the source context of the message */
+	const char *from_state; /* nullable */
+	const char *to_state;   /* nullable */
+	const char *outcome;
+	const char *reason; /* nullable */
+	int64_t at;
+};
+
+/* One outbox row. status: pending, delivered, rejected. */
+struct stw__outbox_row {
+	int64_t seq; /* assigned by the store on insert; delivery order */
+	const char *command_id;
+	const char *context;
+	const char *type;
+	const char *definition;  /* nullable for commands not sent by a process */
+	const char *instance_id; /* nullable */
+	const char *correlation_id;
+	const char *causation_id;
+	const char *data; /* JSON object text */
+	const char *status;
+	const char *error; /* nullable */
+	int64_t created_at;
+	int64_t delivered_at; /* 0 while pending */
+};
+
+/* A message that no instance took. */
+struct stw__unrouted_row {
+	int64_t seq; /* assigned by the store */
+	const char *definition;
+	const char *context;
+	int64_t position;
+	const char *event_id;
+	const char *event_type;
+	const char *reason;
+	int64_t at;
+};
+
+/* Filter for list_instances; NULL or 0 fields match everything. */
+struct stw__instance_query {
+	const char *definition;
+	const char *status;
+	const char *state;
+	const char *id; /* exact id (used to find the definitions of an id) */
+	int limit;      /* > 0 */
+	int offset;
+};
+
+typedef int (*stw__event_cb)(const struct stw__event_row *row, void *ud);
+typedef int (*stw__instance_cb)(const struct stw__instance_row *row, void *ud);
+typedef int (*stw__history_cb)(const struct stw__history_row *row, void *ud);
+typedef int (*stw__outbox_cb)(const struct stw__outbox_row *row, void *ud);
+typedef int (*stw__unrouted_cb)(const struct stw__unrouted_row *row, void *ud);
+
+struct stw__store_ops {
+	void (*close)(struct stw__store *s);
+	const char *(*errmsg)(struct stw__store *s);
+
+	/* Transactions. begin() takes the write lock at once (IMMEDIATE). */
+	int (*begin)(struct stw__store *s);
+	int (*commit)(struct stw__store *s);
+	int (*rollback)(struct stw__store *s);
+	/* One level of savepoint inside a transaction. */
+	int (*savepoint)(struct stw__store *s);
+	int (*release)(struct stw__store *s);
+	int (*rollback_to)(struct stw__store *s); /* rolls back and releases */
+
+	/* Events. */
+	/* STW_OK and *position if an event with this id is stored, else STW_ENOTFOUND. */
+	int (*event_position)(struct stw__store *s, const char *id, int64_t *position);
+	/* Current version of a stream (0 if it has no events). */
+	int (*stream_version)(struct stw__store *s, const char *context, const char *stream,
+			      int64_t *version);
+	/*
+	 * Inserts an event at the next position of its context and the next
+	 * version of its stream (both gap-free, assigned here; row->position and
+	 * row->stream_version are ignored) and returns them. Ids are unique across
+	 * the store: a duplicate id fails with STW_EEXIST.
+	 */
+	int (*append)(struct stw__store *s, const struct stw__event_row *row, int64_t *position,
+		      int64_t *stream_version);
+	/* Events of context with position > after, ascending, at most limit. */
+	int (*read)(struct stw__store *s, const char *context, int64_t after, int limit,
+		    stw__event_cb cb, void *ud);
+	/* All events of one stream, ascending by stream version. */
+	int (*read_stream)(struct stw__store *s, const char *context, const char *stream,
+			   stw__event_cb cb, void *ud);
+	/* Last position of a context (0 if none). */
+	int (*head)(struct stw__store *s, const char *context, int64_t *position);
+
+	/* Cursors: 0 when never set. */
+	int (*cursor_get)(struct stw__store *s, const char *definition, const char *context,
+			  int64_t *position);
+	int (*cursor_set)(struct stw__store *s, const char *definition, const char *context,
+			  int64_t position);
+
+	/* Instances. */
+	/* Calls cb once with the instance, or returns STW_ENOTFOUND. */
+	int (*instance_get)(struct stw__store *s, const char *definition, const char *id,
+			    stw__instance_cb cb, void *ud);
+	/* Inserts a new instance; STW_EEXIST if (definition, id) exists. */
+	int (*instance_insert)(struct stw__store *s, const struct stw__instance_row *row);
+	/*
+	 * Overwrites state, status, data, unique_key, reason, version and
+	 * updated_at of (definition, id) if its stored version is
+	 * `expected_version`; else STW_ECONFLICT (also when it does not exist).
+	 */
+	int (*instance_update)(struct stw__store *s, const struct stw__instance_row *row,
+			       int64_t expected_version);
+	/*
+	 * The id of the active or failed instance of `definition` holding
+	 * `unique_key`, copied into holder (cap bytes), or STW_ENOTFOUND.
+	 */
+	int (*key_holder)(struct stw__store *s, const char *definition, const char *unique_key,
+			  char *holder, size_t cap);
+	/* Instances matching q, newest (updated_at, then id) first. */
+	int (*list_instances)(struct stw__store *s, const struct stw__instance_query *q,
+			      stw__instance_cb cb, void *ud);
+
+	/* History. */
+	/* STW_OK if (definition, instance, message_id) has a row, else STW_ENOTFOUND. */
+	int (*history_has)(struct stw__store *s, const char *definition, const char *instance_id,
+			   const char *message_id);
+	int (*history_insert)(struct stw__store *s, const struct stw__history_row *row);
+	/* Rows of one instance in seq order. */
+	int (*history_list)(struct stw__store *s, const char *definition, const char *instance_id,
+			    stw__history_cb cb, void *ud);
+
+	/* Outbox. */
+	/* Inserts a row unless its command_id exists (then a no-op, STW_OK). */
+	int (*outbox_insert)(struct stw__store *s, const struct stw__outbox_row *row);
+	/* Pending rows of one context in seq order, at most limit. */
+	int (*outbox_pending)(struct stw__store *s, const char *context, int limit,
+			      stw__outbox_cb cb, void *ud);
+	/* Sets status, error and delivered_at of a row by command id. */
+	int (*outbox_mark)(struct stw__store *s, const char *command_id, const char *status,
+			   const char *error, int64_t delivered_at);
+	/* Rows sent by one instance in seq order. */
+	int (*outbox_for_instance)(struct stw__store *s, const char *definition,
+				   const char *instance_id, stw__outbox_cb cb, void *ud);
+	/* Number of pending rows of all contexts. */
+	int (*outbox_pending_count)(struct stw__store *s, int64_t *count);
+
+	/* The receiving side's dedup table: one row per (context, command id). */
+	/*
+	 * If the command was handled, STW_OK with *outcome (STW_OK or the
+	 * recorded error code) and its error text copied into err (cap bytes,
+	 * "" if none); else STW_ENOTFOUND.
+	 */
+	int (*dedup_get)(struct stw__store *s, const char *context, const char *command_id,
+			 int *outcome, char *err, size_t cap);
+	/* Records a handled command; STW_EEXIST if recorded already. */
+	int (*dedup_put)(struct stw__store *s, const char *context, const char *command_id,
+			 int outcome, const char *error, int64_t at);
+	/* Counts one more duplicate delivery of a recorded command. */
+	int (*dedup_hit)(struct stw__store *s, const char *context, const char *command_id);
+	/* Sum of duplicate deliveries ever counted. */
+	int (*dedup_duplicates)(struct stw__store *s, int64_t *count);
+
+	/* Unrouted messages. */
+	int (*unrouted_insert)(struct stw__store *s, const struct stw__unrouted_row *row);
+	/* Newest first; definition may be NULL. */
+	int (*unrouted_list)(struct stw__store *s, const char *definition, int limit,
+			     stw__unrouted_cb cb, void *ud);
+};
+
+/* Every backend's handle starts with this. */
+struct stw__store {
+	const struct stw__store_ops *ops;
+};
+
+struct stw__sqlite_options {
+	int synchronous; /* 0 OFF, 1 NORMAL, 2 FULL */
+	int read_only;   /* open an existing database for reading only */
+};
+
+/*
+ * Opens (creating if needed) an SQLite store at path in WAL mode and
+ * creates or checks the schema. On failure returns a code and, if errbuf is
+ * not NULL, a message in it; *out is NULL.
+ */
+int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
+		     struct stw__store **out, char *errbuf, size_t errcap);
+
+/* Shorthands for calling through the ops table. */
+#define STW__S(s, op, ...) ((s)->ops->op((s), __VA_ARGS__))
+#define STW__S0(s, op)     ((s)->ops->op((s)))
+
+#endif /* STW_STORE_H */

@@ -1,0 +1,938 @@
+/*
+ * test_dispatch.c - unit tests of src/core/dispatch.c: delivering outbox
+ * commands to in-process services (stw_run_once / stw_run_until_idle),
+ * stw_execute, the dedup table, and the service context API (stw_svc_emit,
+ * stw_svc_read_stream, stw_reject), against a fresh SQLite database per test.
+ *
+ * Commands come from a stateless policy: an "Ordered" event appended to the
+ * "Sales" context makes it send Shop.Ship. The Shop handler is scripted by a
+ * struct svc (emit, reject, fail transiently, re-enter the engine).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/engine_int.h"
+
+/* ------------------------------------------------------------------------ */
+/* Fixture: a temporary directory, databases in it, a fake clock             */
+
+struct fx {
+	char dir[512];
+	char db[600]; /* the database of e */
+	int64_t now;  /* what the fake clock returns */
+	struct stw_clock clock;
+	struct stw_engine *e;
+};
+
+static int64_t fake_now(void *ud)
+{
+	return ((struct fx *)ud)->now;
+}
+
+/* Opens an engine on dir/name with the fixture's clock; path receives the file name. */
+static void open_engine(struct fx *f, const char *name, struct stw_engine **e, char *path,
+			size_t cap)
+{
+	snprintf(path, cap, "%s/%s", f->dir, name);
+	struct stw_options o = { .clock = &f->clock, .synchronous = 0 };
+	assert_int_equal(stw_open(path, &o, e), STW_OK);
+	assert_non_null(*e);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	const char *tmp = getenv("TMPDIR");
+	snprintf(f->dir, sizeof(f->dir), "%s/stw-dispatch-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	f->now = 1700000000000;
+	f->clock = (struct stw_clock){ .now_ms = fake_now, .ud = f };
+	open_engine(f, "a.db", &f->e, f->db, sizeof(f->db));
+	*state = f;
+	return 0;
+}
+
+/* Closes the engine and removes the directory with everything in it. */
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	stw_close(f->e);
+	DIR *d = opendir(f->dir);
+	if (d != NULL) {
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			char p[1024];
+			snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	int rc = rmdir(f->dir);
+	free(f);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The scripted service                                                      */
+
+/* A copy of a command as the handler saw it. */
+struct cmd_copy {
+	char id[STW_MAX_ID];
+	char context[STW_MAX_NAME];
+	char type[STW_MAX_NAME];
+	char corr[STW_MAX_ID]; /* "" when NULL (see has_corr) */
+	char caus[STW_MAX_ID];
+	int has_corr;
+	int has_caus;
+	char data[256]; /* compact, sorted keys */
+};
+
+struct svc {
+	int calls;
+	int emit;       /* events to emit per command, each after reading the stream */
+	int reject;     /* after emitting: refuse with "out of stock for <order>" */
+	int transient;  /* calls left that fail with STW_ESTORE (after emitting) */
+	int stale_emit; /* emit with a stale version and return its code */
+	int reenter;    /* call engine entry points that must refuse from inside */
+	int rc_execute, rc_run_once, rc_append;
+	int64_t seen_version[4]; /* stream version read before each emit */
+	struct cmd_copy last;
+};
+
+static void dump_into(char *buf, size_t cap, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	snprintf(buf, cap, "%s", s ? s : "(null)");
+	free(s);
+}
+
+static int shop_handler(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud)
+{
+	struct svc *s = ud;
+	struct cmd_copy *c = &s->last;
+	s->calls++;
+	snprintf(c->id, sizeof(c->id), "%s", cmd->id);
+	snprintf(c->context, sizeof(c->context), "%s", cmd->context);
+	snprintf(c->type, sizeof(c->type), "%s", cmd->type);
+	c->has_corr = cmd->correlation_id != NULL;
+	c->has_caus = cmd->causation_id != NULL;
+	snprintf(c->corr, sizeof(c->corr), "%s", cmd->correlation_id ? cmd->correlation_id : "");
+	snprintf(c->caus, sizeof(c->caus), "%s", cmd->causation_id ? cmd->causation_id : "");
+	dump_into(c->data, sizeof(c->data), cmd->data);
+
+	if (s->reenter) {
+		struct stw_engine *e = stw_svc_engine(sc);
+		int did = -1;
+		struct stw_event ev = { .type = "Inner", .stream = "inner" };
+		s->rc_execute = stw_execute(e, "Shop", "Ship", NULL, "inner-cmd", NULL, NULL);
+		s->rc_run_once = stw_run_once(e, &did);
+		s->rc_append = stw_append(e, "Shop", STW_ANY_VERSION, &ev, 1, NULL);
+	}
+	const char *order = json_string_value(json_object_get(cmd->data, "order"));
+	if (order == NULL)
+		order = "none";
+	char stream[128];
+	snprintf(stream, sizeof(stream), "shipment-%s", order);
+	if (s->stale_emit)
+		return stw_svc_emit(sc, stream, 7, "Shipped", NULL);
+	for (int i = 0; i < s->emit && i < 4; i++) {
+		int64_t v = -1;
+		int rc = stw_svc_read_stream(sc, stream, NULL, NULL, &v);
+		if (rc != STW_OK)
+			return rc;
+		s->seen_version[i] = v;
+		rc = stw_svc_emit(sc, stream, v, "Shipped",
+				  json_pack("{s:s, s:i}", "order", order, "n", i));
+		if (rc != STW_OK)
+			return rc;
+	}
+	if (s->transient > 0) {
+		s->transient--;
+		return STW_ESTORE;
+	}
+	if (s->reject)
+		return stw_reject(sc, "out of stock for %s", order);
+	return STW_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Definitions                                                              */
+
+static const char *const sales_sources[] = { "Sales", NULL };
+
+static const struct stw_command_def ship_cmds[] = {
+	{ "Shop", "Ship", NULL },
+	{ NULL, NULL, NULL },
+};
+
+static const struct stw_transition_def ship_transitions[] = {
+	{ NULL, "Ordered", NULL, ship_cmds, NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+/* Stateless: an Ordered event in Sales sends Shop.Ship (payload: the event data). */
+static const struct stw_definition ship_policy = {
+	.name = "ShipPolicy",
+	.version = 1,
+	.sources = sales_sources,
+	.states = NULL,
+	.transitions = ship_transitions,
+};
+
+/* A command to a context that has no service first, then the Shop one. */
+static const struct stw_command_def notify_then_ship_cmds[] = {
+	{ "Nowhere", "Notify", NULL },
+	{ "Shop", "Ship", NULL },
+	{ NULL, NULL, NULL },
+};
+
+static const struct stw_transition_def notify_then_ship_transitions[] = {
+	{ NULL, "Ordered", NULL, notify_then_ship_cmds, NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+static const struct stw_definition notify_then_ship_policy = {
+	.name = "NotifyThenShip",
+	.version = 1,
+	.sources = sales_sources,
+	.states = NULL,
+	.transitions = notify_then_ship_transitions,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+
+/* Defines the policy and registers the scripted Shop service. */
+static void wire(struct stw_engine *e, const struct stw_definition *def, struct svc *s)
+{
+	assert_int_equal(stw_define(e, def), STW_OK);
+	assert_int_equal(stw_register_service(e, "Shop", shop_handler, s), STW_OK);
+}
+
+/* Appends Sales "Ordered" {"order": order} with the given id and correlation id. */
+static void order(struct stw_engine *e, const char *event_id, const char *corr,
+		  const char *order_id)
+{
+	char stream[64];
+	snprintf(stream, sizeof(stream), "order-%s", order_id);
+	struct stw_event ev = {
+		.id = event_id,
+		.type = "Ordered",
+		.stream = stream,
+		.correlation_id = corr,
+		.data = json_pack("{s:s}", "order", order_id),
+	};
+	assert_non_null(ev.data);
+	assert_int_equal(stw_append(e, "Sales", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
+	json_decref(ev.data);
+}
+
+/* The id the policy `def` gives its command number `index` for event `event_id`. */
+static void policy_cmd_id(char out[33], const char *def, const char *event_id, long index)
+{
+	const char *parts[3] = { def, "", event_id };
+	stw__derive_id(out, parts, 3, index);
+}
+
+/* The id of the index-th event a service of `context` emits for command `cmd_id`. */
+static void emitted_id(char out[33], const char *context, const char *cmd_id, long index)
+{
+	const char *parts[3] = { "event", context, cmd_id };
+	stw__derive_id(out, parts, 3, index);
+}
+
+static int64_t pending(struct stw_engine *e)
+{
+	int64_t n = -1;
+	assert_int_equal(STW__S(e->store, outbox_pending_count, &n), STW_OK);
+	return n;
+}
+
+static int64_t dedup_duplicates(struct stw_engine *e)
+{
+	int64_t n = -1;
+	assert_int_equal(STW__S(e->store, dedup_duplicates, &n), STW_OK);
+	return n;
+}
+
+static int64_t head_of(struct stw_engine *e, const char *context)
+{
+	int64_t h = -1;
+	assert_int_equal(stw_head(e, context, &h), STW_OK);
+	return h;
+}
+
+static struct stw_stats stats_of(struct stw_engine *e)
+{
+	struct stw_stats st;
+	memset(&st, 0xff, sizeof(st));
+	stw_get_stats(e, &st);
+	return st;
+}
+
+/* Puts an outbox row back to pending, as if the "mark delivered" commit was lost. */
+static void mark_pending(struct stw_engine *e, const char *cmd_id)
+{
+	assert_int_equal(STW__S0(e->store, begin), STW_OK);
+	assert_int_equal(STW__S(e->store, outbox_mark, cmd_id, "pending", NULL, 0), STW_OK);
+	assert_int_equal(STW__S0(e->store, commit), STW_OK);
+}
+
+/*
+ * Reads one outbox row's status, error ("" when NULL) and delivered_at
+ * straight from the database file. No API lists a stateless policy's
+ * commands (stw_get_instance and outbox_for_instance are per instance), so
+ * this peeks at the SQLite schema of src/store/sqlite.c; it reads only.
+ */
+static void outbox_row(const char *db, const char *cmd_id, char *status, size_t scap, char *error,
+		       size_t ecap, int64_t *delivered_at)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT status, error, delivered_at FROM stw_outbox "
+					    "WHERE command_id = ?1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 1, cmd_id, -1, SQLITE_STATIC), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	const unsigned char *s = sqlite3_column_text(st, 0);
+	const unsigned char *err = sqlite3_column_text(st, 1);
+	snprintf(status, scap, "%s", s ? (const char *)s : "");
+	snprintf(error, ecap, "%s", err ? (const char *)err : "");
+	if (delivered_at != NULL)
+		*delivered_at = sqlite3_column_int64(st, 2);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+/* Asserts the status and error of an outbox row. */
+static void assert_outbox(const char *db, const char *cmd_id, const char *status, const char *error)
+{
+	char s[32], err[512];
+	outbox_row(db, cmd_id, s, sizeof(s), err, sizeof(err), NULL);
+	assert_string_equal(s, status);
+	assert_string_equal(err, error);
+}
+
+/* A copy of one event read back. */
+struct ev_copy {
+	int64_t stream_version;
+	int64_t recorded_at;
+	char id[STW_MAX_ID];
+	char type[STW_MAX_NAME];
+	char stream[STW_MAX_ID];
+	char corr[STW_MAX_ID];
+	char caus[STW_MAX_ID];
+	char data[256];
+};
+
+struct ev_list {
+	int n;
+	struct ev_copy ev[8];
+};
+
+static int collect_cb(const struct stw_event *ev, void *ud)
+{
+	struct ev_list *l = ud;
+	if (l->n < 8) {
+		struct ev_copy *c = &l->ev[l->n];
+		c->stream_version = ev->stream_version;
+		c->recorded_at = ev->recorded_at;
+		snprintf(c->id, sizeof(c->id), "%s", ev->id);
+		snprintf(c->type, sizeof(c->type), "%s", ev->type);
+		snprintf(c->stream, sizeof(c->stream), "%s", ev->stream);
+		snprintf(c->corr, sizeof(c->corr), "%s",
+			 ev->correlation_id ? ev->correlation_id : "(null)");
+		snprintf(c->caus, sizeof(c->caus), "%s",
+			 ev->causation_id ? ev->causation_id : "(null)");
+		dump_into(c->data, sizeof(c->data), ev->data);
+	}
+	l->n++;
+	return 0;
+}
+
+static void read_all(struct stw_engine *e, const char *context, struct ev_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(stw_read(e, context, 0, 100, collect_cb, l, NULL), STW_OK);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Delivery through the outbox                                              */
+
+/*
+ * An Ordered event makes the policy write a command that reaches the Shop
+ * handler once, with the policy's deterministic id, the event's correlation
+ * id, causation id = the event id, and the event data as payload; the row is
+ * then "delivered" at the clock's time and nothing is left pending.
+ */
+static void test_command_reaches_handler(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1 };
+	wire(e, &ship_policy, &s);
+	order(e, "evt-1", "corr-1", "o-1");
+	f->now = 1700000005000;
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+
+	char want[33];
+	policy_cmd_id(want, "ShipPolicy", "evt-1", 0);
+	assert_int_equal(s.calls, 1);
+	assert_string_equal(s.last.id, want);
+	assert_string_equal(s.last.id, "164ad5103a7b2743b7dd58d0f76d57fb");
+	assert_string_equal(s.last.context, "Shop");
+	assert_string_equal(s.last.type, "Ship");
+	assert_true(s.last.has_corr);
+	assert_string_equal(s.last.corr, "corr-1");
+	assert_true(s.last.has_caus);
+	assert_string_equal(s.last.caus, "evt-1");
+	assert_string_equal(s.last.data, "{\"order\":\"o-1\"}");
+
+	assert_int_equal(pending(e), 0);
+	char st[32], err[512];
+	int64_t at = 0;
+	outbox_row(f->db, want, st, sizeof(st), err, sizeof(err), &at);
+	assert_string_equal(st, "delivered");
+	assert_string_equal(err, "");
+	assert_int_equal(at, 1700000005000);
+
+	struct stw_stats stats = stats_of(e);
+	assert_int_equal(stats.commands_delivered, 1);
+	assert_int_equal(stats.commands_rejected, 0);
+	assert_int_equal(stats.duplicate_deliveries, 0);
+
+	/* Nothing more to do: another round neither works nor calls the handler. */
+	int did = -1;
+	assert_int_equal(stw_run_once(e, &did), STW_OK);
+	assert_int_equal(did, 0);
+	assert_int_equal(s.calls, 1);
+}
+
+/*
+ * Events a handler emits carry the command's correlation id, causation id =
+ * the command id, and ids derived from the command id and their index; the
+ * handler's stream reads see its own emitted events (versions 0 then 1).
+ */
+static void test_emitted_events(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 2 };
+	wire(e, &ship_policy, &s);
+	order(e, "evt-1", "corr-1", "o-1");
+	f->now = 4242;
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.seen_version[0], 0);
+	assert_int_equal(s.seen_version[1], 1);
+
+	char cmd[33], id0[33], id1[33];
+	policy_cmd_id(cmd, "ShipPolicy", "evt-1", 0);
+	emitted_id(id0, "Shop", cmd, 0);
+	emitted_id(id1, "Shop", cmd, 1);
+	assert_string_not_equal(id0, id1);
+
+	struct ev_list l;
+	read_all(e, "Shop", &l);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.ev[0].id, id0);
+	assert_string_equal(l.ev[1].id, id1);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(l.ev[i].type, "Shipped");
+		assert_string_equal(l.ev[i].stream, "shipment-o-1");
+		assert_int_equal(l.ev[i].stream_version, i + 1);
+		assert_string_equal(l.ev[i].corr, "corr-1");
+		assert_string_equal(l.ev[i].caus, cmd);
+		assert_int_equal(l.ev[i].recorded_at, 4242);
+	}
+	assert_string_equal(l.ev[0].data, "{\"n\":0,\"order\":\"o-1\"}");
+	assert_string_equal(l.ev[1].data, "{\"n\":1,\"order\":\"o-1\"}");
+}
+
+/* Runs the Ordered -> Ship -> Shipped scenario on a fresh engine; ids receives the Shop ids. */
+static void run_scenario(struct stw_engine *e, struct svc *s, struct ev_list *shop)
+{
+	wire(e, &ship_policy, s);
+	order(e, "evt-1", "corr-1", "o-1");
+	order(e, "evt-2", "corr-2", "o-2");
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s->calls, 2);
+	read_all(e, "Shop", shop);
+	assert_int_equal(shop->n, 2);
+}
+
+/*
+ * Command and event ids are deterministic: the same scenario in two fresh
+ * databases gives the same emitted event ids (and different ones per order).
+ */
+static void test_ids_deterministic_across_databases(void **state)
+{
+	struct fx *f = *state;
+	struct svc s1 = { .emit = 1 }, s2 = { .emit = 1 };
+	struct ev_list a, b;
+	run_scenario(f->e, &s1, &a);
+
+	struct stw_engine *e2 = NULL;
+	char db2[600];
+	open_engine(f, "b.db", &e2, db2, sizeof(db2));
+	run_scenario(e2, &s2, &b);
+	stw_close(e2);
+
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(a.ev[i].id, b.ev[i].id);
+		assert_string_equal(a.ev[i].caus, b.ev[i].caus);
+	}
+	assert_string_not_equal(a.ev[0].id, a.ev[1].id);
+	char cmd[33], id[33];
+	policy_cmd_id(cmd, "ShipPolicy", "evt-2", 0);
+	emitted_id(id, "Shop", cmd, 0);
+	assert_string_equal(a.ev[1].id, id);
+	assert_string_equal(s1.last.id, s2.last.id);
+}
+
+/*
+ * A rejection keeps none of the handler's events, marks the row "rejected"
+ * with the reason, counts commands_rejected, and records the outcome in the
+ * dedup table; a redelivery of the rejected command keeps it rejected without
+ * calling the handler.
+ */
+static void test_rejection(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1, .reject = 1 };
+	wire(e, &ship_policy, &s);
+	order(e, "evt-1", "corr-1", "o-1");
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 1);
+
+	char cmd[33];
+	policy_cmd_id(cmd, "ShipPolicy", "evt-1", 0);
+	assert_int_equal(head_of(e, "Shop"), 0);
+	int64_t v = -1;
+	assert_int_equal(stw_read_stream(e, "Shop", "shipment-o-1", NULL, NULL, &v), STW_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(pending(e), 0);
+	assert_outbox(f->db, cmd, "rejected", "out of stock for o-1");
+
+	struct stw_stats stats = stats_of(e);
+	assert_int_equal(stats.commands_delivered, 1);
+	assert_int_equal(stats.commands_rejected, 1);
+
+	int outcome = 0;
+	char err[512] = "";
+	assert_int_equal(STW__S(e->store, dedup_get, "Shop", cmd, &outcome, err, sizeof(err)),
+			 STW_OK);
+	assert_int_equal(outcome, STW_EREJECTED);
+	assert_string_equal(err, "out of stock for o-1");
+
+	mark_pending(e, cmd);
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 1);
+	assert_outbox(f->db, cmd, "rejected", "out of stock for o-1");
+	assert_int_equal(head_of(e, "Shop"), 0);
+	assert_int_equal(stats_of(e).duplicate_deliveries, 1);
+}
+
+/*
+ * A command delivered a second time (its row back to pending, as after a
+ * crash before the "delivered" mark committed) is recognised by the dedup
+ * table: the handler is not called again, no event is added, and the
+ * duplicate is counted in the stats and in the store.
+ */
+static void test_duplicate_delivery(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1 };
+	wire(e, &ship_policy, &s);
+	order(e, "evt-1", "corr-1", "o-1");
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(head_of(e, "Shop"), 1);
+	assert_int_equal(dedup_duplicates(e), 0);
+
+	char cmd[33];
+	policy_cmd_id(cmd, "ShipPolicy", "evt-1", 0);
+	mark_pending(e, cmd);
+	assert_int_equal(pending(e), 1);
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(head_of(e, "Shop"), 1);
+	assert_int_equal(pending(e), 0);
+	assert_outbox(f->db, cmd, "delivered", "");
+	assert_int_equal(stats_of(e).duplicate_deliveries, 1);
+	assert_int_equal(stats_of(e).commands_rejected, 0);
+	assert_int_equal(dedup_duplicates(e), 1);
+}
+
+/*
+ * A transient failure (the handler returns STW_ESTORE) rolls back what the
+ * handler emitted, leaves the row pending and unrecorded, and makes
+ * stw_run_once return the error; the next round delivers the command once.
+ */
+static void test_transient_failure(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1, .transient = 1 };
+	wire(e, &ship_policy, &s);
+	order(e, "evt-1", "corr-1", "o-1");
+
+	char cmd[33];
+	policy_cmd_id(cmd, "ShipPolicy", "evt-1", 0);
+	int did = -1;
+	assert_int_equal(stw_run_once(e, &did), STW_ESTORE);
+	assert_non_null(strstr(stw_errmsg(e), "Shop"));
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(pending(e), 1);
+	assert_int_equal(head_of(e, "Shop"), 0);
+	assert_outbox(f->db, cmd, "pending", "");
+	int outcome = 0;
+	char err[64];
+	assert_int_equal(STW__S(e->store, dedup_get, "Shop", cmd, &outcome, err, sizeof(err)),
+			 STW_ENOTFOUND);
+	assert_int_equal(stats_of(e).commands_delivered, 0);
+
+	assert_int_equal(stw_run_once(e, &did), STW_OK);
+	assert_true(did >= 1);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(pending(e), 0);
+	assert_outbox(f->db, cmd, "delivered", "");
+	struct ev_list l;
+	read_all(e, "Shop", &l);
+	assert_int_equal(l.n, 1);
+	char id0[33];
+	emitted_id(id0, "Shop", cmd, 0);
+	assert_string_equal(l.ev[0].id, id0);
+
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(stats_of(e).commands_delivered, 1);
+	assert_int_equal(stats_of(e).duplicate_deliveries, 0);
+}
+
+/*
+ * Commands for a context without a registered service stay pending, do not
+ * hold back the commands of another context written before them, and do not
+ * keep stw_run_until_idle busy; once a service registers they are delivered.
+ */
+static void test_unserviced_context_stays_pending(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc shop = { 0 }, nowhere = { 0 };
+	wire(e, &notify_then_ship_policy, &shop);
+	order(e, "evt-1", "corr-1", "o-1");
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+
+	char notify[33], ship[33];
+	policy_cmd_id(notify, "NotifyThenShip", "evt-1", 0);
+	policy_cmd_id(ship, "NotifyThenShip", "evt-1", 1);
+	assert_int_equal(shop.calls, 1);
+	assert_string_equal(shop.last.id, ship);
+	assert_int_equal(pending(e), 1);
+	assert_outbox(f->db, notify, "pending", "");
+	assert_outbox(f->db, ship, "delivered", "");
+
+	assert_int_equal(stw_register_service(e, "Nowhere", shop_handler, &nowhere), STW_OK);
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(nowhere.calls, 1);
+	assert_string_equal(nowhere.last.id, notify);
+	assert_string_equal(nowhere.last.type, "Notify");
+	assert_int_equal(shop.calls, 1);
+	assert_int_equal(pending(e), 0);
+	assert_outbox(f->db, notify, "delivered", "");
+}
+
+/*
+ * With a batch size of 2, five commands are delivered over several rounds,
+ * each exactly once and in the order the outbox received them.
+ */
+static void test_batches_deliver_in_order(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = NULL;
+	char db[600];
+	snprintf(db, sizeof(db), "%s/batch.db", f->dir);
+	struct stw_options o = { .clock = &f->clock, .synchronous = 0, .batch_size = 2 };
+	assert_int_equal(stw_open(db, &o, &e), STW_OK);
+	struct svc s = { .emit = 1 };
+	wire(e, &ship_policy, &s);
+	for (int i = 1; i <= 5; i++) {
+		char evid[16], oid[16];
+		snprintf(evid, sizeof(evid), "evt-%d", i);
+		snprintf(oid, sizeof(oid), "o-%d", i);
+		order(e, evid, "corr", oid);
+	}
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 5);
+	assert_int_equal(pending(e), 0);
+	struct ev_list l;
+	read_all(e, "Shop", &l);
+	assert_int_equal(l.n, 5);
+	for (int i = 0; i < 5; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "shipment-o-%d", i + 1);
+		assert_string_equal(l.ev[i].stream, want);
+	}
+	assert_int_equal(stats_of(e).commands_delivered, 5);
+	stw_close(e);
+}
+
+/* Re-entering the engine from a handler delivered by the dispatcher is refused. */
+static void test_reentry_from_dispatched_handler(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .reenter = 1 };
+	wire(e, &ship_policy, &s);
+	order(e, "evt-1", "corr-1", "o-1");
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.rc_execute, STW_ESTATE);
+	assert_int_equal(s.rc_run_once, STW_ESTATE);
+	assert_int_equal(s.rc_append, STW_ESTATE);
+	assert_int_equal(head_of(e, "Shop"), 0);
+	assert_int_equal(pending(e), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* stw_execute                                                              */
+
+/*
+ * stw_execute returns the outcome, reports the id, defaults the correlation
+ * id to the command id, passes the data (NULL: {}), and a second call with
+ * the same id does not run the handler again but returns STW_OK again.
+ */
+static void test_execute_outcome_and_dedup(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1 };
+	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
+	json_t *data = json_pack("{s:s}", "order", "o-9");
+	char id[STW_MAX_ID] = "";
+	assert_int_equal(stw_execute(e, "Shop", "Ship", data, "cmd-1", NULL, id), STW_OK);
+	assert_string_equal(id, "cmd-1");
+	assert_int_equal(s.calls, 1);
+	assert_string_equal(s.last.id, "cmd-1");
+	assert_string_equal(s.last.context, "Shop");
+	assert_string_equal(s.last.type, "Ship");
+	assert_true(s.last.has_corr);
+	assert_string_equal(s.last.corr, "cmd-1");
+	assert_false(s.last.has_caus);
+	assert_string_equal(s.last.data, "{\"order\":\"o-9\"}");
+
+	struct ev_list l;
+	read_all(e, "Shop", &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.ev[0].corr, "cmd-1");
+	assert_string_equal(l.ev[0].caus, "cmd-1");
+	char want[33];
+	emitted_id(want, "Shop", "cmd-1", 0);
+	assert_string_equal(l.ev[0].id, want);
+
+	/* The same id again: recorded outcome, no second application. A client's
+	 * retry is answered from the dedup table without writing, so it is not
+	 * counted as a redelivery. */
+	assert_int_equal(stw_execute(e, "Shop", "Ship", data, "cmd-1", NULL, NULL), STW_OK);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(head_of(e, "Shop"), 1);
+	assert_int_equal(stats_of(e).duplicate_deliveries, 0);
+	assert_int_equal(dedup_duplicates(e), 0);
+	json_decref(data);
+
+	/* A generated id (a UUID) is reported and is the default correlation id. */
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, NULL, NULL, id), STW_OK);
+	assert_int_equal(strlen(id), 36);
+	assert_int_equal(s.calls, 2);
+	assert_string_equal(s.last.id, id);
+	assert_string_equal(s.last.corr, id);
+	assert_string_equal(s.last.data, "{}");
+
+	/* An explicit correlation id is kept. */
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "cmd-3", "corr-x", NULL), STW_OK);
+	assert_int_equal(s.calls, 3);
+	assert_string_equal(s.last.corr, "corr-x");
+}
+
+/*
+ * A refusal is returned as STW_EREJECTED with the reason in stw_errmsg, keeps
+ * nothing the handler emitted, and is recorded: the same id again returns
+ * STW_EREJECTED with the same message without calling the handler. Another
+ * handler error (here a stale version from stw_svc_emit) is recorded the same
+ * way with its message.
+ */
+static void test_execute_rejection_recorded(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1, .reject = 1 };
+	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
+	json_t *data = json_pack("{s:s}", "order", "o-1");
+	assert_int_equal(stw_execute(e, "Shop", "Ship", data, "cmd-r", NULL, NULL), STW_EREJECTED);
+	assert_string_equal(stw_errmsg(e), "out of stock for o-1");
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(head_of(e, "Shop"), 0);
+
+	/* Clobber the message, then ask again. */
+	assert_int_equal(stw_execute(e, "Nowhere", "Ship", NULL, NULL, NULL, NULL), STW_ENOTFOUND);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", data, "cmd-r", NULL, NULL), STW_EREJECTED);
+	assert_string_equal(stw_errmsg(e), "out of stock for o-1");
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(head_of(e, "Shop"), 0);
+	int outcome = 0;
+	char err[512];
+	assert_int_equal(STW__S(e->store, dedup_get, "Shop", "cmd-r", &outcome, err, sizeof(err)),
+			 STW_OK);
+	assert_int_equal(outcome, STW_EREJECTED);
+	assert_string_equal(err, "out of stock for o-1");
+
+	s.reject = 0;
+	s.stale_emit = 1;
+	assert_int_equal(stw_execute(e, "Shop", "Ship", data, "cmd-c", NULL, NULL), STW_ECONFLICT);
+	char first[1024];
+	snprintf(first, sizeof(first), "%s", stw_errmsg(e));
+	assert_non_null(strstr(first, "shipment-o-1"));
+	assert_int_equal(s.calls, 2);
+	s.stale_emit = 0;
+	assert_int_equal(stw_execute(e, "Shop", "Ship", data, "cmd-c", NULL, NULL), STW_ECONFLICT);
+	assert_string_equal(stw_errmsg(e), first);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(head_of(e, "Shop"), 0);
+	json_decref(data);
+}
+
+/* A transient failure in stw_execute is returned and not recorded: a retry runs the handler. */
+static void test_execute_transient_not_recorded(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1, .transient = 1 };
+	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "cmd-t", NULL, NULL), STW_ESTORE);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(head_of(e, "Shop"), 0);
+	int outcome = 0;
+	char err[64];
+	assert_int_equal(STW__S(e->store, dedup_get, "Shop", "cmd-t", &outcome, err, sizeof(err)),
+			 STW_ENOTFOUND);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "cmd-t", NULL, NULL), STW_OK);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(head_of(e, "Shop"), 1);
+}
+
+/* stw_execute refuses an unknown context (STW_ENOTFOUND) and malformed input (STW_EINVAL). */
+static void test_execute_bad_input(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { 0 };
+	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
+	char id[STW_MAX_ID];
+
+	assert_int_equal(stw_execute(e, "Billing", "Ship", NULL, NULL, NULL, id), STW_ENOTFOUND);
+	assert_non_null(strstr(stw_errmsg(e), "Billing"));
+	json_t *arr = json_array();
+	assert_int_equal(stw_execute(e, "Shop", "Ship", arr, NULL, NULL, NULL), STW_EINVAL);
+	json_decref(arr);
+	json_t *str = json_string("x");
+	assert_int_equal(stw_execute(e, "Shop", "Ship", str, NULL, NULL, NULL), STW_EINVAL);
+	json_decref(str);
+	assert_int_equal(stw_execute(e, "Sh op", "Ship", NULL, NULL, NULL, NULL), STW_EINVAL);
+	assert_int_equal(stw_execute(e, NULL, "Ship", NULL, NULL, NULL, NULL), STW_EINVAL);
+	assert_int_equal(stw_execute(e, "Shop", NULL, NULL, NULL, NULL, NULL), STW_EINVAL);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "a\nb", NULL, NULL), STW_EINVAL);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "", NULL, NULL), STW_EINVAL);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, NULL, "c\x01", NULL), STW_EINVAL);
+	assert_int_equal(stw_execute(NULL, "Shop", "Ship", NULL, NULL, NULL, NULL), STW_EINVAL);
+	assert_int_equal(s.calls, 0);
+}
+
+/*
+ * stw_execute, stw_run_once and stw_append called from inside a handler fail
+ * with STW_ESTATE (the inner command is not run), and the engine accepts
+ * calls again once the handler has returned.
+ */
+static void test_execute_reentry_refused(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .reenter = 1, .emit = 1 };
+	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "outer", NULL, NULL), STW_OK);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.rc_execute, STW_ESTATE);
+	assert_int_equal(s.rc_run_once, STW_ESTATE);
+	assert_int_equal(s.rc_append, STW_ESTATE);
+	int outcome = 0;
+	char err[64];
+	assert_int_equal(
+	    STW__S(e->store, dedup_get, "Shop", "inner-cmd", &outcome, err, sizeof(err)),
+	    STW_ENOTFOUND);
+	assert_int_equal(head_of(e, "Shop"), 1);
+
+	s.reenter = 0;
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "after", NULL, NULL), STW_OK);
+	assert_int_equal(s.calls, 2);
+	int did = -1;
+	assert_int_equal(stw_run_once(e, &did), STW_OK);
+	struct stw_event ev = { .type = "Outer", .stream = "outer" };
+	assert_int_equal(stw_append(e, "Shop", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
+}
+
+/* One service per context; a service needs a valid context name and a handler. */
+static void test_register_service_rules(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { 0 };
+	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
+	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_EEXIST);
+	assert_int_equal(stw_register_service(e, "Sh op", shop_handler, &s), STW_EINVAL);
+	assert_int_equal(stw_register_service(e, "Other", NULL, &s), STW_EINVAL);
+	assert_int_equal(stw_register_service(NULL, "Other", shop_handler, &s), STW_EINVAL);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_command_reaches_handler),
+		T(test_emitted_events),
+		T(test_ids_deterministic_across_databases),
+		T(test_rejection),
+		T(test_duplicate_delivery),
+		T(test_transient_failure),
+		T(test_unserviced_context_stays_pending),
+		T(test_batches_deliver_in_order),
+		T(test_reentry_from_dispatched_handler),
+		T(test_execute_outcome_and_dedup),
+		T(test_execute_rejection_recorded),
+		T(test_execute_transient_not_recorded),
+		T(test_execute_bad_input),
+		T(test_execute_reentry_refused),
+		T(test_register_service_rules),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

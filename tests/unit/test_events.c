@@ -1,0 +1,691 @@
+/*
+ * test_events.c - unit tests of src/core/events.c: appending to and reading
+ * from the contexts' event logs (stw_append, stw_read, stw_read_stream,
+ * stw_head, stw_event_str) against a fresh SQLite database per test.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/engine_int.h"
+
+/* One test's world: a temporary directory, its database and a fake clock. */
+struct fx {
+	char dir[512];
+	char db[600];
+	int64_t now; /* what the fake clock returns */
+	struct stw_clock clock;
+	struct stw_engine *e;
+};
+
+static int64_t fake_now(void *ud)
+{
+	return ((struct fx *)ud)->now;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	const char *tmp = getenv("TMPDIR");
+	snprintf(f->dir, sizeof(f->dir), "%s/stw-events-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/test.db", f->dir);
+	f->now = 1700000000000;
+	f->clock = (struct stw_clock){ .now_ms = fake_now, .ud = f };
+	struct stw_options o = { .clock = &f->clock, .synchronous = 0 };
+	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
+	assert_non_null(f->e);
+	*state = f;
+	return 0;
+}
+
+/* Closes the engine and removes the directory with everything in it. */
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	stw_close(f->e);
+	DIR *d = opendir(f->dir);
+	if (d != NULL) {
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			char p[1024];
+			snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	int rc = rmdir(f->dir);
+	free(f);
+	return rc;
+}
+
+/* A copy of one event seen by a read callback. */
+struct rec {
+	int64_t position;
+	int64_t stream_version;
+	int64_t recorded_at;
+	char context[STW_MAX_NAME];
+	char id[STW_MAX_ID];
+	char type[STW_MAX_NAME];
+	char stream[STW_MAX_ID];
+	char corr[STW_MAX_ID]; /* "" when NULL (see has_corr) */
+	char caus[STW_MAX_ID];
+	int has_corr;
+	int has_caus;
+	char data[256]; /* compact, sorted keys */
+	char meta[256];
+};
+
+/* Events collected by record_cb; stops after stop_at events when stop_at > 0. */
+struct recs {
+	int n;
+	int stop_at;
+	struct rec r[32];
+};
+
+static void dump_into(char *buf, size_t cap, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	snprintf(buf, cap, "%s", s ? s : "(null)");
+	free(s);
+}
+
+static int record_cb(const struct stw_event *ev, void *ud)
+{
+	struct recs *rs = ud;
+	if (rs->n < (int)(sizeof(rs->r) / sizeof(rs->r[0]))) {
+		struct rec *r = &rs->r[rs->n];
+		r->position = ev->position;
+		r->stream_version = ev->stream_version;
+		r->recorded_at = ev->recorded_at;
+		snprintf(r->context, sizeof(r->context), "%s", ev->context);
+		snprintf(r->id, sizeof(r->id), "%s", ev->id);
+		snprintf(r->type, sizeof(r->type), "%s", ev->type);
+		snprintf(r->stream, sizeof(r->stream), "%s", ev->stream);
+		r->has_corr = ev->correlation_id != NULL;
+		r->has_caus = ev->causation_id != NULL;
+		snprintf(r->corr, sizeof(r->corr), "%s",
+			 ev->correlation_id ? ev->correlation_id : "");
+		snprintf(r->caus, sizeof(r->caus), "%s", ev->causation_id ? ev->causation_id : "");
+		dump_into(r->data, sizeof(r->data), ev->data);
+		dump_into(r->meta, sizeof(r->meta), ev->metadata);
+	}
+	rs->n++;
+	return rs->stop_at > 0 && rs->n >= rs->stop_at;
+}
+
+/* An input event with just the required fields (and an id, NULL to generate). */
+static struct stw_event mk(const char *type, const char *stream, const char *id)
+{
+	return (struct stw_event){ .type = type, .stream = stream, .id = id };
+}
+
+static int64_t head_of(struct stw_engine *e, const char *context)
+{
+	int64_t h = -1;
+	assert_int_equal(stw_head(e, context, &h), STW_OK);
+	return h;
+}
+
+static int64_t version_of(struct stw_engine *e, const char *context, const char *stream)
+{
+	int64_t v = -1;
+	assert_int_equal(stw_read_stream(e, context, stream, NULL, NULL, &v), STW_OK);
+	return v;
+}
+
+/* Appends one event with the given expected version and returns the code. */
+static int append1(struct stw_engine *e, const char *context, int64_t expected, const char *type,
+		   const char *stream, const char *id, int64_t *pos)
+{
+	struct stw_event ev = mk(type, stream, id);
+	return stw_append(e, context, expected, &ev, 1, pos);
+}
+
+/*
+ * Positions are 1, 2, 3, ... per context, gap-free across the streams of a
+ * context, and independent between contexts; a batch gets consecutive
+ * positions; stream versions count per stream.
+ */
+static void test_positions_and_versions(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	int64_t p = 0;
+	assert_int_equal(head_of(e, "Billing"), 0);
+	assert_int_equal(append1(e, "Billing", STW_ANY_VERSION, "Opened", "acc-a", NULL, &p),
+			 STW_OK);
+	assert_int_equal(p, 1);
+	assert_int_equal(append1(e, "Billing", STW_ANY_VERSION, "Opened", "acc-b", NULL, &p),
+			 STW_OK);
+	assert_int_equal(p, 2);
+	assert_int_equal(append1(e, "Reports", STW_ANY_VERSION, "Made", "rep-1", NULL, &p), STW_OK);
+	assert_int_equal(p, 1);
+	assert_int_equal(append1(e, "Billing", STW_ANY_VERSION, "Charged", "acc-a", NULL, &p),
+			 STW_OK);
+	assert_int_equal(p, 3);
+
+	struct stw_event batch[3] = { mk("Charged", "acc-b", NULL), mk("Charged", "acc-b", NULL),
+				      mk("Closed", "acc-b", NULL) };
+	int64_t ps[3] = { 0 };
+	assert_int_equal(stw_append(e, "Billing", STW_ANY_VERSION, batch, 3, ps), STW_OK);
+	assert_int_equal(ps[0], 4);
+	assert_int_equal(ps[1], 5);
+	assert_int_equal(ps[2], 6);
+
+	assert_int_equal(head_of(e, "Billing"), 6);
+	assert_int_equal(head_of(e, "Reports"), 1);
+	assert_int_equal(version_of(e, "Billing", "acc-a"), 2);
+	assert_int_equal(version_of(e, "Billing", "acc-b"), 4);
+	assert_int_equal(version_of(e, "Reports", "rep-1"), 1);
+	/* The same stream name in another context is another stream. */
+	assert_int_equal(version_of(e, "Reports", "acc-a"), 0);
+
+	struct recs rs = { 0 };
+	int count = 0;
+	assert_int_equal(stw_read(e, "Billing", 0, 100, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(count, 6);
+	static const int64_t want_sv[6] = { 1, 1, 2, 2, 3, 4 };
+	static const char *const want_stream[6] = { "acc-a", "acc-b", "acc-a",
+						    "acc-b", "acc-b", "acc-b" };
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(rs.r[i].position, i + 1);
+		assert_int_equal(rs.r[i].stream_version, want_sv[i]);
+		assert_string_equal(rs.r[i].stream, want_stream[i]);
+		assert_string_equal(rs.r[i].context, "Billing");
+	}
+}
+
+/*
+ * STW_NO_STREAM accepts only a new stream; an exact expected version accepts
+ * only the current version; STW_ANY_VERSION accepts anything.
+ */
+static void test_expected_versions(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", NULL, NULL), STW_OK);
+	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", NULL, NULL),
+			 STW_ECONFLICT);
+	assert_int_equal(append1(e, "Sales", 1, "Paid", "o-1", NULL, NULL), STW_OK);
+	assert_int_equal(append1(e, "Sales", 2, "Shipped", "o-1", NULL, NULL), STW_OK);
+	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Noted", "o-1", NULL, NULL), STW_OK);
+	assert_int_equal(version_of(e, "Sales", "o-1"), 4);
+	/* An exact version of a stream that does not exist yet is stale too. */
+	assert_int_equal(append1(e, "Sales", 1, "Ordered", "o-2", NULL, NULL), STW_ECONFLICT);
+	/* A version below STW_ANY_VERSION is malformed, not a conflict. */
+	assert_int_equal(append1(e, "Sales", -2, "Ordered", "o-2", NULL, NULL), STW_EINVAL);
+	assert_int_equal(head_of(e, "Sales"), 4);
+}
+
+/*
+ * A stale expected version fails with STW_ECONFLICT, stores nothing of the
+ * batch (head and stream version unchanged), and the message names the stream.
+ */
+static void test_stale_version_conflicts(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct stw_event two[2] = { mk("Ordered", "order-77", NULL), mk("Paid", "order-77", NULL) };
+	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, two, 2, NULL), STW_OK);
+
+	struct stw_event more[2] = { mk("Shipped", "order-77", "ship-1"),
+				     mk("Closed", "order-77", "close-1") };
+	int64_t ps[2] = { -1, -1 };
+	assert_int_equal(stw_append(e, "Sales", 1, more, 2, ps), STW_ECONFLICT);
+	assert_non_null(strstr(stw_errmsg(e), "order-77"));
+	assert_int_equal(head_of(e, "Sales"), 2);
+	assert_int_equal(version_of(e, "Sales", "order-77"), 2);
+	/* Neither id was stored: appending them now with the right version works. */
+	assert_int_equal(stw_append(e, "Sales", 2, more, 2, ps), STW_OK);
+	assert_int_equal(ps[0], 3);
+	assert_int_equal(ps[1], 4);
+}
+
+/*
+ * Appending an event whose id is stored is a no-op that reports the stored
+ * position, with or without a positions array, whatever the expected version.
+ */
+static void test_idempotent_append(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	int64_t p = 0;
+	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", "evt-1", &p), STW_OK);
+	assert_int_equal(p, 1);
+	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Paid", "o-1", "evt-2", &p), STW_OK);
+	assert_int_equal(p, 2);
+
+	p = 0;
+	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", "evt-1", &p), STW_OK);
+	assert_int_equal(p, 1);
+	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Ordered", "o-1", "evt-1", NULL),
+			 STW_OK);
+	assert_int_equal(head_of(e, "Sales"), 2);
+	assert_int_equal(version_of(e, "Sales", "o-1"), 2);
+
+	/* Ids are unique across contexts: the same id in another context is the stored one. */
+	p = 0;
+	assert_int_equal(append1(e, "Billing", STW_ANY_VERSION, "Ordered", "o-1", "evt-1", &p),
+			 STW_OK);
+	assert_int_equal(p, 1);
+	assert_int_equal(head_of(e, "Billing"), 0);
+
+	struct recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	assert_int_equal(rs.n, 2);
+	assert_string_equal(rs.r[0].id, "evt-1");
+	assert_string_equal(rs.r[0].type, "Ordered");
+	assert_string_equal(rs.r[1].id, "evt-2");
+}
+
+/*
+ * A replayed batch whose events are all stored succeeds even with a stale
+ * expected version; a batch mixing stored and new events is version-checked
+ * and stores only the new ones.
+ */
+static void test_replayed_batch(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct stw_event b1[2] = { mk("Ordered", "o-1", "e1"), mk("Paid", "o-1", "e2") };
+	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, b1, 2, NULL), STW_OK);
+	assert_int_equal(append1(e, "Sales", 2, "Shipped", "o-1", "e3", NULL), STW_OK);
+
+	int64_t ps[2] = { 0, 0 };
+	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, b1, 2, ps), STW_OK);
+	assert_int_equal(ps[0], 1);
+	assert_int_equal(ps[1], 2);
+	assert_int_equal(stw_append(e, "Sales", 1, b1, 2, NULL), STW_OK);
+	assert_int_equal(head_of(e, "Sales"), 3);
+
+	struct stw_event mixed[2] = { mk("Paid", "o-1", "e2"), mk("Closed", "o-1", "e4") };
+	assert_int_equal(stw_append(e, "Sales", 2, mixed, 2, ps), STW_ECONFLICT);
+	assert_int_equal(head_of(e, "Sales"), 3);
+	ps[0] = ps[1] = 0;
+	assert_int_equal(stw_append(e, "Sales", 3, mixed, 2, ps), STW_OK);
+	assert_int_equal(ps[0], 2);
+	assert_int_equal(ps[1], 4);
+	assert_int_equal(head_of(e, "Sales"), 4);
+	assert_int_equal(version_of(e, "Sales", "o-1"), 4);
+}
+
+/* Two events with the same id in one call are stored once; both report its position. */
+static void test_same_id_twice_in_one_call(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct stw_event b[3] = { mk("Ordered", "o-1", "dup"), mk("Ordered", "o-1", "dup"),
+				  mk("Paid", "o-1", "other") };
+	int64_t ps[3] = { 0, 0, 0 };
+	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, b, 3, ps), STW_OK);
+	assert_int_equal(ps[0], 1);
+	assert_int_equal(ps[1], 1);
+	assert_int_equal(ps[2], 2);
+	assert_int_equal(head_of(e, "Sales"), 2);
+	assert_int_equal(version_of(e, "Sales", "o-1"), 2);
+
+	/* Without a positions array too. */
+	struct stw_event c[2] = { mk("Ordered", "o-2", "dup2"), mk("Ordered", "o-2", "dup2") };
+	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, c, 2, NULL), STW_OK);
+	assert_int_equal(head_of(e, "Sales"), 3);
+	assert_int_equal(version_of(e, "Sales", "o-2"), 1);
+
+	struct recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	assert_int_equal(rs.n, 3);
+	assert_string_equal(rs.r[0].id, "dup");
+	assert_string_equal(rs.r[1].id, "other");
+	assert_int_equal(rs.r[1].stream_version, 2);
+	assert_string_equal(rs.r[2].id, "dup2");
+}
+
+/* Appends a batch expecting STW_EINVAL, then checks that Sales is still empty. */
+static void expect_einval(struct stw_engine *e, const char *context, const struct stw_event *evs,
+			  size_t n)
+{
+	int64_t ps[4] = { 0 };
+	assert_true(n <= 4);
+	assert_int_equal(stw_append(e, context, STW_ANY_VERSION, evs, n, ps), STW_EINVAL);
+	assert_true(stw_errmsg(e)[0] != '\0');
+	assert_int_equal(head_of(e, "Sales"), 0);
+}
+
+/*
+ * Malformed input fails with STW_EINVAL and stores nothing, even when the bad
+ * event comes after good ones in the same call.
+ */
+static void test_invalid_input(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct stw_event good = mk("Ordered", "o-1", NULL);
+
+	/* Context names. */
+	expect_einval(e, NULL, &good, 1);
+	expect_einval(e, "", &good, 1);
+	expect_einval(e, "Sales Dept", &good, 1);
+	expect_einval(e, "Sa\nles", &good, 1);
+	/* Nothing to append. */
+	expect_einval(e, "Sales", NULL, 1);
+	expect_einval(e, "Sales", &good, 0);
+
+	/* Missing or bad type, missing stream. */
+	struct stw_event no_type[2] = { good, mk(NULL, "o-1", NULL) };
+	expect_einval(e, "Sales", no_type, 2);
+	struct stw_event bad_type = mk("Order placed", "o-1", NULL);
+	expect_einval(e, "Sales", &bad_type, 1);
+	struct stw_event no_stream = mk("Ordered", NULL, NULL);
+	expect_einval(e, "Sales", &no_stream, 1);
+
+	/* Events of different streams in one call. */
+	struct stw_event two_streams[2] = { good, mk("Ordered", "o-2", NULL) };
+	expect_einval(e, "Sales", two_streams, 2);
+
+	/* Ids with control characters. */
+	struct stw_event bad_id[2] = { good, mk("Ordered", "o-1", "evt\n1") };
+	expect_einval(e, "Sales", bad_id, 2);
+	struct stw_event bad_corr = good;
+	bad_corr.correlation_id = "c\x01";
+	expect_einval(e, "Sales", &bad_corr, 1);
+	struct stw_event bad_caus = good;
+	bad_caus.causation_id = "";
+	expect_einval(e, "Sales", &bad_caus, 1);
+
+	/* Data and metadata that are not objects. */
+	json_t *arr = json_array();
+	json_t *str = json_string("text");
+	struct stw_event arr_data[2] = { good, good };
+	arr_data[1].data = arr;
+	expect_einval(e, "Sales", arr_data, 2);
+	struct stw_event str_meta = good;
+	str_meta.metadata = str;
+	expect_einval(e, "Sales", &str_meta, 1);
+	json_decref(arr);
+	json_decref(str);
+
+	/* Data larger than STW_MAX_JSON once serialised. */
+	char *big = malloc(STW_MAX_JSON + 1);
+	assert_non_null(big);
+	memset(big, 'x', STW_MAX_JSON);
+	big[STW_MAX_JSON] = '\0';
+	json_t *huge = json_pack("{s:s}", "blob", big);
+	free(big);
+	assert_non_null(huge);
+	struct stw_event huge_data[2] = { good, good };
+	huge_data[1].data = huge;
+	expect_einval(e, "Sales", huge_data, 2);
+	struct stw_event huge_meta = good;
+	huge_meta.metadata = huge;
+	expect_einval(e, "Sales", &huge_meta, 1);
+	json_decref(huge);
+
+	/* After all that, a good append still starts at position 1. */
+	int64_t p = 0;
+	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, &good, 1, &p), STW_OK);
+	assert_int_equal(p, 1);
+}
+
+/*
+ * Every field a caller gives survives the round trip through the store and
+ * stw_read: id, type, stream, correlation and causation ids (NULL stays NULL),
+ * data and metadata (NULL becomes {}); a NULL id is replaced by a UUID.
+ */
+static void test_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	json_t *data = json_pack("{s:s, s:i, s:{s:[i,i]}, s:b, s:n}", "sku", "A-1", "qty", 3,
+				 "nested", "list", 1, 2, "gift", 1, "note");
+	json_t *meta = json_pack("{s:s}", "user", "z\xc3\xbcrich");
+	assert_non_null(data);
+	assert_non_null(meta);
+	struct stw_event evs[2] = {
+		{ .id = "evt-1",
+		  .type = "Ordered",
+		  .stream = "order 1",
+		  .correlation_id = "corr-1",
+		  .causation_id = "cause-1",
+		  .data = data,
+		  .metadata = meta },
+		{ .type = "Paid", .stream = "order 1" },
+	};
+	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, evs, 2, NULL), STW_OK);
+	json_decref(data);
+	json_decref(meta);
+
+	struct recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	assert_int_equal(rs.n, 2);
+	struct rec *a = &rs.r[0], *b = &rs.r[1];
+	assert_string_equal(a->context, "Sales");
+	assert_string_equal(a->id, "evt-1");
+	assert_string_equal(a->type, "Ordered");
+	assert_string_equal(a->stream, "order 1");
+	assert_true(a->has_corr);
+	assert_string_equal(a->corr, "corr-1");
+	assert_true(a->has_caus);
+	assert_string_equal(a->caus, "cause-1");
+	assert_string_equal(a->data, "{\"gift\":true,\"nested\":{\"list\":[1,2]},\"note\":null,"
+				     "\"qty\":3,\"sku\":\"A-1\"}");
+	assert_string_equal(a->meta, "{\"user\":\"z\xc3\xbcrich\"}");
+
+	assert_false(b->has_corr);
+	assert_false(b->has_caus);
+	assert_string_equal(b->data, "{}");
+	assert_string_equal(b->meta, "{}");
+	assert_int_equal(strlen(b->id), 36);
+	assert_int_equal(b->id[14], '4');
+}
+
+/* recorded_at is the engine clock's time at the append, not the wall clock's. */
+static void test_recorded_at_from_clock(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	f->now = 1234567;
+	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Ordered", "o-1", NULL, NULL),
+			 STW_OK);
+	f->now = 7654321;
+	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Paid", "o-1", NULL, NULL), STW_OK);
+	struct recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	assert_int_equal(rs.n, 2);
+	assert_int_equal(rs.r[0].recorded_at, 1234567);
+	assert_int_equal(rs.r[1].recorded_at, 7654321);
+}
+
+/* Appends n events with types T1..Tn to one stream of Sales. */
+static void append_n(struct stw_engine *e, int n)
+{
+	for (int i = 1; i <= n; i++) {
+		char type[16];
+		snprintf(type, sizeof(type), "T%d", i);
+		assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, type, "s", NULL, NULL),
+				 STW_OK);
+	}
+}
+
+/*
+ * stw_read honours `after` and `limit`, reports the count, stops early when
+ * the callback says so, accepts a NULL callback, and refuses bad arguments.
+ */
+static void test_read_after_limit_stop(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	append_n(e, 5);
+	struct recs rs = { 0 };
+	int count = -1;
+	assert_int_equal(stw_read(e, "Sales", 2, 2, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(rs.n, 2);
+	assert_int_equal(rs.r[0].position, 3);
+	assert_string_equal(rs.r[0].type, "T3");
+	assert_int_equal(rs.r[1].position, 4);
+
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(stw_read(e, "Sales", 3, 100, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(rs.r[1].position, 5);
+
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(stw_read(e, "Sales", 5, 100, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(rs.n, 0);
+
+	/* Early stop: the callback asks to stop at the second event. */
+	memset(&rs, 0, sizeof(rs));
+	rs.stop_at = 2;
+	assert_int_equal(stw_read(e, "Sales", 0, 100, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(rs.n, 2);
+	assert_int_equal(count, 2);
+
+	/* No callback: just count. An unknown context is empty. */
+	assert_int_equal(stw_read(e, "Sales", 0, 100, NULL, NULL, &count), STW_OK);
+	assert_int_equal(count, 5);
+	assert_int_equal(stw_read(e, "Nowhere", 0, 100, NULL, NULL, &count), STW_OK);
+	assert_int_equal(count, 0);
+
+	assert_int_equal(stw_read(e, "Sales", 0, 0, NULL, NULL, &count), STW_EINVAL);
+	assert_int_equal(count, 0);
+	assert_int_equal(stw_read(e, "Sales", -1, 10, NULL, NULL, &count), STW_EINVAL);
+	assert_int_equal(stw_read(e, "bad name", 0, 10, NULL, NULL, &count), STW_EINVAL);
+	assert_int_equal(stw_read(NULL, "Sales", 0, 10, NULL, NULL, &count), STW_EINVAL);
+}
+
+/*
+ * stw_read_stream returns exactly one stream's events in version order with
+ * its version; an unknown stream has version 0; an early stop still reports
+ * the stream's true version.
+ */
+static void test_read_stream(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "A1", "a", NULL, NULL), STW_OK);
+	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "B1", "b", NULL, NULL), STW_OK);
+	assert_int_equal(append1(e, "Sales", 1, "A2", "a", NULL, NULL), STW_OK);
+	assert_int_equal(append1(e, "Other", STW_NO_STREAM, "X1", "a", NULL, NULL), STW_OK);
+	assert_int_equal(append1(e, "Sales", 2, "A3", "a", NULL, NULL), STW_OK);
+
+	struct recs rs = { 0 };
+	int64_t v = -1;
+	assert_int_equal(stw_read_stream(e, "Sales", "a", record_cb, &rs, &v), STW_OK);
+	assert_int_equal(v, 3);
+	assert_int_equal(rs.n, 3);
+	static const char *const types[3] = { "A1", "A2", "A3" };
+	static const int64_t positions[3] = { 1, 3, 4 };
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(rs.r[i].type, types[i]);
+		assert_int_equal(rs.r[i].stream_version, i + 1);
+		assert_int_equal(rs.r[i].position, positions[i]);
+		assert_string_equal(rs.r[i].context, "Sales");
+	}
+
+	memset(&rs, 0, sizeof(rs));
+	rs.stop_at = 1;
+	assert_int_equal(stw_read_stream(e, "Sales", "a", record_cb, &rs, &v), STW_OK);
+	assert_int_equal(rs.n, 1);
+	assert_int_equal(v, 3);
+
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(stw_read_stream(e, "Sales", "nope", record_cb, &rs, &v), STW_OK);
+	assert_int_equal(rs.n, 0);
+	assert_int_equal(v, 0);
+
+	assert_int_equal(stw_read_stream(e, "Sales", "", NULL, NULL, &v), STW_EINVAL);
+	assert_int_equal(stw_read_stream(e, "Sa les", "a", NULL, NULL, &v), STW_EINVAL);
+	assert_int_equal(stw_read_stream(NULL, "Sales", "a", NULL, NULL, &v), STW_EINVAL);
+}
+
+/* stw_head is 0 for an empty context, follows appends, and refuses bad arguments. */
+static void test_head(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	int64_t h = -1;
+	assert_int_equal(stw_head(e, "Sales", &h), STW_OK);
+	assert_int_equal(h, 0);
+	append_n(e, 3);
+	assert_int_equal(stw_head(e, "Sales", &h), STW_OK);
+	assert_int_equal(h, 3);
+	assert_int_equal(stw_head(e, "Sales", NULL), STW_EINVAL);
+	assert_int_equal(stw_head(e, "", &h), STW_EINVAL);
+	assert_int_equal(stw_head(NULL, "Sales", &h), STW_EINVAL);
+}
+
+/* stw_event_str returns string fields of the data and NULL for anything else. */
+static void test_event_str(void **state)
+{
+	(void)state;
+	json_t *data =
+	    json_pack("{s:s, s:i, s:n, s:{s:s}}", "sku", "A-1", "qty", 3, "none", "obj", "k", "v");
+	assert_non_null(data);
+	struct stw_event ev = { .type = "T", .stream = "s", .data = data };
+	assert_string_equal(stw_event_str(&ev, "sku"), "A-1");
+	assert_null(stw_event_str(&ev, "qty"));
+	assert_null(stw_event_str(&ev, "none"));
+	assert_null(stw_event_str(&ev, "obj"));
+	assert_null(stw_event_str(&ev, "missing"));
+	assert_null(stw_event_str(&ev, NULL));
+	assert_null(stw_event_str(NULL, "sku"));
+	json_decref(data);
+	struct stw_event no_data = { .type = "T", .stream = "s" };
+	assert_null(stw_event_str(&no_data, "sku"));
+}
+
+/* stw_event_str works on events handed to a read callback (their data is parsed). */
+static int str_cb(const struct stw_event *ev, void *ud)
+{
+	const char *s = stw_event_str(ev, "sku");
+	snprintf(ud, 32, "%s", s ? s : "(null)");
+	return 0;
+}
+
+static void test_event_str_in_callback(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct stw_event ev = mk("Ordered", "o-1", NULL);
+	ev.data = json_pack("{s:s}", "sku", "B-2");
+	assert_int_equal(stw_append(e, "Sales", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
+	json_decref(ev.data);
+	char got[32] = "";
+	assert_int_equal(stw_read(e, "Sales", 0, 1, str_cb, got, NULL), STW_OK);
+	assert_string_equal(got, "B-2");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_positions_and_versions),
+		T(test_expected_versions),
+		T(test_stale_version_conflicts),
+		T(test_idempotent_append),
+		T(test_replayed_batch),
+		T(test_same_id_twice_in_one_call),
+		T(test_invalid_input),
+		T(test_round_trip),
+		T(test_recorded_at_from_clock),
+		T(test_read_after_limit_stop),
+		T(test_read_stream),
+		T(test_head),
+		cmocka_unit_test(test_event_str),
+		T(test_event_str_in_callback),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
