@@ -207,6 +207,13 @@ STW_API int stw_read_stream(struct stw_engine *e, const char *context, const cha
 /* The position of the last event of `context` (0 when empty). */
 STW_API int stw_head(struct stw_engine *e, const char *context, int64_t *position) STW_WUR;
 
+/*
+ * The event as a new JSON object {position, id, type, stream, stream_version,
+ * correlation_id, causation_id, data, metadata, recorded_at} (the shape of
+ * docs/API.md), or NULL when out of memory.
+ */
+STW_API json_t *stw_event_json(const struct stw_event *ev);
+
 /* Returns a borrowed string field of an event's data, or NULL. */
 STW_API const char *stw_event_str(const struct stw_event *ev, const char *field);
 
@@ -231,8 +238,9 @@ struct stw_service_ctx;
  * it commits in one transaction together with a record of the command id, so
  * a command delivered twice is applied once. Return STW_OK to commit, or
  * stw_reject() to refuse the command (nothing it emitted is kept; the refusal
- * is recorded). STW_ENOMEM and STW_ESTORE abort the delivery, which is tried
- * again later; any other code is recorded like a refusal.
+ * is recorded). STW_EINVAL counts as a refusal too. STW_ENOMEM and STW_ESTORE
+ * abort the delivery, which is tried again later; any other code (say
+ * STW_ECONFLICT from a stale emit) is recorded as the command's outcome.
  */
 typedef int (*stw_handler_fn)(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud);
 
@@ -360,8 +368,10 @@ enum stw_delivery {
  * holds a given key; a trigger whose key is held creates an instance with
  * status "rejected" and the reason, and nothing else happens.
  *
- * Failure: entering a STW_STATE_FAILURE state, or receiving a message that no
- * transition accepts in the current state, sets status "failed" with a reason;
+ * Failure: entering a STW_STATE_FAILURE state (the reason is the message's
+ * type and, if its data has a "reason" string, that reason), or receiving a message
+ * that no transition accepts in the current state, sets status "failed" with a
+ * reason;
  * stw_acknowledge() ends it and frees its key. In a failure state the table
  * still applies (compensation messages such as an abort confirmation); an
  * instance that failed in any other state (an unexpected message, a failing
@@ -445,7 +455,8 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 
 /*
  * Acknowledges a failed instance: its status becomes "acknowledged" (and its
- * state the definition's ack_state, if any), its uniqueness key is freed, and
+ * state the definition's ack_state, if any), its uniqueness key is freed (the
+ * key stays on the instance for display but no longer blocks), and
  * a history row records `note` (may be NULL). STW_ESTATE if it is not failed.
  */
 STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const char *id,
@@ -464,6 +475,9 @@ STW_API int stw_list_definitions(struct stw_engine *e, json_t **out) STW_WUR;
  * handles, as a new JSON array of {name, head, service (bool)}, sorted by name.
  */
 STW_API int stw_list_contexts(struct stw_engine *e, json_t **out) STW_WUR;
+
+/* The number of commands in the outbox waiting for delivery. */
+STW_API int stw_pending_commands(struct stw_engine *e, int64_t *count) STW_WUR;
 
 /* Messages that could not be routed to an instance, as a new JSON array. */
 STW_API int stw_list_unrouted(struct stw_engine *e, const char *definition, int limit,

@@ -10,13 +10,17 @@
  * uniqueness key, the document id, keeps at most one voiding per document
  * active or failed at a time.
  *
- *   (start) --DocumentVoidingRequested--> VoidingRequested         sends
- * Reports.MarkDocumentAsVoided VoidingRequested --MarkingDocumentAsVoidedSucceeded-->
- * MarkingDocumentAsVoidedSucceeded sends Billing.CompleteDocumentVoiding VoidingRequested
- * --MarkingDocumentAsVoidedFailed--> MarkingDocumentAsVoidedFailed (failure) sends
- * Billing.AbortDocumentVoiding MarkingDocumentAsVoidedSucceeded --DocumentVoided--> DocumentVoided
- * (terminal) MarkingDocumentAsVoidedFailed --DocumentVoidingAborted--> (stays) acknowledging the
- * failure --> FailureAcknowledged (terminal)
+ * The state machine (commands sent on each arrow in brackets):
+ *
+ *   start -- DocumentVoidingRequested --> VoidingRequested
+ *       [Reports.MarkDocumentAsVoided]
+ *   VoidingRequested -- MarkingDocumentAsVoidedSucceeded -->
+ *       MarkingDocumentAsVoidedSucceeded  [Billing.CompleteDocumentVoiding]
+ *   VoidingRequested -- MarkingDocumentAsVoidedFailed -->
+ *       MarkingDocumentAsVoidedFailed (failure)  [Billing.AbortDocumentVoiding]
+ *   MarkingDocumentAsVoidedSucceeded -- DocumentVoided --> DocumentVoided (terminal)
+ *   MarkingDocumentAsVoidedFailed -- DocumentVoidingAborted --> (stays)
+ *   acknowledging the failure --> FailureAcknowledged (terminal)
  */
 #include <stddef.h>
 

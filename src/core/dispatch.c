@@ -106,6 +106,8 @@ static int deliver_one(struct stw_engine *e, const struct stw__service *svc,
 	e->in_handler = 1;
 	int h = svc->fn(&sc, cmd, svc->ud);
 	e->in_handler = 0;
+	if (h == STW_EINVAL)
+		h = STW_EREJECTED; /* "this command is invalid" is the service refusing it */
 	stw__failpoint(e, "service.after_handler");
 	if (is_transient(h)) {
 		STW__S0(s, rollback_to);

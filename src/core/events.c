@@ -278,6 +278,23 @@ STW_API int stw_head(struct stw_engine *e, const char *context, int64_t *positio
 	return rc == STW_OK ? rc : stw__store_fail(e, rc, "reading a context head");
 }
 
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+STW_API json_t *stw_event_json(const struct stw_event *ev)
+{
+	if (ev == NULL)
+		return NULL;
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:O, s:O, s:I}", "position",
+			 (json_int_t)ev->position, "id", ev->id, "type", ev->type, "stream",
+			 ev->stream, "stream_version", (json_int_t)ev->stream_version,
+			 "correlation_id", str_or_null(ev->correlation_id), "causation_id",
+			 str_or_null(ev->causation_id), "data", ev->data, "metadata", ev->metadata,
+			 "recorded_at", (json_int_t)ev->recorded_at);
+}
+
 STW_API const char *stw_event_str(const struct stw_event *ev, const char *field)
 {
 	if (ev == NULL || field == NULL)

@@ -229,6 +229,7 @@ struct ack_ctx {
 	struct stw__instance_row row;
 	char state[STW_MAX_NAME];
 	char status[32];
+	char key[STW_MAX_ID];
 	json_t *json;
 	int found;
 };
@@ -241,6 +242,7 @@ static int ack_cb(const struct stw__instance_row *r, void *ud)
 	c->row.created_at = r->created_at;
 	stw__copy(c->state, sizeof(c->state), r->state);
 	stw__copy(c->status, sizeof(c->status), r->status);
+	stw__copy(c->key, sizeof(c->key), r->unique_key ? r->unique_key : "");
 	json_error_t jerr;
 	c->json = json_loads(r->data, 0, &jerr);
 	return 1;
@@ -305,7 +307,8 @@ STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const 
 		.state = to,
 		.status = "acknowledged",
 		.data = data,
-		.unique_key = NULL, /* the key is freed */
+		/* Kept for display: the unique index covers active and failed only. */
+		.unique_key = c.key[0] ? c.key : NULL,
 		.reason = NULL,
 		.version = c.row.version + 1,
 		.created_at = c.row.created_at,
@@ -501,4 +504,12 @@ STW_API int stw_list_contexts(struct stw_engine *e, json_t **out)
 	}
 	*out = arr;
 	return STW_OK;
+}
+
+STW_API int stw_pending_commands(struct stw_engine *e, int64_t *count)
+{
+	if (e == NULL || count == NULL)
+		return STW_EINVAL;
+	int rc = STW__S(e->store, outbox_pending_count, count);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "counting pending commands");
 }

@@ -331,9 +331,14 @@ static int apply(struct stw_engine *e, const struct stw__def *def, int t, struct
 		if (kind == STW_STATE_TERMINAL && strcmp(in->status, ST_ACTIVE) == 0)
 			in->status = ST_COMPLETED;
 		else if (kind == STW_STATE_FAILURE) {
+			/* The message's own reason, when it has one, says the most. */
+			const char *why_msg = stw_event_str(ev, "reason");
 			char reason[512];
-			snprintf(reason, sizeof(reason), "%s led to failure state %s", ev->type,
-				 si.to);
+			if (why_msg != NULL)
+				snprintf(reason, sizeof(reason), "%s: %.300s", ev->type, why_msg);
+			else
+				snprintf(reason, sizeof(reason), "%s led to failure state %s",
+					 ev->type, si.to);
 			set_failed(e, in, reason);
 		}
 		e->stats.steps++;

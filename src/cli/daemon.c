@@ -1,0 +1,206 @@
+/*
+ * daemon.c - the worker loop of `steward demo ...`: opens the store, starts
+ * the HTTP server, steps the engine until stopped, wakes up when the API
+ * wrote something, and reports each commit to the metrics and to the page.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct worker {
+	struct stw_engine *e;
+	struct stw_http *http;
+	struct stw_http_metrics metrics;
+	const struct stw_daemon_options *o;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int kicked;
+};
+
+/* Waits up to ms, or until kicked (kick=1) or a stop is requested. */
+static void worker_wait(struct worker *w, int64_t ms, int kick)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (!stop_requested && !(kick && w->kicked))
+		if (pthread_cond_timedwait(&w->wake, &w->lock, &ts) == ETIMEDOUT)
+			break;
+	if (kick)
+		w->kicked = 0;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void kick(void *ud)
+{
+	struct worker *w = ud;
+	pthread_mutex_lock(&w->lock);
+	w->kicked = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* After each commit of the worker's engine: metrics, live update, pacing. */
+static void observe(const struct stw_activity *a, void *ud)
+{
+	struct worker *w = ud;
+	struct stw_stats st;
+	stw_get_stats(w->e, &st);
+	stw_http_metrics_record(&w->metrics, a, &st);
+	stw_http_notify(w->http);
+	if (!w->o->slow)
+		return;
+	if (a->kind == STW_ACTIVITY_STEP && a->stateful)
+		worker_wait(w, 5000L * a->count, 0);
+	else if (a->kind == STW_ACTIVITY_DELIVERY)
+		worker_wait(w, 250L * a->count, 0);
+}
+
+struct narration {
+	const char *context;
+	int64_t seen;
+};
+
+static int print_event(const struct stw_event *ev, void *ud)
+{
+	struct narration *n = ud;
+	char *data = json_dumps(ev->data, JSON_COMPACT);
+	printf("  %-8s #%-5lld %-34s %s  (process %s)\n", ev->context, (long long)ev->position,
+	       ev->type, data ? data : "{}", ev->correlation_id ? ev->correlation_id : "-");
+	free(data);
+	n->seen = ev->position;
+	return 0;
+}
+
+static void narrate(struct stw_engine *e, struct narration *n, int count)
+{
+	for (int i = 0; i < count; i++) {
+		int read = 0;
+		do {
+			if (stw_read(e, n[i].context, n[i].seen, 100, print_event, &n[i], &read) !=
+			    STW_OK)
+				break;
+		} while (read == 100);
+	}
+	fflush(stdout);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+int stw_daemon_run(const struct stw_daemon_options *o)
+{
+	struct worker w = { .o = o };
+	stw_http_metrics_init(&w.metrics);
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.wake, NULL);
+	int status = 1;
+	struct stw_options eo = {
+		.synchronous = -1,
+		.observer = observe,
+		.observer_ud = &w,
+		.batch_size = o->slow ? 1 : 0,
+	};
+	int rc = stw_open(o->store, &eo, &w.e);
+	if (rc != STW_OK) {
+		fprintf(stderr, "steward: cannot open %s: %s\n", o->store, stw_strerror(rc));
+		goto out;
+	}
+	if (o->setup != NULL && (rc = o->setup(w.e, o->setup_ud)) != STW_OK) {
+		fprintf(stderr, "steward: %s\n", stw_errmsg(w.e));
+		goto out;
+	}
+	int web =
+	    o->listen == NULL || (strcmp(o->listen, "") != 0 && strcmp(o->listen, "off") != 0);
+	if (web) {
+		struct stw_http_config hc = {
+			.listen = o->listen,
+			.store = o->store,
+			.setup = o->setup,
+			.setup_ud = o->setup_ud,
+			.route = o->route,
+			.route_ud = o->route_ud,
+			.metrics = &w.metrics,
+			.kick = kick,
+			.kick_ud = &w,
+		};
+		char err[512];
+		if (stw_http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {
+			fprintf(stderr, "steward: %s\n", err);
+			goto out;
+		}
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	printf("steward %s on %s%s\n", stw_version(), o->store, o->slow ? " (SLOW_DOWN)" : "");
+	if (w.http != NULL)
+		printf("open http://localhost:%d/ (Ctrl-C stops; restarting carries on)\n",
+		       stw_http_port(w.http));
+	fflush(stdout);
+
+	struct narration n[8];
+	int nn = 0;
+	for (int i = 0; !o->quiet && o->narrate && o->narrate[i] && nn < 8; i++, nn++) {
+		n[nn].context = o->narrate[i];
+		if (stw_head(w.e, n[nn].context, &n[nn].seen) != STW_OK)
+			n[nn].seen = 0;
+	}
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	unsigned rng = o->seed;
+	double next_tick = 0;
+	int tick = 0;
+	status = 0;
+	while (!stop_requested) {
+		double t = seconds_since(&start);
+		if (o->run_for > 0 && t >= o->run_for)
+			break;
+		if (o->simulate != NULL && o->every > 0 && t >= next_tick) {
+			o->simulate(w.e, &rng, tick++, o->simulate_ud);
+			next_tick = t + o->every;
+		}
+		int did = 0;
+		rc = stw_run_once(w.e, &did);
+		stw_http_metrics_beat(&w.metrics);
+		if (rc != STW_OK) {
+			fprintf(stderr, "steward: %s (retrying)\n", stw_errmsg(w.e));
+			worker_wait(&w, 1000, 0);
+			continue;
+		}
+		narrate(w.e, n, nn);
+		if (did == 0)
+			worker_wait(&w, 100, 1);
+	}
+	printf("steward: stopped\n");
+out:
+	stw_http_stop(w.http);
+	stw_close(w.e);
+	pthread_cond_destroy(&w.wake);
+	pthread_mutex_destroy(&w.lock);
+	stw_http_metrics_destroy(&w.metrics);
+	return status;
+}

@@ -1,0 +1,38 @@
+/*
+ * daemon.h - the long-running steward process: a worker that steps the
+ * engine, the HTTP server, and (for demos) a simulator that feeds it.
+ */
+#ifndef STW_DAEMON_H
+#define STW_DAEMON_H
+
+#include "http/http.h"
+
+struct stw_daemon_options {
+	const char *store;  /* SQLite path */
+	const char *listen; /* NULL: 127.0.0.1:8080; "" or "off": no HTTP server */
+	int slow;           /* SLOW_DOWN: wait 5 s per process step, 250 ms per command */
+	int quiet;          /* do not narrate events on stdout */
+	double run_for;     /* seconds; 0: until SIGINT/SIGTERM */
+	/* Registers the services and definitions on each engine opened. */
+	stw_http_setup_fn setup;
+	void *setup_ud;
+	/* Extra routes under /api/demo/. */
+	stw_http_route_fn route;
+	void *route_ud;
+	/* Called every `every` seconds on the worker's engine (0: never). */
+	void (*simulate)(struct stw_engine *e, unsigned *rng, int tick, void *ud);
+	void *simulate_ud;
+	double every;
+	unsigned seed;
+	const char *const *narrate; /* contexts whose events are printed; NULL-terminated */
+};
+
+/* Runs until a signal (or run_for). Returns the process exit status. */
+int stw_daemon_run(const struct stw_daemon_options *o);
+
+/* Demo routes and setup of the voiding example (demo_voiding.c). */
+int stw_demo_voiding_setup(struct stw_engine *e, void *ud);
+int stw_demo_voiding_route(struct stw_http_request *r, void *ud);
+void stw_demo_voiding_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
+
+#endif /* STW_DAEMON_H */

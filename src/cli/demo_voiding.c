@@ -1,0 +1,179 @@
+/*
+ * demo_voiding.c - the voiding demo's part of the daemon: registering the
+ * example, the simulator, and the routes under /api/demo/voiding/ that the
+ * page uses (documents, reports, processes).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "voiding.h"
+
+int stw_demo_voiding_setup(struct stw_engine *e, void *ud)
+{
+	(void)ud;
+	return voiding_register(e);
+}
+
+void stw_demo_voiding_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud)
+{
+	(void)ud;
+	static const char *const customers[] = { "acme", "globex", "initech" };
+	char doc[64];
+	snprintf(doc, sizeof(doc), "doc-%d-%u", tick, (unsigned)rand_r(rng) % 100000);
+	const char *customer = customers[rand_r(rng) % 3];
+	long long amount = 100 + rand_r(rng) % 99900;
+	if (voiding_issue_document(e, doc, customer, amount, NULL) != STW_OK)
+		fprintf(stderr, "steward: issue %s: %s\n", doc, stw_errmsg(e));
+	else
+		printf("> IssueDocument %s for %s, %lld.%02lld\n", doc, customer, amount / 100,
+		       amount % 100);
+}
+
+/* The active or failed voiding processes, newest first, into arr. */
+static int open_processes(struct stw_engine *e, json_t *arr)
+{
+	static const char *const statuses[] = { "failed", "active" };
+	for (int i = 0; i < 2; i++) {
+		struct stw_instance_filter f = { .definition = voiding_definition.name,
+						 .status = statuses[i],
+						 .limit = 1000 };
+		json_t *l = NULL;
+		int rc = stw_list_instances(e, &f, &l);
+		if (rc != STW_OK)
+			return rc;
+		json_array_extend(arr, l);
+		json_decref(l);
+	}
+	return STW_OK;
+}
+
+static int route_reports(struct stw_http_request *r)
+{
+	json_t *procs = json_array(), *by_doc = json_object(), *customers = NULL;
+	json_t *reports = json_array();
+	int rc = procs && by_doc && reports ? open_processes(r->engine, procs) : STW_ENOMEM;
+	size_t i;
+	json_t *p;
+	json_array_foreach(procs, i, p)
+	{
+		const char *key = json_string_value(json_object_get(p, "unique_key"));
+		if (key != NULL && json_object_get(by_doc, key) == NULL)
+			json_object_set(by_doc, key, p);
+	}
+	if (rc == STW_OK)
+		rc = voiding_customers(r->engine, &customers);
+	json_t *c;
+	json_array_foreach(customers, i, c)
+	{
+		json_t *rep = NULL;
+		if (rc != STW_OK ||
+		    (rc = voiding_report(r->engine, json_string_value(c), &rep)) != STW_OK)
+			break;
+		size_t j;
+		json_t *d;
+		json_array_foreach(json_object_get(rep, "documents"), j, d)
+		{
+			json_t *proc = json_object_get(
+			    by_doc, json_string_value(json_object_get(d, "document_id")));
+			json_object_set_new(
+			    d, "process",
+			    proc ? json_pack("{s:O, s:O, s:O}", "id", json_object_get(proc, "id"),
+					     "state", json_object_get(proc, "state"), "status",
+					     json_object_get(proc, "status"))
+				 : json_null());
+		}
+		json_array_append_new(reports, rep);
+	}
+	json_decref(procs);
+	json_decref(by_doc);
+	json_decref(customers);
+	if (rc != STW_OK) {
+		json_decref(reports);
+		return stw_http_engine_error(r, rc);
+	}
+	return stw_http_reply(r, 200, json_pack("{s:o}", "reports", reports));
+}
+
+static int route_processes(struct stw_http_request *r)
+{
+	json_t *arr = json_array();
+	int rc = arr ? open_processes(r->engine, arr) : STW_ENOMEM;
+	if (rc != STW_OK) {
+		json_decref(arr);
+		return stw_http_engine_error(r, rc);
+	}
+	return stw_http_reply(r, 200, json_pack("{s:o}", "instances", arr));
+}
+
+static int route_issue(struct stw_http_request *r)
+{
+	if (r->body == NULL)
+		return stw_http_error(r, 400, "bad_request", "a JSON body is required");
+	json_t *cust = json_object_get(r->body, "customer");
+	json_t *amount = json_object_get(r->body, "amount");
+	json_t *id = json_object_get(r->body, "document_id");
+	if (!json_is_string(cust))
+		return stw_http_error(r, 400, "bad_request", "customer must be a string");
+	if (!json_is_integer(amount) || json_integer_value(amount) < 0)
+		return stw_http_error(r, 400, "bad_request",
+				      "amount must be a non-negative integer (cents)");
+	if (id != NULL && !json_is_null(id) && !json_is_string(id))
+		return stw_http_error(r, 400, "bad_request", "document_id must be a string");
+	char gen[37];
+	const char *doc = json_string_value(id);
+	if (doc == NULL) {
+		stw_new_id(gen);
+		doc = gen;
+	}
+	int rc = voiding_issue_document(r->engine, doc, json_string_value(cust),
+					json_integer_value(amount), NULL);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return stw_http_reply(r, 200, json_pack("{s:s}", "document_id", doc));
+}
+
+static int route_void(struct stw_http_request *r, const char *doc)
+{
+	char id[STW_MAX_ID];
+	int rc = voiding_void_document(r->engine, doc, NULL, id);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return stw_http_reply(r, 200, json_pack("{s:s}", "process_id", id));
+}
+
+static int route_publish(struct stw_http_request *r, const char *customer)
+{
+	int rc = voiding_publish_report(r->engine, customer, NULL);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return stw_http_reply(r, 200, json_pack("{s:s}", "customer", customer));
+}
+
+static int wrong_method(struct stw_http_request *r, const char *allow)
+{
+	r->allow = allow;
+	return stw_http_error(r, 405, "method_not_allowed", "this path takes %s", allow);
+}
+
+int stw_demo_voiding_route(struct stw_http_request *r, void *ud)
+{
+	(void)ud;
+	char **s = r->seg;
+	int n = r->nseg;
+	int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
+	if (n < 3 || strcmp(s[2], "voiding") != 0)
+		return 0;
+	if (n == 4 && strcmp(s[3], "reports") == 0)
+		return get ? route_reports(r) : wrong_method(r, "GET");
+	if (n == 4 && strcmp(s[3], "processes") == 0)
+		return get ? route_processes(r) : wrong_method(r, "GET");
+	if (n == 4 && strcmp(s[3], "documents") == 0)
+		return post ? route_issue(r) : wrong_method(r, "POST");
+	if (n == 6 && strcmp(s[3], "documents") == 0 && strcmp(s[5], "void") == 0)
+		return post ? route_void(r, s[4]) : wrong_method(r, "POST");
+	if (n == 6 && strcmp(s[3], "reports") == 0 && strcmp(s[5], "publish") == 0)
+		return post ? route_publish(r, s[4]) : wrong_method(r, "POST");
+	return 0;
+}

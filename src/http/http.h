@@ -1,0 +1,114 @@
+/*
+ * http.h - the HTTP server of the steward daemon: the JSON API of
+ * docs/API.md, the web page, live updates (server-sent events), /metrics and
+ * /healthz, on libmicrohttpd with one thread per connection.
+ *
+ * The server opens its own engine on the store (requests are served one at a
+ * time on it, under a mutex); the daemon's worker runs on another engine.
+ * Demos add routes under /api/demo/ through a callback.
+ */
+#ifndef STW_HTTP_H
+#define STW_HTTP_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <steward.h>
+
+#define STW_HTTP_MAX_BODY (1 << 20)
+
+/* Counters the worker feeds (through its observer) and /metrics prints. */
+#define STW_HTTP_MAX_LABELS 32
+#define STW_HTTP_BUCKETS    13
+
+struct stw_http_metrics {
+	pthread_mutex_t lock;
+	struct {
+		char name[STW_MAX_NAME];
+		uint64_t steps;
+		uint64_t batches;
+	} defs[STW_HTTP_MAX_LABELS];
+	int ndefs;
+	struct {
+		char name[STW_MAX_NAME];
+		uint64_t delivered;
+		uint64_t rejected;
+	} contexts[STW_HTTP_MAX_LABELS];
+	int ncontexts;
+	uint64_t buckets[STW_HTTP_BUCKETS]; /* step duration histogram, cumulative at print */
+	double duration_sum;
+	uint64_t duration_count;
+	struct stw_stats stats; /* the worker engine's counters, copied after each commit */
+	int64_t last_beat_ms;   /* monotonic ms of the worker's last loop */
+};
+
+void stw_http_metrics_init(struct stw_http_metrics *m);
+void stw_http_metrics_destroy(struct stw_http_metrics *m);
+/* Records one committed activity (called by the worker's observer). */
+void stw_http_metrics_record(struct stw_http_metrics *m, const struct stw_activity *a,
+			     const struct stw_stats *stats);
+/* Marks the worker alive. */
+void stw_http_metrics_beat(struct stw_http_metrics *m);
+
+/* A request as route callbacks see it. */
+struct stw_http_request {
+	const char *method;
+	char **seg; /* decoded path segments ("/api/x/y" -> "api", "x", "y") */
+	int nseg;
+	struct MHD_Connection *conn;
+	json_t *body;  /* the parsed JSON object, or NULL when there was no body */
+	json_t *query; /* decoded query arguments: {name: value} */
+	struct stw_engine *engine;
+	/* The answer: set with stw_http_reply / stw_http_error. */
+	int status;
+	json_t *reply;
+	const char *allow; /* the methods a 405 answer lists (static string) */
+};
+
+/* The value of a query parameter, or NULL. */
+const char *stw_http_query(struct stw_http_request *r, const char *key);
+/* Answers status with a JSON value (stolen). Returns 1 (handled). */
+int stw_http_reply(struct stw_http_request *r, int status, json_t *v);
+/* Answers an error {error, message}. Returns 1 (handled). */
+int stw_http_error(struct stw_http_request *r, int status, const char *code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* Answers an engine failure with the status that fits the code. Returns 1. */
+int stw_http_engine_error(struct stw_http_request *r, int rc);
+
+/*
+ * Handles a request under /api/demo/; returns 1 if it answered (even with an
+ * error), 0 for "no such route".
+ */
+typedef int (*stw_http_route_fn)(struct stw_http_request *r, void *ud);
+
+/* Registers services and definitions on an engine the server opens. */
+typedef int (*stw_http_setup_fn)(struct stw_engine *e, void *ud);
+
+struct stw_http_config {
+	const char *listen; /* "HOST:PORT", ":PORT" or "PORT"; default 127.0.0.1:8080 */
+	const char *store;  /* the store the daemon runs on */
+	stw_http_setup_fn setup;
+	void *setup_ud;
+	stw_http_route_fn route;
+	void *route_ud;
+	struct stw_http_metrics *metrics;
+	void (*kick)(void *ud); /* wakes the worker after the API wrote something */
+	void *kick_ud;
+};
+
+struct stw_http;
+
+/* Starts serving. On failure returns a code and a message in err. */
+int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, char *err, size_t cap);
+/* Tells live-update listeners that something changed. Thread-safe. */
+void stw_http_notify(struct stw_http *h);
+/* The port the server listens on. */
+int stw_http_port(const struct stw_http *h);
+/* Stops the server, ends live-update streams and closes its engine. Accepts NULL. */
+void stw_http_stop(struct stw_http *h);
+
+#endif /* STW_HTTP_H */

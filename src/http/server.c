@@ -1,0 +1,1110 @@
+/*
+ * server.c - the daemon's HTTP server (docs/API.md): routing, JSON bodies
+ * with a size cap, errors with fitting status codes, the embedded page,
+ * server-sent events, /metrics and /healthz.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http/ui_assets.h"
+
+#define MAX_SEGMENTS     16
+#define SSE_MIN_GAP_MS   100
+#define SSE_HEARTBEAT_MS 15000
+
+struct stw_http {
+	struct MHD_Daemon *mhd;
+	struct stw_http_config cfg;
+	struct stw_engine *engine; /* the API's engine, used under `lock` */
+	pthread_mutex_t lock;
+	/* Live updates: seq grows on every change; streams wait on `changed`. */
+	pthread_mutex_t notify_lock;
+	pthread_cond_t changed;
+	uint64_t seq;
+	int stopping;
+	int port;
+};
+
+/* Per-connection state: the request body being received. */
+struct conn {
+	char *body;
+	size_t len;
+	int too_large;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Metrics ----------------------------------------------------------------- */
+
+static const double bucket_bounds[STW_HTTP_BUCKETS - 1] = { 0.0005, 0.001, 0.0025, 0.005,
+							    0.01,   0.025, 0.05,   0.1,
+							    0.25,   0.5,   1,      2.5 };
+
+void stw_http_metrics_init(struct stw_http_metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+	m->last_beat_ms = mono_ms();
+}
+
+void stw_http_metrics_destroy(struct stw_http_metrics *m)
+{
+	pthread_mutex_destroy(&m->lock);
+}
+
+void stw_http_metrics_beat(struct stw_http_metrics *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->last_beat_ms = mono_ms();
+	pthread_mutex_unlock(&m->lock);
+}
+
+void stw_http_metrics_record(struct stw_http_metrics *m, const struct stw_activity *a,
+			     const struct stw_stats *stats)
+{
+	pthread_mutex_lock(&m->lock);
+	if (stats != NULL)
+		m->stats = *stats;
+	m->last_beat_ms = mono_ms();
+	if (a->kind == STW_ACTIVITY_STEP && a->definition != NULL) {
+		int i = 0;
+		while (i < m->ndefs && strcmp(m->defs[i].name, a->definition) != 0)
+			i++;
+		if (i == m->ndefs && i < STW_HTTP_MAX_LABELS) {
+			snprintf(m->defs[i].name, sizeof(m->defs[i].name), "%s", a->definition);
+			m->ndefs++;
+		}
+		if (i < m->ndefs) {
+			m->defs[i].steps += (uint64_t)a->count;
+			m->defs[i].batches++;
+		}
+		double s = (double)a->duration_us / 1e6;
+		int b = 0;
+		while (b < STW_HTTP_BUCKETS - 1 && s > bucket_bounds[b])
+			b++;
+		m->buckets[b]++;
+		m->duration_sum += s;
+		m->duration_count++;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Responses ---------------------------------------------------------------- */
+
+static void security_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+				"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+				"base-uri 'none'; form-action 'self'");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+static enum MHD_Result send_buffer(struct MHD_Connection *c, int status, const char *type,
+				   char *buf, size_t len, int must_free, const char *allow)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    len, buf, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		if (must_free)
+			free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	if (allow != NULL)
+		MHD_add_response_header(resp, "Allow", allow);
+	security_headers(resp);
+	enum MHD_Result r = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *v, const char *allow)
+{
+	char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	if (s == NULL) {
+		static char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\"}";
+		return send_buffer(c, 500, "application/json", oom, sizeof(oom) - 1, 0, NULL);
+	}
+	return send_buffer(c, status, "application/json", s, strlen(s), 1, allow);
+}
+
+static json_t *error_json(const char *code, const char *msg)
+{
+	return json_pack("{s:s, s:s}", "error", code, "message", msg);
+}
+
+int stw_http_reply(struct stw_http_request *r, int status, json_t *v)
+{
+	json_decref(r->reply);
+	r->status = status;
+	r->reply = v;
+	return 1;
+}
+
+int stw_http_error(struct stw_http_request *r, int status, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return stw_http_reply(r, status, error_json(code, msg));
+}
+
+int stw_http_engine_error(struct stw_http_request *r, int rc)
+{
+	const char *msg = stw_errmsg(r->engine);
+	if (msg == NULL || *msg == '\0')
+		msg = stw_strerror(rc);
+	switch (rc) {
+	case STW_EINVAL:
+		return stw_http_error(r, 400, "bad_request", "%s", msg);
+	case STW_ENOTFOUND:
+		return stw_http_error(r, 404, "not_found", "%s", msg);
+	case STW_ECONFLICT:
+	case STW_ESTATE:
+	case STW_EAMBIGUOUS:
+	case STW_EEXIST:
+		return stw_http_error(r, 409, "conflict", "%s", msg);
+	case STW_EREJECTED:
+		return stw_http_error(r, 422, "rejected", "%s", msg);
+	default:
+		return stw_http_error(r, 500, "internal", "%s", msg);
+	}
+}
+
+/* URLs --------------------------------------------------------------------- */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes %XX escapes (and '+' as a space when plus is set) in place.
+ * Returns -1 for a malformed escape or an encoded NUL.
+ */
+static int percent_decode(char *s, int plus)
+{
+	char *w = s;
+	for (char *p = s; *p; p++) {
+		if (*p == '%') {
+			int hi = hexval((unsigned char)p[1]),
+			    lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -1;
+			*w++ = (char)(hi * 16 + lo);
+			p += 2;
+		} else if (plus && *p == '+') {
+			*w++ = ' ';
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	return 0;
+}
+
+/* 1 if s is valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+static int valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		int n = c < 0x80             ? 0
+			: (c & 0xe0) == 0xc0 ? 1
+			: (c & 0xf0) == 0xe0 ? 2
+			: (c & 0xf8) == 0xf0 ? 3
+					     : -1;
+		if (n < 0 || (n == 1 && c < 0xc2) || (n == 3 && c > 0xf4))
+			return 0;
+		unsigned cp = n == 0 ? c : c & (0x3f >> n);
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+/* MHD must not decode the path: segments are split first, then decoded. */
+static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+const char *stw_http_query(struct stw_http_request *r, const char *key)
+{
+	return json_string_value(json_object_get(r->query, key));
+}
+
+/* Decodes one query argument into the request's table; a malformed one is dropped. */
+static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	(void)kind;
+	json_t *q = cls;
+	char k[256], v[4096];
+	int ok =
+	    key != NULL && strlen(key) < sizeof(k) && (value == NULL || strlen(value) < sizeof(v));
+	if (ok) {
+		snprintf(k, sizeof(k), "%s", key);
+		snprintf(v, sizeof(v), "%s", value ? value : "");
+		ok = percent_decode(k, 1) == 0 && percent_decode(v, 1) == 0 && valid_utf8(k) &&
+		     valid_utf8(v) && json_object_set_new(q, k, json_string(v)) == 0;
+	}
+	if (!ok)
+		json_object_set_new(q, "\001bad", json_true()); /* answered with 400 */
+	return MHD_YES;
+}
+
+/* Parses an integer query parameter in [lo, hi]; def when absent. -1: bad. */
+static int query_int(struct stw_http_request *r, const char *key, long long lo, long long hi,
+		     long long def, long long *out)
+{
+	const char *v = stw_http_query(r, key);
+	*out = def;
+	if (v == NULL)
+		return 0;
+	char *end = NULL;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < lo || n > hi) {
+		stw_http_error(r, 400, "bad_request", "%s must be an integer from %lld to %lld",
+			       key, lo, hi);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Core routes ---------------------------------------------------------------- */
+
+static int is_status(const char *s)
+{
+	static const char *const ok[] = { "active", "completed", "failed", "acknowledged",
+					  "rejected" };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(s, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int route_instances(struct stw_http_request *r)
+{
+	struct stw_instance_filter f = {
+		.definition = stw_http_query(r, "definition"),
+		.status = stw_http_query(r, "status"),
+		.state = stw_http_query(r, "state"),
+	};
+	if (f.status != NULL && !is_status(f.status))
+		return stw_http_error(r, 400, "bad_request",
+				      "status must be one of active, completed, failed, "
+				      "acknowledged, rejected");
+	long long limit, offset;
+	if (query_int(r, "limit", 1, 1000, 50, &limit) ||
+	    query_int(r, "offset", 0, INT_MAX, 0, &offset))
+		return 1;
+	f.limit = (int)limit;
+	f.offset = (int)offset;
+	json_t *arr = NULL;
+	int rc = stw_list_instances(r->engine, &f, &arr);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return stw_http_reply(r, 200,
+			      json_pack("{s:o, s:I, s:I}", "instances", arr, "limit",
+					(json_int_t)limit, "offset", (json_int_t)offset));
+}
+
+static int reply_instance(struct stw_http_request *r, const char *def, const char *id)
+{
+	json_t *o = NULL;
+	int rc = stw_get_instance(r->engine, def, id, &o);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return stw_http_reply(r, 200, o);
+}
+
+static int route_acknowledge(struct stw_http_request *r, const char *id)
+{
+	const char *note = NULL;
+	if (r->body != NULL) {
+		json_t *n = json_object_get(r->body, "note");
+		if (n != NULL && !json_is_null(n)) {
+			if (!json_is_string(n))
+				return stw_http_error(r, 400, "bad_request",
+						      "note must be a string");
+			note = json_string_value(n);
+			if (strlen(note) > 1000)
+				return stw_http_error(r, 400, "bad_request",
+						      "note is longer than 1000 bytes");
+		}
+	}
+	const char *def = stw_http_query(r, "definition");
+	int rc = stw_acknowledge(r->engine, def, id, note);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return reply_instance(r, def, id);
+}
+
+struct events_ctx {
+	json_t *arr;
+	int64_t last;
+	int oom;
+};
+
+static int collect_event(const struct stw_event *ev, void *ud)
+{
+	struct events_ctx *c = ud;
+	json_t *o = stw_event_json(ev);
+	if (o == NULL || json_array_append_new(c->arr, o) != 0) {
+		c->oom = 1;
+		return 1;
+	}
+	c->last = ev->position;
+	return 0;
+}
+
+static int route_events(struct stw_http_request *r, const char *context)
+{
+	long long after, limit;
+	if (query_int(r, "after", 0, LLONG_MAX, 0, &after) ||
+	    query_int(r, "limit", 1, 1000, 100, &limit))
+		return 1;
+	int64_t head = 0;
+	int rc = stw_head(r->engine, context, &head);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	struct events_ctx c = { .arr = json_array(), .last = after };
+	if (c.arr == NULL)
+		return stw_http_error(r, 500, "internal", "out of memory");
+	rc = stw_read(r->engine, context, after, (int)limit, collect_event, &c, NULL);
+	if (rc != STW_OK || c.oom) {
+		json_decref(c.arr);
+		return rc != STW_OK ? stw_http_engine_error(r, rc)
+				    : stw_http_error(r, 500, "internal", "out of memory");
+	}
+	return stw_http_reply(r, 200,
+			      json_pack("{s:s, s:I, s:I, s:o}", "context", context, "head",
+					(json_int_t)head, "next_after", (json_int_t)c.last,
+					"events", c.arr));
+}
+
+/* Reads an optional string field of the body; -1 (answered) if ill-typed. */
+static int body_str(struct stw_http_request *r, const char *key, const char **out)
+{
+	json_t *v = json_object_get(r->body, key);
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		stw_http_error(r, 400, "bad_request", "%s must be a string", key);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int route_command(struct stw_http_request *r, const char *context)
+{
+	if (r->body == NULL)
+		return stw_http_error(r, 400, "bad_request", "a JSON body with a type is required");
+	const char *type, *id, *corr;
+	if (body_str(r, "type", &type) || body_str(r, "id", &id) ||
+	    body_str(r, "correlation_id", &corr))
+		return 1;
+	if (type == NULL)
+		return stw_http_error(r, 400, "bad_request", "type is required");
+	json_t *data = json_object_get(r->body, "data");
+	if (data != NULL && !json_is_object(data))
+		return stw_http_error(r, 400, "bad_request", "data must be a JSON object");
+	char cmd_id[STW_MAX_ID];
+	int rc = stw_execute(r->engine, context, type, data, id, corr, cmd_id);
+	if (rc == STW_EREJECTED) {
+		json_t *e = error_json("rejected", stw_errmsg(r->engine));
+		json_object_set_new(e, "id", json_string(cmd_id));
+		return stw_http_reply(r, 422, e);
+	}
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return stw_http_reply(r, 200,
+			      json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", cmd_id, "context",
+					context, "type", type, "correlation_id",
+					corr ? corr : cmd_id, "outcome", "applied"));
+}
+
+static int route_unrouted(struct stw_http_request *r)
+{
+	long long limit;
+	if (query_int(r, "limit", 1, 1000, 100, &limit))
+		return 1;
+	json_t *arr = NULL;
+	int rc = stw_list_unrouted(r->engine, stw_http_query(r, "definition"), (int)limit, &arr);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return stw_http_reply(r, 200, json_pack("{s:o}", "unrouted", arr));
+}
+
+static int route_list(struct stw_http_request *r, const char *key,
+		      int (*list)(struct stw_engine *, json_t **))
+{
+	json_t *arr = NULL;
+	int rc = list(r->engine, &arr);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return stw_http_reply(r, 200, json_pack("{s:o}", key, arr));
+}
+
+static int method_is(struct stw_http_request *r, const char *m)
+{
+	return strcmp(r->method, m) == 0;
+}
+
+/*
+ * Routes /api/... requests. Returns 1 when answered; sets *allow for a path
+ * that exists with other methods.
+ */
+static int route_api(struct stw_http *h, struct stw_http_request *r, const char **allow)
+{
+	char **s = r->seg;
+	int n = r->nseg;
+	int get = method_is(r, "GET"), post = method_is(r, "POST");
+	*allow = NULL;
+	if (n == 2 && strcmp(s[1], "definitions") == 0) {
+		*allow = "GET";
+		return get ? route_list(r, "definitions", stw_list_definitions) : 0;
+	}
+	if (n == 2 && strcmp(s[1], "contexts") == 0) {
+		*allow = "GET";
+		return get ? route_list(r, "contexts", stw_list_contexts) : 0;
+	}
+	if (n == 2 && strcmp(s[1], "instances") == 0) {
+		*allow = "GET";
+		return get ? route_instances(r) : 0;
+	}
+	if (n == 3 && strcmp(s[1], "instances") == 0) {
+		*allow = "GET";
+		return get ? reply_instance(r, stw_http_query(r, "definition"), s[2]) : 0;
+	}
+	if (n == 4 && strcmp(s[1], "instances") == 0 && strcmp(s[3], "acknowledge") == 0) {
+		*allow = "POST";
+		return post ? route_acknowledge(r, s[2]) : 0;
+	}
+	if (n == 2 && strcmp(s[1], "unrouted") == 0) {
+		*allow = "GET";
+		return get ? route_unrouted(r) : 0;
+	}
+	if (n == 4 && strcmp(s[1], "contexts") == 0 && strcmp(s[3], "events") == 0) {
+		*allow = "GET";
+		return get ? route_events(r, s[2]) : 0;
+	}
+	if (n == 4 && strcmp(s[1], "contexts") == 0 && strcmp(s[3], "commands") == 0) {
+		*allow = "POST";
+		return post ? route_command(r, s[2]) : 0;
+	}
+	if (n >= 2 && strcmp(s[1], "demo") == 0 && h->cfg.route != NULL)
+		return h->cfg.route(r, h->cfg.route_ud);
+	return 0;
+}
+
+/* Live updates ---------------------------------------------------------------- */
+
+struct sse {
+	struct stw_http *h;
+	uint64_t seen;
+	int64_t last_sent_ms;
+	int started;
+};
+
+static void sse_free(void *cls)
+{
+	free(cls);
+}
+
+static void deadline_in(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/*
+ * Produces the event stream: blocks (this connection has its own thread)
+ * until a change, a heartbeat, or shutdown.
+ */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	struct sse *s = cls;
+	struct stw_http *h = s->h;
+	if (!s->started) {
+		s->started = 1;
+		return snprintf(buf, max, "retry: 2000\n\n");
+	}
+	/* Coalesce bursts: at most one change event per SSE_MIN_GAP_MS. */
+	int64_t wait = s->last_sent_ms + SSE_MIN_GAP_MS - mono_ms();
+	if (wait > 0) {
+		struct timespec ts = { 0, (long)wait * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	pthread_mutex_lock(&h->notify_lock);
+	struct timespec deadline;
+	deadline_in(&deadline, SSE_HEARTBEAT_MS);
+	int timed_out = 0;
+	while (!h->stopping && h->seq == s->seen && !timed_out)
+		timed_out =
+		    pthread_cond_timedwait(&h->changed, &h->notify_lock, &deadline) == ETIMEDOUT;
+	uint64_t seq = h->seq;
+	int stopping = h->stopping;
+	pthread_mutex_unlock(&h->notify_lock);
+	if (stopping)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (seq == s->seen)
+		return snprintf(buf, max, ": keep-alive\n\n");
+	s->seen = seq;
+	s->last_sent_ms = mono_ms();
+	return snprintf(buf, max, "event: change\ndata: {\"seq\":%llu}\n\n",
+			(unsigned long long)seq);
+}
+
+static enum MHD_Result serve_stream(struct stw_http *h, struct MHD_Connection *c)
+{
+	struct sse *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return MHD_NO;
+	s->h = h;
+	pthread_mutex_lock(&h->notify_lock);
+	s->seen = h->seq;
+	pthread_mutex_unlock(&h->notify_lock);
+	struct MHD_Response *resp =
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, sse_read, s, sse_free);
+	if (resp == NULL) {
+		free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	security_headers(resp);
+	enum MHD_Result r = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+void stw_http_notify(struct stw_http *h)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->notify_lock);
+	h->seq++;
+	pthread_cond_broadcast(&h->changed);
+	pthread_mutex_unlock(&h->notify_lock);
+}
+
+/* /metrics and /healthz --------------------------------------------------------- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	if (b->oom)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+/* Label values are names ([A-Za-z0-9_.-]) by construction: no escaping needed. */
+static void metrics_text(struct stw_http *h, struct buf *b)
+{
+	struct stw_http_metrics *m = h->cfg.metrics;
+	struct stw_http_metrics snap;
+	pthread_mutex_lock(&m->lock);
+	memcpy(&snap, m, sizeof(snap));
+	pthread_mutex_unlock(&m->lock);
+	bprintf(b, "# HELP steward_steps_total Messages handled by process steps.\n"
+		   "# TYPE steward_steps_total counter\n");
+	for (int i = 0; i < snap.ndefs; i++)
+		bprintf(b, "steward_steps_total{definition=\"%s\"} %llu\n", snap.defs[i].name,
+			(unsigned long long)snap.defs[i].steps);
+	bprintf(b, "# HELP steward_step_batches_total Step transactions committed.\n"
+		   "# TYPE steward_step_batches_total counter\n");
+	for (int i = 0; i < snap.ndefs; i++)
+		bprintf(b, "steward_step_batches_total{definition=\"%s\"} %llu\n",
+			snap.defs[i].name, (unsigned long long)snap.defs[i].batches);
+	const struct stw_stats *st = &snap.stats;
+	bprintf(
+	    b,
+	    "# HELP steward_duplicates_total Messages recognised as already handled.\n"
+	    "# TYPE steward_duplicates_total counter\nsteward_duplicates_total %llu\n"
+	    "# HELP steward_failures_total Instances that went to failed status.\n"
+	    "# TYPE steward_failures_total counter\nsteward_failures_total %llu\n"
+	    "# HELP steward_unrouted_total Messages that reached no instance.\n"
+	    "# TYPE steward_unrouted_total counter\nsteward_unrouted_total %llu\n"
+	    "# HELP steward_rejected_total Triggers refused by a uniqueness key.\n"
+	    "# TYPE steward_rejected_total counter\nsteward_rejected_total %llu\n"
+	    "# HELP steward_commands_delivered_total Outbox commands delivered to services.\n"
+	    "# TYPE steward_commands_delivered_total counter\n"
+	    "steward_commands_delivered_total %llu\n"
+	    "# HELP steward_commands_rejected_total Delivered commands the service refused.\n"
+	    "# TYPE steward_commands_rejected_total counter\n"
+	    "steward_commands_rejected_total %llu\n"
+	    "# HELP steward_duplicate_deliveries_total Redeliveries absorbed by the dedup table.\n"
+	    "# TYPE steward_duplicate_deliveries_total counter\n"
+	    "steward_duplicate_deliveries_total %llu\n",
+	    (unsigned long long)st->duplicates, (unsigned long long)st->failures,
+	    (unsigned long long)st->unrouted, (unsigned long long)st->rejected,
+	    (unsigned long long)st->commands_delivered, (unsigned long long)st->commands_rejected,
+	    (unsigned long long)st->duplicate_deliveries);
+	bprintf(b, "# HELP steward_step_duration_seconds Duration of one step transaction.\n"
+		   "# TYPE steward_step_duration_seconds histogram\n");
+	uint64_t cum = 0;
+	for (int i = 0; i < STW_HTTP_BUCKETS - 1; i++) {
+		cum += snap.buckets[i];
+		bprintf(b, "steward_step_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			bucket_bounds[i], (unsigned long long)cum);
+	}
+	cum += snap.buckets[STW_HTTP_BUCKETS - 1];
+	bprintf(b,
+		"steward_step_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+		"steward_step_duration_seconds_sum %.6f\n"
+		"steward_step_duration_seconds_count %llu\n",
+		(unsigned long long)cum, snap.duration_sum,
+		(unsigned long long)snap.duration_count);
+
+	/* Gauges read from the store now. */
+	int64_t pending = 0;
+	if (stw_pending_commands(h->engine, &pending) == STW_OK)
+		bprintf(b,
+			"# HELP steward_outbox_pending Commands waiting for delivery.\n"
+			"# TYPE steward_outbox_pending gauge\nsteward_outbox_pending %lld\n",
+			(long long)pending);
+	json_t *defs = NULL;
+	if (stw_list_definitions(h->engine, &defs) == STW_OK) {
+		bprintf(b, "# HELP steward_cursor_lag Events of a source not yet handled.\n"
+			   "# TYPE steward_cursor_lag gauge\n");
+		size_t i, j;
+		json_t *d, *src;
+		json_array_foreach(defs, i, d)
+		{
+			const char *name = json_string_value(json_object_get(d, "name"));
+			json_array_foreach(json_object_get(d, "sources"), j, src)
+			{
+				const char *ctx = json_string_value(src);
+				int64_t head = 0, cursor = 0;
+				if (stw_head(h->engine, ctx, &head) == STW_OK &&
+				    stw_get_cursor(h->engine, name, ctx, &cursor) == STW_OK)
+					bprintf(
+					    b,
+					    "steward_cursor_lag{definition=\"%s\",context=\"%s\"} "
+					    "%lld\n",
+					    name, ctx, (long long)(head - cursor));
+			}
+		}
+		json_decref(defs);
+	}
+}
+
+static enum MHD_Result serve_metrics(struct stw_http *h, struct MHD_Connection *c)
+{
+	struct buf b = { 0 };
+	pthread_mutex_lock(&h->lock);
+	metrics_text(h, &b);
+	pthread_mutex_unlock(&h->lock);
+	if (b.oom || b.p == NULL) {
+		free(b.p);
+		return send_json(c, 500, error_json("internal", "out of memory"), NULL);
+	}
+	return send_buffer(c, 200, "text/plain; version=0.0.4", b.p, b.len, 1, NULL);
+}
+
+static enum MHD_Result serve_health(struct stw_http *h, struct MHD_Connection *c)
+{
+	struct stw_http_metrics *m = h->cfg.metrics;
+	pthread_mutex_lock(&m->lock);
+	int64_t age = mono_ms() - m->last_beat_ms;
+	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_lock(&h->lock);
+	int64_t pending = 0;
+	int rc = stw_pending_commands(h->engine, &pending);
+	pthread_mutex_unlock(&h->lock);
+	/* The worker may sleep on purpose (SLOW_DOWN waits 5 s per step). */
+	if (rc != STW_OK)
+		return send_json(c, 503, error_json("unavailable", "the store does not answer"),
+				 NULL);
+	if (age > 30000)
+		return send_json(c, 503, error_json("unavailable", "the worker is not running"),
+				 NULL);
+	return send_json(c, 200, json_pack("{s:s}", "status", "ok"), NULL);
+}
+
+/* Pages -------------------------------------------------------------------------- */
+
+static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *name)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = { { ".html", "text/html; charset=utf-8" },
+		      { ".js", "text/javascript; charset=utf-8" },
+		      { ".css", "text/css; charset=utf-8" } };
+	for (const struct stw_ui_asset *a = stw_ui_assets; a->name != NULL; a++) {
+		if (strcmp(a->name, name) != 0)
+			continue;
+		const char *type = "application/octet-stream";
+		const char *dot = strrchr(a->name, '.');
+		for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+			if (strcmp(dot, types[i].ext) == 0)
+				type = types[i].type;
+		return send_buffer(c, 200, type, (char *)a->data, a->len, 0, NULL);
+	}
+	return send_json(c, 404, error_json("not_found", "no such file"), NULL);
+}
+
+/* The request handler ------------------------------------------------------------- */
+
+static enum MHD_Result handle(struct stw_http *h, struct MHD_Connection *c, const char *url,
+			      const char *method, struct conn *cn)
+{
+	/* Split the raw path, then decode each segment. */
+	char path[4096];
+	if (strlen(url) >= sizeof(path))
+		return send_json(c, 414, error_json("too_large", "the URL is longer than 4 KiB"),
+				 NULL);
+	snprintf(path, sizeof(path), "%s", url);
+	char *seg[MAX_SEGMENTS];
+	int nseg = 0;
+	for (char *p = path; *p;) {
+		while (*p == '/')
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		if (nseg == MAX_SEGMENTS)
+			return send_json(c, 404, error_json("not_found", "no such path"), NULL);
+		seg[nseg++] = p;
+		while (*p && *p != '/')
+			p++;
+	}
+	for (int i = 0; i < nseg; i++) {
+		if (percent_decode(seg[i], 0) != 0)
+			return send_json(c, 400, error_json("bad_request", "malformed URL escape"),
+					 NULL);
+		if (!valid_utf8(seg[i]))
+			return send_json(
+			    c, 400, error_json("bad_request", "a path segment is not valid UTF-8"),
+			    NULL);
+	}
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+	if (nseg == 0 || strcmp(seg[0], "instances") == 0) {
+		if (nseg > 2)
+			return send_json(c, 404, error_json("not_found", "no such page"), NULL);
+		if (!get)
+			return send_json(c, 405, error_json("method_not_allowed", "use GET"),
+					 "GET");
+		return serve_asset(c, "index.html");
+	}
+	if (strcmp(seg[0], "static") == 0 && nseg == 2) {
+		if (!get)
+			return send_json(c, 405, error_json("method_not_allowed", "use GET"),
+					 "GET");
+		return serve_asset(c, seg[1]);
+	}
+	if (nseg == 1 && strcmp(seg[0], "healthz") == 0)
+		return serve_health(h, c);
+	if (nseg == 1 && strcmp(seg[0], "metrics") == 0)
+		return serve_metrics(h, c);
+	if (strcmp(seg[0], "api") != 0 || nseg < 2)
+		return send_json(c, 404, error_json("not_found", "no such path"), NULL);
+	if (nseg == 2 && strcmp(seg[1], "stream") == 0) {
+		if (!get)
+			return send_json(c, 405, error_json("method_not_allowed", "use GET"),
+					 "GET");
+		return serve_stream(h, c);
+	}
+
+	if (cn->too_large)
+		return send_json(c, 413, error_json("too_large", "the body is larger than 1 MiB"),
+				 NULL);
+	struct stw_http_request r = {
+		.method = strcmp(method, "HEAD") == 0 ? "GET" : method,
+		.seg = seg,
+		.nseg = nseg,
+		.conn = c,
+		.query = json_object(),
+	};
+	if (r.query == NULL)
+		return MHD_NO;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query, r.query);
+	if (json_object_get(r.query, "\001bad") != NULL) {
+		json_decref(r.query);
+		return send_json(
+		    c, 400,
+		    error_json("bad_request",
+			       "a query parameter is malformed, too long or not UTF-8"),
+		    NULL);
+	}
+	if (cn->len > 0) {
+		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+		if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+			json_decref(r.query);
+			return send_json(c, 415,
+					 error_json("unsupported_media_type",
+						    "send the body as application/json"),
+					 NULL);
+		}
+		json_error_t jerr;
+		r.body = json_loadb(cn->body, cn->len, JSON_REJECT_DUPLICATES, &jerr);
+		if (r.body == NULL || !json_is_object(r.body)) {
+			char msg[256];
+			if (r.body == NULL)
+				snprintf(msg, sizeof(msg),
+					 "malformed JSON: %s (line %d, column %d)", jerr.text,
+					 jerr.line, jerr.column);
+			else
+				snprintf(msg, sizeof(msg), "the body must be a JSON object");
+			json_decref(r.body);
+			json_decref(r.query);
+			return send_json(c, 400, error_json("bad_request", msg), NULL);
+		}
+	}
+	const char *allow = NULL;
+	pthread_mutex_lock(&h->lock);
+	r.engine = h->engine;
+	int answered = route_api(h, &r, &allow);
+	int wrote = answered && strcmp(r.method, "POST") == 0 && r.status < 300;
+	pthread_mutex_unlock(&h->lock);
+	json_decref(r.body);
+	json_decref(r.query);
+	if (wrote) {
+		stw_http_notify(h);
+		if (h->cfg.kick != NULL)
+			h->cfg.kick(h->cfg.kick_ud);
+	}
+	if (answered)
+		return send_json(c, r.status, r.reply, r.status == 405 ? r.allow : NULL);
+	json_decref(r.reply);
+	if (allow != NULL)
+		return send_json(c, 405,
+				 error_json("method_not_allowed", "this path takes another method"),
+				 allow);
+	return send_json(c, 404, error_json("not_found", "no such path"), NULL);
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url,
+				 const char *method, const char *version, const char *upload,
+				 size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	struct stw_http *h = cls;
+	struct conn *cn = *con_cls;
+	if (cn == NULL) {
+		cn = calloc(1, sizeof(*cn));
+		if (cn == NULL)
+			return MHD_NO;
+		*con_cls = cn;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		/* Keep reading a too-large body (to answer 413) without storing it. */
+		if (!cn->too_large && cn->len + *upload_size > STW_HTTP_MAX_BODY) {
+			cn->too_large = 1;
+			free(cn->body);
+			cn->body = NULL;
+			cn->len = 0;
+		}
+		if (!cn->too_large) {
+			char *p = realloc(cn->body, cn->len + *upload_size + 1);
+			if (p == NULL)
+				return MHD_NO;
+			memcpy(p + cn->len, upload, *upload_size);
+			cn->body = p;
+			cn->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return handle(h, c, url, method, cn);
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	struct conn *cn = *con_cls;
+	if (cn != NULL) {
+		free(cn->body);
+		free(cn);
+	}
+	*con_cls = NULL;
+}
+
+/* Start and stop ---------------------------------------------------------------------- */
+
+/* Parses "HOST:PORT", ":PORT" or "PORT" into an IPv4 address. */
+static int parse_listen(const char *s, struct sockaddr_in *sa, char *err, size_t cap)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	char host[256] = "127.0.0.1";
+	const char *colon = strrchr(s, ':');
+	const char *port = s;
+	if (colon != NULL) {
+		size_t n = (size_t)(colon - s);
+		if (n >= sizeof(host)) {
+			snprintf(err, cap, "listen address too long");
+			return STW_EINVAL;
+		}
+		if (n > 0) {
+			memcpy(host, s, n);
+			host[n] = '\0';
+		}
+		port = colon + 1;
+	}
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	char *end = NULL;
+	long p = strtol(port, &end, 10);
+	if (*port == '\0' || *end != '\0' || p < 0 || p > 65535) {
+		snprintf(err, cap, "bad port in listen address '%s'", s);
+		return STW_EINVAL;
+	}
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+		snprintf(err, cap, "bad IPv4 address in listen address '%s'", s);
+		return STW_EINVAL;
+	}
+	sa->sin_port = htons((uint16_t)p);
+	return STW_OK;
+}
+
+int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, char *err, size_t cap)
+{
+	*out = NULL;
+	struct sockaddr_in sa;
+	int rc = parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &sa, err, cap);
+	if (rc != STW_OK)
+		return rc;
+	struct stw_http *h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		snprintf(err, cap, "out of memory");
+		return STW_ENOMEM;
+	}
+	h->cfg = *cfg;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->notify_lock, NULL);
+	pthread_cond_init(&h->changed, NULL);
+	struct stw_options o = { .synchronous = -1 };
+	rc = stw_open(cfg->store, &o, &h->engine);
+	if (rc == STW_OK && cfg->setup != NULL &&
+	    (rc = cfg->setup(h->engine, cfg->setup_ud)) != STW_OK)
+		snprintf(err, cap, "%s", stw_errmsg(h->engine));
+	else if (rc != STW_OK)
+		snprintf(err, cap, "cannot open %s: %s", cfg->store, stw_strerror(rc));
+	if (rc != STW_OK) {
+		stw_http_stop(h);
+		return rc;
+	}
+	h->mhd = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+	    access_cb, h, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+	    MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, h, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)128, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+	if (h->mhd == NULL) {
+		snprintf(err, cap, "cannot listen on %s (in use, or not allowed)",
+			 cfg->listen ? cfg->listen : "127.0.0.1:8080");
+		stw_http_stop(h);
+		return STW_EINVAL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : ntohs(sa.sin_port);
+	*out = h;
+	return STW_OK;
+}
+
+int stw_http_port(const struct stw_http *h)
+{
+	return h ? h->port : 0;
+}
+
+void stw_http_stop(struct stw_http *h)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->notify_lock);
+	h->stopping = 1;
+	pthread_cond_broadcast(&h->changed);
+	pthread_mutex_unlock(&h->notify_lock);
+	if (h->mhd != NULL)
+		MHD_stop_daemon(h->mhd);
+	stw_close(h->engine);
+	pthread_cond_destroy(&h->changed);
+	pthread_mutex_destroy(&h->notify_lock);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}

@@ -1,0 +1,938 @@
+/*
+ * app.js - Steward's page: the voiding dashboard (/), the instance list
+ * (/instances) and one instance (/instances/{id}). Plain ES2020, no library.
+ * It talks only to the JSON API of docs/API.md. Every value from the server
+ * reaches the DOM through textContent or setAttribute, never as HTML.
+ */
+'use strict';
+
+(() => {
+  // ---------------------------------------------------------------- helpers
+
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const enc = encodeURIComponent;
+
+  function addChildren(el, children) {
+    for (const c of children.flat(Infinity)) {
+      if (c === null || c === undefined || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+  }
+
+  function setAttrs(el, attrs) {
+    if (!attrs) return;
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (typeof v === 'function' && k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+
+  /* h('a', {href, class}, child...) builds an HTML element. */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    setAttrs(el, attrs);
+    addChildren(el, children);
+    return el;
+  }
+
+  /* svg('rect', {...}) builds an SVG element. */
+  function svg(tag, attrs, ...children) {
+    const el = document.createElementNS(SVGNS, tag);
+    setAttrs(el, attrs);
+    addChildren(el, children);
+    return el;
+  }
+
+  function money(cents) {
+    if (typeof cents !== 'number' || !Number.isFinite(cents)) return '—';
+    const neg = cents < 0;
+    const abs = Math.abs(Math.round(cents));
+    const whole = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    return (neg ? '−' : '') + whole + '.' + String(abs % 100).padStart(2, '0');
+  }
+
+  const pad = (n, w = 2) => String(n).padStart(w, '0');
+  function fmtTime(ms, withMillis) {
+    if (typeof ms !== 'number') return '—';
+    const d = new Date(ms);
+    let s = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+      `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    if (withMillis) s += '.' + pad(d.getMilliseconds(), 3);
+    return s;
+  }
+  function timeEl(ms, withMillis) {
+    return h('time', { class: 'time', datetime: typeof ms === 'number' ? new Date(ms).toISOString() : null },
+      fmtTime(ms, withMillis));
+  }
+
+  const shortId = (id) => (typeof id === 'string' && id.length > 12 ? id.slice(0, 8) + '…' : String(id));
+  const orDash = (v) => (v === null || v === undefined || v === '' ? '—' : String(v));
+
+  function instanceHref(id, definition) {
+    return '/instances/' + enc(id) + (definition ? '?definition=' + enc(definition) : '');
+  }
+
+  function badge(text, cls) {
+    return h('span', { class: 'badge ' + cls }, text);
+  }
+
+  function emptyRow(cols, text) {
+    return h('tr', { class: 'empty-row' }, h('td', { class: 'empty', colspan: cols }, text));
+  }
+
+  function table(id, caption, headers) {
+    const t = h('table', { id },
+      h('caption', { class: 'visually-hidden' }, caption),
+      h('thead', null, h('tr', null, headers.map((x) => {
+        const [label, cls] = Array.isArray(x) ? x : [x, null];
+        return h('th', { scope: 'col', class: cls }, label);
+      }))),
+      h('tbody'));
+    return t;
+  }
+
+  // -------------------------------------------------------------------- API
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function api(path, { method = 'GET', body } = {}) {
+    const opts = { method, headers: { Accept: 'application/json' }, cache: 'no-store' };
+    if (method !== 'GET') {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body === undefined ? {} : body);
+    }
+    let res;
+    try {
+      res = await fetch(path, opts);
+    } catch (e) {
+      throw new ApiError(0, 'network', 'The server cannot be reached.');
+    }
+    let json = null;
+    try {
+      json = await res.json();
+    } catch (e) {
+      json = null;
+    }
+    if (!res.ok) {
+      const msg = json && typeof json.message === 'string' ? json.message : `HTTP ${res.status}`;
+      throw new ApiError(res.status, json && json.error ? String(json.error) : 'http', msg);
+    }
+    return json;
+  }
+
+  let definitionsCache = null;
+  async function definitions(force) {
+    if (!definitionsCache || force) definitionsCache = (await api('/api/definitions')).definitions || [];
+    return definitionsCache;
+  }
+
+  // ---------------------------------------------------------------- notices
+
+  function notify(message, { kind = 'error', key = null } = {}) {
+    const box = $('#notices');
+    if (key) clearNotice(key);
+    const n = h('div', { class: 'notice ' + kind, role: kind === 'error' ? 'alert' : 'status', 'data-key': key },
+      h('p', { class: 'notice-text' }, message));
+    n.append(h('button', {
+      type: 'button', class: 'dismiss', 'aria-label': 'Dismiss this message',
+      onclick: () => n.remove(),
+    }, 'Dismiss'));
+    box.append(n);
+    return n;
+  }
+
+  function clearNotice(key) {
+    for (const n of document.querySelectorAll('#notices .notice')) if (n.getAttribute('data-key') === key) n.remove();
+  }
+
+  // -------------------------------------------------------- refresh + live
+
+  let view = null;
+  let refreshing = false;
+  let again = false;
+  let timer = null;
+
+  /* Coalesces requests: at most one refetch in flight, one more queued. */
+  function scheduleRefresh(delay = 150, force = false) {
+    if (force && view) view.last = {};
+    if (delay === 0) {
+      clearTimeout(timer);
+      timer = null;
+      runRefresh();
+      return;
+    }
+    if (!timer) timer = setTimeout(() => { timer = null; runRefresh(); }, delay);
+  }
+
+  async function runRefresh() {
+    if (!view) return;
+    if (refreshing) {
+      again = true;
+      return;
+    }
+    refreshing = true;
+    try {
+      await view.refresh();
+      clearNotice('load');
+      document.body.setAttribute('data-ready', '1');
+    } catch (e) {
+      notify('Could not load this page’s data: ' + e.message, { key: 'load' });
+    } finally {
+      refreshing = false;
+      if (again) {
+        again = false;
+        runRefresh();
+      }
+    }
+  }
+
+  /* Renders part of a view only when its data changed. */
+  function changed(key, data) {
+    const s = JSON.stringify(data);
+    if (view.last[key] === s) return false;
+    view.last[key] = s;
+    return true;
+  }
+
+  function startLive() {
+    const live = $('#live');
+    let poll = null;
+    const show = (cls, text) => {
+      live.className = 'live ' + cls;
+      live.textContent = text;
+    };
+    const startPolling = () => {
+      if (poll) return;
+      poll = setInterval(() => scheduleRefresh(0), 2000);
+      show('polling', 'Polling every 2 s');
+    };
+    if (typeof EventSource !== 'function') {
+      startPolling();
+      return;
+    }
+    let es;
+    try {
+      es = new EventSource('/api/stream');
+    } catch (e) {
+      startPolling();
+      return;
+    }
+    es.addEventListener('open', () => {
+      if (poll) {
+        clearInterval(poll);
+        poll = null;
+      }
+      show('live-on', 'Live');
+      scheduleRefresh(0); // whatever happened while we were not listening
+    });
+    es.addEventListener('change', () => scheduleRefresh(150));
+    es.addEventListener('error', () => {
+      startPolling();
+      if (es.readyState === EventSource.CLOSED) es.close();
+    });
+    window.addEventListener('pagehide', () => es.close());
+  }
+
+  /* Runs a state-changing action from a button: disables it meanwhile, shows errors. */
+  async function act(button, what, fn) {
+    if (button) button.disabled = true;
+    try {
+      const r = await fn();
+      scheduleRefresh(0, true);
+      return r;
+    } catch (e) {
+      notify(`${what}: ${e.message}`);
+      if (button) button.disabled = false;
+      scheduleRefresh(0, true);
+      return undefined;
+    }
+  }
+
+  // -------------------------------------------------------------- dashboard
+
+  function dashboardView() {
+    const v = { last: {} };
+    document.title = 'Voiding demo · Steward';
+
+    const customer = h('input', { id: 'issue-customer', name: 'customer', required: true, autocomplete: 'off', list: 'customers', placeholder: 'acme' });
+    const amount = h('input', { id: 'issue-amount', name: 'amount', type: 'number', min: '0', step: '0.01', required: true, placeholder: '123.45', inputmode: 'decimal' });
+    const docId = h('input', { id: 'issue-document', name: 'document_id', autocomplete: 'off', placeholder: 'generated' });
+    const result = h('output', { id: 'issue-result', class: 'form-result', for: 'issue-customer issue-amount issue-document' });
+    const customers = h('datalist', { id: 'customers' });
+    const submit = h('button', { type: 'submit' }, 'Issue document');
+    const form = h('form', { id: 'issue-form', 'aria-labelledby': 'issue-title' },
+      h('div', { class: 'field' }, h('label', { for: 'issue-customer' }, 'Customer'), customer, customers),
+      h('div', { class: 'field' }, h('label', { for: 'issue-amount' }, 'Amount'), amount),
+      h('div', { class: 'field' }, h('label', { for: 'issue-document' }, 'Document id (optional)'), docId),
+      submit, result);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      result.textContent = '';
+      const cents = Math.round(Number(amount.value) * 100);
+      if (!customer.value.trim() || amount.value === '' || !Number.isFinite(cents) || cents < 0) {
+        notify('Issue a document: give a customer and a non-negative amount.');
+        return;
+      }
+      const body = { customer: customer.value.trim(), amount: cents };
+      if (docId.value.trim()) body.document_id = docId.value.trim();
+      const r = await act(submit, 'Could not issue the document',
+        () => api('/api/demo/voiding/documents', { method: 'POST', body }));
+      submit.disabled = false;
+      if (r) {
+        result.textContent = `Issued document ${r.document_id} for ${body.customer} (${money(cents)}).`;
+        amount.value = '';
+        docId.value = '';
+      }
+    });
+
+    const processes = table('processes', 'Voiding processes that are active or failed',
+      ['Process', 'State', 'Document', 'Status', 'Reason', ['Action', 'actions']]);
+    const reports = h('div', { class: 'reports-list' });
+
+    const main = $('#main');
+    main.replaceChildren(
+      h('h1', null, 'Document voiding'),
+      h('p', { class: 'lead' },
+        'Billing issues documents and Reports builds one report per customer. Voiding a document starts a ' +
+        'voiding process that asks Reports to mark it voided; once a report is published its documents can no ' +
+        'longer be voided and the process fails until someone acknowledges the failure.'),
+      h('div', { class: 'grid-top' },
+        h('section', { class: 'panel', 'aria-labelledby': 'issue-title' },
+          h('h2', { id: 'issue-title' }, 'Issue a document'), form),
+        h('section', { class: 'panel', 'aria-labelledby': 'processes-title' },
+          h('div', { class: 'panel-head' },
+            h('h2', { id: 'processes-title' }, 'Voiding processes'),
+            h('span', { class: 'muted' }, 'active or failed')),
+          h('div', { class: 'table-wrap' }, processes))),
+      h('section', { id: 'reports', class: 'panel', 'aria-labelledby': 'reports-title' },
+        h('div', { class: 'panel-head' },
+          h('h2', { id: 'reports-title' }, 'Reports'),
+          h('span', { class: 'muted' }, 'one per customer')),
+        reports));
+
+    function processRow(p) {
+      const cells = [
+        h('td', { class: 'id' }, h('a', { href: instanceHref(p.id, p.definition), title: `Process ${p.id}` }, shortId(p.id))),
+        h('td', null, h('span', { class: 'state-name' }, orDash(p.state))),
+        h('td', { class: 'doc-id' }, orDash(p.unique_key)),
+        h('td', null, badge(orDash(p.status), 'status-' + p.status)),
+        h('td', { class: 'reason' }, orDash(p.reason)),
+      ];
+      const actions = h('td', { class: 'actions' });
+      if (p.status === 'failed') {
+        const b = h('button', { type: 'button', class: 'ack', 'aria-label': `Acknowledge failure of the voiding of ${p.unique_key}` }, 'Acknowledge failure');
+        b.addEventListener('click', () => act(b, 'Could not acknowledge the failure',
+          () => api(`/api/instances/${enc(p.id)}/acknowledge?definition=${enc(p.definition || 'voiding')}`, { method: 'POST', body: {} })));
+        actions.append(b);
+      }
+      return h('tr', { 'data-id': p.id, 'data-document': p.unique_key, 'data-status': p.status, class: 'process status-' + p.status }, cells, actions);
+    }
+
+    function documentRow(customerName, d) {
+      const proc = d.process;
+      const procCell = h('td', { class: 'process' });
+      if (proc) {
+        procCell.append(
+          h('a', { class: 'process-link state-name', href: instanceHref(proc.id, 'voiding'), title: `Process ${proc.id}` }, orDash(proc.state)),
+          ' ', badge(orDash(proc.status), 'status-' + proc.status));
+      } else {
+        procCell.append(h('span', { class: 'muted' }, '—'));
+      }
+      const actions = h('td', { class: 'actions' });
+      if (!d.voided && !proc) {
+        const b = h('button', { type: 'button', class: 'void', 'aria-label': `Void document ${d.document_id}` }, 'Void');
+        b.addEventListener('click', () => act(b, `Could not void document ${d.document_id}`,
+          () => api(`/api/demo/voiding/documents/${enc(d.document_id)}/void`, { method: 'POST', body: {} })));
+        actions.append(b);
+      }
+      return h('tr', { 'data-document': d.document_id, class: d.voided ? 'is-voided' : null },
+        h('td', { class: 'doc-id' }, String(d.document_id)),
+        h('td', { class: 'num amount' }, money(d.amount)),
+        h('td', { class: 'voided' }, d.voided ? h('span', { class: 'yes' }, 'Yes') : h('span', { class: 'no' }, 'No')),
+        procCell, actions);
+    }
+
+    function reportCard(r) {
+      const titleId = 'report-' + Math.random().toString(36).slice(2);
+      const head = h('div', { class: 'report-head' },
+        h('h3', { id: titleId }, h('span', { class: 'visually-hidden' }, 'Report for '), String(r.customer)),
+        r.published ? badge('Published', 'published') : badge('Not published', 'unpublished'));
+      if (!r.published) {
+        const b = h('button', { type: 'button', class: 'publish secondary', 'aria-label': `Publish report for ${r.customer}` }, 'Publish report');
+        b.addEventListener('click', () => act(b, `Could not publish the report of ${r.customer}`,
+          () => api(`/api/demo/voiding/reports/${enc(r.customer)}/publish`, { method: 'POST', body: {} })));
+        head.append(b);
+      }
+      const docs = table(null, `Documents of ${r.customer}`,
+        ['Document', ['Amount', 'num'], 'Voided', 'Voiding process', ['Action', 'actions']]);
+      docs.removeAttribute('id');
+      docs.classList.add('documents');
+      const body = docs.tBodies[0];
+      for (const d of r.documents || []) body.append(documentRow(r.customer, d));
+      if (!body.rows.length) body.append(emptyRow(5, 'No documents.'));
+      return h('article', {
+        class: 'report' + (r.published ? ' is-published' : ''), 'data-customer': r.customer,
+        'data-published': r.published ? 'true' : 'false', 'aria-labelledby': titleId,
+      },
+      head,
+      h('p', { class: 'report-total' }, 'Total ', h('span', { class: 'total' }, money(r.total))),
+      h('div', { class: 'table-wrap' }, docs));
+    }
+
+    v.refresh = async () => {
+      const [p, r] = await Promise.all([api('/api/demo/voiding/processes'), api('/api/demo/voiding/reports')]);
+      if (changed('processes', p)) {
+        const body = processes.tBodies[0];
+        const list = p.instances || [];
+        body.replaceChildren(...list.map(processRow));
+        if (!list.length) body.append(emptyRow(6, 'No voiding process is active or failed.'));
+      }
+      if (changed('reports', r)) {
+        const list = r.reports || [];
+        reports.replaceChildren(...list.map(reportCard));
+        if (!list.length) reports.append(h('p', { class: 'muted' }, 'No reports yet: issue a document.'));
+        customers.replaceChildren(...list.map((x) => h('option', { value: x.customer })));
+      }
+    };
+    return v;
+  }
+
+  // -------------------------------------------------------------- instances
+
+  const STATUSES = ['active', 'completed', 'failed', 'acknowledged', 'rejected'];
+  const LIMITS = [20, 50, 100, 200];
+
+  function instancesView() {
+    const v = { last: {} };
+    document.title = 'Instances · Steward';
+    const q = new URLSearchParams(location.search);
+    const st = {
+      definition: q.get('definition') || '',
+      status: q.get('status') || '',
+      state: q.get('state') || '',
+      limit: /^\d+$/.test(q.get('limit') || '') && +q.get('limit') >= 1 && +q.get('limit') <= 1000 ? +q.get('limit') : 50,
+      offset: Math.max(0, Number.parseInt(q.get('offset') || '0', 10) || 0),
+    };
+
+    const selDef = h('select', { id: 'filter-definition', name: 'definition' }, h('option', { value: '' }, 'All definitions'));
+    const selStatus = h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'Any status'),
+      STATUSES.map((s) => h('option', { value: s }, s)));
+    const selState = h('select', { id: 'filter-state', name: 'state' }, h('option', { value: '' }, 'Any state'));
+    const limits = LIMITS.includes(st.limit) ? LIMITS : [...LIMITS, st.limit].sort((a, b) => a - b);
+    const selLimit = h('select', { id: 'filter-limit', name: 'limit' }, limits.map((n) => h('option', { value: n }, String(n))));
+    selStatus.value = st.status;
+    selLimit.value = String(st.limit);
+    const reset = h('button', { type: 'button', class: 'secondary' }, 'Clear filters');
+    const filters = h('form', { id: 'filters', class: 'filters', role: 'search', 'aria-label': 'Filter instances' },
+      h('div', { class: 'field' }, h('label', { for: 'filter-definition' }, 'Definition'), selDef),
+      h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), selStatus),
+      h('div', { class: 'field' }, h('label', { for: 'filter-state' }, 'State'), selState),
+      h('div', { class: 'field' }, h('label', { for: 'filter-limit' }, 'Per page'), selLimit),
+      reset);
+    filters.addEventListener('submit', (e) => e.preventDefault());
+
+    const list = table('instances', 'Process instances, newest first',
+      ['Instance', 'Definition', 'State', 'Status', 'Key', ['Version', 'num'], 'Reason', 'Updated']);
+    const prev = h('button', { type: 'button', id: 'prev-page', class: 'secondary' }, 'Previous page');
+    const next = h('button', { type: 'button', id: 'next-page', class: 'secondary' }, 'Next page');
+    const info = h('span', { id: 'page-info', class: 'muted', 'aria-live': 'polite' });
+
+    $('#main').replaceChildren(
+      h('h1', null, 'Instances'),
+      h('p', { class: 'lead' }, 'Every run of every process definition, newest first.'),
+      h('section', { class: 'panel', 'aria-label': 'Filters' }, filters),
+      h('section', { class: 'panel', 'aria-label': 'Instances' },
+        h('div', { class: 'table-wrap' }, list),
+        h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, info, next)));
+
+    function fillStates(defs) {
+      const d = defs.find((x) => x.name === st.definition);
+      const names = d ? d.states.map((s) => s.name) : [...new Set(defs.flatMap((x) => x.states.map((s) => s.name)))];
+      if (st.state && !names.includes(st.state)) names.push(st.state);
+      selState.replaceChildren(h('option', { value: '' }, 'Any state'), ...names.map((n) => h('option', { value: n }, n)));
+      selState.value = st.state;
+    }
+
+    function apply() {
+      const p = new URLSearchParams();
+      for (const k of ['definition', 'status', 'state']) if (st[k]) p.set(k, st[k]);
+      if (st.limit !== 50) p.set('limit', String(st.limit));
+      if (st.offset) p.set('offset', String(st.offset));
+      const qs = p.toString();
+      history.replaceState(null, '', '/instances' + (qs ? '?' + qs : ''));
+      scheduleRefresh(0, true);
+    }
+
+    selDef.addEventListener('change', () => {
+      st.definition = selDef.value;
+      st.state = '';
+      st.offset = 0;
+      if (definitionsCache) fillStates(definitionsCache);
+      apply();
+    });
+    selStatus.addEventListener('change', () => { st.status = selStatus.value; st.offset = 0; apply(); });
+    selState.addEventListener('change', () => { st.state = selState.value; st.offset = 0; apply(); });
+    selLimit.addEventListener('change', () => { st.limit = Number(selLimit.value); st.offset = 0; apply(); });
+    reset.addEventListener('click', () => {
+      Object.assign(st, { definition: '', status: '', state: '', offset: 0 });
+      selDef.value = '';
+      selStatus.value = '';
+      if (definitionsCache) fillStates(definitionsCache);
+      apply();
+    });
+    prev.addEventListener('click', () => { st.offset = Math.max(0, st.offset - st.limit); apply(); });
+    next.addEventListener('click', () => { st.offset += st.limit; apply(); });
+
+    v.refresh = async () => {
+      const defs = await definitions();
+      if (changed('defs', defs)) {
+        const names = defs.map((d) => d.name);
+        if (st.definition && !names.includes(st.definition)) names.push(st.definition);
+        selDef.replaceChildren(h('option', { value: '' }, 'All definitions'), ...names.map((n) => h('option', { value: n }, n)));
+        selDef.value = st.definition;
+        fillStates(defs);
+      }
+      const p = new URLSearchParams();
+      for (const k of ['definition', 'status', 'state']) if (st[k]) p.set(k, st[k]);
+      p.set('limit', String(st.limit));
+      p.set('offset', String(st.offset));
+      const r = await api('/api/instances?' + p.toString());
+      if (!changed('list', [r, st])) return;
+      const items = r.instances || [];
+      const body = list.tBodies[0];
+      body.replaceChildren(...items.map((i) => h('tr', { 'data-id': i.id, 'data-key': i.unique_key, 'data-status': i.status, 'data-definition': i.definition },
+        h('td', { class: 'id' }, h('a', { href: instanceHref(i.id, i.definition), title: `Instance ${i.id}` }, shortId(i.id))),
+        h('td', null, orDash(i.definition)),
+        h('td', null, h('span', { class: 'state-name' }, orDash(i.state))),
+        h('td', null, badge(orDash(i.status), 'status-' + i.status)),
+        h('td', { class: 'doc-id' }, orDash(i.unique_key)),
+        h('td', { class: 'num' }, orDash(i.version)),
+        h('td', { class: 'reason' }, orDash(i.reason)),
+        h('td', null, timeEl(i.updated_at)))));
+      if (!items.length) body.append(emptyRow(8, st.offset ? 'No more instances.' : 'No instance matches.'));
+      prev.disabled = st.offset === 0;
+      next.disabled = items.length < st.limit;
+      info.textContent = items.length
+        ? `Showing ${st.offset + 1}–${st.offset + items.length}` : `Nothing from ${st.offset + 1} on`;
+    };
+    return v;
+  }
+
+  // --------------------------------------------------------------- instance
+
+  function instanceView(id) {
+    const v = { last: {} };
+    const definition = new URLSearchParams(location.search).get('definition') || '';
+    document.title = `Instance ${id} · Steward`;
+    const main = $('#main');
+    const head = h('div');
+    const content = h('div');
+    main.replaceChildren(
+      h('p', { class: 'muted' }, h('a', { href: '/instances' }, '← All instances')),
+      head, content);
+    head.append(h('h1', null, 'Instance ', h('span', { class: 'mono' }, id)));
+
+    const pendingNote = h('input', { id: 'ack-note', name: 'note', maxlength: '1000', autocomplete: 'off' });
+
+    function summary(inst) {
+      const rows = [
+        ['Definition', orDash(inst.definition)],
+        ['State', h('span', { class: 'state-name', id: 'instance-state' }, orDash(inst.state))],
+        ['Status', h('span', { id: 'instance-status' }, badge(orDash(inst.status), 'status-' + inst.status))],
+        ['Version', h('span', { id: 'instance-version' }, orDash(inst.version))],
+        ['Key', orDash(inst.unique_key)],
+        ['Reason', h('span', { id: 'instance-reason' }, orDash(inst.reason))],
+        ['Created', timeEl(inst.created_at, true)],
+        ['Updated', timeEl(inst.updated_at, true)],
+      ];
+      const dl = h('dl', { class: 'summary' });
+      for (const [k, val] of rows) dl.append(h('dt', null, k), h('dd', null, val));
+      const box = h('section', { class: 'panel', 'aria-labelledby': 'summary-title' },
+        h('h2', { id: 'summary-title' }, 'Summary'), dl);
+      if (inst.status === 'failed') {
+        const b = h('button', { type: 'submit', class: 'ack' }, 'Acknowledge failure');
+        const f = h('form', { class: 'ack-form', 'aria-label': 'Acknowledge the failure' },
+          h('div', { class: 'field' }, h('label', { for: 'ack-note' }, 'Note (optional)'), pendingNote), b);
+        f.addEventListener('submit', (e) => {
+          e.preventDefault();
+          const body = pendingNote.value.trim() ? { note: pendingNote.value.trim() } : {};
+          act(b, 'Could not acknowledge the failure',
+            () => api(`/api/instances/${enc(inst.id)}/acknowledge?definition=${enc(inst.definition)}`, { method: 'POST', body }))
+            .then((r) => { if (r) pendingNote.value = ''; });
+        });
+        box.append(h('div', { class: 'failure-box', role: 'note' },
+          h('p', null, h('strong', null, 'This process failed: '), orDash(inst.reason)), f));
+      }
+      return box;
+    }
+
+    function historyTable(inst) {
+      const t = table('history', 'History: every message the instance received',
+        [['#', 'num'], 'Time', 'Message', 'Context', 'Transition', 'Outcome', 'Reason', 'Commands sent']);
+      const cmds = inst.commands || [];
+      const body = t.tBodies[0];
+      for (const r of inst.history || []) {
+        const sent = cmds.filter((c) => c.causation_id === r.message_id);
+        const to = r.to === null || r.to === undefined ? (r.from || '—') : r.to;
+        body.append(h('tr', { 'data-seq': r.seq, 'data-message-type': r.message_type, 'data-outcome': r.outcome },
+          h('td', { class: 'num' }, orDash(r.seq)),
+          h('td', null, timeEl(r.at, true)),
+          h('td', { class: 'message' }, h('span', { class: 'state-name message-type' }, orDash(r.message_type)),
+            h('span', { class: 'msg-id', title: 'message id' }, orDash(r.message_id))),
+          h('td', null, orDash(r.context)),
+          h('td', { class: 'transition' },
+            h('span', { class: 'state-name from' }, r.from === null || r.from === undefined ? 'start' : r.from),
+            ' ', h('span', { class: 'to' }, h('span', { class: 'arrow', 'aria-hidden': 'true' }, '→'), h('span', { class: 'visually-hidden' }, 'to '), h('span', { class: 'state-name' }, to))),
+          h('td', null, badge(orDash(r.outcome), 'outcome-' + r.outcome)),
+          h('td', { class: 'reason' }, orDash(r.reason)),
+          h('td', { class: 'commands' }, sent.length
+            ? h('ul', { class: 'cmd-list' }, sent.map((c) => h('li', { 'data-command': c.id },
+              `${c.context} · ${c.type} `, badge(orDash(c.status), 'cmd-' + c.status))))
+            : h('span', { class: 'muted' }, '—'))));
+      }
+      if (!body.rows.length) body.append(emptyRow(8, 'No history.'));
+      return t;
+    }
+
+    function commandsTable(tid, caption, cmds, empty) {
+      const t = table(tid, caption, ['Command', 'Context', 'Status', 'Caused by', 'Created', 'Delivered', 'Error']);
+      const body = t.tBodies[0];
+      for (const c of cmds) {
+        body.append(h('tr', { 'data-command': c.id, 'data-status': c.status },
+          h('td', null, h('span', { class: 'state-name' }, orDash(c.type)), h('span', { class: 'msg-id' }, orDash(c.id))),
+          h('td', null, orDash(c.context)),
+          h('td', null, badge(orDash(c.status), 'cmd-' + c.status)),
+          h('td', null, h('span', { class: 'msg-id' }, orDash(c.causation_id))),
+          h('td', null, timeEl(c.created_at, true)),
+          h('td', null, c.delivered_at ? timeEl(c.delivered_at, true) : '—'),
+          h('td', { class: 'reason' }, orDash(c.error))));
+      }
+      if (!body.rows.length) body.append(emptyRow(7, empty));
+      return t;
+    }
+
+    v.refresh = async () => {
+      let inst;
+      try {
+        inst = await api(`/api/instances/${enc(id)}` + (definition ? `?definition=${enc(definition)}` : ''));
+      } catch (e) {
+        if (e.status === 404 || e.status === 409) {
+          if (changed('inst', e.message)) {
+            content.replaceChildren(h('p', { class: 'panel', id: 'instance-missing' }, e.message));
+          }
+          return;
+        }
+        throw e;
+      }
+      let defs = await definitions();
+      if (!defs.some((d) => d.name === inst.definition)) defs = await definitions(true);
+      const def = defs.find((d) => d.name === inst.definition) || null;
+      if (!changed('inst', [inst, def])) return;
+
+      const cmds = inst.commands || [];
+      const figure = h('figure', { id: 'diagram', class: 'diagram' });
+      const dataPre = h('pre', { id: 'data', class: 'data' }, JSON.stringify(inst.data === undefined ? null : inst.data, null, 2));
+      content.replaceChildren(
+        h('div', { class: 'instance-grid' },
+          h('div', null, summary(inst),
+            h('section', { class: 'panel', 'aria-labelledby': 'data-title' }, h('h2', { id: 'data-title' }, 'Data'), dataPre)),
+          h('section', { class: 'panel', 'aria-labelledby': 'diagram-title' },
+            h('h2', { id: 'diagram-title' }, 'State machine', def ? ` · ${def.name} v${def.version}` : ''),
+            figure, legend())),
+        h('section', { class: 'panel', 'aria-labelledby': 'history-title' },
+          h('h2', { id: 'history-title' }, 'History'), h('div', { class: 'table-wrap' }, historyTable(inst))),
+        h('section', { class: 'panel', 'aria-labelledby': 'pending-title' },
+          h('h2', { id: 'pending-title' }, 'Pending commands'),
+          h('div', { class: 'table-wrap' }, commandsTable('pending-commands', 'Commands waiting to be delivered',
+            cmds.filter((c) => c.status === 'pending'), 'Nothing waits to be delivered.'))),
+        h('section', { class: 'panel', 'aria-labelledby': 'delivered-title' },
+          h('h2', { id: 'delivered-title' }, 'Delivered commands'),
+          h('div', { class: 'table-wrap' }, commandsTable('delivered-commands', 'Commands delivered (or refused by their service)',
+            cmds.filter((c) => c.status !== 'pending'), 'No command delivered yet.'))));
+      drawDiagram(figure, def, inst);
+    };
+    return v;
+  }
+
+  function legend() {
+    const item = (cls, text) => h('li', null, h('span', { class: 'swatch ' + cls, 'aria-hidden': 'true' }), text);
+    return h('ul', { class: 'legend', 'aria-label': 'Legend' },
+      item('start', 'trigger'), item('', 'state'), item('current', 'current state'),
+      item('terminal', 'terminal'), item('failure', 'failure'));
+  }
+
+  // ---------------------------------------------------------------- diagram
+
+  /* Where the segment from the centre of box b towards (x, y) leaves the box. */
+  function clipToBox(b, x, y) {
+    const dx = x - b.cx;
+    const dy = y - b.cy;
+    if (dx === 0 && dy === 0) return { x, y };
+    const sx = dx === 0 ? Infinity : (b.w / 2) / Math.abs(dx);
+    const sy = dy === 0 ? Infinity : (b.h / 2) / Math.abs(dy);
+    const s = Math.min(sx, sy);
+    return { x: b.cx + dx * s, y: b.cy + dy * s };
+  }
+
+  function drawDiagram(figure, def, inst) {
+    figure.replaceChildren();
+    if (!def) {
+      figure.append(h('p', { class: 'muted' }, 'The definition of this instance is not registered.'));
+      return;
+    }
+    if (def.stateless || !(def.states || []).length) {
+      figure.append(h('p', { class: 'muted' }, 'A stateless policy: it has no state machine.'));
+      return;
+    }
+    const states = def.states.map((s) => s.name);
+    const kind = new Map(def.states.map((s) => [s.name, s.kind]));
+    const triggers = [];
+    const edges = [];
+    for (const t of def.transitions || []) {
+      if (t.from === null || t.from === undefined) {
+        if (t.to) triggers.push({ to: t.to, on: t.on });
+      } else {
+        const to = t.to === null || t.to === undefined ? t.from : t.to;
+        edges.push({ from: t.from, to, on: t.on, self: to === t.from });
+      }
+    }
+    if (def.ack_state) {
+      for (const s of def.states) {
+        if (s.kind === 'failure') edges.push({ from: s.name, to: def.ack_state, on: 'acknowledge', ack: true, self: false });
+      }
+    }
+    for (const e of [...edges, ...triggers]) {
+      for (const n of [e.from, e.to]) if (n && !kind.has(n)) { kind.set(n, 'active'); states.push(n); }
+    }
+
+    // Layers: distance from a trigger's target.
+    const layer = new Map();
+    const queue = [];
+    for (const t of triggers) if (!layer.has(t.to)) { layer.set(t.to, 0); queue.push(t.to); }
+    while (queue.length) {
+      const n = queue.shift();
+      for (const e of edges) {
+        if (e.from === n && !layer.has(e.to)) { layer.set(e.to, layer.get(n) + 1); queue.push(e.to); }
+      }
+    }
+    let deepest = layer.size ? Math.max(...layer.values()) : -1;
+    const unreached = states.filter((n) => !layer.has(n));
+    if (unreached.length) { deepest += 1; for (const n of unreached) layer.set(n, deepest); }
+    const rows = [];
+    for (const n of states) (rows[layer.get(n)] = rows[layer.get(n)] || []).push(n);
+
+    // What the instance went through.
+    const visited = new Set();
+    const taken = new Set();
+    for (const r of inst.history || []) {
+      if (r.outcome !== 'applied' && r.outcome !== 'acknowledged') continue;
+      const to = r.to || r.from;
+      if (to) visited.add(to);
+      if (r.outcome === 'acknowledged') taken.add(`${r.from}\u0000${to}\u0000acknowledge`);
+      else taken.add(`${r.from === null || r.from === undefined ? '' : r.from}\u0000${to}\u0000${r.message_type}`);
+    }
+    if (inst.state) visited.add(inst.state);
+
+    const el = svg('svg', {
+      xmlns: SVGNS, role: 'img',
+      'aria-label': `State machine of ${def.name}; the current state is ${inst.state || 'none'}`,
+    });
+    figure.append(el);
+    el.append(svg('title', null, `State machine of ${def.name}`));
+    const defs = svg('defs');
+    for (const [mid, cls] of [['arrow', 'arrowhead'], ['arrow-dark', 'arrowhead dark']]) {
+      defs.append(svg('marker', {
+        id: 'diagram-' + mid, viewBox: '0 0 10 10', refX: '9', refY: '5',
+        markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse',
+      }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: cls })));
+    }
+    el.append(defs);
+    const gEdges = svg('g', { class: 'edges' });
+    const gNodes = svg('g', { class: 'nodes' });
+    el.append(gEdges, gNodes);
+
+    // Measure the labels once the svg is in the document.
+    const probe = svg('text', { class: 'probe' });
+    const measure = (text, size, bold) => {
+      probe.setAttribute('font-size', String(size));
+      probe.setAttribute('font-weight', bold ? '700' : '400');
+      probe.textContent = text;
+      gNodes.append(probe);
+      let w = 0;
+      try { w = probe.getComputedTextLength(); } catch (e) { w = 0; }
+      probe.remove();
+      return w > 0 ? w : text.length * size * 0.6;
+    };
+
+    const NODE_H = 38;
+    const GAP_X = 56;
+    const GAP_Y = 78;
+    const TOP = 64; // room for the start markers
+    const box = new Map();
+    const widthOf = (n) => Math.max(110, measure(n, 13, n === inst.state) + 30);
+    rows.forEach((row, i) => {
+      if (!row) return;
+      if (i > 0) {
+        // Order by where the predecessors are (barycentre), keeping definition order on ties.
+        const score = (n) => {
+          const xs = edges.filter((e) => e.to === n && !e.self && box.has(e.from)).map((e) => box.get(e.from).cx);
+          return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+        };
+        const order = new Map(row.map((n, k) => [n, k]));
+        row.sort((a, b) => score(a) - score(b) || order.get(a) - order.get(b));
+      }
+      const widths = row.map(widthOf);
+      const total = widths.reduce((a, b) => a + b, 0) + GAP_X * (row.length - 1);
+      let x = -total / 2;
+      row.forEach((n, k) => {
+        const w = widths[k];
+        box.set(n, { x, y: TOP + i * (NODE_H + GAP_Y), w, h: NODE_H, cx: x + w / 2, cy: TOP + i * (NODE_H + GAP_Y) + NODE_H / 2 });
+        x += w + GAP_X;
+      });
+    });
+
+    const label = (g, text, x, y, anchor) => {
+      const w = measure(text, 11.5);
+      const bx = anchor === 'end' ? x - w : anchor === 'middle' ? x - w / 2 : x;
+      g.append(svg('rect', { class: 'label-bg', x: bx - 3, y: y - 8, width: w + 6, height: 16, rx: 3 }),
+        svg('text', { x, y, 'text-anchor': anchor, 'dominant-baseline': 'central' }, text));
+    };
+
+    // Start markers.
+    const byTarget = new Map();
+    for (const t of triggers) (byTarget.get(t.to) || byTarget.set(t.to, []).get(t.to)).push(t);
+    for (const [to, list] of byTarget) {
+      const b = box.get(to);
+      list.forEach((t, k) => {
+        const sx = b.cx + (k - (list.length - 1) / 2) * 40;
+        const sy = b.y - 48;
+        const isTaken = taken.has(`\u0000${to}\u0000${t.on}`);
+        const g = svg('g', { class: 'edge start' + (isTaken ? ' taken' : ''), 'data-on': t.on });
+        const end = clipToBox(b, sx, sy);
+        g.append(svg('circle', { cx: sx, cy: sy, r: 7 }),
+          svg('line', { x1: sx, y1: sy + 7, x2: end.x, y2: end.y, 'marker-end': `url(#diagram-${isTaken ? 'arrow-dark' : 'arrow'})` }),
+          svg('title', null, `trigger: ${t.on}`));
+        label(g, t.on, sx + 12, sy + 2, 'start');
+        gEdges.append(g);
+      });
+    }
+
+    // Transitions.
+    for (const e of edges) {
+      const a = box.get(e.from);
+      const b = box.get(e.to);
+      const isTaken = taken.has(`${e.from}\u0000${e.to}\u0000${e.on}`);
+      const g = svg('g', { class: 'edge' + (e.ack ? ' ack' : '') + (isTaken ? ' taken' : ''), 'data-on': e.on, 'data-from': e.from, 'data-to': e.to });
+      const marker = `url(#diagram-${isTaken ? 'arrow-dark' : 'arrow'})`;
+      if (e.self) {
+        const x = a.x + a.w;
+        const y = a.cy;
+        g.append(svg('path', { d: `M${x},${y - 9} C${x + 46},${y - 34} ${x + 46},${y + 34} ${x},${y + 9}`, 'marker-end': marker }));
+        label(g, e.on, x + 40, y, 'start');
+      } else if (layer.get(e.to) > layer.get(e.from)) {
+        const p1 = clipToBox(a, b.cx, b.cy);
+        const p2 = clipToBox(b, a.cx, a.cy);
+        g.append(svg('line', { x1: p1.x, y1: p1.y, x2: p2.x, y2: p2.y, 'marker-end': marker }));
+        const mx = (p1.x + p2.x) / 2;
+        const my = (p1.y + p2.y) / 2;
+        const dx = p2.x - p1.x;
+        if (Math.abs(dx) < 8) label(g, e.on, mx + 8, my, 'start');
+        else if (dx < 0) label(g, e.on, mx - 6, my, 'end');
+        else label(g, e.on, mx + 6, my, 'start');
+      } else {
+        // Backward or sideways: a curve on the left.
+        const p1 = { x: a.x, y: a.cy };
+        const p2 = { x: b.x, y: b.cy };
+        const left = Math.min(a.x, b.x) - 60;
+        g.append(svg('path', { d: `M${p1.x},${p1.y} C${left},${p1.y} ${left},${p2.y} ${p2.x},${p2.y}`, 'marker-end': marker }));
+        label(g, e.on, left + 10, (p1.y + p2.y) / 2, 'end');
+      }
+      g.append(svg('title', null, `${e.from} → ${e.to} on ${e.on}`));
+      gEdges.append(g);
+    }
+
+    // States.
+    for (const n of states) {
+      const b = box.get(n);
+      const k = kind.get(n) || 'active';
+      const cls = ['node', 'state', k];
+      if (n === inst.state) cls.push('current');
+      if (visited.has(n)) cls.push('visited');
+      const g = svg('g', { class: cls.join(' '), 'data-state': n, 'data-kind': k });
+      g.append(svg('title', null, `${n} (${k})${n === inst.state ? ' — current state' : ''}`));
+      g.append(svg('rect', { class: 'frame', x: b.x, y: b.y, width: b.w, height: b.h, rx: 6 }));
+      if (k === 'terminal') {
+        g.append(svg('rect', { class: 'inner', x: b.x + 4, y: b.y + 4, width: b.w - 8, height: b.h - 8, rx: 4 }));
+      }
+      g.append(svg('text', { x: b.cx, y: b.cy }, n));
+      gNodes.append(g);
+    }
+
+    let bb;
+    try { bb = el.getBBox(); } catch (e) { bb = null; }
+    if (!bb || !bb.width) {
+      const xs = [...box.values()];
+      bb = { x: Math.min(...xs.map((b) => b.x)) - 200, y: 0, width: 0, height: TOP + rows.length * (NODE_H + GAP_Y) };
+      bb.width = Math.max(...xs.map((b) => b.x + b.w)) + 200 - bb.x;
+    }
+    const padPx = 12;
+    const vb = [bb.x - padPx, bb.y - padPx, bb.width + 2 * padPx, bb.height + 2 * padPx].map((n) => Math.round(n));
+    el.setAttribute('viewBox', vb.join(' '));
+    el.setAttribute('width', String(vb[2]));
+    el.setAttribute('height', String(vb[3]));
+  }
+
+  // ------------------------------------------------------------------ start
+
+  function notFoundView() {
+    document.title = 'Not found · Steward';
+    $('#main').replaceChildren(h('h1', null, 'Not found'),
+      h('p', null, 'There is no page here. ', h('a', { href: '/' }, 'Go to the dashboard'), '.'));
+    return { last: {}, refresh: async () => {} };
+  }
+
+  function route() {
+    const path = location.pathname.replace(/\/+$/, '') || '/';
+    let nav = null;
+    let v;
+    if (path === '/') {
+      nav = 'dashboard';
+      v = dashboardView();
+    } else if (path === '/instances') {
+      nav = 'instances';
+      v = instancesView();
+    } else {
+      const m = /^\/instances\/([^/]+)$/.exec(path);
+      if (m) {
+        let id = m[1];
+        try { id = decodeURIComponent(id); } catch (e) { /* keep it raw */ }
+        nav = 'instances';
+        v = instanceView(id);
+      } else {
+        v = notFoundView();
+      }
+    }
+    for (const a of document.querySelectorAll('[data-nav]')) {
+      if (a.getAttribute('data-nav') === nav) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    return v;
+  }
+
+  function start() {
+    view = route();
+    scheduleRefresh(0);
+    startLive();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

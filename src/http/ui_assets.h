@@ -1,0 +1,18 @@
+/*
+ * ui_assets.h - the web page's files, embedded in the binary at build time
+ * by cmake/embed.cmake from src/http/ui/.
+ */
+#ifndef STW_UI_ASSETS_H
+#define STW_UI_ASSETS_H
+
+#include <stddef.h>
+
+struct stw_ui_asset {
+	const char *name; /* file name: index.html, app.js, style.css; NULL ends the table */
+	const unsigned char *data;
+	size_t len;
+};
+
+extern const struct stw_ui_asset stw_ui_assets[];
+
+#endif /* STW_UI_ASSETS_H */

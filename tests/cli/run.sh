@@ -1,0 +1,419 @@
+#!/usr/bin/env bash
+# tests/cli/run.sh STEWARD - the command-line interface against a real daemon.
+#
+# Starts `steward demo voiding` on a free loopback port with a fresh database,
+# then checks every subcommand (ps, show, ack, events, send) through the
+# daemon (--url, and STEWARD_URL) and through the database file (--db, on the
+# live file while the daemon runs, and on a copy after it stopped): a voiding
+# process run to completion, a failed one acknowledged, refusals, usage
+# errors with their exit codes, and hostile input. Prints "N passed, M failed"
+# and exits non-zero on any failure. The daemon is always stopped and the
+# temporary directory removed.
+set -u
+
+BIN=${1:?usage: tests/cli/run.sh STEWARD_BINARY}
+case $BIN in
+/*) ;;
+*) BIN=$PWD/$BIN ;;
+esac
+[ -x "$BIN" ] || {
+	echo "not executable: $BIN" >&2
+	exit 1
+}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/steward-cli.XXXXXX") || exit 1
+DAEMON=""
+cleanup() {
+	if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
+		kill -TERM "$DAEMON" 2>/dev/null
+		wait "$DAEMON" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+unset STEWARD_URL
+
+PASSED=0
+FAILED=0
+OUT=""
+ERR=""
+RC=0
+
+# run ARGS...: runs the CLI; sets OUT, ERR and RC.
+run() {
+	"$BIN" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+	RC=$?
+	OUT=$(cat "$TMP/out")
+	ERR=$(cat "$TMP/err")
+}
+
+# check NAME RC [STDOUT_ERE] [STDERR_ERE]: the last run exited RC and its
+# outputs match the extended regular expressions given (empty: anything).
+check() {
+	local name=$1 want=$2 out_re=${3:-} err_re=${4:-} why=""
+	if [ "$RC" != "$want" ]; then
+		why="exit status $RC, expected $want"
+	elif [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$OUT"; then
+		why="stdout does not match /$out_re/"
+	elif [ -n "$err_re" ] && ! grep -Eq -- "$err_re" <<<"$ERR"; then
+		why="stderr does not match /$err_re/"
+	fi
+	if [ -z "$why" ]; then
+		ok "$name"
+	else
+		bad "$name" "$why"
+	fi
+}
+
+ok() {
+	PASSED=$((PASSED + 1))
+	echo "ok   $1"
+}
+
+# bad NAME WHY: records a failure and shows the last run's outputs.
+bad() {
+	FAILED=$((FAILED + 1))
+	echo "FAIL $1: $2"
+	head -c 2000 "$TMP/out" | sed 's/^/     stdout| /'
+	head -c 2000 "$TMP/err" | sed 's/^/     stderr| /'
+}
+
+# expect NAME COMMAND...: a shell condition that must hold.
+expect() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name" "condition failed: $*"; fi
+}
+
+# poll ERE ARGS...: runs the CLI until its stdout matches ERE, for at most
+# 15 s. Returns 1 if it never does.
+poll() {
+	local re=$1
+	shift
+	for _ in $(seq 150); do
+		if "$BIN" "$@" >"$TMP/poll" 2>/dev/null </dev/null && grep -Eq -- "$re" "$TMP/poll"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# no_raw_controls FILE...: no control byte but newline, no C1 control and no
+# bidi override reached the output.
+no_raw_controls() {
+	! LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$@" &&
+		! LC_ALL=C grep -q "$(printf '\302[\200-\237]')" "$@" &&
+		! LC_ALL=C grep -q "$(printf '\342\200\256')" "$@"
+}
+
+# ---------------------------------------------------------------------------
+# The daemon
+
+"$BIN" demo voiding --db "$TMP/live.db" --listen 127.0.0.1:0 --every 0 --quiet \
+	>"$TMP/daemon.out" 2>&1 </dev/null &
+DAEMON=$!
+PORT=""
+for _ in $(seq 100); do
+	PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/daemon.out")
+	[ -n "$PORT" ] && break
+	kill -0 "$DAEMON" 2>/dev/null || break
+	sleep 0.1
+done
+if [ -z "$PORT" ]; then
+	echo "FAIL the daemon did not start:"
+	cat "$TMP/daemon.out"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+URL=http://127.0.0.1:$PORT
+echo "daemon pid $DAEMON on $URL"
+
+# ---------------------------------------------------------------------------
+# Help, version and usage errors (exit 0 and 2)
+
+run --version
+check "--version" 0 '^steward [0-9]+\.[0-9]+\.[0-9]+$'
+run --help
+check "--help lists the commands" 0 'ps +list process instances' ''
+expect "--help lists every command" grep -Eq 'show .*ack .*events .*send' <<<"$(tr '\n' ' ' <<<"$OUT")"
+for cmd in ps show ack events send; do
+	run "$cmd" --help
+	check "$cmd --help" 0 "^usage: steward $cmd" ''
+	run help "$cmd"
+	check "help $cmd" 0 "^usage: steward $cmd" ''
+done
+run help nope
+check "help of an unknown command exits 2" 2 '' 'unknown command'
+run frobnicate
+check "unknown command exits 2" 2 '' "unknown command 'frobnicate'"
+run ps --frobnicate
+check "unknown option exits 2" 2 '' "unknown option '--frobnicate'"
+run ps --note x
+check "an option of another command exits 2" 2 '' "unknown option '--note'"
+run ps --limit
+check "option without its argument exits 2" 2 '' "'--limit' needs an argument"
+run ps --limit 0 --url "$URL"
+check "--limit 0 exits 2" 2 '' 'integer from 1 to 1000'
+run ps --limit 12x --url "$URL"
+check "--limit 12x exits 2" 2 '' 'integer from 1 to 1000'
+run events Billing --after -1 --url "$URL"
+check "--after -1 exits 2" 2 '' 'integer from 0'
+run ps --status sleeping --url "$URL"
+check "unknown --status exits 2" 2 '' 'must be one of active'
+run ps --json=yes --url "$URL"
+check "flag with a value exits 2" 2 '' 'takes no argument'
+run show --url "$URL"
+check "show without ID exits 2" 2 '' 'missing ID'
+run send Billing IssueDocument --url "$URL"
+check "send without JSON exits 2" 2 '' 'missing JSON'
+run show a b --url "$URL"
+check "extra argument exits 2" 2 '' "unexpected argument 'b'"
+run ps --db "$TMP/live.db" --url "$URL"
+check "--db and --url together exit 2" 2 '' 'either --db or --url'
+run ps --url ftp://example.invalid/
+check "a URL that is not http exits 2" 2 '' 'http:// or https://'
+run send Billing IssueDocument '{"document_id": ' --url "$URL"
+check "send with malformed JSON exits 2" 2 '' 'JSON argument is not an object: malformed JSON'
+run send Billing IssueDocument '[1, 2]' --url "$URL"
+check "send with a JSON array exits 2" 2 '' "JSON argument is not an object: '\[1, 2\]'"
+run send Billing IssueDocument '"text"' --db "$TMP/live.db"
+check "send with a JSON string exits 2 (--db)" 2 '' 'JSON argument is not an object'
+run send Billing IssueDocument '{"a":1,"a":2}' --url "$URL"
+check "send with duplicate keys exits 2" 2 '' 'JSON argument is not an object'
+
+# ---------------------------------------------------------------------------
+# The same scenario through the daemon (u) and through the live file (d)
+
+# scenario TAG ARGS...: ARGS select the back end (--url URL or --db FILE).
+scenario() {
+	local t=$1
+	shift
+	local via="($*)"
+	via=${via//$TMP\//}
+
+	run send Billing IssueDocument "{\"document_id\":\"doc-$t\",\"customer\":\"acme\",\"amount\":1234}" \
+		--id "issue-$t" "$@"
+	check "send IssueDocument $via" 0 '^outcome +applied$'
+	expect "send prints the command id $via" grep -Eq "^command +issue-$t$" <<<"$OUT"
+	run send Billing IssueDocument "{\"document_id\":\"doc-$t\",\"customer\":\"acme\",\"amount\":1234}" \
+		--id "issue-$t" "$@"
+	check "send with the same id again answers its recorded outcome $via" 0 '^outcome +applied$'
+	run send Billing IssueDocument "{\"document_id\":\"doc-$t\",\"customer\":\"acme\",\"amount\":1}" "$@"
+	check "send refused by the service exits 1 $via" 1 '' "rejected: document doc-$t already exists"
+
+	run send Billing VoidDocument "{\"document_id\":\"doc-$t\"}" --id "void-$t" --json "$@"
+	check "send VoidDocument --json $via" 0 "\"outcome\": \"applied\""
+	expect "send --json names the correlation id $via" \
+		grep -q "\"correlation_id\": \"void-$t\"" <<<"$OUT"
+
+	if poll "\"id\": \"void-$t\"" ps --json --status completed "$@"; then
+		ok "the voiding process completes $via"
+	else
+		bad "the voiding process completes $via" "void-$t never completed"
+	fi
+
+	run ps "$@"
+	check "ps $via" 0 '^ID +DEFINITION +STATE +STATUS +VERSION +UPDATED +KEY +REASON$'
+	expect "ps lists the process $via" grep -Eq \
+		"^void-$t +voiding +DocumentVoided +completed +3 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z +doc-$t +-$" \
+		<<<"$OUT"
+	run ps --definition voiding --status completed --limit 1 "$@"
+	check "ps --limit 1 $via" 0 ''
+	expect "ps --limit 1 prints one row $via" test "$(wc -l <<<"$OUT")" -eq 2
+	run ps --status failed --definition voiding --state DocumentVoided "$@"
+	check "ps with filters that match nothing $via" 0 '' 'no instances'
+	expect "ps that matches nothing prints nothing $via" test -z "$OUT"
+	run ps --json --limit 5 --offset 0 "$@"
+	check "ps --json $via" 0 '"limit": 5'
+
+	run show "void-$t" "$@"
+	check "show $via" 0 '^status +completed$'
+	expect "show prints the header $via" grep -Eq "^instance +void-$t$" <<<"$OUT"
+	expect "show prints the data $via" grep -q "\"document_id\": \"doc-$t\"" <<<"$OUT"
+	expect "show prints the trigger $via" grep -Eq \
+		'DocumentVoidingRequested +Billing +\(start\) -> VoidingRequested +applied' <<<"$OUT"
+	expect "show prints each transition $via" grep -Eq \
+		'MarkingDocumentAsVoidedSucceeded +Reports +VoidingRequested -> MarkingDocumentAsVoidedSucceeded +applied' \
+		<<<"$OUT"
+	expect "show prints the commands $via" grep -Eq 'MarkDocumentAsVoided +Reports +delivered' <<<"$OUT"
+	run show "void-$t" --definition voiding --json "$@"
+	check "show --json $via" 0 '"history": \['
+
+	run events Billing "$@"
+	check "events Billing $via" 0 '^POS +TYPE +STREAM +CORRELATION +DATA$'
+	expect "events lists the issue $via" grep -Eq \
+		"^[0-9]+ +DocumentIssued +document-doc-$t +issue-$t +\{\"document_id\":\"doc-$t\",\"customer\":\"acme\",\"amount\":1234\}$" \
+		<<<"$OUT"
+	expect "events lists the voiding $via" grep -Eq \
+		"^[0-9]+ +DocumentVoided +document-doc-$t +void-$t +" <<<"$OUT"
+	expect "a command sent twice is applied once $via" \
+		test "$(grep -Ec "DocumentIssued +document-doc-$t " <<<"$OUT")" -eq 1
+	run events Billing --after 1 --limit 1 "$@"
+	check "events --after 1 --limit 1 $via" 0 '' 'next page: --after 2'
+	expect "events pages one event $via" grep -Eq '^2 +[A-Za-z]+ ' <<<"$OUT"
+	expect "events pages exactly one event $via" test "$(wc -l <<<"$OUT")" -eq 2
+	run events Billing --json --limit 2 "$@"
+	check "events --json $via" 0 '"next_after": 2'
+	run events NoSuchContext "$@"
+	check "events of an unknown context is empty $via" 0 '' 'no events after position 0 \(head 0\)'
+
+	run ack "void-$t" "$@"
+	check "ack on a completed instance exits 1 $via" 1 '' "instance void-$t is completed, not failed"
+	run ack "no-such-$t" "$@"
+	check "ack on an unknown id exits 1 $via" 1 '' "no instance no-such-$t"
+	run show "no-such-$t" "$@"
+	check "show of an unknown id exits 1 $via" 1 '' "no instance no-such-$t"
+	run send Billing VoidDocument '{"document_id":"never-issued"}' "$@"
+	check "send refused exits 1 with the reason $via" 1 '' 'rejected: document never-issued does not exist'
+	run send Nowhere Anything '{}' "$@"
+	check "send to a context without a service exits 1 $via" 1 '' 'no service for context Nowhere'
+
+	# A real failure: voiding a document of a published report.
+	run send Billing IssueDocument "{\"document_id\":\"doc-f$t\",\"customer\":\"cust-$t\",\"amount\":5}" "$@"
+	check "send IssueDocument for a failure $via" 0 '^outcome +applied$'
+	if poll "DocumentAddedToReport +report-cust-$t " events Reports --limit 1000 "$@"; then
+		ok "the report receives the document $via"
+	else
+		bad "the report receives the document $via" "no DocumentAddedToReport for cust-$t"
+	fi
+	run send Reports PublishReport "{\"customer\":\"cust-$t\"}" "$@"
+	check "send PublishReport $via" 0 '^outcome +applied$'
+	run send Billing VoidDocument "{\"document_id\":\"doc-f$t\"}" --id "fail-$t" "$@"
+	check "send VoidDocument of a published document $via" 0 '^outcome +applied$'
+	if poll "^fail-$t +voiding +MarkingDocumentAsVoidedFailed +failed " ps --status failed "$@"; then
+		ok "the voiding process fails $via"
+	else
+		bad "the voiding process fails $via" "fail-$t never failed"
+	fi
+	# At rest once Billing's answer to the abort is recorded.
+	if poll "DocumentVoidingAborted +Billing .* +applied" show "fail-$t" "$@"; then
+		ok "the failed process records the abort $via"
+	else
+		bad "the failed process records the abort $via" "no DocumentVoidingAborted for fail-$t"
+	fi
+	run ack "fail-$t" --note "checked by $t" "$@"
+	check "ack on a failed instance $via" 0 \
+		"^acknowledged fail-$t: status acknowledged, state FailureAcknowledged$"
+	run show "fail-$t" "$@"
+	check "show after ack $via" 0 '^status +acknowledged$'
+	expect "the note is in the history $via" grep -Eq \
+		"AcknowledgeProcessFailure .*MarkingDocumentAsVoidedFailed -> FailureAcknowledged +acknowledged +checked by $t" \
+		<<<"$OUT"
+	run ack "fail-$t" "$@"
+	check "a second ack exits 1 $via" 1 '' 'is acknowledged, not failed'
+}
+
+scenario u --url "$URL"
+scenario d --db "$TMP/live.db"
+
+# Both back ends answer the same documents.
+run show void-u --json --url "$URL"
+cp "$TMP/out" "$TMP/show-url.json"
+run show void-u --json --db "$TMP/live.db"
+expect "--url and --db answer the same JSON" cmp -s "$TMP/show-url.json" "$TMP/out"
+
+STEWARD_URL=$URL run ps --status completed
+check "STEWARD_URL selects the daemon" 0 '^void-d +voiding'
+STEWARD_URL=$URL run ps --db "$TMP/none.db"
+check "--db overrides STEWARD_URL" 1 '' 'cannot open none.db|cannot open .*none.db: No such file'
+STEWARD_URL=localhost:8080 run ps
+check "a bad STEWARD_URL exits 2" 2 '' 'STEWARD_URL must be an http'
+
+# ---------------------------------------------------------------------------
+# Failures to reach the store or the daemon (exit 1, nothing created)
+
+run ps --url http://127.0.0.1:1
+check "an unreachable daemon exits 1" 1 '' 'cannot reach http://127.0.0.1:1/api/instances'
+run ps --db "$TMP/missing.db"
+check "a missing database exits 1" 1 '' 'cannot open .*missing.db: No such file or directory'
+run send Billing IssueDocument '{}' --db "$TMP/missing.db"
+check "send on a missing database exits 1" 1 '' 'No such file'
+expect "a missing database is not created" test ! -e "$TMP/missing.db"
+printf 'not a database\n' >"$TMP/text.db"
+cp "$TMP/text.db" "$TMP/text.orig"
+run events Billing --db "$TMP/text.db"
+check "a text file is not a steward database" 1 '' 'cannot open .*text.db: not a steward database'
+: >"$TMP/empty.db"
+run ack x --db "$TMP/empty.db"
+check "an empty file is not a steward database (ack)" 1 '' 'not a steward database'
+run send Billing IssueDocument '{}' --db "$TMP/empty.db"
+check "an empty file is not a steward database (send)" 1 '' 'not a steward database'
+expect "a refused database is left untouched" test ! -s "$TMP/empty.db"
+expect "a refused text file is left untouched" cmp -s "$TMP/text.db" "$TMP/text.orig"
+run ps --db "$TMP"
+check "a directory is not a database" 1 '' 'not a regular file'
+
+# ---------------------------------------------------------------------------
+# Hostile input: never a crash, never a raw control character on the terminal
+
+ESCID=$'evil\e[31m\x07id'
+for via in "--url $URL" "--db $TMP/live.db"; do
+	# shellcheck disable=SC2086
+	run show "$ESCID" $via
+	check "an id with control characters is refused (${via%% *})" 1 '' 'invalid instance id'
+	expect "the refusal does not echo control characters (${via%% *})" no_raw_controls "$TMP/err"
+	# shellcheck disable=SC2086
+	run ack "$(head -c 100000 /dev/zero | tr '\0' 7)" $via
+	check "a 100000-byte id is a usage error (${via%% *})" 2 '' 'ID is longer than 255 bytes'
+	# shellcheck disable=SC2086
+	run show "$(head -c 255 /dev/zero | tr '\0' 7)" $via
+	check "a 255-byte id is looked up (${via%% *})" 1 '' 'no instance 7777'
+	# shellcheck disable=SC2086
+	run show "<script>alert(\"x\")</script>'é/../%2F?a=1#x" $via
+	check "an id with markup, quotes, slashes and escapes round-trips (${via%% *})" 1 '' \
+		"no instance <script>alert\(\"x\"\)</script>'é/\.\./%2F\?a=1#x"
+	# shellcheck disable=SC2086
+	run ps --definition '<b>' --state 'a b' $via
+	check "invalid filter names are refused (${via%% *})" 1 '' 'invalid instance filter'
+	# shellcheck disable=SC2086
+	run events '../Billing' $via
+	check "an invalid context name is refused (${via%% *})" 1 '' 'invalid context'
+done
+
+run send Billing IssueDocument \
+	'{"document_id":"doc-hostile","customer":"x\u001b[2J\u0007\u0085\u202e<script>\"q\n","amount":1}' \
+	--id issue-hostile --url "$URL"
+check "send with control characters in the data" 0 '^outcome +applied$'
+run events Billing --limit 1000 --url "$URL"
+check "events with hostile data" 0 'doc-hostile'
+expect "events escapes ESC, C1 and bidi controls" grep -qF '\u001B[2J\u0007\u0085\u202e<script>\"q\n' "$TMP/out"
+expect "events prints no raw control character" no_raw_controls "$TMP/out"
+run events Billing --limit 1000 --json --db "$TMP/live.db"
+check "events --json with hostile data" 0 'doc-hostile'
+expect "events --json prints no raw control character" no_raw_controls "$TMP/out"
+run ps --limit 1000 --url "$URL"
+expect "ps prints no raw control character" no_raw_controls "$TMP/out"
+
+run send Billing VoidDocument '{"document_id":"x"}' --id "$ESCID" --url "$URL"
+check "send with a control character in --id exits 1" 1 '' 'invalid command id'
+run send 'Bil ling' VoidDocument '{}' --db "$TMP/live.db"
+check "send to an invalid context name exits 1" 1 '' 'invalid context'
+
+# ---------------------------------------------------------------------------
+# After the daemon stopped: a copy of the database, inspected read-only
+
+kill -TERM "$DAEMON"
+wait "$DAEMON"
+STATUS=$?
+DAEMON=""
+expect "the daemon stops cleanly on SIGTERM" test "$STATUS" -eq 0
+expect "the daemon says it stopped" grep -q '^steward: stopped$' "$TMP/daemon.out"
+
+for f in live.db live.db-wal; do
+	[ -e "$TMP/$f" ] && cp "$TMP/$f" "$TMP/copy${f#live}"
+done
+SUM=$(cksum <"$TMP/copy.db")
+run ps --db "$TMP/copy.db"
+check "ps on a copy" 0 '^fail-d +voiding +FailureAcknowledged +acknowledged '
+run show void-u --db "$TMP/copy.db"
+check "show on a copy" 0 'DocumentVoided +Billing +MarkingDocumentAsVoidedSucceeded -> DocumentVoided +applied'
+run events Reports --db "$TMP/copy.db"
+check "events on a copy" 0 'ReportPublished +report-cust-u '
+run ps --url "$URL"
+check "the stopped daemon is unreachable" 1 '' 'cannot reach'
+expect "inspection does not write the database" test "$SUM" = "$(cksum <"$TMP/copy.db")"
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,104 @@
+#!/bin/sh
+# The browser test of Steward's page: starts `steward demo voiding` on a fresh
+# database and a free loopback port, drives the page in headless Chromium
+# (tests/ui/voiding.test.mjs), and always stops the daemon afterwards.
+#
+# usage: tests/ui/run.sh STEWARD_BINARY ARTIFACT_DIR
+# Screenshots and the daemon's log land in ARTIFACT_DIR. Exits with the
+# test's status; the last line says "N passed, M failed".
+set -u
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 STEWARD_BINARY ARTIFACT_DIR" >&2
+	exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=$1
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+if [ ! -x "$bin" ]; then
+	echo "run.sh: $bin is not an executable" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+mkdir -p "$2" || exit 1
+art=$(cd "$2" && pwd)
+
+fail() {
+	echo "run.sh: $*" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+# What the test needs: node and npm, Chromium, playwright-core.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	"$root/scripts/deps.sh" nodejs npm || fail "node and npm are needed"
+fi
+if [ ! -x /usr/bin/chromium ]; then
+	"$root/scripts/deps.sh" chromium || fail "chromium is needed"
+fi
+if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
+	(cd "$here" && npm ci --no-audit --no-fund >/dev/null) || fail "npm ci failed in $here"
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/steward-ui.XXXXXX") || fail "mktemp failed"
+pid=""
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null
+		# give it 5 s to stop cleanly, then force it
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		pid=""
+	fi
+	[ -f "$tmp/daemon.log" ] && cp "$tmp/daemon.log" "$art/daemon.log"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A free loopback port (there is a small window before the daemon takes it,
+# so a daemon that cannot bind is retried on another port).
+free_port() {
+	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# Waits until the daemon answers /healthz (at most about 10 s) or dies.
+wait_healthy() {
+	deadline=$(($(date +%s) + 10))
+	while [ "$(date +%s)" -le $deadline ]; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
+			"$1/healthz" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+url=""
+for attempt in 1 2 3; do
+	port=$(free_port) || fail "no free port"
+	rm -f "$tmp/ui.db" "$tmp/ui.db-wal" "$tmp/ui.db-shm"
+	"$bin" demo voiding --db "$tmp/ui.db" --listen "127.0.0.1:$port" --every 0 >"$tmp/daemon.log" 2>&1 &
+	pid=$!
+	if wait_healthy "http://127.0.0.1:$port"; then
+		url="http://127.0.0.1:$port"
+		break
+	fi
+	echo "run.sh: the daemon did not answer /healthz on port $port (attempt $attempt):" >&2
+	tail -n 20 "$tmp/daemon.log" >&2
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=""
+done
+[ -n "$url" ] || fail "the daemon did not start"
+
+node "$here/voiding.test.mjs" "$url" "$art"
+status=$?
+exit $status
