@@ -107,15 +107,17 @@ enum stw_activity_kind {
 	STW_ACTIVITY_COMMAND,  /* a command executed with stw_execute */
 	STW_ACTIVITY_ACK,      /* an instance acknowledged */
 	STW_ACTIVITY_APPEND,   /* events appended with stw_append */
+	STW_ACTIVITY_TIMERS,   /* due timers fired (or found void) in one transaction */
 };
 
 struct stw_activity {
 	enum stw_activity_kind kind;
-	const char *definition; /* STEP, ACK; else NULL */
-	const char *context;    /* STEP: the source; DELIVERY, COMMAND, APPEND: the target */
-	int count;              /* events read, commands delivered, events appended */
-	int stateful;           /* STEP: 1 if the definition has states (not a policy) */
-	int64_t duration_us;    /* time spent, transaction included (monotonic clock) */
+	const char *definition;     /* STEP, ACK; else NULL */
+	const char *context;        /* STEP: the source; DELIVERY, COMMAND, APPEND: the target */
+	int count;                  /* events read, commands delivered, events appended */
+	int stateful;               /* STEP: 1 if the definition has states (not a policy) */
+	int64_t duration_us;        /* time spent, transaction included (monotonic clock) */
+	const int64_t *lateness_ms; /* TIMERS: per fired timer, now - due (count entries) */
 };
 
 /*
@@ -334,6 +336,24 @@ struct stw_command_def {
 	stw_payload_fn payload;
 };
 
+/* Computes when a timer falls due (UTC milliseconds) from the step. */
+typedef int (*stw_due_fn)(const struct stw_step_info *si, int64_t *due_ms);
+
+/*
+ * A timer (alarm) armed by a transition: deliver message `message` to the
+ * instance after `delay_ms` (or at the time `due` computes). Timers are
+ * written in the step's transaction, so they are as durable as the state.
+ * A timer belongs to the state the transition enters: leaving that state
+ * cancels it (a timer that falls due after the instance moved on, ended or
+ * failed is ignored and counted). Firing goes through the same path as
+ * events: the state machine must accept `message` in that state.
+ */
+struct stw_timer_def {
+	const char *message; /* NULL ends the list */
+	int64_t delay_ms;    /* >= 0; ignored when `due` is set */
+	stw_due_fn due;
+};
+
 /*
  * One row of the transition table. `from` == NULL makes `on` a trigger: an
  * event of that type for which no instance exists creates one in state `to`.
@@ -341,10 +361,11 @@ struct stw_command_def {
  */
 struct stw_transition_def {
 	const char *from;
-	const char *on; /* message (event) type; NULL ends the list */
+	const char *on; /* message (event or timer) type; NULL ends the list */
 	const char *to;
 	const struct stw_command_def *commands; /* NULL or a list ended by {NULL} */
 	stw_update_fn update;                   /* runs before the payloads are built */
+	const struct stw_timer_def *timers;     /* NULL or a list ended by {NULL} */
 };
 
 enum stw_delivery {
@@ -397,16 +418,27 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def) S
 /* Running                                                                  */
 
 /*
- * Runs one round of work: steps every definition over its source contexts
- * (one transaction per batch), in the order the definitions were registered
- * and their sources listed, then delivers pending commands to in-process
- * services, each service's commands in the order they were written. *did_work (if not NULL)
+ * Runs one round of work: fires the timers that are due (one transaction per
+ * batch), steps every definition over its source contexts (one transaction
+ * per batch), in the order the definitions were registered and their sources
+ * listed, then delivers pending commands to in-process services, each
+ * service's commands in the order they were written. *did_work (if not NULL)
  * receives the number of messages handled and commands delivered.
  */
 STW_API int stw_run_once(struct stw_engine *e, int *did_work) STW_WUR;
 
-/* Runs rounds until one does no work. */
+/*
+ * Runs rounds until one does no work. Timers not yet due do not count as
+ * work: with a virtual clock, move the clock and call it again.
+ */
 STW_API int stw_run_until_idle(struct stw_engine *e) STW_WUR;
+
+/*
+ * The time (UTC milliseconds, the engine's clock) the next pending timer
+ * falls due, from an index (no scan), or STW_ENOTFOUND when none is pending.
+ * A worker sleeps until then (or until woken).
+ */
+STW_API int stw_next_timer(struct stw_engine *e, int64_t *due_ms) STW_WUR;
 
 /* Counters since the engine was opened. */
 struct stw_stats {
@@ -419,6 +451,9 @@ struct stw_stats {
 	uint64_t commands_rejected;    /* ... of which the service refused */
 	uint64_t duplicate_deliveries; /* deliveries recognised by the dedup table */
 	uint64_t transactions;         /* step and delivery transactions committed */
+	uint64_t timers_armed;         /* timers written by transitions */
+	uint64_t timers_fired;         /* timers delivered to their instance */
+	uint64_t timers_ignored;       /* timers that fell due after their state was left */
 };
 
 STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);
@@ -446,9 +481,10 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 /*
  * Gets one instance as a new JSON object: the fields of the list plus data,
  * history (array of {seq, at, message_id, message_type, context, from, to,
- * outcome, reason}) and commands (array of {id, context, type, data, status,
- * error, created_at, delivered_at}). `definition` may be NULL when the id is
- * unambiguous (else STW_EAMBIGUOUS).
+ * outcome, reason}), commands (array of {id, context, type, data, status,
+ * error, created_at, delivered_at}) and timers (the pending ones that still
+ * apply: array of {id, message_type, due_at, created_at, armed_by}).
+ * `definition` may be NULL when the id is unambiguous (else STW_EAMBIGUOUS).
  */
 STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const char *id,
 			     json_t **out) STW_WUR;

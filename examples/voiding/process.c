@@ -93,8 +93,8 @@ static const struct stw_command_def feed_commands[] = {
 };
 
 static const struct stw_transition_def feed_transitions[] = {
-	{ NULL, "DocumentIssued", NULL, feed_commands, NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	{ NULL, "DocumentIssued", NULL, feed_commands, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 const struct stw_definition voiding_reports_feed = {
@@ -131,14 +131,15 @@ static const struct stw_command_def abort_commands[] = {
 };
 
 static const struct stw_transition_def voiding_transitions[] = {
-	{ NULL, "DocumentVoidingRequested", "VoidingRequested", mark_commands, NULL },
+	{ NULL, "DocumentVoidingRequested", "VoidingRequested", mark_commands, NULL, NULL },
 	{ "VoidingRequested", "MarkingDocumentAsVoidedSucceeded",
-	  "MarkingDocumentAsVoidedSucceeded", complete_commands, NULL },
+	  "MarkingDocumentAsVoidedSucceeded", complete_commands, NULL, NULL },
 	{ "VoidingRequested", "MarkingDocumentAsVoidedFailed", "MarkingDocumentAsVoidedFailed",
-	  abort_commands, NULL },
-	{ "MarkingDocumentAsVoidedSucceeded", "DocumentVoided", "DocumentVoided", NULL, NULL },
-	{ "MarkingDocumentAsVoidedFailed", "DocumentVoidingAborted", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	  abort_commands, NULL, NULL },
+	{ "MarkingDocumentAsVoidedSucceeded", "DocumentVoided", "DocumentVoided", NULL, NULL,
+	  NULL },
+	{ "MarkingDocumentAsVoidedFailed", "DocumentVoidingAborted", NULL, NULL, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 const struct stw_definition voiding_definition = {

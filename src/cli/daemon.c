@@ -192,8 +192,19 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 			continue;
 		}
 		narrate(w.e, n, nn);
-		if (did == 0)
-			worker_wait(&w, 100, 1);
+		if (did == 0) {
+			/* Idle: sleep until the next timer falls due (at most 100 ms, the
+			 * poll for events appended by other processes), or until the API
+			 * wakes us. */
+			int64_t wait = 100, due = 0;
+			struct timespec wall;
+			clock_gettime(CLOCK_REALTIME, &wall);
+			int64_t now = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+			if (stw_next_timer(w.e, &due) == STW_OK && due - now < wait)
+				wait = due - now > 0 ? due - now : 0;
+			if (wait > 0)
+				worker_wait(&w, wait, 1);
+		}
 	}
 	printf("steward: stopped\n");
 out:

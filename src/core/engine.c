@@ -315,6 +315,36 @@ static int check_definition(struct stw_engine *e, const struct stw_definition *d
 				return stw__fail(e, STW_EINVAL,
 						 "definition %s: two transitions from %s on %s",
 						 name, t->from ? t->from : "(start)", t->on);
+		int nt = 0;
+		for (const struct stw_timer_def *tm = t->timers; tm != NULL && tm->message != NULL;
+		     tm++, nt++) {
+			if (d->nstates == 0)
+				return stw__fail(e, STW_EINVAL,
+						 "definition %s is stateless: transition on %s "
+						 "cannot arm timers",
+						 name, t->on);
+			if (!stw__valid_name(tm->message) || tm->delay_ms < 0 ||
+			    nt >= STW__MAX_TIMERS)
+				return stw__fail(
+				    e, STW_EINVAL,
+				    "definition %s: transition on %s has an invalid timer "
+				    "(message name, delay >= 0, at most %d)",
+				    name, t->on, STW__MAX_TIMERS);
+			/* The state the timer belongs to must accept its message. */
+			int at = d->to[i] >= 0 ? d->to[i] : d->from[i];
+			int ok = 0;
+			for (int j = 0; j < n && !ok; j++)
+				ok = strcmp(def->transitions[j].on, tm->message) == 0 &&
+				     def->transitions[j].from != NULL &&
+				     stw__state_index(d, def->transitions[j].from) == at;
+			if (!ok)
+				return stw__fail(
+				    e, STW_EINVAL,
+				    "definition %s: timer %s is armed on entering %s, which "
+				    "has no transition on it",
+				    name, tm->message, def->states[at].name);
+			d->ntimers++;
+		}
 		for (const struct stw_command_def *c = t->commands; c != NULL && c->context != NULL;
 		     c++)
 			if (!stw__valid_name(c->context) || !stw__valid_name(c->type))
@@ -370,6 +400,13 @@ STW_API int stw_run_once(struct stw_engine *e, int *did_work)
 				 "cannot run the engine from inside a service handler");
 	int total = 0;
 	for (size_t i = 0; i < e->ndefs; i++) {
+		int fired = 0;
+		int rc = stw__fire_timers(e, &e->defs[i], &fired);
+		if (rc != STW_OK)
+			return rc;
+		total += fired;
+	}
+	for (size_t i = 0; i < e->ndefs; i++) {
 		const struct stw__def *def = &e->defs[i];
 		for (int s = 0; s < def->nsources; s++) {
 			int n = 0;
@@ -399,6 +436,27 @@ STW_API int stw_run_until_idle(struct stw_engine *e)
 		if (did == 0)
 			return STW_OK;
 	}
+}
+
+STW_API int stw_next_timer(struct stw_engine *e, int64_t *due_ms)
+{
+	if (e == NULL || due_ms == NULL)
+		return STW_EINVAL;
+	int found = 0;
+	for (size_t i = 0; i < e->ndefs; i++) {
+		if (e->defs[i].ntimers == 0)
+			continue;
+		int64_t due = 0;
+		int rc = STW__S(e->store, timer_next, e->defs[i].d->name, &due);
+		if (rc == STW_ENOTFOUND)
+			continue;
+		if (rc != STW_OK)
+			return stw__store_fail(e, rc, "finding the next timer");
+		if (!found || due < *due_ms)
+			*due_ms = due;
+		found = 1;
+	}
+	return found ? STW_OK : STW_ENOTFOUND;
 }
 
 STW_API int stw_get_cursor(struct stw_engine *e, const char *definition, const char *context,

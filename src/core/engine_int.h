@@ -9,6 +9,9 @@
 #include "core/util.h"
 #include "store/store.h"
 
+/* Timers one transition may arm. */
+#define STW__MAX_TIMERS 16
+
 /* A registered in-process service. */
 struct stw__service {
 	char *context;
@@ -25,6 +28,7 @@ struct stw__def {
 	int *to;       /* per transition: state index, -1 to stay */
 	int ack_state; /* state index or -1 */
 	int nsources;
+	int ntimers; /* timers armed by all transitions: 0 skips timer work */
 };
 
 struct stw_engine {
@@ -106,6 +110,9 @@ int stw__read_stream(struct stw_engine *e, const char *context, const char *stre
 /* Steps one batch of (definition, context); *handled counts messages handled. */
 int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char *context,
 		    int *handled);
+
+/* Fires the due timers of one definition (one transaction per batch); *fired counts them. */
+int stw__fire_timers(struct stw_engine *e, const struct stw__def *def, int *fired);
 
 /* Delivers pending commands to in-process services; *delivered counts them. */
 int stw__dispatch(struct stw_engine *e, int *delivered);

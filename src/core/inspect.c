@@ -133,11 +133,39 @@ static int resolve_definition(struct stw_engine *e, const char *definition, cons
 	return STW_OK;
 }
 
+struct get_ctx {
+	json_t *o;
+	int64_t entered_version;
+};
+
 static int get_cb(const struct stw__instance_row *r, void *ud)
 {
-	json_t **o = ud;
-	*o = instance_json(r, 1);
+	struct get_ctx *g = ud;
+	g->o = instance_json(r, 1);
+	g->entered_version = r->entered_version;
 	return 1;
+}
+
+/* Pending timers that still apply to the instance's current state. */
+struct timers_ctx {
+	json_t *arr;
+	int64_t entered_version;
+	int oom;
+};
+
+static int timer_cb(const struct stw__timer_row *r, void *ud)
+{
+	struct timers_ctx *c = ud;
+	if (r->entered_version != c->entered_version)
+		return 0; /* armed by a state the instance has left: void */
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "id", r->id, "message_type",
+			      r->message_type, "due_at", (json_int_t)r->due_at, "created_at",
+			      (json_int_t)r->created_at, "armed_by", r->armed_by);
+	if (o == NULL || json_array_append_new(c->arr, o) != 0) {
+		c->oom = 1;
+		return 1;
+	}
+	return 0;
 }
 
 struct arr_ctx {
@@ -194,8 +222,9 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 	int rc = resolve_definition(e, definition, id, def, sizeof(def));
 	if (rc != STW_OK)
 		return rc;
-	json_t *o = NULL;
-	rc = STW__S(e->store, instance_get, def, id, get_cb, &o);
+	struct get_ctx g = { 0 };
+	rc = STW__S(e->store, instance_get, def, id, get_cb, &g);
+	json_t *o = g.o;
 	if (rc == STW_ENOTFOUND)
 		return stw__fail(e, rc, "no instance %s of %s", id, def);
 	if (rc != STW_OK)
@@ -203,22 +232,30 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 	if (o == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
 	struct arr_ctx h = { .arr = json_array() }, c = { .arr = json_array() };
-	if (h.arr == NULL || c.arr == NULL)
+	struct timers_ctx t = { .arr = json_array(), .entered_version = g.entered_version };
+	if (h.arr == NULL || c.arr == NULL || t.arr == NULL)
 		rc = STW_ENOMEM;
 	if (rc == STW_OK)
 		rc = STW__S(e->store, history_list, def, id, history_cb, &h);
 	if (rc == STW_OK)
 		rc = STW__S(e->store, outbox_for_instance, def, id, outbox_cb, &c);
-	if (rc == STW_OK && (h.oom || c.oom))
+	/* Only an instance that can still receive them has pending timers. */
+	const char *status = json_string_value(json_object_get(o, "status"));
+	int live = status && (strcmp(status, "active") == 0 || strcmp(status, "failed") == 0);
+	if (rc == STW_OK && live)
+		rc = STW__S(e->store, timers_for_instance, def, id, timer_cb, &t);
+	if (rc == STW_OK && (h.oom || c.oom || t.oom))
 		rc = STW_ENOMEM;
 	if (rc == STW_OK) {
 		json_object_set_new(o, "history", h.arr);
 		json_object_set_new(o, "commands", c.arr);
+		json_object_set_new(o, "timers", t.arr);
 		*out = o;
 		return STW_OK;
 	}
 	json_decref(h.arr);
 	json_decref(c.arr);
+	json_decref(t.arr);
 	json_decref(o);
 	return rc == STW_ENOMEM ? stw__fail(e, rc, "out of memory")
 				: stw__store_fail(e, rc, "reading an instance");
@@ -313,6 +350,7 @@ STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const 
 		.version = c.row.version + 1,
 		.created_at = c.row.created_at,
 		.updated_at = now,
+		.entered_version = c.row.version + 1, /* a new state: its timers are void */
 	};
 	rc = STW__S(s, history_insert, &h);
 	if (rc == STW_OK)
@@ -401,8 +439,14 @@ static json_t *definition_json(const struct stw__def *def)
 		for (const struct stw_command_def *c = t->commands; cmds && c && c->context; c++)
 			bad |= json_array_append_new(
 			    cmds, json_pack("{s:s, s:s}", "context", c->context, "type", c->type));
-		json_t *tj = json_pack("{s:s?, s:s, s:s?, s:o}", "from", t->from, "on", t->on, "to",
-				       t->to, "commands", cmds);
+		json_t *timers = json_array();
+		for (const struct stw_timer_def *tm = t->timers; timers && tm && tm->message; tm++)
+			bad |= json_array_append_new(
+			    timers,
+			    json_pack("{s:s, s:I, s:b}", "message", tm->message, "delay_ms",
+				      (json_int_t)tm->delay_ms, "computed", tm->due != NULL));
+		json_t *tj = json_pack("{s:s?, s:s, s:s?, s:o, s:o}", "from", t->from, "on", t->on,
+				       "to", t->to, "commands", cmds, "timers", timers);
 		bad |= tj == NULL || json_array_append_new(transitions, tj);
 	}
 	if (!bad)

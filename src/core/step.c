@@ -29,6 +29,7 @@ struct inst {
 	const char *reason;
 	int64_t version; /* stored version; 0 for a new instance */
 	int64_t created_at;
+	int64_t entered_version; /* the version at which the current state was entered */
 	int oom;
 };
 
@@ -95,6 +96,7 @@ static int load_cb(const struct stw__instance_row *row, void *ud)
 	in->data = json_loads(row->data, 0, &jerr);
 	in->version = row->version;
 	in->created_at = row->created_at;
+	in->entered_version = row->entered_version;
 	in->state_name = stw__arena_strdup(a, row->state, &in->oom);
 	in->status = stw__arena_strdup(a, row->status, &in->oom);
 	in->key = stw__arena_strdup(a, row->unique_key, &in->oom);
@@ -147,6 +149,7 @@ static int save_instance(struct stw_engine *e, const struct stw__def *def, struc
 		.version = in->version + 1,
 		.created_at = in->version == 0 ? now : in->created_at,
 		.updated_at = now,
+		.entered_version = in->entered_version,
 	};
 	int rc;
 	if (in->version == 0)
@@ -287,8 +290,59 @@ static void set_failed(struct stw_engine *e, struct inst *in, const char *reason
 }
 
 /*
+ * Computes the due times of a transition's timers into due[] (before anything
+ * is written, so a failing callback leaves nothing). Sets why on failure.
+ */
+static void timer_due_times(struct stw_engine *e, const struct stw_transition_def *td,
+			    const struct stw_step_info *si, int64_t *due, char *why, size_t cap)
+{
+	int64_t now = stw__now(e);
+	for (int i = 0; td->timers != NULL && td->timers[i].message != NULL; i++) {
+		const struct stw_timer_def *tm = &td->timers[i];
+		due[i] = now + tm->delay_ms;
+		if (tm->due != NULL) {
+			int cb = tm->due(si, &due[i]);
+			if (cb != STW_OK) {
+				snprintf(why, cap, "due time of timer %s failed (%s)", tm->message,
+					 stw_strerror(cb));
+				return;
+			}
+		}
+	}
+}
+
+/* Writes the timers of transition td for the instance's current state epoch. */
+static int arm_timers(struct stw_engine *e, const struct stw__def *def,
+		      const struct stw_transition_def *td, const struct inst *in,
+		      const struct stw_event *ev, const int64_t *due)
+{
+	int64_t now = stw__now(e);
+	for (int i = 0; td->timers != NULL && td->timers[i].message != NULL; i++) {
+		char id[33];
+		const char *parts[4] = { "timer", def->d->name, in->id, ev->id };
+		stw__derive_id(id, parts, 4, i);
+		struct stw__timer_row row = {
+			.id = id,
+			.definition = def->d->name,
+			.instance_id = in->id,
+			.message_type = td->timers[i].message,
+			.due_at = due[i],
+			.entered_version = in->entered_version,
+			.armed_by = ev->id,
+			.created_at = now,
+		};
+		int rc = STW__S(e->store, timer_insert, &row);
+		if (rc != STW_OK)
+			return stw__store_fail(e, rc, "arming a timer");
+		e->stats.timers_armed++;
+	}
+	return STW_OK;
+}
+
+/*
  * Applies transition t to instance in (already loaded or new) for message
- * ev: update callback, commands, new state and status, history row, save.
+ * ev: update callback, commands, timers, new state and status, history row,
+ * save.
  */
 static int apply(struct stw_engine *e, const struct stw__def *def, int t, struct inst *in,
 		 const struct stw_event *ev)
@@ -307,12 +361,15 @@ static int apply(struct stw_engine *e, const struct stw__def *def, int t, struct
 	};
 	char why[512] = "";
 	int rc = STW_OK;
+	int64_t due[STW__MAX_TIMERS];
 	if (td->update != NULL) {
 		int cb = td->update(&si);
 		if (cb != STW_OK)
 			snprintf(why, sizeof(why), "update callback on %s failed (%s)", ev->type,
 				 stw_strerror(cb));
 	}
+	if (why[0] == '\0')
+		timer_due_times(e, td, &si, due, why, sizeof(why));
 	if (why[0] == '\0') {
 		rc = send_commands(e, def, t, &si, in->id, why, sizeof(why));
 		if (rc != STW_OK && rc != STW_EINVAL)
@@ -326,7 +383,14 @@ static int apply(struct stw_engine *e, const struct stw__def *def, int t, struct
 		rc = write_history(e, def, in->id, ev, si.from, si.from ? si.from : si.to, "failed",
 				   why);
 	} else {
+		/* Entering a state (not staying) starts a new epoch: the timers of
+		 * the state left no longer apply. */
+		if (in->version == 0 || to != from)
+			in->entered_version = in->version + 1;
 		in->state = to;
+		rc = arm_timers(e, def, td, in, ev, due);
+		if (rc != STW_OK)
+			return rc;
 		enum stw_state_kind kind = def->d->states[to].kind;
 		if (kind == STW_STATE_TERMINAL && strcmp(in->status, ST_ACTIVE) == 0)
 			in->status = ST_COMPLETED;
@@ -375,6 +439,58 @@ static const char *checked_key(const char *k, int *bad)
 	if (k != NULL && !stw__valid_id(k))
 		*bad = 1;
 	return k;
+}
+
+/*
+ * Delivers a message to a loaded instance: skips a message it already
+ * handled, records what an ended or halted instance ignores, fails the
+ * instance on a message its state does not accept, else applies the
+ * transition. Shared by events and timers.
+ */
+static int deliver(struct stw_engine *e, const struct stw__def *def, struct inst *in,
+		   const struct stw_event *ev)
+{
+	const struct stw_definition *d = def->d;
+	const char *id = in->id;
+	int rc;
+	rc = STW__S(e->store, history_has, d->name, id, ev->id);
+	if (rc == STW_OK) {
+		e->stats.duplicates++;
+		return STW_OK;
+	}
+	if (rc != STW_ENOTFOUND)
+		return stw__store_fail(e, rc, "checking history");
+	const char *cur = state_name(def, in->state);
+	int t = find_transition(def, in->state, ev->type);
+	int failed = strcmp(in->status, ST_FAILED) == 0;
+	/* A failure state is a designed path and keeps following the table; an
+	 * instance that failed anywhere else (an unexpected message, a failing
+	 * callback) halts until a person acknowledges it. */
+	int halted = failed && def->d->states[in->state].kind != STW_STATE_FAILURE;
+	if (!failed && strcmp(in->status, ST_ACTIVE) != 0) {
+		/* Ended instances keep their state; the message is recorded. */
+		char why[128];
+		snprintf(why, sizeof(why), "instance is %s", in->status);
+		rc = write_history(e, def, id, ev, cur, cur, "ignored", why);
+	} else if (halted || (failed && t < 0)) {
+		/* Recorded without a second failure. */
+		char why[2 * STW_MAX_NAME + 64];
+		if (halted)
+			snprintf(why, sizeof(why), "instance failed in state %s", cur);
+		else
+			snprintf(why, sizeof(why), "%s is not accepted in state %s", ev->type, cur);
+		rc = write_history(e, def, id, ev, cur, cur, "ignored", why);
+	} else if (t < 0) {
+		char why[2 * STW_MAX_NAME + 64];
+		snprintf(why, sizeof(why), "%s is not accepted in state %s", ev->type, cur);
+		set_failed(e, in, why);
+		rc = write_history(e, def, id, ev, cur, cur, "failed", why);
+		if (rc == STW_OK)
+			rc = save_instance(e, def, in);
+	} else {
+		rc = apply(e, def, t, in, ev);
+	}
+	return rc;
 }
 
 /* Routes one event of a stateful definition to its instance and applies it. */
@@ -439,46 +555,7 @@ static int handle_event(struct stw_engine *e, const struct stw__def *def,
 	}
 	if (rc != STW_OK)
 		return rc;
-	rc = STW__S(e->store, history_has, d->name, id, ev->id);
-	if (rc == STW_OK) {
-		e->stats.duplicates++;
-		json_decref(in.data);
-		return STW_OK;
-	}
-	if (rc != STW_ENOTFOUND) {
-		json_decref(in.data);
-		return stw__store_fail(e, rc, "checking history");
-	}
-	const char *cur = state_name(def, in.state);
-	int t = find_transition(def, in.state, ev->type);
-	int failed = strcmp(in.status, ST_FAILED) == 0;
-	/* A failure state is a designed path and keeps following the table; an
-	 * instance that failed anywhere else (an unexpected message, a failing
-	 * callback) halts until a person acknowledges it. */
-	int halted = failed && def->d->states[in.state].kind != STW_STATE_FAILURE;
-	if (!failed && strcmp(in.status, ST_ACTIVE) != 0) {
-		/* Ended instances keep their state; the message is recorded. */
-		char why[128];
-		snprintf(why, sizeof(why), "instance is %s", in.status);
-		rc = write_history(e, def, id, ev, cur, cur, "ignored", why);
-	} else if (halted || (failed && t < 0)) {
-		/* Recorded without a second failure. */
-		char why[2 * STW_MAX_NAME + 64];
-		if (halted)
-			snprintf(why, sizeof(why), "instance failed in state %s", cur);
-		else
-			snprintf(why, sizeof(why), "%s is not accepted in state %s", ev->type, cur);
-		rc = write_history(e, def, id, ev, cur, cur, "ignored", why);
-	} else if (t < 0) {
-		char why[2 * STW_MAX_NAME + 64];
-		snprintf(why, sizeof(why), "%s is not accepted in state %s", ev->type, cur);
-		set_failed(e, &in, why);
-		rc = write_history(e, def, id, ev, cur, cur, "failed", why);
-		if (rc == STW_OK)
-			rc = save_instance(e, def, &in);
-	} else {
-		rc = apply(e, def, t, &in, ev);
-	}
+	rc = deliver(e, def, &in, ev);
 	json_decref(in.data);
 	return rc;
 }
@@ -585,4 +662,152 @@ fail:
 	}
 	stw__log(e, STW_LOG_ERROR, "%s: step on %s failed: %s", name, context, e->errmsg);
 	return rc;
+}
+
+/* Due timers of one batch, copied into the arena. */
+struct due_list {
+	struct stw_engine *e;
+	struct stw__timer_row *rows;
+	int n;
+	int cap;
+	int oom;
+};
+
+static int due_cb(const struct stw__timer_row *row, void *ud)
+{
+	struct due_list *l = ud;
+	struct stw__arena *a = &l->e->arena;
+	struct stw__timer_row *r = &l->rows[l->n];
+	int oom = 0;
+	*r = *row;
+	r->id = stw__arena_strdup(a, row->id, &oom);
+	r->definition = stw__arena_strdup(a, row->definition, &oom);
+	r->instance_id = stw__arena_strdup(a, row->instance_id, &oom);
+	r->message_type = stw__arena_strdup(a, row->message_type, &oom);
+	r->armed_by = stw__arena_strdup(a, row->armed_by, &oom);
+	if (oom) {
+		l->oom = 1;
+		return 1;
+	}
+	l->n++;
+	return l->n >= l->cap;
+}
+
+/*
+ * Fires one due timer inside the caller's transaction: delivers its message
+ * to the instance if the instance is still in the state epoch that armed it
+ * (else the timer is void: counted as ignored), then deletes the timer. The
+ * delete commits with the effects, so a timer fires once.
+ */
+static int fire_one(struct stw_engine *e, const struct stw__def *def,
+		    const struct stw__timer_row *t, int64_t now, int *fired)
+{
+	struct inst in = { .e = e, .id = t->instance_id };
+	*fired = 0;
+	int rc = load_instance(e, def, &in);
+	if (rc != STW_OK && rc != STW_ENOTFOUND)
+		return rc;
+	int live = rc == STW_OK && in.entered_version == t->entered_version &&
+		   (strcmp(in.status, ST_ACTIVE) == 0 ||
+		    (strcmp(in.status, ST_FAILED) == 0 &&
+		     def->d->states[in.state].kind == STW_STATE_FAILURE));
+	rc = STW_OK;
+	if (live) {
+		struct stw_event ev = {
+			.id = t->id,
+			.type = t->message_type,
+			.stream = "",
+			.correlation_id = t->instance_id,
+			.causation_id = t->armed_by,
+			.data = json_pack("{s:I, s:s}", "due_at", (json_int_t)t->due_at, "armed_by",
+					  t->armed_by),
+			.metadata = json_object(),
+			.recorded_at = now,
+		};
+		if (ev.data == NULL || ev.metadata == NULL)
+			rc = stw__fail(e, STW_ENOMEM, "out of memory");
+		else
+			rc = deliver(e, def, &in, &ev);
+		json_decref(ev.data);
+		json_decref(ev.metadata);
+		if (rc == STW_OK) {
+			e->stats.timers_fired++;
+			*fired = 1;
+		}
+	} else {
+		e->stats.timers_ignored++;
+	}
+	json_decref(in.data);
+	if (rc == STW_OK && (rc = STW__S(e->store, timer_delete, t->id)) != STW_OK)
+		stw__store_fail(e, rc, "deleting a fired timer");
+	return rc;
+}
+
+int stw__fire_timers(struct stw_engine *e, const struct stw__def *def, int *fired)
+{
+	struct stw__store *s = e->store;
+	const char *name = def->d->name;
+	*fired = 0;
+	if (def->ntimers == 0)
+		return STW_OK;
+	int64_t now = stw__now(e), next = 0;
+	int rc = STW__S(s, timer_next, name, &next);
+	if (rc == STW_ENOTFOUND || (rc == STW_OK && next > now))
+		return STW_OK; /* nothing due: no lock taken */
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "finding the next timer");
+	int64_t started = stw__mono_us();
+	stw__arena_reset(&e->arena);
+	struct due_list l = { .e = e, .cap = e->batch_size };
+	l.rows = stw__arena_alloc(&e->arena, sizeof(*l.rows) * (size_t)l.cap);
+	int64_t *lateness = stw__arena_alloc(&e->arena, sizeof(int64_t) * (size_t)l.cap);
+	if (l.rows == NULL || lateness == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	if ((rc = STW__S0(s, begin)) != STW_OK)
+		return stw__store_fail(e, rc, "beginning to fire timers");
+	rc = STW__S(s, timers_due, name, now, l.cap, due_cb, &l);
+	if (rc != STW_OK)
+		stw__store_fail(e, rc, "reading due timers");
+	else if (l.oom)
+		rc = stw__fail(e, STW_ENOMEM, "out of memory");
+	int nfired = 0;
+	for (int i = 0; rc == STW_OK && i < l.n; i++) {
+		int f = 0;
+		rc = fire_one(e, def, &l.rows[i], now, &f);
+		if (f)
+			lateness[nfired++] = now - l.rows[i].due_at;
+		if (rc == STW_OK)
+			stw__failpoint(e, "timer.after_fire");
+	}
+	if (rc == STW_OK) {
+		stw__failpoint(e, "timer.before_commit");
+		if ((rc = STW__S0(s, commit)) != STW_OK)
+			stw__store_fail(e, rc, "committing fired timers");
+	}
+	if (rc != STW_OK) {
+		STW__S0(s, rollback);
+		if (rc == STW_ECONFLICT) {
+			stw__log(e, STW_LOG_INFO, "%s: version conflict firing timers, retrying",
+				 name);
+			*fired = 1;
+			return STW_OK;
+		}
+		stw__log(e, STW_LOG_ERROR, "%s: firing timers failed: %s", name, e->errmsg);
+		return rc;
+	}
+	e->stats.transactions++;
+	stw__failpoint(e, "timer.after_commit");
+	*fired = l.n;
+	if (e->observer != NULL) {
+		struct stw_activity a = {
+			.kind = STW_ACTIVITY_TIMERS,
+			.definition = name,
+			.count = nfired,
+			.stateful = 1,
+			.duration_us = stw__mono_us() - started,
+			.lateness_ms = lateness,
+		};
+		e->observer(&a, e->observer_ud);
+	}
+	return STW_OK;
 }

@@ -39,6 +39,9 @@ struct stw_http_metrics {
 	uint64_t buckets[STW_HTTP_BUCKETS]; /* step duration histogram, cumulative at print */
 	double duration_sum;
 	uint64_t duration_count;
+	uint64_t late_buckets[STW_HTTP_BUCKETS]; /* timer lateness histogram */
+	double late_sum;
+	uint64_t late_count;
 	struct stw_stats stats; /* the worker engine's counters, copied after each commit */
 	int64_t last_beat_ms;   /* monotonic ms of the worker's last loop */
 };

@@ -83,6 +83,15 @@ void stw_http_metrics_record(struct stw_http_metrics *m, const struct stw_activi
 	if (stats != NULL)
 		m->stats = *stats;
 	m->last_beat_ms = mono_ms();
+	for (int k = 0; a->kind == STW_ACTIVITY_TIMERS && a->lateness_ms && k < a->count; k++) {
+		double late = (double)a->lateness_ms[k] / 1e3;
+		int b = 0;
+		while (b < STW_HTTP_BUCKETS - 1 && late > bucket_bounds[b])
+			b++;
+		m->late_buckets[b]++;
+		m->late_sum += late;
+		m->late_count++;
+	}
 	if (a->kind == STW_ACTIVITY_STEP && a->definition != NULL) {
 		int i = 0;
 		while (i < m->ndefs && strcmp(m->defs[i].name, a->definition) != 0)
@@ -678,6 +687,22 @@ static void bprintf(struct buf *b, const char *fmt, ...)
 	}
 }
 
+/* Prints one histogram with the shared bucket bounds (seconds). */
+static void histogram(struct buf *b, const char *name, const char *help, const uint64_t *buckets,
+		      double sum, uint64_t count)
+{
+	bprintf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	uint64_t cum = 0;
+	for (int i = 0; i < STW_HTTP_BUCKETS - 1; i++) {
+		cum += buckets[i];
+		bprintf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bucket_bounds[i],
+			(unsigned long long)cum);
+	}
+	cum += buckets[STW_HTTP_BUCKETS - 1];
+	bprintf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+		(unsigned long long)cum, name, sum, name, (unsigned long long)count);
+}
+
 /* Label values are names ([A-Za-z0-9_.-]) by construction: no escaping needed. */
 static void metrics_text(struct stw_http *h, struct buf *b)
 {
@@ -720,21 +745,17 @@ static void metrics_text(struct stw_http *h, struct buf *b)
 	    (unsigned long long)st->unrouted, (unsigned long long)st->rejected,
 	    (unsigned long long)st->commands_delivered, (unsigned long long)st->commands_rejected,
 	    (unsigned long long)st->duplicate_deliveries);
-	bprintf(b, "# HELP steward_step_duration_seconds Duration of one step transaction.\n"
-		   "# TYPE steward_step_duration_seconds histogram\n");
-	uint64_t cum = 0;
-	for (int i = 0; i < STW_HTTP_BUCKETS - 1; i++) {
-		cum += snap.buckets[i];
-		bprintf(b, "steward_step_duration_seconds_bucket{le=\"%g\"} %llu\n",
-			bucket_bounds[i], (unsigned long long)cum);
-	}
-	cum += snap.buckets[STW_HTTP_BUCKETS - 1];
+	histogram(b, "steward_step_duration_seconds", "Duration of one step transaction.",
+		  snap.buckets, snap.duration_sum, snap.duration_count);
+	histogram(b, "steward_timer_lateness_seconds",
+		  "How late timers fired after their due time.", snap.late_buckets, snap.late_sum,
+		  snap.late_count);
 	bprintf(b,
-		"steward_step_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-		"steward_step_duration_seconds_sum %.6f\n"
-		"steward_step_duration_seconds_count %llu\n",
-		(unsigned long long)cum, snap.duration_sum,
-		(unsigned long long)snap.duration_count);
+		"# HELP steward_timers_fired_total Timers delivered to their instance.\n"
+		"# TYPE steward_timers_fired_total counter\nsteward_timers_fired_total %llu\n"
+		"# HELP steward_timers_ignored_total Timers void because their state was left.\n"
+		"# TYPE steward_timers_ignored_total counter\nsteward_timers_ignored_total %llu\n",
+		(unsigned long long)st->timers_fired, (unsigned long long)st->timers_ignored);
 
 	/* Gauges read from the store now. */
 	int64_t pending = 0;

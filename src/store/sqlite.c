@@ -28,7 +28,7 @@
 #include <string.h>
 
 /* The schema version this build creates and understands. */
-#define STW__SCHEMA_VERSION 1
+#define STW__SCHEMA_VERSION 2
 
 /* Bits of a list_instances filter; each combination has its own statement. */
 #define STW__LQ_DEFINITION 1
@@ -74,6 +74,11 @@ enum stw__sid {
 	STW__UNROUTED_INSERT,
 	STW__UNROUTED_LIST,
 	STW__UNROUTED_LIST_DEFINITION,
+	STW__TIMER_INSERT,
+	STW__TIMERS_DUE,
+	STW__TIMER_DELETE,
+	STW__TIMER_NEXT,
+	STW__TIMERS_FOR_INSTANCE,
 	STW__NSTMT
 };
 
@@ -82,7 +87,9 @@ enum stw__sid {
 	"data, "                                                                                   \
 	"metadata, recorded_at"
 #define STW__INSTANCE_COLS                                                                         \
-	"definition, id, state, status, data, unique_key, reason, version, created_at, updated_at"
+	"definition, id, state, status, data, unique_key, reason, version, created_at, "           \
+	"updated_at, "                                                                             \
+	"entered_version"
 #define STW__HISTORY_COLS                                                                          \
 	"definition, instance_id, seq, message_id, message_type, context, from_state, to_state, "  \
 	"outcome, reason, at"
@@ -90,6 +97,8 @@ enum stw__sid {
 	"seq, command_id, context, type, definition, instance_id, correlation_id, causation_id, "  \
 	"data, status, error, created_at, delivered_at"
 #define STW__UNROUTED_COLS "seq, definition, context, position, event_id, event_type, reason, at"
+#define STW__TIMER_COLS                                                                            \
+	"id, definition, instance_id, message_type, due_at, entered_version, armed_by, created_at"
 
 static const char *const stw__sql[STW__NSTMT] = {
 	[STW__BEGIN] = "BEGIN IMMEDIATE",
@@ -120,9 +129,10 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__INSTANCE_GET] = "SELECT " STW__INSTANCE_COLS " FROM stw_instances "
 			      "WHERE definition = ?1 AND id = ?2",
 	[STW__INSTANCE_INSERT] = "INSERT INTO stw_instances(" STW__INSTANCE_COLS ") "
-				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[STW__INSTANCE_UPDATE] = "UPDATE stw_instances SET state = ?3, status = ?4, data = ?5, "
-				 "unique_key = ?6, reason = ?7, version = ?8, updated_at = ?9 "
+				 "unique_key = ?6, reason = ?7, version = ?8, updated_at = ?9, "
+				 "entered_version = ?11 "
 				 "WHERE definition = ?1 AND id = ?2 AND version = ?10",
 	[STW__KEY_HOLDER] =
 	    "SELECT id FROM stw_instances WHERE definition = ?1 AND unique_key = ?2 "
@@ -160,7 +170,26 @@ static const char *const stw__sql[STW__NSTMT] = {
 			       "ORDER BY seq DESC LIMIT ?2",
 	[STW__UNROUTED_LIST_DEFINITION] = "SELECT " STW__UNROUTED_COLS " FROM stw_unrouted "
 					  "WHERE definition = ?1 ORDER BY seq DESC LIMIT ?2",
+	[STW__TIMER_INSERT] = "INSERT INTO stw_timers(" STW__TIMER_COLS ") "
+			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING",
+	[STW__TIMERS_DUE] =
+	    "SELECT " STW__TIMER_COLS " FROM stw_timers WHERE definition = ?3 AND due_at <= ?1 "
+	    "ORDER BY due_at, id LIMIT ?2",
+	[STW__TIMER_DELETE] = "DELETE FROM stw_timers WHERE id = ?1",
+	[STW__TIMER_NEXT] = "SELECT min(due_at) FROM stw_timers WHERE definition = ?1",
+	[STW__TIMERS_FOR_INSTANCE] = "SELECT " STW__TIMER_COLS " FROM stw_timers "
+				     "WHERE definition = ?1 AND instance_id = ?2 "
+				     "ORDER BY due_at, id",
 };
+
+/* Timers: pending alarms, found by due time through an index (no scan). */
+#define STW__TIMERS_SCHEMA                                                                         \
+	"CREATE TABLE stw_timers(id TEXT PRIMARY KEY, definition TEXT NOT NULL,"                   \
+	" instance_id TEXT NOT NULL, message_type TEXT NOT NULL, due_at INTEGER NOT NULL,"         \
+	" entered_version INTEGER NOT NULL, armed_by TEXT NOT NULL, created_at INTEGER NOT NULL)"  \
+	" WITHOUT ROWID;"                                                                          \
+	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, id);"                       \
+	"CREATE INDEX stw_timers_instance ON stw_timers(definition, instance_id);"
 
 /* The whole schema, created in one transaction on a new database. */
 static const char stw__schema[] =
@@ -179,7 +208,8 @@ static const char stw__schema[] =
     "CREATE TABLE stw_instances(definition TEXT NOT NULL, id TEXT NOT NULL,"
     " state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"
     " reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"
-    " updated_at INTEGER NOT NULL, PRIMARY KEY(definition, id));"
+    " updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(definition, id));"
     "CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"
     " WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"
     "CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"
@@ -201,8 +231,13 @@ static const char stw__schema[] =
     " duplicates INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(context, command_id)) WITHOUT ROWID;"
     "CREATE TABLE stw_unrouted(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
     " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
-    " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);"
-    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '1');";
+    " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA
+    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '2');";
+
+/* Version 1 -> 2: timers, and the version at which an instance entered its state. */
+static const char stw__migrate_2[] =
+    "ALTER TABLE stw_instances ADD COLUMN entered_version INTEGER NOT NULL DEFAULT "
+    "0;" STW__TIMERS_SCHEMA "UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';";
 
 /* The handle. */
 struct stw__sqlite {
@@ -771,6 +806,7 @@ static int stw__instance_fill(sqlite3_stmt *st, struct stw__instance_row *r)
 	r->version = stw__int(st, 7);
 	r->created_at = stw__int(st, 8);
 	r->updated_at = stw__int(st, 9);
+	r->entered_version = stw__int(st, 10);
 	return oom ? -1 : 0;
 }
 
@@ -851,6 +887,7 @@ static int stw__instance_insert(struct stw__store *s, const struct stw__instance
 	stw__bi(&b, st, 8, row->version);
 	stw__bi(&b, st, 9, row->created_at);
 	stw__bi(&b, st, 10, row->updated_at);
+	stw__bi(&b, st, 11, row->entered_version);
 	return stw__run(h, st, b, "instance_insert", NULL);
 }
 
@@ -878,6 +915,7 @@ static int stw__instance_update(struct stw__store *s, const struct stw__instance
 	stw__bi(&b, st, 8, row->version);
 	stw__bi(&b, st, 9, row->updated_at);
 	stw__bi(&b, st, 10, expected_version);
+	stw__bi(&b, st, 11, row->entered_version);
 	rc = stw__run(h, st, b, "instance_update", &changes);
 	if (rc == STW_OK && changes == 0)
 		rc = stw__failf(h, STW_ECONFLICT,
@@ -1329,6 +1367,123 @@ static int stw__unrouted_list(struct stw__store *s, const char *definition, int 
 }
 
 /* ------------------------------------------------------------------------ */
+/* Timers                                                                   */
+
+static int stw__timer_insert(struct stw__store *s, const struct stw__timer_row *row)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (row == NULL || row->id == NULL || row->definition == NULL || row->instance_id == NULL ||
+	    row->message_type == NULL || row->armed_by == NULL)
+		return stw__failf(h, STW_EINVAL,
+				  "timer_insert: id, definition, instance_id, message_type and "
+				  "armed_by are required");
+	sqlite3_stmt *st = h->st[STW__TIMER_INSERT];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, row->id);
+	stw__bt(&b, st, 2, row->definition);
+	stw__bt(&b, st, 3, row->instance_id);
+	stw__bt(&b, st, 4, row->message_type);
+	stw__bi(&b, st, 5, row->due_at);
+	stw__bi(&b, st, 6, row->entered_version);
+	stw__bt(&b, st, 7, row->armed_by);
+	stw__bi(&b, st, 8, row->created_at);
+	return stw__run(h, st, b, "timer_insert", NULL);
+}
+
+/* Steps a timer query (bound already, b its bind status) into cb. Finishes st. */
+static int stw__each_timer(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt *st, int b,
+			   const char *op, stw__timer_cb cb, void *ud)
+{
+	if (b == SQLITE_OK) {
+		while ((b = sqlite3_step(st)) == SQLITE_ROW) {
+			struct stw__timer_row r;
+			int oom = 0;
+			r.id = stw__text(st, 0, &oom);
+			r.definition = stw__text(st, 1, &oom);
+			r.instance_id = stw__text(st, 2, &oom);
+			r.message_type = stw__text(st, 3, &oom);
+			r.due_at = stw__int(st, 4);
+			r.entered_version = stw__int(st, 5);
+			r.armed_by = stw__text(st, 6, &oom);
+			r.created_at = stw__int(st, 7);
+			if (oom) {
+				b = SQLITE_NOMEM;
+				break;
+			}
+			if (cb(&r, ud) != 0) {
+				b = SQLITE_DONE;
+				break;
+			}
+		}
+	}
+	int rc = b == SQLITE_DONE ? STW_OK : stw__fail(h, b, op);
+	stw__finish(cached, st);
+	return rc;
+}
+
+static int stw__timers_due(struct stw__store *s, const char *definition, int64_t now, int limit,
+			   stw__timer_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__TIMERS_DUE], *st;
+	int rc = stw__acquire(h, c, &st, "timers_due");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bi(&b, st, 1, now);
+	stw__bi(&b, st, 2, limit > 0 ? limit : -1);
+	stw__bt(&b, st, 3, definition);
+	return stw__each_timer(h, c, st, b, "timers_due", cb, ud);
+}
+
+static int stw__timer_delete(struct stw__store *s, const char *id)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *st = h->st[STW__TIMER_DELETE];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, id);
+	return stw__run(h, st, b, "timer_delete", NULL);
+}
+
+/* min() over the (definition, due_at) index: one index probe, not a scan. */
+static int stw__timer_next(struct stw__store *s, const char *definition, int64_t *due_at)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__TIMER_NEXT], *st;
+	int rc = stw__acquire(h, c, &st, "timer_next");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, definition);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*due_at = sqlite3_column_int64(st, 0);
+		rc = STW_OK;
+	} else if (b == SQLITE_ROW || b == SQLITE_DONE) {
+		rc = STW_ENOTFOUND;
+	} else {
+		rc = stw__fail(h, b, "timer_next");
+	}
+	stw__finish(c, st);
+	return rc;
+}
+
+static int stw__timers_for_instance(struct stw__store *s, const char *definition,
+				    const char *instance_id, stw__timer_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__TIMERS_FOR_INSTANCE], *st;
+	int rc = stw__acquire(h, c, &st, "timers_for_instance");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, instance_id);
+	return stw__each_timer(h, c, st, b, "timers_for_instance", cb, ud);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Opening and closing                                                      */
 
 /* Finalizes every statement and closes the connection. Accepts NULL. */
@@ -1381,6 +1536,11 @@ static const struct stw__store_ops stw__sqlite_ops = {
 	.dedup_duplicates = stw__dedup_duplicates,
 	.unrouted_insert = stw__unrouted_insert,
 	.unrouted_list = stw__unrouted_list,
+	.timer_insert = stw__timer_insert,
+	.timers_due = stw__timers_due,
+	.timer_delete = stw__timer_delete,
+	.timer_next = stw__timer_next,
+	.timers_for_instance = stw__timers_for_instance,
 };
 
 /* Runs static SQL (no input) through sqlite3_exec. */
@@ -1486,6 +1646,17 @@ static int stw__schema_init(struct stw__sqlite *h, int read_only)
 				"open: the database has schema version %lld, newer than the %d "
 				"this build supports; upgrade steward",
 				v, STW__SCHEMA_VERSION);
+	} else if (v < STW__SCHEMA_VERSION) {
+		/* Older databases are migrated in place, in this transaction. */
+		sqlite3_finalize(st);
+		st = NULL;
+		if (read_only)
+			rc = stw__failf(h, STW_ESTORE,
+					"open: the database has schema version %lld; open it once "
+					"read-write to upgrade it",
+					v);
+		else if (v == 1)
+			rc = stw__exec_sql(h, stw__migrate_2, "open: migrate to schema 2");
 	}
 out:
 	sqlite3_finalize(st);

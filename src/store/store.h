@@ -51,6 +51,19 @@ struct stw__instance_row {
 	int64_t version;        /* 1 on creation, +1 on every update */
 	int64_t created_at;
 	int64_t updated_at;
+	int64_t entered_version; /* the version at which the current state was entered */
+};
+
+/* A pending timer: deliver message_type to an instance at due_at. */
+struct stw__timer_row {
+	const char *id; /* deterministic: derived from the arming message */
+	const char *definition;
+	const char *instance_id;
+	const char *message_type;
+	int64_t due_at;
+	int64_t entered_version; /* the instance's entered_version when armed */
+	const char *armed_by;    /* the message id of the arming transition */
+	int64_t created_at;
 };
 
 /* One row of an instance's history. outcome: applied, ignored, failed, rejected, acknowledged. */
@@ -112,6 +125,7 @@ typedef int (*stw__instance_cb)(const struct stw__instance_row *row, void *ud);
 typedef int (*stw__history_cb)(const struct stw__history_row *row, void *ud);
 typedef int (*stw__outbox_cb)(const struct stw__outbox_row *row, void *ud);
 typedef int (*stw__unrouted_cb)(const struct stw__unrouted_row *row, void *ud);
+typedef int (*stw__timer_cb)(const struct stw__timer_row *row, void *ud);
 
 struct stw__store_ops {
 	void (*close)(struct stw__store *s);
@@ -223,6 +237,20 @@ struct stw__store_ops {
 	/* Newest first; definition may be NULL. */
 	int (*unrouted_list)(struct stw__store *s, const char *definition, int limit,
 			     stw__unrouted_cb cb, void *ud);
+
+	/* Timers. */
+	/* Inserts a timer unless its id exists (then a no-op, STW_OK). */
+	int (*timer_insert)(struct stw__store *s, const struct stw__timer_row *row);
+	/* Timers of a definition with due_at <= now, earliest first (then by id), at most limit. */
+	int (*timers_due)(struct stw__store *s, const char *definition, int64_t now, int limit,
+			  stw__timer_cb cb, void *ud);
+	/* Deletes a timer by id (a no-op when absent). */
+	int (*timer_delete)(struct stw__store *s, const char *id);
+	/* The earliest due_at of a definition's timers (from the index), or STW_ENOTFOUND. */
+	int (*timer_next)(struct stw__store *s, const char *definition, int64_t *due_at);
+	/* Timers of one instance, earliest first. */
+	int (*timers_for_instance)(struct stw__store *s, const char *definition,
+				   const char *instance_id, stw__timer_cb cb, void *ud);
 };
 
 /* Every backend's handle starts with this. */

@@ -114,7 +114,7 @@ async function waitFor(what, fn, ms = 10000) {
 
 const LIST_KEYS = ['definition', 'id', 'state', 'status', 'version', 'unique_key', 'reason',
   'created_at', 'updated_at'];
-const INSTANCE_KEYS = [...LIST_KEYS, 'data', 'history', 'commands'];
+const INSTANCE_KEYS = [...LIST_KEYS, 'data', 'history', 'commands', 'timers'];
 const HISTORY_KEYS = ['seq', 'at', 'message_id', 'message_type', 'context', 'from', 'to',
   'outcome', 'reason'];
 const COMMAND_KEYS = ['id', 'context', 'type', 'data', 'causation_id', 'status', 'error',
@@ -137,7 +137,7 @@ function assertInstance(o) {
   assertKeys(o, INSTANCE_KEYS, 'instance');
   assertListItem(Object.fromEntries(LIST_KEYS.map((k) => [k, o[k]])));
   assert.equal(typeof o.data, 'object');
-  assert.ok(Array.isArray(o.history) && Array.isArray(o.commands));
+  assert.ok(Array.isArray(o.history) && Array.isArray(o.commands) && Array.isArray(o.timers));
   let seq = 0;
   for (const h of o.history) {
     assertKeys(h, HISTORY_KEYS, 'history row');
@@ -276,7 +276,7 @@ describe('GET /api/definitions', () => {
         assert.ok(['active', 'terminal', 'failure'].includes(s.kind));
       }
       for (const t of d.transitions) {
-        assertKeys(t, ['from', 'on', 'to', 'commands'], 'transition');
+        assertKeys(t, ['from', 'on', 'to', 'commands', 'timers'], 'transition');
         for (const c of t.commands) assertKeys(c, ['context', 'type'], 'transition command');
       }
     }
@@ -294,7 +294,7 @@ describe('GET /api/definitions', () => {
       { name: 'MarkingDocumentAsVoidedFailed', kind: 'failure' });
     assert.deepEqual(v.transitions.find((t) => t.from === null), {
       from: null, on: 'DocumentVoidingRequested', to: 'VoidingRequested',
-      commands: [{ context: 'Reports', type: 'MarkDocumentAsVoided' }],
+      commands: [{ context: 'Reports', type: 'MarkDocumentAsVoided' }], timers: [],
     });
     assert.ok(v.transitions.some((t) => t.on === 'DocumentVoidingAborted' && t.to === null),
       'a transition that keeps the state has to: null');

@@ -179,8 +179,8 @@ static const struct stw_command_def ship_cmds[] = {
 };
 
 static const struct stw_transition_def ship_transitions[] = {
-	{ NULL, "Ordered", NULL, ship_cmds, NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	{ NULL, "Ordered", NULL, ship_cmds, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 /* Stateless: an Ordered event in Sales sends Shop.Ship (payload: the event data). */
@@ -200,8 +200,8 @@ static const struct stw_command_def notify_then_ship_cmds[] = {
 };
 
 static const struct stw_transition_def notify_then_ship_transitions[] = {
-	{ NULL, "Ordered", NULL, notify_then_ship_cmds, NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	{ NULL, "Ordered", NULL, notify_then_ship_cmds, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 static const struct stw_definition notify_then_ship_policy = {

@@ -59,12 +59,12 @@ static const struct stw_command_def bad_cmds[] = {
 };
 
 static const struct stw_transition_def transitions[] = {
-	{ NULL, "Begin", "Started", begin_cmds, NULL },
-	{ "Started", "Ping", NULL, NULL, NULL },
-	{ "Started", "Finish", "Done", NULL, NULL },
-	{ "Started", "Break", "Broken", NULL, NULL },
-	{ "Started", "Poison", "Done", bad_cmds, NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	{ NULL, "Begin", "Started", begin_cmds, NULL, NULL },
+	{ "Started", "Ping", NULL, NULL, NULL, NULL },
+	{ "Started", "Finish", "Done", NULL, NULL, NULL },
+	{ "Started", "Break", "Broken", NULL, NULL, NULL },
+	{ "Started", "Poison", "Done", bad_cmds, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 static const char *const sources[] = { "In", NULL };
@@ -85,8 +85,8 @@ static const struct stw_command_def notify_cmds[] = {
 	{ NULL, NULL, NULL },
 };
 static const struct stw_transition_def policy_transitions[] = {
-	{ NULL, "Finish", NULL, notify_cmds, NULL },
-	{ NULL, NULL, NULL, NULL, NULL },
+	{ NULL, "Finish", NULL, notify_cmds, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 static const struct stw_definition policy = {
 	.name = "notify",
@@ -500,16 +500,18 @@ static void test_define_validation(void **state)
 {
 	struct fixture *f = *state;
 	static const struct stw_transition_def unknown_state[] = {
-		{ NULL, "Begin", "Nowhere", NULL, NULL }, { NULL, NULL, NULL, NULL, NULL }
+		{ NULL, "Begin", "Nowhere", NULL, NULL, NULL },
+		{ NULL, NULL, NULL, NULL, NULL, NULL }
 	};
 	static const struct stw_transition_def twice[] = {
-		{ NULL, "Begin", "Started", NULL, NULL },
-		{ "Started", "Ping", NULL, NULL, NULL },
-		{ "Started", "Ping", "Done", NULL, NULL },
-		{ NULL, NULL, NULL, NULL, NULL },
+		{ NULL, "Begin", "Started", NULL, NULL, NULL },
+		{ "Started", "Ping", NULL, NULL, NULL, NULL },
+		{ "Started", "Ping", "Done", NULL, NULL, NULL },
+		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
 	static const struct stw_transition_def no_trigger[] = {
-		{ "Started", "Ping", NULL, NULL, NULL }, { NULL, NULL, NULL, NULL, NULL }
+		{ "Started", "Ping", NULL, NULL, NULL, NULL },
+		{ NULL, NULL, NULL, NULL, NULL, NULL }
 	};
 	struct stw_definition d = proc;
 	d.name = "d1";

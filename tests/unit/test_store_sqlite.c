@@ -213,14 +213,14 @@ static int collect_unrouted(const struct stw__unrouted_row *r, void *ud)
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                  */
 
-/* A new database gets every table, WAL mode and schema_version 1. */
+/* A new database gets every table, WAL mode and schema_version 2. */
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const tables[] = { "stw_meta",    "stw_contexts", "stw_streams",
-					      "stw_events",  "stw_cursors",  "stw_instances",
-					      "stw_history", "stw_outbox",   "stw_dedup",
-					      "stw_unrouted" };
+	static const char *const tables[] = { "stw_meta",     "stw_contexts", "stw_streams",
+					      "stw_events",   "stw_cursors",  "stw_instances",
+					      "stw_history",  "stw_outbox",   "stw_dedup",
+					      "stw_unrouted", "stw_timers" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[128];
 		snprintf(sql, sizeof sql,
@@ -229,7 +229,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 1);
+			 2);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -275,13 +275,40 @@ static void test_open_refuses_newer_schema(void **state)
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='2' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='3' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 2"));
+	assert_non_null(strstr(err, "schema version 3"));
+}
+
+/* A schema 1 database (no timers) is migrated in place on open, keeping its data. */
+static void test_open_migrates_schema_1(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__instance_row r = inst("def", "i1", "active", "k", 5);
+	assert_int_equal(STW__S(f->s, instance_insert, &r), STW_OK);
+	STW__S0(f->s, close);
+	f->s = NULL;
+	/* Turn it back into what version 1 created. */
+	raw_exec(f->path, "DROP TABLE stw_timers");
+	raw_exec(f->path, "ALTER TABLE stw_instances DROP COLUMN entered_version");
+	raw_exec(f->path, "UPDATE stw_meta SET value='1' WHERE key='schema_version'");
+	char err[256] = "";
+	struct stw__sqlite_options ro = { .synchronous = 2, .read_only = 1 };
+	struct stw__store *s = NULL;
+	assert_int_equal(stw__sqlite_open(f->path, &ro, &s, err, sizeof err), STW_ESTORE);
+	assert_non_null(strstr(err, "read-write to upgrade"));
+	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
+			 2);
+	assert_int_equal(
+	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
+	struct instances got = { 0 };
+	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
+	assert_int_equal(got.n, 1);
 }
 
 /* Bad arguments and an unopenable path fail cleanly with a message. */
@@ -1008,6 +1035,7 @@ int main(void)
 		T(test_open_creates_schema),
 		T(test_reopen_keeps_everything),
 		T(test_open_refuses_newer_schema),
+		T(test_open_migrates_schema_1),
 		T(test_open_failures),
 		T(test_append_gap_free),
 		T(test_append_duplicate_id),
