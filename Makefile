@@ -8,7 +8,7 @@ DEPS   := cmake make gcc pkg-config libsqlite3-dev libjansson-dev libcmocka-dev 
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 DB     ?= steward-voiding.db
 
-.PHONY: all build deps test test-asan valgrind run format format-check clean
+.PHONY: all build deps test test-asan valgrind run bench bench-quick format format-check clean
 
 all: build
 
@@ -33,6 +33,16 @@ test-asan: deps
 valgrind: build
 	@./scripts/deps.sh valgrind
 	@./scripts/valgrind.sh $(BUILD)
+
+# Benchmarks on an optimised build; each prints `bench <name> <value> <unit>` lines.
+bench: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS)
+	@build/release/bench_timers --timers $${TIMERS:-1000000}
+
+# The same code on small sizes, in seconds (also part of make test).
+bench-quick: build
+	@$(BUILD)/bench_timers --timers 2000
 
 run: build
 	@$(BUILD)/steward demo voiding --db $(DB)

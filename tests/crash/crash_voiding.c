@@ -7,7 +7,8 @@
  *
  * A deterministic workload script (issue every document, publish one
  * customer's report, void two thirds of the documents, some twice, then
- * acknowledge the failed voidings and void those documents again) is run by
+ * acknowledge the failed voidings and void those documents again; then set
+ * reminders whose timers ring a bell) is run by
  * children forked from this program. Every child replays the script from the
  * start against the same database: fixed command and process ids make the
  * replay idempotent. A child opens its own engine with a failpoint callback
@@ -100,11 +101,12 @@ static void make_id(char *buf, size_t cap, const char *prefix, long i)
 /* ------------------------------------------------------------------------ */
 /* Failpoints                                                               */
 
-#define NFAILPOINTS 8
+#define NFAILPOINTS 11
 static const char *const failpoints[NFAILPOINTS] = {
 	"step.after_transition", "step.before_commit",    "step.after_commit",
 	"service.after_handler", "service.before_commit", "dispatch.after_delivery",
-	"dispatch.after_mark",   "execute.before_commit",
+	"dispatch.after_mark",   "execute.before_commit", "timer.after_fire",
+	"timer.before_commit",   "timer.after_commit",
 };
 #define EXECUTE_FP 7 /* hit once per stw_execute, replayed or not */
 
@@ -133,6 +135,77 @@ static void on_failpoint(const char *name, void *ud)
 	p->sh->hits[i]++;
 	if (i == p->target && p->sh->hits[i] == p->hit)
 		raise(SIGKILL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reminders: a timer phase                                                 */
+
+/*
+ * A test-local process: ReminderSet (appended to context Desk) starts a
+ * reminder in Waiting, whose timer Ring is due at once; Ring moves it to Rung
+ * and sends Bell.Notify, which the Bell service answers with one Rang event.
+ * Kills around firing must neither lose a ring nor ring twice.
+ */
+static const struct stw_state_def reminder_states[] = {
+	{ "Waiting", STW_STATE_ACTIVE },
+	{ "Rung", STW_STATE_TERMINAL },
+	{ NULL, STW_STATE_ACTIVE },
+};
+static const struct stw_timer_def ring_now[] = {
+	{ "Ring", 0, NULL },
+	{ NULL, 0, NULL },
+};
+static const struct stw_command_def notify[] = {
+	{ "Bell", "Notify", NULL },
+	{ NULL, NULL, NULL },
+};
+static const struct stw_transition_def reminder_transitions[] = {
+	{ NULL, "ReminderSet", "Waiting", NULL, NULL, ring_now },
+	{ "Waiting", "Ring", "Rung", notify, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+static const char *const desk[] = { "Desk", NULL };
+static const struct stw_definition reminder_definition = {
+	.name = "reminder",
+	.version = 1,
+	.sources = desk,
+	.states = reminder_states,
+	.transitions = reminder_transitions,
+};
+
+/* Bell.Notify: one Rang event on the reminder's own stream (any version, so a
+ * second application would show as a second event). */
+static int bell_handle(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud)
+{
+	char stream[STW_MAX_ID];
+	(void)ud;
+	snprintf(stream, sizeof stream, "bell-%s", cmd->correlation_id);
+	return stw_svc_emit(sc, stream, STW_ANY_VERSION, "Rang", NULL);
+}
+
+static int reminders_register(struct stw_engine *e)
+{
+	int rc = stw_register_service(e, "Bell", bell_handle, NULL);
+
+	return rc == STW_OK ? stw_define(e, &reminder_definition) : rc;
+}
+
+static long reminder_count(const struct config *cfg);
+
+/* Sets every reminder: appends with fixed event ids, so a replay appends nothing. */
+static int reminders_set(struct stw_engine *e, const struct config *cfg)
+{
+	for (long r = 0; r < reminder_count(cfg); r++) {
+		char id[48];
+		snprintf(id, sizeof id, "rem-%04ld", r);
+		struct stw_event ev = {
+			.id = id, .type = "ReminderSet", .stream = id, .correlation_id = id
+		};
+		int rc = stw_append(e, "Desk", STW_ANY_VERSION, &ev, 1, NULL);
+		if (rc != STW_OK)
+			return rc;
+	}
+	return STW_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -180,6 +253,8 @@ static int workload(const struct config *cfg, const char *db, struct child_plan 
 	if (rc != STW_OK)
 		return workload_error(NULL, "opening", db, rc);
 	rc = voiding_register(e);
+	if (rc == STW_OK)
+		rc = reminders_register(e);
 	if (rc != STW_OK)
 		status = workload_error(e, "registering", NULL, rc);
 
@@ -246,6 +321,13 @@ static int workload(const struct config *cfg, const char *db, struct child_plan 
 		if (rc != STW_OK)
 			status = workload_error(e, "voiding", id, rc);
 	}
+	if (status == 0)
+		status = run_idle(e);
+
+	plan->sh->phase = 5;
+	/* Phase 5: set reminders; their timers fire and ring the bell. */
+	if (status == 0 && (rc = reminders_set(e, cfg)) != STW_OK)
+		status = workload_error(e, "setting reminders", NULL, rc);
 	if (status == 0)
 		status = run_idle(e);
 	stw_close(e);
@@ -695,6 +777,66 @@ static int check_engine(struct stw_engine *e, const struct config *cfg, struct t
 	return rc;
 }
 
+static long reminder_count(const struct config *cfg)
+{
+	return cfg->docs / 2 > 0 ? cfg->docs / 2 : 1;
+}
+
+static int count_event(const struct stw_event *ev, void *ud)
+{
+	(void)ev;
+	(*(long *)ud)++;
+	return 0;
+}
+
+/*
+ * Every reminder rang exactly once: its instance is Rung with one Ring row in
+ * its history, its bell stream holds one Rang, and no timer is left pending.
+ */
+static int check_reminders(struct stw_engine *e, const struct config *cfg, struct tally *t)
+{
+	int rc = STW_OK;
+
+	for (long r = 0; rc == STW_OK && r < reminder_count(cfg); r++) {
+		char id[48], stream[64];
+		json_t *o = NULL;
+		long rangs = 0;
+
+		snprintf(id, sizeof id, "rem-%04ld", r);
+		snprintf(stream, sizeof stream, "bell-%s", id);
+		t->processes++;
+		rc = stw_get_instance(e, "reminder", id, &o);
+		if (rc == STW_ENOTFOUND) {
+			note(cfg, "reminder %s: no instance", id);
+			t->lost++;
+			rc = STW_OK;
+			continue;
+		}
+		if (rc != STW_OK)
+			break;
+		const char *state = json_string_value(json_object_get(o, "state"));
+		long rings = count_where(o, "history", "message_type", "Ring");
+		if (state == NULL || strcmp(state, "Rung") != 0) {
+			note(cfg, "reminder %s: state %s", id, state ? state : "?");
+			t->off_model++;
+		}
+		expect_count(t, rings, 1);
+		json_decref(o);
+		rc = stw_read_stream(e, "Bell", stream, count_event, &rangs, NULL);
+		if (rc == STW_OK) {
+			if (rangs != 1)
+				note(cfg, "reminder %s: %ld Rang events", id, rangs);
+			expect_count(t, rangs, 1);
+		}
+	}
+	int64_t due = 0;
+	if (rc == STW_OK && stw_next_timer(e, &due) == STW_OK) {
+		note(cfg, "a timer is still pending");
+		t->lost++;
+	}
+	return rc;
+}
+
 /* PRAGMA integrity_check and the dedup table's duplicate count, with sqlite3 directly. */
 static int check_sqlite(const char *db, struct tally *t)
 {
@@ -749,6 +891,8 @@ static int verify_round(const struct config *cfg, const char *db, struct tally *
 	if (rc == STW_OK)
 		rc = voiding_register(e);
 	if (rc == STW_OK)
+		rc = reminders_register(e);
+	if (rc == STW_OK)
 		rc = read_log(e, "Billing", billing_fact, &f, t);
 	if (rc == STW_OK)
 		rc = read_log(e, "Reports", reports_fact, &f, t);
@@ -762,6 +906,8 @@ static int verify_round(const struct config *cfg, const char *db, struct tally *
 	}
 	if (rc == STW_OK)
 		rc = check_engine(e, cfg, t);
+	if (rc == STW_OK)
+		rc = check_reminders(e, cfg, t);
 	if (rc != STW_OK)
 		fprintf(stderr, "crash_voiding: verifying %s: %s: %s\n", db, stw_strerror(rc),
 			e ? stw_errmsg(e) : "");
