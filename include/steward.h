@@ -108,6 +108,7 @@ enum stw_activity_kind {
 	STW_ACTIVITY_ACK,      /* an instance acknowledged */
 	STW_ACTIVITY_APPEND,   /* events appended with stw_append */
 	STW_ACTIVITY_TIMERS,   /* due timers fired (or found void) in one transaction */
+	STW_ACTIVITY_PERIODIC, /* a periodic process ran (count: commands it sent) */
 };
 
 struct stw_activity {
@@ -299,6 +300,8 @@ enum stw_state_kind {
 	STW_STATE_ACTIVE = 0, /* waiting for messages */
 	STW_STATE_TERMINAL,   /* the process completed */
 	STW_STATE_FAILURE,    /* the process failed; a person acknowledges it */
+	STW_STATE_MANUAL,     /* a failure that needs a person: listed apart, to be
+				 acknowledged, retried from a chosen state or cancelled */
 };
 
 struct stw_state_def {
@@ -336,7 +339,10 @@ struct stw_command_def {
 	stw_payload_fn payload;
 };
 
-/* Computes when a timer falls due (UTC milliseconds) from the step. */
+/*
+ * Computes when a timer falls due (UTC milliseconds) from the step. *due_ms
+ * holds now + delay_ms (the engine's clock) when it is called.
+ */
 typedef int (*stw_due_fn)(const struct stw_step_info *si, int64_t *due_ms);
 
 /*
@@ -346,7 +352,9 @@ typedef int (*stw_due_fn)(const struct stw_step_info *si, int64_t *due_ms);
  * A timer belongs to the state the transition enters: leaving that state
  * cancels it (a timer that falls due after the instance moved on, ended or
  * failed is ignored and counted). Firing goes through the same path as
- * events: the state machine must accept `message` in that state.
+ * events: the state machine must accept `message` in that state. A timer's
+ * message type is reserved: an event of that type in a source context is
+ * recorded as unrouted, so it cannot impersonate the timer.
  */
 struct stw_timer_def {
 	const char *message; /* NULL ends the list */
@@ -415,11 +423,58 @@ struct stw_definition {
 STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def) STW_WUR;
 
 /* ------------------------------------------------------------------------ */
+/* Periodic processes                                                       */
+
+/* The handle a periodic step uses while it runs. */
+struct stw_periodic_ctx;
+
+/*
+ * A periodic step: every `every_ms` it looks at the world (reads contexts and
+ * views through the engine) and sends commands. Return STW_OK to commit the
+ * run; any other code rolls back its commands and the run is tried again on
+ * the next round.
+ */
+typedef int (*stw_periodic_fn)(struct stw_periodic_ctx *pc, void *ud);
+
+struct stw_periodic_def {
+	const char *name; /* unique among definitions and periodic processes */
+	int64_t every_ms; /* > 0: periods are [k * every_ms, (k + 1) * every_ms) of the clock */
+	stw_periodic_fn run;
+	void *ud; /* passed to run */
+};
+
+/*
+ * Registers a periodic process (the pointer is kept, as for definitions).
+ * Each round, when the clock has entered a period it has not run in, the
+ * engine runs it once, in one transaction that also records the period: a
+ * restart never runs it twice in the same period, and its commands are
+ * written with the record.
+ */
+STW_API int stw_define_periodic(struct stw_engine *e, const struct stw_periodic_def *def) STW_WUR;
+
+/* The engine (for reads: stw_read, stw_read_stream, ...) and the run's time. */
+STW_API struct stw_engine *stw_periodic_engine(struct stw_periodic_ctx *pc);
+STW_API int64_t stw_periodic_now(const struct stw_periodic_ctx *pc);
+/* The number of the period being run: now / every_ms. */
+STW_API int64_t stw_periodic_period(const struct stw_periodic_ctx *pc);
+
+/*
+ * Sends a command from a periodic run through the outbox. `data` is stolen.
+ * `key` names what the command is about (a booking id): the command id is
+ * derived from (name, key, type), so the same command about the same thing
+ * is sent once even if several periods find it. `correlation_id` may be
+ * NULL.
+ */
+STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, const char *type,
+			      json_t *data, const char *key, const char *correlation_id) STW_WUR;
+
+/* ------------------------------------------------------------------------ */
 /* Running                                                                  */
 
 /*
- * Runs one round of work: fires the timers that are due (one transaction per
- * batch), steps every definition over its source contexts (one transaction
+ * Runs one round of work: runs the periodic processes whose period came,
+ * fires the timers that are due (one transaction per batch), steps every
+ * definition over its source contexts (one transaction
  * per batch), in the order the definitions were registered and their sources
  * listed, then delivers pending commands to in-process services, each
  * service's commands in the order they were written. *did_work (if not NULL)
@@ -454,6 +509,7 @@ struct stw_stats {
 	uint64_t timers_armed;         /* timers written by transitions */
 	uint64_t timers_fired;         /* timers delivered to their instance */
 	uint64_t timers_ignored;       /* timers that fell due after their state was left */
+	uint64_t periodic_runs;        /* periodic process runs committed */
 };
 
 STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);
@@ -464,7 +520,8 @@ STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);
 /* Filter for stw_list_instances(); NULL fields match everything. */
 struct stw_instance_filter {
 	const char *definition;
-	const char *status; /* "active", "completed", "failed", "acknowledged", "rejected" */
+	const char *status; /* "active", "completed", "failed", "acknowledged", "rejected",
+			       "cancelled" */
 	const char *state;
 	int limit; /* 0: 100 */
 	int offset;
@@ -514,6 +571,34 @@ STW_API int stw_list_contexts(struct stw_engine *e, json_t **out) STW_WUR;
 
 /* The number of commands in the outbox waiting for delivery. */
 STW_API int stw_pending_commands(struct stw_engine *e, int64_t *count) STW_WUR;
+
+/*
+ * Instances that need a person: failed in a STW_STATE_MANUAL state, as a new
+ * JSON array of list objects (newest first), at most `limit` (0: 100) per
+ * definition.
+ */
+STW_API int stw_list_interventions(struct stw_engine *e, int limit, json_t **out) STW_WUR;
+
+/*
+ * Retries a failed instance from a chosen state: the instance becomes active
+ * in `state` (an active state of its definition) with a new state epoch, and
+ * the commands and timers of the first transition of the table that enters
+ * `state` are issued again, under new ids derived from this retry. Their
+ * payload callbacks see a message of type "Retry" with data {state, note}.
+ * A history row records it. STW_ESTATE if the instance is not failed,
+ * STW_EINVAL for an unknown or non-active state; the definition must be
+ * registered.
+ */
+STW_API int stw_retry(struct stw_engine *e, const char *definition, const char *id,
+		      const char *state, const char *note) STW_WUR;
+
+/*
+ * Cancels an active or failed instance: its status becomes "cancelled", its
+ * uniqueness key is freed, its timers become void, and a history row records
+ * `note`. No command is sent. STW_ESTATE if the instance has ended.
+ */
+STW_API int stw_cancel(struct stw_engine *e, const char *definition, const char *id,
+		       const char *note) STW_WUR;
 
 /* Messages that could not be routed to an instance, as a new JSON array. */
 STW_API int stw_list_unrouted(struct stw_engine *e, const char *definition, int limit,

@@ -1,6 +1,6 @@
 /*
  * commands.c - the inspection and operation commands of the steward program:
- * ps, show, ack, events and send.
+ * ps, show, ack, cancel, retry, events and send.
  *
  * Each command works on a database file (--db; inspection opens it
  * read-only) or on a running daemon through the JSON API of docs/API.md
@@ -1136,27 +1136,66 @@ static int cmd_show(struct cli *c)
 	return rc;
 }
 
+/* What ack, cancel and retry do, over HTTP and on the database. */
+struct operation {
+	const char *path; /* POST /api/instances/ID<path> */
+	const char *done; /* printed: "<done> ID: status ..." */
+	int (*apply)(struct stw_engine *e, const char *def, const char *id, const char *state,
+		     const char *note);
+};
+
+static int apply_ack(struct stw_engine *e, const char *def, const char *id, const char *state,
+		     const char *note)
+{
+	(void)state;
+	return stw_acknowledge(e, def, id, note);
+}
+
+static int apply_cancel(struct stw_engine *e, const char *def, const char *id, const char *state,
+			const char *note)
+{
+	(void)state;
+	return stw_cancel(e, def, id, note);
+}
+
+static int apply_retry(struct stw_engine *e, const char *def, const char *id, const char *state,
+		       const char *note)
+{
+	return stw_retry(e, def, id, state, note);
+}
+
+static const struct operation op_ack = { "/acknowledge", "acknowledged", apply_ack };
+static const struct operation op_cancel = { "/cancel", "cancelled", apply_cancel };
+static const struct operation op_retry = { "/retry", "retried", apply_retry };
+
 /*
- * steward ack ID: acknowledges a failed instance (POST .../acknowledge, or
- * stw_acknowledge on a writable engine) and prints it. Returns 0, 1 or 2.
+ * steward ack|cancel|retry ID: a person's operation on an instance (POST
+ * .../acknowledge|cancel|retry, or the library call on a writable engine);
+ * prints the instance after it. Returns 0, 1 or 2.
  */
-static int cmd_ack(struct cli *c)
+static int operate(struct cli *c, const struct operation *op)
 {
 	const char *id = c->pos[0], *def = c->val[OPT_DEFINITION], *note = c->val[OPT_NOTE];
-	if (check_len(c, "ID", id, STW_MAX_ID) || check_len(c, "--definition", def, STW_MAX_NAME))
+	const char *state = op == &op_retry ? c->val[OPT_STATE] : NULL;
+	if (check_len(c, "ID", id, STW_MAX_ID) || check_len(c, "--definition", def, STW_MAX_NAME) ||
+	    check_len(c, "--state", state, STW_MAX_NAME))
 		return 2;
 	if (note != NULL && strlen(note) > 1000) {
 		usage_error(c, "--note is longer than 1000 bytes");
+		return 2;
+	}
+	if (op == &op_retry && state == NULL) {
+		usage_error(c, "retry needs --state STATE (the state to retry from)");
 		return 2;
 	}
 	json_t *doc = NULL;
 	int rc;
 	if (c->url != NULL) {
 		struct sbuf p = { 0 };
-		instance_path(&p, id, "/acknowledge", def);
-		json_t *body = note ? json_pack("{s:s}", "note", note) : json_object();
+		instance_path(&p, id, op->path, def);
+		json_t *body = json_pack("{s:s?, s:s?}", "note", note, "state", state);
 		if (body == NULL) {
-			errorf("the note is not valid UTF-8, or out of memory");
+			errorf("the note or state is not valid UTF-8, or out of memory");
 			rc = 1;
 		} else {
 			rc = http_json(c, "POST", &p, body, &doc);
@@ -1167,7 +1206,7 @@ static int cmd_ack(struct cli *c)
 		struct stw_engine *e = NULL;
 		if ((rc = db_open(c, 1, &e)) != 0)
 			return rc;
-		int src = stw_acknowledge(e, def, id, note);
+		int src = op->apply(e, def, id, state, note);
 		if (src == STW_OK)
 			src = stw_get_instance(e, def, id, &doc);
 		if (src != STW_OK)
@@ -1178,7 +1217,8 @@ static int cmd_ack(struct cli *c)
 		rc = print_json(doc, 1);
 	} else if (rc == 0) {
 		struct sbuf b = { 0 };
-		sb_puts(&b, "acknowledged ");
+		sb_puts(&b, op->done);
+		sb_puts(&b, " ");
 		sb_cell(&b, id, 0);
 		sb_puts(&b, ": status ");
 		sb_cell(&b, str_of(doc, "status") ? str_of(doc, "status") : "-", 40);
@@ -1194,6 +1234,21 @@ static int cmd_ack(struct cli *c)
 	}
 	json_decref(doc);
 	return rc;
+}
+
+static int cmd_ack(struct cli *c)
+{
+	return operate(c, &op_ack);
+}
+
+static int cmd_cancel(struct cli *c)
+{
+	return operate(c, &op_cancel);
+}
+
+static int cmd_retry(struct cli *c)
+{
+	return operate(c, &op_retry);
 }
 
 /* events ------------------------------------------------------------------------------------- */
@@ -1469,6 +1524,26 @@ static const struct command commands[] = {
 	  "  --definition D   the definition of the instance, when the id exists in several\n"
 	  "  --note TEXT      a note recorded in the history (at most 1000 bytes)\n",
 	  id_arg, COMMON | BIT(OPT_DEFINITION) | BIT(OPT_NOTE), cmd_ack },
+	{ "cancel", "ID [--definition D] [--note TEXT]", "cancel an active or failed instance",
+	  "Cancels process instance ID: its status becomes cancelled, its uniqueness key is\n"
+	  "freed and its timers no longer apply. No command is sent. An instance that has\n"
+	  "ended cannot be cancelled.\n"
+	  "\n"
+	  "options:\n"
+	  "  --definition D   the definition of the instance, when the id exists in several\n"
+	  "  --note TEXT      a note recorded as the reason (at most 1000 bytes)\n",
+	  id_arg, COMMON | BIT(OPT_DEFINITION) | BIT(OPT_NOTE), cmd_cancel },
+	{ "retry", "ID --state STATE [--definition D] [--note TEXT]",
+	  "retry a failed instance from a chosen state",
+	  "Retries failed process instance ID from STATE (an active state of its\n"
+	  "definition): it becomes active there, and the commands and timers of the first\n"
+	  "transition entering STATE are issued again under new ids.\n"
+	  "\n"
+	  "options:\n"
+	  "  --state STATE    the state to retry from (required)\n"
+	  "  --definition D   the definition of the instance, when the id exists in several\n"
+	  "  --note TEXT      a note recorded in the history (at most 1000 bytes)\n",
+	  id_arg, COMMON | BIT(OPT_DEFINITION) | BIT(OPT_NOTE) | BIT(OPT_STATE), cmd_retry },
 	{ "events", "CONTEXT [--after N] [--limit N]", "list the events of a context's log",
 	  "Lists the events of CONTEXT's log (e.g. Billing or Reports) in order, one per\n"
 	  "line: position, type, stream, correlation id and data.\n"

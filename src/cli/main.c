@@ -27,7 +27,8 @@ static void usage(FILE *f)
 	stw_cli_summary(f);
 	fputs("  help COMMAND   show the options of a command\n"
 	      "\n"
-	      "ps, show, ack, events and send work on a database file (--db PATH, default\n"
+	      "ps, show, ack, cancel, retry, events and send work on a database file (--db PATH, "
+	      "default\n"
 	      "steward-voiding.db) or on a running daemon (--url URL, or STEWARD_URL);\n"
 	      "--json prints the JSON document of the HTTP API. See steward COMMAND --help.\n"
 	      "\n"

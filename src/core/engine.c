@@ -177,6 +177,7 @@ STW_API void stw_close(struct stw_engine *e)
 	for (size_t i = 0; i < e->ndefs; i++)
 		free_def(&e->defs[i]);
 	free(e->defs);
+	free(e->periodics);
 	stw__arena_free(&e->arena);
 	free(e);
 }
@@ -373,6 +374,10 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 		return stw__fail(e, STW_EINVAL, "no definition");
 	if (def->name != NULL && stw__find_def(e, def->name) != NULL)
 		return stw__fail(e, STW_EEXIST, "definition %s is already registered", def->name);
+	for (size_t i = 0; def->name != NULL && i < e->nperiodics; i++)
+		if (strcmp(e->periodics[i].d->name, def->name) == 0)
+			return stw__fail(e, STW_EEXIST, "a periodic process is already named %s",
+					 def->name);
 	struct stw__def d = { .d = def };
 	int rc = check_definition(e, def, &d);
 	if (rc != STW_OK) {
@@ -399,6 +404,13 @@ STW_API int stw_run_once(struct stw_engine *e, int *did_work)
 		return stw__fail(e, STW_ESTATE,
 				 "cannot run the engine from inside a service handler");
 	int total = 0;
+	for (size_t i = 0; i < e->nperiodics; i++) {
+		int ran = 0;
+		int rc = stw__run_periodic(e, &e->periodics[i], &ran);
+		if (rc != STW_OK)
+			return rc;
+		total += ran;
+	}
 	for (size_t i = 0; i < e->ndefs; i++) {
 		int fired = 0;
 		int rc = stw__fire_timers(e, &e->defs[i], &fired);

@@ -31,6 +31,11 @@ struct stw__def {
 	int ntimers; /* timers armed by all transitions: 0 skips timer work */
 };
 
+/* A registered periodic process. */
+struct stw__periodic {
+	const struct stw_periodic_def *d;
+};
+
 struct stw_engine {
 	struct stw__store *store;
 	struct stw_clock clock;
@@ -45,6 +50,8 @@ struct stw_engine {
 	size_t nservices;
 	struct stw__def *defs;
 	size_t ndefs;
+	struct stw__periodic *periodics;
+	size_t nperiodics;
 	struct stw_stats stats;
 	struct stw__arena arena; /* batch-scoped memory, reset by each batch */
 	int in_handler;          /* a service handler is running: no re-entry */
@@ -85,6 +92,16 @@ void stw__log(struct stw_engine *e, enum stw_log_level level, const char *fmt, .
 const struct stw__def *stw__find_def(const struct stw_engine *e, const char *name);
 /* The service of `context`, or NULL. */
 const struct stw__service *stw__find_service(const struct stw_engine *e, const char *context);
+/* 1 for the kinds of state in which a failed instance follows the table
+ * (a designed failure path): STW_STATE_FAILURE and STW_STATE_MANUAL. */
+static inline int stw__failure_kind(enum stw_state_kind k)
+{
+	return k == STW_STATE_FAILURE || k == STW_STATE_MANUAL;
+}
+
+/* 1 if a failed or active instance in state `state` can still take messages. */
+int stw__live(const struct stw__def *def, const char *status, int state);
+
 /* Index of a state by name in a definition, or -1. */
 int stw__state_index(const struct stw__def *def, const char *name);
 
@@ -113,6 +130,13 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 
 /* Fires the due timers of one definition (one transaction per batch); *fired counts them. */
 int stw__fire_timers(struct stw_engine *e, const struct stw__def *def, int *fired);
+
+/* Runs a periodic process if its period came; *ran is 1 if it ran. */
+int stw__run_periodic(struct stw_engine *e, const struct stw__periodic *p, int *ran);
+
+/* Retries a failed instance from state index `state` (see stw_retry). */
+int stw__retry(struct stw_engine *e, const struct stw__def *def, const char *id, int state,
+	       const char *note);
 
 /* Delivers pending commands to in-process services; *delivered counts them. */
 int stw__dispatch(struct stw_engine *e, int *delivered);

@@ -239,9 +239,16 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 		rc = STW__S(e->store, history_list, def, id, history_cb, &h);
 	if (rc == STW_OK)
 		rc = STW__S(e->store, outbox_for_instance, def, id, outbox_cb, &c);
-	/* Only an instance that can still receive them has pending timers. */
+	/* Only an instance that can still receive them has pending timers (the
+	 * rule that firing applies). */
 	const char *status = json_string_value(json_object_get(o, "status"));
-	int live = status && (strcmp(status, "active") == 0 || strcmp(status, "failed") == 0);
+	const struct stw__def *d = stw__find_def(e, def);
+	int live =
+	    status != NULL &&
+	    (d != NULL
+		 ? stw__live(d, status,
+			     stw__state_index(d, json_string_value(json_object_get(o, "state"))))
+		 : strcmp(status, "active") == 0);
 	if (rc == STW_OK && live)
 		rc = STW__S(e->store, timers_for_instance, def, id, timer_cb, &t);
 	if (rc == STW_OK && (h.oom || c.oom || t.oom))
@@ -285,8 +292,27 @@ static int ack_cb(const struct stw__instance_row *r, void *ud)
 	return 1;
 }
 
-STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const char *id,
-			    const char *note)
+/* How an operator ends an instance: acknowledging a failure, or cancelling. */
+struct ending {
+	int cancel;         /* 0: acknowledge (failed only); 1: cancel (active or failed) */
+	const char *status; /* the new status */
+	const char *message_type;
+	const char *outcome;
+	const char *id_prefix;
+};
+
+static const struct ending acknowledging = { 0, "acknowledged", "AcknowledgeProcessFailure",
+					     "acknowledged", "ack-" };
+static const struct ending cancelling = { 1, "cancelled", "CancelProcess", "cancelled", "cancel-" };
+
+/*
+ * Ends an instance as an operator asked: checks its status, moves it to the
+ * new status (acknowledging also moves it to the ack state), frees its key
+ * (kept on the row for display), voids its timers (a new state epoch), and
+ * records a history row with the note, in one transaction.
+ */
+static int end_instance(struct stw_engine *e, const char *definition, const char *id,
+			const char *note, const struct ending *how)
 {
 	if (e == NULL)
 		return STW_EINVAL;
@@ -300,7 +326,7 @@ STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const 
 	struct stw__store *s = e->store;
 	int64_t started = stw__mono_us();
 	if ((rc = STW__S0(s, begin)) != STW_OK)
-		return stw__store_fail(e, rc, "beginning an acknowledgement");
+		return stw__store_fail(e, rc, "beginning to end an instance");
 	struct ack_ctx c = { 0 };
 	rc = STW__S(s, instance_get, def, id, ack_cb, &c);
 	char *data = NULL;
@@ -312,8 +338,10 @@ STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const 
 		stw__store_fail(e, rc, "reading an instance");
 		goto out;
 	}
-	if (strcmp(c.status, "failed") != 0) {
-		rc = stw__fail(e, STW_ESTATE, "instance %s is %s, not failed", id, c.status);
+	int failed = strcmp(c.status, "failed") == 0;
+	if (how->cancel ? !failed && strcmp(c.status, "active") != 0 : !failed) {
+		rc = stw__fail(e, STW_ESTATE, "instance %s is %s, not %s", id, c.status,
+			       how->cancel ? "active or failed" : "failed");
 		goto out;
 	}
 	data = c.json ? json_dumps(c.json, JSON_COMPACT) : NULL;
@@ -322,19 +350,20 @@ STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const 
 		goto out;
 	}
 	const char *to = c.state;
-	if (d != NULL && d->ack_state >= 0)
+	if (!how->cancel && d != NULL && d->ack_state >= 0)
 		to = d->d->states[d->ack_state].name;
 	int64_t now = stw__now(e);
-	char msg_id[64] = "ack-";
-	stw_new_id(msg_id + 4);
+	char msg_id[64];
+	snprintf(msg_id, sizeof(msg_id), "%s", how->id_prefix);
+	stw_new_id(msg_id + strlen(msg_id));
 	struct stw__history_row h = {
 		.definition = def,
 		.instance_id = id,
 		.message_id = msg_id,
-		.message_type = "AcknowledgeProcessFailure",
+		.message_type = how->message_type,
 		.from_state = c.state,
 		.to_state = to,
-		.outcome = "acknowledged",
+		.outcome = how->outcome,
 		.reason = note,
 		.at = now,
 	};
@@ -342,15 +371,15 @@ STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const 
 		.definition = def,
 		.id = id,
 		.state = to,
-		.status = "acknowledged",
+		.status = how->status,
 		.data = data,
 		/* Kept for display: the unique index covers active and failed only. */
 		.unique_key = c.key[0] ? c.key : NULL,
-		.reason = NULL,
+		.reason = how->cancel ? note : NULL,
 		.version = c.row.version + 1,
 		.created_at = c.row.created_at,
 		.updated_at = now,
-		.entered_version = c.row.version + 1, /* a new state: its timers are void */
+		.entered_version = c.row.version + 1, /* a new epoch: its timers are void */
 	};
 	rc = STW__S(s, history_insert, &h);
 	if (rc == STW_OK)
@@ -358,7 +387,7 @@ STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const 
 	if (rc == STW_OK)
 		rc = STW__S0(s, commit);
 	if (rc != STW_OK)
-		stw__store_fail(e, rc, "acknowledging an instance");
+		stw__store_fail(e, rc, "ending an instance");
 out:
 	free(data);
 	json_decref(c.json);
@@ -367,6 +396,73 @@ out:
 	else
 		stw__observe(e, STW_ACTIVITY_ACK, def, NULL, 1, 1, started);
 	return rc;
+}
+
+STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const char *id,
+			    const char *note)
+{
+	return end_instance(e, definition, id, note, &acknowledging);
+}
+
+STW_API int stw_cancel(struct stw_engine *e, const char *definition, const char *id,
+		       const char *note)
+{
+	return end_instance(e, definition, id, note, &cancelling);
+}
+
+STW_API int stw_retry(struct stw_engine *e, const char *definition, const char *id,
+		      const char *state, const char *note)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	char def[STW_MAX_NAME];
+	int rc = resolve_definition(e, definition, id, def, sizeof(def));
+	if (rc != STW_OK)
+		return rc;
+	if (note != NULL && strlen(note) > 1000)
+		return stw__fail(e, STW_EINVAL, "the note is longer than 1000 bytes");
+	const struct stw__def *d = stw__find_def(e, def);
+	if (d == NULL || d->nstates == 0)
+		return stw__fail(e, STW_ENOTFOUND, "definition %s is not registered here", def);
+	int st = state != NULL ? stw__state_index(d, state) : -1;
+	if (st < 0 || d->d->states[st].kind != STW_STATE_ACTIVE)
+		return stw__fail(e, STW_EINVAL, "%s is not an active state of %s",
+				 state ? state : "(none)", def);
+	return stw__retry(e, d, id, st, note);
+}
+
+STW_API int stw_list_interventions(struct stw_engine *e, int limit, json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (e == NULL || out == NULL)
+		return STW_EINVAL;
+	if (limit < 0 || limit > 10000)
+		return stw__fail(e, STW_EINVAL, "invalid limit");
+	json_t *all = json_array();
+	int rc = all ? STW_OK : stw__fail(e, STW_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == STW_OK && i < e->ndefs; i++) {
+		const struct stw__def *d = &e->defs[i];
+		for (int k = 0; rc == STW_OK && k < d->nstates; k++) {
+			if (d->d->states[k].kind != STW_STATE_MANUAL)
+				continue;
+			struct stw_instance_filter f = { .definition = d->d->name,
+							 .status = "failed",
+							 .state = d->d->states[k].name,
+							 .limit = limit };
+			json_t *l = NULL;
+			rc = stw_list_instances(e, &f, &l);
+			if (rc == STW_OK && json_array_extend(all, l) != 0)
+				rc = stw__fail(e, STW_ENOMEM, "out of memory");
+			json_decref(l);
+		}
+	}
+	if (rc != STW_OK) {
+		json_decref(all);
+		return rc;
+	}
+	*out = all;
+	return STW_OK;
 }
 
 static int unrouted_cb(const struct stw__unrouted_row *r, void *ud)
@@ -415,6 +511,8 @@ static const char *kind_name(enum stw_state_kind k)
 		return "terminal";
 	case STW_STATE_FAILURE:
 		return "failure";
+	case STW_STATE_MANUAL:
+		return "manual";
 	default:
 		return "active";
 	}

@@ -394,7 +394,7 @@ static int apply(struct stw_engine *e, const struct stw__def *def, int t, struct
 		enum stw_state_kind kind = def->d->states[to].kind;
 		if (kind == STW_STATE_TERMINAL && strcmp(in->status, ST_ACTIVE) == 0)
 			in->status = ST_COMPLETED;
-		else if (kind == STW_STATE_FAILURE) {
+		else if (stw__failure_kind(kind)) {
 			/* The message's own reason, when it has one, says the most. */
 			const char *why_msg = stw_event_str(ev, "reason");
 			char reason[512];
@@ -466,7 +466,7 @@ static int deliver(struct stw_engine *e, const struct stw__def *def, struct inst
 	/* A failure state is a designed path and keeps following the table; an
 	 * instance that failed anywhere else (an unexpected message, a failing
 	 * callback) halts until a person acknowledges it. */
-	int halted = failed && def->d->states[in->state].kind != STW_STATE_FAILURE;
+	int halted = failed && !stw__failure_kind(def->d->states[in->state].kind);
 	if (!failed && strcmp(in->status, ST_ACTIVE) != 0) {
 		/* Ended instances keep their state; the message is recorded. */
 		char why[128];
@@ -560,6 +560,25 @@ static int handle_event(struct stw_engine *e, const struct stw__def *def,
 	return rc;
 }
 
+int stw__live(const struct stw__def *def, const char *status, int state)
+{
+	if (strcmp(status, ST_ACTIVE) == 0)
+		return 1;
+	return strcmp(status, ST_FAILED) == 0 && state >= 0 &&
+	       stw__failure_kind(def->d->states[state].kind);
+}
+
+/* 1 if `type` is the message of a timer the definition arms. */
+static int is_timer_message(const struct stw__def *def, const char *type)
+{
+	for (int i = 0; def->ntimers > 0 && i < def->ntransitions; i++)
+		for (const struct stw_timer_def *tm = def->d->transitions[i].timers;
+		     tm != NULL && tm->message != NULL; tm++)
+			if (strcmp(tm->message, type) == 0)
+				return 1;
+	return 0;
+}
+
 /* Handles one stored event for a definition (skipping types it does not take). */
 static int handle_row(struct stw_engine *e, const struct stw__def *def,
 		      const struct stw__event_row *row)
@@ -570,6 +589,13 @@ static int handle_row(struct stw_engine *e, const struct stw__def *def,
 	int rc = stw__event_from_row(e, row, &ev);
 	if (rc != STW_OK)
 		return rc;
+	if (is_timer_message(def, ev.type)) {
+		/* A timer's message comes from the engine only: an event cannot
+		 * impersonate it. */
+		rc = write_unrouted(e, def, &ev, "the type is a timer message of the definition");
+		stw__event_release(&ev);
+		return rc;
+	}
 	if (def->nstates == 0)
 		rc = handle_policy(e, def, &ev);
 	else
@@ -708,9 +734,7 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 	if (rc != STW_OK && rc != STW_ENOTFOUND)
 		return rc;
 	int live = rc == STW_OK && in.entered_version == t->entered_version &&
-		   (strcmp(in.status, ST_ACTIVE) == 0 ||
-		    (strcmp(in.status, ST_FAILED) == 0 &&
-		     def->d->states[in.state].kind == STW_STATE_FAILURE));
+		   stw__live(def, in.status, in.state);
 	rc = STW_OK;
 	if (live) {
 		struct stw_event ev = {
@@ -810,4 +834,91 @@ int stw__fire_timers(struct stw_engine *e, const struct stw__def *def, int *fire
 		e->observer(&a, e->observer_ud);
 	}
 	return STW_OK;
+}
+
+int stw__retry(struct stw_engine *e, const struct stw__def *def, const char *id, int state,
+	       const char *note)
+{
+	struct stw__store *s = e->store;
+	int64_t started = stw__mono_us();
+	stw__arena_reset(&e->arena);
+	int rc = STW__S0(s, begin);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "beginning a retry");
+	struct inst in = { .e = e, .id = id };
+	json_t *data = NULL;
+	rc = load_instance(e, def, &in);
+	if (rc == STW_ENOTFOUND)
+		stw__fail(e, rc, "no instance %s of %s", id, def->d->name);
+	else if (rc == STW_OK && strcmp(in.status, ST_FAILED) != 0)
+		rc = stw__fail(e, STW_ESTATE, "instance %s is %s, not failed", id, in.status);
+	if (rc != STW_OK)
+		goto out;
+	/* The retry is a message of its own: its id makes the new command ids. */
+	char msg_id[48] = "retry-";
+	stw_new_id(msg_id + 6);
+	data = json_pack("{s:s, s:s?}", "state", def->d->states[state].name, "note", note);
+	json_t *meta = json_object();
+	struct stw_event ev = {
+		.id = msg_id,
+		.type = "Retry",
+		.stream = "",
+		.correlation_id = id,
+		.data = data,
+		.metadata = meta,
+		.recorded_at = stw__now(e),
+	};
+	if (data == NULL || meta == NULL) {
+		json_decref(meta);
+		rc = stw__fail(e, STW_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The first transition of the table that enters the state: its commands
+	 * and timers are the state's work, done again. */
+	int t = -1;
+	for (int i = 0; i < def->ntransitions && t < 0; i++)
+		if (def->to[i] == state)
+			t = i;
+	int from = in.state;
+	struct stw_step_info si = {
+		.definition = def->d->name,
+		.instance_id = id,
+		.from = state_name(def, from),
+		.to = state_name(def, state),
+		.data = in.data,
+		.event = &ev,
+		.ud = def->d->ud,
+	};
+	char why[512] = "";
+	int64_t due[STW__MAX_TIMERS];
+	if (t >= 0) {
+		timer_due_times(e, &def->d->transitions[t], &si, due, why, sizeof(why));
+		if (why[0] == '\0')
+			rc = send_commands(e, def, t, &si, id, why, sizeof(why));
+	}
+	if (rc == STW_OK && why[0] != '\0')
+		rc = stw__fail(e, STW_EINVAL, "cannot retry %s from %s: %s", id, si.to, why);
+	if (rc == STW_OK) {
+		in.status = ST_ACTIVE;
+		in.reason = NULL;
+		in.state = state;
+		in.entered_version = in.version + 1; /* a new epoch: old timers are void */
+		if (t >= 0)
+			rc = arm_timers(e, def, &def->d->transitions[t], &in, &ev, due);
+	}
+	if (rc == STW_OK)
+		rc = write_history(e, def, id, &ev, si.from, si.to, "retried", note);
+	if (rc == STW_OK)
+		rc = save_instance(e, def, &in);
+	json_decref(meta);
+	if (rc == STW_OK && (rc = STW__S0(s, commit)) != STW_OK)
+		stw__store_fail(e, rc, "committing a retry");
+out:
+	json_decref(data);
+	json_decref(in.data);
+	if (rc != STW_OK)
+		STW__S0(s, rollback);
+	else
+		stw__observe(e, STW_ACTIVITY_ACK, def->d->name, NULL, 1, 1, started);
+	return rc;
 }

@@ -326,8 +326,8 @@ static int query_int(struct stw_http_request *r, const char *key, long long lo, 
 
 static int is_status(const char *s)
 {
-	static const char *const ok[] = { "active", "completed", "failed", "acknowledged",
-					  "rejected" };
+	static const char *const ok[] = { "active",       "completed", "failed",
+					  "acknowledged", "rejected",  "cancelled" };
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strcmp(s, ok[i]) == 0)
 			return 1;
@@ -344,7 +344,7 @@ static int route_instances(struct stw_http_request *r)
 	if (f.status != NULL && !is_status(f.status))
 		return stw_http_error(r, 400, "bad_request",
 				      "status must be one of active, completed, failed, "
-				      "acknowledged, rejected");
+				      "acknowledged, rejected, cancelled");
 	long long limit, offset;
 	if (query_int(r, "limit", 1, 1000, 50, &limit) ||
 	    query_int(r, "offset", 0, INT_MAX, 0, &offset))
@@ -369,26 +369,57 @@ static int reply_instance(struct stw_http_request *r, const char *def, const cha
 	return stw_http_reply(r, 200, o);
 }
 
-static int route_acknowledge(struct stw_http_request *r, const char *id)
+/* Reads an optional string field of the body (at most max bytes); -1 (answered) if bad. */
+static int body_text(struct stw_http_request *r, const char *key, size_t max, const char **out)
 {
-	const char *note = NULL;
-	if (r->body != NULL) {
-		json_t *n = json_object_get(r->body, "note");
-		if (n != NULL && !json_is_null(n)) {
-			if (!json_is_string(n))
-				return stw_http_error(r, 400, "bad_request",
-						      "note must be a string");
-			note = json_string_value(n);
-			if (strlen(note) > 1000)
-				return stw_http_error(r, 400, "bad_request",
-						      "note is longer than 1000 bytes");
-		}
+	*out = NULL;
+	json_t *n = r->body ? json_object_get(r->body, key) : NULL;
+	if (n == NULL || json_is_null(n))
+		return 0;
+	if (!json_is_string(n)) {
+		stw_http_error(r, 400, "bad_request", "%s must be a string", key);
+		return -1;
 	}
+	*out = json_string_value(n);
+	if (strlen(*out) > max) {
+		stw_http_error(r, 400, "bad_request", "%s is longer than %zu bytes", key, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* POST /api/instances/{id}/{acknowledge|cancel|retry}: a person's operation. */
+static int route_operate(struct stw_http_request *r, const char *id, const char *op)
+{
+	const char *note, *state = NULL;
+	if (body_text(r, "note", 1000, &note) ||
+	    (strcmp(op, "retry") == 0 && body_text(r, "state", STW_MAX_NAME, &state)))
+		return 1;
 	const char *def = stw_http_query(r, "definition");
-	int rc = stw_acknowledge(r->engine, def, id, note);
+	int rc;
+	if (strcmp(op, "acknowledge") == 0)
+		rc = stw_acknowledge(r->engine, def, id, note);
+	else if (strcmp(op, "cancel") == 0)
+		rc = stw_cancel(r->engine, def, id, note);
+	else if (state == NULL)
+		return stw_http_error(r, 400, "bad_request", "state is required");
+	else
+		rc = stw_retry(r->engine, def, id, state, note);
 	if (rc != STW_OK)
 		return stw_http_engine_error(r, rc);
 	return reply_instance(r, def, id);
+}
+
+static int route_interventions(struct stw_http_request *r)
+{
+	long long limit;
+	if (query_int(r, "limit", 1, 1000, 100, &limit))
+		return 1;
+	json_t *arr = NULL;
+	int rc = stw_list_interventions(r->engine, (int)limit, &arr);
+	if (rc != STW_OK)
+		return stw_http_engine_error(r, rc);
+	return stw_http_reply(r, 200, json_pack("{s:o}", "instances", arr));
 }
 
 struct events_ctx {
@@ -530,9 +561,15 @@ static int route_api(struct stw_http *h, struct stw_http_request *r, const char 
 		*allow = "GET";
 		return get ? reply_instance(r, stw_http_query(r, "definition"), s[2]) : 0;
 	}
-	if (n == 4 && strcmp(s[1], "instances") == 0 && strcmp(s[3], "acknowledge") == 0) {
+	if (n == 4 && strcmp(s[1], "instances") == 0 &&
+	    (strcmp(s[3], "acknowledge") == 0 || strcmp(s[3], "cancel") == 0 ||
+	     strcmp(s[3], "retry") == 0)) {
 		*allow = "POST";
-		return post ? route_acknowledge(r, s[2]) : 0;
+		return post ? route_operate(r, s[2], s[3]) : 0;
+	}
+	if (n == 2 && strcmp(s[1], "interventions") == 0) {
+		*allow = "GET";
+		return get ? route_interventions(r) : 0;
 	}
 	if (n == 2 && strcmp(s[1], "unrouted") == 0) {
 		*allow = "GET";

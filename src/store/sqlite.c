@@ -28,7 +28,7 @@
 #include <string.h>
 
 /* The schema version this build creates and understands. */
-#define STW__SCHEMA_VERSION 2
+#define STW__SCHEMA_VERSION 3
 
 /* Bits of a list_instances filter; each combination has its own statement. */
 #define STW__LQ_DEFINITION 1
@@ -79,6 +79,8 @@ enum stw__sid {
 	STW__TIMER_DELETE,
 	STW__TIMER_NEXT,
 	STW__TIMERS_FOR_INSTANCE,
+	STW__PERIODIC_GET,
+	STW__PERIODIC_SET,
 	STW__NSTMT
 };
 
@@ -180,6 +182,11 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__TIMERS_FOR_INSTANCE] = "SELECT " STW__TIMER_COLS " FROM stw_timers "
 				     "WHERE definition = ?1 AND instance_id = ?2 "
 				     "ORDER BY due_at, id",
+	[STW__PERIODIC_GET] = "SELECT last_period FROM stw_periodic WHERE name = ?1",
+	[STW__PERIODIC_SET] =
+	    "INSERT INTO stw_periodic(name, last_period, last_run_at) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET "
+	    "last_period = excluded.last_period, last_run_at = excluded.last_run_at",
 };
 
 /* Timers: pending alarms, found by due time through an index (no scan). */
@@ -190,6 +197,11 @@ static const char *const stw__sql[STW__NSTMT] = {
 	" WITHOUT ROWID;"                                                                          \
 	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, id);"                       \
 	"CREATE INDEX stw_timers_instance ON stw_timers(definition, instance_id);"
+
+/* Periodic processes: the last period each ran in (so a restart does not rerun it). */
+#define STW__PERIODIC_SCHEMA                                                                       \
+	"CREATE TABLE stw_periodic(name TEXT PRIMARY KEY, last_period INTEGER NOT NULL,"           \
+	" last_run_at INTEGER NOT NULL) WITHOUT ROWID;"
 
 /* The whole schema, created in one transaction on a new database. */
 static const char stw__schema[] =
@@ -232,12 +244,16 @@ static const char stw__schema[] =
     "CREATE TABLE stw_unrouted(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
     " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
     " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA
-    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '2');";
+	STW__PERIODIC_SCHEMA "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '3');";
 
 /* Version 1 -> 2: timers, and the version at which an instance entered its state. */
 static const char stw__migrate_2[] =
     "ALTER TABLE stw_instances ADD COLUMN entered_version INTEGER NOT NULL DEFAULT "
     "0;" STW__TIMERS_SCHEMA "UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';";
+
+/* Version 2 -> 3: periodic processes. */
+static const char stw__migrate_3[] =
+    STW__PERIODIC_SCHEMA "UPDATE stw_meta SET value = '3' WHERE key = 'schema_version';";
 
 /* The handle. */
 struct stw__sqlite {
@@ -1484,6 +1500,43 @@ static int stw__timers_for_instance(struct stw__store *s, const char *definition
 }
 
 /* ------------------------------------------------------------------------ */
+/* Periodic processes                                                       */
+
+static int stw__periodic_get(struct stw__store *s, const char *name, int64_t *period)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__PERIODIC_GET], *st;
+	int rc = stw__acquire(h, c, &st, "periodic_get");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, name);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_ROW) {
+		*period = sqlite3_column_int64(st, 0);
+		rc = STW_OK;
+	} else if (b == SQLITE_DONE) {
+		rc = STW_ENOTFOUND;
+	} else {
+		rc = stw__fail(h, b, "periodic_get");
+	}
+	stw__finish(c, st);
+	return rc;
+}
+
+static int stw__periodic_set(struct stw__store *s, const char *name, int64_t period, int64_t at)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *st = h->st[STW__PERIODIC_SET];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, name);
+	stw__bi(&b, st, 2, period);
+	stw__bi(&b, st, 3, at);
+	return stw__run(h, st, b, "periodic_set", NULL);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Opening and closing                                                      */
 
 /* Finalizes every statement and closes the connection. Accepts NULL. */
@@ -1541,6 +1594,8 @@ static const struct stw__store_ops stw__sqlite_ops = {
 	.timer_delete = stw__timer_delete,
 	.timer_next = stw__timer_next,
 	.timers_for_instance = stw__timers_for_instance,
+	.periodic_get = stw__periodic_get,
+	.periodic_set = stw__periodic_set,
 };
 
 /* Runs static SQL (no input) through sqlite3_exec. */
@@ -1655,8 +1710,12 @@ static int stw__schema_init(struct stw__sqlite *h, int read_only)
 					"open: the database has schema version %lld; open it once "
 					"read-write to upgrade it",
 					v);
-		else if (v == 1)
-			rc = stw__exec_sql(h, stw__migrate_2, "open: migrate to schema 2");
+		else {
+			if (v == 1)
+				rc = stw__exec_sql(h, stw__migrate_2, "open: migrate to schema 2");
+			if (rc == STW_OK && v <= 2)
+				rc = stw__exec_sql(h, stw__migrate_3, "open: migrate to schema 3");
+		}
 	}
 out:
 	sqlite3_finalize(st);

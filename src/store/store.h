@@ -248,6 +248,11 @@ struct stw__store_ops {
 	int (*timer_delete)(struct stw__store *s, const char *id);
 	/* The earliest due_at of a definition's timers (from the index), or STW_ENOTFOUND. */
 	int (*timer_next)(struct stw__store *s, const char *definition, int64_t *due_at);
+	/* Periodic processes: the last period each one ran in. */
+	/* STW_OK with *period, or STW_ENOTFOUND if it never ran. */
+	int (*periodic_get)(struct stw__store *s, const char *name, int64_t *period);
+	int (*periodic_set)(struct stw__store *s, const char *name, int64_t period, int64_t at);
+
 	/* Timers of one instance, earliest first. */
 	int (*timers_for_instance)(struct stw__store *s, const char *definition,
 				   const char *instance_id, stw__timer_cb cb, void *ud);

@@ -130,7 +130,7 @@ function assertListItem(o) {
   assert.ok(o.reason === null || typeof o.reason === 'string', 'reason');
   assert.ok(Number.isInteger(o.created_at) && Number.isInteger(o.updated_at), 'timestamps');
   assert.ok(o.updated_at >= o.created_at, 'updated_at >= created_at');
-  assert.ok(['active', 'completed', 'failed', 'acknowledged', 'rejected'].includes(o.status));
+  assert.ok(['active', 'completed', 'failed', 'acknowledged', 'rejected', 'cancelled'].includes(o.status));
 }
 
 function assertInstance(o) {
@@ -143,7 +143,7 @@ function assertInstance(o) {
     assertKeys(h, HISTORY_KEYS, 'history row');
     assert.ok(h.seq > seq, 'history in seq order');
     seq = h.seq;
-    assert.ok(['applied', 'ignored', 'failed', 'rejected', 'acknowledged'].includes(h.outcome));
+    assert.ok(['applied', 'ignored', 'failed', 'rejected', 'acknowledged', 'cancelled', 'retried'].includes(h.outcome));
   }
   for (const c of o.commands) {
     assertKeys(c, COMMAND_KEYS, 'command');
@@ -508,6 +508,59 @@ describe('POST /api/instances/{id}/acknowledge', () => {
       400, 'bad_request');
     assertError(await api('POST', path, { body: 'note=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
       415, 'unsupported_media_type');
+  });
+});
+
+describe('a person operates instances: cancel, retry, interventions', () => {
+  test('cancelling a failed voiding: 200 cancelled with the note, again 409, key freed', async () => {
+    const f = await failedVoiding();
+    const r = await post(`/api/instances/${enc(f.id)}/cancel`, { note: 'not needed' });
+    assertJson(r, 200);
+    assertInstance(r.data);
+    assert.equal(r.data.status, 'cancelled');
+    assert.equal(r.data.reason, 'not needed');
+    assert.equal(r.data.history.at(-1).outcome, 'cancelled');
+    assertError(await post(`/api/instances/${enc(f.id)}/cancel`, {}), 409, 'conflict');
+    // The document can be voided again: the key is free.
+    const again = await post(`/api/demo/voiding/documents/${enc(f.doc)}/void`, undefined);
+    assertJson(again, 200);
+  });
+
+  test('retrying a failed voiding from VoidingRequested sends MarkDocumentAsVoided again', async () => {
+    const f = await failedVoiding();
+    const before = f.commands.filter((c) => c.type === 'MarkDocumentAsVoided').length;
+    const r = await post(`/api/instances/${enc(f.id)}/retry`, { state: 'VoidingRequested', note: 'try again' });
+    assertJson(r, 200);
+    assert.equal(r.data.state, 'VoidingRequested');
+    const last = r.data.history.at(-1);
+    assert.equal(last.message_type, 'Retry');
+    assert.equal(last.outcome, 'retried');
+    assert.equal(last.reason, 'try again');
+    assert.equal(r.data.commands.filter((c) => c.type === 'MarkDocumentAsVoided').length, before + 1);
+    // The report is still published: the retried process fails again, visibly.
+    await waitFor('the retried process fails again', async () => {
+      const g = await get(`/api/instances/${enc(f.id)}`);
+      return g.data.status === 'failed' && g.data.version > r.data.version ? g.data : null;
+    });
+  });
+
+  test('retry refuses what does not fit', async () => {
+    const f = await failedVoiding();
+    assertError(await post(`/api/instances/${enc(f.id)}/retry`, {}), 400, 'bad_request');
+    assertError(await post(`/api/instances/${enc(f.id)}/retry`, { state: 5 }), 400, 'bad_request');
+    assertError(await post(`/api/instances/${enc(f.id)}/retry`, { state: 'DocumentVoided' }), 400, 'bad_request');
+    assertError(await post(`/api/instances/${enc(f.id)}/retry`, { state: 'Nowhere' }), 400, 'bad_request');
+    assertError(await post(`/api/instances/${enc(uniq('nope'))}/retry`, { state: 'VoidingRequested' }), 404, 'not_found');
+    const c = await completedVoiding();
+    assertError(await post(`/api/instances/${enc(c.id)}/retry`, { state: 'VoidingRequested' }), 409, 'conflict');
+  });
+
+  test('interventions: 200 with the instances that need a person (none in the voiding demo)', async () => {
+    const r = await get('/api/interventions');
+    assertJson(r, 200);
+    assertKeys(r.data, ['instances']);
+    assert.deepEqual(r.data.instances, []);
+    assertError(await get('/api/interventions?limit=0'), 400, 'bad_request');
   });
 });
 

@@ -2,7 +2,7 @@
 # tests/cli/run.sh STEWARD - the command-line interface against a real daemon.
 #
 # Starts `steward demo voiding` on a free loopback port with a fresh database,
-# then checks every subcommand (ps, show, ack, events, send) through the
+# then checks every subcommand (ps, show, ack, cancel, retry, events, send) through the
 # daemon (--url, and STEWARD_URL) and through the database file (--db, on the
 # live file while the daemon runs, and on a copy after it stopped): a voiding
 # process run to completion, a failed one acknowledged, refusals, usage
@@ -138,7 +138,7 @@ check "--version" 0 '^steward [0-9]+\.[0-9]+\.[0-9]+$'
 run --help
 check "--help lists the commands" 0 'ps +list process instances' ''
 expect "--help lists every command" grep -Eq 'show .*ack .*events .*send' <<<"$(tr '\n' ' ' <<<"$OUT")"
-for cmd in ps show ack events send; do
+for cmd in ps show ack cancel retry events send; do
 	run "$cmd" --help
 	check "$cmd --help" 0 "^usage: steward $cmd" ''
 	run help "$cmd"
@@ -303,6 +303,39 @@ scenario() {
 		<<<"$OUT"
 	run ack "fail-$t" "$@"
 	check "a second ack exits 1 $via" 1 '' 'is acknowledged, not failed'
+
+	# Retry and cancel: a new voiding of the same document fails again (the
+	# report is published); retried from VoidingRequested it asks Reports
+	# again and fails again; then it is cancelled.
+	run retry "fail-$t" "$@"
+	check "retry without --state exits 2 $via" 2 '' 'needs --state'
+	run retry "fail-$t" --state VoidingRequested "$@"
+	check "retry of an acknowledged instance exits 1 $via" 1 '' 'is acknowledged, not failed'
+	run send Billing VoidDocument "{\"document_id\":\"doc-f$t\"}" --id "fail2-$t" "$@"
+	check "send a second VoidDocument $via" 0 '^outcome +applied$'
+	if poll "^fail2-$t +voiding +MarkingDocumentAsVoidedFailed +failed " ps --status failed "$@"; then
+		ok "the second voiding fails $via"
+	else
+		bad "the second voiding fails $via" "fail2-$t never failed"
+	fi
+	run retry "fail2-$t" --state DocumentVoided "$@"
+	check "retry into a terminal state exits 1 $via" 1 '' 'not an active state'
+	run retry "fail2-$t" --state VoidingRequested --note "report unpublished?" "$@"
+	check "retry from VoidingRequested $via" 0 "^retried fail2-$t: status active, state VoidingRequested$"
+	if poll "Retry .*MarkingDocumentAsVoidedFailed -> VoidingRequested +retried" show "fail2-$t" "$@"; then
+		ok "the retry is in the history $via"
+	else
+		bad "the retry is in the history $via" "no Retry row for fail2-$t"
+	fi
+	if poll "^fail2-$t +voiding +MarkingDocumentAsVoidedFailed +failed " ps --status failed "$@"; then
+		ok "the retried voiding fails again $via"
+	else
+		bad "the retried voiding fails again $via" "fail2-$t did not fail again"
+	fi
+	run cancel "fail2-$t" --note "given up" "$@"
+	check "cancel a failed instance $via" 0 "^cancelled fail2-$t: status cancelled, state MarkingDocumentAsVoidedFailed$"
+	run cancel "fail2-$t" "$@"
+	check "a second cancel exits 1 $via" 1 '' 'is cancelled, not active or failed'
 }
 
 scenario u --url "$URL"

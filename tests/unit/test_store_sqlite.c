@@ -213,14 +213,14 @@ static int collect_unrouted(const struct stw__unrouted_row *r, void *ud)
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                  */
 
-/* A new database gets every table, WAL mode and schema_version 2. */
+/* A new database gets every table, WAL mode and schema_version 3. */
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const tables[] = { "stw_meta",     "stw_contexts", "stw_streams",
 					      "stw_events",   "stw_cursors",  "stw_instances",
 					      "stw_history",  "stw_outbox",   "stw_dedup",
-					      "stw_unrouted", "stw_timers" };
+					      "stw_unrouted", "stw_timers",   "stw_periodic" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[128];
 		snprintf(sql, sizeof sql,
@@ -229,7 +229,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 2);
+			 3);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -275,13 +275,13 @@ static void test_open_refuses_newer_schema(void **state)
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='3' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='4' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 3"));
+	assert_non_null(strstr(err, "schema version 4"));
 }
 
 /* A schema 1 database (no timers) is migrated in place on open, keeping its data. */
@@ -294,6 +294,7 @@ static void test_open_migrates_schema_1(void **state)
 	f->s = NULL;
 	/* Turn it back into what version 1 created. */
 	raw_exec(f->path, "DROP TABLE stw_timers");
+	raw_exec(f->path, "DROP TABLE stw_periodic");
 	raw_exec(f->path, "ALTER TABLE stw_instances DROP COLUMN entered_version");
 	raw_exec(f->path, "UPDATE stw_meta SET value='1' WHERE key='schema_version'");
 	char err[256] = "";
@@ -303,9 +304,11 @@ static void test_open_migrates_schema_1(void **state)
 	assert_non_null(strstr(err, "read-write to upgrade"));
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 2);
+			 3);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
+	assert_int_equal(
+	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_periodic'"), 1);
 	struct instances got = { 0 };
 	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
 	assert_int_equal(got.n, 1);
