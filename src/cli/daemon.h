@@ -35,4 +35,10 @@ int stw_demo_voiding_setup(struct stw_engine *e, void *ud);
 int stw_demo_voiding_route(struct stw_http_request *r, void *ud);
 void stw_demo_voiding_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
 
+/* The order demo (demo_orders.c). */
+void stw_demo_orders_configure(int64_t payment_timeout_ms);
+int stw_demo_orders_setup(struct stw_engine *e, void *ud);
+int stw_demo_orders_route(struct stw_http_request *r, void *ud);
+void stw_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
+
 #endif /* STW_DAEMON_H */

@@ -163,6 +163,9 @@ int stw_demo_voiding_route(struct stw_http_request *r, void *ud)
 	char **s = r->seg;
 	int n = r->nseg;
 	int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
+	if (n == 2)
+		return get ? stw_http_reply(r, 200, json_pack("{s:s}", "name", "voiding"))
+			   : wrong_method(r, "GET");
 	if (n < 3 || strcmp(s[2], "voiding") != 0)
 		return 0;
 	if (n == 4 && strcmp(s[3], "reports") == 0)

@@ -22,7 +22,8 @@ static void usage(FILE *f)
 	fputs("usage: steward [--help] [--version] <command> [options]\n"
 	      "\n"
 	      "commands:\n"
-	      "  demo voiding   run the document voiding example (seed 000) with its web page\n",
+	      "  demo voiding   run the document voiding example (seed 000) with its web page\n"
+	      "  demo orders    run the restaurant order example (seed 002) with its web page\n",
 	      f);
 	stw_cli_summary(f);
 	fputs("  help COMMAND   show the options of a command\n"
@@ -32,13 +33,16 @@ static void usage(FILE *f)
 	      "steward-voiding.db) or on a running daemon (--url URL, or STEWARD_URL);\n"
 	      "--json prints the JSON document of the HTTP API. See steward COMMAND --help.\n"
 	      "\n"
-	      "demo voiding options:\n"
-	      "  --db PATH        SQLite database (default steward-voiding.db)\n"
+	      "demo voiding and demo orders options:\n"
+	      "  --db PATH        SQLite database (default steward-voiding.db, steward-orders.db)\n"
 	      "  --listen ADDR    HTTP address (default 127.0.0.1:8080; off: no server)\n"
-	      "  --every SECONDS  issue a simulated document every SECONDS (default 5; 0: never)\n"
+	      "  --every SECONDS  simulate a document or an order every SECONDS (default 5; 0: "
+	      "never)\n"
 	      "  --seed N         random seed of the simulator (default: time)\n"
 	      "  --for SECONDS    stop after SECONDS (default: until SIGINT/SIGTERM)\n"
 	      "  --quiet          do not print events\n"
+	      "  --payment-timeout SECONDS  orders: cancel an unpaid order after SECONDS\n"
+	      "                   (default 120, the seed's two minutes)\n"
 	      "\n"
 	      "environment: SLOW_DOWN=1 makes each process step wait 5 s and each service\n"
 	      "command 250 ms so a person can watch the states change.\n",
@@ -57,18 +61,38 @@ static int parse_seconds(const char *opt, const char *arg, double *out)
 	return 0;
 }
 
-static int demo_voiding(int argc, char **argv)
+/* The demos: what each runs, and the database it uses by default. */
+struct demo {
+	const char *name;
+	const char *store;
+	stw_http_setup_fn setup;
+	stw_http_route_fn route;
+	void (*simulate)(struct stw_engine *e, unsigned *rng, int tick, void *ud);
+	const char *const *narrate;
+};
+
+static const char *const voiding_contexts[] = { "Billing", "Reports", NULL };
+static const char *const orders_contexts[] = { "Orders", "Payments", "Restaurant", NULL };
+
+static const struct demo demos[] = {
+	{ "voiding", "steward-voiding.db", stw_demo_voiding_setup, stw_demo_voiding_route,
+	  stw_demo_voiding_simulate, voiding_contexts },
+	{ "orders", "steward-orders.db", stw_demo_orders_setup, stw_demo_orders_route,
+	  stw_demo_orders_simulate, orders_contexts },
+};
+
+static int run_demo(const struct demo *d, int argc, char **argv)
 {
-	static const char *const narrate[] = { "Billing", "Reports", NULL };
 	struct stw_daemon_options o = {
-		.store = "steward-voiding.db",
-		.setup = stw_demo_voiding_setup,
-		.route = stw_demo_voiding_route,
-		.simulate = stw_demo_voiding_simulate,
+		.store = d->store,
+		.setup = d->setup,
+		.route = d->route,
+		.simulate = d->simulate,
 		.every = 5,
 		.seed = (unsigned)time(NULL),
-		.narrate = narrate,
+		.narrate = d->narrate,
 	};
+	double payment_timeout = 120;
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -76,6 +100,7 @@ static int demo_voiding(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "payment-timeout", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -107,6 +132,20 @@ static int demo_voiding(int argc, char **argv)
 		case 'q':
 			o.quiet = 1;
 			break;
+		case 'p':
+			if (strcmp(d->name, "orders") != 0) {
+				fprintf(stderr,
+					"steward: --payment-timeout is an option of demo orders\n");
+				return 2;
+			}
+			if (parse_seconds("--payment-timeout", optarg, &payment_timeout))
+				return 2;
+			if (payment_timeout < 1 || payment_timeout > 86400) {
+				fprintf(stderr,
+					"steward: --payment-timeout takes 1 to 86400 seconds\n");
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -119,6 +158,7 @@ static int demo_voiding(int argc, char **argv)
 		fprintf(stderr, "steward: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	stw_demo_orders_configure((int64_t)(payment_timeout * 1000));
 	const char *slow = getenv("SLOW_DOWN");
 	o.slow = slow != NULL && *slow != '\0' && strcmp(slow, "0") != 0;
 	return stw_daemon_run(&o);
@@ -148,9 +188,10 @@ int main(int argc, char **argv)
 	if (stw_cli_is_command(argv[1]))
 		return stw_cli_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "demo") == 0) {
-		if (argc >= 3 && strcmp(argv[2], "voiding") == 0)
-			return demo_voiding(argc - 2, argv + 2);
-		fprintf(stderr, "steward: demo needs an example name: voiding\n");
+		for (size_t i = 0; argc >= 3 && i < sizeof(demos) / sizeof(demos[0]); i++)
+			if (strcmp(argv[2], demos[i].name) == 0)
+				return run_demo(&demos[i], argc - 2, argv + 2);
+		fprintf(stderr, "steward: demo needs an example name: voiding or orders\n");
 		return 2;
 	}
 	/* Reports the unknown command, with control characters escaped. */

@@ -863,7 +863,7 @@ describe('methods and paths', () => {
   }
 
   for (const path of ['/api', '/api/', '/api/nope', '/nope', '/api/instances/a/b/c',
-    '/api/contexts/Billing', '/api/contexts/Billing/nope', '/api/demo', '/api/demo/other/x',
+    '/api/contexts/Billing', '/api/contexts/Billing/nope', '/api/demo/other/x',
     '/api/demo/voiding', '/api/demo/voiding/nope', '/static/nope.js', '/instances/a/b',
     `/${'a/'.repeat(40)}`]) {
     test(`GET ${path} is 404 JSON`, async () => {
@@ -1035,6 +1035,15 @@ describe('GET /api/stream', () => {
 // The voiding demo
 
 describe('the voiding demo endpoints', () => {
+  test('GET /api/demo names the demo; POST is 405', async () => {
+    const r = await get('/api/demo');
+    assertJson(r, 200);
+    assert.deepEqual(r.data, { name: 'voiding' });
+    const p = await raw('POST', '/api/demo', { body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(p.status, 405);
+    assert.equal(p.headers.allow, 'GET');
+  });
+
   test('POST documents issues a document; GET reports shows it with its total', async () => {
     const customer = uniq('cust');
     const d1 = await issue(customer, 1000);
