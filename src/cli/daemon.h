@@ -41,4 +41,10 @@ int stw_demo_orders_setup(struct stw_engine *e, void *ud);
 int stw_demo_orders_route(struct stw_http_request *r, void *ud);
 void stw_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
 
+/* The ticket booking demo (demo_booking.c). */
+void stw_demo_booking_configure(int64_t payment_window_ms, int64_t expire_every_ms);
+int stw_demo_booking_setup(struct stw_engine *e, void *ud);
+int stw_demo_booking_route(struct stw_http_request *r, void *ud);
+void stw_demo_booking_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
+
 #endif /* STW_DAEMON_H */

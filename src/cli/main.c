@@ -23,7 +23,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  demo voiding   run the document voiding example (seed 000) with its web page\n"
-	      "  demo orders    run the restaurant order example (seed 002) with its web page\n",
+	      "  demo orders    run the restaurant order example (seed 002) with its web page\n"
+	      "  demo booking   run the ticket booking example (seed 003) with its web page\n",
 	      f);
 	stw_cli_summary(f);
 	fputs("  help COMMAND   show the options of a command\n"
@@ -33,16 +34,18 @@ static void usage(FILE *f)
 	      "steward-voiding.db) or on a running daemon (--url URL, or STEWARD_URL);\n"
 	      "--json prints the JSON document of the HTTP API. See steward COMMAND --help.\n"
 	      "\n"
-	      "demo voiding and demo orders options:\n"
-	      "  --db PATH        SQLite database (default steward-voiding.db, steward-orders.db)\n"
+	      "demo options (voiding, orders, booking):\n"
+	      "  --db PATH        SQLite database (default steward-NAME.db)\n"
 	      "  --listen ADDR    HTTP address (default 127.0.0.1:8080; off: no server)\n"
-	      "  --every SECONDS  simulate a document or an order every SECONDS (default 5; 0: "
-	      "never)\n"
+	      "  --every SECONDS  simulate a document, order or booking every SECONDS\n"
+	      "                   (default 5; 0: never)\n"
 	      "  --seed N         random seed of the simulator (default: time)\n"
 	      "  --for SECONDS    stop after SECONDS (default: until SIGINT/SIGTERM)\n"
 	      "  --quiet          do not print events\n"
 	      "  --payment-timeout SECONDS  orders: cancel an unpaid order after SECONDS\n"
 	      "                   (default 120, the seed's two minutes)\n"
+	      "  --payment-window SECONDS  booking: time to pay a confirmed booking (default 60)\n"
+	      "  --expire-every SECONDS    booking: period of the expiration process (default 10)\n"
 	      "\n"
 	      "environment: SLOW_DOWN=1 makes each process step wait 5 s and each service\n"
 	      "command 250 ms so a person can watch the states change.\n",
@@ -73,12 +76,15 @@ struct demo {
 
 static const char *const voiding_contexts[] = { "Billing", "Reports", NULL };
 static const char *const orders_contexts[] = { "Orders", "Payments", "Restaurant", NULL };
+static const char *const booking_contexts[] = { "Booking", "Tickets", "Payments", NULL };
 
 static const struct demo demos[] = {
 	{ "voiding", "steward-voiding.db", stw_demo_voiding_setup, stw_demo_voiding_route,
 	  stw_demo_voiding_simulate, voiding_contexts },
 	{ "orders", "steward-orders.db", stw_demo_orders_setup, stw_demo_orders_route,
 	  stw_demo_orders_simulate, orders_contexts },
+	{ "booking", "steward-booking.db", stw_demo_booking_setup, stw_demo_booking_route,
+	  stw_demo_booking_simulate, booking_contexts },
 };
 
 static int run_demo(const struct demo *d, int argc, char **argv)
@@ -92,7 +98,7 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 		.seed = (unsigned)time(NULL),
 		.narrate = d->narrate,
 	};
-	double payment_timeout = 120;
+	double payment_timeout = 120, payment_window = 60, expire_every = 10;
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -101,6 +107,8 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 		{ "for", required_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "payment-timeout", required_argument, NULL, 'p' },
+		{ "payment-window", required_argument, NULL, 'w' },
+		{ "expire-every", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -132,6 +140,22 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 		case 'q':
 			o.quiet = 1;
 			break;
+		case 'w':
+		case 'x':
+			if (strcmp(d->name, "booking") != 0) {
+				fprintf(stderr, "steward: --%s is an option of demo booking\n",
+					c == 'w' ? "payment-window" : "expire-every");
+				return 2;
+			}
+			if (parse_seconds(c == 'w' ? "--payment-window" : "--expire-every", optarg,
+					  c == 'w' ? &payment_window : &expire_every))
+				return 2;
+			if ((c == 'w' ? payment_window : expire_every) < 1) {
+				fprintf(stderr, "steward: --%s takes at least 1 second\n",
+					c == 'w' ? "payment-window" : "expire-every");
+				return 2;
+			}
+			break;
 		case 'p':
 			if (strcmp(d->name, "orders") != 0) {
 				fprintf(stderr,
@@ -159,6 +183,8 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 		return 2;
 	}
 	stw_demo_orders_configure((int64_t)(payment_timeout * 1000));
+	stw_demo_booking_configure((int64_t)(payment_window * 1000),
+				   (int64_t)(expire_every * 1000));
 	const char *slow = getenv("SLOW_DOWN");
 	o.slow = slow != NULL && *slow != '\0' && strcmp(slow, "0") != 0;
 	return stw_daemon_run(&o);
@@ -191,7 +217,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; argc >= 3 && i < sizeof(demos) / sizeof(demos[0]); i++)
 			if (strcmp(argv[2], demos[i].name) == 0)
 				return run_demo(&demos[i], argc - 2, argv + 2);
-		fprintf(stderr, "steward: demo needs an example name: voiding or orders\n");
+		fprintf(stderr,
+			"steward: demo needs an example name: voiding, orders or booking\n");
 		return 2;
 	}
 	/* Reports the unknown command, with control characters escaped. */
