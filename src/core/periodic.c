@@ -126,13 +126,14 @@ int stw__run_periodic(struct stw_engine *e, const struct stw__periodic *p, int *
 		return STW_OK;
 	}
 	struct stw_periodic_ctx pc = { .e = e, .d = p->d, .now = now, .period = period };
-	e->in_handler = 1; /* reads only: no nested transaction */
+	e->errmsg[0] = '\0'; /* what the run says, not what came before */
+	e->in_handler = 1;   /* reads only: no nested transaction */
 	int cb = p->d->run(&pc, p->d->ud);
 	e->in_handler = 0;
 	if (cb != STW_OK) {
 		STW__S0(s, rollback);
-		stw__log(e, STW_LOG_ERROR, "periodic %s failed (%s): %s; tried again next round",
-			 name, stw_strerror(cb), e->errmsg);
+		stw__log(e, STW_LOG_ERROR, "periodic %s failed (%s)%s%s; tried again next round",
+			 name, stw_strerror(cb), e->errmsg[0] ? ": " : "", e->errmsg);
 		return STW_OK;
 	}
 	rc = STW__S(s, periodic_set, name, period, now);
