@@ -392,6 +392,48 @@ static void test_crash_around_firing(void **state)
 	}
 }
 
+/* timers-1.9: an event whose type is a timer's message cannot impersonate
+ * the timer: it is recorded as unrouted and the instance does not move. */
+static void test_no_impersonation(void **state)
+{
+	struct fixture *f = *state;
+	char buf[64];
+	emit(f, "e1", "Placed", "o1", NULL);
+	emit(f, "e2", "PaymentTimedOut", "o1", NULL);
+	run(f);
+	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Awaiting");
+	json_t *u = NULL;
+	assert_int_equal(stw_list_unrouted(f->e, "orders", 0, &u), STW_OK);
+	assert_int_equal(json_array_size(u), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(u, 0), "event_type")),
+			    "PaymentTimedOut");
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(u, 0), "reason")),
+			       "timer message"));
+	json_decref(u);
+	/* The real timer still fires at its time. */
+	f->now += 1000;
+	run(f);
+	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Cancelled");
+}
+
+/* timers-1.10: an instance that failed outside a failure state lists no
+ * pending timer, and its timer is void when it falls due. */
+static void test_halted_instance_has_no_timers(void **state)
+{
+	struct fixture *f = *state;
+	emit(f, "e1", "Placed", "o1", NULL);
+	emit(f, "e2", "Resume", "o1", NULL); /* not accepted in Awaiting: fails */
+	run(f);
+	json_t *o = get(f, "o1");
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "failed");
+	assert_int_equal(json_array_size(json_object_get(o, "timers")), 0);
+	json_decref(o);
+	f->now += 1000;
+	run(f);
+	assert_int_equal(stats(f).timers_fired, 0);
+	assert_int_equal(stats(f).timers_ignored, 1);
+}
+
 /* timers-2.1: a timer whose message its state does not accept, or a timer on
  * a stateless policy, is refused at definition time. */
 static void test_validation(void **state)
@@ -436,6 +478,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_due_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_around_firing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_impersonation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_halted_instance_has_no_timers, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("timers", tests, NULL, NULL);
