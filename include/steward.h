@@ -595,7 +595,8 @@ STW_API int stw_retry(struct stw_engine *e, const char *definition, const char *
 /*
  * Cancels an active or failed instance: its status becomes "cancelled", its
  * uniqueness key is freed, its timers become void, and a history row records
- * `note`. No command is sent. STW_ESTATE if the instance has ended.
+ * `note` (also its reason; without a note a failure's reason stays). No
+ * command is sent. STW_ESTATE if the instance has ended.
  */
 STW_API int stw_cancel(struct stw_engine *e, const char *definition, const char *id,
 		       const char *note) STW_WUR;

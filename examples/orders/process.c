@@ -14,6 +14,7 @@
  * event; when it has none, the defaults of orders.h apply.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "orders_int.h"
 
@@ -117,9 +118,21 @@ static int placed_update(const struct stw_step_info *si)
 	return rc;
 }
 
-/* PaymentTimedOut falls due at the order's payment deadline. */
+/*
+ * PaymentTimedOut falls due at the order's payment deadline. When a person
+ * retries the process from AwaitingPayment, the customer gets a new payment
+ * window from now (*due_ms holds now when the engine calls this).
+ */
 static int payment_due(const struct stw_step_info *si, int64_t *due_ms)
 {
+	if (strcmp(si->event->type, "Retry") == 0) {
+		int64_t timeout;
+		int rc =
+		    timeout_of(si->data, "payment_timeout_ms", ORDERS_PAYMENT_TIMEOUT_MS, &timeout);
+		if (rc == STW_OK)
+			*due_ms += timeout;
+		return rc;
+	}
 	return payment_deadline(si->event, due_ms);
 }
 

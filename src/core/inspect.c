@@ -274,6 +274,7 @@ struct ack_ctx {
 	char state[STW_MAX_NAME];
 	char status[32];
 	char key[STW_MAX_ID];
+	char reason[512];
 	json_t *json;
 	int found;
 };
@@ -287,6 +288,7 @@ static int ack_cb(const struct stw__instance_row *r, void *ud)
 	stw__copy(c->state, sizeof(c->state), r->state);
 	stw__copy(c->status, sizeof(c->status), r->status);
 	stw__copy(c->key, sizeof(c->key), r->unique_key ? r->unique_key : "");
+	stw__copy(c->reason, sizeof(c->reason), r->reason ? r->reason : "");
 	json_error_t jerr;
 	c->json = json_loads(r->data, 0, &jerr);
 	return 1;
@@ -375,7 +377,11 @@ static int end_instance(struct stw_engine *e, const char *definition, const char
 		.data = data,
 		/* Kept for display: the unique index covers active and failed only. */
 		.unique_key = c.key[0] ? c.key : NULL,
-		.reason = how->cancel ? note : NULL,
+		/* A cancel keeps the failure's reason unless the note says why. */
+		.reason = !how->cancel  ? NULL
+			  : note        ? note
+			  : c.reason[0] ? c.reason
+					: NULL,
 		.version = c.row.version + 1,
 		.created_at = c.row.created_at,
 		.updated_at = now,

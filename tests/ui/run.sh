@@ -1,11 +1,16 @@
 #!/bin/sh
-# The browser test of Steward's page: starts `steward demo voiding` on a fresh
-# database and a free loopback port, drives the page in headless Chromium
-# (tests/ui/voiding.test.mjs), and always stops the daemon afterwards.
+# The browser tests of Steward's page. Each test file runs against its own
+# daemon, started on a fresh database and a free loopback port, and the daemon
+# is always stopped afterwards:
+#   voiding.test.mjs     `steward demo voiding --every 0`
+#   orders.test.mjs      `steward demo orders --payment-timeout 3 --every 0`
+#   operations.test.mjs  `steward demo voiding --every 0` (retry, cancel)
+# The tests drive the page in headless Chromium through playwright-core.
 #
 # usage: tests/ui/run.sh STEWARD_BINARY ARTIFACT_DIR
-# Screenshots and the daemon's log land in ARTIFACT_DIR. Exits with the
-# test's status; the last line says "N passed, M failed".
+# Screenshots and the daemons' logs (daemon-NAME.log) land in ARTIFACT_DIR.
+# Exits 0 when every test passed; the last line says "N passed, M failed"
+# (the total over the files).
 set -u
 
 if [ $# -ne 2 ]; then
@@ -43,7 +48,8 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/steward-ui.XXXXXX") || fail "mktemp failed"
 pid=""
-cleanup() {
+name=""
+stop_daemon() {
 	if [ -n "$pid" ]; then
 		kill "$pid" 2>/dev/null
 		# give it 5 s to stop cleanly, then force it
@@ -56,7 +62,11 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 		pid=""
 	fi
-	[ -f "$tmp/daemon.log" ] && cp "$tmp/daemon.log" "$art/daemon.log"
+	[ -n "$name" ] && [ -f "$tmp/daemon.log" ] && cp "$tmp/daemon.log" "$art/daemon-$name.log"
+	rm -f "$tmp/daemon.log"
+}
+cleanup() {
+	stop_daemon
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -81,24 +91,65 @@ wait_healthy() {
 	return 1
 }
 
-url=""
-for attempt in 1 2 3; do
-	port=$(free_port) || fail "no free port"
-	rm -f "$tmp/ui.db" "$tmp/ui.db-wal" "$tmp/ui.db-shm"
-	"$bin" demo voiding --db "$tmp/ui.db" --listen "127.0.0.1:$port" --every 0 >"$tmp/daemon.log" 2>&1 &
-	pid=$!
-	if wait_healthy "http://127.0.0.1:$port"; then
-		url="http://127.0.0.1:$port"
-		break
-	fi
-	echo "run.sh: the daemon did not answer /healthz on port $port (attempt $attempt):" >&2
-	tail -n 20 "$tmp/daemon.log" >&2
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=""
-done
-[ -n "$url" ] || fail "the daemon did not start"
+# start_daemon NAME DEMO [OPTION...]: sets url, or returns 1.
+start_daemon() {
+	name=$1
+	demo=$2
+	shift 2
+	url=""
+	for attempt in 1 2 3; do
+		port=$(free_port) || return 1
+		rm -f "$tmp/ui.db" "$tmp/ui.db-wal" "$tmp/ui.db-shm"
+		"$bin" demo "$demo" --db "$tmp/ui.db" --listen "127.0.0.1:$port" --every 0 "$@" >"$tmp/daemon.log" 2>&1 &
+		pid=$!
+		if wait_healthy "http://127.0.0.1:$port"; then
+			url="http://127.0.0.1:$port"
+			return 0
+		fi
+		echo "run.sh: the $demo daemon did not answer /healthz on port $port (attempt $attempt):" >&2
+		tail -n 20 "$tmp/daemon.log" >&2
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		pid=""
+	done
+	return 1
+}
 
-node "$here/voiding.test.mjs" "$url" "$art"
-status=$?
-exit $status
+passed=0
+failed=0
+# suite FILE DEMO [OPTION...]: runs one test file against a fresh daemon.
+suite() {
+	file=$1
+	shift
+	echo "== $file"
+	if ! start_daemon "${file%%.*}" "$@"; then
+		echo "run.sh: the daemon for $file did not start" >&2
+		failed=$((failed + 1))
+		stop_daemon
+		return
+	fi
+	# streamed as it runs; the status goes through a file (sh has no pipefail)
+	{
+		node "$here/$file" "$url" "$art" 2>&1
+		echo $? >"$tmp/rc"
+	} | tee "$tmp/out.txt"
+	rc=$(cat "$tmp/rc" 2>/dev/null || echo 1)
+	stop_daemon
+	last=$(tail -n 1 "$tmp/out.txt")
+	p=$(echo "$last" | sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1/p')
+	f=$(echo "$last" | sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\2/p')
+	if [ -z "$p" ]; then
+		p=0
+		f=1
+	fi
+	[ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+suite voiding.test.mjs voiding
+suite orders.test.mjs orders --payment-timeout 3
+suite operations.test.mjs voiding
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

@@ -237,6 +237,15 @@ static void test_cancel(void **state)
 	assert_int_equal(stw_list_instances(f->e, &flt, &l), STW_OK);
 	assert_int_equal(json_array_size(l), 1);
 	json_decref(l);
+	/* Cancelling a failure without a note keeps the failure's reason. */
+	emit(f, "e3", "PaymentRequested", "p3", json_pack("{s:s}", "key", "k3"));
+	emit(f, "e4", "ChargeDeclined", "p3", json_pack("{s:s}", "reason", "card expired"));
+	run(f);
+	assert_int_equal(stw_cancel(f->e, NULL, "p3", NULL), STW_OK);
+	o = get(f, "p3");
+	assert_string_equal(str(o, "status"), "cancelled");
+	assert_string_equal(str(o, "reason"), "ChargeDeclined: card expired");
+	json_decref(o);
 }
 
 int main(void)

@@ -1,6 +1,9 @@
 /*
- * app.js - Steward's page: the voiding dashboard (/), the instance list
- * (/instances) and one instance (/instances/{id}). Plain ES2020, no library.
+ * app.js - Steward's page: the dashboard of the running demo (/: voiding or
+ * orders, plus the instances that need a person and the recent failures), the
+ * instance list (/instances) and one instance (/instances/{id}: history,
+ * timers, commands, the state machine, and retry/cancel/acknowledge).
+ * Plain ES2020, no library.
  * It talks only to the JSON API of docs/API.md. Every value from the server
  * reaches the DOM through textContent or setAttribute, never as HTML.
  */
@@ -65,6 +68,41 @@
   function timeEl(ms, withMillis) {
     return h('time', { class: 'time', datetime: typeof ms === 'number' ? new Date(ms).toISOString() : null },
       fmtTime(ms, withMillis));
+  }
+
+  /* What is left until `due` (ms since the epoch), in words. */
+  function timeLeft(due) {
+    const ms = due - Date.now();
+    if (!Number.isFinite(ms)) return '—';
+    if (ms <= 0) return 'due now';
+    const s = Math.ceil(ms / 1000);
+    if (s < 60) return `${s} s left`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m} min ${pad(s % 60)} s left`;
+    const hr = Math.floor(m / 60);
+    if (hr < 48) return `${hr} h ${pad(m % 60)} min left`;
+    return `${Math.floor(hr / 24)} days left`;
+  }
+
+  /* A countdown to `due`; tickCountdowns() keeps every one on the page current. */
+  function countdown(due) {
+    return h('span', { class: 'countdown' + (due <= Date.now() ? ' overdue' : ''), 'data-due': due }, timeLeft(due));
+  }
+
+  function tickCountdowns() {
+    const now = Date.now();
+    for (const el of document.querySelectorAll('.countdown[data-due]')) {
+      const due = Number(el.getAttribute('data-due'));
+      const t = timeLeft(due);
+      if (el.textContent !== t) el.textContent = t;
+      if (due <= now) el.classList.add('overdue');
+    }
+  }
+
+  /* A small clock, the mark of timers (drawn, so it needs no emoji font). */
+  function clockIcon() {
+    return svg('svg', { class: 'clock-icon', viewBox: '0 0 16 16', width: '14', height: '14', 'aria-hidden': 'true', focusable: 'false' },
+      svg('circle', { cx: '8', cy: '8', r: '6.3' }), svg('path', { d: 'M8 4.3V8l2.6 1.7' }));
   }
 
   const shortId = (id) => (typeof id === 'string' && id.length > 12 ? id.slice(0, 8) + '…' : String(id));
@@ -260,8 +298,96 @@
 
   function dashboardView() {
     const v = { last: {} };
-    document.title = 'Voiding demo · Steward';
+    document.title = 'Dashboard · Steward';
 
+    const intro = h('div', { class: 'intro' }, h('h1', null, 'Dashboard'));
+    const demoBox = h('div', { id: 'demo' });
+
+    const interventions = table('interventions', 'Instances that need a person',
+      ['Instance', 'Definition', 'State', 'Reason', 'Since']);
+    const interventionsPanel = h('section', {
+      id: 'interventions-panel', class: 'panel attention', 'aria-labelledby': 'interventions-title', hidden: true,
+    },
+    h('div', { class: 'panel-head' },
+      h('h2', { id: 'interventions-title' }, 'Needs a person'),
+      h('span', { class: 'muted' }, 'failed in a state that asks for a decision: open one to retry, acknowledge or cancel it')),
+    h('div', { class: 'table-wrap' }, interventions));
+
+    const failures = table('failures', 'Failed instances, newest first', ['Instance', 'Definition', 'State', 'Reason', 'Failed']);
+    failures.classList.add('compact');
+    const failuresPanel = h('section', { id: 'failures-panel', class: 'panel', 'aria-labelledby': 'failures-title' },
+      h('div', { class: 'panel-head' },
+        h('h2', { id: 'failures-title' }, 'Recent failures'),
+        h('span', { class: 'muted' }, 'failed instances of every definition, newest first · '),
+        h('a', { href: '/instances?status=failed' }, 'all failures')),
+      h('div', { class: 'table-wrap' }, failures));
+
+    $('#main').replaceChildren(intro, interventionsPanel, demoBox, failuresPanel);
+
+    function instanceCells(i) {
+      return [
+        h('td', { class: 'id' }, h('a', { href: instanceHref(i.id, i.definition), title: `Instance ${i.id}` }, shortId(i.id))),
+        h('td', null, orDash(i.definition)),
+        h('td', null, h('span', { class: 'state-name' }, orDash(i.state))),
+        h('td', { class: 'reason' }, orDash(i.reason)),
+        h('td', null, timeEl(i.updated_at)),
+      ];
+    }
+
+    let demo = null;
+    v.refresh = async () => {
+      if (!demo) {
+        let name = '';
+        try {
+          const d = await api('/api/demo');
+          name = d && typeof d.name === 'string' ? d.name : '';
+        } catch (e) {
+          if (e.status !== 404) throw e; // `steward serve`: no demo
+        }
+        demo = name === 'voiding' ? voidingDemo() : name === 'orders' ? ordersDemo() : otherDemo(name);
+        document.title = `${demo.title} · Steward`;
+        intro.replaceChildren(h('h1', null, demo.heading), demo.lead ? h('p', { class: 'lead' }, demo.lead) : null);
+        demoBox.setAttribute('data-demo', name);
+        demoBox.replaceChildren(...demo.nodes);
+        const nav = $('[data-nav="dashboard"]');
+        if (nav) nav.textContent = demo.title;
+      }
+      const [, iv, fl] = await Promise.all([
+        demo.refresh(),
+        api('/api/interventions?limit=50'),
+        api('/api/instances?status=failed&limit=8'),
+      ]);
+      if (changed('interventions', iv)) {
+        const list = (iv && iv.instances) || [];
+        interventions.tBodies[0].replaceChildren(...list.map((i) =>
+          h('tr', { 'data-id': i.id, 'data-definition': i.definition, 'data-status': i.status }, instanceCells(i))));
+        interventionsPanel.hidden = list.length === 0;
+      }
+      if (changed('failures', fl)) {
+        const list = (fl && fl.instances) || [];
+        const body = failures.tBodies[0];
+        body.replaceChildren(...list.map((i) =>
+          h('tr', { 'data-id': i.id, 'data-definition': i.definition, 'data-key': i.unique_key }, instanceCells(i))));
+        if (!list.length) body.append(emptyRow(5, 'No instance has failed.'));
+      }
+    };
+    return v;
+  }
+
+  /* A daemon without a panel of its own (`steward serve`, or a demo this page does not know). */
+  function otherDemo(name) {
+    return {
+      title: name ? `${name[0].toUpperCase()}${name.slice(1)} demo` : 'Dashboard',
+      heading: name ? `The ${name} demo` : 'Dashboard',
+      lead: 'Every process instance is listed on the instances page, with its history and its state machine.',
+      nodes: [h('p', { class: 'panel' }, h('a', { href: '/instances' }, 'See all instances'), '.')],
+      refresh: async () => {},
+    };
+  }
+
+  // ---------------------------------------------------------- voiding demo
+
+  function voidingDemo() {
     const customer = h('input', { id: 'issue-customer', name: 'customer', required: true, autocomplete: 'off', list: 'customers', placeholder: 'acme' });
     const amount = h('input', { id: 'issue-amount', name: 'amount', type: 'number', min: '0', step: '0.01', required: true, placeholder: '123.45', inputmode: 'decimal' });
     const docId = h('input', { id: 'issue-document', name: 'document_id', autocomplete: 'off', placeholder: 'generated' });
@@ -297,13 +423,7 @@
       ['Process', 'State', 'Document', 'Status', 'Reason', ['Action', 'actions']]);
     const reports = h('div', { class: 'reports-list' });
 
-    const main = $('#main');
-    main.replaceChildren(
-      h('h1', null, 'Document voiding'),
-      h('p', { class: 'lead' },
-        'Billing issues documents and Reports builds one report per customer. Voiding a document starts a ' +
-        'voiding process that asks Reports to mark it voided; once a report is published its documents can no ' +
-        'longer be voided and the process fails until someone acknowledges the failure.'),
+    const nodes = [
       h('div', { class: 'grid-top' },
         h('section', { class: 'panel', 'aria-labelledby': 'issue-title' },
           h('h2', { id: 'issue-title' }, 'Issue a document'), form),
@@ -316,7 +436,8 @@
         h('div', { class: 'panel-head' },
           h('h2', { id: 'reports-title' }, 'Reports'),
           h('span', { class: 'muted' }, 'one per customer')),
-        reports));
+        reports),
+    ];
 
     function processRow(p) {
       const cells = [
@@ -387,7 +508,7 @@
       h('div', { class: 'table-wrap' }, docs));
     }
 
-    v.refresh = async () => {
+    const refresh = async () => {
       const [p, r] = await Promise.all([api('/api/demo/voiding/processes'), api('/api/demo/voiding/reports')]);
       if (changed('processes', p)) {
         const body = processes.tBodies[0];
@@ -402,12 +523,160 @@
         customers.replaceChildren(...list.map((x) => h('option', { value: x.customer })));
       }
     };
-    return v;
+    return {
+      title: 'Voiding demo',
+      heading: 'Document voiding',
+      lead: 'Billing issues documents and Reports builds one report per customer. Voiding a document starts a ' +
+        'voiding process that asks Reports to mark it voided; once a report is published its documents can no ' +
+        'longer be voided and the process fails until someone acknowledges the failure.',
+      nodes,
+      refresh,
+    };
+  }
+
+  // ----------------------------------------------------------- orders demo
+
+  const RESTAURANTS = ['Pizzeria Roma', 'Sushi Ya', 'Taqueria'];
+
+  /* "order-5c8ca0bd-8087-…" -> "order-5c8ca0bd…" */
+  const shortOrder = (id) => (typeof id === 'string' && id.length > 16 ? id.slice(0, 14) + '…' : String(id));
+
+  function ordersDemo() {
+    const restaurant = h('input', { id: 'order-restaurant', name: 'restaurant', required: true, autocomplete: 'off', list: 'restaurants', placeholder: RESTAURANTS[0] });
+    const items = h('input', { id: 'order-items', name: 'items', required: true, autocomplete: 'off', placeholder: 'margherita, tiramisu' });
+    const price = h('input', { id: 'order-price', name: 'price', type: 'number', min: '0', step: '0.01', required: true, placeholder: '23.50', inputmode: 'decimal' });
+    const result = h('output', { id: 'order-result', class: 'form-result', for: 'order-restaurant order-items order-price' });
+    const submit = h('button', { type: 'submit' }, 'Place order');
+    const form = h('form', { id: 'order-form', 'aria-labelledby': 'order-title' },
+      h('div', { class: 'field' }, h('label', { for: 'order-restaurant' }, 'Restaurant'), restaurant,
+        h('datalist', { id: 'restaurants' }, RESTAURANTS.map((n) => h('option', { value: n })))),
+      h('div', { class: 'field' }, h('label', { for: 'order-items' }, 'Items (comma-separated)'), items),
+      h('div', { class: 'field' }, h('label', { for: 'order-price' }, 'Price'), price),
+      submit, result);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      result.textContent = '';
+      const list = items.value.split(',').map((s) => s.trim()).filter((s) => s);
+      const cents = Math.round(Number(price.value) * 100);
+      if (!restaurant.value.trim() || !list.length || price.value === '' || !Number.isFinite(cents) || cents < 0) {
+        notify('Place an order: give a restaurant, at least one item and a non-negative price.');
+        return;
+      }
+      const body = { restaurant: restaurant.value.trim(), items: list, price: cents };
+      const r = await act(submit, 'Could not place the order',
+        () => api('/api/demo/orders/orders', { method: 'POST', body }));
+      submit.disabled = false;
+      if (r) {
+        result.textContent = `Placed order ${r.order_id} at ${body.restaurant} (${money(cents)}).`;
+        items.value = '';
+        price.value = '';
+      }
+    });
+
+    const orders = table('orders', 'Orders, newest first, with their process',
+      ['Order', 'Restaurant', ['Price', 'num'], 'Status', 'Payment', 'Delivery', 'Process', 'Payment deadline', 'Reason', ['Action', 'actions']]);
+    const count = h('span', { id: 'orders-count', class: 'muted' });
+
+    form.classList.add('inline-form');
+    const nodes = [
+      h('section', { class: 'panel', 'aria-labelledby': 'order-title' },
+        h('h2', { id: 'order-title' }, 'Place an order'), form),
+      h('section', { class: 'panel', 'aria-labelledby': 'orders-title' },
+        h('div', { class: 'panel-head' }, h('h2', { id: 'orders-title' }, 'Orders'), count),
+        h('div', { class: 'table-wrap' }, orders)),
+    ];
+
+    // The payment deadline of each order awaiting payment: its pending PaymentTimedOut timer.
+    const dueOf = new Map();
+
+    const awaiting = (o) => o.process && o.process.status === 'active' && o.process.state === 'AwaitingPayment';
+
+    function orderRow(o) {
+      const p = o.process;
+      const procCell = h('td', { class: 'process' });
+      if (p) {
+        procCell.append(
+          h('a', { class: 'process-link state-name', href: instanceHref(p.id, 'orders'), title: `Process ${p.id}` }, orDash(p.state)),
+          ' ', badge(orDash(p.status), 'status-' + p.status));
+      } else {
+        procCell.append(h('span', { class: 'muted' }, '—'));
+      }
+      const deadline = h('td', { class: 'deadline' });
+      if (awaiting(o) && dueOf.has(p.id)) {
+        deadline.append(h('span', { class: 'timer-mark' }, clockIcon(), countdown(dueOf.get(p.id))),
+          h('span', { class: 'visually-hidden' }, ' until PaymentTimedOut'));
+      } else {
+        deadline.append(h('span', { class: 'muted' }, '—'));
+      }
+      const actions = h('td', { class: 'actions' });
+      // A process cancelled by a person sent nothing to Orders: a payment or a delivery now would
+      // be ignored by it (the money neither used nor refunded), so the page does not offer them.
+      const stopped = p && p.status === 'cancelled';
+      if (stopped) actions.append(h('span', { class: 'muted', title: 'Its process was cancelled by a person' }, 'process cancelled'));
+      if (o.payment === 'requested' && !stopped) {
+        const b = h('button', { type: 'button', class: 'pay', 'aria-label': `Pay order ${o.order_id}` }, 'Pay');
+        b.addEventListener('click', () => act(b, `Could not pay order ${o.order_id}`,
+          () => api(`/api/demo/orders/orders/${enc(o.order_id)}/pay`, { method: 'POST', body: {} })));
+        actions.append(b);
+      }
+      if (o.delivery === 'dispatched' && !stopped) {
+        const b = h('button', { type: 'button', class: 'deliver secondary', 'aria-label': `Deliver order ${o.order_id}` }, 'Deliver');
+        b.addEventListener('click', () => act(b, `Could not deliver order ${o.order_id}`,
+          () => api(`/api/demo/orders/orders/${enc(o.order_id)}/deliver`, { method: 'POST', body: {} })));
+        actions.append(b);
+      }
+      const itemList = Array.isArray(o.items) ? o.items.map(String).join(', ') : '';
+      return h('tr', {
+        'data-order': o.order_id, 'data-state': p ? p.state : '', 'data-process-status': p ? p.status : '',
+        'data-payment': o.payment, 'data-delivery': o.delivery, 'data-status': o.status,
+      },
+      h('td', { class: 'id', title: `Order ${o.order_id}` }, shortOrder(o.order_id)),
+      h('td', { class: 'restaurant' }, orDash(o.restaurant), itemList ? h('span', { class: 'items' }, itemList) : null),
+      h('td', { class: 'num price' }, money(o.price)),
+      h('td', { class: 'order-status' }, badge(orDash(o.status), 'order-' + o.status)),
+      h('td', { class: 'payment' }, badge(orDash(o.payment), 'payment-' + o.payment)),
+      h('td', { class: 'delivery' }, badge(orDash(o.delivery), 'delivery-' + o.delivery)),
+      procCell, deadline,
+      h('td', { class: 'reason' }, orDash(p && p.reason)),
+      actions);
+    }
+
+    const refresh = async () => {
+      const r = await api('/api/demo/orders/orders');
+      const list = (r && r.orders) || [];
+      // Ask for the deadlines not known yet (they never move), a few at a time.
+      const missing = list.filter((o) => awaiting(o) && !dueOf.has(o.process.id)).slice(0, 20);
+      await Promise.all(missing.map(async (o) => {
+        try {
+          const inst = await api(`/api/instances/${enc(o.process.id)}?definition=orders`);
+          const t = (inst.timers || []).find((x) => x.message_type === 'PaymentTimedOut');
+          if (t && typeof t.due_at === 'number') dueOf.set(o.process.id, t.due_at);
+        } catch (e) {
+          /* shown without a deadline; asked again on the next change */
+        }
+      }));
+      const dues = list.filter(awaiting).map((o) => dueOf.get(o.process.id) || null);
+      if (!changed('orders', [list, dues])) return;
+      const body = orders.tBodies[0];
+      body.replaceChildren(...list.map(orderRow));
+      if (!list.length) body.append(emptyRow(10, 'No orders yet: place one.'));
+      const waiting = list.filter(awaiting).length;
+      count.textContent = `${list.length} shown` + (waiting ? ` · ${waiting} awaiting payment` : '');
+    };
+    return {
+      title: 'Orders demo',
+      heading: 'Restaurant orders',
+      lead: 'Orders takes orders, Payments asks for the money and Restaurant dispatches and delivers. Each order ' +
+        'has a process that waits for the payment until a deadline (a timer): an order not paid in time is ' +
+        'cancelled, and a payment that arrives after that is refunded.',
+      nodes,
+      refresh,
+    };
   }
 
   // -------------------------------------------------------------- instances
 
-  const STATUSES = ['active', 'completed', 'failed', 'acknowledged', 'rejected'];
+  const STATUSES = ['active', 'completed', 'failed', 'acknowledged', 'rejected', 'cancelled'];
   const LIMITS = [20, 50, 100, 200];
 
   function instancesView() {
@@ -528,6 +797,16 @@
 
   // --------------------------------------------------------------- instance
 
+  /* Outcomes of what a person did to an instance (rows with no context of their own). */
+  const OPERATOR_OUTCOMES = new Set(['acknowledged', 'cancelled', 'retried']);
+
+  /* The message types of the timers a definition arms. */
+  function timerMessages(def) {
+    const s = new Set();
+    for (const t of (def && def.transitions) || []) for (const tm of t.timers || []) if (tm && tm.message) s.add(tm.message);
+    return s;
+  }
+
   function instanceView(id) {
     const v = { last: {} };
     const definition = new URLSearchParams(location.search).get('definition') || '';
@@ -540,9 +819,91 @@
       head, content);
     head.append(h('h1', null, 'Instance ', h('span', { class: 'mono' }, id)));
 
+    // Inputs that live across re-renders, so that what a person types or picks stays.
     const pendingNote = h('input', { id: 'ack-note', name: 'note', maxlength: '1000', autocomplete: 'off' });
+    const retryState = h('select', { id: 'retry-state', name: 'state' });
+    const retryNote = h('input', { id: 'retry-note', name: 'note', maxlength: '1000', autocomplete: 'off' });
+    const cancelNote = h('input', { id: 'cancel-note', name: 'note', maxlength: '1000', autocomplete: 'off' });
+    const cancelBox = h('div', { id: 'cancel-box', class: 'cancel-box' });
+    let retryPicked = false;
+    let confirming = false;
+    retryState.addEventListener('change', () => { retryPicked = true; });
 
-    function summary(inst) {
+    /* The state a retry most likely wants: where the step into the failure came from. */
+    function retryDefault(inst, actives) {
+      const hist = inst.history || [];
+      for (let i = hist.length - 1; i >= 0; i--) {
+        const r = hist[i];
+        if (r.outcome === 'applied' && r.to === inst.state && actives.includes(r.from)) return r.from;
+      }
+      return actives[0];
+    }
+
+    function retryForm(inst, def) {
+      const actives = def ? (def.states || []).filter((s) => s.kind === 'active').map((s) => s.name) : [];
+      if (!actives.length) return null;
+      const keep = retryPicked && actives.includes(retryState.value) ? retryState.value : retryDefault(inst, actives);
+      retryState.replaceChildren(...actives.map((n) => h('option', { value: n }, n)));
+      retryState.value = keep;
+      const b = h('button', { type: 'submit', class: 'retry' }, 'Retry');
+      const f = h('form', { id: 'retry-form', class: 'ack-form', 'aria-label': 'Retry the process from a state' },
+        h('div', { class: 'field narrow' }, h('label', { for: 'retry-state' }, 'Retry from'), retryState),
+        h('div', { class: 'field' }, h('label', { for: 'retry-note' }, 'Retry note (optional)'), retryNote), b);
+      f.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const body = { state: retryState.value };
+        if (retryNote.value.trim()) body.note = retryNote.value.trim();
+        act(b, `Could not retry from ${body.state}`,
+          () => api(`/api/instances/${enc(inst.id)}/retry?definition=${enc(inst.definition)}`, { method: 'POST', body }))
+          .then((r) => { if (r) { retryNote.value = ''; retryPicked = false; } });
+      });
+      return f;
+    }
+
+    /* Cancel, in two steps: the button opens a confirmation in the page. */
+    function fillCancel(inst) {
+      if (!confirming) {
+        const open = h('button', { type: 'button', id: 'cancel-open', class: 'danger secondary' }, 'Cancel process…');
+        open.addEventListener('click', () => {
+          confirming = true;
+          fillCancel(inst);
+          cancelNote.focus();
+        });
+        cancelBox.replaceChildren(h('p', { class: 'muted' },
+          inst.status === 'failed' ? 'Or give up on it: ' : 'Stop this process for good: '), open);
+        cancelBox.classList.remove('confirming');
+        return;
+      }
+      const yes = h('button', { type: 'submit', id: 'cancel-confirm', class: 'danger' }, 'Yes, cancel the process');
+      const no = h('button', { type: 'button', id: 'cancel-keep', class: 'secondary' }, 'Keep it');
+      no.addEventListener('click', () => {
+        confirming = false;
+        fillCancel(inst);
+        const o = $('#cancel-open');
+        if (o) o.focus();
+      });
+      const f = h('form', { id: 'cancel-form', class: 'ack-form', role: 'group', 'aria-labelledby': 'cancel-question' },
+        h('div', { class: 'field' }, h('label', { for: 'cancel-note' }, 'Cancellation note (optional)'), cancelNote), yes, no);
+      f.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const body = cancelNote.value.trim() ? { note: cancelNote.value.trim() } : {};
+        act(yes, 'Could not cancel the process',
+          () => api(`/api/instances/${enc(inst.id)}/cancel?definition=${enc(inst.definition)}`, { method: 'POST', body }))
+          .then((r) => {
+            if (r) {
+              confirming = false;
+              cancelNote.value = '';
+            }
+          });
+      });
+      cancelBox.classList.add('confirming');
+      cancelBox.replaceChildren(
+        h('p', { id: 'cancel-question' }, h('strong', null, 'Cancel this process? '),
+          'It ends as cancelled: its pending timers become void, no further command is sent, and this cannot be undone.'),
+        f);
+    }
+
+    function summary(inst, def) {
       const rows = [
         ['Definition', orDash(inst.definition)],
         ['State', h('span', { class: 'state-name', id: 'instance-state' }, orDash(inst.state))],
@@ -568,37 +929,77 @@
             () => api(`/api/instances/${enc(inst.id)}/acknowledge?definition=${enc(inst.definition)}`, { method: 'POST', body }))
             .then((r) => { if (r) pendingNote.value = ''; });
         });
+        const manual = def && (def.states || []).some((s) => s.name === inst.state && s.kind === 'manual');
         box.append(h('div', { class: 'failure-box', role: 'note' },
-          h('p', null, h('strong', null, 'This process failed: '), orDash(inst.reason)), f));
+          h('p', null, h('strong', null, manual ? 'This process needs a person: ' : 'This process failed: '), orDash(inst.reason)),
+          f, retryForm(inst, def)));
+      }
+      if (inst.status === 'active' || inst.status === 'failed') {
+        fillCancel(inst);
+        box.append(cancelBox);
+      } else {
+        confirming = false;
       }
       return box;
     }
 
-    function historyTable(inst) {
+    function historyTable(inst, def) {
       const t = table('history', 'History: every message the instance received',
         [['#', 'num'], 'Time', 'Message', 'Context', 'Transition', 'Outcome', 'Reason', 'Commands sent']);
       const cmds = inst.commands || [];
+      const timerMsgs = timerMessages(def);
       const body = t.tBodies[0];
       for (const r of inst.history || []) {
         const sent = cmds.filter((c) => c.causation_id === r.message_id);
         const to = r.to === null || r.to === undefined ? (r.from || '—') : r.to;
-        body.append(h('tr', { 'data-seq': r.seq, 'data-message-type': r.message_type, 'data-outcome': r.outcome },
-          h('td', { class: 'num' }, orDash(r.seq)),
-          h('td', null, timeEl(r.at, true)),
-          h('td', { class: 'message' }, h('span', { class: 'state-name message-type' }, orDash(r.message_type)),
-            h('span', { class: 'msg-id', title: 'message id' }, orDash(r.message_id))),
-          h('td', null, orDash(r.context)),
-          h('td', { class: 'transition' },
-            h('span', { class: 'state-name from' }, r.from === null || r.from === undefined ? 'start' : r.from),
-            ' ', h('span', { class: 'to' }, h('span', { class: 'arrow', 'aria-hidden': 'true' }, '→'), h('span', { class: 'visually-hidden' }, 'to '), h('span', { class: 'state-name' }, to))),
-          h('td', null, badge(orDash(r.outcome), 'outcome-' + r.outcome)),
-          h('td', { class: 'reason' }, orDash(r.reason)),
-          h('td', { class: 'commands' }, sent.length
-            ? h('ul', { class: 'cmd-list' }, sent.map((c) => h('li', { 'data-command': c.id },
-              `${c.context} · ${c.type} `, badge(orDash(c.status), 'cmd-' + c.status))))
-            : h('span', { class: 'muted' }, '—'))));
+        const noContext = r.context === null || r.context === undefined;
+        const operator = noContext && OPERATOR_OUTCOMES.has(r.outcome);
+        const fired = noContext && !operator && (timerMsgs.has(r.message_type) || !def);
+        body.append(h('tr', {
+          'data-seq': r.seq, 'data-message-type': r.message_type, 'data-outcome': r.outcome,
+          'data-source': fired ? 'timer' : operator ? 'operator' : null, class: fired ? 'timer-fired' : null,
+        },
+        h('td', { class: 'num' }, orDash(r.seq)),
+        h('td', null, timeEl(r.at, true)),
+        h('td', { class: 'message' },
+          fired ? h('span', { class: 'timer-mark', title: 'fired by a timer' }, clockIcon()) : null,
+          h('span', { class: 'state-name message-type' }, orDash(r.message_type)),
+          fired ? h('span', { class: 'visually-hidden' }, ' (fired by a timer)') : null,
+          h('span', { class: 'msg-id', title: fired ? 'timer id' : 'message id' }, orDash(r.message_id))),
+        h('td', { class: 'context' }, fired ? h('span', { class: 'muted' }, 'timer')
+          : operator ? h('span', { class: 'muted' }, 'operator') : orDash(r.context)),
+        h('td', { class: 'transition' },
+          h('span', { class: 'state-name from' }, r.from === null || r.from === undefined ? 'start' : r.from),
+          ' ', h('span', { class: 'to' }, h('span', { class: 'arrow', 'aria-hidden': 'true' }, '→'), h('span', { class: 'visually-hidden' }, 'to '), h('span', { class: 'state-name' }, to))),
+        h('td', null, badge(orDash(r.outcome), 'outcome-' + r.outcome)),
+        h('td', { class: 'reason' }, orDash(r.reason)),
+        h('td', { class: 'commands' }, sent.length
+          ? h('ul', { class: 'cmd-list' }, sent.map((c) => h('li', { 'data-command': c.id },
+            `${c.context} · ${c.type} `, badge(orDash(c.status), 'cmd-' + c.status))))
+          : h('span', { class: 'muted' }, '—'))));
       }
       if (!body.rows.length) body.append(emptyRow(8, 'No history.'));
+      return t;
+    }
+
+    function timersTable(inst) {
+      const t = table('timers', 'Timers armed for this instance that have not fired yet',
+        ['Message', 'Due', 'Time left', 'Armed by', 'Timer']);
+      const body = t.tBodies[0];
+      const list = [...(inst.timers || [])].sort((a, b) => a.due_at - b.due_at);
+      for (const tm of list) {
+        const by = (inst.history || []).find((r) => r.message_id === tm.armed_by);
+        body.append(h('tr', { 'data-timer': tm.id, 'data-message-type': tm.message_type },
+          h('td', { class: 'message' }, h('span', { class: 'timer-mark' }, clockIcon()),
+            h('span', { class: 'state-name message-type' }, orDash(tm.message_type))),
+          h('td', null, timeEl(tm.due_at, true)),
+          h('td', { class: 'left' }, typeof tm.due_at === 'number' ? countdown(tm.due_at) : '—'),
+          h('td', { class: 'armed-by' },
+            by ? h('span', { class: 'state-name' }, `${by.message_type} (#${by.seq})`) : null,
+            h('span', { class: 'msg-id', title: 'message id' }, orDash(tm.armed_by))),
+          h('td', null, h('span', { class: 'msg-id' }, orDash(tm.id)))));
+      }
+      if (!body.rows.length) body.append(emptyRow(5, 'No timer is pending.'));
       return t;
     }
 
@@ -642,13 +1043,18 @@
       const dataPre = h('pre', { id: 'data', class: 'data' }, JSON.stringify(inst.data === undefined ? null : inst.data, null, 2));
       content.replaceChildren(
         h('div', { class: 'instance-grid' },
-          h('div', null, summary(inst),
+          h('div', null, summary(inst, def),
             h('section', { class: 'panel', 'aria-labelledby': 'data-title' }, h('h2', { id: 'data-title' }, 'Data'), dataPre)),
           h('section', { class: 'panel', 'aria-labelledby': 'diagram-title' },
             h('h2', { id: 'diagram-title' }, 'State machine', def ? ` · ${def.name} v${def.version}` : ''),
-            figure, legend())),
+            figure, legend(def))),
+        h('section', { class: 'panel', 'aria-labelledby': 'timers-title' },
+          h('div', { class: 'panel-head' },
+            h('h2', { id: 'timers-title' }, 'Pending timers'),
+            h('span', { class: 'muted' }, 'alarms armed on entering the current state; one that fires appears in the history')),
+          h('div', { class: 'table-wrap' }, timersTable(inst))),
         h('section', { class: 'panel', 'aria-labelledby': 'history-title' },
-          h('h2', { id: 'history-title' }, 'History'), h('div', { class: 'table-wrap' }, historyTable(inst))),
+          h('h2', { id: 'history-title' }, 'History'), h('div', { class: 'table-wrap' }, historyTable(inst, def))),
         h('section', { class: 'panel', 'aria-labelledby': 'pending-title' },
           h('h2', { id: 'pending-title' }, 'Pending commands'),
           h('div', { class: 'table-wrap' }, commandsTable('pending-commands', 'Commands waiting to be delivered',
@@ -662,11 +1068,16 @@
     return v;
   }
 
-  function legend() {
+  function legend(def) {
     const item = (cls, text) => h('li', null, h('span', { class: 'swatch ' + cls, 'aria-hidden': 'true' }), text);
+    const kinds = new Set(((def && def.states) || []).map((s) => s.kind));
     return h('ul', { class: 'legend', 'aria-label': 'Legend' },
       item('start', 'trigger'), item('', 'state'), item('current', 'current state'),
-      item('terminal', 'terminal'), item('failure', 'failure'));
+      item('terminal', 'terminal'), item('failure', 'failure'),
+      kinds.has('manual') ? item('manual', 'needs a person') : null,
+      timerMessages(def).size
+        ? h('li', null, h('span', { class: 'swatch-line timer', 'aria-hidden': 'true' }), clockIcon(), 'fired by a timer')
+        : null);
   }
 
   // ---------------------------------------------------------------- diagram
@@ -696,17 +1107,23 @@
     const kind = new Map(def.states.map((s) => [s.name, s.kind]));
     const triggers = [];
     const edges = [];
+    // The timers armed on entering each state: a transition out of it on one of those fires by itself.
+    const armed = new Set();
+    for (const t of def.transitions || []) {
+      const entered = t.to === null || t.to === undefined ? t.from : t.to;
+      for (const tm of t.timers || []) if (entered && tm && tm.message) armed.add(`${entered}\u0000${tm.message}`);
+    }
     for (const t of def.transitions || []) {
       if (t.from === null || t.from === undefined) {
         if (t.to) triggers.push({ to: t.to, on: t.on });
       } else {
         const to = t.to === null || t.to === undefined ? t.from : t.to;
-        edges.push({ from: t.from, to, on: t.on, self: to === t.from });
+        edges.push({ from: t.from, to, on: t.on, self: to === t.from, timer: armed.has(`${t.from}\u0000${t.on}`) });
       }
     }
     if (def.ack_state) {
       for (const s of def.states) {
-        if (s.kind === 'failure') edges.push({ from: s.name, to: def.ack_state, on: 'acknowledge', ack: true, self: false });
+        if (s.kind === 'failure' || s.kind === 'manual') edges.push({ from: s.name, to: def.ack_state, on: 'acknowledge', ack: true, self: false });
       }
     }
     for (const e of [...edges, ...triggers]) {
@@ -733,6 +1150,7 @@
     const visited = new Set();
     const taken = new Set();
     for (const r of inst.history || []) {
+      if (r.outcome === 'retried' && r.to) visited.add(r.to);
       if (r.outcome !== 'applied' && r.outcome !== 'acknowledged') continue;
       const to = r.to || r.from;
       if (to) visited.add(to);
@@ -778,6 +1196,11 @@
     const TOP = 64; // room for the start markers
     const box = new Map();
     const widthOf = (n) => Math.max(110, measure(n, 13, n === inst.state) + 30);
+    // Self-loops share one arc per state, their labels stacked on its right: room for them.
+    const loops = new Map();
+    for (const e of edges) if (e.self) (loops.get(e.from) || loops.set(e.from, []).get(e.from)).push(e);
+    const labelWidth = (e) => measure(e.on, 11.5) + (e.timer ? 16 : 0);
+    const loopRoom = (n) => (loops.has(n) ? 40 + Math.max(...loops.get(n).map(labelWidth)) + 8 : 0);
     rows.forEach((row, i) => {
       if (!row) return;
       if (i > 0) {
@@ -790,20 +1213,30 @@
         row.sort((a, b) => score(a) - score(b) || order.get(a) - order.get(b));
       }
       const widths = row.map(widthOf);
-      const total = widths.reduce((a, b) => a + b, 0) + GAP_X * (row.length - 1);
+      const rooms = row.map(loopRoom);
+      const total = widths.reduce((a, b) => a + b, 0) + rooms.reduce((a, b) => a + b, 0) + GAP_X * (row.length - 1);
       let x = -total / 2;
       row.forEach((n, k) => {
         const w = widths[k];
         box.set(n, { x, y: TOP + i * (NODE_H + GAP_Y), w, h: NODE_H, cx: x + w / 2, cy: TOP + i * (NODE_H + GAP_Y) + NODE_H / 2 });
-        x += w + GAP_X;
+        x += w + rooms[k] + GAP_X;
       });
     });
 
-    const label = (g, text, x, y, anchor) => {
-      const w = measure(text, 11.5);
+    /* A label; `clock` puts the timer's clock before the text. */
+    const label = (g, text, x, y, anchor, clock) => {
+      const tw = measure(text, 11.5);
+      const w = tw + (clock ? 16 : 0);
       const bx = anchor === 'end' ? x - w : anchor === 'middle' ? x - w / 2 : x;
-      g.append(svg('rect', { class: 'label-bg', x: bx - 3, y: y - 8, width: w + 6, height: 16, rx: 3 }),
-        svg('text', { x, y, 'text-anchor': anchor, 'dominant-baseline': 'central' }, text));
+      g.append(svg('rect', { class: 'label-bg', x: bx - 3, y: y - 8, width: w + 6, height: 16, rx: 3 }));
+      if (!clock) {
+        g.append(svg('text', { x, y, 'text-anchor': anchor, 'dominant-baseline': 'central' }, text));
+        return;
+      }
+      g.append(svg('g', { class: 'clock', 'aria-hidden': 'true' },
+        svg('circle', { cx: bx + 6.5, cy: y, r: 5.6 }),
+        svg('path', { d: `M${bx + 6.5},${y - 3.4} V${y} l2.3,1.5` })),
+      svg('text', { x: bx + 16, y, 'text-anchor': 'start', 'dominant-baseline': 'central' }, text));
     };
 
     // Start markers.
@@ -825,37 +1258,54 @@
       });
     }
 
+    const isTakenEdge = (e) => taken.has(`${e.from}\u0000${e.to}\u0000${e.on}`);
+    const edgeClass = (e, isTaken) => 'edge' + (e.ack ? ' ack' : '') + (e.timer ? ' timer' : '') + (isTaken ? ' taken' : '');
+
+    // Self-loops: one arc per state, a label per message.
+    for (const [n, list] of loops) {
+      const a = box.get(n);
+      const x = a.x + a.w;
+      const y = a.cy;
+      const anyTaken = list.some(isTakenEdge);
+      const allTimers = list.every((e) => e.timer);
+      gEdges.append(svg('g', { class: 'edge loop' + (allTimers ? ' timer' : '') + (anyTaken ? ' taken' : ''), 'aria-hidden': 'true' },
+        svg('path', { d: `M${x},${y - 9} C${x + 46},${y - 34} ${x + 46},${y + 34} ${x},${y + 9}`, 'marker-end': `url(#diagram-${anyTaken ? 'arrow-dark' : 'arrow'})` })));
+      list.forEach((e, k) => {
+        const isTaken = isTakenEdge(e);
+        const g = svg('g', { class: edgeClass(e, isTaken) + ' self', 'data-on': e.on, 'data-from': e.from, 'data-to': e.to });
+        label(g, e.on, x + 40, y + (k - (list.length - 1) / 2) * 17, 'start', e.timer);
+        g.append(svg('title', null, `${e.from} stays ${e.from} on ${e.on}${e.timer ? ' (a timer)' : ''}`));
+        gEdges.append(g);
+      });
+    }
+
     // Transitions.
     for (const e of edges) {
+      if (e.self) continue;
       const a = box.get(e.from);
       const b = box.get(e.to);
-      const isTaken = taken.has(`${e.from}\u0000${e.to}\u0000${e.on}`);
-      const g = svg('g', { class: 'edge' + (e.ack ? ' ack' : '') + (isTaken ? ' taken' : ''), 'data-on': e.on, 'data-from': e.from, 'data-to': e.to });
+      const isTaken = isTakenEdge(e);
+      const g = svg('g', { class: edgeClass(e, isTaken), 'data-on': e.on, 'data-from': e.from, 'data-to': e.to });
       const marker = `url(#diagram-${isTaken ? 'arrow-dark' : 'arrow'})`;
-      if (e.self) {
-        const x = a.x + a.w;
-        const y = a.cy;
-        g.append(svg('path', { d: `M${x},${y - 9} C${x + 46},${y - 34} ${x + 46},${y + 34} ${x},${y + 9}`, 'marker-end': marker }));
-        label(g, e.on, x + 40, y, 'start');
-      } else if (layer.get(e.to) > layer.get(e.from)) {
+      if (layer.get(e.to) > layer.get(e.from)) {
         const p1 = clipToBox(a, b.cx, b.cy);
         const p2 = clipToBox(b, a.cx, a.cy);
         g.append(svg('line', { x1: p1.x, y1: p1.y, x2: p2.x, y2: p2.y, 'marker-end': marker }));
         const mx = (p1.x + p2.x) / 2;
         const my = (p1.y + p2.y) / 2;
         const dx = p2.x - p1.x;
-        if (Math.abs(dx) < 8) label(g, e.on, mx + 8, my, 'start');
-        else if (dx < 0) label(g, e.on, mx - 6, my, 'end');
-        else label(g, e.on, mx + 6, my, 'start');
+        if (Math.abs(dx) < 8) label(g, e.on, mx + 8, my, 'start', e.timer);
+        else if (dx < 0) label(g, e.on, mx - 6, my, 'end', e.timer);
+        else label(g, e.on, mx + 6, my, 'start', e.timer);
       } else {
         // Backward or sideways: a curve on the left.
         const p1 = { x: a.x, y: a.cy };
         const p2 = { x: b.x, y: b.cy };
         const left = Math.min(a.x, b.x) - 60;
         g.append(svg('path', { d: `M${p1.x},${p1.y} C${left},${p1.y} ${left},${p2.y} ${p2.x},${p2.y}`, 'marker-end': marker }));
-        label(g, e.on, left + 10, (p1.y + p2.y) / 2, 'end');
+        label(g, e.on, left + 10, (p1.y + p2.y) / 2, 'end', e.timer);
       }
-      g.append(svg('title', null, `${e.from} → ${e.to} on ${e.on}`));
+      g.append(svg('title', null, `${e.from} → ${e.to} on ${e.on}${e.timer ? ' (a timer)' : ''}`));
       gEdges.append(g);
     }
 
@@ -865,9 +1315,10 @@
       const k = kind.get(n) || 'active';
       const cls = ['node', 'state', k];
       if (n === inst.state) cls.push('current');
+      if (n === inst.state && inst.status === 'cancelled') cls.push('cancelled');
       if (visited.has(n)) cls.push('visited');
       const g = svg('g', { class: cls.join(' '), 'data-state': n, 'data-kind': k });
-      g.append(svg('title', null, `${n} (${k})${n === inst.state ? ' — current state' : ''}`));
+      g.append(svg('title', null, `${n} (${k})${n === inst.state ? ` — current state${inst.status === 'cancelled' ? ', cancelled' : ''}` : ''}`));
       g.append(svg('rect', { class: 'frame', x: b.x, y: b.y, width: b.w, height: b.h, rx: 6 }));
       if (k === 'terminal') {
         g.append(svg('rect', { class: 'inner', x: b.x + 4, y: b.y + 4, width: b.w - 8, height: b.h - 8, rx: 4 }));
@@ -931,6 +1382,7 @@
     view = route();
     scheduleRefresh(0);
     startLive();
+    setInterval(tickCountdowns, 500);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -1,0 +1,137 @@
+// The browser test of the operator actions of an instance's page (retry, cancel, their
+// errors) and of the `cancelled` status, against a fresh `steward demo voiding --every 0`.
+// usage: node tests/ui/operations.test.mjs BASE_URL ARTIFACT_DIR   (tests/ui/run.sh does this)
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { api, args, css, gone, notReloaded, ready, run, text, until, waitText, WAIT } from './lib.mjs';
+
+const { base, artifacts } = args('operations.test.mjs');
+const call = api(base);
+const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name), fullPage: true });
+
+const issue = (customer, amount, documentId) =>
+  call('POST', '/api/demo/voiding/documents', { customer, amount, document_id: documentId });
+const voidDoc = (doc) => call('POST', `/api/demo/voiding/documents/${encodeURIComponent(doc)}/void`, {});
+const instance = (id) => call('GET', `/api/instances/${encodeURIComponent(id)}`);
+
+/* Voids `doc` of a published report and waits until its process has failed. */
+async function failedVoiding(doc) {
+  const { process_id: id } = await voidDoc(doc);
+  await until(`the voiding of ${doc} to fail`, async () => (await instance(id)).status === 'failed');
+  return id;
+}
+
+const scenarios = [];
+const shared = {};
+const scenario = (name, fn) => scenarios.push({ name, fn, file: 'operations' });
+
+scenario('(d) retry a voiding failure from VoidingRequested, then cancel it', async (page) => {
+  await issue('globex', 500, 'doc-r1');
+  await issue('globex', 700, 'doc-r2');
+  await call('POST', '/api/demo/voiding/reports/globex/publish', {});
+  const id = await failedVoiding('doc-r1');
+  shared.id = id;
+
+  // The dashboard lists it twice: in the voiding processes and in the recent failures.
+  await ready(page, base + '/');
+  assert.equal(await page.locator('#demo[data-demo="voiding"]').count(), 1);
+  await page.locator(`#failures tr[data-id=${css(id)}]`).waitFor({ timeout: WAIT });
+  assert.ok(await page.locator('#interventions-panel').isHidden(), 'voiding has no manual state');
+  await page.locator(`#processes tr[data-document="doc-r1"] a`).click();
+  await page.waitForURL((u) => u.pathname === `/instances/${id}`, { timeout: WAIT });
+  await page.locator('#retry-form').waitFor({ timeout: WAIT });
+  await page.evaluate(() => { window.__notReloaded = true; });
+  assert.equal(await text(page, '#instance-status'), 'failed');
+  // Retry offers the active states only, the one the failure came from first.
+  assert.deepEqual(await page.locator('#retry-state option').evaluateAll((os) => os.map((o) => o.value)),
+    ['VoidingRequested', 'MarkingDocumentAsVoidedSucceeded']);
+  assert.equal(await page.locator('#retry-state').inputValue(), 'VoidingRequested');
+  assert.equal(await page.getByRole('button', { name: 'Acknowledge failure' }).count(), 1);
+  assert.equal(await page.locator('#cancel-open').count(), 1);
+
+  await page.getByLabel('Retry from', { exact: true }).selectOption('VoidingRequested');
+  await page.getByLabel('Retry note (optional)', { exact: true }).fill('the report may have reopened');
+  await page.getByRole('button', { name: 'Retry', exact: true }).click();
+  // Reports still refuses (the report is published): it fails again, after the Retry row.
+  const retry = page.locator('#history tr[data-outcome="retried"][data-message-type="Retry"]');
+  await retry.waitFor({ timeout: WAIT });
+  const retrySeq = Number(await retry.getAttribute('data-seq'));
+  await until('the retried process to fail again', async () => {
+    const seqs = await page.locator('#history tr[data-message-type="MarkingDocumentAsVoidedFailed"]')
+      .evaluateAll((rs) => rs.map((r) => Number(r.dataset.seq)));
+    return seqs.some((s) => s > retrySeq) && (await text(page, '#instance-status')) === 'failed';
+  });
+  assert.equal(await retry.getAttribute('data-source'), 'operator');
+  assert.equal(await text(page, '#history tr[data-outcome="retried"] td.context'), 'operator');
+  assert.equal(await text(page, '#history tr[data-outcome="retried"] .reason'), 'the report may have reopened');
+  assert.match(await text(page, '#history tr[data-outcome="retried"] .transition'), /^MarkingDocumentAsVoidedFailed\s*→\s*to VoidingRequested$/);
+  assert.match(await text(page, '#history tr[data-outcome="retried"] .commands'), /Reports · MarkDocumentAsVoided/,
+    'the commands of the transition into VoidingRequested went out again');
+  assert.equal(await page.locator('#history tr[data-source="timer"]').count(), 0, 'no timer in voiding');
+  await page.locator('#diagram .current[data-state="MarkingDocumentAsVoidedFailed"]').waitFor({ timeout: WAIT });
+
+  // Cancel: a confirmation in the page (no dialog); "Keep it" changes nothing.
+  await page.locator('#cancel-open').click();
+  await page.locator('#cancel-question').waitFor({ timeout: WAIT });
+  await page.getByRole('button', { name: 'Keep it' }).click();
+  await gone(page, '#cancel-question');
+  assert.equal((await instance(id)).status, 'failed');
+  await page.locator('#cancel-open').click();
+  await page.getByLabel('Cancellation note (optional)', { exact: true }).fill('voided by hand in Reports');
+  await page.locator('#summary-title').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(artifacts, 'instance-cancel-confirm.png') });
+  await page.getByRole('button', { name: 'Yes, cancel the process' }).click();
+  await waitText(page, '#instance-status', 'cancelled');
+  await page.locator('#history tr[data-outcome="cancelled"]').waitFor({ timeout: WAIT });
+  assert.equal(await text(page, '#history tr[data-outcome="cancelled"] .reason'), 'voided by hand in Reports');
+  assert.equal(await page.locator('#cancel-open, #retry-form, button.ack').count(), 0, 'nothing left to do');
+  await page.locator('#diagram .current.cancelled[data-state="MarkingDocumentAsVoidedFailed"]').waitFor({ timeout: WAIT });
+  await notReloaded(page);
+  await shot(page, 'instance-operations.png');
+  const inst = await instance(id);
+  assert.equal(inst.status, 'cancelled');
+  assert.deepEqual(inst.history.map((h) => h.outcome).slice(-3), ['retried', 'applied', 'cancelled']);
+
+  // Cancelled: its key is free, so the document can be voided again from the dashboard.
+  await ready(page, base + '/');
+  await page.locator(`#reports tr[data-document="doc-r1"] button.void`).waitFor({ timeout: WAIT });
+  assert.equal(await page.locator(`#processes tr[data-document="doc-r1"]`).count(), 0);
+  assert.equal(await page.locator(`#failures tr[data-id=${css(id)}]`).count(), 0, 'no longer a failure');
+});
+
+scenario('(h) the instance list filters on cancelled', async (page) => {
+  assert.ok(shared.id, 'scenario (d) left a cancelled process');
+  await ready(page, base + '/instances');
+  await page.getByLabel('Status', { exact: true }).selectOption('cancelled');
+  await page.waitForURL((u) => u.searchParams.get('status') === 'cancelled', { timeout: WAIT });
+  await until('only cancelled instances listed', async () => {
+    const rows = await page.locator('#instances tbody tr[data-id]').evaluateAll((rs) => rs.map((r) => `${r.dataset.id}/${r.dataset.status}`));
+    return rows.length === 1 && rows[0] === `${shared.id}/cancelled`;
+  });
+  assert.equal(await text(page, '#instances tbody tr[data-id] .badge'), 'cancelled');
+});
+
+scenario('(i) an operation refused by the server shows its error in the notice box', async (page) => {
+  const id = await failedVoiding('doc-r2');
+  await ready(page, base + `/instances/${encodeURIComponent(id)}`);
+  await page.locator('#retry-form').waitFor({ timeout: WAIT });
+  // From now on the page keeps seeing the failed instance while someone else cancels it.
+  const stale = await instance(id);
+  await page.route((u) => u.pathname === `/api/instances/${id}`, (route) =>
+    route.request().method() === 'GET'
+      ? route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(stale) })
+      : route.continue());
+  await call('POST', `/api/instances/${encodeURIComponent(id)}/cancel`, { note: 'someone else' });
+  await page.getByRole('button', { name: 'Retry', exact: true }).click();
+  const notice = page.locator('#notices .notice.error');
+  await notice.waitFor({ timeout: WAIT });
+  assert.match(await notice.textContent(), /Could not retry from VoidingRequested: .*cancelled/);
+  await notice.getByRole('button', { name: 'Dismiss this message' }).click();
+  await gone(page, '#notices .notice.error');
+  await page.locator('#cancel-open').click();
+  await page.getByRole('button', { name: 'Yes, cancel the process' }).click();
+  await waitText(page, '#notices .notice.error', /^Could not cancel the process: .*cancelled/);
+  assert.equal((await instance(id)).status, 'cancelled');
+});
+
+await run(scenarios, artifacts);
