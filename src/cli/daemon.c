@@ -215,3 +215,33 @@ out:
 	stw_http_metrics_destroy(&w.metrics);
 	return status;
 }
+
+int stw_demo_list(struct stw_http_request *r, const char *definition, const char *key,
+		  int (*view)(struct stw_engine *e, const char *id, json_t **out))
+{
+	struct stw_instance_filter f = { .definition = definition, .limit = 100 };
+	json_t *procs = NULL, *out = json_array();
+	int rc = out ? stw_list_instances(r->engine, &f, &procs) : STW_ENOMEM;
+	size_t i;
+	json_t *p;
+	json_array_foreach(procs, i, p)
+	{
+		if (rc != STW_OK)
+			break;
+		json_t *o = NULL;
+		if (view(r->engine, json_string_value(json_object_get(p, "id")), &o) != STW_OK)
+			continue;
+		json_object_set_new(
+		    o, "process",
+		    json_pack("{s:O, s:O, s:O, s:O}", "id", json_object_get(p, "id"), "state",
+			      json_object_get(p, "state"), "status", json_object_get(p, "status"),
+			      "reason", json_object_get(p, "reason")));
+		json_array_append_new(out, o);
+	}
+	json_decref(procs);
+	if (rc != STW_OK) {
+		json_decref(out);
+		return stw_http_engine_error(r, rc);
+	}
+	return stw_http_reply(r, 200, json_pack("{s:o}", key, out));
+}

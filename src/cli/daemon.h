@@ -30,6 +30,15 @@ struct stw_daemon_options {
 /* Runs until a signal (or run_for). Returns the process exit status. */
 int stw_daemon_run(const struct stw_daemon_options *o);
 
+/*
+ * Answers {key: [...]} with the views of the 100 newest instances of
+ * `definition` (an instance's id is its view's id, as the order and booking
+ * examples make it), each with a "process" object {id, state, status,
+ * reason}. Instances without a view are skipped (they show on /instances).
+ */
+int stw_demo_list(struct stw_http_request *r, const char *definition, const char *key,
+		  int (*view)(struct stw_engine *e, const char *id, json_t **out));
+
 /* Demo routes and setup of the voiding example (demo_voiding.c). */
 int stw_demo_voiding_setup(struct stw_engine *e, void *ud);
 int stw_demo_voiding_route(struct stw_http_request *r, void *ud);

@@ -65,41 +65,10 @@ void stw_demo_booking_simulate(struct stw_engine *e, unsigned *rng, int tick, vo
 	json_decref(b);
 }
 
-static int wrong_method(struct stw_http_request *r, const char *allow)
-{
-	r->allow = allow;
-	return stw_http_error(r, 405, "method_not_allowed", "this path takes %s", allow);
-}
-
 /* GET /api/demo/booking/bookings: the newest bookings with their process. */
 static int route_list(struct stw_http_request *r)
 {
-	struct stw_instance_filter f = { .definition = booking_definition.name, .limit = 100 };
-	json_t *procs = NULL, *out = json_array();
-	int rc = out ? stw_list_instances(r->engine, &f, &procs) : STW_ENOMEM;
-	size_t i;
-	json_t *p;
-	json_array_foreach(procs, i, p)
-	{
-		if (rc != STW_OK)
-			break;
-		json_t *o = NULL;
-		if (booking_get(r->engine, json_string_value(json_object_get(p, "id")), &o) !=
-		    STW_OK)
-			continue;
-		json_object_set_new(
-		    o, "process",
-		    json_pack("{s:O, s:O, s:O, s:O}", "id", json_object_get(p, "id"), "state",
-			      json_object_get(p, "state"), "status", json_object_get(p, "status"),
-			      "reason", json_object_get(p, "reason")));
-		json_array_append_new(out, o);
-	}
-	json_decref(procs);
-	if (rc != STW_OK) {
-		json_decref(out);
-		return stw_http_engine_error(r, rc);
-	}
-	return stw_http_reply(r, 200, json_pack("{s:o}", "bookings", out));
+	return stw_demo_list(r, booking_definition.name, "bookings", booking_get);
 }
 
 /* POST /api/demo/booking/bookings {client, concert, seats}: places a booking. */
@@ -170,14 +139,16 @@ int stw_demo_booking_route(struct stw_http_request *r, void *ud)
 	int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
 	if (n == 2)
 		return get ? stw_http_reply(r, 200, json_pack("{s:s}", "name", "booking"))
-			   : wrong_method(r, "GET");
+			   : stw_http_wrong_method(r, "GET");
 	if (n < 4 || strcmp(s[2], "booking") != 0)
 		return 0;
 	if (n == 4 && strcmp(s[3], "bookings") == 0)
-		return get ? route_list(r) : post ? route_place(r) : wrong_method(r, "GET, POST");
+		return get    ? route_list(r)
+		       : post ? route_place(r)
+			      : stw_http_wrong_method(r, "GET, POST");
 	if (n == 6 && strcmp(s[3], "bookings") == 0 && strcmp(s[5], "pay") == 0)
-		return post ? route_pay(r, s[4]) : wrong_method(r, "POST");
+		return post ? route_pay(r, s[4]) : stw_http_wrong_method(r, "POST");
 	if (n == 6 && strcmp(s[3], "concerts") == 0 && strcmp(s[5], "seats") == 0)
-		return get ? route_seats(r, s[4]) : wrong_method(r, "GET");
+		return get ? route_seats(r, s[4]) : stw_http_wrong_method(r, "GET");
 	return 0;
 }

@@ -50,41 +50,10 @@ void stw_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, voi
 		printf("> DeliverOrder %s\n", old);
 }
 
-static int wrong_method(struct stw_http_request *r, const char *allow)
-{
-	r->allow = allow;
-	return stw_http_error(r, 405, "method_not_allowed", "this path takes %s", allow);
-}
-
 /* GET /api/demo/orders/orders: the newest orders with their process. */
 static int route_list(struct stw_http_request *r)
 {
-	struct stw_instance_filter f = { .definition = orders_definition.name, .limit = 100 };
-	json_t *procs = NULL, *out = json_array();
-	int rc = out ? stw_list_instances(r->engine, &f, &procs) : STW_ENOMEM;
-	size_t i;
-	json_t *p;
-	json_array_foreach(procs, i, p)
-	{
-		if (rc != STW_OK)
-			break;
-		json_t *o = NULL;
-		const char *id = json_string_value(json_object_get(p, "id"));
-		if (orders_order(r->engine, id, &o) != STW_OK)
-			continue; /* a process without its order: shown on /instances */
-		json_object_set_new(
-		    o, "process",
-		    json_pack("{s:O, s:O, s:O, s:O}", "id", json_object_get(p, "id"), "state",
-			      json_object_get(p, "state"), "status", json_object_get(p, "status"),
-			      "reason", json_object_get(p, "reason")));
-		json_array_append_new(out, o);
-	}
-	json_decref(procs);
-	if (rc != STW_OK) {
-		json_decref(out);
-		return stw_http_engine_error(r, rc);
-	}
-	return stw_http_reply(r, 200, json_pack("{s:o}", "orders", out));
+	return stw_demo_list(r, orders_definition.name, "orders", orders_order);
 }
 
 /* POST /api/demo/orders/orders {restaurant, items, price}: places an order. */
@@ -136,12 +105,14 @@ int stw_demo_orders_route(struct stw_http_request *r, void *ud)
 	int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
 	if (n == 2)
 		return get ? stw_http_reply(r, 200, json_pack("{s:s}", "name", "orders"))
-			   : wrong_method(r, "GET");
+			   : stw_http_wrong_method(r, "GET");
 	if (n < 4 || strcmp(s[2], "orders") != 0 || strcmp(s[3], "orders") != 0)
 		return 0;
 	if (n == 4)
-		return get ? route_list(r) : post ? route_place(r) : wrong_method(r, "GET, POST");
+		return get    ? route_list(r)
+		       : post ? route_place(r)
+			      : stw_http_wrong_method(r, "GET, POST");
 	if (n == 6 && (strcmp(s[5], "pay") == 0 || strcmp(s[5], "deliver") == 0))
-		return post ? route_action(r, s[4], s[5]) : wrong_method(r, "POST");
+		return post ? route_action(r, s[4], s[5]) : stw_http_wrong_method(r, "POST");
 	return 0;
 }

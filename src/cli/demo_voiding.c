@@ -151,12 +151,6 @@ static int route_publish(struct stw_http_request *r, const char *customer)
 	return stw_http_reply(r, 200, json_pack("{s:s}", "customer", customer));
 }
 
-static int wrong_method(struct stw_http_request *r, const char *allow)
-{
-	r->allow = allow;
-	return stw_http_error(r, 405, "method_not_allowed", "this path takes %s", allow);
-}
-
 int stw_demo_voiding_route(struct stw_http_request *r, void *ud)
 {
 	(void)ud;
@@ -165,18 +159,18 @@ int stw_demo_voiding_route(struct stw_http_request *r, void *ud)
 	int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
 	if (n == 2)
 		return get ? stw_http_reply(r, 200, json_pack("{s:s}", "name", "voiding"))
-			   : wrong_method(r, "GET");
+			   : stw_http_wrong_method(r, "GET");
 	if (n < 3 || strcmp(s[2], "voiding") != 0)
 		return 0;
 	if (n == 4 && strcmp(s[3], "reports") == 0)
-		return get ? route_reports(r) : wrong_method(r, "GET");
+		return get ? route_reports(r) : stw_http_wrong_method(r, "GET");
 	if (n == 4 && strcmp(s[3], "processes") == 0)
-		return get ? route_processes(r) : wrong_method(r, "GET");
+		return get ? route_processes(r) : stw_http_wrong_method(r, "GET");
 	if (n == 4 && strcmp(s[3], "documents") == 0)
-		return post ? route_issue(r) : wrong_method(r, "POST");
+		return post ? route_issue(r) : stw_http_wrong_method(r, "POST");
 	if (n == 6 && strcmp(s[3], "documents") == 0 && strcmp(s[5], "void") == 0)
-		return post ? route_void(r, s[4]) : wrong_method(r, "POST");
+		return post ? route_void(r, s[4]) : stw_http_wrong_method(r, "POST");
 	if (n == 6 && strcmp(s[3], "reports") == 0 && strcmp(s[5], "publish") == 0)
-		return post ? route_publish(r, s[4]) : wrong_method(r, "POST");
+		return post ? route_publish(r, s[4]) : stw_http_wrong_method(r, "POST");
 	return 0;
 }

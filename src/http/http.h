@@ -79,6 +79,9 @@ int stw_http_error(struct stw_http_request *r, int status, const char *code, con
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+/* Answers 405 with an Allow header listing `allow` (a static string). Returns 1. */
+int stw_http_wrong_method(struct stw_http_request *r, const char *allow);
+
 /* Answers an engine failure with the status that fits the code. Returns 1. */
 int stw_http_engine_error(struct stw_http_request *r, int rc);
 

@@ -182,6 +182,12 @@ int stw_http_error(struct stw_http_request *r, int status, const char *code, con
 	return stw_http_reply(r, status, error_json(code, msg));
 }
 
+int stw_http_wrong_method(struct stw_http_request *r, const char *allow)
+{
+	r->allow = allow;
+	return stw_http_error(r, 405, "method_not_allowed", "this path takes %s", allow);
+}
+
 int stw_http_engine_error(struct stw_http_request *r, int rc)
 {
 	const char *msg = stw_errmsg(r->engine);
