@@ -5,6 +5,7 @@
 #   voiding.test.mjs     `steward demo voiding --every 0`
 #   orders.test.mjs      `steward demo orders --payment-timeout 3 --every 0`
 #   operations.test.mjs  `steward demo voiding --every 0` (retry, cancel)
+#   booking.test.mjs     `steward demo booking --every 0 --payment-window 3 --expire-every 1`
 # The tests drive the page in headless Chromium through playwright-core.
 #
 # usage: tests/ui/run.sh STEWARD_BINARY ARTIFACT_DIR
@@ -150,6 +151,7 @@ suite() {
 suite voiding.test.mjs voiding
 suite orders.test.mjs orders --payment-timeout 3
 suite operations.test.mjs voiding
+suite booking.test.mjs booking --payment-window 3 --expire-every 1
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
