@@ -35,13 +35,19 @@ valgrind: build
 	@./scripts/valgrind.sh $(BUILD)
 
 # Benchmarks on an optimised build; each prints `bench <name> <value> <unit>` lines.
+# The figures are also written as JSON to bench/results/latest.json.
 bench: deps
 	@cmake --preset release >/dev/null
 	@cmake --build build/release -j $(JOBS)
-	@build/release/bench_timers --timers $${TIMERS:-1000000}
+	@mkdir -p bench/results
+	@{ build/release/bench_pm_step --events $${EVENTS:-200000} && \
+	   build/release/bench_timers --timers $${TIMERS:-1000000}; } | tee build/release/bench.txt
+	@./scripts/bench-json.sh < build/release/bench.txt > bench/results/latest.json
+	@echo "wrote bench/results/latest.json"
 
 # The same code on small sizes, in seconds (also part of make test).
 bench-quick: build
+	@$(BUILD)/bench_pm_step --events 3000
 	@$(BUILD)/bench_timers --timers 2000
 
 run: build

@@ -1,0 +1,239 @@
+/*
+ * bench_pm_step.c - durable process-manager steps per second, against the
+ * physical limit of the store measured in the same run.
+ *
+ * Workload: N events into one context for a three-state definition
+ * (Start -> A, sending one command; Next -> B; Done -> C, terminal), N/3
+ * instances. The engine's steps are timed with the default batching (the
+ * events are appended first, untimed, in 1,000-event transactions).
+ *
+ * Baseline: a minimal hand-written C loop on SQLite doing the same durable
+ * work per event with the same batch size: insert the event, read the state
+ * row, upsert it with a version check, insert an outbox row (for Start).
+ * Both use WAL with synchronous=FULL, on the same disk, one after the other.
+ *
+ * Prints `bench <name> <value> <unit>` lines, and the ratio as
+ * `bench pm_step_vs_baseline <r> x`.
+ *
+ * usage: bench_pm_step [--events N] [--dir DIR]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <steward.h>
+
+#define BATCH 256 /* the engine's default batch size */
+
+static const struct stw_state_def states[] = {
+	{ "A", STW_STATE_ACTIVE },
+	{ "B", STW_STATE_ACTIVE },
+	{ "C", STW_STATE_TERMINAL },
+	{ NULL, 0 },
+};
+static const struct stw_command_def start_cmds[] = {
+	{ "Work", "Do", NULL },
+	{ NULL, NULL, NULL },
+};
+static const struct stw_transition_def transitions[] = {
+	{ NULL, "Start", "A", start_cmds, NULL, NULL },
+	{ "A", "Next", "B", NULL, NULL, NULL },
+	{ "B", "Done", "C", NULL, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+static const char *const sources[] = { "In", NULL };
+static const struct stw_definition def = {
+	.name = "three",
+	.sources = sources,
+	.states = states,
+	.transitions = transitions,
+};
+
+static const char *const types[3] = { "Start", "Next", "Done" };
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Event i: instance i / 3 gets Start, Next, Done in order. */
+static void event_of(long i, char *id, size_t idcap, char *corr, size_t corrcap, const char **type)
+{
+	snprintf(id, idcap, "e%ld", i);
+	snprintf(corr, corrcap, "p%ld", i / 3);
+	*type = types[i % 3];
+}
+
+static int run_engine(const char *path, long n, double *seconds)
+{
+	struct stw_options o = { .synchronous = 2 };
+	struct stw_engine *e = NULL;
+	if (stw_open(path, &o, &e) != STW_OK || stw_define(e, &def) != STW_OK) {
+		fprintf(stderr, "bench_pm_step: engine: %s\n", stw_errmsg(e));
+		stw_close(e);
+		return 1;
+	}
+	enum { CHUNK = 1000 };
+	static struct stw_event evs[CHUNK];
+	static char ids[CHUNK][24], corrs[CHUNK][24];
+	for (long done = 0; done < n;) {
+		int k = n - done < CHUNK ? (int)(n - done) : CHUNK;
+		for (int i = 0; i < k; i++) {
+			const char *type;
+			event_of(done + i, ids[i], sizeof(ids[i]), corrs[i], sizeof(corrs[i]),
+				 &type);
+			evs[i] = (struct stw_event){ .id = ids[i],
+						     .type = type,
+						     .stream = "s",
+						     .correlation_id = corrs[i] };
+		}
+		if (stw_append(e, "In", STW_ANY_VERSION, evs, (size_t)k, NULL) != STW_OK) {
+			fprintf(stderr, "bench_pm_step: append: %s\n", stw_errmsg(e));
+			stw_close(e);
+			return 1;
+		}
+		done += k;
+	}
+	double t0 = now_s();
+	int rc = stw_run_until_idle(e);
+	*seconds = now_s() - t0;
+	struct stw_stats st;
+	stw_get_stats(e, &st);
+	if (rc != STW_OK || (long)st.steps != n) {
+		fprintf(stderr, "bench_pm_step: %llu steps of %ld: %s\n",
+			(unsigned long long)st.steps, n, stw_errmsg(e));
+		stw_close(e);
+		return 1;
+	}
+	stw_close(e);
+	return 0;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "bench_pm_step: baseline: %s: %s\n", sql, err ? err : "?");
+		sqlite3_free(err);
+		return 1;
+	}
+	return 0;
+}
+
+/* The hand-written loop: the same durable work with the same batch size. */
+static int run_baseline(const char *path, long n, double *seconds)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *ins_ev = NULL, *get = NULL, *put = NULL, *outbox = NULL;
+	int failed = sqlite3_open(path, &db) != SQLITE_OK ||
+		     exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			      "CREATE TABLE events(position INTEGER PRIMARY KEY, id TEXT UNIQUE,"
+			      " type TEXT, corr TEXT, data TEXT);"
+			      "CREATE TABLE state(id TEXT PRIMARY KEY, state TEXT, version INTEGER,"
+			      " data TEXT);"
+			      "CREATE TABLE outbox(seq INTEGER PRIMARY KEY, id TEXT UNIQUE,"
+			      " data TEXT);");
+	failed =
+	    failed ||
+	    sqlite3_prepare_v2(db, "INSERT INTO events(id, type, corr, data) VALUES(?,?,?,'{}')",
+			       -1, &ins_ev, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT state, version FROM state WHERE id = ?", -1, &get,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO state(id, state, version, data) VALUES(?1,?2,1,'{}') "
+			       "ON CONFLICT(id) DO UPDATE SET state = ?2, version = version + 1 "
+			       "WHERE version = ?3",
+			       -1, &put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO outbox(id, data) VALUES(?, '{}')", -1, &outbox,
+			       NULL) != SQLITE_OK;
+	static const char *const next_state[3] = { "A", "B", "C" };
+	double t0 = now_s();
+	for (long i = 0; !failed && i < n; i++) {
+		if (i % BATCH == 0 && exec(db, "BEGIN IMMEDIATE"))
+			failed = 1;
+		char id[24], corr[24];
+		const char *type;
+		event_of(i, id, sizeof(id), corr, sizeof(corr), &type);
+		sqlite3_bind_text(ins_ev, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins_ev, 2, type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins_ev, 3, corr, -1, SQLITE_STATIC);
+		failed |= sqlite3_step(ins_ev) != SQLITE_DONE;
+		sqlite3_reset(ins_ev);
+		sqlite3_bind_text(get, 1, corr, -1, SQLITE_STATIC);
+		int64_t version =
+		    sqlite3_step(get) == SQLITE_ROW ? sqlite3_column_int64(get, 1) : 0;
+		sqlite3_reset(get);
+		sqlite3_bind_text(put, 1, corr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(put, 2, next_state[i % 3], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(put, 3, version);
+		failed |= sqlite3_step(put) != SQLITE_DONE || sqlite3_changes(db) != 1;
+		sqlite3_reset(put);
+		if (i % 3 == 0) {
+			sqlite3_bind_text(outbox, 1, id, -1, SQLITE_STATIC);
+			failed |= sqlite3_step(outbox) != SQLITE_DONE;
+			sqlite3_reset(outbox);
+		}
+		if ((i % BATCH == BATCH - 1 || i == n - 1) && exec(db, "COMMIT"))
+			failed = 1;
+	}
+	*seconds = now_s() - t0;
+	sqlite3_finalize(ins_ev);
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	sqlite3_finalize(outbox);
+	sqlite3_close(db);
+	if (failed)
+		fprintf(stderr, "bench_pm_step: the baseline loop failed\n");
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	long n = 200000;
+	const char *dir = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
+			n = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else {
+			fprintf(stderr, "usage: bench_pm_step [--events N] [--dir DIR]\n");
+			return 2;
+		}
+	}
+	if (n < 3) {
+		fprintf(stderr, "bench_pm_step: --events needs at least 3\n");
+		return 2;
+	}
+	n -= n % 3;
+	char tmp[] = "/tmp/stw-bench-XXXXXX";
+	if (dir == NULL && (dir = mkdtemp(tmp)) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	char engine_db[512], base_db[512];
+	snprintf(engine_db, sizeof(engine_db), "%s/pm_step.db", dir);
+	snprintf(base_db, sizeof(base_db), "%s/baseline.db", dir);
+	unlink(engine_db);
+	unlink(base_db);
+	double te = 0, tb = 0;
+	if (run_engine(engine_db, n, &te) || run_baseline(base_db, n, &tb))
+		return 1;
+	printf("bench store sqlite-wal-synchronous-full 1 flag\n");
+	printf("bench pm_step_events %ld events\n", n);
+	printf("bench pm_step %.0f steps/s\n", (double)n / te);
+	printf("bench pm_step_baseline %.0f steps/s\n", (double)n / tb);
+	printf("bench pm_step_vs_baseline %.3f x\n", tb / te);
+	if (dir == tmp) {
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench_pm_step: could not remove %s\n", dir);
+	}
+	return 0;
+}
