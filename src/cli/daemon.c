@@ -84,7 +84,7 @@ static int print_event(const struct stw_event *ev, void *ud)
 {
 	struct narration *n = ud;
 	char *data = json_dumps(ev->data, JSON_COMPACT);
-	printf("  %-8s #%-5lld %-34s %s  (process %s)\n", ev->context, (long long)ev->position,
+	printf("  %-8s #%-5lld %-34s %s  (correlation %s)\n", ev->context, (long long)ev->position,
 	       ev->type, data ? data : "{}", ev->correlation_id ? ev->correlation_id : "-");
 	free(data);
 	n->seen = ev->position;
