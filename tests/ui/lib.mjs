@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-export const WAIT = 5000; // the engine is fast: every wait is for a condition
+// Every wait is for a condition and ends as soon as it holds; this is only the
+// ceiling, generous for sanitizer builds on a loaded machine.
+export const WAIT = 15000;
 
 export function args(file) {
   const [base, artifacts] = process.argv.slice(2);

@@ -46,7 +46,8 @@ scenario('(a) place an order, pay it, deliver it: the process reaches Delivered'
   await page.locator(`${r}[data-state="AwaitingPayment"]`).waitFor({ timeout: WAIT });
   assert.match(await text(page, `${r} .restaurant`), /^Pizzeria Roma\s*margherita, tiramisu$/);
   assert.equal(await text(page, `${r} .price`), '23.50');
-  assert.equal(await text(page, `${r} .payment`), 'requested');
+  // Payments handles ProcessPayment just after the process enters AwaitingPayment.
+  await waitText(page, `${r} .payment`, 'requested');
   assert.equal(await text(page, `${r} .delivery`), 'none');
   assert.equal(await page.locator(`${r} a.process-link`).getAttribute('href'), `/instances/${encodeURIComponent(id)}?definition=orders`);
   // The payment deadline counts down (the instance's pending PaymentTimedOut timer).

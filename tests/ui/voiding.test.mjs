@@ -14,7 +14,9 @@ if (!base || !artifacts) {
   process.exit(2);
 }
 
-const WAIT = 5000; // the engine is fast without SLOW_DOWN: every wait is for a condition
+// Every wait is for a condition and ends as soon as it holds; this is only the
+// ceiling, generous for sanitizer builds on a loaded machine.
+const WAIT = 15000;
 
 // ------------------------------------------------------------------ the API
 
