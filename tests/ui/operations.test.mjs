@@ -78,7 +78,8 @@ scenario('(d) retry a voiding failure from VoidingRequested, then cancel it', as
   assert.equal((await instance(id)).status, 'failed');
   await page.locator('#cancel-open').click();
   await page.getByLabel('Cancellation note (optional)', { exact: true }).fill('voided by hand in Reports');
-  await page.locator('#summary-title').scrollIntoViewIfNeeded();
+  // Only for the screenshot: a live re-render may replace the element meanwhile.
+  await page.locator('#summary-title').scrollIntoViewIfNeeded().catch(() => {});
   await page.screenshot({ path: path.join(artifacts, 'instance-cancel-confirm.png') });
   await page.getByRole('button', { name: 'Yes, cancel the process' }).click();
   await waitText(page, '#instance-status', 'cancelled');
