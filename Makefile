@@ -51,6 +51,7 @@ bench: deps
 bench-quick: build
 	@$(BUILD)/bench_pm_step --events 3000
 	@$(BUILD)/bench_timers --timers 2000
+	@$(BUILD)/bench_voiding_e2e --saturation 200 --light 200 --window 64
 
 run: build
 	@$(BUILD)/steward demo voiding --db $(DB)

@@ -1,0 +1,362 @@
+/*
+ * bench_voiding_e2e.c - complete voiding processes end to end, in process,
+ * services included: from the VoidDocument request to the step that applies
+ * DocumentVoided to the process (its terminal state).
+ *
+ * Setup (untimed, synchronous=OFF): N documents are issued (one customer per
+ * ten documents) and the reports are built, then the engine is closed. The
+ * timed engine reopens the store durable (WAL, synchronous=FULL) and, on one
+ * thread, alternates as the daemon's API and worker do: it sends void
+ * requests with voiding_void_document() (one durable transaction each, as an
+ * API call) and runs rounds with stw_run_once().
+ *
+ *  - saturation: a closed loop that keeps `window` processes in flight (a
+ *    new request as soon as one completes); the rate is processes completed
+ *    per second from the first request to the last completion;
+ *  - light: an open loop at a fixed rate (1,000/s): request i is due at
+ *    t0 + i / rate, and its latency counts from that due time, so waiting for
+ *    a busy round is part of it.
+ *
+ * Latency of one process = the moment the step transaction that applied its
+ * DocumentVoided committed (seen by the observer) - its request time. The
+ * observer counts the positions of Billing that the "voiding" definition has
+ * stepped; after each round the new DocumentVoided events up to there are
+ * read back and matched to their process by correlation id.
+ *
+ * Baseline, in the same run: the rate of one-row SQLite transactions (WAL,
+ * synchronous=FULL) on the same disk, the ceiling of any design in which
+ * each request is durable on its own before it is answered.
+ *
+ * usage: bench_voiding_e2e [--saturation N] [--light N] [--rate R]
+ *                          [--window W] [--dir DIR]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <steward.h>
+#include <voiding.h>
+
+#include "bench_util.h"
+
+static const char *const prog = "bench_voiding_e2e";
+
+/* A step transaction of "voiding" over Billing: the positions it covered, and when. */
+struct segment {
+	int64_t end; /* the voiding cursor on Billing after the commit */
+	double at;   /* monotonic seconds at the commit */
+};
+
+enum { MAX_SEGMENTS = 256 };
+
+struct run {
+	struct stw_engine *e;
+	int64_t cursor;  /* voiding's cursor on Billing, as the observer counted it */
+	int64_t scanned; /* Billing positions already scanned for DocumentVoided */
+	struct segment seg[MAX_SEGMENTS];
+	int nseg;
+	double *start; /* per process: its request time */
+	double *done;  /* per process: the commit time of its DocumentVoided step; 0 if not yet */
+	long total;    /* processes (and documents) in the store */
+	long completed;
+	double seg_at; /* the segment being scanned (read callback) */
+	int64_t seg_end;
+	int bad; /* a DocumentVoided that names no known process */
+};
+
+static void observe(const struct stw_activity *a, void *ud)
+{
+	struct run *r = ud;
+	if (a->kind != STW_ACTIVITY_STEP || strcmp(a->definition, "voiding") != 0 ||
+	    strcmp(a->context, "Billing") != 0)
+		return;
+	/* Positions are gap-free: a batch of `count` events moves the cursor by count. */
+	r->cursor += a->count;
+	/* When full, the last segment is extended: its time is later, so no latency is
+	 * understated. */
+	if (r->nseg == MAX_SEGMENTS)
+		r->nseg--;
+	r->seg[r->nseg++] = (struct segment){ r->cursor, bench_now_s() };
+}
+
+static int on_billing_event(const struct stw_event *ev, void *ud)
+{
+	struct run *r = ud;
+	if (ev->position > r->seg_end)
+		return 1;
+	if (strcmp(ev->type, "DocumentVoided") != 0)
+		return 0;
+	const char *c = ev->correlation_id;
+	char *end = NULL;
+	long i = c != NULL && c[0] == 'v' ? strtol(c + 1, &end, 10) : -1;
+	if (i < 0 || i >= r->total || end == NULL || *end != '\0' || r->done[i] != 0) {
+		r->bad = 1;
+		return 1;
+	}
+	r->done[i] = r->seg_at;
+	r->completed++;
+	return 0;
+}
+
+/* Matches the DocumentVoided events stepped during the last round to their processes. */
+static int collect(struct run *r)
+{
+	for (int s = 0; s < r->nseg; s++) {
+		r->seg_at = r->seg[s].at;
+		r->seg_end = r->seg[s].end;
+		while (r->scanned < r->seg_end) {
+			int count = 0;
+			int64_t want = r->seg_end - r->scanned;
+			int limit = want > 1000 ? 1000 : (int)want;
+			if (stw_read(r->e, "Billing", r->scanned, limit, on_billing_event, r,
+				     &count) != STW_OK)
+				return 1;
+			if (r->bad || count == 0) {
+				fprintf(stderr, "%s: unexpected Billing events after %lld\n", prog,
+					(long long)r->scanned);
+				return 1;
+			}
+			r->scanned += count;
+		}
+	}
+	r->nseg = 0;
+	return 0;
+}
+
+static int void_one(struct run *r, long i)
+{
+	char doc[32], pid[32];
+	snprintf(doc, sizeof(doc), "d%ld", i);
+	snprintf(pid, sizeof(pid), "v%ld", i);
+	if (voiding_void_document(r->e, doc, pid, NULL) != STW_OK) {
+		fprintf(stderr, "%s: void %s: %s\n", prog, doc, stw_errmsg(r->e));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Runs processes [first, first + n): open loop at `rate` per second when rate
+ * > 0, else closed loop with `window` in flight. *elapsed receives the time
+ * from the start to the last completion.
+ */
+static int run_phase(struct run *r, long first, long n, double rate, long window, double *elapsed)
+{
+	long next = first, end = first + n, before = r->completed;
+	int idle = 0;
+	double t0 = bench_now_s();
+	while (r->completed - before < n) {
+		while (next < end) {
+			double t = bench_now_s();
+			if (rate > 0) {
+				double due = t0 + (double)(next - first) / rate;
+				if (due > t)
+					break;
+				r->start[next] = due;
+			} else {
+				if (next - first - (r->completed - before) >= window)
+					break;
+				r->start[next] = t;
+			}
+			if (void_one(r, next) != 0)
+				return 1;
+			next++;
+		}
+		int did = 0;
+		if (stw_run_once(r->e, &did) != STW_OK) {
+			fprintf(stderr, "%s: round: %s\n", prog, stw_errmsg(r->e));
+			return 1;
+		}
+		if (collect(r) != 0)
+			return 1;
+		if (did > 0) {
+			idle = 0;
+		} else if (rate > 0 && next < end) {
+			bench_sleep_until(t0 + (double)(next - first) / rate);
+		} else if (next == end && ++idle > 100) {
+			fprintf(stderr, "%s: %ld of %ld processes never completed\n", prog,
+				n - (r->completed - before), n);
+			return 1;
+		}
+	}
+	double last = t0;
+	for (long i = first; i < end; i++)
+		if (r->done[i] > last)
+			last = r->done[i];
+	*elapsed = last - t0;
+	return 0;
+}
+
+/* Prints p50 / p99 / max of the phase's latencies in milliseconds; returns p99. */
+static double print_latency(struct run *r, const char *name, long first, long n)
+{
+	double *lat = malloc(sizeof(double) * (size_t)n);
+	if (lat == NULL)
+		return -1;
+	for (long i = 0; i < n; i++)
+		lat[i] = (r->done[first + i] - r->start[first + i]) * 1e3;
+	double p50 = bench_percentile(lat, (size_t)n, 50);
+	double p99 = bench_percentile(lat, (size_t)n, 99);
+	printf("bench %s_latency_p50 %.2f ms\n", name, p50);
+	printf("bench %s_latency_p99 %.2f ms\n", name, p99);
+	printf("bench %s_latency_max %.2f ms\n", name, lat[n - 1]);
+	free(lat);
+	return p99;
+}
+
+/*
+ * The baseline: n transactions of one INSERT each in a fresh database (WAL,
+ * synchronous=FULL). Returns commits per second, or -1.
+ */
+static double commit_baseline(const char *dir, long n)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/baseline.db", dir);
+	unlink(path);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *ins = NULL;
+	double rate = -1;
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			 "CREATE TABLE requests(id INTEGER PRIMARY KEY, body TEXT NOT NULL);",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO requests(body) VALUES (?)", -1, &ins, NULL) !=
+		SQLITE_OK)
+		goto out;
+	double t0 = bench_now_s();
+	for (long i = 0; i < n; i++) {
+		char body[64];
+		snprintf(body, sizeof(body), "{\"document_id\": \"d%ld\"}", i);
+		sqlite3_bind_text(ins, 1, body, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(ins);
+	}
+	rate = (double)n / (bench_now_s() - t0);
+out:
+	if (rate < 0)
+		fprintf(stderr, "%s: baseline: %s\n", prog, db ? sqlite3_errmsg(db) : path);
+	sqlite3_finalize(ins);
+	sqlite3_close(db);
+	return rate;
+}
+
+/* Issues every document and builds the reports, with synchronous=OFF (untimed). */
+static int setup(const char *path, long total)
+{
+	struct stw_options o = { .synchronous = 0 };
+	struct stw_engine *e = NULL;
+	if (stw_open(path, &o, &e) != STW_OK || voiding_register(e) != STW_OK) {
+		fprintf(stderr, "%s: setup: %s\n", prog, e ? stw_errmsg(e) : path);
+		stw_close(e);
+		return 1;
+	}
+	for (long i = 0; i < total; i++) {
+		char doc[32], customer[32], cmd[40];
+		snprintf(doc, sizeof(doc), "d%ld", i);
+		snprintf(customer, sizeof(customer), "c%ld", i / 10);
+		snprintf(cmd, sizeof(cmd), "issue-%ld", i);
+		if (voiding_issue_document(e, doc, customer, 100 + i % 900, cmd) != STW_OK) {
+			fprintf(stderr, "%s: issue %s: %s\n", prog, doc, stw_errmsg(e));
+			stw_close(e);
+			return 1;
+		}
+	}
+	int rc = stw_run_until_idle(e);
+	if (rc != STW_OK)
+		fprintf(stderr, "%s: building the reports: %s\n", prog, stw_errmsg(e));
+	stw_close(e);
+	return rc != STW_OK;
+}
+
+int main(int argc, char **argv)
+{
+	long nsat = 20000, nlight = 10000, window = 256;
+	double rate = 1000;
+	const char *dir = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--saturation") == 0 && i + 1 < argc)
+			nsat = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--light") == 0 && i + 1 < argc)
+			nlight = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
+			rate = strtod(argv[++i], NULL);
+		else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc)
+			window = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else {
+			fprintf(stderr,
+				"usage: %s [--saturation N] [--light N] [--rate R] "
+				"[--window W] [--dir DIR]\n",
+				prog);
+			return 2;
+		}
+	}
+	if (nsat < 1 || nlight < 1 || rate <= 0 || window < 1) {
+		fprintf(stderr, "%s: counts, rate and window must be positive\n", prog);
+		return 2;
+	}
+	char tmp[32];
+	if ((dir = bench_dir(dir, tmp, prog)) == NULL)
+		return 1;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/voiding.db", dir);
+	unlink(path);
+
+	struct run r = { .total = nsat + nlight };
+	r.start = calloc((size_t)r.total, sizeof(double));
+	r.done = calloc((size_t)r.total, sizeof(double));
+	int status = 1;
+	if (r.start == NULL || r.done == NULL || setup(path, r.total) != 0)
+		goto out;
+
+	struct stw_options o = { .synchronous = 2, .observer = observe, .observer_ud = &r };
+	if (stw_open(path, &o, &r.e) != STW_OK || voiding_register(r.e) != STW_OK ||
+	    stw_get_cursor(r.e, "voiding", "Billing", &r.cursor) != STW_OK) {
+		fprintf(stderr, "%s: open: %s\n", prog, r.e ? stw_errmsg(r.e) : path);
+		goto out;
+	}
+	r.scanned = r.cursor;
+	printf("bench store sqlite-wal-synchronous-full 1 flag\n");
+
+	struct stw_stats st0, st1;
+	double elapsed = 0;
+	stw_get_stats(r.e, &st0);
+	if (run_phase(&r, 0, nsat, 0, window, &elapsed) != 0)
+		goto out;
+	stw_get_stats(r.e, &st1);
+	double sat = (double)nsat / elapsed;
+	printf("bench voiding_e2e_saturation_processes %ld processes\n", nsat);
+	printf("bench voiding_e2e_saturation_window %ld processes\n", window);
+	printf("bench voiding_e2e_saturation_rate %.0f processes/s\n", sat);
+	print_latency(&r, "voiding_e2e_saturation", 0, nsat);
+	printf("bench voiding_e2e_saturation_transactions_per_process %.2f tx\n",
+	       (double)(st1.transactions - st0.transactions) / (double)nsat + 1.0);
+	double base = commit_baseline(dir, nsat < 5000 ? nsat : 5000);
+	if (base <= 0)
+		goto out;
+	printf("bench commit_baseline_rate %.0f commits/s\n", base);
+	printf("bench voiding_e2e_saturation_vs_commit_baseline %.3f x\n", sat / base);
+
+	if (run_phase(&r, nsat, nlight, rate, 0, &elapsed) != 0)
+		goto out;
+	printf("bench voiding_e2e_light_processes %ld processes\n", nlight);
+	printf("bench voiding_e2e_light_offered %.0f processes/s\n", rate);
+	printf("bench voiding_e2e_light_rate %.0f processes/s\n", (double)nlight / elapsed);
+	double p99 = print_latency(&r, "voiding_e2e_light", nsat, nlight);
+
+	printf("bench voiding_e2e_saturation_meets_target %d flag\n", sat >= 20000);
+	printf("bench voiding_e2e_light_p99_meets_target %d flag\n", p99 >= 0 && p99 <= 5.0);
+	status = 0;
+out:
+	stw_close(r.e);
+	free(r.start);
+	free(r.done);
+	bench_rm_dir(dir, tmp, prog);
+	return status;
+}
