@@ -50,7 +50,7 @@ bench: deps
 # The same code on small sizes, in seconds (also part of make test).
 bench-quick: build
 	@$(BUILD)/bench_pm_step --events 3000
-	@$(BUILD)/bench_timers --timers 2000
+	@$(BUILD)/bench_timers --timers 2000 --burst 500 --spread 200 --spread-seconds 0.5
 	@$(BUILD)/bench_voiding_e2e --saturation 200 --light 200 --window 64
 
 run: build
