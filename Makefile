@@ -52,6 +52,7 @@ bench-quick: build
 	@$(BUILD)/bench_pm_step --events 3000
 	@$(BUILD)/bench_timers --timers 2000 --burst 500 --spread 200 --spread-seconds 0.5
 	@$(BUILD)/bench_voiding_e2e --saturation 200 --light 200 --window 64
+	@$(BUILD)/bench_recovery --instances 2000 --pending 200
 
 run: build
 	@$(BUILD)/steward demo voiding --db $(DB)
