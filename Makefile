@@ -37,22 +37,25 @@ valgrind: build
 	@./scripts/valgrind.sh $(BUILD)
 
 # Benchmarks on an optimised build; each prints `bench <name> <value> <unit>` lines.
-# The figures are also written as JSON to bench/results/latest.json.
+# scripts/bench-all.sh holds the list. The figures are also written as JSON to
+# bench/results/latest.json and drawn against their targets in bench/results/latest.svg
+# (gnuplot, installed here only: the tests do not need it).
+BENCH_DEPS := gnuplot-nox
+
 bench: deps
+	@./scripts/deps.sh $(BENCH_DEPS)
 	@cmake --preset release >/dev/null
 	@cmake --build build/release -j $(JOBS)
 	@mkdir -p bench/results
-	@{ build/release/bench_pm_step --events $${EVENTS:-200000} && \
-	   build/release/bench_timers --timers $${TIMERS:-1000000}; } | tee build/release/bench.txt
+	@rm -f build/release/bench.txt
+	@OUT=build/release/bench.txt ./scripts/bench-all.sh build/release
 	@./scripts/bench-json.sh < build/release/bench.txt > bench/results/latest.json
-	@echo "wrote bench/results/latest.json"
+	@./scripts/bench-plot.sh < build/release/bench.txt > bench/results/latest.svg
+	@echo "wrote bench/results/latest.json and bench/results/latest.svg"
 
 # The same code on small sizes, in seconds (also part of make test).
 bench-quick: build
-	@$(BUILD)/bench_pm_step --events 3000
-	@$(BUILD)/bench_timers --timers 2000 --burst 500 --spread 200 --spread-seconds 0.5
-	@$(BUILD)/bench_voiding_e2e --saturation 200 --light 200 --window 64
-	@$(BUILD)/bench_recovery --instances 2000 --pending 200
+	@./scripts/bench-all.sh $(BUILD) quick
 
 run: build
 	@$(BUILD)/steward demo voiding --db $(DB)

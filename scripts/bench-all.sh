@@ -1,0 +1,37 @@
+#!/bin/sh
+# Runs every benchmark of bench/ from a build directory, one after the other,
+# and prints their `bench <name> <value> <unit>` lines. With `quick`, each runs
+# on small sizes (seconds), as `make bench-quick` and the test suite do.
+# When OUT is set, the lines are also appended to that file. Exits non-zero
+# if a benchmark fails.
+#
+# usage: scripts/bench-all.sh BUILD_DIR [quick]
+#
+# To add a benchmark: one `run` line, with its full-size and its quick arguments.
+set -u
+build=${1:?usage: bench-all.sh BUILD_DIR [quick]}
+quick=${2:-}
+out=${OUT:-/dev/null}
+status=0
+
+run() { # program full-args quick-args
+	prog=$1
+	if [ -n "$quick" ]; then args=$3; else args=$2; fi
+	echo "# $prog $args" >&2
+	rcfile=$(mktemp)
+	# shellcheck disable=SC2086 # the arguments are words on purpose
+	{ "$build/$prog" $args; echo $? > "$rcfile"; } | tee -a "$out"
+	rc=$(cat "$rcfile")
+	rm -f "$rcfile"
+	if [ "$rc" != 0 ]; then
+		echo "bench-all: $prog failed ($rc)" >&2
+		status=1
+	fi
+}
+
+run bench_pm_step "--events ${EVENTS:-200000}" "--events 3000"
+run bench_timers "--timers ${TIMERS:-1000000}" \
+	"--timers 2000 --burst 500 --spread 200 --spread-seconds 0.5"
+run bench_voiding_e2e "" "--saturation 200 --light 200 --window 64"
+run bench_recovery "" "--instances 2000 --pending 200"
+exit $status
