@@ -45,7 +45,7 @@ set terminal svg size 1200,640 dynamic font "sans,11" background rgb "white"
 set title "Steward benchmarks against the targets of issue 6 ($(date -u +%Y-%m-%d), $(nproc) cores, WAL synchronous=FULL)"
 set ylabel "% of target (log scale; 100% = target met)"
 set logscale y
-set yrange [0.1:*]
+set yrange [*<0.1:1000<*]
 set bmargin 6
 set grid ytics
 set style fill solid 0.8 border -1
@@ -57,5 +57,5 @@ set palette defined (1 "#c0392b", 2 "#27ae60")
 unset colorbox
 set cbrange [1:2]
 plot "$data" using 0:2:4:xtic(3) with boxes lc palette, \
-     "" using 0:2:(sprintf("%.1f%%", \$2)) with labels offset 0,0.8 font ",9"
+     "" using 0:2:(sprintf("%.3g%%", \$2)) with labels offset 0,0.8 font ",9"
 GP
