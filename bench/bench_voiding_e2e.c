@@ -64,7 +64,8 @@ struct run {
 	long completed;
 	double seg_at; /* the segment being scanned (read callback) */
 	int64_t seg_end;
-	int bad; /* a DocumentVoided that names no known process */
+	int bad;                       /* a DocumentVoided that names no known process */
+	double in_requests, in_rounds; /* seconds spent in each, in the current phase */
 };
 
 static void observe(const struct stw_activity *a, void *ud)
@@ -148,6 +149,7 @@ static int run_phase(struct run *r, long first, long n, double rate, long window
 	long next = first, end = first + n, before = r->completed;
 	int idle = 0;
 	double t0 = bench_now_s();
+	r->in_requests = r->in_rounds = 0;
 	while (r->completed - before < n) {
 		while (next < end) {
 			double t = bench_now_s();
@@ -161,15 +163,19 @@ static int run_phase(struct run *r, long first, long n, double rate, long window
 					break;
 				r->start[next] = t;
 			}
+			double a = bench_now_s();
 			if (void_one(r, next) != 0)
 				return 1;
+			r->in_requests += bench_now_s() - a;
 			next++;
 		}
 		int did = 0;
+		double a = bench_now_s();
 		if (stw_run_once(r->e, &did) != STW_OK) {
 			fprintf(stderr, "%s: round: %s\n", prog, stw_errmsg(r->e));
 			return 1;
 		}
+		r->in_rounds += bench_now_s() - a;
 		if (collect(r) != 0)
 			return 1;
 		if (did > 0) {
@@ -337,6 +343,10 @@ int main(int argc, char **argv)
 	print_latency(&r, "voiding_e2e_saturation", 0, nsat);
 	printf("bench voiding_e2e_saturation_transactions_per_process %.2f tx\n",
 	       (double)(st1.transactions - st0.transactions) / (double)nsat + 1.0);
+	printf("bench voiding_e2e_saturation_request_time_per_process %.3f ms\n",
+	       r.in_requests * 1e3 / (double)nsat);
+	printf("bench voiding_e2e_saturation_round_time_per_process %.3f ms\n",
+	       r.in_rounds * 1e3 / (double)nsat);
 	double base = commit_baseline(dir, nsat < 5000 ? nsat : 5000);
 	if (base <= 0)
 		goto out;
