@@ -257,6 +257,7 @@ static int exercise(struct stw_engine *e, long n, long first_new, long nnew)
 
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as soon as it is known */
 	long n = 1000000, pending = 100000;
 	const char *dir = NULL;
 	for (int i = 1; i < argc; i++) {

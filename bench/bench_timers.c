@@ -280,6 +280,7 @@ out:
 
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as soon as it is known */
 	long n = 1000000, burst = 100000, spread = 20000;
 	double window_s = 10;
 	const char *dir = NULL;

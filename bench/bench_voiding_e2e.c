@@ -281,6 +281,7 @@ static int setup(const char *path, long total)
 
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as soon as it is known */
 	long nsat = 20000, nlight = 10000, window = 256;
 	double rate = 1000;
 	const char *dir = NULL;
