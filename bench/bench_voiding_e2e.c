@@ -182,7 +182,8 @@ static int run_phase(struct run *r, long first, long n, double rate, long window
 			idle = 0;
 		} else if (rate > 0 && next < end) {
 			bench_sleep_until(t0 + (double)(next - first) / rate);
-		} else if (next == end && ++idle > 100) {
+		} else if (++idle > 100) {
+			/* Nothing to do for 100 rounds with processes in flight: they are stuck. */
 			fprintf(stderr, "%s: %ld of %ld processes never completed\n", prog,
 				n - (r->completed - before), n);
 			return 1;
