@@ -339,7 +339,7 @@ STW_API int stw_send(struct stw_engine *e, const char *context, const char *type
  * One delivery attempt of a command to a remote service. The engine fills
  * `cmd` and `attempt`; the transport fills the rest.
  */
-struct stw_delivery {
+struct stw_delivery_attempt {
 	const struct stw_command *cmd; /* borrowed for the call */
 	int attempt;                   /* 1 for the first attempt */
 	/*
@@ -365,7 +365,7 @@ struct stw_delivery {
  * delivery's outcome. Called outside any transaction, on the thread that
  * runs the engine; it may take as long as its time-outs allow.
  */
-typedef void (*stw_transport_fn)(struct stw_delivery *batch, size_t n, void *ud);
+typedef void (*stw_transport_fn)(struct stw_delivery_attempt *batch, size_t n, void *ud);
 
 struct stw_remote_def {
 	stw_transport_fn send;

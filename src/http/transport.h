@@ -33,6 +33,6 @@ struct stw_http_transport *stw_http_transport_new(const struct stw_http_transpor
 void stw_http_transport_free(struct stw_http_transport *t);
 
 /* The stw_transport_fn: `ud` is a struct stw_http_transport. */
-void stw_http_transport_send(struct stw_delivery *batch, size_t n, void *ud);
+void stw_http_transport_send(struct stw_delivery_attempt *batch, size_t n, void *ud);
 
 #endif /* STW_HTTP_TRANSPORT_H */
