@@ -606,6 +606,87 @@ static int handle_row(struct stw_engine *e, const struct stw__def *def,
 	return rc;
 }
 
+/*
+ * Poison inputs. An event whose handling kills the worker (a crash in a
+ * callback) would be read again after every restart, forever. So before the
+ * first batch of each engine, the attempt at the batch after the cursor is
+ * counted durably (cursor_attempt, its own transaction). A count of 2 or more
+ * means the last worker died in that batch: the events up to a batch's
+ * length are then handled one per transaction, each counted before it is
+ * handled, until the one that kills the worker is found. When an event's
+ * count passes the limit it is parked instead of handled: its instance fails
+ * with the reason (history outcome "parked") and every other instance keeps
+ * moving. Only at-least-once definitions need this: at most once commits the
+ * cursor before handling.
+ */
+static int source_index(const struct stw__def *def, const char *context)
+{
+	for (int i = 0; i < def->nsources; i++)
+		if (strcmp(def->d->sources[i], context) == 0)
+			return i;
+	return -1;
+}
+
+/* Counts an attempt at the batch after `cursor` in its own transaction. */
+static int count_attempt(struct stw_engine *e, const struct stw__def *def, const char *context,
+			 int64_t cursor, int *attempts)
+{
+	struct stw__store *s = e->store;
+	int rc = STW__S0(s, begin);
+	if (rc == STW_OK)
+		rc = STW__S(s, cursor_attempt, def->d->name, context, cursor, attempts);
+	if (rc == STW_OK)
+		rc = STW__S0(s, commit);
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, "counting an attempt");
+		STW__S0(s, rollback);
+	}
+	return rc;
+}
+
+/*
+ * Parks one input event inside the step's transaction: fails its instance
+ * (when it can be found without the callbacks that may be the culprit: the
+ * correlate callback runs only on the first parking attempt) and records the
+ * event, else records it as unrouted.
+ */
+static int park_input(struct stw_engine *e, const struct stw__def *def,
+		      const struct stw__event_row *row, int attempts)
+{
+	struct stw_event ev;
+	int rc = stw__event_from_row(e, row, &ev);
+	if (rc != STW_OK)
+		return rc;
+	char why[STW_MAX_ID + 160];
+	snprintf(why, sizeof(why), "parked: the worker stopped %d times while handling %s %s",
+		 attempts - 1, ev.type, ev.id);
+	stw__log(e, STW_LOG_ERROR, "%s: %s at %s:%lld", def->d->name, why, ev.context,
+		 (long long)ev.position);
+	e->stats.inputs_parked++;
+	const char *id = NULL;
+	int bad = 0;
+	if (def->nstates > 0 && attempts == e->max_input_attempts + 1)
+		id = checked_key(def->d->correlate ? def->d->correlate(&ev, def->d->ud)
+						   : ev.correlation_id,
+				 &bad);
+	struct inst in = { .e = e, .id = id };
+	rc = id != NULL && !bad ? load_instance(e, def, &in) : STW_ENOTFOUND;
+	if (rc == STW_OK) {
+		const char *cur = state_name(def, in.state);
+		int live = strcmp(in.status, ST_ACTIVE) == 0;
+		if (live)
+			set_failed(e, &in, why);
+		rc = write_history(e, def, id, &ev, cur, cur, "parked", why);
+		if (rc == STW_OK && live)
+			rc = save_instance(e, def, &in);
+		json_decref(in.data);
+	} else if (rc == STW_ENOTFOUND) {
+		rc = write_unrouted(e, def, &ev, why);
+	}
+	stw__event_release(&ev);
+	return rc;
+}
+
 int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char *context,
 		    int *handled)
 {
@@ -624,8 +705,25 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 	if (head <= cursor)
 		return STW_OK;
 
+	int cap = e->batch_size, attempts = 0, src = source_index(def, context);
+	struct stw__guard *g = src >= 0 && !at_most_once ? &def->guards[src] : NULL;
+	if (g != NULL && (!g->started || cursor < g->isolate_until)) {
+		if ((rc = count_attempt(e, def, context, cursor, &attempts)) != STW_OK)
+			return rc;
+		if (!g->started && attempts >= 2) {
+			stw__log(e, STW_LOG_WARN,
+				 "%s: the last worker stopped in the batch after %s:%lld; "
+				 "handling it one event at a time",
+				 name, context, (long long)cursor);
+			g->isolate_until = cursor + e->batch_size;
+		}
+		g->started = 1;
+	}
+	if (g != NULL && cursor < g->isolate_until)
+		cap = 1;
+
 	stw__arena_reset(&e->arena);
-	struct batch b = { .e = e, .cap = e->batch_size };
+	struct batch b = { .e = e, .cap = cap };
 	b.rows = stw__arena_alloc(&e->arena, sizeof(*b.rows) * (size_t)b.cap);
 	if (b.rows == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
@@ -661,9 +759,15 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 		}
 		stw__failpoint(e, "step.after_cursor");
 	}
-	for (int i = 0; i < b.n; i++)
-		if ((rc = handle_row(e, def, &b.rows[i])) != STW_OK)
+	if (cap == 1 && attempts > e->max_input_attempts) {
+		/* This event stopped the worker every time: park it. */
+		if ((rc = park_input(e, def, &b.rows[0], attempts)) != STW_OK)
 			goto fail;
+	} else {
+		for (int i = 0; i < b.n; i++)
+			if ((rc = handle_row(e, def, &b.rows[i])) != STW_OK)
+				goto fail;
+	}
 	if (!at_most_once && (rc = STW__S(s, cursor_set, name, context, last)) != STW_OK) {
 		stw__store_fail(e, rc, "saving a cursor");
 		goto fail;

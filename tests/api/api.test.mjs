@@ -117,8 +117,9 @@ const LIST_KEYS = ['definition', 'id', 'state', 'status', 'version', 'unique_key
 const INSTANCE_KEYS = [...LIST_KEYS, 'data', 'history', 'commands', 'timers'];
 const HISTORY_KEYS = ['seq', 'at', 'message_id', 'message_type', 'context', 'from', 'to',
   'outcome', 'reason'];
-const COMMAND_KEYS = ['id', 'context', 'type', 'data', 'causation_id', 'status', 'error',
-  'created_at', 'delivered_at'];
+const COMMAND_KEYS = ['id', 'context', 'type', 'data', 'correlation_id', 'causation_id',
+  'definition', 'instance_id', 'status', 'error', 'attempts', 'next_attempt_at', 'created_at',
+  'delivered_at'];
 const EVENT_KEYS = ['position', 'id', 'type', 'stream', 'stream_version', 'correlation_id',
   'causation_id', 'data', 'metadata', 'recorded_at'];
 
@@ -617,12 +618,13 @@ describe('GET /api/contexts', () => {
     const r = await get('/api/contexts');
     assertJson(r, 200);
     assertKeys(r.data, ['contexts']);
-    r.data.contexts.forEach((c) => assertKeys(c, ['name', 'head', 'service'], 'context'));
+    r.data.contexts.forEach((c) => assertKeys(c, ['name', 'head', 'service', 'remote'], 'context'));
     const names = r.data.contexts.map((c) => c.name);
     assert.deepEqual(names, [...names].sort());
     const billing = r.data.contexts.find((c) => c.name === 'Billing');
-    assert.deepEqual(Object.keys(billing).length, 3);
+    assert.deepEqual(Object.keys(billing).length, 4);
     assert.equal(billing.service, true);
+    assert.equal(billing.remote, false);
     assert.ok(billing.head >= 1);
     assert.equal(r.data.contexts.find((c) => c.name === 'Reports').service, true);
     const ev = await get('/api/contexts/Billing/events?limit=1');

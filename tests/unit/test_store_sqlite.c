@@ -229,7 +229,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 3);
+			 4);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -275,13 +275,65 @@ static void test_open_refuses_newer_schema(void **state)
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='4' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='5' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 4"));
+	assert_non_null(strstr(err, "schema version 5"));
+}
+
+/* Undoes schema 4 on a closed database: what version 3 created. */
+static void downgrade_to_3(const char *path)
+{
+	raw_exec(path, "DROP INDEX stw_outbox_status");
+	raw_exec(path, "ALTER TABLE stw_outbox DROP COLUMN attempts");
+	raw_exec(path, "ALTER TABLE stw_outbox DROP COLUMN next_at");
+	raw_exec(path, "ALTER TABLE stw_cursors DROP COLUMN attempt_position");
+	raw_exec(path, "ALTER TABLE stw_cursors DROP COLUMN attempts");
+	raw_exec(path, "UPDATE stw_meta SET value='3' WHERE key='schema_version'");
+}
+
+/*
+ * A schema 3 database is migrated to 4 in place: its pending command keeps
+ * its place and gets the columns of remote delivery (no attempt yet, due at
+ * once), and its cursor counts attempts from scratch.
+ */
+static void test_open_migrates_schema_3(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__outbox_row o = { .command_id = "c1", .context = "Billing", .type = "Void",
+				     .correlation_id = "p1", .data = "{}", .created_at = 7 };
+	assert_int_equal(STW__S0(f->s, begin), STW_OK);
+	assert_int_equal(STW__S(f->s, outbox_insert, &o), STW_OK);
+	assert_int_equal(STW__S(f->s, cursor_set, "def", "Billing", 9), STW_OK);
+	assert_int_equal(STW__S0(f->s, commit), STW_OK);
+	STW__S0(f->s, close);
+	f->s = NULL;
+	downgrade_to_3(f->path);
+	char err[256] = "";
+	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
+			 4);
+	assert_int_equal(raw_int(f->path, "SELECT attempts + next_at FROM stw_outbox "
+					  "WHERE command_id = 'c1'"),
+			 0);
+	int64_t at = -1;
+	assert_int_equal(STW__S(f->s, outbox_next_due, "Billing", &at), STW_OK);
+	assert_int_equal(at, 0);
+	int attempts = 0;
+	assert_int_equal(STW__S0(f->s, begin), STW_OK);
+	assert_int_equal(STW__S(f->s, cursor_attempt, "def", "Billing", 9, &attempts), STW_OK);
+	assert_int_equal(attempts, 1);
+	assert_int_equal(STW__S(f->s, cursor_attempt, "def", "Billing", 9, &attempts), STW_OK);
+	assert_int_equal(attempts, 2);
+	assert_int_equal(STW__S(f->s, cursor_attempt, "def", "Billing", 10, &attempts), STW_OK);
+	assert_int_equal(attempts, 1);
+	assert_int_equal(STW__S0(f->s, commit), STW_OK);
+	int64_t pos = 0;
+	assert_int_equal(STW__S(f->s, cursor_get, "def", "Billing", &pos), STW_OK);
+	assert_int_equal(pos, 9); /* counting attempts never moves the cursor */
 }
 
 /* A schema 1 database (no timers) is migrated in place on open, keeping its data. */
@@ -293,6 +345,7 @@ static void test_open_migrates_schema_1(void **state)
 	STW__S0(f->s, close);
 	f->s = NULL;
 	/* Turn it back into what version 1 created. */
+	downgrade_to_3(f->path);
 	raw_exec(f->path, "DROP TABLE stw_timers");
 	raw_exec(f->path, "DROP TABLE stw_periodic");
 	raw_exec(f->path, "ALTER TABLE stw_instances DROP COLUMN entered_version");
@@ -304,7 +357,7 @@ static void test_open_migrates_schema_1(void **state)
 	assert_non_null(strstr(err, "read-write to upgrade"));
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 3);
+			 4);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
 	assert_int_equal(
@@ -1039,6 +1092,7 @@ int main(void)
 		T(test_reopen_keeps_everything),
 		T(test_open_refuses_newer_schema),
 		T(test_open_migrates_schema_1),
+		T(test_open_migrates_schema_3),
 		T(test_open_failures),
 		T(test_append_gap_free),
 		T(test_append_duplicate_id),
