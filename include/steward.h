@@ -314,7 +314,7 @@ STW_API struct stw_engine *stw_svc_engine(struct stw_service_ctx *sc);
  * STW_OK, STW_EREJECTED (the reason is in stw_errmsg()), or another failure.
  * `id` may be NULL (a random id is generated); a command whose id was already
  * handled is not applied again and returns the recorded outcome (without
- * writing anything).
+ * writing anything). STW_ESTATE for a remote context (use stw_send).
  * `correlation_id` NULL means the command id (a command that starts a process
  * names it). `data` is borrowed (NULL: {}). When `id_out` is not NULL
  * it receives the command id (a buffer of at least STW_MAX_ID bytes).
@@ -354,7 +354,9 @@ struct stw_delivery_attempt {
 	 * or NULL), appended to the context's log with the delivery. Each is
 	 * {"type", "stream", "data"?, "metadata"?, "id"?, "expected_version"?,
 	 * "correlation_id"?}; a missing id is derived from the command id and
-	 * the index, so an answer repeated after a redelivery is a no-op.
+	 * the index, so an answer repeated after a redelivery is a no-op. A
+	 * JSON string instead says why the answer is malformed: the command
+	 * was applied but its answer cannot be stored, so it is parked.
 	 */
 	json_t *events;
 	char error[512]; /* why it failed or was refused */

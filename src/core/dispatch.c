@@ -286,6 +286,11 @@ STW_API int stw_execute(struct stw_engine *e, const char *context, const char *t
 	if (data != NULL && !json_is_object(data))
 		return stw__fail(e, STW_EINVAL, "command data must be a JSON object");
 	const struct stw__service *svc = stw__find_service(e, context);
+	if (svc == NULL && stw__find_remote(e, context) != NULL)
+		return stw__fail(e, STW_ESTATE,
+				 "context %s is remote: its commands are queued (stw_send), not "
+				 "executed here",
+				 context);
 	if (svc == NULL)
 		return stw__fail(e, STW_ENOTFOUND, "no service for context %s", context);
 	char gen[37];

@@ -206,6 +206,8 @@ static int append_answer(struct stw_engine *e, const struct stw_command *cmd, js
 {
 	if (events == NULL)
 		return STW_OK;
+	if (json_is_string(events)) /* a transport's word on a malformed answer */
+		return stw__fail(e, STW_EINVAL, "%s", json_string_value(events));
 	if (!json_is_array(events))
 		return stw__fail(e, STW_EINVAL, "the answer's events are not an array");
 	size_t i;

@@ -86,6 +86,27 @@ int stw_http_wrong_method(struct stw_http_request *r, const char *allow);
 int stw_http_engine_error(struct stw_http_request *r, int rc);
 
 /*
+ * Reads an optional integer query parameter in [lo, hi] (def when absent).
+ * Returns -1 after answering 400 when it is malformed, else 0.
+ */
+int stw_http_query_int(struct stw_http_request *r, const char *key, long long lo, long long hi,
+		       long long def, long long *out);
+
+/*
+ * The command routes of remote services (remote.c): commands by status, with
+ * a person's retry and skip (/api/commands...). Returns 1 if it answered; sets
+ * *allow for a known path taken with another method.
+ */
+int stw_http_route_remote(struct stw_http_request *r, const char **allow);
+
+/* POST /api/contexts/{context}/events: appends a batch of events atomically. */
+int stw_http_append_events(struct stw_http_request *r, const char *context);
+
+/* Queues a command to a remote context and answers 202. Returns 1. */
+int stw_http_queue_command(struct stw_http_request *r, const char *context, const char *type,
+			   json_t *data, const char *id, const char *corr);
+
+/*
  * Handles a request under /api/demo/; returns 1 if it answered (even with an
  * error), 0 for "no such route".
  */

@@ -501,6 +501,8 @@ static int route_command(struct stw_http_request *r, const char *context)
 		return stw_http_error(r, 400, "bad_request", "data must be a JSON object");
 	char cmd_id[STW_MAX_ID];
 	int rc = stw_execute(r->engine, context, type, data, id, corr, cmd_id);
+	if (rc == STW_ESTATE) /* a remote context: queued for delivery */
+		return stw_http_queue_command(r, context, type, data, id, corr);
 	if (rc == STW_EREJECTED) {
 		json_t *e = error_json("rejected", stw_errmsg(r->engine));
 		json_object_set_new(e, "id", json_string(cmd_id));
@@ -582,8 +584,8 @@ static int route_api(struct stw_http *h, struct stw_http_request *r, const char 
 		return get ? route_unrouted(r) : 0;
 	}
 	if (n == 4 && strcmp(s[1], "contexts") == 0 && strcmp(s[3], "events") == 0) {
-		*allow = "GET";
-		return get ? route_events(r, s[2]) : 0;
+		*allow = "GET, POST";
+		return get ? route_events(r, s[2]) : post ? stw_http_append_events(r, s[2]) : 0;
 	}
 	if (n == 4 && strcmp(s[1], "contexts") == 0 && strcmp(s[3], "commands") == 0) {
 		*allow = "POST";
@@ -591,7 +593,13 @@ static int route_api(struct stw_http *h, struct stw_http_request *r, const char 
 	}
 	if (n >= 2 && strcmp(s[1], "demo") == 0 && h->cfg.route != NULL)
 		return h->cfg.route(r, h->cfg.route_ud);
-	return 0;
+	return stw_http_route_remote(r, allow);
+}
+
+int stw_http_query_int(struct stw_http_request *r, const char *key, long long lo, long long hi,
+		       long long def, long long *out)
+{
+	return query_int(r, key, lo, hi, def, out);
 }
 
 /* Live updates ---------------------------------------------------------------- */
