@@ -43,6 +43,7 @@ struct stw_http_metrics {
 	double late_sum;
 	uint64_t late_count;
 	struct stw_stats stats; /* the worker engine's counters, copied after each commit */
+	struct stw_stats remote_stats; /* the remote delivery engine's counters */
 	int64_t last_beat_ms;   /* monotonic ms of the worker's last loop */
 };
 
@@ -51,6 +52,8 @@ void stw_http_metrics_destroy(struct stw_http_metrics *m);
 /* Records one committed activity (called by the worker's observer). */
 void stw_http_metrics_record(struct stw_http_metrics *m, const struct stw_activity *a,
 			     const struct stw_stats *stats);
+/* Copies the counters of the remote delivery engine. */
+void stw_http_metrics_remote(struct stw_http_metrics *m, const struct stw_stats *stats);
 /* Marks the worker alive. */
 void stw_http_metrics_beat(struct stw_http_metrics *m);
 

@@ -76,6 +76,13 @@ void stw_http_metrics_beat(struct stw_http_metrics *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void stw_http_metrics_remote(struct stw_http_metrics *m, const struct stw_stats *stats)
+{
+	pthread_mutex_lock(&m->lock);
+	m->remote_stats = *stats;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void stw_http_metrics_record(struct stw_http_metrics *m, const struct stw_activity *a,
 			     const struct stw_stats *stats)
 {
@@ -807,6 +814,18 @@ static void metrics_text(struct stw_http *h, struct buf *b)
 		"# HELP steward_timers_ignored_total Timers void because their state was left.\n"
 		"# TYPE steward_timers_ignored_total counter\nsteward_timers_ignored_total %llu\n",
 		(unsigned long long)st->timers_fired, (unsigned long long)st->timers_ignored);
+	const struct stw_stats *rs = &snap.remote_stats;
+	bprintf(b,
+		"# HELP steward_remote_attempts_total Delivery attempts to remote services.\n"
+		"# TYPE steward_remote_attempts_total counter\nsteward_remote_attempts_total %llu\n"
+		"# HELP steward_remote_failures_total Attempts that failed (retried or parked).\n"
+		"# TYPE steward_remote_failures_total counter\nsteward_remote_failures_total %llu\n"
+		"# HELP steward_commands_parked_total Commands parked after their last attempt.\n"
+		"# TYPE steward_commands_parked_total counter\nsteward_commands_parked_total %llu\n"
+		"# HELP steward_inputs_parked_total Input events parked as poison.\n"
+		"# TYPE steward_inputs_parked_total counter\nsteward_inputs_parked_total %llu\n",
+		(unsigned long long)rs->remote_attempts, (unsigned long long)rs->remote_failures,
+		(unsigned long long)rs->commands_parked, (unsigned long long)st->inputs_parked);
 
 	/* Gauges read from the store now. */
 	int64_t pending = 0;
