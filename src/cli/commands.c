@@ -1488,8 +1488,7 @@ static int cmd_send(struct cli *c)
 
 static int is_command_status(const char *s)
 {
-	static const char *const ok[] = { "pending", "delivered", "rejected", "parked",
-					  "skipped" };
+	static const char *const ok[] = { "pending", "delivered", "rejected", "parked", "skipped" };
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strcmp(s, ok[i]) == 0)
 			return 1;
@@ -1499,7 +1498,7 @@ static int is_command_status(const char *s)
 /* Prints {"commands": [...]} as a table. Returns 0, or 1 when out of memory. */
 static int print_commands(const json_t *doc, const char *status)
 {
-	static const char *const head[] = { "ID",       "CONTEXT", "TYPE",  "INSTANCE",
+	static const char *const head[] = { "ID",       "CONTEXT", "TYPE", "INSTANCE",
 					    "ATTEMPTS", "CREATED", "ERROR" };
 	static const size_t caps[] = { 36, 24, 32, 36, 8, 24, 0 };
 	struct table t = { .ncols = 7, .head = head, .caps = caps };
@@ -1508,9 +1507,9 @@ static int print_commands(const json_t *doc, const char *status)
 	json_array_foreach(json_object_get(doc, "commands"), i, o)
 	{
 		char n[32], when[48];
-		const char *row[7] = { str_of(o, "id"),           str_of(o, "context"),
-				       str_of(o, "type"),         str_of(o, "instance_id"),
-				       int_of(n, o, "attempts"),  time_of(when, o, "created_at", 0),
+		const char *row[7] = { str_of(o, "id"),          str_of(o, "context"),
+				       str_of(o, "type"),        str_of(o, "instance_id"),
+				       int_of(n, o, "attempts"), time_of(when, o, "created_at", 0),
 				       str_of(o, "error") };
 		table_add(&t, row);
 	}
@@ -1716,8 +1715,7 @@ static const struct command commands[] = {
 	  "  --correlation-id ID  the correlation id (default: the command id; a command\n"
 	  "                       that starts a process names it)\n",
 	  send_args, COMMON | BIT(OPT_ID) | BIT(OPT_CORRELATION), cmd_send },
-	{ "commands", "[--status S] [--limit N]",
-	  "list commands by status (parked by default)",
+	{ "commands", "[--status S] [--limit N]", "list commands by status (parked by default)",
 	  "Lists the commands of the outbox with a status, newest first: id, context,\n"
 	  "type, the instance that sent it, attempts, creation time (UTC) and the last\n"
 	  "error. Parked commands are those a remote service failed on until their last\n"
