@@ -14,7 +14,10 @@
 // Done3 is read by no transition) and complete the command jobs, in one
 // transaction. Batches and parallel loops are the fastest durable way we
 // found to use pg-boss; its work() helper fetches, runs and completes in
-// three separate commits and polls at least every 0.5 s.
+// three separate commits and polls at least every 0.5 s. The defaults, two
+// loops per queue and batches of 256 jobs (the engine's batch size), were
+// the best of 1, 2, 3, 4 and 8 loops with batches of 50 to 500 on the
+// development machine (docs/PERFORMANCE.md).
 //
 // Timed: from inserting the N trigger jobs (one insert) until every Do3 is
 // committed. Then the database is checked: N instances in S3 at version 3,
@@ -31,8 +34,8 @@ function option(name, fallback) {
 }
 const url = option('url', process.env.PEERS_PG_URL);
 const n = Number(option('instances', 2000));
-const loops = Number(option('loops', 4));
-const batch = Number(option('batch', 100));
+const loops = Number(option('loops', 2));
+const batch = Number(option('batch', 256));
 if (!url || !(n >= 1) || !(loops >= 1) || !(batch >= 1)) {
 	console.error('usage: node pgboss.mjs --url URL [--instances N] [--loops L] [--batch B]');
 	process.exit(2);
@@ -42,6 +45,8 @@ const pool = new pg.Pool({ connectionString: url, max: 2 * loops + 2 });
 const boss = new PgBoss({ connectionString: url, max: 2, supervise: false, schedule: false });
 boss.on('error', (err) => console.error('pgboss.mjs: pg-boss:', err.message));
 
+// A fresh start: the database belongs to the benchmark.
+await pool.query('DROP SCHEMA IF EXISTS pgboss CASCADE');
 await boss.start();
 for (const q of ['events', 'commands', 'finished']) await boss.createQueue(q);
 await pool.query('DROP TABLE IF EXISTS instances');
