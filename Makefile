@@ -44,6 +44,7 @@ bench: deps
 	@mkdir -p bench/results
 	@{ build/release/bench_pm_step --events $${EVENTS:-200000} && \
 	   build/release/bench_timers --timers $${TIMERS:-1000000}; } | tee build/release/bench.txt
+	@bench/peers/run.sh build/release/bench_peers_steward --instances $${PEERS:-2000} | tee -a build/release/bench.txt
 	@./scripts/bench-json.sh < build/release/bench.txt > bench/results/latest.json
 	@echo "wrote bench/results/latest.json"
 
@@ -51,6 +52,7 @@ bench: deps
 bench-quick: build
 	@$(BUILD)/bench_pm_step --events 3000
 	@$(BUILD)/bench_timers --timers 2000
+	@bench/peers/run.sh $(BUILD)/bench_peers_steward --quick
 
 run: build
 	@$(BUILD)/steward demo voiding --db $(DB)

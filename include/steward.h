@@ -51,15 +51,15 @@ extern "C" {
 /* Error codes. */
 enum {
 	STW_OK = 0,
-	STW_EINVAL = -1,     /* an argument is malformed or out of range */
-	STW_ENOMEM = -2,     /* out of memory */
-	STW_ECONFLICT = -3,  /* stale expected version (stream or instance) */
-	STW_ENOTFOUND = -4,  /* no such instance, definition, context or service */
-	STW_ESTORE = -5,     /* the store failed (I/O, corruption, busy too long) */
-	STW_ESTATE = -6,     /* the operation does not fit the current state */
-	STW_EREJECTED = -7,  /* a service refused a command (domain rule) */
-	STW_EEXIST = -8,     /* already registered or defined */
-	STW_EAMBIGUOUS = -9, /* an instance id matches several definitions */
+	STW_EINVAL = -1,        /* an argument is malformed or out of range */
+	STW_ENOMEM = -2,        /* out of memory */
+	STW_ECONFLICT = -3,     /* stale expected version (stream or instance) */
+	STW_ENOTFOUND = -4,     /* no such instance, definition, context or service */
+	STW_ESTORE = -5,        /* the store failed (I/O, corruption, busy too long) */
+	STW_ESTATE = -6,        /* the operation does not fit the current state */
+	STW_EREJECTED = -7,     /* a service refused a command (domain rule) */
+	STW_EEXIST = -8,        /* already registered or defined */
+	STW_EAMBIGUOUS = -9,    /* an instance id matches several definitions */
 	STW_EUNAVAILABLE = -10, /* a remote service failed or could not be reached: try later */
 };
 

@@ -1484,6 +1484,152 @@ static int cmd_send(struct cli *c)
 	return rc;
 }
 
+/* commands, redeliver, skip ------------------------------------------------------------------ */
+
+static int is_command_status(const char *s)
+{
+	static const char *const ok[] = { "pending", "delivered", "rejected", "parked", "skipped" };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(s, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Prints {"commands": [...]} as a table. Returns 0, or 1 when out of memory. */
+static int print_commands(const json_t *doc, const char *status)
+{
+	static const char *const head[] = { "ID",       "CONTEXT", "TYPE", "INSTANCE",
+					    "ATTEMPTS", "CREATED", "ERROR" };
+	static const size_t caps[] = { 36, 24, 32, 36, 8, 24, 0 };
+	struct table t = { .ncols = 7, .head = head, .caps = caps };
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(doc, "commands"), i, o)
+	{
+		char n[32], when[48];
+		const char *row[7] = { str_of(o, "id"),          str_of(o, "context"),
+				       str_of(o, "type"),        str_of(o, "instance_id"),
+				       int_of(n, o, "attempts"), time_of(when, o, "created_at", 0),
+				       str_of(o, "error") };
+		table_add(&t, row);
+	}
+	int rc = 0;
+	if (t.oom) {
+		errorf("out of memory");
+		rc = 1;
+	} else if (t.nrows == 0) {
+		fprintf(stderr, "no %s commands\n", status);
+	} else {
+		table_print(&t, "");
+	}
+	table_free(&t);
+	return rc;
+}
+
+/*
+ * steward commands: commands by status, parked by default (GET /api/commands,
+ * or stw_list_commands). Returns 0, 1 or 2.
+ */
+static int cmd_commands(struct cli *c)
+{
+	long long limit;
+	const char *status = c->val[OPT_STATUS] ? c->val[OPT_STATUS] : "parked";
+	if (opt_int(c, OPT_LIMIT, 1, 1000, 50, &limit))
+		return 2;
+	if (!is_command_status(status)) {
+		usage_error(c, "--status must be one of pending, delivered, rejected, parked, "
+			       "skipped");
+		return 2;
+	}
+	json_t *doc = NULL;
+	int rc;
+	if (c->url != NULL) {
+		struct sbuf p = { 0 };
+		sb_printf(&p, "/api/commands?limit=%lld", limit);
+		sb_query(&p, "status", status);
+		rc = http_json(c, "GET", &p, NULL, &doc);
+		free(p.p);
+	} else {
+		struct stw_engine *e = NULL;
+		if ((rc = db_open(c, 0, &e)) != 0)
+			return rc;
+		json_t *arr = NULL;
+		int src = stw_list_commands(e, status, (int)limit, &arr);
+		if (src != STW_OK)
+			rc = db_fail(e, src);
+		else if ((doc = json_pack("{s:o}", "commands", arr)) == NULL) {
+			errorf("out of memory");
+			rc = 1;
+		}
+		stw_close(e);
+	}
+	if (rc == 0)
+		rc = c->val[OPT_JSON] ? print_json(doc, 1) : print_commands(doc, status);
+	json_decref(doc);
+	return rc;
+}
+
+/*
+ * steward redeliver|skip ID: a person's decision on a parked command (POST
+ * /api/commands/{id}/retry|skip, or the library call). Returns 0, 1 or 2.
+ */
+static int decide_command(struct cli *c, int skip)
+{
+	const char *id = c->pos[0], *note = skip ? c->val[OPT_NOTE] : NULL;
+	if (check_len(c, "ID", id, STW_MAX_ID))
+		return 2;
+	if (note != NULL && strlen(note) > 1000) {
+		usage_error(c, "--note is longer than 1000 bytes");
+		return 2;
+	}
+	json_t *doc = NULL;
+	int rc;
+	if (c->url != NULL) {
+		struct sbuf p = { 0 };
+		sb_puts(&p, "/api/commands/");
+		sb_urlenc(&p, id);
+		sb_puts(&p, skip ? "/skip" : "/retry");
+		json_t *body = json_pack("{s:s?}", "note", note);
+		if (body == NULL) {
+			errorf("the note is not valid UTF-8, or out of memory");
+			rc = 1;
+		} else {
+			rc = http_json(c, "POST", &p, body, &doc);
+		}
+		json_decref(body);
+		free(p.p);
+	} else {
+		struct stw_engine *e = NULL;
+		if ((rc = db_open(c, 1, &e)) != 0)
+			return rc;
+		int src = skip ? stw_skip_command(e, id, note) : stw_retry_command(e, id);
+		if (src == STW_OK)
+			src = stw_get_command(e, id, &doc);
+		if (src != STW_OK)
+			rc = db_fail(e, src);
+		stw_close(e);
+	}
+	if (rc == 0 && c->val[OPT_JSON]) {
+		rc = print_json(doc, 1);
+	} else if (rc == 0) {
+		char ib[SHOWN_CAP];
+		printf("command %s: %s\n", shown(ib, id),
+		       skip ? "skipped" : "pending again (delivered on the next round)");
+	}
+	json_decref(doc);
+	return rc;
+}
+
+static int cmd_redeliver(struct cli *c)
+{
+	return decide_command(c, 0);
+}
+
+static int cmd_skip(struct cli *c)
+{
+	return decide_command(c, 1);
+}
+
 /* The table of commands ------------------------------------------------------------------------ */
 
 static const char *const id_arg[] = { "ID", NULL };
@@ -1569,6 +1715,27 @@ static const struct command commands[] = {
 	  "  --correlation-id ID  the correlation id (default: the command id; a command\n"
 	  "                       that starts a process names it)\n",
 	  send_args, COMMON | BIT(OPT_ID) | BIT(OPT_CORRELATION), cmd_send },
+	{ "commands", "[--status S] [--limit N]", "list commands by status (parked by default)",
+	  "Lists the commands of the outbox with a status, newest first: id, context,\n"
+	  "type, the instance that sent it, attempts, creation time (UTC) and the last\n"
+	  "error. Parked commands are those a remote service failed on until their last\n"
+	  "attempt: 'steward redeliver ID' or 'steward skip ID' decides.\n"
+	  "\n"
+	  "options:\n"
+	  "  --status S   pending, delivered, rejected, parked (default) or skipped\n"
+	  "  --limit N    at most N commands (1..1000, default 50)\n",
+	  NULL, COMMON | BIT(OPT_STATUS) | BIT(OPT_LIMIT), cmd_commands },
+	{ "redeliver", "ID", "deliver a parked command again",
+	  "Makes a parked command pending again with its attempts reset: it is delivered\n"
+	  "on the next round, under the same id (the service deduplicates it).\n",
+	  id_arg, COMMON, cmd_redeliver },
+	{ "skip", "ID [--note TEXT]", "give up a parked command",
+	  "Marks a parked command skipped: it is never delivered. The note says why\n"
+	  "(for example that the effect was obtained another way).\n"
+	  "\n"
+	  "options:\n"
+	  "  --note TEXT   why (at most 1000 bytes)\n",
+	  id_arg, COMMON | BIT(OPT_NOTE), cmd_skip },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

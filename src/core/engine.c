@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_BATCH 256
+#define DEFAULT_BATCH          256
 #define DEFAULT_INPUT_ATTEMPTS 3
 
 STW_API const char *stw_strerror(int code)

@@ -40,7 +40,7 @@ struct stw__def {
 	int *to;       /* per transition: state index, -1 to stay */
 	int ack_state; /* state index or -1 */
 	int nsources;
-	int ntimers; /* timers armed by all transitions: 0 skips timer work */
+	int ntimers;               /* timers armed by all transitions: 0 skips timer work */
 	struct stw__guard *guards; /* one per source */
 };
 

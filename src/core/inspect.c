@@ -655,10 +655,10 @@ STW_API int stw_list_contexts(struct stw_engine *e, json_t **out)
 		int64_t head = 0;
 		if ((rc = stw_head(e, names[i], &head)) != STW_OK)
 			break;
-		json_t *o = json_pack("{s:s, s:I, s:b, s:b}", "name", names[i], "head",
-				      (json_int_t)head, "service",
-				      stw__find_service(e, names[i]) != NULL, "remote",
-				      stw__find_remote(e, names[i]) != NULL);
+		json_t *o =
+		    json_pack("{s:s, s:I, s:b, s:b}", "name", names[i], "head", (json_int_t)head,
+			      "service", stw__find_service(e, names[i]) != NULL, "remote",
+			      stw__find_remote(e, names[i]) != NULL);
 		if (o == NULL || json_array_append_new(arr, o) != 0)
 			rc = stw__fail(e, STW_ENOMEM, "out of memory");
 	}

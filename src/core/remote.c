@@ -456,8 +456,8 @@ static int list_cb(const struct stw__outbox_row *row, void *ud)
 
 static int valid_status(const char *s)
 {
-	static const char *const all[] = { "pending", "delivered", "rejected", "parked",
-					   "skipped", NULL };
+	static const char *const all[] = { "pending", "delivered", "rejected",
+					   "parked",  "skipped",   NULL };
 	for (int i = 0; all[i] != NULL; i++)
 		if (strcmp(s, all[i]) == 0)
 			return 1;

@@ -42,9 +42,9 @@ struct stw_http_metrics {
 	uint64_t late_buckets[STW_HTTP_BUCKETS]; /* timer lateness histogram */
 	double late_sum;
 	uint64_t late_count;
-	struct stw_stats stats; /* the worker engine's counters, copied after each commit */
+	struct stw_stats stats;        /* the worker engine's counters, copied after each commit */
 	struct stw_stats remote_stats; /* the remote delivery engine's counters */
-	int64_t last_beat_ms;   /* monotonic ms of the worker's last loop */
+	int64_t last_beat_ms;          /* monotonic ms of the worker's last loop */
 };
 
 void stw_http_metrics_init(struct stw_http_metrics *m);

@@ -12,8 +12,8 @@
 #define MAX_BATCH 1000 /* events per POST */
 
 /* A string member of an event; -1 (answered) when present and not a string. */
-static int event_str(struct stw_http_request *r, json_t *o, size_t i, const char *key,
-		     int required, const char **out)
+static int event_str(struct stw_http_request *r, json_t *o, size_t i, const char *key, int required,
+		     const char **out)
 {
 	json_t *v = json_object_get(o, key);
 	*out = NULL;
@@ -32,8 +32,7 @@ static int event_str(struct stw_http_request *r, json_t *o, size_t i, const char
 }
 
 /* An object member of an event (NULL when absent); -1 (answered) when not an object. */
-static int event_obj(struct stw_http_request *r, json_t *o, size_t i, const char *key,
-		     json_t **out)
+static int event_obj(struct stw_http_request *r, json_t *o, size_t i, const char *key, json_t **out)
 {
 	json_t *v = json_object_get(o, key);
 	*out = NULL;
@@ -84,8 +83,9 @@ int stw_http_append_events(struct stw_http_request *r, const char *context)
 {
 	json_t *arr = r->body ? json_object_get(r->body, "events") : NULL;
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return stw_http_error(r, 400, "bad_request",
-				      "the body must be {\"events\": [...]} with at least one event");
+		return stw_http_error(
+		    r, 400, "bad_request",
+		    "the body must be {\"events\": [...]} with at least one event");
 	size_t n = json_array_size(arr);
 	if (n > MAX_BATCH)
 		return stw_http_error(r, 400, "bad_request", "at most %d events per request",
@@ -103,8 +103,7 @@ int stw_http_append_events(struct stw_http_request *r, const char *context)
 	for (size_t i = 0; i < n && !answered; i++)
 		answered = read_event(r, json_array_get(arr, i), i, &evs[i], &groups[i]) != 0;
 	long failed = -1;
-	int rc = answered ? STW_OK
-			  : stw_append_batch(r->engine, context, groups, n, pos, &failed);
+	int rc = answered ? STW_OK : stw_append_batch(r->engine, context, groups, n, pos, &failed);
 	if (!answered && rc == STW_ECONFLICT && failed >= 0) {
 		int64_t v = 0;
 		const char *stream = evs[failed].stream;
@@ -128,10 +127,10 @@ int stw_http_append_events(struct stw_http_request *r, const char *context)
 		int64_t head = 0;
 		if (stw_head(r->engine, context, &head) != STW_OK)
 			head = 0;
-		answered = stw_http_reply(r, 200,
-					  json_pack("{s:s, s:o, s:I}", "context", context,
-						    "positions", positions, "head",
-						    (json_int_t)head));
+		answered =
+		    stw_http_reply(r, 200,
+				   json_pack("{s:s, s:o, s:I}", "context", context, "positions",
+					     positions, "head", (json_int_t)head));
 	}
 	free(evs);
 	free(groups);

@@ -115,10 +115,10 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *name, con
 static int prepare(struct stw_http_transport *t, struct stw_delivery_attempt *a, struct req *r)
 {
 	const struct stw_command *c = a->cmd;
-	json_t *body = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:O, s:i}", "id", c->id, "context",
-				 c->context, "type", c->type, "correlation_id", c->correlation_id,
-				 "causation_id", c->causation_id, "data", c->data, "attempt",
-				 a->attempt);
+	json_t *body =
+	    json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:O, s:i}", "id", c->id, "context", c->context,
+		      "type", c->type, "correlation_id", c->correlation_id, "causation_id",
+		      c->causation_id, "data", c->data, "attempt", a->attempt);
 	r->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	r->h = curl_easy_init();
@@ -169,7 +169,7 @@ static void answer_reason(const struct req *r, long status, char *out, size_t ca
 	if (json_is_object(v)) {
 		json_t *m = json_object_get(v, "message");
 		json_t *e = json_object_get(v, "error");
-		why = json_is_string(m) ? json_string_value(m)
+		why = json_is_string(m)   ? json_string_value(m)
 		      : json_is_string(e) ? json_string_value(e)
 					  : NULL;
 	}

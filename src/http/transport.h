@@ -19,8 +19,8 @@
 #include <steward.h>
 
 struct stw_http_transport_options {
-	const char *url;        /* required: http:// or https:// */
-	const char *token;      /* NULL: no Authorization header; copied */
+	const char *url;         /* required: http:// or https:// */
+	const char *token;       /* NULL: no Authorization header; copied */
 	long connect_timeout_ms; /* 0: 2000 */
 	long timeout_ms;         /* the whole request; 0: 10000 */
 };

@@ -444,9 +444,27 @@ run show void-u --db "$TMP/copy.db"
 check "show on a copy" 0 'DocumentVoided +Billing +MarkingDocumentAsVoidedSucceeded -> DocumentVoided +applied'
 run events Reports --db "$TMP/copy.db"
 check "events on a copy" 0 'ReportPublished +report-cust-u '
+run commands --status delivered --limit 3 --db "$TMP/copy.db"
+check "commands --status delivered on a copy" 0 '^ID +CONTEXT +TYPE +INSTANCE +ATTEMPTS'
+run commands --db "$TMP/copy.db"
+check "commands lists parked ones by default: none" 0 '' '^no parked commands$'
+run commands --status delivered --json --db "$TMP/copy.db"
+check "commands --json" 0 '"status": "delivered"'
 run ps --url "$URL"
 check "the stopped daemon is unreachable" 1 '' 'cannot reach'
 expect "inspection does not write the database" test "$SUM" = "$(cksum <"$TMP/copy.db")"
+run commands --status lost --db "$TMP/copy.db"
+check "commands --status lost exits 2" 2 '' 'must be one of pending'
+run redeliver --db "$TMP/copy.db"
+check "redeliver without an id exits 2" 2 '' 'ID'
+run redeliver no-such-command --db "$TMP/copy.db"
+check "redeliver of an unknown command exits 1" 1 '' 'no command no-such-command'
+DELIVERED=$("$BIN" commands --status delivered --limit 1 --json --db "$TMP/copy.db" |
+	sed -n 's/^ *"id": "\(.*\)",$/\1/p' | head -1)
+run skip "$DELIVERED" --note 'not parked' --db "$TMP/copy.db"
+check "skip of a delivered command exits 1" 1 '' 'not parked'
+run skip "$DELIVERED" --note "$(head -c 1001 /dev/zero | tr '\0' x)" --db "$TMP/copy.db"
+check "skip with a note over 1000 bytes exits 2" 2 '' 'longer than 1000 bytes'
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -169,8 +169,9 @@ static void test_poison_is_parked_and_others_move(void **state)
 		if (i == 7) {
 			assert_string_equal(field(inst, "status"), "failed");
 			assert_string_equal(field(inst, "state"), "Running");
-			assert_non_null(strstr(field(inst, "reason"), "parked: the worker stopped 3 "
-								  "times while handling Finish"));
+			assert_non_null(strstr(field(inst, "reason"),
+					       "parked: the worker stopped 3 "
+					       "times while handling Finish"));
 			json_t *h = json_object_get(inst, "history");
 			json_t *last = json_array_get(h, json_array_size(h) - 1);
 			assert_string_equal(field(last, "outcome"), "parked");

@@ -51,8 +51,8 @@ struct fixture {
 	struct stw_engine *e;
 	int64_t now;
 	enum answer answer;
-	int calls;            /* commands handed to the transport */
-	int max_batch;        /* the largest batch seen */
+	int calls;     /* commands handed to the transport */
+	int max_batch; /* the largest batch seen */
 	char last_id[STW_MAX_ID];
 	int last_attempt;
 	struct stw_remote_def remote;
@@ -76,10 +76,10 @@ static void fake_send(struct stw_delivery_attempt *batch, size_t n, void *ud)
 		switch (f->answer) {
 		case ANSWER_CHARGED:
 			a->outcome = STW_OK;
-			a->events = json_pack("[{s:s, s:s, s:{s:s}}]", "type", "Charged", "stream",
-					      "charge-1", "data", "payment",
-					      json_string_value(json_object_get(a->cmd->data,
-										"payment")));
+			a->events =
+			    json_pack("[{s:s, s:s, s:{s:s}}]", "type", "Charged", "stream",
+				      "charge-1", "data", "payment",
+				      json_string_value(json_object_get(a->cmd->data, "payment")));
 			break;
 		case ANSWER_EMPTY:
 			a->outcome = STW_OK;
@@ -422,8 +422,9 @@ static void test_events_posted_later(void **state)
 	json_t *o = instance(f, "p1");
 	assert_string_equal(field(o, "state"), "Requested");
 	json_decref(o);
-	struct stw_event ev = { .id = "charged-1", .type = "Charged", .stream = "charge-1",
-				.correlation_id = "p1" };
+	struct stw_event ev = {
+		.id = "charged-1", .type = "Charged", .stream = "charge-1", .correlation_id = "p1"
+	};
 	const struct stw_append_group g = { STW_NO_STREAM, &ev, 1 };
 	assert_int_equal(stw_append_batch(f->e, "Bank", &g, 1, NULL, NULL), STW_OK);
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);

@@ -303,8 +303,12 @@ static void downgrade_to_3(const char *path)
 static void test_open_migrates_schema_3(void **state)
 {
 	struct fixture *f = *state;
-	struct stw__outbox_row o = { .command_id = "c1", .context = "Billing", .type = "Void",
-				     .correlation_id = "p1", .data = "{}", .created_at = 7 };
+	struct stw__outbox_row o = { .command_id = "c1",
+				     .context = "Billing",
+				     .type = "Void",
+				     .correlation_id = "p1",
+				     .data = "{}",
+				     .created_at = 7 };
 	assert_int_equal(STW__S0(f->s, begin), STW_OK);
 	assert_int_equal(STW__S(f->s, outbox_insert, &o), STW_OK);
 	assert_int_equal(STW__S(f->s, cursor_set, "def", "Billing", 9), STW_OK);

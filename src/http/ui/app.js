@@ -313,6 +313,34 @@
       h('span', { class: 'muted' }, 'failed in a state that asks for a decision: open one to retry, acknowledge or cancel it')),
     h('div', { class: 'table-wrap' }, interventions));
 
+    const parked = table('parked', 'Commands a remote service failed on until their last attempt',
+      ['Command', 'Context', 'Instance', 'Attempts', 'Last error', '']);
+    const parkedPanel = h('section', {
+      id: 'parked-panel', class: 'panel attention', 'aria-labelledby': 'parked-title', hidden: true,
+    },
+    h('div', { class: 'panel-head' },
+      h('h2', { id: 'parked-title' }, 'Parked commands'),
+      h('span', { class: 'muted' }, 'a remote service kept failing: deliver again once it is fixed, or skip')),
+    h('div', { class: 'table-wrap' }, parked));
+
+    function parkedRow(c) {
+      const redeliver = h('button', { type: 'button', 'data-action': 'redeliver' }, 'Deliver again');
+      const skip = h('button', { type: 'button', class: 'secondary', 'data-action': 'skip' }, 'Skip');
+      redeliver.addEventListener('click', () => act(redeliver, 'Deliver again',
+        () => api(`/api/commands/${enc(c.id)}/retry`, { method: 'POST' })));
+      skip.addEventListener('click', () => act(skip, 'Skip',
+        () => api(`/api/commands/${enc(c.id)}/skip`, { method: 'POST', body: { note: 'skipped from the page' } })));
+      return h('tr', { 'data-command': c.id, 'data-status': c.status },
+        h('td', null, h('span', { class: 'state-name' }, orDash(c.type)), h('span', { class: 'msg-id' }, orDash(c.id))),
+        h('td', null, orDash(c.context)),
+        h('td', { class: 'id' }, c.instance_id
+          ? h('a', { href: instanceHref(c.instance_id, c.definition), title: `Instance ${c.instance_id}` }, shortId(c.instance_id))
+          : '—'),
+        h('td', null, String(c.attempts)),
+        h('td', { class: 'reason' }, orDash(c.error)),
+        h('td', { class: 'actions' }, redeliver, ' ', skip));
+    }
+
     const failures = table('failures', 'Failed instances, newest first', ['Instance', 'Definition', 'State', 'Reason', 'Failed']);
     failures.classList.add('compact');
     const failuresPanel = h('section', { id: 'failures-panel', class: 'panel', 'aria-labelledby': 'failures-title' },
@@ -322,7 +350,7 @@
         h('a', { href: '/instances?status=failed' }, 'all failures')),
       h('div', { class: 'table-wrap' }, failures));
 
-    $('#main').replaceChildren(intro, interventionsPanel, demoBox, failuresPanel);
+    $('#main').replaceChildren(intro, interventionsPanel, parkedPanel, demoBox, failuresPanel);
 
     function instanceCells(i) {
       return [
@@ -353,11 +381,17 @@
         const nav = $('[data-nav="dashboard"]');
         if (nav) nav.textContent = demo.title;
       }
-      const [, iv, fl] = await Promise.all([
+      const [, iv, fl, pk] = await Promise.all([
         demo.refresh(),
         api('/api/interventions?limit=50'),
         api('/api/instances?status=failed&limit=8'),
+        api('/api/commands?status=parked&limit=50'),
       ]);
+      if (changed('parked', pk)) {
+        const list = (pk && pk.commands) || [];
+        parked.tBodies[0].replaceChildren(...list.map(parkedRow));
+        parkedPanel.hidden = list.length === 0;
+      }
       if (changed('interventions', iv)) {
         const list = (iv && iv.instances) || [];
         interventions.tBodies[0].replaceChildren(...list.map((i) =>
@@ -1168,19 +1202,22 @@
     }
 
     function commandsTable(tid, caption, cmds, empty) {
-      const t = table(tid, caption, ['Command', 'Context', 'Status', 'Caused by', 'Created', 'Delivered', 'Error']);
+      const t = table(tid, caption, ['Command', 'Context', 'Status', 'Attempts', 'Caused by', 'Created', 'Delivered', 'Error']);
       const body = t.tBodies[0];
       for (const c of cmds) {
         body.append(h('tr', { 'data-command': c.id, 'data-status': c.status },
           h('td', null, h('span', { class: 'state-name' }, orDash(c.type)), h('span', { class: 'msg-id' }, orDash(c.id))),
           h('td', null, orDash(c.context)),
           h('td', null, badge(orDash(c.status), 'cmd-' + c.status)),
+          h('td', null, c.status === 'pending' && c.next_attempt_at
+            ? h('span', { title: 'next attempt' }, `${c.attempts}, next `, countdown(c.next_attempt_at))
+            : String(c.attempts || 0)),
           h('td', null, h('span', { class: 'msg-id' }, orDash(c.causation_id))),
           h('td', null, timeEl(c.created_at, true)),
           h('td', null, c.delivered_at ? timeEl(c.delivered_at, true) : '—'),
           h('td', { class: 'reason' }, orDash(c.error))));
       }
-      if (!body.rows.length) body.append(emptyRow(7, empty));
+      if (!body.rows.length) body.append(emptyRow(8, empty));
       return t;
     }
 
@@ -1221,12 +1258,12 @@
           h('h2', { id: 'history-title' }, 'History'), h('div', { class: 'table-wrap' }, historyTable(inst, def))),
         h('section', { class: 'panel', 'aria-labelledby': 'pending-title' },
           h('h2', { id: 'pending-title' }, 'Pending commands'),
-          h('div', { class: 'table-wrap' }, commandsTable('pending-commands', 'Commands waiting to be delivered',
-            cmds.filter((c) => c.status === 'pending'), 'Nothing waits to be delivered.'))),
+          h('div', { class: 'table-wrap' }, commandsTable('pending-commands', 'Commands waiting to be delivered, or parked for a person',
+            cmds.filter((c) => c.status === 'pending' || c.status === 'parked'), 'Nothing waits to be delivered.'))),
         h('section', { class: 'panel', 'aria-labelledby': 'delivered-title' },
           h('h2', { id: 'delivered-title' }, 'Delivered commands'),
-          h('div', { class: 'table-wrap' }, commandsTable('delivered-commands', 'Commands delivered (or refused by their service)',
-            cmds.filter((c) => c.status !== 'pending'), 'No command delivered yet.'))));
+          h('div', { class: 'table-wrap' }, commandsTable('delivered-commands', 'Commands delivered (or refused by their service, or skipped)',
+            cmds.filter((c) => c.status !== 'pending' && c.status !== 'parked'), 'No command delivered yet.'))));
       drawDiagram(figure, def, inst);
     };
     return v;
