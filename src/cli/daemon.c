@@ -193,7 +193,7 @@ static int courier_start(struct worker *w, const struct stw_daemon_options *o)
 		return -1;
 	c->w = w;
 	struct stw_options eo = {
-		.synchronous = -1,
+		.synchronous = o->synchronous > 0 ? o->synchronous - 1 : -1,
 		.observer = courier_observe,
 		.observer_ud = c,
 	};
@@ -281,7 +281,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	pthread_cond_init(&w.wake, NULL);
 	int status = 1;
 	struct stw_options eo = {
-		.synchronous = -1,
+		.synchronous = o->synchronous > 0 ? o->synchronous - 1 : -1,
 		.observer = observe,
 		.observer_ud = &w,
 		.batch_size = o->slow ? 1 : 0,

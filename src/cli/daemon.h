@@ -25,6 +25,8 @@ struct stw_daemon_options {
 	double every;
 	unsigned seed;
 	const char *const *narrate; /* contexts whose events are printed; NULL-terminated */
+	const char *token_file;     /* the API's bearer token file; NULL: none */
+	int synchronous;            /* SQLite synchronous + 1 (1 off ... 3 full); 0: default */
 };
 
 /* Runs until a signal (or run_for). Returns the process exit status. */

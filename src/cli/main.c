@@ -16,12 +16,15 @@
 
 #include "commands.h"
 #include "daemon.h"
+#include "serve.h"
 
 static void usage(FILE *f)
 {
 	fputs("usage: steward [--help] [--version] <command> [options]\n"
 	      "\n"
 	      "commands:\n"
+	      "  serve          run the definitions of plugins against remote services\n"
+	      "                 (--config FILE; see steward serve --help)\n"
 	      "  demo voiding   run the document voiding example (seed 000) with its web page\n"
 	      "  demo orders    run the restaurant order example (seed 002) with its web page\n"
 	      "  demo booking   run the ticket booking example (seed 003) with its web page\n",
@@ -209,10 +212,16 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (strcmp(argv[2], "serve") == 0) {
+			char *help[] = { argv[2], (char *)"--help", NULL };
+			return stw_cli_serve(2, help);
+		}
 		return stw_cli_help(argv[2], stdout);
 	}
 	if (stw_cli_is_command(argv[1]))
 		return stw_cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return stw_cli_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "demo") == 0) {
 		for (size_t i = 0; argc >= 3 && i < sizeof(demos) / sizeof(demos[0]); i++)
 			if (strcmp(argv[2], demos[i].name) == 0)
