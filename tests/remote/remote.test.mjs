@@ -169,7 +169,7 @@ async function requestVoiding(doc, process) {
 }
 
 const instance = async (id) => (await api('GET', `/api/instances/${id}?definition=voiding`)).data;
-const commandOf = async (id, type) => (await instance(id)).commands.find((c) => c.type === type);
+const commandOf = async (id, type) => ((await instance(id)).commands || []).find((c) => c.type === type);
 const ofDoc = (svc, doc) => svc.requests.filter((r) => r.data && r.data.document_id === doc);
 
 // The services' usual answers: Reports marks the document in its answer;
