@@ -25,7 +25,20 @@ struct stw_daemon_options {
 	double every;
 	unsigned seed;
 	const char *const *narrate; /* contexts whose events are printed; NULL-terminated */
+	/*
+	 * A file holding the bearer token the API and page require (docs/API.md,
+	 * "Authentication"); NULL: the STEWARD_TOKEN environment variable, and
+	 * without it everything is open.
+	 */
+	const char *token_file;
 };
+
+/*
+ * Reads the token of o->token_file (one line; a final newline is dropped),
+ * else of STEWARD_TOKEN. Returns 0 with *out (free it, NULL: no token), or
+ * 1 after printing why the token cannot be used.
+ */
+int stw_daemon_token(const struct stw_daemon_options *o, char **out);
 
 /* Runs until a signal (or run_for). Returns the process exit status. */
 int stw_daemon_run(const struct stw_daemon_options *o);
