@@ -211,15 +211,18 @@ static const char *header(struct MHD_Connection *c, const char *name)
 }
 
 /*
- * 1 when nothing says the request came from another site: Sec-Fetch-Site is
- * absent, same-origin or none (typed by the person), and Origin is absent or
- * names this very host (the Host header) over http or https.
+ * 1 when the request does not come from another site. Sec-Fetch-Site, which
+ * only the browser sets, decides when present: same-origin, or none (the
+ * person typed it). Without it (older browsers, scripts), Origin must be
+ * absent or name this very host (the Host header) over http or https. Origin
+ * alone is not enough for forms: under Referrer-Policy: no-referrer a
+ * browser sends "Origin: null" even on a same-origin form post.
  */
 static int same_origin(struct MHD_Connection *c)
 {
 	const char *site = header(c, "Sec-Fetch-Site");
-	if (site != NULL && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0)
-		return 0;
+	if (site != NULL)
+		return strcasecmp(site, "same-origin") == 0 || strcasecmp(site, "none") == 0;
 	const char *origin = header(c, "Origin");
 	if (origin == NULL)
 		return 1;

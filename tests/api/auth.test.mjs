@@ -218,6 +218,12 @@ describe('the login form', () => {
     }
   });
 
+  test('a same-origin form post with Origin: null (Referrer-Policy: no-referrer) logs in', async () => {
+    const r = await req('POST', '/login', { headers: { ...FORM, origin: 'null', 'sec-fetch-site': 'same-origin' }, body: form({ token: TOKEN }) });
+    assert.equal(r.status, 303, r.text);
+    assert.match(r.headers['set-cookie'][0], /^steward_session=[0-9a-f]{64}; /);
+  });
+
   test('a login that is not a form is 415', async () => {
     const r = await req('POST', '/login', { json: { token: TOKEN } });
     assert.equal(r.status, 415);
