@@ -112,10 +112,10 @@ static double seconds_since(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-int stw_daemon_token(const struct stw_daemon_options *o, char **out)
+int stw_daemon_token(const char *file, char **out)
 {
 	*out = NULL;
-	if (o->token_file == NULL) {
+	if (file == NULL) {
 		const char *env = getenv("STEWARD_TOKEN");
 		if (env != NULL && *env != '\0' && (*out = strdup(env)) == NULL) {
 			fprintf(stderr, "steward: out of memory\n");
@@ -123,16 +123,16 @@ int stw_daemon_token(const struct stw_daemon_options *o, char **out)
 		}
 		return 0;
 	}
-	FILE *f = fopen(o->token_file, "r");
+	FILE *f = fopen(file, "r");
 	if (f == NULL) {
-		fprintf(stderr, "steward: cannot read the token file %s: %s\n", o->token_file,
+		fprintf(stderr, "steward: cannot read the token file %s: %s\n", file,
 			strerror(errno));
 		return 1;
 	}
 	struct stat st;
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
 		fprintf(stderr, "steward: warning: the token file %s is readable by other users\n",
-			o->token_file);
+			file);
 	char buf[STW_TOKEN_MAX + 3];
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	int bad = ferror(f);
@@ -143,12 +143,12 @@ int stw_daemon_token(const struct stw_daemon_options *o, char **out)
 	if (n > 0 && buf[n - 1] == '\r')
 		buf[--n] = '\0';
 	if (bad || n == 0 || strlen(buf) != n) {
-		fprintf(stderr, "steward: the token file %s is %s\n", o->token_file,
+		fprintf(stderr, "steward: the token file %s is %s\n", file,
 			bad ? "unreadable" : "empty or holds a NUL byte");
 		return 1;
 	}
 	*out = strdup(buf);
-	memset(buf, 0, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
 	if (*out == NULL) {
 		fprintf(stderr, "steward: out of memory\n");
 		return 1;
@@ -181,7 +181,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	}
 	int web =
 	    o->listen == NULL || (strcmp(o->listen, "") != 0 && strcmp(o->listen, "off") != 0);
-	if (web && stw_daemon_token(o, &token) != 0)
+	if (web && stw_daemon_token(o->token_file, &token) != 0)
 		goto out;
 	if (web) {
 		struct stw_http_config hc = {
@@ -258,7 +258,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	printf("steward: stopped\n");
 out:
 	if (token != NULL) {
-		memset(token, 0, strlen(token));
+		explicit_bzero(token, strlen(token));
 		free(token);
 	}
 	stw_http_stop(w.http);

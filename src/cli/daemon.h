@@ -34,11 +34,12 @@ struct stw_daemon_options {
 };
 
 /*
- * Reads the token of o->token_file (one line; a final newline is dropped),
- * else of STEWARD_TOKEN. Returns 0 with *out (free it, NULL: no token), or
- * 1 after printing why the token cannot be used.
+ * Reads the bearer token of `file` (one line; a final newline is dropped),
+ * or of STEWARD_TOKEN when file is NULL. Returns 0 with *out (free it after
+ * wiping it; NULL: no token), or 1 after printing why the token cannot be
+ * used. The daemon and the CLI's --url commands share it.
  */
-int stw_daemon_token(const struct stw_daemon_options *o, char **out);
+int stw_daemon_token(const char *file, char **out);
 
 /* Runs until a signal (or run_for). Returns the process exit status. */
 int stw_daemon_run(const struct stw_daemon_options *o);
