@@ -14,6 +14,7 @@
  * escapes, so that hostile ids or event data cannot drive the terminal.
  */
 #include "commands.h"
+#include "daemon.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -434,6 +435,7 @@ static const char *time_of(char buf[48], const json_t *o, const char *key, int m
 enum opt {
 	OPT_DB,
 	OPT_URL,
+	OPT_TOKEN_FILE,
 	OPT_JSON,
 	OPT_HELP,
 	OPT_DEFINITION,
@@ -454,6 +456,7 @@ static const struct {
 } options[OPT_COUNT] = {
 	[OPT_DB] = { "db", 1 },
 	[OPT_URL] = { "url", 1 },
+	[OPT_TOKEN_FILE] = { "token-file", 1 },
 	[OPT_JSON] = { "json", 0 },
 	[OPT_HELP] = { "help", 0 },
 	[OPT_DEFINITION] = { "definition", 1 },
@@ -468,7 +471,7 @@ static const struct {
 };
 
 #define BIT(o)  (1u << (o))
-#define COMMON  (BIT(OPT_DB) | BIT(OPT_URL) | BIT(OPT_JSON) | BIT(OPT_HELP))
+#define COMMON  (BIT(OPT_DB) | BIT(OPT_URL) | BIT(OPT_TOKEN_FILE) | BIT(OPT_JSON) | BIT(OPT_HELP))
 #define MAX_POS 3
 
 struct command;
@@ -482,6 +485,7 @@ struct cli {
 	const char *db; /* the database file, when not working through a daemon */
 	char *url;      /* the daemon's base URL without a trailing '/'; owned */
 	int url_env;    /* the URL came from STEWARD_URL */
+	char *token; /* the bearer token sent to the daemon (--token-file, STEWARD_TOKEN); owned */
 	int curl_ready; /* curl_global_init was called */
 	char log[512];  /* the last error the library logged */
 };
@@ -626,6 +630,10 @@ static int resolve_target(struct cli *c)
 			c->url_env = 1;
 		}
 	}
+	if (url == NULL && c->val[OPT_TOKEN_FILE] != NULL) {
+		usage_error(c, "--token-file goes with --url (or STEWARD_URL)");
+		return 2;
+	}
 	if (url == NULL) {
 		c->db = db ? db : STW_CLI_DEFAULT_DB;
 		if (*c->db == '\0') {
@@ -647,7 +655,7 @@ static int resolve_target(struct cli *c)
 	size_t n = strlen(c->url);
 	while (n > 0 && c->url[n - 1] == '/')
 		c->url[--n] = '\0';
-	return 0;
+	return stw_daemon_token(c->val[OPT_TOKEN_FILE], &c->token);
 }
 
 /* The database back end ------------------------------------------------------------------ */
@@ -732,6 +740,7 @@ struct reply {
 	json_t *json; /* the parsed body, or NULL when it is not JSON */
 	struct sbuf body;
 	int too_large;
+	int token_sent; /* the request carried a bearer token */
 };
 
 static void reply_free(struct reply *r)
@@ -794,6 +803,7 @@ static int http_call(struct cli *c, const char *method, const char *path, const 
 {
 	char eb[SHOWN_CAP], ub[SHOWN_CAP];
 	memset(r, 0, sizeof(*r));
+	r->token_sent = c->token != NULL;
 	if (!c->curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			errorf("cannot initialise libcurl");
@@ -807,6 +817,17 @@ static int http_call(struct cli *c, const char *method, const char *path, const 
 	char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+	if (hdr != NULL && c->token != NULL) {
+		/* libcurl copies the line; ours is wiped at once. */
+		char line[STW_TOKEN_MAX + 32];
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", c->token);
+		struct curl_slist *t = curl_slist_append(hdr, line);
+		explicit_bzero(line, sizeof(line));
+		if (t == NULL) {
+			curl_slist_free_all(hdr);
+			hdr = NULL;
+		}
+	}
 	if (hdr != NULL && body != NULL) {
 		struct curl_slist *t = curl_slist_append(hdr, "Content-Type: application/json");
 		if (t != NULL)
@@ -882,6 +903,10 @@ static void report_http_error(const struct reply *r)
 		snprintf(suffix, sizeof(suffix), "the daemon answered HTTP %ld: ", r->status);
 		error_text(suffix, r->body.len ? r->body.p : "(no body)", "");
 	}
+	if (r->status == 401 && r->token_sent)
+		errorf("the daemon refused the token of --token-file or STEWARD_TOKEN");
+	else if (r->status == 401)
+		errorf("the daemon requires a token: give --token-file PATH or set STEWARD_TOKEN");
 }
 
 /*
@@ -1762,13 +1787,17 @@ void stw_cli_summary(FILE *f)
 /* Prints a command's usage line, its own help and the options every command takes. */
 static void print_help(const struct command *cmd, FILE *f)
 {
-	fprintf(f, "usage: steward %s %s\n       [--db PATH | --url URL] [--json]\n\n%s", cmd->name,
-		cmd->synopsis, cmd->help);
+	fprintf(f,
+		"usage: steward %s %s\n       [--db PATH | --url URL [--token-file PATH]] "
+		"[--json]\n\n%s",
+		cmd->name, cmd->synopsis, cmd->help);
 	fputs("\ncommon options:\n"
 	      "  --db PATH        work on this database file (default " STW_CLI_DEFAULT_DB ");\n"
 	      "                   ps, show and events open it read-only\n"
 	      "  --url URL        work through a running daemon's HTTP API instead\n"
 	      "                   (default: $STEWARD_URL, e.g. http://127.0.0.1:8080)\n"
+	      "  --token-file PATH  with --url: send the bearer token in PATH (default:\n"
+	      "                   $STEWARD_TOKEN) to a daemon that requires one\n"
 	      "  --json           print the JSON document the HTTP API answers\n"
 	      "  -h, --help       show this help\n"
 	      "\n"
@@ -1826,6 +1855,10 @@ int stw_cli_run(int argc, char **argv)
 			rc = 1;
 	}
 	free(c.url);
+	if (c.token != NULL) {
+		explicit_bzero(c.token, strlen(c.token));
+		free(c.token);
+	}
 	if (c.curl_ready)
 		curl_global_cleanup();
 	return rc;

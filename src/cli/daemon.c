@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static volatile sig_atomic_t stop_requested;
@@ -273,6 +274,50 @@ static double seconds_since(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+int stw_daemon_token(const char *file, char **out)
+{
+	*out = NULL;
+	if (file == NULL) {
+		const char *env = getenv("STEWARD_TOKEN");
+		if (env != NULL && *env != '\0' && (*out = strdup(env)) == NULL) {
+			fprintf(stderr, "steward: out of memory\n");
+			return 1;
+		}
+		return 0;
+	}
+	FILE *f = fopen(file, "r");
+	if (f == NULL) {
+		fprintf(stderr, "steward: cannot read the token file %s: %s\n", file,
+			strerror(errno));
+		return 1;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+		fprintf(stderr, "steward: warning: the token file %s is readable by other users\n",
+			file);
+	char buf[STW_TOKEN_MAX + 3];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	int bad = ferror(f);
+	fclose(f);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (bad || n == 0 || strlen(buf) != n) {
+		fprintf(stderr, "steward: the token file %s is %s\n", file,
+			bad ? "unreadable" : "empty or holds a NUL byte");
+		return 1;
+	}
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (*out == NULL) {
+		fprintf(stderr, "steward: out of memory\n");
+		return 1;
+	}
+	return 0;
+}
+
 int stw_daemon_run(const struct stw_daemon_options *o)
 {
 	struct worker w = { .o = o };
@@ -280,6 +325,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.wake, NULL);
 	int status = 1;
+	char *token = NULL;
 	struct stw_options eo = {
 		.synchronous = o->synchronous > 0 ? o->synchronous - 1 : -1,
 		.observer = observe,
@@ -298,6 +344,8 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	}
 	int web =
 	    o->listen == NULL || (strcmp(o->listen, "") != 0 && strcmp(o->listen, "off") != 0);
+	if (web && stw_daemon_token(o->token_file, &token) != 0)
+		goto out;
 	if (web) {
 		struct stw_http_config hc = {
 			.listen = o->listen,
@@ -309,6 +357,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 			.metrics = &w.metrics,
 			.kick = kick,
 			.kick_ud = &w,
+			.token = token,
 		};
 		char err[512];
 		if (stw_http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {
@@ -325,8 +374,8 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	}
 	printf("steward %s on %s%s\n", stw_version(), o->store, o->slow ? " (SLOW_DOWN)" : "");
 	if (w.http != NULL)
-		printf("open http://localhost:%d/ (Ctrl-C stops; restarting carries on)\n",
-		       stw_http_port(w.http));
+		printf("open http://localhost:%d/ (Ctrl-C stops; restarting carries on)%s\n",
+		       stw_http_port(w.http), token ? "; a token is required" : "");
 	fflush(stdout);
 
 	struct narration n[8];
@@ -376,6 +425,10 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	printf("steward: stopped\n");
 out:
 	courier_stop(&w);
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
 	stw_http_stop(w.http);
 	stw_close(w.e);
 	pthread_cond_destroy(&w.wake);

@@ -40,6 +40,8 @@ static void usage(FILE *f)
 	      "demo options (voiding, orders, booking):\n"
 	      "  --db PATH        SQLite database (default steward-NAME.db)\n"
 	      "  --listen ADDR    HTTP address (default 127.0.0.1:8080; off: no server)\n"
+	      "  --token-file PATH  require the bearer token in PATH for the API and page\n"
+	      "                   (default: $STEWARD_TOKEN; neither: open to everyone)\n"
 	      "  --every SECONDS  simulate a document, order or booking every SECONDS\n"
 	      "                   (default 5; 0: never)\n"
 	      "  --seed N         random seed of the simulator (default: time)\n"
@@ -51,7 +53,9 @@ static void usage(FILE *f)
 	      "  --expire-every SECONDS    booking: period of the expiration process (default 10)\n"
 	      "\n"
 	      "environment: SLOW_DOWN=1 makes each process step wait 5 s and each service\n"
-	      "command 250 ms so a person can watch the states change.\n",
+	      "command 250 ms so a person can watch the states change.\n"
+	      "STEWARD_TOKEN=TOKEN requires TOKEN (16 to 1024 visible ASCII characters) like\n"
+	      "--token-file.\n",
 	      f);
 }
 
@@ -105,6 +109,7 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "token-file", required_argument, NULL, 'T' },
 		{ "every", required_argument, NULL, 'e' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "for", required_argument, NULL, 'f' },
@@ -124,6 +129,9 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 			break;
 		case 'l':
 			o.listen = optarg;
+			break;
+		case 'T':
+			o.token_file = optarg;
 			break;
 		case 'e':
 			if (parse_seconds("--every", optarg, &o.every))

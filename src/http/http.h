@@ -18,6 +18,10 @@
 
 #define STW_HTTP_MAX_BODY (1 << 20)
 
+/* Limits of a bearer token: visible ASCII (no space), this many bytes. */
+#define STW_TOKEN_MIN 16
+#define STW_TOKEN_MAX 1024
+
 /* Counters the worker feeds (through its observer) and /metrics prints. */
 #define STW_HTTP_MAX_LABELS 32
 #define STW_HTTP_BUCKETS    13
@@ -128,6 +132,11 @@ struct stw_http_config {
 	struct stw_http_metrics *metrics;
 	void (*kick)(void *ud); /* wakes the worker after the API wrote something */
 	void *kick_ud;
+	/*
+	 * The bearer token the API and page require (docs/API.md,
+	 * "Authentication"), copied at start; NULL or "": open to everyone.
+	 */
+	const char *token;
 };
 
 struct stw_http;

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "http/auth.h"
 #include "http/ui_assets.h"
 
 #define MAX_SEGMENTS     16
@@ -35,6 +36,7 @@ struct stw_http {
 	uint64_t seq;
 	int stopping;
 	int port;
+	struct stw__http_auth *auth; /* who may use the API and page (auth.c) */
 };
 
 /* Per-connection state: the request body being received. */
@@ -134,6 +136,11 @@ static void security_headers(struct MHD_Response *resp)
 				"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
 				"base-uri 'none'; form-action 'self'");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+void stw__http_security_headers(struct MHD_Response *resp)
+{
+	security_headers(resp);
 }
 
 static enum MHD_Result send_buffer(struct MHD_Connection *c, int status, const char *type,
@@ -948,6 +955,9 @@ static enum MHD_Result handle(struct stw_http *h, struct MHD_Connection *c, cons
 			    c, 400, error_json("bad_request", "a path segment is not valid UTF-8"),
 			    NULL);
 	}
+	enum MHD_Result authed;
+	if (stw__http_auth_check(h->auth, c, method, url, seg, nseg, cn->body, cn->len, &authed))
+		return authed;
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
 	if (nseg == 0 || strcmp(seg[0], "instances") == 0) {
@@ -1149,6 +1159,11 @@ int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, cha
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->notify_lock, NULL);
 	pthread_cond_init(&h->changed, NULL);
+	h->cfg.token = NULL; /* the guard keeps its own copy */
+	if (stw__http_auth_new(cfg->token, &h->auth, err, cap) != 0) {
+		stw_http_stop(h);
+		return STW_EINVAL;
+	}
 	struct stw_options o = { .synchronous = -1 };
 	rc = stw_open(cfg->store, &o, &h->engine);
 	if (rc == STW_OK && cfg->setup != NULL &&
@@ -1194,6 +1209,7 @@ void stw_http_stop(struct stw_http *h)
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd);
 	stw_close(h->engine);
+	stw__http_auth_free(h->auth);
 	pthread_cond_destroy(&h->changed);
 	pthread_mutex_destroy(&h->notify_lock);
 	pthread_mutex_destroy(&h->lock);

@@ -141,10 +141,16 @@
     }
   }
 
+  /* The session's CSRF token (GET /api/session) when the daemon requires a token. */
+  let csrfToken = null;
+  /* Set once an API call answered 401: the page shows the login form and stops. */
+  let loggedOut = false;
+
   async function api(path, { method = 'GET', body } = {}) {
     const opts = { method, headers: { Accept: 'application/json' }, cache: 'no-store' };
     if (method !== 'GET') {
       opts.headers['Content-Type'] = 'application/json';
+      if (csrfToken) opts.headers['X-CSRF-Token'] = csrfToken;
       opts.body = JSON.stringify(body === undefined ? {} : body);
     }
     let res;
@@ -159,6 +165,7 @@
     } catch (e) {
       json = null;
     }
+    if (res.status === 401) showLogin();
     if (!res.ok) {
       const msg = json && typeof json.message === 'string' ? json.message : `HTTP ${res.status}`;
       throw new ApiError(res.status, json && json.error ? String(json.error) : 'http', msg);
@@ -222,7 +229,7 @@
       clearNotice('load');
       document.body.setAttribute('data-ready', '1');
     } catch (e) {
-      notify('Could not load this page’s data: ' + e.message, { key: 'load' });
+      if (!loggedOut) notify('Could not load this page’s data: ' + e.message, { key: 'load' });
     } finally {
       refreshing = false;
       if (again) {
@@ -239,6 +246,9 @@
     view.last[key] = s;
     return true;
   }
+
+  /* Stops the live updates (set by startLive). */
+  let stopLive = () => {};
 
   function startLive() {
     const live = $('#live');
@@ -273,10 +283,72 @@
     });
     es.addEventListener('change', () => scheduleRefresh(150));
     es.addEventListener('error', () => {
+      if (loggedOut) return;
       startPolling();
       if (es.readyState === EventSource.CLOSED) es.close();
     });
     window.addEventListener('pagehide', () => es.close());
+    stopLive = () => {
+      es.close();
+      if (poll) clearInterval(poll);
+      poll = null;
+      show('connecting', 'Logged out');
+    };
+  }
+
+  // ------------------------------------------------------------- logging in
+
+  /*
+   * Replaces the page with the login form when the daemon answers 401 (the
+   * session ended, or another tab logged out): the same plain form the server
+   * serves, posted to /login, which comes back to this page.
+   */
+  function showLogin() {
+    if (loggedOut) return;
+    loggedOut = true;
+    view = null;
+    csrfToken = null;
+    stopLive();
+    for (const n of document.querySelectorAll('#notices .notice')) n.remove();
+    const out = $('#logout');
+    if (out) out.remove();
+    document.title = 'Log in · Steward';
+    $('#main').replaceChildren(h('div', { class: 'login' },
+      h('h1', null, 'Log in'),
+      h('p', { class: 'login-error', role: 'alert' }, 'Your session has ended: log in again.'),
+      h('form', { class: 'login-form', method: 'post', action: '/login' },
+        h('input', { type: 'hidden', name: 'next', value: location.pathname }),
+        h('div', { class: 'field' }, h('label', { for: 'token' }, 'Token'),
+          h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true })),
+        h('button', { type: 'submit' }, 'Log in'))));
+    document.body.setAttribute('data-login', '1');
+  }
+
+  /* Asks how this page is authenticated; with a session, keeps its CSRF token and offers Log out. */
+  async function startSession() {
+    let s;
+    try {
+      s = await api('/api/session');
+    } catch (e) {
+      return; // a 401 shows the login form; anything else shows on the first refresh
+    }
+    if (!s || s.auth !== 'token' || s.via !== 'cookie') return;
+    csrfToken = typeof s.csrf_token === 'string' ? s.csrf_token : null;
+    const button = h('button', {
+      type: 'button', id: 'logout', class: 'logout secondary',
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          await api('/logout', { method: 'POST', body: {} });
+        } catch (e) {
+          if (!loggedOut) notify('Log out: ' + e.message);
+          button.disabled = false;
+          return;
+        }
+        location.assign('/');
+      },
+    }, 'Log out');
+    $('#live').after(button);
   }
 
   /* Runs a state-changing action from a button: disables it meanwhile, shows errors. */
@@ -287,6 +359,7 @@
       scheduleRefresh(0, true);
       return r;
     } catch (e) {
+      if (loggedOut) return undefined;
       notify(`${what}: ${e.message}`);
       if (button) button.disabled = false;
       scheduleRefresh(0, true);
@@ -1579,7 +1652,9 @@
     return v;
   }
 
-  function start() {
+  async function start() {
+    await startSession();
+    if (loggedOut) return;
     view = route();
     scheduleRefresh(0);
     startLive();
