@@ -1027,7 +1027,8 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 	} else {
 		e->stats.timers_ignored++;
 	}
-	if (rc == STW_OK && (rc = STW__S(e->store, timer_delete, t->id)) != STW_OK)
+	if (rc == STW_OK &&
+	    (rc = STW__S(e->store, timer_delete, t->definition, t->instance_id, t->id)) != STW_OK)
 		stw__store_fail(e, rc, "deleting a fired timer");
 	return rc;
 }
