@@ -44,6 +44,9 @@ struct stw__def {
 	struct stw__guard *guards; /* one per source */
 };
 
+/* The instances of the batch being stepped (defined in step.c). */
+struct stw__icache;
+
 /* A registered periodic process. */
 struct stw__periodic {
 	const struct stw_periodic_def *d;
@@ -74,6 +77,8 @@ struct stw_engine {
 	struct stw__arena arena; /* batch-scoped memory, reset by each batch */
 	int in_handler;          /* a service handler is running: no re-entry */
 	char errmsg[1024];
+	/* The running batch's instances (in the arena), or NULL. */
+	struct stw__icache *icache;
 };
 
 /* Sets the engine's message (printf-style) and returns code. */

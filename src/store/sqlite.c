@@ -28,7 +28,7 @@
 #include <string.h>
 
 /* The schema version this build creates and understands. */
-#define STW__SCHEMA_VERSION 4
+#define STW__SCHEMA_VERSION 5
 
 /* Bits of a list_instances filter; each combination has its own statement. */
 #define STW__LQ_DEFINITION 1
@@ -179,11 +179,13 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__UNROUTED_LIST_DEFINITION] = "SELECT " STW__UNROUTED_COLS " FROM stw_unrouted "
 					  "WHERE definition = ?1 ORDER BY seq DESC LIMIT ?2",
 	[STW__TIMER_INSERT] = "INSERT INTO stw_timers(" STW__TIMER_COLS ") "
-			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING",
+			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+			      "ON CONFLICT(definition, instance_id, id) DO NOTHING",
 	[STW__TIMERS_DUE] =
 	    "SELECT " STW__TIMER_COLS " FROM stw_timers WHERE definition = ?3 AND due_at <= ?1 "
-	    "ORDER BY due_at, id LIMIT ?2",
-	[STW__TIMER_DELETE] = "DELETE FROM stw_timers WHERE id = ?1",
+	    "ORDER BY due_at, instance_id, id LIMIT ?2",
+	[STW__TIMER_DELETE] =
+	    "DELETE FROM stw_timers WHERE definition = ?1 AND instance_id = ?2 AND id = ?3",
 	[STW__TIMER_NEXT] = "SELECT min(due_at) FROM stw_timers WHERE definition = ?1",
 	[STW__TIMERS_FOR_INSTANCE] = "SELECT " STW__TIMER_COLS " FROM stw_timers "
 				     "WHERE definition = ?1 AND instance_id = ?2 "
@@ -211,14 +213,40 @@ static const char *const stw__sql[STW__NSTMT] = {
 	    "RETURNING attempts",
 };
 
-/* Timers: pending alarms, found by due time through an index (no scan). */
-#define STW__TIMERS_SCHEMA                                                                         \
+/* Timers as schema 2 created them (the version 1 -> 2 migration). */
+#define STW__TIMERS_SCHEMA_2                                                                       \
 	"CREATE TABLE stw_timers(id TEXT PRIMARY KEY, definition TEXT NOT NULL,"                   \
 	" instance_id TEXT NOT NULL, message_type TEXT NOT NULL, due_at INTEGER NOT NULL,"         \
 	" entered_version INTEGER NOT NULL, armed_by TEXT NOT NULL, created_at INTEGER NOT NULL)"  \
 	" WITHOUT ROWID;"                                                                          \
 	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, id);"                       \
 	"CREATE INDEX stw_timers_instance ON stw_timers(definition, instance_id);"
+
+/*
+ * Instances and timers since schema 4. Both are clustered on the instance
+ * (WITHOUT ROWID, keyed by definition and instance id), so that one lookup
+ * reaches the row and the timers of neighbouring instances share pages;
+ * timers are found by due time through one index, whose ties are in instance
+ * order so a burst of timers walks the instances in key order.
+ */
+#define STW__INSTANCES_SCHEMA(table)                                                               \
+	"CREATE TABLE " table "(definition TEXT NOT NULL, id TEXT NOT NULL,"                       \
+	" state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"         \
+	" reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"                     \
+	" updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0,"                \
+	" PRIMARY KEY(definition, id)) WITHOUT ROWID;"
+#define STW__INSTANCES_INDEXES                                                                     \
+	"CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"           \
+	" WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"                        \
+	"CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"        \
+	"CREATE INDEX stw_instances_id ON stw_instances(id);"
+#define STW__TIMERS_SCHEMA(table)                                                                  \
+	"CREATE TABLE " table "(id TEXT NOT NULL, definition TEXT NOT NULL,"                       \
+	" instance_id TEXT NOT NULL, message_type TEXT NOT NULL, due_at INTEGER NOT NULL,"         \
+	" entered_version INTEGER NOT NULL, armed_by TEXT NOT NULL, created_at INTEGER NOT NULL,"  \
+	" PRIMARY KEY(definition, instance_id, id)) WITHOUT ROWID;"
+#define STW__TIMERS_INDEXES                                                                        \
+	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, instance_id, id);"
 
 /* Periodic processes: the last period each ran in (so a restart does not rerun it). */
 #define STW__PERIODIC_SCHEMA                                                                       \
@@ -239,16 +267,8 @@ static const char stw__schema[] =
     "CREATE UNIQUE INDEX stw_events_stream ON stw_events(context, stream, stream_version);"
     "CREATE TABLE stw_cursors(definition TEXT, context TEXT, position INTEGER NOT NULL,"
     " attempt_position INTEGER NOT NULL DEFAULT -1, attempts INTEGER NOT NULL DEFAULT 0,"
-    " PRIMARY KEY(definition, context)) WITHOUT ROWID;"
-    "CREATE TABLE stw_instances(definition TEXT NOT NULL, id TEXT NOT NULL,"
-    " state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"
-    " reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"
-    " updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0,"
-    " PRIMARY KEY(definition, id));"
-    "CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"
-    " WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"
-    "CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"
-    "CREATE INDEX stw_instances_id ON stw_instances(id);"
+    " PRIMARY KEY(definition, context)) WITHOUT ROWID;" STW__INSTANCES_SCHEMA("stw_instances")
+	STW__INSTANCES_INDEXES
     "CREATE TABLE stw_history(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
     " instance_id TEXT NOT NULL, message_id TEXT NOT NULL, message_type TEXT NOT NULL,"
     " context TEXT, from_state TEXT, to_state TEXT, outcome TEXT NOT NULL, reason TEXT,"
@@ -268,13 +288,14 @@ static const char stw__schema[] =
     " duplicates INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(context, command_id)) WITHOUT ROWID;"
     "CREATE TABLE stw_unrouted(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
     " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
-    " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA
-	STW__PERIODIC_SCHEMA "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '4');";
+    " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA(
+	"stw_timers") STW__TIMERS_INDEXES STW__PERIODIC_SCHEMA
+    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '5');";
 
 /* Version 1 -> 2: timers, and the version at which an instance entered its state. */
 static const char stw__migrate_2[] =
     "ALTER TABLE stw_instances ADD COLUMN entered_version INTEGER NOT NULL DEFAULT "
-    "0;" STW__TIMERS_SCHEMA "UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';";
+    "0;" STW__TIMERS_SCHEMA_2 "UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';";
 
 /* Version 2 -> 3: periodic processes. */
 static const char stw__migrate_3[] =
@@ -302,6 +323,15 @@ struct stw__sqlite {
 	sqlite3_stmt *list[STW__LQ_VARIANTS]; /* list_instances, by STW__LQ_* mask */
 	char err[512];                        /* the last failure's message */
 };
+
+/*
+ * Version 4 -> 5: instances and timers clustered on the instance (see
+ * STW__INSTANCES_SCHEMA). Both tables are rebuilt: SQLite cannot change a
+ * table to WITHOUT ROWID in place. The timer's own id index goes: a timer is
+ * deleted by its full key, and its id is derived from its definition and
+ * instance, so the key is unique whenever the id is.
+ */
+static int stw__migrate_5(struct stw__sqlite *h);
 
 static struct stw__sqlite *stw__h(struct stw__store *s)
 {
@@ -1622,12 +1652,15 @@ static int stw__timers_due(struct stw__store *s, const char *definition, int64_t
 	return stw__each_timer(h, c, st, b, "timers_due", cb, ud);
 }
 
-static int stw__timer_delete(struct stw__store *s, const char *id)
+static int stw__timer_delete(struct stw__store *s, const char *definition, const char *instance_id,
+			     const char *id)
 {
 	struct stw__sqlite *h = stw__h(s);
 	sqlite3_stmt *st = h->st[STW__TIMER_DELETE];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, id);
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, instance_id);
+	stw__bt(&b, st, 3, id);
 	return stw__run(h, st, b, "timer_delete", NULL);
 }
 
@@ -1893,6 +1926,8 @@ static int stw__schema_init(struct stw__sqlite *h, int read_only)
 				rc = stw__exec_sql(h, stw__migrate_3, "open: migrate to schema 3");
 			if (rc == STW_OK && v <= 3)
 				rc = stw__exec_sql(h, stw__migrate_4, "open: migrate to schema 4");
+			if (rc == STW_OK && v <= 4)
+				rc = stw__migrate_5(h);
 		}
 	}
 out:
@@ -1902,6 +1937,29 @@ out:
 	if (rc != STW_OK && !sqlite3_get_autocommit(h->db))
 		(void)sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Schema 4 -> 5                                                            */
+
+static const char stw__migrate_5_sql[] = STW__INSTANCES_SCHEMA(
+    "stw_instances_5") "INSERT INTO stw_instances_5(" STW__INSTANCE_COLS ") "
+		       "SELECT " STW__INSTANCE_COLS " FROM stw_instances;"
+		       "DROP TABLE stw_instances;"
+		       "ALTER TABLE stw_instances_5 RENAME TO stw_instances;" STW__INSTANCES_INDEXES
+			   STW__TIMERS_SCHEMA(
+			       "stw_timers_5") "INSERT INTO stw_timers_5(" STW__TIMER_COLS ") "
+					       "SELECT " STW__TIMER_COLS " FROM stw_timers;"
+					       "DROP TABLE stw_timers;"
+					       "ALTER TABLE stw_timers_5 RENAME TO "
+					       "stw_timers;" STW__TIMERS_INDEXES
+					       "UPDATE stw_meta SET value = '5' WHERE key = "
+					       "'schema_version';";
+
+/* Runs inside the opening transaction: a failure leaves version 4 as it was. */
+static int stw__migrate_5(struct stw__sqlite *h)
+{
+	return stw__exec_sql(h, stw__migrate_5_sql, "open: migrate to schema 5");
 }
 
 /* Prepares every statement, including the list_instances variants. */

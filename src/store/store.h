@@ -241,13 +241,17 @@ struct stw__store_ops {
 			     stw__unrouted_cb cb, void *ud);
 
 	/* Timers. */
-	/* Inserts a timer unless its id exists (then a no-op, STW_OK). */
+	/* Inserts a timer unless it exists (same definition, instance and id: a no-op, STW_OK). */
 	int (*timer_insert)(struct stw__store *s, const struct stw__timer_row *row);
-	/* Timers of a definition with due_at <= now, earliest first (then by id), at most limit. */
+	/*
+	 * Timers of a definition with due_at <= now, earliest first (then by
+	 * instance id, then by id), at most limit.
+	 */
 	int (*timers_due)(struct stw__store *s, const char *definition, int64_t now, int limit,
 			  stw__timer_cb cb, void *ud);
-	/* Deletes a timer by id (a no-op when absent). */
-	int (*timer_delete)(struct stw__store *s, const char *id);
+	/* Deletes a timer by its key (a no-op when absent). */
+	int (*timer_delete)(struct stw__store *s, const char *definition, const char *instance_id,
+			    const char *id);
 	/* The earliest due_at of a definition's timers (from the index), or STW_ENOTFOUND. */
 	int (*timer_next)(struct stw__store *s, const char *definition, int64_t *due_at);
 	/* Periodic processes: the last period each one ran in. */
