@@ -86,6 +86,8 @@ enum stw__sid {
 	STW__OUTBOX_ATTEMPTED,
 	STW__OUTBOX_GET,
 	STW__OUTBOX_BY_STATUS,
+	STW__OUTBOX_PENDING_ALL,
+	STW__OUTBOX_DONE,
 	STW__CURSOR_ATTEMPT,
 	STW__NSTMT
 };
@@ -203,8 +205,16 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__OUTBOX_ATTEMPTED] = "UPDATE stw_outbox SET status = ?2, error = ?3, attempts = ?4, "
 				  "next_at = ?5, delivered_at = ?6 WHERE command_id = ?1",
 	[STW__OUTBOX_GET] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox WHERE command_id = ?1",
+	/* The rare statuses, through their partial index (written only when a
+	 * command ends up there, so the hot path pays nothing for it). */
 	[STW__OUTBOX_BY_STATUS] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
-				  "WHERE status = ?1 ORDER BY seq DESC LIMIT ?2",
+				  "WHERE status = ?1 AND status IN ('rejected', 'parked', "
+				  "'skipped') ORDER BY seq DESC LIMIT ?2",
+	[STW__OUTBOX_PENDING_ALL] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
+				    "WHERE status = ?1 AND status = 'pending' ORDER BY seq DESC LIMIT ?2",
+	/* Most rows are delivered: the newest are found walking seq backwards. */
+	[STW__OUTBOX_DONE] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
+			     "WHERE status = ?1 ORDER BY seq DESC LIMIT ?2",
 	[STW__CURSOR_ATTEMPT] =
 	    "INSERT INTO stw_cursors(definition, context, position, attempt_position, attempts) "
 	    "VALUES (?1, ?2, ?3, ?3, 1) ON CONFLICT(definition, context) DO UPDATE SET "
@@ -281,7 +291,8 @@ static const char stw__schema[] =
     " error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER NOT NULL DEFAULT 0,"
     " attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX stw_outbox_pending ON stw_outbox(context, seq) WHERE status = 'pending';"
-    "CREATE INDEX stw_outbox_status ON stw_outbox(status, seq);"
+    "CREATE INDEX stw_outbox_status ON stw_outbox(status, seq)"
+    " WHERE status IN ('rejected', 'parked', 'skipped');"
     "CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq);"
     "CREATE TABLE stw_dedup(context TEXT NOT NULL, command_id TEXT NOT NULL,"
     " outcome INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL,"
@@ -309,7 +320,8 @@ static const char stw__migrate_3[] =
 static const char stw__migrate_4[] =
     "ALTER TABLE stw_outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE stw_outbox ADD COLUMN next_at INTEGER NOT NULL DEFAULT 0;"
-    "CREATE INDEX stw_outbox_status ON stw_outbox(status, seq);"
+    "CREATE INDEX stw_outbox_status ON stw_outbox(status, seq)"
+    " WHERE status IN ('rejected', 'parked', 'skipped');"
     "ALTER TABLE stw_cursors ADD COLUMN attempt_position INTEGER NOT NULL DEFAULT -1;"
     "ALTER TABLE stw_cursors ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
     "UPDATE stw_meta SET value = '4' WHERE key = 'schema_version';";
@@ -1419,7 +1431,10 @@ static int stw__outbox_by_status(struct stw__store *s, const char *status, int l
 				 stw__outbox_cb cb, void *ud)
 {
 	struct stw__sqlite *h = stw__h(s);
-	sqlite3_stmt *c = h->st[STW__OUTBOX_BY_STATUS], *st;
+	enum stw__sid id = strcmp(status, "pending") == 0     ? STW__OUTBOX_PENDING_ALL
+			   : strcmp(status, "delivered") == 0 ? STW__OUTBOX_DONE
+							      : STW__OUTBOX_BY_STATUS;
+	sqlite3_stmt *c = h->st[id], *st;
 	int rc = stw__acquire(h, c, &st, "outbox_by_status");
 	if (rc != STW_OK)
 		return rc;
