@@ -51,15 +51,16 @@ extern "C" {
 /* Error codes. */
 enum {
 	STW_OK = 0,
-	STW_EINVAL = -1,     /* an argument is malformed or out of range */
-	STW_ENOMEM = -2,     /* out of memory */
-	STW_ECONFLICT = -3,  /* stale expected version (stream or instance) */
-	STW_ENOTFOUND = -4,  /* no such instance, definition, context or service */
-	STW_ESTORE = -5,     /* the store failed (I/O, corruption, busy too long) */
-	STW_ESTATE = -6,     /* the operation does not fit the current state */
-	STW_EREJECTED = -7,  /* a service refused a command (domain rule) */
-	STW_EEXIST = -8,     /* already registered or defined */
-	STW_EAMBIGUOUS = -9, /* an instance id matches several definitions */
+	STW_EINVAL = -1,        /* an argument is malformed or out of range */
+	STW_ENOMEM = -2,        /* out of memory */
+	STW_ECONFLICT = -3,     /* stale expected version (stream or instance) */
+	STW_ENOTFOUND = -4,     /* no such instance, definition, context or service */
+	STW_ESTORE = -5,        /* the store failed (I/O, corruption, busy too long) */
+	STW_ESTATE = -6,        /* the operation does not fit the current state */
+	STW_EREJECTED = -7,     /* a service refused a command (domain rule) */
+	STW_EEXIST = -8,        /* already registered or defined */
+	STW_EAMBIGUOUS = -9,    /* an instance id matches several definitions */
+	STW_EUNAVAILABLE = -10, /* a remote service failed or could not be reached: try later */
 };
 
 /* Returns a static, human-readable name for an error code. */
@@ -139,6 +140,13 @@ struct stw_options {
 	int read_only;            /* open an existing store for inspection only; writes fail */
 	stw_observer_fn observer; /* NULL: none */
 	void *observer_ud;
+	/* 1: stw_run_once leaves remote contexts alone; the host calls
+	 * stw_deliver_remote on its own thread (and engine) so that a slow service
+	 * never holds up the steps. 0 (default): stw_run_once delivers them too. */
+	int separate_remote_delivery;
+	/* Attempts at an input event before it is parked (see "Poison messages" in
+	 * docs/ARCHITECTURE.md); 0: default (3). */
+	int max_input_attempts;
 };
 
 /*
@@ -209,6 +217,30 @@ STW_API int stw_read_stream(struct stw_engine *e, const char *context, const cha
 
 /* The position of the last event of `context` (0 when empty). */
 STW_API int stw_head(struct stw_engine *e, const char *context, int64_t *position) STW_WUR;
+
+/* The version of one stream (0 when it has no events). */
+STW_API int stw_stream_version(struct stw_engine *e, const char *context, const char *stream,
+			       int64_t *version) STW_WUR;
+
+/* One stream's part of stw_append_batch: events appended after a version check. */
+struct stw_append_group {
+	int64_t expected_version; /* as for stw_append */
+	const struct stw_event *events;
+	size_t n;
+};
+
+/*
+ * Appends groups of events, possibly of several streams of one context, in
+ * one transaction: all are stored or none. Each group follows the rules of
+ * stw_append (its events share a stream; ids already stored are skipped; its
+ * expected version is checked against the stream as the earlier groups left
+ * it). On failure *failed (if not NULL) receives the index of the group at
+ * fault, or -1 when no group is. `positions`, when not NULL, receives the
+ * position of every event, groups in order.
+ */
+STW_API int stw_append_batch(struct stw_engine *e, const char *context,
+			     const struct stw_append_group *groups, size_t ngroups,
+			     int64_t *positions, long *failed) STW_WUR;
 
 /*
  * The event as a new JSON object {position, id, type, stream, stream_version,
@@ -282,13 +314,109 @@ STW_API struct stw_engine *stw_svc_engine(struct stw_service_ctx *sc);
  * STW_OK, STW_EREJECTED (the reason is in stw_errmsg()), or another failure.
  * `id` may be NULL (a random id is generated); a command whose id was already
  * handled is not applied again and returns the recorded outcome (without
- * writing anything).
+ * writing anything). STW_ESTATE for a remote context (use stw_send).
  * `correlation_id` NULL means the command id (a command that starts a process
  * names it). `data` is borrowed (NULL: {}). When `id_out` is not NULL
  * it receives the command id (a buffer of at least STW_MAX_ID bytes).
  */
 STW_API int stw_execute(struct stw_engine *e, const char *context, const char *type, json_t *data,
 			const char *id, const char *correlation_id, char *id_out) STW_WUR;
+
+/*
+ * Queues a command for delivery through the outbox instead of executing it
+ * now (the way to send a command to a remote context; it works for
+ * in-process services too). `id` as for stw_execute (NULL: random; a known
+ * id is a no-op). `data` is borrowed (NULL: {}). STW_ENOTFOUND if the context
+ * has neither a service nor a remote.
+ */
+STW_API int stw_send(struct stw_engine *e, const char *context, const char *type, json_t *data,
+		     const char *id, const char *correlation_id, char *id_out) STW_WUR;
+
+/* ------------------------------------------------------------------------ */
+/* Remote services                                                          */
+
+/*
+ * One delivery attempt of a command to a remote service. The engine fills
+ * `cmd` and `attempt`; the transport fills the rest.
+ */
+struct stw_delivery_attempt {
+	const struct stw_command *cmd; /* borrowed for the call */
+	int attempt;                   /* 1 for the first attempt */
+	/*
+	 * STW_OK: the service applied the command (or had applied it: services
+	 * deduplicate by command id). STW_EREJECTED: the service refused it (a
+	 * domain rule; not retried). STW_EUNAVAILABLE: it failed or could not be
+	 * reached (a time-out, a 5xx): tried again after a backoff, then parked.
+	 */
+	int outcome;
+	/*
+	 * STW_OK only: the events the service answered with (a new JSON array,
+	 * or NULL), appended to the context's log with the delivery. Each is
+	 * {"type", "stream", "data"?, "metadata"?, "id"?, "expected_version"?,
+	 * "correlation_id"?}; a missing id is derived from the command id and
+	 * the index, so an answer repeated after a redelivery is a no-op. A
+	 * JSON string instead says why the answer is malformed: the command
+	 * was applied but its answer cannot be stored, so it is parked.
+	 */
+	json_t *events;
+	char error[512]; /* why it failed or was refused */
+};
+
+/*
+ * Sends a batch of commands (to one remote context) and fills each
+ * delivery's outcome. Called outside any transaction, on the thread that
+ * runs the engine; it may take as long as its time-outs allow.
+ */
+typedef void (*stw_transport_fn)(struct stw_delivery_attempt *batch, size_t n, void *ud);
+
+struct stw_remote_def {
+	stw_transport_fn send;
+	void *ud;               /* passed to send; must outlive the engine */
+	int max_attempts;       /* attempts before the command is parked; 0: 8 */
+	int64_t backoff_ms;     /* delay after the first failure, doubled each time; 0: 500 */
+	int64_t backoff_max_ms; /* ceiling of the delay; 0: 60000 */
+	int batch;              /* commands per call of send; 0: 32 */
+};
+
+/*
+ * Declares `context` remote: its commands are delivered from the outbox by
+ * `def->send`. A failed attempt is retried after an exponential backoff with
+ * jitter; after max_attempts the command is parked (status "parked", with
+ * the last error) until a person retries or skips it. One service or remote
+ * per context.
+ */
+STW_API int stw_register_remote(struct stw_engine *e, const char *context,
+				const struct stw_remote_def *def) STW_WUR;
+
+/*
+ * Delivers the due commands of every remote context (one batch each).
+ * *delivered (if not NULL) counts the attempts made. stw_run_once calls it
+ * unless the engine was opened with separate_remote_delivery.
+ */
+STW_API int stw_deliver_remote(struct stw_engine *e, int *delivered) STW_WUR;
+
+/* When the next remote delivery attempt is due (UTC ms), or STW_ENOTFOUND. */
+STW_API int stw_next_delivery(struct stw_engine *e, int64_t *due_ms) STW_WUR;
+
+/*
+ * Commands by status ("pending", "delivered", "rejected", "parked",
+ * "skipped"; NULL: parked), newest first, as a new JSON array of {id,
+ * context, type, correlation_id, causation_id, definition, instance_id, data,
+ * status, error, attempts, next_attempt_at, created_at, delivered_at}.
+ */
+STW_API int stw_list_commands(struct stw_engine *e, const char *status, int limit,
+			      json_t **out) STW_WUR;
+
+/* One command by id, as an object of stw_list_commands, or STW_ENOTFOUND. */
+STW_API int stw_get_command(struct stw_engine *e, const char *id, json_t **out) STW_WUR;
+
+/*
+ * A person's decision on a parked command: retry it now (it becomes pending
+ * with its attempts reset) or skip it (status "skipped": never delivered).
+ * STW_ESTATE unless the command is parked (retry also accepts a rejected one).
+ */
+STW_API int stw_retry_command(struct stw_engine *e, const char *id) STW_WUR;
+STW_API int stw_skip_command(struct stw_engine *e, const char *id, const char *note) STW_WUR;
 
 /* Writes a new random id (a UUID v4) into buf (at least 37 bytes). */
 STW_API void stw_new_id(char buf[37]);
@@ -510,6 +638,10 @@ struct stw_stats {
 	uint64_t timers_fired;         /* timers delivered to their instance */
 	uint64_t timers_ignored;       /* timers that fell due after their state was left */
 	uint64_t periodic_runs;        /* periodic process runs committed */
+	uint64_t remote_attempts;      /* delivery attempts to remote services */
+	uint64_t remote_failures;      /* ... that failed (retried later or parked) */
+	uint64_t commands_parked;      /* commands parked after their last attempt */
+	uint64_t inputs_parked;        /* input events parked as poison */
 };
 
 STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);

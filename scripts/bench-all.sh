@@ -7,20 +7,23 @@
 #
 # usage: scripts/bench-all.sh BUILD_DIR [quick]
 #
-# To add a benchmark: one `run` line, with its full-size and its quick arguments.
+# To add a benchmark: one `run` line, with its full-size and its quick arguments
+# (and, when a script drives the program, that script).
 set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: bench-all.sh BUILD_DIR [quick]}
 quick=${2:-}
 out=${OUT:-/dev/null}
 status=0
 
-run() { # program full-args quick-args
+run() { # program full-args quick-args [wrapper]
 	prog=$1
 	if [ -n "$quick" ]; then args=$3; else args=$2; fi
-	echo "# $prog $args" >&2
+	wrapper=${4:-}
+	echo "# $wrapper $prog $args" >&2
 	rcfile=$(mktemp)
-	# shellcheck disable=SC2086 # the arguments are words on purpose
-	{ "$build/$prog" $args; echo $? > "$rcfile"; } | tee -a "$out"
+	# shellcheck disable=SC2086 # the arguments (and the wrapper) are words on purpose
+	{ $wrapper "$build/$prog" $args; echo $? > "$rcfile"; } | tee -a "$out"
 	rc=$(cat "$rcfile")
 	rm -f "$rcfile"
 	if [ "$rc" != 0 ]; then
@@ -34,4 +37,6 @@ run bench_timers "--timers ${TIMERS:-1000000}" \
 	"--timers 2000 --burst 500 --spread 200 --spread-seconds 0.5"
 run bench_voiding_e2e "" "--saturation 200 --light 200 --window 64"
 run bench_recovery "" "--instances 2000 --pending 200"
+# The peers (pg-boss, DBOS) on a throw-away PostgreSQL, around Steward's side of it.
+run bench_peers_steward "--instances ${PEERS:-2000}" "--quick" "$here/bench/peers/run.sh"
 exit $status

@@ -20,7 +20,8 @@ BEGIN {
 	t["timers_burst_real_drain_rate"] = "100000 min timers burst drain";
 	t["recovery_cold_first_step"] = "1000 max recovery (cold)";
 	t["memory_rss_peak"] = "100 max memory, peak RSS";
-	order = "pm_step pm_step_vs_baseline voiding_e2e_saturation_rate voiding_e2e_light_latency_p99 timers_rss_peak timers_burst_real_drain_rate recovery_cold_first_step memory_rss_peak";
+	t["peers_steward_vs_pgboss"] = "100 min Steward / pg-boss";
+	order = "pm_step pm_step_vs_baseline voiding_e2e_saturation_rate voiding_e2e_light_latency_p99 timers_rss_peak timers_burst_real_drain_rate recovery_cold_first_step memory_rss_peak peers_steward_vs_pgboss";
 }
 $1 == "bench" && ($2 in t) && $3 + 0 > 0 { v[$2] = $3; u[$2] = $4 }
 END {

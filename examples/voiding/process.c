@@ -154,20 +154,37 @@ const struct stw_definition voiding_definition = {
 	.delivery = STW_AT_LEAST_ONCE,
 };
 
-int voiding_register(struct stw_engine *e)
+int voiding_register_billing(struct stw_engine *e)
 {
-	int rc = stw_register_service(e, "Billing", voiding__billing_handle, NULL);
+	return stw_register_service(e, "Billing", voiding__billing_handle, NULL);
+}
 
-	if (rc == STW_OK)
-		rc = stw_register_service(e, "Reports", voiding__reports_handle, NULL);
+int voiding_register_reports(struct stw_engine *e)
+{
+	return stw_register_service(e, "Reports", voiding__reports_handle, NULL);
+}
+
+int voiding_register_processes(struct stw_engine *e)
+{
 	/*
 	 * The feed is defined first so that, in a round where a document is
 	 * issued and voided at once, its AddDocumentToReport is queued before
 	 * the voiding's MarkDocumentAsVoided.
 	 */
-	if (rc == STW_OK)
-		rc = stw_define(e, &voiding_reports_feed);
+	int rc = stw_define(e, &voiding_reports_feed);
+
 	if (rc == STW_OK)
 		rc = stw_define(e, &voiding_definition);
+	return rc;
+}
+
+int voiding_register(struct stw_engine *e)
+{
+	int rc = voiding_register_billing(e);
+
+	if (rc == STW_OK)
+		rc = voiding_register_reports(e);
+	if (rc == STW_OK)
+		rc = voiding_register_processes(e);
 	return rc;
 }

@@ -34,6 +34,16 @@ extern const struct stw_definition voiding_reports_feed;
 int voiding_register(struct stw_engine *e);
 
 /*
+ * The parts of voiding_register, for hosts that split them: the Billing
+ * service alone, the Reports service alone, or the two definitions alone
+ * (when Billing and Reports are remote services, as with steward serve and
+ * the plugin examples/voiding/plugin.c).
+ */
+int voiding_register_billing(struct stw_engine *e);
+int voiding_register_reports(struct stw_engine *e);
+int voiding_register_processes(struct stw_engine *e);
+
+/*
  * Issues a document. `command_id` may be NULL (random); a fixed one makes the
  * call idempotent. Returns the command's outcome (STW_EREJECTED if the
  * document exists).

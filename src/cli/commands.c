@@ -14,6 +14,7 @@
  * escapes, so that hostile ids or event data cannot drive the terminal.
  */
 #include "commands.h"
+#include "daemon.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -434,6 +435,7 @@ static const char *time_of(char buf[48], const json_t *o, const char *key, int m
 enum opt {
 	OPT_DB,
 	OPT_URL,
+	OPT_TOKEN_FILE,
 	OPT_JSON,
 	OPT_HELP,
 	OPT_DEFINITION,
@@ -454,6 +456,7 @@ static const struct {
 } options[OPT_COUNT] = {
 	[OPT_DB] = { "db", 1 },
 	[OPT_URL] = { "url", 1 },
+	[OPT_TOKEN_FILE] = { "token-file", 1 },
 	[OPT_JSON] = { "json", 0 },
 	[OPT_HELP] = { "help", 0 },
 	[OPT_DEFINITION] = { "definition", 1 },
@@ -468,7 +471,7 @@ static const struct {
 };
 
 #define BIT(o)  (1u << (o))
-#define COMMON  (BIT(OPT_DB) | BIT(OPT_URL) | BIT(OPT_JSON) | BIT(OPT_HELP))
+#define COMMON  (BIT(OPT_DB) | BIT(OPT_URL) | BIT(OPT_TOKEN_FILE) | BIT(OPT_JSON) | BIT(OPT_HELP))
 #define MAX_POS 3
 
 struct command;
@@ -482,6 +485,7 @@ struct cli {
 	const char *db; /* the database file, when not working through a daemon */
 	char *url;      /* the daemon's base URL without a trailing '/'; owned */
 	int url_env;    /* the URL came from STEWARD_URL */
+	char *token; /* the bearer token sent to the daemon (--token-file, STEWARD_TOKEN); owned */
 	int curl_ready; /* curl_global_init was called */
 	char log[512];  /* the last error the library logged */
 };
@@ -626,6 +630,10 @@ static int resolve_target(struct cli *c)
 			c->url_env = 1;
 		}
 	}
+	if (url == NULL && c->val[OPT_TOKEN_FILE] != NULL) {
+		usage_error(c, "--token-file goes with --url (or STEWARD_URL)");
+		return 2;
+	}
 	if (url == NULL) {
 		c->db = db ? db : STW_CLI_DEFAULT_DB;
 		if (*c->db == '\0') {
@@ -647,7 +655,7 @@ static int resolve_target(struct cli *c)
 	size_t n = strlen(c->url);
 	while (n > 0 && c->url[n - 1] == '/')
 		c->url[--n] = '\0';
-	return 0;
+	return stw_daemon_token(c->val[OPT_TOKEN_FILE], &c->token);
 }
 
 /* The database back end ------------------------------------------------------------------ */
@@ -732,6 +740,7 @@ struct reply {
 	json_t *json; /* the parsed body, or NULL when it is not JSON */
 	struct sbuf body;
 	int too_large;
+	int token_sent; /* the request carried a bearer token */
 };
 
 static void reply_free(struct reply *r)
@@ -794,6 +803,7 @@ static int http_call(struct cli *c, const char *method, const char *path, const 
 {
 	char eb[SHOWN_CAP], ub[SHOWN_CAP];
 	memset(r, 0, sizeof(*r));
+	r->token_sent = c->token != NULL;
 	if (!c->curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			errorf("cannot initialise libcurl");
@@ -807,6 +817,17 @@ static int http_call(struct cli *c, const char *method, const char *path, const 
 	char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+	if (hdr != NULL && c->token != NULL) {
+		/* libcurl copies the line; ours is wiped at once. */
+		char line[STW_TOKEN_MAX + 32];
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", c->token);
+		struct curl_slist *t = curl_slist_append(hdr, line);
+		explicit_bzero(line, sizeof(line));
+		if (t == NULL) {
+			curl_slist_free_all(hdr);
+			hdr = NULL;
+		}
+	}
 	if (hdr != NULL && body != NULL) {
 		struct curl_slist *t = curl_slist_append(hdr, "Content-Type: application/json");
 		if (t != NULL)
@@ -882,6 +903,10 @@ static void report_http_error(const struct reply *r)
 		snprintf(suffix, sizeof(suffix), "the daemon answered HTTP %ld: ", r->status);
 		error_text(suffix, r->body.len ? r->body.p : "(no body)", "");
 	}
+	if (r->status == 401 && r->token_sent)
+		errorf("the daemon refused the token of --token-file or STEWARD_TOKEN");
+	else if (r->status == 401)
+		errorf("the daemon requires a token: give --token-file PATH or set STEWARD_TOKEN");
 }
 
 /*
@@ -1484,6 +1509,152 @@ static int cmd_send(struct cli *c)
 	return rc;
 }
 
+/* commands, redeliver, skip ------------------------------------------------------------------ */
+
+static int is_command_status(const char *s)
+{
+	static const char *const ok[] = { "pending", "delivered", "rejected", "parked", "skipped" };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(s, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Prints {"commands": [...]} as a table. Returns 0, or 1 when out of memory. */
+static int print_commands(const json_t *doc, const char *status)
+{
+	static const char *const head[] = { "ID",       "CONTEXT", "TYPE", "INSTANCE",
+					    "ATTEMPTS", "CREATED", "ERROR" };
+	static const size_t caps[] = { 36, 24, 32, 36, 8, 24, 0 };
+	struct table t = { .ncols = 7, .head = head, .caps = caps };
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(doc, "commands"), i, o)
+	{
+		char n[32], when[48];
+		const char *row[7] = { str_of(o, "id"),          str_of(o, "context"),
+				       str_of(o, "type"),        str_of(o, "instance_id"),
+				       int_of(n, o, "attempts"), time_of(when, o, "created_at", 0),
+				       str_of(o, "error") };
+		table_add(&t, row);
+	}
+	int rc = 0;
+	if (t.oom) {
+		errorf("out of memory");
+		rc = 1;
+	} else if (t.nrows == 0) {
+		fprintf(stderr, "no %s commands\n", status);
+	} else {
+		table_print(&t, "");
+	}
+	table_free(&t);
+	return rc;
+}
+
+/*
+ * steward commands: commands by status, parked by default (GET /api/commands,
+ * or stw_list_commands). Returns 0, 1 or 2.
+ */
+static int cmd_commands(struct cli *c)
+{
+	long long limit;
+	const char *status = c->val[OPT_STATUS] ? c->val[OPT_STATUS] : "parked";
+	if (opt_int(c, OPT_LIMIT, 1, 1000, 50, &limit))
+		return 2;
+	if (!is_command_status(status)) {
+		usage_error(c, "--status must be one of pending, delivered, rejected, parked, "
+			       "skipped");
+		return 2;
+	}
+	json_t *doc = NULL;
+	int rc;
+	if (c->url != NULL) {
+		struct sbuf p = { 0 };
+		sb_printf(&p, "/api/commands?limit=%lld", limit);
+		sb_query(&p, "status", status);
+		rc = http_json(c, "GET", &p, NULL, &doc);
+		free(p.p);
+	} else {
+		struct stw_engine *e = NULL;
+		if ((rc = db_open(c, 0, &e)) != 0)
+			return rc;
+		json_t *arr = NULL;
+		int src = stw_list_commands(e, status, (int)limit, &arr);
+		if (src != STW_OK)
+			rc = db_fail(e, src);
+		else if ((doc = json_pack("{s:o}", "commands", arr)) == NULL) {
+			errorf("out of memory");
+			rc = 1;
+		}
+		stw_close(e);
+	}
+	if (rc == 0)
+		rc = c->val[OPT_JSON] ? print_json(doc, 1) : print_commands(doc, status);
+	json_decref(doc);
+	return rc;
+}
+
+/*
+ * steward redeliver|skip ID: a person's decision on a parked command (POST
+ * /api/commands/{id}/retry|skip, or the library call). Returns 0, 1 or 2.
+ */
+static int decide_command(struct cli *c, int skip)
+{
+	const char *id = c->pos[0], *note = skip ? c->val[OPT_NOTE] : NULL;
+	if (check_len(c, "ID", id, STW_MAX_ID))
+		return 2;
+	if (note != NULL && strlen(note) > 1000) {
+		usage_error(c, "--note is longer than 1000 bytes");
+		return 2;
+	}
+	json_t *doc = NULL;
+	int rc;
+	if (c->url != NULL) {
+		struct sbuf p = { 0 };
+		sb_puts(&p, "/api/commands/");
+		sb_urlenc(&p, id);
+		sb_puts(&p, skip ? "/skip" : "/retry");
+		json_t *body = json_pack("{s:s?}", "note", note);
+		if (body == NULL) {
+			errorf("the note is not valid UTF-8, or out of memory");
+			rc = 1;
+		} else {
+			rc = http_json(c, "POST", &p, body, &doc);
+		}
+		json_decref(body);
+		free(p.p);
+	} else {
+		struct stw_engine *e = NULL;
+		if ((rc = db_open(c, 1, &e)) != 0)
+			return rc;
+		int src = skip ? stw_skip_command(e, id, note) : stw_retry_command(e, id);
+		if (src == STW_OK)
+			src = stw_get_command(e, id, &doc);
+		if (src != STW_OK)
+			rc = db_fail(e, src);
+		stw_close(e);
+	}
+	if (rc == 0 && c->val[OPT_JSON]) {
+		rc = print_json(doc, 1);
+	} else if (rc == 0) {
+		char ib[SHOWN_CAP];
+		printf("command %s: %s\n", shown(ib, id),
+		       skip ? "skipped" : "pending again (delivered on the next round)");
+	}
+	json_decref(doc);
+	return rc;
+}
+
+static int cmd_redeliver(struct cli *c)
+{
+	return decide_command(c, 0);
+}
+
+static int cmd_skip(struct cli *c)
+{
+	return decide_command(c, 1);
+}
+
 /* The table of commands ------------------------------------------------------------------------ */
 
 static const char *const id_arg[] = { "ID", NULL };
@@ -1569,6 +1740,27 @@ static const struct command commands[] = {
 	  "  --correlation-id ID  the correlation id (default: the command id; a command\n"
 	  "                       that starts a process names it)\n",
 	  send_args, COMMON | BIT(OPT_ID) | BIT(OPT_CORRELATION), cmd_send },
+	{ "commands", "[--status S] [--limit N]", "list commands by status (parked by default)",
+	  "Lists the commands of the outbox with a status, newest first: id, context,\n"
+	  "type, the instance that sent it, attempts, creation time (UTC) and the last\n"
+	  "error. Parked commands are those a remote service failed on until their last\n"
+	  "attempt: 'steward redeliver ID' or 'steward skip ID' decides.\n"
+	  "\n"
+	  "options:\n"
+	  "  --status S   pending, delivered, rejected, parked (default) or skipped\n"
+	  "  --limit N    at most N commands (1..1000, default 50)\n",
+	  NULL, COMMON | BIT(OPT_STATUS) | BIT(OPT_LIMIT), cmd_commands },
+	{ "redeliver", "ID", "deliver a parked command again",
+	  "Makes a parked command pending again with its attempts reset: it is delivered\n"
+	  "on the next round, under the same id (the service deduplicates it).\n",
+	  id_arg, COMMON, cmd_redeliver },
+	{ "skip", "ID [--note TEXT]", "give up a parked command",
+	  "Marks a parked command skipped: it is never delivered. The note says why\n"
+	  "(for example that the effect was obtained another way).\n"
+	  "\n"
+	  "options:\n"
+	  "  --note TEXT   why (at most 1000 bytes)\n",
+	  id_arg, COMMON | BIT(OPT_NOTE), cmd_skip },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -1595,13 +1787,17 @@ void stw_cli_summary(FILE *f)
 /* Prints a command's usage line, its own help and the options every command takes. */
 static void print_help(const struct command *cmd, FILE *f)
 {
-	fprintf(f, "usage: steward %s %s\n       [--db PATH | --url URL] [--json]\n\n%s", cmd->name,
-		cmd->synopsis, cmd->help);
+	fprintf(f,
+		"usage: steward %s %s\n       [--db PATH | --url URL [--token-file PATH]] "
+		"[--json]\n\n%s",
+		cmd->name, cmd->synopsis, cmd->help);
 	fputs("\ncommon options:\n"
 	      "  --db PATH        work on this database file (default " STW_CLI_DEFAULT_DB ");\n"
 	      "                   ps, show and events open it read-only\n"
 	      "  --url URL        work through a running daemon's HTTP API instead\n"
 	      "                   (default: $STEWARD_URL, e.g. http://127.0.0.1:8080)\n"
+	      "  --token-file PATH  with --url: send the bearer token in PATH (default:\n"
+	      "                   $STEWARD_TOKEN) to a daemon that requires one\n"
 	      "  --json           print the JSON document the HTTP API answers\n"
 	      "  -h, --help       show this help\n"
 	      "\n"
@@ -1659,6 +1855,10 @@ int stw_cli_run(int argc, char **argv)
 			rc = 1;
 	}
 	free(c.url);
+	if (c.token != NULL) {
+		explicit_bzero(c.token, strlen(c.token));
+		free(c.token);
+	}
 	if (c.curl_ready)
 		curl_global_cleanup();
 	return rc;

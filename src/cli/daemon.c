@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static volatile sig_atomic_t stop_requested;
@@ -20,8 +21,23 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
+/*
+ * The courier: delivers commands to remote services on its own thread and
+ * engine, so a slow or dead service never holds up the steps.
+ */
+struct courier {
+	struct stw_engine *e;
+	struct worker *w;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int kicked;
+	int stop;
+};
+
 struct worker {
 	struct stw_engine *e;
+	struct courier *courier; /* NULL when no context is remote */
 	struct stw_http *http;
 	struct stw_http_metrics metrics;
 	const struct stw_daemon_options *o;
@@ -50,13 +66,30 @@ static void worker_wait(struct worker *w, int64_t ms, int kick)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void kick(void *ud)
+static void kick_courier(struct courier *c)
 {
-	struct worker *w = ud;
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->kicked = 1;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void kick_worker(struct worker *w)
+{
 	pthread_mutex_lock(&w->lock);
 	w->kicked = 1;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+/* The API wrote something: events to step, or a command to deliver. */
+static void kick(void *ud)
+{
+	struct worker *w = ud;
+	kick_worker(w);
+	kick_courier(w->courier);
 }
 
 /* After each commit of the worker's engine: metrics, live update, pacing. */
@@ -67,12 +100,142 @@ static void observe(const struct stw_activity *a, void *ud)
 	stw_get_stats(w->e, &st);
 	stw_http_metrics_record(&w->metrics, a, &st);
 	stw_http_notify(w->http);
+	if (a->kind == STW_ACTIVITY_STEP || a->kind == STW_ACTIVITY_TIMERS ||
+	    a->kind == STW_ACTIVITY_PERIODIC)
+		kick_courier(w->courier); /* it may have written commands */
 	if (!w->o->slow)
 		return;
 	if (a->kind == STW_ACTIVITY_STEP && a->stateful)
 		worker_wait(w, 5000L * a->count, 0);
 	else if (a->kind == STW_ACTIVITY_DELIVERY)
 		worker_wait(w, 250L * a->count, 0);
+}
+
+static void courier_observe(const struct stw_activity *a, void *ud)
+{
+	struct courier *c = ud;
+	struct stw_stats st;
+	stw_get_stats(c->e, &st);
+	stw_http_metrics_remote(&c->w->metrics, &st);
+	stw_http_notify(c->w->http);
+	if (a->kind == STW_ACTIVITY_APPEND)
+		kick_worker(c->w); /* a service answered with events */
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void *courier_run(void *ud)
+{
+	struct courier *c = ud;
+	while (!stop_requested) {
+		pthread_mutex_lock(&c->lock);
+		int stop = c->stop;
+		pthread_mutex_unlock(&c->lock);
+		if (stop)
+			break;
+		int n = 0;
+		int64_t wait = 100; /* the poll for commands other processes wrote */
+		if (stw_deliver_remote(c->e, &n) != STW_OK) {
+			fprintf(stderr, "steward: %s (retrying)\n", stw_errmsg(c->e));
+			wait = 1000;
+		} else if (n > 0) {
+			continue;
+		} else {
+			int64_t due = 0;
+			if (stw_next_delivery(c->e, &due) == STW_OK && due - wall_ms() < wait)
+				wait = due - wall_ms();
+		}
+		if (wait <= 0)
+			continue;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait / 1000;
+		ts.tv_nsec += (wait % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&c->lock);
+		while (!c->kicked && !c->stop && !stop_requested)
+			if (pthread_cond_timedwait(&c->wake, &c->lock, &ts) == ETIMEDOUT)
+				break;
+		c->kicked = 0;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return NULL;
+}
+
+/* 1 if a context of the engine is remote. */
+static int has_remote(struct stw_engine *e)
+{
+	json_t *ctx = NULL;
+	int found = 0;
+	if (stw_list_contexts(e, &ctx) == STW_OK) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(ctx, i, c) found |= json_is_true(json_object_get(c, "remote"));
+	}
+	json_decref(ctx);
+	return found;
+}
+
+/* Starts the courier if a context is remote; 0 on success (also when none is). */
+static int courier_start(struct worker *w, const struct stw_daemon_options *o)
+{
+	if (!has_remote(w->e))
+		return 0;
+	struct courier *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -1;
+	c->w = w;
+	struct stw_options eo = {
+		.synchronous = o->synchronous > 0 ? o->synchronous - 1 : -1,
+		.observer = courier_observe,
+		.observer_ud = c,
+	};
+	int rc = stw_open(o->store, &eo, &c->e);
+	if (rc == STW_OK && o->setup != NULL)
+		rc = o->setup(c->e, o->setup_ud);
+	if (rc != STW_OK) {
+		fprintf(stderr, "steward: remote delivery: %s\n",
+			c->e ? stw_errmsg(c->e) : stw_strerror(rc));
+		stw_close(c->e);
+		free(c);
+		return -1;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	if (pthread_create(&c->thread, NULL, courier_run, c) != 0) {
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->lock);
+		stw_close(c->e);
+		free(c);
+		return -1;
+	}
+	w->courier = c;
+	return 0;
+}
+
+static void courier_stop(struct worker *w)
+{
+	struct courier *c = w->courier;
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = 1;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	w->courier = NULL;
+	stw_close(c->e);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
 }
 
 struct narration {
@@ -111,6 +274,50 @@ static double seconds_since(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+int stw_daemon_token(const char *file, char **out)
+{
+	*out = NULL;
+	if (file == NULL) {
+		const char *env = getenv("STEWARD_TOKEN");
+		if (env != NULL && *env != '\0' && (*out = strdup(env)) == NULL) {
+			fprintf(stderr, "steward: out of memory\n");
+			return 1;
+		}
+		return 0;
+	}
+	FILE *f = fopen(file, "r");
+	if (f == NULL) {
+		fprintf(stderr, "steward: cannot read the token file %s: %s\n", file,
+			strerror(errno));
+		return 1;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+		fprintf(stderr, "steward: warning: the token file %s is readable by other users\n",
+			file);
+	char buf[STW_TOKEN_MAX + 3];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	int bad = ferror(f);
+	fclose(f);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (bad || n == 0 || strlen(buf) != n) {
+		fprintf(stderr, "steward: the token file %s is %s\n", file,
+			bad ? "unreadable" : "empty or holds a NUL byte");
+		return 1;
+	}
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (*out == NULL) {
+		fprintf(stderr, "steward: out of memory\n");
+		return 1;
+	}
+	return 0;
+}
+
 int stw_daemon_run(const struct stw_daemon_options *o)
 {
 	struct worker w = { .o = o };
@@ -118,11 +325,13 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.wake, NULL);
 	int status = 1;
+	char *token = NULL;
 	struct stw_options eo = {
-		.synchronous = -1,
+		.synchronous = o->synchronous > 0 ? o->synchronous - 1 : -1,
 		.observer = observe,
 		.observer_ud = &w,
 		.batch_size = o->slow ? 1 : 0,
+		.separate_remote_delivery = 1,
 	};
 	int rc = stw_open(o->store, &eo, &w.e);
 	if (rc != STW_OK) {
@@ -135,6 +344,8 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	}
 	int web =
 	    o->listen == NULL || (strcmp(o->listen, "") != 0 && strcmp(o->listen, "off") != 0);
+	if (web && stw_daemon_token(o->token_file, &token) != 0)
+		goto out;
 	if (web) {
 		struct stw_http_config hc = {
 			.listen = o->listen,
@@ -146,6 +357,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 			.metrics = &w.metrics,
 			.kick = kick,
 			.kick_ud = &w,
+			.token = token,
 		};
 		char err[512];
 		if (stw_http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {
@@ -156,10 +368,14 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	if (courier_start(&w, o) != 0) {
+		status = 1;
+		goto out;
+	}
 	printf("steward %s on %s%s\n", stw_version(), o->store, o->slow ? " (SLOW_DOWN)" : "");
 	if (w.http != NULL)
-		printf("open http://localhost:%d/ (Ctrl-C stops; restarting carries on)\n",
-		       stw_http_port(w.http));
+		printf("open http://localhost:%d/ (Ctrl-C stops; restarting carries on)%s\n",
+		       stw_http_port(w.http), token ? "; a token is required" : "");
 	fflush(stdout);
 
 	struct narration n[8];
@@ -208,6 +424,11 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	}
 	printf("steward: stopped\n");
 out:
+	courier_stop(&w);
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
 	stw_http_stop(w.http);
 	stw_close(w.e);
 	pthread_cond_destroy(&w.wake);

@@ -25,7 +25,22 @@ struct stw_daemon_options {
 	double every;
 	unsigned seed;
 	const char *const *narrate; /* contexts whose events are printed; NULL-terminated */
+	int synchronous;            /* SQLite synchronous + 1 (1 off ... 3 full); 0: default */
+	/*
+	 * A file holding the bearer token the API and page require (docs/API.md,
+	 * "Authentication"); NULL: the STEWARD_TOKEN environment variable, and
+	 * without it everything is open.
+	 */
+	const char *token_file;
 };
+
+/*
+ * Reads the bearer token of `file` (one line; a final newline is dropped),
+ * or of STEWARD_TOKEN when file is NULL. Returns 0 with *out (free it after
+ * wiping it; NULL: no token), or 1 after printing why the token cannot be
+ * used. The daemon and the CLI's --url commands share it.
+ */
+int stw_daemon_token(const char *file, char **out);
 
 /* Runs until a signal (or run_for). Returns the process exit status. */
 int stw_daemon_run(const struct stw_daemon_options *o);

@@ -16,12 +16,15 @@
 
 #include "commands.h"
 #include "daemon.h"
+#include "serve.h"
 
 static void usage(FILE *f)
 {
 	fputs("usage: steward [--help] [--version] <command> [options]\n"
 	      "\n"
 	      "commands:\n"
+	      "  serve          run the definitions of plugins against remote services\n"
+	      "                 (--config FILE; see steward serve --help)\n"
 	      "  demo voiding   run the document voiding example (seed 000) with its web page\n"
 	      "  demo orders    run the restaurant order example (seed 002) with its web page\n"
 	      "  demo booking   run the ticket booking example (seed 003) with its web page\n",
@@ -37,6 +40,8 @@ static void usage(FILE *f)
 	      "demo options (voiding, orders, booking):\n"
 	      "  --db PATH        SQLite database (default steward-NAME.db)\n"
 	      "  --listen ADDR    HTTP address (default 127.0.0.1:8080; off: no server)\n"
+	      "  --token-file PATH  require the bearer token in PATH for the API and page\n"
+	      "                   (default: $STEWARD_TOKEN; neither: open to everyone)\n"
 	      "  --every SECONDS  simulate a document, order or booking every SECONDS\n"
 	      "                   (default 5; 0: never)\n"
 	      "  --seed N         random seed of the simulator (default: time)\n"
@@ -48,7 +53,9 @@ static void usage(FILE *f)
 	      "  --expire-every SECONDS    booking: period of the expiration process (default 10)\n"
 	      "\n"
 	      "environment: SLOW_DOWN=1 makes each process step wait 5 s and each service\n"
-	      "command 250 ms so a person can watch the states change.\n",
+	      "command 250 ms so a person can watch the states change.\n"
+	      "STEWARD_TOKEN=TOKEN requires TOKEN (16 to 1024 visible ASCII characters) like\n"
+	      "--token-file.\n",
 	      f);
 }
 
@@ -102,6 +109,7 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "token-file", required_argument, NULL, 'T' },
 		{ "every", required_argument, NULL, 'e' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "for", required_argument, NULL, 'f' },
@@ -121,6 +129,9 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 			break;
 		case 'l':
 			o.listen = optarg;
+			break;
+		case 'T':
+			o.token_file = optarg;
 			break;
 		case 'e':
 			if (parse_seconds("--every", optarg, &o.every))
@@ -209,10 +220,16 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (strcmp(argv[2], "serve") == 0) {
+			char *help[] = { argv[2], (char *)"--help", NULL };
+			return stw_cli_serve(2, help);
+		}
 		return stw_cli_help(argv[2], stdout);
 	}
 	if (stw_cli_is_command(argv[1]))
 		return stw_cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return stw_cli_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "demo") == 0) {
 		for (size_t i = 0; argc >= 3 && i < sizeof(demos) / sizeof(demos[0]); i++)
 			if (strcmp(argv[2], demos[i].name) == 0)

@@ -3,8 +3,8 @@
  * inside a transaction that also records the command id in the receiving
  * side's dedup table, so a command delivered twice is applied once. The
  * dispatcher hands the outbox's pending rows to in-process services in
- * batches (one transaction per batch, one savepoint per command), then marks
- * them delivered in a second transaction.
+ * batches (one transaction per batch, one savepoint per command) and marks
+ * them delivered in the same transaction.
  */
 #include "core/engine_int.h"
 
@@ -216,6 +216,17 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 		int oom = 0;
 		p->error = err[0] ? stw__arena_strdup(&e->arena, err, &oom) : NULL;
 	}
+	/* The outbox rows are marked in the same transaction: a command's
+	 * effects, its dedup row and its "delivered" commit together. */
+	int64_t now = stw__now(e);
+	for (int i = 0; i < l.n && rc == STW_OK; i++) {
+		struct pending *p = &l.items[i];
+		int ok = p->outcome == STW_OK;
+		rc = STW__S(s, outbox_mark, p->row.command_id, ok ? "delivered" : "rejected",
+			    p->error, now);
+		if (rc != STW_OK)
+			stw__store_fail(e, rc, "marking deliveries");
+	}
 	if (rc == STW_OK) {
 		stw__failpoint(e, "service.before_commit");
 		if ((rc = STW__S0(s, commit)) != STW_OK)
@@ -227,30 +238,12 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 		return rc;
 	}
 	e->stats.transactions++;
-	stw__failpoint(e, "dispatch.after_delivery");
-
-	/* Mark the rows delivered. A crash before this commit only causes a
-	 * duplicate delivery, which the dedup table absorbs. */
-	if ((rc = STW__S0(s, begin)) != STW_OK)
-		return stw__store_fail(e, rc, "beginning to mark deliveries");
-	int64_t now = stw__now(e);
-	for (int i = 0; i < l.n && rc == STW_OK; i++) {
-		struct pending *p = &l.items[i];
-		int ok = p->outcome == STW_OK;
-		rc = STW__S(s, outbox_mark, p->row.command_id, ok ? "delivered" : "rejected",
-			    p->error, now);
+	for (int i = 0; i < l.n; i++) {
 		e->stats.commands_delivered++;
-		if (!ok)
+		if (l.items[i].outcome != STW_OK)
 			e->stats.commands_rejected++;
 	}
-	if (rc == STW_OK)
-		rc = STW__S0(s, commit);
-	if (rc != STW_OK) {
-		stw__store_fail(e, rc, "marking deliveries");
-		STW__S0(s, rollback);
-		return rc;
-	}
-	stw__failpoint(e, "dispatch.after_mark");
+	stw__failpoint(e, "dispatch.after_delivery");
 	*n = l.n;
 	stw__observe(e, STW_ACTIVITY_DELIVERY, NULL, svc->context, l.n, 0, started);
 	return STW_OK;
@@ -286,6 +279,11 @@ STW_API int stw_execute(struct stw_engine *e, const char *context, const char *t
 	if (data != NULL && !json_is_object(data))
 		return stw__fail(e, STW_EINVAL, "command data must be a JSON object");
 	const struct stw__service *svc = stw__find_service(e, context);
+	if (svc == NULL && stw__find_remote(e, context) != NULL)
+		return stw__fail(e, STW_ESTATE,
+				 "context %s is remote: its commands are queued (stw_send), not "
+				 "executed here",
+				 context);
 	if (svc == NULL)
 		return stw__fail(e, STW_ENOTFOUND, "no service for context %s", context);
 	char gen[37];

@@ -10,7 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_BATCH 256
+#define DEFAULT_BATCH          256
+#define DEFAULT_INPUT_ATTEMPTS 3
 
 STW_API const char *stw_strerror(int code)
 {
@@ -141,7 +142,12 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		e->batch_size = opts->batch_size;
 		if (opts->synchronous >= 0 && opts->synchronous <= 2)
 			sync = opts->synchronous;
+		e->separate_remote = opts->separate_remote_delivery != 0;
+		e->max_input_attempts = opts->max_input_attempts;
 	}
+	if (e->max_input_attempts <= 0)
+		e->max_input_attempts = DEFAULT_INPUT_ATTEMPTS;
+	e->rng = (uint64_t)stw__mono_us() ^ ((uint64_t)(uintptr_t)e << 16) ^ 0x9e3779b97f4a7c15u;
 	if (e->batch_size <= 0)
 		e->batch_size = DEFAULT_BATCH;
 	if (e->batch_size > 100000)
@@ -163,6 +169,7 @@ static void free_def(struct stw__def *d)
 {
 	free(d->from);
 	free(d->to);
+	free(d->guards);
 }
 
 STW_API void stw_close(struct stw_engine *e)
@@ -174,6 +181,9 @@ STW_API void stw_close(struct stw_engine *e)
 	for (size_t i = 0; i < e->nservices; i++)
 		free(e->services[i].context);
 	free(e->services);
+	for (size_t i = 0; i < e->nremotes; i++)
+		free(e->remotes[i].context);
+	free(e->remotes);
 	for (size_t i = 0; i < e->ndefs; i++)
 		free_def(&e->defs[i]);
 	free(e->defs);
@@ -229,7 +239,7 @@ STW_API int stw_register_service(struct stw_engine *e, const char *context, stw_
 	if (!stw__valid_name(context) || fn == NULL)
 		return stw__fail(e, STW_EINVAL,
 				 "a service needs a valid context name and a handler");
-	if (stw__find_service(e, context) != NULL)
+	if (stw__find_service(e, context) != NULL || stw__find_remote(e, context) != NULL)
 		return stw__fail(e, STW_EEXIST, "context %s already has a service", context);
 	struct stw__service *s = realloc(e->services, (e->nservices + 1) * sizeof(*s));
 	if (s == NULL)
@@ -363,6 +373,9 @@ static int check_definition(struct stw_engine *e, const struct stw_definition *d
 				 def->ack_state);
 	if (def->delivery != STW_AT_LEAST_ONCE && def->delivery != STW_AT_MOST_ONCE)
 		return stw__fail(e, STW_EINVAL, "definition %s: unknown delivery mode", name);
+	d->guards = calloc((size_t)d->nsources + 1, sizeof(*d->guards));
+	if (d->guards == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
 	return STW_OK;
 }
 
@@ -433,6 +446,11 @@ STW_API int stw_run_once(struct stw_engine *e, int *did_work)
 	if (rc != STW_OK)
 		return rc;
 	total += delivered;
+	if (!e->separate_remote) {
+		if ((rc = stw_deliver_remote(e, &delivered)) != STW_OK)
+			return rc;
+		total += delivered;
+	}
 	if (did_work != NULL)
 		*did_work = total;
 	return STW_OK;

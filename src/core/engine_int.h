@@ -19,6 +19,18 @@ struct stw__service {
 	void *ud;
 };
 
+/* A remote context: its commands go out through a transport. */
+struct stw__remote {
+	char *context;
+	struct stw_remote_def def; /* with the defaults filled in */
+};
+
+/* Per source of a definition: what the poison guard knows (see step.c). */
+struct stw__guard {
+	int started;           /* an attempt was counted at this engine's first batch */
+	int64_t isolate_until; /* handle one event at a time while the cursor is below */
+};
+
 /* A registered definition with its tables resolved to indexes. */
 struct stw__def {
 	const struct stw_definition *d;
@@ -28,8 +40,12 @@ struct stw__def {
 	int *to;       /* per transition: state index, -1 to stay */
 	int ack_state; /* state index or -1 */
 	int nsources;
-	int ntimers; /* timers armed by all transitions: 0 skips timer work */
+	int ntimers;               /* timers armed by all transitions: 0 skips timer work */
+	struct stw__guard *guards; /* one per source */
 };
+
+/* The instances of the batch being stepped (defined in step.c). */
+struct stw__icache;
 
 /* A registered periodic process. */
 struct stw__periodic {
@@ -52,10 +68,17 @@ struct stw_engine {
 	size_t ndefs;
 	struct stw__periodic *periodics;
 	size_t nperiodics;
+	struct stw__remote *remotes;
+	size_t nremotes;
+	int separate_remote;    /* stw_run_once leaves remote delivery to the host */
+	int max_input_attempts; /* poison inputs: attempts before parking */
+	uint64_t rng;           /* jitter of retry delays */
 	struct stw_stats stats;
 	struct stw__arena arena; /* batch-scoped memory, reset by each batch */
 	int in_handler;          /* a service handler is running: no re-entry */
 	char errmsg[1024];
+	/* The running batch's instances (in the arena), or NULL. */
+	struct stw__icache *icache;
 };
 
 /* Sets the engine's message (printf-style) and returns code. */
@@ -92,6 +115,10 @@ void stw__log(struct stw_engine *e, enum stw_log_level level, const char *fmt, .
 const struct stw__def *stw__find_def(const struct stw_engine *e, const char *name);
 /* The service of `context`, or NULL. */
 const struct stw__service *stw__find_service(const struct stw_engine *e, const char *context);
+/* The remote of `context`, or NULL. */
+const struct stw__remote *stw__find_remote(const struct stw_engine *e, const char *context);
+/* An outbox row as the JSON object of stw_list_commands (NULL when out of memory). */
+json_t *stw__outbox_json(const struct stw__outbox_row *r);
 /* 1 for the kinds of state in which a failed instance follows the table
  * (a designed failure path): STW_STATE_FAILURE and STW_STATE_MANUAL. */
 static inline int stw__failure_kind(enum stw_state_kind k)

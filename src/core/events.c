@@ -301,3 +301,56 @@ STW_API const char *stw_event_str(const struct stw_event *ev, const char *field)
 		return NULL;
 	return json_string_value(json_object_get(ev->data, field));
 }
+
+STW_API int stw_stream_version(struct stw_engine *e, const char *context, const char *stream,
+			       int64_t *version)
+{
+	if (e == NULL || version == NULL)
+		return STW_EINVAL;
+	if (!stw__valid_name(context) || !stw__valid_id(stream))
+		return stw__fail(e, STW_EINVAL, "invalid context or stream");
+	int rc = STW__S(e->store, stream_version, context, stream, version);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "reading a stream version");
+}
+
+STW_API int stw_append_batch(struct stw_engine *e, const char *context,
+			     const struct stw_append_group *groups, size_t ngroups,
+			     int64_t *positions, long *failed)
+{
+	if (failed != NULL)
+		*failed = -1;
+	if (e == NULL)
+		return STW_EINVAL;
+	if (e->in_handler)
+		return stw__fail(e, STW_ESTATE, "use stw_svc_emit inside a service handler");
+	if (groups == NULL || ngroups == 0)
+		return stw__fail(e, STW_EINVAL, "nothing to append");
+	size_t total = 0;
+	for (size_t g = 0; g < ngroups; g++)
+		total += groups[g].n;
+	if (total > 10000)
+		return stw__fail(e, STW_EINVAL, "at most 10000 events per append");
+	int64_t started = stw__mono_us();
+	int rc = STW__S0(e->store, begin);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "beginning an append");
+	size_t at = 0;
+	for (size_t g = 0; g < ngroups && rc == STW_OK; g++) {
+		rc = stw__append_in_txn(e, context, groups[g].expected_version, groups[g].events,
+					groups[g].n, positions ? positions + at : NULL);
+		if (rc != STW_OK && failed != NULL && rc != STW_ESTORE && rc != STW_ENOMEM)
+			*failed = (long)g;
+		at += groups[g].n;
+	}
+	if (rc == STW_OK) {
+		rc = STW__S0(e->store, commit);
+		if (rc != STW_OK)
+			stw__store_fail(e, rc, "committing an append");
+	}
+	if (rc != STW_OK) {
+		STW__S0(e->store, rollback);
+		return rc;
+	}
+	stw__observe(e, STW_ACTIVITY_APPEND, NULL, context, (int)total, 0, started);
+	return STW_OK;
+}

@@ -191,20 +191,33 @@ static int history_cb(const struct stw__history_row *r, void *ud)
 	return 0;
 }
 
-static int outbox_cb(const struct stw__outbox_row *r, void *ud)
+json_t *stw__outbox_json(const struct stw__outbox_row *r)
 {
-	struct arr_ctx *c = ud;
 	json_error_t jerr;
 	json_t *d = json_loads(r->data, 0, &jerr);
 	json_t *o = json_object();
 	if (o == NULL ||
 	    (set_str(o, "id", r->command_id) | set_str(o, "context", r->context) |
 	     set_str(o, "type", r->type) | json_object_set_new(o, "data", d ? d : json_object()) |
-	     set_str(o, "causation_id", r->causation_id) | set_str(o, "status", r->status) |
+	     set_str(o, "correlation_id", r->correlation_id) |
+	     set_str(o, "causation_id", r->causation_id) | set_str(o, "definition", r->definition) |
+	     set_str(o, "instance_id", r->instance_id) | set_str(o, "status", r->status) |
 	     set_str(o, "error", r->error) |
+	     json_object_set_new(o, "attempts", json_integer(r->attempts)) |
+	     json_object_set_new(o, "next_attempt_at", json_integer(r->next_at)) |
 	     json_object_set_new(o, "created_at", json_integer(r->created_at)) |
-	     json_object_set_new(o, "delivered_at", json_integer(r->delivered_at))) != 0 ||
-	    json_array_append_new(c->arr, o) != 0) {
+	     json_object_set_new(o, "delivered_at", json_integer(r->delivered_at))) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int outbox_cb(const struct stw__outbox_row *r, void *ud)
+{
+	struct arr_ctx *c = ud;
+	json_t *o = stw__outbox_json(r);
+	if (o == NULL || json_array_append_new(c->arr, o) != 0) {
 		c->oom = 1;
 		return 1;
 	}
@@ -608,7 +621,7 @@ STW_API int stw_list_contexts(struct stw_engine *e, json_t **out)
 	if (e == NULL || out == NULL)
 		return STW_EINVAL;
 	/* Collect the names (borrowed from definitions and services), sort, dedupe. */
-	size_t cap = e->nservices, n = 0;
+	size_t cap = e->nservices + e->nremotes, n = 0;
 	for (size_t i = 0; i < e->ndefs; i++) {
 		cap += (size_t)e->defs[i].nsources;
 		for (int t = 0; t < e->defs[i].ntransitions; t++)
@@ -622,6 +635,8 @@ STW_API int stw_list_contexts(struct stw_engine *e, json_t **out)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
 	for (size_t i = 0; i < e->nservices; i++)
 		names[n++] = e->services[i].context;
+	for (size_t i = 0; i < e->nremotes; i++)
+		names[n++] = e->remotes[i].context;
 	for (size_t i = 0; i < e->ndefs; i++) {
 		for (int k = 0; k < e->defs[i].nsources; k++)
 			names[n++] = e->defs[i].d->sources[k];
@@ -640,8 +655,10 @@ STW_API int stw_list_contexts(struct stw_engine *e, json_t **out)
 		int64_t head = 0;
 		if ((rc = stw_head(e, names[i], &head)) != STW_OK)
 			break;
-		json_t *o = json_pack("{s:s, s:I, s:b}", "name", names[i], "head", (json_int_t)head,
-				      "service", stw__find_service(e, names[i]) != NULL);
+		json_t *o =
+		    json_pack("{s:s, s:I, s:b, s:b}", "name", names[i], "head", (json_int_t)head,
+			      "service", stw__find_service(e, names[i]) != NULL, "remote",
+			      stw__find_remote(e, names[i]) != NULL);
 		if (o == NULL || json_array_append_new(arr, o) != 0)
 			rc = stw__fail(e, STW_ENOMEM, "out of memory");
 	}

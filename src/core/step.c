@@ -17,22 +17,6 @@ static const char ST_COMPLETED[] = "completed";
 static const char ST_FAILED[] = "failed";
 static const char ST_REJECTED[] = "rejected";
 
-/* An instance loaded for one message. Strings live in the engine's arena. */
-struct inst {
-	struct stw_engine *e;
-	const char *id;
-	int state; /* index into the definition's states */
-	const char *state_name;
-	const char *status;
-	json_t *data; /* owned */
-	const char *key;
-	const char *reason;
-	int64_t version; /* stored version; 0 for a new instance */
-	int64_t created_at;
-	int64_t entered_version; /* the version at which the current state was entered */
-	int oom;
-};
-
 /* Events of one batch, copied into the arena. */
 struct batch {
 	struct stw_engine *e;
@@ -87,80 +71,296 @@ static const char *state_name(const struct stw__def *def, int i)
 	return i >= 0 ? def->d->states[i].name : NULL;
 }
 
+/*
+ * A process instance as the step sees it. The strings live in the engine's
+ * arena. The data stays as the stored JSON text until a transition needs it
+ * as a value (an update, payload or due-time callback, or a command copying
+ * it): most transitions only move the state, and never parse or serialise it.
+ */
+struct inst {
+	const char *id;
+	int state; /* index into the definition's states */
+	const char *status;
+	const char *data_text; /* the stored JSON text while data is not parsed */
+	json_t *data;          /* owned; NULL until parsed or built */
+	const char *key;
+	const char *reason;
+	int64_t version;        /* current version; 0 for a new instance not yet saved */
+	int64_t stored_version; /* the version in the store; 0 when not stored */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t entered_version; /* the version at which the current state was entered */
+	int dirty;               /* changed since it was loaded: to be written */
+};
+
+/*
+ * The instances of one batch (events or timers), with the transaction open:
+ * each is loaded from the store once, changed in memory by every message of
+ * the batch, and written once, version-checked, just before the commit
+ * (stw__icache_flush). An open-addressing table of at most `cap` entries (one
+ * per message of the batch, so its size is bounded by the batch size); all
+ * memory is in the arena except the parsed data, released by cache_close.
+ */
+struct stw__icache {
+	struct inst **slots; /* nslots (a power of two, >= 2 cap); NULL: empty */
+	size_t nslots;
+	struct inst **list; /* entries in load order */
+	int n;
+	int cap;
+	int careful; /* probe the history before each message (see deliver) */
+};
+
+/* Internal only: a message is in the history already (a redelivery), found by
+ * the history insert of the fast path. The batch is redone carefully. */
+#define STW__EDUP (-100)
+
 /* Copies a stored instance into the arena; the row dies with the callback. */
+struct load {
+	struct stw_engine *e;
+	struct inst *in;
+	const char *state_name;
+	int oom;
+};
+
 static int load_cb(const struct stw__instance_row *row, void *ud)
 {
-	struct inst *in = ud;
-	struct stw__arena *a = &in->e->arena;
-	json_error_t jerr;
-	in->data = json_loads(row->data, 0, &jerr);
+	struct load *l = ud;
+	struct stw__arena *a = &l->e->arena;
+	struct inst *in = l->in;
 	in->version = row->version;
+	in->stored_version = row->version;
 	in->created_at = row->created_at;
+	in->updated_at = row->updated_at;
 	in->entered_version = row->entered_version;
-	in->state_name = stw__arena_strdup(a, row->state, &in->oom);
-	in->status = stw__arena_strdup(a, row->status, &in->oom);
-	in->key = stw__arena_strdup(a, row->unique_key, &in->oom);
-	in->reason = stw__arena_strdup(a, row->reason, &in->oom);
+	l->state_name = stw__arena_strdup(a, row->state, &l->oom);
+	in->status = stw__arena_strdup(a, row->status, &l->oom);
+	in->data_text = stw__arena_strdup(a, row->data, &l->oom);
+	in->key = stw__arena_strdup(a, row->unique_key, &l->oom);
+	in->reason = stw__arena_strdup(a, row->reason, &l->oom);
 	return 1;
 }
 
 /*
- * Loads instance (def, id) into *in (in->id must be set). STW_ENOTFOUND when
- * it does not exist. in->data is a new reference on success.
+ * Loads instance (def, id) from the store into *in (in->id must be set),
+ * leaving its data as text. STW_ENOTFOUND when it does not exist.
  */
 static int load_instance(struct stw_engine *e, const struct stw__def *def, struct inst *in)
 {
-	int rc = STW__S(e->store, instance_get, def->d->name, in->id, load_cb, in);
+	struct load l = { .e = e, .in = in };
+	int rc = STW__S(e->store, instance_get, def->d->name, in->id, load_cb, &l);
 	if (rc == STW_ENOTFOUND)
 		return rc;
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "loading an instance");
-	if (in->oom) {
-		json_decref(in->data);
-		in->data = NULL;
+	if (l.oom)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	}
-	in->state = stw__state_index(def, in->state_name);
-	if (in->data == NULL || !json_is_object(in->data) || in->state < 0) {
+	in->state = stw__state_index(def, l.state_name);
+	if (in->data_text == NULL || in->state < 0)
+		return stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (unknown state %s)",
+				 in->id, def->d->name, l.state_name ? l.state_name : "?");
+	return STW_OK;
+}
+
+/* Parses the instance's data if it is still text. */
+static int need_data(struct stw_engine *e, const struct stw__def *def, struct inst *in)
+{
+	if (in->data != NULL)
+		return STW_OK;
+	json_error_t jerr;
+	in->data = in->data_text ? json_loads(in->data_text, 0, &jerr) : json_object();
+	if (in->data == NULL || !json_is_object(in->data)) {
 		json_decref(in->data);
 		in->data = NULL;
-		return stw__fail(e, STW_ESTORE,
-				 "instance %s of %s is malformed (bad data or unknown state %s)",
-				 in->id, def->d->name, in->state_name ? in->state_name : "?");
+		return stw__fail(e, STW_ESTORE, "instance %s of %s has malformed data", in->id,
+				 def->d->name);
 	}
 	return STW_OK;
 }
 
-/* Writes the instance: insert when new, else a version-checked update. */
-static int save_instance(struct stw_engine *e, const struct stw__def *def, struct inst *in)
+/*
+ * Writes the instance to the store: inserted when not stored yet, else
+ * updated if the stored version is still the one loaded (STW_ECONFLICT if not).
+ */
+static int write_instance(struct stw_engine *e, const struct stw__def *def, struct inst *in)
 {
-	char *data = json_dumps(in->data, JSON_COMPACT);
-	if (data == NULL)
+	char *dumped = NULL;
+	if (in->data != NULL && (dumped = json_dumps(in->data, JSON_COMPACT)) == NULL)
 		return stw__fail(e, STW_ENOMEM, "cannot serialise instance data");
-	int64_t now = stw__now(e);
 	struct stw__instance_row row = {
 		.definition = def->d->name,
 		.id = in->id,
-		.state = state_name(def, in->state),
+		.state = def->d->states[in->state].name,
 		.status = in->status,
-		.data = data,
+		.data = dumped          ? dumped
+			: in->data_text ? in->data_text
+					: "{}",
 		.unique_key = in->key,
 		.reason = in->reason,
-		.version = in->version + 1,
-		.created_at = in->version == 0 ? now : in->created_at,
-		.updated_at = now,
+		.version = in->version,
+		.created_at = in->created_at,
+		.updated_at = in->updated_at,
 		.entered_version = in->entered_version,
 	};
 	int rc;
-	if (in->version == 0)
+	if (in->stored_version == 0)
 		rc = STW__S(e->store, instance_insert, &row);
 	else
-		rc = STW__S(e->store, instance_update, &row, in->version);
-	free(data);
+		rc = STW__S(e->store, instance_update, &row, in->stored_version);
+	free(dumped);
 	if (rc != STW_OK)
-		return stw__store_fail(
-		    e, rc, in->version == 0 ? "inserting an instance" : "updating an instance");
+		return stw__store_fail(e, rc,
+				       in->stored_version == 0 ? "inserting an instance"
+							       : "updating an instance");
+	in->stored_version = in->version;
+	in->dirty = 0;
+	return STW_OK;
+}
+
+/*
+ * Records a change of the instance: a new version, written at the end of the
+ * batch (or at once when no batch cache is open, as for a retry).
+ */
+static int save_instance(struct stw_engine *e, const struct stw__def *def, struct inst *in)
+{
+	int64_t now = stw__now(e);
+	if (in->version == 0)
+		in->created_at = now;
+	in->updated_at = now;
 	in->version++;
+	in->dirty = 1;
+	return e->icache != NULL ? STW_OK : write_instance(e, def, in);
+}
+
+static size_t hash_id(const char *s)
+{
+	size_t h = 1469598103934665603u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* Opens the batch's instance cache for at most cap messages. */
+static int cache_open(struct stw_engine *e, int cap, int careful)
+{
+	struct stw__icache *c = stw__arena_alloc(&e->arena, sizeof(*c));
+	size_t nslots = 16;
+	while (nslots < 2 * (size_t)cap)
+		nslots *= 2;
+	if (c == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	c->slots = stw__arena_alloc(&e->arena, nslots * sizeof(*c->slots));
+	c->list = stw__arena_alloc(&e->arena, (size_t)cap * sizeof(*c->list));
+	if (c->slots == NULL || c->list == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	memset(c->slots, 0, nslots * sizeof(*c->slots));
+	c->nslots = nslots;
+	c->n = 0;
+	c->cap = cap;
+	c->careful = careful;
+	e->icache = c;
+	return STW_OK;
+}
+
+/* Releases the parsed data of the cached instances and closes the cache. */
+static void cache_close(struct stw_engine *e)
+{
+	struct stw__icache *c = e->icache;
+	if (c == NULL)
+		return;
+	for (int i = 0; i < c->n; i++)
+		json_decref(c->list[i]->data);
+	e->icache = NULL;
+}
+
+/* The slot of id in the cache: its entry, or the empty slot where it goes. */
+static struct inst **cache_slot(struct stw__icache *c, const char *id)
+{
+	size_t i = hash_id(id) & (c->nslots - 1);
+	while (c->slots[i] != NULL && strcmp(c->slots[i]->id, id) != 0)
+		i = (i + 1) & (c->nslots - 1);
+	return &c->slots[i];
+}
+
+/*
+ * The batch's instance (def, id) in *out: from the cache, else loaded from
+ * the store and cached, else (STW_ENOTFOUND) a new entry with version 0 that
+ * the caller fills (status NULL until then). id must outlive the batch.
+ */
+static int cache_get(struct stw_engine *e, const struct stw__def *def, const char *id,
+		     struct inst **out)
+{
+	struct stw__icache *c = e->icache;
+	struct inst **slot = cache_slot(c, id);
+	if (*slot != NULL && (*slot)->status != NULL) {
+		*out = *slot;
+		return STW_OK;
+	}
+	struct inst *in = *slot;
+	if (in == NULL) {
+		if (c->n >= c->cap)
+			return stw__fail(e, STW_ESTORE, "instance cache full (%d)", c->cap);
+		if ((in = stw__arena_alloc(&e->arena, sizeof(*in))) == NULL)
+			return stw__fail(e, STW_ENOMEM, "out of memory");
+		int oom = 0;
+		*in = (struct inst){ .id = stw__arena_strdup(&e->arena, id, &oom) };
+		if (oom)
+			return stw__fail(e, STW_ENOMEM, "out of memory");
+		*slot = in;
+		c->list[c->n++] = in;
+	}
+	*out = in;
+	int rc = load_instance(e, def, in);
+	if (rc != STW_OK) {
+		/* Not stored (or unreadable): an empty entry, ready for a trigger. */
+		*in = (struct inst){ .id = in->id };
+	}
+	return rc;
+}
+
+/*
+ * The id of the active or failed instance holding a uniqueness key, as the
+ * batch sees it: a cached instance is authoritative (its changes are not
+ * written yet), the store answers for the others. STW_ENOTFOUND if none.
+ */
+static int key_holder(struct stw_engine *e, const struct stw__def *def, const char *key,
+		      char *holder, size_t cap)
+{
+	struct stw__icache *c = e->icache;
+	for (int i = 0; c != NULL && i < c->n; i++) {
+		const struct inst *in = c->list[i];
+		if (in->status != NULL && in->key != NULL && strcmp(in->key, key) == 0 &&
+		    (strcmp(in->status, ST_ACTIVE) == 0 || strcmp(in->status, ST_FAILED) == 0)) {
+			stw__copy(holder, cap, in->id);
+			return STW_OK;
+		}
+	}
+	int rc = STW__S(e->store, key_holder, def->d->name, key, holder, cap);
+	if (rc == STW_OK && c != NULL) {
+		const struct inst *in = *cache_slot(c, holder);
+		if (in != NULL && in->status != NULL)
+			return STW_ENOTFOUND; /* it let the key go in this batch */
+	}
+	if (rc != STW_OK && rc != STW_ENOTFOUND)
+		return stw__store_fail(e, rc, "checking a uniqueness key");
+	return rc;
+}
+
+/*
+ * Writes the changed instances of the batch: updates first (they only
+ * release uniqueness keys), then inserts (which may take a released key).
+ */
+static int cache_flush(struct stw_engine *e, const struct stw__def *def)
+{
+	struct stw__icache *c = e->icache;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < c->n; i++) {
+			struct inst *in = c->list[i];
+			if (!in->dirty || (in->stored_version == 0) != (pass == 1))
+				continue;
+			int rc = write_instance(e, def, in);
+			if (rc != STW_OK)
+				return rc;
+		}
 	return STW_OK;
 }
 
@@ -181,6 +381,12 @@ static int write_history(struct stw_engine *e, const struct stw__def *def, const
 		.at = stw__now(e),
 	};
 	int rc = STW__S(e->store, history_insert, &row);
+	if (rc == STW_EEXIST && e->icache != NULL && !e->icache->careful) {
+		/* The fast path did not probe: this message was handled before. */
+		stw__fail(e, STW__EDUP, "message %s is in the history of %s already", ev->id,
+			  inst_id);
+		return STW__EDUP;
+	}
 	return rc == STW_OK ? rc : stw__store_fail(e, rc, "writing history");
 }
 
@@ -339,6 +545,17 @@ static int arm_timers(struct stw_engine *e, const struct stw__def *def,
 	return STW_OK;
 }
 
+/* 1 if a transition hands the instance data to a callback or copies it into a command. */
+static int uses_data(const struct stw_transition_def *td)
+{
+	if (td->update != NULL || (td->commands != NULL && td->commands[0].context != NULL))
+		return 1;
+	for (int i = 0; td->timers != NULL && td->timers[i].message != NULL; i++)
+		if (td->timers[i].due != NULL)
+			return 1;
+	return 0;
+}
+
 /*
  * Applies transition t to instance in (already loaded or new) for message
  * ev: update callback, commands, timers, new state and status, history row,
@@ -348,6 +565,11 @@ static int apply(struct stw_engine *e, const struct stw__def *def, int t, struct
 		 const struct stw_event *ev)
 {
 	const struct stw_transition_def *td = &def->d->transitions[t];
+	if (uses_data(td)) {
+		int rc = need_data(e, def, in);
+		if (rc != STW_OK)
+			return rc;
+	}
 	int from = in->version == 0 ? -1 : in->state;
 	int to = def->to[t] >= 0 ? def->to[t] : from;
 	struct stw_step_info si = {
@@ -453,13 +675,19 @@ static int deliver(struct stw_engine *e, const struct stw__def *def, struct inst
 	const struct stw_definition *d = def->d;
 	const char *id = in->id;
 	int rc;
-	rc = STW__S(e->store, history_has, d->name, id, ev->id);
-	if (rc == STW_OK) {
-		e->stats.duplicates++;
-		return STW_OK;
+	/* The history's unique index recognises a message handled before when its
+	 * row is inserted (write_history): the batch is then redone carefully,
+	 * with this probe before each message. Redeliveries are rare (a cursor
+	 * set back by a person), so the common path spends no statement on it. */
+	if (e->icache == NULL || e->icache->careful) {
+		rc = STW__S(e->store, history_has, d->name, id, ev->id);
+		if (rc == STW_OK) {
+			e->stats.duplicates++;
+			return STW_OK;
+		}
+		if (rc != STW_ENOTFOUND)
+			return stw__store_fail(e, rc, "checking history");
 	}
-	if (rc != STW_ENOTFOUND)
-		return stw__store_fail(e, rc, "checking history");
 	const char *cur = state_name(def, in->state);
 	int t = find_transition(def, in->state, ev->type);
 	int failed = strcmp(in->status, ST_FAILED) == 0;
@@ -504,8 +732,8 @@ static int handle_event(struct stw_engine *e, const struct stw__def *def,
 	if (id == NULL || bad)
 		return write_unrouted(e, def, ev,
 				      bad ? "invalid correlation id" : "no correlation id");
-	struct inst in = { .e = e, .id = id };
-	int rc = load_instance(e, def, &in);
+	struct inst *in = NULL;
+	int rc = cache_get(e, def, id, &in);
 	if (rc == STW_ENOTFOUND) {
 		int t = find_transition(def, -1, ev->type);
 		if (t < 0) {
@@ -519,45 +747,44 @@ static int handle_event(struct stw_engine *e, const struct stw__def *def,
 		if (bad)
 			return write_unrouted(e, def, ev, "invalid uniqueness key");
 		int oom = 0;
-		in.key = stw__arena_strdup(&e->arena, key, &oom);
-		in.status = ST_ACTIVE;
-		in.state = def->to[t];
+		const char *k = stw__arena_strdup(&e->arena, key, &oom);
 		if (oom)
 			return stw__fail(e, STW_ENOMEM, "out of memory");
 		if (key != NULL) {
 			char holder[STW_MAX_ID];
-			rc = STW__S(e->store, key_holder, d->name, key, holder, sizeof(holder));
+			rc = key_holder(e, def, key, holder, sizeof(holder));
 			if (rc == STW_OK) {
 				char why[2 * STW_MAX_ID + 64];
 				snprintf(why, sizeof(why), "key %s is held by instance %s", key,
 					 holder);
-				in.status = ST_REJECTED;
-				in.reason = why;
-				in.data = json_deep_copy(ev->data);
-				if (in.data == NULL)
+				if ((in->data = json_deep_copy(ev->data)) == NULL)
+					return stw__fail(e, STW_ENOMEM, "out of memory");
+				in->key = k;
+				in->status = ST_REJECTED;
+				in->state = def->to[t];
+				in->reason = stw__arena_strdup(&e->arena, why, &oom);
+				if (oom)
 					return stw__fail(e, STW_ENOMEM, "out of memory");
 				e->stats.rejected++;
-				rc = write_history(e, def, id, ev, NULL, NULL, "rejected", why);
+				rc = write_history(e, def, in->id, ev, NULL, NULL, "rejected", why);
 				if (rc == STW_OK)
-					rc = save_instance(e, def, &in);
-				json_decref(in.data);
+					rc = save_instance(e, def, in);
 				return rc;
 			}
 			if (rc != STW_ENOTFOUND)
-				return stw__store_fail(e, rc, "checking a uniqueness key");
+				return rc;
 		}
-		in.data = d->transitions[t].update ? json_object() : json_deep_copy(ev->data);
-		if (in.data == NULL)
+		in->data = d->transitions[t].update ? json_object() : json_deep_copy(ev->data);
+		if (in->data == NULL)
 			return stw__fail(e, STW_ENOMEM, "out of memory");
-		rc = apply(e, def, t, &in, ev);
-		json_decref(in.data);
-		return rc;
+		in->key = k;
+		in->status = ST_ACTIVE;
+		in->state = def->to[t];
+		return apply(e, def, t, in, ev);
 	}
 	if (rc != STW_OK)
 		return rc;
-	rc = deliver(e, def, &in, ev);
-	json_decref(in.data);
-	return rc;
+	return deliver(e, def, in, ev);
 }
 
 int stw__live(const struct stw__def *def, const char *status, int state)
@@ -606,6 +833,101 @@ static int handle_row(struct stw_engine *e, const struct stw__def *def,
 	return rc;
 }
 
+/*
+ * Poison inputs. An event whose handling kills the worker (a crash in a
+ * callback) would be read again after every restart, forever. So before the
+ * first batch of each engine, the attempt at the batch after the cursor is
+ * counted durably (cursor_attempt, its own transaction). A count of 2 or more
+ * means the last worker died in that batch: the events up to a batch's
+ * length are then handled one per transaction, each counted before it is
+ * handled, until the one that kills the worker is found. When an event's
+ * count passes the limit it is parked instead of handled: its instance fails
+ * with the reason (history outcome "parked") and every other instance keeps
+ * moving. Only at-least-once definitions need this: at most once commits the
+ * cursor before handling.
+ */
+static int source_index(const struct stw__def *def, const char *context)
+{
+	for (int i = 0; i < def->nsources; i++)
+		if (strcmp(def->d->sources[i], context) == 0)
+			return i;
+	return -1;
+}
+
+/* Counts an attempt at the batch after `cursor` in its own transaction. */
+static int count_attempt(struct stw_engine *e, const struct stw__def *def, const char *context,
+			 int64_t cursor, int *attempts)
+{
+	struct stw__store *s = e->store;
+	int rc = STW__S0(s, begin);
+	if (rc == STW_OK)
+		rc = STW__S(s, cursor_attempt, def->d->name, context, cursor, attempts);
+	if (rc == STW_OK)
+		rc = STW__S0(s, commit);
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, "counting an attempt");
+		STW__S0(s, rollback);
+	}
+	return rc;
+}
+
+/*
+ * Parks one input event inside the step's transaction: fails its instance
+ * (when it can be found without the callbacks that may be the culprit: the
+ * correlate callback runs only on the first parking attempt) and records the
+ * event, else records it as unrouted.
+ */
+static int park_input(struct stw_engine *e, const struct stw__def *def,
+		      const struct stw__event_row *row, int attempts)
+{
+	struct stw_event ev;
+	int rc = stw__event_from_row(e, row, &ev);
+	if (rc != STW_OK)
+		return rc;
+	char why[STW_MAX_ID + 160];
+	snprintf(why, sizeof(why), "parked: the worker stopped %d times while handling %s %s",
+		 attempts - 1, ev.type, ev.id);
+	stw__log(e, STW_LOG_ERROR, "%s: %s at %s:%lld", def->d->name, why, ev.context,
+		 (long long)ev.position);
+	e->stats.inputs_parked++;
+	const char *id = NULL;
+	int bad = 0;
+	if (def->nstates > 0 && attempts == e->max_input_attempts + 1)
+		id = checked_key(def->d->correlate ? def->d->correlate(&ev, def->d->ud)
+						   : ev.correlation_id,
+				 &bad);
+	struct inst in = { .id = id };
+	rc = id != NULL && !bad ? load_instance(e, def, &in) : STW_ENOTFOUND;
+	if (rc == STW_OK) {
+		const char *cur = state_name(def, in.state);
+		int live = strcmp(in.status, ST_ACTIVE) == 0;
+		if (live)
+			set_failed(e, &in, why);
+		rc = write_history(e, def, id, &ev, cur, cur, "parked", why);
+		if (rc == STW_OK && live)
+			rc = save_instance(e, def, &in);
+		json_decref(in.data);
+	} else if (rc == STW_ENOTFOUND) {
+		rc = write_unrouted(e, def, &ev, why);
+	}
+	stw__event_release(&ev);
+	return rc;
+}
+
+/*
+ * Handles the rows of a batch in the open transaction through a fresh
+ * instance cache, and writes the changed instances. The caller closes the
+ * cache (cache_close) whatever the outcome.
+ */
+static int handle_rows(struct stw_engine *e, const struct stw__def *def, const struct batch *b,
+		       int careful)
+{
+	int rc = cache_open(e, b->n, careful);
+	for (int i = 0; rc == STW_OK && i < b->n; i++)
+		rc = handle_row(e, def, &b->rows[i]);
+	return rc == STW_OK ? cache_flush(e, def) : rc;
+}
+
 int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char *context,
 		    int *handled)
 {
@@ -624,8 +946,25 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 	if (head <= cursor)
 		return STW_OK;
 
+	int cap = e->batch_size, attempts = 0, src = source_index(def, context);
+	struct stw__guard *g = src >= 0 && !at_most_once ? &def->guards[src] : NULL;
+	if (g != NULL && (!g->started || cursor < g->isolate_until)) {
+		if ((rc = count_attempt(e, def, context, cursor, &attempts)) != STW_OK)
+			return rc;
+		if (!g->started && attempts >= 2) {
+			stw__log(e, STW_LOG_WARN,
+				 "%s: the last worker stopped in the batch after %s:%lld; "
+				 "handling it one event at a time",
+				 name, context, (long long)cursor);
+			g->isolate_until = cursor + e->batch_size;
+		}
+		g->started = 1;
+	}
+	if (g != NULL && cursor < g->isolate_until)
+		cap = 1;
+
 	stw__arena_reset(&e->arena);
-	struct batch b = { .e = e, .cap = e->batch_size };
+	struct batch b = { .e = e, .cap = cap };
 	b.rows = stw__arena_alloc(&e->arena, sizeof(*b.rows) * (size_t)b.cap);
 	if (b.rows == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
@@ -661,9 +1000,37 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 		}
 		stw__failpoint(e, "step.after_cursor");
 	}
-	for (int i = 0; i < b.n; i++)
-		if ((rc = handle_row(e, def, &b.rows[i])) != STW_OK)
+	struct stw_stats before = e->stats;
+	if (cap == 1 && attempts > e->max_input_attempts) {
+		/* This event stopped the worker every time: park it. */
+		rc = park_input(e, def, &b.rows[0], attempts);
+	} else {
+		rc = handle_rows(e, def, &b, 0);
+	}
+	if (rc == STW__EDUP) {
+		/* A redelivered message: undo the batch and redo it with a history
+		 * probe before each message. */
+		cache_close(e);
+		e->stats = before;
+		STW__S0(s, rollback);
+		if ((rc = STW__S0(s, begin)) != STW_OK)
+			return stw__store_fail(e, rc, "beginning a step");
+		int64_t again = cursor;
+		if (!at_most_once &&
+		    (rc = STW__S(s, cursor_get, name, context, &again)) != STW_OK) {
+			stw__store_fail(e, rc, "reading a cursor");
 			goto fail;
+		}
+		if (again != cursor) {
+			/* Another engine took the batch meanwhile: nothing left to do. */
+			STW__S0(s, rollback);
+			*handled = 1;
+			return STW_OK;
+		}
+		rc = handle_rows(e, def, &b, 1);
+	}
+	if (rc != STW_OK)
+		goto fail;
 	if (!at_most_once && (rc = STW__S(s, cursor_set, name, context, last)) != STW_OK) {
 		stw__store_fail(e, rc, "saving a cursor");
 		goto fail;
@@ -673,12 +1040,14 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 		stw__store_fail(e, rc, "committing a step");
 		goto fail;
 	}
+	cache_close(e);
 	e->stats.transactions++;
 	stw__failpoint(e, "step.after_commit");
 	*handled = b.n;
 	stw__observe(e, STW_ACTIVITY_STEP, name, context, b.n, def->nstates > 0, started);
 	return STW_OK;
 fail:
+	cache_close(e);
 	STW__S0(s, rollback);
 	if (rc == STW_ECONFLICT) {
 		/* Another worker changed an instance: retry the batch on the next round. */
@@ -728,13 +1097,13 @@ static int due_cb(const struct stw__timer_row *row, void *ud)
 static int fire_one(struct stw_engine *e, const struct stw__def *def,
 		    const struct stw__timer_row *t, int64_t now, int *fired)
 {
-	struct inst in = { .e = e, .id = t->instance_id };
+	struct inst *in = NULL;
 	*fired = 0;
-	int rc = load_instance(e, def, &in);
+	int rc = cache_get(e, def, t->instance_id, &in);
 	if (rc != STW_OK && rc != STW_ENOTFOUND)
 		return rc;
-	int live = rc == STW_OK && in.entered_version == t->entered_version &&
-		   stw__live(def, in.status, in.state);
+	int live = rc == STW_OK && in->entered_version == t->entered_version &&
+		   stw__live(def, in->status, in->state);
 	rc = STW_OK;
 	if (live) {
 		struct stw_event ev = {
@@ -751,7 +1120,7 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 		if (ev.data == NULL || ev.metadata == NULL)
 			rc = stw__fail(e, STW_ENOMEM, "out of memory");
 		else
-			rc = deliver(e, def, &in, &ev);
+			rc = deliver(e, def, in, &ev);
 		json_decref(ev.data);
 		json_decref(ev.metadata);
 		if (rc == STW_OK) {
@@ -761,8 +1130,8 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 	} else {
 		e->stats.timers_ignored++;
 	}
-	json_decref(in.data);
-	if (rc == STW_OK && (rc = STW__S(e->store, timer_delete, t->id)) != STW_OK)
+	if (rc == STW_OK &&
+	    (rc = STW__S(e->store, timer_delete, t->definition, t->instance_id, t->id)) != STW_OK)
 		stw__store_fail(e, rc, "deleting a fired timer");
 	return rc;
 }
@@ -787,21 +1156,37 @@ int stw__fire_timers(struct stw_engine *e, const struct stw__def *def, int *fire
 	int64_t *lateness = stw__arena_alloc(&e->arena, sizeof(int64_t) * (size_t)l.cap);
 	if (l.rows == NULL || lateness == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	if ((rc = STW__S0(s, begin)) != STW_OK)
-		return stw__store_fail(e, rc, "beginning to fire timers");
-	rc = STW__S(s, timers_due, name, now, l.cap, due_cb, &l);
-	if (rc != STW_OK)
-		stw__store_fail(e, rc, "reading due timers");
-	else if (l.oom)
-		rc = stw__fail(e, STW_ENOMEM, "out of memory");
+	struct stw_stats before = e->stats;
 	int nfired = 0;
-	for (int i = 0; rc == STW_OK && i < l.n; i++) {
-		int f = 0;
-		rc = fire_one(e, def, &l.rows[i], now, &f);
-		if (f)
-			lateness[nfired++] = now - l.rows[i].due_at;
+	/* The first pass does not probe the history; a message found there by
+	 * the history insert (STW__EDUP) makes a second, careful pass. */
+	for (int careful = 0; careful < 2; careful++) {
+		if ((rc = STW__S0(s, begin)) != STW_OK)
+			return stw__store_fail(e, rc, "beginning to fire timers");
+		l.n = 0;
+		nfired = 0;
+		rc = STW__S(s, timers_due, name, now, l.cap, due_cb, &l);
+		if (rc != STW_OK)
+			stw__store_fail(e, rc, "reading due timers");
+		else if (l.oom)
+			rc = stw__fail(e, STW_ENOMEM, "out of memory");
 		if (rc == STW_OK)
-			stw__failpoint(e, "timer.after_fire");
+			rc = cache_open(e, l.n, careful);
+		for (int i = 0; rc == STW_OK && i < l.n; i++) {
+			int f = 0;
+			rc = fire_one(e, def, &l.rows[i], now, &f);
+			if (f)
+				lateness[nfired++] = now - l.rows[i].due_at;
+			if (rc == STW_OK)
+				stw__failpoint(e, "timer.after_fire");
+		}
+		if (rc == STW_OK)
+			rc = cache_flush(e, def);
+		cache_close(e);
+		if (rc != STW__EDUP)
+			break;
+		e->stats = before;
+		STW__S0(s, rollback);
 	}
 	if (rc == STW_OK) {
 		stw__failpoint(e, "timer.before_commit");
@@ -845,9 +1230,11 @@ int stw__retry(struct stw_engine *e, const struct stw__def *def, const char *id,
 	int rc = STW__S0(s, begin);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning a retry");
-	struct inst in = { .e = e, .id = id };
+	struct inst in = { .id = id };
 	json_t *data = NULL;
 	rc = load_instance(e, def, &in);
+	if (rc == STW_OK)
+		rc = need_data(e, def, &in);
 	if (rc == STW_ENOTFOUND)
 		stw__fail(e, rc, "no instance %s of %s", id, def->d->name);
 	else if (rc == STW_OK && strcmp(in.status, ST_FAILED) != 0)

@@ -18,6 +18,10 @@
 
 #define STW_HTTP_MAX_BODY (1 << 20)
 
+/* Limits of a bearer token: visible ASCII (no space), this many bytes. */
+#define STW_TOKEN_MIN 16
+#define STW_TOKEN_MAX 1024
+
 /* Counters the worker feeds (through its observer) and /metrics prints. */
 #define STW_HTTP_MAX_LABELS 32
 #define STW_HTTP_BUCKETS    13
@@ -42,8 +46,9 @@ struct stw_http_metrics {
 	uint64_t late_buckets[STW_HTTP_BUCKETS]; /* timer lateness histogram */
 	double late_sum;
 	uint64_t late_count;
-	struct stw_stats stats; /* the worker engine's counters, copied after each commit */
-	int64_t last_beat_ms;   /* monotonic ms of the worker's last loop */
+	struct stw_stats stats;        /* the worker engine's counters, copied after each commit */
+	struct stw_stats remote_stats; /* the remote delivery engine's counters */
+	int64_t last_beat_ms;          /* monotonic ms of the worker's last loop */
 };
 
 void stw_http_metrics_init(struct stw_http_metrics *m);
@@ -51,6 +56,8 @@ void stw_http_metrics_destroy(struct stw_http_metrics *m);
 /* Records one committed activity (called by the worker's observer). */
 void stw_http_metrics_record(struct stw_http_metrics *m, const struct stw_activity *a,
 			     const struct stw_stats *stats);
+/* Copies the counters of the remote delivery engine. */
+void stw_http_metrics_remote(struct stw_http_metrics *m, const struct stw_stats *stats);
 /* Marks the worker alive. */
 void stw_http_metrics_beat(struct stw_http_metrics *m);
 
@@ -86,6 +93,27 @@ int stw_http_wrong_method(struct stw_http_request *r, const char *allow);
 int stw_http_engine_error(struct stw_http_request *r, int rc);
 
 /*
+ * Reads an optional integer query parameter in [lo, hi] (def when absent).
+ * Returns -1 after answering 400 when it is malformed, else 0.
+ */
+int stw_http_query_int(struct stw_http_request *r, const char *key, long long lo, long long hi,
+		       long long def, long long *out);
+
+/*
+ * The command routes of remote services (remote.c): commands by status, with
+ * a person's retry and skip (/api/commands...). Returns 1 if it answered; sets
+ * *allow for a known path taken with another method.
+ */
+int stw_http_route_remote(struct stw_http_request *r, const char **allow);
+
+/* POST /api/contexts/{context}/events: appends a batch of events atomically. */
+int stw_http_append_events(struct stw_http_request *r, const char *context);
+
+/* Queues a command to a remote context and answers 202. Returns 1. */
+int stw_http_queue_command(struct stw_http_request *r, const char *context, const char *type,
+			   json_t *data, const char *id, const char *corr);
+
+/*
  * Handles a request under /api/demo/; returns 1 if it answered (even with an
  * error), 0 for "no such route".
  */
@@ -104,6 +132,11 @@ struct stw_http_config {
 	struct stw_http_metrics *metrics;
 	void (*kick)(void *ud); /* wakes the worker after the API wrote something */
 	void *kick_ud;
+	/*
+	 * The bearer token the API and page require (docs/API.md,
+	 * "Authentication"), copied at start; NULL or "": open to everyone.
+	 */
+	const char *token;
 };
 
 struct stw_http;

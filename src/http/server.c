@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "http/auth.h"
 #include "http/ui_assets.h"
 
 #define MAX_SEGMENTS     16
@@ -35,6 +36,7 @@ struct stw_http {
 	uint64_t seq;
 	int stopping;
 	int port;
+	struct stw__http_auth *auth; /* who may use the API and page (auth.c) */
 };
 
 /* Per-connection state: the request body being received. */
@@ -73,6 +75,13 @@ void stw_http_metrics_beat(struct stw_http_metrics *m)
 {
 	pthread_mutex_lock(&m->lock);
 	m->last_beat_ms = mono_ms();
+	pthread_mutex_unlock(&m->lock);
+}
+
+void stw_http_metrics_remote(struct stw_http_metrics *m, const struct stw_stats *stats)
+{
+	pthread_mutex_lock(&m->lock);
+	m->remote_stats = *stats;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -127,6 +136,11 @@ static void security_headers(struct MHD_Response *resp)
 				"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
 				"base-uri 'none'; form-action 'self'");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+void stw__http_security_headers(struct MHD_Response *resp)
+{
+	security_headers(resp);
 }
 
 static enum MHD_Result send_buffer(struct MHD_Connection *c, int status, const char *type,
@@ -501,6 +515,8 @@ static int route_command(struct stw_http_request *r, const char *context)
 		return stw_http_error(r, 400, "bad_request", "data must be a JSON object");
 	char cmd_id[STW_MAX_ID];
 	int rc = stw_execute(r->engine, context, type, data, id, corr, cmd_id);
+	if (rc == STW_ESTATE) /* a remote context: queued for delivery */
+		return stw_http_queue_command(r, context, type, data, id, corr);
 	if (rc == STW_EREJECTED) {
 		json_t *e = error_json("rejected", stw_errmsg(r->engine));
 		json_object_set_new(e, "id", json_string(cmd_id));
@@ -582,8 +598,8 @@ static int route_api(struct stw_http *h, struct stw_http_request *r, const char 
 		return get ? route_unrouted(r) : 0;
 	}
 	if (n == 4 && strcmp(s[1], "contexts") == 0 && strcmp(s[3], "events") == 0) {
-		*allow = "GET";
-		return get ? route_events(r, s[2]) : 0;
+		*allow = "GET, POST";
+		return get ? route_events(r, s[2]) : post ? stw_http_append_events(r, s[2]) : 0;
 	}
 	if (n == 4 && strcmp(s[1], "contexts") == 0 && strcmp(s[3], "commands") == 0) {
 		*allow = "POST";
@@ -591,7 +607,13 @@ static int route_api(struct stw_http *h, struct stw_http_request *r, const char 
 	}
 	if (n >= 2 && strcmp(s[1], "demo") == 0 && h->cfg.route != NULL)
 		return h->cfg.route(r, h->cfg.route_ud);
-	return 0;
+	return stw_http_route_remote(r, allow);
+}
+
+int stw_http_query_int(struct stw_http_request *r, const char *key, long long lo, long long hi,
+		       long long def, long long *out)
+{
+	return query_int(r, key, lo, hi, def, out);
 }
 
 /* Live updates ---------------------------------------------------------------- */
@@ -799,6 +821,18 @@ static void metrics_text(struct stw_http *h, struct buf *b)
 		"# HELP steward_timers_ignored_total Timers void because their state was left.\n"
 		"# TYPE steward_timers_ignored_total counter\nsteward_timers_ignored_total %llu\n",
 		(unsigned long long)st->timers_fired, (unsigned long long)st->timers_ignored);
+	const struct stw_stats *rs = &snap.remote_stats;
+	bprintf(b,
+		"# HELP steward_remote_attempts_total Delivery attempts to remote services.\n"
+		"# TYPE steward_remote_attempts_total counter\nsteward_remote_attempts_total %llu\n"
+		"# HELP steward_remote_failures_total Attempts that failed (retried or parked).\n"
+		"# TYPE steward_remote_failures_total counter\nsteward_remote_failures_total %llu\n"
+		"# HELP steward_commands_parked_total Commands parked after their last attempt.\n"
+		"# TYPE steward_commands_parked_total counter\nsteward_commands_parked_total %llu\n"
+		"# HELP steward_inputs_parked_total Input events parked as poison.\n"
+		"# TYPE steward_inputs_parked_total counter\nsteward_inputs_parked_total %llu\n",
+		(unsigned long long)rs->remote_attempts, (unsigned long long)rs->remote_failures,
+		(unsigned long long)rs->commands_parked, (unsigned long long)st->inputs_parked);
 
 	/* Gauges read from the store now. */
 	int64_t pending = 0;
@@ -921,6 +955,9 @@ static enum MHD_Result handle(struct stw_http *h, struct MHD_Connection *c, cons
 			    c, 400, error_json("bad_request", "a path segment is not valid UTF-8"),
 			    NULL);
 	}
+	enum MHD_Result authed;
+	if (stw__http_auth_check(h->auth, c, method, url, seg, nseg, cn->body, cn->len, &authed))
+		return authed;
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
 	if (nseg == 0 || strcmp(seg[0], "instances") == 0) {
@@ -1122,6 +1159,11 @@ int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, cha
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->notify_lock, NULL);
 	pthread_cond_init(&h->changed, NULL);
+	h->cfg.token = NULL; /* the guard keeps its own copy */
+	if (stw__http_auth_new(cfg->token, &h->auth, err, cap) != 0) {
+		stw_http_stop(h);
+		return STW_EINVAL;
+	}
 	struct stw_options o = { .synchronous = -1 };
 	rc = stw_open(cfg->store, &o, &h->engine);
 	if (rc == STW_OK && cfg->setup != NULL &&
@@ -1167,6 +1209,7 @@ void stw_http_stop(struct stw_http *h)
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd);
 	stw_close(h->engine);
+	stw__http_auth_free(h->auth);
 	pthread_cond_destroy(&h->changed);
 	pthread_mutex_destroy(&h->notify_lock);
 	pthread_mutex_destroy(&h->lock);

@@ -28,7 +28,7 @@
 #include <string.h>
 
 /* The schema version this build creates and understands. */
-#define STW__SCHEMA_VERSION 3
+#define STW__SCHEMA_VERSION 5
 
 /* Bits of a list_instances filter; each combination has its own statement. */
 #define STW__LQ_DEFINITION 1
@@ -81,6 +81,14 @@ enum stw__sid {
 	STW__TIMERS_FOR_INSTANCE,
 	STW__PERIODIC_GET,
 	STW__PERIODIC_SET,
+	STW__OUTBOX_DUE,
+	STW__OUTBOX_NEXT_DUE,
+	STW__OUTBOX_ATTEMPTED,
+	STW__OUTBOX_GET,
+	STW__OUTBOX_BY_STATUS,
+	STW__OUTBOX_PENDING_ALL,
+	STW__OUTBOX_DONE,
+	STW__CURSOR_ATTEMPT,
 	STW__NSTMT
 };
 
@@ -97,7 +105,7 @@ enum stw__sid {
 	"outcome, reason, at"
 #define STW__OUTBOX_COLS                                                                           \
 	"seq, command_id, context, type, definition, instance_id, correlation_id, causation_id, "  \
-	"data, status, error, created_at, delivered_at"
+	"data, status, error, created_at, delivered_at, attempts, next_at"
 #define STW__UNROUTED_COLS "seq, definition, context, position, event_id, event_type, reason, at"
 #define STW__TIMER_COLS                                                                            \
 	"id, definition, instance_id, message_type, due_at, entered_version, armed_by, created_at"
@@ -148,8 +156,8 @@ static const char *const stw__sql[STW__NSTMT] = {
 			      "WHERE definition = ?1 AND instance_id = ?2 ORDER BY seq",
 	[STW__OUTBOX_INSERT] = "INSERT INTO stw_outbox(command_id, context, type, definition, "
 			       "instance_id, correlation_id, causation_id, data, status, error, "
-			       "created_at, delivered_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+			       "created_at, delivered_at, next_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
 			       "ON CONFLICT(command_id) DO NOTHING",
 	[STW__OUTBOX_PENDING] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
 				"WHERE context = ?1 AND status = 'pending' ORDER BY seq LIMIT ?2",
@@ -173,11 +181,13 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__UNROUTED_LIST_DEFINITION] = "SELECT " STW__UNROUTED_COLS " FROM stw_unrouted "
 					  "WHERE definition = ?1 ORDER BY seq DESC LIMIT ?2",
 	[STW__TIMER_INSERT] = "INSERT INTO stw_timers(" STW__TIMER_COLS ") "
-			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING",
+			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+			      "ON CONFLICT(definition, instance_id, id) DO NOTHING",
 	[STW__TIMERS_DUE] =
 	    "SELECT " STW__TIMER_COLS " FROM stw_timers WHERE definition = ?3 AND due_at <= ?1 "
-	    "ORDER BY due_at, id LIMIT ?2",
-	[STW__TIMER_DELETE] = "DELETE FROM stw_timers WHERE id = ?1",
+	    "ORDER BY due_at, instance_id, id LIMIT ?2",
+	[STW__TIMER_DELETE] =
+	    "DELETE FROM stw_timers WHERE definition = ?1 AND instance_id = ?2 AND id = ?3",
 	[STW__TIMER_NEXT] = "SELECT min(due_at) FROM stw_timers WHERE definition = ?1",
 	[STW__TIMERS_FOR_INSTANCE] = "SELECT " STW__TIMER_COLS " FROM stw_timers "
 				     "WHERE definition = ?1 AND instance_id = ?2 "
@@ -187,16 +197,66 @@ static const char *const stw__sql[STW__NSTMT] = {
 	    "INSERT INTO stw_periodic(name, last_period, last_run_at) "
 	    "VALUES (?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET "
 	    "last_period = excluded.last_period, last_run_at = excluded.last_run_at",
+	[STW__OUTBOX_DUE] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
+			    "WHERE context = ?1 AND status = 'pending' AND next_at <= ?2 "
+			    "ORDER BY seq LIMIT ?3",
+	[STW__OUTBOX_NEXT_DUE] = "SELECT min(next_at) FROM stw_outbox "
+				 "WHERE context = ?1 AND status = 'pending'",
+	[STW__OUTBOX_ATTEMPTED] = "UPDATE stw_outbox SET status = ?2, error = ?3, attempts = ?4, "
+				  "next_at = ?5, delivered_at = ?6 WHERE command_id = ?1",
+	[STW__OUTBOX_GET] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox WHERE command_id = ?1",
+	/* The rare statuses, through their partial index (written only when a
+	 * command ends up there, so the hot path pays nothing for it). */
+	[STW__OUTBOX_BY_STATUS] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
+				  "WHERE status = ?1 AND status IN ('rejected', 'parked', "
+				  "'skipped') ORDER BY seq DESC LIMIT ?2",
+	[STW__OUTBOX_PENDING_ALL] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
+				    "WHERE status = ?1 AND status = 'pending' ORDER BY seq DESC LIMIT ?2",
+	/* Most rows are delivered: the newest are found walking seq backwards. */
+	[STW__OUTBOX_DONE] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
+			     "WHERE status = ?1 ORDER BY seq DESC LIMIT ?2",
+	[STW__CURSOR_ATTEMPT] =
+	    "INSERT INTO stw_cursors(definition, context, position, attempt_position, attempts) "
+	    "VALUES (?1, ?2, ?3, ?3, 1) ON CONFLICT(definition, context) DO UPDATE SET "
+	    "attempts = CASE WHEN attempt_position = excluded.attempt_position "
+	    "THEN attempts + 1 ELSE 1 END, attempt_position = excluded.attempt_position "
+	    "RETURNING attempts",
 };
 
-/* Timers: pending alarms, found by due time through an index (no scan). */
-#define STW__TIMERS_SCHEMA                                                                         \
+/* Timers as schema 2 created them (the version 1 -> 2 migration). */
+#define STW__TIMERS_SCHEMA_2                                                                       \
 	"CREATE TABLE stw_timers(id TEXT PRIMARY KEY, definition TEXT NOT NULL,"                   \
 	" instance_id TEXT NOT NULL, message_type TEXT NOT NULL, due_at INTEGER NOT NULL,"         \
 	" entered_version INTEGER NOT NULL, armed_by TEXT NOT NULL, created_at INTEGER NOT NULL)"  \
 	" WITHOUT ROWID;"                                                                          \
 	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, id);"                       \
 	"CREATE INDEX stw_timers_instance ON stw_timers(definition, instance_id);"
+
+/*
+ * Instances and timers since schema 4. Both are clustered on the instance
+ * (WITHOUT ROWID, keyed by definition and instance id), so that one lookup
+ * reaches the row and the timers of neighbouring instances share pages;
+ * timers are found by due time through one index, whose ties are in instance
+ * order so a burst of timers walks the instances in key order.
+ */
+#define STW__INSTANCES_SCHEMA(table)                                                               \
+	"CREATE TABLE " table "(definition TEXT NOT NULL, id TEXT NOT NULL,"                       \
+	" state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"         \
+	" reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"                     \
+	" updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0,"                \
+	" PRIMARY KEY(definition, id)) WITHOUT ROWID;"
+#define STW__INSTANCES_INDEXES                                                                     \
+	"CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"           \
+	" WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"                        \
+	"CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"        \
+	"CREATE INDEX stw_instances_id ON stw_instances(id);"
+#define STW__TIMERS_SCHEMA(table)                                                                  \
+	"CREATE TABLE " table "(id TEXT NOT NULL, definition TEXT NOT NULL,"                       \
+	" instance_id TEXT NOT NULL, message_type TEXT NOT NULL, due_at INTEGER NOT NULL,"         \
+	" entered_version INTEGER NOT NULL, armed_by TEXT NOT NULL, created_at INTEGER NOT NULL,"  \
+	" PRIMARY KEY(definition, instance_id, id)) WITHOUT ROWID;"
+#define STW__TIMERS_INDEXES                                                                        \
+	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, instance_id, id);"
 
 /* Periodic processes: the last period each ran in (so a restart does not rerun it). */
 #define STW__PERIODIC_SCHEMA                                                                       \
@@ -216,16 +276,9 @@ static const char stw__schema[] =
     " PRIMARY KEY(context, position)) WITHOUT ROWID;"
     "CREATE UNIQUE INDEX stw_events_stream ON stw_events(context, stream, stream_version);"
     "CREATE TABLE stw_cursors(definition TEXT, context TEXT, position INTEGER NOT NULL,"
-    " PRIMARY KEY(definition, context)) WITHOUT ROWID;"
-    "CREATE TABLE stw_instances(definition TEXT NOT NULL, id TEXT NOT NULL,"
-    " state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"
-    " reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"
-    " updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0,"
-    " PRIMARY KEY(definition, id));"
-    "CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"
-    " WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"
-    "CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"
-    "CREATE INDEX stw_instances_id ON stw_instances(id);"
+    " attempt_position INTEGER NOT NULL DEFAULT -1, attempts INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(definition, context)) WITHOUT ROWID;" STW__INSTANCES_SCHEMA("stw_instances")
+	STW__INSTANCES_INDEXES
     "CREATE TABLE stw_history(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
     " instance_id TEXT NOT NULL, message_id TEXT NOT NULL, message_type TEXT NOT NULL,"
     " context TEXT, from_state TEXT, to_state TEXT, outcome TEXT NOT NULL, reason TEXT,"
@@ -235,25 +288,43 @@ static const char stw__schema[] =
     "CREATE TABLE stw_outbox(seq INTEGER PRIMARY KEY, command_id TEXT NOT NULL UNIQUE,"
     " context TEXT NOT NULL, type TEXT NOT NULL, definition TEXT, instance_id TEXT,"
     " correlation_id TEXT, causation_id TEXT, data TEXT NOT NULL, status TEXT NOT NULL,"
-    " error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER NOT NULL DEFAULT 0);"
+    " error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX stw_outbox_pending ON stw_outbox(context, seq) WHERE status = 'pending';"
+    "CREATE INDEX stw_outbox_status ON stw_outbox(status, seq)"
+    " WHERE status IN ('rejected', 'parked', 'skipped');"
     "CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq);"
     "CREATE TABLE stw_dedup(context TEXT NOT NULL, command_id TEXT NOT NULL,"
     " outcome INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL,"
     " duplicates INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(context, command_id)) WITHOUT ROWID;"
     "CREATE TABLE stw_unrouted(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
     " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
-    " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA
-	STW__PERIODIC_SCHEMA "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '3');";
+    " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA(
+	"stw_timers") STW__TIMERS_INDEXES STW__PERIODIC_SCHEMA
+    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '5');";
 
 /* Version 1 -> 2: timers, and the version at which an instance entered its state. */
 static const char stw__migrate_2[] =
     "ALTER TABLE stw_instances ADD COLUMN entered_version INTEGER NOT NULL DEFAULT "
-    "0;" STW__TIMERS_SCHEMA "UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';";
+    "0;" STW__TIMERS_SCHEMA_2 "UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';";
 
 /* Version 2 -> 3: periodic processes. */
 static const char stw__migrate_3[] =
     STW__PERIODIC_SCHEMA "UPDATE stw_meta SET value = '3' WHERE key = 'schema_version';";
+
+/*
+ * Version 3 -> 4: remote delivery (attempts and the time of the next attempt
+ * of each command; parked and skipped commands are listed by status) and
+ * the durable attempt count of the batch after each cursor (poison inputs).
+ */
+static const char stw__migrate_4[] =
+    "ALTER TABLE stw_outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE stw_outbox ADD COLUMN next_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX stw_outbox_status ON stw_outbox(status, seq)"
+    " WHERE status IN ('rejected', 'parked', 'skipped');"
+    "ALTER TABLE stw_cursors ADD COLUMN attempt_position INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE stw_cursors ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE stw_meta SET value = '4' WHERE key = 'schema_version';";
 
 /* The handle. */
 struct stw__sqlite {
@@ -264,6 +335,15 @@ struct stw__sqlite {
 	sqlite3_stmt *list[STW__LQ_VARIANTS]; /* list_instances, by STW__LQ_* mask */
 	char err[512];                        /* the last failure's message */
 };
+
+/*
+ * Version 4 -> 5: instances and timers clustered on the instance (see
+ * STW__INSTANCES_SCHEMA). Both tables are rebuilt: SQLite cannot change a
+ * table to WITHOUT ROWID in place. The timer's own id index goes: a timer is
+ * deleted by its full key, and its id is derived from its definition and
+ * instance, so the key is unique whenever the id is.
+ */
+static int stw__migrate_5(struct stw__sqlite *h);
 
 static struct stw__sqlite *stw__h(struct stw__store *s)
 {
@@ -805,6 +885,29 @@ static int stw__cursor_set(struct stw__store *s, const char *definition, const c
 	return stw__run(h, st, b, "cursor_set", NULL);
 }
 
+static int stw__cursor_attempt(struct stw__store *s, const char *definition, const char *context,
+			       int64_t position, int *attempts)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *st = h->st[STW__CURSOR_ATTEMPT];
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, context);
+	stw__bi(&b, st, 3, position);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	int rc = STW_OK;
+	if (b == SQLITE_ROW) {
+		*attempts = (int)stw__int(st, 0);
+		b = sqlite3_step(st);
+	}
+	if (b != SQLITE_DONE)
+		rc = stw__fail(h, b, "cursor_attempt");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Instances                                                                */
 
@@ -1138,6 +1241,8 @@ static int stw__each_outbox(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3
 			r.error = stw__text(st, 10, &oom);
 			r.created_at = stw__int(st, 11);
 			r.delivered_at = stw__int(st, 12);
+			r.attempts = (int)stw__int(st, 13);
+			r.next_at = stw__int(st, 14);
 			if (oom) {
 				b = SQLITE_NOMEM;
 				break;
@@ -1151,6 +1256,20 @@ static int stw__each_outbox(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3
 	int rc = b == SQLITE_DONE ? STW_OK : stw__fail(h, b, op);
 	stw__finish(cached, st);
 	return rc;
+}
+
+/* Counts the rows an outbox_get hands on (there is at most one). */
+struct stw__outbox_found {
+	stw__outbox_cb cb;
+	void *ud;
+	int *found;
+};
+
+static int stw__outbox_found_cb(const struct stw__outbox_row *row, void *ud)
+{
+	struct stw__outbox_found *f = ud;
+	*f->found = 1;
+	return f->cb(row, f->ud);
 }
 
 /*
@@ -1178,6 +1297,7 @@ static int stw__outbox_insert(struct stw__store *s, const struct stw__outbox_row
 	stw__bt(&b, st, 10, row->error);
 	stw__bi(&b, st, 11, row->created_at);
 	stw__bi(&b, st, 12, row->delivered_at);
+	stw__bi(&b, st, 13, row->next_at);
 	return stw__run(h, st, b, "outbox_insert", NULL);
 }
 
@@ -1227,6 +1347,101 @@ static int stw__outbox_for_instance(struct stw__store *s, const char *definition
 	stw__bt(&b, st, 1, definition);
 	stw__bt(&b, st, 2, instance_id);
 	return stw__each_outbox(h, c, st, b, "outbox_for_instance", cb, ud);
+}
+
+/* limit <= 0 means no limit. */
+static int stw__outbox_due(struct stw__store *s, const char *context, int64_t now, int limit,
+			   stw__outbox_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__OUTBOX_DUE], *st;
+	int rc = stw__acquire(h, c, &st, "outbox_due");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, context);
+	stw__bi(&b, st, 2, now);
+	stw__bi(&b, st, 3, limit > 0 ? limit : -1);
+	return stw__each_outbox(h, c, st, b, "outbox_due", cb, ud);
+}
+
+static int stw__outbox_next_due(struct stw__store *s, const char *context, int64_t *at)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__OUTBOX_NEXT_DUE], *st;
+	int rc = stw__acquire(h, c, &st, "outbox_next_due");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, context);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*at = stw__int(st, 0);
+		rc = STW_OK;
+	} else if (b == SQLITE_ROW || b == SQLITE_DONE) {
+		rc = STW_ENOTFOUND;
+	} else {
+		rc = stw__fail(h, b, "outbox_next_due");
+	}
+	stw__finish(c, st);
+	return rc;
+}
+
+/* STW_ENOTFOUND when no row has the command id. */
+static int stw__outbox_attempted(struct stw__store *s, const char *command_id, const char *status,
+				 const char *error, int attempts, int64_t next_at,
+				 int64_t delivered_at)
+{
+	struct stw__sqlite *h = stw__h(s);
+	if (command_id == NULL || status == NULL)
+		return stw__failf(h, STW_EINVAL,
+				  "outbox_attempted: command_id and status are required");
+	sqlite3_stmt *st = h->st[STW__OUTBOX_ATTEMPTED];
+	int b = SQLITE_OK, changes = 0;
+	stw__bt(&b, st, 1, command_id);
+	stw__bt(&b, st, 2, status);
+	stw__bt(&b, st, 3, error);
+	stw__bi(&b, st, 4, attempts);
+	stw__bi(&b, st, 5, next_at);
+	stw__bi(&b, st, 6, delivered_at);
+	int rc = stw__run(h, st, b, "outbox_attempted", &changes);
+	if (rc == STW_OK && changes == 0)
+		rc = stw__failf(h, STW_ENOTFOUND, "outbox_attempted: no command %s", command_id);
+	return rc;
+}
+
+/* Calls cb once with the row, or STW_ENOTFOUND. */
+static int stw__outbox_get(struct stw__store *s, const char *command_id, stw__outbox_cb cb,
+			   void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	sqlite3_stmt *c = h->st[STW__OUTBOX_GET], *st;
+	int rc = stw__acquire(h, c, &st, "outbox_get");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK, found = 0;
+	stw__bt(&b, st, 1, command_id);
+	struct stw__outbox_found f = { cb, ud, &found };
+	rc = stw__each_outbox(h, c, st, b, "outbox_get", stw__outbox_found_cb, &f);
+	return rc == STW_OK && !found ? STW_ENOTFOUND : rc;
+}
+
+static int stw__outbox_by_status(struct stw__store *s, const char *status, int limit,
+				 stw__outbox_cb cb, void *ud)
+{
+	struct stw__sqlite *h = stw__h(s);
+	enum stw__sid id = strcmp(status, "pending") == 0     ? STW__OUTBOX_PENDING_ALL
+			   : strcmp(status, "delivered") == 0 ? STW__OUTBOX_DONE
+							      : STW__OUTBOX_BY_STATUS;
+	sqlite3_stmt *c = h->st[id], *st;
+	int rc = stw__acquire(h, c, &st, "outbox_by_status");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, status);
+	stw__bi(&b, st, 2, limit > 0 ? limit : -1);
+	return stw__each_outbox(h, c, st, b, "outbox_by_status", cb, ud);
 }
 
 static int stw__outbox_pending_count(struct stw__store *s, int64_t *count)
@@ -1452,12 +1667,15 @@ static int stw__timers_due(struct stw__store *s, const char *definition, int64_t
 	return stw__each_timer(h, c, st, b, "timers_due", cb, ud);
 }
 
-static int stw__timer_delete(struct stw__store *s, const char *id)
+static int stw__timer_delete(struct stw__store *s, const char *definition, const char *instance_id,
+			     const char *id)
 {
 	struct stw__sqlite *h = stw__h(s);
 	sqlite3_stmt *st = h->st[STW__TIMER_DELETE];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, id);
+	stw__bt(&b, st, 1, definition);
+	stw__bt(&b, st, 2, instance_id);
+	stw__bt(&b, st, 3, id);
 	return stw__run(h, st, b, "timer_delete", NULL);
 }
 
@@ -1596,6 +1814,12 @@ static const struct stw__store_ops stw__sqlite_ops = {
 	.timers_for_instance = stw__timers_for_instance,
 	.periodic_get = stw__periodic_get,
 	.periodic_set = stw__periodic_set,
+	.outbox_due = stw__outbox_due,
+	.outbox_next_due = stw__outbox_next_due,
+	.outbox_attempted = stw__outbox_attempted,
+	.outbox_get = stw__outbox_get,
+	.outbox_by_status = stw__outbox_by_status,
+	.cursor_attempt = stw__cursor_attempt,
 };
 
 /* Runs static SQL (no input) through sqlite3_exec. */
@@ -1715,6 +1939,10 @@ static int stw__schema_init(struct stw__sqlite *h, int read_only)
 				rc = stw__exec_sql(h, stw__migrate_2, "open: migrate to schema 2");
 			if (rc == STW_OK && v <= 2)
 				rc = stw__exec_sql(h, stw__migrate_3, "open: migrate to schema 3");
+			if (rc == STW_OK && v <= 3)
+				rc = stw__exec_sql(h, stw__migrate_4, "open: migrate to schema 4");
+			if (rc == STW_OK && v <= 4)
+				rc = stw__migrate_5(h);
 		}
 	}
 out:
@@ -1724,6 +1952,29 @@ out:
 	if (rc != STW_OK && !sqlite3_get_autocommit(h->db))
 		(void)sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Schema 4 -> 5                                                            */
+
+static const char stw__migrate_5_sql[] = STW__INSTANCES_SCHEMA(
+    "stw_instances_5") "INSERT INTO stw_instances_5(" STW__INSTANCE_COLS ") "
+		       "SELECT " STW__INSTANCE_COLS " FROM stw_instances;"
+		       "DROP TABLE stw_instances;"
+		       "ALTER TABLE stw_instances_5 RENAME TO stw_instances;" STW__INSTANCES_INDEXES
+			   STW__TIMERS_SCHEMA(
+			       "stw_timers_5") "INSERT INTO stw_timers_5(" STW__TIMER_COLS ") "
+					       "SELECT " STW__TIMER_COLS " FROM stw_timers;"
+					       "DROP TABLE stw_timers;"
+					       "ALTER TABLE stw_timers_5 RENAME TO "
+					       "stw_timers;" STW__TIMERS_INDEXES
+					       "UPDATE stw_meta SET value = '5' WHERE key = "
+					       "'schema_version';";
+
+/* Runs inside the opening transaction: a failure leaves version 4 as it was. */
+static int stw__migrate_5(struct stw__sqlite *h)
+{
+	return stw__exec_sql(h, stw__migrate_5_sql, "open: migrate to schema 5");
 }
 
 /* Prepares every statement, including the list_instances variants. */

@@ -81,7 +81,7 @@ struct stw__history_row {
 	int64_t at;
 };
 
-/* One outbox row. status: pending, delivered, rejected. */
+/* One outbox row. status: pending, delivered, rejected, parked, skipped. */
 struct stw__outbox_row {
 	int64_t seq; /* assigned by the store on insert; delivery order */
 	const char *command_id;
@@ -96,6 +96,8 @@ struct stw__outbox_row {
 	const char *error; /* nullable */
 	int64_t created_at;
 	int64_t delivered_at; /* 0 while pending */
+	int attempts;         /* delivery attempts made (remote contexts) */
+	int64_t next_at;      /* pending: not delivered before this time (0: at once) */
 };
 
 /* A message that no instance took. */
@@ -239,13 +241,17 @@ struct stw__store_ops {
 			     stw__unrouted_cb cb, void *ud);
 
 	/* Timers. */
-	/* Inserts a timer unless its id exists (then a no-op, STW_OK). */
+	/* Inserts a timer unless it exists (same definition, instance and id: a no-op, STW_OK). */
 	int (*timer_insert)(struct stw__store *s, const struct stw__timer_row *row);
-	/* Timers of a definition with due_at <= now, earliest first (then by id), at most limit. */
+	/*
+	 * Timers of a definition with due_at <= now, earliest first (then by
+	 * instance id, then by id), at most limit.
+	 */
 	int (*timers_due)(struct stw__store *s, const char *definition, int64_t now, int limit,
 			  stw__timer_cb cb, void *ud);
-	/* Deletes a timer by id (a no-op when absent). */
-	int (*timer_delete)(struct stw__store *s, const char *id);
+	/* Deletes a timer by its key (a no-op when absent). */
+	int (*timer_delete)(struct stw__store *s, const char *definition, const char *instance_id,
+			    const char *id);
 	/* The earliest due_at of a definition's timers (from the index), or STW_ENOTFOUND. */
 	int (*timer_next)(struct stw__store *s, const char *definition, int64_t *due_at);
 	/* Periodic processes: the last period each one ran in. */
@@ -256,6 +262,31 @@ struct stw__store_ops {
 	/* Timers of one instance, earliest first. */
 	int (*timers_for_instance)(struct stw__store *s, const char *definition,
 				   const char *instance_id, stw__timer_cb cb, void *ud);
+
+	/* Remote delivery. */
+	/* Pending rows of a context with next_at <= now, in seq order, at most limit. */
+	int (*outbox_due)(struct stw__store *s, const char *context, int64_t now, int limit,
+			  stw__outbox_cb cb, void *ud);
+	/* The earliest next_at of a context's pending rows, or STW_ENOTFOUND. */
+	int (*outbox_next_due)(struct stw__store *s, const char *context, int64_t *at);
+	/* Records an attempt: sets status, error, attempts, next_at and delivered_at. */
+	int (*outbox_attempted)(struct stw__store *s, const char *command_id, const char *status,
+				const char *error, int attempts, int64_t next_at,
+				int64_t delivered_at);
+	/* Calls cb once with the row of a command id, or returns STW_ENOTFOUND. */
+	int (*outbox_get)(struct stw__store *s, const char *command_id, stw__outbox_cb cb,
+			  void *ud);
+	/* Rows with a status, newest (highest seq) first, at most limit. */
+	int (*outbox_by_status)(struct stw__store *s, const char *status, int limit,
+				stw__outbox_cb cb, void *ud);
+
+	/*
+	 * Poison inputs: counts one more attempt at the batch after cursor
+	 * `position` of (definition, context) and returns the count (1 when the
+	 * last count was for another position). Commit it before handling.
+	 */
+	int (*cursor_attempt)(struct stw__store *s, const char *definition, const char *context,
+			      int64_t position, int *attempts);
 };
 
 /* Every backend's handle starts with this. */

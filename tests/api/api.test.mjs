@@ -117,8 +117,9 @@ const LIST_KEYS = ['definition', 'id', 'state', 'status', 'version', 'unique_key
 const INSTANCE_KEYS = [...LIST_KEYS, 'data', 'history', 'commands', 'timers'];
 const HISTORY_KEYS = ['seq', 'at', 'message_id', 'message_type', 'context', 'from', 'to',
   'outcome', 'reason'];
-const COMMAND_KEYS = ['id', 'context', 'type', 'data', 'causation_id', 'status', 'error',
-  'created_at', 'delivered_at'];
+const COMMAND_KEYS = ['id', 'context', 'type', 'data', 'correlation_id', 'causation_id',
+  'definition', 'instance_id', 'status', 'error', 'attempts', 'next_attempt_at', 'created_at',
+  'delivered_at'];
 const EVENT_KEYS = ['position', 'id', 'type', 'stream', 'stream_version', 'correlation_id',
   'causation_id', 'data', 'metadata', 'recorded_at'];
 
@@ -617,12 +618,13 @@ describe('GET /api/contexts', () => {
     const r = await get('/api/contexts');
     assertJson(r, 200);
     assertKeys(r.data, ['contexts']);
-    r.data.contexts.forEach((c) => assertKeys(c, ['name', 'head', 'service'], 'context'));
+    r.data.contexts.forEach((c) => assertKeys(c, ['name', 'head', 'service', 'remote'], 'context'));
     const names = r.data.contexts.map((c) => c.name);
     assert.deepEqual(names, [...names].sort());
     const billing = r.data.contexts.find((c) => c.name === 'Billing');
-    assert.deepEqual(Object.keys(billing).length, 3);
+    assert.deepEqual(Object.keys(billing).length, 4);
     assert.equal(billing.service, true);
+    assert.equal(billing.remote, false);
     assert.ok(billing.head >= 1);
     assert.equal(r.data.contexts.find((c) => c.name === 'Reports').service, true);
     const ev = await get('/api/contexts/Billing/events?limit=1');
@@ -815,6 +817,136 @@ describe('POST /api/contexts/{context}/commands', () => {
 // ---------------------------------------------------------------------------
 // Methods, unknown paths, pages and headers
 
+describe('POST /api/contexts/{context}/events', () => {
+  const ev = (id, stream, extra = {}) => ({ id, type: 'EntryRecorded', stream, data: { n: 1 }, ...extra });
+  const head = async (ctx) => (await get(`/api/contexts/${ctx}/events?limit=1`)).data.head;
+
+  test('appends a batch over several streams atomically and answers the positions', async () => {
+    const ctx = uniq('Ledger');
+    const a = uniq('a'), b = uniq('b');
+    const r = await post(`/api/contexts/${ctx}/events`, { events: [
+      ev(`${a}-1`, a, { expected_version: 0, correlation_id: 'c-1', causation_id: 'x-1', metadata: { by: 'test' } }),
+      ev(`${a}-2`, a, { expected_version: 1 }),
+      ev(`${b}-1`, b),
+    ] });
+    assertJson(r, 200);
+    assertKeys(r.data, ['context', 'positions', 'head']);
+    assert.deepEqual(r.data.positions, [1, 2, 3]);
+    assert.equal(r.data.head, 3);
+    const got = await get(`/api/contexts/${ctx}/events`);
+    assert.deepEqual(got.data.events.map((e) => [e.id, e.stream, e.stream_version]),
+      [[`${a}-1`, a, 1], [`${a}-2`, a, 2], [`${b}-1`, b, 1]]);
+    assert.equal(got.data.events[0].correlation_id, 'c-1');
+    assert.equal(got.data.events[0].causation_id, 'x-1');
+    assert.deepEqual(got.data.events[0].metadata, { by: 'test' });
+  });
+
+  test('posting the same ids again is a no-op that answers success and the same positions', async () => {
+    const ctx = uniq('Ledger');
+    const s = uniq('s');
+    const body = { events: [ev(`${s}-1`, s, { expected_version: 0 }), ev(`${s}-2`, s, { expected_version: 1 })] };
+    assertJson(await post(`/api/contexts/${ctx}/events`, body), 200);
+    const again = await post(`/api/contexts/${ctx}/events`, body);
+    assertJson(again, 200);
+    assert.deepEqual(again.data.positions, [1, 2]);
+    assert.equal(await head(ctx), 2);
+  });
+
+  test('a stale expected version is 409 with the current version, and stores nothing of the batch', async () => {
+    const ctx = uniq('Ledger');
+    const s = uniq('s'), t = uniq('t');
+    assertJson(await post(`/api/contexts/${ctx}/events`, { events: [ev(`${s}-1`, s)] }), 200);
+    const r = await post(`/api/contexts/${ctx}/events`, { events: [
+      ev(`${t}-1`, t, { expected_version: 0 }),
+      ev(`${s}-2`, s, { expected_version: 0 }),
+    ] });
+    assertJson(r, 409);
+    assert.equal(r.data.error, 'conflict');
+    assert.equal(r.data.stream, s);
+    assert.equal(r.data.current_version, 1);
+    assert.equal(r.data.index, 1);
+    assert.equal(await head(ctx), 1);
+  });
+
+  const bad = [
+    ['no body', undefined],
+    ['no events', {}],
+    ['events not an array', { events: {} }],
+    ['an empty batch', { events: [] }],
+    ['an event that is not an object', { events: [7] }],
+    ['a missing id', { events: [{ type: 'T', stream: 's' }] }],
+    ['a missing type', { events: [{ id: 'i', stream: 's' }] }],
+    ['a missing stream', { events: [{ id: 'i', type: 'T' }] }],
+    ['a type that is not a name', { events: [{ id: 'i', type: 'bad type', stream: 's' }] }],
+    ['data that is not an object', { events: [{ id: 'i', type: 'T', stream: 's', data: [1] }] }],
+    ['a negative expected version', { events: [{ id: 'i', type: 'T', stream: 's', expected_version: -1 }] }],
+    ['an expected version that is a string', { events: [{ id: 'i', type: 'T', stream: 's', expected_version: '1' }] }],
+    ['an id with a control character', { events: [{ id: 'i\u0001', type: 'T', stream: 's' }] }],
+  ];
+  for (const [what, body] of bad) {
+    test(`${what} is 400 and stores nothing, not even the good events before it`, async () => {
+      const ctx = uniq('Ledger');
+      const events = body && Array.isArray(body.events) && body.events.length
+        ? { events: [ev(uniq('good'), 'g'), ...body.events] } : body;
+      const r = await post(`/api/contexts/${ctx}/events`, events);
+      assertError(r, 400, 'bad_request');
+      assert.equal(await head(ctx), 0);
+    });
+  }
+
+  test('more than 1000 events is 400', async () => {
+    const events = Array.from({ length: 1001 }, (_, i) => ev(`many-${i}`, 's'));
+    assertError(await post(`/api/contexts/${uniq('Ledger')}/events`, { events }), 400, 'bad_request');
+  });
+
+  test('posted events drive processes: a DocumentIssued posted to Billing feeds the report', async () => {
+    const customer = uniq('posted');
+    const doc = uniq('doc');
+    const r = await post('/api/contexts/Billing/events', { events: [{
+      id: uniq('ev'), type: 'DocumentIssued', stream: `document-${doc}`, expected_version: 0,
+      correlation_id: doc, data: { document_id: doc, customer, amount: 42 },
+    }] });
+    assertJson(r, 200);
+    await waitFor('the report to list the posted document', async () => {
+      const rep = (await get('/api/demo/voiding/reports')).data.reports.find((x) => x.customer === customer);
+      return rep !== undefined && rep.documents.length === 1 && rep.documents[0].document_id === doc;
+    });
+  });
+});
+
+describe('GET /api/commands', () => {
+  test('lists commands by status with the documented fields; parked by default', async () => {
+    await issue(uniq('cmds'));
+    const none = await get('/api/commands');
+    assertJson(none, 200);
+    assert.deepEqual(none.data, { commands: [] });
+    await waitFor('a delivered command',
+      async () => (await get('/api/commands?status=delivered&limit=5')).data.commands.length > 0);
+    const r = await get('/api/commands?status=delivered&limit=5');
+    r.data.commands.forEach((c) => assertKeys(c, COMMAND_KEYS, 'command'));
+    const one = await get(`/api/commands/${enc(r.data.commands[0].id)}`);
+    assertJson(one, 200);
+    assert.equal(one.data.id, r.data.commands[0].id);
+    assert.equal(one.data.status, 'delivered');
+  });
+
+  test('an unknown status is 400, a limit out of range is 400, an unknown id is 404', async () => {
+    assertError(await get('/api/commands?status=lost'), 400, 'bad_request');
+    assertError(await get('/api/commands?limit=0'), 400, 'bad_request');
+    assertError(await get('/api/commands/no-such-command'), 404, 'not_found');
+  });
+
+  test('retry and skip take parked commands only: 409 for a delivered one, 404 for none', async () => {
+    await waitFor('a delivered command',
+      async () => (await get('/api/commands?status=delivered&limit=1')).data.commands.length > 0);
+    const id = (await get('/api/commands?status=delivered&limit=1')).data.commands[0].id;
+    assertError(await post(`/api/commands/${enc(id)}/retry`, {}), 409, 'conflict');
+    assertError(await post(`/api/commands/${enc(id)}/skip`, { note: 'x' }), 409, 'conflict');
+    assertError(await post('/api/commands/no-such-command/retry', {}), 404, 'not_found');
+    assertError(await post(`/api/commands/${enc(id)}/skip`, { note: 7 }), 400, 'bad_request');
+  });
+});
+
 describe('methods and paths', () => {
   const cases = [
     ['POST', '/api/definitions', 'GET'],
@@ -824,7 +956,11 @@ describe('methods and paths', () => {
     ['PUT', '/api/instances/x/acknowledge', 'POST'],
     ['POST', '/api/unrouted', 'GET'],
     ['POST', '/api/contexts', 'GET'],
-    ['POST', '/api/contexts/Billing/events', 'GET'],
+    ['DELETE', '/api/contexts/Billing/events', 'GET, POST'],
+    ['POST', '/api/commands', 'GET'],
+    ['POST', '/api/commands/x', 'GET'],
+    ['GET', '/api/commands/x/retry', 'POST'],
+    ['GET', '/api/commands/x/skip', 'POST'],
     ['GET', '/api/contexts/Billing/commands', 'POST'],
     ['PATCH', '/api/contexts/Billing/commands', 'POST'],
     ['POST', '/api/stream', 'GET'],

@@ -5,8 +5,11 @@
 # Starts `steward demo voiding` on a free port with a fresh database, runs the
 # suite with Node's built-in test runner (Node >= 20: node:test and fetch, no
 # packages) with the base URL in STEWARD_TEST_URL, then stops the daemon and
-# checks that it stopped cleanly. Installs Node (Debian's nodejs) when missing.
-# The daemon is always stopped and the temporary directory removed.
+# checks that it stopped cleanly. Then does the same with a second daemon that
+# requires a bearer token (--token-file) for tests/api/auth.test.mjs (the token
+# in STEWARD_TEST_TOKEN), and checks that the token never appears in that
+# daemon's output. Installs Node (Debian's nodejs) when missing. The daemons
+# are always stopped and the temporary directory removed.
 set -u
 
 BIN=${1:?usage: tests/api/run.sh STEWARD_BINARY}
@@ -46,36 +49,67 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$BIN" demo voiding --db "$TMP/api.db" --listen 127.0.0.1:0 --every 0 --quiet \
-	>"$TMP/daemon.out" 2>&1 </dev/null &
-DAEMON=$!
-PORT=""
-for _ in $(seq 100); do
-	PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/daemon.out")
-	[ -n "$PORT" ] && break
-	kill -0 "$DAEMON" 2>/dev/null || break
-	sleep 0.1
-done
-if [ -z "$PORT" ]; then
-	echo "FAIL the daemon did not start:"
-	cat "$TMP/daemon.out"
-	exit 1
-fi
-echo "daemon pid $DAEMON on http://127.0.0.1:$PORT"
+# start NAME [OPTION...]: starts `steward demo voiding` on a fresh database
+# and a free port; sets DAEMON and PORT, or exits.
+start() {
+	local name=$1
+	shift
+	"$BIN" demo voiding --db "$TMP/$name.db" --listen 127.0.0.1:0 --every 0 --quiet "$@" \
+		>"$TMP/$name.out" 2>&1 </dev/null &
+	DAEMON=$!
+	PORT=""
+	for _ in $(seq 100); do
+		PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/$name.out")
+		[ -n "$PORT" ] && break
+		kill -0 "$DAEMON" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$PORT" ]; then
+		echo "FAIL the daemon did not start:"
+		cat "$TMP/$name.out"
+		exit 1
+	fi
+	echo "daemon pid $DAEMON on http://127.0.0.1:$PORT"
+}
 
+# stop NAME: stops the daemon and checks that it stopped cleanly; sets STATUS
+# to 1 when it did not.
+stop() {
+	kill -TERM "$DAEMON"
+	wait "$DAEMON"
+	local dstatus=$?
+	DAEMON=""
+	if [ "$dstatus" -ne 0 ]; then
+		echo "FAIL the daemon exited with status $dstatus:"
+		tail -n 40 "$TMP/$1.out"
+		STATUS=1
+	fi
+	grep -v -e '^steward ' -e '^open http' -e '^steward: stopped$' "$TMP/$1.out" | head -n 20 |
+		sed 's/^/daemon| /'
+}
+
+# The API open to everyone (no token): the default.
+start api
 STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
 	"$HERE/api.test.mjs" </dev/null
 STATUS=$?
+stop api
 
-kill -TERM "$DAEMON"
-wait "$DAEMON"
-DSTATUS=$?
-DAEMON=""
-if [ "$DSTATUS" -ne 0 ]; then
-	echo "FAIL the daemon exited with status $DSTATUS:"
-	tail -n 40 "$TMP/daemon.out"
-	[ "$STATUS" -eq 0 ] && STATUS=1
+# The same daemon requiring a token (docs/API.md, "Authentication").
+TOKEN="tok-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+printf '%s\n' "$TOKEN" >"$TMP/token"
+chmod 600 "$TMP/token"
+start auth --token-file "$TMP/token"
+STEWARD_TEST_URL=http://127.0.0.1:$PORT STEWARD_TEST_TOKEN=$TOKEN "$NODE" --test \
+	--test-reporter=spec "$HERE/auth.test.mjs" </dev/null || STATUS=1
+stop auth
+if grep -q -- "$TOKEN" "$TMP/auth.out"; then
+	echo "FAIL the token appears in the daemon's output"
+	STATUS=1
+elif ! grep -q 'a token is required' "$TMP/auth.out"; then
+	echo "FAIL the daemon does not say that it requires a token"
+	STATUS=1
+else
+	echo "ok   the token never appears in the daemon's output"
 fi
-grep -v -e '^steward ' -e '^open http' -e '^steward: stopped$' "$TMP/daemon.out" | head -n 20 |
-	sed 's/^/daemon| /'
 exit "$STATUS"

@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-unset STEWARD_URL
+unset STEWARD_URL STEWARD_TOKEN
 
 PASSED=0
 FAILED=0
@@ -444,9 +444,89 @@ run show void-u --db "$TMP/copy.db"
 check "show on a copy" 0 'DocumentVoided +Billing +MarkingDocumentAsVoidedSucceeded -> DocumentVoided +applied'
 run events Reports --db "$TMP/copy.db"
 check "events on a copy" 0 'ReportPublished +report-cust-u '
+run commands --status delivered --limit 3 --db "$TMP/copy.db"
+check "commands --status delivered on a copy" 0 '^ID +CONTEXT +TYPE +INSTANCE +ATTEMPTS'
+run commands --db "$TMP/copy.db"
+check "commands lists parked ones by default: none" 0 '' '^no parked commands$'
+run commands --status delivered --json --db "$TMP/copy.db"
+check "commands --json" 0 '"status": "delivered"'
 run ps --url "$URL"
 check "the stopped daemon is unreachable" 1 '' 'cannot reach'
 expect "inspection does not write the database" test "$SUM" = "$(cksum <"$TMP/copy.db")"
+run commands --status lost --db "$TMP/copy.db"
+check "commands --status lost exits 2" 2 '' 'must be one of pending'
+run redeliver --db "$TMP/copy.db"
+check "redeliver without an id exits 2" 2 '' 'ID'
+run redeliver no-such-command --db "$TMP/copy.db"
+check "redeliver of an unknown command exits 1" 1 '' 'no command no-such-command'
+DELIVERED=$("$BIN" commands --status delivered --limit 1 --json --db "$TMP/copy.db" |
+	sed -n 's/^ *"id": "\(.*\)",$/\1/p' | head -1)
+run skip "$DELIVERED" --note 'not parked' --db "$TMP/copy.db"
+check "skip of a delivered command exits 1" 1 '' 'not parked'
+run skip "$DELIVERED" --note "$(head -c 1001 /dev/zero | tr '\0' x)" --db "$TMP/copy.db"
+check "skip with a note over 1000 bytes exits 2" 2 '' 'longer than 1000 bytes'
+
+# ---------------------------------------------------------------------------
+# A daemon that requires a token (STEWARD_TOKEN on the daemon's side), and
+# the --url commands that send it (--token-file, STEWARD_TOKEN)
+
+TOKEN="cli-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+printf '%s\n' "$TOKEN" >"$TMP/token"
+chmod 600 "$TMP/token"
+printf 'short\n' >"$TMP/short"
+run demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 --for 5 --token-file "$TMP/short"
+check "a daemon refuses a token shorter than 16 characters" 1 '' '16 to 1024'
+run demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 --for 5 --token-file "$TMP/nope"
+check "a daemon refuses a missing token file" 1 '' 'cannot read the token file'
+chmod 644 "$TMP/short"
+printf 'a-token-of-twenty-chars\n' >"$TMP/shared"
+chmod 644 "$TMP/shared"
+run demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 --for 0.2 --every 0 --quiet \
+	--token-file "$TMP/shared"
+check "a daemon warns about a token file others can read" 0 'a token is required' 'readable by other users'
+
+STEWARD_TOKEN=$TOKEN "$BIN" demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 --every 0 \
+	--quiet >"$TMP/tok.out" 2>&1 </dev/null &
+DAEMON=$!
+PORT=""
+for _ in $(seq 100); do
+	PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/tok.out")
+	[ -n "$PORT" ] && break
+	sleep 0.1
+done
+TURL=http://127.0.0.1:$PORT
+expect "the daemon with STEWARD_TOKEN started" test -n "$PORT"
+expect "it says a token is required" grep -q 'a token is required' "$TMP/tok.out"
+
+run ps --url "$TURL"
+check "ps without a token exits 1 with the daemon's 401" 1 '' 'HTTP 401 unauthorized'
+expect "and says how to give the token" grep -q 'give --token-file PATH or set STEWARD_TOKEN' "$TMP/err"
+STEWARD_TOKEN=wrong-wrong-wrong-wrong run ps --url "$TURL"
+check "ps with a wrong STEWARD_TOKEN exits 1" 1 '' 'refused the token'
+STEWARD_TOKEN=$TOKEN run ps --url "$TURL"
+check "ps with STEWARD_TOKEN" 0
+run ps --url "$TURL" --token-file "$TMP/token"
+check "ps with --token-file" 0
+STEWARD_TOKEN=wrong-wrong-wrong-wrong run send Billing IssueDocument \
+	'{"document_id":"tok-1","customer":"acme","amount":5}' --url "$TURL" --token-file "$TMP/token"
+check "send with --token-file (it wins over STEWARD_TOKEN)" 0 'applied'
+STEWARD_URL=$TURL STEWARD_TOKEN=$TOKEN run events Billing
+check "events through STEWARD_URL and STEWARD_TOKEN" 0 'DocumentIssued'
+run ps --token-file "$TMP/token" --db "$TMP/tok.db"
+check "--token-file with --db is a usage error" 2 '' 'goes with --url'
+run ps --url "$TURL" --token-file "$TMP/nope"
+check "a missing --token-file exits 1" 1 '' 'cannot read the token file'
+STEWARD_TOKEN=$TOKEN run ps --db "$TMP/tok.db"
+check "STEWARD_TOKEN does not matter with --db" 0
+run --help
+check "demo --help documents --token-file" 0 'token-file PATH'
+
+kill -TERM "$DAEMON"
+wait "$DAEMON"
+STATUS=$?
+DAEMON=""
+expect "the daemon with a token stops cleanly" test "$STATUS" -eq 0
+expect "the token never appears in the daemon's output" test "$(grep -c -- "$TOKEN" "$TMP/tok.out")" = 0
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -101,14 +101,14 @@ static void make_id(char *buf, size_t cap, const char *prefix, long i)
 /* ------------------------------------------------------------------------ */
 /* Failpoints                                                               */
 
-#define NFAILPOINTS 11
+#define NFAILPOINTS 10
 static const char *const failpoints[NFAILPOINTS] = {
 	"step.after_transition", "step.before_commit",    "step.after_commit",
 	"service.after_handler", "service.before_commit", "dispatch.after_delivery",
-	"dispatch.after_mark",   "execute.before_commit", "timer.after_fire",
-	"timer.before_commit",   "timer.after_commit",
+	"execute.before_commit", "timer.after_fire",      "timer.before_commit",
+	"timer.after_commit",
 };
-#define EXECUTE_FP 7 /* hit once per stw_execute, replayed or not */
+#define EXECUTE_FP 6 /* hit once per stw_execute, replayed or not */
 
 /* Shared between the parent and its children; survives a child's SIGKILL. */
 struct shared {

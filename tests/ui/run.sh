@@ -6,6 +6,8 @@
 #   orders.test.mjs      `steward demo orders --payment-timeout 3 --every 0`
 #   operations.test.mjs  `steward demo voiding --every 0` (retry, cancel)
 #   booking.test.mjs     `steward demo booking --every 0 --payment-window 3 --expire-every 1`
+#   auth.test.mjs        `steward demo voiding --every 0 --token-file FILE` (logging in; the
+#                        token in STEWARD_TEST_TOKEN, and never in the daemon's log)
 # The tests drive the page in headless Chromium through playwright-core.
 #
 # usage: tests/ui/run.sh STEWARD_BINARY ARTIFACT_DIR
@@ -152,6 +154,16 @@ suite voiding.test.mjs voiding
 suite orders.test.mjs orders --payment-timeout 3
 suite operations.test.mjs voiding
 suite booking.test.mjs booking --payment-window 3 --expire-every 1
+
+STEWARD_TEST_TOKEN="tok-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+export STEWARD_TEST_TOKEN
+printf '%s\n' "$STEWARD_TEST_TOKEN" >"$tmp/token"
+chmod 600 "$tmp/token"
+suite auth.test.mjs voiding --token-file "$tmp/token"
+if grep -q -- "$STEWARD_TEST_TOKEN" "$art/daemon-auth.log"; then
+	echo "FAIL the token appears in the daemon's log"
+	failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

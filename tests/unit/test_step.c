@@ -552,6 +552,82 @@ static void test_lookup_by_id(void **state)
 	assert_int_equal(stw_get_instance(f->e, NULL, "", &o), STW_EINVAL);
 }
 
+/* step-1.15: one batch sees its own changes to uniqueness keys: an instance
+ * that completes in the batch releases its key to a trigger later in the same
+ * batch, whether the key was taken in an earlier batch or in this one. */
+static void test_key_released_and_taken_in_one_batch(void **state)
+{
+	struct fixture *f = *state;
+	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "doc"));
+	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	/* The key is held in the store; the batch completes p1, then p2 takes it. */
+	emit(f, "e2", "Finish", "p1", NULL);
+	emit(f, "e3", "Begin", "p2", json_pack("{s:s}", "key", "doc"));
+	/* Taken and released within this batch, then taken again. */
+	emit(f, "e4", "Begin", "p3", json_pack("{s:s}", "key", "other"));
+	emit(f, "e5", "Finish", "p3", NULL);
+	emit(f, "e6", "Begin", "p4", json_pack("{s:s}", "key", "other"));
+	emit(f, "e7", "Begin", "p5", json_pack("{s:s}", "key", "other"));
+	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	static const struct {
+		const char *id, *status;
+		int version;
+	} want[] = {
+		{ "p1", "completed", 2 }, { "p2", "active", 1 },   { "p3", "completed", 2 },
+		{ "p4", "active", 1 },    { "p5", "rejected", 1 },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		json_t *o = get(f, want[i].id);
+		assert_string_equal(str(o, "status"), want[i].status);
+		assert_int_equal(json_integer_value(json_object_get(o, "version")),
+				 want[i].version);
+		json_decref(o);
+	}
+	json_t *o = get(f, "p5");
+	assert_non_null(strstr(str(o, "reason"), "held by instance p4"));
+	json_decref(o);
+	struct stw_stats st;
+	stw_get_stats(f->e, &st);
+	assert_int_equal(st.rejected, 1);
+}
+
+/* step-1.16: a redelivered message found in the middle of a batch (after a new
+ * one) is a duplicate, and the new message is applied exactly once: the
+ * statistics count one step and one duplicate, the data is kept. */
+static void test_duplicate_after_new_message_in_one_batch(void **state)
+{
+	struct fixture *f = *state;
+	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
+	emit(f, "e2", "Begin", "p2", json_pack("{s:s, s:i}", "key", "k2", "n", 7));
+	assert_int_equal(stw_set_cursor(f->e, "proc", "In", 1), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	struct stw_stats st0, st1;
+	stw_get_stats(f->e, &st0);
+	assert_int_equal(st0.steps, 1);
+	assert_int_equal(stw_set_cursor(f->e, "proc", "In", 0), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	stw_get_stats(f->e, &st1);
+	assert_int_equal(st1.steps, 2);
+	assert_int_equal(st1.duplicates, 1);
+	for (int i = 1; i <= 2; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "p%d", i);
+		json_t *o = get(f, id);
+		assert_int_equal(json_integer_value(json_object_get(o, "version")), 1);
+		assert_int_equal(json_array_size(json_object_get(o, "history")), 1);
+		json_decref(o);
+	}
+	assert_int_equal(pending_commands(f), 4);
+	/* A transition that does not touch the data keeps it as it was. */
+	emit(f, "e3", "Ping", "p2", NULL);
+	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	json_t *o = get(f, "p2");
+	assert_int_equal(json_integer_value(json_object_get(o, "version")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "data"), "n")), 7);
+	assert_string_equal(str(json_object_get(o, "data"), "key"), "k2");
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +647,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_at_most_once_loses_on_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_define_validation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_by_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_released_and_taken_in_one_batch, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_after_new_message_in_one_batch,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests_name("step", tests, NULL, NULL);
 }

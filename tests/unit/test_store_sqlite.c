@@ -213,7 +213,7 @@ static int collect_unrouted(const struct stw__unrouted_row *r, void *ud)
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                  */
 
-/* A new database gets every table, WAL mode and schema_version 3. */
+/* A new database gets every table, WAL mode and schema_version 5. */
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *f = *state;
@@ -229,7 +229,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 3);
+			 5);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -275,13 +275,69 @@ static void test_open_refuses_newer_schema(void **state)
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='4' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='6' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 4"));
+	assert_non_null(strstr(err, "schema version 6"));
+}
+
+/* Undoes schema 4 on a closed database: what version 3 created. */
+static void downgrade_to_3(const char *path)
+{
+	raw_exec(path, "DROP INDEX stw_outbox_status");
+	raw_exec(path, "ALTER TABLE stw_outbox DROP COLUMN attempts");
+	raw_exec(path, "ALTER TABLE stw_outbox DROP COLUMN next_at");
+	raw_exec(path, "ALTER TABLE stw_cursors DROP COLUMN attempt_position");
+	raw_exec(path, "ALTER TABLE stw_cursors DROP COLUMN attempts");
+	raw_exec(path, "UPDATE stw_meta SET value='3' WHERE key='schema_version'");
+}
+
+/*
+ * A schema 3 database is migrated in place (through 4, remote delivery): its
+ * pending command keeps its place and gets the columns of remote delivery (no
+ * attempt yet, due at once), and its cursor counts attempts from scratch.
+ */
+static void test_open_migrates_schema_3_outbox(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__outbox_row o = { .command_id = "c1",
+				     .context = "Billing",
+				     .type = "Void",
+				     .correlation_id = "p1",
+				     .data = "{}",
+				     .created_at = 7 };
+	assert_int_equal(STW__S0(f->s, begin), STW_OK);
+	assert_int_equal(STW__S(f->s, outbox_insert, &o), STW_OK);
+	assert_int_equal(STW__S(f->s, cursor_set, "def", "Billing", 9), STW_OK);
+	assert_int_equal(STW__S0(f->s, commit), STW_OK);
+	STW__S0(f->s, close);
+	f->s = NULL;
+	downgrade_to_3(f->path);
+	char err[256] = "";
+	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
+			 5);
+	assert_int_equal(raw_int(f->path, "SELECT attempts + next_at FROM stw_outbox "
+					  "WHERE command_id = 'c1'"),
+			 0);
+	int64_t at = -1;
+	assert_int_equal(STW__S(f->s, outbox_next_due, "Billing", &at), STW_OK);
+	assert_int_equal(at, 0);
+	int attempts = 0;
+	assert_int_equal(STW__S0(f->s, begin), STW_OK);
+	assert_int_equal(STW__S(f->s, cursor_attempt, "def", "Billing", 9, &attempts), STW_OK);
+	assert_int_equal(attempts, 1);
+	assert_int_equal(STW__S(f->s, cursor_attempt, "def", "Billing", 9, &attempts), STW_OK);
+	assert_int_equal(attempts, 2);
+	assert_int_equal(STW__S(f->s, cursor_attempt, "def", "Billing", 10, &attempts), STW_OK);
+	assert_int_equal(attempts, 1);
+	assert_int_equal(STW__S0(f->s, commit), STW_OK);
+	int64_t pos = 0;
+	assert_int_equal(STW__S(f->s, cursor_get, "def", "Billing", &pos), STW_OK);
+	assert_int_equal(pos, 9); /* counting attempts never moves the cursor */
 }
 
 /* A schema 1 database (no timers) is migrated in place on open, keeping its data. */
@@ -293,6 +349,7 @@ static void test_open_migrates_schema_1(void **state)
 	STW__S0(f->s, close);
 	f->s = NULL;
 	/* Turn it back into what version 1 created. */
+	downgrade_to_3(f->path);
 	raw_exec(f->path, "DROP TABLE stw_timers");
 	raw_exec(f->path, "DROP TABLE stw_periodic");
 	raw_exec(f->path, "ALTER TABLE stw_instances DROP COLUMN entered_version");
@@ -304,7 +361,7 @@ static void test_open_migrates_schema_1(void **state)
 	assert_non_null(strstr(err, "read-write to upgrade"));
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 3);
+			 5);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
 	assert_int_equal(
@@ -312,6 +369,86 @@ static void test_open_migrates_schema_1(void **state)
 	struct instances got = { 0 };
 	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
 	assert_int_equal(got.n, 1);
+}
+
+static int count_timer(const struct stw__timer_row *r, void *ud)
+{
+	struct strings *c = ud;
+	assert_true(c->n < MAXROWS);
+	snprintf(c->v[c->n], sizeof c->v[0], "%s@%lld", r->id, (long long)r->due_at);
+	c->n++;
+	return 0;
+}
+
+/*
+ * A schema 4 database (instances with a rowid, timers keyed by id alone) is
+ * migrated to 5 on open: both tables become clustered on the instance, their
+ * rows and the other indexes are kept, and the store works on them.
+ */
+static void test_open_migrates_schema_4(void **state)
+{
+	struct fixture *f = *state;
+	STW__S0(f->s, close);
+	f->s = NULL;
+	/* The version 4 layout of the two tables, with a row in each. */
+	raw_exec(f->path,
+		 "DROP TABLE stw_instances; DROP TABLE stw_timers;"
+		 "CREATE TABLE stw_instances(definition TEXT NOT NULL, id TEXT NOT NULL,"
+		 " state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"
+		 " reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+		 " updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0,"
+		 " PRIMARY KEY(definition, id));"
+		 "CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"
+		 " WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"
+		 "CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"
+		 "CREATE INDEX stw_instances_id ON stw_instances(id);"
+		 "CREATE TABLE stw_timers(id TEXT PRIMARY KEY, definition TEXT NOT NULL,"
+		 " instance_id TEXT NOT NULL, message_type TEXT NOT NULL, due_at INTEGER NOT NULL,"
+		 " entered_version INTEGER NOT NULL, armed_by TEXT NOT NULL,"
+		 " created_at INTEGER NOT NULL) WITHOUT ROWID;"
+		 "CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, id);"
+		 "CREATE INDEX stw_timers_instance ON stw_timers(definition, instance_id);"
+		 "INSERT INTO stw_instances VALUES('def', 'i1', 'Started', 'active', '{\"a\":1}',"
+		 " 'k', NULL, 3, 10, 20, 2);"
+		 "INSERT INTO stw_timers VALUES('t1', 'def', 'i1', 'Tick', 500, 2, 'e1', 30);"
+		 "UPDATE stw_meta SET value='4' WHERE key='schema_version'");
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
+					  "'%WITHOUT ROWID%' AND name IN ('stw_instances')"),
+			 0);
+	char err[256] = "";
+	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
+			 5);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
+					  "'%WITHOUT ROWID%' AND name IN ('stw_instances', "
+					  "'stw_timers')"),
+			 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type='index' "
+					  "AND name IN ('stw_instances_key', 'stw_instances_list',"
+					  " 'stw_instances_id', 'stw_timers_due')"),
+			 4);
+	assert_int_equal(
+	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers_instance'"),
+	    0);
+	struct instances got = { 0 };
+	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
+	assert_int_equal(got.n, 1);
+	char holder[16] = "";
+	assert_int_equal(STW__S(f->s, key_holder, "def", "k", holder, sizeof holder), STW_OK);
+	assert_string_equal(holder, "i1");
+	assert_int_equal(raw_int(f->path, "SELECT version * 100 + entered_version FROM "
+					  "stw_instances WHERE id = 'i1'"),
+			 302);
+	struct strings t = { 0 };
+	assert_int_equal(STW__S(f->s, timers_due, "def", 500, 10, count_timer, &t), STW_OK);
+	assert_int_equal(t.n, 1);
+	assert_string_equal(t.v[0], "t1@500");
+	assert_int_equal(STW__S0(f->s, begin), STW_OK);
+	assert_int_equal(STW__S(f->s, timer_delete, "def", "i1", "t1"), STW_OK);
+	assert_int_equal(STW__S0(f->s, commit), STW_OK);
+	t.n = 0;
+	assert_int_equal(STW__S(f->s, timers_for_instance, "def", "i1", count_timer, &t), STW_OK);
+	assert_int_equal(t.n, 0);
 }
 
 /* Bad arguments and an unopenable path fail cleanly with a message. */
@@ -1039,6 +1176,8 @@ int main(void)
 		T(test_reopen_keeps_everything),
 		T(test_open_refuses_newer_schema),
 		T(test_open_migrates_schema_1),
+		T(test_open_migrates_schema_3_outbox),
+		T(test_open_migrates_schema_4),
 		T(test_open_failures),
 		T(test_append_gap_free),
 		T(test_append_duplicate_id),

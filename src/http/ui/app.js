@@ -141,10 +141,16 @@
     }
   }
 
+  /* The session's CSRF token (GET /api/session) when the daemon requires a token. */
+  let csrfToken = null;
+  /* Set once an API call answered 401: the page shows the login form and stops. */
+  let loggedOut = false;
+
   async function api(path, { method = 'GET', body } = {}) {
     const opts = { method, headers: { Accept: 'application/json' }, cache: 'no-store' };
     if (method !== 'GET') {
       opts.headers['Content-Type'] = 'application/json';
+      if (csrfToken) opts.headers['X-CSRF-Token'] = csrfToken;
       opts.body = JSON.stringify(body === undefined ? {} : body);
     }
     let res;
@@ -159,6 +165,7 @@
     } catch (e) {
       json = null;
     }
+    if (res.status === 401) showLogin();
     if (!res.ok) {
       const msg = json && typeof json.message === 'string' ? json.message : `HTTP ${res.status}`;
       throw new ApiError(res.status, json && json.error ? String(json.error) : 'http', msg);
@@ -222,7 +229,7 @@
       clearNotice('load');
       document.body.setAttribute('data-ready', '1');
     } catch (e) {
-      notify('Could not load this page’s data: ' + e.message, { key: 'load' });
+      if (!loggedOut) notify('Could not load this page’s data: ' + e.message, { key: 'load' });
     } finally {
       refreshing = false;
       if (again) {
@@ -239,6 +246,9 @@
     view.last[key] = s;
     return true;
   }
+
+  /* Stops the live updates (set by startLive). */
+  let stopLive = () => {};
 
   function startLive() {
     const live = $('#live');
@@ -273,10 +283,72 @@
     });
     es.addEventListener('change', () => scheduleRefresh(150));
     es.addEventListener('error', () => {
+      if (loggedOut) return;
       startPolling();
       if (es.readyState === EventSource.CLOSED) es.close();
     });
     window.addEventListener('pagehide', () => es.close());
+    stopLive = () => {
+      es.close();
+      if (poll) clearInterval(poll);
+      poll = null;
+      show('connecting', 'Logged out');
+    };
+  }
+
+  // ------------------------------------------------------------- logging in
+
+  /*
+   * Replaces the page with the login form when the daemon answers 401 (the
+   * session ended, or another tab logged out): the same plain form the server
+   * serves, posted to /login, which comes back to this page.
+   */
+  function showLogin() {
+    if (loggedOut) return;
+    loggedOut = true;
+    view = null;
+    csrfToken = null;
+    stopLive();
+    for (const n of document.querySelectorAll('#notices .notice')) n.remove();
+    const out = $('#logout');
+    if (out) out.remove();
+    document.title = 'Log in · Steward';
+    $('#main').replaceChildren(h('div', { class: 'login' },
+      h('h1', null, 'Log in'),
+      h('p', { class: 'login-error', role: 'alert' }, 'Your session has ended: log in again.'),
+      h('form', { class: 'login-form', method: 'post', action: '/login' },
+        h('input', { type: 'hidden', name: 'next', value: location.pathname }),
+        h('div', { class: 'field' }, h('label', { for: 'token' }, 'Token'),
+          h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true })),
+        h('button', { type: 'submit' }, 'Log in'))));
+    document.body.setAttribute('data-login', '1');
+  }
+
+  /* Asks how this page is authenticated; with a session, keeps its CSRF token and offers Log out. */
+  async function startSession() {
+    let s;
+    try {
+      s = await api('/api/session');
+    } catch (e) {
+      return; // a 401 shows the login form; anything else shows on the first refresh
+    }
+    if (!s || s.auth !== 'token' || s.via !== 'cookie') return;
+    csrfToken = typeof s.csrf_token === 'string' ? s.csrf_token : null;
+    const button = h('button', {
+      type: 'button', id: 'logout', class: 'logout secondary',
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          await api('/logout', { method: 'POST', body: {} });
+        } catch (e) {
+          if (!loggedOut) notify('Log out: ' + e.message);
+          button.disabled = false;
+          return;
+        }
+        location.assign('/');
+      },
+    }, 'Log out');
+    $('#live').after(button);
   }
 
   /* Runs a state-changing action from a button: disables it meanwhile, shows errors. */
@@ -287,6 +359,7 @@
       scheduleRefresh(0, true);
       return r;
     } catch (e) {
+      if (loggedOut) return undefined;
       notify(`${what}: ${e.message}`);
       if (button) button.disabled = false;
       scheduleRefresh(0, true);
@@ -313,6 +386,34 @@
       h('span', { class: 'muted' }, 'failed in a state that asks for a decision: open one to retry, acknowledge or cancel it')),
     h('div', { class: 'table-wrap' }, interventions));
 
+    const parked = table('parked', 'Commands a remote service failed on until their last attempt',
+      ['Command', 'Context', 'Instance', 'Attempts', 'Last error', '']);
+    const parkedPanel = h('section', {
+      id: 'parked-panel', class: 'panel attention', 'aria-labelledby': 'parked-title', hidden: true,
+    },
+    h('div', { class: 'panel-head' },
+      h('h2', { id: 'parked-title' }, 'Parked commands'),
+      h('span', { class: 'muted' }, 'a remote service kept failing: deliver again once it is fixed, or skip')),
+    h('div', { class: 'table-wrap' }, parked));
+
+    function parkedRow(c) {
+      const redeliver = h('button', { type: 'button', 'data-action': 'redeliver' }, 'Deliver again');
+      const skip = h('button', { type: 'button', class: 'secondary', 'data-action': 'skip' }, 'Skip');
+      redeliver.addEventListener('click', () => act(redeliver, 'Deliver again',
+        () => api(`/api/commands/${enc(c.id)}/retry`, { method: 'POST' })));
+      skip.addEventListener('click', () => act(skip, 'Skip',
+        () => api(`/api/commands/${enc(c.id)}/skip`, { method: 'POST', body: { note: 'skipped from the page' } })));
+      return h('tr', { 'data-command': c.id, 'data-status': c.status },
+        h('td', null, h('span', { class: 'state-name' }, orDash(c.type)), h('span', { class: 'msg-id' }, orDash(c.id))),
+        h('td', null, orDash(c.context)),
+        h('td', { class: 'id' }, c.instance_id
+          ? h('a', { href: instanceHref(c.instance_id, c.definition), title: `Instance ${c.instance_id}` }, shortId(c.instance_id))
+          : '—'),
+        h('td', null, String(c.attempts)),
+        h('td', { class: 'reason' }, orDash(c.error)),
+        h('td', { class: 'actions' }, redeliver, ' ', skip));
+    }
+
     const failures = table('failures', 'Failed instances, newest first', ['Instance', 'Definition', 'State', 'Reason', 'Failed']);
     failures.classList.add('compact');
     const failuresPanel = h('section', { id: 'failures-panel', class: 'panel', 'aria-labelledby': 'failures-title' },
@@ -322,7 +423,7 @@
         h('a', { href: '/instances?status=failed' }, 'all failures')),
       h('div', { class: 'table-wrap' }, failures));
 
-    $('#main').replaceChildren(intro, interventionsPanel, demoBox, failuresPanel);
+    $('#main').replaceChildren(intro, interventionsPanel, parkedPanel, demoBox, failuresPanel);
 
     function instanceCells(i) {
       return [
@@ -353,11 +454,17 @@
         const nav = $('[data-nav="dashboard"]');
         if (nav) nav.textContent = demo.title;
       }
-      const [, iv, fl] = await Promise.all([
+      const [, iv, fl, pk] = await Promise.all([
         demo.refresh(),
         api('/api/interventions?limit=50'),
         api('/api/instances?status=failed&limit=8'),
+        api('/api/commands?status=parked&limit=50'),
       ]);
+      if (changed('parked', pk)) {
+        const list = (pk && pk.commands) || [];
+        parked.tBodies[0].replaceChildren(...list.map(parkedRow));
+        parkedPanel.hidden = list.length === 0;
+      }
       if (changed('interventions', iv)) {
         const list = (iv && iv.instances) || [];
         interventions.tBodies[0].replaceChildren(...list.map((i) =>
@@ -1168,19 +1275,22 @@
     }
 
     function commandsTable(tid, caption, cmds, empty) {
-      const t = table(tid, caption, ['Command', 'Context', 'Status', 'Caused by', 'Created', 'Delivered', 'Error']);
+      const t = table(tid, caption, ['Command', 'Context', 'Status', 'Attempts', 'Caused by', 'Created', 'Delivered', 'Error']);
       const body = t.tBodies[0];
       for (const c of cmds) {
         body.append(h('tr', { 'data-command': c.id, 'data-status': c.status },
           h('td', null, h('span', { class: 'state-name' }, orDash(c.type)), h('span', { class: 'msg-id' }, orDash(c.id))),
           h('td', null, orDash(c.context)),
           h('td', null, badge(orDash(c.status), 'cmd-' + c.status)),
+          h('td', null, c.status === 'pending' && c.next_attempt_at
+            ? h('span', { title: 'next attempt' }, `${c.attempts}, next `, countdown(c.next_attempt_at))
+            : String(c.attempts || 0)),
           h('td', null, h('span', { class: 'msg-id' }, orDash(c.causation_id))),
           h('td', null, timeEl(c.created_at, true)),
           h('td', null, c.delivered_at ? timeEl(c.delivered_at, true) : '—'),
           h('td', { class: 'reason' }, orDash(c.error))));
       }
-      if (!body.rows.length) body.append(emptyRow(7, empty));
+      if (!body.rows.length) body.append(emptyRow(8, empty));
       return t;
     }
 
@@ -1221,12 +1331,12 @@
           h('h2', { id: 'history-title' }, 'History'), h('div', { class: 'table-wrap' }, historyTable(inst, def))),
         h('section', { class: 'panel', 'aria-labelledby': 'pending-title' },
           h('h2', { id: 'pending-title' }, 'Pending commands'),
-          h('div', { class: 'table-wrap' }, commandsTable('pending-commands', 'Commands waiting to be delivered',
-            cmds.filter((c) => c.status === 'pending'), 'Nothing waits to be delivered.'))),
+          h('div', { class: 'table-wrap' }, commandsTable('pending-commands', 'Commands waiting to be delivered, or parked for a person',
+            cmds.filter((c) => c.status === 'pending' || c.status === 'parked'), 'Nothing waits to be delivered.'))),
         h('section', { class: 'panel', 'aria-labelledby': 'delivered-title' },
           h('h2', { id: 'delivered-title' }, 'Delivered commands'),
-          h('div', { class: 'table-wrap' }, commandsTable('delivered-commands', 'Commands delivered (or refused by their service)',
-            cmds.filter((c) => c.status !== 'pending'), 'No command delivered yet.'))));
+          h('div', { class: 'table-wrap' }, commandsTable('delivered-commands', 'Commands delivered (or refused by their service, or skipped)',
+            cmds.filter((c) => c.status !== 'pending' && c.status !== 'parked'), 'No command delivered yet.'))));
       drawDiagram(figure, def, inst);
     };
     return v;
@@ -1542,7 +1652,9 @@
     return v;
   }
 
-  function start() {
+  async function start() {
+    await startSession();
+    if (loggedOut) return;
     view = route();
     scheduleRefresh(0);
     startLive();

@@ -1,0 +1,448 @@
+/*
+ * config.c - reading the settings of `steward serve` (see config.h). The INI
+ * syntax is libinih's; the lines are fed to it by our own reader so that we
+ * know the line of every key (Debian's libinih does not pass it) and can cap
+ * their length.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+#include <steward.h>
+
+/* The longest line a configuration file may have, newline included. */
+#define CONFIG_MAX_LINE 4096
+
+void stw_config_init(struct stw_serve_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->synchronous = -1;
+}
+
+void stw_config_free(struct stw_serve_config *c)
+{
+	free(c->file);
+	free(c->listen);
+	free(c->token_file);
+	free(c->store);
+	for (size_t i = 0; i < c->nload; i++)
+		free(c->load[i]);
+	free(c->load);
+	for (size_t i = 0; i < c->nremotes; i++) {
+		free(c->remotes[i].name);
+		free(c->remotes[i].url);
+		free(c->remotes[i].token_file);
+	}
+	free(c->remotes);
+	stw_config_init(c);
+}
+
+int stw_config_set(char **field, const char *value)
+{
+	char *copy = strdup(value);
+	if (copy == NULL)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+int stw_config_add_load(struct stw_serve_config *c, const char *path)
+{
+	char **grown = realloc(c->load, (c->nload + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	c->load = grown;
+	if ((c->load[c->nload] = strdup(path)) == NULL)
+		return -1;
+	c->nload++;
+	return 0;
+}
+
+/* The remote named `name`, declared when missing; NULL when out of memory. */
+static struct stw_serve_remote *remote(struct stw_serve_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nremotes; i++)
+		if (strcmp(c->remotes[i].name, name) == 0)
+			return &c->remotes[i];
+	struct stw_serve_remote *grown = realloc(c->remotes, (c->nremotes + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	c->remotes = grown;
+	struct stw_serve_remote *r = &c->remotes[c->nremotes];
+	memset(r, 0, sizeof(*r));
+	if ((r->name = strdup(name)) == NULL)
+		return NULL;
+	c->nremotes++;
+	return r;
+}
+
+/* A context name as the engine accepts it: 1..STW_MAX_NAME-1 printable bytes, no space. */
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= STW_MAX_NAME)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == '"' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int valid_url(const char *s)
+{
+	return (strncmp(s, "http://", 7) == 0 && s[7] != '\0') ||
+	       (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
+}
+
+int stw_config_synchronous(const char *s, int *out)
+{
+	static const char *const names[] = { "off", "normal", "full" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Parses a decimal integer in [min, max]: 0, or -1. */
+static int parse_number(const char *s, long long min, long long max, long long *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int stw_config_remote_flag(struct stw_serve_config *c, const char *spec, char *err, size_t cap)
+{
+	const char *eq = strchr(spec, '=');
+	char name[STW_MAX_NAME];
+	if (eq == NULL || (size_t)(eq - spec) >= sizeof(name)) {
+		snprintf(err, cap, "--remote needs NAME=URL, not '%s'", spec);
+		return -1;
+	}
+	memcpy(name, spec, (size_t)(eq - spec));
+	name[eq - spec] = '\0';
+	if (!valid_name(name)) {
+		snprintf(err, cap, "--remote %s: '%s' is not a context name", spec, name);
+		return -1;
+	}
+	if (!valid_url(eq + 1)) {
+		snprintf(err, cap, "--remote %s: the URL must start with http:// or https://",
+			 name);
+		return -1;
+	}
+	struct stw_serve_remote *r = remote(c, name);
+	if (r == NULL || stw_config_set(&r->url, eq + 1) != 0) {
+		snprintf(err, cap, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int stw_config_validate(const struct stw_serve_config *c, char *err, size_t cap)
+{
+	for (size_t i = 0; i < c->nremotes; i++)
+		if (c->remotes[i].url == NULL) {
+			snprintf(err, cap, "%s%sremote %s has no url", c->file ? c->file : "",
+				 c->file ? ": " : "", c->remotes[i].name);
+			return -1;
+		}
+	if (c->listen != NULL && c->listen[0] == '\0') {
+		snprintf(err, cap, "the listen address is empty (use off for no HTTP server)");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The file                                                                 */
+
+struct parse {
+	struct stw_serve_config *c;
+	FILE *f;
+	const char *path;
+	char dir[PATH_MAX]; /* the file's directory, for relative paths */
+	int line;           /* the line just read */
+	int error_line;     /* the first failure's line, 0: none */
+	int long_line;      /* the line just read did not fit */
+	char error[512];
+};
+
+/* Records the first failure (the handler goes on: inih reports the first line). */
+static int fail(struct parse *p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static int fail(struct parse *p, const char *fmt, ...)
+{
+	if (p->error_line != 0)
+		return 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->error, sizeof(p->error), fmt, ap);
+	va_end(ap);
+	p->error_line = p->line;
+	return 0;
+}
+
+/*
+ * inih's line reader: counts lines, and swallows the rest of a line longer
+ * than the buffer (recording the failure) so that counting stays right.
+ */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct parse *p = stream;
+	if (fgets(buf, size, p->f) == NULL)
+		return NULL;
+	p->line++;
+	size_t n = strlen(buf);
+	if (n > 0 && buf[n - 1] != '\n' && !feof(p->f)) {
+		int ch;
+		while ((ch = fgetc(p->f)) != EOF && ch != '\n')
+			;
+		fail(p, "the line is longer than %d bytes", size - 1);
+		buf[0] = '\0'; /* an empty line: inih moves on */
+	}
+	return buf;
+}
+
+/* Copies a path of the file into *field, relative ones taken from the file's directory. */
+static int set_path(struct parse *p, char **field, const char *key, const char *value)
+{
+	char joined[PATH_MAX];
+	if (value[0] == '\0')
+		return fail(p, "%s is empty", key);
+	if (value[0] != '/' && strcmp(p->dir, ".") != 0) {
+		int n = snprintf(joined, sizeof(joined), "%s/%s", p->dir, value);
+		if (n < 0 || (size_t)n >= sizeof(joined))
+			return fail(p, "%s: the path is too long", key);
+		value = joined;
+	}
+	if (field == NULL)
+		return stw_config_add_load(p->c, value) == 0 ? 1 : fail(p, "out of memory");
+	return stw_config_set(field, value) == 0 ? 1 : fail(p, "out of memory");
+}
+
+/* A number key of a remote section. */
+static int set_number(struct parse *p, const char *section, const char *key, const char *value,
+		      long long min, long long max, long long *out)
+{
+	if (parse_number(value, min, max, out) != 0)
+		return fail(p, "[%s] %s: '%s' is not a whole number from %lld to %lld", section,
+			    key, value, min, max);
+	return 1;
+}
+
+/*
+ * The section name of a remote ("remote Billing" or "remote \"Billing\"")
+ * written into name; 0 if the section is not a remote, -1 if it is one with a
+ * bad name.
+ */
+static int remote_section(const char *section, char *name, size_t cap)
+{
+	if (strncmp(section, "remote", 6) != 0 || (section[6] != ' ' && section[6] != '\t'))
+		return 0;
+	const char *s = section + 6;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		s++;
+		n -= 2;
+	}
+	if (n == 0 || n >= cap)
+		return -1;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	return valid_name(name) ? 1 : -1;
+}
+
+static int on_remote_key(struct parse *p, const char *section, const char *name, const char *key,
+			 const char *value)
+{
+	struct stw_serve_remote *r = remote(p->c, name);
+	long long v = 0;
+	int ok;
+	if (r == NULL)
+		return fail(p, "out of memory");
+	if (strcmp(key, "url") == 0) {
+		if (!valid_url(value))
+			return fail(p, "[%s] url: '%s' does not start with http:// or https://",
+				    section, value);
+		return stw_config_set(&r->url, value) == 0 ? 1 : fail(p, "out of memory");
+	}
+	if (strcmp(key, "token_file") == 0)
+		return set_path(p, &r->token_file, "token_file", value);
+	if (strcmp(key, "connect_timeout_ms") == 0) {
+		if ((ok = set_number(p, section, key, value, 1, 3600000, &v)) == 1)
+			r->connect_timeout_ms = (long)v;
+		return ok;
+	}
+	if (strcmp(key, "timeout_ms") == 0) {
+		if ((ok = set_number(p, section, key, value, 1, 3600000, &v)) == 1)
+			r->timeout_ms = (long)v;
+		return ok;
+	}
+	if (strcmp(key, "max_attempts") == 0) {
+		if ((ok = set_number(p, section, key, value, 1, 1000000, &v)) == 1)
+			r->max_attempts = (int)v;
+		return ok;
+	}
+	if (strcmp(key, "backoff_ms") == 0) {
+		if ((ok = set_number(p, section, key, value, 1, 86400000, &v)) == 1)
+			r->backoff_ms = v;
+		return ok;
+	}
+	if (strcmp(key, "backoff_max_ms") == 0) {
+		if ((ok = set_number(p, section, key, value, 1, 86400000, &v)) == 1)
+			r->backoff_max_ms = v;
+		return ok;
+	}
+	return fail(p,
+		    "[%s] has no key '%s' (url, token_file, connect_timeout_ms, timeout_ms, "
+		    "max_attempts, backoff_ms, backoff_max_ms)",
+		    section, key);
+}
+
+/* inih's handler: one key = value of one section. Returns 1, or 0 on failure. */
+static int on_key(void *ud, const char *section, const char *key, const char *value)
+{
+	struct parse *p = ud;
+	char name[STW_MAX_NAME];
+	if (strcmp(section, "server") == 0) {
+		if (strcmp(key, "listen") == 0) {
+			if (value[0] == '\0')
+				return fail(p, "[server] listen is empty (off: no HTTP server)");
+			return stw_config_set(&p->c->listen, value) == 0 ? 1
+									 : fail(p, "out of memory");
+		}
+		if (strcmp(key, "token_file") == 0)
+			return set_path(p, &p->c->token_file, "token_file", value);
+		return fail(p, "[server] has no key '%s' (listen, token_file)", key);
+	}
+	if (strcmp(section, "store") == 0) {
+		if (strcmp(key, "path") == 0)
+			return set_path(p, &p->c->store, "path", value);
+		if (strcmp(key, "synchronous") == 0) {
+			if (stw_config_synchronous(value, &p->c->synchronous) != 0)
+				return fail(p,
+					    "[store] synchronous: '%s' is not full, normal or off",
+					    value);
+			return 1;
+		}
+		return fail(p, "[store] has no key '%s' (path, synchronous)", key);
+	}
+	if (strcmp(section, "definitions") == 0) {
+		if (strcmp(key, "load") == 0)
+			return set_path(p, NULL, "load", value);
+		return fail(p, "[definitions] has no key '%s' (load)", key);
+	}
+	switch (remote_section(section, name, sizeof(name))) {
+	case 1:
+		return on_remote_key(p, section, name, key, value);
+	case -1:
+		return fail(p, "[%s]: the remote's name is not a context name", section);
+	default:
+		if (section[0] == '\0')
+			return fail(p, "'%s' is outside any section", key);
+		return fail(p, "unknown section [%s] (server, store, definitions, remote NAME)",
+			    section);
+	}
+}
+
+int stw_config_read_file(struct stw_serve_config *c, const char *path, char *err, size_t cap)
+{
+	struct parse p = { .c = c, .path = path };
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(p.dir, sizeof(p.dir), ".");
+	else if (slash == path)
+		snprintf(p.dir, sizeof(p.dir), "/");
+	else
+		snprintf(p.dir, sizeof(p.dir), "%.*s", (int)(slash - path), path);
+	if ((p.f = fopen(path, "r")) == NULL) {
+		snprintf(err, cap, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = ini_parse_stream(read_line, &p, on_key, &p);
+	int read_error = ferror(p.f);
+	fclose(p.f);
+	if (read_error) {
+		snprintf(err, cap, "%s: cannot read", path);
+		return -1;
+	}
+	if (rc > 0 && (p.error_line == 0 || rc < p.error_line)) {
+		snprintf(err, cap, "%s:%d: syntax error (expected [section] or key = value)", path,
+			 rc);
+		return -1;
+	}
+	if (p.error_line != 0) {
+		snprintf(err, cap, "%s:%d: %s", path, p.error_line, p.error);
+		return -1;
+	}
+	if (rc != 0) {
+		snprintf(err, cap, "%s: cannot parse (out of memory)", path);
+		return -1;
+	}
+	if (stw_config_set(&c->file, path) != 0) {
+		snprintf(err, cap, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Printing                                                                 */
+
+/* Prints a URL without the password of its user part, if it has one. */
+static void print_url(FILE *f, const char *url)
+{
+	const char *rest = strstr(url, "://");
+	const char *at = rest ? strchr(rest + 3, '@') : NULL;
+	const char *slash = rest ? strchr(rest + 3, '/') : NULL;
+	if (at == NULL || (slash != NULL && slash < at)) {
+		fputs(url, f);
+		return;
+	}
+	fprintf(f, "%.*s***@%s", (int)(rest + 3 - url), url, at + 1);
+}
+
+void stw_config_print(const struct stw_serve_config *c, FILE *f)
+{
+	static const char *const sync_names[] = { "off", "normal", "full" };
+	fprintf(f, "config       %s\n", c->file ? c->file : "(none)");
+	fprintf(f, "listen       %s\n", c->listen ? c->listen : "127.0.0.1:8080");
+	fprintf(f, "token_file   %s\n", c->token_file ? c->token_file : "(none: no token)");
+	fprintf(f, "store        %s\n", c->store ? c->store : "steward.db");
+	fprintf(f, "synchronous  %s\n", c->synchronous >= 0 ? sync_names[c->synchronous] : "full");
+	for (size_t i = 0; i < c->nload; i++)
+		fprintf(f, "load         %s\n", c->load[i]);
+	for (size_t i = 0; i < c->nremotes; i++) {
+		const struct stw_serve_remote *r = &c->remotes[i];
+		fprintf(f, "remote       %s ", r->name);
+		print_url(f, r->url ? r->url : "(no url)");
+		fprintf(f, " token_file=%s", r->token_file ? r->token_file : "(none)");
+		fprintf(f, " connect_timeout_ms=%ld timeout_ms=%ld max_attempts=%d",
+			r->connect_timeout_ms ? r->connect_timeout_ms : 2000,
+			r->timeout_ms ? r->timeout_ms : 10000,
+			r->max_attempts ? r->max_attempts : 8);
+		fprintf(f, " backoff_ms=%lld backoff_max_ms=%lld\n",
+			(long long)(r->backoff_ms ? r->backoff_ms : 500),
+			(long long)(r->backoff_max_ms ? r->backoff_max_ms : 60000));
+	}
+}

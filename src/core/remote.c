@@ -1,0 +1,573 @@
+/*
+ * remote.c - commands to services that run elsewhere. A remote context's
+ * commands wait in the outbox like any other; the engine hands the due ones
+ * to the context's transport (HTTP in the daemon) outside any transaction,
+ * then records each outcome in one transaction: delivered (with the events
+ * the service answered, appended to the context's log), refused, or failed.
+ * A failed command is tried again after an exponential backoff with jitter
+ * and, after its last attempt, parked for a person to retry or skip.
+ *
+ * Delivery is at least once: a crash between the service's answer and the
+ * record sends the command again under the same id, which the service
+ * deduplicates (the Idempotency-Key of the HTTP transport).
+ */
+#include "core/engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_ATTEMPTS   8
+#define DEFAULT_BACKOFF    500
+#define DEFAULT_BACKOFF_MX 60000
+#define DEFAULT_RBATCH     32
+#define MAX_RBATCH         1024
+
+const struct stw__remote *stw__find_remote(const struct stw_engine *e, const char *context)
+{
+	for (size_t i = 0; i < e->nremotes; i++)
+		if (strcmp(e->remotes[i].context, context) == 0)
+			return &e->remotes[i];
+	return NULL;
+}
+
+STW_API int stw_register_remote(struct stw_engine *e, const char *context,
+				const struct stw_remote_def *def)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (!stw__valid_name(context) || def == NULL || def->send == NULL)
+		return stw__fail(e, STW_EINVAL,
+				 "a remote needs a valid context name and a transport");
+	if (def->max_attempts < 0 || def->backoff_ms < 0 || def->backoff_max_ms < 0 ||
+	    def->batch < 0 || def->batch > MAX_RBATCH)
+		return stw__fail(e, STW_EINVAL, "remote %s: negative or too large a setting",
+				 context);
+	if (stw__find_service(e, context) != NULL || stw__find_remote(e, context) != NULL)
+		return stw__fail(e, STW_EEXIST, "context %s already has a service", context);
+	struct stw__remote *r = realloc(e->remotes, (e->nremotes + 1) * sizeof(*r));
+	if (r == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	e->remotes = r;
+	char *name = strdup(context);
+	if (name == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	struct stw_remote_def d = *def;
+	if (d.max_attempts == 0)
+		d.max_attempts = DEFAULT_ATTEMPTS;
+	if (d.backoff_ms == 0)
+		d.backoff_ms = DEFAULT_BACKOFF;
+	if (d.backoff_max_ms == 0)
+		d.backoff_max_ms = DEFAULT_BACKOFF_MX;
+	if (d.backoff_max_ms < d.backoff_ms)
+		d.backoff_max_ms = d.backoff_ms;
+	if (d.batch == 0)
+		d.batch = DEFAULT_RBATCH;
+	e->remotes[e->nremotes++] = (struct stw__remote){ .context = name, .def = d };
+	return STW_OK;
+}
+
+/* xorshift64*: the jitter of retry delays needs spread, not secrecy. */
+static uint64_t next_random(struct stw_engine *e)
+{
+	uint64_t x = e->rng ? e->rng : 0x2545f4914f6cdd1du;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	e->rng = x;
+	return x * 0x2545f4914f6cdd1du;
+}
+
+/*
+ * The delay before attempt `attempts + 1`: backoff * 2^(attempts - 1),
+ * capped, of which a random half is taken off ("equal jitter") so that
+ * commands that failed together do not come back together.
+ */
+static int64_t retry_delay(struct stw_engine *e, const struct stw_remote_def *d, int attempts)
+{
+	int64_t delay = d->backoff_ms;
+	for (int i = 1; i < attempts && delay < d->backoff_max_ms; i++)
+		delay *= 2;
+	if (delay > d->backoff_max_ms)
+		delay = d->backoff_max_ms;
+	int64_t half = delay / 2;
+	return delay - half + (half > 0 ? (int64_t)(next_random(e) % (uint64_t)(half + 1)) : 0);
+}
+
+STW_API int stw_send(struct stw_engine *e, const char *context, const char *type, json_t *data,
+		     const char *id, const char *correlation_id, char *id_out)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (e->in_handler)
+		return stw__fail(e, STW_ESTATE, "cannot send a command inside a service handler");
+	if (!stw__valid_name(context) || !stw__valid_name(type))
+		return stw__fail(e, STW_EINVAL, "invalid context or command type");
+	if (id != NULL && !stw__valid_id(id))
+		return stw__fail(e, STW_EINVAL, "invalid command id");
+	if (correlation_id != NULL && !stw__valid_id(correlation_id))
+		return stw__fail(e, STW_EINVAL, "invalid correlation id");
+	if (data != NULL && !json_is_object(data))
+		return stw__fail(e, STW_EINVAL, "command data must be a JSON object");
+	if (stw__find_service(e, context) == NULL && stw__find_remote(e, context) == NULL)
+		return stw__fail(e, STW_ENOTFOUND, "no service for context %s", context);
+	char gen[37];
+	if (id == NULL) {
+		stw_new_id(gen);
+		id = gen;
+	}
+	if (id_out != NULL)
+		stw__copy(id_out, STW_MAX_ID, id);
+	char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
+	if (text == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	if (strlen(text) > STW_MAX_JSON) {
+		free(text);
+		return stw__fail(e, STW_EINVAL, "command data is larger than %d bytes",
+				 STW_MAX_JSON);
+	}
+	int64_t started = stw__mono_us();
+	struct stw__outbox_row row = {
+		.command_id = id,
+		.context = context,
+		.type = type,
+		.correlation_id = correlation_id ? correlation_id : id,
+		.data = text,
+		.created_at = stw__now(e),
+	};
+	int rc = STW__S0(e->store, begin);
+	if (rc == STW_OK)
+		rc = STW__S(e->store, outbox_insert, &row);
+	if (rc == STW_OK)
+		rc = STW__S0(e->store, commit);
+	free(text);
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, "queueing a command");
+		STW__S0(e->store, rollback);
+		return rc;
+	}
+	stw__observe(e, STW_ACTIVITY_COMMAND, NULL, context, 1, 0, started);
+	return STW_OK;
+}
+
+/* A due outbox row copied into the arena, and its command. */
+struct due {
+	struct stw__outbox_row row;
+	struct stw_command cmd;
+};
+
+struct due_list {
+	struct stw_engine *e;
+	struct due *items;
+	int n;
+	int cap;
+	int oom;
+};
+
+static int due_cb(const struct stw__outbox_row *row, void *ud)
+{
+	struct due_list *l = ud;
+	struct stw__arena *a = &l->e->arena;
+	struct due *p = &l->items[l->n];
+	int oom = 0;
+	memset(p, 0, sizeof(*p));
+	p->row.seq = row->seq;
+	p->row.attempts = row->attempts;
+	p->row.command_id = stw__arena_strdup(a, row->command_id, &oom);
+	p->row.context = stw__arena_strdup(a, row->context, &oom);
+	p->row.type = stw__arena_strdup(a, row->type, &oom);
+	p->row.correlation_id = stw__arena_strdup(a, row->correlation_id, &oom);
+	p->row.causation_id = stw__arena_strdup(a, row->causation_id, &oom);
+	p->row.data = stw__arena_strdup(a, row->data, &oom);
+	if (oom) {
+		l->oom = 1;
+		return 1;
+	}
+	l->n++;
+	return l->n >= l->cap;
+}
+
+/* A string member of an answered event, NULL when absent; *bad when not a string. */
+static const char *member_str(json_t *o, const char *key, int *bad)
+{
+	json_t *v = json_object_get(o, key);
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v))
+		*bad = 1;
+	return json_string_value(v);
+}
+
+/*
+ * Appends the events a service answered with, inside the caller's
+ * transaction. Ids missing from the answer are derived from the command id
+ * and the index, as stw_svc_emit derives them.
+ */
+static int append_answer(struct stw_engine *e, const struct stw_command *cmd, json_t *events)
+{
+	if (events == NULL)
+		return STW_OK;
+	if (json_is_string(events)) /* a transport's word on a malformed answer */
+		return stw__fail(e, STW_EINVAL, "%s", json_string_value(events));
+	if (!json_is_array(events))
+		return stw__fail(e, STW_EINVAL, "the answer's events are not an array");
+	size_t i;
+	json_t *o;
+	json_array_foreach(events, i, o)
+	{
+		if (!json_is_object(o))
+			return stw__fail(e, STW_EINVAL, "answered event %zu is not an object", i);
+		int bad = 0;
+		char id[33];
+		struct stw_event ev = {
+			.id = member_str(o, "id", &bad),
+			.type = member_str(o, "type", &bad),
+			.stream = member_str(o, "stream", &bad),
+			.correlation_id = member_str(o, "correlation_id", &bad),
+			.causation_id = cmd->id,
+			.data = json_object_get(o, "data"),
+			.metadata = json_object_get(o, "metadata"),
+		};
+		json_t *xv = json_object_get(o, "expected_version");
+		int64_t expected = STW_ANY_VERSION;
+		if (xv != NULL && !json_is_null(xv)) {
+			if (!json_is_integer(xv) || json_integer_value(xv) < 0)
+				return stw__fail(e, STW_EINVAL,
+						 "answered event %zu: expected_version is not a "
+						 "version",
+						 i);
+			expected = json_integer_value(xv);
+		}
+		if (bad)
+			return stw__fail(e, STW_EINVAL, "answered event %zu has a non-string field",
+					 i);
+		if (ev.id == NULL) {
+			const char *parts[3] = { "event", cmd->context, cmd->id };
+			stw__derive_id(id, parts, 3, (long)i);
+			ev.id = id;
+		}
+		if (ev.correlation_id == NULL)
+			ev.correlation_id = cmd->correlation_id;
+		int rc = stw__append_in_txn(e, cmd->context, expected, &ev, 1, NULL);
+		if (rc != STW_OK)
+			return rc;
+	}
+	return STW_OK;
+}
+
+/* Sets a command's status after an attempt (see outbox_attempted). */
+static int mark(struct stw_engine *e, const char *id, const char *status, const char *error,
+		int attempts, int64_t next_at, int64_t at)
+{
+	int rc = STW__S(e->store, outbox_attempted, id, status, error, attempts, next_at, at);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "recording a delivery");
+}
+
+/*
+ * Records the outcome of one attempt inside the caller's transaction;
+ * *appended counts the events the answers appended.
+ */
+static int record(struct stw_engine *e, const struct stw__remote *r, struct due *p,
+		  struct stw_delivery_attempt *a, int64_t now, int *appended)
+{
+	struct stw__store *s = e->store;
+	int attempts = p->row.attempts + 1;
+	const char *id = p->row.command_id;
+	int rc;
+	e->stats.remote_attempts++;
+	if (a->outcome == STW_OK) {
+		if ((rc = STW__S0(s, savepoint)) != STW_OK)
+			return stw__store_fail(e, rc, "opening a savepoint");
+		e->errmsg[0] = '\0';
+		rc = append_answer(e, &p->cmd, a->events);
+		if (rc == STW_OK) {
+			if ((rc = STW__S0(s, release)) != STW_OK)
+				return stw__store_fail(e, rc, "releasing a savepoint");
+			*appended += a->events ? (int)json_array_size(a->events) : 0;
+			e->stats.commands_delivered++;
+			return mark(e, id, "delivered", NULL, attempts, 0, now);
+		}
+		if (rc == STW_ENOMEM || rc == STW_ESTORE) {
+			STW__S0(s, rollback_to); /* the message of rc stays */
+			return rc;
+		}
+		/* The service applied the command but its answer cannot be stored:
+		 * a person must look. */
+		char why[1100];
+		snprintf(why, sizeof(why), "the service's answer cannot be stored: %s", e->errmsg);
+		if ((rc = STW__S0(s, rollback_to)) != STW_OK)
+			return stw__store_fail(e, rc, "rolling back an answer");
+		e->stats.commands_parked++;
+		stw__log(e, STW_LOG_WARN, "command %s to %s parked: %s", id, r->context, why);
+		return mark(e, id, "parked", why, attempts, 0, 0);
+	}
+	if (a->outcome == STW_EREJECTED || a->outcome == STW_EINVAL) {
+		e->stats.commands_delivered++;
+		e->stats.commands_rejected++;
+		return mark(e, id, "rejected", a->error[0] ? a->error : "refused by the service",
+			    attempts, 0, now);
+	}
+	e->stats.remote_failures++;
+	const char *err = a->error[0] ? a->error : stw_strerror(a->outcome);
+	if (attempts >= r->def.max_attempts) {
+		e->stats.commands_parked++;
+		stw__log(e, STW_LOG_WARN, "command %s to %s parked after %d attempts: %s", id,
+			 r->context, attempts, err);
+		return mark(e, id, "parked", err, attempts, 0, 0);
+	}
+	int64_t next = now + retry_delay(e, &r->def, attempts);
+	return mark(e, id, "pending", err, attempts, next, 0);
+}
+
+/* One batch of one remote context; *n counts the attempts made. */
+static int deliver_batch(struct stw_engine *e, const struct stw__remote *r, int *n)
+{
+	struct stw__store *s = e->store;
+	int64_t started = stw__mono_us();
+	*n = 0;
+	stw__arena_reset(&e->arena);
+	struct due_list l = { .e = e, .cap = r->def.batch };
+	l.items = stw__arena_alloc(&e->arena, sizeof(*l.items) * (size_t)l.cap);
+	struct stw_delivery_attempt *att =
+	    stw__arena_alloc(&e->arena, sizeof(*att) * (size_t)l.cap);
+	if (l.items == NULL || att == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(s, outbox_due, r->context, stw__now(e), l.cap, due_cb, &l);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "reading the outbox");
+	if (l.oom)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	if (l.n == 0)
+		return STW_OK;
+	rc = STW_OK;
+	for (int i = 0; i < l.n; i++) {
+		struct due *p = &l.items[i];
+		json_error_t jerr;
+		json_t *data = json_loads(p->row.data, 0, &jerr);
+		if (data == NULL) {
+			for (int j = 0; j < i; j++)
+				json_decref(l.items[j].cmd.data);
+			return stw__fail(e, STW_ESTORE, "outbox row %s has malformed JSON",
+					 p->row.command_id);
+		}
+		p->cmd = (struct stw_command){
+			.id = p->row.command_id,
+			.context = p->row.context,
+			.type = p->row.type,
+			.correlation_id = p->row.correlation_id,
+			.causation_id = p->row.causation_id,
+			.data = data,
+		};
+		att[i] = (struct stw_delivery_attempt){
+			.cmd = &p->cmd,
+			.attempt = p->row.attempts + 1,
+			.outcome = STW_EUNAVAILABLE,
+		};
+	}
+	r->def.send(att, (size_t)l.n, r->def.ud);
+	stw__failpoint(e, "remote.after_send");
+
+	int appended = 0;
+	if ((rc = STW__S0(s, begin)) != STW_OK) {
+		stw__store_fail(e, rc, "beginning to record deliveries");
+	} else {
+		int64_t now = stw__now(e);
+		for (int i = 0; i < l.n && rc == STW_OK; i++) {
+			rc = record(e, r, &l.items[i], &att[i], now, &appended);
+		}
+		if (rc == STW_OK && (rc = STW__S0(s, commit)) != STW_OK)
+			stw__store_fail(e, rc, "committing deliveries");
+		if (rc != STW_OK)
+			STW__S0(s, rollback);
+	}
+	for (int i = 0; i < l.n; i++) {
+		json_decref(l.items[i].cmd.data);
+		json_decref(att[i].events);
+	}
+	if (rc != STW_OK) {
+		/* Nothing recorded: the commands are sent again, under the same ids. */
+		stw__log(e, STW_LOG_ERROR, "delivery to %s failed: %s", r->context, e->errmsg);
+		return rc;
+	}
+	e->stats.transactions++;
+	stw__failpoint(e, "remote.after_record");
+	*n = l.n;
+	stw__observe(e, STW_ACTIVITY_DELIVERY, NULL, r->context, l.n, 0, started);
+	if (appended > 0)
+		stw__observe(e, STW_ACTIVITY_APPEND, NULL, r->context, appended, 0, started);
+	return STW_OK;
+}
+
+STW_API int stw_deliver_remote(struct stw_engine *e, int *delivered)
+{
+	if (delivered != NULL)
+		*delivered = 0;
+	if (e == NULL)
+		return STW_EINVAL;
+	if (e->in_handler)
+		return stw__fail(e, STW_ESTATE, "cannot deliver from inside a service handler");
+	for (size_t i = 0; i < e->nremotes; i++) {
+		int n = 0;
+		int rc = deliver_batch(e, &e->remotes[i], &n);
+		if (rc != STW_OK)
+			return rc;
+		if (delivered != NULL)
+			*delivered += n;
+	}
+	return STW_OK;
+}
+
+STW_API int stw_next_delivery(struct stw_engine *e, int64_t *due_ms)
+{
+	if (e == NULL || due_ms == NULL)
+		return STW_EINVAL;
+	int found = 0;
+	for (size_t i = 0; i < e->nremotes; i++) {
+		int64_t at = 0;
+		int rc = STW__S(e->store, outbox_next_due, e->remotes[i].context, &at);
+		if (rc == STW_ENOTFOUND)
+			continue;
+		if (rc != STW_OK)
+			return stw__store_fail(e, rc, "finding the next delivery");
+		if (!found || at < *due_ms)
+			*due_ms = at;
+		found = 1;
+	}
+	return found ? STW_OK : STW_ENOTFOUND;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Inspection and a person's decisions                                      */
+
+struct cmd_list {
+	json_t *arr;
+	int oom;
+};
+
+static int list_cb(const struct stw__outbox_row *row, void *ud)
+{
+	struct cmd_list *c = ud;
+	json_t *o = stw__outbox_json(row);
+	if (o == NULL || json_array_append_new(c->arr, o) != 0) {
+		c->oom = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int valid_status(const char *s)
+{
+	static const char *const all[] = { "pending", "delivered", "rejected",
+					   "parked",  "skipped",   NULL };
+	for (int i = 0; all[i] != NULL; i++)
+		if (strcmp(s, all[i]) == 0)
+			return 1;
+	return 0;
+}
+
+STW_API int stw_list_commands(struct stw_engine *e, const char *status, int limit, json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (e == NULL || out == NULL)
+		return STW_EINVAL;
+	if (status == NULL)
+		status = "parked";
+	if (!valid_status(status))
+		return stw__fail(e, STW_EINVAL, "unknown command status %s", status);
+	if (limit < 0 || limit > 10000)
+		return stw__fail(e, STW_EINVAL, "limit must be between 0 and 10000");
+	struct cmd_list c = { .arr = json_array() };
+	if (c.arr == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(e->store, outbox_by_status, status, limit ? limit : 100, list_cb, &c);
+	if (rc != STW_OK || c.oom) {
+		json_decref(c.arr);
+		return c.oom ? stw__fail(e, STW_ENOMEM, "out of memory")
+			     : stw__store_fail(e, rc, "listing commands");
+	}
+	*out = c.arr;
+	return STW_OK;
+}
+
+STW_API int stw_get_command(struct stw_engine *e, const char *id, json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (e == NULL || out == NULL)
+		return STW_EINVAL;
+	if (!stw__valid_id(id))
+		return stw__fail(e, STW_EINVAL, "invalid command id");
+	struct cmd_list c = { .arr = json_array() };
+	if (c.arr == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(e->store, outbox_get, id, list_cb, &c);
+	if (rc == STW_OK && !c.oom)
+		*out = json_incref(json_array_get(c.arr, 0));
+	json_decref(c.arr);
+	if (rc == STW_ENOTFOUND)
+		return stw__fail(e, rc, "no command %s", id);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "reading a command");
+	return c.oom ? stw__fail(e, STW_ENOMEM, "out of memory") : STW_OK;
+}
+
+struct status_of {
+	char status[16];
+	int attempts;
+};
+
+static int status_cb(const struct stw__outbox_row *row, void *ud)
+{
+	struct status_of *st = ud;
+	stw__copy(st->status, sizeof(st->status), row->status);
+	st->attempts = row->attempts;
+	return 0;
+}
+
+/* Moves a parked command to `status` in one transaction. */
+static int decide(struct stw_engine *e, const char *id, const char *status, const char *note)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (!stw__valid_id(id))
+		return stw__fail(e, STW_EINVAL, "invalid command id");
+	if (note != NULL && strlen(note) > 4096)
+		return stw__fail(e, STW_EINVAL, "the note is longer than 4096 bytes");
+	struct stw__store *s = e->store;
+	struct status_of st = { { 0 }, 0 };
+	int rc = STW__S0(s, begin);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "beginning a decision");
+	rc = STW__S(s, outbox_get, id, status_cb, &st);
+	if (rc == STW_ENOTFOUND) {
+		stw__fail(e, rc, "no command %s", id);
+	} else if (rc != STW_OK) {
+		stw__store_fail(e, rc, "reading a command");
+	} else if (strcmp(st.status, "parked") != 0) {
+		rc = stw__fail(e, STW_ESTATE, "command %s is %s, not parked", id, st.status);
+	} else if (strcmp(status, "pending") == 0) {
+		/* A fresh start: all attempts again, the first one now. */
+		rc = STW__S(s, outbox_attempted, id, "pending", NULL, 0, 0, 0);
+	} else {
+		rc = STW__S(s, outbox_attempted, id, status, note ? note : "skipped by a person",
+			    st.attempts, 0, 0);
+	}
+	if (rc == STW_OK && (rc = STW__S0(s, commit)) != STW_OK)
+		stw__store_fail(e, rc, "committing a decision");
+	if (rc != STW_OK) {
+		STW__S0(s, rollback);
+		return rc;
+	}
+	stw__observe(e, STW_ACTIVITY_COMMAND, NULL, NULL, 1, 0, stw__mono_us());
+	return STW_OK;
+}
+
+STW_API int stw_retry_command(struct stw_engine *e, const char *id)
+{
+	return decide(e, id, "pending", NULL);
+}
+
+STW_API int stw_skip_command(struct stw_engine *e, const char *id, const char *note)
+{
+	return decide(e, id, "skipped", note);
+}

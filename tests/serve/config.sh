@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# tests/serve/config.sh STEWARD PLUGIN BAD_ABI_PLUGIN - `steward serve` settings: the file,
+# the environment and flags (in that order of precedence), --check-config,
+# and the errors (file, line and key named; exit status 2).
+set -u
+BIN=${1:?usage: tests/serve/config.sh STEWARD PLUGIN}
+PLUGIN=${2:?usage: tests/serve/config.sh STEWARD PLUGIN BAD_ABI_PLUGIN}
+BAD_ABI=${3:?usage: tests/serve/config.sh STEWARD PLUGIN BAD_ABI_PLUGIN}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/steward-config.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+FAILS=0
+N=0
+unset STEWARD_CONFIG STEWARD_LISTEN STEWARD_STORE
+
+# check NAME EXPECTED_STATUS PATTERN -- ARGS...: runs steward serve ARGS and
+# checks the exit status and that the output (stdout and stderr) matches PATTERN.
+check() {
+	local name=$1 want=$2 pattern=$3
+	shift 4
+	N=$((N + 1))
+	"$BIN" serve "$@" >"$TMP/out" 2>&1 </dev/null
+	local got=$?
+	if [ "$got" -ne "$want" ] || ! grep -Eq -- "$pattern" "$TMP/out"; then
+		echo "FAIL $name: status $got (want $want), output:"
+		sed 's/^/  | /' "$TMP/out"
+		echo "  (wanted /$pattern/)"
+		FAILS=$((FAILS + 1))
+	else
+		echo "ok   $name"
+	fi
+}
+
+cd "$TMP" || exit 1
+mkdir conf
+printf 'secret-token-value\n' >conf/api.token
+printf 'billing-secret\n' >conf/billing.token
+cat >conf/steward.conf <<CONF
+; the sample shape
+[server]
+listen = 127.0.0.1:9911
+token_file = api.token
+
+[store]
+path = data/steward.db
+synchronous = normal
+
+[definitions]
+load = $PLUGIN
+
+[remote "Billing"]
+url = http://127.0.0.1:9001/commands
+token_file = billing.token
+connect_timeout_ms = 300
+timeout_ms = 1500
+max_attempts = 20
+backoff_ms = 50
+backoff_max_ms = 400
+
+[remote Reports]
+url = http://127.0.0.1:9002/commands
+CONF
+
+check config-1.1 0 '^listen +127\.0\.0\.1:9911$' -- --config conf/steward.conf --check-config
+check config-1.2 0 "^store +conf/data/steward\.db$" -- --config conf/steward.conf --check-config
+check config-1.3 0 '^synchronous +normal$' -- --config conf/steward.conf --check-config
+check config-1.4 0 "^token_file +conf/api\.token$" -- --config conf/steward.conf --check-config
+check config-1.5 0 'remote +Billing http://127\.0\.0\.1:9001/commands token_file=conf/billing\.token connect_timeout_ms=300 timeout_ms=1500 max_attempts=20 backoff_ms=50 backoff_max_ms=400' -- --config conf/steward.conf --check-config
+check config-1.6 0 '^remote +Reports http://127\.0\.0\.1:9002/commands ' -- --config conf/steward.conf --check-config
+check config-1.7 0 "^load +$PLUGIN$" -- --config conf/steward.conf --check-config
+# Never a token.
+N=$((N + 1))
+"$BIN" serve --config conf/steward.conf --check-config >"$TMP/out" 2>&1
+if grep -q -e secret-token-value -e billing-secret "$TMP/out"; then
+	echo "FAIL config-1.8: a token was printed"
+	FAILS=$((FAILS + 1))
+else
+	echo "ok   config-1.8"
+fi
+
+# Precedence: flags over the environment over the file.
+export STEWARD_CONFIG=conf/steward.conf
+check config-2.1 0 '^listen +127\.0\.0\.1:9911$' -- --check-config
+STEWARD_LISTEN=127.0.0.1:9922 check config-2.2 0 '^listen +127\.0\.0\.1:9922$' -- --check-config
+STEWARD_LISTEN=127.0.0.1:9922 check config-2.3 0 '^listen +127\.0\.0\.1:9933$' -- --listen 127.0.0.1:9933 --check-config
+STEWARD_STORE=env.db check config-2.4 0 '^store +env\.db$' -- --check-config
+STEWARD_STORE=env.db check config-2.5 0 '^store +flag\.db$' -- --db flag.db --check-config
+check config-2.6 0 '^remote +Billing http://10\.0\.0\.1:1/x token_file=conf/billing\.token connect_timeout_ms=300' -- --remote Billing=http://10.0.0.1:1/x --check-config
+check config-2.7 0 '^remote +Extra http://10\.0\.0\.2:2/ ' -- --remote Extra=http://10.0.0.2:2/ --check-config
+check config-2.8 0 "^load +$PLUGIN\$" -- --load "$PLUGIN" --check-config
+unset STEWARD_CONFIG
+check config-2.9 0 '^config +\(none\)$' -- --check-config
+
+# Errors: file, line and key; status 2.
+bad() {
+	printf "$2" >"$TMP/bad.conf"
+	check "$1" 2 "$3" -- --config "$TMP/bad.conf" --check-config
+}
+bad config-3.1 '[server]\nlisten = x:1\nport = 8\n' 'bad\.conf:3: \[server\] has no key .port.'
+bad config-3.2 '[server]\n\n[storage]\npath = x\n' 'bad\.conf:4: unknown section \[storage\]'
+bad config-3.3 '[remote Billing]\nurl = http://h/\ntimeout_ms = 10s\n' 'bad\.conf:3: \[remote Billing\] timeout_ms: .10s. is not a whole number'
+bad config-3.4 '[remote Billing]\nmax_attempts = 0\nurl = http://h/\n' 'bad\.conf:2: \[remote Billing\] max_attempts'
+bad config-3.5 '[store]\nsynchronous = sometimes\n' 'bad\.conf:2: \[store\] synchronous: .sometimes. is not full, normal or off'
+bad config-3.6 '[remote Billing]\nurl = ftp://h/\n' 'bad\.conf:2: \[remote Billing\] url'
+bad config-3.7 '[remote Billing]\ntimeout_ms = 5\n' 'remote Billing has no url'
+bad config-3.8 'listen = 1\n' "bad\.conf:1: 'listen' is outside any section"
+bad config-3.9 '[server]\nthis is not ini\n' 'bad\.conf:2: syntax error'
+bad config-3.10 '[remote]\nurl = http://h/\n' 'bad\.conf:2: unknown section \[remote\]'
+bad config-3.11 "[server]\nlisten = $(head -c 5000 /dev/zero | tr '\0' x)\n" 'bad\.conf:2: the line is longer than'
+check config-3.12 2 'nothere\.conf: cannot open' -- --config nothere.conf --check-config
+check config-3.13 2 'nothere\.so: cannot load the plugin' -- --load "$TMP/nothere.so" --check-config
+check config-3.14 2 'not a steward plugin \(it does not export steward_plugin_abi\)' -- --load "$(dirname "$PLUGIN")/libsteward.so" --check-config
+check config-3.14b 2 'plugin ABI 42, but this steward loads ABI 1' -- --load "$BAD_ABI" --check-config
+check config-3.15 2 '--remote needs NAME=URL' -- --remote Billing --check-config
+check config-3.16 2 'no\.token: cannot open the token file' -- --token-file no.token --check-config
+check config-3.17 2 'unexpected argument' -- --check-config extra
+
+echo "$((N - FAILS))/$N config checks passed"
+[ "$FAILS" -eq 0 ]
