@@ -58,5 +58,5 @@ set palette defined (1 "#c0392b", 2 "#27ae60")
 unset colorbox
 set cbrange [1:2]
 plot "$data" using 0:2:4:xtic(3) with boxes lc palette, \
-     "" using 0:2:(sprintf("%.3g%%", \$2)) with labels offset 0,0.8 font ",9"
+     "" using 0:2:(\$2 >= 100 ? sprintf("%.0f%%", \$2) : sprintf("%.3g%%", \$2)) with labels offset 0,0.8 font ",9"
 GP
