@@ -210,8 +210,9 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__OUTBOX_BY_STATUS] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
 				  "WHERE status = ?1 AND status IN ('rejected', 'parked', "
 				  "'skipped') ORDER BY seq DESC LIMIT ?2",
-	[STW__OUTBOX_PENDING_ALL] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
-				    "WHERE status = ?1 AND status = 'pending' ORDER BY seq DESC LIMIT ?2",
+	[STW__OUTBOX_PENDING_ALL] =
+	    "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
+	    "WHERE status = ?1 AND status = 'pending' ORDER BY seq DESC LIMIT ?2",
 	/* Most rows are delivered: the newest are found walking seq backwards. */
 	[STW__OUTBOX_DONE] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
 			     "WHERE status = ?1 ORDER BY seq DESC LIMIT ?2",
