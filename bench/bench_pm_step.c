@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	double te = 0, tb = 0;
 	if (run_engine(engine_db, n, &te) || run_baseline(base_db, n, &tb))
 		return 1;
-	printf("bench store sqlite-wal-synchronous-full 1 flag\n");
+	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 	printf("bench pm_step_events %ld events\n", n);
 	printf("bench pm_step %.0f steps/s\n", (double)n / te);
 	printf("bench pm_step_baseline %.0f steps/s\n", (double)n / tb);

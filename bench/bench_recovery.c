@@ -284,7 +284,7 @@ int main(int argc, char **argv)
 	char path[512];
 	snprintf(path, sizeof(path), "%s/recovery.db", dir);
 	unlink(path);
-	printf("bench store sqlite-wal-synchronous-full 1 flag\n");
+	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 	fflush(stdout);
 
 	/* The build runs in a child so that its memory is not this process's. */

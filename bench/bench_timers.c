@@ -323,7 +323,7 @@ int main(int argc, char **argv)
 	}
 	if (stw_define(e, &def) != STW_OK)
 		return fail(e, "define");
-	printf("bench store sqlite-wal-synchronous-full 1 flag\n");
+	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 
 	/* Append the triggers 1000 to a transaction (not timed: not the subject). */
 	enum { CHUNK = 1000 };

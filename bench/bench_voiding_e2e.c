@@ -330,7 +330,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	r.scanned = r.cursor;
-	printf("bench store sqlite-wal-synchronous-full 1 flag\n");
+	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 
 	struct stw_stats st0, st1;
 	double elapsed = 0;
