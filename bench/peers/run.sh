@@ -100,7 +100,7 @@ out=$tmp/out
 	fail "dbos.mjs failed"
 
 version() { sed -n 's/^  "version": "\(.*\)",$/\1/p' "$here/node_modules/$1/package.json"; }
-echo "bench store postgresql-synchronous-commit-on-fsync-on 1 flag"
+echo "bench durable_postgresql_fsync_synchronous_commit 1 flag"
 echo "bench peers_postgresql_version postgresql@$("$pgbin/postgres" --version | sed 's/[^0-9]*\([0-9.]*\).*/\1/') version"
 echo "bench peers_pgboss_version pg-boss@$(version pg-boss) version"
 echo "bench peers_dbos_version dbos-sdk@$(version @dbos-inc/dbos-sdk) version"
