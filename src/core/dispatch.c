@@ -148,21 +148,28 @@ struct pending_list {
 	int oom;
 };
 
+int stw__outbox_row_copy(struct stw__arena *a, struct stw__outbox_row *dst,
+			 const struct stw__outbox_row *src)
+{
+	int oom = 0;
+	memset(dst, 0, sizeof(*dst));
+	dst->seq = src->seq;
+	dst->attempts = src->attempts;
+	dst->command_id = stw__arena_strdup(a, src->command_id, &oom);
+	dst->context = stw__arena_strdup(a, src->context, &oom);
+	dst->type = stw__arena_strdup(a, src->type, &oom);
+	dst->correlation_id = stw__arena_strdup(a, src->correlation_id, &oom);
+	dst->causation_id = stw__arena_strdup(a, src->causation_id, &oom);
+	dst->data = stw__arena_strdup(a, src->data, &oom);
+	return oom ? -1 : 0;
+}
+
 static int pending_cb(const struct stw__outbox_row *row, void *ud)
 {
 	struct pending_list *l = ud;
-	struct stw__arena *a = &l->e->arena;
 	struct pending *p = &l->items[l->n];
-	int oom = 0;
 	memset(p, 0, sizeof(*p));
-	p->row.seq = row->seq;
-	p->row.command_id = stw__arena_strdup(a, row->command_id, &oom);
-	p->row.context = stw__arena_strdup(a, row->context, &oom);
-	p->row.type = stw__arena_strdup(a, row->type, &oom);
-	p->row.correlation_id = stw__arena_strdup(a, row->correlation_id, &oom);
-	p->row.causation_id = stw__arena_strdup(a, row->causation_id, &oom);
-	p->row.data = stw__arena_strdup(a, row->data, &oom);
-	if (oom) {
+	if (stw__outbox_row_copy(&l->e->arena, &p->row, row) != 0) {
 		l->oom = 1;
 		return 1;
 	}

@@ -119,6 +119,22 @@ const struct stw__service *stw__find_service(const struct stw_engine *e, const c
 const struct stw__remote *stw__find_remote(const struct stw_engine *e, const char *context);
 /* An outbox row as the JSON object of stw_list_commands (NULL when out of memory). */
 json_t *stw__outbox_json(const struct stw__outbox_row *r);
+
+/* A JSON array being filled by a store callback; oom is set when it could not grow. */
+struct stw__json_list {
+	json_t *arr;
+	int oom;
+};
+
+/* Appends stw__outbox_json(row) to the struct stw__json_list in ud. */
+int stw__outbox_list_cb(const struct stw__outbox_row *row, void *ud);
+
+/*
+ * Copies an outbox row (seq, attempts and its strings) into the arena; -1
+ * when out of memory.
+ */
+int stw__outbox_row_copy(struct stw__arena *a, struct stw__outbox_row *dst,
+			 const struct stw__outbox_row *src);
 /* 1 for the kinds of state in which a failed instance follows the table
  * (a designed failure path): STW_STATE_FAILURE and STW_STATE_MANUAL. */
 static inline int stw__failure_kind(enum stw_state_kind k)

@@ -168,14 +168,9 @@ static int timer_cb(const struct stw__timer_row *r, void *ud)
 	return 0;
 }
 
-struct arr_ctx {
-	json_t *arr;
-	int oom;
-};
-
 static int history_cb(const struct stw__history_row *r, void *ud)
 {
-	struct arr_ctx *c = ud;
+	struct stw__json_list *c = ud;
 	json_t *o = json_object();
 	if (o == NULL ||
 	    (json_object_set_new(o, "seq", json_integer(r->seq)) |
@@ -213,9 +208,9 @@ json_t *stw__outbox_json(const struct stw__outbox_row *r)
 	return o;
 }
 
-static int outbox_cb(const struct stw__outbox_row *r, void *ud)
+int stw__outbox_list_cb(const struct stw__outbox_row *r, void *ud)
 {
-	struct arr_ctx *c = ud;
+	struct stw__json_list *c = ud;
 	json_t *o = stw__outbox_json(r);
 	if (o == NULL || json_array_append_new(c->arr, o) != 0) {
 		c->oom = 1;
@@ -244,14 +239,14 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 		return stw__store_fail(e, rc, "reading an instance");
 	if (o == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	struct arr_ctx h = { .arr = json_array() }, c = { .arr = json_array() };
+	struct stw__json_list h = { .arr = json_array() }, c = { .arr = json_array() };
 	struct timers_ctx t = { .arr = json_array(), .entered_version = g.entered_version };
 	if (h.arr == NULL || c.arr == NULL || t.arr == NULL)
 		rc = STW_ENOMEM;
 	if (rc == STW_OK)
 		rc = STW__S(e->store, history_list, def, id, history_cb, &h);
 	if (rc == STW_OK)
-		rc = STW__S(e->store, outbox_for_instance, def, id, outbox_cb, &c);
+		rc = STW__S(e->store, outbox_for_instance, def, id, stw__outbox_list_cb, &c);
 	/* Only an instance that can still receive them has pending timers (the
 	 * rule that firing applies). */
 	const char *status = json_string_value(json_object_get(o, "status"));
@@ -486,7 +481,7 @@ STW_API int stw_list_interventions(struct stw_engine *e, int limit, json_t **out
 
 static int unrouted_cb(const struct stw__unrouted_row *r, void *ud)
 {
-	struct arr_ctx *c = ud;
+	struct stw__json_list *c = ud;
 	json_t *o = json_object();
 	if (o == NULL ||
 	    (json_object_set_new(o, "seq", json_integer(r->seq)) |
@@ -510,7 +505,7 @@ STW_API int stw_list_unrouted(struct stw_engine *e, const char *definition, int 
 		return STW_EINVAL;
 	if (!check_filter_name(definition) || limit < 0 || limit > 10000)
 		return stw__fail(e, STW_EINVAL, "invalid definition or limit");
-	struct arr_ctx c = { .arr = json_array() };
+	struct stw__json_list c = { .arr = json_array() };
 	if (c.arr == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
 	int rc = STW__S(e->store, unrouted_list, definition, limit ? limit : 100, unrouted_cb, &c);

@@ -166,19 +166,9 @@ struct due_list {
 static int due_cb(const struct stw__outbox_row *row, void *ud)
 {
 	struct due_list *l = ud;
-	struct stw__arena *a = &l->e->arena;
 	struct due *p = &l->items[l->n];
-	int oom = 0;
 	memset(p, 0, sizeof(*p));
-	p->row.seq = row->seq;
-	p->row.attempts = row->attempts;
-	p->row.command_id = stw__arena_strdup(a, row->command_id, &oom);
-	p->row.context = stw__arena_strdup(a, row->context, &oom);
-	p->row.type = stw__arena_strdup(a, row->type, &oom);
-	p->row.correlation_id = stw__arena_strdup(a, row->correlation_id, &oom);
-	p->row.causation_id = stw__arena_strdup(a, row->causation_id, &oom);
-	p->row.data = stw__arena_strdup(a, row->data, &oom);
-	if (oom) {
+	if (stw__outbox_row_copy(&l->e->arena, &p->row, row) != 0) {
 		l->oom = 1;
 		return 1;
 	}
@@ -438,22 +428,6 @@ STW_API int stw_next_delivery(struct stw_engine *e, int64_t *due_ms)
 /* ------------------------------------------------------------------------ */
 /* Inspection and a person's decisions                                      */
 
-struct cmd_list {
-	json_t *arr;
-	int oom;
-};
-
-static int list_cb(const struct stw__outbox_row *row, void *ud)
-{
-	struct cmd_list *c = ud;
-	json_t *o = stw__outbox_json(row);
-	if (o == NULL || json_array_append_new(c->arr, o) != 0) {
-		c->oom = 1;
-		return 1;
-	}
-	return 0;
-}
-
 static int valid_status(const char *s)
 {
 	static const char *const all[] = { "pending", "delivered", "rejected",
@@ -476,10 +450,11 @@ STW_API int stw_list_commands(struct stw_engine *e, const char *status, int limi
 		return stw__fail(e, STW_EINVAL, "unknown command status %s", status);
 	if (limit < 0 || limit > 10000)
 		return stw__fail(e, STW_EINVAL, "limit must be between 0 and 10000");
-	struct cmd_list c = { .arr = json_array() };
+	struct stw__json_list c = { .arr = json_array() };
 	if (c.arr == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	int rc = STW__S(e->store, outbox_by_status, status, limit ? limit : 100, list_cb, &c);
+	int rc = STW__S(e->store, outbox_by_status, status, limit ? limit : 100,
+			stw__outbox_list_cb, &c);
 	if (rc != STW_OK || c.oom) {
 		json_decref(c.arr);
 		return c.oom ? stw__fail(e, STW_ENOMEM, "out of memory")
@@ -497,10 +472,10 @@ STW_API int stw_get_command(struct stw_engine *e, const char *id, json_t **out)
 		return STW_EINVAL;
 	if (!stw__valid_id(id))
 		return stw__fail(e, STW_EINVAL, "invalid command id");
-	struct cmd_list c = { .arr = json_array() };
+	struct stw__json_list c = { .arr = json_array() };
 	if (c.arr == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	int rc = STW__S(e->store, outbox_get, id, list_cb, &c);
+	int rc = STW__S(e->store, outbox_get, id, stw__outbox_list_cb, &c);
 	if (rc == STW_OK && !c.oom)
 		*out = json_incref(json_array_get(c.arr, 0));
 	json_decref(c.arr);

@@ -706,6 +706,33 @@ static int stw__int_or_zero(struct stw__sqlite *h, enum stw__sid id, const char 
 	return rc;
 }
 
+/*
+ * Runs a cached "SELECT min(...) ... WHERE x = ?1" statement: STW_OK with
+ * *out, or STW_ENOTFOUND when min() is NULL (no row).
+ */
+static int stw__min_or_none(struct stw__sqlite *h, enum stw__sid id, const char *a, const char *op,
+			    int64_t *out)
+{
+	sqlite3_stmt *c = h->st[id], *st;
+	int rc = stw__acquire(h, c, &st, op);
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	stw__bt(&b, st, 1, a);
+	if (b == SQLITE_OK)
+		b = sqlite3_step(st);
+	if (b == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*out = stw__int(st, 0);
+		rc = STW_OK;
+	} else if (b == SQLITE_ROW || b == SQLITE_DONE) {
+		rc = STW_ENOTFOUND;
+	} else {
+		rc = stw__fail(h, b, op);
+	}
+	stw__finish(c, st);
+	return rc;
+}
+
 static int stw__stream_version(struct stw__store *s, const char *context, const char *stream,
 			       int64_t *version)
 {
@@ -1368,25 +1395,7 @@ static int stw__outbox_due(struct stw__store *s, const char *context, int64_t no
 
 static int stw__outbox_next_due(struct stw__store *s, const char *context, int64_t *at)
 {
-	struct stw__sqlite *h = stw__h(s);
-	sqlite3_stmt *c = h->st[STW__OUTBOX_NEXT_DUE], *st;
-	int rc = stw__acquire(h, c, &st, "outbox_next_due");
-	if (rc != STW_OK)
-		return rc;
-	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, context);
-	if (b == SQLITE_OK)
-		b = sqlite3_step(st);
-	if (b == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*at = stw__int(st, 0);
-		rc = STW_OK;
-	} else if (b == SQLITE_ROW || b == SQLITE_DONE) {
-		rc = STW_ENOTFOUND;
-	} else {
-		rc = stw__fail(h, b, "outbox_next_due");
-	}
-	stw__finish(c, st);
-	return rc;
+	return stw__min_or_none(stw__h(s), STW__OUTBOX_NEXT_DUE, context, "outbox_next_due", at);
 }
 
 /* STW_ENOTFOUND when no row has the command id. */
@@ -1683,25 +1692,7 @@ static int stw__timer_delete(struct stw__store *s, const char *definition, const
 /* min() over the (definition, due_at) index: one index probe, not a scan. */
 static int stw__timer_next(struct stw__store *s, const char *definition, int64_t *due_at)
 {
-	struct stw__sqlite *h = stw__h(s);
-	sqlite3_stmt *c = h->st[STW__TIMER_NEXT], *st;
-	int rc = stw__acquire(h, c, &st, "timer_next");
-	if (rc != STW_OK)
-		return rc;
-	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, definition);
-	if (b == SQLITE_OK)
-		b = sqlite3_step(st);
-	if (b == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*due_at = sqlite3_column_int64(st, 0);
-		rc = STW_OK;
-	} else if (b == SQLITE_ROW || b == SQLITE_DONE) {
-		rc = STW_ENOTFOUND;
-	} else {
-		rc = stw__fail(h, b, "timer_next");
-	}
-	stw__finish(c, st);
-	return rc;
+	return stw__min_or_none(stw__h(s), STW__TIMER_NEXT, definition, "timer_next", due_at);
 }
 
 static int stw__timers_for_instance(struct stw__store *s, const char *definition,
