@@ -26,7 +26,7 @@
 #include <sqlite3.h>
 #include <steward.h>
 
-#define BATCH 256 /* the engine's default batch size */
+#define BATCH 1024 /* the engine's default batch size */
 
 static const struct stw_state_def states[] = {
 	{ "A", STW_STATE_ACTIVE },

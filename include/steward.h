@@ -135,7 +135,7 @@ struct stw_options {
 	void *log_ud;
 	stw_failpoint_fn failpoint; /* NULL: none */
 	void *failpoint_ud;
-	int batch_size;           /* events per step transaction; 0: default (256) */
+	int batch_size;           /* events per step transaction; 0: default (1024) */
 	int synchronous;          /* SQLite: 2 FULL (default), 1 NORMAL, 0 OFF; -1: default */
 	int read_only;            /* open an existing store for inspection only; writes fail */
 	stw_observer_fn observer; /* NULL: none */
@@ -147,6 +147,10 @@ struct stw_options {
 	/* Attempts at an input event before it is parked (see "Poison messages" in
 	 * docs/ARCHITECTURE.md); 0: default (3). */
 	int max_input_attempts;
+	/* 1: the thread that commits also checkpoints the WAL, as SQLite does by
+	 * default. 0 (default): a background thread of the engine, with its own
+	 * connection, does it, so that steps never wait for a checkpoint. */
+	int inline_checkpoint;
 };
 
 /*

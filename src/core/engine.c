@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_BATCH          256
+#define DEFAULT_BATCH          1024
 #define DEFAULT_INPUT_ATTEMPTS 3
 
 STW_API const char *stw_strerror(int code)
@@ -128,7 +128,7 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		return STW_ENOMEM;
 	e->clock.now_ms = system_now_ms;
 	int sync = 2;
-	int read_only = 0;
+	int read_only = 0, inline_checkpoint = 0;
 	if (opts != NULL) {
 		if (opts->clock != NULL && opts->clock->now_ms != NULL)
 			e->clock = *opts->clock;
@@ -144,6 +144,7 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 			sync = opts->synchronous;
 		e->separate_remote = opts->separate_remote_delivery != 0;
 		e->max_input_attempts = opts->max_input_attempts;
+		inline_checkpoint = opts->inline_checkpoint != 0;
 	}
 	if (e->max_input_attempts <= 0)
 		e->max_input_attempts = DEFAULT_INPUT_ATTEMPTS;
@@ -153,7 +154,9 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 	if (e->batch_size > 100000)
 		e->batch_size = 100000;
 	stw__arena_init(&e->arena, 256 * 1024);
-	struct stw__sqlite_options so = { .synchronous = sync, .read_only = read_only };
+	struct stw__sqlite_options so = { .synchronous = sync,
+					  .read_only = read_only,
+					  .inline_checkpoint = inline_checkpoint };
 	int rc = stw__sqlite_open(store, &so, &e->store, e->errmsg, sizeof(e->errmsg));
 	if (rc != STW_OK) {
 		stw__log(e, STW_LOG_ERROR, "cannot open store %s: %s", store, e->errmsg);

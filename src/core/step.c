@@ -108,6 +108,10 @@ struct stw__icache {
 	int n;
 	int cap;
 	int careful; /* probe the history before each message (see deliver) */
+	/* The batch's history rows, written by cache_flush in a few statements
+	 * (the fast path only; a careful pass writes each at once). */
+	struct stw__history_row *hist;
+	int nhist, hist_cap;
 };
 
 /* Internal only: a message is in the history already (a redelivery), found by
@@ -257,6 +261,8 @@ static int cache_open(struct stw_engine *e, int cap, int careful)
 	c->n = 0;
 	c->cap = cap;
 	c->careful = careful;
+	c->hist = NULL;
+	c->nhist = c->hist_cap = 0;
 	e->icache = c;
 	return STW_OK;
 }
@@ -345,22 +351,59 @@ static int key_holder(struct stw_engine *e, const struct stw__def *def, const ch
 	return rc;
 }
 
+static int flush_history(struct stw_engine *e, struct stw__icache *c);
+
 /*
- * Writes the changed instances of the batch: updates first (they only
- * release uniqueness keys), then inserts (which may take a released key).
+ * Writes the batch's history rows, then its changed instances: updates
+ * first (they only release uniqueness keys), then inserts (which may take a
+ * released key).
  */
 static int cache_flush(struct stw_engine *e, const struct stw__def *def)
 {
 	struct stw__icache *c = e->icache;
+	int rc = flush_history(e, c);
+	if (rc != STW_OK)
+		return rc;
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < c->n; i++) {
 			struct inst *in = c->list[i];
 			if (!in->dirty || (in->stored_version == 0) != (pass == 1))
 				continue;
-			int rc = write_instance(e, def, in);
+			rc = write_instance(e, def, in);
 			if (rc != STW_OK)
 				return rc;
 		}
+	return STW_OK;
+}
+
+/* Keeps a history row (and copies of its strings) in the arena until cache_flush. */
+static int defer_history(struct stw_engine *e, struct stw__icache *c,
+			 const struct stw__history_row *row)
+{
+	struct stw__arena *a = &e->arena;
+	if (c->nhist == c->hist_cap) {
+		int cap = c->hist_cap ? 2 * c->hist_cap : c->cap + 16;
+		struct stw__history_row *h = stw__arena_alloc(a, (size_t)cap * sizeof(*h));
+		if (h == NULL)
+			return stw__fail(e, STW_ENOMEM, "out of memory");
+		if (c->nhist > 0)
+			memcpy(h, c->hist, (size_t)c->nhist * sizeof(*h));
+		c->hist = h;
+		c->hist_cap = cap;
+	}
+	int oom = 0;
+	struct stw__history_row *r = &c->hist[c->nhist];
+	*r = *row;
+	r->instance_id = stw__arena_strdup(a, row->instance_id, &oom);
+	r->message_id = stw__arena_strdup(a, row->message_id, &oom);
+	r->message_type = stw__arena_strdup(a, row->message_type, &oom);
+	r->context = row->context ? stw__arena_strdup(a, row->context, &oom) : NULL;
+	r->from_state = row->from_state ? stw__arena_strdup(a, row->from_state, &oom) : NULL;
+	r->to_state = row->to_state ? stw__arena_strdup(a, row->to_state, &oom) : NULL;
+	r->reason = row->reason ? stw__arena_strdup(a, row->reason, &oom) : NULL;
+	if (oom)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	c->nhist++;
 	return STW_OK;
 }
 
@@ -380,13 +423,26 @@ static int write_history(struct stw_engine *e, const struct stw__def *def, const
 		.reason = reason,
 		.at = stw__now(e),
 	};
+	struct stw__icache *c = e->icache;
+	if (c != NULL && !c->careful)
+		return defer_history(e, c, &row);
 	int rc = STW__S(e->store, history_insert, &row);
-	if (rc == STW_EEXIST && e->icache != NULL && !e->icache->careful) {
-		/* The fast path did not probe: this message was handled before. */
-		stw__fail(e, STW__EDUP, "message %s is in the history of %s already", ev->id,
-			  inst_id);
-		return STW__EDUP;
-	}
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "writing history");
+}
+
+/*
+ * Writes the batch's deferred history rows. The fast path did not probe the
+ * history: a row already there (STW_EEXIST) means a redelivered message, and
+ * the batch is redone carefully (STW__EDUP).
+ */
+static int flush_history(struct stw_engine *e, struct stw__icache *c)
+{
+	if (c->nhist == 0)
+		return STW_OK;
+	int rc = STW__S(e->store, history_insert_many, c->hist, (size_t)c->nhist);
+	c->nhist = 0;
+	if (rc == STW_EEXIST)
+		return stw__fail(e, STW__EDUP, "a message of the batch is in the history already");
 	return rc == STW_OK ? rc : stw__store_fail(e, rc, "writing history");
 }
 

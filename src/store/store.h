@@ -199,6 +199,10 @@ struct stw__store_ops {
 	int (*history_has)(struct stw__store *s, const char *definition, const char *instance_id,
 			   const char *message_id);
 	int (*history_insert)(struct stw__store *s, const struct stw__history_row *row);
+	/* Inserts n rows as history_insert would, in fewer statements; any
+	 * duplicate fails the call with STW_EEXIST (roll back). */
+	int (*history_insert_many)(struct stw__store *s, const struct stw__history_row *rows,
+				   size_t n);
 	/* Rows of one instance in seq order. */
 	int (*history_list)(struct stw__store *s, const char *definition, const char *instance_id,
 			    stw__history_cb cb, void *ud);
@@ -297,6 +301,9 @@ struct stw__store {
 struct stw__sqlite_options {
 	int synchronous; /* 0 OFF, 1 NORMAL, 2 FULL */
 	int read_only;   /* open an existing database for reading only */
+	/* 1: the committing connection checkpoints the WAL itself (SQLite's
+	 * default); 0: a background thread does (see stw__ckpt in sqlite.c). */
+	int inline_checkpoint;
 };
 
 /*
@@ -306,6 +313,12 @@ struct stw__sqlite_options {
  */
 int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
 		     struct stw__store **out, char *errbuf, size_t errcap);
+
+/*
+ * For the tests: the number of cached writing statements that build an
+ * ephemeral table at each run (the first one's SQL in `first`); -1 on failure.
+ */
+int stw__sqlite_ephemeral_writes(struct stw__store *s, char *first, size_t cap);
 
 /* Shorthands for calling through the ops table. */
 #define STW__S(s, op, ...) ((s)->ops->op((s), __VA_ARGS__))

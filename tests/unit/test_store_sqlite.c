@@ -127,7 +127,7 @@ static struct stw__instance_row inst(const char *def, const char *id, const char
 /* ------------------------------------------------------------------------ */
 /* Collectors used as callbacks                                             */
 
-#define MAXROWS 16
+#define MAXROWS 64
 
 struct events {
 	int n;
@@ -229,7 +229,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 5);
+			 6);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -269,19 +269,116 @@ static void test_reopen_keeps_everything(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_meta"), 2);
 }
 
+/*
+ * No statement that writes builds an ephemeral table when it runs: an IN
+ * list in a partial index's predicate made every outbox insert build one (a
+ * fifth of a process-manager step), which schema 6 removed.
+ */
+static void test_writes_build_no_ephemeral_tables(void **state)
+{
+	struct fixture *f = *state;
+	char first[512] = "";
+	int n = stw__sqlite_ephemeral_writes(f->s, first, sizeof first);
+	if (n != 0)
+		fprintf(stderr, "builds an ephemeral table: %s\n", first);
+	assert_int_equal(n, 0);
+}
+
+/* Appends `n` events of 2 KiB each in commits of 50. */
+static void append_big(struct stw__store *s, int n)
+{
+	static char data[2100];
+	memset(data, 0, sizeof data);
+	strcpy(data, "{\"pad\":\"");
+	memset(data + strlen(data), 'x', 2048);
+	strcat(data, "\"}");
+	for (int i = 0; i < n; i++) {
+		if (i % 50 == 0)
+			assert_int_equal(STW__S0(s, begin), STW_OK);
+		char id[32];
+		snprintf(id, sizeof id, "big%d", i);
+		struct stw__event_row r = ev("Big", id, "s");
+		r.data = data;
+		int64_t pos = 0, ver = 0;
+		assert_int_equal(STW__S(s, append, &r, &pos, &ver), STW_OK);
+		if (i % 50 == 49 || i == n - 1)
+			assert_int_equal(STW__S0(s, commit), STW_OK);
+	}
+}
+
+static long file_size(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	long n = ftell(fp);
+	fclose(fp);
+	return n;
+}
+
+/* The threads of this process (Linux). */
+static int thread_count(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	assert_non_null(fp);
+	char line[256];
+	int n = -1;
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = atoi(line + 8);
+	fclose(fp);
+	return n;
+}
+
+/*
+ * The WAL is checkpointed by the store's background thread: once the WAL
+ * passes 1,000 pages its pages reach the database file, and the committing
+ * connection, whose own automatic checkpoints are replaced, keeps going.
+ * Closing joins the thread (ASan and valgrind see it end).
+ */
+static void test_background_checkpoint(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(thread_count(), 2); /* this one and the checkpointer */
+	long before = file_size(f->path);
+	append_big(f->s, 2500); /* about 2,500 pages of WAL */
+	/* The checkpoint runs on the other thread: wait for it (at most 10 s). */
+	long after = before;
+	for (int i = 0; i < 1000 && after < before + 1000L * 4096; i++) {
+		usleep(10000);
+		after = file_size(f->path);
+	}
+	assert_true(after >= before + 1000L * 4096);
+}
+
+/* With inline_checkpoint the committing connection checkpoints, as SQLite does. */
+static void test_inline_checkpoint(void **state)
+{
+	struct fixture *f = *state;
+	STW__S0(f->s, close);
+	char err[256] = "";
+	struct stw__sqlite_options o = { .synchronous = 1, .inline_checkpoint = 1 };
+	assert_int_equal(stw__sqlite_open(f->path, &o, &f->s, err, sizeof err), STW_OK);
+	assert_int_equal(thread_count(), 1);
+	long before = file_size(f->path);
+	append_big(f->s, 2500);
+	/* SQLite checkpointed on the committing thread: no waiting needed. */
+	assert_true(file_size(f->path) >= before + 1000L * 4096);
+}
+
 /* A database with a newer schema_version is refused with STW_ESTORE and a message. */
 static void test_open_refuses_newer_schema(void **state)
 {
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='6' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='7' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 6"));
+	assert_non_null(strstr(err, "schema version 7"));
 }
 
 /* Undoes schema 4 on a closed database: what version 3 created. */
@@ -319,7 +416,7 @@ static void test_open_migrates_schema_3_outbox(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 5);
+			 6);
 	assert_int_equal(raw_int(f->path, "SELECT attempts + next_at FROM stw_outbox "
 					  "WHERE command_id = 'c1'"),
 			 0);
@@ -361,7 +458,7 @@ static void test_open_migrates_schema_1(void **state)
 	assert_non_null(strstr(err, "read-write to upgrade"));
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 5);
+			 6);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
 	assert_int_equal(
@@ -382,8 +479,9 @@ static int count_timer(const struct stw__timer_row *r, void *ud)
 
 /*
  * A schema 4 database (instances with a rowid, timers keyed by id alone) is
- * migrated to 5 on open: both tables become clustered on the instance, their
- * rows and the other indexes are kept, and the store works on them.
+ * migrated on open: both tables become clustered on the instance (5), their
+ * rows and the other indexes are kept, the outbox's status index loses its
+ * IN list (6), and the store works on them.
  */
 static void test_open_migrates_schema_4(void **state)
 {
@@ -392,6 +490,8 @@ static void test_open_migrates_schema_4(void **state)
 	f->s = NULL;
 	/* The version 4 layout of the two tables, with a row in each. */
 	raw_exec(f->path,
+		 "DROP INDEX stw_outbox_status; CREATE INDEX stw_outbox_status ON "
+		 "stw_outbox(status, seq) WHERE status IN ('rejected', 'parked', 'skipped');"
 		 "DROP TABLE stw_instances; DROP TABLE stw_timers;"
 		 "CREATE TABLE stw_instances(definition TEXT NOT NULL, id TEXT NOT NULL,"
 		 " state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"
@@ -418,7 +518,7 @@ static void test_open_migrates_schema_4(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 5);
+			 6);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
 					  "'%WITHOUT ROWID%' AND name IN ('stw_instances', "
 					  "'stw_timers')"),
@@ -430,6 +530,11 @@ static void test_open_migrates_schema_4(void **state)
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers_instance'"),
 	    0);
+	/* Schema 6: the outbox's status index has no IN list. */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE "
+					  "name='stw_outbox_status' AND sql NOT LIKE '% IN (%'"),
+			 1);
+	assert_int_equal(stw__sqlite_ephemeral_writes(f->s, NULL, 0), 0);
 	struct instances got = { 0 };
 	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
 	assert_int_equal(got.n, 1);
@@ -914,6 +1019,57 @@ static void test_history(void **state)
 	assert_true(c.seq[0] < c.seq[1] && c.seq[1] < c.seq[2]);
 }
 
+/*
+ * history_insert_many writes 40 rows (two statements of 16 and 8 single
+ * inserts) in order, as history_insert would; a message already there fails
+ * the call with STW_EEXIST, and rolling back leaves the history as it was.
+ */
+static void test_history_insert_many(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	enum { N = 40 };
+	static char ids[N][8];
+	struct stw__history_row rows[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof ids[i], "m%02d", N - i); /* not in key order */
+		rows[i] = (struct stw__history_row){ .definition = "d",
+						     .instance_id = "i",
+						     .message_id = ids[i],
+						     .message_type = "T",
+						     .to_state = i % 2 ? "B" : NULL,
+						     .outcome = "applied",
+						     .at = i };
+	}
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, history_insert_many, rows, N), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	struct strings c = { 0 };
+	assert_int_equal(STW__S(s, history_list, "d", "i", collect_history, &c), STW_OK);
+	assert_int_equal(c.n, N);
+	for (int i = 0; i < N; i++)
+		assert_string_equal(c.v[i], ids[i]);
+
+	/* A batch with one message seen before (in the first chunk). */
+	struct stw__history_row again[20];
+	static char more[20][8];
+	for (int i = 0; i < 20; i++) {
+		snprintf(more[i], sizeof more[i], "n%02d", i);
+		again[i] = rows[0];
+		again[i].message_id = i == 5 ? "m30" : more[i];
+	}
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, history_insert_many, again, 20), STW_EEXIST);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S(s, history_has, "d", "i", "n00"), STW_ENOTFOUND);
+
+	/* A row without its required fields is refused by name. */
+	again[3].message_type = NULL;
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, history_insert_many, again, 16), STW_EINVAL);
+	assert_non_null(strstr(STW__S0(s, errmsg), "message_type"));
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Outbox                                                                   */
 
@@ -1175,6 +1331,10 @@ int main(void)
 		T(test_open_creates_schema),
 		T(test_reopen_keeps_everything),
 		T(test_open_refuses_newer_schema),
+		T(test_writes_build_no_ephemeral_tables),
+		T(test_history_insert_many),
+		T(test_background_checkpoint),
+		T(test_inline_checkpoint),
 		T(test_open_migrates_schema_1),
 		T(test_open_migrates_schema_3_outbox),
 		T(test_open_migrates_schema_4),
