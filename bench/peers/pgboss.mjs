@@ -15,7 +15,8 @@
 // transaction. Batches and parallel loops are the fastest durable way we
 // found to use pg-boss; its work() helper fetches, runs and completes in
 // three separate commits and polls at least every 0.5 s. The defaults, two
-// loops per queue and batches of 256 jobs (the engine's batch size), were
+// loops per queue and batches of 256 jobs (the engine's batch size until
+// schema 6; it is 1,024 since), were
 // the best of 1, 2, 3, 4 and 8 loops with batches of 50 to 500 on the
 // development machine (docs/PERFORMANCE.md).
 //
