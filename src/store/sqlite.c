@@ -362,6 +362,13 @@ struct stw__ckpt {
 	sqlite3 *db;
 };
 
+/* PRAGMA synchronous by level (0..2), for every connection of a store. */
+static const char *const stw__sync_sql[] = {
+	"PRAGMA synchronous = OFF",
+	"PRAGMA synchronous = NORMAL",
+	"PRAGMA synchronous = FULL",
+};
+
 /* The handle. */
 struct stw__sqlite {
 	struct stw__store base;               /* first: the handle is a struct stw__store */
@@ -1219,26 +1226,39 @@ static int stw__history_has(struct stw__store *s, const char *definition, const 
 }
 
 /* row->seq is ignored (assigned). STW_EEXIST if the message has a row already. */
+/* Binds a history row to parameters p+1..p+10; 0 if a required field is missing. */
+static int stw__bind_history(int *b, sqlite3_stmt *st, int p, const struct stw__history_row *row)
+{
+	if (row == NULL || row->definition == NULL || row->instance_id == NULL ||
+	    row->message_id == NULL || row->message_type == NULL || row->outcome == NULL)
+		return 0;
+	stw__bt(b, st, p + 1, row->definition);
+	stw__bt(b, st, p + 2, row->instance_id);
+	stw__bt(b, st, p + 3, row->message_id);
+	stw__bt(b, st, p + 4, row->message_type);
+	stw__bt(b, st, p + 5, row->context);
+	stw__bt(b, st, p + 6, row->from_state);
+	stw__bt(b, st, p + 7, row->to_state);
+	stw__bt(b, st, p + 8, row->outcome);
+	stw__bt(b, st, p + 9, row->reason);
+	stw__bi(b, st, p + 10, row->at);
+	return 1;
+}
+
+static int stw__history_invalid(struct stw__sqlite *h)
+{
+	return stw__failf(h, STW_EINVAL,
+			  "history_insert: definition, instance_id, message_id, "
+			  "message_type and outcome are required");
+}
+
 static int stw__history_insert(struct stw__store *s, const struct stw__history_row *row)
 {
 	struct stw__sqlite *h = stw__h(s);
-	if (row == NULL || row->definition == NULL || row->instance_id == NULL ||
-	    row->message_id == NULL || row->message_type == NULL || row->outcome == NULL)
-		return stw__failf(h, STW_EINVAL,
-				  "history_insert: definition, instance_id, message_id, "
-				  "message_type and outcome are required");
 	sqlite3_stmt *st = h->st[STW__HISTORY_INSERT];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, row->definition);
-	stw__bt(&b, st, 2, row->instance_id);
-	stw__bt(&b, st, 3, row->message_id);
-	stw__bt(&b, st, 4, row->message_type);
-	stw__bt(&b, st, 5, row->context);
-	stw__bt(&b, st, 6, row->from_state);
-	stw__bt(&b, st, 7, row->to_state);
-	stw__bt(&b, st, 8, row->outcome);
-	stw__bt(&b, st, 9, row->reason);
-	stw__bi(&b, st, 10, row->at);
+	if (!stw__bind_history(&b, st, 0, row))
+		return stw__history_invalid(h);
 	return stw__run(h, st, b, "history_insert", NULL);
 }
 
@@ -1257,30 +1277,11 @@ static int stw__history_insert_many(struct stw__store *s, const struct stw__hist
 	for (; i + STW__HISTORY_CHUNK <= n; i += STW__HISTORY_CHUNK) {
 		sqlite3_stmt *st = h->history_chunk;
 		int b = SQLITE_OK;
-		for (int r = 0; r < STW__HISTORY_CHUNK; r++) {
-			const struct stw__history_row *row = &rows[i + (size_t)r];
-			int p = r * 10;
-			if (row->definition == NULL || row->instance_id == NULL ||
-			    row->message_id == NULL || row->message_type == NULL ||
-			    row->outcome == NULL)
-				b = SQLITE_MISUSE;
-			stw__bt(&b, st, p + 1, row->definition);
-			stw__bt(&b, st, p + 2, row->instance_id);
-			stw__bt(&b, st, p + 3, row->message_id);
-			stw__bt(&b, st, p + 4, row->message_type);
-			stw__bt(&b, st, p + 5, row->context);
-			stw__bt(&b, st, p + 6, row->from_state);
-			stw__bt(&b, st, p + 7, row->to_state);
-			stw__bt(&b, st, p + 8, row->outcome);
-			stw__bt(&b, st, p + 9, row->reason);
-			stw__bi(&b, st, p + 10, row->at);
-		}
-		if (b == SQLITE_MISUSE) {
-			sqlite3_clear_bindings(st);
-			return stw__failf(h, STW_EINVAL,
-					  "history_insert: definition, instance_id, message_id, "
-					  "message_type and outcome are required");
-		}
+		for (int r = 0; r < STW__HISTORY_CHUNK; r++)
+			if (!stw__bind_history(&b, st, r * 10, &rows[i + (size_t)r])) {
+				sqlite3_clear_bindings(st);
+				return stw__history_invalid(h);
+			}
 		int rc = stw__run(h, st, b, "history_insert", NULL);
 		if (rc != STW_OK)
 			return rc;
@@ -1897,17 +1898,12 @@ static void stw__ckpt_stop(struct stw__ckpt *c)
  */
 static int stw__ckpt_start(struct stw__sqlite *h, const char *path, int synchronous)
 {
-	static const char *const sync_sql[] = {
-		"PRAGMA synchronous = OFF",
-		"PRAGMA synchronous = NORMAL",
-		"PRAGMA synchronous = FULL",
-	};
 	struct stw__ckpt *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return stw__failf(h, STW_ENOMEM, "open: out of memory");
 	int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(c->db, sync_sql[synchronous], NULL, NULL, NULL);
+		rc = sqlite3_exec(c->db, stw__sync_sql[synchronous], NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		int code = stw__failf(h, STW_ESTORE, "open: checkpointer: %s",
 				      c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -2014,11 +2010,6 @@ static int stw__exec_sql(struct stw__sqlite *h, const char *sql, const char *op)
  */
 static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only)
 {
-	static const char *const sync_sql[] = {
-		"PRAGMA synchronous = OFF",
-		"PRAGMA synchronous = NORMAL",
-		"PRAGMA synchronous = FULL",
-	};
 	sqlite3_stmt *st = NULL;
 	/* A read-only connection cannot change the journal mode, only report it. */
 	int rc = sqlite3_prepare_v2(
@@ -2041,7 +2032,7 @@ static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only)
 	if (!ok)
 		return rc;
 	sqlite3_busy_timeout(h->db, 5000);
-	rc = stw__exec_sql(h, sync_sql[synchronous], "open: synchronous");
+	rc = stw__exec_sql(h, stw__sync_sql[synchronous], "open: synchronous");
 	if (rc == STW_OK)
 		rc = stw__exec_sql(h, "PRAGMA foreign_keys = OFF", "open: foreign_keys");
 	return rc;

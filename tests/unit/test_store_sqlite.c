@@ -287,11 +287,11 @@ static void test_writes_build_no_ephemeral_tables(void **state)
 /* Appends `n` events of 2 KiB each in commits of 50. */
 static void append_big(struct stw__store *s, int n)
 {
-	static char data[2100];
-	memset(data, 0, sizeof data);
-	strcpy(data, "{\"pad\":\"");
-	memset(data + strlen(data), 'x', 2048);
-	strcat(data, "\"}");
+	/* {"pad":"xxx...x"} with 2,048 x */
+	static char data[2048 + 16];
+	size_t head = (size_t)snprintf(data, sizeof data, "{\"pad\":\"");
+	memset(data + head, 'x', 2048);
+	snprintf(data + head + 2048, sizeof data - head - 2048, "\"}");
 	for (int i = 0; i < n; i++) {
 		if (i % 50 == 0)
 			assert_int_equal(STW__S0(s, begin), STW_OK);
@@ -325,7 +325,7 @@ static int thread_count(void)
 	int n = -1;
 	while (fgets(line, sizeof line, fp) != NULL)
 		if (strncmp(line, "Threads:", 8) == 0)
-			n = atoi(line + 8);
+			n = (int)strtol(line + 8, NULL, 10);
 	fclose(fp);
 	return n;
 }
