@@ -327,6 +327,24 @@ STW_API int stw_execute(struct stw_engine *e, const char *context, const char *t
 			const char *id, const char *correlation_id, char *id_out) STW_WUR;
 
 /*
+ * Group commit. Between stw_begin and stw_commit, the writes of stw_execute,
+ * stw_send, stw_append and the operations of inspection share one
+ * transaction and reach the disk with one sync at stw_commit. Each call
+ * still answers its own outcome at once (a refused command undoes only
+ * itself), but nothing is durable before stw_commit returns STW_OK: a host
+ * that answers requests (an HTTP API, say) answers them after it. A failed
+ * commit, stw_rollback or stw_close undoes them all. The write lock is taken
+ * by the first write and held until the end, so keep the group short.
+ * While a transaction is open, stw_run_once, stw_run_until_idle and
+ * stw_deliver_remote return STW_ESTATE, and the observer hears of the calls
+ * at the commit. STW_ESTATE for stw_begin inside a transaction or a handler,
+ * and for stw_commit or stw_rollback without one.
+ */
+STW_API int stw_begin(struct stw_engine *e) STW_WUR;
+STW_API int stw_commit(struct stw_engine *e) STW_WUR;
+STW_API int stw_rollback(struct stw_engine *e) STW_WUR;
+
+/*
  * Queues a command for delivery through the outbox instead of executing it
  * now (the way to send a command to a remote context; it works for
  * in-process services too). `id` as for stw_execute (NULL: random; a known
@@ -605,12 +623,15 @@ STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, 
 
 /*
  * Runs one round of work: runs the periodic processes whose period came,
- * fires the timers that are due (one transaction per batch), steps every
- * definition over its source contexts (one transaction
- * per batch), in the order the definitions were registered and their sources
- * listed, then delivers pending commands to in-process services, each
- * service's commands in the order they were written. *did_work (if not NULL)
- * receives the number of messages handled and commands delivered.
+ * fires the timers that are due (one batch per definition), steps every
+ * definition over its source contexts (one batch each), in the order the
+ * definitions were registered and their sources listed, then delivers
+ * pending commands to in-process services, each service's commands in the
+ * order they were written. All of this is one transaction, committed with
+ * one sync; each batch is a nested level of it, so a batch that fails or
+ * conflicts undoes only itself. Remote services are called after the
+ * commit, outside it. *did_work (if not NULL) receives the number of
+ * messages handled and commands delivered.
  */
 STW_API int stw_run_once(struct stw_engine *e, int *did_work) STW_WUR;
 
@@ -637,7 +658,7 @@ struct stw_stats {
 	uint64_t commands_delivered;   /* outbox rows delivered (duplicates included) */
 	uint64_t commands_rejected;    /* ... of which the service refused */
 	uint64_t duplicate_deliveries; /* deliveries recognised by the dedup table */
-	uint64_t transactions;         /* step and delivery transactions committed */
+	uint64_t transactions;         /* transactions committed by rounds and deliveries */
 	uint64_t timers_armed;         /* timers written by transitions */
 	uint64_t timers_fired;         /* timers delivered to their instance */
 	uint64_t timers_ignored;       /* timers that fell due after their state was left */

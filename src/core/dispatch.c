@@ -244,7 +244,7 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 		stw__log(e, STW_LOG_ERROR, "delivery to %s failed: %s", svc->context, e->errmsg);
 		return rc;
 	}
-	e->stats.transactions++;
+	stw__count_commit(e);
 	for (int i = 0; i < l.n; i++) {
 		e->stats.commands_delivered++;
 		if (l.items[i].outcome != STW_OK)

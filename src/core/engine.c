@@ -80,20 +80,148 @@ int64_t stw__mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void stw__observe(struct stw_engine *e, enum stw_activity_kind kind, const char *definition,
-		  const char *context, int count, int stateful, int64_t started)
+void stw__report(struct stw_engine *e, struct stw_activity *a, int64_t started)
 {
 	if (e->observer == NULL)
 		return;
+	if (e->txn == STW__TXN_NONE) {
+		a->duration_us = stw__mono_us() - started;
+		e->observer(a, e->observer_ud);
+		return;
+	}
+	/* Not durable yet: held until the outer commit, with copies of what it borrows. */
+	if (e->nheld == e->held_cap) {
+		size_t cap = e->held_cap ? e->held_cap * 2 : 16;
+		struct stw__held *h = realloc(e->held, cap * sizeof(*h));
+		if (h == NULL) {
+			stw__log(e, STW_LOG_WARN, "out of memory: an observation is dropped");
+			return;
+		}
+		e->held = h;
+		e->held_cap = cap;
+	}
+	struct stw__held *h = &e->held[e->nheld];
+	h->a = *a;
+	h->started = started;
+	h->lateness = NULL;
+	stw__copy(h->definition, sizeof(h->definition), a->definition ? a->definition : "");
+	stw__copy(h->context, sizeof(h->context), a->context ? a->context : "");
+	if (a->lateness_ms != NULL && a->count > 0) {
+		h->lateness = malloc(sizeof(int64_t) * (size_t)a->count);
+		if (h->lateness == NULL) {
+			stw__log(e, STW_LOG_WARN, "out of memory: an observation is dropped");
+			return;
+		}
+		memcpy(h->lateness, a->lateness_ms, sizeof(int64_t) * (size_t)a->count);
+	}
+	e->nheld++;
+}
+
+void stw__observe(struct stw_engine *e, enum stw_activity_kind kind, const char *definition,
+		  const char *context, int count, int stateful, int64_t started)
+{
 	struct stw_activity a = {
 		.kind = kind,
 		.definition = definition,
 		.context = context,
 		.count = count,
 		.stateful = stateful,
-		.duration_us = stw__mono_us() - started,
 	};
-	e->observer(&a, e->observer_ud);
+	stw__report(e, &a, started);
+}
+
+/* Hands the held observations to the observer (commit != 0) or drops them. */
+static void release_held(struct stw_engine *e, int commit)
+{
+	int64_t now = stw__mono_us();
+	for (size_t i = 0; i < e->nheld; i++) {
+		struct stw__held *h = &e->held[i];
+		if (commit && e->observer != NULL) {
+			h->a.definition = h->definition[0] ? h->definition : NULL;
+			h->a.context = h->context[0] ? h->context : NULL;
+			h->a.lateness_ms = h->lateness;
+			h->a.duration_us = now - h->started;
+			e->observer(&h->a, e->observer_ud);
+		}
+		free(h->lateness);
+	}
+	e->nheld = 0;
+}
+
+void stw__count_commit(struct stw_engine *e)
+{
+	if (e->txn == STW__TXN_NONE)
+		e->stats.transactions++;
+	else
+		e->txn_units++;
+}
+
+int stw__durable(struct stw_engine *e)
+{
+	int rc = STW__S0(e->store, durable);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "making a write durable");
+}
+
+/* Opens the outer transaction of `kind`; the first write takes the lock. */
+static int txn_open(struct stw_engine *e, int kind)
+{
+	int rc = STW__S0(e->store, open_outer);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "opening a transaction");
+	e->txn = kind;
+	e->txn_units = 0;
+	return STW_OK;
+}
+
+/*
+ * Ends the outer transaction: commits it (commit != 0; rolled back if the
+ * commit fails) or rolls it back, then reports what it held to the observer
+ * if it committed.
+ */
+static int txn_close(struct stw_engine *e, int commit)
+{
+	int wrote = 0;
+	int rc = STW__S(e->store, close_outer, commit, &wrote);
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, commit ? "committing" : "rolling back");
+		STW__S0(e->store, rollback);
+		commit = 0;
+	}
+	if (commit && wrote && e->txn_units > 0)
+		e->stats.transactions++;
+	e->txn = STW__TXN_NONE;
+	e->txn_units = 0;
+	release_held(e, commit);
+	return rc;
+}
+
+STW_API int stw_begin(struct stw_engine *e)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (e->in_handler)
+		return stw__fail(e, STW_ESTATE, "cannot open a transaction inside a handler");
+	if (e->txn != STW__TXN_NONE)
+		return stw__fail(e, STW_ESTATE, "a transaction is open already");
+	return txn_open(e, STW__TXN_USER);
+}
+
+STW_API int stw_commit(struct stw_engine *e)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (e->txn != STW__TXN_USER || e->in_handler)
+		return stw__fail(e, STW_ESTATE, "no transaction is open (stw_begin)");
+	return txn_close(e, 1);
+}
+
+STW_API int stw_rollback(struct stw_engine *e)
+{
+	if (e == NULL)
+		return STW_EINVAL;
+	if (e->txn != STW__TXN_USER || e->in_handler)
+		return stw__fail(e, STW_ESTATE, "no transaction is open (stw_begin)");
+	return txn_close(e, 0);
 }
 
 void stw__failpoint(struct stw_engine *e, const char *name)
@@ -179,8 +307,11 @@ STW_API void stw_close(struct stw_engine *e)
 {
 	if (e == NULL)
 		return;
+	if (e->store != NULL && e->txn != STW__TXN_NONE)
+		txn_close(e, 0); /* an open stw_begin transaction is rolled back */
 	if (e->store != NULL)
 		e->store->ops->close(e->store);
+	free(e->held);
 	for (size_t i = 0; i < e->nservices; i++)
 		free(e->services[i].context);
 	free(e->services);
@@ -410,6 +541,39 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 	return STW_OK;
 }
 
+/* The round's work that runs inside its transaction; *total counts it. */
+static int round_work(struct stw_engine *e, int *total)
+{
+	for (size_t i = 0; i < e->nperiodics; i++) {
+		int ran = 0;
+		int rc = stw__run_periodic(e, &e->periodics[i], &ran);
+		if (rc != STW_OK)
+			return rc;
+		*total += ran;
+	}
+	for (size_t i = 0; i < e->ndefs; i++) {
+		int fired = 0;
+		int rc = stw__fire_timers(e, &e->defs[i], &fired);
+		if (rc != STW_OK)
+			return rc;
+		*total += fired;
+	}
+	for (size_t i = 0; i < e->ndefs; i++) {
+		const struct stw__def *def = &e->defs[i];
+		for (int s = 0; s < def->nsources; s++) {
+			int n = 0;
+			int rc = stw__step_batch(e, def, def->d->sources[s], &n);
+			if (rc != STW_OK)
+				return rc;
+			*total += n;
+		}
+	}
+	int delivered = 0;
+	int rc = stw__dispatch(e, &delivered);
+	*total += delivered;
+	return rc;
+}
+
 STW_API int stw_run_once(struct stw_engine *e, int *did_work)
 {
 	if (did_work != NULL)
@@ -419,37 +583,32 @@ STW_API int stw_run_once(struct stw_engine *e, int *did_work)
 	if (e->in_handler)
 		return stw__fail(e, STW_ESTATE,
 				 "cannot run the engine from inside a service handler");
+	if (e->txn != STW__TXN_NONE)
+		return stw__fail(e, STW_ESTATE,
+				 "a transaction is open (stw_begin): commit or roll it back first");
+	/*
+	 * One transaction for the round: its steps, timers and deliveries are
+	 * nested levels of it and reach the disk with one sync. A part that
+	 * fails undoes only itself; what the others did is still committed.
+	 */
 	int total = 0;
-	for (size_t i = 0; i < e->nperiodics; i++) {
-		int ran = 0;
-		int rc = stw__run_periodic(e, &e->periodics[i], &ran);
-		if (rc != STW_OK)
-			return rc;
-		total += ran;
-	}
-	for (size_t i = 0; i < e->ndefs; i++) {
-		int fired = 0;
-		int rc = stw__fire_timers(e, &e->defs[i], &fired);
-		if (rc != STW_OK)
-			return rc;
-		total += fired;
-	}
-	for (size_t i = 0; i < e->ndefs; i++) {
-		const struct stw__def *def = &e->defs[i];
-		for (int s = 0; s < def->nsources; s++) {
-			int n = 0;
-			int rc = stw__step_batch(e, def, def->d->sources[s], &n);
-			if (rc != STW_OK)
-				return rc;
-			total += n;
-		}
-	}
-	int delivered = 0;
-	int rc = stw__dispatch(e, &delivered);
+	int rc = txn_open(e, STW__TXN_ROUND);
 	if (rc != STW_OK)
 		return rc;
-	total += delivered;
+	rc = round_work(e, &total);
+	if (rc != STW_OK) {
+		char why[sizeof(e->errmsg)];
+		stw__copy(why, sizeof(why), e->errmsg);
+		txn_close(e, 1);
+		stw__copy(e->errmsg, sizeof(e->errmsg), why);
+		return rc;
+	}
+	stw__failpoint(e, "round.before_commit");
+	if ((rc = txn_close(e, 1)) != STW_OK)
+		return rc;
 	if (!e->separate_remote) {
+		/* Outside the round: a slow remote service never holds the write lock. */
+		int delivered = 0;
 		if ((rc = stw_deliver_remote(e, &delivered)) != STW_OK)
 			return rc;
 		total += delivered;

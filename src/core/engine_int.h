@@ -79,6 +79,25 @@ struct stw_engine {
 	char errmsg[1024];
 	/* The running batch's instances (in the arena), or NULL. */
 	struct stw__icache *icache;
+	/*
+	 * The transaction the engine's own transactions run inside of: none, the
+	 * host's (stw_begin) or the round's (stw_run_once). Inside one, each
+	 * step or delivery is a nested level, and what it reports to the
+	 * observer waits in `held` for the outer commit.
+	 */
+	enum { STW__TXN_NONE, STW__TXN_USER, STW__TXN_ROUND } txn;
+	int txn_units; /* step and delivery transactions inside it, counted as one commit */
+	struct stw__held *held;
+	size_t nheld, held_cap;
+};
+
+/* An observation held until the outer transaction commits (strings copied). */
+struct stw__held {
+	struct stw_activity a;
+	int64_t started;
+	char definition[STW_MAX_NAME];
+	char context[STW_MAX_NAME];
+	int64_t *lateness; /* malloc'ed copy of a.lateness_ms, or NULL */
 };
 
 /* Sets the engine's message (printf-style) and returns code. */
@@ -103,6 +122,19 @@ int64_t stw__mono_us(void);
 /* Reports a commit to the observer, if any; started is stw__mono_us() at the start. */
 void stw__observe(struct stw_engine *e, enum stw_activity_kind kind, const char *definition,
 		  const char *context, int count, int stateful, int64_t started);
+
+/* Reports `a` (duration_us filled here) now, or at the outer commit inside one. */
+void stw__report(struct stw_engine *e, struct stw_activity *a, int64_t started);
+
+/* Counts a committed step or delivery transaction (once per outer transaction). */
+void stw__count_commit(struct stw_engine *e);
+
+/*
+ * Makes what the current transaction wrote durable before going on (an
+ * at-most-once cursor, an attempt count): inside an outer transaction that
+ * commits it too.
+ */
+int stw__durable(struct stw_engine *e);
 
 /* Logs through the host's callback (printf-style). */
 void stw__log(struct stw_engine *e, enum stw_log_level level, const char *fmt, ...)

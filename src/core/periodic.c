@@ -146,7 +146,7 @@ int stw__run_periodic(struct stw_engine *e, const struct stw__periodic *p, int *
 		STW__S0(s, rollback);
 		return rc;
 	}
-	e->stats.transactions++;
+	stw__count_commit(e);
 	e->stats.periodic_runs++;
 	*ran = 1;
 	stw__observe(e, STW_ACTIVITY_PERIODIC, name, NULL, pc.sent, 0, started);

@@ -378,7 +378,7 @@ static int deliver_batch(struct stw_engine *e, const struct stw__remote *r, int 
 		stw__log(e, STW_LOG_ERROR, "delivery to %s failed: %s", r->context, e->errmsg);
 		return rc;
 	}
-	e->stats.transactions++;
+	stw__count_commit(e);
 	stw__failpoint(e, "remote.after_record");
 	*n = l.n;
 	stw__observe(e, STW_ACTIVITY_DELIVERY, NULL, r->context, l.n, 0, started);
@@ -395,6 +395,9 @@ STW_API int stw_deliver_remote(struct stw_engine *e, int *delivered)
 		return STW_EINVAL;
 	if (e->in_handler)
 		return stw__fail(e, STW_ESTATE, "cannot deliver from inside a service handler");
+	if (e->txn != STW__TXN_NONE)
+		return stw__fail(e, STW_ESTATE,
+				 "a transaction is open (stw_begin): commit or roll it back first");
 	for (size_t i = 0; i < e->nremotes; i++) {
 		int n = 0;
 		int rc = deliver_batch(e, &e->remotes[i], &n);

@@ -910,7 +910,7 @@ static int source_index(const struct stw__def *def, const char *context)
 	return -1;
 }
 
-/* Counts an attempt at the batch after `cursor` in its own transaction. */
+/* Counts an attempt at the batch after `cursor`, durably, before the batch runs. */
 static int count_attempt(struct stw_engine *e, const struct stw__def *def, const char *context,
 			 int64_t cursor, int *attempts)
 {
@@ -923,8 +923,10 @@ static int count_attempt(struct stw_engine *e, const struct stw__def *def, const
 	if (rc != STW_OK) {
 		stw__store_fail(e, rc, "counting an attempt");
 		STW__S0(s, rollback);
+		return rc;
 	}
-	return rc;
+	/* The count must survive the crash it is there to detect, round or not. */
+	return stw__durable(e);
 }
 
 /*
@@ -1046,14 +1048,12 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 	if (at_most_once) {
 		/* At most once: the cursor is durable before any effect exists. */
 		rc = STW__S(s, cursor_set, name, context, last);
-		if (rc == STW_OK)
-			rc = STW__S0(s, commit);
-		if (rc == STW_OK)
-			rc = STW__S0(s, begin);
 		if (rc != STW_OK) {
-			stw__store_fail(e, rc, "committing an at-most-once cursor");
+			stw__store_fail(e, rc, "saving an at-most-once cursor");
 			goto fail;
 		}
+		if ((rc = stw__durable(e)) != STW_OK)
+			goto fail;
 		stw__failpoint(e, "step.after_cursor");
 	}
 	struct stw_stats before = e->stats;
@@ -1097,7 +1097,7 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 		goto fail;
 	}
 	cache_close(e);
-	e->stats.transactions++;
+	stw__count_commit(e);
 	stw__failpoint(e, "step.after_commit");
 	*handled = b.n;
 	stw__observe(e, STW_ACTIVITY_STEP, name, context, b.n, def->nstates > 0, started);
@@ -1260,20 +1260,17 @@ int stw__fire_timers(struct stw_engine *e, const struct stw__def *def, int *fire
 		stw__log(e, STW_LOG_ERROR, "%s: firing timers failed: %s", name, e->errmsg);
 		return rc;
 	}
-	e->stats.transactions++;
+	stw__count_commit(e);
 	stw__failpoint(e, "timer.after_commit");
 	*fired = l.n;
-	if (e->observer != NULL) {
-		struct stw_activity a = {
-			.kind = STW_ACTIVITY_TIMERS,
-			.definition = name,
-			.count = nfired,
-			.stateful = 1,
-			.duration_us = stw__mono_us() - started,
-			.lateness_ms = lateness,
-		};
-		e->observer(&a, e->observer_ud);
-	}
+	struct stw_activity a = {
+		.kind = STW_ACTIVITY_TIMERS,
+		.definition = name,
+		.count = nfired,
+		.stateful = 1,
+		.lateness_ms = lateness,
+	};
+	stw__report(e, &a, started);
 	return STW_OK;
 }
 

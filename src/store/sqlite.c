@@ -49,6 +49,9 @@ enum stw__sid {
 	STW__SAVEPOINT,
 	STW__RELEASE,
 	STW__ROLLBACK_TO,
+	STW__NEST,
+	STW__NEST_RELEASE,
+	STW__NEST_ROLLBACK,
 	STW__EVENT_POSITION,
 	STW__STREAM_VERSION,
 	STW__CONTEXT_SET,
@@ -128,6 +131,9 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__SAVEPOINT] = "SAVEPOINT stw_sp",
 	[STW__RELEASE] = "RELEASE stw_sp",
 	[STW__ROLLBACK_TO] = "ROLLBACK TO stw_sp",
+	[STW__NEST] = "SAVEPOINT stw_nest",
+	[STW__NEST_RELEASE] = "RELEASE stw_nest",
+	[STW__NEST_ROLLBACK] = "ROLLBACK TO stw_nest",
 	[STW__EVENT_POSITION] = "SELECT position FROM stw_events WHERE id = ?1",
 	[STW__STREAM_VERSION] =
 	    "SELECT version FROM stw_streams WHERE context = ?1 AND stream = ?2",
@@ -360,6 +366,9 @@ struct stw__ckpt {
 	int wanted; /* a checkpoint was asked for (under mu) */
 	int stop;   /* the thread is to end (under mu) */
 	sqlite3 *db;
+	int next;   /* the WAL size that asks for the next checkpoint (WAL hook only) */
+	int seen;   /* the WAL size at the last commit (WAL hook only) */
+	long asked; /* checkpoints asked for (WAL hook only; read by tests) */
 };
 
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
@@ -371,12 +380,14 @@ static const char *const stw__sync_sql[] = {
 
 /* The handle. */
 struct stw__sqlite {
-	struct stw__store base;               /* first: the handle is a struct stw__store */
-	sqlite3 *db;                          /* the connection */
-	struct stw__ckpt *ckpt;               /* NULL: SQLite's own automatic checkpoints */
-	int wal;                              /* the journal mode is WAL (not "memory") */
-	int in_savepoint;                     /* stw_sp is open */
-	sqlite3_stmt *st[STW__NSTMT];         /* cached statements, see enum stw__sid */
+	struct stw__store base; /* first: the handle is a struct stw__store */
+	sqlite3 *db;            /* the connection */
+	struct stw__ckpt *ckpt; /* NULL: SQLite's own automatic checkpoints */
+	int wal;                /* the journal mode is WAL (not "memory") */
+	int in_savepoint;       /* stw_sp is open */
+	int depth; /* begin() levels open: 0 none, 1 the transaction, more: stw_nest savepoints */
+	int outer_lazy;               /* open_outer() was called and no begin() has opened it yet */
+	sqlite3_stmt *st[STW__NSTMT]; /* cached statements, see enum stw__sid */
 	sqlite3_stmt *list[STW__LQ_VARIANTS]; /* list_instances, by STW__LQ_* mask */
 	sqlite3_stmt *history_chunk;          /* STW__HISTORY_CHUNK rows in one INSERT */
 	char err[512];                        /* the last failure's message */
@@ -557,12 +568,43 @@ static int stw__exec(struct stw__sqlite *h, enum stw__sid id, const char *op)
 	return stw__run(h, h->st[id], SQLITE_OK, op, NULL);
 }
 
+/* Forgets the nesting when SQLite has rolled the transaction back itself (I/O or memory error). */
+static void stw__sync_depth(struct stw__sqlite *h)
+{
+	if (sqlite3_get_autocommit(h->db)) {
+		h->depth = 0;
+		h->in_savepoint = 0;
+	}
+}
+
+/*
+ * Opens the transaction (BEGIN IMMEDIATE) or, inside one, a nested level (a
+ * savepoint), so that a step or a delivery can run inside an outer
+ * transaction (open_outer) exactly as on its own.
+ */
 static int stw__begin(struct stw__store *s)
 {
 	struct stw__sqlite *h = stw__h(s);
-	int rc = stw__exec(h, STW__BEGIN, "begin");
-	if (rc == STW_OK)
+	stw__sync_depth(h);
+	int rc = STW_OK;
+	if (h->outer_lazy) {
+		/* The outer transaction starts with the first write, so an idle round takes no
+		 * lock. */
+		h->outer_lazy = 0;
+		if ((rc = stw__exec(h, STW__BEGIN, "begin")) != STW_OK)
+			return rc;
+		h->depth = 1;
 		h->in_savepoint = 0;
+	}
+	if (h->depth == 0) {
+		rc = stw__exec(h, STW__BEGIN, "begin");
+		if (rc == STW_OK)
+			h->in_savepoint = 0;
+	} else {
+		rc = stw__exec(h, STW__NEST, "begin");
+	}
+	if (rc == STW_OK)
+		h->depth++;
 	return rc;
 }
 
@@ -570,23 +612,95 @@ static int stw__begin(struct stw__store *s)
 static int stw__commit(struct stw__store *s)
 {
 	struct stw__sqlite *h = stw__h(s);
-	int rc = stw__exec(h, STW__COMMIT, "commit");
-	if (rc == STW_OK)
-		h->in_savepoint = 0;
+	stw__sync_depth(h);
+	int nested = h->depth > 1;
+	int rc = stw__exec(h, nested ? STW__NEST_RELEASE : STW__COMMIT, "commit");
+	if (rc == STW_OK) {
+		h->depth = nested ? h->depth - 1 : 0;
+		if (!nested)
+			h->in_savepoint = 0;
+	}
 	return rc;
 }
 
 /*
- * Rolls back the open transaction. A no-op when there is none, which happens
- * when SQLite has already rolled it back after an I/O or memory error.
+ * Rolls back the innermost level. A no-op when there is no transaction,
+ * which happens when SQLite has already rolled it back after an I/O or
+ * memory error.
  */
 static int stw__rollback(struct stw__store *s)
 {
 	struct stw__sqlite *h = stw__h(s);
+	stw__sync_depth(h);
 	h->in_savepoint = 0;
-	if (sqlite3_get_autocommit(h->db))
+	if (h->depth == 0)
 		return STW_OK;
-	return stw__exec(h, STW__ROLLBACK, "rollback");
+	if (h->depth == 1) {
+		h->depth = 0;
+		return stw__exec(h, STW__ROLLBACK, "rollback");
+	}
+	int rc = stw__exec(h, STW__NEST_ROLLBACK, "rollback");
+	if (rc == STW_OK)
+		rc = stw__exec(h, STW__NEST_RELEASE, "rollback");
+	if (rc == STW_OK)
+		h->depth--;
+	return rc;
+}
+
+/*
+ * Makes every write so far durable and keeps the nesting: commits the whole
+ * transaction, then opens it again at the same depth. Outside a transaction
+ * there is nothing to do.
+ */
+static int stw__durable(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	stw__sync_depth(h);
+	int depth = h->depth;
+	if (depth == 0)
+		return STW_OK;
+	/* COMMIT releases the open savepoints with the transaction. */
+	int rc = stw__exec(h, STW__COMMIT, "commit");
+	if (rc != STW_OK)
+		return rc;
+	h->depth = 0;
+	h->in_savepoint = 0;
+	for (int i = 0; i < depth && rc == STW_OK; i++)
+		rc = stw__begin(s);
+	return rc;
+}
+
+/* The next begin() first opens an outer transaction, ended by close_outer(). */
+static int stw__open_outer(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	stw__sync_depth(h);
+	if (h->depth != 0 || h->outer_lazy)
+		return stw__failf(h, STW_EINVAL, "open_outer: a transaction is open");
+	h->outer_lazy = 1;
+	return STW_OK;
+}
+
+/*
+ * Commits (commit != 0) or rolls back the outer transaction; *wrote tells
+ * whether one was opened at all. On a failed commit it stays open: the
+ * caller rolls it back.
+ */
+static int stw__close_outer(struct stw__store *s, int commit, int *wrote)
+{
+	struct stw__sqlite *h = stw__h(s);
+	*wrote = !h->outer_lazy;
+	h->outer_lazy = 0;
+	if (!*wrote)
+		return STW_OK;
+	stw__sync_depth(h);
+	if (h->depth > 1)
+		return stw__failf(h, STW_EINVAL, "close_outer: %d nested levels are open",
+				  h->depth - 1);
+	if (h->depth == 0)
+		return commit ? stw__failf(h, STW_ESTORE, "commit: the transaction was rolled back")
+			      : STW_OK;
+	return commit ? stw__commit(s) : stw__rollback(s);
 }
 
 /* Opens the single savepoint level; STW_EINVAL outside a transaction or when held. */
@@ -1863,9 +1977,21 @@ static void *stw__ckpt_main(void *arg)
 static int stw__wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
 {
 	struct stw__ckpt *c = ud;
+	/*
+	 * A WAL that a checkpoint could not empty (commits kept coming while it
+	 * copied) is not restarted, so its size stays past STW__CKPT_PAGES. The
+	 * next checkpoint is asked for once another STW__CKPT_PAGES have been
+	 * written, not at every commit: each checkpoint syncs the database file,
+	 * and one per commit doubled the syncs of a light load.
+	 */
+	if (frames < c->seen)
+		c->next = STW__CKPT_PAGES; /* the WAL restarted from its beginning */
+	c->seen = frames;
 	if (frames >= STW__CKPT_INLINE_PAGES) {
 		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (frames >= STW__CKPT_PAGES) {
+	} else if (frames >= c->next) {
+		c->next = frames + STW__CKPT_PAGES;
+		c->asked++;
 		pthread_mutex_lock(&c->mu);
 		c->wanted = 1;
 		pthread_cond_signal(&c->cv);
@@ -1920,6 +2046,7 @@ static int stw__ckpt_start(struct stw__sqlite *h, const char *path, int synchron
 		free(c);
 		return stw__failf(h, STW_ESTORE, "open: cannot start the checkpointer thread");
 	}
+	c->next = STW__CKPT_PAGES;
 	h->ckpt = c;
 	sqlite3_wal_hook(h->db, stw__wal_hook, c);
 	return STW_OK;
@@ -1954,6 +2081,9 @@ static const struct stw__store_ops stw__sqlite_ops = {
 	.savepoint = stw__savepoint,
 	.release = stw__release,
 	.rollback_to = stw__rollback_to,
+	.durable = stw__durable,
+	.open_outer = stw__open_outer,
+	.close_outer = stw__close_outer,
 	.event_position = stw__event_position,
 	.stream_version = stw__stream_version,
 	.append = stw__append,
@@ -2296,4 +2426,10 @@ fail:
 		snprintf(errbuf, errcap, "%s", h->err);
 	stw__close(&h->base);
 	return rc;
+}
+
+long stw__sqlite_checkpoints_asked(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	return h->ckpt != NULL ? h->ckpt->asked : -1;
 }

@@ -133,10 +133,21 @@ struct stw__store_ops {
 	void (*close)(struct stw__store *s);
 	const char *(*errmsg)(struct stw__store *s);
 
-	/* Transactions. begin() takes the write lock at once (IMMEDIATE). */
+	/*
+	 * Transactions. begin() takes the write lock at once (IMMEDIATE). Inside
+	 * an open transaction, begin() opens a nested level that commit() and
+	 * rollback() end without ending the transaction: a step or a delivery
+	 * runs the same inside an outer transaction as on its own.
+	 */
 	int (*begin)(struct stw__store *s);
 	int (*commit)(struct stw__store *s);
 	int (*rollback)(struct stw__store *s);
+	/* Commits everything written so far and reopens the same nesting. */
+	int (*durable)(struct stw__store *s);
+	/* The next begin() first opens an outer transaction (none if none comes)... */
+	int (*open_outer)(struct stw__store *s);
+	/* ...which this commits or rolls back; *wrote: whether it was opened. */
+	int (*close_outer)(struct stw__store *s, int commit, int *wrote);
 	/* One level of savepoint inside a transaction. */
 	int (*savepoint)(struct stw__store *s);
 	int (*release)(struct stw__store *s);
@@ -319,6 +330,9 @@ int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
  * ephemeral table at each run (the first one's SQL in `first`); -1 on failure.
  */
 int stw__sqlite_ephemeral_writes(struct stw__store *s, char *first, size_t cap);
+
+/* For the tests: the checkpoints the WAL hook has asked the checkpointer for; -1 without one. */
+long stw__sqlite_checkpoints_asked(struct stw__store *s);
 
 /* Shorthands for calling through the ops table. */
 #define STW__S(s, op, ...) ((s)->ops->op((s), __VA_ARGS__))

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/engine_int.h"
@@ -913,6 +914,221 @@ static void test_register_service_rules(void **state)
 	assert_int_equal(stw_register_service(NULL, "Other", shop_handler, &s), STW_EINVAL);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Group commit (stw_begin) and the round's transaction                      */
+
+/* Events of `context` as a separate connection sees them: only what is committed. */
+static int64_t committed_events(const char *db, const char *context)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM stw_events WHERE context = ?1",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, context, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+/* Counts observations by kind. */
+struct seen {
+	int n[8];
+	int total;
+};
+
+static void count_activity(const struct stw_activity *a, void *ud)
+{
+	struct seen *s = ud;
+	s->n[a->kind]++;
+	s->total++;
+}
+
+/* Registers the scripted Shop service and counts what the engine reports into *seen. */
+static void shop_watched(struct stw_engine *e, struct svc *s, struct seen *seen)
+{
+	e->observer = count_activity;
+	e->observer_ud = seen;
+	assert_int_equal(stw_register_service(e, "Shop", shop_handler, s), STW_OK);
+}
+
+/*
+ * Between stw_begin and stw_commit, each stw_execute answers its own outcome
+ * at once (a refusal undoes only itself) but nothing is committed, and the
+ * observer hears nothing; stw_commit makes all of it durable and reports it.
+ */
+static void test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1 };
+	struct seen seen = { 0 };
+	shop_watched(e, &s, &seen);
+	json_t *a = json_pack("{s:s}", "order", "o-a");
+	json_t *b = json_pack("{s:s}", "order", "o-b");
+	assert_int_equal(stw_begin(e), STW_OK);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", a, "cmd-a", NULL, NULL), STW_OK);
+	s.reject = 1;
+	assert_int_equal(stw_execute(e, "Shop", "Ship", b, "cmd-b", NULL, NULL), STW_EREJECTED);
+	assert_string_equal(stw_errmsg(e), "out of stock for o-b");
+	s.reject = 0;
+	assert_int_equal(stw_execute(e, "Shop", "Ship", b, "cmd-c", NULL, NULL), STW_OK);
+	/* The same id again inside the group: the recorded outcome, no second run. */
+	assert_int_equal(stw_execute(e, "Shop", "Ship", a, "cmd-a", NULL, NULL), STW_OK);
+	assert_int_equal(s.calls, 3);
+	assert_int_equal(head_of(e, "Shop"), 2); /* this connection sees its own writes */
+	assert_int_equal(committed_events(f->db, "Shop"), 0);
+	assert_int_equal(seen.total, 0);
+	assert_int_equal(stw_commit(e), STW_OK);
+	assert_int_equal(committed_events(f->db, "Shop"), 2);
+	assert_int_equal(seen.n[STW_ACTIVITY_COMMAND], 3);
+	int outcome = 0;
+	char err[64];
+	assert_int_equal(STW__S(e->store, dedup_get, "Shop", "cmd-b", &outcome, err, sizeof(err)),
+			 STW_OK);
+	assert_int_equal(outcome, STW_EREJECTED);
+	json_decref(a);
+	json_decref(b);
+}
+
+/* stw_rollback (and stw_close with a group open) undoes every call of the group. */
+static void test_group_rollback(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1 };
+	struct seen seen = { 0 };
+	shop_watched(e, &s, &seen);
+	assert_int_equal(stw_begin(e), STW_OK);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "cmd-1", NULL, NULL), STW_OK);
+	assert_int_equal(stw_rollback(e), STW_OK);
+	assert_int_equal(head_of(e, "Shop"), 0);
+	assert_int_equal(seen.total, 0);
+	/* Not recorded either: the same id runs the handler again. */
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "cmd-1", NULL, NULL), STW_OK);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(seen.total, 1);
+
+	assert_int_equal(stw_begin(e), STW_OK);
+	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "cmd-2", NULL, NULL), STW_OK);
+	stw_close(e);
+	open_engine(f, "a.db", &f->e, f->db, sizeof(f->db));
+	assert_int_equal(head_of(f->e, "Shop"), 1);
+}
+
+/* What cannot run inside a group, and the calls that need one. */
+static void test_group_misuse(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1 };
+	wire(e, &ship_policy, &s);
+	int did = -1;
+	assert_int_equal(stw_commit(e), STW_ESTATE);
+	assert_int_equal(stw_rollback(e), STW_ESTATE);
+	assert_int_equal(stw_begin(e), STW_OK);
+	assert_int_equal(stw_begin(e), STW_ESTATE);
+	order(e, "evt-1", "corr-1", "o-1");
+	assert_int_equal(stw_run_once(e, &did), STW_ESTATE);
+	assert_non_null(strstr(stw_errmsg(e), "stw_begin"));
+	assert_int_equal(stw_run_until_idle(e), STW_ESTATE);
+	assert_int_equal(stw_deliver_remote(e, &did), STW_ESTATE);
+	assert_int_equal(stw_commit(e), STW_OK);
+	assert_int_equal(committed_events(f->db, "Sales"), 1);
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(stw_begin(NULL), STW_EINVAL);
+}
+
+/* Dies at a chosen failpoint; records whether the observer had heard anything by then. */
+struct round_probe {
+	const char *die_at;
+	struct seen seen;
+	int seen_at_step_commit;
+};
+
+static void probe_failpoint(const char *name, void *ud)
+{
+	struct round_probe *p = ud;
+	if (strcmp(name, "step.after_commit") == 0)
+		p->seen_at_step_commit = p->seen.total;
+	if (p->die_at != NULL && strcmp(name, p->die_at) == 0)
+		_exit(0);
+}
+
+/*
+ * A round is one transaction: the step that writes the command and the
+ * delivery that runs it commit together (one commit counted), the observer
+ * hears of both only after that commit, and a crash just before it leaves
+ * nothing of the round behind; the next round does all of it once.
+ */
+static void test_round_is_one_transaction(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1 };
+	struct round_probe p = { 0 };
+	e->observer = count_activity;
+	e->observer_ud = &p.seen;
+	e->failpoint = probe_failpoint;
+	e->failpoint_ud = &p;
+	wire(e, &ship_policy, &s);
+	order(e, "evt-1", "corr-1", "o-1");
+	uint64_t before = stats_of(e).transactions;
+	int heard = p.seen.total; /* the append */
+	int did = 0;
+	assert_int_equal(stw_run_once(e, &did), STW_OK);
+	assert_int_equal(did, 2); /* one event stepped, one command delivered */
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(stats_of(e).transactions, before + 1);
+	assert_int_equal(p.seen_at_step_commit, heard);
+	assert_int_equal(p.seen.n[STW_ACTIVITY_STEP], 1);
+	assert_int_equal(p.seen.n[STW_ACTIVITY_DELIVERY], 1);
+
+	/* A crash before the round's commit: nothing of it is stored. */
+	order(e, "evt-2", "corr-2", "o-2");
+	stw_close(e);
+	f->e = NULL;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct stw_engine *c = NULL;
+		struct svc cs = { .emit = 1 };
+		struct round_probe cp = { .die_at = "round.before_commit" };
+		struct stw_options o = { .clock = &f->clock,
+					 .synchronous = 0,
+					 .failpoint = probe_failpoint,
+					 .failpoint_ud = &cp };
+		if (stw_open(f->db, &o, &c) != STW_OK || stw_define(c, &ship_policy) != STW_OK ||
+		    stw_register_service(c, "Shop", shop_handler, &cs) != STW_OK)
+			_exit(3);
+		int d = 0;
+		if (stw_run_once(c, &d) != STW_OK)
+			_exit(5);
+		_exit(4); /* the failpoint was not reached */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	open_engine(f, "a.db", &f->e, f->db, sizeof(f->db));
+	e = f->e;
+	wire(e, &ship_policy, &s);
+	int64_t cursor = -1;
+	assert_int_equal(stw_get_cursor(e, "ShipPolicy", "Sales", &cursor), STW_OK);
+	assert_int_equal(cursor, 1);
+	assert_int_equal(head_of(e, "Shop"), 1);
+	assert_int_equal(pending(e), 0);
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(head_of(e, "Shop"), 2);
+	assert_int_equal(stw_get_cursor(e, "ShipPolicy", "Sales", &cursor), STW_OK);
+	assert_int_equal(cursor, 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -933,6 +1149,10 @@ int main(void)
 		T(test_execute_bad_input),
 		T(test_execute_reentry_refused),
 		T(test_register_service_rules),
+		T(test_group_commit),
+		T(test_group_rollback),
+		T(test_group_misuse),
+		T(test_round_is_one_transaction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

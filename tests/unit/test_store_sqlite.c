@@ -351,6 +351,39 @@ static void test_background_checkpoint(void **state)
 	assert_true(after >= before + 1000L * 4096);
 }
 
+/*
+ * A WAL that cannot be emptied (a reader holds an old snapshot) stays past
+ * the checkpoint size: the next checkpoint is asked for once another 1,000
+ * pages are written, not at each of the small commits that follow.
+ */
+static void test_checkpoint_not_at_every_commit(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *reader = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &reader), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(reader, "SELECT count(*) FROM stw_events", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW); /* the snapshot is taken */
+	append_big(f->s, 1100);                         /* past 1,000 pages of WAL */
+	long asked = stw__sqlite_checkpoints_asked(f->s);
+	assert_true(asked >= 1);
+	for (int i = 0; i < 200; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "small%d", i);
+		struct stw__event_row r = ev("Small", id, "s");
+		int64_t pos = 0, ver = 0;
+		assert_int_equal(STW__S(f->s, append, &r, &pos, &ver), STW_OK);
+	}
+	/* 200 commits of a few pages each: at most one more checkpoint. */
+	assert_true(stw__sqlite_checkpoints_asked(f->s) <= asked + 1);
+	sqlite3_finalize(st);
+	sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(reader);
+}
+
 /* With inline_checkpoint the committing connection checkpoints, as SQLite does. */
 static void test_inline_checkpoint(void **state)
 {
@@ -1266,10 +1299,91 @@ static void test_savepoint_misuse(void **state)
 	assert_int_equal(STW__S0(s, rollback), STW_OK);
 	/* Rolling back with no transaction open is harmless. */
 	assert_int_equal(STW__S0(s, rollback), STW_OK);
-	/* A second begin inside a transaction fails. */
+	/* Committing with none is an error. */
+	assert_int_equal(STW__S0(s, commit), STW_ESTORE);
+	/* An outer transaction cannot be opened inside a transaction. */
 	assert_int_equal(STW__S0(s, begin), STW_OK);
-	assert_int_equal(STW__S0(s, begin), STW_ESTORE);
+	assert_int_equal(STW__S0(s, open_outer), STW_EINVAL);
 	assert_int_equal(STW__S0(s, rollback), STW_OK);
+}
+
+/*
+ * begin() inside a transaction opens a nested level: its rollback undoes
+ * only what it wrote, its commit keeps it for the outer commit, and
+ * durable() commits all that was written while keeping the levels open.
+ */
+static void test_nested_levels(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__store *s = f->s;
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e1", "A", 1, 1);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e2", "B", 2, 1);
+	assert_int_equal(STW__S0(s, rollback), STW_OK); /* the nested level only */
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e2", "C", 2, 1);
+	assert_int_equal(STW__S0(s, commit), STW_OK); /* still inside the transaction */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 0);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events WHERE stream = 'B'"), 0);
+
+	/* durable() at depth 2: another connection sees the write at once... */
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e3", "A", 3, 2);
+	assert_int_equal(STW__S0(s, durable), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 3);
+	/* ...and both levels are still open: rolling them back keeps it. */
+	append_ok(s, "Billing", "e4", "A", 4, 3);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_ESTORE);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 3);
+	assert_int_equal(STW__S0(s, durable), STW_OK); /* outside a transaction: nothing */
+}
+
+/*
+ * open_outer() opens nothing until the next begin(): an outer transaction
+ * with no write takes no lock and reports wrote = 0. With writes, they are
+ * durable at close_outer(commit = 1) and undone at close_outer(commit = 0).
+ */
+static void test_outer_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__store *s = f->s;
+	int wrote = -1;
+	assert_int_equal(STW__S0(s, open_outer), STW_OK);
+	assert_int_equal(STW__S0(s, open_outer), STW_EINVAL);
+	assert_int_equal(STW__S(s, close_outer, 1, &wrote), STW_OK);
+	assert_int_equal(wrote, 0);
+
+	assert_int_equal(STW__S0(s, open_outer), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e1", "A", 1, 1);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e2", "A", 2, 2);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 0);
+	assert_int_equal(STW__S(s, close_outer, 1, &wrote), STW_OK);
+	assert_int_equal(wrote, 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 2);
+
+	assert_int_equal(STW__S0(s, open_outer), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e3", "A", 3, 3);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	/* A nested level still open is refused. */
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, close_outer, 1, &wrote), STW_EINVAL);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	int64_t head = -1;
+	assert_int_equal(STW__S(s, head, "Billing", &head), STW_OK);
+	assert_int_equal(head, 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 2);
 }
 
 /* rollback discards every write of the transaction, savepoint or not. */
@@ -1318,10 +1432,8 @@ static void test_errmsg_on_failure(void **state)
 	assert_int_equal(STW__S(s, dedup_put, "C", "c", 0, NULL, 1), STW_OK);
 	assert_int_equal(STW__S(s, dedup_put, "C", "c", 0, NULL, 1), STW_EEXIST);
 	assert_non_null(strstr(STW__S0(s, errmsg), "dedup_put"));
-	assert_int_equal(STW__S0(s, begin), STW_OK);
-	assert_int_equal(STW__S0(s, begin), STW_ESTORE);
-	assert_non_null(strstr(STW__S0(s, errmsg), "begin: "));
-	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_ESTORE);
+	assert_non_null(strstr(STW__S0(s, errmsg), "commit: "));
 }
 
 int main(void)
@@ -1335,6 +1447,7 @@ int main(void)
 		T(test_history_insert_many),
 		T(test_background_checkpoint),
 		T(test_inline_checkpoint),
+		T(test_checkpoint_not_at_every_commit),
 		T(test_open_migrates_schema_1),
 		T(test_open_migrates_schema_3_outbox),
 		T(test_open_migrates_schema_4),
@@ -1356,6 +1469,8 @@ int main(void)
 		T(test_unrouted),
 		T(test_savepoint),
 		T(test_savepoint_misuse),
+		T(test_nested_levels),
+		T(test_outer_transaction),
 		T(test_rollback),
 		T(test_errmsg_on_failure),
 #undef T
