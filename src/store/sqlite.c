@@ -386,8 +386,9 @@ struct stw__sqlite {
 	int wal;                /* the journal mode is WAL (not "memory") */
 	int in_savepoint;       /* stw_sp is open */
 	int depth; /* begin() levels open: 0 none, 1 the transaction, more: stw_nest savepoints */
-	int outer_lazy;               /* open_outer() was called and no begin() has opened it yet */
-	sqlite3_stmt *st[STW__NSTMT]; /* cached statements, see enum stw__sid */
+	int outer_lazy; /* open_outer() was called and no begin() has opened it yet */
+	int flat;       /* the level at depth 2 opened the outer transaction: no savepoint */
+	sqlite3_stmt *st[STW__NSTMT];         /* cached statements, see enum stw__sid */
 	sqlite3_stmt *list[STW__LQ_VARIANTS]; /* list_instances, by STW__LQ_* mask */
 	sqlite3_stmt *history_chunk;          /* STW__HISTORY_CHUNK rows in one INSERT */
 	char err[512];                        /* the last failure's message */
@@ -573,6 +574,7 @@ static void stw__sync_depth(struct stw__sqlite *h)
 {
 	if (sqlite3_get_autocommit(h->db)) {
 		h->depth = 0;
+		h->flat = 0;
 		h->in_savepoint = 0;
 	}
 }
@@ -581,20 +583,27 @@ static void stw__sync_depth(struct stw__sqlite *h)
  * Opens the transaction (BEGIN IMMEDIATE) or, inside one, a nested level (a
  * savepoint), so that a step or a delivery can run inside an outer
  * transaction (open_outer) exactly as on its own.
+ *
+ * The level that opens a lazy outer transaction needs no savepoint: nothing
+ * is written before it, so undoing it is undoing the transaction, which is
+ * then as if never opened. A savepoint is not free: SQLite copies each page
+ * the level changes first into a statement journal.
  */
 static int stw__begin(struct stw__store *s)
 {
 	struct stw__sqlite *h = stw__h(s);
 	stw__sync_depth(h);
-	int rc = STW_OK;
+	int rc;
 	if (h->outer_lazy) {
 		/* The outer transaction starts with the first write, so an idle round takes no
 		 * lock. */
-		h->outer_lazy = 0;
 		if ((rc = stw__exec(h, STW__BEGIN, "begin")) != STW_OK)
 			return rc;
-		h->depth = 1;
+		h->outer_lazy = 0;
 		h->in_savepoint = 0;
+		h->depth = 2;
+		h->flat = 1;
+		return STW_OK;
 	}
 	if (h->depth == 0) {
 		rc = stw__exec(h, STW__BEGIN, "begin");
@@ -613,6 +622,11 @@ static int stw__commit(struct stw__store *s)
 {
 	struct stw__sqlite *h = stw__h(s);
 	stw__sync_depth(h);
+	if (h->depth == 2 && h->flat) {
+		h->depth = 1; /* the outer transaction goes on */
+		h->flat = 0;
+		return STW_OK;
+	}
 	int nested = h->depth > 1;
 	int rc = stw__exec(h, nested ? STW__NEST_RELEASE : STW__COMMIT, "commit");
 	if (rc == STW_OK) {
@@ -631,12 +645,19 @@ static int stw__commit(struct stw__store *s)
 static int stw__rollback(struct stw__store *s)
 {
 	struct stw__sqlite *h = stw__h(s);
+	int was_flat = h->flat && h->depth == 2;
 	stw__sync_depth(h);
 	h->in_savepoint = 0;
-	if (h->depth == 0)
+	if (h->depth == 0) {
+		/* SQLite undid a lazy outer transaction with its first level: open it again. */
+		h->outer_lazy |= was_flat;
 		return STW_OK;
-	if (h->depth == 1) {
+	}
+	if (h->depth == 1 || (h->depth == 2 && h->flat)) {
+		/* The transaction, or the level that opened it: the outer one opens anew. */
+		h->outer_lazy = h->depth == 2;
 		h->depth = 0;
+		h->flat = 0;
 		return stw__exec(h, STW__ROLLBACK, "rollback");
 	}
 	int rc = stw__exec(h, STW__NEST_ROLLBACK, "rollback");
@@ -649,8 +670,8 @@ static int stw__rollback(struct stw__store *s)
 
 /*
  * Makes every write so far durable and keeps the nesting: commits the whole
- * transaction, then opens it again at the same depth. Outside a transaction
- * there is nothing to do.
+ * transaction, then opens it again at the same depth (real savepoints from
+ * then on). Outside a transaction there is nothing to do.
  */
 static int stw__durable(struct stw__store *s)
 {
@@ -664,6 +685,7 @@ static int stw__durable(struct stw__store *s)
 	if (rc != STW_OK)
 		return rc;
 	h->depth = 0;
+	h->flat = 0;
 	h->in_savepoint = 0;
 	for (int i = 0; i < depth && rc == STW_OK; i++)
 		rc = stw__begin(s);
@@ -689,11 +711,11 @@ static int stw__open_outer(struct stw__store *s)
 static int stw__close_outer(struct stw__store *s, int commit, int *wrote)
 {
 	struct stw__sqlite *h = stw__h(s);
+	stw__sync_depth(h);
 	*wrote = !h->outer_lazy;
 	h->outer_lazy = 0;
 	if (!*wrote)
 		return STW_OK;
-	stw__sync_depth(h);
 	if (h->depth > 1)
 		return stw__failf(h, STW_EINVAL, "close_outer: %d nested levels are open",
 				  h->depth - 1);
@@ -2358,15 +2380,20 @@ int stw__sqlite_ephemeral_writes(struct stw__store *s, char *first, size_t cap)
 }
 
 /*
- * SQLite's memory statistics cost a global mutex and two counters on every
- * allocation, and Debian's build has no lookaside, so a step pays them a
- * few dozen times. They are turned off once, if SQLite is not yet
- * initialised in the process (sqlite3_config refuses, harmlessly, after
- * that); sqlite3_memory_used() then reports 0.
+ * Process-wide settings, made once, if SQLite is not yet initialised in the
+ * process (sqlite3_config refuses, harmlessly, after that):
+ *  - SQLite's memory statistics cost a global mutex and two counters on
+ *    every allocation, and Debian's build has no lookaside, so a step pays
+ *    them a few dozen times. They are turned off; sqlite3_memory_used()
+ *    then reports 0.
+ *  - Statement journals stay in memory: a nested level (a savepoint) copies
+ *    the pages it changes into one, and past 64 KiB SQLite would write it
+ *    to a temporary file, doubling the writes of a round.
  */
 static void stw__sqlite_config(void)
 {
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
 }
 
 int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,

@@ -1386,6 +1386,52 @@ static void test_outer_transaction(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 2);
 }
 
+/*
+ * The level that opens a lazy outer transaction has no savepoint: rolling it
+ * back rolls the transaction back and leaves the outer one to open again at
+ * the next begin(). The levels after it are savepoints as usual, and
+ * durable() turns it into one.
+ */
+static void test_outer_first_level(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__store *s = f->s;
+	int wrote = -1;
+	assert_int_equal(STW__S0(s, open_outer), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e1", "A", 1, 1);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK); /* opens the outer transaction again */
+	append_ok(s, "Billing", "e1", "A", 1, 1);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e2", "A", 2, 2);
+	assert_int_equal(STW__S0(s, rollback), STW_OK); /* a savepoint: e1 stays */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 0);
+	assert_int_equal(STW__S(s, close_outer, 1, &wrote), STW_OK);
+	assert_int_equal(wrote, 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 1);
+
+	/* A first level rolled back and nothing after it: nothing was written. */
+	assert_int_equal(STW__S0(s, open_outer), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e2", "A", 2, 2);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S(s, close_outer, 1, &wrote), STW_OK);
+	assert_int_equal(wrote, 0);
+
+	/* durable() in the first level: committed, and the level is a savepoint now. */
+	assert_int_equal(STW__S0(s, open_outer), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e2", "A", 2, 2);
+	assert_int_equal(STW__S0(s, durable), STW_OK);
+	append_ok(s, "Billing", "e3", "A", 3, 3);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S(s, close_outer, 1, &wrote), STW_OK);
+	assert_int_equal(wrote, 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 2);
+}
+
 /* rollback discards every write of the transaction, savepoint or not. */
 static void test_rollback(void **state)
 {
@@ -1471,6 +1517,7 @@ int main(void)
 		T(test_savepoint_misuse),
 		T(test_nested_levels),
 		T(test_outer_transaction),
+		T(test_outer_first_level),
 		T(test_rollback),
 		T(test_errmsg_on_failure),
 #undef T
