@@ -627,7 +627,11 @@ STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, 
  * definition over its source contexts (one batch each), in the order the
  * definitions were registered and their sources listed, then delivers
  * pending commands to in-process services, each service's commands in the
- * order they were written. All of this is one transaction, committed with
+ * order they were written. While the deliveries did something (the events
+ * in-process services appended are the steps' next input), the steps and
+ * deliveries run again, up to 8 passes, so a process whose services are in
+ * process goes through several hops in one round. All of this is one
+ * transaction, committed with
  * one sync; each batch is a nested level of it, so a batch that fails or
  * conflicts undoes only itself. Remote services are called after the
  * commit, outside it. *did_work (if not NULL) receives the number of

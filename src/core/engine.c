@@ -541,6 +541,9 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 	return STW_OK;
 }
 
+/* Passes of steps and deliveries in one round (see round_work). */
+#define STW__ROUND_PASSES 8
+
 /* The round's work that runs inside its transaction; *total counts it. */
 static int round_work(struct stw_engine *e, int *total)
 {
@@ -558,20 +561,32 @@ static int round_work(struct stw_engine *e, int *total)
 			return rc;
 		*total += fired;
 	}
-	for (size_t i = 0; i < e->ndefs; i++) {
-		const struct stw__def *def = &e->defs[i];
-		for (int s = 0; s < def->nsources; s++) {
-			int n = 0;
-			int rc = stw__step_batch(e, def, def->d->sources[s], &n);
-			if (rc != STW_OK)
-				return rc;
-			*total += n;
+	/*
+	 * Steps, then deliveries; again while the deliveries gave in-process
+	 * services something to do, since the events they appended are the next
+	 * steps' input: a process whose services are all in process goes
+	 * through several hops in one round and one sync. The passes are
+	 * bounded so that a process and a service answering each other forever
+	 * still let the round commit.
+	 */
+	for (int pass = 0; pass < STW__ROUND_PASSES; pass++) {
+		for (size_t i = 0; i < e->ndefs; i++) {
+			const struct stw__def *def = &e->defs[i];
+			for (int s = 0; s < def->nsources; s++) {
+				int n = 0;
+				int rc = stw__step_batch(e, def, def->d->sources[s], &n);
+				if (rc != STW_OK)
+					return rc;
+				*total += n;
+			}
 		}
+		int delivered = 0;
+		int rc = stw__dispatch(e, &delivered);
+		*total += delivered;
+		if (rc != STW_OK || delivered == 0)
+			return rc;
 	}
-	int delivered = 0;
-	int rc = stw__dispatch(e, &delivered);
-	*total += delivered;
-	return rc;
+	return STW_OK;
 }
 
 STW_API int stw_run_once(struct stw_engine *e, int *did_work)

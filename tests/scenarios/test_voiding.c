@@ -348,6 +348,36 @@ static void void_flow(void **state)
 	assert_string_equal(reports.correlations[reports.n - 1], "p1");
 }
 
+/*
+ * voiding-1.4: with its services in process, a voiding goes from the request
+ * to DocumentVoided in one round: the round steps and delivers again while
+ * its deliveries append events its steps take, all in one transaction.
+ */
+static void one_round(void **state)
+{
+	struct fixture *f = *state;
+	struct stw_stats before, after;
+	int did = 0;
+	json_t *p;
+
+	issue(f, "d1", "c1", 1000);
+	run(f);
+	void_doc(f, "d1", "p1");
+	stw_get_stats(f->e, &before);
+	assert_int_equal(stw_run_once(f->e, &did), STW_OK);
+	stw_get_stats(f->e, &after);
+	p = instance(f, "p1");
+	assert_string_equal(str(p, "state"), "DocumentVoided");
+	assert_string_equal(str(p, "status"), "completed");
+	json_decref(p);
+	assert_document(f, "d1", "voided", 1);
+	/* Three steps and two deliveries for "voiding", the feed's steps over Billing. */
+	assert_int_equal(after.commands_delivered - before.commands_delivered, 2);
+	assert_int_equal(after.transactions - before.transactions, 1);
+	assert_int_equal(stw_run_once(f->e, &did), STW_OK);
+	assert_int_equal(did, 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Group 2: idempotence                                                     */
 
@@ -771,6 +801,7 @@ int main(void)
 			 &void_fails_published),
 		SCENARIO("voiding-1.3 a document voided as soon as it is issued", void_flow,
 			 &void_at_once),
+		SCENARIO("voiding-1.4 a voiding takes one round and one commit", one_round, NULL),
 		SCENARIO("voiding-2.1 the same event delivered twice changes nothing",
 			 same_event_twice, NULL),
 		SCENARIO("voiding-2.2 a command delivered twice is applied once", command_twice,
