@@ -630,10 +630,11 @@ STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, 
  * order they were written. While the deliveries did something (the events
  * in-process services appended are the steps' next input), the steps and
  * deliveries run again, up to 8 passes, so a process whose services are in
- * process goes through several hops in one round. All of this is one
- * transaction, committed with
- * one sync; each batch is a nested level of it, so a batch that fails or
- * conflicts undoes only itself. Remote services are called after the
+ * process goes through several hops in one round. A round is one
+ * transaction, committed with one sync, until it has done a quarter of
+ * batch_size of work; the batches after that commit on their own. Each
+ * batch is a nested level of the round's transaction, so a batch that fails
+ * or conflicts undoes only itself. Remote services are called after the
  * commit, outside it. *did_work (if not NULL) receives the number of
  * messages handled and commands delivered.
  */

@@ -544,22 +544,36 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 /* Passes of steps and deliveries in one round (see round_work). */
 #define STW__ROUND_PASSES 8
 
-/* The round's work that runs inside its transaction; *total counts it. */
+/*
+ * Called after each part of a round with the work done so far: once the
+ * round is large, its transaction is committed and the parts left commit on
+ * their own (see stw_run_once).
+ */
+static int round_grew(struct stw_engine *e, int total)
+{
+	if (e->txn != STW__TXN_ROUND || total < e->batch_size / 4)
+		return STW_OK;
+	return txn_close(e, 1);
+}
+
+/* The round's work; *total counts it. */
 static int round_work(struct stw_engine *e, int *total)
 {
 	for (size_t i = 0; i < e->nperiodics; i++) {
 		int ran = 0;
 		int rc = stw__run_periodic(e, &e->periodics[i], &ran);
+		if (rc == STW_OK)
+			rc = round_grew(e, *total += ran);
 		if (rc != STW_OK)
 			return rc;
-		*total += ran;
 	}
 	for (size_t i = 0; i < e->ndefs; i++) {
 		int fired = 0;
 		int rc = stw__fire_timers(e, &e->defs[i], &fired);
+		if (rc == STW_OK)
+			rc = round_grew(e, *total += fired);
 		if (rc != STW_OK)
 			return rc;
-		*total += fired;
 	}
 	/*
 	 * Steps, then deliveries; again while the deliveries gave in-process
@@ -567,7 +581,7 @@ static int round_work(struct stw_engine *e, int *total)
 	 * steps' input: a process whose services are all in process goes
 	 * through several hops in one round and one sync. The passes are
 	 * bounded so that a process and a service answering each other forever
-	 * still let the round commit.
+	 * still let the round end.
 	 */
 	for (int pass = 0; pass < STW__ROUND_PASSES; pass++) {
 		for (size_t i = 0; i < e->ndefs; i++) {
@@ -575,14 +589,16 @@ static int round_work(struct stw_engine *e, int *total)
 			for (int s = 0; s < def->nsources; s++) {
 				int n = 0;
 				int rc = stw__step_batch(e, def, def->d->sources[s], &n);
+				if (rc == STW_OK)
+					rc = round_grew(e, *total += n);
 				if (rc != STW_OK)
 					return rc;
-				*total += n;
 			}
 		}
 		int delivered = 0;
 		int rc = stw__dispatch(e, &delivered);
-		*total += delivered;
+		if (rc == STW_OK)
+			rc = round_grew(e, *total += delivered);
 		if (rc != STW_OK || delivered == 0)
 			return rc;
 	}
@@ -602,9 +618,12 @@ STW_API int stw_run_once(struct stw_engine *e, int *did_work)
 		return stw__fail(e, STW_ESTATE,
 				 "a transaction is open (stw_begin): commit or roll it back first");
 	/*
-	 * One transaction for the round: its steps, timers and deliveries are
-	 * nested levels of it and reach the disk with one sync. A part that
-	 * fails undoes only itself; what the others did is still committed.
+	 * A small round is one transaction: its steps, timers and deliveries are
+	 * nested levels of it and reach the disk with one sync, and a part that
+	 * fails undoes only itself. Once a round has done a quarter of a batch
+	 * of work, its transaction is committed and the parts left commit on
+	 * their own: their syncs are few for the work, while a nested level
+	 * costs a copy of every page it changes (SQLite's statement journal).
 	 */
 	int total = 0;
 	int rc = txn_open(e, STW__TXN_ROUND);
@@ -612,14 +631,17 @@ STW_API int stw_run_once(struct stw_engine *e, int *did_work)
 		return rc;
 	rc = round_work(e, &total);
 	if (rc != STW_OK) {
-		char why[sizeof(e->errmsg)];
-		stw__copy(why, sizeof(why), e->errmsg);
-		txn_close(e, 1);
-		stw__copy(e->errmsg, sizeof(e->errmsg), why);
+		if (e->txn == STW__TXN_ROUND) {
+			/* What the other parts did is committed all the same. */
+			char why[sizeof(e->errmsg)];
+			stw__copy(why, sizeof(why), e->errmsg);
+			txn_close(e, 1);
+			stw__copy(e->errmsg, sizeof(e->errmsg), why);
+		}
 		return rc;
 	}
 	stw__failpoint(e, "round.before_commit");
-	if ((rc = txn_close(e, 1)) != STW_OK)
+	if (e->txn == STW__TXN_ROUND && (rc = txn_close(e, 1)) != STW_OK)
 		return rc;
 	if (!e->separate_remote) {
 		/* Outside the round: a slow remote service never holds the write lock. */
