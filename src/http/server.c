@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,25 @@
 #define SSE_MIN_GAP_MS   100
 #define SSE_HEARTBEAT_MS 15000
 
+/* Outcomes of the last groups, by group number modulo this. */
+#define GROUP_RING 64
+
 struct stw_http {
 	struct MHD_Daemon *mhd;
 	struct stw_http_config cfg;
 	struct stw_engine *engine; /* the API's engine, used under `lock` */
 	pthread_mutex_t lock;
+	/*
+	 * Group commit of the writing requests (see group_join), under `lock`
+	 * but `arriving`: POSTs that will take the lock soon.
+	 */
+	atomic_int arriving;
+	int group_open;               /* stw_begin was called for group `group_seq` */
+	uint64_t group_seq;           /* the open group, or the last one */
+	uint64_t group_done;          /* groups up to this one are committed or failed */
+	int group_rc[GROUP_RING];     /* their outcomes */
+	pthread_cond_t group_settled; /* group_done moved */
+	uint64_t commits, committed;  /* groups committed and the requests in them */
 	/* Live updates: seq grows on every change; streams wait on `changed`. */
 	pthread_mutex_t notify_lock;
 	pthread_cond_t changed;
@@ -781,7 +796,7 @@ static void metrics_text(struct stw_http *h, struct buf *b)
 	for (int i = 0; i < snap.ndefs; i++)
 		bprintf(b, "steward_steps_total{definition=\"%s\"} %llu\n", snap.defs[i].name,
 			(unsigned long long)snap.defs[i].steps);
-	bprintf(b, "# HELP steward_step_batches_total Step transactions committed.\n"
+	bprintf(b, "# HELP steward_step_batches_total Step batches committed.\n"
 		   "# TYPE steward_step_batches_total counter\n");
 	for (int i = 0; i < snap.ndefs; i++)
 		bprintf(b, "steward_step_batches_total{definition=\"%s\"} %llu\n",
@@ -865,12 +880,74 @@ static void metrics_text(struct stw_http *h, struct buf *b)
 		}
 		json_decref(defs);
 	}
+	bprintf(b,
+		"# HELP steward_api_commits_total Commits of the API's writing requests "
+		"(requests that arrive together share one).\n"
+		"# TYPE steward_api_commits_total counter\nsteward_api_commits_total %llu\n"
+		"# HELP steward_api_committed_requests_total Writing requests in those commits.\n"
+		"# TYPE steward_api_committed_requests_total counter\n"
+		"steward_api_committed_requests_total %llu\n",
+		(unsigned long long)h->commits, (unsigned long long)h->committed);
+}
+
+/*
+ * Group commit. Every POST runs inside a group (stw_begin on the API's
+ * engine). A request that finds other POSTs arriving leaves the group open
+ * for them and waits; the last one in commits for all, so requests that come
+ * together share one sync. Each waits for its group before it answers: an
+ * answer always means durable. Requests that only read commit an open group
+ * before reading (group_flush), so they never see what is not durable.
+ */
+
+/* Commits the open group and wakes its members (under lock). */
+static int group_commit(struct stw_http *h)
+{
+	int rc = stw_commit(h->engine);
+	h->group_open = 0;
+	h->group_done = h->group_seq;
+	h->group_rc[h->group_seq % GROUP_RING] = rc;
+	if (rc == STW_OK)
+		h->commits++;
+	pthread_cond_broadcast(&h->group_settled);
+	return rc;
+}
+
+static void group_flush(struct stw_http *h)
+{
+	if (h->group_open)
+		(void)group_commit(h);
+}
+
+/* Joins the open group or opens one; 0 when none could be opened (writes commit alone). */
+static uint64_t group_join(struct stw_http *h)
+{
+	if (!h->group_open) {
+		if (stw_begin(h->engine) != STW_OK)
+			return 0;
+		h->group_open = 1;
+		h->group_seq++;
+	}
+	return h->group_seq;
+}
+
+/* Ends a member's part: commits the group or waits for a later member to. */
+static int group_finish(struct stw_http *h, uint64_t group)
+{
+	if (group == 0)
+		return STW_OK;
+	if (h->group_open && h->group_seq == group && atomic_load(&h->arriving) == 0)
+		return group_commit(h);
+	while (h->group_done < group)
+		pthread_cond_wait(&h->group_settled, &h->lock);
+	/* Older than the ring: only possible after GROUP_RING groups committed meanwhile. */
+	return h->group_seq - group < GROUP_RING ? h->group_rc[group % GROUP_RING] : STW_OK;
 }
 
 static enum MHD_Result serve_metrics(struct stw_http *h, struct MHD_Connection *c)
 {
 	struct buf b = { 0 };
 	pthread_mutex_lock(&h->lock);
+	group_flush(h);
 	metrics_text(h, &b);
 	pthread_mutex_unlock(&h->lock);
 	if (b.oom || b.p == NULL) {
@@ -887,6 +964,7 @@ static enum MHD_Result serve_health(struct stw_http *h, struct MHD_Connection *c
 	int64_t age = mono_ms() - m->last_beat_ms;
 	pthread_mutex_unlock(&m->lock);
 	pthread_mutex_lock(&h->lock);
+	group_flush(h);
 	int64_t pending = 0;
 	int rc = stw_pending_commands(h->engine, &pending);
 	pthread_mutex_unlock(&h->lock);
@@ -1033,10 +1111,30 @@ static enum MHD_Result handle(struct stw_http *h, struct MHD_Connection *c, cons
 		}
 	}
 	const char *allow = NULL;
+	int post = strcmp(r.method, "POST") == 0;
+	if (post)
+		atomic_fetch_add(&h->arriving, 1);
 	pthread_mutex_lock(&h->lock);
+	uint64_t group = 0;
+	if (post) {
+		atomic_fetch_sub(&h->arriving, 1);
+		group = group_join(h);
+	} else {
+		group_flush(h);
+	}
 	r.engine = h->engine;
 	int answered = route_api(h, &r, &allow);
-	int wrote = answered && strcmp(r.method, "POST") == 0 && r.status < 300;
+	if (group_finish(h, group) != STW_OK) {
+		/* Nothing of the group was kept, whatever the route answered. */
+		json_decref(r.reply);
+		r.reply = error_json("unavailable", "the store could not commit the request; "
+						    "nothing of it was kept");
+		r.status = 503;
+		answered = 1;
+	} else if (group != 0) {
+		h->committed++;
+	}
+	int wrote = answered && post && r.status < 300;
 	pthread_mutex_unlock(&h->lock);
 	json_decref(r.body);
 	json_decref(r.query);
@@ -1157,6 +1255,7 @@ int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, cha
 	}
 	h->cfg = *cfg;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->group_settled, NULL);
 	pthread_mutex_init(&h->notify_lock, NULL);
 	pthread_cond_init(&h->changed, NULL);
 	h->cfg.token = NULL; /* the guard keeps its own copy */
@@ -1208,10 +1307,12 @@ void stw_http_stop(struct stw_http *h)
 	pthread_mutex_unlock(&h->notify_lock);
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd);
+	group_flush(h); /* none is left open: the last member commits */
 	stw_close(h->engine);
 	stw__http_auth_free(h->auth);
 	pthread_cond_destroy(&h->changed);
 	pthread_mutex_destroy(&h->notify_lock);
+	pthread_cond_destroy(&h->group_settled);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

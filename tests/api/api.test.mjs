@@ -719,6 +719,31 @@ describe('POST /api/contexts/{context}/commands', () => {
     assert.equal(r2.data.correlation_id, r2.data.id);
   });
 
+  test('concurrent commands share commits, and each answer comes after its commit', async () => {
+    const metric = async (name) => sample(parseMetrics((await get('/metrics')).text), name).value;
+    const commits0 = await metric('steward_api_commits_total');
+    const requests0 = await metric('steward_api_committed_requests_total');
+    const n = 64;
+    const docs = Array.from({ length: n }, () => uniq('doc'));
+    // One connection each (no keep-alive): the daemon serves each on its own thread.
+    const answers = await Promise.all(docs.map((doc, i) => raw('POST', path, {
+      body: JSON.stringify(issueCmd(doc, { id: `${doc}-cmd` })),
+      headers: { 'content-type': 'application/json' },
+    })));
+    answers.forEach((r, i) => {
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.data.id, `${docs[i]}-cmd`);
+    });
+    const streams = new Set((await allEvents('Billing')).map((e) => e.stream));
+    for (const doc of docs) assert.ok(streams.has(`document-${doc}`), `${doc} was issued`);
+    const commits = (await metric('steward_api_commits_total')) - commits0;
+    const requests = (await metric('steward_api_committed_requests_total')) - requests0;
+    assert.equal(requests, n);
+    // 64 requests at once on a few cores: while one commit syncs, others arrive and join
+    // the next group, so there are fewer commits than requests.
+    assert.ok(commits >= 1 && commits < n, `${commits} commits for ${n} requests`);
+  });
+
   test('the same id twice is 200 twice and applied once', async () => {
     const id = uniq('cmd');
     const doc = uniq('doc');
@@ -1090,6 +1115,8 @@ describe('GET /metrics', () => {
     steward_outbox_pending: 'gauge',
     steward_cursor_lag: 'gauge',
     steward_step_duration_seconds: 'histogram',
+    steward_api_commits_total: 'counter',
+    steward_api_committed_requests_total: 'counter',
   };
 
   test('is Prometheus text with every documented metric and type', async () => {
