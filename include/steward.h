@@ -631,8 +631,9 @@ STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, 
  * in-process services appended are the steps' next input), the steps and
  * deliveries run again, up to 8 passes, so a process whose services are in
  * process goes through several hops in one round. A round is one
- * transaction, committed with one sync, until it has done a quarter of
- * batch_size of work; the batches after that commit on their own. Each
+ * transaction, committed with one sync, while small: its batches share a
+ * sixteenth of batch_size, then the batches left commit on their own, and a
+ * round after a large one runs that way from the start. Each
  * batch is a nested level of the round's transaction, so a batch that fails
  * or conflicts undoes only itself. Remote services are called after the
  * commit, outside it. *did_work (if not NULL) receives the number of

@@ -184,7 +184,7 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 	int64_t started = stw__mono_us();
 	*n = 0;
 	stw__arena_reset(&e->arena);
-	struct pending_list l = { .e = e, .cap = e->batch_size };
+	struct pending_list l = { .e = e, .cap = stw__batch_cap(e) };
 	l.items = stw__arena_alloc(&e->arena, sizeof(*l.items) * (size_t)l.cap);
 	if (l.items == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");

@@ -545,15 +545,35 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 #define STW__ROUND_PASSES 8
 
 /*
+ * The messages and commands a small round's transaction may take: past that
+ * a sync more costs little next to the work, and what the round did first
+ * would wait for the rest to be durable.
+ */
+static int round_share(const struct stw_engine *e)
+{
+	return e->batch_size >= 16 ? e->batch_size / 16 : 1;
+}
+
+/*
  * Called after each part of a round with the work done so far: once the
- * round is large, its transaction is committed and the parts left commit on
- * their own (see stw_run_once).
+ * round's transaction has taken its budget, it is committed and the parts
+ * left commit on their own, with full batches (see stw_run_once).
  */
 static int round_grew(struct stw_engine *e, int total)
 {
-	if (e->txn != STW__TXN_ROUND || total < e->batch_size / 4)
+	if (e->txn != STW__TXN_ROUND)
 		return STW_OK;
+	e->round_budget = round_share(e) - total;
+	if (e->round_budget > 0)
+		return STW_OK;
+	e->round_budget = 0;
 	return txn_close(e, 1);
+}
+
+int stw__batch_cap(const struct stw_engine *e)
+{
+	return e->round_budget > 0 && e->round_budget < e->batch_size ? e->round_budget
+								      : e->batch_size;
 }
 
 /* The round's work; *total counts it. */
@@ -620,16 +640,23 @@ STW_API int stw_run_once(struct stw_engine *e, int *did_work)
 	/*
 	 * A small round is one transaction: its steps, timers and deliveries are
 	 * nested levels of it and reach the disk with one sync, and a part that
-	 * fails undoes only itself. Once a round has done a quarter of a batch
-	 * of work, its transaction is committed and the parts left commit on
-	 * their own: their syncs are few for the work, while a nested level
-	 * costs a copy of every page it changes (SQLite's statement journal).
+	 * fails undoes only itself. Its batches share a budget of a sixteenth of
+	 * batch_size, so that what it did first is not held back long by what
+	 * comes after; once the budget is spent, the transaction commits and the
+	 * parts left commit on their own. A round that follows a large one is
+	 * expected to be large too and runs that way from the start: its syncs
+	 * are few for its work, while a nested level costs a copy of every page
+	 * it changes (SQLite's statement journal), and its batches are full.
 	 */
-	int total = 0;
-	int rc = txn_open(e, STW__TXN_ROUND);
-	if (rc != STW_OK)
-		return rc;
+	int total = 0, rc = STW_OK;
+	if (e->last_round_work < round_share(e)) {
+		if ((rc = txn_open(e, STW__TXN_ROUND)) != STW_OK)
+			return rc;
+		e->round_budget = round_share(e);
+	}
 	rc = round_work(e, &total);
+	e->round_budget = 0;
+	e->last_round_work = total;
 	if (rc != STW_OK) {
 		if (e->txn == STW__TXN_ROUND) {
 			/* What the other parts did is committed all the same. */

@@ -86,7 +86,9 @@ struct stw_engine {
 	 * observer waits in `held` for the outer commit.
 	 */
 	enum { STW__TXN_NONE, STW__TXN_USER, STW__TXN_ROUND } txn;
-	int txn_units; /* step and delivery transactions inside it, counted as one commit */
+	int txn_units;       /* step and delivery transactions inside it, counted as one commit */
+	int round_budget;    /* messages and commands the round's transaction may still take */
+	int last_round_work; /* what the last round did: a large one is not one transaction */
 	struct stw__held *held;
 	size_t nheld, held_cap;
 };
@@ -125,6 +127,9 @@ void stw__observe(struct stw_engine *e, enum stw_activity_kind kind, const char 
 
 /* Reports `a` (duration_us filled here) now, or at the outer commit inside one. */
 void stw__report(struct stw_engine *e, struct stw_activity *a, int64_t started);
+
+/* The most a batch may take now: batch_size, or less inside a round's transaction. */
+int stw__batch_cap(const struct stw_engine *e);
 
 /* Counts a committed step or delivery transaction (once per outer transaction). */
 void stw__count_commit(struct stw_engine *e);

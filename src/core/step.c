@@ -1004,7 +1004,7 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 	if (head <= cursor)
 		return STW_OK;
 
-	int cap = e->batch_size, attempts = 0, src = source_index(def, context);
+	int cap = stw__batch_cap(e), attempts = 0, src = source_index(def, context);
 	struct stw__guard *g = src >= 0 && !at_most_once ? &def->guards[src] : NULL;
 	if (g != NULL && (!g->started || cursor < g->isolate_until)) {
 		if ((rc = count_attempt(e, def, context, cursor, &attempts)) != STW_OK)
@@ -1207,7 +1207,7 @@ int stw__fire_timers(struct stw_engine *e, const struct stw__def *def, int *fire
 		return stw__store_fail(e, rc, "finding the next timer");
 	int64_t started = stw__mono_us();
 	stw__arena_reset(&e->arena);
-	struct due_list l = { .e = e, .cap = e->batch_size };
+	struct due_list l = { .e = e, .cap = stw__batch_cap(e) };
 	l.rows = stw__arena_alloc(&e->arena, sizeof(*l.rows) * (size_t)l.cap);
 	int64_t *lateness = stw__arena_alloc(&e->arena, sizeof(int64_t) * (size_t)l.cap);
 	if (l.rows == NULL || lateness == NULL)
