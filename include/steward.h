@@ -151,6 +151,11 @@ struct stw_options {
 	 * default. 0 (default): a background thread of the engine, with its own
 	 * connection, does it, so that steps never wait for a checkpoint. */
 	int inline_checkpoint;
+	/* Kilobytes of event text of the streams read last that stw_read_stream
+	 * and stw_svc_read_stream keep parsed, so that folding an aggregate
+	 * again parses only its new events (a parsed event takes a few times its
+	 * text); 0: default (2048), -1: no cache. */
+	int stream_cache_kb;
 };
 
 /*
@@ -176,7 +181,9 @@ STW_API const char *stw_errmsg(const struct stw_engine *e);
  * type, stream, and optionally correlation_id, causation_id, data and
  * metadata (NULL: {}); position, stream_version and recorded_at are set by the
  * store. In callbacks every field is set and everything is borrowed: valid
- * only during the callback.
+ * only during the callback. data and metadata are read-only there: a stream
+ * read hands the same parsed objects to every fold of that stream (see
+ * stw_options.stream_cache_kb); copy them (json_deep_copy) to change them.
  */
 struct stw_event {
 	const char *context;
@@ -673,6 +680,8 @@ struct stw_stats {
 	uint64_t remote_failures;      /* ... that failed (retried later or parked) */
 	uint64_t commands_parked;      /* commands parked after their last attempt */
 	uint64_t inputs_parked;        /* input events parked as poison */
+	uint64_t stream_reads;         /* stw_read_stream and stw_svc_read_stream calls */
+	uint64_t stream_events_parsed; /* ... events they parsed from the store (not cached) */
 };
 
 STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_BATCH          1024
-#define DEFAULT_INPUT_ATTEMPTS 3
+#define DEFAULT_BATCH           1024
+#define DEFAULT_STREAM_CACHE_KB 2048 /* see stw_options.stream_cache_kb */
+#define DEFAULT_INPUT_ATTEMPTS  3
 
 STW_API const char *stw_strerror(int code)
 {
@@ -256,7 +257,7 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		return STW_ENOMEM;
 	e->clock.now_ms = system_now_ms;
 	int sync = 2;
-	int read_only = 0, inline_checkpoint = 0;
+	int read_only = 0, inline_checkpoint = 0, stream_cache_kb = 0;
 	if (opts != NULL) {
 		if (opts->clock != NULL && opts->clock->now_ms != NULL)
 			e->clock = *opts->clock;
@@ -273,7 +274,10 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		e->separate_remote = opts->separate_remote_delivery != 0;
 		e->max_input_attempts = opts->max_input_attempts;
 		inline_checkpoint = opts->inline_checkpoint != 0;
+		stream_cache_kb = opts->stream_cache_kb;
 	}
+	if (stream_cache_kb == 0)
+		stream_cache_kb = DEFAULT_STREAM_CACHE_KB;
 	if (e->max_input_attempts <= 0)
 		e->max_input_attempts = DEFAULT_INPUT_ATTEMPTS;
 	e->rng = (uint64_t)stw__mono_us() ^ ((uint64_t)(uintptr_t)e << 16) ^ 0x9e3779b97f4a7c15u;
@@ -285,9 +289,15 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 	struct stw__sqlite_options so = { .synchronous = sync,
 					  .read_only = read_only,
 					  .inline_checkpoint = inline_checkpoint };
-	int rc = stw__sqlite_open(store, &so, &e->store, e->errmsg, sizeof(e->errmsg));
+	int rc = stw__streams_open(&e->streams,
+				   stream_cache_kb > 0 ? (size_t)stream_cache_kb * 1024 : 0);
+	if (rc == STW_OK)
+		rc = stw__sqlite_open(store, &so, &e->store, e->errmsg, sizeof(e->errmsg));
+	else
+		snprintf(e->errmsg, sizeof e->errmsg, "out of memory");
 	if (rc != STW_OK) {
 		stw__log(e, STW_LOG_ERROR, "cannot open store %s: %s", store, e->errmsg);
+		stw__streams_close(e->streams);
 		stw__arena_free(&e->arena);
 		free(e);
 		return rc;
@@ -322,6 +332,7 @@ STW_API void stw_close(struct stw_engine *e)
 		free_def(&e->defs[i]);
 	free(e->defs);
 	free(e->periodics);
+	stw__streams_close(e->streams);
 	stw__arena_free(&e->arena);
 	free(e);
 }

@@ -91,6 +91,7 @@ struct stw_engine {
 	int last_round_work; /* what the last round did: a large one is not one transaction */
 	struct stw__held *held;
 	size_t nheld, held_cap;
+	struct stw__streams *streams; /* recently read streams, parsed (streams.c); NULL: off */
 };
 
 /* An observation held until the outer transaction commits (strings copied). */
@@ -200,9 +201,26 @@ int stw__event_from_row(struct stw_engine *e, const struct stw__event_row *row,
 			struct stw_event *ev);
 void stw__event_release(struct stw_event *ev);
 
+/* Hands stored rows to a public callback, parsing their JSON (stw__read_cb's ud). */
+struct stw__read_ctx {
+	struct stw_engine *e;
+	stw_event_fn fn; /* may be NULL */
+	void *ud;
+	int count;            /* rows handed */
+	int64_t last_version; /* stream version of the last one */
+	int stopped;          /* fn asked to stop */
+	int rc;               /* STW_OK, or why the last row could not be handed */
+};
+int stw__read_cb(const struct stw__event_row *row, void *ud);
+
 /* Reads a stream through the public callback (stw_read_stream, stw_svc_read_stream). */
 int stw__read_stream(struct stw_engine *e, const char *context, const char *stream, stw_event_fn fn,
 		     void *ud, int64_t *version);
+
+/* The cache of stw__read_stream, holding up to `budget` bytes of event text (0: none). */
+struct stw__streams;
+int stw__streams_open(struct stw__streams **out, size_t budget);
+void stw__streams_close(struct stw__streams *c);
 
 /* Steps one batch of (definition, context); *handled counts messages handled. */
 int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char *context,

@@ -192,28 +192,18 @@ void stw__event_release(struct stw_event *ev)
 	ev->metadata = NULL;
 }
 
-/* Adapts stored rows to the public callback, parsing their JSON. */
-struct read_ctx {
-	struct stw_engine *e;
-	stw_event_fn fn;
-	void *ud;
-	int count;
-	int64_t last_version;
-	int rc;
-};
-
-static int read_cb(const struct stw__event_row *row, void *ud)
+int stw__read_cb(const struct stw__event_row *row, void *ud)
 {
-	struct read_ctx *rc = ud;
+	struct stw__read_ctx *rc = ud;
 	struct stw_event ev;
 	rc->rc = stw__event_from_row(rc->e, row, &ev);
 	if (rc->rc != STW_OK)
 		return 1;
 	rc->count++;
 	rc->last_version = row->stream_version;
-	int stop = rc->fn ? rc->fn(&ev, rc->ud) : 0;
+	rc->stopped = rc->fn ? rc->fn(&ev, rc->ud) : 0;
 	stw__event_release(&ev);
-	return stop;
+	return rc->stopped;
 }
 
 STW_API int stw_read(struct stw_engine *e, const char *context, int64_t after, int limit,
@@ -225,39 +215,13 @@ STW_API int stw_read(struct stw_engine *e, const char *context, int64_t after, i
 		return STW_EINVAL;
 	if (!stw__valid_name(context) || after < 0 || limit <= 0)
 		return stw__fail(e, STW_EINVAL, "invalid context, position or limit");
-	struct read_ctx rc = { .e = e, .fn = fn, .ud = ud };
-	int r = STW__S(e->store, read, context, after, limit, read_cb, &rc);
+	struct stw__read_ctx rc = { .e = e, .fn = fn, .ud = ud };
+	int r = STW__S(e->store, read, context, after, limit, stw__read_cb, &rc);
 	if (r != STW_OK)
 		return stw__store_fail(e, r, "reading events");
 	if (count != NULL)
 		*count = rc.count;
 	return rc.rc;
-}
-
-/* Reads a stream through the callback; shared with service contexts. */
-int stw__read_stream(struct stw_engine *e, const char *context, const char *stream, stw_event_fn fn,
-		     void *ud, int64_t *version);
-
-int stw__read_stream(struct stw_engine *e, const char *context, const char *stream, stw_event_fn fn,
-		     void *ud, int64_t *version)
-{
-	if (version != NULL)
-		*version = 0;
-	if (!stw__valid_name(context) || !stw__valid_id(stream))
-		return stw__fail(e, STW_EINVAL, "invalid context or stream name");
-	struct read_ctx rc = { .e = e, .fn = fn, .ud = ud };
-	int r = STW__S(e->store, read_stream, context, stream, read_cb, &rc);
-	if (r != STW_OK)
-		return stw__store_fail(e, r, "reading a stream");
-	if (rc.rc != STW_OK)
-		return rc.rc;
-	if (version != NULL) {
-		/* A callback may stop early: ask the store for the true version. */
-		r = STW__S(e->store, stream_version, context, stream, version);
-		if (r != STW_OK)
-			return stw__store_fail(e, r, "reading a stream version");
-	}
-	return STW_OK;
 }
 
 STW_API int stw_read_stream(struct stw_engine *e, const char *context, const char *stream,
@@ -287,12 +251,14 @@ STW_API json_t *stw_event_json(const struct stw_event *ev)
 {
 	if (ev == NULL)
 		return NULL;
-	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:O, s:O, s:I}", "position",
+	/* Copies: the event's objects may be shared with the stream cache. */
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:I}", "position",
 			 (json_int_t)ev->position, "id", ev->id, "type", ev->type, "stream",
 			 ev->stream, "stream_version", (json_int_t)ev->stream_version,
 			 "correlation_id", str_or_null(ev->correlation_id), "causation_id",
-			 str_or_null(ev->causation_id), "data", ev->data, "metadata", ev->metadata,
-			 "recorded_at", (json_int_t)ev->recorded_at);
+			 str_or_null(ev->causation_id), "data", json_deep_copy(ev->data),
+			 "metadata", json_deep_copy(ev->metadata), "recorded_at",
+			 (json_int_t)ev->recorded_at);
 }
 
 STW_API const char *stw_event_str(const struct stw_event *ev, const char *field)

@@ -146,7 +146,8 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__READ] = "SELECT " STW__EVENT_COLS " FROM stw_events "
 		      "WHERE context = ?1 AND position > ?2 ORDER BY position LIMIT ?3",
 	[STW__READ_STREAM] = "SELECT " STW__EVENT_COLS " FROM stw_events "
-			     "WHERE context = ?1 AND stream = ?2 ORDER BY stream_version",
+			     "WHERE context = ?1 AND stream = ?2 AND stream_version >= ?3 "
+			     "ORDER BY stream_version",
 	[STW__HEAD] = "SELECT head FROM stw_contexts WHERE name = ?1",
 	[STW__CURSOR_GET] =
 	    "SELECT position FROM stw_cursors WHERE definition = ?1 AND context = ?2",
@@ -388,6 +389,7 @@ struct stw__sqlite {
 	int depth; /* begin() levels open: 0 none, 1 the transaction, more: stw_nest savepoints */
 	int outer_lazy; /* open_outer() was called and no begin() has opened it yet */
 	int flat;       /* the level at depth 2 opened the outer transaction: no savepoint */
+	uint64_t undos; /* rollbacks of transactions (SQLite's own too) and of levels */
 	sqlite3_stmt *st[STW__NSTMT];         /* cached statements, see enum stw__sid */
 	sqlite3_stmt *list[STW__LQ_VARIANTS]; /* list_instances, by STW__LQ_* mask */
 	sqlite3_stmt *history_chunk;          /* STW__HISTORY_CHUNK rows in one INSERT */
@@ -660,6 +662,7 @@ static int stw__rollback(struct stw__store *s)
 		h->flat = 0;
 		return stw__exec(h, STW__ROLLBACK, "rollback");
 	}
+	h->undos++;
 	int rc = stw__exec(h, STW__NEST_ROLLBACK, "rollback");
 	if (rc == STW_OK)
 		rc = stw__exec(h, STW__NEST_RELEASE, "rollback");
@@ -772,6 +775,7 @@ static int stw__rollback_to(struct stw__store *s)
 {
 	struct stw__sqlite *h = stw__h(s);
 	int rc = stw__check_savepoint(h, "rollback_to");
+	h->undos++;
 	if (rc == STW_OK)
 		rc = stw__exec(h, STW__ROLLBACK_TO, "rollback_to");
 	if (rc == STW_OK)
@@ -1052,7 +1056,7 @@ static int stw__read(struct stw__store *s, const char *context, int64_t after, i
 }
 
 static int stw__read_stream(struct stw__store *s, const char *context, const char *stream,
-			    stw__event_cb cb, void *ud)
+			    int64_t from_version, stw__event_cb cb, void *ud)
 {
 	struct stw__sqlite *h = stw__h(s);
 	sqlite3_stmt *c = h->st[STW__READ_STREAM], *st;
@@ -1062,7 +1066,20 @@ static int stw__read_stream(struct stw__store *s, const char *context, const cha
 	int b = SQLITE_OK;
 	stw__bt(&b, st, 1, context);
 	stw__bt(&b, st, 2, stream);
+	stw__bi(&b, st, 3, from_version);
 	return stw__each_event(h, c, st, b, "read_stream", cb, ud);
+}
+
+/* Counts every rollback of a transaction, SQLite's own after an error included. */
+static void stw__on_rollback(void *ud)
+{
+	struct stw__sqlite *h = ud;
+	h->undos++;
+}
+
+static uint64_t stw__undos(struct stw__store *s)
+{
+	return stw__h(s)->undos;
 }
 
 static int stw__head(struct stw__store *s, const char *context, int64_t *position)
@@ -2111,6 +2128,7 @@ static const struct stw__store_ops stw__sqlite_ops = {
 	.append = stw__append,
 	.read = stw__read,
 	.read_stream = stw__read_stream,
+	.undos = stw__undos,
 	.head = stw__head,
 	.cursor_get = stw__cursor_get,
 	.cursor_set = stw__cursor_set,
@@ -2435,6 +2453,7 @@ int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
 		goto fail;
 	}
 	sqlite3_extended_result_codes(h->db, 1);
+	sqlite3_rollback_hook(h->db, stw__on_rollback, h);
 
 	if ((rc = stw__pragmas(h, synchronous, read_only)) != STW_OK)
 		goto fail;

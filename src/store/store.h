@@ -170,9 +170,16 @@ struct stw__store_ops {
 	/* Events of context with position > after, ascending, at most limit. */
 	int (*read)(struct stw__store *s, const char *context, int64_t after, int limit,
 		    stw__event_cb cb, void *ud);
-	/* All events of one stream, ascending by stream version. */
+	/* Events of one stream with stream_version >= from_version (1: all), ascending. */
 	int (*read_stream)(struct stw__store *s, const char *context, const char *stream,
-			   stw__event_cb cb, void *ud);
+			   int64_t from_version, stw__event_cb cb, void *ud);
+	/*
+	 * How many times written work was undone since the store opened: a
+	 * rollback of a transaction (one the backend did on its own after an
+	 * error included) or of a nested level. What was read inside a
+	 * transaction may be gone once it changed.
+	 */
+	uint64_t (*undos)(struct stw__store *s);
 	/* Last position of a context (0 if none). */
 	int (*head)(struct stw__store *s, const char *context, int64_t *position);
 

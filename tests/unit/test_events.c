@@ -610,6 +610,206 @@ static void test_read_stream(void **state)
 	assert_int_equal(stw_read_stream(NULL, "Sales", "a", NULL, NULL, &v), STW_EINVAL);
 }
 
+/* Events parsed from the store by stream reads so far (stw_stats). */
+static uint64_t parsed(struct stw_engine *e)
+{
+	struct stw_stats st;
+	stw_get_stats(e, &st);
+	return st.stream_events_parsed;
+}
+
+/* Reads a stream into rs (cleared first); returns its version. */
+static int64_t read_all(struct stw_engine *e, const char *stream, struct recs *rs)
+{
+	int64_t v = -1;
+	memset(rs, 0, sizeof(*rs));
+	assert_int_equal(stw_read_stream(e, "Sales", stream, record_cb, rs, &v), STW_OK);
+	assert_int_equal(rs->n, (int)v);
+	for (int i = 0; i < rs->n && i < 32; i++)
+		assert_int_equal(rs->r[i].stream_version, i + 1);
+	return v;
+}
+
+/* Appends one event of type `type` (and id, NULL: generated) to stream s of Sales, {"n": n}. */
+static void append_id_n(struct stw_engine *e, const char *s, const char *type, const char *id,
+			int n)
+{
+	struct stw_event ev = mk(type, s, id);
+	ev.data = json_pack("{s:i}", "n", n);
+	assert_int_equal(stw_append(e, "Sales", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
+	json_decref(ev.data);
+}
+
+static void append_n_to(struct stw_engine *e, const char *s, const char *type, int n)
+{
+	append_id_n(e, s, type, NULL, n);
+}
+
+/*
+ * The stream cache: reading a stream again parses only the events appended
+ * since, and hands the same events (data included) as a read from the store.
+ */
+static void test_stream_cache_parses_new_events_only(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	for (int i = 1; i <= 5; i++)
+		append_n_to(f->e, "a", "Added", i);
+	struct recs first, again;
+	uint64_t p0 = parsed(e);
+	assert_int_equal(read_all(e, "a", &first), 5);
+	assert_int_equal(parsed(e) - p0, 5);
+	assert_int_equal(read_all(e, "a", &again), 5);
+	assert_int_equal(parsed(e) - p0, 5); /* nothing parsed again */
+	assert_memory_equal(&first, &again, sizeof(first));
+	append_n_to(e, "a", "Added", 6);
+	append_n_to(e, "a", "Removed", 7);
+	assert_int_equal(read_all(e, "a", &again), 7);
+	assert_int_equal(parsed(e) - p0, 7); /* the two new ones */
+	assert_memory_equal(&first.r[0], &again.r[0], 5 * sizeof(first.r[0]));
+	assert_string_equal(again.r[6].type, "Removed");
+	assert_string_equal(again.r[6].data, "{\"n\":7}");
+
+	/* An early stop still reports the true version, from the cache too. */
+	memset(&again, 0, sizeof(again));
+	again.stop_at = 2;
+	int64_t v = 0;
+	assert_int_equal(stw_read_stream(e, "Sales", "a", record_cb, &again, &v), STW_OK);
+	assert_int_equal(again.n, 2);
+	assert_int_equal(v, 7);
+}
+
+/*
+ * What a stream read saw inside a transaction that is rolled back is not
+ * served afterwards: the events are gone, and an event appended at the same
+ * version later is the one read, also when it has the same id (as the
+ * derived ids of a service's events do when a command is handled again)
+ * and the same position.
+ */
+static void test_stream_cache_forgets_rolled_back_events(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	append_n_to(e, "a", "Added", 1);
+	struct recs rs;
+	assert_int_equal(read_all(e, "a", &rs), 1);
+	assert_int_equal(stw_begin(e), STW_OK);
+	append_n_to(e, "a", "Added", 2);
+	assert_int_equal(read_all(e, "a", &rs), 2);
+	assert_int_equal(stw_rollback(e), STW_OK);
+	assert_int_equal(read_all(e, "a", &rs), 1);
+	append_n_to(e, "a", "Changed", 3);
+	assert_int_equal(read_all(e, "a", &rs), 2);
+	assert_string_equal(rs.r[1].type, "Changed");
+	assert_string_equal(rs.r[1].data, "{\"n\":3}");
+
+	/* The same id at the same version and position, with other data. */
+	assert_int_equal(stw_begin(e), STW_OK);
+	append_id_n(e, "a", "Decided", "derived-1", 4);
+	assert_int_equal(read_all(e, "a", &rs), 3);
+	assert_int_equal(stw_rollback(e), STW_OK);
+	append_id_n(e, "a", "Decided", "derived-1", 5);
+	assert_int_equal(read_all(e, "a", &rs), 3);
+	assert_string_equal(rs.r[2].id, "derived-1");
+	assert_string_equal(rs.r[2].data, "{\"n\":5}");
+}
+
+/* Events another engine appends to the same store are read after the cached ones. */
+static void test_stream_cache_sees_other_engines(void **state)
+{
+	struct fx *f = *state;
+	struct stw_options o = { .clock = &f->clock, .synchronous = 0 };
+	struct stw_engine *other = NULL;
+	assert_int_equal(stw_open(f->db, &o, &other), STW_OK);
+	append_n_to(f->e, "a", "Added", 1);
+	struct recs rs;
+	assert_int_equal(read_all(f->e, "a", &rs), 1);
+	assert_int_equal(read_all(other, "a", &rs), 1);
+	append_n_to(other, "a", "Added", 2);
+	assert_int_equal(read_all(f->e, "a", &rs), 2);
+	assert_string_equal(rs.r[1].data, "{\"n\":2}");
+	stw_close(other);
+}
+
+/* A fold that reads streams itself (the same one too) sees each whole. */
+struct nested_fold {
+	struct stw_engine *e;
+	int outer, inner_ok;
+};
+
+static int nested_cb(const struct stw_event *ev, void *ud)
+{
+	struct nested_fold *nf = ud;
+	(void)ev;
+	struct recs rs;
+	nf->outer++;
+	if (read_all(nf->e, "a", &rs) == 3 && read_all(nf->e, "b", &rs) == 1)
+		nf->inner_ok++;
+	append_n_to(nf->e, "b", "More", nf->outer); /* b grows while a is folded */
+	return 0;
+}
+
+static void test_stream_cache_nested_reads(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 1; i <= 3; i++)
+		append_n_to(f->e, "a", "Added", i);
+	append_n_to(f->e, "b", "Added", 1);
+	struct nested_fold nf = { .e = f->e };
+	struct recs rs;
+	assert_int_equal(read_all(f->e, "b", &rs), 1);
+	int64_t v = 0;
+	assert_int_equal(stw_read_stream(f->e, "Sales", "a", nested_cb, &nf, &v), STW_OK);
+	assert_int_equal(v, 3);
+	assert_int_equal(nf.outer, 3);
+	assert_int_equal(nf.inner_ok, 1); /* b had 1 event only at the first */
+	assert_int_equal(read_all(f->e, "b", &rs), 4);
+	assert_string_equal(rs.r[3].data, "{\"n\":3}");
+}
+
+/*
+ * With the cache off every read parses the whole stream; with a budget too
+ * small for a stream, it is read directly, and streams read less recently
+ * are evicted for newer ones: the events are the same either way.
+ */
+static void test_stream_cache_off_and_small(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 1; i <= 20; i++)
+		append_n_to(f->e, "long", "Added", i);
+	for (int i = 1; i <= 3; i++) {
+		char s[16];
+		snprintf(s, sizeof(s), "s%d", i);
+		append_n_to(f->e, s, "Added", i);
+	}
+	stw_close(f->e);
+
+	struct stw_options o = { .clock = &f->clock, .synchronous = 0, .stream_cache_kb = -1 };
+	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
+	struct recs rs;
+	uint64_t p0 = parsed(f->e);
+	assert_int_equal(read_all(f->e, "long", &rs), 20);
+	assert_int_equal(read_all(f->e, "long", &rs), 20);
+	assert_int_equal(parsed(f->e) - p0, 40);
+	stw_close(f->e);
+
+	/* 1 KiB: a stream may take 256 bytes, about one event here. */
+	o.stream_cache_kb = 1;
+	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
+	p0 = parsed(f->e);
+	assert_int_equal(read_all(f->e, "long", &rs), 20);
+	assert_int_equal(read_all(f->e, "long", &rs), 20);
+	assert_string_equal(rs.r[19].data, "{\"n\":20}");
+	assert_true(parsed(f->e) - p0 >= 40);
+	for (int round = 0; round < 2; round++)
+		for (int i = 1; i <= 3; i++) {
+			char s[16];
+			snprintf(s, sizeof(s), "s%d", i);
+			assert_int_equal(read_all(f->e, s, &rs), 1);
+			assert_int_equal(rs.r[0].data[5], '0' + i);
+		}
+}
+
 /* stw_head is 0 for an empty context, follows appends, and refuses bad arguments. */
 static void test_head(void **state)
 {
@@ -683,6 +883,11 @@ int main(void)
 		T(test_recorded_at_from_clock),
 		T(test_read_after_limit_stop),
 		T(test_read_stream),
+		T(test_stream_cache_parses_new_events_only),
+		T(test_stream_cache_forgets_rolled_back_events),
+		T(test_stream_cache_sees_other_engines),
+		T(test_stream_cache_nested_reads),
+		T(test_stream_cache_off_and_small),
 		T(test_head),
 		cmocka_unit_test(test_event_str),
 		T(test_event_str_in_callback),

@@ -778,14 +778,60 @@ static void test_read_stream(void **state)
 	append_ok(s, "Reports", "a3", "A", 1, 1);
 	assert_int_equal(STW__S0(s, commit), STW_OK);
 	struct events c = { 0 };
-	assert_int_equal(STW__S(s, read_stream, "Billing", "A", collect_event, &c), STW_OK);
+	assert_int_equal(STW__S(s, read_stream, "Billing", "A", 1, collect_event, &c), STW_OK);
 	assert_int_equal(c.n, 2);
 	assert_string_equal(c.id[0], "a1");
 	assert_int_equal(c.ver[1], 2);
 	assert_int_equal(c.pos[1], 3);
+	/* From a version on: that version and the later ones. */
 	memset(&c, 0, sizeof c);
-	assert_int_equal(STW__S(s, read_stream, "Billing", "none", collect_event, &c), STW_OK);
+	assert_int_equal(STW__S(s, read_stream, "Billing", "A", 2, collect_event, &c), STW_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.id[0], "a2");
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, read_stream, "Billing", "A", 3, collect_event, &c), STW_OK);
 	assert_int_equal(c.n, 0);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, read_stream, "Billing", "none", 1, collect_event, &c), STW_OK);
+	assert_int_equal(c.n, 0);
+}
+
+/*
+ * undos() counts what undoes writes: a rollback of the transaction, of a
+ * nested level, rollback_to, and the outer transaction's rollback; commits
+ * and releases leave it alone.
+ */
+static void test_undos(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	uint64_t u0 = STW__S0(s, undos);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "u1", "A", 1, 1);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(STW__S0(s, savepoint), STW_OK);
+	assert_int_equal(STW__S0(s, release), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(STW__S0(s, undos), u0);
+
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S0(s, rollback), STW_OK); /* a nested level */
+	assert_int_equal(STW__S0(s, undos), u0 + 1);
+	assert_int_equal(STW__S0(s, savepoint), STW_OK);
+	assert_int_equal(STW__S0(s, rollback_to), STW_OK);
+	assert_int_equal(STW__S0(s, undos), u0 + 2);
+	assert_int_equal(STW__S0(s, rollback), STW_OK); /* the transaction */
+	assert_int_equal(STW__S0(s, undos), u0 + 3);
+
+	int wrote = 0;
+	assert_int_equal(STW__S0(s, open_outer), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "u2", "A", 2, 2);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(STW__S(s, close_outer, 0, &wrote), STW_OK);
+	assert_int_equal(wrote, 1);
+	assert_true(STW__S0(s, undos) > u0 + 3);
 }
 
 struct nested {
@@ -1504,6 +1550,7 @@ int main(void)
 		T(test_append_failure_restores_counters),
 		T(test_read_after_limit),
 		T(test_read_stream),
+		T(test_undos),
 		T(test_reentrant_callback),
 		T(test_cursors),
 		T(test_instance_insert_get_update),

@@ -1,0 +1,390 @@
+/*
+ * streams.c - reading one stream (stw_read_stream, stw_svc_read_stream), with
+ * a bounded cache of the streams read last, parsed.
+ *
+ * A service folds its aggregate's stream at every command, so the same
+ * events are read and parsed from JSON again and again. The cache keeps the
+ * events of recently read streams parsed; a read then asks the store only
+ * for the events from the last cached version on (the last cached one
+ * included, to check that it is still the same event) and parses only the
+ * new ones. Events are immutable once committed, so a cached prefix of a
+ * stream stays true, with two exceptions the cache watches for:
+ *
+ *  - what was read inside a transaction that is then rolled back: every
+ *    rollback (the store's undos() count) empties the cache;
+ *  - a store changed behind the engine's back (restored from a backup): the
+ *    last cached event must come back with the same id and position, or
+ *    the stream is read again from the start.
+ *
+ * Other engines appending to the same store are no exception: their events
+ * come after the cached ones and are read as new ones.
+ *
+ * The cache is bounded by the bytes of event text it holds (parsed, an event
+ * takes a few times its text); a stream larger than a quarter of the budget
+ * is read directly, as it is with the cache off. The least recently read
+ * streams go first.
+ */
+#include "core/engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One cached event: the public struct and its strings in one block. */
+struct sevent {
+	struct stw_event ev;
+	size_t bytes; /* counted against the budget */
+	char text[];
+};
+
+struct sentry {
+	struct sentry *prev, *next; /* recency list, newest first */
+	struct sentry *hnext;       /* hash chain */
+	uint64_t hash;
+	char *context, *stream; /* in one block, context first */
+	struct sevent **ev;
+	size_t n, cap;
+	size_t bytes; /* the entry's own and its events' */
+	int big;      /* larger than a quarter of the budget: read directly, events not kept */
+	int pinned;   /* folds running over it: not changed nor freed meanwhile */
+	int dead;     /* dropped while pinned: freed when the last fold ends */
+};
+
+struct stw__streams {
+	struct sentry **buckets;
+	size_t nbuckets; /* a power of two */
+	struct sentry lru;
+	size_t bytes, budget;
+	uint64_t undos; /* the store's undos() when the cache was last checked */
+};
+
+static uint64_t key_hash(const char *context, const char *stream)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = context; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xffu) * 1099511628211ull;
+	for (const char *p = stream; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+int stw__streams_open(struct stw__streams **out, size_t budget)
+{
+	*out = NULL;
+	if (budget == 0)
+		return STW_OK;
+	struct stw__streams *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return STW_ENOMEM;
+	c->nbuckets = 256;
+	c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+	if (c->buckets == NULL) {
+		free(c);
+		return STW_ENOMEM;
+	}
+	c->lru.prev = c->lru.next = &c->lru;
+	c->budget = budget;
+	*out = c;
+	return STW_OK;
+}
+
+static void free_events(struct sentry *en, size_t from)
+{
+	for (size_t i = from; i < en->n; i++) {
+		stw__event_release(&en->ev[i]->ev);
+		en->bytes -= en->ev[i]->bytes;
+		free(en->ev[i]);
+	}
+	en->n = from;
+}
+
+static void free_entry(struct sentry *en)
+{
+	free_events(en, 0);
+	free(en->ev);
+	free(en->context);
+	free(en);
+}
+
+/* Takes an entry out of the table and the recency list; frees it unless pinned. */
+static void drop(struct stw__streams *c, struct sentry *en)
+{
+	struct sentry **pp = &c->buckets[en->hash & (c->nbuckets - 1)];
+	while (*pp != en)
+		pp = &(*pp)->hnext;
+	*pp = en->hnext;
+	en->prev->next = en->next;
+	en->next->prev = en->prev;
+	c->bytes -= en->bytes;
+	if (en->pinned)
+		en->dead = 1;
+	else
+		free_entry(en);
+}
+
+static void drop_all(struct stw__streams *c)
+{
+	while (c->lru.next != &c->lru)
+		drop(c, c->lru.next);
+}
+
+void stw__streams_close(struct stw__streams *c)
+{
+	if (c == NULL)
+		return;
+	drop_all(c);
+	free(c->buckets);
+	free(c);
+}
+
+static struct sentry *find(struct stw__streams *c, uint64_t hash, const char *context,
+			   const char *stream)
+{
+	for (struct sentry *en = c->buckets[hash & (c->nbuckets - 1)]; en; en = en->hnext)
+		if (en->hash == hash && strcmp(en->stream, stream) == 0 &&
+		    strcmp(en->context, context) == 0)
+			return en;
+	return NULL;
+}
+
+/* Moves an entry to the front of the recency list. */
+static void touch(struct stw__streams *c, struct sentry *en)
+{
+	en->prev->next = en->next;
+	en->next->prev = en->prev;
+	en->next = c->lru.next;
+	en->prev = &c->lru;
+	c->lru.next->prev = en;
+	c->lru.next = en;
+}
+
+static struct sentry *insert(struct stw__streams *c, uint64_t hash, const char *context,
+			     const char *stream)
+{
+	size_t lc = strlen(context) + 1, ls = strlen(stream) + 1;
+	struct sentry *en = calloc(1, sizeof *en);
+	char *key = malloc(lc + ls);
+	if (en == NULL || key == NULL) {
+		free(en);
+		free(key);
+		return NULL;
+	}
+	memcpy(key, context, lc);
+	memcpy(key + lc, stream, ls);
+	en->context = key;
+	en->stream = key + lc;
+	en->hash = hash;
+	en->bytes = sizeof *en + lc + ls;
+	struct sentry **b = &c->buckets[hash & (c->nbuckets - 1)];
+	en->hnext = *b;
+	*b = en;
+	en->prev = en->next = en;
+	touch(c, en);
+	return en;
+}
+
+/* Copies a string into the event's block at *at; NULL stays NULL. */
+static const char *put(char **at, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *d = memcpy(*at, s, n);
+	*at += n;
+	return d;
+}
+
+static size_t len0(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+/* A cached copy of a stored event, parsed; NULL with *rc set on failure. */
+static struct sevent *copy_row(struct stw_engine *e, const struct stw__event_row *row, int *rc)
+{
+	size_t n = len0(row->context) + len0(row->id) + len0(row->type) + len0(row->stream) +
+		   len0(row->correlation_id) + len0(row->causation_id);
+	struct sevent *se = malloc(sizeof *se + n);
+	if (se == NULL) {
+		*rc = stw__fail(e, STW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if ((*rc = stw__event_from_row(e, row, &se->ev)) != STW_OK) {
+		free(se);
+		return NULL;
+	}
+	char *at = se->text;
+	se->ev.context = put(&at, row->context);
+	se->ev.id = put(&at, row->id);
+	se->ev.type = put(&at, row->type);
+	se->ev.stream = put(&at, row->stream);
+	se->ev.correlation_id = put(&at, row->correlation_id);
+	se->ev.causation_id = put(&at, row->causation_id);
+	se->bytes = sizeof *se + n + len0(row->data) + len0(row->metadata);
+	return se;
+}
+
+/* Reading the rows from the last cached version on into an entry. */
+struct fill {
+	struct stw_engine *e;
+	struct sentry *en;
+	size_t limit; /* bytes a stream may take */
+	int64_t from; /* the last cached version (0: none) */
+	int checked;  /* the row at `from` came back as cached */
+	int stale;    /* it did not: read the stream again from the start */
+	int too_big;  /* past the limit: read directly */
+	int rc;
+};
+
+static int fill_cb(const struct stw__event_row *row, void *ud)
+{
+	struct fill *f = ud;
+	struct sentry *en = f->en;
+	if (f->from > 0 && !f->checked) {
+		const struct stw_event *last = &en->ev[en->n - 1]->ev;
+		if (row->stream_version != f->from || row->position != last->position ||
+		    strcmp(row->id, last->id) != 0) {
+			f->stale = 1;
+			return 1;
+		}
+		f->checked = 1;
+		return 0;
+	}
+	if (en->n == en->cap) {
+		size_t cap = en->cap ? en->cap * 2 : 8;
+		struct sevent **ev = realloc(en->ev, cap * sizeof *ev);
+		if (ev == NULL) {
+			f->rc = stw__fail(f->e, STW_ENOMEM, "out of memory");
+			return 1;
+		}
+		en->ev = ev;
+		en->cap = cap;
+	}
+	struct sevent *se = copy_row(f->e, row, &f->rc);
+	if (se == NULL)
+		return 1;
+	en->ev[en->n++] = se;
+	en->bytes += se->bytes;
+	if (en->bytes > f->limit) {
+		f->too_big = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Reads a stream from the store into the callback, parsing every event. */
+static int read_direct(struct stw_engine *e, const char *context, const char *stream,
+		       stw_event_fn fn, void *ud, int64_t *version)
+{
+	struct stw__read_ctx d = { .e = e, .fn = fn, .ud = ud };
+	int r = STW__S(e->store, read_stream, context, stream, 1, stw__read_cb, &d);
+	e->stats.stream_events_parsed += (uint64_t)d.count;
+	if (r != STW_OK)
+		return stw__store_fail(e, r, "reading a stream");
+	if (d.rc != STW_OK)
+		return d.rc;
+	if (version != NULL) {
+		*version = d.last_version;
+		/* A callback that stopped early did not see the end: ask for the true version. */
+		if (d.stopped &&
+		    (r = STW__S(e->store, stream_version, context, stream, version)) != STW_OK)
+			return stw__store_fail(e, r, "reading a stream version");
+	}
+	return STW_OK;
+}
+
+/*
+ * Brings the cached entry of a stream up to date. NULL: the stream is empty
+ * (*rc STW_OK, *empty 1), to be read directly (*rc STW_OK), or the read failed.
+ */
+static struct sentry *refresh(struct stw_engine *e, const char *context, const char *stream,
+			      int *rc, int *empty)
+{
+	struct stw__streams *c = e->streams;
+	*rc = STW_OK;
+	*empty = 0;
+	uint64_t undos = STW__S0(e->store, undos);
+	if (undos != c->undos) {
+		drop_all(c);
+		c->undos = undos;
+	}
+	uint64_t hash = key_hash(context, stream);
+	struct sentry *en = find(c, hash, context, stream);
+	if (en != NULL && (en->pinned || en->big)) {
+		if (en->big)
+			touch(c, en);
+		return NULL; /* too big, or a fold over it is running: leave it as it is */
+	}
+	if (en == NULL && (en = insert(c, hash, context, stream)) == NULL)
+		return NULL; /* no memory for the cache: the direct path may still work */
+	c->bytes -= en->bytes;
+	struct fill f = { .e = e,
+			  .en = en,
+			  .limit = c->budget / 4,
+			  .from = en->n ? en->ev[en->n - 1]->ev.stream_version : 0 };
+	size_t had = en->n;
+	int r =
+	    STW__S(e->store, read_stream, context, stream, f.from > 0 ? f.from : 1, fill_cb, &f);
+	if (r == STW_OK && f.from > 0 && !f.checked && !f.stale)
+		f.stale = 1; /* the last cached event is gone */
+	if (r != STW_OK || f.rc != STW_OK)
+		free_events(en, had);
+	c->bytes += en->bytes;
+	if (f.too_big && r == STW_OK && f.rc == STW_OK) {
+		/* Remembered as too big (it only grows), at the cost of its key. */
+		e->stats.stream_events_parsed += en->n - had;
+		c->bytes -= en->bytes;
+		free_events(en, 0);
+		en->big = 1;
+		c->bytes += en->bytes;
+		touch(c, en);
+		return NULL;
+	}
+	if (r != STW_OK || f.rc != STW_OK || f.stale || en->n == 0) {
+		drop(c, en);
+		if (r != STW_OK)
+			*rc = stw__store_fail(e, r, "reading a stream");
+		else if (f.rc != STW_OK)
+			*rc = f.rc;
+		else if (f.stale)
+			return refresh(e, context, stream, rc, empty);
+		else
+			*empty = 1;
+		return NULL;
+	}
+	e->stats.stream_events_parsed += en->n - had;
+	touch(c, en);
+	/* The least recently read go first; the one just read stays. */
+	while (c->bytes > c->budget && c->lru.prev != en)
+		drop(c, c->lru.prev);
+	return en;
+}
+
+int stw__read_stream(struct stw_engine *e, const char *context, const char *stream, stw_event_fn fn,
+		     void *ud, int64_t *version)
+{
+	if (version != NULL)
+		*version = 0;
+	if (!stw__valid_name(context) || !stw__valid_id(stream))
+		return stw__fail(e, STW_EINVAL, "invalid context or stream name");
+	e->stats.stream_reads++;
+	struct sentry *en = NULL;
+	if (e->streams != NULL) {
+		int rc, empty;
+		en = refresh(e, context, stream, &rc, &empty);
+		if (rc != STW_OK || empty)
+			return rc;
+	}
+	if (en == NULL)
+		return read_direct(e, context, stream, fn, ud, version);
+	/* The fold may read streams too: this entry stays as it is until it ends. */
+	en->pinned++;
+	for (size_t i = 0; fn != NULL && i < en->n; i++)
+		if (fn(&en->ev[i]->ev, ud) != 0)
+			break;
+	if (version != NULL)
+		*version = en->ev[en->n - 1]->ev.stream_version;
+	if (--en->pinned == 0 && en->dead)
+		free_entry(en);
+	return STW_OK;
+}
