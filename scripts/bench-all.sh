@@ -37,6 +37,7 @@ run bench_timers "--timers ${TIMERS:-1000000}" \
 	"--timers 2000 --burst 500 --spread 200 --spread-seconds 0.5"
 run bench_voiding_e2e "" "--saturation 200 --light 200 --window 64"
 run bench_recovery "" "--instances 2000 --pending 200"
+run bench_stream_read "--reads 500" "--lengths 10,100 --reads 50"
 # The peers (pg-boss, DBOS) on a throw-away PostgreSQL, around Steward's side of it.
 run bench_peers_steward "--instances ${PEERS:-2000}" "--quick" "$here/bench/peers/run.sh"
 exit $status
