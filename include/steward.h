@@ -153,8 +153,9 @@ struct stw_options {
 	int inline_checkpoint;
 	/* Kilobytes of event text of the streams read last that stw_read_stream
 	 * and stw_svc_read_stream keep parsed, so that folding an aggregate
-	 * again parses only its new events (a parsed event takes a few times its
-	 * text); 0: default (2048), -1: no cache. */
+	 * again parses only its new events (parsed, events take about five times
+	 * their text: the default 2 MiB, full, about 10 MB of memory); 0: default
+	 * (2048), -1: no cache. */
 	int stream_cache_kb;
 };
 

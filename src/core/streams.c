@@ -19,8 +19,8 @@
  * Other engines appending to the same store are no exception: their events
  * come after the cached ones and are read as new ones.
  *
- * The cache is bounded by the bytes of event text it holds (parsed, an event
- * takes a few times its text); a stream larger than a quarter of the budget
+ * The cache is bounded by the bytes of event text it holds (parsed, events
+ * take about five times their text); a stream larger than a quarter of the budget
  * is read directly, as it is with the cache off. The least recently read
  * streams go first.
  */
