@@ -157,6 +157,10 @@ struct stw_options {
 	 * their text: the default 2 MiB, full, about 10 MB of memory); 0: default
 	 * (2048), -1: no cache. */
 	int stream_cache_kb;
+	/* Kilobytes of SQLite's page cache for the engine's connection; 0:
+	 * default (16384), -1: SQLite's own default (2 MiB). Pages not in it are
+	 * read from the file system at each use. */
+	int page_cache_kb;
 };
 
 /*

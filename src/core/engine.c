@@ -11,7 +11,8 @@
 #include <time.h>
 
 #define DEFAULT_BATCH           1024
-#define DEFAULT_STREAM_CACHE_KB 2048 /* see stw_options.stream_cache_kb */
+#define DEFAULT_STREAM_CACHE_KB 2048  /* see stw_options.stream_cache_kb */
+#define DEFAULT_PAGE_CACHE_KB   16384 /* see stw_options.page_cache_kb */
 #define DEFAULT_INPUT_ATTEMPTS  3
 
 STW_API const char *stw_strerror(int code)
@@ -257,7 +258,7 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		return STW_ENOMEM;
 	e->clock.now_ms = system_now_ms;
 	int sync = 2;
-	int read_only = 0, inline_checkpoint = 0, stream_cache_kb = 0;
+	int read_only = 0, inline_checkpoint = 0, stream_cache_kb = 0, page_cache_kb = 0;
 	if (opts != NULL) {
 		if (opts->clock != NULL && opts->clock->now_ms != NULL)
 			e->clock = *opts->clock;
@@ -275,7 +276,10 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		e->max_input_attempts = opts->max_input_attempts;
 		inline_checkpoint = opts->inline_checkpoint != 0;
 		stream_cache_kb = opts->stream_cache_kb;
+		page_cache_kb = opts->page_cache_kb;
 	}
+	if (page_cache_kb == 0)
+		page_cache_kb = DEFAULT_PAGE_CACHE_KB;
 	if (stream_cache_kb == 0)
 		stream_cache_kb = DEFAULT_STREAM_CACHE_KB;
 	if (e->max_input_attempts <= 0)
@@ -288,7 +292,8 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 	stw__arena_init(&e->arena, 256 * 1024);
 	struct stw__sqlite_options so = { .synchronous = sync,
 					  .read_only = read_only,
-					  .inline_checkpoint = inline_checkpoint };
+					  .inline_checkpoint = inline_checkpoint,
+					  .cache_kb = page_cache_kb > 0 ? page_cache_kb : 0 };
 	int rc = stw__streams_open(&e->streams,
 				   stream_cache_kb > 0 ? (size_t)stream_cache_kb * 1024 : 0);
 	if (rc == STW_OK)

@@ -2178,7 +2178,7 @@ static int stw__exec_sql(struct stw__sqlite *h, const char *sql, const char *op)
  * Sets the journal mode to WAL, checking that it took (an in-memory database
  * keeps "memory"), then synchronous (0..2), busy timeout and foreign keys.
  */
-static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only)
+static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only, int cache_kb)
 {
 	sqlite3_stmt *st = NULL;
 	/* A read-only connection cannot change the journal mode, only report it. */
@@ -2205,6 +2205,11 @@ static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only)
 	rc = stw__exec_sql(h, stw__sync_sql[synchronous], "open: synchronous");
 	if (rc == STW_OK)
 		rc = stw__exec_sql(h, "PRAGMA foreign_keys = OFF", "open: foreign_keys");
+	if (rc == STW_OK && cache_kb > 0) {
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d", cache_kb);
+		rc = stw__exec_sql(h, sql, "open: cache_size");
+	}
 	return rc;
 }
 
@@ -2455,7 +2460,7 @@ int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
 	sqlite3_extended_result_codes(h->db, 1);
 	sqlite3_rollback_hook(h->db, stw__on_rollback, h);
 
-	if ((rc = stw__pragmas(h, synchronous, read_only)) != STW_OK)
+	if ((rc = stw__pragmas(h, synchronous, read_only, opts ? opts->cache_kb : 0)) != STW_OK)
 		goto fail;
 	if ((rc = stw__schema_init(h, read_only)) != STW_OK)
 		goto fail;
@@ -2478,4 +2483,26 @@ long stw__sqlite_checkpoints_asked(struct stw__store *s)
 {
 	struct stw__sqlite *h = stw__h(s);
 	return h->ckpt != NULL ? h->ckpt->asked : -1;
+}
+
+/* The single integer a pragma returns, or -1. */
+static long stw__pragma_int(struct stw__sqlite *h, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long v = -1;
+	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+long stw__sqlite_cache_kb(struct stw__store *s)
+{
+	struct stw__sqlite *h = stw__h(s);
+	long v = stw__pragma_int(h, "PRAGMA cache_size");
+	if (v < 0)
+		return -v; /* KiB */
+	long page = stw__pragma_int(h, "PRAGMA page_size");
+	return page > 0 ? v * page / 1024 : -1; /* pages */
 }

@@ -322,6 +322,8 @@ struct stw__sqlite_options {
 	/* 1: the committing connection checkpoints the WAL itself (SQLite's
 	 * default); 0: a background thread does (see stw__ckpt in sqlite.c). */
 	int inline_checkpoint;
+	/* SQLite's page cache of the connection, in KiB; 0: SQLite's default (2 MiB). */
+	int cache_kb;
 };
 
 /*
@@ -340,6 +342,9 @@ int stw__sqlite_ephemeral_writes(struct stw__store *s, char *first, size_t cap);
 
 /* For the tests: the checkpoints the WAL hook has asked the checkpointer for; -1 without one. */
 long stw__sqlite_checkpoints_asked(struct stw__store *s);
+
+/* For the tests: the connection's page cache size in KiB (PRAGMA cache_size); -1 on failure. */
+long stw__sqlite_cache_kb(struct stw__store *s);
 
 /* Shorthands for calling through the ops table. */
 #define STW__S(s, op, ...) ((s)->ops->op((s), __VA_ARGS__))

@@ -810,6 +810,21 @@ static void test_stream_cache_off_and_small(void **state)
 		}
 }
 
+/* The engine's connection has a 16 MiB page cache by default; -1 keeps SQLite's 2,000 KiB. */
+static void test_page_cache_option(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(stw__sqlite_cache_kb(f->e->store), 16384);
+	stw_close(f->e);
+	struct stw_options o = { .clock = &f->clock, .synchronous = 0, .page_cache_kb = -1 };
+	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
+	assert_int_equal(stw__sqlite_cache_kb(f->e->store), 2000);
+	stw_close(f->e);
+	o.page_cache_kb = 1024;
+	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
+	assert_int_equal(stw__sqlite_cache_kb(f->e->store), 1024);
+}
+
 /* stw_head is 0 for an empty context, follows appends, and refuses bad arguments. */
 static void test_head(void **state)
 {
@@ -888,6 +903,7 @@ int main(void)
 		T(test_stream_cache_sees_other_engines),
 		T(test_stream_cache_nested_reads),
 		T(test_stream_cache_off_and_small),
+		T(test_page_cache_option),
 		T(test_head),
 		cmocka_unit_test(test_event_str),
 		T(test_event_str_in_callback),

@@ -796,6 +796,19 @@ static void test_read_stream(void **state)
 	assert_int_equal(c.n, 0);
 }
 
+/* The page cache is SQLite's default (2,000 KiB) unless cache_kb sets it. */
+static void test_cache_kb(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(stw__sqlite_cache_kb(f->s), 2000);
+	struct stw__store *s = NULL;
+	char err[256] = "";
+	struct stw__sqlite_options o = { .synchronous = 1, .cache_kb = 4096 };
+	assert_int_equal(stw__sqlite_open(f->path, &o, &s, err, sizeof err), STW_OK);
+	assert_int_equal(stw__sqlite_cache_kb(s), 4096);
+	STW__S0(s, close);
+}
+
 /*
  * undos() counts what undoes writes: a rollback of the transaction, of a
  * nested level, rollback_to, and the outer transaction's rollback; commits
@@ -1551,6 +1564,7 @@ int main(void)
 		T(test_read_after_limit),
 		T(test_read_stream),
 		T(test_undos),
+		T(test_cache_kb),
 		T(test_reentrant_callback),
 		T(test_cursors),
 		T(test_instance_insert_get_update),
