@@ -13,9 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int stw__read_stream(struct stw_engine *e, const char *context, const char *stream, stw_event_fn fn,
-		     void *ud, int64_t *version);
-
 struct stw_service_ctx {
 	struct stw_engine *e;
 	const struct stw_command *cmd;

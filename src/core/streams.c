@@ -325,22 +325,24 @@ static struct sentry *refresh(struct stw_engine *e, const char *context, const c
 	size_t had = en->n;
 	int r =
 	    STW__S(e->store, read_stream, context, stream, f.from > 0 ? f.from : 1, fill_cb, &f);
-	if (r == STW_OK && f.from > 0 && !f.checked && !f.stale)
+	int ok = r == STW_OK && f.rc == STW_OK;
+	if (ok && f.from > 0 && !f.checked && !f.stale)
 		f.stale = 1; /* the last cached event is gone */
-	if (r != STW_OK || f.rc != STW_OK)
-		free_events(en, had);
-	c->bytes += en->bytes;
-	if (f.too_big && r == STW_OK && f.rc == STW_OK) {
-		/* Remembered as too big (it only grows), at the cost of its key. */
+	if (ok)
 		e->stats.stream_events_parsed += en->n - had;
-		c->bytes -= en->bytes;
+	else
+		free_events(en, had);
+	if (ok && f.too_big) {
+		/* Remembered as too big (it only grows), at the cost of its key. */
 		free_events(en, 0);
 		en->big = 1;
-		c->bytes += en->bytes;
+	}
+	c->bytes += en->bytes;
+	if (en->big) {
 		touch(c, en);
 		return NULL;
 	}
-	if (r != STW_OK || f.rc != STW_OK || f.stale || en->n == 0) {
+	if (!ok || f.stale || en->n == 0) {
 		drop(c, en);
 		if (r != STW_OK)
 			*rc = stw__store_fail(e, r, "reading a stream");
@@ -352,7 +354,6 @@ static struct sentry *refresh(struct stw_engine *e, const char *context, const c
 			*empty = 1;
 		return NULL;
 	}
-	e->stats.stream_events_parsed += en->n - had;
 	touch(c, en);
 	/* The least recently read go first; the one just read stays. */
 	while (c->bytes > c->budget && c->lru.prev != en)

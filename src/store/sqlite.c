@@ -2176,7 +2176,8 @@ static int stw__exec_sql(struct stw__sqlite *h, const char *sql, const char *op)
 
 /*
  * Sets the journal mode to WAL, checking that it took (an in-memory database
- * keeps "memory"), then synchronous (0..2), busy timeout and foreign keys.
+ * keeps "memory"), then synchronous (0..2), busy timeout, foreign keys and,
+ * when cache_kb > 0, the page cache size.
  */
 static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only, int cache_kb)
 {
@@ -2485,24 +2486,14 @@ long stw__sqlite_checkpoints_asked(struct stw__store *s)
 	return h->ckpt != NULL ? h->ckpt->asked : -1;
 }
 
-/* The single integer a pragma returns, or -1. */
-static long stw__pragma_int(struct stw__sqlite *h, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long v = -1;
-	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 long stw__sqlite_cache_kb(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
-	long v = stw__pragma_int(h, "PRAGMA cache_size");
-	if (v < 0)
-		return -v; /* KiB */
-	long page = stw__pragma_int(h, "PRAGMA page_size");
-	return page > 0 ? v * page / 1024 : -1; /* pages */
+	sqlite3_stmt *st = NULL;
+	long kb = -1;
+	/* Negative: KiB, as SQLite's default and stw__pragmas set it. */
+	if (sqlite3_prepare_v2(stw__h(s)->db, "PRAGMA cache_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) < 0)
+		kb = (long)-sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return kb;
 }
