@@ -452,7 +452,10 @@ STW_API int stw_get_command(struct stw_engine *e, const char *id, json_t **out) 
 STW_API int stw_retry_command(struct stw_engine *e, const char *id) STW_WUR;
 STW_API int stw_skip_command(struct stw_engine *e, const char *id, const char *note) STW_WUR;
 
-/* Writes a new random id (a UUID v4) into buf (at least 37 bytes). */
+/*
+ * Writes a new random id into buf (at least 37 bytes): a UUID v7, whose first
+ * 48 bits are the Unix time in milliseconds, so ids made later sort after.
+ */
 STW_API void stw_new_id(char buf[37]);
 
 /* ------------------------------------------------------------------------ */
@@ -514,8 +517,9 @@ typedef int (*stw_due_fn)(const struct stw_step_info *si, int64_t *due_ms);
  * A timer belongs to the state the transition enters: leaving that state
  * cancels it (a timer that falls due after the instance moved on, ended or
  * failed is ignored and counted). Firing goes through the same path as
- * events: the state machine must accept `message` in that state. A timer's
- * message type is reserved: an event of that type in a source context is
+ * events: the state machine must accept `message` in that state; the message
+ * has the timer's id, data {due_at, armed_by} and recorded_at = due_at. A
+ * timer's message type is reserved: an event of that type in a source context is
  * recorded as unrouted, so it cannot impersonate the timer.
  */
 struct stw_timer_def {

@@ -42,7 +42,7 @@ STW_API int stw_svc_emit(struct stw_service_ctx *sc, const char *stream, int64_t
 	}
 	char id[33];
 	const char *parts[3] = { "event", sc->cmd->context, sc->cmd->id };
-	stw__derive_id(id, parts, 3, sc->emitted);
+	stw__derive_id(id, stw__id_order(sc->cmd->id), parts, 3, sc->emitted);
 	struct stw_event ev = {
 		.id = id,
 		.type = type,

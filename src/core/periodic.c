@@ -55,7 +55,7 @@ STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, 
 	/* The same command about the same thing has the same id, whatever the period. */
 	char id[33], causation[64];
 	const char *parts[4] = { "periodic", pc->d->name, key, type };
-	stw__derive_id(id, parts, 4, 0);
+	stw__derive_id(id, -1, parts, 4, 0);
 	snprintf(causation, sizeof(causation), "period-%lld", (long long)pc->period);
 	struct stw__outbox_row row = {
 		.command_id = id,

@@ -232,7 +232,7 @@ static int append_answer(struct stw_engine *e, const struct stw_command *cmd, js
 					 i);
 		if (ev.id == NULL) {
 			const char *parts[3] = { "event", cmd->context, cmd->id };
-			stw__derive_id(id, parts, 3, (long)i);
+			stw__derive_id(id, stw__id_order(cmd->id), parts, 3, (long)i);
 			ev.id = id;
 		}
 		if (ev.correlation_id == NULL)

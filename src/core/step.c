@@ -517,7 +517,7 @@ static int send_commands(struct stw_engine *e, const struct stw__def *def, int t
 		char id[33];
 		const char *parts[3] = { def->d->name, si->instance_id ? si->instance_id : "",
 					 si->event->id };
-		stw__derive_id(id, parts, 3, i);
+		stw__derive_id(id, si->event->recorded_at, parts, 3, i);
 		struct stw__outbox_row row = {
 			.command_id = id,
 			.context = cmds[i].context,
@@ -582,7 +582,7 @@ static int arm_timers(struct stw_engine *e, const struct stw__def *def,
 	for (int i = 0; td->timers != NULL && td->timers[i].message != NULL; i++) {
 		char id[33];
 		const char *parts[4] = { "timer", def->d->name, in->id, ev->id };
-		stw__derive_id(id, parts, 4, i);
+		stw__derive_id(id, -1, parts, 4, i);
 		struct stw__timer_row row = {
 			.id = id,
 			.definition = def->d->name,
@@ -1171,7 +1171,9 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 			.data = json_pack("{s:I, s:s}", "due_at", (json_int_t)t->due_at, "armed_by",
 					  t->armed_by),
 			.metadata = json_object(),
-			.recorded_at = now,
+			/* The message happened when it fell due: a timer fired again
+			 * after a crash is the same message, and derives the same ids. */
+			.recorded_at = t->due_at,
 		};
 		if (ev.data == NULL || ev.metadata == NULL)
 			rc = stw__fail(e, STW_ENOMEM, "out of memory");

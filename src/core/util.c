@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <steward.h>
@@ -184,7 +185,8 @@ void stw__sha256(const void *data, size_t len, uint8_t out[32])
 	}
 }
 
-void stw__derive_id(char out[33], const char *const *parts, size_t nparts, long index)
+void stw__derive_id(char out[33], int64_t order, const char *const *parts, size_t nparts,
+		    long index)
 {
 	/* Ids are bounded (STW_MAX_ID), so the input fits a fixed buffer. */
 	char buf[8 * STW_MAX_ID + 32];
@@ -203,11 +205,35 @@ void stw__derive_id(char out[33], const char *const *parts, size_t nparts, long 
 	uint8_t d[32];
 	stw__sha256(buf, n, d);
 	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 16; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 15];
+	int o = 0;
+	if (order >= 0)
+		for (; o < 12; o++)
+			out[o] = hex[((uint64_t)order >> (44 - 4 * o)) & 15];
+	for (int i = 0; o < 32; i++) {
+		out[o++] = hex[d[i] >> 4];
+		out[o++] = hex[d[i] & 15];
 	}
 	out[32] = '\0';
+}
+
+int64_t stw__id_order(const char *id)
+{
+	int64_t v = 0;
+	int digits = 0;
+	for (const char *p = id; p != NULL && *p != '\0' && digits < 12; p++) {
+		int x;
+		if (*p >= '0' && *p <= '9')
+			x = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			x = *p - 'a' + 10;
+		else if (*p == '-' && digits > 0)
+			continue;
+		else
+			return -1;
+		v = v << 4 | x;
+		digits++;
+	}
+	return digits == 12 ? v : -1;
 }
 
 int stw__random_bytes(void *buf, size_t n)
@@ -250,7 +276,14 @@ STW_API void stw_new_id(char buf[37])
 		for (int i = 0; i < 16; i++)
 			b[i] = (uint8_t)(x >> (i % 8));
 	}
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	/* UUID v7: 48 bits of Unix time in milliseconds, then random bits, so
+	 * that new ids sort, and index, in the order they were made. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (40 - 8 * i));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x70);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	static const char hex[] = "0123456789abcdef";
 	int j = 0;

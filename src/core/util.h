@@ -32,11 +32,25 @@ void stw__copy(char *dst, size_t cap, const char *src);
 void stw__sha256(const void *data, size_t len, uint8_t out[32]);
 
 /*
- * Writes a deterministic id into out (33 bytes: 32 hex digits and NUL): the
- * first 128 bits of SHA-256 over the parts, each followed by a NUL byte, so
- * that ("ab", "c") and ("a", "bc") differ. `index` is appended as decimal.
+ * Writes a deterministic id into out (33 bytes: 32 hex digits and NUL), from
+ * SHA-256 over the parts, each followed by a NUL byte, so that ("ab", "c")
+ * and ("a", "bc") differ; `index` is appended as decimal.
+ *
+ * With `order` >= 0 (a time in milliseconds taken from what the id derives
+ * from, never the clock), the first 12 digits are order's low 48 bits and the
+ * other 20 the hash's first 80 bits: ids derived in time order sort in time
+ * order, so the indexes they key grow at one end instead of taking a random
+ * page per row. With `order` < 0 all 32 digits are the hash's first 128 bits.
  */
-void stw__derive_id(char out[33], const char *const *parts, size_t nparts, long index);
+void stw__derive_id(char out[33], int64_t order, const char *const *parts, size_t nparts,
+		    long index);
+
+/*
+ * The order an id carries: the value of its first 12 hex digits, dashes
+ * skipped (the time of a UUID v7, the order of a derived id), or -1 when it
+ * does not start with 12 hex digits.
+ */
+int64_t stw__id_order(const char *id);
 
 /* Fills buf with n random bytes (getrandom, falling back to /dev/urandom). */
 int stw__random_bytes(void *buf, size_t n);

@@ -712,7 +712,10 @@ describe('POST /api/contexts/{context}/commands', () => {
     const corr = uniq('corr');
     const r = await post(path, issueCmd(uniq('doc'), { correlation_id: corr }));
     assertJson(r, 200);
-    assert.match(r.data.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // A UUID v7: its first 48 bits are the time it was made.
+    assert.match(r.data.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const ms = parseInt(r.data.id.replace(/-/g, '').slice(0, 12), 16);
+    assert.ok(Math.abs(ms - Date.now()) < 60000, `${ms} is not about now`);
     assert.equal(r.data.correlation_id, corr);
     const r2 = await post(path, issueCmd(uniq('doc'), { id: null, correlation_id: null }));
     assertJson(r2, 200);

@@ -241,18 +241,42 @@ static void order(struct stw_engine *e, const char *event_id, const char *corr,
 	json_decref(ev.data);
 }
 
-/* The id the policy `def` gives its command number `index` for event `event_id`. */
-static void policy_cmd_id(char out[33], const char *def, const char *event_id, long index)
+struct found {
+	const char *id;
+	int64_t recorded_at;
+};
+
+static int find_cb(const struct stw_event *ev, void *ud)
 {
-	const char *parts[3] = { def, "", event_id };
-	stw__derive_id(out, parts, 3, index);
+	struct found *f = ud;
+	if (strcmp(ev->id, f->id) != 0)
+		return 0;
+	f->recorded_at = ev->recorded_at;
+	return 1;
 }
 
-/* The id of the index-th event a service of `context` emits for command `cmd_id`. */
+/*
+ * The id the policy `def` gives its command number `index` for Sales event
+ * `event_id`: ordered by the time the event was recorded.
+ */
+static void policy_cmd_id(char out[33], struct stw_engine *e, const char *def, const char *event_id,
+			  long index)
+{
+	struct found f = { event_id, -1 };
+	assert_int_equal(stw_read(e, "Sales", 0, 1000, find_cb, &f, NULL), STW_OK);
+	assert_true(f.recorded_at >= 0);
+	const char *parts[3] = { def, "", event_id };
+	stw__derive_id(out, f.recorded_at, parts, 3, index);
+}
+
+/*
+ * The id of the index-th event a service of `context` emits for command
+ * `cmd_id`: ordered as the command id is.
+ */
 static void emitted_id(char out[33], const char *context, const char *cmd_id, long index)
 {
 	const char *parts[3] = { "event", context, cmd_id };
-	stw__derive_id(out, parts, 3, index);
+	stw__derive_id(out, stw__id_order(cmd_id), parts, 3, index);
 }
 
 static int64_t pending(struct stw_engine *e)
@@ -394,10 +418,12 @@ static void test_command_reaches_handler(void **state)
 	assert_int_equal(stw_run_until_idle(e), STW_OK);
 
 	char want[33];
-	policy_cmd_id(want, "ShipPolicy", "evt-1", 0);
+	policy_cmd_id(want, e, "ShipPolicy", "evt-1", 0);
 	assert_int_equal(s.calls, 1);
 	assert_string_equal(s.last.id, want);
-	assert_string_equal(s.last.id, "164ad5103a7b2743b7dd58d0f76d57fb");
+	/* The event was recorded at 1700000000000 (0x18bcfe56800), which leads the
+	 * id; the rest is the hash of test_derive_id_deterministic (test_util.c). */
+	assert_string_equal(s.last.id, "018bcfe56800164ad5103a7b2743b7dd");
 	assert_string_equal(s.last.context, "Shop");
 	assert_string_equal(s.last.type, "Ship");
 	assert_true(s.last.has_corr);
@@ -445,7 +471,7 @@ static void test_emitted_events(void **state)
 	assert_int_equal(s.seen_version[1], 1);
 
 	char cmd[33], id0[33], id1[33];
-	policy_cmd_id(cmd, "ShipPolicy", "evt-1", 0);
+	policy_cmd_id(cmd, e, "ShipPolicy", "evt-1", 0);
 	emitted_id(id0, "Shop", cmd, 0);
 	emitted_id(id1, "Shop", cmd, 1);
 	assert_string_not_equal(id0, id1);
@@ -502,7 +528,7 @@ static void test_ids_deterministic_across_databases(void **state)
 	}
 	assert_string_not_equal(a.ev[0].id, a.ev[1].id);
 	char cmd[33], id[33];
-	policy_cmd_id(cmd, "ShipPolicy", "evt-2", 0);
+	policy_cmd_id(cmd, f->e, "ShipPolicy", "evt-2", 0);
 	emitted_id(id, "Shop", cmd, 0);
 	assert_string_equal(a.ev[1].id, id);
 	assert_string_equal(s1.last.id, s2.last.id);
@@ -525,7 +551,7 @@ static void test_rejection(void **state)
 	assert_int_equal(s.calls, 1);
 
 	char cmd[33];
-	policy_cmd_id(cmd, "ShipPolicy", "evt-1", 0);
+	policy_cmd_id(cmd, e, "ShipPolicy", "evt-1", 0);
 	assert_int_equal(head_of(e, "Shop"), 0);
 	int64_t v = -1;
 	assert_int_equal(stw_read_stream(e, "Shop", "shipment-o-1", NULL, NULL, &v), STW_OK);
@@ -571,7 +597,7 @@ static void test_duplicate_delivery(void **state)
 	assert_int_equal(dedup_duplicates(e), 0);
 
 	char cmd[33];
-	policy_cmd_id(cmd, "ShipPolicy", "evt-1", 0);
+	policy_cmd_id(cmd, e, "ShipPolicy", "evt-1", 0);
 	mark_pending(e, cmd);
 	assert_int_equal(pending(e), 1);
 	assert_int_equal(stw_run_until_idle(e), STW_OK);
@@ -599,7 +625,7 @@ static void test_transient_failure(void **state)
 	order(e, "evt-1", "corr-1", "o-1");
 
 	char cmd[33];
-	policy_cmd_id(cmd, "ShipPolicy", "evt-1", 0);
+	policy_cmd_id(cmd, e, "ShipPolicy", "evt-1", 0);
 	int did = -1;
 	assert_int_equal(stw_run_once(e, &did), STW_ESTORE);
 	assert_non_null(strstr(stw_errmsg(e), "Shop"));
@@ -646,8 +672,8 @@ static void test_unserviced_context_stays_pending(void **state)
 	assert_int_equal(stw_run_until_idle(e), STW_OK);
 
 	char notify[33], ship[33];
-	policy_cmd_id(notify, "NotifyThenShip", "evt-1", 0);
-	policy_cmd_id(ship, "NotifyThenShip", "evt-1", 1);
+	policy_cmd_id(notify, e, "NotifyThenShip", "evt-1", 0);
+	policy_cmd_id(ship, e, "NotifyThenShip", "evt-1", 1);
 	assert_int_equal(shop.calls, 1);
 	assert_string_equal(shop.last.id, ship);
 	assert_int_equal(pending(e), 1);

@@ -215,7 +215,7 @@ static void test_answer_events_drive_the_process(void **state)
 
 	char derived[33];
 	const char *parts[3] = { "event", "Bank", cmd_id };
-	stw__derive_id(derived, parts, 3, 0);
+	stw__derive_id(derived, stw__id_order(cmd_id), parts, 3, 0);
 	int64_t pos = 0;
 	assert_int_equal(STW__S(f->e->store, event_position, derived, &pos), STW_OK);
 	assert_int_equal(pos, 1);

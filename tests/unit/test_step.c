@@ -173,7 +173,9 @@ static int64_t pending_commands(struct fixture *f)
 static void test_trigger_creates_instance(void **state)
 {
 	struct fixture *f = *state;
+	int64_t t0 = f->now;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
+	int64_t t1 = f->now;
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
 	json_t *o = get(f, "p1");
 	assert_string_equal(str(o, "state"), "Started");
@@ -190,7 +192,10 @@ static void test_trigger_creates_instance(void **state)
 	assert_int_equal(json_array_size(c), 2);
 	char expect[33];
 	const char *parts[3] = { "proc", "p1", "e1" };
-	stw__derive_id(expect, parts, 3, 0);
+	/* Led by the time the trigger was recorded (12 hex digits), then the hash. */
+	int64_t at = stw__id_order(str(json_array_get(c, 0), "id"));
+	assert_true(at >= t0 && at < t1);
+	stw__derive_id(expect, at, parts, 3, 0);
 	assert_string_equal(str(json_array_get(c, 0), "id"), expect);
 	assert_string_equal(str(json_array_get(c, 0), "type"), "DoIt");
 	json_t *d = json_object_get(json_array_get(c, 0), "data");

@@ -203,6 +203,27 @@ static void test_fires_at_due_time(void **state)
 	assert_int_equal(stw_next_timer(f->e, &due), STW_ENOTFOUND);
 }
 
+/*
+ * A timer's message is recorded at its due time, not when it fired: the
+ * commands it sends lead their ids with the due time, so a timer fired late,
+ * or again after a crash before the commit, derives the same ids.
+ */
+static void test_message_recorded_at_due_time(void **state)
+{
+	struct fixture *f = *state;
+	emit(f, "e1", "Placed", "o1", NULL);
+	run(f);
+	int64_t due = 0;
+	assert_int_equal(stw_next_timer(f->e, &due), STW_OK);
+	f->now = due + 777;
+	run(f);
+	json_t *o = get(f, "o1");
+	json_t *c = json_array_get(json_object_get(o, "commands"), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "type")), "CancelOrder");
+	assert_int_equal(stw__id_order(json_string_value(json_object_get(c, "id"))), due);
+	json_decref(o);
+}
+
 /* timers-1.2: progress cancels the timer: after leaving the state, its due
  * time passes without effect and the void timer is counted. */
 static void test_cancelled_by_progress(void **state)
@@ -471,6 +492,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fires_at_due_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_recorded_at_due_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_by_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fires_once_after_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epochs, setup, teardown),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/util.h"
 #include <steward.h>
@@ -105,7 +106,8 @@ static int is_hex(const char *s, size_t n)
 /*
  * Derived ids are deterministic, 32 lowercase hex digits, and follow the
  * documented construction (SHA-256 over each part plus NUL, then the index in
- * decimal; first 128 bits), so ids stored by one version are found by the next.
+ * decimal; first 128 bits, without an order), so ids stored by one version are
+ * found by the next.
  */
 static void test_derive_id_deterministic(void **state)
 {
@@ -114,15 +116,15 @@ static void test_derive_id_deterministic(void **state)
 	char a[33], b[33];
 	memset(a, 'Z', sizeof(a));
 	memset(b, 'Y', sizeof(b));
-	stw__derive_id(a, parts, 2, 0);
-	stw__derive_id(b, parts, 2, 0);
+	stw__derive_id(a, -1, parts, 2, 0);
+	stw__derive_id(b, -1, parts, 2, 0);
 	assert_true(is_hex(a, 32));
 	assert_string_equal(a, b);
 	/* hashlib.sha256(b"ab\0c\0" b"0").hexdigest()[:32] */
 	assert_string_equal(a, "25f558889bd7fe8cb0713c107e2b5ae3");
 	/* The form a stateless policy uses for its first command (empty instance id). */
 	const char *policy[] = { "ShipPolicy", "", "evt-1" };
-	stw__derive_id(a, policy, 3, 0);
+	stw__derive_id(a, -1, policy, 3, 0);
 	assert_string_equal(a, "164ad5103a7b2743b7dd58d0f76d57fb");
 }
 
@@ -135,26 +137,68 @@ static void test_derive_id_separates_inputs(void **state)
 	const char *p3[] = { "abc" };
 	const char *p4[] = { "abc", "" };
 	char a[33], b[33], c[33], d[33], i1[33], i10[33], i1b[33];
-	stw__derive_id(a, p1, 2, 0);
-	stw__derive_id(b, p2, 2, 0);
-	stw__derive_id(c, p3, 1, 0);
-	stw__derive_id(d, p4, 2, 0);
+	stw__derive_id(a, -1, p1, 2, 0);
+	stw__derive_id(b, -1, p2, 2, 0);
+	stw__derive_id(c, -1, p3, 1, 0);
+	stw__derive_id(d, -1, p4, 2, 0);
 	assert_string_not_equal(a, b);
 	assert_string_not_equal(a, c);
 	assert_string_not_equal(b, c);
 	assert_string_not_equal(c, d);
-	stw__derive_id(i1, p1, 2, 1);
-	stw__derive_id(i10, p1, 2, 10);
+	stw__derive_id(i1, -1, p1, 2, 1);
+	stw__derive_id(i10, -1, p1, 2, 10);
 	assert_string_not_equal(a, i1);
 	assert_string_not_equal(i1, i10);
 	/* The index is hashed after the parts' terminators: ("ab","c"),1 is not ("ab","c1"),0. */
 	const char *p5[] = { "ab", "c1" };
-	stw__derive_id(i1b, p5, 2, 0);
+	stw__derive_id(i1b, -1, p5, 2, 0);
 	assert_string_not_equal(i1, i1b);
 }
 
-/* stw_new_id writes a 36-character UUID v4 (version nibble 4, variant 10xx). */
-static void check_uuid_v4(const char *s)
+/*
+ * An id derived with an order starts with the order's low 48 bits as 12 hex
+ * digits, followed by the first 80 bits of the same hash as without one: ids
+ * derived from later messages sort after ids derived from earlier ones.
+ */
+static void test_derive_id_ordered(void **state)
+{
+	(void)state;
+	const char *parts[] = { "ab", "c" };
+	char a[33], later[33], big[33];
+	stw__derive_id(a, 1700000000000, parts, 2, 0);
+	assert_true(is_hex(a, 32));
+	/* 1700000000000 = 0x18bcfe56800; the hash part as in test_derive_id_deterministic. */
+	assert_string_equal(a, "018bcfe56800"
+			       "25f558889bd7fe8cb071");
+	assert_int_equal(stw__id_order(a), 1700000000000);
+	/* A later order sorts after, whatever the hash says. */
+	const char *other[] = { "zz" };
+	stw__derive_id(later, 1700000000001, other, 1, 7);
+	assert_true(strcmp(a, later) < 0);
+	/* Only the low 48 bits are kept. */
+	stw__derive_id(big, (int64_t)1 << 48 | 5, parts, 2, 0);
+	assert_int_equal(stw__id_order(big), 5);
+	assert_string_equal(big + 12, a + 12);
+}
+
+/* The order of an id: its first 12 hex digits (dashes skipped), or -1. */
+static void test_id_order(void **state)
+{
+	(void)state;
+	assert_int_equal(stw__id_order("018bcfe56800ffffffffffffffffffff"), 1700000000000);
+	assert_int_equal(stw__id_order("018bcfe5-6800-7abc-8def-0123456789ab"), 1700000000000);
+	assert_int_equal(stw__id_order("000000000000"), 0);
+	assert_int_equal(stw__id_order("v123"), -1);
+	assert_int_equal(stw__id_order("0123456789a"), -1);
+	assert_int_equal(stw__id_order("0123456789aG"), -1);
+	assert_int_equal(stw__id_order("-0123456789ab"), -1);
+	assert_int_equal(stw__id_order("0123456789AB"), -1);
+	assert_int_equal(stw__id_order(""), -1);
+	assert_int_equal(stw__id_order(NULL), -1);
+}
+
+/* stw_new_id writes a 36-character UUID v7 (version nibble 7, variant 10xx). */
+static void check_uuid_v7(const char *s)
 {
 	assert_int_equal(strlen(s), 36);
 	for (int i = 0; i < 36; i++) {
@@ -164,7 +208,7 @@ static void check_uuid_v4(const char *s)
 		}
 		assert_true((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'));
 	}
-	assert_int_equal(s[14], '4');
+	assert_int_equal(s[14], '7');
 	assert_non_null(strchr("89ab", s[19]));
 }
 
@@ -173,17 +217,33 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* Random ids have the UUID v4 shape and do not repeat. */
-static void test_new_id_uuid_v4(void **state)
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Random ids have the UUID v7 shape, start with the time they were made
+ * (Unix milliseconds, so ids made later sort after), and do not repeat.
+ */
+static void test_new_id_uuid_v7(void **state)
 {
 	(void)state;
 	enum { N = 256 };
 	static char ids[N][37];
+	int64_t before = wall_ms();
 	for (int i = 0; i < N; i++) {
 		memset(ids[i], 'Q', sizeof(ids[i]));
 		stw_new_id(ids[i]);
-		check_uuid_v4(ids[i]);
+		check_uuid_v7(ids[i]);
+		if (i > 0)
+			assert_true(stw__id_order(ids[i - 1]) <= stw__id_order(ids[i]));
 	}
+	int64_t after = wall_ms();
+	assert_true(stw__id_order(ids[0]) >= before);
+	assert_true(stw__id_order(ids[N - 1]) <= after);
 	assert_string_not_equal(ids[0], ids[1]);
 	qsort(ids, N, sizeof(ids[0]), cmp_str);
 	for (int i = 1; i < N; i++)
@@ -388,7 +448,9 @@ int main(void)
 		cmocka_unit_test(test_sha256_padding_boundaries),
 		cmocka_unit_test(test_derive_id_deterministic),
 		cmocka_unit_test(test_derive_id_separates_inputs),
-		cmocka_unit_test(test_new_id_uuid_v4),
+		cmocka_unit_test(test_derive_id_ordered),
+		cmocka_unit_test(test_id_order),
+		cmocka_unit_test(test_new_id_uuid_v7),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_valid_id),
 		cmocka_unit_test(test_arena_many_aligned),
