@@ -29,7 +29,7 @@
 #include <string.h>
 
 /* The schema version this build creates and understands. */
-#define STW__SCHEMA_VERSION 6
+#define STW__SCHEMA_VERSION 7
 
 /* History rows per multi-row INSERT (see stw__history_insert_many). */
 #define STW__HISTORY_CHUNK 16
@@ -54,8 +54,6 @@ enum stw__sid {
 	STW__NEST_ROLLBACK,
 	STW__EVENT_POSITION,
 	STW__STREAM_VERSION,
-	STW__CONTEXT_SET,
-	STW__STREAM_SET,
 	STW__EVENT_INSERT,
 	STW__READ,
 	STW__READ_STREAM,
@@ -135,12 +133,10 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__NEST_RELEASE] = "RELEASE stw_nest",
 	[STW__NEST_ROLLBACK] = "ROLLBACK TO stw_nest",
 	[STW__EVENT_POSITION] = "SELECT position FROM stw_events WHERE id = ?1",
-	[STW__STREAM_VERSION] =
-	    "SELECT version FROM stw_streams WHERE context = ?1 AND stream = ?2",
-	[STW__CONTEXT_SET] = "INSERT INTO stw_contexts(name, head) VALUES (?1, ?2) "
-			     "ON CONFLICT(name) DO UPDATE SET head = excluded.head",
-	[STW__STREAM_SET] = "INSERT INTO stw_streams(context, stream, version) VALUES (?1, ?2, ?3) "
-			    "ON CONFLICT(context, stream) DO UPDATE SET version = excluded.version",
+	/* The head and a stream's version are read off the log's own keys: one
+	 * probe at the end of the primary key or of the stream index. */
+	[STW__STREAM_VERSION] = "SELECT coalesce(max(stream_version), 0) FROM stw_events "
+				"WHERE context = ?1 AND stream = ?2",
 	[STW__EVENT_INSERT] = "INSERT INTO stw_events(" STW__EVENT_COLS ") "
 			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[STW__READ] = "SELECT " STW__EVENT_COLS " FROM stw_events "
@@ -148,7 +144,7 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__READ_STREAM] = "SELECT " STW__EVENT_COLS " FROM stw_events "
 			     "WHERE context = ?1 AND stream = ?2 AND stream_version >= ?3 "
 			     "ORDER BY stream_version",
-	[STW__HEAD] = "SELECT head FROM stw_contexts WHERE name = ?1",
+	[STW__HEAD] = "SELECT coalesce(max(position), 0) FROM stw_events WHERE context = ?1",
 	[STW__CURSOR_GET] =
 	    "SELECT position FROM stw_cursors WHERE definition = ?1 AND context = ?2",
 	[STW__CURSOR_SET] = "INSERT INTO stw_cursors(definition, context, position) "
@@ -288,9 +284,6 @@ static const char *const stw__sql[STW__NSTMT] = {
 /* The whole schema, created in one transaction on a new database. */
 static const char stw__schema[] =
     "CREATE TABLE stw_meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE stw_contexts(name TEXT PRIMARY KEY, head INTEGER NOT NULL);"
-    "CREATE TABLE stw_streams(context TEXT, stream TEXT, version INTEGER NOT NULL,"
-    " PRIMARY KEY(context, stream)) WITHOUT ROWID;"
     "CREATE TABLE stw_events(context TEXT NOT NULL, position INTEGER NOT NULL,"
     " id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, stream TEXT NOT NULL,"
     " stream_version INTEGER NOT NULL, correlation_id TEXT, causation_id TEXT,"
@@ -322,7 +315,7 @@ static const char stw__schema[] =
     " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
     " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA(
 	"stw_timers") STW__TIMERS_INDEXES STW__PERIODIC_SCHEMA
-    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '6');";
+    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '7');";
 
 /* Version 1 -> 2: timers, and the version at which an instance entered its state. */
 static const char stw__migrate_2[] =
@@ -349,6 +342,15 @@ static const char stw__migrate_4[] =
 static const char stw__migrate_6[] =
     "DROP INDEX stw_outbox_status;" STW__OUTBOX_STATUS_INDEX
     "UPDATE stw_meta SET value = '6' WHERE key = 'schema_version';";
+
+/*
+ * Version 6 -> 7: the heads of contexts and the versions of streams are read
+ * from stw_events (the largest position, the largest stream version), so the
+ * tables that kept them, written at every append, go.
+ */
+static const char stw__migrate_7[] =
+    "DROP TABLE IF EXISTS stw_contexts; DROP TABLE IF EXISTS stw_streams;"
+    "UPDATE stw_meta SET value = '7' WHERE key = 'schema_version';";
 
 /*
  * The background checkpointer: a thread with its own connection that copies
@@ -925,40 +927,14 @@ static int stw__stream_version(struct stw__store *s, const char *context, const 
 				"stream_version", version);
 }
 
-/* Writes the head of a context (upsert). */
-static int stw__set_head(struct stw__sqlite *h, const char *context, int64_t head)
-{
-	sqlite3_stmt *st = h->st[STW__CONTEXT_SET];
-	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, context);
-	stw__bi(&b, st, 2, head);
-	return stw__run(h, st, b, "append", NULL);
-}
-
-/* Writes the version of a stream (upsert). */
-static int stw__set_version(struct stw__sqlite *h, const char *context, const char *stream,
-			    int64_t version)
-{
-	sqlite3_stmt *st = h->st[STW__STREAM_SET];
-	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, context);
-	stw__bt(&b, st, 2, stream);
-	stw__bi(&b, st, 3, version);
-	return stw__run(h, st, b, "append", NULL);
-}
-
 /*
  * Appends one event. The id is looked up first so that a duplicate leaves no
- * trace. The context head and the stream version are then read and written
- * back incremented (the write lock is held, so nothing can interleave), and
- * the event is inserted. Inside the caller's transaction a later failure
- * restores the head and version; outside one the whole append runs in its own
- * transaction.
- *
- * Why not one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`: SQLite runs
- * RETURNING through an ephemeral table built on every execution, and that
- * allocation churn made append several times slower than a lookup plus a
- * plain upsert.
+ * trace. The context head and the stream version are then read off the log
+ * (the largest position of the context, the largest version of the stream:
+ * one probe each at the end of an index; the write lock is held, so nothing
+ * can interleave), and the event is inserted one past both. Nothing else is
+ * written, so a failed insert leaves nothing behind. Outside the caller's
+ * transaction the append runs in its own.
  */
 static int stw__append(struct stw__store *s, const struct stw__event_row *row, int64_t *position,
 		       int64_t *stream_version)
@@ -972,7 +948,6 @@ static int stw__append(struct stw__store *s, const struct stw__event_row *row, i
 
 	int own = sqlite3_get_autocommit(h->db);
 	int rc, b;
-	int written = 0; /* 1: the head was written, 2: the stream version too */
 	int64_t head = 0, ver = 0, existing = 0;
 	sqlite3_stmt *st;
 
@@ -993,12 +968,6 @@ static int stw__append(struct stw__store *s, const struct stw__event_row *row, i
 	if ((rc = stw__int_or_zero(h, STW__STREAM_VERSION, row->context, row->stream, 2, "append",
 				   &ver)) != STW_OK)
 		goto out;
-	if ((rc = stw__set_head(h, row->context, head + 1)) != STW_OK)
-		goto out;
-	written = 1;
-	if ((rc = stw__set_version(h, row->context, row->stream, ver + 1)) != STW_OK)
-		goto out;
-	written = 2;
 
 	st = h->st[STW__EVENT_INSERT];
 	b = SQLITE_OK;
@@ -1021,14 +990,6 @@ out:
 			rc = stw__exec(h, STW__COMMIT, "append");
 		if (rc != STW_OK && !sqlite3_get_autocommit(h->db))
 			(void)stw__exec(h, STW__ROLLBACK, "append");
-	} else if (rc != STW_OK && written > 0 && !sqlite3_get_autocommit(h->db)) {
-		/* Best effort: the caller's transaction is still open, keep it gap-free. */
-		char keep[sizeof h->err];
-		memcpy(keep, h->err, sizeof keep);
-		(void)stw__set_head(h, row->context, head);
-		if (written > 1)
-			(void)stw__set_version(h, row->context, row->stream, ver);
-		memcpy(h->err, keep, sizeof keep);
 	}
 	if (rc == STW_OK) {
 		if (position != NULL)
@@ -2292,6 +2253,8 @@ static int stw__schema_init(struct stw__sqlite *h, int read_only)
 				rc = stw__migrate_5(h);
 			if (rc == STW_OK && v <= 5)
 				rc = stw__exec_sql(h, stw__migrate_6, "open: migrate to schema 6");
+			if (rc == STW_OK && v <= 6)
+				rc = stw__exec_sql(h, stw__migrate_7, "open: migrate to schema 7");
 		}
 	}
 out:

@@ -213,14 +213,14 @@ static int collect_unrouted(const struct stw__unrouted_row *r, void *ud)
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                  */
 
-/* A new database gets every table, WAL mode and schema_version 5. */
+/* A new database gets every table, WAL mode and schema_version 7. */
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const tables[] = { "stw_meta",     "stw_contexts", "stw_streams",
-					      "stw_events",   "stw_cursors",  "stw_instances",
-					      "stw_history",  "stw_outbox",   "stw_dedup",
-					      "stw_unrouted", "stw_timers",   "stw_periodic" };
+	static const char *const tables[] = { "stw_meta",      "stw_events",   "stw_cursors",
+					      "stw_instances", "stw_history",  "stw_outbox",
+					      "stw_dedup",     "stw_unrouted", "stw_timers",
+					      "stw_periodic" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[128];
 		snprintf(sql, sizeof sql,
@@ -229,7 +229,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 6);
+			 7);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -405,13 +405,13 @@ static void test_open_refuses_newer_schema(void **state)
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='7' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='8' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 7"));
+	assert_non_null(strstr(err, "schema version 8"));
 }
 
 /* Undoes schema 4 on a closed database: what version 3 created. */
@@ -449,7 +449,7 @@ static void test_open_migrates_schema_3_outbox(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 6);
+			 7);
 	assert_int_equal(raw_int(f->path, "SELECT attempts + next_at FROM stw_outbox "
 					  "WHERE command_id = 'c1'"),
 			 0);
@@ -491,7 +491,7 @@ static void test_open_migrates_schema_1(void **state)
 	assert_non_null(strstr(err, "read-write to upgrade"));
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 6);
+			 7);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
 	assert_int_equal(
@@ -551,7 +551,7 @@ static void test_open_migrates_schema_4(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 6);
+			 7);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
 					  "'%WITHOUT ROWID%' AND name IN ('stw_instances', "
 					  "'stw_timers')"),
@@ -587,6 +587,37 @@ static void test_open_migrates_schema_4(void **state)
 	t.n = 0;
 	assert_int_equal(STW__S(f->s, timers_for_instance, "def", "i1", count_timer, &t), STW_OK);
 	assert_int_equal(t.n, 0);
+}
+
+/*
+ * A schema 6 database, which kept heads and stream versions in tables of
+ * their own, is migrated on open: the tables go, and appends continue from
+ * the log where they left off.
+ */
+static void test_open_migrates_schema_6(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(STW__S0(f->s, begin), STW_OK);
+	append_ok(f->s, "Billing", "e1", "inv-1", 1, 1);
+	append_ok(f->s, "Billing", "e2", "inv-1", 2, 2);
+	assert_int_equal(STW__S0(f->s, commit), STW_OK);
+	STW__S0(f->s, close);
+	f->s = NULL;
+	raw_exec(f->path, "CREATE TABLE stw_contexts(name TEXT PRIMARY KEY, head INTEGER NOT NULL);"
+			  "CREATE TABLE stw_streams(context TEXT, stream TEXT, version INTEGER "
+			  "NOT NULL, PRIMARY KEY(context, stream)) WITHOUT ROWID;"
+			  "INSERT INTO stw_contexts VALUES ('Billing', 2);"
+			  "INSERT INTO stw_streams VALUES ('Billing', 'inv-1', 2);"
+			  "UPDATE stw_meta SET value='6' WHERE key='schema_version'");
+	char err[256] = "";
+	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
+			 7);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+					  "('stw_contexts', 'stw_streams')"),
+			 0);
+	append_ok(f->s, "Billing", "e3", "inv-1", 3, 3);
+	append_ok(f->s, "Billing", "e4", "inv-2", 4, 1);
 }
 
 /* Bad arguments and an unopenable path fail cleanly with a message. */
@@ -675,9 +706,9 @@ static void test_append_duplicate_id(void **state)
 	append_ok(s, "Billing", "e2", "inv-1", 2, 2);
 	assert_int_equal(STW__S0(s, commit), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 2);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_contexts"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_streams"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT head FROM stw_contexts"), 2);
+	int64_t head = 0;
+	assert_int_equal(STW__S(s, head, "Billing", &head), STW_OK);
+	assert_int_equal(head, 2);
 }
 
 /* Outside a transaction append runs in its own; missing fields are STW_EINVAL. */
@@ -693,36 +724,40 @@ static void test_append_autocommit_and_invalid(void **state)
 	assert_int_equal(STW__S(f->s, append, &r, NULL, NULL), STW_EINVAL);
 	r = ev("Billing", "e2", "inv-1");
 	assert_int_equal(STW__S(f->s, append, &r, NULL, NULL), STW_OK); /* NULL outs allowed */
-	assert_int_equal(raw_int(f->path, "SELECT head FROM stw_contexts"), 2);
+	assert_int_equal(raw_int(f->path, "SELECT max(position) FROM stw_events"), 2);
 }
 
 /*
- * When the event insert itself fails inside the caller's transaction (here a
- * row planted behind the store's back takes position 1), the head and the
- * stream version are restored, so nothing of the failed append remains.
+ * The head of a context and the version of a stream are read off the log
+ * itself, so nothing can drift from it: a row planted behind the store's back
+ * (position 1 of X, version 1 of stream A) is counted, and the next append
+ * goes one past it; other contexts and streams are untouched.
  */
-static void test_append_failure_restores_counters(void **state)
+static void test_head_and_version_from_the_log(void **state)
 {
 	struct fixture *f = *state;
 	struct stw__store *s = f->s;
-	raw_exec(f->path, "INSERT INTO stw_events VALUES ('X', 1, 'planted', 'T', 'other', 1, "
+	raw_exec(f->path, "INSERT INTO stw_events VALUES ('X', 1, 'planted', 'T', 'A', 1, "
 			  "NULL, NULL, '{}', '{}', 0)");
-	assert_int_equal(STW__S0(s, begin), STW_OK);
-	append_ok(s, "Y", "y1", "A", 1, 1);
-	struct stw__event_row r = ev("X", "x1", "A");
-	assert_int_equal(STW__S(s, append, &r, NULL, NULL), STW_EEXIST);
-	assert_non_null(strstr(STW__S0(s, errmsg), "append"));
 	int64_t v = -1;
 	assert_int_equal(STW__S(s, head, "X", &v), STW_OK);
-	assert_int_equal(v, 0);
+	assert_int_equal(v, 1);
 	assert_int_equal(STW__S(s, stream_version, "X", "A", &v), STW_OK);
+	assert_int_equal(v, 1);
+	assert_int_equal(STW__S(s, stream_version, "X", "B", &v), STW_OK);
 	assert_int_equal(v, 0);
-	assert_int_equal(STW__S(s, event_position, "x1", &v), STW_ENOTFOUND);
+	assert_int_equal(STW__S(s, head, "Y", &v), STW_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "X", "x1", "A", 2, 2);
+	append_ok(s, "X", "x2", "B", 3, 1);
+	append_ok(s, "Y", "y1", "A", 1, 1);
+	/* A failed append (a duplicate id) takes no position. */
+	struct stw__event_row r = ev("X", "x1", "A");
+	assert_int_equal(STW__S(s, append, &r, NULL, NULL), STW_EEXIST);
+	append_ok(s, "X", "x3", "A", 4, 3);
 	assert_int_equal(STW__S0(s, commit), STW_OK);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 2);
-	assert_int_equal(raw_int(f->path, "SELECT coalesce(sum(version), 0) FROM stw_streams "
-					  "WHERE context = 'X'"),
-			 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 5);
 }
 
 /* read returns position > after in order, at most limit, and stops when the callback says. */
@@ -1556,11 +1591,12 @@ int main(void)
 		T(test_open_migrates_schema_1),
 		T(test_open_migrates_schema_3_outbox),
 		T(test_open_migrates_schema_4),
+		T(test_open_migrates_schema_6),
 		T(test_open_failures),
 		T(test_append_gap_free),
 		T(test_append_duplicate_id),
 		T(test_append_autocommit_and_invalid),
-		T(test_append_failure_restores_counters),
+		T(test_head_and_version_from_the_log),
 		T(test_read_after_limit),
 		T(test_read_stream),
 		T(test_undos),
