@@ -928,12 +928,12 @@ static int stw__stream_version(struct stw__store *s, const char *context, const 
 }
 
 /*
- * Appends one event. The id is looked up first so that a duplicate leaves no
- * trace. The context head and the stream version are then read off the log
- * (the largest position of the context, the largest version of the stream:
- * one probe each at the end of an index; the write lock is held, so nothing
- * can interleave), and the event is inserted one past both. Nothing else is
- * written, so a failed insert leaves nothing behind. Outside the caller's
+ * Appends one event. The context head and the stream version are read off
+ * the log (the largest position of the context, the largest version of the
+ * stream: one probe each at the end of an index; the write lock is held, so
+ * nothing can interleave), and the event is inserted one past both. Nothing
+ * else is written, so an insert refused (an id stored already, caught by its
+ * unique index: STW_EEXIST) leaves nothing behind. Outside the caller's
  * transaction the append runs in its own.
  */
 static int stw__append(struct stw__store *s, const struct stw__event_row *row, int64_t *position,
@@ -953,15 +953,6 @@ static int stw__append(struct stw__store *s, const struct stw__event_row *row, i
 
 	if (own && (rc = stw__exec(h, STW__BEGIN, "append")) != STW_OK)
 		return rc;
-
-	rc = stw__event_position(s, row->id, &existing);
-	if (rc == STW_OK) {
-		rc = stw__failf(h, STW_EEXIST, "append: event id %s is stored already at %s#%lld",
-				row->id, row->context, (long long)existing);
-		goto out;
-	}
-	if (rc != STW_ENOTFOUND)
-		goto out;
 
 	if ((rc = stw__int_or_zero(h, STW__HEAD, row->context, NULL, 1, "append", &head)) != STW_OK)
 		goto out;
@@ -983,6 +974,11 @@ static int stw__append(struct stw__store *s, const struct stw__event_row *row, i
 	stw__bt(&b, st, 10, row->metadata);
 	stw__bi(&b, st, 11, row->recorded_at);
 	rc = stw__run(h, st, b, "append", NULL);
+	/* The id's unique index refused it (the head and version just read leave
+	 * no other key taken): name where the stored copy is. */
+	if (rc == STW_EEXIST && stw__event_position(s, row->id, &existing) == STW_OK)
+		rc = stw__failf(h, STW_EEXIST, "append: event id %s is stored already at %s#%lld",
+				row->id, row->context, (long long)existing);
 
 out:
 	if (own) {
