@@ -240,6 +240,10 @@ static void print_breakdown(const struct run *r, const char *name, long n,
 	printf("bench %s_request_time_per_process %.3f ms\n", name,
 	       r->in_requests * 1e3 / (double)n);
 	printf("bench %s_round_time_per_process %.3f ms\n", name, r->in_rounds * 1e3 / (double)n);
+	printf("bench %s_stream_reads_per_process %.2f reads\n", name,
+	       (double)(st1->stream_reads - st0->stream_reads) / (double)n);
+	printf("bench %s_stream_store_reads_per_process %.2f reads\n", name,
+	       (double)(st1->stream_store_reads - st0->stream_store_reads) / (double)n);
 }
 
 /*

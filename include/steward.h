@@ -690,7 +690,10 @@ struct stw_stats {
 	uint64_t commands_parked;      /* commands parked after their last attempt */
 	uint64_t inputs_parked;        /* input events parked as poison */
 	uint64_t stream_reads;         /* stw_read_stream and stw_svc_read_stream calls */
-	uint64_t stream_events_parsed; /* ... events they parsed from the store (not cached) */
+	uint64_t
+	    stream_events_parsed; /* ... events parsed for them (not found parsed in the cache) */
+	uint64_t
+	    stream_store_reads; /* ... reads that asked the store (the rest: the cache alone) */
 };
 
 STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);

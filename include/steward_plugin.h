@@ -29,8 +29,12 @@
 extern "C" {
 #endif
 
-/* The plugin interface version this header describes. */
-#define STEWARD_PLUGIN_ABI 1
+/*
+ * The plugin interface version this header describes. 2: struct stw_stats
+ * counts stream reads (stream_reads, stream_events_parsed,
+ * stream_store_reads).
+ */
+#define STEWARD_PLUGIN_ABI 2
 
 /* Keeps a plugin's two symbols visible when it is built with hidden visibility. */
 #if defined(__GNUC__)

@@ -221,6 +221,8 @@ int stw__read_stream(struct stw_engine *e, const char *context, const char *stre
 struct stw__streams;
 int stw__streams_open(struct stw__streams **out, size_t budget);
 void stw__streams_close(struct stw__streams *c);
+/* Adds an event just appended (row complete with position and version) to its cached stream. */
+void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *row);
 
 /* Steps one batch of (definition, context); *handled counts messages handled. */
 int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char *context,

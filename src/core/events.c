@@ -122,6 +122,11 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 		};
 		int64_t pos = 0, sv = 0;
 		rc = STW__S(s, append, &row, &pos, &sv);
+		if (rc == STW_OK) {
+			row.position = pos;
+			row.stream_version = sv;
+			stw__streams_appended(e, &row);
+		}
 		free(data);
 		free(meta);
 		if (rc == STW_EEXIST) {

@@ -19,6 +19,12 @@
  * Other engines appending to the same store are no exception: their events
  * come after the cached ones and are read as new ones.
  *
+ * Events this engine appends to a cached stream are added to its entry as
+ * they are appended (parsed then, from the text just written). An entry
+ * remembers the store's count of other connections' commits when it last
+ * held the whole stream; while that count has not moved, and nothing was
+ * rolled back, a read asks the store nothing at all.
+ *
  * The cache is bounded by the bytes of event text it holds (parsed, events
  * take about five times their text); a stream larger than a quarter of the budget
  * is read directly, as it is with the cache off. The least recently read
@@ -47,6 +53,8 @@ struct sentry {
 	int big;      /* larger than a quarter of the budget: read directly, events not kept */
 	int pinned;   /* folds running over it: not changed nor freed meanwhile */
 	int dead;     /* dropped while pinned: freed when the last fold ends */
+	int whole;    /* it held the whole stream when other connections' commits were `seen` */
+	uint64_t seen;
 };
 
 struct stw__streams {
@@ -224,6 +232,18 @@ static struct sevent *copy_row(struct stw_engine *e, const struct stw__event_row
 	return se;
 }
 
+/* Makes room for more events in an entry. */
+static int grow(struct sentry *en)
+{
+	size_t cap = en->cap ? en->cap * 2 : 8;
+	struct sevent **ev = realloc(en->ev, cap * sizeof *ev);
+	if (ev == NULL)
+		return STW_ENOMEM;
+	en->ev = ev;
+	en->cap = cap;
+	return STW_OK;
+}
+
 /* Reading the rows from the last cached version on into an entry. */
 struct fill {
 	struct stw_engine *e;
@@ -250,15 +270,9 @@ static int fill_cb(const struct stw__event_row *row, void *ud)
 		f->checked = 1;
 		return 0;
 	}
-	if (en->n == en->cap) {
-		size_t cap = en->cap ? en->cap * 2 : 8;
-		struct sevent **ev = realloc(en->ev, cap * sizeof *ev);
-		if (ev == NULL) {
-			f->rc = stw__fail(f->e, STW_ENOMEM, "out of memory");
-			return 1;
-		}
-		en->ev = ev;
-		en->cap = cap;
+	if (en->n == en->cap && grow(en) != STW_OK) {
+		f->rc = stw__fail(f->e, STW_ENOMEM, "out of memory");
+		return 1;
 	}
 	struct sevent *se = copy_row(f->e, row, &f->rc);
 	if (se == NULL)
@@ -277,6 +291,7 @@ static int read_direct(struct stw_engine *e, const char *context, const char *st
 		       stw_event_fn fn, void *ud, int64_t *version)
 {
 	struct stw__read_ctx d = { .e = e, .fn = fn, .ud = ud };
+	e->stats.stream_store_reads++;
 	int r = STW__S(e->store, read_stream, context, stream, 1, stw__read_cb, &d);
 	e->stats.stream_events_parsed += (uint64_t)d.count;
 	if (r != STW_OK)
@@ -293,6 +308,52 @@ static int read_direct(struct stw_engine *e, const char *context, const char *st
 	return STW_OK;
 }
 
+/* Empties the cache when the store undid anything since it last looked. */
+static void forget_undone(struct stw_engine *e)
+{
+	struct stw__streams *c = e->streams;
+	uint64_t undos = STW__S0(e->store, undos);
+	if (undos != c->undos) {
+		drop_all(c);
+		c->undos = undos;
+	}
+}
+
+/* The least recently read go first; `keep` stays. */
+static void evict(struct stw__streams *c, struct sentry *keep)
+{
+	while (c->bytes > c->budget && c->lru.prev != keep)
+		drop(c, c->lru.prev);
+}
+
+void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *row)
+{
+	struct stw__streams *c = e->streams;
+	if (c == NULL)
+		return;
+	forget_undone(e);
+	struct sentry *en = find(c, key_hash(row->context, row->stream), row->context, row->stream);
+	if (en == NULL || en->big || en->n == 0)
+		return;
+	if (en->pinned || !en->whole ||
+	    en->ev[en->n - 1]->ev.stream_version + 1 != row->stream_version) {
+		en->whole = 0; /* the next read asks the store what it lacks */
+		return;
+	}
+	int rc = STW_OK;
+	struct sevent *se = NULL;
+	if (en->bytes + sizeof *se + strlen(row->data) + strlen(row->metadata) > c->budget / 4 ||
+	    (en->n == en->cap && grow(en) != STW_OK) || (se = copy_row(e, row, &rc)) == NULL) {
+		drop(c, en); /* read again, and found too big, the next time */
+		return;
+	}
+	en->ev[en->n++] = se;
+	en->bytes += se->bytes;
+	c->bytes += se->bytes;
+	e->stats.stream_events_parsed++;
+	evict(c, en);
+}
+
 /*
  * Brings the cached entry of a stream up to date. NULL: the stream is empty
  * (*rc STW_OK, *empty 1), to be read directly (*rc STW_OK), or the read failed.
@@ -303,17 +364,20 @@ static struct sentry *refresh(struct stw_engine *e, const char *context, const c
 	struct stw__streams *c = e->streams;
 	*rc = STW_OK;
 	*empty = 0;
-	uint64_t undos = STW__S0(e->store, undos);
-	if (undos != c->undos) {
-		drop_all(c);
-		c->undos = undos;
-	}
+	forget_undone(e);
+	uint64_t seen = 0;
+	int known = e->store->ops->foreign_commits != NULL &&
+		    STW__S(e->store, foreign_commits, &seen) == STW_OK;
 	uint64_t hash = key_hash(context, stream);
 	struct sentry *en = find(c, hash, context, stream);
 	if (en != NULL && (en->pinned || en->big)) {
 		if (en->big)
 			touch(c, en);
 		return NULL; /* too big, or a fold over it is running: leave it as it is */
+	}
+	if (en != NULL && known && en->whole && en->seen == seen) {
+		touch(c, en); /* only this engine wrote since: the entry is the stream */
+		return en;
 	}
 	if (en == NULL && (en = insert(c, hash, context, stream)) == NULL)
 		return NULL; /* no memory for the cache: the direct path may still work */
@@ -323,6 +387,7 @@ static struct sentry *refresh(struct stw_engine *e, const char *context, const c
 			  .limit = c->budget / 4,
 			  .from = en->n ? en->ev[en->n - 1]->ev.stream_version : 0 };
 	size_t had = en->n;
+	e->stats.stream_store_reads++;
 	int r =
 	    STW__S(e->store, read_stream, context, stream, f.from > 0 ? f.from : 1, fill_cb, &f);
 	int ok = r == STW_OK && f.rc == STW_OK;
@@ -354,10 +419,10 @@ static struct sentry *refresh(struct stw_engine *e, const char *context, const c
 			*empty = 1;
 		return NULL;
 	}
+	en->whole = known;
+	en->seen = seen;
 	touch(c, en);
-	/* The least recently read go first; the one just read stays. */
-	while (c->bytes > c->budget && c->lru.prev != en)
-		drop(c, c->lru.prev);
+	evict(c, en);
 	return en;
 }
 

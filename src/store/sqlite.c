@@ -58,6 +58,7 @@ enum stw__sid {
 	STW__READ,
 	STW__READ_STREAM,
 	STW__HEAD,
+	STW__DATA_VERSION,
 	STW__CURSOR_GET,
 	STW__CURSOR_SET,
 	STW__INSTANCE_GET,
@@ -145,6 +146,7 @@ static const char *const stw__sql[STW__NSTMT] = {
 			     "WHERE context = ?1 AND stream = ?2 AND stream_version >= ?3 "
 			     "ORDER BY stream_version",
 	[STW__HEAD] = "SELECT coalesce(max(position), 0) FROM stw_events WHERE context = ?1",
+	[STW__DATA_VERSION] = "PRAGMA data_version",
 	[STW__CURSOR_GET] =
 	    "SELECT position FROM stw_cursors WHERE definition = ?1 AND context = ?2",
 	[STW__CURSOR_SET] = "INSERT INTO stw_cursors(definition, context, position) "
@@ -1037,6 +1039,16 @@ static void stw__on_rollback(void *ud)
 static uint64_t stw__undos(struct stw__store *s)
 {
 	return stw__h(s)->undos;
+}
+
+/* SQLite's data_version: it moves when another connection commits, not for our own commits. */
+static int stw__foreign_commits(struct stw__store *s, uint64_t *count)
+{
+	struct stw__sqlite *h = stw__h(s);
+	int64_t v = 0;
+	int rc = stw__int_or_zero(h, STW__DATA_VERSION, NULL, NULL, 0, "foreign_commits", &v);
+	*count = (uint64_t)v;
+	return rc;
 }
 
 static int stw__head(struct stw__store *s, const char *context, int64_t *position)
@@ -2086,6 +2098,7 @@ static const struct stw__store_ops stw__sqlite_ops = {
 	.read = stw__read,
 	.read_stream = stw__read_stream,
 	.undos = stw__undos,
+	.foreign_commits = stw__foreign_commits,
 	.head = stw__head,
 	.cursor_get = stw__cursor_get,
 	.cursor_set = stw__cursor_set,

@@ -180,6 +180,13 @@ struct stw__store_ops {
 	 * transaction may be gone once it changed.
 	 */
 	uint64_t (*undos)(struct stw__store *s);
+	/*
+	 * A number that changes whenever another connection commits to the
+	 * store (never for this connection's own commits). While it stays the
+	 * same, only this connection changed what it reads. May be NULL, and
+	 * may fail: then anything may have changed.
+	 */
+	int (*foreign_commits)(struct stw__store *s, uint64_t *count);
 	/* Last position of a context (0 if none). */
 	int (*head)(struct stw__store *s, const char *context, int64_t *position);
 

@@ -618,6 +618,14 @@ static uint64_t parsed(struct stw_engine *e)
 	return st.stream_events_parsed;
 }
 
+/* Stream reads so far that asked the store (stw_stats). */
+static uint64_t store_reads(struct stw_engine *e)
+{
+	struct stw_stats st;
+	stw_get_stats(e, &st);
+	return st.stream_store_reads;
+}
+
 /* Reads a stream into rs (cleared first); returns its version. */
 static int64_t read_all(struct stw_engine *e, const char *stream, struct recs *rs)
 {
@@ -714,7 +722,11 @@ static void test_stream_cache_forgets_rolled_back_events(void **state)
 	assert_string_equal(rs.r[2].data, "{\"n\":5}");
 }
 
-/* Events another engine appends to the same store are read after the cached ones. */
+/*
+ * Events another engine appends to the same store are read after the cached
+ * ones: its commit sends the next read to the store, whichever stream it
+ * wrote.
+ */
 static void test_stream_cache_sees_other_engines(void **state)
 {
 	struct fx *f = *state;
@@ -726,9 +738,81 @@ static void test_stream_cache_sees_other_engines(void **state)
 	assert_int_equal(read_all(f->e, "a", &rs), 1);
 	assert_int_equal(read_all(other, "a", &rs), 1);
 	append_n_to(other, "a", "Added", 2);
+	uint64_t q0 = store_reads(f->e);
 	assert_int_equal(read_all(f->e, "a", &rs), 2);
+	assert_int_equal(store_reads(f->e) - q0, 1);
 	assert_string_equal(rs.r[1].data, "{\"n\":2}");
+	/* A commit to another stream: the store is asked, and a has nothing new. */
+	append_n_to(other, "b", "Added", 1);
+	assert_int_equal(read_all(f->e, "a", &rs), 2);
+	assert_int_equal(store_reads(f->e) - q0, 2);
+	assert_int_equal(read_all(f->e, "a", &rs), 2);
+	assert_int_equal(store_reads(f->e) - q0, 2);
 	stw_close(other);
+}
+
+/*
+ * Events this engine appends to a cached stream join its entry as they are
+ * appended: while no other connection commits, reading the stream asks the
+ * store nothing, and hands the same events as a read from the store does.
+ */
+static void test_stream_cache_keeps_own_appends(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	append_n_to(e, "a", "Added", 1);
+	struct recs rs, fresh;
+	uint64_t q0 = store_reads(e);
+	assert_int_equal(read_all(e, "a", &rs), 1);
+	assert_int_equal(store_reads(e) - q0, 1);
+	assert_int_equal(read_all(e, "a", &rs), 1);
+	append_n_to(e, "a", "Added", 2);
+	assert_int_equal(stw_begin(e), STW_OK);
+	append_n_to(e, "a", "Removed", 3);
+	assert_int_equal(read_all(e, "a", &rs), 3);
+	assert_int_equal(stw_commit(e), STW_OK);
+	assert_int_equal(read_all(e, "a", &rs), 3);
+	assert_int_equal(store_reads(e) - q0, 1); /* the first read only */
+	assert_string_equal(rs.r[2].type, "Removed");
+	assert_string_equal(rs.r[2].data, "{\"n\":3}");
+	/* The same events as another engine reads from the store. */
+	struct stw_options o = { .clock = &f->clock, .synchronous = 0, .stream_cache_kb = -1 };
+	struct stw_engine *other = NULL;
+	assert_int_equal(stw_open(f->db, &o, &other), STW_OK);
+	assert_int_equal(read_all(other, "a", &fresh), 3);
+	assert_memory_equal(&rs, &fresh, sizeof(rs));
+	stw_close(other);
+}
+
+/* An event appended to a stream while a fold over it runs is read the next time. */
+struct grow_fold {
+	struct stw_engine *e;
+	int seen;
+};
+
+static int grow_cb(const struct stw_event *ev, void *ud)
+{
+	struct grow_fold *g = ud;
+	(void)ev;
+	if (g->seen++ == 0)
+		append_n_to(g->e, "a", "Added", 9);
+	return 0;
+}
+
+static void test_stream_cache_append_during_fold(void **state)
+{
+	struct fx *f = *state;
+	append_n_to(f->e, "a", "Added", 1);
+	append_n_to(f->e, "a", "Added", 2);
+	struct recs rs;
+	assert_int_equal(read_all(f->e, "a", &rs), 2);
+	struct grow_fold g = { .e = f->e };
+	int64_t v = 0;
+	assert_int_equal(stw_read_stream(f->e, "Sales", "a", grow_cb, &g, &v), STW_OK);
+	assert_int_equal(g.seen, 2);
+	assert_int_equal(v, 2);
+	assert_int_equal(read_all(f->e, "a", &rs), 3);
+	assert_string_equal(rs.r[2].data, "{\"n\":9}");
 }
 
 /* A fold that reads streams itself (the same one too) sees each whole. */
@@ -901,6 +985,8 @@ int main(void)
 		T(test_stream_cache_parses_new_events_only),
 		T(test_stream_cache_forgets_rolled_back_events),
 		T(test_stream_cache_sees_other_engines),
+		T(test_stream_cache_keeps_own_appends),
+		T(test_stream_cache_append_during_fold),
 		T(test_stream_cache_nested_reads),
 		T(test_stream_cache_off_and_small),
 		T(test_page_cache_option),
