@@ -48,6 +48,28 @@ static int check_event(struct stw_engine *e, const struct stw_event *ev, const c
 	return STW_OK;
 }
 
+/*
+ * STW_OK with their positions when every event has an id and is stored
+ * already, STW_ENOTFOUND when one is not, or a store error.
+ */
+static int all_stored(struct stw_engine *e, const struct stw_event *events, size_t n,
+		      int64_t *positions)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t pos = 0;
+		if (events[i].id == NULL)
+			return STW_ENOTFOUND;
+		int rc = STW__S(e->store, event_position, events[i].id, &pos);
+		if (rc == STW_ENOTFOUND)
+			return rc;
+		if (rc != STW_OK)
+			return stw__store_fail(e, rc, "looking up an event id");
+		if (positions != NULL)
+			positions[i] = pos;
+	}
+	return STW_OK;
+}
+
 int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expected_version,
 		       const struct stw_event *events, size_t n, int64_t *positions)
 {
@@ -62,39 +84,27 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 		return stw__fail(e, STW_EINVAL, "invalid expected version");
 	const char *stream = events[0].stream ? events[0].stream : "";
 	int rc;
-	size_t fresh = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if ((rc = check_event(e, &events[i], stream)) != STW_OK)
 			return rc;
-		int64_t pos = 0;
-		if (events[i].id != NULL) {
-			rc = STW__S(s, event_position, events[i].id, &pos);
-			if (rc != STW_OK && rc != STW_ENOTFOUND)
-				return stw__store_fail(e, rc, "looking up an event id");
-			if (rc == STW_ENOTFOUND)
-				pos = 0;
-		}
-		if (positions != NULL)
-			positions[i] = pos;
-		if (pos == 0)
-			fresh++;
-	}
-	if (fresh == 0)
-		return STW_OK; /* a replay of events already stored */
 	if (expected_version != STW_ANY_VERSION) {
 		int64_t v = 0;
 		if ((rc = STW__S(s, stream_version, context, stream, &v)) != STW_OK)
 			return stw__store_fail(e, rc, "reading a stream version");
-		if (v != expected_version)
+		if (v != expected_version) {
+			/* A replay of events stored already succeeds whatever the version. */
+			if ((rc = all_stored(e, events, n, positions)) != STW_ENOTFOUND)
+				return rc;
 			return stw__fail(e, STW_ECONFLICT,
 					 "stream %s of %s is at version %lld, not %lld", stream,
 					 context, (long long)v, (long long)expected_version);
+		}
 	}
+	/* An event stored already is refused by the id's unique index and skipped
+	 * (no lookup first: the common append is of new events). */
 	int64_t now = stw__now(e);
 	for (size_t i = 0; i < n; i++) {
 		const struct stw_event *ev = &events[i];
-		if (positions != NULL && positions[i] != 0)
-			continue;
 		char gen[37];
 		const char *id = ev->id;
 		if (id == NULL) {
@@ -130,7 +140,7 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 		free(data);
 		free(meta);
 		if (rc == STW_EEXIST) {
-			/* The same id twice in one call: the first copy stands. */
+			/* Stored before, or earlier in this call: the first copy stands. */
 			rc = STW__S(s, event_position, id, &pos);
 		}
 		if (rc != STW_OK)
