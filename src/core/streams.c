@@ -365,9 +365,6 @@ static struct sentry *refresh(struct stw_engine *e, const char *context, const c
 	*rc = STW_OK;
 	*empty = 0;
 	forget_undone(e);
-	uint64_t seen = 0;
-	int known = e->store->ops->foreign_commits != NULL &&
-		    STW__S(e->store, foreign_commits, &seen) == STW_OK;
 	uint64_t hash = key_hash(context, stream);
 	struct sentry *en = find(c, hash, context, stream);
 	if (en != NULL && (en->pinned || en->big)) {
@@ -375,6 +372,10 @@ static struct sentry *refresh(struct stw_engine *e, const char *context, const c
 			touch(c, en);
 		return NULL; /* too big, or a fold over it is running: leave it as it is */
 	}
+	/* Asked before the store is read, so a commit in between counts as unseen. */
+	uint64_t seen = 0;
+	int known = e->store->ops->foreign_commits != NULL &&
+		    STW__S(e->store, foreign_commits, &seen) == STW_OK;
 	if (en != NULL && known && en->whole && en->seen == seen) {
 		touch(c, en); /* only this engine wrote since: the entry is the stream */
 		return en;
