@@ -209,10 +209,14 @@ struct stw_event {
  * call must belong to the same stream. `expected_version` is the version the
  * caller believes the stream has (STW_NO_STREAM, a version, or
  * STW_ANY_VERSION); a stale one fails with STW_ECONFLICT and stores nothing.
- * An event whose id is already stored is skipped (idempotent append); a call
- * whose events are all stored already succeeds without checking the version.
- * If `positions` is not NULL it receives each event's position (that of the
- * stored copy for a skipped one).
+ * Event ids are unique across all contexts. An event whose id is already
+ * stored with the same content (context, stream, type, data and metadata,
+ * compared as JSON values) is a repeat and is skipped (idempotent append); a
+ * call whose events are all stored already succeeds without checking the
+ * version. The same id with other content fails the call with STW_ECONFLICT
+ * naming the id, and nothing is stored. If `positions` is not NULL it
+ * receives each event's position (that of the stored copy for a skipped
+ * one). `events` and their data are borrowed for the call.
  */
 STW_API int stw_append(struct stw_engine *e, const char *context, int64_t expected_version,
 		       const struct stw_event *events, size_t n, int64_t *positions) STW_WUR;
@@ -248,7 +252,8 @@ struct stw_append_group {
 /*
  * Appends groups of events, possibly of several streams of one context, in
  * one transaction: all are stored or none. Each group follows the rules of
- * stw_append (its events share a stream; ids already stored are skipped; its
+ * stw_append (its events share a stream; repeats of stored events are skipped
+ * and stored ids with other content refused; its
  * expected version is checked against the stream as the earlier groups left
  * it). On failure *failed (if not NULL) receives the index of the group at
  * fault, or -1 when no group is. `positions`, when not NULL, receives the

@@ -49,23 +49,94 @@ static int check_event(struct stw_engine *e, const struct stw_event *ev, const c
 }
 
 /*
- * STW_OK with their positions when every event has an id and is stored
- * already, STW_ENOTFOUND when one is not, or a store error.
+ * Whether stored JSON text holds the same value as v (NULL: {}). `text` is
+ * v serialised, when the caller has it: equal text needs no parse. -1 when
+ * the stored text cannot be parsed.
  */
-static int all_stored(struct stw_engine *e, const struct stw_event *events, size_t n,
-		      int64_t *positions)
+static int same_json(const char *stored, const char *text, json_t *v)
+{
+	if (stored == NULL)
+		stored = "{}";
+	if (text != NULL && strcmp(stored, text) == 0)
+		return 1;
+	json_t *parsed = json_loads(stored, 0, NULL);
+	if (parsed == NULL)
+		return -1;
+	int eq = v != NULL ? json_equal(parsed, v)
+			   : json_is_object(parsed) && json_object_size(parsed) == 0;
+	json_decref(parsed);
+	return eq;
+}
+
+/* An event being appended, compared with the stored event of the same id. */
+struct match {
+	const char *context;
+	const char *stream;
+	const struct stw_event *ev;
+	const char *data, *meta; /* ev's data and metadata serialised, or NULL */
+	int same;                /* 1 same content, 0 other content, -1 unreadable */
+	int64_t position;
+	char where[STW_MAX_NAME + 24];
+};
+
+static int match_cb(const struct stw__event_row *row, void *ud)
+{
+	struct match *m = ud;
+	m->position = row->position;
+	snprintf(m->where, sizeof(m->where), "%s#%lld", row->context, (long long)row->position);
+	m->same = strcmp(row->context, m->context) == 0 && strcmp(row->stream, m->stream) == 0 &&
+		  strcmp(row->type, m->ev->type) == 0;
+	if (m->same)
+		m->same = same_json(row->data, m->data, m->ev->data);
+	if (m->same == 1)
+		m->same = same_json(row->metadata, m->meta, m->ev->metadata);
+	return 1;
+}
+
+/*
+ * Looks up the stored event with ev's id. STW_ENOTFOUND when there is none;
+ * STW_OK with its position when it holds the same content (context, stream,
+ * type, data and metadata compared as JSON values: a repeat of the same
+ * append); STW_ECONFLICT naming the id when it holds other content. The ids
+ * of events are unique across contexts, so a second event under one id
+ * cannot be stored, and taking it for the first would lose it silently.
+ */
+static int match_stored(struct stw_engine *e, const char *context, const char *stream,
+			const struct stw_event *ev, const char *id, const char *data,
+			const char *meta, int64_t *position)
+{
+	struct match m = { context, stream, ev, data, meta, 0, 0, "" };
+	int rc = STW__S(e->store, event_get, id, match_cb, &m);
+	if (rc == STW_ENOTFOUND)
+		return rc;
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "looking up an event id");
+	if (m.same < 0)
+		return stw__fail(e, STW_ESTORE, "stored event %s has malformed JSON", id);
+	if (!m.same)
+		return stw__fail(e, STW_ECONFLICT,
+				 "event id %s is stored already (%s) with other content", id,
+				 m.where);
+	if (position != NULL)
+		*position = m.position;
+	return STW_OK;
+}
+
+/*
+ * STW_OK with their positions when every event has an id and is stored
+ * already with the same content, STW_ENOTFOUND when one is not stored,
+ * STW_ECONFLICT when one is stored with other content, or a store error.
+ */
+static int all_stored(struct stw_engine *e, const char *context, const char *stream,
+		      const struct stw_event *events, size_t n, int64_t *positions)
 {
 	for (size_t i = 0; i < n; i++) {
-		int64_t pos = 0;
 		if (events[i].id == NULL)
 			return STW_ENOTFOUND;
-		int rc = STW__S(e->store, event_position, events[i].id, &pos);
-		if (rc == STW_ENOTFOUND)
-			return rc;
+		int rc = match_stored(e, context, stream, &events[i], events[i].id, NULL, NULL,
+				      positions != NULL ? &positions[i] : NULL);
 		if (rc != STW_OK)
-			return stw__store_fail(e, rc, "looking up an event id");
-		if (positions != NULL)
-			positions[i] = pos;
+			return rc;
 	}
 	return STW_OK;
 }
@@ -93,15 +164,17 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 			return stw__store_fail(e, rc, "reading a stream version");
 		if (v != expected_version) {
 			/* A replay of events stored already succeeds whatever the version. */
-			if ((rc = all_stored(e, events, n, positions)) != STW_ENOTFOUND)
+			rc = all_stored(e, context, stream, events, n, positions);
+			if (rc != STW_ENOTFOUND)
 				return rc;
 			return stw__fail(e, STW_ECONFLICT,
 					 "stream %s of %s is at version %lld, not %lld", stream,
 					 context, (long long)v, (long long)expected_version);
 		}
 	}
-	/* An event stored already is refused by the id's unique index and skipped
-	 * (no lookup first: the common append is of new events). */
+	/* An event stored already is refused by the id's unique index and then
+	 * compared with the stored copy (no lookup first: the common append is
+	 * of new events). */
 	int64_t now = stw__now(e);
 	for (size_t i = 0; i < n; i++) {
 		const struct stw_event *ev = &events[i];
@@ -136,15 +209,20 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 			row.position = pos;
 			row.stream_version = sv;
 			stw__streams_appended(e, &row);
+		} else if (rc == STW_EEXIST) {
+			/* Stored before, or earlier in this call: a repeat of the same
+			 * event stands for it, other content under its id is refused. */
+			rc = match_stored(e, context, stream, ev, id, data, meta, &pos);
+			if (rc == STW_ENOTFOUND)
+				rc = stw__fail(e, STW_ESTORE, "event id %s refused but not found",
+					       id);
+		} else {
+			rc = stw__store_fail(e, rc, "appending an event");
 		}
 		free(data);
 		free(meta);
-		if (rc == STW_EEXIST) {
-			/* Stored before, or earlier in this call: the first copy stands. */
-			rc = STW__S(s, event_position, id, &pos);
-		}
 		if (rc != STW_OK)
-			return stw__store_fail(e, rc, "appending an event");
+			return rc;
 		if (positions != NULL)
 			positions[i] = pos;
 	}

@@ -112,6 +112,8 @@ int stw_http_append_events(struct stw_http_request *r, const char *context)
 				      "current_version", (json_int_t)0);
 		if (e != NULL && stw_stream_version(r->engine, context, stream, &v) == STW_OK)
 			json_object_set_new(e, "current_version", json_integer(v));
+		if (e != NULL && evs[failed].id != NULL)
+			json_object_set_new(e, "id", json_string(evs[failed].id));
 		answered = stw_http_reply(r, 409, e);
 	} else if (!answered && rc != STW_OK) {
 		if (rc == STW_EINVAL && failed >= 0) {

@@ -52,7 +52,7 @@ enum stw__sid {
 	STW__NEST,
 	STW__NEST_RELEASE,
 	STW__NEST_ROLLBACK,
-	STW__EVENT_POSITION,
+	STW__EVENT_GET,
 	STW__STREAM_VERSION,
 	STW__EVENT_INSERT,
 	STW__READ,
@@ -133,7 +133,7 @@ static const char *const stw__sql[STW__NSTMT] = {
 	[STW__NEST] = "SAVEPOINT stw_nest",
 	[STW__NEST_RELEASE] = "RELEASE stw_nest",
 	[STW__NEST_ROLLBACK] = "ROLLBACK TO stw_nest",
-	[STW__EVENT_POSITION] = "SELECT position FROM stw_events WHERE id = ?1",
+	[STW__EVENT_GET] = "SELECT " STW__EVENT_COLS " FROM stw_events WHERE id = ?1",
 	/* The head and a stream's version are read off the log's own keys: one
 	 * probe at the end of the primary key or of the stream index. */
 	[STW__STREAM_VERSION] = "SELECT coalesce(max(stream_version), 0) FROM stw_events "
@@ -837,28 +837,31 @@ static int stw__each_event(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_
 	return code;
 }
 
-static int stw__event_position(struct stw__store *s, const char *id, int64_t *position)
+struct stw__event_get_ctx {
+	stw__event_cb cb;
+	void *ud;
+	int found;
+};
+
+static int stw__event_get_cb(const struct stw__event_row *row, void *ud)
+{
+	struct stw__event_get_ctx *g = ud;
+	g->found = 1;
+	return g->cb != NULL ? g->cb(row, g->ud) : 1;
+}
+
+static int stw__event_get(struct stw__store *s, const char *id, stw__event_cb cb, void *ud)
 {
 	struct stw__sqlite *h = stw__h(s);
-	sqlite3_stmt *c = h->st[STW__EVENT_POSITION], *st;
-	int rc = stw__acquire(h, c, &st, "event_position");
+	sqlite3_stmt *c = h->st[STW__EVENT_GET], *st;
+	int rc = stw__acquire(h, c, &st, "event_get");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
 	stw__bt(&b, st, 1, id);
-	if (b == SQLITE_OK)
-		b = sqlite3_step(st);
-	if (b == SQLITE_ROW) {
-		if (position != NULL)
-			*position = stw__int(st, 0);
-		rc = STW_OK;
-	} else if (b == SQLITE_DONE) {
-		rc = STW_ENOTFOUND;
-	} else {
-		rc = stw__fail(h, b, "event_position");
-	}
-	stw__finish(c, st);
-	return rc;
+	struct stw__event_get_ctx g = { cb, ud, 0 };
+	rc = stw__each_event(h, c, st, b, "event_get", stw__event_get_cb, &g);
+	return rc == STW_OK && !g.found ? STW_ENOTFOUND : rc;
 }
 
 /*
@@ -929,6 +932,20 @@ static int stw__stream_version(struct stw__store *s, const char *context, const 
 				"stream_version", version);
 }
 
+/* Where a stored event is: its context and position. */
+struct stw__where {
+	char context[STW_MAX_NAME];
+	int64_t position;
+};
+
+static int stw__where_cb(const struct stw__event_row *row, void *ud)
+{
+	struct stw__where *w = ud;
+	snprintf(w->context, sizeof(w->context), "%s", row->context);
+	w->position = row->position;
+	return 1;
+}
+
 /*
  * Appends one event. The context head and the stream version are read off
  * the log (the largest position of the context, the largest version of the
@@ -950,7 +967,8 @@ static int stw__append(struct stw__store *s, const struct stw__event_row *row, i
 
 	int own = sqlite3_get_autocommit(h->db);
 	int rc, b;
-	int64_t head = 0, ver = 0, existing = 0;
+	int64_t head = 0, ver = 0;
+	struct stw__where where = { "", 0 };
 	sqlite3_stmt *st;
 
 	if (own && (rc = stw__exec(h, STW__BEGIN, "append")) != STW_OK)
@@ -978,9 +996,9 @@ static int stw__append(struct stw__store *s, const struct stw__event_row *row, i
 	rc = stw__run(h, st, b, "append", NULL);
 	/* The id's unique index refused it (the head and version just read leave
 	 * no other key taken): name where the stored copy is. */
-	if (rc == STW_EEXIST && stw__event_position(s, row->id, &existing) == STW_OK)
+	if (rc == STW_EEXIST && stw__event_get(s, row->id, stw__where_cb, &where) == STW_OK)
 		rc = stw__failf(h, STW_EEXIST, "append: event id %s is stored already at %s#%lld",
-				row->id, row->context, (long long)existing);
+				row->id, where.context, (long long)where.position);
 
 out:
 	if (own) {
@@ -2092,7 +2110,7 @@ static const struct stw__store_ops stw__sqlite_ops = {
 	.durable = stw__durable,
 	.open_outer = stw__open_outer,
 	.close_outer = stw__close_outer,
-	.event_position = stw__event_position,
+	.event_get = stw__event_get,
 	.stream_version = stw__stream_version,
 	.append = stw__append,
 	.read = stw__read,

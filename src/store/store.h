@@ -154,8 +154,8 @@ struct stw__store_ops {
 	int (*rollback_to)(struct stw__store *s); /* rolls back and releases */
 
 	/* Events. */
-	/* STW_OK and *position if an event with this id is stored, else STW_ENOTFOUND. */
-	int (*event_position)(struct stw__store *s, const char *id, int64_t *position);
+	/* Calls cb once with the event stored under this id, or returns STW_ENOTFOUND. */
+	int (*event_get)(struct stw__store *s, const char *id, stw__event_cb cb, void *ud);
 	/* Current version of a stream (0 if it has no events). */
 	int (*stream_version)(struct stw__store *s, const char *context, const char *stream,
 			      int64_t *version);

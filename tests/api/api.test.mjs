@@ -880,6 +880,32 @@ describe('POST /api/contexts/{context}/events', () => {
     assert.equal(await head(ctx), 2);
   });
 
+  test('an id stored already with other content is 409 naming the id, in any context, and stores nothing', async () => {
+    const ctxA = uniq('Ledger'), ctxB = uniq('Ledger');
+    const s = uniq('s'), id = uniq('e');
+    assertJson(await post(`/api/contexts/${ctxA}/events`, { events: [ev(id, s)] }), 200);
+    const others = [
+      [ctxB, ev(id, s)],
+      [ctxA, ev(id, s, { data: { n: 2 } })],
+      [ctxA, ev(id, s, { type: 'EntryVoided' })],
+      [ctxA, ev(id, uniq('t'))],
+      [ctxA, ev(id, s, { metadata: { by: 'someone' } })],
+    ];
+    for (const [ctx, e] of others) {
+      const r = await post(`/api/contexts/${ctx}/events`, { events: [ev(uniq('ok'), 'x'), e] });
+      assertJson(r, 409);
+      assert.equal(r.data.error, 'conflict');
+      assert.equal(r.data.id, id);
+      assert.equal(r.data.index, 1);
+      assert.match(r.data.message, new RegExp(id));
+    }
+    assert.equal(await head(ctxA), 1);
+    assert.equal(await head(ctxB), 0);
+    const same = await post(`/api/contexts/${ctxA}/events`, { events: [ev(id, s)] });
+    assertJson(same, 200);
+    assert.deepEqual(same.data.positions, [1]);
+  });
+
   test('a stale expected version is 409 with the current version, and stores nothing of the batch', async () => {
     const ctx = uniq('Ledger');
     const s = uniq('s'), t = uniq('t');

@@ -579,6 +579,36 @@ static void test_rejection(void **state)
 }
 
 /*
+ * An event id a service will derive, posted in advance by someone else with
+ * other content, is not taken for the service's event: the emit is refused
+ * with STW_ECONFLICT naming the id, the command ends rejected with that
+ * reason (not "delivered" with its event missing), and the log keeps only
+ * the event posted first.
+ */
+static void test_squatted_derived_id(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct svc s = { .emit = 1 };
+	wire(e, &ship_policy, &s);
+	order(e, "evt-1", "corr-1", "o-1");
+	char cmd[33], id0[33];
+	policy_cmd_id(cmd, e, "ShipPolicy", "evt-1", 0);
+	emitted_id(id0, "Shop", cmd, 0);
+	struct stw_event squat = { .id = id0, .type = "Shipped", .stream = "shipment-o-1" };
+	assert_int_equal(stw_append(e, "Shop", STW_ANY_VERSION, &squat, 1, NULL), STW_OK);
+
+	assert_int_equal(stw_run_until_idle(e), STW_OK);
+	assert_int_equal(s.calls, 1);
+	char status[32], error[512];
+	outbox_row(f->db, cmd, status, sizeof(status), error, sizeof(error), NULL);
+	assert_string_equal(status, "rejected");
+	assert_non_null(strstr(error, id0));
+	assert_int_equal(head_of(e, "Shop"), 1);
+	assert_int_equal(stats_of(e).commands_rejected, 1);
+}
+
+/*
  * A command delivered a second time (its row back to pending, as after a
  * crash before the "delivered" mark committed) is recognised by the dedup
  * table: the handler is not called again, no event is added, and the
@@ -1164,6 +1194,7 @@ int main(void)
 		T(test_emitted_events),
 		T(test_ids_deterministic_across_databases),
 		T(test_rejection),
+		T(test_squatted_derived_id),
 		T(test_duplicate_delivery),
 		T(test_transient_failure),
 		T(test_unserviced_context_stays_pending),

@@ -275,11 +275,12 @@ static void test_idempotent_append(void **state)
 	assert_int_equal(head_of(e, "Sales"), 2);
 	assert_int_equal(version_of(e, "Sales", "o-1"), 2);
 
-	/* Ids are unique across contexts: the same id in another context is the stored one. */
+	/* Ids are unique across contexts: the same id in another context is another
+	 * event under a taken id, refused (not taken for the stored one). */
 	p = 0;
 	assert_int_equal(append1(e, "Billing", STW_ANY_VERSION, "Ordered", "o-1", "evt-1", &p),
-			 STW_OK);
-	assert_int_equal(p, 1);
+			 STW_ECONFLICT);
+	assert_non_null(strstr(stw_errmsg(e), "evt-1"));
 	assert_int_equal(head_of(e, "Billing"), 0);
 
 	struct recs rs = { 0 };
@@ -349,6 +350,105 @@ static void test_same_id_twice_in_one_call(void **state)
 	assert_string_equal(rs.r[1].id, "other");
 	assert_int_equal(rs.r[1].stream_version, 2);
 	assert_string_equal(rs.r[2].id, "dup2");
+}
+
+/* Appends one event with data and metadata; returns the code. */
+static int append_full(struct stw_engine *e, const char *context, int64_t expected,
+		       const char *type, const char *stream, const char *id, json_t *data,
+		       json_t *meta, int64_t *pos)
+{
+	struct stw_event ev = mk(type, stream, id);
+	ev.data = data;
+	ev.metadata = meta;
+	int rc = stw_append(e, context, expected, &ev, 1, pos);
+	json_decref(data);
+	json_decref(meta);
+	return rc;
+}
+
+/*
+ * The same id with other content is refused with STW_ECONFLICT naming the id,
+ * whatever differs (context, stream, type, data or metadata), with or without
+ * an expected version, and nothing is stored; a repeat with the same content
+ * (data with its keys in another order included) answers the stored position.
+ */
+static void test_reused_id_with_other_content(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	int64_t p = 0;
+	assert_int_equal(append_full(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", "evt-1",
+				     json_pack("{s:s, s:i}", "sku", "A", "qty", 2),
+				     json_pack("{s:s}", "by", "web"), &p),
+			 STW_OK);
+	assert_int_equal(p, 1);
+
+	struct {
+		const char *context, *type, *stream;
+		json_t *data, *meta;
+		int64_t expected;
+	} other[] = {
+		{ "Billing", "Ordered", "o-1", json_pack("{s:s, s:i}", "sku", "A", "qty", 2),
+		  json_pack("{s:s}", "by", "web"), STW_ANY_VERSION },
+		{ "Sales", "Ordered", "o-2", json_pack("{s:s, s:i}", "sku", "A", "qty", 2),
+		  json_pack("{s:s}", "by", "web"), STW_ANY_VERSION },
+		{ "Sales", "Paid", "o-1", json_pack("{s:s, s:i}", "sku", "A", "qty", 2),
+		  json_pack("{s:s}", "by", "web"), STW_ANY_VERSION },
+		{ "Sales", "Ordered", "o-1", json_pack("{s:s, s:i}", "sku", "A", "qty", 3),
+		  json_pack("{s:s}", "by", "web"), STW_ANY_VERSION },
+		{ "Sales", "Ordered", "o-1", json_pack("{s:s, s:i}", "sku", "A", "qty", 2), NULL,
+		  STW_ANY_VERSION },
+		/* A stale version with other content is no replay either. */
+		{ "Sales", "Ordered", "o-1", json_pack("{s:s, s:i}", "sku", "B", "qty", 2),
+		  json_pack("{s:s}", "by", "web"), STW_NO_STREAM },
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		p = -7;
+		assert_int_equal(append_full(e, other[i].context, other[i].expected, other[i].type,
+					     other[i].stream, "evt-1", other[i].data, other[i].meta,
+					     &p),
+				 STW_ECONFLICT);
+		assert_non_null(strstr(stw_errmsg(e), "evt-1"));
+		assert_non_null(strstr(stw_errmsg(e), "Sales#1"));
+	}
+	assert_int_equal(head_of(e, "Sales"), 1);
+	assert_int_equal(head_of(e, "Billing"), 0);
+	assert_int_equal(version_of(e, "Sales", "o-2"), 0);
+
+	/* The same content, keys in another order, stale version: the stored position. */
+	p = 0;
+	assert_int_equal(append_full(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", "evt-1",
+				     json_pack("{s:i, s:s}", "qty", 2, "sku", "A"),
+				     json_pack("{s:s}", "by", "web"), &p),
+			 STW_OK);
+	assert_int_equal(p, 1);
+	struct recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	assert_int_equal(rs.n, 1);
+	assert_string_equal(rs.r[0].data, "{\"qty\":2,\"sku\":\"A\"}");
+	assert_string_equal(rs.r[0].meta, "{\"by\":\"web\"}");
+}
+
+/* One call holding two events under one id with other content stores nothing. */
+static void test_reused_id_within_one_call(void **state)
+{
+	struct fx *f = *state;
+	struct stw_engine *e = f->e;
+	struct stw_event b[3] = { mk("Ordered", "o-1", "x"), mk("Paid", "o-1", "y"),
+				  mk("Paid", "o-1", "x") };
+	int64_t ps[3] = { 0 };
+	assert_int_equal(stw_append(e, "Sales", STW_ANY_VERSION, b, 3, ps), STW_ECONFLICT);
+	assert_non_null(strstr(stw_errmsg(e), "x"));
+	assert_int_equal(head_of(e, "Sales"), 0);
+
+	struct stw_append_group g[2] = {
+		{ .expected_version = STW_ANY_VERSION, .events = b, .n = 2 },
+		{ .expected_version = STW_ANY_VERSION, .events = b + 2, .n = 1 }
+	};
+	long failed = -1;
+	assert_int_equal(stw_append_batch(e, "Sales", g, 2, NULL, &failed), STW_ECONFLICT);
+	assert_int_equal(failed, 1);
+	assert_int_equal(head_of(e, "Sales"), 0);
 }
 
 /* Appends a batch expecting STW_EINVAL, then checks that Sales is still empty. */
@@ -977,6 +1077,8 @@ int main(void)
 		T(test_idempotent_append),
 		T(test_replayed_batch),
 		T(test_same_id_twice_in_one_call),
+		T(test_reused_id_with_other_content),
+		T(test_reused_id_within_one_call),
 		T(test_invalid_input),
 		T(test_round_trip),
 		T(test_recorded_at_from_clock),

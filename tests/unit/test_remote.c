@@ -186,6 +186,13 @@ static int count_events(const struct stw_event *ev, void *ud)
 	return 0;
 }
 
+/* event_get's callback: the position of the event found. */
+static int position_cb(const struct stw__event_row *row, void *ud)
+{
+	*(int64_t *)ud = row->position;
+	return 1;
+}
+
 static int bank_events(struct fixture *f)
 {
 	int n = 0, read = 0;
@@ -217,7 +224,7 @@ static void test_answer_events_drive_the_process(void **state)
 	const char *parts[3] = { "event", "Bank", cmd_id };
 	stw__derive_id(derived, stw__id_order(cmd_id), parts, 3, 0);
 	int64_t pos = 0;
-	assert_int_equal(STW__S(f->e->store, event_position, derived, &pos), STW_OK);
+	assert_int_equal(STW__S(f->e->store, event_get, derived, position_cb, &pos), STW_OK);
 	assert_int_equal(pos, 1);
 	struct stw_stats st;
 	stw_get_stats(f->e, &st);
@@ -244,6 +251,41 @@ static void test_repeated_answer_is_a_no_op(void **state)
 	assert_int_equal(bank_events(f), 1);
 	json_t *o = instance(f, "p1");
 	assert_string_equal(field(o, "status"), "completed");
+	json_decref(o);
+}
+
+/* remote-2b: an event id derived for a service's answer, posted in advance
+ * with other content, is not taken for the answer's event: the command is
+ * parked with the conflict named (not "delivered" with its event missing),
+ * and the process does not move on a missing event. */
+static void test_squatted_answer_id_parks(void **state)
+{
+	struct fixture *f = *state;
+	f->answer = ANSWER_DOWN;
+	request(f, "p1");
+	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(f->calls, 1);
+	char derived[33];
+	const char *parts[3] = { "event", "Bank", f->last_id };
+	stw__derive_id(derived, stw__id_order(f->last_id), parts, 3, 0);
+	struct stw_event squat = { .id = derived,
+				   .type = "Charged",
+				   .stream = "charge-1",
+				   .data = json_pack("{s:s}", "payment", "someone-else") };
+	assert_int_equal(stw_append(f->e, "Bank", STW_ANY_VERSION, &squat, 1, NULL), STW_OK);
+	json_decref(squat.data);
+
+	f->answer = ANSWER_CHARGED;
+	f->now += 60000;
+	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(f->calls, 2);
+	json_t *c = command_of(f, "p1");
+	assert_string_equal(field(c, "status"), "parked");
+	assert_non_null(strstr(field(c, "error"), derived));
+	json_decref(c);
+	assert_int_equal(bank_events(f), 1);
+	json_t *o = instance(f, "p1");
+	assert_string_equal(field(o, "status"), "active");
 	json_decref(o);
 }
 
@@ -546,6 +588,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_answer_events_drive_the_process),
 		T(test_repeated_answer_is_a_no_op),
+		T(test_squatted_answer_id_parks),
 		T(test_backoff_doubles_with_jitter_up_to_the_ceiling),
 		T(test_parked_then_retried_by_a_person),
 		T(test_skip_a_parked_command),
