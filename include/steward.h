@@ -48,19 +48,44 @@ extern "C" {
 #define STW_VERSION_PATCH  0
 #define STW_VERSION_STRING "0.1.0"
 
-/* Error codes. */
-enum {
+/*
+ * Error codes, as one table: STW_ERRNO_MAP(XX) expands XX(name, value, text)
+ * once per error, STW_<name> being `value` and stw_strerror() returning
+ * `text`. STW_OK is 0 and is not in the table. Code that must cover every
+ * error (the HTTP status of each, the tests) expands the table, so a new code
+ * cannot be left out.
+ *
+ *   STW_EINVAL        an argument is malformed or out of range
+ *   STW_ENOMEM        out of memory
+ *   STW_ECONFLICT     a stale expected version (stream or instance), or an
+ *                     event id stored already with other content
+ *   STW_ENOTFOUND     no such instance, definition, context, command or service
+ *   STW_ESTORE        the store failed (I/O, corruption, busy too long)
+ *   STW_ESTATE        the operation does not fit the current state, or is
+ *                     called from inside a handler or callback of the engine
+ *   STW_EREJECTED     a service refused a command (a domain rule)
+ *   STW_EEXIST        already registered or defined
+ *   STW_EAMBIGUOUS    an instance id matches several definitions
+ *   STW_EUNAVAILABLE  a remote service failed or could not be reached: try later
+ */
+#define STW_ERRNO_MAP(XX)                                                                          \
+	XX(EINVAL, -1, "invalid argument")                                                         \
+	XX(ENOMEM, -2, "out of memory")                                                            \
+	XX(ECONFLICT, -3, "conflict")                                                              \
+	XX(ENOTFOUND, -4, "not found")                                                             \
+	XX(ESTORE, -5, "store failure")                                                            \
+	XX(ESTATE, -6, "wrong state")                                                              \
+	XX(EREJECTED, -7, "rejected")                                                              \
+	XX(EEXIST, -8, "already exists")                                                           \
+	XX(EAMBIGUOUS, -9, "ambiguous id")                                                         \
+	XX(EUNAVAILABLE, -10, "unavailable, try later")
+
+/* Error codes (see STW_ERRNO_MAP). */
+enum stw_error {
 	STW_OK = 0,
-	STW_EINVAL = -1,        /* an argument is malformed or out of range */
-	STW_ENOMEM = -2,        /* out of memory */
-	STW_ECONFLICT = -3,     /* stale expected version (stream or instance) */
-	STW_ENOTFOUND = -4,     /* no such instance, definition, context or service */
-	STW_ESTORE = -5,        /* the store failed (I/O, corruption, busy too long) */
-	STW_ESTATE = -6,        /* the operation does not fit the current state */
-	STW_EREJECTED = -7,     /* a service refused a command (domain rule) */
-	STW_EEXIST = -8,        /* already registered or defined */
-	STW_EAMBIGUOUS = -9,    /* an instance id matches several definitions */
-	STW_EUNAVAILABLE = -10, /* a remote service failed or could not be reached: try later */
+#define STW__ERRNO_ENUM(name, value, text) STW_##name = (value),
+	STW_ERRNO_MAP(STW__ERRNO_ENUM)
+#undef STW__ERRNO_ENUM
 };
 
 /* Returns a static, human-readable name for an error code. */
@@ -438,10 +463,9 @@ STW_API int stw_deliver_remote(struct stw_engine *e, int *delivered) STW_WUR;
 STW_API int stw_next_delivery(struct stw_engine *e, int64_t *due_ms) STW_WUR;
 
 /*
- * Commands by status ("pending", "delivered", "rejected", "parked",
- * "skipped"; NULL: parked), newest first, as a new JSON array of {id,
- * context, type, correlation_id, causation_id, definition, instance_id, data,
- * status, error, attempts, next_attempt_at, created_at, delivered_at}.
+ * Commands by status (a word of STW_COMMAND_STATUS_MAP; NULL: parked), newest first, as a new JSON
+ * array of {id, context, type, correlation_id, causation_id, definition, instance_id, data, status,
+ * error, attempts, next_attempt_at, created_at, delivered_at}.
  */
 STW_API int stw_list_commands(struct stw_engine *e, const char *status, int limit,
 			      json_t **out) STW_WUR;
@@ -706,11 +730,57 @@ STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);
 /* ------------------------------------------------------------------------ */
 /* Inspection and operation                                                 */
 
+/*
+ * The words of the JSON documents, each list as one table that expands
+ * XX(NAME, "word") per entry, for code that must know every one (filters,
+ * checks, tests).
+ *
+ * The status of an instance: active (running), completed (reached a terminal
+ * state), failed (needs a person, or follows a failure path), acknowledged
+ * (a person ended a failure), rejected (refused at its start: its uniqueness
+ * key was held), cancelled (a person stopped it).
+ */
+#define STW_INSTANCE_STATUS_MAP(XX)                                                                \
+	XX(ACTIVE, "active")                                                                       \
+	XX(COMPLETED, "completed")                                                                 \
+	XX(FAILED, "failed")                                                                       \
+	XX(ACKNOWLEDGED, "acknowledged")                                                           \
+	XX(REJECTED, "rejected")                                                                   \
+	XX(CANCELLED, "cancelled")
+
+/*
+ * The status of a command in the outbox: pending (waiting for delivery),
+ * delivered (applied by its service), rejected (refused by it), parked (its
+ * delivery needs a person), skipped (a person decided it is not delivered).
+ */
+#define STW_COMMAND_STATUS_MAP(XX)                                                                 \
+	XX(PENDING, "pending")                                                                     \
+	XX(DELIVERED, "delivered")                                                                 \
+	XX(REJECTED, "rejected")                                                                   \
+	XX(PARKED, "parked")                                                                       \
+	XX(SKIPPED, "skipped")
+
+/*
+ * What a message did to an instance, in its history: applied (a transition),
+ * ignored (the instance had ended or halted), failed (not accepted in its
+ * state, or a callback failed), rejected (a trigger whose uniqueness key was
+ * held), acknowledged, cancelled and retried (a person's decision), parked
+ * (a poison input event, set aside).
+ */
+#define STW_OUTCOME_MAP(XX)                                                                        \
+	XX(APPLIED, "applied")                                                                     \
+	XX(IGNORED, "ignored")                                                                     \
+	XX(FAILED, "failed")                                                                       \
+	XX(REJECTED, "rejected")                                                                   \
+	XX(ACKNOWLEDGED, "acknowledged")                                                           \
+	XX(CANCELLED, "cancelled")                                                                 \
+	XX(RETRIED, "retried")                                                                     \
+	XX(PARKED, "parked")
+
 /* Filter for stw_list_instances(); NULL fields match everything. */
 struct stw_instance_filter {
 	const char *definition;
-	const char *status; /* "active", "completed", "failed", "acknowledged", "rejected",
-			       "cancelled" */
+	const char *status; /* a word of STW_INSTANCE_STATUS_MAP */
 	const char *state;
 	int limit; /* 0: 100 */
 	int offset;

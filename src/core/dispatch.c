@@ -6,7 +6,11 @@
  * batches (one transaction per batch, one savepoint per command) and marks
  * them delivered in the same transaction.
  */
-#include "core/engine_int.h"
+#include "core/dispatch.h"
+#include "core/events.h"
+#include "core/outbox.h"
+#include "core/streams.h"
+#include "core/txn.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -145,22 +149,6 @@ struct pending_list {
 	int oom;
 };
 
-int stw__outbox_row_copy(struct stw__arena *a, struct stw__outbox_row *dst,
-			 const struct stw__outbox_row *src)
-{
-	int oom = 0;
-	memset(dst, 0, sizeof(*dst));
-	dst->seq = src->seq;
-	dst->attempts = src->attempts;
-	dst->command_id = stw__arena_strdup(a, src->command_id, &oom);
-	dst->context = stw__arena_strdup(a, src->context, &oom);
-	dst->type = stw__arena_strdup(a, src->type, &oom);
-	dst->correlation_id = stw__arena_strdup(a, src->correlation_id, &oom);
-	dst->causation_id = stw__arena_strdup(a, src->causation_id, &oom);
-	dst->data = stw__arena_strdup(a, src->data, &oom);
-	return oom ? -1 : 0;
-}
-
 static int pending_cb(const struct stw__outbox_row *row, void *ud)
 {
 	struct pending_list *l = ud;
@@ -180,7 +168,6 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 	struct stw__store *s = e->store;
 	int64_t started = stw__mono_us();
 	*n = 0;
-	stw__arena_reset(&e->arena);
 	struct pending_list l = { .e = e, .cap = stw__batch_cap(e) };
 	l.items = stw__arena_alloc(&e->arena, sizeof(*l.items) * (size_t)l.cap);
 	if (l.items == NULL)
@@ -253,12 +240,21 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 	return STW_OK;
 }
 
+/* dispatch_service, inside the arena scope it owns. */
+static int dispatch_service_scoped(struct stw_engine *e, const struct stw__service *svc, int *n)
+{
+	struct stw__arena_mark scope = stw__arena_mark(&e->arena);
+	int rc = dispatch_service(e, svc, n);
+	stw__arena_rewind(&e->arena, scope);
+	return rc;
+}
+
 int stw__dispatch(struct stw_engine *e, int *delivered)
 {
 	*delivered = 0;
 	for (size_t i = 0; i < e->nservices; i++) {
 		int n = 0;
-		int rc = dispatch_service(e, &e->services[i], &n);
+		int rc = dispatch_service_scoped(e, &e->services[i], &n);
 		if (rc != STW_OK)
 			return rc;
 		*delivered += n;
@@ -269,11 +265,7 @@ int stw__dispatch(struct stw_engine *e, int *delivered)
 STW_API int stw_execute(struct stw_engine *e, const char *context, const char *type, json_t *data,
 			const char *id, const char *correlation_id, char *id_out)
 {
-	if (e == NULL)
-		return STW_EINVAL;
-	if (e->in_handler)
-		return stw__fail(e, STW_ESTATE,
-				 "cannot execute a command inside a service handler");
+	STW__ENTER(e, STW__CALL_WRITE);
 	if (!stw__valid_name(context) || !stw__valid_name(type))
 		return stw__fail(e, STW_EINVAL, "invalid context or command type");
 	if (id != NULL && !stw__valid_id(id))

@@ -1,7 +1,10 @@
 /*
  * events.c - appending to and reading from the contexts' event logs.
  */
-#include "core/engine_int.h"
+#include "core/events.h"
+#include "core/message.h"
+#include "core/streams.h"
+#include "core/txn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -232,10 +235,7 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 STW_API int stw_append(struct stw_engine *e, const char *context, int64_t expected_version,
 		       const struct stw_event *events, size_t n, int64_t *positions)
 {
-	if (e == NULL)
-		return STW_EINVAL;
-	if (e->in_handler)
-		return stw__fail(e, STW_ESTATE, "use stw_svc_emit inside a service handler");
+	STW__ENTER(e, STW__CALL_WRITE);
 	int64_t started = stw__mono_us();
 	int rc = STW__S0(e->store, begin);
 	if (rc != STW_OK)
@@ -253,59 +253,12 @@ STW_API int stw_append(struct stw_engine *e, const char *context, int64_t expect
 	return rc;
 }
 
-int stw__event_from_row(struct stw_engine *e, const struct stw__event_row *row,
-			struct stw_event *ev)
-{
-	json_error_t jerr;
-	*ev = (struct stw_event){
-		.context = row->context,
-		.position = row->position,
-		.id = row->id,
-		.type = row->type,
-		.stream = row->stream,
-		.stream_version = row->stream_version,
-		.correlation_id = row->correlation_id,
-		.causation_id = row->causation_id,
-		.recorded_at = row->recorded_at,
-	};
-	ev->data = json_loads(row->data ? row->data : "{}", 0, &jerr);
-	ev->metadata = json_loads(row->metadata ? row->metadata : "{}", 0, &jerr);
-	if (ev->data == NULL || ev->metadata == NULL) {
-		stw__event_release(ev);
-		return stw__fail(e, STW_ESTORE, "stored event %s has malformed JSON", row->id);
-	}
-	return STW_OK;
-}
-
-void stw__event_release(struct stw_event *ev)
-{
-	json_decref(ev->data);
-	json_decref(ev->metadata);
-	ev->data = NULL;
-	ev->metadata = NULL;
-}
-
-int stw__read_cb(const struct stw__event_row *row, void *ud)
-{
-	struct stw__read_ctx *rc = ud;
-	struct stw_event ev;
-	rc->rc = stw__event_from_row(rc->e, row, &ev);
-	if (rc->rc != STW_OK)
-		return 1;
-	rc->count++;
-	rc->last_version = row->stream_version;
-	rc->stopped = rc->fn ? rc->fn(&ev, rc->ud) : 0;
-	stw__event_release(&ev);
-	return rc->stopped;
-}
-
 STW_API int stw_read(struct stw_engine *e, const char *context, int64_t after, int limit,
 		     stw_event_fn fn, void *ud, int *count)
 {
 	if (count != NULL)
 		*count = 0;
-	if (e == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
 	if (!stw__valid_name(context) || after < 0 || limit <= 0)
 		return stw__fail(e, STW_EINVAL, "invalid context, position or limit");
 	struct stw__read_ctx rc = { .e = e, .fn = fn, .ud = ud };
@@ -320,52 +273,27 @@ STW_API int stw_read(struct stw_engine *e, const char *context, int64_t after, i
 STW_API int stw_read_stream(struct stw_engine *e, const char *context, const char *stream,
 			    stw_event_fn fn, void *ud, int64_t *version)
 {
-	if (e == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
 	return stw__read_stream(e, context, stream, fn, ud, version);
 }
 
 STW_API int stw_head(struct stw_engine *e, const char *context, int64_t *position)
 {
-	if (e == NULL || position == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (position == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	if (!stw__valid_name(context))
 		return stw__fail(e, STW_EINVAL, "invalid context name");
 	int rc = STW__S(e->store, head, context, position);
 	return rc == STW_OK ? rc : stw__store_fail(e, rc, "reading a context head");
 }
 
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-STW_API json_t *stw_event_json(const struct stw_event *ev)
-{
-	if (ev == NULL)
-		return NULL;
-	/* Copies: the event's objects may be shared with the stream cache. */
-	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:I}", "position",
-			 (json_int_t)ev->position, "id", ev->id, "type", ev->type, "stream",
-			 ev->stream, "stream_version", (json_int_t)ev->stream_version,
-			 "correlation_id", str_or_null(ev->correlation_id), "causation_id",
-			 str_or_null(ev->causation_id), "data", json_deep_copy(ev->data),
-			 "metadata", json_deep_copy(ev->metadata), "recorded_at",
-			 (json_int_t)ev->recorded_at);
-}
-
-STW_API const char *stw_event_str(const struct stw_event *ev, const char *field)
-{
-	if (ev == NULL || field == NULL)
-		return NULL;
-	return json_string_value(json_object_get(ev->data, field));
-}
-
 STW_API int stw_stream_version(struct stw_engine *e, const char *context, const char *stream,
 			       int64_t *version)
 {
-	if (e == NULL || version == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (version == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	if (!stw__valid_name(context) || !stw__valid_id(stream))
 		return stw__fail(e, STW_EINVAL, "invalid context or stream");
 	int rc = STW__S(e->store, stream_version, context, stream, version);
@@ -378,10 +306,7 @@ STW_API int stw_append_batch(struct stw_engine *e, const char *context,
 {
 	if (failed != NULL)
 		*failed = -1;
-	if (e == NULL)
-		return STW_EINVAL;
-	if (e->in_handler)
-		return stw__fail(e, STW_ESTATE, "use stw_svc_emit inside a service handler");
+	STW__ENTER(e, STW__CALL_WRITE);
 	if (groups == NULL || ngroups == 0)
 		return stw__fail(e, STW_EINVAL, "nothing to append");
 	size_t total = 0;

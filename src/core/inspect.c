@@ -1,12 +1,20 @@
 /*
- * inspect.c - listing and reading instances as JSON, acknowledging failures,
- * and listing unrouted messages.
+ * inspect.c - the read-only views, as JSON: instances (one with its history,
+ * commands and timers), the instances that need a person, unrouted
+ * messages, definitions, contexts, commands by status, pending counts and
+ * cursors.
  */
-#include "core/engine_int.h"
+#include "core/definition.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A JSON array being filled by a store callback; oom is set when it could not grow. */
+struct json_list {
+	json_t *arr;
+	int oom;
+};
 
 /* Sets key to a string or null. */
 static int set_str(json_t *o, const char *key, const char *v)
@@ -64,8 +72,9 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 {
 	if (out != NULL)
 		*out = NULL;
-	if (e == NULL || out == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (out == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	struct stw_instance_filter none = { 0 };
 	if (f == NULL)
 		f = &none;
@@ -89,47 +98,6 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 				    : stw__fail(e, STW_ENOMEM, "out of memory");
 	}
 	*out = c.arr;
-	return STW_OK;
-}
-
-/*
- * Resolves the definition of instance `id`: the given one, or the only one
- * that has an instance with that id. def_out receives a registered or stored
- * definition name (cap bytes).
- */
-static int resolve_definition(struct stw_engine *e, const char *definition, const char *id,
-			      char *def_out, size_t cap)
-{
-	if (!stw__valid_id(id))
-		return stw__fail(e, STW_EINVAL, "invalid instance id");
-	if (definition != NULL) {
-		if (!stw__valid_name(definition))
-			return stw__fail(e, STW_EINVAL, "invalid definition name");
-		stw__copy(def_out, cap, definition);
-		return STW_OK;
-	}
-	struct stw__instance_query q = { .id = id, .limit = 2 };
-	struct list_ctx c = { .arr = json_array() };
-	if (c.arr == NULL)
-		return stw__fail(e, STW_ENOMEM, "out of memory");
-	int rc = STW__S(e->store, list_instances, &q, list_cb, &c);
-	if (rc != STW_OK) {
-		json_decref(c.arr);
-		return stw__store_fail(e, rc, "finding an instance");
-	}
-	size_t n = json_array_size(c.arr);
-	if (n == 1)
-		snprintf(
-		    def_out, cap, "%s",
-		    json_string_value(json_object_get(json_array_get(c.arr, 0), "definition")));
-	json_decref(c.arr);
-	if (c.oom)
-		return stw__fail(e, STW_ENOMEM, "out of memory");
-	if (n == 0)
-		return stw__fail(e, STW_ENOTFOUND, "no instance %s", id);
-	if (n > 1)
-		return stw__fail(e, STW_EAMBIGUOUS, "instance id %s exists in several definitions",
-				 id);
 	return STW_OK;
 }
 
@@ -170,7 +138,7 @@ static int timer_cb(const struct stw__timer_row *r, void *ud)
 
 static int history_cb(const struct stw__history_row *r, void *ud)
 {
-	struct stw__json_list *c = ud;
+	struct json_list *c = ud;
 	json_t *o = json_object();
 	if (o == NULL ||
 	    (json_object_set_new(o, "seq", json_integer(r->seq)) |
@@ -186,7 +154,8 @@ static int history_cb(const struct stw__history_row *r, void *ud)
 	return 0;
 }
 
-json_t *stw__outbox_json(const struct stw__outbox_row *r)
+/* An outbox row as the JSON object of stw_list_commands (NULL when out of memory). */
+static json_t *outbox_json(const struct stw__outbox_row *r)
 {
 	json_error_t jerr;
 	json_t *d = json_loads(r->data, 0, &jerr);
@@ -208,10 +177,11 @@ json_t *stw__outbox_json(const struct stw__outbox_row *r)
 	return o;
 }
 
-int stw__outbox_list_cb(const struct stw__outbox_row *r, void *ud)
+/* Appends outbox_json(row) to the struct json_list in ud. */
+static int command_cb(const struct stw__outbox_row *r, void *ud)
 {
-	struct stw__json_list *c = ud;
-	json_t *o = stw__outbox_json(r);
+	struct json_list *c = ud;
+	json_t *o = outbox_json(r);
 	if (o == NULL || json_array_append_new(c->arr, o) != 0) {
 		c->oom = 1;
 		return 1;
@@ -224,10 +194,11 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 {
 	if (out != NULL)
 		*out = NULL;
-	if (e == NULL || out == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (out == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	char def[STW_MAX_NAME];
-	int rc = resolve_definition(e, definition, id, def, sizeof(def));
+	int rc = stw__resolve_definition(e, definition, id, def, sizeof(def));
 	if (rc != STW_OK)
 		return rc;
 	struct get_ctx g = { 0 };
@@ -239,24 +210,24 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 		return stw__store_fail(e, rc, "reading an instance");
 	if (o == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	struct stw__json_list h = { .arr = json_array() }, c = { .arr = json_array() };
+	struct json_list h = { .arr = json_array() }, c = { .arr = json_array() };
 	struct timers_ctx t = { .arr = json_array(), .entered_version = g.entered_version };
 	if (h.arr == NULL || c.arr == NULL || t.arr == NULL)
 		rc = STW_ENOMEM;
 	if (rc == STW_OK)
 		rc = STW__S(e->store, history_list, def, id, history_cb, &h);
 	if (rc == STW_OK)
-		rc = STW__S(e->store, outbox_for_instance, def, id, stw__outbox_list_cb, &c);
+		rc = STW__S(e->store, outbox_for_instance, def, id, command_cb, &c);
 	/* Only an instance that can still receive them has pending timers (the
 	 * rule that firing applies). */
-	const char *status = json_string_value(json_object_get(o, "status"));
+	int status = stw__istatus_parse(json_string_value(json_object_get(o, "status")));
 	const struct stw__def *d = stw__find_def(e, def);
 	int live =
-	    status != NULL &&
+	    status >= 0 &&
 	    (d != NULL
-		 ? stw__live(d, status,
+		 ? stw__live(d, (enum stw__istatus)status,
 			     stw__state_index(d, json_string_value(json_object_get(o, "state"))))
-		 : strcmp(status, "active") == 0);
+		 : status == STW__I_ACTIVE);
 	if (rc == STW_OK && live)
 		rc = STW__S(e->store, timers_for_instance, def, id, timer_cb, &t);
 	if (rc == STW_OK && (h.oom || c.oom || t.oom))
@@ -276,181 +247,13 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 				: stw__store_fail(e, rc, "reading an instance");
 }
 
-/* The fields of a stored instance needed to acknowledge it. */
-struct ack_ctx {
-	struct stw__instance_row row;
-	char state[STW_MAX_NAME];
-	char status[32];
-	char key[STW_MAX_ID];
-	char reason[512];
-	json_t *json;
-	int found;
-};
-
-static int ack_cb(const struct stw__instance_row *r, void *ud)
-{
-	struct ack_ctx *c = ud;
-	c->found = 1;
-	c->row.version = r->version;
-	c->row.created_at = r->created_at;
-	stw__copy(c->state, sizeof(c->state), r->state);
-	stw__copy(c->status, sizeof(c->status), r->status);
-	stw__copy(c->key, sizeof(c->key), r->unique_key ? r->unique_key : "");
-	stw__copy(c->reason, sizeof(c->reason), r->reason ? r->reason : "");
-	json_error_t jerr;
-	c->json = json_loads(r->data, 0, &jerr);
-	return 1;
-}
-
-/* How an operator ends an instance: acknowledging a failure, or cancelling. */
-struct ending {
-	int cancel;         /* 0: acknowledge (failed only); 1: cancel (active or failed) */
-	const char *status; /* the new status */
-	const char *message_type;
-	const char *outcome;
-	const char *id_prefix;
-};
-
-static const struct ending acknowledging = { 0, "acknowledged", "AcknowledgeProcessFailure",
-					     "acknowledged", "ack-" };
-static const struct ending cancelling = { 1, "cancelled", "CancelProcess", "cancelled", "cancel-" };
-
-/*
- * Ends an instance as an operator asked: checks its status, moves it to the
- * new status (acknowledging also moves it to the ack state), frees its key
- * (kept on the row for display), voids its timers (a new state epoch), and
- * records a history row with the note, in one transaction.
- */
-static int end_instance(struct stw_engine *e, const char *definition, const char *id,
-			const char *note, const struct ending *how)
-{
-	if (e == NULL)
-		return STW_EINVAL;
-	char def[STW_MAX_NAME];
-	int rc = resolve_definition(e, definition, id, def, sizeof(def));
-	if (rc != STW_OK)
-		return rc;
-	if (note != NULL && strlen(note) > 1000)
-		return stw__fail(e, STW_EINVAL, "the note is longer than 1000 bytes");
-	const struct stw__def *d = stw__find_def(e, def);
-	struct stw__store *s = e->store;
-	int64_t started = stw__mono_us();
-	if ((rc = STW__S0(s, begin)) != STW_OK)
-		return stw__store_fail(e, rc, "beginning to end an instance");
-	struct ack_ctx c = { 0 };
-	rc = STW__S(s, instance_get, def, id, ack_cb, &c);
-	char *data = NULL;
-	if (rc == STW_ENOTFOUND) {
-		stw__fail(e, rc, "no instance %s of %s", id, def);
-		goto out;
-	}
-	if (rc != STW_OK) {
-		stw__store_fail(e, rc, "reading an instance");
-		goto out;
-	}
-	int failed = strcmp(c.status, "failed") == 0;
-	if (how->cancel ? !failed && strcmp(c.status, "active") != 0 : !failed) {
-		rc = stw__fail(e, STW_ESTATE, "instance %s is %s, not %s", id, c.status,
-			       how->cancel ? "active or failed" : "failed");
-		goto out;
-	}
-	data = c.json ? json_dumps(c.json, JSON_COMPACT) : NULL;
-	if (data == NULL) {
-		rc = stw__fail(e, STW_ENOMEM, "cannot serialise instance data");
-		goto out;
-	}
-	const char *to = c.state;
-	if (!how->cancel && d != NULL && d->ack_state >= 0)
-		to = d->d->states[d->ack_state].name;
-	int64_t now = stw__now(e);
-	char msg_id[64];
-	snprintf(msg_id, sizeof(msg_id), "%s", how->id_prefix);
-	stw_new_id(msg_id + strlen(msg_id));
-	struct stw__history_row h = {
-		.definition = def,
-		.instance_id = id,
-		.message_id = msg_id,
-		.message_type = how->message_type,
-		.from_state = c.state,
-		.to_state = to,
-		.outcome = how->outcome,
-		.reason = note,
-		.at = now,
-	};
-	struct stw__instance_row row = {
-		.definition = def,
-		.id = id,
-		.state = to,
-		.status = how->status,
-		.data = data,
-		/* Kept for display: the unique index covers active and failed only. */
-		.unique_key = c.key[0] ? c.key : NULL,
-		/* A cancel keeps the failure's reason unless the note says why. */
-		.reason = !how->cancel  ? NULL
-			  : note        ? note
-			  : c.reason[0] ? c.reason
-					: NULL,
-		.version = c.row.version + 1,
-		.created_at = c.row.created_at,
-		.updated_at = now,
-		.entered_version = c.row.version + 1, /* a new epoch: its timers are void */
-	};
-	rc = STW__S(s, history_insert, &h);
-	if (rc == STW_OK)
-		rc = STW__S(s, instance_update, &row, c.row.version);
-	if (rc == STW_OK)
-		rc = STW__S0(s, commit);
-	if (rc != STW_OK)
-		stw__store_fail(e, rc, "ending an instance");
-out:
-	free(data);
-	json_decref(c.json);
-	if (rc != STW_OK)
-		STW__S0(s, rollback);
-	else
-		stw__observe(e, STW_ACTIVITY_ACK, def, NULL, 1, 1, started);
-	return rc;
-}
-
-STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const char *id,
-			    const char *note)
-{
-	return end_instance(e, definition, id, note, &acknowledging);
-}
-
-STW_API int stw_cancel(struct stw_engine *e, const char *definition, const char *id,
-		       const char *note)
-{
-	return end_instance(e, definition, id, note, &cancelling);
-}
-
-STW_API int stw_retry(struct stw_engine *e, const char *definition, const char *id,
-		      const char *state, const char *note)
-{
-	if (e == NULL)
-		return STW_EINVAL;
-	char def[STW_MAX_NAME];
-	int rc = resolve_definition(e, definition, id, def, sizeof(def));
-	if (rc != STW_OK)
-		return rc;
-	if (note != NULL && strlen(note) > 1000)
-		return stw__fail(e, STW_EINVAL, "the note is longer than 1000 bytes");
-	const struct stw__def *d = stw__find_def(e, def);
-	if (d == NULL || d->nstates == 0)
-		return stw__fail(e, STW_ENOTFOUND, "definition %s is not registered here", def);
-	int st = state != NULL ? stw__state_index(d, state) : -1;
-	if (st < 0 || d->d->states[st].kind != STW_STATE_ACTIVE)
-		return stw__fail(e, STW_EINVAL, "%s is not an active state of %s",
-				 state ? state : "(none)", def);
-	return stw__retry(e, d, id, st, note);
-}
-
 STW_API int stw_list_interventions(struct stw_engine *e, int limit, json_t **out)
 {
 	if (out != NULL)
 		*out = NULL;
-	if (e == NULL || out == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (out == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	if (limit < 0 || limit > 10000)
 		return stw__fail(e, STW_EINVAL, "invalid limit");
 	json_t *all = json_array();
@@ -461,7 +264,7 @@ STW_API int stw_list_interventions(struct stw_engine *e, int limit, json_t **out
 			if (d->d->states[k].kind != STW_STATE_MANUAL)
 				continue;
 			struct stw_instance_filter f = { .definition = d->d->name,
-							 .status = "failed",
+							 .status = stw__istatus_word(STW__I_FAILED),
 							 .state = d->d->states[k].name,
 							 .limit = limit };
 			json_t *l = NULL;
@@ -481,7 +284,7 @@ STW_API int stw_list_interventions(struct stw_engine *e, int limit, json_t **out
 
 static int unrouted_cb(const struct stw__unrouted_row *r, void *ud)
 {
-	struct stw__json_list *c = ud;
+	struct json_list *c = ud;
 	json_t *o = json_object();
 	if (o == NULL ||
 	    (json_object_set_new(o, "seq", json_integer(r->seq)) |
@@ -501,11 +304,12 @@ STW_API int stw_list_unrouted(struct stw_engine *e, const char *definition, int 
 {
 	if (out != NULL)
 		*out = NULL;
-	if (e == NULL || out == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (out == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	if (!check_filter_name(definition) || limit < 0 || limit > 10000)
 		return stw__fail(e, STW_EINVAL, "invalid definition or limit");
-	struct stw__json_list c = { .arr = json_array() };
+	struct json_list c = { .arr = json_array() };
 	if (c.arr == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
 	int rc = STW__S(e->store, unrouted_list, definition, limit ? limit : 100, unrouted_cb, &c);
@@ -588,8 +392,9 @@ STW_API int stw_list_definitions(struct stw_engine *e, json_t **out)
 {
 	if (out != NULL)
 		*out = NULL;
-	if (e == NULL || out == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (out == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	json_t *arr = json_array();
 	for (size_t i = 0; arr != NULL && i < e->ndefs; i++) {
 		json_t *d = definition_json(&e->defs[i]);
@@ -613,8 +418,9 @@ STW_API int stw_list_contexts(struct stw_engine *e, json_t **out)
 {
 	if (out != NULL)
 		*out = NULL;
-	if (e == NULL || out == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (out == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	/* Collect the names (borrowed from definitions and services), sort, dedupe. */
 	size_t cap = e->nservices + e->nremotes, n = 0;
 	for (size_t i = 0; i < e->ndefs; i++) {
@@ -668,8 +474,70 @@ STW_API int stw_list_contexts(struct stw_engine *e, json_t **out)
 
 STW_API int stw_pending_commands(struct stw_engine *e, int64_t *count)
 {
-	if (e == NULL || count == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (count == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	int rc = STW__S(e->store, outbox_pending_count, count);
 	return rc == STW_OK ? rc : stw__store_fail(e, rc, "counting pending commands");
+}
+
+STW_API int stw_list_commands(struct stw_engine *e, const char *status, int limit, json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (out == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
+	if (status == NULL)
+		status = stw__cstatus_word(STW__C_PARKED);
+	if (stw__cstatus_parse(status) < 0)
+		return stw__fail(e, STW_EINVAL, "unknown command status %s", status);
+	if (limit < 0 || limit > 10000)
+		return stw__fail(e, STW_EINVAL, "limit must be between 0 and 10000");
+	struct json_list c = { .arr = json_array() };
+	if (c.arr == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(e->store, outbox_by_status, status, limit ? limit : 100, command_cb, &c);
+	if (rc != STW_OK || c.oom) {
+		json_decref(c.arr);
+		return c.oom ? stw__fail(e, STW_ENOMEM, "out of memory")
+			     : stw__store_fail(e, rc, "listing commands");
+	}
+	*out = c.arr;
+	return STW_OK;
+}
+
+STW_API int stw_get_command(struct stw_engine *e, const char *id, json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (out == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
+	if (!stw__valid_id(id))
+		return stw__fail(e, STW_EINVAL, "invalid command id");
+	struct json_list c = { .arr = json_array() };
+	if (c.arr == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(e->store, outbox_get, id, command_cb, &c);
+	if (rc == STW_OK && !c.oom)
+		*out = json_incref(json_array_get(c.arr, 0));
+	json_decref(c.arr);
+	if (rc == STW_ENOTFOUND)
+		return stw__fail(e, rc, "no command %s", id);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "reading a command");
+	return c.oom ? stw__fail(e, STW_ENOMEM, "out of memory") : STW_OK;
+}
+
+STW_API int stw_get_cursor(struct stw_engine *e, const char *definition, const char *context,
+			   int64_t *position)
+{
+	STW__ENTER(e, STW__CALL_READ);
+	if (position == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
+	if (!stw__valid_name(definition) || !stw__valid_name(context))
+		return stw__fail(e, STW_EINVAL, "invalid definition or context name");
+	int rc = STW__S(e->store, cursor_get, definition, context, position);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "reading a cursor");
 }

@@ -4,7 +4,9 @@
  * its commands commit with the record of its period, so a restart never runs
  * it twice in one period.
  */
-#include "core/engine_int.h"
+#include "core/definition.h"
+#include "core/periodic.h"
+#include "core/txn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +80,7 @@ STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, 
 
 STW_API int stw_define_periodic(struct stw_engine *e, const struct stw_periodic_def *def)
 {
-	if (e == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_WRITE);
 	if (def == NULL || !stw__valid_name(def->name) || def->every_ms <= 0 || def->run == NULL)
 		return stw__fail(
 		    e, STW_EINVAL,

@@ -11,60 +11,12 @@
  * record sends the command again under the same id, which the service
  * deduplicates (the Idempotency-Key of the HTTP transport).
  */
-#include "core/engine_int.h"
+#include "core/events.h"
+#include "core/outbox.h"
+#include "core/txn.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define DEFAULT_ATTEMPTS   8
-#define DEFAULT_BACKOFF    500
-#define DEFAULT_BACKOFF_MX 60000
-#define DEFAULT_RBATCH     32
-#define MAX_RBATCH         1024
-
-const struct stw__remote *stw__find_remote(const struct stw_engine *e, const char *context)
-{
-	for (size_t i = 0; i < e->nremotes; i++)
-		if (strcmp(e->remotes[i].context, context) == 0)
-			return &e->remotes[i];
-	return NULL;
-}
-
-STW_API int stw_register_remote(struct stw_engine *e, const char *context,
-				const struct stw_remote_def *def)
-{
-	if (e == NULL)
-		return STW_EINVAL;
-	if (!stw__valid_name(context) || def == NULL || def->send == NULL)
-		return stw__fail(e, STW_EINVAL,
-				 "a remote needs a valid context name and a transport");
-	if (def->max_attempts < 0 || def->backoff_ms < 0 || def->backoff_max_ms < 0 ||
-	    def->batch < 0 || def->batch > MAX_RBATCH)
-		return stw__fail(e, STW_EINVAL, "remote %s: negative or too large a setting",
-				 context);
-	if (stw__find_service(e, context) != NULL || stw__find_remote(e, context) != NULL)
-		return stw__fail(e, STW_EEXIST, "context %s already has a service", context);
-	struct stw__remote *r = realloc(e->remotes, (e->nremotes + 1) * sizeof(*r));
-	if (r == NULL)
-		return stw__fail(e, STW_ENOMEM, "out of memory");
-	e->remotes = r;
-	char *name = strdup(context);
-	if (name == NULL)
-		return stw__fail(e, STW_ENOMEM, "out of memory");
-	struct stw_remote_def d = *def;
-	if (d.max_attempts == 0)
-		d.max_attempts = DEFAULT_ATTEMPTS;
-	if (d.backoff_ms == 0)
-		d.backoff_ms = DEFAULT_BACKOFF;
-	if (d.backoff_max_ms == 0)
-		d.backoff_max_ms = DEFAULT_BACKOFF_MX;
-	if (d.backoff_max_ms < d.backoff_ms)
-		d.backoff_max_ms = d.backoff_ms;
-	if (d.batch == 0)
-		d.batch = DEFAULT_RBATCH;
-	e->remotes[e->nremotes++] = (struct stw__remote){ .context = name, .def = d };
-	return STW_OK;
-}
 
 /* xorshift64*: the jitter of retry delays needs spread, not secrecy. */
 static uint64_t next_random(struct stw_engine *e)
@@ -91,62 +43,6 @@ static int64_t retry_delay(struct stw_engine *e, const struct stw_remote_def *d,
 		delay = d->backoff_max_ms;
 	int64_t half = delay / 2;
 	return delay - half + (half > 0 ? (int64_t)(next_random(e) % (uint64_t)(half + 1)) : 0);
-}
-
-STW_API int stw_send(struct stw_engine *e, const char *context, const char *type, json_t *data,
-		     const char *id, const char *correlation_id, char *id_out)
-{
-	if (e == NULL)
-		return STW_EINVAL;
-	if (e->in_handler)
-		return stw__fail(e, STW_ESTATE, "cannot send a command inside a service handler");
-	if (!stw__valid_name(context) || !stw__valid_name(type))
-		return stw__fail(e, STW_EINVAL, "invalid context or command type");
-	if (id != NULL && !stw__valid_id(id))
-		return stw__fail(e, STW_EINVAL, "invalid command id");
-	if (correlation_id != NULL && !stw__valid_id(correlation_id))
-		return stw__fail(e, STW_EINVAL, "invalid correlation id");
-	if (data != NULL && !json_is_object(data))
-		return stw__fail(e, STW_EINVAL, "command data must be a JSON object");
-	if (stw__find_service(e, context) == NULL && stw__find_remote(e, context) == NULL)
-		return stw__fail(e, STW_ENOTFOUND, "no service for context %s", context);
-	char gen[37];
-	if (id == NULL) {
-		stw_new_id(gen);
-		id = gen;
-	}
-	if (id_out != NULL)
-		stw__copy(id_out, STW_MAX_ID, id);
-	char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
-	if (text == NULL)
-		return stw__fail(e, STW_ENOMEM, "out of memory");
-	if (strlen(text) > STW_MAX_JSON) {
-		free(text);
-		return stw__fail(e, STW_EINVAL, "command data is larger than %d bytes",
-				 STW_MAX_JSON);
-	}
-	int64_t started = stw__mono_us();
-	struct stw__outbox_row row = {
-		.command_id = id,
-		.context = context,
-		.type = type,
-		.correlation_id = correlation_id ? correlation_id : id,
-		.data = text,
-		.created_at = stw__now(e),
-	};
-	int rc = STW__S0(e->store, begin);
-	if (rc == STW_OK)
-		rc = STW__S(e->store, outbox_insert, &row);
-	if (rc == STW_OK)
-		rc = STW__S0(e->store, commit);
-	free(text);
-	if (rc != STW_OK) {
-		stw__store_fail(e, rc, "queueing a command");
-		STW__S0(e->store, rollback);
-		return rc;
-	}
-	stw__observe(e, STW_ACTIVITY_COMMAND, NULL, context, 1, 0, started);
-	return STW_OK;
 }
 
 /* A due outbox row copied into the arena, and its command. */
@@ -314,7 +210,6 @@ static int deliver_batch(struct stw_engine *e, const struct stw__remote *r, int 
 	struct stw__store *s = e->store;
 	int64_t started = stw__mono_us();
 	*n = 0;
-	stw__arena_reset(&e->arena);
 	struct due_list l = { .e = e, .cap = r->def.batch };
 	l.items = stw__arena_alloc(&e->arena, sizeof(*l.items) * (size_t)l.cap);
 	struct stw_delivery_attempt *att =
@@ -387,20 +282,26 @@ static int deliver_batch(struct stw_engine *e, const struct stw__remote *r, int 
 	return STW_OK;
 }
 
+/* deliver_batch, inside the arena scope it owns. */
+static int deliver_batch_scoped(struct stw_engine *e, const struct stw__remote *r, int *n)
+{
+	struct stw__arena_mark scope = stw__arena_mark(&e->arena);
+	int rc = deliver_batch(e, r, n);
+	stw__arena_rewind(&e->arena, scope);
+	return rc;
+}
+
 STW_API int stw_deliver_remote(struct stw_engine *e, int *delivered)
 {
 	if (delivered != NULL)
 		*delivered = 0;
-	if (e == NULL)
-		return STW_EINVAL;
-	if (e->in_handler)
-		return stw__fail(e, STW_ESTATE, "cannot deliver from inside a service handler");
+	STW__ENTER(e, STW__CALL_WRITE);
 	if (e->txn != STW__TXN_NONE)
 		return stw__fail(e, STW_ESTATE,
 				 "a transaction is open (stw_begin): commit or roll it back first");
 	for (size_t i = 0; i < e->nremotes; i++) {
 		int n = 0;
-		int rc = deliver_batch(e, &e->remotes[i], &n);
+		int rc = deliver_batch_scoped(e, &e->remotes[i], &n);
 		if (rc != STW_OK)
 			return rc;
 		if (delivered != NULL)
@@ -411,8 +312,9 @@ STW_API int stw_deliver_remote(struct stw_engine *e, int *delivered)
 
 STW_API int stw_next_delivery(struct stw_engine *e, int64_t *due_ms)
 {
-	if (e == NULL || due_ms == NULL)
-		return STW_EINVAL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (due_ms == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the result");
 	int found = 0;
 	for (size_t i = 0; i < e->nremotes; i++) {
 		int64_t at = 0;
@@ -430,122 +332,3 @@ STW_API int stw_next_delivery(struct stw_engine *e, int64_t *due_ms)
 
 /* ------------------------------------------------------------------------ */
 /* Inspection and a person's decisions                                      */
-
-static int valid_status(const char *s)
-{
-	static const char *const all[] = { "pending", "delivered", "rejected",
-					   "parked",  "skipped",   NULL };
-	for (int i = 0; all[i] != NULL; i++)
-		if (strcmp(s, all[i]) == 0)
-			return 1;
-	return 0;
-}
-
-STW_API int stw_list_commands(struct stw_engine *e, const char *status, int limit, json_t **out)
-{
-	if (out != NULL)
-		*out = NULL;
-	if (e == NULL || out == NULL)
-		return STW_EINVAL;
-	if (status == NULL)
-		status = "parked";
-	if (!valid_status(status))
-		return stw__fail(e, STW_EINVAL, "unknown command status %s", status);
-	if (limit < 0 || limit > 10000)
-		return stw__fail(e, STW_EINVAL, "limit must be between 0 and 10000");
-	struct stw__json_list c = { .arr = json_array() };
-	if (c.arr == NULL)
-		return stw__fail(e, STW_ENOMEM, "out of memory");
-	int rc = STW__S(e->store, outbox_by_status, status, limit ? limit : 100,
-			stw__outbox_list_cb, &c);
-	if (rc != STW_OK || c.oom) {
-		json_decref(c.arr);
-		return c.oom ? stw__fail(e, STW_ENOMEM, "out of memory")
-			     : stw__store_fail(e, rc, "listing commands");
-	}
-	*out = c.arr;
-	return STW_OK;
-}
-
-STW_API int stw_get_command(struct stw_engine *e, const char *id, json_t **out)
-{
-	if (out != NULL)
-		*out = NULL;
-	if (e == NULL || out == NULL)
-		return STW_EINVAL;
-	if (!stw__valid_id(id))
-		return stw__fail(e, STW_EINVAL, "invalid command id");
-	struct stw__json_list c = { .arr = json_array() };
-	if (c.arr == NULL)
-		return stw__fail(e, STW_ENOMEM, "out of memory");
-	int rc = STW__S(e->store, outbox_get, id, stw__outbox_list_cb, &c);
-	if (rc == STW_OK && !c.oom)
-		*out = json_incref(json_array_get(c.arr, 0));
-	json_decref(c.arr);
-	if (rc == STW_ENOTFOUND)
-		return stw__fail(e, rc, "no command %s", id);
-	if (rc != STW_OK)
-		return stw__store_fail(e, rc, "reading a command");
-	return c.oom ? stw__fail(e, STW_ENOMEM, "out of memory") : STW_OK;
-}
-
-struct status_of {
-	char status[16];
-	int attempts;
-};
-
-static int status_cb(const struct stw__outbox_row *row, void *ud)
-{
-	struct status_of *st = ud;
-	stw__copy(st->status, sizeof(st->status), row->status);
-	st->attempts = row->attempts;
-	return 0;
-}
-
-/* Moves a parked command to `status` in one transaction. */
-static int decide(struct stw_engine *e, const char *id, const char *status, const char *note)
-{
-	if (e == NULL)
-		return STW_EINVAL;
-	if (!stw__valid_id(id))
-		return stw__fail(e, STW_EINVAL, "invalid command id");
-	if (note != NULL && strlen(note) > 4096)
-		return stw__fail(e, STW_EINVAL, "the note is longer than 4096 bytes");
-	struct stw__store *s = e->store;
-	struct status_of st = { { 0 }, 0 };
-	int rc = STW__S0(s, begin);
-	if (rc != STW_OK)
-		return stw__store_fail(e, rc, "beginning a decision");
-	rc = STW__S(s, outbox_get, id, status_cb, &st);
-	if (rc == STW_ENOTFOUND) {
-		stw__fail(e, rc, "no command %s", id);
-	} else if (rc != STW_OK) {
-		stw__store_fail(e, rc, "reading a command");
-	} else if (strcmp(st.status, "parked") != 0) {
-		rc = stw__fail(e, STW_ESTATE, "command %s is %s, not parked", id, st.status);
-	} else if (strcmp(status, "pending") == 0) {
-		/* A fresh start: all attempts again, the first one now. */
-		rc = STW__S(s, outbox_attempted, id, "pending", NULL, 0, 0, 0);
-	} else {
-		rc = STW__S(s, outbox_attempted, id, status, note ? note : "skipped by a person",
-			    st.attempts, 0, 0);
-	}
-	if (rc == STW_OK && (rc = STW__S0(s, commit)) != STW_OK)
-		stw__store_fail(e, rc, "committing a decision");
-	if (rc != STW_OK) {
-		STW__S0(s, rollback);
-		return rc;
-	}
-	stw__observe(e, STW_ACTIVITY_COMMAND, NULL, NULL, 1, 0, stw__mono_us());
-	return STW_OK;
-}
-
-STW_API int stw_retry_command(struct stw_engine *e, const char *id)
-{
-	return decide(e, id, "pending", NULL);
-}
-
-STW_API int stw_skip_command(struct stw_engine *e, const char *id, const char *note)
-{
-	return decide(e, id, "skipped", note);
-}

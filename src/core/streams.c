@@ -30,7 +30,8 @@
  * is read directly, as it is with the cache off. The least recently read
  * streams go first.
  */
-#include "core/engine_int.h"
+#include "core/message.h"
+#include "core/streams.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -60,7 +60,8 @@ char *stw__arena_strdup(struct stw__arena *a, const char *s, int *failed)
 	return p;
 }
 
-void stw__arena_reset(struct stw__arena *a)
+/* Keeps the first chunk for reuse and frees the others. */
+static void arena_reset(struct stw__arena *a)
 {
 	struct stw__arena_chunk *c = a->head;
 	if (c == NULL)
@@ -73,6 +74,26 @@ void stw__arena_reset(struct stw__arena *a)
 	}
 	c->used = 0;
 	a->head = c;
+}
+
+struct stw__arena_mark stw__arena_mark(const struct stw__arena *a)
+{
+	struct stw__arena_mark m = { a->head, a->head != NULL ? a->head->used : 0 };
+	return m;
+}
+
+void stw__arena_rewind(struct stw__arena *a, struct stw__arena_mark m)
+{
+	if (m.chunk == NULL) {
+		arena_reset(a);
+		return;
+	}
+	while (a->head != m.chunk) {
+		struct stw__arena_chunk *c = a->head;
+		a->head = c->next;
+		free(c);
+	}
+	m.chunk->used = m.used;
 }
 
 void stw__arena_free(struct stw__arena *a)

@@ -9,8 +9,9 @@
 #include <stdint.h>
 
 /*
- * A bump allocator. Everything allocated from it lives until
- * stw__arena_reset() or stw__arena_free(). Allocation failure returns NULL.
+ * A bump allocator. Everything allocated from it lives until the arena is
+ * rewound to a mark taken before it (stw__arena_rewind), reset or freed.
+ * Allocation failure returns NULL.
  */
 struct stw__arena {
 	struct stw__arena_chunk *head; /* newest chunk first */
@@ -21,8 +22,19 @@ void stw__arena_init(struct stw__arena *a, size_t chunk_size);
 void *stw__arena_alloc(struct stw__arena *a, size_t n);
 /* Copies a string (NULL stays NULL; *failed is set when out of memory). */
 char *stw__arena_strdup(struct stw__arena *a, const char *s, int *failed);
-/* Keeps the first chunk for reuse and frees the others. */
-void stw__arena_reset(struct stw__arena *a);
+/*
+ * A point in an arena to come back to. Whoever takes a mark owns what is
+ * allocated after it and rewinds to it when done; what was allocated before
+ * the mark (a caller's memory) is never touched, however the marks nest.
+ */
+struct stw__arena_mark {
+	struct stw__arena_chunk *chunk; /* the newest chunk at the mark, or NULL */
+	size_t used;                    /* its bytes in use at the mark */
+};
+
+struct stw__arena_mark stw__arena_mark(const struct stw__arena *a);
+/* Frees what was allocated since mark m (chunks made since then included). */
+void stw__arena_rewind(struct stw__arena *a, struct stw__arena_mark m);
 void stw__arena_free(struct stw__arena *a);
 
 /* Copies src into dst (cap bytes), truncating; always NUL-terminates when cap > 0. */

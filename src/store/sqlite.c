@@ -10,7 +10,7 @@
  * Re-entrancy: a callback may call other operations of the same store while
  * an iteration is running. If it calls an operation whose cached statement is
  * the one being iterated, that inner call runs on a fresh copy of the
- * statement (see stw__acquire), so nesting is always safe.
+ * statement (see acquire), so nesting is always safe.
  *
  * Thread safety: a handle is used by one thread at a time (the connection is
  * opened with SQLITE_OPEN_NOMUTEX); several handles, in threads or processes,
@@ -31,7 +31,7 @@
 /* The schema version this build creates and understands. */
 #define STW__SCHEMA_VERSION 7
 
-/* History rows per multi-row INSERT (see stw__history_insert_many). */
+/* History rows per multi-row INSERT (see op_history_insert_many). */
 #define STW__HISTORY_CHUNK 16
 
 /* Bits of a list_instances filter; each combination has its own statement. */
@@ -41,8 +41,8 @@
 #define STW__LQ_ID         8
 #define STW__LQ_VARIANTS   16
 
-/* Cached statements, indexes into stw__sql[] and stw__sqlite.st[]. */
-enum stw__sid {
+/* Cached statements, indexes into sql_text[] and sqlite_store.st[]. */
+enum sid {
 	STW__BEGIN,
 	STW__COMMIT,
 	STW__ROLLBACK,
@@ -123,7 +123,7 @@ enum stw__sid {
 #define STW__TIMER_COLS                                                                            \
 	"id, definition, instance_id, message_type, due_at, entered_version, armed_by, created_at"
 
-static const char *const stw__sql[STW__NSTMT] = {
+static const char *const sql_text[STW__NSTMT] = {
 	[STW__BEGIN] = "BEGIN IMMEDIATE",
 	[STW__COMMIT] = "COMMIT",
 	[STW__ROLLBACK] = "ROLLBACK",
@@ -284,7 +284,7 @@ static const char *const stw__sql[STW__NSTMT] = {
 	" last_run_at INTEGER NOT NULL) WITHOUT ROWID;"
 
 /* The whole schema, created in one transaction on a new database. */
-static const char stw__schema[] =
+static const char schema[] =
     "CREATE TABLE stw_meta(key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE stw_events(context TEXT NOT NULL, position INTEGER NOT NULL,"
     " id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, stream TEXT NOT NULL,"
@@ -320,12 +320,12 @@ static const char stw__schema[] =
     "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '7');";
 
 /* Version 1 -> 2: timers, and the version at which an instance entered its state. */
-static const char stw__migrate_2[] =
+static const char migrate_2[] =
     "ALTER TABLE stw_instances ADD COLUMN entered_version INTEGER NOT NULL DEFAULT "
     "0;" STW__TIMERS_SCHEMA_2 "UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';";
 
 /* Version 2 -> 3: periodic processes. */
-static const char stw__migrate_3[] =
+static const char migrate_3[] =
     STW__PERIODIC_SCHEMA "UPDATE stw_meta SET value = '3' WHERE key = 'schema_version';";
 
 /*
@@ -333,7 +333,7 @@ static const char stw__migrate_3[] =
  * of each command; parked and skipped commands are listed by status) and
  * the durable attempt count of the batch after each cursor (poison inputs).
  */
-static const char stw__migrate_4[] =
+static const char migrate_4[] =
     "ALTER TABLE stw_outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE stw_outbox ADD COLUMN next_at INTEGER NOT NULL DEFAULT 0;" STW__OUTBOX_STATUS_INDEX
     "ALTER TABLE stw_cursors ADD COLUMN attempt_position INTEGER NOT NULL DEFAULT -1;"
@@ -341,16 +341,15 @@ static const char stw__migrate_4[] =
     "UPDATE stw_meta SET value = '4' WHERE key = 'schema_version';";
 
 /* Version 5 -> 6: the outbox's status index without an IN list (see STW__OUTBOX_RARE). */
-static const char stw__migrate_6[] =
-    "DROP INDEX stw_outbox_status;" STW__OUTBOX_STATUS_INDEX
-    "UPDATE stw_meta SET value = '6' WHERE key = 'schema_version';";
+static const char migrate_6[] = "DROP INDEX stw_outbox_status;" STW__OUTBOX_STATUS_INDEX
+				"UPDATE stw_meta SET value = '6' WHERE key = 'schema_version';";
 
 /*
  * Version 6 -> 7: the heads of contexts and the versions of streams are read
  * from stw_events (the largest position, the largest stream version), so the
  * tables that kept them, written at every append, go.
  */
-static const char stw__migrate_7[] =
+static const char migrate_7[] =
     "DROP TABLE IF EXISTS stw_contexts; DROP TABLE IF EXISTS stw_streams;"
     "UPDATE stw_meta SET value = '7' WHERE key = 'schema_version';";
 
@@ -364,7 +363,7 @@ static const char stw__migrate_7[] =
  */
 #define STW__CKPT_PAGES        1000
 #define STW__CKPT_INLINE_PAGES 16000
-struct stw__ckpt {
+struct ckpt {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -377,24 +376,24 @@ struct stw__ckpt {
 };
 
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
-static const char *const stw__sync_sql[] = {
+static const char *const sync_sql[] = {
 	"PRAGMA synchronous = OFF",
 	"PRAGMA synchronous = NORMAL",
 	"PRAGMA synchronous = FULL",
 };
 
 /* The handle. */
-struct stw__sqlite {
+struct sqlite_store {
 	struct stw__store base; /* first: the handle is a struct stw__store */
 	sqlite3 *db;            /* the connection */
-	struct stw__ckpt *ckpt; /* NULL: SQLite's own automatic checkpoints */
+	struct ckpt *ckpt;      /* NULL: SQLite's own automatic checkpoints */
 	int wal;                /* the journal mode is WAL (not "memory") */
 	int in_savepoint;       /* stw_sp is open */
 	int depth; /* begin() levels open: 0 none, 1 the transaction, more: stw_nest savepoints */
 	int outer_lazy; /* open_outer() was called and no begin() has opened it yet */
 	int flat;       /* the level at depth 2 opened the outer transaction: no savepoint */
 	uint64_t undos; /* rollbacks of transactions (SQLite's own too) and of levels */
-	sqlite3_stmt *st[STW__NSTMT];         /* cached statements, see enum stw__sid */
+	sqlite3_stmt *st[STW__NSTMT];         /* cached statements, see enum sid */
 	sqlite3_stmt *list[STW__LQ_VARIANTS]; /* list_instances, by STW__LQ_* mask */
 	sqlite3_stmt *history_chunk;          /* STW__HISTORY_CHUNK rows in one INSERT */
 	char err[512];                        /* the last failure's message */
@@ -407,18 +406,18 @@ struct stw__sqlite {
  * deleted by its full key, and its id is derived from its definition and
  * instance, so the key is unique whenever the id is.
  */
-static int stw__migrate_5(struct stw__sqlite *h);
+static int migrate_5(struct sqlite_store *h);
 
-static struct stw__sqlite *stw__h(struct stw__store *s)
+static struct sqlite_store *handle(struct stw__store *s)
 {
-	return (struct stw__sqlite *)s;
+	return (struct sqlite_store *)s;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                   */
 
 /* Maps an (extended) SQLite result code to an STW_E* code. */
-static int stw__code(int rc)
+static int code(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -446,11 +445,11 @@ static int stw__code(int rc)
  * result `rc` and returns the matching STW_E* code. Call it before resetting
  * the statement, which may replace the message.
  */
-static int stw__fail(struct stw__sqlite *h, int rc, const char *op)
+static int fail(struct sqlite_store *h, int rc, const char *op)
 {
 	const char *msg = (rc & 0xff) == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(h->db);
 	snprintf(h->err, sizeof h->err, "%s: %s", op, msg);
-	return stw__code(rc);
+	return code(rc);
 }
 
 #if defined(__GNUC__)
@@ -460,9 +459,9 @@ static int stw__fail(struct stw__sqlite *h, int rc, const char *op)
 #endif
 
 /* Records a printf-style message and returns code. */
-static int stw__failf(struct stw__sqlite *h, int code, const char *fmt, ...) STW__PRINTF(3, 4);
+static int failf(struct sqlite_store *h, int code, const char *fmt, ...) STW__PRINTF(3, 4);
 
-static int stw__failf(struct stw__sqlite *h, int code, const char *fmt, ...)
+static int failf(struct sqlite_store *h, int code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -471,9 +470,9 @@ static int stw__failf(struct stw__sqlite *h, int code, const char *fmt, ...)
 	return code;
 }
 
-static const char *stw__errmsg(struct stw__store *s)
+static const char *op_errmsg(struct stw__store *s)
 {
-	return stw__h(s)->err;
+	return handle(s)->err;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -483,10 +482,9 @@ static const char *stw__errmsg(struct stw__store *s)
  * Gives the statement to run for `cached` in *st: the cached one itself,
  * or, when an outer iteration is still stepping it (a callback re-entering an
  * operation), a fresh copy of it. Pair every successful call with
- * stw__finish().
+ * finish().
  */
-static int stw__acquire(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt **st,
-			const char *op)
+static int acquire(struct sqlite_store *h, sqlite3_stmt *cached, sqlite3_stmt **st, const char *op)
 {
 	if (!sqlite3_stmt_busy(cached)) {
 		*st = cached;
@@ -495,13 +493,13 @@ static int stw__acquire(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stm
 	int rc = sqlite3_prepare_v3(h->db, sqlite3_sql(cached), -1, 0, st, NULL);
 	if (rc != SQLITE_OK) {
 		*st = NULL;
-		return stw__fail(h, rc, op);
+		return fail(h, rc, op);
 	}
 	return STW_OK;
 }
 
 /* Resets a cached statement and clears its bindings, or finalizes a copy. */
-static void stw__finish(sqlite3_stmt *cached, sqlite3_stmt *st)
+static void finish(sqlite3_stmt *cached, sqlite3_stmt *st)
 {
 	if (st == cached) {
 		sqlite3_reset(st);
@@ -516,13 +514,13 @@ static void stw__finish(sqlite3_stmt *cached, sqlite3_stmt *st)
  * needs a single check. Text is bound SQLITE_STATIC: the statement is always
  * reset and cleared before the caller's strings go away; NULL binds NULL.
  */
-static void stw__bt(int *rc, sqlite3_stmt *st, int i, const char *v)
+static void bt(int *rc, sqlite3_stmt *st, int i, const char *v)
 {
 	if (*rc == SQLITE_OK)
 		*rc = sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-static void stw__bi(int *rc, sqlite3_stmt *st, int i, int64_t v)
+static void bi(int *rc, sqlite3_stmt *st, int i, int64_t v)
 {
 	if (*rc == SQLITE_OK)
 		*rc = sqlite3_bind_int64(st, i, (sqlite3_int64)v);
@@ -532,7 +530,7 @@ static void stw__bi(int *rc, sqlite3_stmt *st, int i, int64_t v)
  * Reads text column i: NULL for SQL NULL. Sets *oom when SQLite could not
  * produce the text of a non-NULL value.
  */
-static const char *stw__text(sqlite3_stmt *st, int i, int *oom)
+static const char *col_text(sqlite3_stmt *st, int i, int *oom)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
 		return NULL;
@@ -542,7 +540,7 @@ static const char *stw__text(sqlite3_stmt *st, int i, int *oom)
 	return (const char *)p;
 }
 
-static int64_t stw__int(sqlite3_stmt *st, int i)
+static int64_t col_int(sqlite3_stmt *st, int i)
 {
 	return (int64_t)sqlite3_column_int64(st, i);
 }
@@ -552,13 +550,13 @@ static int64_t stw__int(sqlite3_stmt *st, int i)
  * to its end; resets it and clears its bindings. *changes (if not NULL) receives
  * the number of rows changed.
  */
-static int stw__run(struct stw__sqlite *h, sqlite3_stmt *st, int rc, const char *op, int *changes)
+static int run(struct sqlite_store *h, sqlite3_stmt *st, int rc, const char *op, int *changes)
 {
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	int code = STW_OK;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		code = stw__fail(h, rc, op);
+		code = fail(h, rc, op);
 	else if (changes != NULL)
 		*changes = sqlite3_changes(h->db);
 	sqlite3_reset(st);
@@ -570,13 +568,13 @@ static int stw__run(struct stw__sqlite *h, sqlite3_stmt *st, int rc, const char 
 /* Transactions                                                             */
 
 /* Runs one of the argument-less cached statements. */
-static int stw__exec(struct stw__sqlite *h, enum stw__sid id, const char *op)
+static int exec(struct sqlite_store *h, enum sid id, const char *op)
 {
-	return stw__run(h, h->st[id], SQLITE_OK, op, NULL);
+	return run(h, h->st[id], SQLITE_OK, op, NULL);
 }
 
 /* Forgets the nesting when SQLite has rolled the transaction back itself (I/O or memory error). */
-static void stw__sync_depth(struct stw__sqlite *h)
+static void sync_depth(struct sqlite_store *h)
 {
 	if (sqlite3_get_autocommit(h->db)) {
 		h->depth = 0;
@@ -595,15 +593,15 @@ static void stw__sync_depth(struct stw__sqlite *h)
  * then as if never opened. A savepoint is not free: SQLite copies each page
  * the level changes first into a statement journal.
  */
-static int stw__begin(struct stw__store *s)
+static int op_begin(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
-	stw__sync_depth(h);
+	struct sqlite_store *h = handle(s);
+	sync_depth(h);
 	int rc;
 	if (h->outer_lazy) {
 		/* The outer transaction starts with the first write, so an idle round takes no
 		 * lock. */
-		if ((rc = stw__exec(h, STW__BEGIN, "begin")) != STW_OK)
+		if ((rc = exec(h, STW__BEGIN, "begin")) != STW_OK)
 			return rc;
 		h->outer_lazy = 0;
 		h->in_savepoint = 0;
@@ -612,11 +610,11 @@ static int stw__begin(struct stw__store *s)
 		return STW_OK;
 	}
 	if (h->depth == 0) {
-		rc = stw__exec(h, STW__BEGIN, "begin");
+		rc = exec(h, STW__BEGIN, "begin");
 		if (rc == STW_OK)
 			h->in_savepoint = 0;
 	} else {
-		rc = stw__exec(h, STW__NEST, "begin");
+		rc = exec(h, STW__NEST, "begin");
 	}
 	if (rc == STW_OK)
 		h->depth++;
@@ -624,17 +622,17 @@ static int stw__begin(struct stw__store *s)
 }
 
 /* On failure the transaction stays open: the caller rolls it back. */
-static int stw__commit(struct stw__store *s)
+static int op_commit(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
-	stw__sync_depth(h);
+	struct sqlite_store *h = handle(s);
+	sync_depth(h);
 	if (h->depth == 2 && h->flat) {
 		h->depth = 1; /* the outer transaction goes on */
 		h->flat = 0;
 		return STW_OK;
 	}
 	int nested = h->depth > 1;
-	int rc = stw__exec(h, nested ? STW__NEST_RELEASE : STW__COMMIT, "commit");
+	int rc = exec(h, nested ? STW__NEST_RELEASE : STW__COMMIT, "commit");
 	if (rc == STW_OK) {
 		h->depth = nested ? h->depth - 1 : 0;
 		if (!nested)
@@ -648,11 +646,11 @@ static int stw__commit(struct stw__store *s)
  * which happens when SQLite has already rolled it back after an I/O or
  * memory error.
  */
-static int stw__rollback(struct stw__store *s)
+static int op_rollback(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	int was_flat = h->flat && h->depth == 2;
-	stw__sync_depth(h);
+	sync_depth(h);
 	h->in_savepoint = 0;
 	if (h->depth == 0) {
 		/* SQLite undid a lazy outer transaction with its first level: open it again. */
@@ -664,12 +662,12 @@ static int stw__rollback(struct stw__store *s)
 		h->outer_lazy = h->depth == 2;
 		h->depth = 0;
 		h->flat = 0;
-		return stw__exec(h, STW__ROLLBACK, "rollback");
+		return exec(h, STW__ROLLBACK, "rollback");
 	}
 	h->undos++;
-	int rc = stw__exec(h, STW__NEST_ROLLBACK, "rollback");
+	int rc = exec(h, STW__NEST_ROLLBACK, "rollback");
 	if (rc == STW_OK)
-		rc = stw__exec(h, STW__NEST_RELEASE, "rollback");
+		rc = exec(h, STW__NEST_RELEASE, "rollback");
 	if (rc == STW_OK)
 		h->depth--;
 	return rc;
@@ -680,32 +678,32 @@ static int stw__rollback(struct stw__store *s)
  * transaction, then opens it again at the same depth (real savepoints from
  * then on). Outside a transaction there is nothing to do.
  */
-static int stw__durable(struct stw__store *s)
+static int op_durable(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
-	stw__sync_depth(h);
+	struct sqlite_store *h = handle(s);
+	sync_depth(h);
 	int depth = h->depth;
 	if (depth == 0)
 		return STW_OK;
 	/* COMMIT releases the open savepoints with the transaction. */
-	int rc = stw__exec(h, STW__COMMIT, "commit");
+	int rc = exec(h, STW__COMMIT, "commit");
 	if (rc != STW_OK)
 		return rc;
 	h->depth = 0;
 	h->flat = 0;
 	h->in_savepoint = 0;
 	for (int i = 0; i < depth && rc == STW_OK; i++)
-		rc = stw__begin(s);
+		rc = op_begin(s);
 	return rc;
 }
 
 /* The next begin() first opens an outer transaction, ended by close_outer(). */
-static int stw__open_outer(struct stw__store *s)
+static int op_open_outer(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
-	stw__sync_depth(h);
+	struct sqlite_store *h = handle(s);
+	sync_depth(h);
 	if (h->depth != 0 || h->outer_lazy)
-		return stw__failf(h, STW_EINVAL, "open_outer: a transaction is open");
+		return failf(h, STW_EINVAL, "open_outer: a transaction is open");
 	h->outer_lazy = 1;
 	return STW_OK;
 }
@@ -715,75 +713,74 @@ static int stw__open_outer(struct stw__store *s)
  * whether one was opened at all. On a failed commit it stays open: the
  * caller rolls it back.
  */
-static int stw__close_outer(struct stw__store *s, int commit, int *wrote)
+static int op_close_outer(struct stw__store *s, int commit, int *wrote)
 {
-	struct stw__sqlite *h = stw__h(s);
-	stw__sync_depth(h);
+	struct sqlite_store *h = handle(s);
+	sync_depth(h);
 	*wrote = !h->outer_lazy;
 	h->outer_lazy = 0;
 	if (!*wrote)
 		return STW_OK;
 	if (h->depth > 1)
-		return stw__failf(h, STW_EINVAL, "close_outer: %d nested levels are open",
-				  h->depth - 1);
+		return failf(h, STW_EINVAL, "close_outer: %d nested levels are open", h->depth - 1);
 	if (h->depth == 0)
-		return commit ? stw__failf(h, STW_ESTORE, "commit: the transaction was rolled back")
+		return commit ? failf(h, STW_ESTORE, "commit: the transaction was rolled back")
 			      : STW_OK;
-	return commit ? stw__commit(s) : stw__rollback(s);
+	return commit ? op_commit(s) : op_rollback(s);
 }
 
 /* Opens the single savepoint level; STW_EINVAL outside a transaction or when held. */
-static int stw__savepoint(struct stw__store *s)
+static int op_savepoint(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (sqlite3_get_autocommit(h->db)) {
 		h->in_savepoint = 0;
-		return stw__failf(h, STW_EINVAL, "savepoint: no transaction is open");
+		return failf(h, STW_EINVAL, "savepoint: no transaction is open");
 	}
 	if (h->in_savepoint)
-		return stw__failf(h, STW_EINVAL, "savepoint: a savepoint is held already");
-	int rc = stw__exec(h, STW__SAVEPOINT, "savepoint");
+		return failf(h, STW_EINVAL, "savepoint: a savepoint is held already");
+	int rc = exec(h, STW__SAVEPOINT, "savepoint");
 	if (rc == STW_OK)
 		h->in_savepoint = 1;
 	return rc;
 }
 
 /* Checks that the savepoint is held for release and rollback_to. */
-static int stw__check_savepoint(struct stw__sqlite *h, const char *op)
+static int check_savepoint(struct sqlite_store *h, const char *op)
 {
 	if (sqlite3_get_autocommit(h->db)) {
 		int lost = h->in_savepoint;
 		h->in_savepoint = 0;
 		if (lost)
-			return stw__failf(h, STW_ESTORE, "%s: the transaction was rolled back", op);
-		return stw__failf(h, STW_EINVAL, "%s: no transaction is open", op);
+			return failf(h, STW_ESTORE, "%s: the transaction was rolled back", op);
+		return failf(h, STW_EINVAL, "%s: no transaction is open", op);
 	}
 	if (!h->in_savepoint)
-		return stw__failf(h, STW_EINVAL, "%s: no savepoint is held", op);
+		return failf(h, STW_EINVAL, "%s: no savepoint is held", op);
 	return STW_OK;
 }
 
-static int stw__release(struct stw__store *s)
+static int op_release(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
-	int rc = stw__check_savepoint(h, "release");
+	struct sqlite_store *h = handle(s);
+	int rc = check_savepoint(h, "release");
 	if (rc == STW_OK)
-		rc = stw__exec(h, STW__RELEASE, "release");
+		rc = exec(h, STW__RELEASE, "release");
 	if (rc == STW_OK)
 		h->in_savepoint = 0;
 	return rc;
 }
 
 /* Undoes the writes made since savepoint() and releases the savepoint. */
-static int stw__rollback_to(struct stw__store *s)
+static int op_rollback_to(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
-	int rc = stw__check_savepoint(h, "rollback_to");
+	struct sqlite_store *h = handle(s);
+	int rc = check_savepoint(h, "rollback_to");
 	h->undos++;
 	if (rc == STW_OK)
-		rc = stw__exec(h, STW__ROLLBACK_TO, "rollback_to");
+		rc = exec(h, STW__ROLLBACK_TO, "rollback_to");
 	if (rc == STW_OK)
-		rc = stw__exec(h, STW__RELEASE, "rollback_to");
+		rc = exec(h, STW__RELEASE, "rollback_to");
 	if (rc == STW_OK)
 		h->in_savepoint = 0;
 	return rc;
@@ -793,20 +790,20 @@ static int stw__rollback_to(struct stw__store *s)
 /* Events                                                                   */
 
 /* Fills an event row from a statement selecting STW__EVENT_COLS; -1 on OOM. */
-static int stw__event_fill(sqlite3_stmt *st, struct stw__event_row *r)
+static int event_fill(sqlite3_stmt *st, struct stw__event_row *r)
 {
 	int oom = 0;
-	r->context = stw__text(st, 0, &oom);
-	r->position = stw__int(st, 1);
-	r->id = stw__text(st, 2, &oom);
-	r->type = stw__text(st, 3, &oom);
-	r->stream = stw__text(st, 4, &oom);
-	r->stream_version = stw__int(st, 5);
-	r->correlation_id = stw__text(st, 6, &oom);
-	r->causation_id = stw__text(st, 7, &oom);
-	r->data = stw__text(st, 8, &oom);
-	r->metadata = stw__text(st, 9, &oom);
-	r->recorded_at = stw__int(st, 10);
+	r->context = col_text(st, 0, &oom);
+	r->position = col_int(st, 1);
+	r->id = col_text(st, 2, &oom);
+	r->type = col_text(st, 3, &oom);
+	r->stream = col_text(st, 4, &oom);
+	r->stream_version = col_int(st, 5);
+	r->correlation_id = col_text(st, 6, &oom);
+	r->causation_id = col_text(st, 7, &oom);
+	r->data = col_text(st, 8, &oom);
+	r->metadata = col_text(st, 9, &oom);
+	r->recorded_at = col_int(st, 10);
 	return oom ? -1 : 0;
 }
 
@@ -814,14 +811,14 @@ static int stw__event_fill(sqlite3_stmt *st, struct stw__event_row *r)
  * Steps an event query (bindings made, rc their result) and hands each row
  * to cb until it returns non-zero. Finishes st.
  */
-static int stw__each_event(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt *st, int rc,
-			   const char *op, stw__event_cb cb, void *ud)
+static int each_event(struct sqlite_store *h, sqlite3_stmt *cached, sqlite3_stmt *st, int rc,
+		      const char *op, stw__event_cb cb, void *ud)
 {
 	int code = STW_OK;
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			struct stw__event_row row;
-			if (stw__event_fill(st, &row) != 0) {
+			if (event_fill(st, &row) != 0) {
 				rc = SQLITE_NOMEM;
 				break;
 			}
@@ -832,35 +829,35 @@ static int stw__each_event(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_
 		}
 	}
 	if (rc != SQLITE_DONE)
-		code = stw__fail(h, rc, op);
-	stw__finish(cached, st);
+		code = fail(h, rc, op);
+	finish(cached, st);
 	return code;
 }
 
-struct stw__event_get_ctx {
+struct event_get_ctx {
 	stw__event_cb cb;
 	void *ud;
 	int found;
 };
 
-static int stw__event_get_cb(const struct stw__event_row *row, void *ud)
+static int event_get_cb(const struct stw__event_row *row, void *ud)
 {
-	struct stw__event_get_ctx *g = ud;
+	struct event_get_ctx *g = ud;
 	g->found = 1;
 	return g->cb != NULL ? g->cb(row, g->ud) : 1;
 }
 
-static int stw__event_get(struct stw__store *s, const char *id, stw__event_cb cb, void *ud)
+static int op_event_get(struct stw__store *s, const char *id, stw__event_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__EVENT_GET], *st;
-	int rc = stw__acquire(h, c, &st, "event_get");
+	int rc = acquire(h, c, &st, "event_get");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, id);
-	struct stw__event_get_ctx g = { cb, ud, 0 };
-	rc = stw__each_event(h, c, st, b, "event_get", stw__event_get_cb, &g);
+	bt(&b, st, 1, id);
+	struct event_get_ctx g = { cb, ud, 0 };
+	rc = each_event(h, c, st, b, "event_get", event_get_cb, &g);
 	return rc == STW_OK && !g.found ? STW_ENOTFOUND : rc;
 }
 
@@ -869,30 +866,30 @@ static int stw__event_get(struct stw__store *s, const char *id, stw__event_cb cb
  * counts): cached statement id with its first nparams (0..2) text
  * parameters bound to a and b2.
  */
-static int stw__int_or_zero(struct stw__sqlite *h, enum stw__sid id, const char *a, const char *b2,
-			    int nparams, const char *op, int64_t *out)
+static int int_or_zero(struct sqlite_store *h, enum sid id, const char *a, const char *b2,
+		       int nparams, const char *op, int64_t *out)
 {
 	sqlite3_stmt *c = h->st[id], *st;
-	int rc = stw__acquire(h, c, &st, op);
+	int rc = acquire(h, c, &st, op);
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
 	if (nparams > 0)
-		stw__bt(&b, st, 1, a);
+		bt(&b, st, 1, a);
 	if (nparams > 1)
-		stw__bt(&b, st, 2, b2);
+		bt(&b, st, 2, b2);
 	int64_t v = 0;
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	if (b == SQLITE_ROW) {
-		v = stw__int(st, 0);
+		v = col_int(st, 0);
 		rc = STW_OK;
 	} else if (b == SQLITE_DONE) {
 		rc = STW_OK;
 	} else {
-		rc = stw__fail(h, b, op);
+		rc = fail(h, b, op);
 	}
-	stw__finish(c, st);
+	finish(c, st);
 	if (rc == STW_OK && out != NULL)
 		*out = v;
 	return rc;
@@ -902,45 +899,45 @@ static int stw__int_or_zero(struct stw__sqlite *h, enum stw__sid id, const char 
  * Runs a cached "SELECT min(...) ... WHERE x = ?1" statement: STW_OK with
  * *out, or STW_ENOTFOUND when min() is NULL (no row).
  */
-static int stw__min_or_none(struct stw__sqlite *h, enum stw__sid id, const char *a, const char *op,
-			    int64_t *out)
+static int min_or_none(struct sqlite_store *h, enum sid id, const char *a, const char *op,
+		       int64_t *out)
 {
 	sqlite3_stmt *c = h->st[id], *st;
-	int rc = stw__acquire(h, c, &st, op);
+	int rc = acquire(h, c, &st, op);
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, a);
+	bt(&b, st, 1, a);
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	if (b == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*out = stw__int(st, 0);
+		*out = col_int(st, 0);
 		rc = STW_OK;
 	} else if (b == SQLITE_ROW || b == SQLITE_DONE) {
 		rc = STW_ENOTFOUND;
 	} else {
-		rc = stw__fail(h, b, op);
+		rc = fail(h, b, op);
 	}
-	stw__finish(c, st);
+	finish(c, st);
 	return rc;
 }
 
-static int stw__stream_version(struct stw__store *s, const char *context, const char *stream,
-			       int64_t *version)
+static int op_stream_version(struct stw__store *s, const char *context, const char *stream,
+			     int64_t *version)
 {
-	return stw__int_or_zero(stw__h(s), STW__STREAM_VERSION, context, stream, 2,
-				"stream_version", version);
+	return int_or_zero(handle(s), STW__STREAM_VERSION, context, stream, 2, "stream_version",
+			   version);
 }
 
 /* Where a stored event is: its context and position. */
-struct stw__where {
+struct where {
 	char context[STW_MAX_NAME];
 	int64_t position;
 };
 
-static int stw__where_cb(const struct stw__event_row *row, void *ud)
+static int where_cb(const struct stw__event_row *row, void *ud)
 {
-	struct stw__where *w = ud;
+	struct where *w = ud;
 	snprintf(w->context, sizeof(w->context), "%s", row->context);
 	w->position = row->position;
 	return 1;
@@ -955,57 +952,57 @@ static int stw__where_cb(const struct stw__event_row *row, void *ud)
  * unique index: STW_EEXIST) leaves nothing behind. Outside the caller's
  * transaction the append runs in its own.
  */
-static int stw__append(struct stw__store *s, const struct stw__event_row *row, int64_t *position,
-		       int64_t *stream_version)
+static int op_append(struct stw__store *s, const struct stw__event_row *row, int64_t *position,
+		     int64_t *stream_version)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (row == NULL || row->context == NULL || row->id == NULL || row->type == NULL ||
 	    row->stream == NULL || row->data == NULL || row->metadata == NULL)
-		return stw__failf(h, STW_EINVAL,
-				  "append: context, id, type, stream, data and metadata are "
-				  "required");
+		return failf(h, STW_EINVAL,
+			     "append: context, id, type, stream, data and metadata are "
+			     "required");
 
 	int own = sqlite3_get_autocommit(h->db);
 	int rc, b;
 	int64_t head = 0, ver = 0;
-	struct stw__where where = { "", 0 };
+	struct where where = { "", 0 };
 	sqlite3_stmt *st;
 
-	if (own && (rc = stw__exec(h, STW__BEGIN, "append")) != STW_OK)
+	if (own && (rc = exec(h, STW__BEGIN, "append")) != STW_OK)
 		return rc;
 
-	if ((rc = stw__int_or_zero(h, STW__HEAD, row->context, NULL, 1, "append", &head)) != STW_OK)
+	if ((rc = int_or_zero(h, STW__HEAD, row->context, NULL, 1, "append", &head)) != STW_OK)
 		goto out;
-	if ((rc = stw__int_or_zero(h, STW__STREAM_VERSION, row->context, row->stream, 2, "append",
-				   &ver)) != STW_OK)
+	if ((rc = int_or_zero(h, STW__STREAM_VERSION, row->context, row->stream, 2, "append",
+			      &ver)) != STW_OK)
 		goto out;
 
 	st = h->st[STW__EVENT_INSERT];
 	b = SQLITE_OK;
-	stw__bt(&b, st, 1, row->context);
-	stw__bi(&b, st, 2, head + 1);
-	stw__bt(&b, st, 3, row->id);
-	stw__bt(&b, st, 4, row->type);
-	stw__bt(&b, st, 5, row->stream);
-	stw__bi(&b, st, 6, ver + 1);
-	stw__bt(&b, st, 7, row->correlation_id);
-	stw__bt(&b, st, 8, row->causation_id);
-	stw__bt(&b, st, 9, row->data);
-	stw__bt(&b, st, 10, row->metadata);
-	stw__bi(&b, st, 11, row->recorded_at);
-	rc = stw__run(h, st, b, "append", NULL);
+	bt(&b, st, 1, row->context);
+	bi(&b, st, 2, head + 1);
+	bt(&b, st, 3, row->id);
+	bt(&b, st, 4, row->type);
+	bt(&b, st, 5, row->stream);
+	bi(&b, st, 6, ver + 1);
+	bt(&b, st, 7, row->correlation_id);
+	bt(&b, st, 8, row->causation_id);
+	bt(&b, st, 9, row->data);
+	bt(&b, st, 10, row->metadata);
+	bi(&b, st, 11, row->recorded_at);
+	rc = run(h, st, b, "append", NULL);
 	/* The id's unique index refused it (the head and version just read leave
 	 * no other key taken): name where the stored copy is. */
-	if (rc == STW_EEXIST && stw__event_get(s, row->id, stw__where_cb, &where) == STW_OK)
-		rc = stw__failf(h, STW_EEXIST, "append: event id %s is stored already at %s#%lld",
-				row->id, where.context, (long long)where.position);
+	if (rc == STW_EEXIST && op_event_get(s, row->id, where_cb, &where) == STW_OK)
+		rc = failf(h, STW_EEXIST, "append: event id %s is stored already at %s#%lld",
+			   row->id, where.context, (long long)where.position);
 
 out:
 	if (own) {
 		if (rc == STW_OK)
-			rc = stw__exec(h, STW__COMMIT, "append");
+			rc = exec(h, STW__COMMIT, "append");
 		if (rc != STW_OK && !sqlite3_get_autocommit(h->db))
-			(void)stw__exec(h, STW__ROLLBACK, "append");
+			(void)exec(h, STW__ROLLBACK, "append");
 	}
 	if (rc == STW_OK) {
 		if (position != NULL)
@@ -1017,105 +1014,105 @@ out:
 }
 
 /* Events of context after `after`, ascending; limit <= 0 means no limit. */
-static int stw__read(struct stw__store *s, const char *context, int64_t after, int limit,
-		     stw__event_cb cb, void *ud)
+static int op_read(struct stw__store *s, const char *context, int64_t after, int limit,
+		   stw__event_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__READ], *st;
-	int rc = stw__acquire(h, c, &st, "read");
+	int rc = acquire(h, c, &st, "read");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, context);
-	stw__bi(&b, st, 2, after);
-	stw__bi(&b, st, 3, limit > 0 ? limit : -1);
-	return stw__each_event(h, c, st, b, "read", cb, ud);
+	bt(&b, st, 1, context);
+	bi(&b, st, 2, after);
+	bi(&b, st, 3, limit > 0 ? limit : -1);
+	return each_event(h, c, st, b, "read", cb, ud);
 }
 
-static int stw__read_stream(struct stw__store *s, const char *context, const char *stream,
-			    int64_t from_version, stw__event_cb cb, void *ud)
+static int op_read_stream(struct stw__store *s, const char *context, const char *stream,
+			  int64_t from_version, stw__event_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__READ_STREAM], *st;
-	int rc = stw__acquire(h, c, &st, "read_stream");
+	int rc = acquire(h, c, &st, "read_stream");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, context);
-	stw__bt(&b, st, 2, stream);
-	stw__bi(&b, st, 3, from_version);
-	return stw__each_event(h, c, st, b, "read_stream", cb, ud);
+	bt(&b, st, 1, context);
+	bt(&b, st, 2, stream);
+	bi(&b, st, 3, from_version);
+	return each_event(h, c, st, b, "read_stream", cb, ud);
 }
 
 /* Counts every rollback of a transaction, SQLite's own after an error included. */
-static void stw__on_rollback(void *ud)
+static void on_rollback(void *ud)
 {
-	struct stw__sqlite *h = ud;
+	struct sqlite_store *h = ud;
 	h->undos++;
 }
 
-static uint64_t stw__undos(struct stw__store *s)
+static uint64_t op_undos(struct stw__store *s)
 {
-	return stw__h(s)->undos;
+	return handle(s)->undos;
 }
 
 /* SQLite's data_version: it moves when another connection commits, not for our own commits. */
-static int stw__foreign_commits(struct stw__store *s, uint64_t *count)
+static int op_foreign_commits(struct stw__store *s, uint64_t *count)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	int64_t v = 0;
-	int rc = stw__int_or_zero(h, STW__DATA_VERSION, NULL, NULL, 0, "foreign_commits", &v);
+	int rc = int_or_zero(h, STW__DATA_VERSION, NULL, NULL, 0, "foreign_commits", &v);
 	*count = (uint64_t)v;
 	return rc;
 }
 
-static int stw__head(struct stw__store *s, const char *context, int64_t *position)
+static int op_head(struct stw__store *s, const char *context, int64_t *position)
 {
-	return stw__int_or_zero(stw__h(s), STW__HEAD, context, NULL, 1, "head", position);
+	return int_or_zero(handle(s), STW__HEAD, context, NULL, 1, "head", position);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Cursors                                                                  */
 
-static int stw__cursor_get(struct stw__store *s, const char *definition, const char *context,
-			   int64_t *position)
+static int op_cursor_get(struct stw__store *s, const char *definition, const char *context,
+			 int64_t *position)
 {
-	return stw__int_or_zero(stw__h(s), STW__CURSOR_GET, definition, context, 2, "cursor_get",
-				position);
+	return int_or_zero(handle(s), STW__CURSOR_GET, definition, context, 2, "cursor_get",
+			   position);
 }
 
-static int stw__cursor_set(struct stw__store *s, const char *definition, const char *context,
-			   int64_t position)
+static int op_cursor_set(struct stw__store *s, const char *definition, const char *context,
+			 int64_t position)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (definition == NULL || context == NULL)
-		return stw__failf(h, STW_EINVAL, "cursor_set: definition and context are required");
+		return failf(h, STW_EINVAL, "cursor_set: definition and context are required");
 	sqlite3_stmt *st = h->st[STW__CURSOR_SET];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, definition);
-	stw__bt(&b, st, 2, context);
-	stw__bi(&b, st, 3, position);
-	return stw__run(h, st, b, "cursor_set", NULL);
+	bt(&b, st, 1, definition);
+	bt(&b, st, 2, context);
+	bi(&b, st, 3, position);
+	return run(h, st, b, "cursor_set", NULL);
 }
 
-static int stw__cursor_attempt(struct stw__store *s, const char *definition, const char *context,
-			       int64_t position, int *attempts)
+static int op_cursor_attempt(struct stw__store *s, const char *definition, const char *context,
+			     int64_t position, int *attempts)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *st = h->st[STW__CURSOR_ATTEMPT];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, definition);
-	stw__bt(&b, st, 2, context);
-	stw__bi(&b, st, 3, position);
+	bt(&b, st, 1, definition);
+	bt(&b, st, 2, context);
+	bi(&b, st, 3, position);
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	int rc = STW_OK;
 	if (b == SQLITE_ROW) {
-		*attempts = (int)stw__int(st, 0);
+		*attempts = (int)col_int(st, 0);
 		b = sqlite3_step(st);
 	}
 	if (b != SQLITE_DONE)
-		rc = stw__fail(h, b, "cursor_attempt");
+		rc = fail(h, b, "cursor_attempt");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc;
@@ -1125,20 +1122,20 @@ static int stw__cursor_attempt(struct stw__store *s, const char *definition, con
 /* Instances                                                                */
 
 /* Fills an instance row from a statement selecting STW__INSTANCE_COLS; -1 on OOM. */
-static int stw__instance_fill(sqlite3_stmt *st, struct stw__instance_row *r)
+static int instance_fill(sqlite3_stmt *st, struct stw__instance_row *r)
 {
 	int oom = 0;
-	r->definition = stw__text(st, 0, &oom);
-	r->id = stw__text(st, 1, &oom);
-	r->state = stw__text(st, 2, &oom);
-	r->status = stw__text(st, 3, &oom);
-	r->data = stw__text(st, 4, &oom);
-	r->unique_key = stw__text(st, 5, &oom);
-	r->reason = stw__text(st, 6, &oom);
-	r->version = stw__int(st, 7);
-	r->created_at = stw__int(st, 8);
-	r->updated_at = stw__int(st, 9);
-	r->entered_version = stw__int(st, 10);
+	r->definition = col_text(st, 0, &oom);
+	r->id = col_text(st, 1, &oom);
+	r->state = col_text(st, 2, &oom);
+	r->status = col_text(st, 3, &oom);
+	r->data = col_text(st, 4, &oom);
+	r->unique_key = col_text(st, 5, &oom);
+	r->reason = col_text(st, 6, &oom);
+	r->version = col_int(st, 7);
+	r->created_at = col_int(st, 8);
+	r->updated_at = col_int(st, 9);
+	r->entered_version = col_int(st, 10);
 	return oom ? -1 : 0;
 }
 
@@ -1146,14 +1143,14 @@ static int stw__instance_fill(sqlite3_stmt *st, struct stw__instance_row *r)
  * Steps an instance query and hands rows to cb until it returns non-zero.
  * *n (if not NULL) receives the number of rows handed. Finishes st.
  */
-static int stw__each_instance(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt *st, int rc,
-			      const char *op, stw__instance_cb cb, void *ud, int *n)
+static int each_instance(struct sqlite_store *h, sqlite3_stmt *cached, sqlite3_stmt *st, int rc,
+			 const char *op, stw__instance_cb cb, void *ud, int *n)
 {
 	int code = STW_OK, count = 0;
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			struct stw__instance_row row;
-			if (stw__instance_fill(st, &row) != 0) {
+			if (instance_fill(st, &row) != 0) {
 				rc = SQLITE_NOMEM;
 				break;
 			}
@@ -1165,62 +1162,62 @@ static int stw__each_instance(struct stw__sqlite *h, sqlite3_stmt *cached, sqlit
 		}
 	}
 	if (rc != SQLITE_DONE)
-		code = stw__fail(h, rc, op);
-	stw__finish(cached, st);
+		code = fail(h, rc, op);
+	finish(cached, st);
 	if (n != NULL)
 		*n = count;
 	return code;
 }
 
-static int stw__instance_get(struct stw__store *s, const char *definition, const char *id,
-			     stw__instance_cb cb, void *ud)
+static int op_instance_get(struct stw__store *s, const char *definition, const char *id,
+			   stw__instance_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__INSTANCE_GET], *st;
-	int rc = stw__acquire(h, c, &st, "instance_get");
+	int rc = acquire(h, c, &st, "instance_get");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK, n = 0;
-	stw__bt(&b, st, 1, definition);
-	stw__bt(&b, st, 2, id);
-	rc = stw__each_instance(h, c, st, b, "instance_get", cb, ud, &n);
+	bt(&b, st, 1, definition);
+	bt(&b, st, 2, id);
+	rc = each_instance(h, c, st, b, "instance_get", cb, ud, &n);
 	if (rc == STW_OK && n == 0)
 		rc = STW_ENOTFOUND;
 	return rc;
 }
 
 /* Checks the fields an instance row must have. */
-static int stw__instance_check(struct stw__sqlite *h, const struct stw__instance_row *row,
-			       const char *op)
+static int instance_check(struct sqlite_store *h, const struct stw__instance_row *row,
+			  const char *op)
 {
 	if (row == NULL || row->definition == NULL || row->id == NULL || row->state == NULL ||
 	    row->status == NULL || row->data == NULL)
-		return stw__failf(h, STW_EINVAL,
-				  "%s: definition, id, state, status and data are required", op);
+		return failf(h, STW_EINVAL,
+			     "%s: definition, id, state, status and data are required", op);
 	return STW_OK;
 }
 
 /* STW_EEXIST when (definition, id) exists or the unique key is held. */
-static int stw__instance_insert(struct stw__store *s, const struct stw__instance_row *row)
+static int op_instance_insert(struct stw__store *s, const struct stw__instance_row *row)
 {
-	struct stw__sqlite *h = stw__h(s);
-	int rc = stw__instance_check(h, row, "instance_insert");
+	struct sqlite_store *h = handle(s);
+	int rc = instance_check(h, row, "instance_insert");
 	if (rc != STW_OK)
 		return rc;
 	sqlite3_stmt *st = h->st[STW__INSTANCE_INSERT];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, row->definition);
-	stw__bt(&b, st, 2, row->id);
-	stw__bt(&b, st, 3, row->state);
-	stw__bt(&b, st, 4, row->status);
-	stw__bt(&b, st, 5, row->data);
-	stw__bt(&b, st, 6, row->unique_key);
-	stw__bt(&b, st, 7, row->reason);
-	stw__bi(&b, st, 8, row->version);
-	stw__bi(&b, st, 9, row->created_at);
-	stw__bi(&b, st, 10, row->updated_at);
-	stw__bi(&b, st, 11, row->entered_version);
-	return stw__run(h, st, b, "instance_insert", NULL);
+	bt(&b, st, 1, row->definition);
+	bt(&b, st, 2, row->id);
+	bt(&b, st, 3, row->state);
+	bt(&b, st, 4, row->status);
+	bt(&b, st, 5, row->data);
+	bt(&b, st, 6, row->unique_key);
+	bt(&b, st, 7, row->reason);
+	bi(&b, st, 8, row->version);
+	bi(&b, st, 9, row->created_at);
+	bi(&b, st, 10, row->updated_at);
+	bi(&b, st, 11, row->entered_version);
+	return run(h, st, b, "instance_insert", NULL);
 }
 
 /*
@@ -1228,31 +1225,31 @@ static int stw__instance_insert(struct stw__store *s, const struct stw__instance
  * version) when the stored one is expected_version. STW_ECONFLICT when no row
  * matched, STW_EEXIST when the new unique key is held by another instance.
  */
-static int stw__instance_update(struct stw__store *s, const struct stw__instance_row *row,
-				int64_t expected_version)
+static int op_instance_update(struct stw__store *s, const struct stw__instance_row *row,
+			      int64_t expected_version)
 {
-	struct stw__sqlite *h = stw__h(s);
-	int rc = stw__instance_check(h, row, "instance_update");
+	struct sqlite_store *h = handle(s);
+	int rc = instance_check(h, row, "instance_update");
 	if (rc != STW_OK)
 		return rc;
 	sqlite3_stmt *st = h->st[STW__INSTANCE_UPDATE];
 	int b = SQLITE_OK, changes = 0;
-	stw__bt(&b, st, 1, row->definition);
-	stw__bt(&b, st, 2, row->id);
-	stw__bt(&b, st, 3, row->state);
-	stw__bt(&b, st, 4, row->status);
-	stw__bt(&b, st, 5, row->data);
-	stw__bt(&b, st, 6, row->unique_key);
-	stw__bt(&b, st, 7, row->reason);
-	stw__bi(&b, st, 8, row->version);
-	stw__bi(&b, st, 9, row->updated_at);
-	stw__bi(&b, st, 10, expected_version);
-	stw__bi(&b, st, 11, row->entered_version);
-	rc = stw__run(h, st, b, "instance_update", &changes);
+	bt(&b, st, 1, row->definition);
+	bt(&b, st, 2, row->id);
+	bt(&b, st, 3, row->state);
+	bt(&b, st, 4, row->status);
+	bt(&b, st, 5, row->data);
+	bt(&b, st, 6, row->unique_key);
+	bt(&b, st, 7, row->reason);
+	bi(&b, st, 8, row->version);
+	bi(&b, st, 9, row->updated_at);
+	bi(&b, st, 10, expected_version);
+	bi(&b, st, 11, row->entered_version);
+	rc = run(h, st, b, "instance_update", &changes);
 	if (rc == STW_OK && changes == 0)
-		rc = stw__failf(h, STW_ECONFLICT,
-				"instance_update: %s/%s does not exist or its version is not %lld",
-				row->definition, row->id, (long long)expected_version);
+		rc = failf(h, STW_ECONFLICT,
+			   "instance_update: %s/%s does not exist or its version is not %lld",
+			   row->definition, row->id, (long long)expected_version);
 	return rc;
 }
 
@@ -1260,7 +1257,7 @@ static int stw__instance_update(struct stw__store *s, const struct stw__instance
  * Copies src (n bytes) with a terminator into dst of cap bytes. Returns -1,
  * leaving dst untouched, if it does not fit.
  */
-static int stw__copy(char *dst, size_t cap, const char *src, size_t n)
+static int copy_text(char *dst, size_t cap, const char *src, size_t n)
 {
 	if (n >= cap)
 		return -1;
@@ -1273,36 +1270,35 @@ static int stw__copy(char *dst, size_t cap, const char *src, size_t n)
  * The holder's id into holder (cap bytes); holder may be NULL (cap 0) to test
  * for a holder only. STW_EINVAL when the id does not fit.
  */
-static int stw__key_holder(struct stw__store *s, const char *definition, const char *unique_key,
-			   char *holder, size_t cap)
+static int op_key_holder(struct stw__store *s, const char *definition, const char *unique_key,
+			 char *holder, size_t cap)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__KEY_HOLDER], *st;
-	int rc = stw__acquire(h, c, &st, "key_holder");
+	int rc = acquire(h, c, &st, "key_holder");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, definition);
-	stw__bt(&b, st, 2, unique_key);
+	bt(&b, st, 1, definition);
+	bt(&b, st, 2, unique_key);
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	if (b == SQLITE_ROW) {
 		int oom = 0;
-		const char *id = stw__text(st, 0, &oom);
+		const char *id = col_text(st, 0, &oom);
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
 		if (oom || id == NULL)
-			rc = stw__failf(h, STW_ENOMEM, "key_holder: out of memory");
-		else if (holder != NULL && stw__copy(holder, cap, id, n) != 0)
-			rc = stw__failf(h, STW_EINVAL, "key_holder: holder id needs %zu bytes",
-					n + 1);
+			rc = failf(h, STW_ENOMEM, "key_holder: out of memory");
+		else if (holder != NULL && copy_text(holder, cap, id, n) != 0)
+			rc = failf(h, STW_EINVAL, "key_holder: holder id needs %zu bytes", n + 1);
 		else
 			rc = STW_OK;
 	} else if (b == SQLITE_DONE) {
 		rc = STW_ENOTFOUND;
 	} else {
-		rc = stw__fail(h, b, "key_holder");
+		rc = fail(h, b, "key_holder");
 	}
-	stw__finish(c, st);
+	finish(c, st);
 	return rc;
 }
 
@@ -1311,48 +1307,48 @@ static int stw__key_holder(struct stw__store *s, const char *definition, const c
  * for the filter's combination of fields so that each can use its index.
  * limit <= 0 means no limit.
  */
-static int stw__list_instances(struct stw__store *s, const struct stw__instance_query *q,
-			       stw__instance_cb cb, void *ud)
+static int op_list_instances(struct stw__store *s, const struct stw__instance_query *q,
+			     stw__instance_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	struct stw__instance_query all = { 0 };
 	if (q == NULL)
 		q = &all;
 	int mask = (q->definition ? STW__LQ_DEFINITION : 0) | (q->status ? STW__LQ_STATUS : 0) |
 		   (q->state ? STW__LQ_STATE : 0) | (q->id ? STW__LQ_ID : 0);
 	sqlite3_stmt *c = h->list[mask], *st;
-	int rc = stw__acquire(h, c, &st, "list_instances");
+	int rc = acquire(h, c, &st, "list_instances");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
 	if (q->definition)
-		stw__bt(&b, st, 1, q->definition);
+		bt(&b, st, 1, q->definition);
 	if (q->status)
-		stw__bt(&b, st, 2, q->status);
+		bt(&b, st, 2, q->status);
 	if (q->state)
-		stw__bt(&b, st, 3, q->state);
+		bt(&b, st, 3, q->state);
 	if (q->id)
-		stw__bt(&b, st, 4, q->id);
-	stw__bi(&b, st, 5, q->limit > 0 ? q->limit : -1);
-	stw__bi(&b, st, 6, q->offset > 0 ? q->offset : 0);
-	return stw__each_instance(h, c, st, b, "list_instances", cb, ud, NULL);
+		bt(&b, st, 4, q->id);
+	bi(&b, st, 5, q->limit > 0 ? q->limit : -1);
+	bi(&b, st, 6, q->offset > 0 ? q->offset : 0);
+	return each_instance(h, c, st, b, "list_instances", cb, ud, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
 /* History                                                                  */
 
-static int stw__history_has(struct stw__store *s, const char *definition, const char *instance_id,
-			    const char *message_id)
+static int op_history_has(struct stw__store *s, const char *definition, const char *instance_id,
+			  const char *message_id)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__HISTORY_HAS], *st;
-	int rc = stw__acquire(h, c, &st, "history_has");
+	int rc = acquire(h, c, &st, "history_has");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, definition);
-	stw__bt(&b, st, 2, instance_id);
-	stw__bt(&b, st, 3, message_id);
+	bt(&b, st, 1, definition);
+	bt(&b, st, 2, instance_id);
+	bt(&b, st, 3, message_id);
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	if (b == SQLITE_ROW)
@@ -1360,46 +1356,46 @@ static int stw__history_has(struct stw__store *s, const char *definition, const 
 	else if (b == SQLITE_DONE)
 		rc = STW_ENOTFOUND;
 	else
-		rc = stw__fail(h, b, "history_has");
-	stw__finish(c, st);
+		rc = fail(h, b, "history_has");
+	finish(c, st);
 	return rc;
 }
 
 /* row->seq is ignored (assigned). STW_EEXIST if the message has a row already. */
 /* Binds a history row to parameters p+1..p+10; 0 if a required field is missing. */
-static int stw__bind_history(int *b, sqlite3_stmt *st, int p, const struct stw__history_row *row)
+static int bind_history(int *b, sqlite3_stmt *st, int p, const struct stw__history_row *row)
 {
 	if (row == NULL || row->definition == NULL || row->instance_id == NULL ||
 	    row->message_id == NULL || row->message_type == NULL || row->outcome == NULL)
 		return 0;
-	stw__bt(b, st, p + 1, row->definition);
-	stw__bt(b, st, p + 2, row->instance_id);
-	stw__bt(b, st, p + 3, row->message_id);
-	stw__bt(b, st, p + 4, row->message_type);
-	stw__bt(b, st, p + 5, row->context);
-	stw__bt(b, st, p + 6, row->from_state);
-	stw__bt(b, st, p + 7, row->to_state);
-	stw__bt(b, st, p + 8, row->outcome);
-	stw__bt(b, st, p + 9, row->reason);
-	stw__bi(b, st, p + 10, row->at);
+	bt(b, st, p + 1, row->definition);
+	bt(b, st, p + 2, row->instance_id);
+	bt(b, st, p + 3, row->message_id);
+	bt(b, st, p + 4, row->message_type);
+	bt(b, st, p + 5, row->context);
+	bt(b, st, p + 6, row->from_state);
+	bt(b, st, p + 7, row->to_state);
+	bt(b, st, p + 8, row->outcome);
+	bt(b, st, p + 9, row->reason);
+	bi(b, st, p + 10, row->at);
 	return 1;
 }
 
-static int stw__history_invalid(struct stw__sqlite *h)
+static int history_invalid(struct sqlite_store *h)
 {
-	return stw__failf(h, STW_EINVAL,
-			  "history_insert: definition, instance_id, message_id, "
-			  "message_type and outcome are required");
+	return failf(h, STW_EINVAL,
+		     "history_insert: definition, instance_id, message_id, "
+		     "message_type and outcome are required");
 }
 
-static int stw__history_insert(struct stw__store *s, const struct stw__history_row *row)
+static int op_history_insert(struct stw__store *s, const struct stw__history_row *row)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *st = h->st[STW__HISTORY_INSERT];
 	int b = SQLITE_OK;
-	if (!stw__bind_history(&b, st, 0, row))
-		return stw__history_invalid(h);
-	return stw__run(h, st, b, "history_insert", NULL);
+	if (!bind_history(&b, st, 0, row))
+		return history_invalid(h);
+	return run(h, st, b, "history_insert", NULL);
 }
 
 /*
@@ -1409,57 +1405,57 @@ static int stw__history_insert(struct stw__store *s, const struct stw__history_r
  * fails the call with STW_EEXIST, as history_insert does; the caller rolls
  * back.
  */
-static int stw__history_insert_many(struct stw__store *s, const struct stw__history_row *rows,
-				    size_t n)
+static int op_history_insert_many(struct stw__store *s, const struct stw__history_row *rows,
+				  size_t n)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	size_t i = 0;
 	for (; i + STW__HISTORY_CHUNK <= n; i += STW__HISTORY_CHUNK) {
 		sqlite3_stmt *st = h->history_chunk;
 		int b = SQLITE_OK;
 		for (int r = 0; r < STW__HISTORY_CHUNK; r++)
-			if (!stw__bind_history(&b, st, r * 10, &rows[i + (size_t)r])) {
+			if (!bind_history(&b, st, r * 10, &rows[i + (size_t)r])) {
 				sqlite3_clear_bindings(st);
-				return stw__history_invalid(h);
+				return history_invalid(h);
 			}
-		int rc = stw__run(h, st, b, "history_insert", NULL);
+		int rc = run(h, st, b, "history_insert", NULL);
 		if (rc != STW_OK)
 			return rc;
 	}
 	for (; i < n; i++) {
-		int rc = stw__history_insert(s, &rows[i]);
+		int rc = op_history_insert(s, &rows[i]);
 		if (rc != STW_OK)
 			return rc;
 	}
 	return STW_OK;
 }
 
-static int stw__history_list(struct stw__store *s, const char *definition, const char *instance_id,
-			     stw__history_cb cb, void *ud)
+static int op_history_list(struct stw__store *s, const char *definition, const char *instance_id,
+			   stw__history_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__HISTORY_LIST], *st;
-	int rc = stw__acquire(h, c, &st, "history_list");
+	int rc = acquire(h, c, &st, "history_list");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, definition);
-	stw__bt(&b, st, 2, instance_id);
+	bt(&b, st, 1, definition);
+	bt(&b, st, 2, instance_id);
 	if (b == SQLITE_OK) {
 		while ((b = sqlite3_step(st)) == SQLITE_ROW) {
 			struct stw__history_row r;
 			int oom = 0;
-			r.definition = stw__text(st, 0, &oom);
-			r.instance_id = stw__text(st, 1, &oom);
-			r.seq = stw__int(st, 2);
-			r.message_id = stw__text(st, 3, &oom);
-			r.message_type = stw__text(st, 4, &oom);
-			r.context = stw__text(st, 5, &oom);
-			r.from_state = stw__text(st, 6, &oom);
-			r.to_state = stw__text(st, 7, &oom);
-			r.outcome = stw__text(st, 8, &oom);
-			r.reason = stw__text(st, 9, &oom);
-			r.at = stw__int(st, 10);
+			r.definition = col_text(st, 0, &oom);
+			r.instance_id = col_text(st, 1, &oom);
+			r.seq = col_int(st, 2);
+			r.message_id = col_text(st, 3, &oom);
+			r.message_type = col_text(st, 4, &oom);
+			r.context = col_text(st, 5, &oom);
+			r.from_state = col_text(st, 6, &oom);
+			r.to_state = col_text(st, 7, &oom);
+			r.outcome = col_text(st, 8, &oom);
+			r.reason = col_text(st, 9, &oom);
+			r.at = col_int(st, 10);
 			if (oom) {
 				b = SQLITE_NOMEM;
 				break;
@@ -1470,8 +1466,8 @@ static int stw__history_list(struct stw__store *s, const char *definition, const
 			}
 		}
 	}
-	rc = b == SQLITE_DONE ? STW_OK : stw__fail(h, b, "history_list");
-	stw__finish(c, st);
+	rc = b == SQLITE_DONE ? STW_OK : fail(h, b, "history_list");
+	finish(c, st);
 	return rc;
 }
 
@@ -1479,28 +1475,28 @@ static int stw__history_list(struct stw__store *s, const char *definition, const
 /* Outbox                                                                   */
 
 /* Steps an outbox query and hands rows to cb until it returns non-zero. */
-static int stw__each_outbox(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt *st, int b,
-			    const char *op, stw__outbox_cb cb, void *ud)
+static int each_outbox(struct sqlite_store *h, sqlite3_stmt *cached, sqlite3_stmt *st, int b,
+		       const char *op, stw__outbox_cb cb, void *ud)
 {
 	if (b == SQLITE_OK) {
 		while ((b = sqlite3_step(st)) == SQLITE_ROW) {
 			struct stw__outbox_row r;
 			int oom = 0;
-			r.seq = stw__int(st, 0);
-			r.command_id = stw__text(st, 1, &oom);
-			r.context = stw__text(st, 2, &oom);
-			r.type = stw__text(st, 3, &oom);
-			r.definition = stw__text(st, 4, &oom);
-			r.instance_id = stw__text(st, 5, &oom);
-			r.correlation_id = stw__text(st, 6, &oom);
-			r.causation_id = stw__text(st, 7, &oom);
-			r.data = stw__text(st, 8, &oom);
-			r.status = stw__text(st, 9, &oom);
-			r.error = stw__text(st, 10, &oom);
-			r.created_at = stw__int(st, 11);
-			r.delivered_at = stw__int(st, 12);
-			r.attempts = (int)stw__int(st, 13);
-			r.next_at = stw__int(st, 14);
+			r.seq = col_int(st, 0);
+			r.command_id = col_text(st, 1, &oom);
+			r.context = col_text(st, 2, &oom);
+			r.type = col_text(st, 3, &oom);
+			r.definition = col_text(st, 4, &oom);
+			r.instance_id = col_text(st, 5, &oom);
+			r.correlation_id = col_text(st, 6, &oom);
+			r.causation_id = col_text(st, 7, &oom);
+			r.data = col_text(st, 8, &oom);
+			r.status = col_text(st, 9, &oom);
+			r.error = col_text(st, 10, &oom);
+			r.created_at = col_int(st, 11);
+			r.delivered_at = col_int(st, 12);
+			r.attempts = (int)col_int(st, 13);
+			r.next_at = col_int(st, 14);
 			if (oom) {
 				b = SQLITE_NOMEM;
 				break;
@@ -1511,21 +1507,21 @@ static int stw__each_outbox(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3
 			}
 		}
 	}
-	int rc = b == SQLITE_DONE ? STW_OK : stw__fail(h, b, op);
-	stw__finish(cached, st);
+	int rc = b == SQLITE_DONE ? STW_OK : fail(h, b, op);
+	finish(cached, st);
 	return rc;
 }
 
 /* Counts the rows an outbox_get hands on (there is at most one). */
-struct stw__outbox_found {
+struct outbox_found {
 	stw__outbox_cb cb;
 	void *ud;
 	int *found;
 };
 
-static int stw__outbox_found_cb(const struct stw__outbox_row *row, void *ud)
+static int outbox_found_cb(const struct stw__outbox_row *row, void *ud)
 {
-	struct stw__outbox_found *f = ud;
+	struct outbox_found *f = ud;
 	*f->found = 1;
 	return f->cb(row, f->ud);
 }
@@ -1534,186 +1530,184 @@ static int stw__outbox_found_cb(const struct stw__outbox_row *row, void *ud)
  * row->seq is ignored (assigned). A NULL status means "pending". An existing
  * command_id makes this a no-op that keeps the stored row.
  */
-static int stw__outbox_insert(struct stw__store *s, const struct stw__outbox_row *row)
+static int op_outbox_insert(struct stw__store *s, const struct stw__outbox_row *row)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (row == NULL || row->command_id == NULL || row->context == NULL || row->type == NULL ||
 	    row->data == NULL)
-		return stw__failf(h, STW_EINVAL,
-				  "outbox_insert: command_id, context, type and data are required");
+		return failf(h, STW_EINVAL,
+			     "outbox_insert: command_id, context, type and data are required");
 	sqlite3_stmt *st = h->st[STW__OUTBOX_INSERT];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, row->command_id);
-	stw__bt(&b, st, 2, row->context);
-	stw__bt(&b, st, 3, row->type);
-	stw__bt(&b, st, 4, row->definition);
-	stw__bt(&b, st, 5, row->instance_id);
-	stw__bt(&b, st, 6, row->correlation_id);
-	stw__bt(&b, st, 7, row->causation_id);
-	stw__bt(&b, st, 8, row->data);
-	stw__bt(&b, st, 9, row->status ? row->status : "pending");
-	stw__bt(&b, st, 10, row->error);
-	stw__bi(&b, st, 11, row->created_at);
-	stw__bi(&b, st, 12, row->delivered_at);
-	stw__bi(&b, st, 13, row->next_at);
-	return stw__run(h, st, b, "outbox_insert", NULL);
+	bt(&b, st, 1, row->command_id);
+	bt(&b, st, 2, row->context);
+	bt(&b, st, 3, row->type);
+	bt(&b, st, 4, row->definition);
+	bt(&b, st, 5, row->instance_id);
+	bt(&b, st, 6, row->correlation_id);
+	bt(&b, st, 7, row->causation_id);
+	bt(&b, st, 8, row->data);
+	bt(&b, st, 9, row->status ? row->status : "pending");
+	bt(&b, st, 10, row->error);
+	bi(&b, st, 11, row->created_at);
+	bi(&b, st, 12, row->delivered_at);
+	bi(&b, st, 13, row->next_at);
+	return run(h, st, b, "outbox_insert", NULL);
 }
 
 /* limit <= 0 means no limit. */
-static int stw__outbox_pending(struct stw__store *s, const char *context, int limit,
-			       stw__outbox_cb cb, void *ud)
+static int op_outbox_pending(struct stw__store *s, const char *context, int limit,
+			     stw__outbox_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__OUTBOX_PENDING], *st;
-	int rc = stw__acquire(h, c, &st, "outbox_pending");
+	int rc = acquire(h, c, &st, "outbox_pending");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, context);
-	stw__bi(&b, st, 2, limit > 0 ? limit : -1);
-	return stw__each_outbox(h, c, st, b, "outbox_pending", cb, ud);
+	bt(&b, st, 1, context);
+	bi(&b, st, 2, limit > 0 ? limit : -1);
+	return each_outbox(h, c, st, b, "outbox_pending", cb, ud);
 }
 
 /* STW_ENOTFOUND when no row has the command id. */
-static int stw__outbox_mark(struct stw__store *s, const char *command_id, const char *status,
-			    const char *error, int64_t delivered_at)
+static int op_outbox_mark(struct stw__store *s, const char *command_id, const char *status,
+			  const char *error, int64_t delivered_at)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (command_id == NULL || status == NULL)
-		return stw__failf(h, STW_EINVAL, "outbox_mark: command_id and status are required");
+		return failf(h, STW_EINVAL, "outbox_mark: command_id and status are required");
 	sqlite3_stmt *st = h->st[STW__OUTBOX_MARK];
 	int b = SQLITE_OK, changes = 0;
-	stw__bt(&b, st, 1, command_id);
-	stw__bt(&b, st, 2, status);
-	stw__bt(&b, st, 3, error);
-	stw__bi(&b, st, 4, delivered_at);
-	int rc = stw__run(h, st, b, "outbox_mark", &changes);
+	bt(&b, st, 1, command_id);
+	bt(&b, st, 2, status);
+	bt(&b, st, 3, error);
+	bi(&b, st, 4, delivered_at);
+	int rc = run(h, st, b, "outbox_mark", &changes);
 	if (rc == STW_OK && changes == 0)
-		rc = stw__failf(h, STW_ENOTFOUND, "outbox_mark: no command %s", command_id);
+		rc = failf(h, STW_ENOTFOUND, "outbox_mark: no command %s", command_id);
 	return rc;
 }
 
-static int stw__outbox_for_instance(struct stw__store *s, const char *definition,
-				    const char *instance_id, stw__outbox_cb cb, void *ud)
+static int op_outbox_for_instance(struct stw__store *s, const char *definition,
+				  const char *instance_id, stw__outbox_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__OUTBOX_FOR_INSTANCE], *st;
-	int rc = stw__acquire(h, c, &st, "outbox_for_instance");
+	int rc = acquire(h, c, &st, "outbox_for_instance");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, definition);
-	stw__bt(&b, st, 2, instance_id);
-	return stw__each_outbox(h, c, st, b, "outbox_for_instance", cb, ud);
+	bt(&b, st, 1, definition);
+	bt(&b, st, 2, instance_id);
+	return each_outbox(h, c, st, b, "outbox_for_instance", cb, ud);
 }
 
 /* limit <= 0 means no limit. */
-static int stw__outbox_due(struct stw__store *s, const char *context, int64_t now, int limit,
-			   stw__outbox_cb cb, void *ud)
+static int op_outbox_due(struct stw__store *s, const char *context, int64_t now, int limit,
+			 stw__outbox_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__OUTBOX_DUE], *st;
-	int rc = stw__acquire(h, c, &st, "outbox_due");
+	int rc = acquire(h, c, &st, "outbox_due");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, context);
-	stw__bi(&b, st, 2, now);
-	stw__bi(&b, st, 3, limit > 0 ? limit : -1);
-	return stw__each_outbox(h, c, st, b, "outbox_due", cb, ud);
+	bt(&b, st, 1, context);
+	bi(&b, st, 2, now);
+	bi(&b, st, 3, limit > 0 ? limit : -1);
+	return each_outbox(h, c, st, b, "outbox_due", cb, ud);
 }
 
-static int stw__outbox_next_due(struct stw__store *s, const char *context, int64_t *at)
+static int op_outbox_next_due(struct stw__store *s, const char *context, int64_t *at)
 {
-	return stw__min_or_none(stw__h(s), STW__OUTBOX_NEXT_DUE, context, "outbox_next_due", at);
+	return min_or_none(handle(s), STW__OUTBOX_NEXT_DUE, context, "outbox_next_due", at);
 }
 
 /* STW_ENOTFOUND when no row has the command id. */
-static int stw__outbox_attempted(struct stw__store *s, const char *command_id, const char *status,
-				 const char *error, int attempts, int64_t next_at,
-				 int64_t delivered_at)
+static int op_outbox_attempted(struct stw__store *s, const char *command_id, const char *status,
+			       const char *error, int attempts, int64_t next_at,
+			       int64_t delivered_at)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (command_id == NULL || status == NULL)
-		return stw__failf(h, STW_EINVAL,
-				  "outbox_attempted: command_id and status are required");
+		return failf(h, STW_EINVAL, "outbox_attempted: command_id and status are required");
 	sqlite3_stmt *st = h->st[STW__OUTBOX_ATTEMPTED];
 	int b = SQLITE_OK, changes = 0;
-	stw__bt(&b, st, 1, command_id);
-	stw__bt(&b, st, 2, status);
-	stw__bt(&b, st, 3, error);
-	stw__bi(&b, st, 4, attempts);
-	stw__bi(&b, st, 5, next_at);
-	stw__bi(&b, st, 6, delivered_at);
-	int rc = stw__run(h, st, b, "outbox_attempted", &changes);
+	bt(&b, st, 1, command_id);
+	bt(&b, st, 2, status);
+	bt(&b, st, 3, error);
+	bi(&b, st, 4, attempts);
+	bi(&b, st, 5, next_at);
+	bi(&b, st, 6, delivered_at);
+	int rc = run(h, st, b, "outbox_attempted", &changes);
 	if (rc == STW_OK && changes == 0)
-		rc = stw__failf(h, STW_ENOTFOUND, "outbox_attempted: no command %s", command_id);
+		rc = failf(h, STW_ENOTFOUND, "outbox_attempted: no command %s", command_id);
 	return rc;
 }
 
 /* Calls cb once with the row, or STW_ENOTFOUND. */
-static int stw__outbox_get(struct stw__store *s, const char *command_id, stw__outbox_cb cb,
-			   void *ud)
+static int op_outbox_get(struct stw__store *s, const char *command_id, stw__outbox_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__OUTBOX_GET], *st;
-	int rc = stw__acquire(h, c, &st, "outbox_get");
+	int rc = acquire(h, c, &st, "outbox_get");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK, found = 0;
-	stw__bt(&b, st, 1, command_id);
-	struct stw__outbox_found f = { cb, ud, &found };
-	rc = stw__each_outbox(h, c, st, b, "outbox_get", stw__outbox_found_cb, &f);
+	bt(&b, st, 1, command_id);
+	struct outbox_found f = { cb, ud, &found };
+	rc = each_outbox(h, c, st, b, "outbox_get", outbox_found_cb, &f);
 	return rc == STW_OK && !found ? STW_ENOTFOUND : rc;
 }
 
-static int stw__outbox_by_status(struct stw__store *s, const char *status, int limit,
-				 stw__outbox_cb cb, void *ud)
+static int op_outbox_by_status(struct stw__store *s, const char *status, int limit,
+			       stw__outbox_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
-	enum stw__sid id = strcmp(status, "pending") == 0     ? STW__OUTBOX_PENDING_ALL
-			   : strcmp(status, "delivered") == 0 ? STW__OUTBOX_DONE
-							      : STW__OUTBOX_BY_STATUS;
+	struct sqlite_store *h = handle(s);
+	enum sid id = strcmp(status, "pending") == 0     ? STW__OUTBOX_PENDING_ALL
+		      : strcmp(status, "delivered") == 0 ? STW__OUTBOX_DONE
+							 : STW__OUTBOX_BY_STATUS;
 	sqlite3_stmt *c = h->st[id], *st;
-	int rc = stw__acquire(h, c, &st, "outbox_by_status");
+	int rc = acquire(h, c, &st, "outbox_by_status");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, status);
-	stw__bi(&b, st, 2, limit > 0 ? limit : -1);
-	return stw__each_outbox(h, c, st, b, "outbox_by_status", cb, ud);
+	bt(&b, st, 1, status);
+	bi(&b, st, 2, limit > 0 ? limit : -1);
+	return each_outbox(h, c, st, b, "outbox_by_status", cb, ud);
 }
 
-static int stw__outbox_pending_count(struct stw__store *s, int64_t *count)
+static int op_outbox_pending_count(struct stw__store *s, int64_t *count)
 {
-	return stw__int_or_zero(stw__h(s), STW__OUTBOX_PENDING_COUNT, NULL, NULL, 0,
-				"outbox_pending_count", count);
+	return int_or_zero(handle(s), STW__OUTBOX_PENDING_COUNT, NULL, NULL, 0,
+			   "outbox_pending_count", count);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Dedup                                                                    */
 
 /* The recorded error text is truncated to fit err (cap bytes). */
-static int stw__dedup_get(struct stw__store *s, const char *context, const char *command_id,
-			  int *outcome, char *err, size_t cap)
+static int op_dedup_get(struct stw__store *s, const char *context, const char *command_id,
+			int *outcome, char *err, size_t cap)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__DEDUP_GET], *st;
-	int rc = stw__acquire(h, c, &st, "dedup_get");
+	int rc = acquire(h, c, &st, "dedup_get");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, context);
-	stw__bt(&b, st, 2, command_id);
+	bt(&b, st, 1, context);
+	bt(&b, st, 2, command_id);
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	if (b == SQLITE_ROW) {
 		int oom = 0;
 		if (outcome != NULL)
 			*outcome = sqlite3_column_int(st, 0);
-		const char *e = stw__text(st, 1, &oom);
+		const char *e = col_text(st, 1, &oom);
 		if (oom) {
-			rc = stw__failf(h, STW_ENOMEM, "dedup_get: out of memory");
+			rc = failf(h, STW_ENOMEM, "dedup_get: out of memory");
 		} else {
 			rc = STW_OK;
 			if (err != NULL && cap > 0) {
@@ -1728,100 +1722,100 @@ static int stw__dedup_get(struct stw__store *s, const char *context, const char 
 	} else if (b == SQLITE_DONE) {
 		rc = STW_ENOTFOUND;
 	} else {
-		rc = stw__fail(h, b, "dedup_get");
+		rc = fail(h, b, "dedup_get");
 	}
-	stw__finish(c, st);
+	finish(c, st);
 	return rc;
 }
 
-static int stw__dedup_put(struct stw__store *s, const char *context, const char *command_id,
-			  int outcome, const char *error, int64_t at)
+static int op_dedup_put(struct stw__store *s, const char *context, const char *command_id,
+			int outcome, const char *error, int64_t at)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (context == NULL || command_id == NULL)
-		return stw__failf(h, STW_EINVAL, "dedup_put: context and command_id are required");
+		return failf(h, STW_EINVAL, "dedup_put: context and command_id are required");
 	sqlite3_stmt *st = h->st[STW__DEDUP_PUT];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, context);
-	stw__bt(&b, st, 2, command_id);
-	stw__bi(&b, st, 3, outcome);
-	stw__bt(&b, st, 4, error);
-	stw__bi(&b, st, 5, at);
-	return stw__run(h, st, b, "dedup_put", NULL);
+	bt(&b, st, 1, context);
+	bt(&b, st, 2, command_id);
+	bi(&b, st, 3, outcome);
+	bt(&b, st, 4, error);
+	bi(&b, st, 5, at);
+	return run(h, st, b, "dedup_put", NULL);
 }
 
 /* STW_ENOTFOUND when the command was never recorded. */
-static int stw__dedup_hit(struct stw__store *s, const char *context, const char *command_id)
+static int op_dedup_hit(struct stw__store *s, const char *context, const char *command_id)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *st = h->st[STW__DEDUP_HIT];
 	int b = SQLITE_OK, changes = 0;
-	stw__bt(&b, st, 1, context);
-	stw__bt(&b, st, 2, command_id);
-	int rc = stw__run(h, st, b, "dedup_hit", &changes);
+	bt(&b, st, 1, context);
+	bt(&b, st, 2, command_id);
+	int rc = run(h, st, b, "dedup_hit", &changes);
 	if (rc == STW_OK && changes == 0)
-		rc = stw__failf(h, STW_ENOTFOUND, "dedup_hit: no command %s in %s",
-				command_id ? command_id : "(null)", context ? context : "(null)");
+		rc = failf(h, STW_ENOTFOUND, "dedup_hit: no command %s in %s",
+			   command_id ? command_id : "(null)", context ? context : "(null)");
 	return rc;
 }
 
 /* A sum over the table: meant for inspection, not for every step. */
-static int stw__dedup_duplicates(struct stw__store *s, int64_t *count)
+static int op_dedup_duplicates(struct stw__store *s, int64_t *count)
 {
-	return stw__int_or_zero(stw__h(s), STW__DEDUP_DUPLICATES, NULL, NULL, 0, "dedup_duplicates",
-				count);
+	return int_or_zero(handle(s), STW__DEDUP_DUPLICATES, NULL, NULL, 0, "dedup_duplicates",
+			   count);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Unrouted                                                                 */
 
 /* row->seq is ignored (assigned). */
-static int stw__unrouted_insert(struct stw__store *s, const struct stw__unrouted_row *row)
+static int op_unrouted_insert(struct stw__store *s, const struct stw__unrouted_row *row)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (row == NULL || row->definition == NULL || row->context == NULL ||
 	    row->event_id == NULL || row->event_type == NULL || row->reason == NULL)
-		return stw__failf(h, STW_EINVAL,
-				  "unrouted_insert: definition, context, event_id, event_type "
-				  "and reason are required");
+		return failf(h, STW_EINVAL,
+			     "unrouted_insert: definition, context, event_id, event_type "
+			     "and reason are required");
 	sqlite3_stmt *st = h->st[STW__UNROUTED_INSERT];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, row->definition);
-	stw__bt(&b, st, 2, row->context);
-	stw__bi(&b, st, 3, row->position);
-	stw__bt(&b, st, 4, row->event_id);
-	stw__bt(&b, st, 5, row->event_type);
-	stw__bt(&b, st, 6, row->reason);
-	stw__bi(&b, st, 7, row->at);
-	return stw__run(h, st, b, "unrouted_insert", NULL);
+	bt(&b, st, 1, row->definition);
+	bt(&b, st, 2, row->context);
+	bi(&b, st, 3, row->position);
+	bt(&b, st, 4, row->event_id);
+	bt(&b, st, 5, row->event_type);
+	bt(&b, st, 6, row->reason);
+	bi(&b, st, 7, row->at);
+	return run(h, st, b, "unrouted_insert", NULL);
 }
 
 /* Newest first; definition NULL lists all; limit <= 0 means no limit. */
-static int stw__unrouted_list(struct stw__store *s, const char *definition, int limit,
-			      stw__unrouted_cb cb, void *ud)
+static int op_unrouted_list(struct stw__store *s, const char *definition, int limit,
+			    stw__unrouted_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[definition ? STW__UNROUTED_LIST_DEFINITION : STW__UNROUTED_LIST];
 	sqlite3_stmt *st;
-	int rc = stw__acquire(h, c, &st, "unrouted_list");
+	int rc = acquire(h, c, &st, "unrouted_list");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
 	if (definition)
-		stw__bt(&b, st, 1, definition);
-	stw__bi(&b, st, 2, limit > 0 ? limit : -1);
+		bt(&b, st, 1, definition);
+	bi(&b, st, 2, limit > 0 ? limit : -1);
 	if (b == SQLITE_OK) {
 		while ((b = sqlite3_step(st)) == SQLITE_ROW) {
 			struct stw__unrouted_row r;
 			int oom = 0;
-			r.seq = stw__int(st, 0);
-			r.definition = stw__text(st, 1, &oom);
-			r.context = stw__text(st, 2, &oom);
-			r.position = stw__int(st, 3);
-			r.event_id = stw__text(st, 4, &oom);
-			r.event_type = stw__text(st, 5, &oom);
-			r.reason = stw__text(st, 6, &oom);
-			r.at = stw__int(st, 7);
+			r.seq = col_int(st, 0);
+			r.definition = col_text(st, 1, &oom);
+			r.context = col_text(st, 2, &oom);
+			r.position = col_int(st, 3);
+			r.event_id = col_text(st, 4, &oom);
+			r.event_type = col_text(st, 5, &oom);
+			r.reason = col_text(st, 6, &oom);
+			r.at = col_int(st, 7);
 			if (oom) {
 				b = SQLITE_NOMEM;
 				break;
@@ -1832,51 +1826,51 @@ static int stw__unrouted_list(struct stw__store *s, const char *definition, int 
 			}
 		}
 	}
-	rc = b == SQLITE_DONE ? STW_OK : stw__fail(h, b, "unrouted_list");
-	stw__finish(c, st);
+	rc = b == SQLITE_DONE ? STW_OK : fail(h, b, "unrouted_list");
+	finish(c, st);
 	return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                   */
 
-static int stw__timer_insert(struct stw__store *s, const struct stw__timer_row *row)
+static int op_timer_insert(struct stw__store *s, const struct stw__timer_row *row)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (row == NULL || row->id == NULL || row->definition == NULL || row->instance_id == NULL ||
 	    row->message_type == NULL || row->armed_by == NULL)
-		return stw__failf(h, STW_EINVAL,
-				  "timer_insert: id, definition, instance_id, message_type and "
-				  "armed_by are required");
+		return failf(h, STW_EINVAL,
+			     "timer_insert: id, definition, instance_id, message_type and "
+			     "armed_by are required");
 	sqlite3_stmt *st = h->st[STW__TIMER_INSERT];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, row->id);
-	stw__bt(&b, st, 2, row->definition);
-	stw__bt(&b, st, 3, row->instance_id);
-	stw__bt(&b, st, 4, row->message_type);
-	stw__bi(&b, st, 5, row->due_at);
-	stw__bi(&b, st, 6, row->entered_version);
-	stw__bt(&b, st, 7, row->armed_by);
-	stw__bi(&b, st, 8, row->created_at);
-	return stw__run(h, st, b, "timer_insert", NULL);
+	bt(&b, st, 1, row->id);
+	bt(&b, st, 2, row->definition);
+	bt(&b, st, 3, row->instance_id);
+	bt(&b, st, 4, row->message_type);
+	bi(&b, st, 5, row->due_at);
+	bi(&b, st, 6, row->entered_version);
+	bt(&b, st, 7, row->armed_by);
+	bi(&b, st, 8, row->created_at);
+	return run(h, st, b, "timer_insert", NULL);
 }
 
 /* Steps a timer query (bound already, b its bind status) into cb. Finishes st. */
-static int stw__each_timer(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_stmt *st, int b,
-			   const char *op, stw__timer_cb cb, void *ud)
+static int each_timer(struct sqlite_store *h, sqlite3_stmt *cached, sqlite3_stmt *st, int b,
+		      const char *op, stw__timer_cb cb, void *ud)
 {
 	if (b == SQLITE_OK) {
 		while ((b = sqlite3_step(st)) == SQLITE_ROW) {
 			struct stw__timer_row r;
 			int oom = 0;
-			r.id = stw__text(st, 0, &oom);
-			r.definition = stw__text(st, 1, &oom);
-			r.instance_id = stw__text(st, 2, &oom);
-			r.message_type = stw__text(st, 3, &oom);
-			r.due_at = stw__int(st, 4);
-			r.entered_version = stw__int(st, 5);
-			r.armed_by = stw__text(st, 6, &oom);
-			r.created_at = stw__int(st, 7);
+			r.id = col_text(st, 0, &oom);
+			r.definition = col_text(st, 1, &oom);
+			r.instance_id = col_text(st, 2, &oom);
+			r.message_type = col_text(st, 3, &oom);
+			r.due_at = col_int(st, 4);
+			r.entered_version = col_int(st, 5);
+			r.armed_by = col_text(st, 6, &oom);
+			r.created_at = col_int(st, 7);
 			if (oom) {
 				b = SQLITE_NOMEM;
 				break;
@@ -1887,70 +1881,70 @@ static int stw__each_timer(struct stw__sqlite *h, sqlite3_stmt *cached, sqlite3_
 			}
 		}
 	}
-	int rc = b == SQLITE_DONE ? STW_OK : stw__fail(h, b, op);
-	stw__finish(cached, st);
+	int rc = b == SQLITE_DONE ? STW_OK : fail(h, b, op);
+	finish(cached, st);
 	return rc;
 }
 
-static int stw__timers_due(struct stw__store *s, const char *definition, int64_t now, int limit,
-			   stw__timer_cb cb, void *ud)
+static int op_timers_due(struct stw__store *s, const char *definition, int64_t now, int limit,
+			 stw__timer_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__TIMERS_DUE], *st;
-	int rc = stw__acquire(h, c, &st, "timers_due");
+	int rc = acquire(h, c, &st, "timers_due");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bi(&b, st, 1, now);
-	stw__bi(&b, st, 2, limit > 0 ? limit : -1);
-	stw__bt(&b, st, 3, definition);
-	return stw__each_timer(h, c, st, b, "timers_due", cb, ud);
+	bi(&b, st, 1, now);
+	bi(&b, st, 2, limit > 0 ? limit : -1);
+	bt(&b, st, 3, definition);
+	return each_timer(h, c, st, b, "timers_due", cb, ud);
 }
 
-static int stw__timer_delete(struct stw__store *s, const char *definition, const char *instance_id,
-			     const char *id)
+static int op_timer_delete(struct stw__store *s, const char *definition, const char *instance_id,
+			   const char *id)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *st = h->st[STW__TIMER_DELETE];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, definition);
-	stw__bt(&b, st, 2, instance_id);
-	stw__bt(&b, st, 3, id);
-	return stw__run(h, st, b, "timer_delete", NULL);
+	bt(&b, st, 1, definition);
+	bt(&b, st, 2, instance_id);
+	bt(&b, st, 3, id);
+	return run(h, st, b, "timer_delete", NULL);
 }
 
 /* min() over the (definition, due_at) index: one index probe, not a scan. */
-static int stw__timer_next(struct stw__store *s, const char *definition, int64_t *due_at)
+static int op_timer_next(struct stw__store *s, const char *definition, int64_t *due_at)
 {
-	return stw__min_or_none(stw__h(s), STW__TIMER_NEXT, definition, "timer_next", due_at);
+	return min_or_none(handle(s), STW__TIMER_NEXT, definition, "timer_next", due_at);
 }
 
-static int stw__timers_for_instance(struct stw__store *s, const char *definition,
-				    const char *instance_id, stw__timer_cb cb, void *ud)
+static int op_timers_for_instance(struct stw__store *s, const char *definition,
+				  const char *instance_id, stw__timer_cb cb, void *ud)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__TIMERS_FOR_INSTANCE], *st;
-	int rc = stw__acquire(h, c, &st, "timers_for_instance");
+	int rc = acquire(h, c, &st, "timers_for_instance");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, definition);
-	stw__bt(&b, st, 2, instance_id);
-	return stw__each_timer(h, c, st, b, "timers_for_instance", cb, ud);
+	bt(&b, st, 1, definition);
+	bt(&b, st, 2, instance_id);
+	return each_timer(h, c, st, b, "timers_for_instance", cb, ud);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Periodic processes                                                       */
 
-static int stw__periodic_get(struct stw__store *s, const char *name, int64_t *period)
+static int op_periodic_get(struct stw__store *s, const char *name, int64_t *period)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *c = h->st[STW__PERIODIC_GET], *st;
-	int rc = stw__acquire(h, c, &st, "periodic_get");
+	int rc = acquire(h, c, &st, "periodic_get");
 	if (rc != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, name);
+	bt(&b, st, 1, name);
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	if (b == SQLITE_ROW) {
@@ -1959,29 +1953,29 @@ static int stw__periodic_get(struct stw__store *s, const char *name, int64_t *pe
 	} else if (b == SQLITE_DONE) {
 		rc = STW_ENOTFOUND;
 	} else {
-		rc = stw__fail(h, b, "periodic_get");
+		rc = fail(h, b, "periodic_get");
 	}
-	stw__finish(c, st);
+	finish(c, st);
 	return rc;
 }
 
-static int stw__periodic_set(struct stw__store *s, const char *name, int64_t period, int64_t at)
+static int op_periodic_set(struct stw__store *s, const char *name, int64_t period, int64_t at)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *st = h->st[STW__PERIODIC_SET];
 	int b = SQLITE_OK;
-	stw__bt(&b, st, 1, name);
-	stw__bi(&b, st, 2, period);
-	stw__bi(&b, st, 3, at);
-	return stw__run(h, st, b, "periodic_set", NULL);
+	bt(&b, st, 1, name);
+	bi(&b, st, 2, period);
+	bi(&b, st, 3, at);
+	return run(h, st, b, "periodic_set", NULL);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Opening and closing                                                      */
 
-static void *stw__ckpt_main(void *arg)
+static void *ckpt_main(void *arg)
 {
-	struct stw__ckpt *c = arg;
+	struct ckpt *c = arg;
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		while (!c->wanted && !c->stop)
@@ -2000,9 +1994,9 @@ static void *stw__ckpt_main(void *arg)
 }
 
 /* The committing connection's WAL hook: `frames` is the WAL's size after a commit. */
-static int stw__wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
 {
-	struct stw__ckpt *c = ud;
+	struct ckpt *c = ud;
 	/*
 	 * A WAL that a checkpoint could not empty (commits kept coming while it
 	 * copied) is not restarted, so its size stays past STW__CKPT_PAGES. The
@@ -2027,7 +2021,7 @@ static int stw__wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
 }
 
 /* Stops and joins the checkpointer and closes its connection. Accepts NULL. */
-static void stw__ckpt_stop(struct stw__ckpt *c)
+static void ckpt_stop(struct ckpt *c)
 {
 	if (c == NULL)
 		return;
@@ -2048,45 +2042,45 @@ static void stw__ckpt_stop(struct stw__ckpt *c)
  * committing connection would) and hands the WAL hook to it. Without a
  * thread the connection keeps SQLite's automatic checkpoints.
  */
-static int stw__ckpt_start(struct stw__sqlite *h, const char *path, int synchronous)
+static int ckpt_start(struct sqlite_store *h, const char *path, int synchronous)
 {
-	struct stw__ckpt *c = calloc(1, sizeof *c);
+	struct ckpt *c = calloc(1, sizeof *c);
 	if (c == NULL)
-		return stw__failf(h, STW_ENOMEM, "open: out of memory");
+		return failf(h, STW_ENOMEM, "open: out of memory");
 	int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(c->db, stw__sync_sql[synchronous], NULL, NULL, NULL);
+		rc = sqlite3_exec(c->db, sync_sql[synchronous], NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		int code = stw__failf(h, STW_ESTORE, "open: checkpointer: %s",
-				      c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		int code = failf(h, STW_ESTORE, "open: checkpointer: %s",
+				 c->db ? sqlite3_errmsg(c->db) : "out of memory");
 		sqlite3_close_v2(c->db);
 		free(c);
 		return code;
 	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	if (pthread_create(&c->thread, NULL, stw__ckpt_main, c) != 0) {
+	if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
 		sqlite3_close_v2(c->db);
 		free(c);
-		return stw__failf(h, STW_ESTORE, "open: cannot start the checkpointer thread");
+		return failf(h, STW_ESTORE, "open: cannot start the checkpointer thread");
 	}
 	c->next = STW__CKPT_PAGES;
 	h->ckpt = c;
-	sqlite3_wal_hook(h->db, stw__wal_hook, c);
+	sqlite3_wal_hook(h->db, wal_hook, c);
 	return STW_OK;
 }
 
 /* Finalizes every statement and closes the connection. Accepts NULL. */
-static void stw__close(struct stw__store *s)
+static void op_close(struct stw__store *s)
 {
 	if (s == NULL)
 		return;
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	if (h->ckpt != NULL) {
 		sqlite3_wal_hook(h->db, NULL, NULL);
-		stw__ckpt_stop(h->ckpt);
+		ckpt_stop(h->ckpt);
 		h->ckpt = NULL;
 	}
 	for (int i = 0; i < STW__NSTMT; i++)
@@ -2098,68 +2092,68 @@ static void stw__close(struct stw__store *s)
 	free(h);
 }
 
-static const struct stw__store_ops stw__sqlite_ops = {
-	.close = stw__close,
-	.errmsg = stw__errmsg,
-	.begin = stw__begin,
-	.commit = stw__commit,
-	.rollback = stw__rollback,
-	.savepoint = stw__savepoint,
-	.release = stw__release,
-	.rollback_to = stw__rollback_to,
-	.durable = stw__durable,
-	.open_outer = stw__open_outer,
-	.close_outer = stw__close_outer,
-	.event_get = stw__event_get,
-	.stream_version = stw__stream_version,
-	.append = stw__append,
-	.read = stw__read,
-	.read_stream = stw__read_stream,
-	.undos = stw__undos,
-	.foreign_commits = stw__foreign_commits,
-	.head = stw__head,
-	.cursor_get = stw__cursor_get,
-	.cursor_set = stw__cursor_set,
-	.instance_get = stw__instance_get,
-	.instance_insert = stw__instance_insert,
-	.instance_update = stw__instance_update,
-	.key_holder = stw__key_holder,
-	.list_instances = stw__list_instances,
-	.history_has = stw__history_has,
-	.history_insert = stw__history_insert,
-	.history_insert_many = stw__history_insert_many,
-	.history_list = stw__history_list,
-	.outbox_insert = stw__outbox_insert,
-	.outbox_pending = stw__outbox_pending,
-	.outbox_mark = stw__outbox_mark,
-	.outbox_for_instance = stw__outbox_for_instance,
-	.outbox_pending_count = stw__outbox_pending_count,
-	.dedup_get = stw__dedup_get,
-	.dedup_put = stw__dedup_put,
-	.dedup_hit = stw__dedup_hit,
-	.dedup_duplicates = stw__dedup_duplicates,
-	.unrouted_insert = stw__unrouted_insert,
-	.unrouted_list = stw__unrouted_list,
-	.timer_insert = stw__timer_insert,
-	.timers_due = stw__timers_due,
-	.timer_delete = stw__timer_delete,
-	.timer_next = stw__timer_next,
-	.timers_for_instance = stw__timers_for_instance,
-	.periodic_get = stw__periodic_get,
-	.periodic_set = stw__periodic_set,
-	.outbox_due = stw__outbox_due,
-	.outbox_next_due = stw__outbox_next_due,
-	.outbox_attempted = stw__outbox_attempted,
-	.outbox_get = stw__outbox_get,
-	.outbox_by_status = stw__outbox_by_status,
-	.cursor_attempt = stw__cursor_attempt,
+static const struct stw__store_ops sqlite_ops = {
+	.close = op_close,
+	.errmsg = op_errmsg,
+	.begin = op_begin,
+	.commit = op_commit,
+	.rollback = op_rollback,
+	.savepoint = op_savepoint,
+	.release = op_release,
+	.rollback_to = op_rollback_to,
+	.durable = op_durable,
+	.open_outer = op_open_outer,
+	.close_outer = op_close_outer,
+	.event_get = op_event_get,
+	.stream_version = op_stream_version,
+	.append = op_append,
+	.read = op_read,
+	.read_stream = op_read_stream,
+	.undos = op_undos,
+	.foreign_commits = op_foreign_commits,
+	.head = op_head,
+	.cursor_get = op_cursor_get,
+	.cursor_set = op_cursor_set,
+	.instance_get = op_instance_get,
+	.instance_insert = op_instance_insert,
+	.instance_update = op_instance_update,
+	.key_holder = op_key_holder,
+	.list_instances = op_list_instances,
+	.history_has = op_history_has,
+	.history_insert = op_history_insert,
+	.history_insert_many = op_history_insert_many,
+	.history_list = op_history_list,
+	.outbox_insert = op_outbox_insert,
+	.outbox_pending = op_outbox_pending,
+	.outbox_mark = op_outbox_mark,
+	.outbox_for_instance = op_outbox_for_instance,
+	.outbox_pending_count = op_outbox_pending_count,
+	.dedup_get = op_dedup_get,
+	.dedup_put = op_dedup_put,
+	.dedup_hit = op_dedup_hit,
+	.dedup_duplicates = op_dedup_duplicates,
+	.unrouted_insert = op_unrouted_insert,
+	.unrouted_list = op_unrouted_list,
+	.timer_insert = op_timer_insert,
+	.timers_due = op_timers_due,
+	.timer_delete = op_timer_delete,
+	.timer_next = op_timer_next,
+	.timers_for_instance = op_timers_for_instance,
+	.periodic_get = op_periodic_get,
+	.periodic_set = op_periodic_set,
+	.outbox_due = op_outbox_due,
+	.outbox_next_due = op_outbox_next_due,
+	.outbox_attempted = op_outbox_attempted,
+	.outbox_get = op_outbox_get,
+	.outbox_by_status = op_outbox_by_status,
+	.cursor_attempt = op_cursor_attempt,
 };
 
 /* Runs static SQL (no input) through sqlite3_exec. */
-static int stw__exec_sql(struct stw__sqlite *h, const char *sql, const char *op)
+static int exec_sql(struct sqlite_store *h, const char *sql, const char *op)
 {
 	int rc = sqlite3_exec(h->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? STW_OK : stw__fail(h, rc, op);
+	return rc == SQLITE_OK ? STW_OK : fail(h, rc, op);
 }
 
 /*
@@ -2167,7 +2161,7 @@ static int stw__exec_sql(struct stw__sqlite *h, const char *sql, const char *op)
  * keeps "memory"), then synchronous (0..2), busy timeout, foreign keys and,
  * when cache_kb > 0, the page cache size.
  */
-static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only, int cache_kb)
+static int pragmas(struct sqlite_store *h, int synchronous, int read_only, int cache_kb)
 {
 	sqlite3_stmt *st = NULL;
 	/* A read-only connection cannot change the journal mode, only report it. */
@@ -2176,7 +2170,7 @@ static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only, i
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		rc = stw__fail(h, rc, "open: journal_mode");
+		rc = fail(h, rc, "open: journal_mode");
 		sqlite3_finalize(st);
 		return rc;
 	}
@@ -2185,19 +2179,19 @@ static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only, i
 		 (mode != NULL && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0));
 	h->wal = mode != NULL && strcmp(mode, "wal") == 0;
 	if (!ok)
-		rc = stw__failf(h, STW_ESTORE, "open: cannot use WAL mode (journal mode is %s)",
-				mode ? mode : "unknown");
+		rc = failf(h, STW_ESTORE, "open: cannot use WAL mode (journal mode is %s)",
+			   mode ? mode : "unknown");
 	sqlite3_finalize(st);
 	if (!ok)
 		return rc;
 	sqlite3_busy_timeout(h->db, 5000);
-	rc = stw__exec_sql(h, stw__sync_sql[synchronous], "open: synchronous");
+	rc = exec_sql(h, sync_sql[synchronous], "open: synchronous");
 	if (rc == STW_OK)
-		rc = stw__exec_sql(h, "PRAGMA foreign_keys = OFF", "open: foreign_keys");
+		rc = exec_sql(h, "PRAGMA foreign_keys = OFF", "open: foreign_keys");
 	if (rc == STW_OK && cache_kb > 0) {
 		char sql[64];
 		snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d", cache_kb);
-		rc = stw__exec_sql(h, sql, "open: cache_size");
+		rc = exec_sql(h, sql, "open: cache_size");
 	}
 	return rc;
 }
@@ -2207,9 +2201,9 @@ static int stw__pragmas(struct stw__sqlite *h, int synchronous, int read_only, i
  * one, in one IMMEDIATE transaction so that concurrent openers create it
  * once.
  */
-static int stw__schema_init(struct stw__sqlite *h, int read_only)
+static int schema_init(struct sqlite_store *h, int read_only)
 {
-	int rc = stw__exec_sql(h, read_only ? "BEGIN" : "BEGIN IMMEDIATE", "open: begin");
+	int rc = exec_sql(h, read_only ? "BEGIN" : "BEGIN IMMEDIATE", "open: begin");
 	if (rc != STW_OK)
 		return rc;
 	sqlite3_stmt *st = NULL;
@@ -2220,7 +2214,7 @@ static int stw__schema_init(struct stw__sqlite *h, int read_only)
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	if (b != SQLITE_ROW) {
-		rc = stw__fail(h, b, "open: schema");
+		rc = fail(h, b, "open: schema");
 		goto out;
 	}
 	int exists = sqlite3_column_int(st, 0) > 0;
@@ -2228,11 +2222,11 @@ static int stw__schema_init(struct stw__sqlite *h, int read_only)
 	st = NULL;
 
 	if (!exists && read_only) {
-		rc = stw__failf(h, STW_ENOTFOUND, "open: not a steward database (no schema)");
+		rc = failf(h, STW_ENOTFOUND, "open: not a steward database (no schema)");
 		goto out;
 	}
 	if (!exists) {
-		rc = stw__exec_sql(h, stw__schema, "open: create schema");
+		rc = exec_sql(h, schema, "open: create schema");
 		goto out;
 	}
 
@@ -2241,11 +2235,11 @@ static int stw__schema_init(struct stw__sqlite *h, int read_only)
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	if (b == SQLITE_DONE) {
-		rc = stw__failf(h, STW_ESTORE, "open: the database has no schema_version");
+		rc = failf(h, STW_ESTORE, "open: the database has no schema_version");
 		goto out;
 	}
 	if (b != SQLITE_ROW) {
-		rc = stw__fail(h, b, "open: schema");
+		rc = fail(h, b, "open: schema");
 		goto out;
 	}
 	const char *text = (const char *)sqlite3_column_text(st, 0);
@@ -2253,41 +2247,41 @@ static int stw__schema_init(struct stw__sqlite *h, int read_only)
 	errno = 0;
 	long long v = text ? strtoll(text, &end, 10) : 0;
 	if (text == NULL || end == text || *end != '\0' || errno != 0 || v < 1) {
-		rc = stw__failf(h, STW_ESTORE, "open: unreadable schema_version '%s'",
-				text ? text : "NULL");
+		rc = failf(h, STW_ESTORE, "open: unreadable schema_version '%s'",
+			   text ? text : "NULL");
 	} else if (v > STW__SCHEMA_VERSION) {
-		rc = stw__failf(h, STW_ESTORE,
-				"open: the database has schema version %lld, newer than the %d "
-				"this build supports; upgrade steward",
-				v, STW__SCHEMA_VERSION);
+		rc = failf(h, STW_ESTORE,
+			   "open: the database has schema version %lld, newer than the %d "
+			   "this build supports; upgrade steward",
+			   v, STW__SCHEMA_VERSION);
 	} else if (v < STW__SCHEMA_VERSION) {
 		/* Older databases are migrated in place, in this transaction. */
 		sqlite3_finalize(st);
 		st = NULL;
 		if (read_only)
-			rc = stw__failf(h, STW_ESTORE,
-					"open: the database has schema version %lld; open it once "
-					"read-write to upgrade it",
-					v);
+			rc = failf(h, STW_ESTORE,
+				   "open: the database has schema version %lld; open it once "
+				   "read-write to upgrade it",
+				   v);
 		else {
 			if (v == 1)
-				rc = stw__exec_sql(h, stw__migrate_2, "open: migrate to schema 2");
+				rc = exec_sql(h, migrate_2, "open: migrate to schema 2");
 			if (rc == STW_OK && v <= 2)
-				rc = stw__exec_sql(h, stw__migrate_3, "open: migrate to schema 3");
+				rc = exec_sql(h, migrate_3, "open: migrate to schema 3");
 			if (rc == STW_OK && v <= 3)
-				rc = stw__exec_sql(h, stw__migrate_4, "open: migrate to schema 4");
+				rc = exec_sql(h, migrate_4, "open: migrate to schema 4");
 			if (rc == STW_OK && v <= 4)
-				rc = stw__migrate_5(h);
+				rc = migrate_5(h);
 			if (rc == STW_OK && v <= 5)
-				rc = stw__exec_sql(h, stw__migrate_6, "open: migrate to schema 6");
+				rc = exec_sql(h, migrate_6, "open: migrate to schema 6");
 			if (rc == STW_OK && v <= 6)
-				rc = stw__exec_sql(h, stw__migrate_7, "open: migrate to schema 7");
+				rc = exec_sql(h, migrate_7, "open: migrate to schema 7");
 		}
 	}
 out:
 	sqlite3_finalize(st);
 	if (rc == STW_OK)
-		rc = stw__exec_sql(h, "COMMIT", "open: commit");
+		rc = exec_sql(h, "COMMIT", "open: commit");
 	if (rc != STW_OK && !sqlite3_get_autocommit(h->db))
 		(void)sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
@@ -2296,7 +2290,7 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Schema 4 -> 5                                                            */
 
-static const char stw__migrate_5_sql[] = STW__INSTANCES_SCHEMA(
+static const char migrate_5_sql[] = STW__INSTANCES_SCHEMA(
     "stw_instances_5") "INSERT INTO stw_instances_5(" STW__INSTANCE_COLS ") "
 		       "SELECT " STW__INSTANCE_COLS " FROM stw_instances;"
 		       "DROP TABLE stw_instances;"
@@ -2311,19 +2305,19 @@ static const char stw__migrate_5_sql[] = STW__INSTANCES_SCHEMA(
 					       "'schema_version';";
 
 /* Runs inside the opening transaction: a failure leaves version 4 as it was. */
-static int stw__migrate_5(struct stw__sqlite *h)
+static int migrate_5(struct sqlite_store *h)
 {
-	return stw__exec_sql(h, stw__migrate_5_sql, "open: migrate to schema 5");
+	return exec_sql(h, migrate_5_sql, "open: migrate to schema 5");
 }
 
 /* Prepares every statement, including the list_instances variants. */
-static int stw__prepare_all(struct stw__sqlite *h)
+static int prepare_all(struct sqlite_store *h)
 {
 	for (int i = 0; i < STW__NSTMT; i++) {
-		int rc = sqlite3_prepare_v3(h->db, stw__sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		int rc = sqlite3_prepare_v3(h->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
 					    &h->st[i], NULL);
 		if (rc != SQLITE_OK)
-			return stw__fail(h, rc, "open: prepare");
+			return fail(h, rc, "open: prepare");
 	}
 	for (int m = 0; m < STW__LQ_VARIANTS; m++) {
 		char sql[512];
@@ -2335,14 +2329,14 @@ static int stw__prepare_all(struct stw__sqlite *h)
 				 (m & STW__LQ_STATE) ? " AND state = ?3" : "",
 				 (m & STW__LQ_ID) ? " AND id = ?4" : "");
 		if (n < 0 || (size_t)n >= sizeof sql)
-			return stw__failf(h, STW_ESTORE, "open: list statement too long");
+			return failf(h, STW_ESTORE, "open: list statement too long");
 		int rc = sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &h->list[m],
 					    NULL);
 		if (rc != SQLITE_OK)
-			return stw__fail(h, rc, "open: prepare");
+			return fail(h, rc, "open: prepare");
 	}
 	/* The single-row history insert, with its VALUES repeated. */
-	const char *one = stw__sql[STW__HISTORY_INSERT];
+	const char *one = sql_text[STW__HISTORY_INSERT];
 	const char *values = strstr(one, "VALUES ");
 	size_t head = (size_t)(values - one) + strlen("VALUES ");
 	char sql[STW__HISTORY_CHUNK * 48 + 256];
@@ -2352,7 +2346,7 @@ static int stw__prepare_all(struct stw__sqlite *h)
 				      r ? "," : "");
 	int rc =
 	    sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &h->history_chunk, NULL);
-	return rc == SQLITE_OK ? STW_OK : stw__fail(h, rc, "open: prepare");
+	return rc == SQLITE_OK ? STW_OK : fail(h, rc, "open: prepare");
 }
 
 /*
@@ -2365,7 +2359,7 @@ static int stw__prepare_all(struct stw__sqlite *h)
  */
 int stw__sqlite_ephemeral_writes(struct stw__store *s, char *first, size_t cap)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	int n = 0;
 	for (int i = 0; i < STW__NSTMT && n >= 0; i++) {
 		const char *sql = sqlite3_sql(h->st[i]);
@@ -2404,7 +2398,7 @@ int stw__sqlite_ephemeral_writes(struct stw__store *s, char *first, size_t cap)
  *    the pages it changes into one, and past 64 KiB SQLite would write it
  *    to a temporary file, doubling the writes of a round.
  */
-static void stw__sqlite_config(void)
+static void sqlite_config(void)
 {
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
@@ -2414,7 +2408,7 @@ int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
 		     struct stw__store **out, char *errbuf, size_t errcap)
 {
 	static pthread_once_t config_once = PTHREAD_ONCE_INIT;
-	pthread_once(&config_once, stw__sqlite_config);
+	pthread_once(&config_once, sqlite_config);
 	int synchronous = opts ? opts->synchronous : 2;
 	if (synchronous < 0)
 		synchronous = 2;
@@ -2428,13 +2422,13 @@ int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
 		return STW_EINVAL;
 	}
 
-	struct stw__sqlite *h = calloc(1, sizeof *h);
+	struct sqlite_store *h = calloc(1, sizeof *h);
 	if (h == NULL) {
 		if (errbuf != NULL && errcap > 0)
 			snprintf(errbuf, errcap, "open: out of memory");
 		return STW_ENOMEM;
 	}
-	h->base.ops = &stw__sqlite_ops;
+	h->base.ops = &sqlite_ops;
 
 	int rc;
 	int read_only = opts ? opts->read_only : 0;
@@ -2442,23 +2436,23 @@ int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
 	int b = sqlite3_open_v2(path, &h->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (b != SQLITE_OK) {
 		if (h->db == NULL)
-			rc = stw__failf(h, STW_ENOMEM, "open: out of memory");
+			rc = failf(h, STW_ENOMEM, "open: out of memory");
 		else
-			rc = stw__failf(h, stw__code(sqlite3_extended_errcode(h->db)),
-					"open: %s: %s", path, sqlite3_errmsg(h->db));
+			rc = failf(h, code(sqlite3_extended_errcode(h->db)), "open: %s: %s", path,
+				   sqlite3_errmsg(h->db));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(h->db, 1);
-	sqlite3_rollback_hook(h->db, stw__on_rollback, h);
+	sqlite3_rollback_hook(h->db, on_rollback, h);
 
-	if ((rc = stw__pragmas(h, synchronous, read_only, opts ? opts->cache_kb : 0)) != STW_OK)
+	if ((rc = pragmas(h, synchronous, read_only, opts ? opts->cache_kb : 0)) != STW_OK)
 		goto fail;
-	if ((rc = stw__schema_init(h, read_only)) != STW_OK)
+	if ((rc = schema_init(h, read_only)) != STW_OK)
 		goto fail;
-	if ((rc = stw__prepare_all(h)) != STW_OK)
+	if ((rc = prepare_all(h)) != STW_OK)
 		goto fail;
 	if (!read_only && !(opts && opts->inline_checkpoint) && h->wal &&
-	    (rc = stw__ckpt_start(h, path, synchronous)) != STW_OK)
+	    (rc = ckpt_start(h, path, synchronous)) != STW_OK)
 		goto fail;
 	*out = &h->base;
 	return STW_OK;
@@ -2466,13 +2460,13 @@ int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
 fail:
 	if (errbuf != NULL && errcap > 0)
 		snprintf(errbuf, errcap, "%s", h->err);
-	stw__close(&h->base);
+	op_close(&h->base);
 	return rc;
 }
 
 long stw__sqlite_checkpoints_asked(struct stw__store *s)
 {
-	struct stw__sqlite *h = stw__h(s);
+	struct sqlite_store *h = handle(s);
 	return h->ckpt != NULL ? h->ckpt->asked : -1;
 }
 
@@ -2480,8 +2474,8 @@ long stw__sqlite_cache_kb(struct stw__store *s)
 {
 	sqlite3_stmt *st = NULL;
 	long kb = -1;
-	/* Negative: KiB, as SQLite's default and stw__pragmas set it. */
-	if (sqlite3_prepare_v2(stw__h(s)->db, "PRAGMA cache_size", -1, &st, NULL) == SQLITE_OK &&
+	/* Negative: KiB, as SQLite's default and pragmas set it. */
+	if (sqlite3_prepare_v2(handle(s)->db, "PRAGMA cache_size", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) < 0)
 		kb = (long)-sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);

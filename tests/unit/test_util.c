@@ -372,20 +372,22 @@ static void test_arena_big_allocation(void **state)
 }
 
 /*
- * Reset frees every chunk but the first and reuses it from the start, and the
- * arena keeps allocating (small and big) after it; strdup copies and keeps NULL.
+ * Rewinding to a mark taken on an empty arena frees every chunk but the
+ * first and reuses it from the start, and the arena keeps allocating (small
+ * and big) after it; strdup copies and keeps NULL.
  */
 static void test_arena_reset_reuse(void **state)
 {
 	(void)state;
 	struct stw__arena a;
 	stw__arena_init(&a, 512);
+	struct stw__arena_mark empty = stw__arena_mark(&a);
 	void *first = stw__arena_alloc(&a, 16);
 	assert_non_null(first);
 	for (int i = 0; i < 200; i++)
 		assert_non_null(stw__arena_alloc(&a, 100));
 	assert_non_null(stw__arena_alloc(&a, 4096));
-	stw__arena_reset(&a);
+	stw__arena_rewind(&a, empty);
 	assert_non_null(a.head);
 	void *again = stw__arena_alloc(&a, 16);
 	assert_ptr_equal(again, first);
@@ -401,11 +403,50 @@ static void test_arena_reset_reuse(void **state)
 		unsigned char *big = stw__arena_alloc(&a, 3000);
 		assert_non_null(big);
 		memset(big, round, 3000);
-		stw__arena_reset(&a);
+		stw__arena_rewind(&a, empty);
 	}
 	stw__arena_free(&a);
-	/* Free on an emptied arena is harmless; reset on it too. */
-	stw__arena_reset(&a);
+	/* Free on an emptied arena is harmless; rewinding it too. */
+	stw__arena_rewind(&a, empty);
+	stw__arena_free(&a);
+}
+
+/*
+ * Marks nest: whoever rewinds to its own mark frees what it allocated after
+ * it, chunks made since included, and never what was allocated before it,
+ * which keeps its contents (a batch holding rows while something it calls
+ * uses the arena too).
+ */
+static void test_arena_marks_nest(void **state)
+{
+	(void)state;
+	struct stw__arena a;
+	stw__arena_init(&a, 256);
+	char *outer = stw__arena_alloc(&a, 200);
+	assert_non_null(outer);
+	memset(outer, 'o', 200);
+	struct stw__arena_mark m1 = stw__arena_mark(&a);
+	char *mid = stw__arena_alloc(&a, 40);
+	assert_non_null(mid);
+	memset(mid, 'm', 40);
+	struct stw__arena_mark m2 = stw__arena_mark(&a);
+	for (int i = 0; i < 50; i++) /* several chunks past m2 */
+		memset(stw__arena_alloc(&a, 100), 'x', 100);
+	memset(stw__arena_alloc(&a, 5000), 'y', 5000);
+	stw__arena_rewind(&a, m2);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(outer[i], 'o');
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(mid[i], 'm');
+	/* The next allocations come after the mark, not over what is before it. */
+	for (int i = 0; i < 20; i++)
+		memset(stw__arena_alloc(&a, 64), 'n', 64);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(mid[i], 'm');
+	stw__arena_rewind(&a, m1);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(outer[i], 'o');
+	assert_ptr_equal(stw__arena_alloc(&a, 40), mid);
 	stw__arena_free(&a);
 }
 
@@ -459,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_arena_many_aligned),
 		cmocka_unit_test(test_arena_big_allocation),
 		cmocka_unit_test(test_arena_reset_reuse),
+		cmocka_unit_test(test_arena_marks_nest),
 		cmocka_unit_test(test_copy_truncates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

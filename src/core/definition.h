@@ -1,0 +1,63 @@
+/*
+ * definition.h - registered process definitions, their tables resolved to
+ * indexes (definition.c).
+ */
+#ifndef STW_DEFINITION_H
+#define STW_DEFINITION_H
+
+#include "core/engine_int.h"
+
+/* Per source of a definition: what the poison guard knows (see step.c). */
+struct stw__guard {
+	int started;           /* an attempt was counted at this engine's first batch */
+	int64_t isolate_until; /* handle one event at a time while the cursor is below */
+};
+
+/* A registered definition with its tables resolved to indexes. */
+struct stw__def {
+	const struct stw_definition *d;
+	int nstates; /* 0 for a stateless policy */
+	int ntransitions;
+	int *from;     /* per transition: state index, -1 for a trigger */
+	int *to;       /* per transition: state index, -1 to stay */
+	int ack_state; /* state index or -1 */
+	int nsources;
+	int ntimers;               /* timers armed by all transitions: 0 skips timer work */
+	struct stw__guard *guards; /* one per source */
+};
+
+/* Frees what a definition's resolution allocated (not the definition). */
+void stw__def_free(struct stw__def *d);
+
+/* The registered definition named `name`, or NULL. */
+const struct stw__def *stw__find_def(const struct stw_engine *e, const char *name);
+
+/* Index of a state by name in a definition, or -1. */
+int stw__state_index(const struct stw__def *def, const char *name);
+
+/* The name of state index i, or NULL for -1 (before the first state). */
+static inline const char *stw__state_name(const struct stw__def *def, int i)
+{
+	return i >= 0 ? def->d->states[i].name : NULL;
+}
+
+/* 1 for the kinds of state in which a failed instance follows the table
+ * (a designed failure path): STW_STATE_FAILURE and STW_STATE_MANUAL. */
+static inline int stw__failure_kind(enum stw_state_kind k)
+{
+	return k == STW_STATE_FAILURE || k == STW_STATE_MANUAL;
+}
+
+/* 1 if an instance with `status` in state `state` can still take messages. */
+int stw__live(const struct stw__def *def, enum stw__istatus status, int state);
+
+/*
+ * Resolves the definition of instance `id`: the given one, or the only one
+ * that has an instance with that id (STW_ENOTFOUND for none, STW_EAMBIGUOUS
+ * for several). def_out receives a registered or stored definition name
+ * (cap bytes).
+ */
+int stw__resolve_definition(struct stw_engine *e, const char *definition, const char *id,
+			    char *def_out, size_t cap);
+
+#endif /* STW_DEFINITION_H */

@@ -1,0 +1,178 @@
+/*
+ * round.c - the engine's run loop: one round (stw_run_once) runs the due
+ * periodic processes, fires the due timers, steps every definition's
+ * sources and delivers the commands of in-process services, as one
+ * transaction while it is small; then delivers to remote services. Also when
+ * the next round is due for a timer (stw_next_timer).
+ */
+#include "core/definition.h"
+#include "core/dispatch.h"
+#include "core/periodic.h"
+#include "core/step.h"
+#include "core/timers.h"
+#include "core/txn.h"
+
+/* Passes of steps and deliveries in one round (see round_work). */
+#define STW__ROUND_PASSES 8
+
+/*
+ * The messages and commands a small round's transaction may take: past that
+ * a sync more costs little next to the work, and what the round did first
+ * would wait for the rest to be durable.
+ */
+static int round_share(const struct stw_engine *e)
+{
+	return e->batch_size >= 16 ? e->batch_size / 16 : 1;
+}
+
+/*
+ * Called after each part of a round with the work done so far: once the
+ * round's transaction has taken its budget, it is committed and the parts
+ * left commit on their own, with full batches (see stw_run_once).
+ */
+static int round_grew(struct stw_engine *e, int total)
+{
+	if (e->txn != STW__TXN_ROUND)
+		return STW_OK;
+	e->round_budget = round_share(e) - total;
+	if (e->round_budget > 0)
+		return STW_OK;
+	e->round_budget = 0;
+	return stw__txn_close(e, 1);
+}
+
+/* The round's work; *total counts it. */
+static int round_work(struct stw_engine *e, int *total)
+{
+	for (size_t i = 0; i < e->nperiodics; i++) {
+		int ran = 0;
+		int rc = stw__run_periodic(e, &e->periodics[i], &ran);
+		if (rc == STW_OK)
+			rc = round_grew(e, *total += ran);
+		if (rc != STW_OK)
+			return rc;
+	}
+	for (size_t i = 0; i < e->ndefs; i++) {
+		int fired = 0;
+		int rc = stw__fire_timers(e, &e->defs[i], &fired);
+		if (rc == STW_OK)
+			rc = round_grew(e, *total += fired);
+		if (rc != STW_OK)
+			return rc;
+	}
+	/*
+	 * Steps, then deliveries; again while the deliveries gave in-process
+	 * services something to do, since the events they appended are the next
+	 * steps' input: a process whose services are all in process goes
+	 * through several hops in one round and one sync. The passes are
+	 * bounded so that a process and a service answering each other forever
+	 * still let the round end.
+	 */
+	for (int pass = 0; pass < STW__ROUND_PASSES; pass++) {
+		for (size_t i = 0; i < e->ndefs; i++) {
+			const struct stw__def *def = &e->defs[i];
+			for (int s = 0; s < def->nsources; s++) {
+				int n = 0;
+				int rc = stw__step_batch(e, def, def->d->sources[s], &n);
+				if (rc == STW_OK)
+					rc = round_grew(e, *total += n);
+				if (rc != STW_OK)
+					return rc;
+			}
+		}
+		int delivered = 0;
+		int rc = stw__dispatch(e, &delivered);
+		if (rc == STW_OK)
+			rc = round_grew(e, *total += delivered);
+		if (rc != STW_OK || delivered == 0)
+			return rc;
+	}
+	return STW_OK;
+}
+
+STW_API int stw_run_once(struct stw_engine *e, int *did_work)
+{
+	if (did_work != NULL)
+		*did_work = 0;
+	STW__ENTER(e, STW__CALL_WRITE);
+	if (e->txn != STW__TXN_NONE)
+		return stw__fail(e, STW_ESTATE,
+				 "a transaction is open (stw_begin): commit or roll it back first");
+	/*
+	 * A small round is one transaction: its steps, timers and deliveries are
+	 * nested levels of it and reach the disk with one sync, and a part that
+	 * fails undoes only itself. Its batches share a budget of a sixteenth of
+	 * batch_size, so that what it did first is not held back long by what
+	 * comes after; once the budget is spent, the transaction commits and the
+	 * parts left commit on their own. A round that follows a large one is
+	 * expected to be large too and runs that way from the start: its syncs
+	 * are few for its work, while a nested level costs a copy of every page
+	 * it changes (SQLite's statement journal), and its batches are full.
+	 */
+	int total = 0, rc = STW_OK;
+	if (e->last_round_work < round_share(e)) {
+		if ((rc = stw__txn_open(e, STW__TXN_ROUND)) != STW_OK)
+			return rc;
+		e->round_budget = round_share(e);
+	}
+	rc = round_work(e, &total);
+	e->round_budget = 0;
+	e->last_round_work = total;
+	if (rc != STW_OK) {
+		if (e->txn == STW__TXN_ROUND) {
+			/* What the other parts did is committed all the same. */
+			char why[sizeof(e->errmsg)];
+			stw__copy(why, sizeof(why), e->errmsg);
+			stw__txn_close(e, 1);
+			stw__copy(e->errmsg, sizeof(e->errmsg), why);
+		}
+		return rc;
+	}
+	stw__failpoint(e, "round.before_commit");
+	if (e->txn == STW__TXN_ROUND && (rc = stw__txn_close(e, 1)) != STW_OK)
+		return rc;
+	if (!e->separate_remote) {
+		/* Outside the round: a slow remote service never holds the write lock. */
+		int delivered = 0;
+		if ((rc = stw_deliver_remote(e, &delivered)) != STW_OK)
+			return rc;
+		total += delivered;
+	}
+	if (did_work != NULL)
+		*did_work = total;
+	return STW_OK;
+}
+
+STW_API int stw_run_until_idle(struct stw_engine *e)
+{
+	for (;;) {
+		int did = 0;
+		int rc = stw_run_once(e, &did);
+		if (rc != STW_OK)
+			return rc;
+		if (did == 0)
+			return STW_OK;
+	}
+}
+
+STW_API int stw_next_timer(struct stw_engine *e, int64_t *due_ms)
+{
+	STW__ENTER(e, STW__CALL_READ);
+	if (due_ms == NULL)
+		return stw__fail(e, STW_EINVAL, "no place for the time");
+	int found = 0;
+	for (size_t i = 0; i < e->ndefs; i++) {
+		if (e->defs[i].ntimers == 0)
+			continue;
+		int64_t due = 0;
+		int rc = STW__S(e->store, timer_next, e->defs[i].d->name, &due);
+		if (rc == STW_ENOTFOUND)
+			continue;
+		if (rc != STW_OK)
+			return stw__store_fail(e, rc, "finding the next timer");
+		if (!found || due < *due_ms)
+			*due_ms = due;
+		found = 1;
+	}
+	return found ? STW_OK : STW_ENOTFOUND;
+}

@@ -1,0 +1,41 @@
+/*
+ * txn.h - the transaction the engine's own transactions run inside of, and
+ * what waits for its commit (txn.c).
+ */
+#ifndef STW_TXN_H
+#define STW_TXN_H
+
+#include "core/engine_int.h"
+
+/* Opens the outer transaction of `kind` (STW__TXN_USER or _ROUND); the first write takes the lock.
+ */
+int stw__txn_open(struct stw_engine *e, int kind);
+
+/*
+ * Ends the outer transaction: commits it (commit != 0; rolled back if the
+ * commit fails) or rolls it back, then reports what it held to the observer
+ * if it committed.
+ */
+int stw__txn_close(struct stw_engine *e, int commit);
+
+/* Reports a commit to the observer, if any; started is stw__mono_us() at the start. */
+void stw__observe(struct stw_engine *e, enum stw_activity_kind kind, const char *definition,
+		  const char *context, int count, int stateful, int64_t started);
+
+/* Reports `a` (duration_us filled here) now, or at the outer commit inside one. */
+void stw__report(struct stw_engine *e, struct stw_activity *a, int64_t started);
+
+/* The most a batch may take now: batch_size, or less inside a round's transaction. */
+int stw__batch_cap(const struct stw_engine *e);
+
+/* Counts a committed step or delivery transaction (once per outer transaction). */
+void stw__count_commit(struct stw_engine *e);
+
+/*
+ * Makes what the current transaction wrote durable before going on (an
+ * at-most-once cursor, an attempt count): inside an outer transaction that
+ * commits it too.
+ */
+int stw__durable(struct stw_engine *e);
+
+#endif /* STW_TXN_H */
