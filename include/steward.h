@@ -193,6 +193,13 @@ struct stw_options {
  * (created if missing), optionally prefixed "sqlite:". `opts` may be NULL.
  * On success *out owns the engine; release it with stw_close(). On failure
  * *out is NULL and the code says why.
+ *
+ * ":memory:" (or "sqlite::memory:") opens an in-memory SQLite database
+ * instead, for tests and trials: everything works as on a file (appends,
+ * reads, rounds, delivery), but nothing is durable. Each such open has a
+ * database of its own, which no other engine handle can open and which
+ * stw_close() discards. With read_only it fails with STW_ENOTFOUND (an
+ * empty database is not a steward store).
  */
 STW_API int stw_open(const char *store, const struct stw_options *opts,
 		     struct stw_engine **out) STW_WUR;
@@ -241,7 +248,9 @@ struct stw_event {
  * version. The same id with other content fails the call with STW_ECONFLICT
  * naming the id, and nothing is stored. If `positions` is not NULL it
  * receives each event's position (that of the stored copy for a skipped
- * one). `events` and their data are borrowed for the call.
+ * one). `events`, their strings, data and metadata are borrowed for the
+ * call: the engine keeps no reference, and the caller still releases the
+ * data it made (unlike stw_svc_emit, which steals its data).
  */
 STW_API int stw_append(struct stw_engine *e, const char *context, int64_t expected_version,
 		       const struct stw_event *events, size_t n, int64_t *positions) STW_WUR;
@@ -797,9 +806,9 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 /*
  * Gets one instance as a new JSON object: the fields of the list plus data,
  * history (array of {seq, at, message_id, message_type, context, from, to,
- * outcome, reason}), commands (array of {id, context, type, data, status,
- * error, created_at, delivered_at}) and timers (the pending ones that still
- * apply: array of {id, message_type, due_at, created_at, armed_by}).
+ * outcome, reason}), commands (the commands it sent, as objects of
+ * stw_list_commands) and timers (the pending ones that still apply: array
+ * of {id, message_type, due_at, created_at, armed_by}).
  * `definition` may be NULL when the id is unambiguous (else STW_EAMBIGUOUS).
  */
 STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const char *id,
@@ -816,15 +825,19 @@ STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const 
 
 /*
  * The registered definitions as a new JSON array of objects {name, version,
- * stateless, sources, delivery, unique_key (bool), ack_state, states: [{name,
- * kind: "active"|"terminal"|"failure"}], transitions: [{from, on, to,
- * commands: [{context, type}]}]} (docs/API.md).
+ * stateless, sources, delivery: "at-least-once"|"at-most-once", unique_key
+ * (bool), ack_state, states: [{name, kind:
+ * "active"|"terminal"|"failure"|"manual"}], transitions: [{from, on, to,
+ * commands: [{context, type}], timers: [{message, delay_ms, computed
+ * (bool: the due time comes from a callback)}]}]} (docs/API.md).
  */
 STW_API int stw_list_definitions(struct stw_engine *e, json_t **out) STW_WUR;
 
 /*
- * Every context a registered definition reads or sends to, or a service
- * handles, as a new JSON array of {name, head, service (bool)}, sorted by name.
+ * Every context a registered definition reads or sends to, a service handles
+ * or that is declared remote, as a new JSON array of {name, head, service
+ * (bool: an in-process service handles it), remote (bool: declared with
+ * stw_register_remote)}, sorted by name.
  */
 STW_API int stw_list_contexts(struct stw_engine *e, json_t **out) STW_WUR;
 
