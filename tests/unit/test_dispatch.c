@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,67 +22,12 @@
 #include <unistd.h>
 
 #include "core/engine_int.h"
+#include "fixture.h"
 
-/* ------------------------------------------------------------------------ */
-/* Fixture: a temporary directory, databases in it, a fake clock             */
-
-struct fx {
-	char dir[512];
-	char db[600]; /* the database of e */
-	int64_t now;  /* what the fake clock returns */
-	struct stw_clock clock;
-	struct stw_engine *e;
-};
-
-static int64_t fake_now(void *ud)
-{
-	return ((struct fx *)ud)->now;
-}
-
-/* Opens an engine on dir/name with the fixture's clock; path receives the file name. */
-static void open_engine(struct fx *f, const char *name, struct stw_engine **e, char *path,
-			size_t cap)
-{
-	snprintf(path, cap, "%s/%s", f->dir, name);
-	struct stw_options o = { .clock = &f->clock, .synchronous = 0 };
-	assert_int_equal(stw_open(path, &o, e), STW_OK);
-	assert_non_null(*e);
-}
-
+/* Each test's world is a fresh database in a temporary directory, with a virtual clock. */
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	const char *tmp = getenv("TMPDIR");
-	snprintf(f->dir, sizeof(f->dir), "%s/stw-dispatch-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	f->now = 1700000000000;
-	f->clock = (struct stw_clock){ .now_ms = fake_now, .ud = f };
-	open_engine(f, "a.db", &f->e, f->db, sizeof(f->db));
-	*state = f;
-	return 0;
-}
-
-/* Closes the engine and removes the directory with everything in it. */
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	stw_close(f->e);
-	DIR *d = opendir(f->dir);
-	if (d != NULL) {
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			char p[1024];
-			snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	int rc = rmdir(f->dir);
-	free(f);
-	return rc;
+	return fx_setup(state, "dispatch", FX_T0, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -409,12 +353,12 @@ static void read_all(struct stw_engine *e, const char *context, struct ev_list *
  */
 static void test_command_reaches_handler(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1 };
 	wire(e, &ship_policy, &s);
 	order(e, "evt-1", "corr-1", "o-1");
-	f->now = 1700000005000;
+	fx_clock_set(&f->clock, 1700000005000);
 	assert_int_equal(stw_run_until_idle(e), STW_OK);
 
 	char want[33];
@@ -459,12 +403,12 @@ static void test_command_reaches_handler(void **state)
  */
 static void test_emitted_events(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 2 };
 	wire(e, &ship_policy, &s);
 	order(e, "evt-1", "corr-1", "o-1");
-	f->now = 4242;
+	fx_clock_set(&f->clock, 4242);
 	assert_int_equal(stw_run_until_idle(e), STW_OK);
 	assert_int_equal(s.calls, 1);
 	assert_int_equal(s.seen_version[0], 0);
@@ -511,14 +455,13 @@ static void run_scenario(struct stw_engine *e, struct svc *s, struct ev_list *sh
  */
 static void test_ids_deterministic_across_databases(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct svc s1 = { .emit = 1 }, s2 = { .emit = 1 };
 	struct ev_list a, b;
 	run_scenario(f->e, &s1, &a);
 
 	struct stw_engine *e2 = NULL;
-	char db2[600];
-	open_engine(f, "b.db", &e2, db2, sizeof(db2));
+	assert_stw_ok(NULL, fx_open(f, "b.db", NULL, &e2));
 	run_scenario(e2, &s2, &b);
 	stw_close(e2);
 
@@ -542,7 +485,7 @@ static void test_ids_deterministic_across_databases(void **state)
  */
 static void test_rejection(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1, .reject = 1 };
 	wire(e, &ship_policy, &s);
@@ -587,7 +530,7 @@ static void test_rejection(void **state)
  */
 static void test_squatted_derived_id(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1 };
 	wire(e, &ship_policy, &s);
@@ -616,7 +559,7 @@ static void test_squatted_derived_id(void **state)
  */
 static void test_duplicate_delivery(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1 };
 	wire(e, &ship_policy, &s);
@@ -648,7 +591,7 @@ static void test_duplicate_delivery(void **state)
  */
 static void test_transient_failure(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1, .transient = 1 };
 	wire(e, &ship_policy, &s);
@@ -694,7 +637,7 @@ static void test_transient_failure(void **state)
  */
 static void test_unserviced_context_stays_pending(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc shop = { 0 }, nowhere = { 0 };
 	wire(e, &notify_then_ship_policy, &shop);
@@ -726,12 +669,10 @@ static void test_unserviced_context_stays_pending(void **state)
  */
 static void test_batches_deliver_in_order(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = NULL;
-	char db[600];
-	snprintf(db, sizeof(db), "%s/batch.db", f->dir);
-	struct stw_options o = { .clock = &f->clock, .synchronous = 0, .batch_size = 2 };
-	assert_int_equal(stw_open(db, &o, &e), STW_OK);
+	struct stw_options o = { .batch_size = 2 };
+	assert_stw_ok(NULL, fx_open(f, "batch.db", &o, &e));
 	struct svc s = { .emit = 1 };
 	wire(e, &ship_policy, &s);
 	for (int i = 1; i <= 5; i++) {
@@ -758,7 +699,7 @@ static void test_batches_deliver_in_order(void **state)
 /* Re-entering the engine from a handler delivered by the dispatcher is refused. */
 static void test_reentry_from_dispatched_handler(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .reenter = 1 };
 	wire(e, &ship_policy, &s);
@@ -782,7 +723,7 @@ static void test_reentry_from_dispatched_handler(void **state)
  */
 static void test_execute_outcome_and_dedup(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1 };
 	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
@@ -841,7 +782,7 @@ static void test_execute_outcome_and_dedup(void **state)
  */
 static void test_execute_rejection_recorded(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1, .reject = 1 };
 	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
@@ -882,7 +823,7 @@ static void test_execute_rejection_recorded(void **state)
 /* A transient failure in stw_execute is returned and not recorded: a retry runs the handler. */
 static void test_execute_transient_not_recorded(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1, .transient = 1 };
 	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
@@ -901,7 +842,7 @@ static void test_execute_transient_not_recorded(void **state)
 /* stw_execute refuses an unknown context (STW_ENOTFOUND) and malformed input (STW_EINVAL). */
 static void test_execute_bad_input(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { 0 };
 	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
@@ -932,7 +873,7 @@ static void test_execute_bad_input(void **state)
  */
 static void test_execute_reentry_refused(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .reenter = 1, .emit = 1 };
 	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
@@ -960,7 +901,7 @@ static void test_execute_reentry_refused(void **state)
 /* One service per context; a service needs a valid context name and a handler. */
 static void test_register_service_rules(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { 0 };
 	assert_int_equal(stw_register_service(e, "Shop", shop_handler, &s), STW_OK);
@@ -1018,7 +959,7 @@ static void shop_watched(struct stw_engine *e, struct svc *s, struct seen *seen)
  */
 static void test_group_commit(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1 };
 	struct seen seen = { 0 };
@@ -1053,7 +994,7 @@ static void test_group_commit(void **state)
 /* stw_rollback (and stw_close with a group open) undoes every call of the group. */
 static void test_group_rollback(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1 };
 	struct seen seen = { 0 };
@@ -1070,15 +1011,14 @@ static void test_group_rollback(void **state)
 
 	assert_int_equal(stw_begin(e), STW_OK);
 	assert_int_equal(stw_execute(e, "Shop", "Ship", NULL, "cmd-2", NULL, NULL), STW_OK);
-	stw_close(e);
-	open_engine(f, "a.db", &f->e, f->db, sizeof(f->db));
+	assert_stw_ok(NULL, fx_reopen(f, NULL));
 	assert_int_equal(head_of(f->e, "Shop"), 1);
 }
 
 /* What cannot run inside a group, and the calls that need one. */
 static void test_group_misuse(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1 };
 	wire(e, &ship_policy, &s);
@@ -1123,7 +1063,7 @@ static void probe_failpoint(const char *name, void *ud)
  */
 static void test_round_is_one_transaction(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct svc s = { .emit = 1 };
 	struct round_probe p = { 0 };
@@ -1154,11 +1094,8 @@ static void test_round_is_one_transaction(void **state)
 		struct stw_engine *c = NULL;
 		struct svc cs = { .emit = 1 };
 		struct round_probe cp = { .die_at = "round.before_commit" };
-		struct stw_options o = { .clock = &f->clock,
-					 .synchronous = 0,
-					 .failpoint = probe_failpoint,
-					 .failpoint_ud = &cp };
-		if (stw_open(f->db, &o, &c) != STW_OK || stw_define(c, &ship_policy) != STW_OK ||
+		struct stw_options o = { .failpoint = probe_failpoint, .failpoint_ud = &cp };
+		if (fx_open(f, NULL, &o, &c) != STW_OK || stw_define(c, &ship_policy) != STW_OK ||
 		    stw_register_service(c, "Shop", shop_handler, &cs) != STW_OK)
 			_exit(3);
 		int d = 0;
@@ -1170,7 +1107,7 @@ static void test_round_is_one_transaction(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	open_engine(f, "a.db", &f->e, f->db, sizeof(f->db));
+	assert_stw_ok(NULL, fx_world_open(f, NULL));
 	e = f->e;
 	wire(e, &ship_policy, &s);
 	int64_t cursor = -1;
@@ -1185,7 +1122,7 @@ static void test_round_is_one_transaction(void **state)
 	assert_int_equal(cursor, 2);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 
 int main(void)
 {

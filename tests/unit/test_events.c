@@ -9,65 +9,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/engine_int.h"
+#include "fixture.h"
 
-/* One test's world: a temporary directory, its database and a fake clock. */
-struct fx {
-	char dir[512];
-	char db[600];
-	int64_t now; /* what the fake clock returns */
-	struct stw_clock clock;
-	struct stw_engine *e;
-};
-
-static int64_t fake_now(void *ud)
-{
-	return ((struct fx *)ud)->now;
-}
-
+/* Each test's world is a fresh database in a temporary directory, with a virtual clock. */
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	const char *tmp = getenv("TMPDIR");
-	snprintf(f->dir, sizeof(f->dir), "%s/stw-events-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/test.db", f->dir);
-	f->now = 1700000000000;
-	f->clock = (struct stw_clock){ .now_ms = fake_now, .ud = f };
-	struct stw_options o = { .clock = &f->clock, .synchronous = 0 };
-	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
-	assert_non_null(f->e);
-	*state = f;
-	return 0;
-}
-
-/* Closes the engine and removes the directory with everything in it. */
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	stw_close(f->e);
-	DIR *d = opendir(f->dir);
-	if (d != NULL) {
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			char p[1024];
-			snprintf(p, sizeof(p), "%s/%s", f->dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	int rc = rmdir(f->dir);
-	free(f);
-	return rc;
+	return fx_setup(state, "events", FX_T0, NULL);
 }
 
 /* A copy of one event seen by a read callback. */
@@ -160,7 +112,7 @@ static int append1(struct stw_engine *e, const char *context, int64_t expected, 
  */
 static void test_positions_and_versions(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	int64_t p = 0;
 	assert_int_equal(head_of(e, "Billing"), 0);
@@ -213,7 +165,7 @@ static void test_positions_and_versions(void **state)
  */
 static void test_expected_versions(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", NULL, NULL), STW_OK);
 	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", NULL, NULL),
@@ -235,7 +187,7 @@ static void test_expected_versions(void **state)
  */
 static void test_stale_version_conflicts(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct stw_event two[2] = { mk("Ordered", "order-77", NULL), mk("Paid", "order-77", NULL) };
 	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, two, 2, NULL), STW_OK);
@@ -259,7 +211,7 @@ static void test_stale_version_conflicts(void **state)
  */
 static void test_idempotent_append(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	int64_t p = 0;
 	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", "evt-1", &p), STW_OK);
@@ -298,7 +250,7 @@ static void test_idempotent_append(void **state)
  */
 static void test_replayed_batch(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct stw_event b1[2] = { mk("Ordered", "o-1", "e1"), mk("Paid", "o-1", "e2") };
 	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, b1, 2, NULL), STW_OK);
@@ -325,7 +277,7 @@ static void test_replayed_batch(void **state)
 /* Two events with the same id in one call are stored once; both report its position. */
 static void test_same_id_twice_in_one_call(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct stw_event b[3] = { mk("Ordered", "o-1", "dup"), mk("Ordered", "o-1", "dup"),
 				  mk("Paid", "o-1", "other") };
@@ -374,7 +326,7 @@ static int append_full(struct stw_engine *e, const char *context, int64_t expect
  */
 static void test_reused_id_with_other_content(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	int64_t p = 0;
 	assert_int_equal(append_full(e, "Sales", STW_NO_STREAM, "Ordered", "o-1", "evt-1",
@@ -432,7 +384,7 @@ static void test_reused_id_with_other_content(void **state)
 /* One call holding two events under one id with other content stores nothing. */
 static void test_reused_id_within_one_call(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct stw_event b[3] = { mk("Ordered", "o-1", "x"), mk("Paid", "o-1", "y"),
 				  mk("Paid", "o-1", "x") };
@@ -468,7 +420,7 @@ static void expect_einval(struct stw_engine *e, const char *context, const struc
  */
 static void test_invalid_input(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct stw_event good = mk("Ordered", "o-1", NULL);
 
@@ -544,7 +496,7 @@ static void test_invalid_input(void **state)
  */
 static void test_round_trip(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	json_t *data = json_pack("{s:s, s:i, s:{s:[i,i]}, s:b, s:n}", "sku", "A-1", "qty", 3,
 				 "nested", "list", 1, 2, "gift", 1, "note");
@@ -592,12 +544,12 @@ static void test_round_trip(void **state)
 /* recorded_at is the engine clock's time at the append, not the wall clock's. */
 static void test_recorded_at_from_clock(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
-	f->now = 1234567;
+	fx_clock_set(&f->clock, 1234567);
 	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Ordered", "o-1", NULL, NULL),
 			 STW_OK);
-	f->now = 7654321;
+	fx_clock_set(&f->clock, 7654321);
 	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Paid", "o-1", NULL, NULL), STW_OK);
 	struct recs rs = { 0 };
 	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
@@ -623,7 +575,7 @@ static void append_n(struct stw_engine *e, int n)
  */
 static void test_read_after_limit_stop(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	append_n(e, 5);
 	struct recs rs = { 0 };
@@ -672,7 +624,7 @@ static void test_read_after_limit_stop(void **state)
  */
 static void test_read_stream(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "A1", "a", NULL, NULL), STW_OK);
 	assert_int_equal(append1(e, "Sales", STW_NO_STREAM, "B1", "b", NULL, NULL), STW_OK);
@@ -759,7 +711,7 @@ static void append_n_to(struct stw_engine *e, const char *s, const char *type, i
  */
 static void test_stream_cache_parses_new_events_only(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	for (int i = 1; i <= 5; i++)
 		append_n_to(f->e, "a", "Added", i);
@@ -796,7 +748,7 @@ static void test_stream_cache_parses_new_events_only(void **state)
  */
 static void test_stream_cache_forgets_rolled_back_events(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	append_n_to(e, "a", "Added", 1);
 	struct recs rs;
@@ -829,10 +781,9 @@ static void test_stream_cache_forgets_rolled_back_events(void **state)
  */
 static void test_stream_cache_sees_other_engines(void **state)
 {
-	struct fx *f = *state;
-	struct stw_options o = { .clock = &f->clock, .synchronous = 0 };
+	struct fx_world *f = *state;
 	struct stw_engine *other = NULL;
-	assert_int_equal(stw_open(f->db, &o, &other), STW_OK);
+	assert_stw_ok(NULL, fx_open(f, NULL, NULL, &other));
 	append_n_to(f->e, "a", "Added", 1);
 	struct recs rs;
 	assert_int_equal(read_all(f->e, "a", &rs), 1);
@@ -858,7 +809,7 @@ static void test_stream_cache_sees_other_engines(void **state)
  */
 static void test_stream_cache_keeps_own_appends(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	append_n_to(e, "a", "Added", 1);
 	struct recs rs, fresh;
@@ -876,9 +827,9 @@ static void test_stream_cache_keeps_own_appends(void **state)
 	assert_string_equal(rs.r[2].type, "Removed");
 	assert_string_equal(rs.r[2].data, "{\"n\":3}");
 	/* The same events as another engine reads from the store. */
-	struct stw_options o = { .clock = &f->clock, .synchronous = 0, .stream_cache_kb = -1 };
+	struct stw_options o = { .stream_cache_kb = -1 };
 	struct stw_engine *other = NULL;
-	assert_int_equal(stw_open(f->db, &o, &other), STW_OK);
+	assert_stw_ok(NULL, fx_open(f, NULL, &o, &other));
 	assert_int_equal(read_all(other, "a", &fresh), 3);
 	assert_memory_equal(&rs, &fresh, sizeof(rs));
 	stw_close(other);
@@ -901,7 +852,7 @@ static int grow_cb(const struct stw_event *ev, void *ud)
 
 static void test_stream_cache_append_during_fold(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	append_n_to(f->e, "a", "Added", 1);
 	append_n_to(f->e, "a", "Added", 2);
 	struct recs rs;
@@ -935,7 +886,7 @@ static int nested_cb(const struct stw_event *ev, void *ud)
 
 static void test_stream_cache_nested_reads(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	for (int i = 1; i <= 3; i++)
 		append_n_to(f->e, "a", "Added", i);
 	append_n_to(f->e, "b", "Added", 1);
@@ -958,7 +909,7 @@ static void test_stream_cache_nested_reads(void **state)
  */
 static void test_stream_cache_off_and_small(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	for (int i = 1; i <= 20; i++)
 		append_n_to(f->e, "long", "Added", i);
 	for (int i = 1; i <= 3; i++) {
@@ -968,8 +919,8 @@ static void test_stream_cache_off_and_small(void **state)
 	}
 	stw_close(f->e);
 
-	struct stw_options o = { .clock = &f->clock, .synchronous = 0, .stream_cache_kb = -1 };
-	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
+	struct stw_options o = { .stream_cache_kb = -1 };
+	assert_stw_ok(NULL, fx_world_open(f, &o));
 	struct recs rs;
 	uint64_t p0 = parsed(f->e);
 	assert_int_equal(read_all(f->e, "long", &rs), 20);
@@ -979,7 +930,7 @@ static void test_stream_cache_off_and_small(void **state)
 
 	/* 1 KiB: a stream may take 256 bytes, about one event here. */
 	o.stream_cache_kb = 1;
-	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
+	assert_stw_ok(NULL, fx_world_open(f, &o));
 	p0 = parsed(f->e);
 	assert_int_equal(read_all(f->e, "long", &rs), 20);
 	assert_int_equal(read_all(f->e, "long", &rs), 20);
@@ -997,22 +948,22 @@ static void test_stream_cache_off_and_small(void **state)
 /* The engine's connection has a 16 MiB page cache by default; -1 keeps SQLite's 2,000 KiB. */
 static void test_page_cache_option(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	assert_int_equal(stw__sqlite_cache_kb(f->e->store), 16384);
 	stw_close(f->e);
-	struct stw_options o = { .clock = &f->clock, .synchronous = 0, .page_cache_kb = -1 };
-	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
+	struct stw_options o = { .page_cache_kb = -1 };
+	assert_stw_ok(NULL, fx_world_open(f, &o));
 	assert_int_equal(stw__sqlite_cache_kb(f->e->store), 2000);
 	stw_close(f->e);
 	o.page_cache_kb = 1024;
-	assert_int_equal(stw_open(f->db, &o, &f->e), STW_OK);
+	assert_stw_ok(NULL, fx_world_open(f, &o));
 	assert_int_equal(stw__sqlite_cache_kb(f->e->store), 1024);
 }
 
 /* stw_head is 0 for an empty context, follows appends, and refuses bad arguments. */
 static void test_head(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	int64_t h = -1;
 	assert_int_equal(stw_head(e, "Sales", &h), STW_OK);
@@ -1055,7 +1006,7 @@ static int str_cb(const struct stw_event *ev, void *ud)
 
 static void test_event_str_in_callback(void **state)
 {
-	struct fx *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	struct stw_event ev = mk("Ordered", "o-1", NULL);
 	ev.data = json_pack("{s:s}", "sku", "B-2");
@@ -1066,7 +1017,7 @@ static void test_event_str_in_callback(void **state)
 	assert_string_equal(got, "B-2");
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 
 int main(void)
 {

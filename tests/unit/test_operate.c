@@ -10,11 +10,10 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/engine_int.h"
+#include "fixture.h"
 
 /* A payment: Requested sends Charge and arms a timeout; Declined needs a
  * person; Charged completes. */
@@ -54,45 +53,17 @@ static const struct stw_definition payments = {
 	.unique_key = key_of,
 };
 
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct stw_engine *e;
-	int64_t now;
-};
-
-static int64_t virtual_now(void *ud)
-{
-	return ((struct fixture *)ud)->now;
-}
-
+/* Each test's world: a fresh database in a temporary directory, with a virtual clock. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/stw-operate-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	f->now = 1000000;
-	struct stw_clock clock = { virtual_now, f };
-	struct stw_options o = { .clock = &clock, .synchronous = 0 };
-	assert_int_equal(stw_open(f->path, &o, &f->e), STW_OK);
-	assert_int_equal(stw_define(f->e, &payments), STW_OK);
-	*state = f;
+	if (fx_setup(state, "operate", 1000000, NULL) != 0)
+		return -1;
+	struct fx_world *f = *state;
+	assert_stw_ok(f->e, stw_define(f->e, &payments));
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	stw_close(f->e);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static void emit(struct fixture *f, const char *id, const char *type, const char *corr,
+static void emit(struct fx_world *f, const char *id, const char *type, const char *corr,
 		 json_t *data)
 {
 	struct stw_event ev = {
@@ -102,12 +73,12 @@ static void emit(struct fixture *f, const char *id, const char *type, const char
 	json_decref(data);
 }
 
-static void run(struct fixture *f)
+static void run(struct fx_world *f)
 {
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
 }
 
-static json_t *get(struct fixture *f, const char *id)
+static json_t *get(struct fx_world *f, const char *id)
 {
 	json_t *o = NULL;
 	assert_int_equal(stw_get_instance(f->e, "payments", id, &o), STW_OK);
@@ -120,20 +91,20 @@ static const char *str(json_t *o, const char *k)
 }
 
 /* Declines p1 (needs a person) and breaks p2 (an ordinary failure). */
-static void two_failures(struct fixture *f)
+static void two_failures(struct fx_world *f)
 {
 	emit(f, "e1", "PaymentRequested", "p1", json_pack("{s:s}", "key", "k1"));
 	emit(f, "e2", "PaymentRequested", "p2", json_pack("{s:s}", "key", "k2"));
 	emit(f, "e3", "ChargeDeclined", "p1", json_pack("{s:s}", "reason", "card expired"));
 	run(f);
-	f->now += 5000;
+	fx_clock_advance(&f->clock, 5000);
 	run(f);
 }
 
 /* operate-1.1: instances that need a person are listed apart, with the reason. */
 static void test_interventions_listed(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	two_failures(f);
 	json_t *l = NULL;
 	assert_int_equal(stw_list_interventions(f->e, 0, &l), STW_OK);
@@ -154,7 +125,7 @@ static void test_interventions_listed(void **state)
  * records the retry; the process then goes on normally. */
 static void test_retry(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	two_failures(f);
 	assert_int_equal(stw_retry(f->e, NULL, "p1", "Requested", "card renewed"), STW_OK);
 	json_t *o = get(f, "p1");
@@ -184,7 +155,7 @@ static void test_retry(void **state)
 	assert_string_equal(str(o, "status"), "completed");
 	json_decref(o);
 	/* The retried instance's old timer (first visit) never fires. */
-	f->now += 60000;
+	fx_clock_advance(&f->clock, 60000);
 	run(f);
 	struct stw_stats st;
 	stw_get_stats(f->e, &st);
@@ -194,7 +165,7 @@ static void test_retry(void **state)
 /* operate-1.3: retry refuses what does not fit. */
 static void test_retry_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	two_failures(f);
 	emit(f, "e5", "PaymentRequested", "p3", json_pack("{s:s}", "key", "k3"));
 	run(f);
@@ -212,7 +183,7 @@ static void test_retry_refusals(void **state)
  * voids its timers, records the note; an ended one is refused. */
 static void test_cancel(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "PaymentRequested", "p1", json_pack("{s:s}", "key", "k1"));
 	run(f);
 	assert_int_equal(stw_cancel(f->e, NULL, "p1", "customer left"), STW_OK);
@@ -227,7 +198,7 @@ static void test_cancel(void **state)
 	o = get(f, "p2");
 	assert_string_equal(str(o, "status"), "active"); /* the key was freed */
 	json_decref(o);
-	f->now += 60000;
+	fx_clock_advance(&f->clock, 60000);
 	run(f);
 	struct stw_stats st;
 	stw_get_stats(f->e, &st);
@@ -250,11 +221,13 @@ static void test_cancel(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_interventions_listed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		T(test_interventions_listed),
+		T(test_retry),
+		T(test_retry_refusals),
+		T(test_cancel),
 	};
+#undef T
 	return cmocka_run_group_tests_name("operate", tests, NULL, NULL);
 }

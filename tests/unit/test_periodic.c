@@ -10,28 +10,20 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/engine_int.h"
+#include "fixture.h"
 
 struct fixture {
-	char dir[64];
-	char path[128];
-	struct stw_engine *e;
-	int64_t now;   /* the virtual clock */
-	int runs;      /* runs of the periodic process seen by its callback */
-	int fail_next; /* make the next run fail */
-	int delivered; /* Expire commands the service saw */
-	long items;    /* how many things the run "finds" */
+	struct fx_world w; /* first: the state is a world too (see fx_new) */
+	int runs;          /* runs of the periodic process seen by its callback */
+	int fail_next;     /* make the next run fail */
+	int delivered;     /* Expire commands the service saw */
+	long items;        /* how many things the run "finds" */
 };
-
-static int64_t virtual_now(void *ud)
-{
-	return ((struct fixture *)ud)->now;
-}
 
 /* Finds `items` things (keys i0, i1, ...) and sends Expire for each. */
 static int sweep(struct stw_periodic_ctx *pc, void *ud)
@@ -63,42 +55,26 @@ static int things(struct stw_service_ctx *sc, const struct stw_command *cmd, voi
 
 static struct stw_periodic_def sweeper = { .name = "sweeper", .every_ms = 10000, .run = sweep };
 
+/* Opens the world's engine (again, after a restart) with the sweeper and the Things service. */
 static void open_engine(struct fixture *f)
 {
-	struct stw_clock clock = { virtual_now, f };
-	struct stw_options o = { .clock = &clock, .synchronous = 0 };
 	sweeper.ud = f;
-	assert_int_equal(stw_open(f->path, &o, &f->e), STW_OK);
-	assert_int_equal(stw_define_periodic(f->e, &sweeper), STW_OK);
-	assert_int_equal(stw_register_service(f->e, "Things", things, f), STW_OK);
+	assert_stw_ok(NULL, fx_world_open(&f->w, NULL));
+	assert_stw_ok(f->w.e, stw_define_periodic(f->w.e, &sweeper));
+	assert_stw_ok(f->w.e, stw_register_service(f->w.e, "Things", things, f));
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/stw-periodic-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	f->now = 1000000; /* period 100 */
-	open_engine(f);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	stw_close(f->e);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	if (fx_new(state, sizeof(struct fixture), "periodic", 1000000) != 0) /* period 100 */
+		return -1;
+	open_engine(*state);
 	return 0;
 }
 
 static void run(struct fixture *f)
 {
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 }
 
 /* periodic-1.1: one run per period however often the engine runs; the next
@@ -108,14 +84,14 @@ static void test_once_per_period(void **state)
 	struct fixture *f = *state;
 	run(f);
 	run(f);
-	f->now += 9999; /* still period 100 */
+	fx_clock_advance(&f->w.clock, 9999); /* still period 100 */
 	run(f);
 	assert_int_equal(f->runs, 1);
-	f->now += 1; /* period 101 */
+	fx_clock_advance(&f->w.clock, 1); /* period 101 */
 	run(f);
 	assert_int_equal(f->runs, 2);
 	struct stw_stats st;
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.periodic_runs, 2);
 }
 
@@ -124,13 +100,13 @@ static void test_restart_same_period(void **state)
 {
 	struct fixture *f = *state;
 	run(f);
-	stw_close(f->e);
+	stw_close(f->w.e);
 	open_engine(f);
-	f->now += 5000;
+	fx_clock_advance(&f->w.clock, 5000);
 	run(f);
 	assert_int_equal(f->runs, 1);
-	stw_close(f->e);
-	f->now += 5000; /* the next period, across a restart */
+	stw_close(f->w.e);
+	fx_clock_advance(&f->w.clock, 5000); /* the next period, across a restart */
 	open_engine(f);
 	run(f);
 	assert_int_equal(f->runs, 2);
@@ -144,12 +120,12 @@ static void test_commands_once(void **state)
 	f->items = 3;
 	run(f);
 	assert_int_equal(f->delivered, 3);
-	f->now += 10000;
+	fx_clock_advance(&f->w.clock, 10000);
 	run(f);
 	assert_int_equal(f->runs, 2);
 	assert_int_equal(f->delivered, 3);
 	int64_t pending = -1;
-	assert_int_equal(stw_pending_commands(f->e, &pending), STW_OK);
+	assert_int_equal(stw_pending_commands(f->w.e, &pending), STW_OK);
 	assert_int_equal(pending, 0);
 }
 
@@ -160,7 +136,7 @@ static void test_failure_retried(void **state)
 	f->items = 2;
 	f->fail_next = 1;
 	int did = 0;
-	assert_int_equal(stw_run_once(f->e, &did), STW_OK);
+	assert_int_equal(stw_run_once(f->w.e, &did), STW_OK);
 	assert_int_equal(f->delivered, 0);
 	run(f);
 	assert_int_equal(f->runs, 2);
@@ -181,14 +157,13 @@ static void test_crash_before_commit(void **state)
 {
 	struct fixture *f = *state;
 	f->items = 2;
-	stw_close(f->e);
+	stw_close(f->w.e);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct stw_engine *e = NULL;
-		struct stw_clock clock = { virtual_now, f };
-		struct stw_options o = { .clock = &clock, .failpoint = die_cb, .synchronous = 0 };
-		if (stw_open(f->path, &o, &e) != STW_OK ||
+		struct stw_options o = { .failpoint = die_cb };
+		if (fx_open(&f->w, NULL, &o, &e) != STW_OK ||
 		    stw_define_periodic(e, &sweeper) != STW_OK)
 			_exit(3);
 		if (stw_run_until_idle(e) != STW_OK)
@@ -201,7 +176,7 @@ static void test_crash_before_commit(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	open_engine(f);
 	int64_t pending = -1;
-	assert_int_equal(stw_pending_commands(f->e, &pending), STW_OK);
+	assert_int_equal(stw_pending_commands(f->w.e, &pending), STW_OK);
 	assert_int_equal(pending, 0);
 	f->runs = 0;
 	run(f);
@@ -214,22 +189,20 @@ static void test_validation(void **state)
 {
 	struct fixture *f = *state;
 	struct stw_periodic_def bad = { .name = "x", .every_ms = 0, .run = sweep };
-	assert_int_equal(stw_define_periodic(f->e, &bad), STW_EINVAL);
+	assert_int_equal(stw_define_periodic(f->w.e, &bad), STW_EINVAL);
 	bad.every_ms = 10;
 	bad.run = NULL;
-	assert_int_equal(stw_define_periodic(f->e, &bad), STW_EINVAL);
-	assert_int_equal(stw_define_periodic(f->e, &sweeper), STW_EEXIST);
+	assert_int_equal(stw_define_periodic(f->w.e, &bad), STW_EINVAL);
+	assert_int_equal(stw_define_periodic(f->w.e, &sweeper), STW_EEXIST);
 }
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_once_per_period, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restart_same_period, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_commands_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failure_retried, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_before_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+		T(test_once_per_period), T(test_restart_same_period), T(test_commands_once),
+		T(test_failure_retried), T(test_crash_before_commit), T(test_validation),
 	};
+#undef T
 	return cmocka_run_group_tests_name("periodic", tests, NULL, NULL);
 }

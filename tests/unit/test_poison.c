@@ -13,12 +13,13 @@
 
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <steward.h>
+
+#include "fixture.h"
 
 /* Kills the process when the message's data says so: a crash in user code. */
 static int maybe_die(const struct stw_step_info *si)
@@ -48,29 +49,10 @@ static const struct stw_definition jobs = {
 
 #define N 20
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
+/* Each test's world: a temporary directory for the database, and a virtual clock. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/stw-poison-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
+	return fx_new(state, sizeof(struct fx_world), "poison", FX_T0);
 }
 
 static void append(struct stw_engine *e, const char *type, int i, int poison)
@@ -98,16 +80,15 @@ static void die_before_commit(const char *name, void *ud)
  * Runs a worker in a child until idle (killed before its first step commits
  * when `die` is set); returns 1 if it was killed.
  */
-static int run_worker(const char *path, int die)
+static int run_worker(struct fx_world *f, int die)
 {
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct stw_engine *e = NULL;
-		struct stw_options o = { .synchronous = 0,
-					 .max_input_attempts = 3,
+		struct stw_options o = { .max_input_attempts = 3,
 					 .failpoint = die ? die_before_commit : NULL };
-		if (stw_open(path, &o, &e) != STW_OK || stw_define(e, &jobs) != STW_OK)
+		if (fx_open(f, NULL, &o, &e) != STW_OK || stw_define(e, &jobs) != STW_OK)
 			_exit(3);
 		int rc = stw_run_until_idle(e);
 		stw_close(e);
@@ -136,10 +117,9 @@ static const char *field(json_t *o, const char *k)
  * j15's trigger is recorded as unrouted, and every other job completes. */
 static void test_poison_is_parked_and_others_move(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = NULL;
-	struct stw_options o = { .synchronous = 0 };
-	assert_int_equal(stw_open(f->path, &o, &e), STW_OK);
+	assert_stw_ok(NULL, fx_open(f, NULL, NULL, &e));
 	for (int i = 0; i < N; i++)
 		append(e, "Start", i, i == 15);
 	for (int i = 0; i < N; i++)
@@ -147,14 +127,14 @@ static void test_poison_is_parked_and_others_move(void **state)
 	stw_close(e);
 
 	int kills = 0, runs = 0;
-	while (runs++ < 20 && run_worker(f->path, 0))
+	while (runs++ < 20 && run_worker(f, 0))
 		kills++;
 	/* The first poison: one death in a whole batch (the culprit unknown), then
 	 * 3 counted attempts alone; the second, met while events are still
 	 * handled one at a time: 3. */
 	assert_int_equal(kills, 7);
 
-	assert_int_equal(stw_open(f->path, &o, &e), STW_OK);
+	assert_stw_ok(NULL, fx_open(f, NULL, NULL, &e));
 	assert_int_equal(stw_define(e, &jobs), STW_OK);
 	for (int i = 0; i < N; i++) {
 		char id[16];
@@ -200,16 +180,15 @@ static void test_poison_is_parked_and_others_move(void **state)
  * parks nothing: every event is handled once. */
 static void test_restarts_without_poison_park_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	struct stw_engine *e = NULL;
-	struct stw_options o = { .synchronous = 0 };
-	assert_int_equal(stw_open(f->path, &o, &e), STW_OK);
+	assert_stw_ok(NULL, fx_open(f, NULL, NULL, &e));
 	for (int i = 0; i < N; i++)
 		append(e, "Start", i, 0);
 	stw_close(e);
-	assert_int_equal(run_worker(f->path, 1), 1);
-	assert_int_equal(run_worker(f->path, 0), 0);
-	assert_int_equal(stw_open(f->path, &o, &e), STW_OK);
+	assert_int_equal(run_worker(f, 1), 1);
+	assert_int_equal(run_worker(f, 0), 0);
+	assert_stw_ok(NULL, fx_open(f, NULL, NULL, &e));
 	assert_int_equal(stw_define(e, &jobs), STW_OK);
 	json_t *un = NULL;
 	assert_int_equal(stw_list_unrouted(e, NULL, 10, &un), STW_OK);
@@ -229,7 +208,7 @@ static void test_restarts_without_poison_park_nothing(void **state)
 
 int main(void)
 {
-#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_poison_is_parked_and_others_move),
 		T(test_restarts_without_poison_park_nothing),

@@ -13,11 +13,10 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/engine_int.h"
+#include "fixture.h"
 
 /* A charge: Requested sends Charge to the remote Bank; Bank's Charged completes it. */
 static const struct stw_state_def states[] = {
@@ -46,10 +45,7 @@ static const struct stw_definition payments = {
 enum answer { ANSWER_CHARGED, ANSWER_EMPTY, ANSWER_DOWN, ANSWER_REFUSE, ANSWER_GARBAGE };
 
 struct fixture {
-	char dir[64];
-	char path[128];
-	struct stw_engine *e;
-	int64_t now;
+	struct fx_world w; /* first: the state is a world too (see fx_new) */
 	enum answer answer;
 	int calls;     /* commands handed to the transport */
 	int max_batch; /* the largest batch seen */
@@ -57,11 +53,6 @@ struct fixture {
 	int last_attempt;
 	struct stw_remote_def remote;
 };
-
-static int64_t virtual_now(void *ud)
-{
-	return ((struct fixture *)ud)->now;
-}
 
 static void fake_send(struct stw_delivery_attempt *batch, size_t n, void *ud)
 {
@@ -100,45 +91,29 @@ static void fake_send(struct stw_delivery_attempt *batch, size_t n, void *ud)
 	}
 }
 
+/* Opens the world's engine (again) with the payments and the remote Bank. */
 static int open_engine(struct fixture *f, int separate)
 {
-	struct stw_clock clock = { virtual_now, f };
-	struct stw_options o = { .clock = &clock,
-				 .synchronous = 0,
-				 .separate_remote_delivery = separate };
-	int rc = stw_open(f->path, &o, &f->e);
+	struct stw_options o = { .separate_remote_delivery = separate };
+	int rc = fx_world_open(&f->w, &o);
 	if (rc == STW_OK)
-		rc = stw_define(f->e, &payments);
+		rc = stw_define(f->w.e, &payments);
 	if (rc == STW_OK)
-		rc = stw_register_remote(f->e, "Bank", &f->remote);
+		rc = stw_register_remote(f->w.e, "Bank", &f->remote);
 	return rc;
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/stw-remote-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	f->now = 1000000;
+	if (fx_new(state, sizeof(struct fixture), "remote", 1000000) != 0)
+		return -1;
+	struct fixture *f = *state;
 	f->remote = (struct stw_remote_def){ .send = fake_send,
 					     .ud = f,
 					     .max_attempts = 4,
 					     .backoff_ms = 1000,
 					     .backoff_max_ms = 4000 };
-	assert_int_equal(open_engine(f, 0), STW_OK);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	stw_close(f->e);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	assert_stw_ok(f->w.e, open_engine(f, 0));
 	return 0;
 }
 
@@ -152,14 +127,14 @@ static void request(struct fixture *f, const char *id)
 				.stream = id,
 				.correlation_id = id,
 				.data = json_pack("{s:s}", "payment", id) };
-	assert_int_equal(stw_append(f->e, "In", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
+	assert_int_equal(stw_append(f->w.e, "In", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
 	json_decref(ev.data);
 }
 
 static json_t *instance(struct fixture *f, const char *id)
 {
 	json_t *o = NULL;
-	assert_int_equal(stw_get_instance(f->e, "payments", id, &o), STW_OK);
+	assert_int_equal(stw_get_instance(f->w.e, "payments", id, &o), STW_OK);
 	return o;
 }
 
@@ -196,7 +171,7 @@ static int position_cb(const struct stw__event_row *row, void *ud)
 static int bank_events(struct fixture *f)
 {
 	int n = 0, read = 0;
-	assert_int_equal(stw_read(f->e, "Bank", 0, 1000, count_events, &n, &read), STW_OK);
+	assert_int_equal(stw_read(f->w.e, "Bank", 0, 1000, count_events, &n, &read), STW_OK);
 	return n;
 }
 
@@ -207,7 +182,7 @@ static void test_answer_events_drive_the_process(void **state)
 {
 	struct fixture *f = *state;
 	request(f, "p1");
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	assert_int_equal(f->calls, 1);
 	assert_int_equal(f->last_attempt, 1);
 	json_t *o = instance(f, "p1");
@@ -224,10 +199,10 @@ static void test_answer_events_drive_the_process(void **state)
 	const char *parts[3] = { "event", "Bank", cmd_id };
 	stw__derive_id(derived, stw__id_order(cmd_id), parts, 3, 0);
 	int64_t pos = 0;
-	assert_int_equal(STW__S(f->e->store, event_get, derived, position_cb, &pos), STW_OK);
+	assert_int_equal(STW__S(f->w.e->store, event_get, derived, position_cb, &pos), STW_OK);
 	assert_int_equal(pos, 1);
 	struct stw_stats st;
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.remote_attempts, 1);
 	assert_int_equal(st.remote_failures, 0);
 }
@@ -238,14 +213,14 @@ static void test_repeated_answer_is_a_no_op(void **state)
 {
 	struct fixture *f = *state;
 	request(f, "p1");
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	assert_int_equal(bank_events(f), 1);
 	/* Put the command back as if its record had been lost. */
-	assert_int_equal(STW__S0(f->e->store, begin), STW_OK);
+	assert_int_equal(STW__S0(f->w.e->store, begin), STW_OK);
 	assert_int_equal(
-	    STW__S(f->e->store, outbox_attempted, f->last_id, "pending", NULL, 1, 0, 0), STW_OK);
-	assert_int_equal(STW__S0(f->e->store, commit), STW_OK);
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	    STW__S(f->w.e->store, outbox_attempted, f->last_id, "pending", NULL, 1, 0, 0), STW_OK);
+	assert_int_equal(STW__S0(f->w.e->store, commit), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	assert_int_equal(f->calls, 2);
 	assert_int_equal(f->last_attempt, 2);
 	assert_int_equal(bank_events(f), 1);
@@ -263,7 +238,7 @@ static void test_squatted_answer_id_parks(void **state)
 	struct fixture *f = *state;
 	f->answer = ANSWER_DOWN;
 	request(f, "p1");
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	assert_int_equal(f->calls, 1);
 	char derived[33];
 	const char *parts[3] = { "event", "Bank", f->last_id };
@@ -272,12 +247,12 @@ static void test_squatted_answer_id_parks(void **state)
 				   .type = "Charged",
 				   .stream = "charge-1",
 				   .data = json_pack("{s:s}", "payment", "someone-else") };
-	assert_int_equal(stw_append(f->e, "Bank", STW_ANY_VERSION, &squat, 1, NULL), STW_OK);
+	assert_int_equal(stw_append(f->w.e, "Bank", STW_ANY_VERSION, &squat, 1, NULL), STW_OK);
 	json_decref(squat.data);
 
 	f->answer = ANSWER_CHARGED;
-	f->now += 60000;
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	fx_clock_advance(&f->w.clock, 60000);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	assert_int_equal(f->calls, 2);
 	json_t *c = command_of(f, "p1");
 	assert_string_equal(field(c, "status"), "parked");
@@ -296,13 +271,13 @@ static void test_backoff_doubles_with_jitter_up_to_the_ceiling(void **state)
 {
 	struct fixture *f = *state;
 	f->remote.max_attempts = 10;
-	stw_close(f->e);
+	stw_close(f->w.e);
 	assert_int_equal(open_engine(f, 0), STW_OK);
 	f->answer = ANSWER_DOWN;
 	request(f, "p1");
 	const int64_t ceilings[] = { 1000, 2000, 4000, 4000, 4000 };
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+		assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 		assert_int_equal(f->calls, i + 1);
 		json_t *c = command_of(f, "p1");
 		assert_string_equal(field(c, "status"), "pending");
@@ -312,26 +287,26 @@ static void test_backoff_doubles_with_jitter_up_to_the_ceiling(void **state)
 		assert_string_equal(field(c, "error"), want);
 		int64_t next = json_integer_value(json_object_get(c, "next_attempt_at"));
 		json_decref(c);
-		assert_true(next - f->now >= ceilings[i] / 2);
-		assert_true(next - f->now <= ceilings[i]);
+		assert_true(next - f->w.clock.now >= ceilings[i] / 2);
+		assert_true(next - f->w.clock.now <= ceilings[i]);
 		int64_t due = 0;
-		assert_int_equal(stw_next_delivery(f->e, &due), STW_OK);
+		assert_int_equal(stw_next_delivery(f->w.e, &due), STW_OK);
 		assert_int_equal(due, next);
 		/* Not due yet: nothing is sent. */
-		f->now = next - 1;
+		fx_clock_set(&f->w.clock, next - 1);
 		int did = -1;
-		assert_int_equal(stw_run_once(f->e, &did), STW_OK);
+		assert_int_equal(stw_run_once(f->w.e, &did), STW_OK);
 		assert_int_equal(did, 0);
 		assert_int_equal(f->calls, i + 1);
-		f->now = next;
+		fx_clock_set(&f->w.clock, next);
 	}
 	f->answer = ANSWER_CHARGED;
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	json_t *o = instance(f, "p1");
 	assert_string_equal(field(o, "status"), "completed");
 	json_decref(o);
 	struct stw_stats st;
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.remote_attempts, 6);
 	assert_int_equal(st.remote_failures, 5);
 }
@@ -340,8 +315,8 @@ static void test_backoff_doubles_with_jitter_up_to_the_ceiling(void **state)
 static void run_through_retries(struct fixture *f)
 {
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(stw_run_until_idle(f->e), STW_OK);
-		f->now += 5000;
+		assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
+		fx_clock_advance(&f->w.clock, 5000);
 	}
 }
 
@@ -362,28 +337,28 @@ static void test_parked_then_retried_by_a_person(void **state)
 	snprintf(id, sizeof(id), "%s", field(c, "id"));
 	json_decref(c);
 	int64_t due = 0;
-	assert_int_equal(stw_next_delivery(f->e, &due), STW_ENOTFOUND);
+	assert_int_equal(stw_next_delivery(f->w.e, &due), STW_ENOTFOUND);
 	json_t *parked = NULL;
-	assert_int_equal(stw_list_commands(f->e, NULL, 0, &parked), STW_OK);
+	assert_int_equal(stw_list_commands(f->w.e, NULL, 0, &parked), STW_OK);
 	assert_int_equal(json_array_size(parked), 1);
 	assert_string_equal(field(json_array_get(parked, 0), "id"), id);
 	assert_string_equal(field(json_array_get(parked, 0), "instance_id"), "p1");
 	json_decref(parked);
 	struct stw_stats st;
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.commands_parked, 1);
 
 	f->answer = ANSWER_CHARGED;
-	assert_int_equal(stw_retry_command(f->e, id), STW_OK);
-	assert_int_equal(stw_retry_command(f->e, id), STW_ESTATE); /* pending now */
-	assert_non_null(strstr(stw_errmsg(f->e), "not parked"));
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_retry_command(f->w.e, id), STW_OK);
+	assert_int_equal(stw_retry_command(f->w.e, id), STW_ESTATE); /* pending now */
+	assert_non_null(strstr(stw_errmsg(f->w.e), "not parked"));
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	assert_int_equal(f->calls, 5);
 	assert_int_equal(f->last_attempt, 1);
 	json_t *o = instance(f, "p1");
 	assert_string_equal(field(o, "status"), "completed");
 	json_decref(o);
-	assert_int_equal(stw_list_commands(f->e, "parked", 10, &parked), STW_OK);
+	assert_int_equal(stw_list_commands(f->w.e, "parked", 10, &parked), STW_OK);
 	assert_int_equal(json_array_size(parked), 0);
 	json_decref(parked);
 }
@@ -400,21 +375,21 @@ static void test_skip_a_parked_command(void **state)
 	char id[STW_MAX_ID];
 	snprintf(id, sizeof(id), "%s", field(c, "id"));
 	json_decref(c);
-	assert_int_equal(stw_skip_command(f->e, id, "charged by phone"), STW_OK);
-	assert_int_equal(stw_skip_command(f->e, id, NULL), STW_ESTATE);
-	assert_int_equal(stw_retry_command(f->e, id), STW_ESTATE);
+	assert_int_equal(stw_skip_command(f->w.e, id, "charged by phone"), STW_OK);
+	assert_int_equal(stw_skip_command(f->w.e, id, NULL), STW_ESTATE);
+	assert_int_equal(stw_retry_command(f->w.e, id), STW_ESTATE);
 	f->answer = ANSWER_CHARGED;
 	run_through_retries(f);
 	assert_int_equal(f->calls, 4);
 	json_t *cmd = NULL;
-	assert_int_equal(stw_get_command(f->e, id, &cmd), STW_OK);
+	assert_int_equal(stw_get_command(f->w.e, id, &cmd), STW_OK);
 	assert_string_equal(field(cmd, "status"), "skipped");
 	assert_string_equal(field(cmd, "error"), "charged by phone");
 	json_decref(cmd);
-	assert_int_equal(stw_get_command(f->e, "nope", &cmd), STW_ENOTFOUND);
-	assert_int_equal(stw_retry_command(f->e, "nope"), STW_ENOTFOUND);
-	assert_int_equal(stw_retry_command(f->e, "bad\nid"), STW_EINVAL);
-	assert_int_equal(stw_list_commands(f->e, "lost", 0, &cmd), STW_EINVAL);
+	assert_int_equal(stw_get_command(f->w.e, "nope", &cmd), STW_ENOTFOUND);
+	assert_int_equal(stw_retry_command(f->w.e, "nope"), STW_ENOTFOUND);
+	assert_int_equal(stw_retry_command(f->w.e, "bad\nid"), STW_EINVAL);
+	assert_int_equal(stw_list_commands(f->w.e, "lost", 0, &cmd), STW_EINVAL);
 }
 
 /* remote-6: a refusal is recorded once with the service's reason and not retried. */
@@ -430,7 +405,7 @@ static void test_refusal_is_not_retried(void **state)
 	assert_string_equal(field(c, "error"), "card expired");
 	json_decref(c);
 	struct stw_stats st;
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.commands_rejected, 1);
 }
 
@@ -457,7 +432,7 @@ static void test_events_posted_later(void **state)
 	struct fixture *f = *state;
 	f->answer = ANSWER_EMPTY;
 	request(f, "p1");
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	json_t *c = command_of(f, "p1");
 	assert_string_equal(field(c, "status"), "delivered");
 	json_decref(c);
@@ -468,8 +443,8 @@ static void test_events_posted_later(void **state)
 		.id = "charged-1", .type = "Charged", .stream = "charge-1", .correlation_id = "p1"
 	};
 	const struct stw_append_group g = { STW_NO_STREAM, &ev, 1 };
-	assert_int_equal(stw_append_batch(f->e, "Bank", &g, 1, NULL, NULL), STW_OK);
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_append_batch(f->w.e, "Bank", &g, 1, NULL, NULL), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	o = instance(f, "p1");
 	assert_string_equal(field(o, "status"), "completed");
 	json_decref(o);
@@ -483,20 +458,20 @@ static void test_send_queues_for_delivery(void **state)
 	f->answer = ANSWER_EMPTY;
 	json_t *d = json_pack("{s:s}", "payment", "x");
 	char id[STW_MAX_ID];
-	assert_int_equal(stw_send(f->e, "Bank", "Refund", d, "refund-1", "corr-1", id), STW_OK);
+	assert_int_equal(stw_send(f->w.e, "Bank", "Refund", d, "refund-1", "corr-1", id), STW_OK);
 	assert_string_equal(id, "refund-1");
-	assert_int_equal(stw_send(f->e, "Bank", "Refund", d, "refund-1", NULL, NULL), STW_OK);
-	assert_int_equal(stw_send(f->e, "Nowhere", "Refund", d, NULL, NULL, NULL), STW_ENOTFOUND);
-	assert_int_equal(stw_send(f->e, "Bank", "bad type", d, NULL, NULL, NULL), STW_EINVAL);
+	assert_int_equal(stw_send(f->w.e, "Bank", "Refund", d, "refund-1", NULL, NULL), STW_OK);
+	assert_int_equal(stw_send(f->w.e, "Nowhere", "Refund", d, NULL, NULL, NULL), STW_ENOTFOUND);
+	assert_int_equal(stw_send(f->w.e, "Bank", "bad type", d, NULL, NULL, NULL), STW_EINVAL);
 	json_decref(d);
 	int64_t pending = 0;
-	assert_int_equal(stw_pending_commands(f->e, &pending), STW_OK);
+	assert_int_equal(stw_pending_commands(f->w.e, &pending), STW_OK);
 	assert_int_equal(pending, 1);
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	assert_int_equal(f->calls, 1);
 	assert_string_equal(f->last_id, "refund-1");
 	json_t *c = NULL;
-	assert_int_equal(stw_get_command(f->e, "refund-1", &c), STW_OK);
+	assert_int_equal(stw_get_command(f->w.e, "refund-1", &c), STW_OK);
 	assert_string_equal(field(c, "status"), "delivered");
 	assert_string_equal(field(c, "correlation_id"), "corr-1");
 	json_decref(c);
@@ -507,7 +482,7 @@ static void test_send_queues_for_delivery(void **state)
 static void test_separate_delivery(void **state)
 {
 	struct fixture *f = *state;
-	stw_close(f->e);
+	stw_close(f->w.e);
 	f->remote.batch = 2;
 	assert_int_equal(open_engine(f, 1), STW_OK);
 	for (int i = 0; i < 5; i++) {
@@ -515,16 +490,16 @@ static void test_separate_delivery(void **state)
 		snprintf(id, sizeof(id), "p%d", i);
 		request(f, id);
 	}
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	assert_int_equal(f->calls, 0);
 	int n = 0, total = 0;
 	do {
-		assert_int_equal(stw_deliver_remote(f->e, &n), STW_OK);
+		assert_int_equal(stw_deliver_remote(f->w.e, &n), STW_OK);
 		total += n;
 	} while (n > 0);
 	assert_int_equal(total, 5);
 	assert_int_equal(f->max_batch, 2);
-	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
 	json_t *o = instance(f, "p4");
 	assert_string_equal(field(o, "status"), "completed");
 	json_decref(o);
@@ -535,16 +510,16 @@ static void test_register_checks(void **state)
 {
 	struct fixture *f = *state;
 	struct stw_remote_def r = { .send = fake_send };
-	assert_int_equal(stw_register_remote(f->e, "Bank", &r), STW_EEXIST);
-	assert_int_equal(stw_register_remote(f->e, "Other", &(struct stw_remote_def){ 0 }),
+	assert_int_equal(stw_register_remote(f->w.e, "Bank", &r), STW_EEXIST);
+	assert_int_equal(stw_register_remote(f->w.e, "Other", &(struct stw_remote_def){ 0 }),
 			 STW_EINVAL);
 	r.backoff_ms = -1;
-	assert_int_equal(stw_register_remote(f->e, "Other", &r), STW_EINVAL);
+	assert_int_equal(stw_register_remote(f->w.e, "Other", &r), STW_EINVAL);
 	r.backoff_ms = 0;
-	assert_int_equal(stw_register_remote(f->e, "bad name", &r), STW_EINVAL);
-	assert_int_equal(stw_register_remote(f->e, "Other", &r), STW_OK);
+	assert_int_equal(stw_register_remote(f->w.e, "bad name", &r), STW_EINVAL);
+	assert_int_equal(stw_register_remote(f->w.e, "Other", &r), STW_OK);
 	json_t *ctx = NULL;
-	assert_int_equal(stw_list_contexts(f->e, &ctx), STW_OK);
+	assert_int_equal(stw_list_contexts(f->w.e, &ctx), STW_OK);
 	size_t i;
 	json_t *c;
 	int remotes = 0;
@@ -562,29 +537,29 @@ static void test_append_batch_is_atomic(void **state)
 	struct stw_event b = { .id = "b1", .type = "Charged", .stream = "s-b" };
 	struct stw_append_group g[2] = { { STW_NO_STREAM, &a, 1 }, { 3, &b, 1 } };
 	long failed = -2;
-	assert_int_equal(stw_append_batch(f->e, "Bank", g, 2, NULL, &failed), STW_ECONFLICT);
+	assert_int_equal(stw_append_batch(f->w.e, "Bank", g, 2, NULL, &failed), STW_ECONFLICT);
 	assert_int_equal(failed, 1);
 	assert_int_equal(bank_events(f), 0);
 	g[1].expected_version = STW_NO_STREAM;
 	int64_t pos[2] = { 0, 0 };
-	assert_int_equal(stw_append_batch(f->e, "Bank", g, 2, pos, &failed), STW_OK);
+	assert_int_equal(stw_append_batch(f->w.e, "Bank", g, 2, pos, &failed), STW_OK);
 	assert_int_equal(failed, -1);
 	assert_int_equal(pos[0], 1);
 	assert_int_equal(pos[1], 2);
 	/* The same ids again: a no-op that answers their positions. */
 	g[0].expected_version = 7;
 	pos[0] = pos[1] = 0;
-	assert_int_equal(stw_append_batch(f->e, "Bank", g, 2, pos, NULL), STW_OK);
+	assert_int_equal(stw_append_batch(f->w.e, "Bank", g, 2, pos, NULL), STW_OK);
 	assert_int_equal(pos[1], 2);
 	assert_int_equal(bank_events(f), 2);
 	int64_t v = 0;
-	assert_int_equal(stw_stream_version(f->e, "Bank", "s-b", &v), STW_OK);
+	assert_int_equal(stw_stream_version(f->w.e, "Bank", "s-b", &v), STW_OK);
 	assert_int_equal(v, 1);
 }
 
 int main(void)
 {
-#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_answer_events_drive_the_process),
 		T(test_repeated_answer_is_a_no_op),

@@ -10,12 +10,12 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/engine_int.h"
+#include "fixture.h"
 
 /* A small process: Begin starts it, Ping keeps it, Finish completes it,
  * Break fails it; Begin's command goes to context Work. */
@@ -94,51 +94,22 @@ static const struct stw_definition policy = {
 	.transitions = policy_transitions,
 };
 
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct stw_engine *e;
-	int64_t now;
-};
-
-static int64_t fake_now(void *ud)
-{
-	return ((struct fixture *)ud)->now++;
-}
-
-static int open_engine(struct fixture *f, int batch)
-{
-	struct stw_clock clock = { fake_now, f };
-	struct stw_options o = { .clock = &clock, .batch_size = batch, .synchronous = 0 };
-	return stw_open(f->path, &o, &f->e);
-}
-
+/*
+ * Each test's world: a fresh database in a temporary directory, with a
+ * virtual clock that moves 1 ms at each reading, and the process defined.
+ */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/stw-step-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	f->now = 1000;
-	assert_int_equal(open_engine(f, 0), STW_OK);
-	assert_int_equal(stw_define(f->e, &proc), STW_OK);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	stw_close(f->e);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	if (fx_setup(state, "step", 1000, NULL) != 0)
+		return -1;
+	struct fx_world *f = *state;
+	f->clock.tick = 1;
+	assert_stw_ok(f->e, stw_define(f->e, &proc));
 	return 0;
 }
 
 /* Appends one event to context In with a correlation id and data. */
-static void emit(struct fixture *f, const char *id, const char *type, const char *corr,
+static void emit(struct fx_world *f, const char *id, const char *type, const char *corr,
 		 json_t *data)
 {
 	struct stw_event ev = {
@@ -148,7 +119,7 @@ static void emit(struct fixture *f, const char *id, const char *type, const char
 	json_decref(data);
 }
 
-static json_t *get(struct fixture *f, const char *id)
+static json_t *get(struct fx_world *f, const char *id)
 {
 	json_t *o = NULL;
 	int rc = stw_get_instance(f->e, "proc", id, &o);
@@ -161,7 +132,7 @@ static const char *str(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-static int64_t pending_commands(struct fixture *f)
+static int64_t pending_commands(struct fx_world *f)
 {
 	int64_t n = -1;
 	assert_int_equal(STW__S(f->e->store, outbox_pending_count, &n), STW_OK);
@@ -172,10 +143,10 @@ static int64_t pending_commands(struct fixture *f)
  * with a history row and its commands in the outbox under deterministic ids. */
 static void test_trigger_creates_instance(void **state)
 {
-	struct fixture *f = *state;
-	int64_t t0 = f->now;
+	struct fx_world *f = *state;
+	int64_t t0 = f->clock.now;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
-	int64_t t1 = f->now;
+	int64_t t1 = f->clock.now;
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
 	json_t *o = get(f, "p1");
 	assert_string_equal(str(o, "state"), "Started");
@@ -209,7 +180,7 @@ static void test_trigger_creates_instance(void **state)
 /* step-1.2: a terminal state completes the instance; staying transitions keep the state. */
 static void test_transitions_to_completion(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	emit(f, "e2", "Ping", "p1", NULL);
 	emit(f, "e3", "Finish", "p1", NULL);
@@ -239,7 +210,7 @@ static void test_transitions_to_completion(void **state)
  * with a reason; later unaccepted messages are recorded without a new failure. */
 static void test_unaccepted_message_fails(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	emit(f, "e2", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	emit(f, "e3", "Begin", "p1", NULL);
@@ -262,7 +233,7 @@ static void test_unaccepted_message_fails(void **state)
  * to the ack state and frees its key so that a new instance can take it. */
 static void test_failure_state_and_acknowledge(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	emit(f, "e2", "Break", "p1", NULL);
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
@@ -299,7 +270,7 @@ static void test_failure_state_and_acknowledge(void **state)
 /* step-1.5: two triggers with the same key in ONE batch: the second is rejected. */
 static void test_unique_key_in_one_batch(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "doc"));
 	emit(f, "e2", "Begin", "p2", json_pack("{s:s}", "key", "doc"));
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
@@ -316,7 +287,7 @@ static void test_unique_key_in_one_batch(void **state)
  * before the cursor save) changes nothing: duplicates are recognised. */
 static void test_redelivered_events_are_duplicates(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	emit(f, "e2", "Ping", "p1", NULL);
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
@@ -340,7 +311,7 @@ static void test_redelivered_events_are_duplicates(void **state)
  * the definition does not take are skipped and the cursor still advances. */
 static void test_unrouted_and_skipped(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Ping", "ghost", NULL);
 	emit(f, "e2", "Begin", NULL, json_pack("{s:s}", "key", "k"));
 	emit(f, "e3", "SomethingElse", "x", NULL);
@@ -364,7 +335,7 @@ static void test_unrouted_and_skipped(void **state)
 /* step-1.8: a failing payload callback writes no command and fails the instance. */
 static void test_payload_failure(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	emit(f, "e2", "Poison", "p1", NULL);
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
@@ -380,7 +351,7 @@ static void test_payload_failure(void **state)
  * duplicate them (the command id is derived from the event). */
 static void test_stateless_policy(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	assert_int_equal(stw_define(f->e, &policy), STW_OK);
 	emit(f, "e1", "Finish", "c1", NULL);
 	emit(f, "e2", "Finish", "c2", NULL);
@@ -405,9 +376,9 @@ static void test_stateless_policy(void **state)
  */
 static void test_batching(void **state)
 {
-	struct fixture *f = *state;
-	stw_close(f->e);
-	assert_int_equal(open_engine(f, 100), STW_OK);
+	struct fx_world *f = *state;
+	struct stw_options batch = { .batch_size = 100 };
+	assert_stw_ok(NULL, fx_reopen(f, &batch));
 	assert_int_equal(stw_define(f->e, &proc), STW_OK);
 	for (int i = 0; i < 1000; i++) {
 		char id[32], corr[32];
@@ -450,15 +421,15 @@ static void die_cb(const char *name, void *ud)
 		_exit(0);
 }
 
-static void crash_child(struct fixture *f, const struct stw_definition *def, const char *point)
+static void crash_child(struct fx_world *f, const struct stw_definition *def, const char *point)
 {
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct stw_engine *e = NULL;
 		die_at = point;
-		struct stw_options o = { .failpoint = die_cb, .synchronous = 0 };
-		if (stw_open(f->path, &o, &e) != STW_OK || stw_define(e, def) != STW_OK)
+		struct stw_options o = { .failpoint = die_cb };
+		if (fx_open(f, NULL, &o, &e) != STW_OK || stw_define(e, def) != STW_OK)
 			_exit(3);
 		if (stw_run_until_idle(e) != STW_OK)
 			_exit(5);
@@ -474,11 +445,11 @@ static void crash_child(struct fixture *f, const struct stw_definition *def, con
  * restarted engine handles the event. */
 static void test_at_least_once_survives_crash(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	stw_close(f->e);
 	crash_child(f, &proc, "step.before_commit");
-	assert_int_equal(open_engine(f, 0), STW_OK);
+	assert_stw_ok(NULL, fx_world_open(f, NULL));
 	assert_int_equal(stw_define(f->e, &proc), STW_OK);
 	int64_t cur = -1;
 	assert_int_equal(stw_get_cursor(f->e, "proc", "In", &cur), STW_OK);
@@ -493,13 +464,13 @@ static void test_at_least_once_survives_crash(void **state)
  * the event for this definition (by design: notifications). */
 static void test_at_most_once_loses_on_crash(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	struct stw_definition amo = proc;
 	amo.delivery = STW_AT_MOST_ONCE;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	stw_close(f->e);
 	crash_child(f, &amo, "step.after_cursor");
-	assert_int_equal(open_engine(f, 0), STW_OK);
+	assert_stw_ok(NULL, fx_world_open(f, NULL));
 	assert_int_equal(stw_define(f->e, &amo), STW_OK);
 	int64_t cur = -1;
 	assert_int_equal(stw_get_cursor(f->e, "proc", "In", &cur), STW_OK);
@@ -512,7 +483,7 @@ static void test_at_most_once_loses_on_crash(void **state)
 /* step-3.1: inconsistent definitions are refused with a message naming the problem. */
 static void test_define_validation(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	static const struct stw_transition_def unknown_state[] = {
 		{ NULL, "Begin", "Nowhere", NULL, NULL, NULL },
 		{ NULL, NULL, NULL, NULL, NULL, NULL }
@@ -551,7 +522,7 @@ static void test_define_validation(void **state)
 /* step-3.2: instance lookup by id alone works when unambiguous and says so when not. */
 static void test_lookup_by_id(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	struct stw_definition other = proc;
 	other.name = "proc2";
 	assert_int_equal(stw_define(f->e, &other), STW_OK);
@@ -571,7 +542,7 @@ static void test_lookup_by_id(void **state)
  * batch, whether the key was taken in an earlier batch or in this one. */
 static void test_key_released_and_taken_in_one_batch(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "doc"));
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
 	/* The key is held in the store; the batch completes p1, then p2 takes it. */
@@ -610,7 +581,7 @@ static void test_key_released_and_taken_in_one_batch(void **state)
  * statistics count one step and one duplicate, the data is kept. */
 static void test_duplicate_after_new_message_in_one_batch(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	emit(f, "e2", "Begin", "p2", json_pack("{s:s, s:i}", "key", "k2", "n", 7));
 	assert_int_equal(stw_set_cursor(f->e, "proc", "In", 1), STW_OK);
@@ -644,27 +615,25 @@ static void test_duplicate_after_new_message_in_one_batch(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_trigger_creates_instance, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transitions_to_completion, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unaccepted_message_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failure_state_and_acknowledge, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_unique_key_in_one_batch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_redelivered_events_are_duplicates, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_unrouted_and_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_payload_failure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stateless_policy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_batching, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_at_least_once_survives_crash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_at_most_once_loses_on_crash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_define_validation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lookup_by_id, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_released_and_taken_in_one_batch, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_after_new_message_in_one_batch,
-						setup, teardown),
+		T(test_trigger_creates_instance),
+		T(test_transitions_to_completion),
+		T(test_unaccepted_message_fails),
+		T(test_failure_state_and_acknowledge),
+		T(test_unique_key_in_one_batch),
+		T(test_redelivered_events_are_duplicates),
+		T(test_unrouted_and_skipped),
+		T(test_payload_failure),
+		T(test_stateless_policy),
+		T(test_batching),
+		T(test_at_least_once_survives_crash),
+		T(test_at_most_once_loses_on_crash),
+		T(test_define_validation),
+		T(test_lookup_by_id),
+		T(test_key_released_and_taken_in_one_batch),
+		T(test_duplicate_after_new_message_in_one_batch),
 	};
+#undef T
 	return cmocka_run_group_tests_name("step", tests, NULL, NULL);
 }

@@ -10,12 +10,12 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/engine_int.h"
+#include "fixture.h"
 
 /* An order waits for payment; a timeout cancels it. Remind stays in the
  * state and re-arms a reminder; Hold leaves and Resume comes back, which
@@ -78,50 +78,24 @@ static const struct stw_definition orders = {
 	.transitions = transitions,
 };
 
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct stw_engine *e;
-	int64_t now; /* the virtual clock: moved by the tests only */
-};
-
-static int64_t virtual_now(void *ud)
+/* Opens the world's engine on its database (again, after a restart) and defines the orders. */
+static void open_engine(struct fx_world *f)
 {
-	return ((struct fixture *)ud)->now;
+	assert_stw_ok(NULL, fx_world_open(f, NULL));
+	assert_stw_ok(f->e, stw_define(f->e, &orders));
 }
 
-static void open_engine(struct fixture *f)
-{
-	struct stw_clock clock = { virtual_now, f };
-	struct stw_options o = { .clock = &clock, .synchronous = 0 };
-	assert_int_equal(stw_open(f->path, &o, &f->e), STW_OK);
-	assert_int_equal(stw_define(f->e, &orders), STW_OK);
-}
-
+/* Each test's world: a fresh database in a temporary directory, with a virtual clock. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/stw-timers-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	f->now = 1000000;
-	open_engine(f);
-	*state = f;
+	if (fx_setup(state, "timers", 1000000, NULL) != 0)
+		return -1;
+	struct fx_world *f = *state;
+	assert_stw_ok(f->e, stw_define(f->e, &orders));
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	stw_close(f->e);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static void emit(struct fixture *f, const char *id, const char *type, const char *corr,
+static void emit(struct fx_world *f, const char *id, const char *type, const char *corr,
 		 json_t *data)
 {
 	struct stw_event ev = {
@@ -131,19 +105,19 @@ static void emit(struct fixture *f, const char *id, const char *type, const char
 	json_decref(data);
 }
 
-static void run(struct fixture *f)
+static void run(struct fx_world *f)
 {
 	assert_int_equal(stw_run_until_idle(f->e), STW_OK);
 }
 
-static json_t *get(struct fixture *f, const char *id)
+static json_t *get(struct fx_world *f, const char *id)
 {
 	json_t *o = NULL;
 	assert_int_equal(stw_get_instance(f->e, "orders", id, &o), STW_OK);
 	return o;
 }
 
-static const char *state_of(struct fixture *f, const char *id, char *buf, size_t cap)
+static const char *state_of(struct fx_world *f, const char *id, char *buf, size_t cap)
 {
 	json_t *o = get(f, id);
 	snprintf(buf, cap, "%s", json_string_value(json_object_get(o, "state")));
@@ -151,7 +125,7 @@ static const char *state_of(struct fixture *f, const char *id, char *buf, size_t
 	return buf;
 }
 
-static struct stw_stats stats(struct fixture *f)
+static struct stw_stats stats(struct fx_world *f)
 {
 	struct stw_stats s;
 	stw_get_stats(f->e, &s);
@@ -159,7 +133,7 @@ static struct stw_stats stats(struct fixture *f)
 }
 
 /* Counts history rows of an instance with a message type. */
-static size_t rows_of(struct fixture *f, const char *id, const char *type)
+static size_t rows_of(struct fx_world *f, const char *id, const char *type)
 {
 	json_t *o = get(f, id), *h;
 	size_t i, n = 0;
@@ -173,7 +147,7 @@ static size_t rows_of(struct fixture *f, const char *id, const char *type)
  * path: a history row, the transition, its command; then it is gone. */
 static void test_fires_at_due_time(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	char buf[64];
 	emit(f, "e1", "Placed", "o1", NULL);
 	run(f);
@@ -186,10 +160,10 @@ static void test_fires_at_due_time(void **state)
 			    "PaymentTimedOut");
 	assert_int_equal(json_integer_value(json_object_get(t, "due_at")), due);
 	json_decref(o);
-	f->now = due - 1;
+	fx_clock_set(&f->clock, due - 1);
 	run(f);
 	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Awaiting");
-	f->now = due;
+	fx_clock_set(&f->clock, due);
 	run(f);
 	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Cancelled");
 	assert_int_equal(rows_of(f, "o1", "PaymentTimedOut"), 1);
@@ -210,12 +184,12 @@ static void test_fires_at_due_time(void **state)
  */
 static void test_message_recorded_at_due_time(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Placed", "o1", NULL);
 	run(f);
 	int64_t due = 0;
 	assert_int_equal(stw_next_timer(f->e, &due), STW_OK);
-	f->now = due + 777;
+	fx_clock_set(&f->clock, due + 777);
 	run(f);
 	json_t *o = get(f, "o1");
 	json_t *c = json_array_get(json_object_get(o, "commands"), 0);
@@ -228,17 +202,17 @@ static void test_message_recorded_at_due_time(void **state)
  * time passes without effect and the void timer is counted. */
 static void test_cancelled_by_progress(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	char buf[64];
 	emit(f, "e1", "Placed", "o1", NULL);
 	run(f);
-	f->now += 999;
+	fx_clock_advance(&f->clock, 999);
 	emit(f, "e2", "Paid", "o1", NULL);
 	run(f);
 	json_t *o = get(f, "o1");
 	assert_int_equal(json_array_size(json_object_get(o, "timers")), 0);
 	json_decref(o);
-	f->now += 10000;
+	fx_clock_advance(&f->clock, 10000);
 	run(f);
 	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Paid");
 	assert_int_equal(rows_of(f, "o1", "PaymentTimedOut"), 0);
@@ -252,12 +226,12 @@ static void test_cancelled_by_progress(void **state)
  * after the restart, once. */
 static void test_fires_once_after_restart(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	char buf[64];
 	emit(f, "e1", "Placed", "o1", NULL);
 	run(f);
 	stw_close(f->e);
-	f->now += 60000; /* down for a minute, past the due time */
+	fx_clock_advance(&f->clock, 60000); /* down for a minute, past the due time */
 	open_engine(f);
 	run(f);
 	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Cancelled");
@@ -275,7 +249,7 @@ static void test_fires_once_after_restart(void **state)
  * arm more; leaving and coming back does not revive the first visit's timer. */
 static void test_epochs(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	char buf[64];
 	emit(f, "e1", "Placed", "o1", NULL);
 	emit(f, "e2", "Remind", "o1", NULL);
@@ -283,14 +257,14 @@ static void test_epochs(void **state)
 	json_t *o = get(f, "o1");
 	assert_int_equal(json_array_size(json_object_get(o, "timers")), 2);
 	json_decref(o);
-	f->now += 300;
+	fx_clock_advance(&f->clock, 300);
 	run(f);
 	assert_int_equal(rows_of(f, "o1", "Reminder"), 1); /* the stay timer fired */
 	emit(f, "e3", "Hold", "o1", NULL);
 	emit(f, "e4", "Resume", "o1", NULL);
 	run(f);
 	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Awaiting");
-	f->now += 5000; /* the first visit's timeout is due, but void */
+	fx_clock_advance(&f->clock, 5000); /* the first visit's timeout is due, but void */
 	run(f);
 	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Awaiting");
 	assert_int_equal(stats(f).timers_ignored, 1);
@@ -301,7 +275,7 @@ static void test_epochs(void **state)
  * construction, and one in a failure state that a person acknowledged too. */
 static void test_late_after_end_and_ack(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Placed", "o1", NULL);
 	emit(f, "e2", "Placed", "o2", NULL);
 	emit(f, "e3", "Jam", "o2", NULL);
@@ -309,7 +283,7 @@ static void test_late_after_end_and_ack(void **state)
 	assert_int_equal(stw_acknowledge(f->e, "orders", "o2", NULL), STW_OK);
 	emit(f, "e4", "Paid", "o1", NULL);
 	run(f);
-	f->now += 2000;
+	fx_clock_advance(&f->clock, 2000);
 	run(f);
 	assert_int_equal(stats(f).timers_fired, 0);
 	assert_int_equal(stats(f).timers_ignored, 2);
@@ -319,20 +293,20 @@ static void test_late_after_end_and_ack(void **state)
  * instance and arms nothing. */
 static void test_due_callback(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	char buf[64];
-	emit(f, "e1", "PlacedAt", "o1", json_pack("{s:I}", "at", (json_int_t)(f->now + 7)));
+	emit(f, "e1", "PlacedAt", "o1", json_pack("{s:I}", "at", (json_int_t)(f->clock.now + 7)));
 	emit(f, "e2", "PlacedAt", "o2", json_pack("{s:s}", "at", "soon"));
 	run(f);
 	int64_t due = 0;
 	assert_int_equal(stw_next_timer(f->e, &due), STW_OK);
-	assert_int_equal(due, f->now + 7);
+	assert_int_equal(due, f->clock.now + 7);
 	json_t *o = get(f, "o2");
 	assert_string_equal(json_string_value(json_object_get(o, "status")), "failed");
 	assert_non_null(strstr(json_string_value(json_object_get(o, "reason")),
 			       "due time of timer PaymentTimedOut failed"));
 	json_decref(o);
-	f->now += 7;
+	fx_clock_advance(&f->clock, 7);
 	run(f);
 	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Cancelled");
 	assert_int_equal(stats(f).timers_armed, 1);
@@ -341,7 +315,7 @@ static void test_due_callback(void **state)
 /* timers-1.7: many timers due at once fire in batches, each once. */
 static void test_burst(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	for (int i = 0; i < 600; i++) {
 		char id[32], corr[32];
 		snprintf(id, sizeof(id), "e%d", i);
@@ -349,7 +323,7 @@ static void test_burst(void **state)
 		emit(f, id, "Placed", corr, NULL);
 	}
 	run(f);
-	f->now += 1000;
+	fx_clock_advance(&f->clock, 1000);
 	run(f);
 	assert_int_equal(stats(f).timers_fired, 600);
 	json_t *l = NULL;
@@ -372,7 +346,7 @@ static void die_cb(const char *name, void *ud)
  * loses the timer nor fires it twice. */
 static void test_crash_around_firing(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	static const char *const points[] = { "timer.after_fire", "timer.before_commit",
 					      "timer.after_commit" };
 	emit(f, "e1", "Placed", "o1", NULL);
@@ -380,19 +354,15 @@ static void test_crash_around_firing(void **state)
 	emit(f, "e3", "Placed", "o3", NULL);
 	run(f);
 	stw_close(f->e);
-	f->now += 1000;
+	fx_clock_advance(&f->clock, 1000);
 	for (size_t i = 0; i < 3; i++) {
 		pid_t pid = fork();
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			struct stw_engine *e = NULL;
-			struct stw_clock clock = { virtual_now, f };
-			struct stw_options o = { .clock = &clock,
-						 .failpoint = die_cb,
-						 .synchronous = 0,
-						 .batch_size = 1 };
+			struct stw_options o = { .failpoint = die_cb, .batch_size = 1 };
 			die_at = points[i];
-			if (stw_open(f->path, &o, &e) != STW_OK || stw_define(e, &orders) != STW_OK)
+			if (fx_open(f, NULL, &o, &e) != STW_OK || stw_define(e, &orders) != STW_OK)
 				_exit(3);
 			if (stw_run_until_idle(e) != STW_OK)
 				_exit(5);
@@ -417,7 +387,7 @@ static void test_crash_around_firing(void **state)
  * the timer: it is recorded as unrouted and the instance does not move. */
 static void test_no_impersonation(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	char buf[64];
 	emit(f, "e1", "Placed", "o1", NULL);
 	emit(f, "e2", "PaymentTimedOut", "o1", NULL);
@@ -432,7 +402,7 @@ static void test_no_impersonation(void **state)
 			       "timer message"));
 	json_decref(u);
 	/* The real timer still fires at its time. */
-	f->now += 1000;
+	fx_clock_advance(&f->clock, 1000);
 	run(f);
 	assert_string_equal(state_of(f, "o1", buf, sizeof(buf)), "Cancelled");
 }
@@ -441,7 +411,7 @@ static void test_no_impersonation(void **state)
  * pending timer, and its timer is void when it falls due. */
 static void test_halted_instance_has_no_timers(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	emit(f, "e1", "Placed", "o1", NULL);
 	emit(f, "e2", "Resume", "o1", NULL); /* not accepted in Awaiting: fails */
 	run(f);
@@ -449,7 +419,7 @@ static void test_halted_instance_has_no_timers(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "status")), "failed");
 	assert_int_equal(json_array_size(json_object_get(o, "timers")), 0);
 	json_decref(o);
-	f->now += 1000;
+	fx_clock_advance(&f->clock, 1000);
 	run(f);
 	assert_int_equal(stats(f).timers_fired, 0);
 	assert_int_equal(stats(f).timers_ignored, 1);
@@ -459,7 +429,7 @@ static void test_halted_instance_has_no_timers(void **state)
  * a stateless policy, is refused at definition time. */
 static void test_validation(void **state)
 {
-	struct fixture *f = *state;
+	struct fx_world *f = *state;
 	static const struct stw_timer_def nowhere[] = { { "Nobody", 10, NULL }, { NULL, 0, NULL } };
 	static const struct stw_transition_def bad[] = {
 		{ NULL, "Placed", "Awaiting", NULL, NULL, nowhere },
@@ -490,20 +460,21 @@ static void test_validation(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fires_at_due_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_message_recorded_at_due_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancelled_by_progress, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fires_once_after_restart, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_epochs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_late_after_end_and_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_due_callback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_burst, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_around_firing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_impersonation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_halted_instance_has_no_timers, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+		T(test_fires_at_due_time),
+		T(test_message_recorded_at_due_time),
+		T(test_cancelled_by_progress),
+		T(test_fires_once_after_restart),
+		T(test_epochs),
+		T(test_late_after_end_and_ack),
+		T(test_due_callback),
+		T(test_burst),
+		T(test_crash_around_firing),
+		T(test_no_impersonation),
+		T(test_halted_instance_has_no_timers),
+		T(test_validation),
 	};
+#undef T
 	return cmocka_run_group_tests_name("timers", tests, NULL, NULL);
 }

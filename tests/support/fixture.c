@@ -1,0 +1,186 @@
+/*
+ * fixture.c - the tests' temporary directories, virtual clock, engine
+ * openers and assertion (see fixture.h).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+/* ------------------------------------------------------------------------ */
+/* Temporary directories                                                    */
+
+int fx_tmpdir_make(char *dir, size_t cap, const char *tag)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(dir, cap, "%s/stw-%s-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp", tag);
+	if (n < 0 || (size_t)n >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+int fx_tmpdir_remove(const char *dir)
+{
+	const char *last = strrchr(dir, '/');
+	if (strncmp(last != NULL ? last + 1 : dir, "stw-", 4) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Depth first, so that each directory is empty when its turn comes. */
+	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The virtual clock                                                        */
+
+static int64_t clock_read(void *ud)
+{
+	struct fx_clock *c = ud;
+	int64_t now = c->now;
+	c->now += c->tick;
+	return now;
+}
+
+void fx_clock_init(struct fx_clock *c, int64_t now)
+{
+	*c = (struct fx_clock){ .stw = { .now_ms = clock_read, .ud = c }, .now = now };
+}
+
+void fx_clock_set(struct fx_clock *c, int64_t now)
+{
+	c->now = now;
+}
+
+void fx_clock_advance(struct fx_clock *c, int64_t ms)
+{
+	c->now += ms;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The world                                                                */
+
+int fx_world_init(struct fx_world *w, const char *tag, int64_t now)
+{
+	*w = (struct fx_world){ 0 };
+	if (fx_tmpdir_make(w->dir, sizeof(w->dir), tag) != 0) {
+		print_error("fx_world_init: mkdtemp under $TMPDIR: %s\n", strerror(errno));
+		w->dir[0] = '\0';
+		return -1;
+	}
+	snprintf(w->db, sizeof(w->db), "%s/test.db", w->dir);
+	fx_clock_init(&w->clock, now);
+	return 0;
+}
+
+static struct stw_options options(struct fx_world *w, const struct stw_options *o)
+{
+	struct stw_options copy = { 0 };
+	if (o != NULL)
+		copy = *o;
+	if (copy.clock == NULL)
+		copy.clock = &w->clock.stw;
+	return copy;
+}
+
+int fx_open(struct fx_world *w, const char *name, const struct stw_options *o,
+	    struct stw_engine **out)
+{
+	char path[sizeof(w->db)];
+	if (name != NULL)
+		snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+	struct stw_options opts = options(w, o);
+	return stw_open(name != NULL ? path : w->db, &opts, out);
+}
+
+int fx_world_open(struct fx_world *w, const struct stw_options *o)
+{
+	return fx_open(w, NULL, o, &w->e);
+}
+
+int fx_reopen(struct fx_world *w, const struct stw_options *o)
+{
+	stw_close(w->e);
+	w->e = NULL;
+	return fx_world_open(w, o);
+}
+
+int fx_world_fini(struct fx_world *w)
+{
+	stw_close(w->e);
+	w->e = NULL;
+	if (w->dir[0] == '\0')
+		return 0;
+	if (fx_tmpdir_remove(w->dir) != 0) {
+		print_error("fx_world_fini: removing %s: %s\n", w->dir, strerror(errno));
+		return -1;
+	}
+	w->dir[0] = '\0';
+	return 0;
+}
+
+int fx_new(void **state, size_t size, const char *tag, int64_t now)
+{
+	struct fx_world *w = calloc(1, size > sizeof(*w) ? size : sizeof(*w));
+	if (w == NULL) {
+		print_error("fx_new: out of memory\n");
+		return -1;
+	}
+	if (fx_world_init(w, tag, now) != 0) {
+		free(w);
+		return -1;
+	}
+	*state = w;
+	return 0;
+}
+
+int fx_setup(void **state, const char *tag, int64_t now, const struct stw_options *o)
+{
+	if (fx_new(state, sizeof(struct fx_world), tag, now) != 0)
+		return -1;
+	struct fx_world *w = *state;
+	int rc = fx_world_open(w, o);
+	if (rc != STW_OK) {
+		print_error("fx_setup: opening %s: %s\n", w->db, stw_strerror(rc));
+		fx_teardown(state);
+		return -1;
+	}
+	return 0;
+}
+
+int fx_teardown(void **state)
+{
+	struct fx_world *w = *state;
+	int rc = fx_world_fini(w);
+	free(w);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Assertions                                                               */
+
+void fx_check_ok(const struct stw_engine *e, int rc, const char *expr, const char *file, int line)
+{
+	if (rc == STW_OK)
+		return;
+	print_error("%s: %s (%d): %s\n", expr, stw_strerror(rc), rc, stw_errmsg(e));
+	_fail(file, line);
+}

@@ -1,0 +1,148 @@
+/*
+ * fixture.h - what the C tests share: a temporary directory per test, a
+ * virtual clock that only the test moves, engines opened on a database in
+ * that directory with that clock, and an assertion that names the engine's
+ * error message when a call fails.
+ *
+ * Test code only: it prints through cmocka and may be used from a child
+ * process between fork() and _exit().
+ */
+#ifndef STW_TEST_FIXTURE_H
+#define STW_TEST_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <steward.h>
+
+/* 14 November 2023, 22:13:20 UTC: the time most fixtures start at. */
+#define FX_T0 ((int64_t)1700000000000)
+
+/* Room for a temporary directory's path (fx_tmpdir_make fails past it). */
+#define FX_PATH 512
+
+/* ------------------------------------------------------------------------ */
+/* Temporary directories                                                    */
+
+/*
+ * Creates a new directory "$TMPDIR/stw-<tag>-XXXXXX" (/tmp when TMPDIR is
+ * unset or empty) with mkdtemp and writes its path into dir (cap bytes).
+ * Returns 0, or -1 with errno set (ENAMETOOLONG when cap is too small).
+ */
+int fx_tmpdir_make(char *dir, size_t cap, const char *tag);
+
+/*
+ * Removes a directory made by fx_tmpdir_make and everything in it (nftw,
+ * depth first, links not followed). Refuses (-1, EINVAL) a path whose last
+ * component does not start with "stw-", so that a wrong path cannot remove
+ * anything else. Returns 0 or -1 with errno set.
+ */
+int fx_tmpdir_remove(const char *dir);
+
+/* ------------------------------------------------------------------------ */
+/* The virtual clock                                                        */
+
+/*
+ * A clock for stw_options.clock: its readings are `now`, which moves only
+ * when the test moves it, plus `tick` ms after each reading (0: never), for
+ * tests that want every reading to differ. Pass &clock->stw to the engine;
+ * the engine copies that struct, which keeps pointing at this clock, so the
+ * clock must outlive the engines that use it.
+ */
+struct fx_clock {
+	struct stw_clock stw; /* now_ms and ud, as the engine wants them */
+	int64_t now;          /* the next reading */
+	int64_t tick;         /* how far each reading moves now */
+};
+
+/* Sets the clock to `now`, with no tick. */
+void fx_clock_init(struct fx_clock *c, int64_t now);
+
+/* Moves the clock to `now` (back in time too). */
+void fx_clock_set(struct fx_clock *c, int64_t now);
+
+/* Moves the clock `ms` forward. */
+void fx_clock_advance(struct fx_clock *c, int64_t ms);
+
+/* ------------------------------------------------------------------------ */
+/* A test's world: a directory, a database file, a clock and an engine       */
+
+struct fx_world {
+	char dir[FX_PATH];     /* the temporary directory ("" before fx_world_init) */
+	char db[FX_PATH + 16]; /* the engine's database: dir/test.db */
+	struct fx_clock clock; /* every engine the world opens reads it */
+	struct stw_engine *e;  /* the engine of fx_world_open; NULL before */
+};
+
+/*
+ * Makes the world's temporary directory (see fx_tmpdir_make) and starts its
+ * clock at `now`; no engine is open yet. Returns 0, or -1 with nothing made.
+ */
+int fx_world_init(struct fx_world *w, const char *tag, int64_t now);
+
+/*
+ * The world's engines are opened with a copy of *o, or with options all zero
+ * when o is NULL, and with the world's clock when o->clock is NULL. All zero
+ * means synchronous=0 (OFF): nobody pulls the plug in these tests, and fsyncs
+ * would only slow them.
+ */
+
+/*
+ * Opens w->e on the world's database with the options o: a fresh engine
+ * the first time, the same store again after the test closed w->e (as after
+ * a restart). An engine still in w->e is overwritten, not closed. Returns
+ * stw_open's code; w->e is NULL on failure.
+ */
+int fx_world_open(struct fx_world *w, const struct stw_options *o);
+
+/* Closes w->e and opens it again on the same file (fx_world_open): a restart. */
+int fx_reopen(struct fx_world *w, const struct stw_options *o);
+
+/*
+ * Opens another engine with the options o on the world's database when
+ * name is NULL (a second engine on the same store), else on the file `name`
+ * in the world's directory. The caller closes *out. Returns stw_open's code.
+ */
+int fx_open(struct fx_world *w, const char *name, const struct stw_options *o,
+	    struct stw_engine **out);
+
+/*
+ * Closes w->e (open or NULL: a test that closes it for good sets it NULL) and
+ * removes the directory with everything in it. Returns 0 or -1.
+ */
+int fx_world_fini(struct fx_world *w);
+
+/*
+ * cmocka setups and teardown. A test's state is a world, or a struct of the
+ * test's own whose first member is its world (so that a pointer to it is a
+ * pointer to the world).
+ *
+ * fx_new allocates `size` zeroed bytes (at least a world) into *state and
+ * makes the world's directory and clock (fx_world_init), with no engine open.
+ * fx_setup allocates a world alone the same way and opens w->e
+ * (fx_world_open with o). fx_teardown closes the engine, removes the
+ * directory and frees the state. Each returns 0, or -1 after printing why
+ * (fx_new and fx_setup then leave nothing behind).
+ */
+int fx_new(void **state, size_t size, const char *tag, int64_t now);
+int fx_setup(void **state, const char *tag, int64_t now, const struct stw_options *o);
+int fx_teardown(void **state);
+
+/* ------------------------------------------------------------------------ */
+/* Assertions                                                               */
+
+/*
+ * Fails the test unless `expr` is STW_OK, printing the expression, the
+ * code's name and stw_errmsg(e) (e may be NULL). `expr` is evaluated once,
+ * before e.
+ */
+#define assert_stw_ok(e, expr)                                                                     \
+	do {                                                                                       \
+		int fx_rc_ = (expr);                                                               \
+		fx_check_ok((e), fx_rc_, #expr, __FILE__, __LINE__);                               \
+	} while (0)
+
+/* The body of assert_stw_ok: fails the test at file:line unless rc is STW_OK. */
+void fx_check_ok(const struct stw_engine *e, int rc, const char *expr, const char *file, int line);
+
+#endif /* STW_TEST_FIXTURE_H */
