@@ -17,13 +17,11 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "booking.h"
+#include "fixture.h"
 
 /* The time every scenario starts at: the first millisecond of an expiration period. */
 #define T0 ((int64_t)1700000000000)
@@ -36,88 +34,37 @@
 /* Fixture                                                                  */
 
 struct fixture {
-	char dir[64];
-	char path[128];
-	struct stw_engine *e;
-	struct stw_clock clock;
-	int64_t now;                 /* the virtual clock: it moves only when a test moves it */
+	struct fx_world w;           /* first: the state is a world too (see fx_new) */
 	struct booking_options opts; /* outlives the engine, as booking_register() asks */
 };
-
-static int64_t fake_now(void *ud)
-{
-	return *(int64_t *)ud;
-}
-
-/* Opens an engine on the fixture's database (new or existing) with the fixture's clock. */
-static int open_plain(struct fixture *f, struct stw_engine **e)
-{
-	struct stw_options opts = { 0 };
-
-	opts.clock = &f->clock;
-	opts.synchronous = 0; /* no power is lost in these tests; fsyncs would only slow them */
-	return stw_open(f->path, &opts, e);
-}
 
 /* Opens the fixture's engine and registers the example with the fixture's options. */
 static int open_engine(struct fixture *f)
 {
-	if (open_plain(f, &f->e) != STW_OK)
+	if (fx_world_open(&f->w, NULL) != STW_OK)
 		return -1;
-	return booking_register(f->e, &f->opts) == STW_OK ? 0 : -1;
+	return booking_register(f->w.e, &f->opts) == STW_OK ? 0 : -1;
 }
 
-static int teardown(void **state);
-
 /*
- * Opens a fresh engine in a new temporary directory. The scenario's parameter,
- * when not NULL, is the struct booking_options to register with.
+ * Opens a fresh engine in a new temporary directory, with a virtual clock at
+ * T0 that moves only when a test moves it. The scenario's parameter, when not
+ * NULL, is the struct booking_options to register with.
  */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
+	const struct booking_options *opts = *state;
+	struct fixture *f;
 
-	if (f == NULL)
+	if (fx_new(state, sizeof *f, "booking", T0) != 0)
 		return -1;
-	if (*state != NULL)
-		f->opts = *(const struct booking_options *)*state;
-	snprintf(f->dir, sizeof f->dir, "/tmp/stw-booking-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof f->path, "%s/steward.db", f->dir);
-	f->now = T0;
-	f->clock.now_ms = fake_now;
-	f->clock.ud = &f->now;
-	*state = f;
+	f = *state;
+	if (opts != NULL)
+		f->opts = *opts;
 	if (open_engine(f) == 0)
 		return 0;
-	teardown(state); /* cmocka does not tear down after a failed setup */
+	fx_teardown(state); /* cmocka does not tear down after a failed setup */
 	return -1;
-}
-
-/* Closes the engine and removes its directory with everything in it. */
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	DIR *d;
-	struct dirent *de;
-	char p[512];
-
-	stw_close(f->e);
-	d = opendir(f->dir);
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", f->dir, de->d_name);
-		unlink(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(f->dir);
-	free(f);
-	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -125,31 +72,28 @@ static int teardown(void **state)
 
 static void run_engine(struct stw_engine *e)
 {
-	int rc = stw_run_until_idle(e);
-
-	if (rc != STW_OK)
-		fail_msg("stw_run_until_idle: %s: %s", stw_strerror(rc), stw_errmsg(e));
+	assert_stw_ok(e, stw_run_until_idle(e));
 }
 
 static void run(struct fixture *f)
 {
-	run_engine(f->e);
+	run_engine(f->w.e);
 }
 
 /* Moves the virtual clock to `t` and runs the engine. */
 static void run_at(struct fixture *f, int64_t t)
 {
-	f->now = t;
+	fx_clock_set(&f->w.clock, t);
 	run(f);
 }
 
 /* Closes the engine and opens it again on the same file, as after a restart. */
 static void restart(struct fixture *f)
 {
-	stw_close(f->e);
-	f->e = NULL;
+	stw_close(f->w.e);
+	f->w.e = NULL;
 	if (open_engine(f) != 0)
-		fail_msg("reopening %s failed", f->path);
+		fail_msg("reopening %s failed", f->w.db);
 }
 
 /* Places a booking of one or two seats (s2 may be NULL). */
@@ -157,18 +101,18 @@ static void place(struct fixture *f, const char *id, const char *concert, const 
 		  const char *s2)
 {
 	const char *seats[] = { s1, s2, NULL };
-	int rc = booking_place(f->e, id, "ann", concert, seats, NULL);
+	int rc = booking_place(f->w.e, id, "ann", concert, seats, NULL);
 
 	if (rc != STW_OK)
-		fail_msg("placing %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("placing %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->w.e));
 }
 
 static void pay(struct fixture *f, const char *id, long long amount)
 {
-	int rc = booking_pay(f->e, id, amount, NULL);
+	int rc = booking_pay(f->w.e, id, amount, NULL);
 
 	if (rc != STW_OK)
-		fail_msg("paying %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("paying %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->w.e));
 }
 
 /* A string field of a JSON object, or "" (never NULL, for assert_string_equal). */
@@ -203,10 +147,10 @@ static int count_where(const json_t *obj, const char *array, const char *field, 
 static json_t *instance(struct fixture *f, const char *id)
 {
 	json_t *out = NULL;
-	int rc = stw_get_instance(f->e, "booking", id, &out);
+	int rc = stw_get_instance(f->w.e, "booking", id, &out);
 
 	if (rc != STW_OK)
-		fail_msg("instance %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("instance %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->w.e));
 	return out;
 }
 
@@ -225,10 +169,10 @@ static void assert_instance(struct fixture *f, const char *id, const char *state
 static json_t *booking(struct fixture *f, const char *id)
 {
 	json_t *b = NULL;
-	int rc = booking_get(f->e, id, &b);
+	int rc = booking_get(f->w.e, id, &b);
 
 	if (rc != STW_OK)
-		fail_msg("booking %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("booking %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->w.e));
 	return b;
 }
 
@@ -246,7 +190,7 @@ static void assert_seat(struct fixture *f, const char *concert, const char *seat
 {
 	json_t *map = NULL;
 
-	assert_int_equal(booking_seats(f->e, concert, &map), STW_OK);
+	assert_int_equal(booking_seats(f->w.e, concert, &map), STW_OK);
 	assert_string_equal(str(map, seat), holder);
 	json_decref(map);
 }
@@ -271,7 +215,8 @@ static int stream_count(struct fixture *f, const char *context, const char *stre
 	struct type_count c = { type, 0 };
 	int64_t version = 0;
 
-	assert_int_equal(stw_read_stream(f->e, context, stream, count_type, &c, &version), STW_OK);
+	assert_int_equal(stw_read_stream(f->w.e, context, stream, count_type, &c, &version),
+			 STW_OK);
 	return c.n;
 }
 
@@ -279,7 +224,7 @@ static int64_t head(struct fixture *f, const char *context)
 {
 	int64_t pos = -1;
 
-	assert_int_equal(stw_head(f->e, context, &pos), STW_OK);
+	assert_int_equal(stw_head(f->w.e, context, &pos), STW_OK);
 	return pos;
 }
 
@@ -386,14 +331,14 @@ static void unpaid_expires(void **state)
 	const int64_t deadline = T0 + 3000 + BOOKING_PAYMENT_WINDOW_MS;
 	json_t *p;
 
-	f->now = T0 + 3000;
+	fx_clock_set(&f->w.clock, T0 + 3000);
 	place(f, "b1", "c1", "A1", "A2");
 	run(f);
 	assert_status(f, "b1", "confirmed");
 
 	run_at(f, deadline - 1);
 	assert_int_equal(f->opts.expirations_found, 0);
-	assert_int_equal(pending(f->e), 0);
+	assert_int_equal(pending(f->w.e), 0);
 	assert_status(f, "b1", "confirmed");
 
 	run_at(f, deadline + 1);
@@ -436,7 +381,7 @@ static void paid_before_deadline(void **state)
 
 	place(f, "b1", "c1", "A1", NULL);
 	run(f);
-	f->now = deadline - 1;
+	fx_clock_set(&f->w.clock, deadline - 1);
 	pay(f, "b1", PRICE);
 	run(f);
 	assert_status(f, "b1", "settled");
@@ -450,7 +395,7 @@ static void paid_before_deadline(void **state)
 	assert_instance(f, "b1", "Settled", "completed");
 	assert_int_equal(stream_count(f, "Booking", "booking-b1", "BookingExpired"), 0);
 	assert_seat(f, "c1", "A1", "b1");
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.commands_rejected, 0);
 }
 
@@ -512,28 +457,28 @@ static void found_twice_sent_once(void **state)
 	place(f, "b1", "c1", "A1", NULL);
 	run(f);
 	assert_int_equal(f->opts.expiration_runs, 1);
-	assert_int_equal(open_plain(f, &expirer), STW_OK);
+	assert_int_equal(fx_open(&f->w, NULL, NULL, &expirer), STW_OK);
 	assert_int_equal(stw_define_periodic(expirer, &booking_expiration), STW_OK);
 
-	f->now = deadline;
+	fx_clock_set(&f->w.clock, deadline);
 	run_engine(expirer);
 	assert_int_equal(pending(expirer), 1);
-	f->now = deadline + EVERY;
+	fx_clock_set(&f->w.clock, deadline + EVERY);
 	run_engine(expirer);
 	assert_int_equal(pending(expirer), 1);
 	assert_status(f, "b1", "confirmed");
 	stw_close(expirer);
 
-	stw_get_stats(f->e, &before);
+	stw_get_stats(f->w.e, &before);
 	run(f);
-	stw_get_stats(f->e, &after);
+	stw_get_stats(f->w.e, &after);
 	assert_int_equal(f->opts.expiration_runs, 1);
 	assert_status(f, "b1", "expired");
 	assert_instance(f, "b1", "Expired", "completed");
 	assert_int_equal(stream_count(f, "Booking", "booking-b1", "BookingExpired"), 1);
 	assert_int_equal(after.commands_delivered - before.commands_delivered, 2); /* + Release */
 	assert_int_equal(after.commands_rejected, before.commands_rejected);
-	assert_int_equal(pending(f->e), 0);
+	assert_int_equal(pending(f->w.e), 0);
 	assert_seat(f, "c1", "A1", "");
 }
 
@@ -554,7 +499,7 @@ static void wrong_state_fails(void **state)
 
 	place(f, "b1", "c1", "A1", NULL);
 	ev.data = json_pack("{s:s, s:i}", "booking_id", "b1", "amount", PRICE);
-	assert_int_equal(stw_append(f->e, "Payments", STW_NO_STREAM, &ev, 1, NULL), STW_OK);
+	assert_int_equal(stw_append(f->w.e, "Payments", STW_NO_STREAM, &ev, 1, NULL), STW_OK);
 	json_decref(ev.data);
 	run(f);
 
@@ -569,7 +514,7 @@ static void wrong_state_fails(void **state)
 	assert_int_equal(count_where(p, "commands", "type", "ConfirmBooking"), 0);
 	json_decref(p);
 	assert_status(f, "b1", "placed");
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.failures, 1);
 }
 
@@ -594,7 +539,7 @@ static void payment_races_expiry(void **state)
 	place(f, "b1", "c1", "A1", NULL);
 	place(f, "b2", "c1", "A2", NULL);
 	run(f);
-	f->now = deadline - 1;
+	fx_clock_set(&f->w.clock, deadline - 1);
 	pay(f, "b1", PRICE);
 	run_at(f, deadline + 2 * EVERY);
 
@@ -603,13 +548,13 @@ static void payment_races_expiry(void **state)
 	assert_instance(f, "b1", "Settled", "completed");
 	assert_int_equal(stream_count(f, "Booking", "booking-b1", "BookingExpired"), 0);
 	assert_seat(f, "c1", "A1", "b1");
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.commands_rejected, 1);
 	assert_int_equal(st.failures, 0);
 
 	assert_status(f, "b2", "expired");
-	assert_int_equal(booking_pay(f->e, "b2", PRICE, NULL), STW_EREJECTED);
-	assert_non_null(strstr(stw_errmsg(f->e), "expired"));
+	assert_int_equal(booking_pay(f->w.e, "b2", PRICE, NULL), STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "expired"));
 	assert_int_equal(head(f, "Payments"), 1);
 }
 
@@ -700,12 +645,13 @@ static void rules(void **state)
 		many[i] = seat_names[i];
 	}
 	many[BOOKING_MAX_SEATS + 1] = NULL;
-	assert_int_equal(booking_place(f->e, "b6", "ann", "c1", many, NULL), STW_EREJECTED);
-	assert_non_null(strstr(stw_errmsg(f->e), "1 to 16 seat ids"));
+	assert_int_equal(booking_place(f->w.e, "b6", "ann", "c1", many, NULL), STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "1 to 16 seat ids"));
 	memset(long_id, 'x', sizeof long_id - 1);
 	long_id[sizeof long_id - 1] = '\0';
-	assert_int_equal(booking_place(f->e, long_id, "ann", "c1", many + 1, NULL), STW_EREJECTED);
-	assert_non_null(strstr(stw_errmsg(f->e), "at most 100 bytes"));
+	assert_int_equal(booking_place(f->w.e, long_id, "ann", "c1", many + 1, NULL),
+			 STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "at most 100 bytes"));
 	booking_head = head(f, "Booking");
 	tickets_head = head(f, "Tickets");
 
@@ -715,14 +661,14 @@ static void rules(void **state)
 		int rc;
 
 		assert_non_null(data);
-		rc = stw_execute(f->e, c->context, c->type, data, NULL, NULL, NULL);
+		rc = stw_execute(f->w.e, c->context, c->type, data, NULL, NULL, NULL);
 		json_decref(data);
 		if (rc != c->rc)
 			fail_msg("case %zu (%s %s): %s, expected %s: %s", i, c->type, c->data,
-				 stw_strerror(rc), stw_strerror(c->rc), stw_errmsg(f->e));
-		if (c->message != NULL && strstr(stw_errmsg(f->e), c->message) == NULL)
+				 stw_strerror(rc), stw_strerror(c->rc), stw_errmsg(f->w.e));
+		if (c->message != NULL && strstr(stw_errmsg(f->w.e), c->message) == NULL)
 			fail_msg("case %zu (%s): message \"%s\" lacks \"%s\"", i, c->type,
-				 stw_errmsg(f->e), c->message);
+				 stw_errmsg(f->w.e), c->message);
 	}
 	assert_int_equal(head(f, "Booking"), booking_head);
 	assert_int_equal(head(f, "Tickets"), tickets_head);
@@ -768,20 +714,20 @@ static void views(void **state)
 	json_decref(b);
 
 	b = NULL;
-	assert_int_equal(booking_get(f->e, "b9", &b), STW_ENOTFOUND);
+	assert_int_equal(booking_get(f->w.e, "b9", &b), STW_ENOTFOUND);
 	assert_null(b);
-	assert_int_equal(booking_get(f->e, "", &b), STW_EINVAL);
+	assert_int_equal(booking_get(f->w.e, "", &b), STW_EINVAL);
 	assert_null(b);
 
-	assert_int_equal(booking_seats(f->e, "c1", &map), STW_OK);
+	assert_int_equal(booking_seats(f->w.e, "c1", &map), STW_OK);
 	assert_int_equal(json_object_size(map), 2);
 	assert_string_equal(str(map, "A1"), "b1");
 	json_decref(map);
-	assert_int_equal(booking_seats(f->e, "c9", &map), STW_OK);
+	assert_int_equal(booking_seats(f->w.e, "c9", &map), STW_OK);
 	assert_int_equal(json_object_size(map), 0);
 	json_decref(map);
 	map = NULL;
-	assert_int_equal(booking_seats(f->e, NULL, &map), STW_EINVAL);
+	assert_int_equal(booking_seats(f->w.e, NULL, &map), STW_EINVAL);
 	assert_null(map);
 }
 
@@ -812,10 +758,10 @@ static void options(void **state)
 	assert_status(f, "b1", "expired");
 	assert_int_equal(f->opts.expiration_runs, 3);
 
-	assert_int_equal(booking_register(f->e, &bad), STW_EINVAL);
+	assert_int_equal(booking_register(f->w.e, &bad), STW_EINVAL);
 	bad.payment_window_ms = 0;
 	bad.expire_every_ms = BOOKING_MAX_MS + 1;
-	assert_int_equal(booking_register(f->e, &bad), STW_EINVAL);
+	assert_int_equal(booking_register(f->w.e, &bad), STW_EINVAL);
 }
 
 /* Whether booking i of the crowd is paid: every other row of seats of each concert. */
@@ -861,7 +807,7 @@ static void crowd(void **state)
 	}
 	for (int c = 0; c < CONCERTS; c++) {
 		snprintf(concert, sizeof concert, "c%d", c);
-		assert_int_equal(booking_seats(f->e, concert, &map), STW_OK);
+		assert_int_equal(booking_seats(f->w.e, concert, &map), STW_OK);
 		assert_int_equal(json_object_size(map), N / CONCERTS / 2);
 		json_decref(map);
 	}
@@ -871,7 +817,7 @@ static void crowd(void **state)
 
 #define SCENARIO(name, fn, param)                                                                  \
 	{                                                                                          \
-		name, fn, setup, teardown, (void *)(param)                                         \
+		name, fn, setup, fx_teardown, (void *)(param)                                      \
 	}
 
 int main(void)

@@ -17,12 +17,10 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fixture.h"
 #include "orders.h"
 
 /* The time every scenario starts at, and the due times of the default timeouts. */
@@ -34,20 +32,11 @@
 /* Fixture                                                                  */
 
 struct fixture {
-	char dir[64];
-	char path[128];
-	struct stw_engine *e;
-	struct stw_clock clock;
-	int64_t now;                /* the virtual clock: it moves only when a test moves it */
+	struct fx_world w;          /* first: the state is a world too (see fx_new) */
 	struct orders_options opts; /* outlives the engine, as orders_register() asks */
 	int64_t lateness[16];       /* lateness of every timer fired, as the observer saw it */
 	int fired;
 };
-
-static int64_t fake_now(void *ud)
-{
-	return *(int64_t *)ud;
-}
 
 /* Records the lateness the engine reports for each timer it fires. */
 static void observe(const struct stw_activity *a, void *ud)
@@ -66,66 +55,33 @@ static int open_engine(struct fixture *f)
 {
 	struct stw_options opts = { 0 };
 
-	opts.clock = &f->clock;
 	opts.synchronous = -1;
 	opts.observer = observe;
 	opts.observer_ud = f;
-	if (stw_open(f->path, &opts, &f->e) != STW_OK)
+	if (fx_world_open(&f->w, &opts) != STW_OK)
 		return -1;
-	return orders_register(f->e, &f->opts) == STW_OK ? 0 : -1;
+	return orders_register(f->w.e, &f->opts) == STW_OK ? 0 : -1;
 }
 
-static int teardown(void **state);
-
 /*
- * Opens a fresh engine in a new temporary directory at T0. The scenario's
- * parameter, when set, is the struct orders_options to register with.
+ * Opens a fresh engine in a new temporary directory, with a virtual clock at
+ * T0 that moves only when a test moves it. The scenario's parameter, when
+ * set, is the struct orders_options to register with.
  */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
+	const struct orders_options *opts = *state;
+	struct fixture *f;
 
-	if (f == NULL)
+	if (fx_new(state, sizeof *f, "orders", T0) != 0)
 		return -1;
-	if (*state != NULL)
-		f->opts = *(const struct orders_options *)*state;
-	snprintf(f->dir, sizeof f->dir, "/tmp/stw-orders-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof f->path, "%s/steward.db", f->dir);
-	f->now = T0;
-	f->clock.now_ms = fake_now;
-	f->clock.ud = &f->now;
-	*state = f;
+	f = *state;
+	if (opts != NULL)
+		f->opts = *opts;
 	if (open_engine(f) == 0)
 		return 0;
-	teardown(state); /* cmocka does not tear down after a failed setup */
+	fx_teardown(state); /* cmocka does not tear down after a failed setup */
 	return -1;
-}
-
-/* Closes the engine and removes its directory with everything in it. */
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	DIR *d;
-	struct dirent *de;
-	char p[512];
-
-	stw_close(f->e);
-	d = opendir(f->dir);
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", f->dir, de->d_name);
-		unlink(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(f->dir);
-	free(f);
-	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -133,16 +89,13 @@ static int teardown(void **state)
 
 static void run(struct fixture *f)
 {
-	int rc = stw_run_until_idle(f->e);
-
-	if (rc != STW_OK)
-		fail_msg("stw_run_until_idle: %s: %s", stw_strerror(rc), stw_errmsg(f->e));
+	assert_stw_ok(f->w.e, stw_run_until_idle(f->w.e));
 }
 
 /* Moves the virtual clock to `t` and runs until idle. */
 static void run_at(struct fixture *f, int64_t t)
 {
-	f->now = t;
+	fx_clock_set(&f->w.clock, t);
 	run(f);
 }
 
@@ -150,36 +103,36 @@ static const char *const menu[] = { "margherita", "tiramisu", NULL };
 
 static void place(struct fixture *f, const char *order_id)
 {
-	int rc = orders_place(f->e, order_id, "luigi", menu, 1850, NULL);
+	int rc = orders_place(f->w.e, order_id, "luigi", menu, 1850, NULL);
 
 	if (rc != STW_OK)
-		fail_msg("placing %s: %s: %s", order_id, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("placing %s: %s: %s", order_id, stw_strerror(rc), stw_errmsg(f->w.e));
 }
 
 static void pay(struct fixture *f, const char *order_id)
 {
-	int rc = orders_pay(f->e, order_id, NULL);
+	int rc = orders_pay(f->w.e, order_id, NULL);
 
 	if (rc != STW_OK)
-		fail_msg("paying %s: %s: %s", order_id, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("paying %s: %s: %s", order_id, stw_strerror(rc), stw_errmsg(f->w.e));
 }
 
 static void deliver(struct fixture *f, const char *order_id)
 {
-	int rc = orders_deliver(f->e, order_id, NULL);
+	int rc = orders_deliver(f->w.e, order_id, NULL);
 
 	if (rc != STW_OK)
-		fail_msg("delivering %s: %s: %s", order_id, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("delivering %s: %s: %s", order_id, stw_strerror(rc), stw_errmsg(f->w.e));
 }
 
 /* The orders instance `id` as a new JSON object. */
 static json_t *instance(struct fixture *f, const char *id)
 {
 	json_t *out = NULL;
-	int rc = stw_get_instance(f->e, "orders", id, &out);
+	int rc = stw_get_instance(f->w.e, "orders", id, &out);
 
 	if (rc != STW_OK)
-		fail_msg("instance %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("instance %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->w.e));
 	return out;
 }
 
@@ -255,7 +208,7 @@ static void read_stream(struct fixture *f, const char *context, const char *stre
 	int rc;
 
 	memset(v, 0, sizeof *v);
-	rc = stw_read_stream(f->e, context, stream, stream_cb, v, &v->version);
+	rc = stw_read_stream(f->w.e, context, stream, stream_cb, v, &v->version);
 	if (rc != STW_OK)
 		fail_msg("reading %s/%s: %s", context, stream, stw_strerror(rc));
 	assert_int_equal(v->n, v->version);
@@ -274,7 +227,7 @@ static int64_t head(struct fixture *f, const char *context)
 {
 	int64_t pos = -1;
 
-	assert_int_equal(stw_head(f->e, context, &pos), STW_OK);
+	assert_int_equal(stw_head(f->w.e, context, &pos), STW_OK);
 	return pos;
 }
 
@@ -282,12 +235,12 @@ static int64_t head(struct fixture *f, const char *context)
 static int64_t next_timer(struct fixture *f)
 {
 	int64_t due = 0;
-	int rc = stw_next_timer(f->e, &due);
+	int rc = stw_next_timer(f->w.e, &due);
 
 	if (rc == STW_ENOTFOUND)
 		return -1;
 	if (rc != STW_OK)
-		fail_msg("stw_next_timer: %s: %s", stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("stw_next_timer: %s: %s", stw_strerror(rc), stw_errmsg(f->w.e));
 	return due;
 }
 
@@ -295,7 +248,7 @@ static struct stw_stats stats(struct fixture *f)
 {
 	struct stw_stats st;
 
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	return st;
 }
 
@@ -305,7 +258,7 @@ static void assert_order(struct fixture *f, const char *order_id, const char *st
 {
 	json_t *o = NULL;
 
-	assert_int_equal(orders_order(f->e, order_id, &o), STW_OK);
+	assert_int_equal(orders_order(f->w.e, order_id, &o), STW_OK);
 	assert_string_equal(str(o, "status"), status);
 	assert_string_equal(str(o, "payment"), payment);
 	assert_string_equal(str(o, "delivery"), delivery);
@@ -320,10 +273,10 @@ static void append(struct fixture *f, const char *context, const char *stream, c
 	int rc;
 
 	assert_non_null(data);
-	rc = stw_append(f->e, context, STW_ANY_VERSION, &ev, 1, NULL);
+	rc = stw_append(f->w.e, context, STW_ANY_VERSION, &ev, 1, NULL);
 	json_decref(data);
 	if (rc != STW_OK)
-		fail_msg("appending %s: %s: %s", type, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("appending %s: %s: %s", type, stw_strerror(rc), stw_errmsg(f->w.e));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -350,7 +303,7 @@ static void happy_path(void **state)
 	assert_int_equal(next_timer(f), PAY_DUE);
 	assert_order(f, "o1", "placed", "requested", "none");
 
-	f->now = T0 + 30000;
+	fx_clock_set(&f->w.clock, T0 + 30000);
 	pay(f, "o1");
 	run(f);
 	json_decref(expect(f, "o1", "Dispatched", "active"));
@@ -456,7 +409,7 @@ static void late_payment_refunded(void **state)
 	run_at(f, PAY_DUE);
 	json_decref(expect(f, "o3", "Cancelled", "active"));
 
-	f->now = PAY_DUE + 60000;
+	fx_clock_set(&f->w.clock, PAY_DUE + 60000);
 	pay(f, "o3");
 	run(f);
 	p = expect(f, "o3", "Refunded", "completed");
@@ -499,7 +452,7 @@ static void timeout_cancelled_by_progress(void **state)
 
 	place(f, "o4");
 	run(f);
-	f->now = PAY_DUE - 1;
+	fx_clock_set(&f->w.clock, PAY_DUE - 1);
 	pay(f, "o4");
 	run(f);
 	json_decref(expect(f, "o4", "Dispatched", "active"));
@@ -640,10 +593,10 @@ static void fires_after_restart(void **state)
 	place(f, "o7");
 	run(f);
 	assert_int_equal(stats(f).timers_armed, 1);
-	stw_close(f->e);
-	f->e = NULL;
+	stw_close(f->w.e);
+	f->w.e = NULL;
 
-	f->now = PAY_DUE + 5000;
+	fx_clock_set(&f->w.clock, PAY_DUE + 5000);
 	assert_int_equal(open_engine(f), 0);
 	assert_int_equal(next_timer(f), PAY_DUE);
 	run(f);
@@ -660,8 +613,8 @@ static void fires_after_restart(void **state)
 	json_decref(p);
 	assert_int_equal(stats(f).timers_fired, 1);
 
-	stw_close(f->e);
-	f->e = NULL;
+	stw_close(f->w.e);
+	f->w.e = NULL;
 	assert_int_equal(open_engine(f), 0);
 	run(f);
 	p = expect(f, "o7", "Cancelled", "active");
@@ -694,7 +647,7 @@ static void instance_lists_timers(void **state)
 	assert_int_equal(integer(json_array_get(timers, 0), "due_at"), PAY_DUE);
 	json_decref(p);
 
-	f->now = T0 + 1000;
+	fx_clock_set(&f->w.clock, T0 + 1000);
 	pay(f, "o8");
 	run(f);
 	p = expect(f, "o8", "Dispatched", "active");
@@ -763,7 +716,7 @@ static void closing_timer(void **state)
 	assert_string_equal(str(row, "outcome"), "ignored");
 	assert_int_equal(count_where(p, "commands", "type", "RefundPayment"), 0);
 	json_decref(p);
-	assert_int_equal(orders_order(f->e, "o9", &o), STW_OK);
+	assert_int_equal(orders_order(f->w.e, "o9", &o), STW_OK);
 	assert_string_equal(str(o, "payment"), "paid");
 	json_decref(o);
 }
@@ -844,12 +797,12 @@ static void rules(void **state)
 	run(f);
 	memset(long_id, 'x', 101);
 	long_id[101] = '\0';
-	assert_int_equal(orders_place(f->e, long_id, "luigi", menu, 1, NULL), STW_EREJECTED);
-	assert_non_null(strstr(stw_errmsg(f->e), "at most 100 bytes"));
-	assert_int_equal(orders_place(f->e, "o2", "luigi", NULL, 1, NULL), STW_EREJECTED);
-	assert_non_null(strstr(stw_errmsg(f->e), "items"));
-	assert_int_equal(orders_pay(f->e, long_id, NULL), STW_EREJECTED);
-	assert_int_equal(orders_deliver(f->e, NULL, NULL), STW_EREJECTED);
+	assert_int_equal(orders_place(f->w.e, long_id, "luigi", menu, 1, NULL), STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "at most 100 bytes"));
+	assert_int_equal(orders_place(f->w.e, "o2", "luigi", NULL, 1, NULL), STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "items"));
+	assert_int_equal(orders_pay(f->w.e, long_id, NULL), STW_EREJECTED);
+	assert_int_equal(orders_deliver(f->w.e, NULL, NULL), STW_EREJECTED);
 	orders_head = head(f, "Orders");
 	payments_head = head(f, "Payments");
 	restaurant_head = head(f, "Restaurant");
@@ -860,14 +813,14 @@ static void rules(void **state)
 		int rc;
 
 		assert_non_null(data);
-		rc = stw_execute(f->e, c->context, c->type, data, NULL, NULL, NULL);
+		rc = stw_execute(f->w.e, c->context, c->type, data, NULL, NULL, NULL);
 		json_decref(data);
 		if (rc != c->rc)
 			fail_msg("case %zu (%s %s): %s, expected %s: %s", i, c->type, c->data,
-				 stw_strerror(rc), stw_strerror(c->rc), stw_errmsg(f->e));
-		if (c->message != NULL && strstr(stw_errmsg(f->e), c->message) == NULL)
+				 stw_strerror(rc), stw_strerror(c->rc), stw_errmsg(f->w.e));
+		if (c->message != NULL && strstr(stw_errmsg(f->w.e), c->message) == NULL)
 			fail_msg("case %zu (%s): message \"%s\" lacks \"%s\"", i, c->type,
-				 stw_errmsg(f->e), c->message);
+				 stw_errmsg(f->w.e), c->message);
 	}
 	assert_int_equal(head(f, "Orders"), orders_head);
 	assert_int_equal(head(f, "Payments"), payments_head + 1);
@@ -889,16 +842,16 @@ static void idempotent_calls_and_views(void **state)
 	char long_id[102];
 	json_t *o = NULL;
 
-	assert_int_equal(orders_place(f->e, "o1", "luigi", menu, 1850, "place-1"), STW_OK);
-	assert_int_equal(orders_place(f->e, "o1", "luigi", menu, 1850, "place-1"), STW_OK);
+	assert_int_equal(orders_place(f->w.e, "o1", "luigi", menu, 1850, "place-1"), STW_OK);
+	assert_int_equal(orders_place(f->w.e, "o1", "luigi", menu, 1850, "place-1"), STW_OK);
 	assert_int_equal(head(f, "Orders"), 1);
 	run(f);
-	assert_int_equal(orders_pay(f->e, "o1", "pay-1"), STW_OK);
-	assert_int_equal(orders_pay(f->e, "o1", "pay-1"), STW_OK);
+	assert_int_equal(orders_pay(f->w.e, "o1", "pay-1"), STW_OK);
+	assert_int_equal(orders_pay(f->w.e, "o1", "pay-1"), STW_OK);
 	assert_int_equal(head(f, "Payments"), 2);
 	run(f);
 
-	assert_int_equal(orders_order(f->e, "o1", &o), STW_OK);
+	assert_int_equal(orders_order(f->w.e, "o1", &o), STW_OK);
 	assert_string_equal(str(o, "order_id"), "o1");
 	assert_string_equal(str(o, "restaurant"), "luigi");
 	assert_int_equal(integer(o, "price"), 1850);
@@ -913,24 +866,24 @@ static void idempotent_calls_and_views(void **state)
 	o = NULL;
 	memset(long_id, 'x', 101);
 	long_id[101] = '\0';
-	assert_int_equal(orders_order(f->e, "o404", &o), STW_ENOTFOUND);
+	assert_int_equal(orders_order(f->w.e, "o404", &o), STW_ENOTFOUND);
 	assert_null(o);
-	assert_int_equal(orders_order(f->e, "", &o), STW_EINVAL);
-	assert_int_equal(orders_order(f->e, NULL, &o), STW_EINVAL);
-	assert_int_equal(orders_order(f->e, long_id, &o), STW_EINVAL);
+	assert_int_equal(orders_order(f->w.e, "", &o), STW_EINVAL);
+	assert_int_equal(orders_order(f->w.e, NULL, &o), STW_EINVAL);
+	assert_int_equal(orders_order(f->w.e, long_id, &o), STW_EINVAL);
 	assert_null(o);
 
-	assert_int_equal(orders_register(f->e, &bad), STW_EINVAL);
+	assert_int_equal(orders_register(f->w.e, &bad), STW_EINVAL);
 	bad.payment_timeout_ms = 0;
 	bad.close_after_ms = ORDERS_MAX_TIMEOUT_MS + 1;
-	assert_int_equal(orders_register(f->e, &bad), STW_EINVAL);
+	assert_int_equal(orders_register(f->w.e, &bad), STW_EINVAL);
 }
 
 /* ------------------------------------------------------------------------ */
 
 #define SCENARIO(name, fn, param)                                                                  \
 	{                                                                                          \
-		name, fn, setup, teardown, (void *)(param)                                         \
+		name, fn, setup, fx_teardown, (void *)(param)                                      \
 	}
 
 int main(void)

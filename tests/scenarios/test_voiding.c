@@ -15,83 +15,40 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fixture.h"
 #include "voiding.h"
 
 /* ------------------------------------------------------------------------ */
 /* Fixture                                                                  */
 
 struct fixture {
-	char dir[64];
-	char path[128];
-	struct stw_engine *e;
-	struct stw_clock clock;
-	int64_t now; /* the fake clock: every reading moves it 1 ms */
+	struct fx_world w; /* first: the state is a world too (see fx_new) */
 	const void *param;
 };
 
-static int64_t fake_now(void *ud)
-{
-	int64_t *now = ud;
-
-	return ++*now;
-}
-
-static int teardown(void **state);
-
-/* Opens a fresh engine in a new temporary directory and registers the example. */
+/*
+ * Opens a fresh engine in a new temporary directory and registers the example.
+ * Every reading of the virtual clock moves it 1 ms.
+ */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
+	const void *param = *state;
 	struct stw_options opts = { 0 };
+	struct fixture *f;
 
-	if (f == NULL)
+	if (fx_new(state, sizeof *f, "voiding", FX_T0 + 1) != 0)
 		return -1;
-	f->param = *state;
-	snprintf(f->dir, sizeof f->dir, "/tmp/stw-voiding-XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof f->path, "%s/steward.db", f->dir);
-	f->now = 1700000000000;
-	f->clock.now_ms = fake_now;
-	f->clock.ud = &f->now;
-	opts.clock = &f->clock;
+	f = *state;
+	f->param = param;
+	f->w.clock.tick = 1;
 	opts.synchronous = -1;
-	*state = f;
-	if (stw_open(f->path, &opts, &f->e) == STW_OK && voiding_register(f->e) == STW_OK)
+	if (fx_world_open(&f->w, &opts) == STW_OK && voiding_register(f->w.e) == STW_OK)
 		return 0;
-	teardown(state); /* cmocka does not tear down after a failed setup */
+	fx_teardown(state); /* cmocka does not tear down after a failed setup */
 	return -1;
-}
-
-/* Closes the engine and removes its directory with everything in it. */
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	DIR *d;
-	struct dirent *de;
-	char p[512];
-
-	stw_close(f->e);
-	d = opendir(f->dir);
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", f->dir, de->d_name);
-		unlink(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(f->dir);
-	free(f);
-	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -99,44 +56,41 @@ static int teardown(void **state)
 
 static void run(struct fixture *f)
 {
-	int rc = stw_run_until_idle(f->e);
-
-	if (rc != STW_OK)
-		fail_msg("stw_run_until_idle: %s: %s", stw_strerror(rc), stw_errmsg(f->e));
+	assert_stw_ok(f->w.e, stw_run_until_idle(f->w.e));
 }
 
 static void issue(struct fixture *f, const char *doc, const char *customer, long long amount)
 {
-	int rc = voiding_issue_document(f->e, doc, customer, amount, NULL);
+	int rc = voiding_issue_document(f->w.e, doc, customer, amount, NULL);
 
 	if (rc != STW_OK)
-		fail_msg("issuing %s: %s: %s", doc, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("issuing %s: %s: %s", doc, stw_strerror(rc), stw_errmsg(f->w.e));
 }
 
 static void void_doc(struct fixture *f, const char *doc, const char *process_id)
 {
-	int rc = voiding_void_document(f->e, doc, process_id, NULL);
+	int rc = voiding_void_document(f->w.e, doc, process_id, NULL);
 
 	if (rc != STW_OK)
-		fail_msg("voiding %s: %s: %s", doc, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("voiding %s: %s: %s", doc, stw_strerror(rc), stw_errmsg(f->w.e));
 }
 
 static void publish(struct fixture *f, const char *customer)
 {
-	int rc = voiding_publish_report(f->e, customer, NULL);
+	int rc = voiding_publish_report(f->w.e, customer, NULL);
 
 	if (rc != STW_OK)
-		fail_msg("publishing %s: %s: %s", customer, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("publishing %s: %s: %s", customer, stw_strerror(rc), stw_errmsg(f->w.e));
 }
 
 /* The voiding instance `id` as a new JSON object. */
 static json_t *instance(struct fixture *f, const char *id)
 {
 	json_t *out = NULL;
-	int rc = stw_get_instance(f->e, "voiding", id, &out);
+	int rc = stw_get_instance(f->w.e, "voiding", id, &out);
 
 	if (rc != STW_OK)
-		fail_msg("instance %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->e));
+		fail_msg("instance %s: %s: %s", id, stw_strerror(rc), stw_errmsg(f->w.e));
 	return out;
 }
 
@@ -190,7 +144,7 @@ static void read_stream(struct fixture *f, const char *context, const char *stre
 	int rc;
 
 	memset(v, 0, sizeof *v);
-	rc = stw_read_stream(f->e, context, stream, stream_cb, v, &v->version);
+	rc = stw_read_stream(f->w.e, context, stream, stream_cb, v, &v->version);
 	if (rc != STW_OK)
 		fail_msg("reading %s/%s: %s", context, stream, stw_strerror(rc));
 	assert_int_equal(v->n, v->version);
@@ -209,7 +163,7 @@ static int64_t head(struct fixture *f, const char *context)
 {
 	int64_t pos = -1;
 
-	assert_int_equal(stw_head(f->e, context, &pos), STW_OK);
+	assert_int_equal(stw_head(f->w.e, context, &pos), STW_OK);
 	return pos;
 }
 
@@ -217,7 +171,7 @@ static void assert_document(struct fixture *f, const char *doc, const char *stat
 {
 	json_t *d = NULL;
 
-	assert_int_equal(voiding_document(f->e, doc, &d), STW_OK);
+	assert_int_equal(voiding_document(f->w.e, doc, &d), STW_OK);
 	assert_string_equal(str(d, "status"), status);
 	assert_int_equal(json_integer_value(json_object_get(d, "voidings")), voidings);
 	json_decref(d);
@@ -227,7 +181,7 @@ static void assert_report(struct fixture *f, const char *customer, long long tot
 {
 	json_t *r = NULL;
 
-	assert_int_equal(voiding_report(f->e, customer, &r), STW_OK);
+	assert_int_equal(voiding_report(f->w.e, customer, &r), STW_OK);
 	assert_int_equal(json_integer_value(json_object_get(r, "total")), total);
 	assert_int_equal(json_is_true(json_object_get(r, "published")), published);
 	json_decref(r);
@@ -363,9 +317,9 @@ static void one_round(void **state)
 	issue(f, "d1", "c1", 1000);
 	run(f);
 	void_doc(f, "d1", "p1");
-	stw_get_stats(f->e, &before);
-	assert_int_equal(stw_run_once(f->e, &did), STW_OK);
-	stw_get_stats(f->e, &after);
+	stw_get_stats(f->w.e, &before);
+	assert_int_equal(stw_run_once(f->w.e, &did), STW_OK);
+	stw_get_stats(f->w.e, &after);
 	p = instance(f, "p1");
 	assert_string_equal(str(p, "state"), "DocumentVoided");
 	assert_string_equal(str(p, "status"), "completed");
@@ -374,7 +328,7 @@ static void one_round(void **state)
 	/* Three steps and two deliveries for "voiding", the feed's steps over Billing. */
 	assert_int_equal(after.commands_delivered - before.commands_delivered, 2);
 	assert_int_equal(after.transactions - before.transactions, 1);
-	assert_int_equal(stw_run_once(f->e, &did), STW_OK);
+	assert_int_equal(stw_run_once(f->w.e, &did), STW_OK);
 	assert_int_equal(did, 0);
 }
 
@@ -421,15 +375,15 @@ static void same_event_twice(void **state)
 	void_doc(f, "d1", "p1");
 	run(f);
 	take_snapshot(f, "p1", &before);
-	stw_get_stats(f->e, &s0);
+	stw_get_stats(f->w.e, &s0);
 
-	assert_int_equal(stw_set_cursor(f->e, "voiding", "Billing", 0), STW_OK);
-	assert_int_equal(stw_set_cursor(f->e, "voiding", "Reports", 0), STW_OK);
-	assert_int_equal(stw_set_cursor(f->e, "reports-feed", "Billing", 0), STW_OK);
+	assert_int_equal(stw_set_cursor(f->w.e, "voiding", "Billing", 0), STW_OK);
+	assert_int_equal(stw_set_cursor(f->w.e, "voiding", "Reports", 0), STW_OK);
+	assert_int_equal(stw_set_cursor(f->w.e, "reports-feed", "Billing", 0), STW_OK);
 	run(f);
 
 	take_snapshot(f, "p1", &after);
-	stw_get_stats(f->e, &s1);
+	stw_get_stats(f->w.e, &s1);
 	assert_int_equal(after.billing_head, before.billing_head);
 	assert_int_equal(after.reports_head, before.reports_head);
 	assert_int_equal(after.version, before.version);
@@ -455,26 +409,26 @@ static void command_twice(void **state)
 	json_t *list = NULL;
 	struct stw_instance_filter all = { .definition = "voiding" };
 
-	assert_int_equal(voiding_issue_document(f->e, "d1", "c1", 1000, "issue-1"), STW_OK);
-	assert_int_equal(voiding_issue_document(f->e, "d1", "c1", 1000, "issue-1"), STW_OK);
+	assert_int_equal(voiding_issue_document(f->w.e, "d1", "c1", 1000, "issue-1"), STW_OK);
+	assert_int_equal(voiding_issue_document(f->w.e, "d1", "c1", 1000, "issue-1"), STW_OK);
 	read_stream(f, "Billing", "document-d1", &billing);
 	assert_int_equal(billing.version, 1);
 	run(f);
 
-	assert_int_equal(voiding_void_document(f->e, "d1", "p1", NULL), STW_OK);
-	assert_int_equal(voiding_void_document(f->e, "d1", "p1", NULL), STW_OK);
+	assert_int_equal(voiding_void_document(f->w.e, "d1", "p1", NULL), STW_OK);
+	assert_int_equal(voiding_void_document(f->w.e, "d1", "p1", NULL), STW_OK);
 	read_stream(f, "Billing", "document-d1", &billing);
 	assert_int_equal(billing.version, 2);
 	run(f);
-	assert_int_equal(stw_list_instances(f->e, &all, &list), STW_OK);
+	assert_int_equal(stw_list_instances(f->w.e, &all, &list), STW_OK);
 	assert_int_equal(json_array_size(list), 1);
 	json_decref(list);
 
 	/* A refused command stays refused, with the same reason. */
-	assert_int_equal(voiding_void_document(f->e, "d9", "p9", NULL), STW_EREJECTED);
-	assert_non_null(strstr(stw_errmsg(f->e), "d9"));
-	assert_int_equal(voiding_void_document(f->e, "d9", "p9", NULL), STW_EREJECTED);
-	assert_non_null(strstr(stw_errmsg(f->e), "d9"));
+	assert_int_equal(voiding_void_document(f->w.e, "d9", "p9", NULL), STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "d9"));
+	assert_int_equal(voiding_void_document(f->w.e, "d9", "p9", NULL), STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "d9"));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -514,7 +468,7 @@ static void second_request_rejected(void **state)
 	read_stream(f, "Reports", "report-c1", &reports);
 	assert_int_equal(stream_count(&reports, "MarkingDocumentAsVoidedSucceeded"), 1);
 	assert_int_equal(stream_count(&reports, "MarkingDocumentAsVoidedFailed"), 0);
-	stw_get_stats(f->e, &st);
+	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.rejected, 1);
 	assert_document(f, "d1", "voided", 2);
 }
@@ -543,8 +497,8 @@ static void acknowledge_then_again(void **state)
 	assert_string_equal(str(p, "status"), "rejected");
 	json_decref(p);
 
-	assert_int_equal(stw_acknowledge(f->e, "voiding", "p1", "told the customer"), STW_OK);
-	assert_int_equal(stw_acknowledge(f->e, "voiding", "p1", NULL), STW_ESTATE);
+	assert_int_equal(stw_acknowledge(f->w.e, "voiding", "p1", "told the customer"), STW_OK);
+	assert_int_equal(stw_acknowledge(f->w.e, "voiding", "p1", NULL), STW_ESTATE);
 	p = instance(f, "p1");
 	assert_string_equal(str(p, "status"), "acknowledged");
 	assert_string_equal(str(p, "state"), "FailureAcknowledged");
@@ -583,13 +537,13 @@ static void stale_version(void **state)
 	read_stream(f, "Billing", "document-d1", &v);
 	assert_int_equal(v.version, 2);
 
-	assert_int_equal(stw_append(f->e, "Billing", STW_NO_STREAM, &ev, 1, NULL), STW_ECONFLICT);
-	assert_int_equal(stw_append(f->e, "Billing", 1, &ev, 1, NULL), STW_ECONFLICT);
+	assert_int_equal(stw_append(f->w.e, "Billing", STW_NO_STREAM, &ev, 1, NULL), STW_ECONFLICT);
+	assert_int_equal(stw_append(f->w.e, "Billing", 1, &ev, 1, NULL), STW_ECONFLICT);
 	read_stream(f, "Billing", "document-d1", &v);
 	assert_int_equal(v.version, 2);
 	assert_int_equal(head(f, "Billing"), 2);
 
-	assert_int_equal(stw_append(f->e, "Billing", 2, &ev, 1, &pos), STW_OK);
+	assert_int_equal(stw_append(f->w.e, "Billing", 2, &ev, 1, &pos), STW_OK);
 	assert_int_equal(pos, 3);
 	read_stream(f, "Billing", "document-d1", &v);
 	assert_int_equal(v.version, 3);
@@ -618,7 +572,7 @@ static void message_not_accepted(void **state)
 	run(f);
 	void_doc(f, "d1", "p1");
 	ev.data = json_pack("{s:s, s:s}", "document_id", "d1", "customer", "c1");
-	assert_int_equal(stw_append(f->e, "Billing", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
+	assert_int_equal(stw_append(f->w.e, "Billing", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
 	json_decref(ev.data);
 	run(f);
 
@@ -632,7 +586,7 @@ static void message_not_accepted(void **state)
 	assert_string_equal(str(first, "outcome"), "failed");
 	json_decref(p);
 
-	assert_int_equal(stw_list_unrouted(f->e, "voiding", 10, &unrouted), STW_OK);
+	assert_int_equal(stw_list_unrouted(f->w.e, "voiding", 10, &unrouted), STW_OK);
 	assert_int_equal(json_array_size(unrouted), 0);
 	json_decref(unrouted);
 }
@@ -651,12 +605,12 @@ static void void_unknown(void **state)
 	char id[STW_MAX_ID];
 	json_t *p = NULL;
 
-	assert_int_equal(voiding_void_document(f->e, "nope", NULL, id), STW_EREJECTED);
-	assert_non_null(strstr(stw_errmsg(f->e), "nope"));
-	assert_non_null(strstr(stw_errmsg(f->e), "does not exist"));
+	assert_int_equal(voiding_void_document(f->w.e, "nope", NULL, id), STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "nope"));
+	assert_non_null(strstr(stw_errmsg(f->w.e), "does not exist"));
 	assert_int_equal(head(f, "Billing"), 0);
 	run(f);
-	assert_int_equal(stw_get_instance(f->e, "voiding", id, &p), STW_ENOTFOUND);
+	assert_int_equal(stw_get_instance(f->w.e, "voiding", id, &p), STW_ENOTFOUND);
 	assert_null(p);
 }
 
@@ -718,8 +672,8 @@ static void rules(void **state)
 	assert_document(f, "d3", "voided", 1);
 	memset(long_id, 'x', 101);
 	long_id[101] = '\0';
-	assert_int_equal(voiding_issue_document(f->e, long_id, "c1", 1, NULL), STW_EREJECTED);
-	assert_non_null(strstr(stw_errmsg(f->e), "at most 100 bytes"));
+	assert_int_equal(voiding_issue_document(f->w.e, long_id, "c1", 1, NULL), STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "at most 100 bytes"));
 	billing_head = head(f, "Billing");
 
 	for (size_t i = 0; i < sizeof command_cases / sizeof command_cases[0]; i++) {
@@ -728,14 +682,14 @@ static void rules(void **state)
 		int rc;
 
 		assert_non_null(data);
-		rc = stw_execute(f->e, c->context, c->type, data, NULL, NULL, NULL);
+		rc = stw_execute(f->w.e, c->context, c->type, data, NULL, NULL, NULL);
 		json_decref(data);
 		if (rc != c->rc)
 			fail_msg("case %zu (%s %s): %s, expected %s: %s", i, c->type, c->data,
-				 stw_strerror(rc), stw_strerror(c->rc), stw_errmsg(f->e));
-		if (c->message != NULL && strstr(stw_errmsg(f->e), c->message) == NULL)
+				 stw_strerror(rc), stw_strerror(c->rc), stw_errmsg(f->w.e));
+		if (c->message != NULL && strstr(stw_errmsg(f->w.e), c->message) == NULL)
 			fail_msg("case %zu (%s): message \"%s\" lacks \"%s\"", i, c->type,
-				 stw_errmsg(f->e), c->message);
+				 stw_errmsg(f->w.e), c->message);
 	}
 	assert_int_equal(head(f, "Billing"), billing_head);
 	read_stream(f, "Reports", "report-c1", &reports);
@@ -762,14 +716,14 @@ static void views(void **state)
 	void_doc(f, "d2", NULL);
 	run(f);
 
-	assert_int_equal(voiding_customers(f->e, &list), STW_OK);
+	assert_int_equal(voiding_customers(f->w.e, &list), STW_OK);
 	assert_int_equal(json_array_size(list), 3);
 	assert_string_equal(json_string_value(json_array_get(list, 0)), "c1");
 	assert_string_equal(json_string_value(json_array_get(list, 1)), "c2");
 	assert_string_equal(json_string_value(json_array_get(list, 2)), "c3");
 	json_decref(list);
 
-	assert_int_equal(voiding_report(f->e, "c1", &r), STW_OK);
+	assert_int_equal(voiding_report(f->w.e, "c1", &r), STW_OK);
 	assert_int_equal(json_integer_value(json_object_get(r, "total")), 400);
 	docs = json_object_get(r, "documents");
 	assert_int_equal(json_array_size(docs), 2);
@@ -779,10 +733,10 @@ static void views(void **state)
 	json_decref(r);
 
 	r = NULL;
-	assert_int_equal(voiding_report(f->e, "c9", &r), STW_ENOTFOUND);
+	assert_int_equal(voiding_report(f->w.e, "c9", &r), STW_ENOTFOUND);
 	assert_null(r);
-	assert_int_equal(voiding_document(f->e, "d9", &r), STW_ENOTFOUND);
-	assert_int_equal(voiding_document(f->e, "", &r), STW_EINVAL);
+	assert_int_equal(voiding_document(f->w.e, "d9", &r), STW_ENOTFOUND);
+	assert_int_equal(voiding_document(f->w.e, "", &r), STW_EINVAL);
 	assert_null(r);
 }
 
@@ -790,7 +744,7 @@ static void views(void **state)
 
 #define SCENARIO(name, fn, param)                                                                  \
 	{                                                                                          \
-		name, fn, setup, teardown, (void *)(param)                                         \
+		name, fn, setup, fx_teardown, (void *)(param)                                      \
 	}
 
 int main(void)
