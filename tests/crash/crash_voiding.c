@@ -44,6 +44,7 @@
 
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "voiding.h"
 
 /* ------------------------------------------------------------------------ */
@@ -1090,10 +1091,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	} else {
-		const char *tmp = getenv("TMPDIR");
-
-		snprintf(dir, sizeof dir, "%s/crash_voiding-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (mkdtemp(dir) == NULL) {
+		if (fx_tmpdir_make(dir, sizeof dir, "crash_voiding") != 0) {
 			perror("crash_voiding: mkdtemp");
 			return 2;
 		}
@@ -1200,6 +1198,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (made_dir)
-		rmdir(dir);
+		fx_tmpdir_remove(dir);
 	return 0;
 }
