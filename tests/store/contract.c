@@ -1,9 +1,10 @@
 /*
  * contract.c - the store contract (see contract.h): events (append,
- * event_get, read, read_stream, head, stream_version), cursors, instances
- * (insert, get, update under a version check, key_holder, list), history,
- * the outbox, the dedup table, unrouted messages, and one level of
- * transaction with one savepoint. Each case runs on a fresh store; what
+ * event_get, read, read_stream, head, stream_version), cursors and the
+ * attempts counted after them, instances (insert, get, update under a
+ * version check, key_holder, list), history, the outbox and its remote
+ * delivery, the dedup table, unrouted messages, timers, periodic runs, and
+ * one level of transaction with one savepoint. Each case runs on a fresh store; what
  * another connection sees is read through a second store the opener opens
  * on the same directory.
  */
@@ -289,6 +290,77 @@ static void test_reentrant_callback(void **state)
 	assert_int_equal(n.inner, 4);
 }
 
+/* Whether two texts hold the same JSON value (a backend may store it reformatted). */
+static int same_json(const char *a, const char *b)
+{
+	json_t *x = json_loads(a, JSON_DECODE_ANY, NULL), *y = json_loads(b, JSON_DECODE_ANY, NULL);
+	int same = x != NULL && y != NULL && json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return same;
+}
+
+/* Whether two nullable strings are both NULL or equal. */
+static int same_text(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* What event_get must hand on, and how many times it called back. */
+struct expected_event {
+	struct stw__event_row want;
+	int n;
+};
+
+static int check_event(const struct stw__event_row *r, void *ud)
+{
+	struct expected_event *x = ud;
+	x->n++;
+	assert_string_equal(r->context, x->want.context);
+	assert_string_equal(r->id, x->want.id);
+	assert_string_equal(r->type, x->want.type);
+	assert_string_equal(r->stream, x->want.stream);
+	assert_int_equal(r->position, x->want.position);
+	assert_int_equal(r->stream_version, x->want.stream_version);
+	assert_true(same_text(r->correlation_id, x->want.correlation_id));
+	assert_true(same_text(r->causation_id, x->want.causation_id));
+	assert_true(same_json(r->data, x->want.data));
+	assert_true(same_json(r->metadata, x->want.metadata));
+	assert_int_equal(r->recorded_at, x->want.recorded_at);
+	return 0;
+}
+
+/*
+ * event_get hands on an event once with every field as appended, the
+ * position and version the store gave it, and a correlation or causation id
+ * appended as NULL as NULL.
+ */
+static void test_event_get_fields(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	struct expected_event x = { .want = ev("Billing", "e1", "inv-1") };
+	x.want.correlation_id = "corr-1";
+	x.want.causation_id = "cause-1";
+	x.want.data = "{\"amount\":12,\"lines\":[\"a\",\"b\"]}";
+	x.want.metadata = "{\"by\":\"ann\"}";
+	x.want.recorded_at = 1234;
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e0", "inv-0", 1, 1);
+	assert_int_equal(STW__S(s, append, &x.want, NULL, NULL), STW_OK);
+	append_ok(s, "Billing", "e2", "inv-1", 3, 2);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	x.want.position = 2;
+	x.want.stream_version = 1;
+	assert_int_equal(STW__S(s, event_get, "e1", check_event, &x), STW_OK);
+	assert_int_equal(x.n, 1);
+
+	x = (struct expected_event){ .want = ev("Billing", "e2", "inv-1") };
+	x.want.position = 3;
+	x.want.stream_version = 2;
+	assert_int_equal(STW__S(s, event_get, "e2", check_event, &x), STW_OK);
+	assert_int_equal(x.n, 1);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Cursors                                                                  */
 
@@ -311,6 +383,39 @@ static void test_cursors(void **state)
 	assert_int_equal(STW__S(s, cursor_set, "d", "Billing", 3), STW_OK); /* back */
 	assert_int_equal(STW__S(s, cursor_get, "d", "Billing", &v), STW_OK);
 	assert_int_equal(v, 3);
+}
+
+/*
+ * cursor_attempt counts the attempts at the batch after a position, per
+ * (definition, context), from 1 again when the position is another one, and
+ * never moves a cursor that is set.
+ */
+static void test_cursor_attempt(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	/* Each attempt in turn, and the count it returns. */
+	static const struct {
+		const char *definition, *context;
+		int64_t position;
+		int attempts;
+	} steps[] = {
+		{ "d", "Billing", 9, 1 },     { "d", "Billing", 9, 2 }, { "d", "Reports", 9, 1 },
+		{ "other", "Billing", 9, 1 }, { "d", "Billing", 9, 3 }, { "d", "Billing", 10, 1 },
+		{ "d", "Billing", 9, 1 },
+	};
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, cursor_set, "d", "Billing", 9), STW_OK);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		int attempts = 0;
+		assert_int_equal(STW__S(s, cursor_attempt, steps[i].definition, steps[i].context,
+					steps[i].position, &attempts),
+				 STW_OK);
+		assert_int_equal(attempts, steps[i].attempts);
+	}
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	int64_t v = -1;
+	assert_int_equal(STW__S(s, cursor_get, "d", "Billing", &v), STW_OK);
+	assert_int_equal(v, 9);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -643,6 +748,123 @@ static void test_outbox(void **state)
 	assert_true(c.seq[0] < c.seq[1]);
 }
 
+/* An outbox row as a callback handed it on, NULL error kept apart. */
+struct outbox_copy {
+	int n;
+	char context[32], status[32], error[32];
+	int null_error;
+	int attempts;
+	int64_t next_at, delivered_at;
+};
+
+static int copy_outbox(const struct stw__outbox_row *r, void *ud)
+{
+	struct outbox_copy *c = ud;
+	c->n++;
+	snprintf(c->context, sizeof c->context, "%s", r->context);
+	snprintf(c->status, sizeof c->status, "%s", r->status);
+	c->null_error = r->error == NULL;
+	snprintf(c->error, sizeof c->error, "%s", c->null_error ? "" : r->error);
+	c->attempts = r->attempts;
+	c->next_at = r->next_at;
+	c->delivered_at = r->delivered_at;
+	return 0;
+}
+
+/* The command ids in c, in order, separated by spaces ("" for none). */
+static const char *joined(const struct strings *c, char *buf, size_t cap)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < c->n && used < cap; i++)
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? " " : "", c->v[i]);
+	return buf;
+}
+
+/* The command ids outbox_due hands on for a context at `now`, at most limit. */
+static const char *due_ids(struct stw__store *s, const char *context, int64_t now, int limit,
+			   char *buf, size_t cap)
+{
+	struct strings c = { 0 };
+	assert_int_equal(STW__S(s, outbox_due, context, now, limit, collect_outbox, &c), STW_OK);
+	return joined(&c, buf, cap);
+}
+
+/* The command ids outbox_by_status hands on for a status, at most limit. */
+static const char *status_ids(struct stw__store *s, const char *status, int limit, char *buf,
+			      size_t cap)
+{
+	struct strings c = { 0 };
+	assert_int_equal(STW__S(s, outbox_by_status, status, limit, collect_outbox, &c), STW_OK);
+	return joined(&c, buf, cap);
+}
+
+/*
+ * Remote delivery: outbox_due lists a context's pending rows due by now (a
+ * new row is due at once) in seq order, at most limit; outbox_next_due is
+ * the earliest next_at of its pending rows; outbox_attempted records an
+ * attempt (status, error, attempts, next_at, delivered_at), which
+ * outbox_get shows; outbox_by_status lists a status newest first.
+ */
+static void test_outbox_remote(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	struct stw__outbox_row rows[] = { cmd("c1", "Bank", "i1"), cmd("c2", "Bank", "i2"),
+					  cmd("c3", "Other", "i3"), cmd("c4", "Bank", "i4") };
+	char ids[64];
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(STW__S(s, outbox_insert, &rows[i]), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	int64_t at = -1;
+	assert_int_equal(STW__S(s, outbox_next_due, "Bank", &at), STW_OK);
+	assert_int_equal(at, 0);
+	assert_int_equal(STW__S(s, outbox_next_due, "Nowhere", &at), STW_ENOTFOUND);
+	assert_string_equal(due_ids(s, "Bank", 0, 10, ids, sizeof ids), "c1 c2");
+
+	/* c1 failed and is tried again at 2000; c2 is parked. */
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, outbox_attempted, "c1", "pending", "HTTP 503", 1, 2000, 0),
+			 STW_OK);
+	assert_int_equal(STW__S(s, outbox_attempted, "c2", "parked", "gave up", 4, 0, 0), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	struct outbox_copy o = { 0 };
+	assert_int_equal(STW__S(s, outbox_get, "c1", copy_outbox, &o), STW_OK);
+	assert_int_equal(o.n, 1);
+	assert_string_equal(o.context, "Bank");
+	assert_string_equal(o.status, "pending");
+	assert_string_equal(o.error, "HTTP 503");
+	assert_int_equal(o.attempts, 1);
+	assert_int_equal(o.next_at, 2000);
+	assert_int_equal(STW__S(s, outbox_get, "nope", copy_outbox, &o), STW_ENOTFOUND);
+	assert_int_equal(STW__S(s, outbox_next_due, "Bank", &at), STW_OK);
+	assert_int_equal(at, 2000);
+	assert_string_equal(due_ids(s, "Bank", 1999, 10, ids, sizeof ids), "");
+	assert_string_equal(due_ids(s, "Bank", 2000, 10, ids, sizeof ids), "c1");
+
+	/* c4, new, is due at once: at 2000 both are, in seq order, at most limit. */
+	assert_int_equal(STW__S(s, outbox_insert, &rows[3]), STW_OK);
+	assert_string_equal(due_ids(s, "Bank", 2000, 10, ids, sizeof ids), "c1 c4");
+	assert_string_equal(due_ids(s, "Bank", 2000, 1, ids, sizeof ids), "c1");
+	assert_int_equal(STW__S(s, outbox_next_due, "Bank", &at), STW_OK);
+	assert_int_equal(at, 0);
+
+	/* Delivered at the next attempt: no error, out of the pending rows. */
+	assert_int_equal(STW__S(s, outbox_attempted, "c1", "delivered", NULL, 2, 0, 2500), STW_OK);
+	assert_int_equal(STW__S(s, outbox_attempted, "c4", "parked", "refused", 1, 0, 0), STW_OK);
+	memset(&o, 0, sizeof o);
+	assert_int_equal(STW__S(s, outbox_get, "c1", copy_outbox, &o), STW_OK);
+	assert_string_equal(o.status, "delivered");
+	assert_true(o.null_error);
+	assert_int_equal(o.attempts, 2);
+	assert_int_equal(o.delivered_at, 2500);
+	assert_int_equal(STW__S(s, outbox_next_due, "Bank", &at), STW_ENOTFOUND);
+	assert_string_equal(status_ids(s, "parked", 10, ids, sizeof ids), "c4 c2");
+	assert_string_equal(status_ids(s, "parked", 1, ids, sizeof ids), "c4");
+	assert_string_equal(status_ids(s, "delivered", 10, ids, sizeof ids), "c1");
+	assert_string_equal(status_ids(s, "pending", 10, ids, sizeof ids), "c3");
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dedup                                                                    */
 
@@ -713,6 +935,108 @@ static void test_unrouted(void **state)
 	assert_int_equal(STW__S(s, unrouted_list, NULL, 1, collect_unrouted, &c), STW_OK);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.v[0], "e3");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Timers and periodic processes                                            */
+
+/* A Tick timer of an instance, armed at version 1 by message m1. */
+static struct stw__timer_row timer(const char *def, const char *instance_id, const char *id,
+				   int64_t due_at)
+{
+	struct stw__timer_row r = {
+		.id = id,
+		.definition = def,
+		.instance_id = instance_id,
+		.message_type = "Tick",
+		.due_at = due_at,
+		.entered_version = 1,
+		.armed_by = "m1",
+		.created_at = 1,
+	};
+	return r;
+}
+
+/*
+ * timer_insert keeps the timer it has under a key (definition, instance,
+ * id); timers_due lists a definition's timers due by now, earliest first,
+ * then by instance id, then by id, at most limit; timer_next is the earliest
+ * due_at; timer_delete removes one (and ignores one it does not have);
+ * timers_for_instance lists one instance's, earliest first.
+ */
+static void test_timers(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	int64_t at = -1;
+	assert_int_equal(STW__S(s, timer_next, "d", &at), STW_ENOTFOUND);
+	struct stw__timer_row rows[] = {
+		timer("d", "i2", "t1", 300), timer("d", "i1", "t2", 300),
+		timer("d", "i1", "t3", 100), timer("d", "i1", "t0", 300),
+		timer("d", "i3", "t9", 900), timer("e", "i1", "t3", 10),
+		timer("d", "i1", "t3", 50), /* t3 again: kept as it was */
+	};
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		assert_int_equal(STW__S(s, timer_insert, &rows[i]), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+
+	assert_int_equal(STW__S(s, timer_next, "d", &at), STW_OK);
+	assert_int_equal(at, 100);
+	assert_int_equal(STW__S(s, timer_next, "e", &at), STW_OK);
+	assert_int_equal(at, 10);
+	struct strings c = { 0 };
+	assert_int_equal(STW__S(s, timers_due, "d", 99, 10, count_timer, &c), STW_OK);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(STW__S(s, timers_due, "d", 300, 10, count_timer, &c), STW_OK);
+	assert_int_equal(c.n, 4);
+	assert_string_equal(c.v[0], "t3@100");
+	assert_string_equal(c.v[1], "t0@300");
+	assert_string_equal(c.v[2], "t2@300");
+	assert_string_equal(c.v[3], "t1@300");
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, timers_due, "d", 1000, 2, count_timer, &c), STW_OK);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.v[1], "t0@300");
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, timers_for_instance, "d", "i1", count_timer, &c), STW_OK);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.v[0], "t3@100");
+
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, timer_delete, "d", "i1", "t3"), STW_OK);
+	assert_int_equal(STW__S(s, timer_delete, "d", "i1", "t3"), STW_OK);
+	assert_int_equal(STW__S(s, timer_delete, "d", "i9", "none"), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(STW__S(s, timer_next, "d", &at), STW_OK);
+	assert_int_equal(at, 300);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, timers_for_instance, "d", "i1", count_timer, &c), STW_OK);
+	assert_int_equal(c.n, 2);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, timers_due, "e", 1000, 10, count_timer, &c), STW_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.v[0], "t3@10");
+}
+
+/* periodic_get finds no period for a process that never ran, then the last one set. */
+static void test_periodic(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	int64_t period = -1;
+	assert_int_equal(STW__S(s, periodic_get, "sweep", &period), STW_ENOTFOUND);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, periodic_set, "sweep", 100, 1000000), STW_OK);
+	assert_int_equal(STW__S(s, periodic_set, "other", 7, 70), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(STW__S(s, periodic_get, "sweep", &period), STW_OK);
+	assert_int_equal(period, 100);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, periodic_set, "sweep", 101, 1010000), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(STW__S(s, periodic_get, "sweep", &period), STW_OK);
+	assert_int_equal(period, 101);
+	assert_int_equal(STW__S(s, periodic_get, "other", &period), STW_OK);
+	assert_int_equal(period, 7);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -810,6 +1134,11 @@ const struct contract_case contract_cases[] = {
 	CASE(test_unrouted),
 	CASE(test_savepoint),
 	CASE(test_rollback),
+	CASE(test_event_get_fields),
+	CASE(test_cursor_attempt),
+	CASE(test_outbox_remote),
+	CASE(test_timers),
+	CASE(test_periodic),
 };
 #undef CASE
 
