@@ -38,8 +38,8 @@ struct courier {
 struct worker {
 	struct stw_engine *e;
 	struct courier *courier; /* NULL when no context is remote */
-	struct stw_http *http;
-	struct stw_http_metrics metrics;
+	struct stw__http *http;
+	struct stw__http_metrics metrics;
 	const struct stw_daemon_options *o;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -98,8 +98,8 @@ static void observe(const struct stw_activity *a, void *ud)
 	struct worker *w = ud;
 	struct stw_stats st;
 	stw_get_stats(w->e, &st);
-	stw_http_metrics_record(&w->metrics, a, &st);
-	stw_http_notify(w->http);
+	stw__http_metrics_record(&w->metrics, a, &st);
+	stw__http_notify(w->http);
 	if (a->kind == STW_ACTIVITY_STEP || a->kind == STW_ACTIVITY_TIMERS ||
 	    a->kind == STW_ACTIVITY_PERIODIC)
 		kick_courier(w->courier); /* it may have written commands */
@@ -116,8 +116,8 @@ static void courier_observe(const struct stw_activity *a, void *ud)
 	struct courier *c = ud;
 	struct stw_stats st;
 	stw_get_stats(c->e, &st);
-	stw_http_metrics_remote(&c->w->metrics, &st);
-	stw_http_notify(c->w->http);
+	stw__http_metrics_remote(&c->w->metrics, &st);
+	stw__http_notify(c->w->http);
 	if (a->kind == STW_ACTIVITY_APPEND)
 		kick_worker(c->w); /* a service answered with events */
 }
@@ -321,7 +321,7 @@ int stw_daemon_token(const char *file, char **out)
 int stw_daemon_run(const struct stw_daemon_options *o)
 {
 	struct worker w = { .o = o };
-	stw_http_metrics_init(&w.metrics);
+	stw__http_metrics_init(&w.metrics);
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.wake, NULL);
 	int status = 1;
@@ -347,7 +347,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	if (web && stw_daemon_token(o->token_file, &token) != 0)
 		goto out;
 	if (web) {
-		struct stw_http_config hc = {
+		struct stw__http_config hc = {
 			.listen = o->listen,
 			.store = o->store,
 			.setup = o->setup,
@@ -360,7 +360,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 			.token = token,
 		};
 		char err[512];
-		if (stw_http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {
+		if (stw__http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {
 			fprintf(stderr, "steward: %s\n", err);
 			goto out;
 		}
@@ -375,7 +375,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	printf("steward %s on %s%s\n", stw_version(), o->store, o->slow ? " (SLOW_DOWN)" : "");
 	if (w.http != NULL)
 		printf("open http://localhost:%d/ (Ctrl-C stops; restarting carries on)%s\n",
-		       stw_http_port(w.http), token ? "; a token is required" : "");
+		       stw__http_port(w.http), token ? "; a token is required" : "");
 	fflush(stdout);
 
 	struct narration n[8];
@@ -401,7 +401,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 		}
 		int did = 0;
 		rc = stw_run_once(w.e, &did);
-		stw_http_metrics_beat(&w.metrics);
+		stw__http_metrics_beat(&w.metrics);
 		if (rc != STW_OK) {
 			fprintf(stderr, "steward: %s (retrying)\n", stw_errmsg(w.e));
 			worker_wait(&w, 1000, 0);
@@ -429,15 +429,15 @@ out:
 		explicit_bzero(token, strlen(token));
 		free(token);
 	}
-	stw_http_stop(w.http);
+	stw__http_stop(w.http);
 	stw_close(w.e);
 	pthread_cond_destroy(&w.wake);
 	pthread_mutex_destroy(&w.lock);
-	stw_http_metrics_destroy(&w.metrics);
+	stw__http_metrics_destroy(&w.metrics);
 	return status;
 }
 
-int stw_demo_list(struct stw_http_request *r, const char *definition, const char *key,
+int stw_demo_list(struct stw__http_request *r, const char *definition, const char *key,
 		  int (*view)(struct stw_engine *e, const char *id, json_t **out))
 {
 	struct stw_instance_filter f = { .definition = definition, .limit = 100 };
@@ -462,7 +462,7 @@ int stw_demo_list(struct stw_http_request *r, const char *definition, const char
 	json_decref(procs);
 	if (rc != STW_OK) {
 		json_decref(out);
-		return stw_http_engine_error(r, rc);
+		return stw__http_engine_error(r, rc);
 	}
-	return stw_http_reply(r, 200, json_pack("{s:o}", key, out));
+	return stw__http_reply(r, 200, json_pack("{s:o}", key, out));
 }

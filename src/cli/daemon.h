@@ -14,10 +14,10 @@ struct stw_daemon_options {
 	int quiet;          /* do not narrate events on stdout */
 	double run_for;     /* seconds; 0: until SIGINT/SIGTERM */
 	/* Registers the services and definitions on each engine opened. */
-	stw_http_setup_fn setup;
+	stw__http_setup_fn setup;
 	void *setup_ud;
 	/* Extra routes under /api/demo/. */
-	stw_http_route_fn route;
+	stw__http_route_fn route;
 	void *route_ud;
 	/* Called every `every` seconds on the worker's engine (0: never). */
 	void (*simulate)(struct stw_engine *e, unsigned *rng, int tick, void *ud);
@@ -51,24 +51,24 @@ int stw_daemon_run(const struct stw_daemon_options *o);
  * examples make it), each with a "process" object {id, state, status,
  * reason}. Instances without a view are skipped (they show on /instances).
  */
-int stw_demo_list(struct stw_http_request *r, const char *definition, const char *key,
+int stw_demo_list(struct stw__http_request *r, const char *definition, const char *key,
 		  int (*view)(struct stw_engine *e, const char *id, json_t **out));
 
 /* Demo routes and setup of the voiding example (demo_voiding.c). */
 int stw_demo_voiding_setup(struct stw_engine *e, void *ud);
-int stw_demo_voiding_route(struct stw_http_request *r, void *ud);
+int stw_demo_voiding_route(struct stw__http_request *r, void *ud);
 void stw_demo_voiding_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
 
 /* The order demo (demo_orders.c). */
 void stw_demo_orders_configure(int64_t payment_timeout_ms);
 int stw_demo_orders_setup(struct stw_engine *e, void *ud);
-int stw_demo_orders_route(struct stw_http_request *r, void *ud);
+int stw_demo_orders_route(struct stw__http_request *r, void *ud);
 void stw_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
 
 /* The ticket booking demo (demo_booking.c). */
 void stw_demo_booking_configure(int64_t payment_window_ms, int64_t expire_every_ms);
 int stw_demo_booking_setup(struct stw_engine *e, void *ud);
-int stw_demo_booking_route(struct stw_http_request *r, void *ud);
+int stw_demo_booking_route(struct stw__http_request *r, void *ud);
 void stw_demo_booking_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
 
 #endif /* STW_DAEMON_H */

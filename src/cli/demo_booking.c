@@ -66,31 +66,31 @@ void stw_demo_booking_simulate(struct stw_engine *e, unsigned *rng, int tick, vo
 }
 
 /* GET /api/demo/booking/bookings: the newest bookings with their process. */
-static int route_list(struct stw_http_request *r)
+static int route_list(struct stw__http_request *r)
 {
 	return stw_demo_list(r, booking_definition.name, "bookings", booking_get);
 }
 
 /* POST /api/demo/booking/bookings {client, concert, seats}: places a booking. */
-static int route_place(struct stw_http_request *r)
+static int route_place(struct stw__http_request *r)
 {
 	json_t *b = r->body;
 	json_t *client = b ? json_object_get(b, "client") : NULL;
 	json_t *concert = b ? json_object_get(b, "concert") : NULL;
 	json_t *seats = b ? json_object_get(b, "seats") : NULL;
 	if (!json_is_string(client) || !json_is_string(concert))
-		return stw_http_error(r, 400, "bad_request", "client and concert must be strings");
+		return stw__http_error(r, 400, "bad_request", "client and concert must be strings");
 	if (!json_is_array(seats) || json_array_size(seats) == 0 ||
 	    json_array_size(seats) > BOOKING_MAX_SEATS)
-		return stw_http_error(r, 400, "bad_request", "seats must be 1 to %d strings",
-				      BOOKING_MAX_SEATS);
+		return stw__http_error(r, 400, "bad_request", "seats must be 1 to %d strings",
+				       BOOKING_MAX_SEATS);
 	const char *list[BOOKING_MAX_SEATS + 1];
 	size_t i;
 	json_t *s;
 	json_array_foreach(seats, i, s)
 	{
 		if (!json_is_string(s))
-			return stw_http_error(r, 400, "bad_request", "seats must be strings");
+			return stw__http_error(r, 400, "bad_request", "seats must be strings");
 		list[i] = json_string_value(s);
 	}
 	list[json_array_size(seats)] = NULL;
@@ -99,56 +99,56 @@ static int route_place(struct stw_http_request *r)
 	int rc = booking_place(r->engine, id, json_string_value(client), json_string_value(concert),
 			       list, NULL);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:s}", "booking_id", id));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:s}", "booking_id", id));
 }
 
 /* POST /api/demo/booking/bookings/{id}/pay: pays the booking's price. */
-static int route_pay(struct stw_http_request *r, const char *id)
+static int route_pay(struct stw__http_request *r, const char *id)
 {
 	json_t *b = NULL;
 	int rc = booking_get(r->engine, id, &b);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
+		return stw__http_engine_error(r, rc);
 	json_t *price = json_object_get(b, "price");
 	if (!json_is_integer(price)) {
 		json_decref(b);
-		return stw_http_error(r, 422, "rejected", "booking %s is not confirmed yet", id);
+		return stw__http_error(r, 422, "rejected", "booking %s is not confirmed yet", id);
 	}
 	rc = booking_pay(r->engine, id, json_integer_value(price), NULL);
 	json_decref(b);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:s}", "booking_id", id));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:s}", "booking_id", id));
 }
 
-static int route_seats(struct stw_http_request *r, const char *concert)
+static int route_seats(struct stw__http_request *r, const char *concert)
 {
 	json_t *seats = NULL;
 	int rc = booking_seats(r->engine, concert, &seats);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:s, s:o}", "concert", concert, "seats", seats));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:s, s:o}", "concert", concert, "seats", seats));
 }
 
-int stw_demo_booking_route(struct stw_http_request *r, void *ud)
+int stw_demo_booking_route(struct stw__http_request *r, void *ud)
 {
 	(void)ud;
 	char **s = r->seg;
 	int n = r->nseg;
 	int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
 	if (n == 2)
-		return get ? stw_http_reply(r, 200, json_pack("{s:s}", "name", "booking"))
-			   : stw_http_wrong_method(r, "GET");
+		return get ? stw__http_reply(r, 200, json_pack("{s:s}", "name", "booking"))
+			   : stw__http_wrong_method(r, "GET");
 	if (n < 4 || strcmp(s[2], "booking") != 0)
 		return 0;
 	if (n == 4 && strcmp(s[3], "bookings") == 0)
 		return get    ? route_list(r)
 		       : post ? route_place(r)
-			      : stw_http_wrong_method(r, "GET, POST");
+			      : stw__http_wrong_method(r, "GET, POST");
 	if (n == 6 && strcmp(s[3], "bookings") == 0 && strcmp(s[5], "pay") == 0)
-		return post ? route_pay(r, s[4]) : stw_http_wrong_method(r, "POST");
+		return post ? route_pay(r, s[4]) : stw__http_wrong_method(r, "POST");
 	if (n == 6 && strcmp(s[3], "concerts") == 0 && strcmp(s[5], "seats") == 0)
-		return get ? route_seats(r, s[4]) : stw_http_wrong_method(r, "GET");
+		return get ? route_seats(r, s[4]) : stw__http_wrong_method(r, "GET");
 	return 0;
 }

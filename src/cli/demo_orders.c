@@ -51,31 +51,31 @@ void stw_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, voi
 }
 
 /* GET /api/demo/orders/orders: the newest orders with their process. */
-static int route_list(struct stw_http_request *r)
+static int route_list(struct stw__http_request *r)
 {
 	return stw_demo_list(r, orders_definition.name, "orders", orders_order);
 }
 
 /* POST /api/demo/orders/orders {restaurant, items, price}: places an order. */
-static int route_place(struct stw_http_request *r)
+static int route_place(struct stw__http_request *r)
 {
 	json_t *b = r->body;
 	json_t *rest = b ? json_object_get(b, "restaurant") : NULL;
 	json_t *items = b ? json_object_get(b, "items") : NULL;
 	json_t *price = b ? json_object_get(b, "price") : NULL;
 	if (!json_is_string(rest))
-		return stw_http_error(r, 400, "bad_request", "restaurant must be a string");
+		return stw__http_error(r, 400, "bad_request", "restaurant must be a string");
 	if (!json_is_integer(price) || json_integer_value(price) < 0)
-		return stw_http_error(r, 400, "bad_request", "price must be an integer (cents)");
+		return stw__http_error(r, 400, "bad_request", "price must be an integer (cents)");
 	if (!json_is_array(items) || json_array_size(items) == 0 || json_array_size(items) > 50)
-		return stw_http_error(r, 400, "bad_request", "items must be 1 to 50 strings");
+		return stw__http_error(r, 400, "bad_request", "items must be 1 to 50 strings");
 	const char *list[51];
 	size_t i;
 	json_t *it;
 	json_array_foreach(items, i, it)
 	{
 		if (!json_is_string(it))
-			return stw_http_error(r, 400, "bad_request", "items must be strings");
+			return stw__http_error(r, 400, "bad_request", "items must be strings");
 		list[i] = json_string_value(it);
 	}
 	list[json_array_size(items)] = NULL;
@@ -84,35 +84,35 @@ static int route_place(struct stw_http_request *r)
 	int rc = orders_place(r->engine, id, json_string_value(rest), list,
 			      json_integer_value(price), NULL);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:s}", "order_id", id));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:s}", "order_id", id));
 }
 
-static int route_action(struct stw_http_request *r, const char *id, const char *action)
+static int route_action(struct stw__http_request *r, const char *id, const char *action)
 {
 	int rc = strcmp(action, "pay") == 0 ? orders_pay(r->engine, id, NULL)
 					    : orders_deliver(r->engine, id, NULL);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:s}", "order_id", id));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:s}", "order_id", id));
 }
 
-int stw_demo_orders_route(struct stw_http_request *r, void *ud)
+int stw_demo_orders_route(struct stw__http_request *r, void *ud)
 {
 	(void)ud;
 	char **s = r->seg;
 	int n = r->nseg;
 	int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
 	if (n == 2)
-		return get ? stw_http_reply(r, 200, json_pack("{s:s}", "name", "orders"))
-			   : stw_http_wrong_method(r, "GET");
+		return get ? stw__http_reply(r, 200, json_pack("{s:s}", "name", "orders"))
+			   : stw__http_wrong_method(r, "GET");
 	if (n < 4 || strcmp(s[2], "orders") != 0 || strcmp(s[3], "orders") != 0)
 		return 0;
 	if (n == 4)
 		return get    ? route_list(r)
 		       : post ? route_place(r)
-			      : stw_http_wrong_method(r, "GET, POST");
+			      : stw__http_wrong_method(r, "GET, POST");
 	if (n == 6 && (strcmp(s[5], "pay") == 0 || strcmp(s[5], "deliver") == 0))
-		return post ? route_action(r, s[4], s[5]) : stw_http_wrong_method(r, "POST");
+		return post ? route_action(r, s[4], s[5]) : stw__http_wrong_method(r, "POST");
 	return 0;
 }

@@ -49,7 +49,7 @@ static int open_processes(struct stw_engine *e, json_t *arr)
 	return STW_OK;
 }
 
-static int route_reports(struct stw_http_request *r)
+static int route_reports(struct stw__http_request *r)
 {
 	json_t *procs = json_array(), *by_doc = json_object(), *customers = NULL;
 	json_t *reports = json_array();
@@ -91,36 +91,36 @@ static int route_reports(struct stw_http_request *r)
 	json_decref(customers);
 	if (rc != STW_OK) {
 		json_decref(reports);
-		return stw_http_engine_error(r, rc);
+		return stw__http_engine_error(r, rc);
 	}
-	return stw_http_reply(r, 200, json_pack("{s:o}", "reports", reports));
+	return stw__http_reply(r, 200, json_pack("{s:o}", "reports", reports));
 }
 
-static int route_processes(struct stw_http_request *r)
+static int route_processes(struct stw__http_request *r)
 {
 	json_t *arr = json_array();
 	int rc = arr ? open_processes(r->engine, arr) : STW_ENOMEM;
 	if (rc != STW_OK) {
 		json_decref(arr);
-		return stw_http_engine_error(r, rc);
+		return stw__http_engine_error(r, rc);
 	}
-	return stw_http_reply(r, 200, json_pack("{s:o}", "instances", arr));
+	return stw__http_reply(r, 200, json_pack("{s:o}", "instances", arr));
 }
 
-static int route_issue(struct stw_http_request *r)
+static int route_issue(struct stw__http_request *r)
 {
 	if (r->body == NULL)
-		return stw_http_error(r, 400, "bad_request", "a JSON body is required");
+		return stw__http_error(r, 400, "bad_request", "a JSON body is required");
 	json_t *cust = json_object_get(r->body, "customer");
 	json_t *amount = json_object_get(r->body, "amount");
 	json_t *id = json_object_get(r->body, "document_id");
 	if (!json_is_string(cust))
-		return stw_http_error(r, 400, "bad_request", "customer must be a string");
+		return stw__http_error(r, 400, "bad_request", "customer must be a string");
 	if (!json_is_integer(amount) || json_integer_value(amount) < 0)
-		return stw_http_error(r, 400, "bad_request",
-				      "amount must be a non-negative integer (cents)");
+		return stw__http_error(r, 400, "bad_request",
+				       "amount must be a non-negative integer (cents)");
 	if (id != NULL && !json_is_null(id) && !json_is_string(id))
-		return stw_http_error(r, 400, "bad_request", "document_id must be a string");
+		return stw__http_error(r, 400, "bad_request", "document_id must be a string");
 	char gen[37];
 	const char *doc = json_string_value(id);
 	if (doc == NULL) {
@@ -130,47 +130,47 @@ static int route_issue(struct stw_http_request *r)
 	int rc = voiding_issue_document(r->engine, doc, json_string_value(cust),
 					json_integer_value(amount), NULL);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:s}", "document_id", doc));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:s}", "document_id", doc));
 }
 
-static int route_void(struct stw_http_request *r, const char *doc)
+static int route_void(struct stw__http_request *r, const char *doc)
 {
 	char id[STW_MAX_ID];
 	int rc = voiding_void_document(r->engine, doc, NULL, id);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:s}", "process_id", id));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:s}", "process_id", id));
 }
 
-static int route_publish(struct stw_http_request *r, const char *customer)
+static int route_publish(struct stw__http_request *r, const char *customer)
 {
 	int rc = voiding_publish_report(r->engine, customer, NULL);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:s}", "customer", customer));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:s}", "customer", customer));
 }
 
-int stw_demo_voiding_route(struct stw_http_request *r, void *ud)
+int stw_demo_voiding_route(struct stw__http_request *r, void *ud)
 {
 	(void)ud;
 	char **s = r->seg;
 	int n = r->nseg;
 	int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
 	if (n == 2)
-		return get ? stw_http_reply(r, 200, json_pack("{s:s}", "name", "voiding"))
-			   : stw_http_wrong_method(r, "GET");
+		return get ? stw__http_reply(r, 200, json_pack("{s:s}", "name", "voiding"))
+			   : stw__http_wrong_method(r, "GET");
 	if (n < 3 || strcmp(s[2], "voiding") != 0)
 		return 0;
 	if (n == 4 && strcmp(s[3], "reports") == 0)
-		return get ? route_reports(r) : stw_http_wrong_method(r, "GET");
+		return get ? route_reports(r) : stw__http_wrong_method(r, "GET");
 	if (n == 4 && strcmp(s[3], "processes") == 0)
-		return get ? route_processes(r) : stw_http_wrong_method(r, "GET");
+		return get ? route_processes(r) : stw__http_wrong_method(r, "GET");
 	if (n == 4 && strcmp(s[3], "documents") == 0)
-		return post ? route_issue(r) : stw_http_wrong_method(r, "POST");
+		return post ? route_issue(r) : stw__http_wrong_method(r, "POST");
 	if (n == 6 && strcmp(s[3], "documents") == 0 && strcmp(s[5], "void") == 0)
-		return post ? route_void(r, s[4]) : stw_http_wrong_method(r, "POST");
+		return post ? route_void(r, s[4]) : stw__http_wrong_method(r, "POST");
 	if (n == 6 && strcmp(s[3], "reports") == 0 && strcmp(s[5], "publish") == 0)
-		return post ? route_publish(r, s[4]) : stw_http_wrong_method(r, "POST");
+		return post ? route_publish(r, s[4]) : stw__http_wrong_method(r, "POST");
 	return 0;
 }

@@ -75,8 +75,8 @@ static int parse_seconds(const char *opt, const char *arg, double *out)
 struct demo {
 	const char *name;
 	const char *store;
-	stw_http_setup_fn setup;
-	stw_http_route_fn route;
+	stw__http_setup_fn setup;
+	stw__http_route_fn route;
 	void (*simulate)(struct stw_engine *e, unsigned *rng, int tick, void *ud);
 	const char *const *narrate;
 };

@@ -26,7 +26,7 @@
 #define STW_HTTP_MAX_LABELS 32
 #define STW_HTTP_BUCKETS    13
 
-struct stw_http_metrics {
+struct stw__http_metrics {
 	pthread_mutex_t lock;
 	struct {
 		char name[STW_MAX_NAME];
@@ -51,18 +51,18 @@ struct stw_http_metrics {
 	int64_t last_beat_ms;          /* monotonic ms of the worker's last loop */
 };
 
-void stw_http_metrics_init(struct stw_http_metrics *m);
-void stw_http_metrics_destroy(struct stw_http_metrics *m);
+void stw__http_metrics_init(struct stw__http_metrics *m);
+void stw__http_metrics_destroy(struct stw__http_metrics *m);
 /* Records one committed activity (called by the worker's observer). */
-void stw_http_metrics_record(struct stw_http_metrics *m, const struct stw_activity *a,
-			     const struct stw_stats *stats);
+void stw__http_metrics_record(struct stw__http_metrics *m, const struct stw_activity *a,
+			      const struct stw_stats *stats);
 /* Copies the counters of the remote delivery engine. */
-void stw_http_metrics_remote(struct stw_http_metrics *m, const struct stw_stats *stats);
+void stw__http_metrics_remote(struct stw__http_metrics *m, const struct stw_stats *stats);
 /* Marks the worker alive. */
-void stw_http_metrics_beat(struct stw_http_metrics *m);
+void stw__http_metrics_beat(struct stw__http_metrics *m);
 
 /* A request as route callbacks see it. */
-struct stw_http_request {
+struct stw__http_request {
 	const char *method;
 	char **seg; /* decoded path segments ("/api/x/y" -> "api", "x", "y") */
 	int nseg;
@@ -70,66 +70,66 @@ struct stw_http_request {
 	json_t *body;  /* the parsed JSON object, or NULL when there was no body */
 	json_t *query; /* decoded query arguments: {name: value} */
 	struct stw_engine *engine;
-	/* The answer: set with stw_http_reply / stw_http_error. */
+	/* The answer: set with stw__http_reply / stw__http_error. */
 	int status;
 	json_t *reply;
 	const char *allow; /* the methods a 405 answer lists (static string) */
 };
 
 /* The value of a query parameter, or NULL. */
-const char *stw_http_query(struct stw_http_request *r, const char *key);
+const char *stw__http_query(struct stw__http_request *r, const char *key);
 /* Answers status with a JSON value (stolen). Returns 1 (handled). */
-int stw_http_reply(struct stw_http_request *r, int status, json_t *v);
+int stw__http_reply(struct stw__http_request *r, int status, json_t *v);
 /* Answers an error {error, message}. Returns 1 (handled). */
-int stw_http_error(struct stw_http_request *r, int status, const char *code, const char *fmt, ...)
+int stw__http_error(struct stw__http_request *r, int status, const char *code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
 /* Answers 405 with an Allow header listing `allow` (a static string). Returns 1. */
-int stw_http_wrong_method(struct stw_http_request *r, const char *allow);
+int stw__http_wrong_method(struct stw__http_request *r, const char *allow);
 
 /* Answers an engine failure with the status that fits the code. Returns 1. */
-int stw_http_engine_error(struct stw_http_request *r, int rc);
+int stw__http_engine_error(struct stw__http_request *r, int rc);
 
 /*
  * Reads an optional integer query parameter in [lo, hi] (def when absent).
  * Returns -1 after answering 400 when it is malformed, else 0.
  */
-int stw_http_query_int(struct stw_http_request *r, const char *key, long long lo, long long hi,
-		       long long def, long long *out);
+int stw__http_query_int(struct stw__http_request *r, const char *key, long long lo, long long hi,
+			long long def, long long *out);
 
 /*
  * The command routes of remote services (remote.c): commands by status, with
  * a person's retry and skip (/api/commands...). Returns 1 if it answered; sets
  * *allow for a known path taken with another method.
  */
-int stw_http_route_remote(struct stw_http_request *r, const char **allow);
+int stw__http_route_remote(struct stw__http_request *r, const char **allow);
 
 /* POST /api/contexts/{context}/events: appends a batch of events atomically. */
-int stw_http_append_events(struct stw_http_request *r, const char *context);
+int stw__http_append_events(struct stw__http_request *r, const char *context);
 
 /* Queues a command to a remote context and answers 202. Returns 1. */
-int stw_http_queue_command(struct stw_http_request *r, const char *context, const char *type,
-			   json_t *data, const char *id, const char *corr);
+int stw__http_queue_command(struct stw__http_request *r, const char *context, const char *type,
+			    json_t *data, const char *id, const char *corr);
 
 /*
  * Handles a request under /api/demo/; returns 1 if it answered (even with an
  * error), 0 for "no such route".
  */
-typedef int (*stw_http_route_fn)(struct stw_http_request *r, void *ud);
+typedef int (*stw__http_route_fn)(struct stw__http_request *r, void *ud);
 
 /* Registers services and definitions on an engine the server opens. */
-typedef int (*stw_http_setup_fn)(struct stw_engine *e, void *ud);
+typedef int (*stw__http_setup_fn)(struct stw_engine *e, void *ud);
 
-struct stw_http_config {
+struct stw__http_config {
 	const char *listen; /* "HOST:PORT", ":PORT" or "PORT"; default 127.0.0.1:8080 */
 	const char *store;  /* the store the daemon runs on */
-	stw_http_setup_fn setup;
+	stw__http_setup_fn setup;
 	void *setup_ud;
-	stw_http_route_fn route;
+	stw__http_route_fn route;
 	void *route_ud;
-	struct stw_http_metrics *metrics;
+	struct stw__http_metrics *metrics;
 	void (*kick)(void *ud); /* wakes the worker after the API wrote something */
 	void *kick_ud;
 	/*
@@ -139,15 +139,16 @@ struct stw_http_config {
 	const char *token;
 };
 
-struct stw_http;
+struct stw__http;
 
 /* Starts serving. On failure returns a code and a message in err. */
-int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, char *err, size_t cap);
+int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, char *err,
+		    size_t cap);
 /* Tells live-update listeners that something changed. Thread-safe. */
-void stw_http_notify(struct stw_http *h);
+void stw__http_notify(struct stw__http *h);
 /* The port the server listens on. */
-int stw_http_port(const struct stw_http *h);
+int stw__http_port(const struct stw__http *h);
 /* Stops the server, ends live-update streams and closes its engine. Accepts NULL. */
-void stw_http_stop(struct stw_http *h);
+void stw__http_stop(struct stw__http *h);
 
 #endif /* STW_HTTP_H */

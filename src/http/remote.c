@@ -12,19 +12,19 @@
 #define MAX_BATCH 1000 /* events per POST */
 
 /* A string member of an event; -1 (answered) when present and not a string. */
-static int event_str(struct stw_http_request *r, json_t *o, size_t i, const char *key, int required,
-		     const char **out)
+static int event_str(struct stw__http_request *r, json_t *o, size_t i, const char *key,
+		     int required, const char **out)
 {
 	json_t *v = json_object_get(o, key);
 	*out = NULL;
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
 			return 0;
-		stw_http_error(r, 400, "bad_request", "events[%zu].%s is required", i, key);
+		stw__http_error(r, 400, "bad_request", "events[%zu].%s is required", i, key);
 		return -1;
 	}
 	if (!json_is_string(v)) {
-		stw_http_error(r, 400, "bad_request", "events[%zu].%s must be a string", i, key);
+		stw__http_error(r, 400, "bad_request", "events[%zu].%s must be a string", i, key);
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -32,15 +32,16 @@ static int event_str(struct stw_http_request *r, json_t *o, size_t i, const char
 }
 
 /* An object member of an event (NULL when absent); -1 (answered) when not an object. */
-static int event_obj(struct stw_http_request *r, json_t *o, size_t i, const char *key, json_t **out)
+static int event_obj(struct stw__http_request *r, json_t *o, size_t i, const char *key,
+		     json_t **out)
 {
 	json_t *v = json_object_get(o, key);
 	*out = NULL;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_object(v)) {
-		stw_http_error(r, 400, "bad_request", "events[%zu].%s must be a JSON object", i,
-			       key);
+		stw__http_error(r, 400, "bad_request", "events[%zu].%s must be a JSON object", i,
+				key);
 		return -1;
 	}
 	*out = v;
@@ -48,11 +49,11 @@ static int event_obj(struct stw_http_request *r, json_t *o, size_t i, const char
 }
 
 /* Reads events[i] into ev and g; -1 (answered) when malformed. */
-static int read_event(struct stw_http_request *r, json_t *o, size_t i, struct stw_event *ev,
+static int read_event(struct stw__http_request *r, json_t *o, size_t i, struct stw_event *ev,
 		      struct stw_append_group *g)
 {
 	if (!json_is_object(o)) {
-		stw_http_error(r, 400, "bad_request", "events[%zu] must be a JSON object", i);
+		stw__http_error(r, 400, "bad_request", "events[%zu] must be a JSON object", i);
 		return -1;
 	}
 	memset(ev, 0, sizeof(*ev));
@@ -66,10 +67,10 @@ static int read_event(struct stw_http_request *r, json_t *o, size_t i, struct st
 	g->expected_version = STW_ANY_VERSION;
 	if (xv != NULL && !json_is_null(xv)) {
 		if (!json_is_integer(xv) || json_integer_value(xv) < 0) {
-			stw_http_error(r, 400, "bad_request",
-				       "events[%zu].expected_version must be an integer >= 0 "
-				       "(0: a new stream)",
-				       i);
+			stw__http_error(r, 400, "bad_request",
+					"events[%zu].expected_version must be an integer >= 0 "
+					"(0: a new stream)",
+					i);
 			return -1;
 		}
 		g->expected_version = json_integer_value(xv);
@@ -79,17 +80,17 @@ static int read_event(struct stw_http_request *r, json_t *o, size_t i, struct st
 	return 0;
 }
 
-int stw_http_append_events(struct stw_http_request *r, const char *context)
+int stw__http_append_events(struct stw__http_request *r, const char *context)
 {
 	json_t *arr = r->body ? json_object_get(r->body, "events") : NULL;
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return stw_http_error(
+		return stw__http_error(
 		    r, 400, "bad_request",
 		    "the body must be {\"events\": [...]} with at least one event");
 	size_t n = json_array_size(arr);
 	if (n > MAX_BATCH)
-		return stw_http_error(r, 400, "bad_request", "at most %d events per request",
-				      MAX_BATCH);
+		return stw__http_error(r, 400, "bad_request", "at most %d events per request",
+				       MAX_BATCH);
 	struct stw_event *evs = calloc(n, sizeof(*evs));
 	struct stw_append_group *groups = calloc(n, sizeof(*groups));
 	int64_t *pos = calloc(n, sizeof(*pos));
@@ -97,7 +98,7 @@ int stw_http_append_events(struct stw_http_request *r, const char *context)
 		free(evs);
 		free(groups);
 		free(pos);
-		return stw_http_error(r, 500, "internal", "out of memory");
+		return stw__http_error(r, 500, "internal", "out of memory");
 	}
 	int answered = 0;
 	for (size_t i = 0; i < n && !answered; i++)
@@ -114,13 +115,13 @@ int stw_http_append_events(struct stw_http_request *r, const char *context)
 			json_object_set_new(e, "current_version", json_integer(v));
 		if (e != NULL && evs[failed].id != NULL)
 			json_object_set_new(e, "id", json_string(evs[failed].id));
-		answered = stw_http_reply(r, 409, e);
+		answered = stw__http_reply(r, 409, e);
 	} else if (!answered && rc != STW_OK) {
 		if (rc == STW_EINVAL && failed >= 0) {
-			answered = stw_http_error(r, 400, "bad_request", "events[%ld]: %s", failed,
-						  stw_errmsg(r->engine));
+			answered = stw__http_error(r, 400, "bad_request", "events[%ld]: %s", failed,
+						   stw_errmsg(r->engine));
 		} else {
-			answered = stw_http_engine_error(r, rc);
+			answered = stw__http_engine_error(r, rc);
 		}
 	} else if (!answered) {
 		json_t *positions = json_array();
@@ -130,9 +131,9 @@ int stw_http_append_events(struct stw_http_request *r, const char *context)
 		if (stw_head(r->engine, context, &head) != STW_OK)
 			head = 0;
 		answered =
-		    stw_http_reply(r, 200,
-				   json_pack("{s:s, s:o, s:I}", "context", context, "positions",
-					     positions, "head", (json_int_t)head));
+		    stw__http_reply(r, 200,
+				    json_pack("{s:s, s:o, s:I}", "context", context, "positions",
+					      positions, "head", (json_int_t)head));
 	}
 	free(evs);
 	free(groups);
@@ -140,61 +141,61 @@ int stw_http_append_events(struct stw_http_request *r, const char *context)
 	return answered;
 }
 
-int stw_http_queue_command(struct stw_http_request *r, const char *context, const char *type,
-			   json_t *data, const char *id, const char *corr)
+int stw__http_queue_command(struct stw__http_request *r, const char *context, const char *type,
+			    json_t *data, const char *id, const char *corr)
 {
 	char cmd_id[STW_MAX_ID];
 	int rc = stw_send(r->engine, context, type, data, id, corr, cmd_id);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 202,
-			      json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", cmd_id, "context",
-					context, "type", type, "correlation_id",
-					corr ? corr : cmd_id, "outcome", "queued"));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 202,
+			       json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", cmd_id, "context",
+					 context, "type", type, "correlation_id",
+					 corr ? corr : cmd_id, "outcome", "queued"));
 }
 
-static int reply_command(struct stw_http_request *r, const char *id)
+static int reply_command(struct stw__http_request *r, const char *id)
 {
 	json_t *c = NULL;
 	int rc = stw_get_command(r->engine, id, &c);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, c);
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, c);
 }
 
-static int list_commands(struct stw_http_request *r)
+static int list_commands(struct stw__http_request *r)
 {
 	long long limit;
-	if (stw_http_query_int(r, "limit", 1, 1000, 100, &limit))
+	if (stw__http_query_int(r, "limit", 1, 1000, 100, &limit))
 		return 1;
 	json_t *arr = NULL;
-	int rc = stw_list_commands(r->engine, stw_http_query(r, "status"), (int)limit, &arr);
+	int rc = stw_list_commands(r->engine, stw__http_query(r, "status"), (int)limit, &arr);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:o}", "commands", arr));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:o}", "commands", arr));
 }
 
 /* POST /api/commands/{id}/{retry|skip}: a person's decision on a parked command. */
-static int decide(struct stw_http_request *r, const char *id, const char *op)
+static int decide(struct stw__http_request *r, const char *id, const char *op)
 {
 	const char *note = NULL;
 	json_t *v = r->body ? json_object_get(r->body, "note") : NULL;
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_string(v))
-			return stw_http_error(r, 400, "bad_request", "note must be a string");
+			return stw__http_error(r, 400, "bad_request", "note must be a string");
 		note = json_string_value(v);
 		if (strlen(note) > 1000)
-			return stw_http_error(r, 400, "bad_request",
-					      "note is longer than 1000 bytes");
+			return stw__http_error(r, 400, "bad_request",
+					       "note is longer than 1000 bytes");
 	}
 	int rc = strcmp(op, "retry") == 0 ? stw_retry_command(r->engine, id)
 					  : stw_skip_command(r->engine, id, note);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
+		return stw__http_engine_error(r, rc);
 	return reply_command(r, id);
 }
 
-int stw_http_route_remote(struct stw_http_request *r, const char **allow)
+int stw__http_route_remote(struct stw__http_request *r, const char **allow)
 {
 	char **s = r->seg;
 	int n = r->nseg;

@@ -29,9 +29,9 @@
 /* Outcomes of the last groups, by group number modulo this. */
 #define GROUP_RING 64
 
-struct stw_http {
+struct stw__http {
 	struct MHD_Daemon *mhd;
-	struct stw_http_config cfg;
+	struct stw__http_config cfg;
 	struct stw_engine *engine; /* the API's engine, used under `lock` */
 	pthread_mutex_t lock;
 	/*
@@ -74,34 +74,34 @@ static const double bucket_bounds[STW_HTTP_BUCKETS - 1] = { 0.0005, 0.001, 0.002
 							    0.01,   0.025, 0.05,   0.1,
 							    0.25,   0.5,   1,      2.5 };
 
-void stw_http_metrics_init(struct stw_http_metrics *m)
+void stw__http_metrics_init(struct stw__http_metrics *m)
 {
 	memset(m, 0, sizeof(*m));
 	pthread_mutex_init(&m->lock, NULL);
 	m->last_beat_ms = mono_ms();
 }
 
-void stw_http_metrics_destroy(struct stw_http_metrics *m)
+void stw__http_metrics_destroy(struct stw__http_metrics *m)
 {
 	pthread_mutex_destroy(&m->lock);
 }
 
-void stw_http_metrics_beat(struct stw_http_metrics *m)
+void stw__http_metrics_beat(struct stw__http_metrics *m)
 {
 	pthread_mutex_lock(&m->lock);
 	m->last_beat_ms = mono_ms();
 	pthread_mutex_unlock(&m->lock);
 }
 
-void stw_http_metrics_remote(struct stw_http_metrics *m, const struct stw_stats *stats)
+void stw__http_metrics_remote(struct stw__http_metrics *m, const struct stw_stats *stats)
 {
 	pthread_mutex_lock(&m->lock);
 	m->remote_stats = *stats;
 	pthread_mutex_unlock(&m->lock);
 }
 
-void stw_http_metrics_record(struct stw_http_metrics *m, const struct stw_activity *a,
-			     const struct stw_stats *stats)
+void stw__http_metrics_record(struct stw__http_metrics *m, const struct stw_activity *a,
+			      const struct stw_stats *stats)
 {
 	pthread_mutex_lock(&m->lock);
 	if (stats != NULL)
@@ -193,7 +193,7 @@ static json_t *error_json(const char *code, const char *msg)
 	return json_pack("{s:s, s:s}", "error", code, "message", msg);
 }
 
-int stw_http_reply(struct stw_http_request *r, int status, json_t *v)
+int stw__http_reply(struct stw__http_request *r, int status, json_t *v)
 {
 	json_decref(r->reply);
 	r->status = status;
@@ -201,41 +201,41 @@ int stw_http_reply(struct stw_http_request *r, int status, json_t *v)
 	return 1;
 }
 
-int stw_http_error(struct stw_http_request *r, int status, const char *code, const char *fmt, ...)
+int stw__http_error(struct stw__http_request *r, int status, const char *code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return stw_http_reply(r, status, error_json(code, msg));
+	return stw__http_reply(r, status, error_json(code, msg));
 }
 
-int stw_http_wrong_method(struct stw_http_request *r, const char *allow)
+int stw__http_wrong_method(struct stw__http_request *r, const char *allow)
 {
 	r->allow = allow;
-	return stw_http_error(r, 405, "method_not_allowed", "this path takes %s", allow);
+	return stw__http_error(r, 405, "method_not_allowed", "this path takes %s", allow);
 }
 
-int stw_http_engine_error(struct stw_http_request *r, int rc)
+int stw__http_engine_error(struct stw__http_request *r, int rc)
 {
 	const char *msg = stw_errmsg(r->engine);
 	if (msg == NULL || *msg == '\0')
 		msg = stw_strerror(rc);
 	switch (rc) {
 	case STW_EINVAL:
-		return stw_http_error(r, 400, "bad_request", "%s", msg);
+		return stw__http_error(r, 400, "bad_request", "%s", msg);
 	case STW_ENOTFOUND:
-		return stw_http_error(r, 404, "not_found", "%s", msg);
+		return stw__http_error(r, 404, "not_found", "%s", msg);
 	case STW_ECONFLICT:
 	case STW_ESTATE:
 	case STW_EAMBIGUOUS:
 	case STW_EEXIST:
-		return stw_http_error(r, 409, "conflict", "%s", msg);
+		return stw__http_error(r, 409, "conflict", "%s", msg);
 	case STW_EREJECTED:
-		return stw_http_error(r, 422, "rejected", "%s", msg);
+		return stw__http_error(r, 422, "rejected", "%s", msg);
 	default:
-		return stw_http_error(r, 500, "internal", "%s", msg);
+		return stw__http_error(r, 500, "internal", "%s", msg);
 	}
 }
 
@@ -312,7 +312,7 @@ static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
-const char *stw_http_query(struct stw_http_request *r, const char *key)
+const char *stw__http_query(struct stw__http_request *r, const char *key)
 {
 	return json_string_value(json_object_get(r->query, key));
 }
@@ -338,10 +338,10 @@ static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char 
 }
 
 /* Parses an integer query parameter in [lo, hi]; def when absent. -1: bad. */
-static int query_int(struct stw_http_request *r, const char *key, long long lo, long long hi,
+static int query_int(struct stw__http_request *r, const char *key, long long lo, long long hi,
 		     long long def, long long *out)
 {
-	const char *v = stw_http_query(r, key);
+	const char *v = stw__http_query(r, key);
 	*out = def;
 	if (v == NULL)
 		return 0;
@@ -349,8 +349,8 @@ static int query_int(struct stw_http_request *r, const char *key, long long lo, 
 	errno = 0;
 	long long n = strtoll(v, &end, 10);
 	if (*v == '\0' || *end != '\0' || errno != 0 || n < lo || n > hi) {
-		stw_http_error(r, 400, "bad_request", "%s must be an integer from %lld to %lld",
-			       key, lo, hi);
+		stw__http_error(r, 400, "bad_request", "%s must be an integer from %lld to %lld",
+				key, lo, hi);
 		return -1;
 	}
 	*out = n;
@@ -369,17 +369,17 @@ static int is_status(const char *s)
 	return 0;
 }
 
-static int route_instances(struct stw_http_request *r)
+static int route_instances(struct stw__http_request *r)
 {
 	struct stw_instance_filter f = {
-		.definition = stw_http_query(r, "definition"),
-		.status = stw_http_query(r, "status"),
-		.state = stw_http_query(r, "state"),
+		.definition = stw__http_query(r, "definition"),
+		.status = stw__http_query(r, "status"),
+		.state = stw__http_query(r, "state"),
 	};
 	if (f.status != NULL && !is_status(f.status))
-		return stw_http_error(r, 400, "bad_request",
-				      "status must be one of active, completed, failed, "
-				      "acknowledged, rejected, cancelled");
+		return stw__http_error(r, 400, "bad_request",
+				       "status must be one of active, completed, failed, "
+				       "acknowledged, rejected, cancelled");
 	long long limit, offset;
 	if (query_int(r, "limit", 1, 1000, 50, &limit) ||
 	    query_int(r, "offset", 0, INT_MAX, 0, &offset))
@@ -389,63 +389,63 @@ static int route_instances(struct stw_http_request *r)
 	json_t *arr = NULL;
 	int rc = stw_list_instances(r->engine, &f, &arr);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200,
-			      json_pack("{s:o, s:I, s:I}", "instances", arr, "limit",
-					(json_int_t)limit, "offset", (json_int_t)offset));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200,
+			       json_pack("{s:o, s:I, s:I}", "instances", arr, "limit",
+					 (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
-static int reply_instance(struct stw_http_request *r, const char *def, const char *id)
+static int reply_instance(struct stw__http_request *r, const char *def, const char *id)
 {
 	json_t *o = NULL;
 	int rc = stw_get_instance(r->engine, def, id, &o);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, o);
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, o);
 }
 
 /* Reads an optional string field of the body (at most max bytes); -1 (answered) if bad. */
-static int body_text(struct stw_http_request *r, const char *key, size_t max, const char **out)
+static int body_text(struct stw__http_request *r, const char *key, size_t max, const char **out)
 {
 	*out = NULL;
 	json_t *n = r->body ? json_object_get(r->body, key) : NULL;
 	if (n == NULL || json_is_null(n))
 		return 0;
 	if (!json_is_string(n)) {
-		stw_http_error(r, 400, "bad_request", "%s must be a string", key);
+		stw__http_error(r, 400, "bad_request", "%s must be a string", key);
 		return -1;
 	}
 	*out = json_string_value(n);
 	if (strlen(*out) > max) {
-		stw_http_error(r, 400, "bad_request", "%s is longer than %zu bytes", key, max);
+		stw__http_error(r, 400, "bad_request", "%s is longer than %zu bytes", key, max);
 		return -1;
 	}
 	return 0;
 }
 
 /* POST /api/instances/{id}/{acknowledge|cancel|retry}: a person's operation. */
-static int route_operate(struct stw_http_request *r, const char *id, const char *op)
+static int route_operate(struct stw__http_request *r, const char *id, const char *op)
 {
 	const char *note, *state = NULL;
 	if (body_text(r, "note", 1000, &note) ||
 	    (strcmp(op, "retry") == 0 && body_text(r, "state", STW_MAX_NAME, &state)))
 		return 1;
-	const char *def = stw_http_query(r, "definition");
+	const char *def = stw__http_query(r, "definition");
 	int rc;
 	if (strcmp(op, "acknowledge") == 0)
 		rc = stw_acknowledge(r->engine, def, id, note);
 	else if (strcmp(op, "cancel") == 0)
 		rc = stw_cancel(r->engine, def, id, note);
 	else if (state == NULL)
-		return stw_http_error(r, 400, "bad_request", "state is required");
+		return stw__http_error(r, 400, "bad_request", "state is required");
 	else
 		rc = stw_retry(r->engine, def, id, state, note);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
+		return stw__http_engine_error(r, rc);
 	return reply_instance(r, def, id);
 }
 
-static int route_interventions(struct stw_http_request *r)
+static int route_interventions(struct stw__http_request *r)
 {
 	long long limit;
 	if (query_int(r, "limit", 1, 1000, 100, &limit))
@@ -453,8 +453,8 @@ static int route_interventions(struct stw_http_request *r)
 	json_t *arr = NULL;
 	int rc = stw_list_interventions(r->engine, (int)limit, &arr);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:o}", "instances", arr));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:o}", "instances", arr));
 }
 
 struct events_ctx {
@@ -475,7 +475,7 @@ static int collect_event(const struct stw_event *ev, void *ud)
 	return 0;
 }
 
-static int route_events(struct stw_http_request *r, const char *context)
+static int route_events(struct stw__http_request *r, const char *context)
 {
 	long long after, limit;
 	if (query_int(r, "after", 0, LLONG_MAX, 0, &after) ||
@@ -484,90 +484,91 @@ static int route_events(struct stw_http_request *r, const char *context)
 	int64_t head = 0;
 	int rc = stw_head(r->engine, context, &head);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
+		return stw__http_engine_error(r, rc);
 	struct events_ctx c = { .arr = json_array(), .last = after };
 	if (c.arr == NULL)
-		return stw_http_error(r, 500, "internal", "out of memory");
+		return stw__http_error(r, 500, "internal", "out of memory");
 	rc = stw_read(r->engine, context, after, (int)limit, collect_event, &c, NULL);
 	if (rc != STW_OK || c.oom) {
 		json_decref(c.arr);
-		return rc != STW_OK ? stw_http_engine_error(r, rc)
-				    : stw_http_error(r, 500, "internal", "out of memory");
+		return rc != STW_OK ? stw__http_engine_error(r, rc)
+				    : stw__http_error(r, 500, "internal", "out of memory");
 	}
-	return stw_http_reply(r, 200,
-			      json_pack("{s:s, s:I, s:I, s:o}", "context", context, "head",
-					(json_int_t)head, "next_after", (json_int_t)c.last,
-					"events", c.arr));
+	return stw__http_reply(r, 200,
+			       json_pack("{s:s, s:I, s:I, s:o}", "context", context, "head",
+					 (json_int_t)head, "next_after", (json_int_t)c.last,
+					 "events", c.arr));
 }
 
 /* Reads an optional string field of the body; -1 (answered) if ill-typed. */
-static int body_str(struct stw_http_request *r, const char *key, const char **out)
+static int body_str(struct stw__http_request *r, const char *key, const char **out)
 {
 	json_t *v = json_object_get(r->body, key);
 	*out = NULL;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_string(v)) {
-		stw_http_error(r, 400, "bad_request", "%s must be a string", key);
+		stw__http_error(r, 400, "bad_request", "%s must be a string", key);
 		return -1;
 	}
 	*out = json_string_value(v);
 	return 0;
 }
 
-static int route_command(struct stw_http_request *r, const char *context)
+static int route_command(struct stw__http_request *r, const char *context)
 {
 	if (r->body == NULL)
-		return stw_http_error(r, 400, "bad_request", "a JSON body with a type is required");
+		return stw__http_error(r, 400, "bad_request",
+				       "a JSON body with a type is required");
 	const char *type, *id, *corr;
 	if (body_str(r, "type", &type) || body_str(r, "id", &id) ||
 	    body_str(r, "correlation_id", &corr))
 		return 1;
 	if (type == NULL)
-		return stw_http_error(r, 400, "bad_request", "type is required");
+		return stw__http_error(r, 400, "bad_request", "type is required");
 	json_t *data = json_object_get(r->body, "data");
 	if (data != NULL && !json_is_object(data))
-		return stw_http_error(r, 400, "bad_request", "data must be a JSON object");
+		return stw__http_error(r, 400, "bad_request", "data must be a JSON object");
 	char cmd_id[STW_MAX_ID];
 	int rc = stw_execute(r->engine, context, type, data, id, corr, cmd_id);
 	if (rc == STW_ESTATE) /* a remote context: queued for delivery */
-		return stw_http_queue_command(r, context, type, data, id, corr);
+		return stw__http_queue_command(r, context, type, data, id, corr);
 	if (rc == STW_EREJECTED) {
 		json_t *e = error_json("rejected", stw_errmsg(r->engine));
 		json_object_set_new(e, "id", json_string(cmd_id));
-		return stw_http_reply(r, 422, e);
+		return stw__http_reply(r, 422, e);
 	}
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200,
-			      json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", cmd_id, "context",
-					context, "type", type, "correlation_id",
-					corr ? corr : cmd_id, "outcome", "applied"));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200,
+			       json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", cmd_id, "context",
+					 context, "type", type, "correlation_id",
+					 corr ? corr : cmd_id, "outcome", "applied"));
 }
 
-static int route_unrouted(struct stw_http_request *r)
+static int route_unrouted(struct stw__http_request *r)
 {
 	long long limit;
 	if (query_int(r, "limit", 1, 1000, 100, &limit))
 		return 1;
 	json_t *arr = NULL;
-	int rc = stw_list_unrouted(r->engine, stw_http_query(r, "definition"), (int)limit, &arr);
+	int rc = stw_list_unrouted(r->engine, stw__http_query(r, "definition"), (int)limit, &arr);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:o}", "unrouted", arr));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:o}", "unrouted", arr));
 }
 
-static int route_list(struct stw_http_request *r, const char *key,
+static int route_list(struct stw__http_request *r, const char *key,
 		      int (*list)(struct stw_engine *, json_t **))
 {
 	json_t *arr = NULL;
 	int rc = list(r->engine, &arr);
 	if (rc != STW_OK)
-		return stw_http_engine_error(r, rc);
-	return stw_http_reply(r, 200, json_pack("{s:o}", key, arr));
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, json_pack("{s:o}", key, arr));
 }
 
-static int method_is(struct stw_http_request *r, const char *m)
+static int method_is(struct stw__http_request *r, const char *m)
 {
 	return strcmp(r->method, m) == 0;
 }
@@ -576,7 +577,7 @@ static int method_is(struct stw_http_request *r, const char *m)
  * Routes /api/... requests. Returns 1 when answered; sets *allow for a path
  * that exists with other methods.
  */
-static int route_api(struct stw_http *h, struct stw_http_request *r, const char **allow)
+static int route_api(struct stw__http *h, struct stw__http_request *r, const char **allow)
 {
 	char **s = r->seg;
 	int n = r->nseg;
@@ -596,7 +597,7 @@ static int route_api(struct stw_http *h, struct stw_http_request *r, const char 
 	}
 	if (n == 3 && strcmp(s[1], "instances") == 0) {
 		*allow = "GET";
-		return get ? reply_instance(r, stw_http_query(r, "definition"), s[2]) : 0;
+		return get ? reply_instance(r, stw__http_query(r, "definition"), s[2]) : 0;
 	}
 	if (n == 4 && strcmp(s[1], "instances") == 0 &&
 	    (strcmp(s[3], "acknowledge") == 0 || strcmp(s[3], "cancel") == 0 ||
@@ -614,7 +615,7 @@ static int route_api(struct stw_http *h, struct stw_http_request *r, const char 
 	}
 	if (n == 4 && strcmp(s[1], "contexts") == 0 && strcmp(s[3], "events") == 0) {
 		*allow = "GET, POST";
-		return get ? route_events(r, s[2]) : post ? stw_http_append_events(r, s[2]) : 0;
+		return get ? route_events(r, s[2]) : post ? stw__http_append_events(r, s[2]) : 0;
 	}
 	if (n == 4 && strcmp(s[1], "contexts") == 0 && strcmp(s[3], "commands") == 0) {
 		*allow = "POST";
@@ -622,11 +623,11 @@ static int route_api(struct stw_http *h, struct stw_http_request *r, const char 
 	}
 	if (n >= 2 && strcmp(s[1], "demo") == 0 && h->cfg.route != NULL)
 		return h->cfg.route(r, h->cfg.route_ud);
-	return stw_http_route_remote(r, allow);
+	return stw__http_route_remote(r, allow);
 }
 
-int stw_http_query_int(struct stw_http_request *r, const char *key, long long lo, long long hi,
-		       long long def, long long *out)
+int stw__http_query_int(struct stw__http_request *r, const char *key, long long lo, long long hi,
+			long long def, long long *out)
 {
 	return query_int(r, key, lo, hi, def, out);
 }
@@ -634,7 +635,7 @@ int stw_http_query_int(struct stw_http_request *r, const char *key, long long lo
 /* Live updates ---------------------------------------------------------------- */
 
 struct sse {
-	struct stw_http *h;
+	struct stw__http *h;
 	uint64_t seen;
 	int64_t last_sent_ms;
 	int started;
@@ -664,7 +665,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
 	struct sse *s = cls;
-	struct stw_http *h = s->h;
+	struct stw__http *h = s->h;
 	if (!s->started) {
 		s->started = 1;
 		return snprintf(buf, max, "retry: 2000\n\n");
@@ -695,7 +696,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			(unsigned long long)seq);
 }
 
-static enum MHD_Result serve_stream(struct stw_http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_stream(struct stw__http *h, struct MHD_Connection *c)
 {
 	struct sse *s = calloc(1, sizeof(*s));
 	if (s == NULL)
@@ -717,7 +718,7 @@ static enum MHD_Result serve_stream(struct stw_http *h, struct MHD_Connection *c
 	return r;
 }
 
-void stw_http_notify(struct stw_http *h)
+void stw__http_notify(struct stw__http *h)
 {
 	if (h == NULL)
 		return;
@@ -784,10 +785,10 @@ static void histogram(struct buf *b, const char *name, const char *help, const u
 }
 
 /* Label values are names ([A-Za-z0-9_.-]) by construction: no escaping needed. */
-static void metrics_text(struct stw_http *h, struct buf *b)
+static void metrics_text(struct stw__http *h, struct buf *b)
 {
-	struct stw_http_metrics *m = h->cfg.metrics;
-	struct stw_http_metrics snap;
+	struct stw__http_metrics *m = h->cfg.metrics;
+	struct stw__http_metrics snap;
 	pthread_mutex_lock(&m->lock);
 	memcpy(&snap, m, sizeof(snap));
 	pthread_mutex_unlock(&m->lock);
@@ -900,7 +901,7 @@ static void metrics_text(struct stw_http *h, struct buf *b)
  */
 
 /* Commits the open group and wakes its members (under lock). */
-static int group_commit(struct stw_http *h)
+static int group_commit(struct stw__http *h)
 {
 	int rc = stw_commit(h->engine);
 	h->group_open = 0;
@@ -912,14 +913,14 @@ static int group_commit(struct stw_http *h)
 	return rc;
 }
 
-static void group_flush(struct stw_http *h)
+static void group_flush(struct stw__http *h)
 {
 	if (h->group_open)
 		(void)group_commit(h);
 }
 
 /* Joins the open group or opens one; 0 when none could be opened (writes commit alone). */
-static uint64_t group_join(struct stw_http *h)
+static uint64_t group_join(struct stw__http *h)
 {
 	if (!h->group_open) {
 		if (stw_begin(h->engine) != STW_OK)
@@ -931,7 +932,7 @@ static uint64_t group_join(struct stw_http *h)
 }
 
 /* Ends a member's part: commits the group or waits for a later member to. */
-static int group_finish(struct stw_http *h, uint64_t group)
+static int group_finish(struct stw__http *h, uint64_t group)
 {
 	if (group == 0)
 		return STW_OK;
@@ -943,7 +944,7 @@ static int group_finish(struct stw_http *h, uint64_t group)
 	return h->group_seq - group < GROUP_RING ? h->group_rc[group % GROUP_RING] : STW_OK;
 }
 
-static enum MHD_Result serve_metrics(struct stw_http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_metrics(struct stw__http *h, struct MHD_Connection *c)
 {
 	struct buf b = { 0 };
 	pthread_mutex_lock(&h->lock);
@@ -957,9 +958,9 @@ static enum MHD_Result serve_metrics(struct stw_http *h, struct MHD_Connection *
 	return send_buffer(c, 200, "text/plain; version=0.0.4", b.p, b.len, 1, NULL);
 }
 
-static enum MHD_Result serve_health(struct stw_http *h, struct MHD_Connection *c)
+static enum MHD_Result serve_health(struct stw__http *h, struct MHD_Connection *c)
 {
-	struct stw_http_metrics *m = h->cfg.metrics;
+	struct stw__http_metrics *m = h->cfg.metrics;
 	pthread_mutex_lock(&m->lock);
 	int64_t age = mono_ms() - m->last_beat_ms;
 	pthread_mutex_unlock(&m->lock);
@@ -987,7 +988,7 @@ static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *name)
 	} types[] = { { ".html", "text/html; charset=utf-8" },
 		      { ".js", "text/javascript; charset=utf-8" },
 		      { ".css", "text/css; charset=utf-8" } };
-	for (const struct stw_ui_asset *a = stw_ui_assets; a->name != NULL; a++) {
+	for (const struct stw__ui_asset *a = stw__ui_assets; a->name != NULL; a++) {
 		if (strcmp(a->name, name) != 0)
 			continue;
 		const char *type = "application/octet-stream";
@@ -1002,7 +1003,7 @@ static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *name)
 
 /* The request handler ------------------------------------------------------------- */
 
-static enum MHD_Result handle(struct stw_http *h, struct MHD_Connection *c, const char *url,
+static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, const char *url,
 			      const char *method, struct conn *cn)
 {
 	/* Split the raw path, then decode each segment. */
@@ -1068,7 +1069,7 @@ static enum MHD_Result handle(struct stw_http *h, struct MHD_Connection *c, cons
 	if (cn->too_large)
 		return send_json(c, 413, error_json("too_large", "the body is larger than 1 MiB"),
 				 NULL);
-	struct stw_http_request r = {
+	struct stw__http_request r = {
 		.method = strcmp(method, "HEAD") == 0 ? "GET" : method,
 		.seg = seg,
 		.nseg = nseg,
@@ -1139,7 +1140,7 @@ static enum MHD_Result handle(struct stw_http *h, struct MHD_Connection *c, cons
 	json_decref(r.body);
 	json_decref(r.query);
 	if (wrote) {
-		stw_http_notify(h);
+		stw__http_notify(h);
 		if (h->cfg.kick != NULL)
 			h->cfg.kick(h->cfg.kick_ud);
 	}
@@ -1158,7 +1159,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 				 size_t *upload_size, void **con_cls)
 {
 	(void)version;
-	struct stw_http *h = cls;
+	struct stw__http *h = cls;
 	struct conn *cn = *con_cls;
 	if (cn == NULL) {
 		cn = calloc(1, sizeof(*cn));
@@ -1241,14 +1242,15 @@ static int parse_listen(const char *s, struct sockaddr_in *sa, char *err, size_t
 	return STW_OK;
 }
 
-int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, char *err, size_t cap)
+int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, char *err,
+		    size_t cap)
 {
 	*out = NULL;
 	struct sockaddr_in sa;
 	int rc = parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &sa, err, cap);
 	if (rc != STW_OK)
 		return rc;
-	struct stw_http *h = calloc(1, sizeof(*h));
+	struct stw__http *h = calloc(1, sizeof(*h));
 	if (h == NULL) {
 		snprintf(err, cap, "out of memory");
 		return STW_ENOMEM;
@@ -1260,7 +1262,7 @@ int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, cha
 	pthread_cond_init(&h->changed, NULL);
 	h->cfg.token = NULL; /* the guard keeps its own copy */
 	if (stw__http_auth_new(cfg->token, &h->auth, err, cap) != 0) {
-		stw_http_stop(h);
+		stw__http_stop(h);
 		return STW_EINVAL;
 	}
 	struct stw_options o = { .synchronous = -1 };
@@ -1271,7 +1273,7 @@ int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, cha
 	else if (rc != STW_OK)
 		snprintf(err, cap, "cannot open %s: %s", cfg->store, stw_strerror(rc));
 	if (rc != STW_OK) {
-		stw_http_stop(h);
+		stw__http_stop(h);
 		return rc;
 	}
 	h->mhd = MHD_start_daemon(
@@ -1283,7 +1285,7 @@ int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, cha
 	if (h->mhd == NULL) {
 		snprintf(err, cap, "cannot listen on %s (in use, or not allowed)",
 			 cfg->listen ? cfg->listen : "127.0.0.1:8080");
-		stw_http_stop(h);
+		stw__http_stop(h);
 		return STW_EINVAL;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -1292,12 +1294,12 @@ int stw_http_start(const struct stw_http_config *cfg, struct stw_http **out, cha
 	return STW_OK;
 }
 
-int stw_http_port(const struct stw_http *h)
+int stw__http_port(const struct stw__http *h)
 {
 	return h ? h->port : 0;
 }
 
-void stw_http_stop(struct stw_http *h)
+void stw__http_stop(struct stw__http *h)
 {
 	if (h == NULL)
 		return;

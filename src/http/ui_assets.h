@@ -7,12 +7,12 @@
 
 #include <stddef.h>
 
-struct stw_ui_asset {
+struct stw__ui_asset {
 	const char *name; /* file name: index.html, app.js, style.css; NULL ends the table */
 	const unsigned char *data;
 	size_t len;
 };
 
-extern const struct stw_ui_asset stw_ui_assets[];
+extern const struct stw__ui_asset stw__ui_assets[];
 
 #endif /* STW_UI_ASSETS_H */
