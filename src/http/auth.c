@@ -21,6 +21,9 @@
 
 #include <steward.h>
 
+#include "http/request.h"
+#include "http/response.h"
+
 #define COOKIE_NAME    "steward_session"
 #define MAX_SESSIONS   64
 #define SESSION_MS     (12LL * 3600 * 1000) /* a session lasts 12 hours */
@@ -245,17 +248,6 @@ static int changes_state(const char *method)
 	       strcmp(method, "OPTIONS") != 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Reads field `name` of an application/x-www-form-urlencoded body into out
  * (decoded, NUL-terminated). Returns 1 when found and it fits, 0 when absent,
@@ -276,9 +268,12 @@ static int form_field(const char *body, size_t len, const char *name, char *out,
 				if (ch == '+') {
 					ch = ' ';
 				} else if (ch == '%') {
-					int hi =
-					    p + 2 < end ? hexval((unsigned char)body[p + 1]) : -1;
-					int lo = hi < 0 ? -1 : hexval((unsigned char)body[p + 2]);
+					int hi = p + 2 < end
+						     ? stw__http_hexval((unsigned char)body[p + 1])
+						     : -1;
+					int lo = hi < 0
+						     ? -1
+						     : stw__http_hexval((unsigned char)body[p + 2]);
 					if (hi < 0 || lo < 0)
 						return -1;
 					ch = hi * 16 + lo;

@@ -41,7 +41,4 @@ int stw__http_auth_check(struct stw__http_auth *a, struct MHD_Connection *c, con
 			 const char *url, char **seg, int nseg, const char *body, size_t len,
 			 enum MHD_Result *result);
 
-/* Adds the security headers every answer of the server carries (server.c). */
-void stw__http_security_headers(struct MHD_Response *resp);
-
 #endif /* STW_HTTP_AUTH_H */

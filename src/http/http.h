@@ -16,6 +16,9 @@
 
 #include <steward.h>
 
+#include "http/request.h"
+#include "http/response.h"
+
 #define STW_HTTP_MAX_BODY (1 << 20)
 
 /* Limits of a bearer token: visible ASCII (no space), this many bytes. */
@@ -60,44 +63,6 @@ void stw__http_metrics_record(struct stw__http_metrics *m, const struct stw_acti
 void stw__http_metrics_remote(struct stw__http_metrics *m, const struct stw_stats *stats);
 /* Marks the worker alive. */
 void stw__http_metrics_beat(struct stw__http_metrics *m);
-
-/* A request as route callbacks see it. */
-struct stw__http_request {
-	const char *method;
-	char **seg; /* decoded path segments ("/api/x/y" -> "api", "x", "y") */
-	int nseg;
-	struct MHD_Connection *conn;
-	json_t *body;  /* the parsed JSON object, or NULL when there was no body */
-	json_t *query; /* decoded query arguments: {name: value} */
-	struct stw_engine *engine;
-	/* The answer: set with stw__http_reply / stw__http_error. */
-	int status;
-	json_t *reply;
-	const char *allow; /* the methods a 405 answer lists (static string) */
-};
-
-/* The value of a query parameter, or NULL. */
-const char *stw__http_query(struct stw__http_request *r, const char *key);
-/* Answers status with a JSON value (stolen). Returns 1 (handled). */
-int stw__http_reply(struct stw__http_request *r, int status, json_t *v);
-/* Answers an error {error, message}. Returns 1 (handled). */
-int stw__http_error(struct stw__http_request *r, int status, const char *code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-/* Answers 405 with an Allow header listing `allow` (a static string). Returns 1. */
-int stw__http_wrong_method(struct stw__http_request *r, const char *allow);
-
-/* Answers an engine failure with the status that fits the code. Returns 1. */
-int stw__http_engine_error(struct stw__http_request *r, int rc);
-
-/*
- * Reads an optional integer query parameter in [lo, hi] (def when absent).
- * Returns -1 after answering 400 when it is malformed, else 0.
- */
-int stw__http_query_int(struct stw__http_request *r, const char *key, long long lo, long long hi,
-			long long def, long long *out);
 
 /*
  * The command routes of remote services (remote.c): commands by status, with

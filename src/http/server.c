@@ -20,6 +20,8 @@
 #include <time.h>
 
 #include "http/auth.h"
+#include "http/request.h"
+#include "http/response.h"
 #include "http/ui_assets.h"
 
 #define MAX_SEGMENTS     16
@@ -139,224 +141,6 @@ void stw__http_metrics_record(struct stw__http_metrics *m, const struct stw_acti
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Responses ---------------------------------------------------------------- */
-
-static void security_headers(struct MHD_Response *resp)
-{
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(resp, "Content-Security-Policy",
-				"default-src 'self'; img-src 'self' data:; style-src 'self'; "
-				"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
-				"base-uri 'none'; form-action 'self'");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-}
-
-void stw__http_security_headers(struct MHD_Response *resp)
-{
-	security_headers(resp);
-}
-
-static enum MHD_Result send_buffer(struct MHD_Connection *c, int status, const char *type,
-				   char *buf, size_t len, int must_free, const char *allow)
-{
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-	    len, buf, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL) {
-		if (must_free)
-			free(buf);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "Content-Type", type);
-	if (allow != NULL)
-		MHD_add_response_header(resp, "Allow", allow);
-	security_headers(resp);
-	enum MHD_Result r = MHD_queue_response(c, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	return r;
-}
-
-static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *v, const char *allow)
-{
-	char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	json_decref(v);
-	if (s == NULL) {
-		static char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\"}";
-		return send_buffer(c, 500, "application/json", oom, sizeof(oom) - 1, 0, NULL);
-	}
-	return send_buffer(c, status, "application/json", s, strlen(s), 1, allow);
-}
-
-static json_t *error_json(const char *code, const char *msg)
-{
-	return json_pack("{s:s, s:s}", "error", code, "message", msg);
-}
-
-int stw__http_reply(struct stw__http_request *r, int status, json_t *v)
-{
-	json_decref(r->reply);
-	r->status = status;
-	r->reply = v;
-	return 1;
-}
-
-int stw__http_error(struct stw__http_request *r, int status, const char *code, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return stw__http_reply(r, status, error_json(code, msg));
-}
-
-int stw__http_wrong_method(struct stw__http_request *r, const char *allow)
-{
-	r->allow = allow;
-	return stw__http_error(r, 405, "method_not_allowed", "this path takes %s", allow);
-}
-
-int stw__http_engine_error(struct stw__http_request *r, int rc)
-{
-	const char *msg = stw_errmsg(r->engine);
-	if (msg == NULL || *msg == '\0')
-		msg = stw_strerror(rc);
-	switch (rc) {
-	case STW_EINVAL:
-		return stw__http_error(r, 400, "bad_request", "%s", msg);
-	case STW_ENOTFOUND:
-		return stw__http_error(r, 404, "not_found", "%s", msg);
-	case STW_ECONFLICT:
-	case STW_ESTATE:
-	case STW_EAMBIGUOUS:
-	case STW_EEXIST:
-		return stw__http_error(r, 409, "conflict", "%s", msg);
-	case STW_EREJECTED:
-		return stw__http_error(r, 422, "rejected", "%s", msg);
-	default:
-		return stw__http_error(r, 500, "internal", "%s", msg);
-	}
-}
-
-/* URLs --------------------------------------------------------------------- */
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Decodes %XX escapes (and '+' as a space when plus is set) in place.
- * Returns -1 for a malformed escape or an encoded NUL.
- */
-static int percent_decode(char *s, int plus)
-{
-	char *w = s;
-	for (char *p = s; *p; p++) {
-		if (*p == '%') {
-			int hi = hexval((unsigned char)p[1]),
-			    lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				return -1;
-			*w++ = (char)(hi * 16 + lo);
-			p += 2;
-		} else if (plus && *p == '+') {
-			*w++ = ' ';
-		} else {
-			*w++ = *p;
-		}
-	}
-	*w = '\0';
-	return 0;
-}
-
-/* 1 if s is valid UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
-static int valid_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned c = *p;
-		int n = c < 0x80             ? 0
-			: (c & 0xe0) == 0xc0 ? 1
-			: (c & 0xf0) == 0xe0 ? 2
-			: (c & 0xf8) == 0xf0 ? 3
-					     : -1;
-		if (n < 0 || (n == 1 && c < 0xc2) || (n == 3 && c > 0xf4))
-			return 0;
-		unsigned cp = n == 0 ? c : c & (0x3f >> n);
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
-}
-
-/* MHD must not decode the path: segments are split first, then decoded. */
-static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
-{
-	(void)cls;
-	(void)c;
-	return strlen(s);
-}
-
-const char *stw__http_query(struct stw__http_request *r, const char *key)
-{
-	return json_string_value(json_object_get(r->query, key));
-}
-
-/* Decodes one query argument into the request's table; a malformed one is dropped. */
-static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key,
-				 const char *value)
-{
-	(void)kind;
-	json_t *q = cls;
-	char k[256], v[4096];
-	int ok =
-	    key != NULL && strlen(key) < sizeof(k) && (value == NULL || strlen(value) < sizeof(v));
-	if (ok) {
-		snprintf(k, sizeof(k), "%s", key);
-		snprintf(v, sizeof(v), "%s", value ? value : "");
-		ok = percent_decode(k, 1) == 0 && percent_decode(v, 1) == 0 && valid_utf8(k) &&
-		     valid_utf8(v) && json_object_set_new(q, k, json_string(v)) == 0;
-	}
-	if (!ok)
-		json_object_set_new(q, "\001bad", json_true()); /* answered with 400 */
-	return MHD_YES;
-}
-
-/* Parses an integer query parameter in [lo, hi]; def when absent. -1: bad. */
-static int query_int(struct stw__http_request *r, const char *key, long long lo, long long hi,
-		     long long def, long long *out)
-{
-	const char *v = stw__http_query(r, key);
-	*out = def;
-	if (v == NULL)
-		return 0;
-	char *end = NULL;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno != 0 || n < lo || n > hi) {
-		stw__http_error(r, 400, "bad_request", "%s must be an integer from %lld to %lld",
-				key, lo, hi);
-		return -1;
-	}
-	*out = n;
-	return 0;
-}
-
 /* Core routes ---------------------------------------------------------------- */
 
 static int is_status(const char *s)
@@ -381,8 +165,8 @@ static int route_instances(struct stw__http_request *r)
 				       "status must be one of active, completed, failed, "
 				       "acknowledged, rejected, cancelled");
 	long long limit, offset;
-	if (query_int(r, "limit", 1, 1000, 50, &limit) ||
-	    query_int(r, "offset", 0, INT_MAX, 0, &offset))
+	if (stw__http_query_int(r, "limit", 1, 1000, 50, &limit) ||
+	    stw__http_query_int(r, "offset", 0, INT_MAX, 0, &offset))
 		return 1;
 	f.limit = (int)limit;
 	f.offset = (int)offset;
@@ -448,7 +232,7 @@ static int route_operate(struct stw__http_request *r, const char *id, const char
 static int route_interventions(struct stw__http_request *r)
 {
 	long long limit;
-	if (query_int(r, "limit", 1, 1000, 100, &limit))
+	if (stw__http_query_int(r, "limit", 1, 1000, 100, &limit))
 		return 1;
 	json_t *arr = NULL;
 	int rc = stw_list_interventions(r->engine, (int)limit, &arr);
@@ -478,8 +262,8 @@ static int collect_event(const struct stw_event *ev, void *ud)
 static int route_events(struct stw__http_request *r, const char *context)
 {
 	long long after, limit;
-	if (query_int(r, "after", 0, LLONG_MAX, 0, &after) ||
-	    query_int(r, "limit", 1, 1000, 100, &limit))
+	if (stw__http_query_int(r, "after", 0, LLONG_MAX, 0, &after) ||
+	    stw__http_query_int(r, "limit", 1, 1000, 100, &limit))
 		return 1;
 	int64_t head = 0;
 	int rc = stw_head(r->engine, context, &head);
@@ -534,7 +318,7 @@ static int route_command(struct stw__http_request *r, const char *context)
 	if (rc == STW_ESTATE) /* a remote context: queued for delivery */
 		return stw__http_queue_command(r, context, type, data, id, corr);
 	if (rc == STW_EREJECTED) {
-		json_t *e = error_json("rejected", stw_errmsg(r->engine));
+		json_t *e = stw__http_error_json("rejected", stw_errmsg(r->engine));
 		json_object_set_new(e, "id", json_string(cmd_id));
 		return stw__http_reply(r, 422, e);
 	}
@@ -549,7 +333,7 @@ static int route_command(struct stw__http_request *r, const char *context)
 static int route_unrouted(struct stw__http_request *r)
 {
 	long long limit;
-	if (query_int(r, "limit", 1, 1000, 100, &limit))
+	if (stw__http_query_int(r, "limit", 1, 1000, 100, &limit))
 		return 1;
 	json_t *arr = NULL;
 	int rc = stw_list_unrouted(r->engine, stw__http_query(r, "definition"), (int)limit, &arr);
@@ -624,12 +408,6 @@ static int route_api(struct stw__http *h, struct stw__http_request *r, const cha
 	if (n >= 2 && strcmp(s[1], "demo") == 0 && h->cfg.route != NULL)
 		return h->cfg.route(r, h->cfg.route_ud);
 	return stw__http_route_remote(r, allow);
-}
-
-int stw__http_query_int(struct stw__http_request *r, const char *key, long long lo, long long hi,
-			long long def, long long *out)
-{
-	return query_int(r, key, lo, hi, def, out);
 }
 
 /* Live updates ---------------------------------------------------------------- */
@@ -712,7 +490,7 @@ static enum MHD_Result serve_stream(struct stw__http *h, struct MHD_Connection *
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	security_headers(resp);
+	stw__http_security_headers(resp);
 	enum MHD_Result r = MHD_queue_response(c, 200, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -953,9 +731,9 @@ static enum MHD_Result serve_metrics(struct stw__http *h, struct MHD_Connection 
 	pthread_mutex_unlock(&h->lock);
 	if (b.oom || b.p == NULL) {
 		free(b.p);
-		return send_json(c, 500, error_json("internal", "out of memory"), NULL);
+		return stw__http_send_error(c, 500, "internal", "out of memory", NULL);
 	}
-	return send_buffer(c, 200, "text/plain; version=0.0.4", b.p, b.len, 1, NULL);
+	return stw__http_send_buffer(c, 200, "text/plain; version=0.0.4", b.p, b.len, 1, NULL);
 }
 
 static enum MHD_Result serve_health(struct stw__http *h, struct MHD_Connection *c)
@@ -971,12 +749,12 @@ static enum MHD_Result serve_health(struct stw__http *h, struct MHD_Connection *
 	pthread_mutex_unlock(&h->lock);
 	/* The worker may sleep on purpose (SLOW_DOWN waits 5 s per step). */
 	if (rc != STW_OK)
-		return send_json(c, 503, error_json("unavailable", "the store does not answer"),
-				 NULL);
+		return stw__http_send_error(c, 503, "unavailable", "the store does not answer",
+					    NULL);
 	if (age > 30000)
-		return send_json(c, 503, error_json("unavailable", "the worker is not running"),
-				 NULL);
-	return send_json(c, 200, json_pack("{s:s}", "status", "ok"), NULL);
+		return stw__http_send_error(c, 503, "unavailable", "the worker is not running",
+					    NULL);
+	return stw__http_send_json(c, 200, json_pack("{s:s}", "status", "ok"), NULL);
 }
 
 /* Pages -------------------------------------------------------------------------- */
@@ -996,44 +774,27 @@ static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *name)
 		for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
 			if (strcmp(dot, types[i].ext) == 0)
 				type = types[i].type;
-		return send_buffer(c, 200, type, (char *)a->data, a->len, 0, NULL);
+		return stw__http_send_buffer(c, 200, type, (char *)a->data, a->len, 0, NULL);
 	}
-	return send_json(c, 404, error_json("not_found", "no such file"), NULL);
+	return stw__http_send_error(c, 404, "not_found", "no such file", NULL);
 }
 
 /* The request handler ------------------------------------------------------------- */
 
+static enum MHD_Result refuse(struct MHD_Connection *c, const struct stw__http_refusal *why)
+{
+	return stw__http_send_error(c, why->status, why->code, why->msg, NULL);
+}
+
 static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, const char *url,
 			      const char *method, struct conn *cn)
 {
-	/* Split the raw path, then decode each segment. */
 	char path[4096];
-	if (strlen(url) >= sizeof(path))
-		return send_json(c, 414, error_json("too_large", "the URL is longer than 4 KiB"),
-				 NULL);
-	snprintf(path, sizeof(path), "%s", url);
 	char *seg[MAX_SEGMENTS];
 	int nseg = 0;
-	for (char *p = path; *p;) {
-		while (*p == '/')
-			*p++ = '\0';
-		if (*p == '\0')
-			break;
-		if (nseg == MAX_SEGMENTS)
-			return send_json(c, 404, error_json("not_found", "no such path"), NULL);
-		seg[nseg++] = p;
-		while (*p && *p != '/')
-			p++;
-	}
-	for (int i = 0; i < nseg; i++) {
-		if (percent_decode(seg[i], 0) != 0)
-			return send_json(c, 400, error_json("bad_request", "malformed URL escape"),
-					 NULL);
-		if (!valid_utf8(seg[i]))
-			return send_json(
-			    c, 400, error_json("bad_request", "a path segment is not valid UTF-8"),
-			    NULL);
-	}
+	struct stw__http_refusal why;
+	if (stw__http_split_path(url, path, sizeof(path), seg, MAX_SEGMENTS, &nseg, &why) != 0)
+		return refuse(c, &why);
 	enum MHD_Result authed;
 	if (stw__http_auth_check(h->auth, c, method, url, seg, nseg, cn->body, cn->len, &authed))
 		return authed;
@@ -1041,16 +802,14 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 
 	if (nseg == 0 || strcmp(seg[0], "instances") == 0) {
 		if (nseg > 2)
-			return send_json(c, 404, error_json("not_found", "no such page"), NULL);
+			return stw__http_send_error(c, 404, "not_found", "no such page", NULL);
 		if (!get)
-			return send_json(c, 405, error_json("method_not_allowed", "use GET"),
-					 "GET");
+			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
 		return serve_asset(c, "index.html");
 	}
 	if (strcmp(seg[0], "static") == 0 && nseg == 2) {
 		if (!get)
-			return send_json(c, 405, error_json("method_not_allowed", "use GET"),
-					 "GET");
+			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
 		return serve_asset(c, seg[1]);
 	}
 	if (nseg == 1 && strcmp(seg[0], "healthz") == 0)
@@ -1058,58 +817,30 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 	if (nseg == 1 && strcmp(seg[0], "metrics") == 0)
 		return serve_metrics(h, c);
 	if (strcmp(seg[0], "api") != 0 || nseg < 2)
-		return send_json(c, 404, error_json("not_found", "no such path"), NULL);
+		return stw__http_send_error(c, 404, "not_found", "no such path", NULL);
 	if (nseg == 2 && strcmp(seg[1], "stream") == 0) {
 		if (!get)
-			return send_json(c, 405, error_json("method_not_allowed", "use GET"),
-					 "GET");
+			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
 		return serve_stream(h, c);
 	}
 
 	if (cn->too_large)
-		return send_json(c, 413, error_json("too_large", "the body is larger than 1 MiB"),
-				 NULL);
+		return stw__http_send_error(c, 413, "too_large", "the body is larger than 1 MiB",
+					    NULL);
 	struct stw__http_request r = {
 		.method = strcmp(method, "HEAD") == 0 ? "GET" : method,
 		.seg = seg,
 		.nseg = nseg,
 		.conn = c,
-		.query = json_object(),
 	};
-	if (r.query == NULL)
+	int rc = stw__http_read_query(c, &r.query, &why);
+	if (rc == STW_ENOMEM)
 		return MHD_NO;
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query, r.query);
-	if (json_object_get(r.query, "\001bad") != NULL) {
+	if (rc != STW_OK)
+		return refuse(c, &why);
+	if (cn->len > 0 && stw__http_read_body(c, cn->body, cn->len, &r.body, &why) != 0) {
 		json_decref(r.query);
-		return send_json(
-		    c, 400,
-		    error_json("bad_request",
-			       "a query parameter is malformed, too long or not UTF-8"),
-		    NULL);
-	}
-	if (cn->len > 0) {
-		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-		if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-			json_decref(r.query);
-			return send_json(c, 415,
-					 error_json("unsupported_media_type",
-						    "send the body as application/json"),
-					 NULL);
-		}
-		json_error_t jerr;
-		r.body = json_loadb(cn->body, cn->len, JSON_REJECT_DUPLICATES, &jerr);
-		if (r.body == NULL || !json_is_object(r.body)) {
-			char msg[256];
-			if (r.body == NULL)
-				snprintf(msg, sizeof(msg),
-					 "malformed JSON: %s (line %d, column %d)", jerr.text,
-					 jerr.line, jerr.column);
-			else
-				snprintf(msg, sizeof(msg), "the body must be a JSON object");
-			json_decref(r.body);
-			json_decref(r.query);
-			return send_json(c, 400, error_json("bad_request", msg), NULL);
-		}
+		return refuse(c, &why);
 	}
 	const char *allow = NULL;
 	int post = strcmp(r.method, "POST") == 0;
@@ -1128,8 +859,9 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 	if (group_finish(h, group) != STW_OK) {
 		/* Nothing of the group was kept, whatever the route answered. */
 		json_decref(r.reply);
-		r.reply = error_json("unavailable", "the store could not commit the request; "
-						    "nothing of it was kept");
+		r.reply =
+		    stw__http_error_json("unavailable", "the store could not commit the request; "
+							"nothing of it was kept");
 		r.status = 503;
 		answered = 1;
 	} else if (group != 0) {
@@ -1145,13 +877,12 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 			h->cfg.kick(h->cfg.kick_ud);
 	}
 	if (answered)
-		return send_json(c, r.status, r.reply, r.status == 405 ? r.allow : NULL);
+		return stw__http_send_json(c, r.status, r.reply, r.status == 405 ? r.allow : NULL);
 	json_decref(r.reply);
 	if (allow != NULL)
-		return send_json(c, 405,
-				 error_json("method_not_allowed", "this path takes another method"),
-				 allow);
-	return send_json(c, 404, error_json("not_found", "no such path"), NULL);
+		return stw__http_send_error(c, 405, "method_not_allowed",
+					    "this path takes another method", allow);
+	return stw__http_send_error(c, 404, "not_found", "no such path", NULL);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url,
@@ -1205,6 +936,14 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* Start and stop ---------------------------------------------------------------------- */
+
+/* MHD must not decode the path: segments are split first, then decoded (request.c). */
+static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
 
 /* Parses "HOST:PORT", ":PORT" or "PORT" into an IPv4 address. */
 static int parse_listen(const char *s, struct sockaddr_in *sa, char *err, size_t cap)

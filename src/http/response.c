@@ -1,0 +1,111 @@
+/*
+ * response.c - the server's answers (response.h): JSON and error bodies,
+ * the security headers, and the mapping of engine errors to HTTP statuses.
+ */
+#include "http/response.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void stw__http_security_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+				"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+				"base-uri 'none'; form-action 'self'");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+enum MHD_Result stw__http_send_buffer(struct MHD_Connection *c, int status, const char *type,
+				      char *buf, size_t len, int must_free, const char *allow)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    len, buf, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		if (must_free)
+			free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	if (allow != NULL)
+		MHD_add_response_header(resp, "Allow", allow);
+	stw__http_security_headers(resp);
+	enum MHD_Result r = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+enum MHD_Result stw__http_send_json(struct MHD_Connection *c, int status, json_t *v,
+				    const char *allow)
+{
+	char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	if (s == NULL) {
+		static char oom[] = "{\"error\":\"internal\",\"message\":\"out of memory\"}";
+		return stw__http_send_buffer(c, 500, "application/json", oom, sizeof(oom) - 1, 0,
+					     NULL);
+	}
+	return stw__http_send_buffer(c, status, "application/json", s, strlen(s), 1, allow);
+}
+
+json_t *stw__http_error_json(const char *code, const char *msg)
+{
+	return json_pack("{s:s, s:s}", "error", code, "message", msg);
+}
+
+enum MHD_Result stw__http_send_error(struct MHD_Connection *c, int status, const char *code,
+				     const char *msg, const char *allow)
+{
+	return stw__http_send_json(c, status, stw__http_error_json(code, msg), allow);
+}
+
+int stw__http_reply(struct stw__http_request *r, int status, json_t *v)
+{
+	json_decref(r->reply);
+	r->status = status;
+	r->reply = v;
+	return 1;
+}
+
+int stw__http_error(struct stw__http_request *r, int status, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return stw__http_reply(r, status, stw__http_error_json(code, msg));
+}
+
+int stw__http_wrong_method(struct stw__http_request *r, const char *allow)
+{
+	r->allow = allow;
+	return stw__http_error(r, 405, "method_not_allowed", "this path takes %s", allow);
+}
+
+int stw__http_engine_error(struct stw__http_request *r, int rc)
+{
+	const char *msg = stw_errmsg(r->engine);
+	if (msg == NULL || *msg == '\0')
+		msg = stw_strerror(rc);
+	switch (rc) {
+	case STW_EINVAL:
+		return stw__http_error(r, 400, "bad_request", "%s", msg);
+	case STW_ENOTFOUND:
+		return stw__http_error(r, 404, "not_found", "%s", msg);
+	case STW_ECONFLICT:
+	case STW_ESTATE:
+	case STW_EAMBIGUOUS:
+	case STW_EEXIST:
+		return stw__http_error(r, 409, "conflict", "%s", msg);
+	case STW_EREJECTED:
+		return stw__http_error(r, 422, "rejected", "%s", msg);
+	default:
+		return stw__http_error(r, 500, "internal", "%s", msg);
+	}
+}
