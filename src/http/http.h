@@ -16,6 +16,7 @@
 
 #include <steward.h>
 
+#include "http/metrics.h"
 #include "http/request.h"
 #include "http/response.h"
 
@@ -24,45 +25,6 @@
 /* Limits of a bearer token: visible ASCII (no space), this many bytes. */
 #define STW_TOKEN_MIN 16
 #define STW_TOKEN_MAX 1024
-
-/* Counters the worker feeds (through its observer) and /metrics prints. */
-#define STW_HTTP_MAX_LABELS 32
-#define STW_HTTP_BUCKETS    13
-
-struct stw__http_metrics {
-	pthread_mutex_t lock;
-	struct {
-		char name[STW_MAX_NAME];
-		uint64_t steps;
-		uint64_t batches;
-	} defs[STW_HTTP_MAX_LABELS];
-	int ndefs;
-	struct {
-		char name[STW_MAX_NAME];
-		uint64_t delivered;
-		uint64_t rejected;
-	} contexts[STW_HTTP_MAX_LABELS];
-	int ncontexts;
-	uint64_t buckets[STW_HTTP_BUCKETS]; /* step duration histogram, cumulative at print */
-	double duration_sum;
-	uint64_t duration_count;
-	uint64_t late_buckets[STW_HTTP_BUCKETS]; /* timer lateness histogram */
-	double late_sum;
-	uint64_t late_count;
-	struct stw_stats stats;        /* the worker engine's counters, copied after each commit */
-	struct stw_stats remote_stats; /* the remote delivery engine's counters */
-	int64_t last_beat_ms;          /* monotonic ms of the worker's last loop */
-};
-
-void stw__http_metrics_init(struct stw__http_metrics *m);
-void stw__http_metrics_destroy(struct stw__http_metrics *m);
-/* Records one committed activity (called by the worker's observer). */
-void stw__http_metrics_record(struct stw__http_metrics *m, const struct stw_activity *a,
-			      const struct stw_stats *stats);
-/* Copies the counters of the remote delivery engine. */
-void stw__http_metrics_remote(struct stw__http_metrics *m, const struct stw_stats *stats);
-/* Marks the worker alive. */
-void stw__http_metrics_beat(struct stw__http_metrics *m);
 
 /*
  * The command routes of remote services (remote.c): commands by status, with

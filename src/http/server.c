@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "http/auth.h"
+#include "http/metrics.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/ui_assets.h"
@@ -68,77 +69,6 @@ static int64_t mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Metrics ----------------------------------------------------------------- */
-
-static const double bucket_bounds[STW_HTTP_BUCKETS - 1] = { 0.0005, 0.001, 0.0025, 0.005,
-							    0.01,   0.025, 0.05,   0.1,
-							    0.25,   0.5,   1,      2.5 };
-
-void stw__http_metrics_init(struct stw__http_metrics *m)
-{
-	memset(m, 0, sizeof(*m));
-	pthread_mutex_init(&m->lock, NULL);
-	m->last_beat_ms = mono_ms();
-}
-
-void stw__http_metrics_destroy(struct stw__http_metrics *m)
-{
-	pthread_mutex_destroy(&m->lock);
-}
-
-void stw__http_metrics_beat(struct stw__http_metrics *m)
-{
-	pthread_mutex_lock(&m->lock);
-	m->last_beat_ms = mono_ms();
-	pthread_mutex_unlock(&m->lock);
-}
-
-void stw__http_metrics_remote(struct stw__http_metrics *m, const struct stw_stats *stats)
-{
-	pthread_mutex_lock(&m->lock);
-	m->remote_stats = *stats;
-	pthread_mutex_unlock(&m->lock);
-}
-
-void stw__http_metrics_record(struct stw__http_metrics *m, const struct stw_activity *a,
-			      const struct stw_stats *stats)
-{
-	pthread_mutex_lock(&m->lock);
-	if (stats != NULL)
-		m->stats = *stats;
-	m->last_beat_ms = mono_ms();
-	for (int k = 0; a->kind == STW_ACTIVITY_TIMERS && a->lateness_ms && k < a->count; k++) {
-		double late = (double)a->lateness_ms[k] / 1e3;
-		int b = 0;
-		while (b < STW_HTTP_BUCKETS - 1 && late > bucket_bounds[b])
-			b++;
-		m->late_buckets[b]++;
-		m->late_sum += late;
-		m->late_count++;
-	}
-	if (a->kind == STW_ACTIVITY_STEP && a->definition != NULL) {
-		int i = 0;
-		while (i < m->ndefs && strcmp(m->defs[i].name, a->definition) != 0)
-			i++;
-		if (i == m->ndefs && i < STW_HTTP_MAX_LABELS) {
-			snprintf(m->defs[i].name, sizeof(m->defs[i].name), "%s", a->definition);
-			m->ndefs++;
-		}
-		if (i < m->ndefs) {
-			m->defs[i].steps += (uint64_t)a->count;
-			m->defs[i].batches++;
-		}
-		double s = (double)a->duration_us / 1e6;
-		int b = 0;
-		while (b < STW_HTTP_BUCKETS - 1 && s > bucket_bounds[b])
-			b++;
-		m->buckets[b]++;
-		m->duration_sum += s;
-		m->duration_count++;
-	}
-	pthread_mutex_unlock(&m->lock);
 }
 
 /* Core routes ---------------------------------------------------------------- */
@@ -506,169 +436,6 @@ void stw__http_notify(struct stw__http *h)
 	pthread_mutex_unlock(&h->notify_lock);
 }
 
-/* /metrics and /healthz --------------------------------------------------------- */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-	if (b->oom)
-		return;
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = 1;
-			return;
-		}
-		if (b->p && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-}
-
-/* Prints one histogram with the shared bucket bounds (seconds). */
-static void histogram(struct buf *b, const char *name, const char *help, const uint64_t *buckets,
-		      double sum, uint64_t count)
-{
-	bprintf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-	uint64_t cum = 0;
-	for (int i = 0; i < STW_HTTP_BUCKETS - 1; i++) {
-		cum += buckets[i];
-		bprintf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bucket_bounds[i],
-			(unsigned long long)cum);
-	}
-	cum += buckets[STW_HTTP_BUCKETS - 1];
-	bprintf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
-		(unsigned long long)cum, name, sum, name, (unsigned long long)count);
-}
-
-/* Label values are names ([A-Za-z0-9_.-]) by construction: no escaping needed. */
-static void metrics_text(struct stw__http *h, struct buf *b)
-{
-	struct stw__http_metrics *m = h->cfg.metrics;
-	struct stw__http_metrics snap;
-	pthread_mutex_lock(&m->lock);
-	memcpy(&snap, m, sizeof(snap));
-	pthread_mutex_unlock(&m->lock);
-	bprintf(b, "# HELP steward_steps_total Messages handled by process steps.\n"
-		   "# TYPE steward_steps_total counter\n");
-	for (int i = 0; i < snap.ndefs; i++)
-		bprintf(b, "steward_steps_total{definition=\"%s\"} %llu\n", snap.defs[i].name,
-			(unsigned long long)snap.defs[i].steps);
-	bprintf(b, "# HELP steward_step_batches_total Step batches committed.\n"
-		   "# TYPE steward_step_batches_total counter\n");
-	for (int i = 0; i < snap.ndefs; i++)
-		bprintf(b, "steward_step_batches_total{definition=\"%s\"} %llu\n",
-			snap.defs[i].name, (unsigned long long)snap.defs[i].batches);
-	const struct stw_stats *st = &snap.stats;
-	bprintf(
-	    b,
-	    "# HELP steward_duplicates_total Messages recognised as already handled.\n"
-	    "# TYPE steward_duplicates_total counter\nsteward_duplicates_total %llu\n"
-	    "# HELP steward_failures_total Instances that went to failed status.\n"
-	    "# TYPE steward_failures_total counter\nsteward_failures_total %llu\n"
-	    "# HELP steward_unrouted_total Messages that reached no instance.\n"
-	    "# TYPE steward_unrouted_total counter\nsteward_unrouted_total %llu\n"
-	    "# HELP steward_rejected_total Triggers refused by a uniqueness key.\n"
-	    "# TYPE steward_rejected_total counter\nsteward_rejected_total %llu\n"
-	    "# HELP steward_commands_delivered_total Outbox commands delivered to services.\n"
-	    "# TYPE steward_commands_delivered_total counter\n"
-	    "steward_commands_delivered_total %llu\n"
-	    "# HELP steward_commands_rejected_total Delivered commands the service refused.\n"
-	    "# TYPE steward_commands_rejected_total counter\n"
-	    "steward_commands_rejected_total %llu\n"
-	    "# HELP steward_duplicate_deliveries_total Redeliveries absorbed by the dedup table.\n"
-	    "# TYPE steward_duplicate_deliveries_total counter\n"
-	    "steward_duplicate_deliveries_total %llu\n",
-	    (unsigned long long)st->duplicates, (unsigned long long)st->failures,
-	    (unsigned long long)st->unrouted, (unsigned long long)st->rejected,
-	    (unsigned long long)st->commands_delivered, (unsigned long long)st->commands_rejected,
-	    (unsigned long long)st->duplicate_deliveries);
-	histogram(b, "steward_step_duration_seconds", "Duration of one step transaction.",
-		  snap.buckets, snap.duration_sum, snap.duration_count);
-	histogram(b, "steward_timer_lateness_seconds",
-		  "How late timers fired after their due time.", snap.late_buckets, snap.late_sum,
-		  snap.late_count);
-	bprintf(b,
-		"# HELP steward_timers_fired_total Timers delivered to their instance.\n"
-		"# TYPE steward_timers_fired_total counter\nsteward_timers_fired_total %llu\n"
-		"# HELP steward_timers_ignored_total Timers void because their state was left.\n"
-		"# TYPE steward_timers_ignored_total counter\nsteward_timers_ignored_total %llu\n",
-		(unsigned long long)st->timers_fired, (unsigned long long)st->timers_ignored);
-	const struct stw_stats *rs = &snap.remote_stats;
-	bprintf(b,
-		"# HELP steward_remote_attempts_total Delivery attempts to remote services.\n"
-		"# TYPE steward_remote_attempts_total counter\nsteward_remote_attempts_total %llu\n"
-		"# HELP steward_remote_failures_total Attempts that failed (retried or parked).\n"
-		"# TYPE steward_remote_failures_total counter\nsteward_remote_failures_total %llu\n"
-		"# HELP steward_commands_parked_total Commands parked after their last attempt.\n"
-		"# TYPE steward_commands_parked_total counter\nsteward_commands_parked_total %llu\n"
-		"# HELP steward_inputs_parked_total Input events parked as poison.\n"
-		"# TYPE steward_inputs_parked_total counter\nsteward_inputs_parked_total %llu\n",
-		(unsigned long long)rs->remote_attempts, (unsigned long long)rs->remote_failures,
-		(unsigned long long)rs->commands_parked, (unsigned long long)st->inputs_parked);
-
-	/* Gauges read from the store now. */
-	int64_t pending = 0;
-	if (stw_pending_commands(h->engine, &pending) == STW_OK)
-		bprintf(b,
-			"# HELP steward_outbox_pending Commands waiting for delivery.\n"
-			"# TYPE steward_outbox_pending gauge\nsteward_outbox_pending %lld\n",
-			(long long)pending);
-	json_t *defs = NULL;
-	if (stw_list_definitions(h->engine, &defs) == STW_OK) {
-		bprintf(b, "# HELP steward_cursor_lag Events of a source not yet handled.\n"
-			   "# TYPE steward_cursor_lag gauge\n");
-		size_t i, j;
-		json_t *d, *src;
-		json_array_foreach(defs, i, d)
-		{
-			const char *name = json_string_value(json_object_get(d, "name"));
-			json_array_foreach(json_object_get(d, "sources"), j, src)
-			{
-				const char *ctx = json_string_value(src);
-				int64_t head = 0, cursor = 0;
-				if (stw_head(h->engine, ctx, &head) == STW_OK &&
-				    stw_get_cursor(h->engine, name, ctx, &cursor) == STW_OK)
-					bprintf(
-					    b,
-					    "steward_cursor_lag{definition=\"%s\",context=\"%s\"} "
-					    "%lld\n",
-					    name, ctx, (long long)(head - cursor));
-			}
-		}
-		json_decref(defs);
-	}
-	bprintf(b,
-		"# HELP steward_api_commits_total Commits of the API's writing requests "
-		"(requests that arrive together share one).\n"
-		"# TYPE steward_api_commits_total counter\nsteward_api_commits_total %llu\n"
-		"# HELP steward_api_committed_requests_total Writing requests in those commits.\n"
-		"# TYPE steward_api_committed_requests_total counter\n"
-		"steward_api_committed_requests_total %llu\n",
-		(unsigned long long)h->commits, (unsigned long long)h->committed);
-}
-
 /*
  * Group commit. Every POST runs inside a group (stw_begin on the API's
  * engine). A request that finds other POSTs arriving leaves the group open
@@ -722,26 +489,24 @@ static int group_finish(struct stw__http *h, uint64_t group)
 	return h->group_seq - group < GROUP_RING ? h->group_rc[group % GROUP_RING] : STW_OK;
 }
 
+/* /metrics and /healthz --------------------------------------------------------- */
+
 static enum MHD_Result serve_metrics(struct stw__http *h, struct MHD_Connection *c)
 {
-	struct buf b = { 0 };
+	size_t len = 0;
 	pthread_mutex_lock(&h->lock);
 	group_flush(h);
-	metrics_text(h, &b);
+	char *text =
+	    stw__http_metrics_text(h->cfg.metrics, h->engine, h->commits, h->committed, &len);
 	pthread_mutex_unlock(&h->lock);
-	if (b.oom || b.p == NULL) {
-		free(b.p);
+	if (text == NULL)
 		return stw__http_send_error(c, 500, "internal", "out of memory", NULL);
-	}
-	return stw__http_send_buffer(c, 200, "text/plain; version=0.0.4", b.p, b.len, 1, NULL);
+	return stw__http_send_buffer(c, 200, "text/plain; version=0.0.4", text, len, 1, NULL);
 }
 
 static enum MHD_Result serve_health(struct stw__http *h, struct MHD_Connection *c)
 {
-	struct stw__http_metrics *m = h->cfg.metrics;
-	pthread_mutex_lock(&m->lock);
-	int64_t age = mono_ms() - m->last_beat_ms;
-	pthread_mutex_unlock(&m->lock);
+	int64_t age = stw__http_metrics_beat_age_ms(h->cfg.metrics);
 	pthread_mutex_lock(&h->lock);
 	group_flush(h);
 	int64_t pending = 0;

@@ -1,0 +1,65 @@
+/*
+ * metrics.h - the counters of the daemon that /metrics prints: the worker
+ * feeds them through its observer (steps, timers, the engines' stats) and
+ * marks itself alive; the server adds gauges read from the store when it
+ * prints them. Thread-safe: the counters are under their own lock.
+ */
+#ifndef STW_HTTP_METRICS_H
+#define STW_HTTP_METRICS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <steward.h>
+
+#define STW_HTTP_MAX_LABELS 32
+#define STW_HTTP_BUCKETS    13
+
+struct stw__http_metrics {
+	pthread_mutex_t lock;
+	struct {
+		char name[STW_MAX_NAME];
+		uint64_t steps;
+		uint64_t batches;
+	} defs[STW_HTTP_MAX_LABELS];
+	int ndefs;
+	struct {
+		char name[STW_MAX_NAME];
+		uint64_t delivered;
+		uint64_t rejected;
+	} contexts[STW_HTTP_MAX_LABELS];
+	int ncontexts;
+	uint64_t buckets[STW_HTTP_BUCKETS]; /* step duration histogram, cumulative at print */
+	double duration_sum;
+	uint64_t duration_count;
+	uint64_t late_buckets[STW_HTTP_BUCKETS]; /* timer lateness histogram */
+	double late_sum;
+	uint64_t late_count;
+	struct stw_stats stats;        /* the worker engine's counters, copied after each commit */
+	struct stw_stats remote_stats; /* the remote delivery engine's counters */
+	int64_t last_beat_ms;          /* monotonic ms of the worker's last loop */
+};
+
+void stw__http_metrics_init(struct stw__http_metrics *m);
+void stw__http_metrics_destroy(struct stw__http_metrics *m);
+/* Records one committed activity (called by the worker's observer). */
+void stw__http_metrics_record(struct stw__http_metrics *m, const struct stw_activity *a,
+			      const struct stw_stats *stats);
+/* Copies the counters of the remote delivery engine. */
+void stw__http_metrics_remote(struct stw__http_metrics *m, const struct stw_stats *stats);
+/* Marks the worker alive. */
+void stw__http_metrics_beat(struct stw__http_metrics *m);
+/* Milliseconds since the worker was last marked alive. */
+int64_t stw__http_metrics_beat_age_ms(struct stw__http_metrics *m);
+
+/*
+ * The /metrics text: m's counters, gauges read from engine e now (the
+ * caller holds e), and the API's group commits (commits that held committed
+ * requests). Returns a malloc'd string of *len bytes the caller frees, or
+ * NULL without memory.
+ */
+char *stw__http_metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint64_t commits,
+			     uint64_t committed, size_t *len);
+
+#endif /* STW_HTTP_METRICS_H */
