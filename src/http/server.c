@@ -20,14 +20,13 @@
 #include <time.h>
 
 #include "http/auth.h"
+#include "http/live.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/ui_assets.h"
 
-#define MAX_SEGMENTS     16
-#define SSE_MIN_GAP_MS   100
-#define SSE_HEARTBEAT_MS 15000
+#define MAX_SEGMENTS 16
 
 /* Outcomes of the last groups, by group number modulo this. */
 #define GROUP_RING 64
@@ -48,11 +47,7 @@ struct stw__http {
 	int group_rc[GROUP_RING];     /* their outcomes */
 	pthread_cond_t group_settled; /* group_done moved */
 	uint64_t commits, committed;  /* groups committed and the requests in them */
-	/* Live updates: seq grows on every change; streams wait on `changed`. */
-	pthread_mutex_t notify_lock;
-	pthread_cond_t changed;
-	uint64_t seq;
-	int stopping;
+	struct stw__http_live live;   /* the streams of /api/stream (live.c) */
 	int port;
 	struct stw__http_auth *auth; /* who may use the API and page (auth.c) */
 };
@@ -63,13 +58,6 @@ struct conn {
 	size_t len;
 	int too_large;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Core routes ---------------------------------------------------------------- */
 
@@ -340,102 +328,6 @@ static int route_api(struct stw__http *h, struct stw__http_request *r, const cha
 	return stw__http_route_remote(r, allow);
 }
 
-/* Live updates ---------------------------------------------------------------- */
-
-struct sse {
-	struct stw__http *h;
-	uint64_t seen;
-	int64_t last_sent_ms;
-	int started;
-};
-
-static void sse_free(void *cls)
-{
-	free(cls);
-}
-
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
-/*
- * Produces the event stream: blocks (this connection has its own thread)
- * until a change, a heartbeat, or shutdown.
- */
-static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	(void)pos;
-	struct sse *s = cls;
-	struct stw__http *h = s->h;
-	if (!s->started) {
-		s->started = 1;
-		return snprintf(buf, max, "retry: 2000\n\n");
-	}
-	/* Coalesce bursts: at most one change event per SSE_MIN_GAP_MS. */
-	int64_t wait = s->last_sent_ms + SSE_MIN_GAP_MS - mono_ms();
-	if (wait > 0) {
-		struct timespec ts = { 0, (long)wait * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	pthread_mutex_lock(&h->notify_lock);
-	struct timespec deadline;
-	deadline_in(&deadline, SSE_HEARTBEAT_MS);
-	int timed_out = 0;
-	while (!h->stopping && h->seq == s->seen && !timed_out)
-		timed_out =
-		    pthread_cond_timedwait(&h->changed, &h->notify_lock, &deadline) == ETIMEDOUT;
-	uint64_t seq = h->seq;
-	int stopping = h->stopping;
-	pthread_mutex_unlock(&h->notify_lock);
-	if (stopping)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (seq == s->seen)
-		return snprintf(buf, max, ": keep-alive\n\n");
-	s->seen = seq;
-	s->last_sent_ms = mono_ms();
-	return snprintf(buf, max, "event: change\ndata: {\"seq\":%llu}\n\n",
-			(unsigned long long)seq);
-}
-
-static enum MHD_Result serve_stream(struct stw__http *h, struct MHD_Connection *c)
-{
-	struct sse *s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return MHD_NO;
-	s->h = h;
-	pthread_mutex_lock(&h->notify_lock);
-	s->seen = h->seq;
-	pthread_mutex_unlock(&h->notify_lock);
-	struct MHD_Response *resp =
-	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, sse_read, s, sse_free);
-	if (resp == NULL) {
-		free(s);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	stw__http_security_headers(resp);
-	enum MHD_Result r = MHD_queue_response(c, 200, resp);
-	MHD_destroy_response(resp);
-	return r;
-}
-
-void stw__http_notify(struct stw__http *h)
-{
-	if (h == NULL)
-		return;
-	pthread_mutex_lock(&h->notify_lock);
-	h->seq++;
-	pthread_cond_broadcast(&h->changed);
-	pthread_mutex_unlock(&h->notify_lock);
-}
-
 /*
  * Group commit. Every POST runs inside a group (stw_begin on the API's
  * engine). A request that finds other POSTs arriving leaves the group open
@@ -586,7 +478,7 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 	if (nseg == 2 && strcmp(seg[1], "stream") == 0) {
 		if (!get)
 			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
-		return serve_stream(h, c);
+		return stw__http_live_serve(&h->live, c);
 	}
 
 	if (cn->too_large)
@@ -762,8 +654,7 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 	h->cfg = *cfg;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->group_settled, NULL);
-	pthread_mutex_init(&h->notify_lock, NULL);
-	pthread_cond_init(&h->changed, NULL);
+	stw__http_live_init(&h->live);
 	h->cfg.token = NULL; /* the guard keeps its own copy */
 	if (stw__http_auth_new(cfg->token, &h->auth, err, cap) != 0) {
 		stw__http_stop(h);
@@ -798,6 +689,12 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 	return STW_OK;
 }
 
+void stw__http_notify(struct stw__http *h)
+{
+	if (h != NULL)
+		stw__http_live_notify(&h->live);
+}
+
 int stw__http_port(const struct stw__http *h)
 {
 	return h ? h->port : 0;
@@ -807,17 +704,13 @@ void stw__http_stop(struct stw__http *h)
 {
 	if (h == NULL)
 		return;
-	pthread_mutex_lock(&h->notify_lock);
-	h->stopping = 1;
-	pthread_cond_broadcast(&h->changed);
-	pthread_mutex_unlock(&h->notify_lock);
+	stw__http_live_stop(&h->live);
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd);
 	group_flush(h); /* none is left open: the last member commits */
 	stw_close(h->engine);
 	stw__http_auth_free(h->auth);
-	pthread_cond_destroy(&h->changed);
-	pthread_mutex_destroy(&h->notify_lock);
+	stw__http_live_destroy(&h->live);
 	pthread_cond_destroy(&h->group_settled);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
