@@ -16,6 +16,7 @@
 
 #include <steward.h>
 
+#include "http/api.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -25,26 +26,6 @@
 /* Limits of a bearer token: visible ASCII (no space), this many bytes. */
 #define STW_TOKEN_MIN 16
 #define STW_TOKEN_MAX 1024
-
-/*
- * The command routes of remote services (remote.c): commands by status, with
- * a person's retry and skip (/api/commands...). Returns 1 if it answered; sets
- * *allow for a known path taken with another method.
- */
-int stw__http_route_remote(struct stw__http_request *r, const char **allow);
-
-/* POST /api/contexts/{context}/events: appends a batch of events atomically. */
-int stw__http_append_events(struct stw__http_request *r, const char *context);
-
-/* Queues a command to a remote context and answers 202. Returns 1. */
-int stw__http_queue_command(struct stw__http_request *r, const char *context, const char *type,
-			    json_t *data, const char *id, const char *corr);
-
-/*
- * Handles a request under /api/demo/; returns 1 if it answered (even with an
- * error), 0 for "no such route".
- */
-typedef int (*stw__http_route_fn)(struct stw__http_request *r, void *ud);
 
 /* Registers services and definitions on an engine the server opens. */
 typedef int (*stw__http_setup_fn)(struct stw_engine *e, void *ud);

@@ -1,13 +1,15 @@
 /*
- * remote.c - the API of services that run elsewhere: they post their events
- * (POST /api/contexts/{context}/events), commands to them are queued, and a
- * person sees the commands that could not be delivered and retries or skips
- * them (/api/commands). See docs/API.md.
+ * events_in.c - the API of services that run elsewhere (events_in.h): they
+ * post their events (POST /api/contexts/{context}/events), commands to them
+ * are queued, and a person sees the commands that could not be delivered and
+ * retries or skips them (/api/commands). See docs/API.md.
  */
-#include "http/http.h"
+#include "http/events_in.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "http/response.h"
 
 #define MAX_BATCH 1000 /* events per POST */
 
@@ -195,7 +197,7 @@ static int decide(struct stw__http_request *r, const char *id, const char *op)
 	return reply_command(r, id);
 }
 
-int stw__http_route_remote(struct stw__http_request *r, const char **allow)
+int stw__http_route_commands(struct stw__http_request *r, const char **allow)
 {
 	char **s = r->seg;
 	int n = r->nseg;
