@@ -15,7 +15,9 @@
 #include <microhttpd.h>
 #include <stddef.h>
 
-#include "http/http.h"
+/* Limits of a bearer token: visible ASCII (no space), this many bytes. */
+#define STW_TOKEN_MIN 16
+#define STW_TOKEN_MAX 1024
 
 struct stw__http_auth;
 

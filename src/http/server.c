@@ -1,31 +1,28 @@
 /*
- * server.c - the daemon's HTTP server (docs/API.md): routing, JSON bodies
- * with a size cap, errors with fitting status codes, the embedded page,
- * server-sent events, /metrics and /healthz.
+ * server.c - the daemon's HTTP server (server.h): libmicrohttpd's start and
+ * stop, the connection callbacks that read bodies up to their cap, and the
+ * dispatch of each request: decoded (request.c), checked (auth.c), then
+ * served as the page (assets.c), /healthz, /metrics (metrics.c), the live
+ * stream (live.c) or the API (api.c), whose writing requests share commits
+ * (group commit, below).
  */
-#include "http/http.h"
+#include "http/server.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "http/api.h"
+#include "http/assets.h"
 #include "http/auth.h"
 #include "http/live.h"
 #include "http/metrics.h"
 #include "http/request.h"
 #include "http/response.h"
-#include "http/ui_assets.h"
 
 #define MAX_SEGMENTS 16
 
@@ -146,28 +143,6 @@ static enum MHD_Result serve_health(struct stw__http *h, struct MHD_Connection *
 	return stw__http_send_json(c, 200, json_pack("{s:s}", "status", "ok"), NULL);
 }
 
-/* Pages -------------------------------------------------------------------------- */
-
-static enum MHD_Result serve_asset(struct MHD_Connection *c, const char *name)
-{
-	static const struct {
-		const char *ext, *type;
-	} types[] = { { ".html", "text/html; charset=utf-8" },
-		      { ".js", "text/javascript; charset=utf-8" },
-		      { ".css", "text/css; charset=utf-8" } };
-	for (const struct stw__ui_asset *a = stw__ui_assets; a->name != NULL; a++) {
-		if (strcmp(a->name, name) != 0)
-			continue;
-		const char *type = "application/octet-stream";
-		const char *dot = strrchr(a->name, '.');
-		for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
-			if (strcmp(dot, types[i].ext) == 0)
-				type = types[i].type;
-		return stw__http_send_buffer(c, 200, type, (char *)a->data, a->len, 0, NULL);
-	}
-	return stw__http_send_error(c, 404, "not_found", "no such file", NULL);
-}
-
 /* The request handler ------------------------------------------------------------- */
 
 static enum MHD_Result refuse(struct MHD_Connection *c, const struct stw__http_refusal *why)
@@ -194,12 +169,12 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 			return stw__http_send_error(c, 404, "not_found", "no such page", NULL);
 		if (!get)
 			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
-		return serve_asset(c, "index.html");
+		return stw__http_serve_asset(c, "index.html");
 	}
 	if (strcmp(seg[0], "static") == 0 && nseg == 2) {
 		if (!get)
 			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
-		return serve_asset(c, seg[1]);
+		return stw__http_serve_asset(c, seg[1]);
 	}
 	if (nseg == 1 && strcmp(seg[0], "healthz") == 0)
 		return serve_health(h, c);

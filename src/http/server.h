@@ -1,0 +1,55 @@
+/*
+ * server.h - the HTTP server of the steward daemon: the JSON API of
+ * docs/API.md, the web page, live updates (server-sent events), /metrics and
+ * /healthz, on libmicrohttpd with one thread per connection.
+ *
+ * The server opens its own engine on the store (requests are served one at a
+ * time on it, under a mutex); the daemon's worker runs on another engine.
+ * Demos add routes under /api/demo/ through a callback.
+ */
+#ifndef STW_HTTP_SERVER_H
+#define STW_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include <steward.h>
+
+#include "http/api.h"
+#include "http/auth.h" /* STW_TOKEN_MIN, STW_TOKEN_MAX: the limits of cfg.token */
+#include "http/metrics.h"
+
+#define STW_HTTP_MAX_BODY (1 << 20)
+
+/* Registers services and definitions on an engine the server opens. */
+typedef int (*stw__http_setup_fn)(struct stw_engine *e, void *ud);
+
+struct stw__http_config {
+	const char *listen; /* "HOST:PORT", ":PORT" or "PORT"; default 127.0.0.1:8080 */
+	const char *store;  /* the store the daemon runs on */
+	stw__http_setup_fn setup;
+	void *setup_ud;
+	stw__http_route_fn route;
+	void *route_ud;
+	struct stw__http_metrics *metrics;
+	void (*kick)(void *ud); /* wakes the worker after the API wrote something */
+	void *kick_ud;
+	/*
+	 * The bearer token the API and page require (docs/API.md,
+	 * "Authentication"), copied at start; NULL or "": open to everyone.
+	 */
+	const char *token;
+};
+
+struct stw__http;
+
+/* Starts serving. On failure returns a code and a message in err. */
+int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, char *err,
+		    size_t cap);
+/* Tells live-update listeners that something changed. Thread-safe. */
+void stw__http_notify(struct stw__http *h);
+/* The port the server listens on. */
+int stw__http_port(const struct stw__http *h);
+/* Stops the server, ends live-update streams and closes its engine. Accepts NULL. */
+void stw__http_stop(struct stw__http *h);
+
+#endif /* STW_HTTP_SERVER_H */
