@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 struct stw__ui_asset {
-	const char *name; /* file name: index.html, app.js, style.css; NULL ends the table */
+	const char *name; /* a file name of src/http/ui/; NULL ends the table */
 	const unsigned char *data;
 	size_t len;
 };
