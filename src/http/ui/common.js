@@ -114,6 +114,19 @@ export function badge(text, cls) {
   return h('span', { class: 'badge ' + cls }, text);
 }
 
+/* A demo row's process cell: its state, linking to the instance page, and its status; or a dash. */
+export function processCell(p, definition) {
+  const cell = h('td', { class: 'process' });
+  if (p) {
+    cell.append(
+      h('a', { class: 'process-link state-name', href: instanceHref(p.id, definition), title: `Process ${p.id}` }, orDash(p.state)),
+      ' ', badge(orDash(p.status), 'status-' + p.status));
+  } else {
+    cell.append(h('span', { class: 'muted' }, '—'));
+  }
+  return cell;
+}
+
 export function emptyRow(cols, text) {
   return h('tr', { class: 'empty-row' }, h('td', { class: 'empty', colspan: cols }, text));
 }

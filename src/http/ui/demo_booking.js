@@ -7,8 +7,8 @@
  */
 
 import {
-  act, api, badge, changed, clockIcon, countdown, emptyRow, enc, h, instanceHref, money, notify,
-  orDash, table,
+  act, api, badge, changed, clockIcon, countdown, emptyRow, enc, h, money, notify, orDash,
+  processCell, table,
 } from './common.js';
 
 const CONCERTS = ['opera', 'jazz-night', 'symphony'];
@@ -70,14 +70,7 @@ export function bookingDemo() {
 
   function bookingRow(b) {
     const p = b.process;
-    const procCell = h('td', { class: 'process' });
-    if (p) {
-      procCell.append(
-        h('a', { class: 'process-link state-name', href: instanceHref(p.id, 'booking'), title: `Process ${p.id}` }, orDash(p.state)),
-        ' ', badge(orDash(p.status), 'status-' + p.status));
-    } else {
-      procCell.append(h('span', { class: 'muted' }, '—'));
-    }
+    const procCell = processCell(p, 'booking');
     const deadline = h('td', { class: 'deadline' });
     if (unpaid(b) && typeof b.expires_at === 'number') {
       deadline.append(h('span', { class: 'timer-mark' }, clockIcon(), countdown(b.expires_at)),

@@ -7,8 +7,8 @@
  */
 
 import {
-  act, api, badge, changed, clockIcon, countdown, emptyRow, enc, h, instanceHref, money, notify,
-  orDash, table,
+  act, api, badge, changed, clockIcon, countdown, emptyRow, enc, h, money, notify, orDash,
+  processCell, table,
 } from './common.js';
 
 const RESTAURANTS = ['Pizzeria Roma', 'Sushi Ya', 'Taqueria'];
@@ -68,14 +68,7 @@ export function ordersDemo() {
 
   function orderRow(o) {
     const p = o.process;
-    const procCell = h('td', { class: 'process' });
-    if (p) {
-      procCell.append(
-        h('a', { class: 'process-link state-name', href: instanceHref(p.id, 'orders'), title: `Process ${p.id}` }, orDash(p.state)),
-        ' ', badge(orDash(p.status), 'status-' + p.status));
-    } else {
-      procCell.append(h('span', { class: 'muted' }, '—'));
-    }
+    const procCell = processCell(p, 'orders');
     const deadline = h('td', { class: 'deadline' });
     if (awaiting(o) && dueOf.has(p.id)) {
       deadline.append(h('span', { class: 'timer-mark' }, clockIcon(), countdown(dueOf.get(p.id))),

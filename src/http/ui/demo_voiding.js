@@ -7,7 +7,8 @@
  */
 
 import {
-  act, api, badge, changed, emptyRow, enc, h, instanceHref, money, notify, orDash, shortId, table,
+  act, api, badge, changed, emptyRow, enc, h, instanceHref, money, notify, orDash, processCell,
+  shortId, table,
 } from './common.js';
 
 export function voidingDemo() {
@@ -82,14 +83,7 @@ export function voidingDemo() {
 
   function documentRow(customerName, d) {
     const proc = d.process;
-    const procCell = h('td', { class: 'process' });
-    if (proc) {
-      procCell.append(
-        h('a', { class: 'process-link state-name', href: instanceHref(proc.id, 'voiding'), title: `Process ${proc.id}` }, orDash(proc.state)),
-        ' ', badge(orDash(proc.status), 'status-' + proc.status));
-    } else {
-      procCell.append(h('span', { class: 'muted' }, '—'));
-    }
+    const procCell = processCell(proc, 'voiding');
     const actions = h('td', { class: 'actions' });
     if (!d.voided && !proc) {
       const b = h('button', { type: 'button', class: 'void', 'aria-label': `Void document ${d.document_id}` }, 'Void');
