@@ -331,6 +331,14 @@ struct stw_service_ctx;
  * is recorded). STW_EINVAL counts as a refusal too. STW_ENOMEM and STW_ESTORE
  * abort the delivery, which is tried again later; any other code (say
  * STW_ECONFLICT from a stale emit) is recorded as the command's outcome.
+ *
+ * Inside a handler (and inside a periodic process's handler or a
+ * definition's callbacks) the engine may be read (stw_read, stw_head,
+ * stw_get_instance, the stw_list_* calls, ...), never written, run or
+ * reconfigured: every such call (stw_append, stw_execute, stw_send,
+ * stw_run_once, stw_retry, stw_acknowledge, stw_cancel, stw_set_cursor,
+ * stw_retry_command, stw_begin, stw_define, ...) returns STW_ESTATE, since it
+ * would commit or undo the work the handler is part of. Write through `sc`.
  */
 typedef int (*stw_handler_fn)(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud);
 

@@ -9,6 +9,7 @@
 # exits 1 on a circle.
 set -eu
 BUILD=${1:?usage: check-layers.sh BUILD_DIR}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATUS=0
 for layer in src/core src/store src/http; do
 	case $layer in
@@ -17,7 +18,13 @@ for layer in src/core src/store src/http; do
 	esac
 	[ -d "$dir" ] || { echo "check-layers: no objects in $dir (build first)" >&2; exit 2; }
 	# "file kind symbol" for every global symbol defined (D) or used (U).
-	edges=$(for o in "$dir"/*.c.o; do
+	# Objects of sources that still exist (a build directory keeps old ones).
+	objs=$(for src in "$ROOT/$layer"/*.c; do
+		o="$dir/$(basename "$src").o"
+		[ -f "$o" ] || { echo "check-layers: $o is missing (build first)" >&2; exit 2; }
+		echo "$o"
+	done)
+	edges=$(for o in $objs; do
 		f=$(basename "$o" .o)
 		nm "$o" | awk -v f="$f" '
 			NF == 3 && $2 ~ /^[TDBRC]$/ { print f, "D", $3 }
@@ -32,7 +39,7 @@ for layer in src/core src/store src/http; do
 					print owner[p[2]], p[1]
 			}
 		}' | sort -u)
-	files=$(for o in "$dir"/*.c.o; do basename "$o" .o; done)
+	files=$(for o in $objs; do basename "$o" .o; done)
 	echo "== $layer (each file, then the files it calls)"
 	# A file calls nothing of its own layer: list it with itself as an edge.
 	order=$( { echo "$edges"; for f in $files; do echo "$f $f"; done; } | tsort 2>"$BUILD/check-layers.err") || true

@@ -100,7 +100,7 @@ static int deliver_one(struct stw_engine *e, const struct stw__service *svc,
 	}
 	if (rc != STW_ENOTFOUND)
 		return stw__store_fail(e, rc, "reading the dedup table");
-	if ((rc = STW__S0(s, savepoint)) != STW_OK)
+	if ((rc = stw__savepoint(e)) != STW_OK)
 		return stw__store_fail(e, rc, "opening a savepoint");
 	struct stw_service_ctx sc = { .e = e, .cmd = cmd };
 	e->errmsg[0] = '\0';
@@ -111,18 +111,18 @@ static int deliver_one(struct stw_engine *e, const struct stw__service *svc,
 		h = STW_EREJECTED; /* "this command is invalid" is the service refusing it */
 	stw__failpoint(e, "service.after_handler");
 	if (is_transient(h)) {
-		STW__S0(s, rollback_to);
+		stw__rollback_to(e);
 		return stw__fail(e, h, "service %s failed on %s %s: %s", cmd->context, cmd->type,
 				 cmd->id, e->errmsg[0] ? e->errmsg : stw_strerror(h));
 	}
 	if (h == STW_OK) {
-		rc = STW__S0(s, release);
+		rc = stw__release(e);
 	} else {
 		/* Refused: nothing the handler wrote is kept. */
 		if (sc.reason[0] == '\0')
 			stw__copy(sc.reason, sizeof(sc.reason),
 				  e->errmsg[0] ? e->errmsg : stw_strerror(h));
-		rc = STW__S0(s, rollback_to);
+		rc = stw__rollback_to(e);
 		stw__copy(err, errcap, sc.reason);
 	}
 	if (rc == STW_OK)
@@ -180,7 +180,7 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 	if (l.n == 0)
 		return STW_OK;
 
-	if ((rc = STW__S0(s, begin)) != STW_OK)
+	if ((rc = stw__begin(e)) != STW_OK)
 		return stw__store_fail(e, rc, "beginning a delivery");
 	for (int i = 0; i < l.n; i++) {
 		struct pending *p = &l.items[i];
@@ -220,11 +220,11 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 	}
 	if (rc == STW_OK) {
 		stw__failpoint(e, "service.before_commit");
-		if ((rc = STW__S0(s, commit)) != STW_OK)
+		if ((rc = stw__commit(e)) != STW_OK)
 			stw__store_fail(e, rc, "committing a delivery");
 	}
 	if (rc != STW_OK) {
-		STW__S0(s, rollback);
+		stw__rollback(e);
 		stw__log(e, STW_LOG_ERROR, "delivery to %s failed: %s", svc->context, e->errmsg);
 		return rc;
 	}
@@ -315,7 +315,7 @@ STW_API int stw_execute(struct stw_engine *e, const char *context, const char *t
 		json_decref(empty);
 		return stw__store_fail(e, rc, "reading the dedup table");
 	}
-	rc = STW__S0(e->store, begin);
+	rc = stw__begin(e);
 	if (rc != STW_OK) {
 		json_decref(empty);
 		return stw__store_fail(e, rc, "beginning a command");
@@ -324,11 +324,11 @@ STW_API int stw_execute(struct stw_engine *e, const char *context, const char *t
 	json_decref(empty);
 	if (rc == STW_OK) {
 		stw__failpoint(e, "execute.before_commit");
-		if ((rc = STW__S0(e->store, commit)) != STW_OK)
+		if ((rc = stw__commit(e)) != STW_OK)
 			stw__store_fail(e, rc, "committing a command");
 	}
 	if (rc != STW_OK) {
-		STW__S0(e->store, rollback);
+		stw__rollback(e);
 		return rc;
 	}
 	stw__observe(e, STW_ACTIVITY_COMMAND, NULL, context, 1, 0, started);

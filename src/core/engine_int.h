@@ -100,6 +100,10 @@ struct stw_engine {
 	 * host's (stw_begin) or the round's (stw_run_once). See txn.c.
 	 */
 	enum { STW__TXN_NONE, STW__TXN_USER, STW__TXN_ROUND } txn;
+	int txn_depth;       /* levels open: 0 none, 1 the store's transaction, more: savepoints */
+	int txn_lazy;        /* an outer transaction is wanted and no level has opened it yet */
+	int txn_flat;        /* the level at depth 2 opened the outer transaction: no savepoint */
+	int txn_savepoint;   /* a handler's savepoint is held (stw__savepoint) */
 	int txn_units;       /* step and delivery transactions inside it, counted as one commit */
 	int round_budget;    /* messages and commands the round's transaction may still take */
 	int last_round_work; /* what the last round did: a large one is not one transaction */

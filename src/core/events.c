@@ -237,17 +237,17 @@ STW_API int stw_append(struct stw_engine *e, const char *context, int64_t expect
 {
 	STW__ENTER(e, STW__CALL_WRITE);
 	int64_t started = stw__mono_us();
-	int rc = STW__S0(e->store, begin);
+	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning an append");
 	rc = stw__append_in_txn(e, context, expected_version, events, n, positions);
 	if (rc == STW_OK) {
-		rc = STW__S0(e->store, commit);
+		rc = stw__commit(e);
 		if (rc != STW_OK)
 			stw__store_fail(e, rc, "committing an append");
 	}
 	if (rc != STW_OK)
-		STW__S0(e->store, rollback);
+		stw__rollback(e);
 	else
 		stw__observe(e, STW_ACTIVITY_APPEND, NULL, context, (int)n, 0, started);
 	return rc;
@@ -315,7 +315,7 @@ STW_API int stw_append_batch(struct stw_engine *e, const char *context,
 	if (total > 10000)
 		return stw__fail(e, STW_EINVAL, "at most 10000 events per append");
 	int64_t started = stw__mono_us();
-	int rc = STW__S0(e->store, begin);
+	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning an append");
 	size_t at = 0;
@@ -327,12 +327,12 @@ STW_API int stw_append_batch(struct stw_engine *e, const char *context,
 		at += groups[g].n;
 	}
 	if (rc == STW_OK) {
-		rc = STW__S0(e->store, commit);
+		rc = stw__commit(e);
 		if (rc != STW_OK)
 			stw__store_fail(e, rc, "committing an append");
 	}
 	if (rc != STW_OK) {
-		STW__S0(e->store, rollback);
+		stw__rollback(e);
 		return rc;
 	}
 	stw__observe(e, STW_ACTIVITY_APPEND, NULL, context, (int)total, 0, started);

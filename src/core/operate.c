@@ -18,9 +18,8 @@
 static int retry(struct stw_engine *e, const struct stw__def *def, const char *id, int state,
 		 const char *note)
 {
-	struct stw__store *s = e->store;
 	int64_t started = stw__mono_us();
-	int rc = STW__S0(s, begin);
+	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning a retry");
 	/* The instance's strings live in the arena, from here to the end. */
@@ -58,14 +57,14 @@ static int retry(struct stw_engine *e, const struct stw__def *def, const char *i
 	}
 	rc = stw__reenter(e, def, &in, state, &ev, note);
 	json_decref(meta);
-	if (rc == STW_OK && (rc = STW__S0(s, commit)) != STW_OK)
+	if (rc == STW_OK && (rc = stw__commit(e)) != STW_OK)
 		stw__store_fail(e, rc, "committing a retry");
 out:
 	json_decref(data);
 	json_decref(in.data);
 	stw__arena_rewind(&e->arena, scope);
 	if (rc != STW_OK)
-		STW__S0(s, rollback);
+		stw__rollback(e);
 	else
 		stw__observe(e, STW_ACTIVITY_ACK, def->d->name, NULL, 1, 1, started);
 	return rc;
@@ -129,7 +128,7 @@ static int end_instance(struct stw_engine *e, const char *definition, const char
 	const struct stw__def *d = stw__find_def(e, def);
 	struct stw__store *s = e->store;
 	int64_t started = stw__mono_us();
-	if ((rc = STW__S0(s, begin)) != STW_OK)
+	if ((rc = stw__begin(e)) != STW_OK)
 		return stw__store_fail(e, rc, "beginning to end an instance");
 	struct ack_ctx c = { 0 };
 	rc = STW__S(s, instance_get, def, id, ack_cb, &c);
@@ -194,14 +193,14 @@ static int end_instance(struct stw_engine *e, const char *definition, const char
 	if (rc == STW_OK)
 		rc = STW__S(s, instance_update, &row, c.row.version);
 	if (rc == STW_OK)
-		rc = STW__S0(s, commit);
+		rc = stw__commit(e);
 	if (rc != STW_OK)
 		stw__store_fail(e, rc, "ending an instance");
 out:
 	free(data);
 	json_decref(c.json);
 	if (rc != STW_OK)
-		STW__S0(s, rollback);
+		stw__rollback(e);
 	else
 		stw__observe(e, STW_ACTIVITY_ACK, def, NULL, 1, 1, started);
 	return rc;
@@ -247,14 +246,14 @@ STW_API int stw_set_cursor(struct stw_engine *e, const char *definition, const c
 	STW__ENTER(e, STW__CALL_WRITE);
 	if (!stw__valid_name(definition) || !stw__valid_name(context) || position < 0)
 		return stw__fail(e, STW_EINVAL, "invalid definition, context or position");
-	int rc = STW__S0(e->store, begin);
+	int rc = stw__begin(e);
 	if (rc == STW_OK)
 		rc = STW__S(e->store, cursor_set, definition, context, position);
 	if (rc == STW_OK)
-		rc = STW__S0(e->store, commit);
+		rc = stw__commit(e);
 	if (rc != STW_OK) {
 		stw__store_fail(e, rc, "setting a cursor");
-		STW__S0(e->store, rollback);
+		stw__rollback(e);
 	}
 	return rc;
 }
@@ -282,7 +281,7 @@ static int decide(struct stw_engine *e, const char *id, enum stw__cstatus status
 		return stw__fail(e, STW_EINVAL, "the note is longer than 4096 bytes");
 	struct stw__store *s = e->store;
 	struct status_of st = { { 0 }, 0 };
-	int rc = STW__S0(s, begin);
+	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning a decision");
 	rc = STW__S(s, outbox_get, id, status_cb, &st);
@@ -299,10 +298,10 @@ static int decide(struct stw_engine *e, const char *id, enum stw__cstatus status
 		rc = STW__S(s, outbox_attempted, id, stw__cstatus_word(status),
 			    note ? note : "skipped by a person", st.attempts, 0, 0);
 	}
-	if (rc == STW_OK && (rc = STW__S0(s, commit)) != STW_OK)
+	if (rc == STW_OK && (rc = stw__commit(e)) != STW_OK)
 		stw__store_fail(e, rc, "committing a decision");
 	if (rc != STW_OK) {
-		STW__S0(s, rollback);
+		stw__rollback(e);
 		return rc;
 	}
 	stw__observe(e, STW_ACTIVITY_COMMAND, NULL, NULL, 1, 0, stw__mono_us());

@@ -94,15 +94,15 @@ STW_API int stw_send(struct stw_engine *e, const char *context, const char *type
 		.data = text,
 		.created_at = stw__now(e),
 	};
-	int rc = STW__S0(e->store, begin);
+	int rc = stw__begin(e);
 	if (rc == STW_OK)
 		rc = STW__S(e->store, outbox_insert, &row);
 	if (rc == STW_OK)
-		rc = STW__S0(e->store, commit);
+		rc = stw__commit(e);
 	free(text);
 	if (rc != STW_OK) {
 		stw__store_fail(e, rc, "queueing a command");
-		STW__S0(e->store, rollback);
+		stw__rollback(e);
 		return rc;
 	}
 	stw__observe(e, STW_ACTIVITY_COMMAND, NULL, context, 1, 0, started);

@@ -118,12 +118,12 @@ int stw__run_periodic(struct stw_engine *e, const struct stw__periodic *p, int *
 	if (rc != STW_OK && rc != STW_ENOTFOUND)
 		return stw__store_fail(e, rc, "reading a periodic record");
 	int64_t started = stw__mono_us();
-	if ((rc = STW__S0(s, begin)) != STW_OK)
+	if ((rc = stw__begin(e)) != STW_OK)
 		return stw__store_fail(e, rc, "beginning a periodic run");
 	/* Re-read under the write lock: another engine may have run it. */
 	rc = STW__S(s, periodic_get, name, &last);
 	if (rc == STW_OK && last >= period) {
-		STW__S0(s, rollback);
+		stw__rollback(e);
 		return STW_OK;
 	}
 	struct stw_periodic_ctx pc = { .e = e, .d = p->d, .now = now, .period = period };
@@ -132,7 +132,7 @@ int stw__run_periodic(struct stw_engine *e, const struct stw__periodic *p, int *
 	int cb = p->d->run(&pc, p->d->ud);
 	e->in_handler = 0;
 	if (cb != STW_OK) {
-		STW__S0(s, rollback);
+		stw__rollback(e);
 		stw__log(e, STW_LOG_ERROR, "periodic %s failed (%s)%s%s; tried again next round",
 			 name, stw_strerror(cb), e->errmsg[0] ? ": " : "", e->errmsg);
 		return STW_OK;
@@ -140,11 +140,11 @@ int stw__run_periodic(struct stw_engine *e, const struct stw__periodic *p, int *
 	rc = STW__S(s, periodic_set, name, period, now);
 	if (rc == STW_OK) {
 		stw__failpoint(e, "periodic.before_commit");
-		rc = STW__S0(s, commit);
+		rc = stw__commit(e);
 	}
 	if (rc != STW_OK) {
 		stw__store_fail(e, rc, "committing a periodic run");
-		STW__S0(s, rollback);
+		stw__rollback(e);
 		return rc;
 	}
 	stw__count_commit(e);

@@ -155,32 +155,31 @@ static int mark(struct stw_engine *e, const char *id, const char *status, const 
 static int record(struct stw_engine *e, const struct stw__remote *r, struct due *p,
 		  struct stw_delivery_attempt *a, int64_t now, int *appended)
 {
-	struct stw__store *s = e->store;
 	int attempts = p->row.attempts + 1;
 	const char *id = p->row.command_id;
 	int rc;
 	e->stats.remote_attempts++;
 	if (a->outcome == STW_OK) {
-		if ((rc = STW__S0(s, savepoint)) != STW_OK)
+		if ((rc = stw__savepoint(e)) != STW_OK)
 			return stw__store_fail(e, rc, "opening a savepoint");
 		e->errmsg[0] = '\0';
 		rc = append_answer(e, &p->cmd, a->events);
 		if (rc == STW_OK) {
-			if ((rc = STW__S0(s, release)) != STW_OK)
+			if ((rc = stw__release(e)) != STW_OK)
 				return stw__store_fail(e, rc, "releasing a savepoint");
 			*appended += a->events ? (int)json_array_size(a->events) : 0;
 			e->stats.commands_delivered++;
 			return mark(e, id, "delivered", NULL, attempts, 0, now);
 		}
 		if (rc == STW_ENOMEM || rc == STW_ESTORE) {
-			STW__S0(s, rollback_to); /* the message of rc stays */
+			stw__rollback_to(e); /* the message of rc stays */
 			return rc;
 		}
 		/* The service applied the command but its answer cannot be stored:
 		 * a person must look. */
 		char why[1100];
 		snprintf(why, sizeof(why), "the service's answer cannot be stored: %s", e->errmsg);
-		if ((rc = STW__S0(s, rollback_to)) != STW_OK)
+		if ((rc = stw__rollback_to(e)) != STW_OK)
 			return stw__store_fail(e, rc, "rolling back an answer");
 		e->stats.commands_parked++;
 		stw__log(e, STW_LOG_WARN, "command %s to %s parked: %s", id, r->context, why);
@@ -252,17 +251,17 @@ static int deliver_batch(struct stw_engine *e, const struct stw__remote *r, int 
 	stw__failpoint(e, "remote.after_send");
 
 	int appended = 0;
-	if ((rc = STW__S0(s, begin)) != STW_OK) {
+	if ((rc = stw__begin(e)) != STW_OK) {
 		stw__store_fail(e, rc, "beginning to record deliveries");
 	} else {
 		int64_t now = stw__now(e);
 		for (int i = 0; i < l.n && rc == STW_OK; i++) {
 			rc = record(e, r, &l.items[i], &att[i], now, &appended);
 		}
-		if (rc == STW_OK && (rc = STW__S0(s, commit)) != STW_OK)
+		if (rc == STW_OK && (rc = stw__commit(e)) != STW_OK)
 			stw__store_fail(e, rc, "committing deliveries");
 		if (rc != STW_OK)
-			STW__S0(s, rollback);
+			stw__rollback(e);
 	}
 	for (int i = 0; i < l.n; i++) {
 		json_decref(l.items[i].cmd.data);

@@ -220,14 +220,14 @@ static int count_attempt(struct stw_engine *e, const struct stw__def *def, const
 			 int64_t cursor, int *attempts)
 {
 	struct stw__store *s = e->store;
-	int rc = STW__S0(s, begin);
+	int rc = stw__begin(e);
 	if (rc == STW_OK)
 		rc = STW__S(s, cursor_attempt, def->d->name, context, cursor, attempts);
 	if (rc == STW_OK)
-		rc = STW__S0(s, commit);
+		rc = stw__commit(e);
 	if (rc != STW_OK) {
 		stw__store_fail(e, rc, "counting an attempt");
-		STW__S0(s, rollback);
+		stw__rollback(e);
 		return rc;
 	}
 	/* The count must survive the crash it is there to detect, round or not. */
@@ -335,7 +335,7 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 	b.rows = stw__arena_alloc(&e->arena, sizeof(*b.rows) * (size_t)b.cap);
 	if (b.rows == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	if ((rc = STW__S0(s, begin)) != STW_OK)
+	if ((rc = stw__begin(e)) != STW_OK)
 		return stw__store_fail(e, rc, "beginning a step");
 	/* Re-read the cursor under the write lock: another engine may have moved it. */
 	rc = STW__S(s, cursor_get, name, context, &cursor);
@@ -350,7 +350,7 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 		goto fail;
 	}
 	if (b.n == 0) {
-		STW__S0(s, rollback);
+		stw__rollback(e);
 		return STW_OK;
 	}
 	int64_t last = b.rows[b.n - 1].position;
@@ -377,8 +377,8 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 		 * probe before each message. */
 		stw__icache_close(e);
 		e->stats = before;
-		STW__S0(s, rollback);
-		if ((rc = STW__S0(s, begin)) != STW_OK)
+		stw__rollback(e);
+		if ((rc = stw__begin(e)) != STW_OK)
 			return stw__store_fail(e, rc, "beginning a step");
 		int64_t again = cursor;
 		if (!at_most_once &&
@@ -388,7 +388,7 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 		}
 		if (again != cursor) {
 			/* Another engine took the batch meanwhile: nothing left to do. */
-			STW__S0(s, rollback);
+			stw__rollback(e);
 			*handled = 1;
 			return STW_OK;
 		}
@@ -401,7 +401,7 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 		goto fail;
 	}
 	stw__failpoint(e, "step.before_commit");
-	if ((rc = STW__S0(s, commit)) != STW_OK) {
+	if ((rc = stw__commit(e)) != STW_OK) {
 		stw__store_fail(e, rc, "committing a step");
 		goto fail;
 	}
@@ -413,7 +413,7 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 	return STW_OK;
 fail:
 	stw__icache_close(e);
-	STW__S0(s, rollback);
+	stw__rollback(e);
 	if (rc == STW_ECONFLICT) {
 		/* Another worker changed an instance: retry the batch on the next round. */
 		stw__log(e, STW_LOG_INFO, "%s: version conflict, retrying: %s", name, e->errmsg);

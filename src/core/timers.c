@@ -113,7 +113,7 @@ static int fire_timers(struct stw_engine *e, const struct stw__def *def, int *fi
 	/* The first pass does not probe the history; a message found there by
 	 * the history insert (STW__EDUP) makes a second, careful pass. */
 	for (int careful = 0; careful < 2; careful++) {
-		if ((rc = STW__S0(s, begin)) != STW_OK)
+		if ((rc = stw__begin(e)) != STW_OK)
 			return stw__store_fail(e, rc, "beginning to fire timers");
 		l.n = 0;
 		nfired = 0;
@@ -142,15 +142,15 @@ static int fire_timers(struct stw_engine *e, const struct stw__def *def, int *fi
 		if (rc != STW__EDUP)
 			break;
 		e->stats = before;
-		STW__S0(s, rollback);
+		stw__rollback(e);
 	}
 	if (rc == STW_OK) {
 		stw__failpoint(e, "timer.before_commit");
-		if ((rc = STW__S0(s, commit)) != STW_OK)
+		if ((rc = stw__commit(e)) != STW_OK)
 			stw__store_fail(e, rc, "committing fired timers");
 	}
 	if (rc != STW_OK) {
-		STW__S0(s, rollback);
+		stw__rollback(e);
 		if (rc == STW_ECONFLICT) {
 			stw__log(e, STW_LOG_INFO, "%s: version conflict firing timers, retrying",
 				 name);

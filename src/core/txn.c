@@ -86,17 +86,165 @@ void stw__count_commit(struct stw_engine *e)
 		e->txn_units++;
 }
 
+/*
+ * Nesting. The engine's transactions nest: a step or a delivery runs the
+ * same inside an outer transaction (the host's or the round's) as on its
+ * own. Level 1 is the store's transaction; each level above is a savepoint
+ * of the store. The outer transaction is lazy: stw__txn_open only marks it,
+ * and the first stw__begin opens it, so that an idle round takes no lock;
+ * that first level needs no savepoint of its own (nothing was written
+ * before it, so undoing it is undoing the transaction, which is then as if
+ * never opened). A savepoint is not free: SQLite copies each page the level
+ * changes first into a statement journal.
+ *
+ * A store may end its transaction by itself after an I/O or memory error:
+ * then the nesting is forgotten (sync), and a lazy outer transaction undone
+ * with its first level opens anew with the next one.
+ */
+
+/* Forgets the nesting when the store has rolled the transaction back itself. */
+static void sync(struct stw_engine *e)
+{
+	if (e->txn_depth > 0 && !STW__S0(e->store, in_transaction)) {
+		e->txn_depth = 0;
+		e->txn_flat = 0;
+		e->txn_savepoint = 0;
+	}
+}
+
+int stw__begin(struct stw_engine *e)
+{
+	struct stw__store *s = e->store;
+	sync(e);
+	int rc;
+	if (e->txn_lazy) {
+		if ((rc = STW__S0(s, begin)) != STW_OK)
+			return rc;
+		e->txn_lazy = 0;
+		e->txn_savepoint = 0;
+		e->txn_depth = 2;
+		e->txn_flat = 1;
+		return STW_OK;
+	}
+	rc = e->txn_depth == 0 ? STW__S0(s, begin) : STW__S0(s, savepoint);
+	if (rc != STW_OK)
+		return rc;
+	if (e->txn_depth == 0)
+		e->txn_savepoint = 0;
+	e->txn_depth++;
+	return STW_OK;
+}
+
+int stw__commit(struct stw_engine *e)
+{
+	sync(e);
+	if (e->txn_depth == 0)
+		return stw__fail(e, STW_ESTORE, "commit: the transaction was rolled back");
+	if (e->txn_depth == 2 && e->txn_flat) {
+		e->txn_depth = 1; /* the outer transaction goes on */
+		e->txn_flat = 0;
+		return STW_OK;
+	}
+	int nested = e->txn_depth > 1;
+	int rc = nested ? STW__S0(e->store, release) : STW__S0(e->store, commit);
+	if (rc == STW_OK) {
+		e->txn_depth--;
+		if (!nested)
+			e->txn_savepoint = 0;
+	}
+	return rc;
+}
+
+int stw__rollback(struct stw_engine *e)
+{
+	struct stw__store *s = e->store;
+	int was_flat = e->txn_flat && e->txn_depth == 2;
+	sync(e);
+	e->txn_savepoint = 0;
+	if (e->txn_depth == 0) {
+		/* The store undid a lazy outer transaction with its first level: open it again. */
+		e->txn_lazy |= was_flat;
+		return STW_OK;
+	}
+	if (e->txn_depth == 1 || (e->txn_depth == 2 && e->txn_flat)) {
+		/* The transaction, or the level that opened it: the outer one opens anew. */
+		e->txn_lazy = e->txn_depth == 2;
+		e->txn_depth = 0;
+		e->txn_flat = 0;
+		return STW__S0(s, rollback);
+	}
+	int rc = STW__S0(s, rollback_to);
+	if (rc == STW_OK)
+		e->txn_depth--;
+	return rc;
+}
+
 int stw__durable(struct stw_engine *e)
 {
-	int rc = STW__S0(e->store, durable);
+	sync(e);
+	int depth = e->txn_depth, rc = STW_OK;
+	if (depth == 0)
+		return STW_OK;
+	/* The commit releases the open savepoints with the transaction; the
+	 * levels open again, as real savepoints from then on. */
+	if ((rc = STW__S0(e->store, commit)) != STW_OK)
+		return stw__store_fail(e, rc, "making a write durable");
+	e->txn_depth = 0;
+	e->txn_flat = 0;
+	e->txn_savepoint = 0;
+	for (int i = 0; i < depth && rc == STW_OK; i++)
+		rc = stw__begin(e);
 	return rc == STW_OK ? rc : stw__store_fail(e, rc, "making a write durable");
+}
+
+int stw__savepoint(struct stw_engine *e)
+{
+	sync(e);
+	if (e->txn_depth == 0)
+		return stw__fail(e, STW_EINVAL, "savepoint: no transaction is open");
+	if (e->txn_savepoint)
+		return stw__fail(e, STW_EINVAL, "savepoint: a savepoint is held already");
+	int rc = STW__S0(e->store, savepoint);
+	if (rc == STW_OK)
+		e->txn_savepoint = 1;
+	return rc;
+}
+
+/* Checks that the handler's savepoint is held, for release and rollback_to. */
+static int check_savepoint(struct stw_engine *e, const char *op)
+{
+	int held = e->txn_savepoint;
+	sync(e);
+	if (e->txn_depth == 0)
+		return held ? stw__fail(e, STW_ESTORE, "%s: the transaction was rolled back", op)
+			    : stw__fail(e, STW_EINVAL, "%s: no transaction is open", op);
+	if (!e->txn_savepoint)
+		return stw__fail(e, STW_EINVAL, "%s: no savepoint is held", op);
+	return STW_OK;
+}
+
+int stw__release(struct stw_engine *e)
+{
+	int rc = check_savepoint(e, "release");
+	if (rc == STW_OK && (rc = STW__S0(e->store, release)) == STW_OK)
+		e->txn_savepoint = 0;
+	return rc;
+}
+
+int stw__rollback_to(struct stw_engine *e)
+{
+	int rc = check_savepoint(e, "rollback_to");
+	if (rc == STW_OK && (rc = STW__S0(e->store, rollback_to)) == STW_OK)
+		e->txn_savepoint = 0;
+	return rc;
 }
 
 int stw__txn_open(struct stw_engine *e, int kind)
 {
-	int rc = STW__S0(e->store, open_outer);
-	if (rc != STW_OK)
-		return stw__store_fail(e, rc, "opening a transaction");
+	sync(e);
+	if (e->txn_depth != 0 || e->txn_lazy)
+		return stw__fail(e, STW_EINVAL, "a transaction is open already");
+	e->txn_lazy = 1;
 	e->txn = kind;
 	e->txn_units = 0;
 	return STW_OK;
@@ -104,11 +252,27 @@ int stw__txn_open(struct stw_engine *e, int kind)
 
 int stw__txn_close(struct stw_engine *e, int commit)
 {
-	int wrote = 0;
-	int rc = STW__S(e->store, close_outer, commit, &wrote);
-	if (rc != STW_OK) {
+	sync(e);
+	int wrote = !e->txn_lazy, rc = STW_OK;
+	e->txn_lazy = 0;
+	if (wrote && e->txn_depth > 1)
+		rc = stw__fail(e, STW_EINVAL, "%d nested levels are open", e->txn_depth - 1);
+	else if (wrote && e->txn_depth == 0)
+		rc = commit ? stw__fail(e, STW_ESTORE, "commit: the transaction was rolled back")
+			    : STW_OK;
+	else if (wrote && (rc = commit ? stw__commit(e) : stw__rollback(e)) != STW_OK)
 		stw__store_fail(e, rc, commit ? "committing" : "rolling back");
-		STW__S0(e->store, rollback);
+	if (rc != STW_OK) {
+		/* Every level goes: nothing of a transaction that failed to close stays open. */
+		while (e->txn_depth > 0 && stw__rollback(e) == STW_OK)
+			;
+		if (e->txn_depth > 0) {
+			STW__S0(e->store, rollback);
+			e->txn_depth = 0;
+			e->txn_flat = 0;
+			e->txn_savepoint = 0;
+		}
+		e->txn_lazy = 0;
 		commit = 0;
 	}
 	if (commit && wrote && e->txn_units > 0)

@@ -32,9 +32,33 @@ int stw__batch_cap(const struct stw_engine *e);
 void stw__count_commit(struct stw_engine *e);
 
 /*
+ * The engine's transactions, which nest (see txn.c): stw__begin opens the
+ * store's transaction, or inside one a nested level; stw__commit and
+ * stw__rollback end the innermost level. A step or a delivery runs the same
+ * inside the round's transaction as on its own. On failure they return the
+ * store's code with its message readable through stw__store_fail; on a
+ * failed commit the level stays open and the caller rolls it back.
+ * stw__rollback with nothing open is a no-op (the store rolled back by
+ * itself after an error).
+ */
+int stw__begin(struct stw_engine *e);
+int stw__commit(struct stw_engine *e);
+int stw__rollback(struct stw_engine *e);
+
+/*
+ * The one savepoint of a handler inside a level: what a service handler or
+ * a remote answer writes is kept (stw__release) or undone (stw__rollback_to)
+ * without undoing the batch around it. STW_EINVAL outside a transaction or
+ * when one is held; these set the engine's message.
+ */
+int stw__savepoint(struct stw_engine *e);
+int stw__release(struct stw_engine *e);
+int stw__rollback_to(struct stw_engine *e);
+
+/*
  * Makes what the current transaction wrote durable before going on (an
- * at-most-once cursor, an attempt count): inside an outer transaction that
- * commits it too.
+ * at-most-once cursor, an attempt count): commits the store's transaction,
+ * outer one included, and opens the same nesting again.
  */
 int stw__durable(struct stw_engine *e);
 

@@ -49,9 +49,6 @@ enum sid {
 	STW__SAVEPOINT,
 	STW__RELEASE,
 	STW__ROLLBACK_TO,
-	STW__NEST,
-	STW__NEST_RELEASE,
-	STW__NEST_ROLLBACK,
 	STW__EVENT_GET,
 	STW__STREAM_VERSION,
 	STW__EVENT_INSERT,
@@ -130,9 +127,6 @@ static const char *const sql_text[STW__NSTMT] = {
 	[STW__SAVEPOINT] = "SAVEPOINT stw_sp",
 	[STW__RELEASE] = "RELEASE stw_sp",
 	[STW__ROLLBACK_TO] = "ROLLBACK TO stw_sp",
-	[STW__NEST] = "SAVEPOINT stw_nest",
-	[STW__NEST_RELEASE] = "RELEASE stw_nest",
-	[STW__NEST_ROLLBACK] = "ROLLBACK TO stw_nest",
 	[STW__EVENT_GET] = "SELECT " STW__EVENT_COLS " FROM stw_events WHERE id = ?1",
 	/* The head and a stream's version are read off the log's own keys: one
 	 * probe at the end of the primary key or of the stream index. */
@@ -388,11 +382,7 @@ struct sqlite_store {
 	sqlite3 *db;            /* the connection */
 	struct ckpt *ckpt;      /* NULL: SQLite's own automatic checkpoints */
 	int wal;                /* the journal mode is WAL (not "memory") */
-	int in_savepoint;       /* stw_sp is open */
-	int depth; /* begin() levels open: 0 none, 1 the transaction, more: stw_nest savepoints */
-	int outer_lazy; /* open_outer() was called and no begin() has opened it yet */
-	int flat;       /* the level at depth 2 opened the outer transaction: no savepoint */
-	uint64_t undos; /* rollbacks of transactions (SQLite's own too) and of levels */
+	uint64_t undos;         /* rollbacks of transactions (SQLite's own too) and of levels */
 	sqlite3_stmt *st[STW__NSTMT];         /* cached statements, see enum sid */
 	sqlite3_stmt *list[STW__LQ_VARIANTS]; /* list_instances, by STW__LQ_* mask */
 	sqlite3_stmt *history_chunk;          /* STW__HISTORY_CHUNK rows in one INSERT */
@@ -573,217 +563,69 @@ static int exec(struct sqlite_store *h, enum sid id, const char *op)
 	return run(h, h->st[id], SQLITE_OK, op, NULL);
 }
 
-/* Forgets the nesting when SQLite has rolled the transaction back itself (I/O or memory error). */
-static void sync_depth(struct sqlite_store *h)
-{
-	if (sqlite3_get_autocommit(h->db)) {
-		h->depth = 0;
-		h->flat = 0;
-		h->in_savepoint = 0;
-	}
-}
-
 /*
- * Opens the transaction (BEGIN IMMEDIATE) or, inside one, a nested level (a
- * savepoint), so that a step or a delivery can run inside an outer
- * transaction (open_outer) exactly as on its own.
- *
- * The level that opens a lazy outer transaction needs no savepoint: nothing
- * is written before it, so undoing it is undoing the transaction, which is
- * then as if never opened. A savepoint is not free: SQLite copies each page
- * the level changes first into a statement journal.
+ * The transaction primitives; the engine builds its nesting on them
+ * (src/core/txn.c). BEGIN IMMEDIATE takes the write lock at once, so that a
+ * transaction never fails later for a lock another connection took first.
  */
 static int op_begin(struct stw__store *s)
 {
 	struct sqlite_store *h = handle(s);
-	sync_depth(h);
-	int rc;
-	if (h->outer_lazy) {
-		/* The outer transaction starts with the first write, so an idle round takes no
-		 * lock. */
-		if ((rc = exec(h, STW__BEGIN, "begin")) != STW_OK)
-			return rc;
-		h->outer_lazy = 0;
-		h->in_savepoint = 0;
-		h->depth = 2;
-		h->flat = 1;
-		return STW_OK;
-	}
-	if (h->depth == 0) {
-		rc = exec(h, STW__BEGIN, "begin");
-		if (rc == STW_OK)
-			h->in_savepoint = 0;
-	} else {
-		rc = exec(h, STW__NEST, "begin");
-	}
-	if (rc == STW_OK)
-		h->depth++;
-	return rc;
+	if (!sqlite3_get_autocommit(h->db))
+		return failf(h, STW_EINVAL, "begin: a transaction is open");
+	return exec(h, STW__BEGIN, "begin");
 }
 
 /* On failure the transaction stays open: the caller rolls it back. */
 static int op_commit(struct stw__store *s)
 {
 	struct sqlite_store *h = handle(s);
-	sync_depth(h);
-	if (h->depth == 2 && h->flat) {
-		h->depth = 1; /* the outer transaction goes on */
-		h->flat = 0;
-		return STW_OK;
-	}
-	int nested = h->depth > 1;
-	int rc = exec(h, nested ? STW__NEST_RELEASE : STW__COMMIT, "commit");
-	if (rc == STW_OK) {
-		h->depth = nested ? h->depth - 1 : 0;
-		if (!nested)
-			h->in_savepoint = 0;
-	}
-	return rc;
+	if (sqlite3_get_autocommit(h->db))
+		return failf(h, STW_ESTORE, "commit: no transaction is open (rolled back)");
+	return exec(h, STW__COMMIT, "commit");
 }
 
-/*
- * Rolls back the innermost level. A no-op when there is no transaction,
- * which happens when SQLite has already rolled it back after an I/O or
- * memory error.
- */
+/* A no-op when SQLite has rolled the transaction back already (I/O or memory error). */
 static int op_rollback(struct stw__store *s)
 {
 	struct sqlite_store *h = handle(s);
-	int was_flat = h->flat && h->depth == 2;
-	sync_depth(h);
-	h->in_savepoint = 0;
-	if (h->depth == 0) {
-		/* SQLite undid a lazy outer transaction with its first level: open it again. */
-		h->outer_lazy |= was_flat;
+	if (sqlite3_get_autocommit(h->db))
 		return STW_OK;
-	}
-	if (h->depth == 1 || (h->depth == 2 && h->flat)) {
-		/* The transaction, or the level that opened it: the outer one opens anew. */
-		h->outer_lazy = h->depth == 2;
-		h->depth = 0;
-		h->flat = 0;
-		return exec(h, STW__ROLLBACK, "rollback");
-	}
-	h->undos++;
-	int rc = exec(h, STW__NEST_ROLLBACK, "rollback");
-	if (rc == STW_OK)
-		rc = exec(h, STW__NEST_RELEASE, "rollback");
-	if (rc == STW_OK)
-		h->depth--;
-	return rc;
+	return exec(h, STW__ROLLBACK, "rollback");
 }
 
-/*
- * Makes every write so far durable and keeps the nesting: commits the whole
- * transaction, then opens it again at the same depth (real savepoints from
- * then on). Outside a transaction there is nothing to do.
- */
-static int op_durable(struct stw__store *s)
-{
-	struct sqlite_store *h = handle(s);
-	sync_depth(h);
-	int depth = h->depth;
-	if (depth == 0)
-		return STW_OK;
-	/* COMMIT releases the open savepoints with the transaction. */
-	int rc = exec(h, STW__COMMIT, "commit");
-	if (rc != STW_OK)
-		return rc;
-	h->depth = 0;
-	h->flat = 0;
-	h->in_savepoint = 0;
-	for (int i = 0; i < depth && rc == STW_OK; i++)
-		rc = op_begin(s);
-	return rc;
-}
-
-/* The next begin() first opens an outer transaction, ended by close_outer(). */
-static int op_open_outer(struct stw__store *s)
-{
-	struct sqlite_store *h = handle(s);
-	sync_depth(h);
-	if (h->depth != 0 || h->outer_lazy)
-		return failf(h, STW_EINVAL, "open_outer: a transaction is open");
-	h->outer_lazy = 1;
-	return STW_OK;
-}
-
-/*
- * Commits (commit != 0) or rolls back the outer transaction; *wrote tells
- * whether one was opened at all. On a failed commit it stays open: the
- * caller rolls it back.
- */
-static int op_close_outer(struct stw__store *s, int commit, int *wrote)
-{
-	struct sqlite_store *h = handle(s);
-	sync_depth(h);
-	*wrote = !h->outer_lazy;
-	h->outer_lazy = 0;
-	if (!*wrote)
-		return STW_OK;
-	if (h->depth > 1)
-		return failf(h, STW_EINVAL, "close_outer: %d nested levels are open", h->depth - 1);
-	if (h->depth == 0)
-		return commit ? failf(h, STW_ESTORE, "commit: the transaction was rolled back")
-			      : STW_OK;
-	return commit ? op_commit(s) : op_rollback(s);
-}
-
-/* Opens the single savepoint level; STW_EINVAL outside a transaction or when held. */
 static int op_savepoint(struct stw__store *s)
 {
 	struct sqlite_store *h = handle(s);
-	if (sqlite3_get_autocommit(h->db)) {
-		h->in_savepoint = 0;
+	if (sqlite3_get_autocommit(h->db))
 		return failf(h, STW_EINVAL, "savepoint: no transaction is open");
-	}
-	if (h->in_savepoint)
-		return failf(h, STW_EINVAL, "savepoint: a savepoint is held already");
-	int rc = exec(h, STW__SAVEPOINT, "savepoint");
-	if (rc == STW_OK)
-		h->in_savepoint = 1;
-	return rc;
-}
-
-/* Checks that the savepoint is held for release and rollback_to. */
-static int check_savepoint(struct sqlite_store *h, const char *op)
-{
-	if (sqlite3_get_autocommit(h->db)) {
-		int lost = h->in_savepoint;
-		h->in_savepoint = 0;
-		if (lost)
-			return failf(h, STW_ESTORE, "%s: the transaction was rolled back", op);
-		return failf(h, STW_EINVAL, "%s: no transaction is open", op);
-	}
-	if (!h->in_savepoint)
-		return failf(h, STW_EINVAL, "%s: no savepoint is held", op);
-	return STW_OK;
+	return exec(h, STW__SAVEPOINT, "savepoint");
 }
 
 static int op_release(struct stw__store *s)
 {
 	struct sqlite_store *h = handle(s);
-	int rc = check_savepoint(h, "release");
-	if (rc == STW_OK)
-		rc = exec(h, STW__RELEASE, "release");
-	if (rc == STW_OK)
-		h->in_savepoint = 0;
-	return rc;
+	if (sqlite3_get_autocommit(h->db))
+		return failf(h, STW_ESTORE, "release: the transaction was rolled back");
+	return exec(h, STW__RELEASE, "release");
 }
 
-/* Undoes the writes made since savepoint() and releases the savepoint. */
+/* Undoes the writes made since the innermost savepoint and releases it. */
 static int op_rollback_to(struct stw__store *s)
 {
 	struct sqlite_store *h = handle(s);
-	int rc = check_savepoint(h, "rollback_to");
+	if (sqlite3_get_autocommit(h->db))
+		return failf(h, STW_ESTORE, "rollback_to: the transaction was rolled back");
 	h->undos++;
-	if (rc == STW_OK)
-		rc = exec(h, STW__ROLLBACK_TO, "rollback_to");
+	int rc = exec(h, STW__ROLLBACK_TO, "rollback_to");
 	if (rc == STW_OK)
 		rc = exec(h, STW__RELEASE, "rollback_to");
-	if (rc == STW_OK)
-		h->in_savepoint = 0;
 	return rc;
+}
+
+static int op_in_transaction(struct stw__store *s)
+{
+	return !sqlite3_get_autocommit(handle(s)->db);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2101,9 +1943,7 @@ static const struct stw__store_ops sqlite_ops = {
 	.savepoint = op_savepoint,
 	.release = op_release,
 	.rollback_to = op_rollback_to,
-	.durable = op_durable,
-	.open_outer = op_open_outer,
-	.close_outer = op_close_outer,
+	.in_transaction = op_in_transaction,
 	.event_get = op_event_get,
 	.stream_version = op_stream_version,
 	.append = op_append,

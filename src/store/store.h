@@ -134,24 +134,27 @@ struct stw__store_ops {
 	const char *(*errmsg)(struct stw__store *s);
 
 	/*
-	 * Transactions. begin() takes the write lock at once (IMMEDIATE). Inside
-	 * an open transaction, begin() opens a nested level that commit() and
-	 * rollback() end without ending the transaction: a step or a delivery
-	 * runs the same inside an outer transaction as on its own.
+	 * Transactions, one at a time per handle. begin() opens one and takes
+	 * the write lock at once (SQLite's BEGIN IMMEDIATE), STW_EINVAL if one
+	 * is open; commit() and rollback() end it (a failed commit leaves it
+	 * open). Inside it, savepoint() opens a nested level; release() keeps
+	 * and rollback_to() undoes, then releases, the innermost one. Levels
+	 * stack. How the engine nests its own transactions (a round's
+	 * transaction holding its steps as levels) is the core's, built on
+	 * these (src/core/txn.c).
+	 *
+	 * A backend may end a transaction by itself after an error (SQLite
+	 * does after an I/O error or when out of memory): in_transaction()
+	 * tells whether one is still open, rollback() with none open is a
+	 * no-op, and undos() counts it.
 	 */
 	int (*begin)(struct stw__store *s);
 	int (*commit)(struct stw__store *s);
 	int (*rollback)(struct stw__store *s);
-	/* Commits everything written so far and reopens the same nesting. */
-	int (*durable)(struct stw__store *s);
-	/* The next begin() first opens an outer transaction (none if none comes)... */
-	int (*open_outer)(struct stw__store *s);
-	/* ...which this commits or rolls back; *wrote: whether it was opened. */
-	int (*close_outer)(struct stw__store *s, int commit, int *wrote);
-	/* One level of savepoint inside a transaction. */
 	int (*savepoint)(struct stw__store *s);
 	int (*release)(struct stw__store *s);
-	int (*rollback_to)(struct stw__store *s); /* rolls back and releases */
+	int (*rollback_to)(struct stw__store *s);
+	int (*in_transaction)(struct stw__store *s);
 
 	/* Events. */
 	/* Calls cb once with the event stored under this id, or returns STW_ENOTFOUND. */

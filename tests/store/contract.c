@@ -1076,6 +1076,50 @@ static void test_savepoint(void **state)
 	assert_int_equal(head, 3);
 }
 
+/*
+ * The transaction primitives the engine nests its own transactions on
+ * (src/core/txn.c): begin() while one is open is refused; savepoints stack,
+ * rollback_to() undoes and releases the innermost, release() keeps it;
+ * in_transaction() tells; rollback() with none open is a no-op, commit()
+ * and savepoint() with none are errors; undos() counts rollbacks.
+ */
+static void test_transaction_primitives(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__store *s = f->s;
+	uint64_t u0 = STW__S0(s, undos);
+	assert_false(STW__S0(s, in_transaction));
+	assert_int_equal(STW__S0(s, savepoint), STW_EINVAL);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_not_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_true(STW__S0(s, in_transaction));
+	assert_int_equal(STW__S0(s, begin), STW_EINVAL);
+	assert_true(STW__S0(s, in_transaction));
+	append_ok(s, "Billing", "e1", "A", 1, 1);
+	assert_int_equal(STW__S0(s, savepoint), STW_OK);
+	append_ok(s, "Billing", "e2", "A", 2, 2);
+	assert_int_equal(STW__S0(s, savepoint), STW_OK); /* a second level on the first */
+	append_ok(s, "Billing", "e3", "A", 3, 3);
+	assert_int_equal(STW__S0(s, rollback_to), STW_OK); /* the inner one: e3 goes */
+	assert_int_equal(STW__S0(s, undos), u0 + 1);
+	append_ok(s, "Billing", "e3", "B", 3, 1);
+	assert_int_equal(STW__S0(s, release), STW_OK); /* the outer one: e2 and e3 stay */
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_false(STW__S0(s, in_transaction));
+	assert_int_equal(STW__S0(s, undos), u0 + 1);
+	int64_t head = 0;
+	assert_int_equal(seen_elsewhere(f, "Billing", &head), 3);
+	assert_int_equal(head, 3);
+
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e4", "A", 4, 3);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S0(s, undos), u0 + 2);
+	assert_false(STW__S0(s, in_transaction));
+	assert_int_equal(seen_elsewhere(f, "Billing", &head), 3);
+}
+
 /* rollback discards every write of the transaction, savepoint or not. */
 static void test_rollback(void **state)
 {
@@ -1134,6 +1178,7 @@ const struct contract_case contract_cases[] = {
 	CASE(test_unrouted),
 	CASE(test_savepoint),
 	CASE(test_rollback),
+	CASE(test_transaction_primitives),
 	CASE(test_event_get_fields),
 	CASE(test_cursor_attempt),
 	CASE(test_outbox_remote),

@@ -7,10 +7,9 @@
  *
  * Nothing in the contract knows the backend: no SQL, no file, only the
  * directory handed to the opener. What only one backend does (its schema,
- * its files, its messages) is tested by that backend's own tests, and so is
- * the nesting of transactions (begin() inside a transaction, the outer
- * transaction, durable()), which is on its way out of the backends into the
- * core: the contract holds only one level of transaction with one savepoint.
+ * its files, its messages) is tested by that backend's own tests. How the
+ * engine nests its transactions on the backend's plain ones is the core's
+ * (src/core/txn.c, tests/unit/test_txn.c).
  */
 #ifndef STW_TEST_CONTRACT_H
 #define STW_TEST_CONTRACT_H
