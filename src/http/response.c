@@ -3,6 +3,7 @@
  * the security headers, and the mapping of engine errors to HTTP statuses.
  */
 #include "http/response.h"
+#include "http/status.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,19 +94,6 @@ int stw__http_engine_error(struct stw__http_request *r, int rc)
 	const char *msg = stw_errmsg(r->engine);
 	if (msg == NULL || *msg == '\0')
 		msg = stw_strerror(rc);
-	switch (rc) {
-	case STW_EINVAL:
-		return stw__http_error(r, 400, "bad_request", "%s", msg);
-	case STW_ENOTFOUND:
-		return stw__http_error(r, 404, "not_found", "%s", msg);
-	case STW_ECONFLICT:
-	case STW_ESTATE:
-	case STW_EAMBIGUOUS:
-	case STW_EEXIST:
-		return stw__http_error(r, 409, "conflict", "%s", msg);
-	case STW_EREJECTED:
-		return stw__http_error(r, 422, "rejected", "%s", msg);
-	default:
-		return stw__http_error(r, 500, "internal", "%s", msg);
-	}
+	struct stw__http_status st = stw__http_status_of(rc);
+	return stw__http_error(r, st.status, st.word, "%s", msg);
 }

@@ -3,7 +3,8 @@
  * the tables of statuses and outcomes: every code has its own negative value
  * and a text of its own from stw_strerror; every status and outcome word
  * parses back to itself, and the words the store and the API use are
- * exactly the tables' (src/core/status.c).
+ * exactly the tables' (src/core/status.c); every code has its HTTP status
+ * (src/http/status.h), a 4xx for what the client can fix, a 5xx otherwise.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <steward.h>
 
 #include "core/status.h"
+#include "http/status.h"
 
 struct code {
 	const char *name;
@@ -103,12 +105,42 @@ static void test_words_round_trip(void **state)
 	}
 }
 
+/* errors-4: each code answers its HTTP status; none falls through to a default. */
+static void test_every_code_has_its_http_status(void **state)
+{
+	(void)state;
+	static const struct {
+		int code;
+		int status;
+		const char *word;
+	} want[] = {
+		{ STW_EINVAL, 400, "bad_request" },  { STW_ENOMEM, 500, "internal" },
+		{ STW_ECONFLICT, 409, "conflict" },  { STW_ENOTFOUND, 404, "not_found" },
+		{ STW_ESTORE, 500, "internal" },     { STW_ESTATE, 409, "conflict" },
+		{ STW_EREJECTED, 422, "rejected" },  { STW_EEXIST, 409, "conflict" },
+		{ STW_EAMBIGUOUS, 409, "conflict" }, { STW_EUNAVAILABLE, 503, "unavailable" },
+	};
+	assert_int_equal(sizeof(want) / sizeof(want[0]), NCODES);
+	for (size_t i = 0; i < NCODES; i++) {
+		struct stw__http_status st = stw__http_status_of(codes[i].value);
+		size_t k = 0;
+		while (k < NCODES && want[k].code != codes[i].value)
+			k++;
+		assert_true(k < NCODES);
+		assert_int_equal(st.code, codes[i].value);
+		assert_int_equal(st.status, want[k].status);
+		assert_string_equal(st.word, want[k].word);
+	}
+	assert_int_equal(stw__http_status_of(-1000).status, 500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_code_has_its_text),
 		cmocka_unit_test(test_codes_keep_their_values),
 		cmocka_unit_test(test_words_round_trip),
+		cmocka_unit_test(test_every_code_has_its_http_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
