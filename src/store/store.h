@@ -39,7 +39,7 @@ struct stw__event_row {
 	int64_t recorded_at;
 };
 
-/* One process instance. status is one of active, completed, failed, acknowledged, rejected. */
+/* One process instance. status: a word of STW_INSTANCE_STATUS_MAP (steward.h). */
 struct stw__instance_row {
 	const char *definition;
 	const char *id;
@@ -66,7 +66,7 @@ struct stw__timer_row {
 	int64_t created_at;
 };
 
-/* One row of an instance's history. outcome: applied, ignored, failed, rejected, acknowledged. */
+/* One row of an instance's history. outcome: a word of STW_OUTCOME_MAP (steward.h). */
 struct stw__history_row {
 	const char *definition;
 	const char *instance_id;
@@ -81,7 +81,7 @@ struct stw__history_row {
 	int64_t at;
 };
 
-/* One outbox row. status: pending, delivered, rejected, parked, skipped. */
+/* One outbox row. status: a word of STW_COMMAND_STATUS_MAP (steward.h). */
 struct stw__outbox_row {
 	int64_t seq; /* assigned by the store on insert; delivery order */
 	const char *command_id;
