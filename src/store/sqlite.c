@@ -15,6 +15,15 @@
  * Thread safety: a handle is used by one thread at a time (the connection is
  * opened with SQLITE_OPEN_NOMUTEX); several handles, in threads or processes,
  * may share a database file and SQLite serialises their writers.
+ *
+ * Why one file of about 2,300 lines: it is one module, the backend, whose
+ * parts all work on the handle's private state (its connection, its cached
+ * statements indexed by one enum, its error buffer). Its statements are one
+ * table (sql_text[]) next to the schema they run on, so that a reader checks
+ * a query against the table's keys and indexes in one place; the schema and
+ * its migrations, the operations (grouped by table, in the order of the
+ * interface in store.h) and the background checkpointer follow in sections.
+ * Split, each part would export the handle's internals to the others.
  */
 #include "store/store.h"
 
