@@ -1,7 +1,8 @@
 /*
- * main.c - the steward program: `steward demo voiding` runs the voiding
- * example as a daemon with its web page and JSON API; ps, show, ack, events
- * and send (commands.c) inspect and operate a database or a running daemon.
+ * main.c - the steward program: `steward demo NAME` runs an example as a
+ * daemon with its web page and JSON API, `steward serve` runs plugins
+ * (serve.c), and the commands (ps, show, ack, ...; commands.c) inspect and
+ * operate a database or a running daemon.
  */
 #include <errno.h>
 #include <getopt.h>

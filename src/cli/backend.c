@@ -1,0 +1,279 @@
+/*
+ * backend.c - the database file and the daemon's HTTP API as the commands
+ * use them (see backend.h).
+ */
+#include "backend.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+
+#include "http/http.h"
+#include "table.h"
+#include "voiding.h"
+
+#define HTTP_CONNECT_TIMEOUT_MS 5000L
+#define HTTP_TIMEOUT_MS         30000L
+#define HTTP_MAX_REPLY          ((size_t)64 << 20) /* bytes of one answer we accept */
+#define REASON_COLS             100                /* columns of why a database cannot be opened */
+
+/* The database back end ------------------------------------------------------------------ */
+
+/* The library's log callback: keeps the last error line, for open_reason(). */
+static void on_log(enum stw_log_level level, const char *msg, void *ud)
+{
+	struct stw__cli *c = ud;
+	if (level == STW_LOG_ERROR)
+		snprintf(c->log, sizeof(c->log), "%s", msg);
+}
+
+/* Why the last stw_open failed, from the library's log line ("... : open: WHY"). */
+static const char *open_reason(const struct stw__cli *c, int rc)
+{
+	const char *p = strstr(c->log, ": open: ");
+	if (p != NULL)
+		return p + 8;
+	return stw_strerror(rc);
+}
+
+int stw__cli_db_open(struct stw__cli *c, int writable, struct stw_engine **e)
+{
+	char eb[STW__CLI_SHOWN_CAP], rb[STW__CLI_SHOWN_CAP * 2];
+	const char *path = c->db;
+	struct stat st;
+	*e = NULL;
+	if (strncmp(path, "sqlite:", 7) == 0)
+		path += 7;
+	if (stat(path, &st) != 0) {
+		stw__cli_error("cannot open %s: %s", stw__cli_shown(eb, c->db), strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		stw__cli_error("cannot open %s: not a regular file", stw__cli_shown(eb, c->db));
+		return 1;
+	}
+	struct stw_options o = { .log = on_log, .log_ud = c, .read_only = 1, .synchronous = -1 };
+	int rc = stw_open(c->db, &o, e);
+	if (rc == STW_OK && writable) {
+		stw_close(*e);
+		*e = NULL;
+		o.read_only = 0;
+		rc = stw_open(c->db, &o, e);
+		if (rc == STW_OK && (rc = voiding_register(*e)) != STW_OK) {
+			stw__cli_error_text("", stw_errmsg(*e), "");
+			stw_close(*e);
+			*e = NULL;
+			return 1;
+		}
+	}
+	if (rc != STW_OK) {
+		stw__cli_error(
+		    "cannot open %s: %s", stw__cli_shown(eb, c->db),
+		    rc == STW_ENOTFOUND || strstr(c->log, "not a database") != NULL
+			? "not a steward database"
+			: stw__cli_shown_n(rb, sizeof(rb), open_reason(c, rc), REASON_COLS));
+		return 1;
+	}
+	return 0;
+}
+
+int stw__cli_db_fail(struct stw_engine *e, int rc)
+{
+	const char *m = stw_errmsg(e);
+	stw__cli_error_text("", m != NULL && *m != '\0' ? m : stw_strerror(rc), "");
+	return 1;
+}
+
+/* The HTTP back end ----------------------------------------------------------------------- */
+
+void stw__cli_reply_free(struct stw__cli_reply *r)
+{
+	json_decref(r->json);
+	free(r->body.p);
+}
+
+/*
+ * libcurl's write callback: appends the body to the reply, up to
+ * HTTP_MAX_REPLY bytes; past that (or out of memory) it stops the transfer.
+ */
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+	struct stw__cli_reply *r = ud;
+	size_t len = size * n;
+	if (len > HTTP_MAX_REPLY - r->body.len) {
+		r->too_large = 1;
+		return 0;
+	}
+	stw__cli_buf_putn(&r->body, p, len);
+	return r->body.oom ? 0 : len;
+}
+
+void stw__cli_buf_urlenc(struct stw__cli_buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '~')
+			stw__cli_buf_putn(b, (const char *)p, 1);
+		else
+			stw__cli_buf_printf(b, "%%%02X", *p);
+	}
+}
+
+void stw__cli_buf_query(struct stw__cli_buf *b, const char *key, const char *value)
+{
+	if (value == NULL || b->oom)
+		return;
+	stw__cli_buf_puts(b, b->p != NULL && strchr(b->p, '?') ? "&" : "?");
+	stw__cli_buf_puts(b, key);
+	stw__cli_buf_puts(b, "=");
+	stw__cli_buf_urlenc(b, value);
+}
+
+void stw__cli_instance_path(struct stw__cli_buf *p, const char *id, const char *suffix,
+			    const char *def)
+{
+	stw__cli_buf_puts(p, "/api/instances/");
+	stw__cli_buf_urlenc(p, id);
+	stw__cli_buf_puts(p, suffix);
+	stw__cli_buf_query(p, "definition", def);
+}
+
+int stw__cli_http_call(struct stw__cli *c, const char *method, const char *path, const json_t *body,
+		       struct stw__cli_reply *r)
+{
+	char eb[STW__CLI_SHOWN_CAP], ub[STW__CLI_SHOWN_CAP];
+	memset(r, 0, sizeof(*r));
+	r->token_sent = c->token != NULL;
+	if (!c->curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			stw__cli_error("cannot initialise libcurl");
+			return 1;
+		}
+		c->curl_ready = 1;
+	}
+	struct stw__cli_buf url = { 0 };
+	stw__cli_buf_puts(&url, c->url);
+	stw__cli_buf_puts(&url, path);
+	char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
+	if (hdr != NULL && c->token != NULL) {
+		/* libcurl copies the line; ours is wiped at once. */
+		char line[STW_TOKEN_MAX + 32];
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", c->token);
+		struct curl_slist *t = curl_slist_append(hdr, line);
+		explicit_bzero(line, sizeof(line));
+		if (t == NULL) {
+			curl_slist_free_all(hdr);
+			hdr = NULL;
+		}
+	}
+	if (hdr != NULL && body != NULL) {
+		struct curl_slist *t = curl_slist_append(hdr, "Content-Type: application/json");
+		if (t != NULL)
+			t = curl_slist_append(t, "Expect:");
+		if (t == NULL) {
+			curl_slist_free_all(hdr);
+			hdr = NULL;
+		}
+	}
+	int rc = 1;
+	if (h == NULL || hdr == NULL || stw__cli_buf_str(&url) == NULL ||
+	    (body != NULL && payload == NULL)) {
+		stw__cli_error("out of memory");
+		goto out;
+	}
+	char err[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(h, CURLOPT_URL, url.p);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "steward/" STW_VERSION_STRING);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, HTTP_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, HTTP_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload ? payload : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(payload ? strlen(payload) : 0));
+	}
+	CURLcode cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		if (r->too_large)
+			stw__cli_error("the answer of %s is larger than %zu MiB",
+				       stw__cli_shown(ub, url.p), HTTP_MAX_REPLY >> 20);
+		else
+			stw__cli_error("cannot reach %s: %s", stw__cli_shown(ub, url.p),
+				       stw__cli_shown(eb, err[0] ? err : curl_easy_strerror(cc)));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->body.len > 0) {
+		json_error_t jerr;
+		r->json = json_loadb(r->body.p, r->body.len, 0, &jerr);
+	}
+	rc = 0;
+out:
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	free(payload);
+	free(url.p);
+	return rc;
+}
+
+void stw__cli_report_http_error(const struct stw__cli_reply *r)
+{
+	const char *msg = stw__cli_str_of(r->json, "message");
+	const char *code = stw__cli_str_of(r->json, "error");
+	char suffix[STW__CLI_SHOWN_CAP + 32], cb[STW__CLI_SHOWN_CAP];
+	if (msg != NULL) {
+		snprintf(suffix, sizeof(suffix), " (HTTP %ld%s%s)", r->status, code ? " " : "",
+			 code ? stw__cli_shown(cb, code) : "");
+		stw__cli_error_text("", msg, suffix);
+	} else if (r->status >= 200 && r->status < 300) {
+		stw__cli_error("the daemon's answer is not a JSON object (HTTP %ld)", r->status);
+	} else {
+		snprintf(suffix, sizeof(suffix), "the daemon answered HTTP %ld: ", r->status);
+		stw__cli_error_text(suffix, r->body.len ? r->body.p : "(no body)", "");
+	}
+	if (r->status == 401 && r->token_sent)
+		stw__cli_error("the daemon refused the token of --token-file or STEWARD_TOKEN");
+	else if (r->status == 401)
+		stw__cli_error(
+		    "the daemon requires a token: give --token-file PATH or set STEWARD_TOKEN");
+}
+
+int stw__cli_http_json(struct stw__cli *c, const char *method, const struct stw__cli_buf *path,
+		       const json_t *body, json_t **out)
+{
+	struct stw__cli_reply r;
+	*out = NULL;
+	if (stw__cli_buf_str(path) == NULL) {
+		stw__cli_error("out of memory");
+		return 1;
+	}
+	if (stw__cli_http_call(c, method, path->p, body, &r) != 0)
+		return 1;
+	int rc = 1;
+	if (r.status >= 200 && r.status < 300 && json_is_object(r.json)) {
+		*out = r.json;
+		r.json = NULL;
+		rc = 0;
+	} else {
+		stw__cli_report_http_error(&r);
+	}
+	stw__cli_reply_free(&r);
+	return rc;
+}

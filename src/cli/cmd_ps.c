@@ -1,0 +1,228 @@
+/*
+ * cmd_ps.c - steward ps (a list of instances) and steward show (one instance:
+ * its data, history and commands), on a database file or through a daemon.
+ */
+#include "cmd.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <steward.h>
+
+#include "backend.h"
+#include "table.h"
+#include "text.h"
+
+/* ps ---------------------------------------------------------------------------------- */
+
+static int is_status(const char *s)
+{
+	static const char *const ok[] = { "active", "completed", "failed", "acknowledged",
+					  "rejected" };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(s, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Prints {"instances": [...]} as a table. Returns 0, or 1 when out of memory. */
+static int print_instances(const json_t *doc)
+{
+	static const char *const head[] = { "ID",      "DEFINITION", "STATE", "STATUS",
+					    "VERSION", "UPDATED",    "KEY",   "REASON" };
+	static const size_t caps[] = { 40, 24, 36, 12, 8, 24, 32, 40 };
+	struct stw__cli_table t = { .ncols = 8, .head = head, .caps = caps };
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(doc, "instances"), i, o)
+	{
+		char ver[32], when[48];
+		const char *row[8] = {
+			stw__cli_str_of(o, "id"),
+			stw__cli_str_of(o, "definition"),
+			stw__cli_str_of(o, "state"),
+			stw__cli_str_of(o, "status"),
+			stw__cli_int_of(ver, o, "version"),
+			stw__cli_time_of(when, o, "updated_at", 0),
+			stw__cli_str_of(o, "unique_key"),
+			stw__cli_str_of(o, "reason"),
+		};
+		stw__cli_table_add(&t, row);
+	}
+	int rc = 0;
+	if (t.oom) {
+		stw__cli_error("out of memory");
+		rc = 1;
+	} else if (t.nrows == 0) {
+		fprintf(stderr, "no instances\n");
+	} else {
+		stw__cli_table_print(&t, "");
+	}
+	stw__cli_table_free(&t);
+	return rc;
+}
+
+/* steward ps: lists instances (GET /api/instances, or stw_list_instances). Returns 0, 1 or 2. */
+int stw__cli_cmd_ps(struct stw__cli *c)
+{
+	long long limit, offset;
+	const char *def = c->val[STW__CLI_OPT_DEFINITION], *status = c->val[STW__CLI_OPT_STATUS],
+		   *state = c->val[STW__CLI_OPT_STATE];
+	if (stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, 1000, 50, &limit) ||
+	    stw__cli_opt_int(c, STW__CLI_OPT_OFFSET, 0, INT_MAX, 0, &offset) ||
+	    stw__cli_check_len(c, "--definition", def, STW_MAX_NAME) ||
+	    stw__cli_check_len(c, "--state", state, STW_MAX_NAME))
+		return 2;
+	if (status != NULL && !is_status(status)) {
+		stw__cli_usage_error(
+		    c, "--status must be one of active, completed, failed, acknowledged, "
+		       "rejected");
+		return 2;
+	}
+	json_t *doc = NULL;
+	int rc;
+	if (c->url != NULL) {
+		struct stw__cli_buf p = { 0 };
+		stw__cli_buf_printf(&p, "/api/instances?limit=%lld&offset=%lld", limit, offset);
+		stw__cli_buf_query(&p, "definition", def);
+		stw__cli_buf_query(&p, "status", status);
+		stw__cli_buf_query(&p, "state", state);
+		rc = stw__cli_http_json(c, "GET", &p, NULL, &doc);
+		free(p.p);
+	} else {
+		struct stw_engine *e = NULL;
+		if ((rc = stw__cli_db_open(c, 0, &e)) != 0)
+			return rc;
+		struct stw_instance_filter f = {
+			.definition = def,
+			.status = status,
+			.state = state,
+			.limit = (int)limit,
+			.offset = (int)offset,
+		};
+		json_t *arr = NULL;
+		int src = stw_list_instances(e, &f, &arr);
+		if (src != STW_OK)
+			rc = stw__cli_db_fail(e, src);
+		else if ((doc = json_pack("{s:o, s:I, s:I}", "instances", arr, "limit",
+					  (json_int_t)limit, "offset", (json_int_t)offset)) ==
+			 NULL) {
+			stw__cli_error("out of memory");
+			rc = 1;
+		}
+		stw_close(e);
+	}
+	if (rc == 0)
+		rc = c->val[STW__CLI_OPT_JSON] ? stw__cli_print_json(doc, 1) : print_instances(doc);
+	json_decref(doc);
+	return rc;
+}
+
+/* show -------------------------------------------------------------------------------- */
+
+/* Prints an instance (the answer of GET /api/instances/{id}) for a person. */
+static int print_instance(const json_t *o)
+{
+	char ver[32], created[48], updated[48];
+	int oom = stw__cli_print_field("instance", stw__cli_str_of(o, "id")) |
+		  stw__cli_print_field("definition", stw__cli_str_of(o, "definition")) |
+		  stw__cli_print_field("state", stw__cli_str_of(o, "state")) |
+		  stw__cli_print_field("status", stw__cli_str_of(o, "status")) |
+		  stw__cli_print_field("version", stw__cli_int_of(ver, o, "version")) |
+		  stw__cli_print_field("key", stw__cli_str_of(o, "unique_key")) |
+		  stw__cli_print_field("reason", stw__cli_str_of(o, "reason")) |
+		  stw__cli_print_field("created", stw__cli_time_of(created, o, "created_at", 1)) |
+		  stw__cli_print_field("updated", stw__cli_time_of(updated, o, "updated_at", 1));
+	if (oom) {
+		stw__cli_error("out of memory");
+		return 1;
+	}
+	printf("\ndata:\n");
+	json_t *data = json_object_get(o, "data");
+	if (stw__cli_print_json(data ? data : json_null(), 1))
+		return 1;
+
+	static const char *const hhead[] = { "TIME",       "MESSAGE", "CONTEXT",
+					     "FROM -> TO", "OUTCOME", "REASON" };
+	static const size_t hcaps[] = { 24, 40, 24, 72, 12, 0 };
+	struct stw__cli_table h = { .ncols = 6, .head = hhead, .caps = hcaps };
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(o, "history"), i, r)
+	{
+		char at[48];
+		const char *from = stw__cli_str_of(r, "from"), *to = stw__cli_str_of(r, "to");
+		struct stw__cli_buf tr = { 0 };
+		stw__cli_buf_puts(&tr, from ? from : "(start)");
+		stw__cli_buf_puts(&tr, " -> ");
+		stw__cli_buf_puts(&tr, to ? to : "(same)");
+		const char *row[6] = {
+			stw__cli_time_of(at, r, "at", 1), stw__cli_str_of(r, "message_type"),
+			stw__cli_str_of(r, "context"),    stw__cli_buf_str(&tr),
+			stw__cli_str_of(r, "outcome"),    stw__cli_str_of(r, "reason")
+		};
+		if (stw__cli_buf_str(&tr) == NULL)
+			h.oom = 1;
+		stw__cli_table_add(&h, row);
+		free(tr.p);
+	}
+	static const char *const chead[] = { "TYPE", "CONTEXT", "STATUS", "ERROR" };
+	static const size_t ccaps[] = { 40, 24, 12, 0 };
+	struct stw__cli_table cm = { .ncols = 4, .head = chead, .caps = ccaps };
+	json_array_foreach(json_object_get(o, "commands"), i, r)
+	{
+		const char *row[4] = { stw__cli_str_of(r, "type"), stw__cli_str_of(r, "context"),
+				       stw__cli_str_of(r, "status"), stw__cli_str_of(r, "error") };
+		stw__cli_table_add(&cm, row);
+	}
+	int rc = 0;
+	if (h.oom || cm.oom) {
+		stw__cli_error("out of memory");
+		rc = 1;
+	} else {
+		printf("\nhistory:\n");
+		if (h.nrows > 0)
+			stw__cli_table_print(&h, "  ");
+		else
+			printf("  (none)\n");
+		printf("\ncommands:\n");
+		if (cm.nrows > 0)
+			stw__cli_table_print(&cm, "  ");
+		else
+			printf("  (none)\n");
+	}
+	stw__cli_table_free(&h);
+	stw__cli_table_free(&cm);
+	return rc;
+}
+
+/* steward show ID: one instance (GET /api/instances/{id}, or stw_get_instance). 0, 1 or 2. */
+int stw__cli_cmd_show(struct stw__cli *c)
+{
+	const char *id = c->pos[0], *def = c->val[STW__CLI_OPT_DEFINITION];
+	if (stw__cli_check_len(c, "ID", id, STW_MAX_ID) ||
+	    stw__cli_check_len(c, "--definition", def, STW_MAX_NAME))
+		return 2;
+	json_t *doc = NULL;
+	int rc;
+	if (c->url != NULL) {
+		struct stw__cli_buf p = { 0 };
+		stw__cli_instance_path(&p, id, "", def);
+		rc = stw__cli_http_json(c, "GET", &p, NULL, &doc);
+		free(p.p);
+	} else {
+		struct stw_engine *e = NULL;
+		if ((rc = stw__cli_db_open(c, 0, &e)) != 0)
+			return rc;
+		int src = stw_get_instance(e, def, id, &doc);
+		if (src != STW_OK)
+			rc = stw__cli_db_fail(e, src);
+		stw_close(e);
+	}
+	if (rc == 0)
+		rc = c->val[STW__CLI_OPT_JSON] ? stw__cli_print_json(doc, 1) : print_instance(doc);
+	json_decref(doc);
+	return rc;
+}
