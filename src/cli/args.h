@@ -64,7 +64,6 @@ struct stw__cli {
 	char *url;      /* the daemon's base URL without a trailing '/'; owned */
 	int url_env;    /* the URL came from STEWARD_URL */
 	char *token; /* the bearer token sent to the daemon (--token-file, STEWARD_TOKEN); owned */
-	int curl_ready;             /* curl_global_init was called */
 	char log[STW__CLI_MAX_LOG]; /* the last error the library logged */
 };
 

@@ -11,8 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
-
+#include "http/client.h"
 #include "http/http.h"
 #include "table.h"
 #include "voiding.h"
@@ -94,23 +93,7 @@ int stw__cli_db_fail(struct stw_engine *e, int rc)
 void stw__cli_reply_free(struct stw__cli_reply *r)
 {
 	json_decref(r->json);
-	free(r->body.p);
-}
-
-/*
- * libcurl's write callback: appends the body to the reply, up to
- * HTTP_MAX_REPLY bytes; past that (or out of memory) it stops the transfer.
- */
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	struct stw__cli_reply *r = ud;
-	size_t len = size * n;
-	if (len > HTTP_MAX_REPLY - r->body.len) {
-		r->too_large = 1;
-		return 0;
-	}
-	stw__cli_buf_putn(&r->body, p, len);
-	return r->body.oom ? 0 : len;
+	free(r->body);
 }
 
 void stw__cli_buf_urlenc(struct stw__cli_buf *b, const char *s)
@@ -146,88 +129,60 @@ void stw__cli_instance_path(struct stw__cli_buf *p, const char *id, const char *
 int stw__cli_http_call(struct stw__cli *c, const char *method, const char *path, const json_t *body,
 		       struct stw__cli_reply *r)
 {
-	char eb[STW__CLI_SHOWN_CAP], ub[STW__CLI_SHOWN_CAP];
+	char ub[STW__CLI_SHOWN_CAP];
 	memset(r, 0, sizeof(*r));
 	r->token_sent = c->token != NULL;
-	if (!c->curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			stw__cli_error("cannot initialise libcurl");
-			return 1;
-		}
-		c->curl_ready = 1;
+	if (stw__http_global_init() != 0) {
+		stw__cli_error("cannot initialise libcurl");
+		return 1;
 	}
 	struct stw__cli_buf url = { 0 };
 	stw__cli_buf_puts(&url, c->url);
 	stw__cli_buf_puts(&url, path);
 	char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/json");
-	if (hdr != NULL && c->token != NULL) {
-		/* libcurl copies the line; ours is wiped at once. */
-		char line[STW_TOKEN_MAX + 32];
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", c->token);
-		struct curl_slist *t = curl_slist_append(hdr, line);
-		explicit_bzero(line, sizeof(line));
-		if (t == NULL) {
-			curl_slist_free_all(hdr);
-			hdr = NULL;
-		}
-	}
-	if (hdr != NULL && body != NULL) {
-		struct curl_slist *t = curl_slist_append(hdr, "Content-Type: application/json");
-		if (t != NULL)
-			t = curl_slist_append(t, "Expect:");
-		if (t == NULL) {
-			curl_slist_free_all(hdr);
-			hdr = NULL;
-		}
-	}
+	struct stw__http_call h = { 0 };
+	struct stw__http_call_options o = {
+		.url = stw__cli_buf_str(&url),
+		.connect_timeout_ms = HTTP_CONNECT_TIMEOUT_MS,
+		.timeout_ms = HTTP_TIMEOUT_MS,
+		.max_answer = HTTP_MAX_REPLY,
+		.path_as_is = 1,
+	};
 	int rc = 1;
-	if (h == NULL || hdr == NULL || stw__cli_buf_str(&url) == NULL ||
-	    (body != NULL && payload == NULL)) {
+	if (o.url == NULL || (body != NULL && payload == NULL) ||
+	    stw__http_call_init(&h, &o) != 0 ||
+	    stw__http_call_header(&h, "Accept", "application/json") != 0 ||
+	    (c->token != NULL && stw__http_call_bearer(&h, c->token) != 0) ||
+	    (body != NULL && (stw__http_call_header(&h, "Content-Type", "application/json") != 0 ||
+			      stw__http_call_header(&h, "Expect", "") != 0))) {
 		stw__cli_error("out of memory");
 		goto out;
 	}
-	char err[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(h, CURLOPT_URL, url.p);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "steward/" STW_VERSION_STRING);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, HTTP_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, HTTP_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-	if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload ? payload : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(payload ? strlen(payload) : 0));
-	}
-	CURLcode cc = curl_easy_perform(h);
+	if (strcmp(method, "POST") == 0)
+		stw__http_call_post(&h, payload ? payload : "", payload ? strlen(payload) : 0);
+	CURLcode cc = stw__http_call_perform(&h);
 	if (cc != CURLE_OK) {
-		if (r->too_large)
+		if (h.too_large)
 			stw__cli_error("the answer of %s is larger than %zu MiB",
 				       stw__cli_shown(ub, url.p), HTTP_MAX_REPLY >> 20);
-		else
+		else {
+			char eb[STW__CLI_SHOWN_CAP];
 			stw__cli_error("cannot reach %s: %s", stw__cli_shown(ub, url.p),
-				       stw__cli_shown(eb, err[0] ? err : curl_easy_strerror(cc)));
+				       stw__cli_shown(eb, stw__http_call_error(&h, cc)));
+		}
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-	if (r->body.len > 0) {
+	r->status = stw__http_call_status(&h);
+	r->body = h.answer;
+	r->len = h.len;
+	h.answer = NULL;
+	if (r->len > 0) {
 		json_error_t jerr;
-		r->json = json_loadb(r->body.p, r->body.len, 0, &jerr);
+		r->json = json_loadb(r->body, r->len, 0, &jerr);
 	}
 	rc = 0;
 out:
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
+	stw__http_call_cleanup(&h);
 	free(payload);
 	free(url.p);
 	return rc;
@@ -246,7 +201,7 @@ void stw__cli_report_http_error(const struct stw__cli_reply *r)
 		stw__cli_error("the daemon's answer is not a JSON object (HTTP %ld)", r->status);
 	} else {
 		snprintf(suffix, sizeof(suffix), "the daemon answered HTTP %ld: ", r->status);
-		stw__cli_error_text(suffix, r->body.len ? r->body.p : "(no body)", "");
+		stw__cli_error_text(suffix, r->len ? r->body : "(no body)", "");
 	}
 	if (r->status == 401 && r->token_sent)
 		stw__cli_error("the daemon refused the token of --token-file or STEWARD_TOKEN");

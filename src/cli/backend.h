@@ -27,9 +27,9 @@ int stw__cli_db_fail(struct stw_engine *e, int rc);
 /* An answer of the daemon. Release it with stw__cli_reply_free. */
 struct stw__cli_reply {
 	long status;
-	json_t *json; /* the parsed body, or NULL when it is not JSON */
-	struct stw__cli_buf body;
-	int too_large;
+	json_t *json;   /* the parsed body, or NULL when it is not JSON */
+	char *body;     /* the body, NUL-terminated; NULL when empty */
+	size_t len;     /* its length */
 	int token_sent; /* the request carried a bearer token */
 };
 

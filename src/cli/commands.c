@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "args.h"
 #include "cmd.h"
 #include "text.h"
@@ -231,7 +229,5 @@ int stw_cli_run(int argc, char **argv)
 		explicit_bzero(c.token, strlen(c.token));
 		free(c.token);
 	}
-	if (c.curl_ready)
-		curl_global_cleanup();
 	return rc;
 }

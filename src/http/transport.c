@@ -1,31 +1,28 @@
 /*
  * transport.c - the HTTP transport of remote contexts (see transport.h): a
  * batch of commands is POSTed concurrently with libcurl's multi interface,
- * and each answer is classified as delivered, refused or failed.
+ * each request made by the client of client.h, and each answer is
+ * classified as delivered, refused or failed.
  */
 #include "http/transport.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ANSWER (4 << 20) /* a larger answer body is a failure */
+#include "http/client.h"
+
+#define MAX_ANSWER                 (4 << 20) /* a larger answer body is a failure */
+#define DEFAULT_CONNECT_TIMEOUT_MS 2000L
+#define DEFAULT_TIMEOUT_MS         10000L
 
 struct stw_http_transport {
 	char *url;
-	char *auth; /* "Authorization: Bearer ..." or NULL */
+	char *token; /* the bearer token sent, or NULL */
 	long connect_timeout_ms;
 	long timeout_ms;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 struct stw_http_transport *stw_http_transport_new(const struct stw_http_transport_options *o,
 						  char *err, size_t cap)
@@ -43,18 +40,16 @@ struct stw_http_transport *stw_http_transport_new(const struct stw_http_transpor
 		snprintf(err, cap, "time-outs must not be negative");
 		return NULL;
 	}
-	pthread_once(&curl_once, curl_init_once);
+	/* A failure shows later, as requests that cannot be made. */
+	(void)stw__http_global_init();
 	struct stw_http_transport *t = calloc(1, sizeof(*t));
 	if (t == NULL || (t->url = strdup(o->url)) == NULL)
 		goto oom;
-	if (o->token != NULL && *o->token != '\0') {
-		size_t n = strlen(o->token) + 32;
-		if ((t->auth = malloc(n)) == NULL)
-			goto oom;
-		snprintf(t->auth, n, "Authorization: Bearer %s", o->token);
-	}
-	t->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 2000;
-	t->timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
+	if (o->token != NULL && *o->token != '\0' && (t->token = strdup(o->token)) == NULL)
+		goto oom;
+	t->connect_timeout_ms =
+	    o->connect_timeout_ms ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+	t->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	return t;
 oom:
 	snprintf(err, cap, "out of memory");
@@ -67,49 +62,15 @@ void stw_http_transport_free(struct stw_http_transport *t)
 	if (t == NULL)
 		return;
 	free(t->url);
-	free(t->auth);
+	free(t->token);
 	free(t);
 }
 
 /* One request of a batch. */
 struct req {
-	CURL *h;
-	struct curl_slist *headers;
+	struct stw__http_call call;
 	char *body;
-	char *answer;
-	size_t len;
-	int too_big;
-	char errbuf[CURL_ERROR_SIZE];
 };
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	struct req *r = ud;
-	size_t add = size * n;
-	if (r->len + add > MAX_ANSWER) {
-		r->too_big = 1;
-		return 0;
-	}
-	char *grown = realloc(r->answer, r->len + add + 1);
-	if (grown == NULL)
-		return 0;
-	r->answer = grown;
-	memcpy(r->answer + r->len, p, add);
-	r->len += add;
-	r->answer[r->len] = '\0';
-	return add;
-}
-
-static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value,
-				     int *oom)
-{
-	char line[STW_MAX_ID + 64];
-	snprintf(line, sizeof(line), "%s: %s", name, value);
-	struct curl_slist *n = curl_slist_append(l, line);
-	if (n == NULL)
-		*oom = 1;
-	return n ? n : l;
-}
 
 /* Prepares the request of one command; 0 on success. */
 static int prepare(struct stw_http_transport *t, struct stw_delivery_attempt *a, struct req *r)
@@ -121,42 +82,29 @@ static int prepare(struct stw_http_transport *t, struct stw_delivery_attempt *a,
 		      c->causation_id, "data", c->data, "attempt", a->attempt);
 	r->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
-	r->h = curl_easy_init();
-	if (r->body == NULL || r->h == NULL)
+	struct stw__http_call_options o = {
+		.url = t->url,
+		.connect_timeout_ms = t->connect_timeout_ms,
+		.timeout_ms = t->timeout_ms,
+		.max_answer = MAX_ANSWER,
+	};
+	if (stw__http_call_init(&r->call, &o) != 0 || r->body == NULL)
 		return -1;
-	int oom = 0;
+	struct stw__http_call *h = &r->call;
 	char attempt[16];
 	snprintf(attempt, sizeof(attempt), "%d", a->attempt);
-	r->headers = add_header(r->headers, "Content-Type", "application/json", &oom);
-	r->headers = add_header(r->headers, "Accept", "application/json", &oom);
-	r->headers = add_header(r->headers, "Idempotency-Key", c->id, &oom);
+	int oom = stw__http_call_header(h, "Content-Type", "application/json") |
+		  stw__http_call_header(h, "Accept", "application/json") |
+		  stw__http_call_header(h, "Idempotency-Key", c->id);
 	if (c->correlation_id != NULL)
-		r->headers = add_header(r->headers, "X-Correlation-Id", c->correlation_id, &oom);
-	r->headers = add_header(r->headers, "X-Steward-Attempt", attempt, &oom);
-	r->headers = add_header(r->headers, "Expect", "", &oom);
-	if (t->auth != NULL) {
-		struct curl_slist *n = curl_slist_append(r->headers, t->auth);
-		if (n == NULL)
-			oom = 1;
-		else
-			r->headers = n;
-	}
+		oom |= stw__http_call_header(h, "X-Correlation-Id", c->correlation_id);
+	oom |= stw__http_call_header(h, "X-Steward-Attempt", attempt) |
+	       stw__http_call_header(h, "Expect", "");
+	if (t->token != NULL)
+		oom |= stw__http_call_bearer(h, t->token);
 	if (oom)
 		return -1;
-	CURL *h = r->h;
-	curl_easy_setopt(h, CURLOPT_URL, t->url);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->headers);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "steward/" STW_VERSION_STRING);
+	stw__http_call_post(h, r->body, strlen(r->body));
 	return 0;
 }
 
@@ -164,7 +112,7 @@ static int prepare(struct stw_http_transport *t, struct stw_delivery_attempt *a,
 static void answer_reason(const struct req *r, long status, char *out, size_t cap)
 {
 	json_error_t jerr;
-	json_t *v = r->answer ? json_loads(r->answer, 0, &jerr) : NULL;
+	json_t *v = r->call.answer ? json_loads(r->call.answer, 0, &jerr) : NULL;
 	const char *why = NULL;
 	if (json_is_object(v)) {
 		json_t *m = json_object_get(v, "message");
@@ -175,8 +123,8 @@ static void answer_reason(const struct req *r, long status, char *out, size_t ca
 	}
 	if (why != NULL)
 		snprintf(out, cap, "HTTP %ld: %s", status, why);
-	else if (r->answer != NULL && r->len > 0)
-		snprintf(out, cap, "HTTP %ld: %.200s", status, r->answer);
+	else if (r->call.answer != NULL && r->call.len > 0)
+		snprintf(out, cap, "HTTP %ld: %.200s", status, r->call.answer);
 	else
 		snprintf(out, cap, "HTTP %ld", status);
 	json_decref(v);
@@ -188,23 +136,22 @@ static void classify(struct stw_delivery_attempt *a, struct req *r, CURLcode cod
 	a->events = NULL;
 	if (code != CURLE_OK) {
 		a->outcome = STW_EUNAVAILABLE;
-		if (r->too_big)
+		if (r->call.too_large)
 			snprintf(a->error, sizeof(a->error), "the answer is larger than %d bytes",
 				 MAX_ANSWER);
 		else
 			snprintf(a->error, sizeof(a->error), "%s",
-				 r->errbuf[0] ? r->errbuf : curl_easy_strerror(code));
+				 stw__http_call_error(&r->call, code));
 		return;
 	}
-	long status = 0;
-	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &status);
+	long status = stw__http_call_status(&r->call);
 	if (status >= 200 && status < 300) {
-		if (r->answer == NULL || r->len == 0) {
+		if (r->call.answer == NULL || r->call.len == 0) {
 			a->outcome = STW_OK;
 			return;
 		}
 		json_error_t jerr;
-		json_t *v = json_loads(r->answer, 0, &jerr);
+		json_t *v = json_loads(r->call.answer, 0, &jerr);
 		json_t *events = json_is_object(v) ? json_object_get(v, "events") : NULL;
 		if (v == NULL || !json_is_object(v) || (events != NULL && !json_is_array(events))) {
 			/* Applied, but the answer is not ours to store: the engine parks it. */
@@ -246,8 +193,8 @@ void stw_http_transport_send(struct stw_delivery_attempt *batch, size_t n, void 
 			snprintf(batch[i].error, sizeof(batch[i].error), "out of memory");
 			continue;
 		}
-		curl_easy_setopt(reqs[i].h, CURLOPT_PRIVATE, (char *)&reqs[i]);
-		curl_multi_add_handle(m, reqs[i].h);
+		curl_easy_setopt(reqs[i].call.easy, CURLOPT_PRIVATE, (char *)&reqs[i]);
+		curl_multi_add_handle(m, reqs[i].call.easy);
 	}
 	int running = 0;
 	do {
@@ -267,13 +214,10 @@ void stw_http_transport_send(struct stw_delivery_attempt *batch, size_t n, void 
 		classify(&batch[r - reqs], r, msg->data.result);
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (reqs[i].h != NULL) {
-			curl_multi_remove_handle(m, reqs[i].h);
-			curl_easy_cleanup(reqs[i].h);
-		}
-		curl_slist_free_all(reqs[i].headers);
+		if (reqs[i].call.easy != NULL)
+			curl_multi_remove_handle(m, reqs[i].call.easy);
+		stw__http_call_cleanup(&reqs[i].call);
 		free(reqs[i].body);
-		free(reqs[i].answer);
 	}
 	curl_multi_cleanup(m);
 	free(reqs);
