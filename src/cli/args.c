@@ -132,6 +132,15 @@ int stw__cli_check_len(const struct stw__cli *c, const char *what, const char *s
 	return 0;
 }
 
+int stw__cli_check_note(const struct stw__cli *c, const char *note)
+{
+	if (note != NULL && strlen(note) > STW__CLI_MAX_NOTE) {
+		stw__cli_usage_error(c, "--note is longer than %d bytes", STW__CLI_MAX_NOTE);
+		return 2;
+	}
+	return 0;
+}
+
 int stw__cli_resolve_target(struct stw__cli *c)
 {
 	const char *url = c->val[STW__CLI_OPT_URL], *db = c->val[STW__CLI_OPT_DB];
@@ -152,7 +161,7 @@ int stw__cli_resolve_target(struct stw__cli *c)
 		return 2;
 	}
 	if (url == NULL) {
-		c->db = db ? db : STW_CLI_DEFAULT_DB;
+		c->db = db ? db : STW__CLI_DEFAULT_DB;
 		if (*c->db == '\0') {
 			stw__cli_usage_error(c, "--db needs a path");
 			return 2;
@@ -172,5 +181,5 @@ int stw__cli_resolve_target(struct stw__cli *c)
 	size_t n = strlen(c->url);
 	while (n > 0 && c->url[n - 1] == '/')
 		c->url[--n] = '\0';
-	return stw_daemon_token(c->val[STW__CLI_OPT_TOKEN_FILE], &c->token);
+	return stw__cli_daemon_token(c->val[STW__CLI_OPT_TOKEN_FILE], &c->token);
 }

@@ -38,6 +38,7 @@ enum stw__cli_opt {
 
 #define STW__CLI_MAX_POS  3    /* positional arguments of a command */
 #define STW__CLI_MAX_NOTE 1000 /* bytes of a --note (the engine's limit) */
+#define STW__CLI_MAX_PAGE 1000 /* the largest --limit (the API's) */
 #define STW__CLI_MAX_LOG  512  /* bytes kept of the library's last error line */
 
 struct stw__cli;
@@ -86,6 +87,9 @@ int stw__cli_opt_int(const struct stw__cli *c, enum stw__cli_opt o, long long lo
  * empty, shorter than max bytes; NULL passes). Returns 0 or 2.
  */
 int stw__cli_check_len(const struct stw__cli *c, const char *what, const char *s, size_t max);
+
+/* Checks that a --note (NULL passes) has at most STW__CLI_MAX_NOTE bytes. Returns 0 or 2. */
+int stw__cli_check_note(const struct stw__cli *c, const char *note);
 
 /*
  * Decides where the command works: --url, --db, else STEWARD_URL, else the

@@ -15,6 +15,8 @@
 #include "table.h"
 #include "text.h"
 
+#define DEFAULT_LIMIT 50 /* commands listed without --limit */
+
 static int is_command_status(const char *s)
 {
 	static const char *const ok[] = { "pending", "delivered", "rejected", "parked", "skipped" };
@@ -66,7 +68,7 @@ int stw__cli_cmd_commands(struct stw__cli *c)
 {
 	long long limit;
 	const char *status = c->val[STW__CLI_OPT_STATUS] ? c->val[STW__CLI_OPT_STATUS] : "parked";
-	if (stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, 1000, 50, &limit))
+	if (stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, STW__CLI_MAX_PAGE, DEFAULT_LIMIT, &limit))
 		return 2;
 	if (!is_command_status(status)) {
 		stw__cli_usage_error(
@@ -112,10 +114,8 @@ static int decide_command(struct stw__cli *c, int skip)
 	const char *id = c->pos[0], *note = skip ? c->val[STW__CLI_OPT_NOTE] : NULL;
 	if (stw__cli_check_len(c, "ID", id, STW_MAX_ID))
 		return 2;
-	if (note != NULL && strlen(note) > 1000) {
-		stw__cli_usage_error(c, "--note is longer than 1000 bytes");
+	if (stw__cli_check_note(c, note))
 		return 2;
-	}
 	json_t *doc = NULL;
 	int rc;
 	if (c->url != NULL) {

@@ -17,6 +17,8 @@
 #include "table.h"
 #include "text.h"
 
+#define DEFAULT_LIMIT 100 /* events listed without --limit */
+
 /* events ------------------------------------------------------------------------------ */
 
 struct events_ctx {
@@ -126,7 +128,7 @@ int stw__cli_cmd_events(struct stw__cli *c)
 	long long after, limit;
 	if (stw__cli_check_len(c, "CONTEXT", context, STW_MAX_NAME) ||
 	    stw__cli_opt_int(c, STW__CLI_OPT_AFTER, 0, LLONG_MAX, 0, &after) ||
-	    stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, 1000, 100, &limit))
+	    stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, STW__CLI_MAX_PAGE, DEFAULT_LIMIT, &limit))
 		return 2;
 	json_t *doc = NULL;
 	int rc;

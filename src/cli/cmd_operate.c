@@ -61,10 +61,8 @@ static int operate(struct stw__cli *c, const struct operation *op)
 	    stw__cli_check_len(c, "--definition", def, STW_MAX_NAME) ||
 	    stw__cli_check_len(c, "--state", state, STW_MAX_NAME))
 		return 2;
-	if (note != NULL && strlen(note) > 1000) {
-		stw__cli_usage_error(c, "--note is longer than 1000 bytes");
+	if (stw__cli_check_note(c, note))
 		return 2;
-	}
 	if (op == &op_retry && state == NULL) {
 		stw__cli_usage_error(c, "retry needs --state STATE (the state to retry from)");
 		return 2;

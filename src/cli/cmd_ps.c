@@ -15,6 +15,8 @@
 #include "table.h"
 #include "text.h"
 
+#define DEFAULT_LIMIT 50 /* instances listed without --limit */
+
 /* ps ---------------------------------------------------------------------------------- */
 
 static int is_status(const char *s)
@@ -70,7 +72,7 @@ int stw__cli_cmd_ps(struct stw__cli *c)
 	long long limit, offset;
 	const char *def = c->val[STW__CLI_OPT_DEFINITION], *status = c->val[STW__CLI_OPT_STATUS],
 		   *state = c->val[STW__CLI_OPT_STATE];
-	if (stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, 1000, 50, &limit) ||
+	if (stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, STW__CLI_MAX_PAGE, DEFAULT_LIMIT, &limit) ||
 	    stw__cli_opt_int(c, STW__CLI_OPT_OFFSET, 0, INT_MAX, 0, &offset) ||
 	    stw__cli_check_len(c, "--definition", def, STW_MAX_NAME) ||
 	    stw__cli_check_len(c, "--state", state, STW_MAX_NAME))

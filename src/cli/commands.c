@@ -141,12 +141,12 @@ static const struct stw__cli_command *find_command(const char *name)
 	return NULL;
 }
 
-int stw_cli_is_command(const char *name)
+int stw__cli_is_command(const char *name)
 {
 	return name != NULL && find_command(name) != NULL;
 }
 
-void stw_cli_summary(FILE *f)
+void stw__cli_summary(FILE *f)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
@@ -160,7 +160,7 @@ static void print_help(const struct stw__cli_command *cmd, FILE *f)
 		"[--json]\n\n%s",
 		cmd->name, cmd->synopsis, cmd->help);
 	fputs("\ncommon options:\n"
-	      "  --db PATH        work on this database file (default " STW_CLI_DEFAULT_DB ");\n"
+	      "  --db PATH        work on this database file (default " STW__CLI_DEFAULT_DB ");\n"
 	      "                   ps, show and events open it read-only\n"
 	      "  --url URL        work through a running daemon's HTTP API instead\n"
 	      "                   (default: $STEWARD_URL, e.g. http://127.0.0.1:8080)\n"
@@ -174,7 +174,7 @@ static void print_help(const struct stw__cli_command *cmd, FILE *f)
 	      f);
 }
 
-int stw_cli_help(const char *name, FILE *f)
+int stw__cli_help(const char *name, FILE *f)
 {
 	const struct stw__cli_command *cmd = find_command(name);
 	if (cmd == NULL) {
@@ -187,7 +187,7 @@ int stw_cli_help(const char *name, FILE *f)
 	return 0;
 }
 
-int stw_cli_run(int argc, char **argv)
+int stw__cli_run(int argc, char **argv)
 {
 	struct stw__cli c = { .cmd = argc > 0 ? find_command(argv[0]) : NULL };
 	if (c.cmd == NULL) {

@@ -10,10 +10,10 @@
 #include <stdio.h>
 
 /* The database the commands use when neither --db nor --url is given. */
-#define STW_CLI_DEFAULT_DB "steward-voiding.db"
+#define STW__CLI_DEFAULT_DB "steward-voiding.db"
 
 /* Returns 1 if `name` is one of the commands of this module, else 0. */
-int stw_cli_is_command(const char *name);
+int stw__cli_is_command(const char *name);
 
 /*
  * Runs a command: argv[0] is its name, the rest its options and arguments.
@@ -21,15 +21,15 @@ int stw_cli_is_command(const char *name);
  * store or HTTP error), 2 usage error. Messages go to stderr, results to
  * stdout.
  */
-int stw_cli_run(int argc, char **argv);
+int stw__cli_run(int argc, char **argv);
 
 /*
  * Prints the help of command `name` to f and returns 0; for a name that is
  * not a command, prints an error to stderr and returns 2.
  */
-int stw_cli_help(const char *name, FILE *f);
+int stw__cli_help(const char *name, FILE *f);
 
 /* Prints one line per command (name and summary), indented, to f. */
-void stw_cli_summary(FILE *f);
+void stw__cli_summary(FILE *f);
 
 #endif /* STW_CLI_COMMANDS_H */

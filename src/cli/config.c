@@ -18,13 +18,25 @@
 /* The longest line a configuration file may have, newline included. */
 #define CONFIG_MAX_LINE 4096
 
-void stw_config_init(struct stw_serve_config *c)
+/* The ranges of a remote's numbers. */
+#define MAX_TIMEOUT_MS 3600000  /* connect_timeout_ms, timeout_ms: an hour */
+#define MAX_ATTEMPTS   1000000  /* max_attempts */
+#define MAX_BACKOFF_MS 86400000 /* backoff_ms, backoff_max_ms: a day */
+
+/* What a remote gets when its file leaves a number out (transport.c, the engine). */
+#define DEFAULT_CONNECT_TIMEOUT_MS 2000
+#define DEFAULT_TIMEOUT_MS         10000
+#define DEFAULT_MAX_ATTEMPTS       8
+#define DEFAULT_BACKOFF_MS         500
+#define DEFAULT_BACKOFF_MAX_MS     60000
+
+void stw__cli_config_init(struct stw__cli_serve_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->synchronous = -1;
 }
 
-void stw_config_free(struct stw_serve_config *c)
+void stw__cli_config_free(struct stw__cli_serve_config *c)
 {
 	free(c->file);
 	free(c->listen);
@@ -39,10 +51,10 @@ void stw_config_free(struct stw_serve_config *c)
 		free(c->remotes[i].token_file);
 	}
 	free(c->remotes);
-	stw_config_init(c);
+	stw__cli_config_init(c);
 }
 
-int stw_config_set(char **field, const char *value)
+int stw__cli_config_set(char **field, const char *value)
 {
 	char *copy = strdup(value);
 	if (copy == NULL)
@@ -52,7 +64,7 @@ int stw_config_set(char **field, const char *value)
 	return 0;
 }
 
-int stw_config_add_load(struct stw_serve_config *c, const char *path)
+int stw__cli_config_add_load(struct stw__cli_serve_config *c, const char *path)
 {
 	char **grown = realloc(c->load, (c->nload + 1) * sizeof(*grown));
 	if (grown == NULL)
@@ -65,16 +77,17 @@ int stw_config_add_load(struct stw_serve_config *c, const char *path)
 }
 
 /* The remote named `name`, declared when missing; NULL when out of memory. */
-static struct stw_serve_remote *remote(struct stw_serve_config *c, const char *name)
+static struct stw__cli_serve_remote *remote(struct stw__cli_serve_config *c, const char *name)
 {
 	for (size_t i = 0; i < c->nremotes; i++)
 		if (strcmp(c->remotes[i].name, name) == 0)
 			return &c->remotes[i];
-	struct stw_serve_remote *grown = realloc(c->remotes, (c->nremotes + 1) * sizeof(*grown));
+	struct stw__cli_serve_remote *grown =
+	    realloc(c->remotes, (c->nremotes + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return NULL;
 	c->remotes = grown;
-	struct stw_serve_remote *r = &c->remotes[c->nremotes];
+	struct stw__cli_serve_remote *r = &c->remotes[c->nremotes];
 	memset(r, 0, sizeof(*r));
 	if ((r->name = strdup(name)) == NULL)
 		return NULL;
@@ -100,7 +113,7 @@ static int valid_url(const char *s)
 	       (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
 }
 
-int stw_config_synchronous(const char *s, int *out)
+int stw__cli_config_synchronous(const char *s, int *out)
 {
 	static const char *const names[] = { "off", "normal", "full" };
 	for (int i = 0; i < 3; i++)
@@ -123,7 +136,8 @@ static int parse_number(const char *s, long long min, long long max, long long *
 	return 0;
 }
 
-int stw_config_remote_flag(struct stw_serve_config *c, const char *spec, char *err, size_t cap)
+int stw__cli_config_remote_flag(struct stw__cli_serve_config *c, const char *spec, char *err,
+				size_t cap)
 {
 	const char *eq = strchr(spec, '=');
 	char name[STW_MAX_NAME];
@@ -142,15 +156,15 @@ int stw_config_remote_flag(struct stw_serve_config *c, const char *spec, char *e
 			 name);
 		return -1;
 	}
-	struct stw_serve_remote *r = remote(c, name);
-	if (r == NULL || stw_config_set(&r->url, eq + 1) != 0) {
+	struct stw__cli_serve_remote *r = remote(c, name);
+	if (r == NULL || stw__cli_config_set(&r->url, eq + 1) != 0) {
 		snprintf(err, cap, "out of memory");
 		return -1;
 	}
 	return 0;
 }
 
-int stw_config_validate(const struct stw_serve_config *c, char *err, size_t cap)
+int stw__cli_config_validate(const struct stw__cli_serve_config *c, char *err, size_t cap)
 {
 	for (size_t i = 0; i < c->nremotes; i++)
 		if (c->remotes[i].url == NULL) {
@@ -169,7 +183,7 @@ int stw_config_validate(const struct stw_serve_config *c, char *err, size_t cap)
 /* The file                                                                 */
 
 struct parse {
-	struct stw_serve_config *c;
+	struct stw__cli_serve_config *c;
 	FILE *f;
 	const char *path;
 	char dir[PATH_MAX]; /* the file's directory, for relative paths */
@@ -232,8 +246,8 @@ static int set_path(struct parse *p, char **field, const char *key, const char *
 		value = joined;
 	}
 	if (field == NULL)
-		return stw_config_add_load(p->c, value) == 0 ? 1 : fail(p, "out of memory");
-	return stw_config_set(field, value) == 0 ? 1 : fail(p, "out of memory");
+		return stw__cli_config_add_load(p->c, value) == 0 ? 1 : fail(p, "out of memory");
+	return stw__cli_config_set(field, value) == 0 ? 1 : fail(p, "out of memory");
 }
 
 /* A number key of a remote section. */
@@ -275,7 +289,7 @@ static int remote_section(const char *section, char *name, size_t cap)
 static int on_remote_key(struct parse *p, const char *section, const char *name, const char *key,
 			 const char *value)
 {
-	struct stw_serve_remote *r = remote(p->c, name);
+	struct stw__cli_serve_remote *r = remote(p->c, name);
 	long long v = 0;
 	int ok;
 	if (r == NULL)
@@ -284,32 +298,32 @@ static int on_remote_key(struct parse *p, const char *section, const char *name,
 		if (!valid_url(value))
 			return fail(p, "[%s] url: '%s' does not start with http:// or https://",
 				    section, value);
-		return stw_config_set(&r->url, value) == 0 ? 1 : fail(p, "out of memory");
+		return stw__cli_config_set(&r->url, value) == 0 ? 1 : fail(p, "out of memory");
 	}
 	if (strcmp(key, "token_file") == 0)
 		return set_path(p, &r->token_file, "token_file", value);
 	if (strcmp(key, "connect_timeout_ms") == 0) {
-		if ((ok = set_number(p, section, key, value, 1, 3600000, &v)) == 1)
+		if ((ok = set_number(p, section, key, value, 1, MAX_TIMEOUT_MS, &v)) == 1)
 			r->connect_timeout_ms = (long)v;
 		return ok;
 	}
 	if (strcmp(key, "timeout_ms") == 0) {
-		if ((ok = set_number(p, section, key, value, 1, 3600000, &v)) == 1)
+		if ((ok = set_number(p, section, key, value, 1, MAX_TIMEOUT_MS, &v)) == 1)
 			r->timeout_ms = (long)v;
 		return ok;
 	}
 	if (strcmp(key, "max_attempts") == 0) {
-		if ((ok = set_number(p, section, key, value, 1, 1000000, &v)) == 1)
+		if ((ok = set_number(p, section, key, value, 1, MAX_ATTEMPTS, &v)) == 1)
 			r->max_attempts = (int)v;
 		return ok;
 	}
 	if (strcmp(key, "backoff_ms") == 0) {
-		if ((ok = set_number(p, section, key, value, 1, 86400000, &v)) == 1)
+		if ((ok = set_number(p, section, key, value, 1, MAX_BACKOFF_MS, &v)) == 1)
 			r->backoff_ms = v;
 		return ok;
 	}
 	if (strcmp(key, "backoff_max_ms") == 0) {
-		if ((ok = set_number(p, section, key, value, 1, 86400000, &v)) == 1)
+		if ((ok = set_number(p, section, key, value, 1, MAX_BACKOFF_MS, &v)) == 1)
 			r->backoff_max_ms = v;
 		return ok;
 	}
@@ -328,8 +342,9 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 		if (strcmp(key, "listen") == 0) {
 			if (value[0] == '\0')
 				return fail(p, "[server] listen is empty (off: no HTTP server)");
-			return stw_config_set(&p->c->listen, value) == 0 ? 1
-									 : fail(p, "out of memory");
+			return stw__cli_config_set(&p->c->listen, value) == 0
+				   ? 1
+				   : fail(p, "out of memory");
 		}
 		if (strcmp(key, "token_file") == 0)
 			return set_path(p, &p->c->token_file, "token_file", value);
@@ -339,7 +354,7 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 		if (strcmp(key, "path") == 0)
 			return set_path(p, &p->c->store, "path", value);
 		if (strcmp(key, "synchronous") == 0) {
-			if (stw_config_synchronous(value, &p->c->synchronous) != 0)
+			if (stw__cli_config_synchronous(value, &p->c->synchronous) != 0)
 				return fail(p,
 					    "[store] synchronous: '%s' is not full, normal or off",
 					    value);
@@ -365,7 +380,8 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 	}
 }
 
-int stw_config_read_file(struct stw_serve_config *c, const char *path, char *err, size_t cap)
+int stw__cli_config_read_file(struct stw__cli_serve_config *c, const char *path, char *err,
+			      size_t cap)
 {
 	struct parse p = { .c = c, .path = path };
 	const char *slash = strrchr(path, '/');
@@ -399,7 +415,7 @@ int stw_config_read_file(struct stw_serve_config *c, const char *path, char *err
 		snprintf(err, cap, "%s: cannot parse (out of memory)", path);
 		return -1;
 	}
-	if (stw_config_set(&c->file, path) != 0) {
+	if (stw__cli_config_set(&c->file, path) != 0) {
 		snprintf(err, cap, "out of memory");
 		return -1;
 	}
@@ -422,7 +438,7 @@ static void print_url(FILE *f, const char *url)
 	fprintf(f, "%.*s***@%s", (int)(rest + 3 - url), url, at + 1);
 }
 
-void stw_config_print(const struct stw_serve_config *c, FILE *f)
+void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f)
 {
 	static const char *const sync_names[] = { "off", "normal", "full" };
 	fprintf(f, "config       %s\n", c->file ? c->file : "(none)");
@@ -433,16 +449,17 @@ void stw_config_print(const struct stw_serve_config *c, FILE *f)
 	for (size_t i = 0; i < c->nload; i++)
 		fprintf(f, "load         %s\n", c->load[i]);
 	for (size_t i = 0; i < c->nremotes; i++) {
-		const struct stw_serve_remote *r = &c->remotes[i];
+		const struct stw__cli_serve_remote *r = &c->remotes[i];
 		fprintf(f, "remote       %s ", r->name);
 		print_url(f, r->url ? r->url : "(no url)");
 		fprintf(f, " token_file=%s", r->token_file ? r->token_file : "(none)");
 		fprintf(f, " connect_timeout_ms=%ld timeout_ms=%ld max_attempts=%d",
-			r->connect_timeout_ms ? r->connect_timeout_ms : 2000,
-			r->timeout_ms ? r->timeout_ms : 10000,
-			r->max_attempts ? r->max_attempts : 8);
-		fprintf(f, " backoff_ms=%lld backoff_max_ms=%lld\n",
-			(long long)(r->backoff_ms ? r->backoff_ms : 500),
-			(long long)(r->backoff_max_ms ? r->backoff_max_ms : 60000));
+			r->connect_timeout_ms ? r->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS,
+			r->timeout_ms ? r->timeout_ms : DEFAULT_TIMEOUT_MS,
+			r->max_attempts ? r->max_attempts : DEFAULT_MAX_ATTEMPTS);
+		fprintf(
+		    f, " backoff_ms=%lld backoff_max_ms=%lld\n",
+		    (long long)(r->backoff_ms ? r->backoff_ms : DEFAULT_BACKOFF_MS),
+		    (long long)(r->backoff_max_ms ? r->backoff_max_ms : DEFAULT_BACKOFF_MAX_MS));
 	}
 }

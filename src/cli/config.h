@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 /* One remote context. Numbers left 0 take the transport's or engine's default. */
-struct stw_serve_remote {
+struct stw__cli_serve_remote {
 	char *name;              /* the context */
 	char *url;               /* where its commands are POSTed */
 	char *token_file;        /* the bearer token sent to it; NULL: none */
@@ -31,7 +31,7 @@ struct stw_serve_remote {
 	int64_t backoff_max_ms;  /* 0: the engine's default */
 };
 
-struct stw_serve_config {
+struct stw__cli_serve_config {
 	char *file;       /* the file read, or NULL */
 	char *listen;     /* NULL: the daemon's default */
 	char *token_file; /* the daemon's API token; NULL: none */
@@ -39,44 +39,46 @@ struct stw_serve_config {
 	int synchronous;  /* -1: default (full); 0 off, 1 normal, 2 full */
 	char **load;      /* plugins, in order */
 	size_t nload;
-	struct stw_serve_remote *remotes;
+	struct stw__cli_serve_remote *remotes;
 	size_t nremotes;
 };
 
 /* Fills *c with empty settings. */
-void stw_config_init(struct stw_serve_config *c);
+void stw__cli_config_init(struct stw__cli_serve_config *c);
 
 /* Releases what *c owns. */
-void stw_config_free(struct stw_serve_config *c);
+void stw__cli_config_free(struct stw__cli_serve_config *c);
 
 /*
  * Reads an INI file into *c (keys it sets override earlier values; load
  * lines add). Returns 0, or -1 with "FILE:LINE: ..." in err.
  */
-int stw_config_read_file(struct stw_serve_config *c, const char *path, char *err, size_t cap);
+int stw__cli_config_read_file(struct stw__cli_serve_config *c, const char *path, char *err,
+			      size_t cap);
 
 /* Sets one string setting (copying the value): 0, or -1 when out of memory. */
-int stw_config_set(char **field, const char *value);
+int stw__cli_config_set(char **field, const char *value);
 
 /* Adds a plugin path: 0, or -1 when out of memory. */
-int stw_config_add_load(struct stw_serve_config *c, const char *path);
+int stw__cli_config_add_load(struct stw__cli_serve_config *c, const char *path);
 
 /*
  * Applies a --remote NAME=URL flag: sets the URL of NAME (declaring it when
  * the file did not). Returns 0, or -1 with a message in err.
  */
-int stw_config_remote_flag(struct stw_serve_config *c, const char *spec, char *err, size_t cap);
+int stw__cli_config_remote_flag(struct stw__cli_serve_config *c, const char *spec, char *err,
+				size_t cap);
 
 /* Parses a synchronous level ("full", "normal", "off"): 0, or -1. */
-int stw_config_synchronous(const char *s, int *out);
+int stw__cli_config_synchronous(const char *s, int *out);
 
 /*
  * Checks what the file, environment and flags cannot check alone (every
  * remote has a URL). Returns 0, or -1 with a message in err.
  */
-int stw_config_validate(const struct stw_serve_config *c, char *err, size_t cap);
+int stw__cli_config_validate(const struct stw__cli_serve_config *c, char *err, size_t cap);
 
 /* Prints the resolved settings, one per line; never a token, only where it is read from. */
-void stw_config_print(const struct stw_serve_config *c, FILE *f);
+void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f);
 
 #endif /* STW_CLI_CONFIG_H */

@@ -13,6 +13,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#define POLL_MS         100  /* idle wait: the poll for work other processes wrote */
+#define RETRY_MS        1000 /* wait after a failed round or delivery */
+#define SLOW_STEP_MS    5000 /* SLOW_DOWN: per process step */
+#define SLOW_COMMAND_MS 250  /* SLOW_DOWN: per command delivered */
+#define MAX_NARRATED    8    /* contexts whose events are printed */
+#define NARRATE_PAGE    100  /* events read at a time for printing */
+#define DEMO_LIST_MAX   100  /* instances a demo's list shows */
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -40,7 +48,7 @@ struct worker {
 	struct courier *courier; /* NULL when no context is remote */
 	struct stw__http *http;
 	struct stw__http_metrics metrics;
-	const struct stw_daemon_options *o;
+	const struct stw__cli_daemon_options *o;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int kicked;
@@ -106,9 +114,9 @@ static void observe(const struct stw_activity *a, void *ud)
 	if (!w->o->slow)
 		return;
 	if (a->kind == STW_ACTIVITY_STEP && a->stateful)
-		worker_wait(w, 5000L * a->count, 0);
+		worker_wait(w, (int64_t)SLOW_STEP_MS * a->count, 0);
 	else if (a->kind == STW_ACTIVITY_DELIVERY)
-		worker_wait(w, 250L * a->count, 0);
+		worker_wait(w, (int64_t)SLOW_COMMAND_MS * a->count, 0);
 }
 
 static void courier_observe(const struct stw_activity *a, void *ud)
@@ -139,10 +147,10 @@ static void *courier_run(void *ud)
 		if (stop)
 			break;
 		int n = 0;
-		int64_t wait = 100; /* the poll for commands other processes wrote */
+		int64_t wait = POLL_MS; /* the poll for commands other processes wrote */
 		if (stw_deliver_remote(c->e, &n) != STW_OK) {
 			fprintf(stderr, "steward: %s (retrying)\n", stw_errmsg(c->e));
-			wait = 1000;
+			wait = RETRY_MS;
 		} else if (n > 0) {
 			continue;
 		} else {
@@ -185,7 +193,7 @@ static int has_remote(struct stw_engine *e)
 }
 
 /* Starts the courier if a context is remote; 0 on success (also when none is). */
-static int courier_start(struct worker *w, const struct stw_daemon_options *o)
+static int courier_start(struct worker *w, const struct stw__cli_daemon_options *o)
 {
 	if (!has_remote(w->e))
 		return 0;
@@ -259,10 +267,10 @@ static void narrate(struct stw_engine *e, struct narration *n, int count)
 	for (int i = 0; i < count; i++) {
 		int read = 0;
 		do {
-			if (stw_read(e, n[i].context, n[i].seen, 100, print_event, &n[i], &read) !=
-			    STW_OK)
+			if (stw_read(e, n[i].context, n[i].seen, NARRATE_PAGE, print_event, &n[i],
+				     &read) != STW_OK)
 				break;
-		} while (read == 100);
+		} while (read == NARRATE_PAGE);
 	}
 	fflush(stdout);
 }
@@ -274,7 +282,7 @@ static double seconds_since(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-int stw_daemon_token(const char *file, char **out)
+int stw__cli_daemon_token(const char *file, char **out)
 {
 	*out = NULL;
 	if (file == NULL) {
@@ -318,7 +326,7 @@ int stw_daemon_token(const char *file, char **out)
 	return 0;
 }
 
-int stw_daemon_run(const struct stw_daemon_options *o)
+int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 {
 	struct worker w = { .o = o };
 	stw__http_metrics_init(&w.metrics);
@@ -344,7 +352,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 	}
 	int web =
 	    o->listen == NULL || (strcmp(o->listen, "") != 0 && strcmp(o->listen, "off") != 0);
-	if (web && stw_daemon_token(o->token_file, &token) != 0)
+	if (web && stw__cli_daemon_token(o->token_file, &token) != 0)
 		goto out;
 	if (web) {
 		struct stw__http_config hc = {
@@ -378,9 +386,9 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 		       stw__http_port(w.http), token ? "; a token is required" : "");
 	fflush(stdout);
 
-	struct narration n[8];
+	struct narration n[MAX_NARRATED];
 	int nn = 0;
-	for (int i = 0; !o->quiet && o->narrate && o->narrate[i] && nn < 8; i++, nn++) {
+	for (int i = 0; !o->quiet && o->narrate && o->narrate[i] && nn < MAX_NARRATED; i++, nn++) {
 		n[nn].context = o->narrate[i];
 		if (stw_head(w.e, n[nn].context, &n[nn].seen) != STW_OK)
 			n[nn].seen = 0;
@@ -404,7 +412,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 		stw__http_metrics_beat(&w.metrics);
 		if (rc != STW_OK) {
 			fprintf(stderr, "steward: %s (retrying)\n", stw_errmsg(w.e));
-			worker_wait(&w, 1000, 0);
+			worker_wait(&w, RETRY_MS, 0);
 			continue;
 		}
 		narrate(w.e, n, nn);
@@ -412,7 +420,7 @@ int stw_daemon_run(const struct stw_daemon_options *o)
 			/* Idle: sleep until the next timer falls due (at most 100 ms, the
 			 * poll for events appended by other processes), or until the API
 			 * wakes us. */
-			int64_t wait = 100, due = 0;
+			int64_t wait = POLL_MS, due = 0;
 			struct timespec wall;
 			clock_gettime(CLOCK_REALTIME, &wall);
 			int64_t now = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
@@ -437,10 +445,10 @@ out:
 	return status;
 }
 
-int stw_demo_list(struct stw__http_request *r, const char *definition, const char *key,
-		  int (*view)(struct stw_engine *e, const char *id, json_t **out))
+int stw__cli_demo_list(struct stw__http_request *r, const char *definition, const char *key,
+		       int (*view)(struct stw_engine *e, const char *id, json_t **out))
 {
-	struct stw_instance_filter f = { .definition = definition, .limit = 100 };
+	struct stw_instance_filter f = { .definition = definition, .limit = DEMO_LIST_MAX };
 	json_t *procs = NULL, *out = json_array();
 	int rc = out ? stw_list_instances(r->engine, &f, &procs) : STW_ENOMEM;
 	size_t i;

@@ -7,7 +7,7 @@
 
 #include "http/http.h"
 
-struct stw_daemon_options {
+struct stw__cli_daemon_options {
 	const char *store;  /* SQLite path */
 	const char *listen; /* NULL: 127.0.0.1:8080; "" or "off": no HTTP server */
 	int slow;           /* SLOW_DOWN: wait 5 s per process step, 250 ms per command */
@@ -40,10 +40,10 @@ struct stw_daemon_options {
  * wiping it; NULL: no token), or 1 after printing why the token cannot be
  * used. The daemon and the CLI's --url commands share it.
  */
-int stw_daemon_token(const char *file, char **out);
+int stw__cli_daemon_token(const char *file, char **out);
 
 /* Runs until a signal (or run_for). Returns the process exit status. */
-int stw_daemon_run(const struct stw_daemon_options *o);
+int stw__cli_daemon_run(const struct stw__cli_daemon_options *o);
 
 /*
  * Answers {key: [...]} with the views of the 100 newest instances of
@@ -51,24 +51,24 @@ int stw_daemon_run(const struct stw_daemon_options *o);
  * examples make it), each with a "process" object {id, state, status,
  * reason}. Instances without a view are skipped (they show on /instances).
  */
-int stw_demo_list(struct stw__http_request *r, const char *definition, const char *key,
-		  int (*view)(struct stw_engine *e, const char *id, json_t **out));
+int stw__cli_demo_list(struct stw__http_request *r, const char *definition, const char *key,
+		       int (*view)(struct stw_engine *e, const char *id, json_t **out));
 
 /* Demo routes and setup of the voiding example (demo_voiding.c). */
-int stw_demo_voiding_setup(struct stw_engine *e, void *ud);
-int stw_demo_voiding_route(struct stw__http_request *r, void *ud);
-void stw_demo_voiding_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
+int stw__cli_demo_voiding_setup(struct stw_engine *e, void *ud);
+int stw__cli_demo_voiding_route(struct stw__http_request *r, void *ud);
+void stw__cli_demo_voiding_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
 
 /* The order demo (demo_orders.c). */
-void stw_demo_orders_configure(int64_t payment_timeout_ms);
-int stw_demo_orders_setup(struct stw_engine *e, void *ud);
-int stw_demo_orders_route(struct stw__http_request *r, void *ud);
-void stw_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
+void stw__cli_demo_orders_configure(int64_t payment_timeout_ms);
+int stw__cli_demo_orders_setup(struct stw_engine *e, void *ud);
+int stw__cli_demo_orders_route(struct stw__http_request *r, void *ud);
+void stw__cli_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
 
 /* The ticket booking demo (demo_booking.c). */
-void stw_demo_booking_configure(int64_t payment_window_ms, int64_t expire_every_ms);
-int stw_demo_booking_setup(struct stw_engine *e, void *ud);
-int stw_demo_booking_route(struct stw__http_request *r, void *ud);
-void stw_demo_booking_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
+void stw__cli_demo_booking_configure(int64_t payment_window_ms, int64_t expire_every_ms);
+int stw__cli_demo_booking_setup(struct stw_engine *e, void *ud);
+int stw__cli_demo_booking_route(struct stw__http_request *r, void *ud);
+void stw__cli_demo_booking_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud);
 
 #endif /* STW_DAEMON_H */

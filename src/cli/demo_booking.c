@@ -15,13 +15,13 @@ static struct booking_options options[2];
 static int nopened;
 static int64_t window_ms = 60 * 1000, every_ms = 10 * 1000;
 
-void stw_demo_booking_configure(int64_t payment_window_ms, int64_t expire_every_ms)
+void stw__cli_demo_booking_configure(int64_t payment_window_ms, int64_t expire_every_ms)
 {
 	window_ms = payment_window_ms;
 	every_ms = expire_every_ms;
 }
 
-int stw_demo_booking_setup(struct stw_engine *e, void *ud)
+int stw__cli_demo_booking_setup(struct stw_engine *e, void *ud)
 {
 	(void)ud;
 	if (nopened >= 2)
@@ -35,7 +35,7 @@ int stw_demo_booking_setup(struct stw_engine *e, void *ud)
 #define RECENT 8
 static char recent[RECENT][48];
 
-void stw_demo_booking_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud)
+void stw__cli_demo_booking_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud)
 {
 	(void)ud;
 	static const char *const clients[] = { "ada", "bob", "cy" };
@@ -68,7 +68,7 @@ void stw_demo_booking_simulate(struct stw_engine *e, unsigned *rng, int tick, vo
 /* GET /api/demo/booking/bookings: the newest bookings with their process. */
 static int route_list(struct stw__http_request *r)
 {
-	return stw_demo_list(r, booking_definition.name, "bookings", booking_get);
+	return stw__cli_demo_list(r, booking_definition.name, "bookings", booking_get);
 }
 
 /* POST /api/demo/booking/bookings {client, concert, seats}: places a booking. */
@@ -83,7 +83,7 @@ static int route_place(struct stw__http_request *r)
 	if (!json_is_array(seats) || json_array_size(seats) == 0 ||
 	    json_array_size(seats) > BOOKING_MAX_SEATS)
 		return stw__http_error(r, 400, "bad_request", "seats must be 1 to %d strings",
-				       BOOKING_MAX_SEATS);
+				      BOOKING_MAX_SEATS);
 	const char *list[BOOKING_MAX_SEATS + 1];
 	size_t i;
 	json_t *s;
@@ -131,7 +131,7 @@ static int route_seats(struct stw__http_request *r, const char *concert)
 	return stw__http_reply(r, 200, json_pack("{s:s, s:o}", "concert", concert, "seats", seats));
 }
 
-int stw_demo_booking_route(struct stw__http_request *r, void *ud)
+int stw__cli_demo_booking_route(struct stw__http_request *r, void *ud)
 {
 	(void)ud;
 	char **s = r->seg;

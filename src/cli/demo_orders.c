@@ -13,12 +13,12 @@
 /* The options the Orders service reads on every PlaceOrder (outlives engines). */
 static struct orders_options options;
 
-void stw_demo_orders_configure(int64_t payment_timeout_ms)
+void stw__cli_demo_orders_configure(int64_t payment_timeout_ms)
 {
 	options.payment_timeout_ms = payment_timeout_ms;
 }
 
-int stw_demo_orders_setup(struct stw_engine *e, void *ud)
+int stw__cli_demo_orders_setup(struct stw_engine *e, void *ud)
 {
 	(void)ud;
 	return orders_register(e, &options);
@@ -28,7 +28,7 @@ int stw_demo_orders_setup(struct stw_engine *e, void *ud)
 #define RECENT 8
 static char recent[RECENT][48];
 
-void stw_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud)
+void stw__cli_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud)
 {
 	(void)ud;
 	static const char *const restaurants[] = { "Pizzeria Roma", "Sushi Ya", "Taqueria" };
@@ -53,7 +53,7 @@ void stw_demo_orders_simulate(struct stw_engine *e, unsigned *rng, int tick, voi
 /* GET /api/demo/orders/orders: the newest orders with their process. */
 static int route_list(struct stw__http_request *r)
 {
-	return stw_demo_list(r, orders_definition.name, "orders", orders_order);
+	return stw__cli_demo_list(r, orders_definition.name, "orders", orders_order);
 }
 
 /* POST /api/demo/orders/orders {restaurant, items, price}: places an order. */
@@ -97,7 +97,7 @@ static int route_action(struct stw__http_request *r, const char *id, const char 
 	return stw__http_reply(r, 200, json_pack("{s:s}", "order_id", id));
 }
 
-int stw_demo_orders_route(struct stw__http_request *r, void *ud)
+int stw__cli_demo_orders_route(struct stw__http_request *r, void *ud)
 {
 	(void)ud;
 	char **s = r->seg;

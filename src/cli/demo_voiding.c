@@ -10,13 +10,13 @@
 #include "daemon.h"
 #include "voiding.h"
 
-int stw_demo_voiding_setup(struct stw_engine *e, void *ud)
+int stw__cli_demo_voiding_setup(struct stw_engine *e, void *ud)
 {
 	(void)ud;
 	return voiding_register(e);
 }
 
-void stw_demo_voiding_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud)
+void stw__cli_demo_voiding_simulate(struct stw_engine *e, unsigned *rng, int tick, void *ud)
 {
 	(void)ud;
 	static const char *const customers[] = { "acme", "globex", "initech" };
@@ -118,7 +118,7 @@ static int route_issue(struct stw__http_request *r)
 		return stw__http_error(r, 400, "bad_request", "customer must be a string");
 	if (!json_is_integer(amount) || json_integer_value(amount) < 0)
 		return stw__http_error(r, 400, "bad_request",
-				       "amount must be a non-negative integer (cents)");
+				      "amount must be a non-negative integer (cents)");
 	if (id != NULL && !json_is_null(id) && !json_is_string(id))
 		return stw__http_error(r, 400, "bad_request", "document_id must be a string");
 	char gen[37];
@@ -151,7 +151,7 @@ static int route_publish(struct stw__http_request *r, const char *customer)
 	return stw__http_reply(r, 200, json_pack("{s:s}", "customer", customer));
 }
 
-int stw_demo_voiding_route(struct stw__http_request *r, void *ud)
+int stw__cli_demo_voiding_route(struct stw__http_request *r, void *ud)
 {
 	(void)ud;
 	char **s = r->seg;

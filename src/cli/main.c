@@ -19,6 +19,8 @@
 #include "daemon.h"
 #include "serve.h"
 
+#define MAX_PAYMENT_TIMEOUT_S 86400 /* demo orders: a day */
+
 static void usage(FILE *f)
 {
 	fputs("usage: steward [--help] [--version] <command> [options]\n"
@@ -30,7 +32,7 @@ static void usage(FILE *f)
 	      "  demo orders    run the restaurant order example (seed 002) with its web page\n"
 	      "  demo booking   run the ticket booking example (seed 003) with its web page\n",
 	      f);
-	stw_cli_summary(f);
+	stw__cli_summary(f);
 	fputs("  help COMMAND   show the options of a command\n"
 	      "\n"
 	      "ps, show, ack, cancel, retry, events and send work on a database file (--db PATH, "
@@ -87,17 +89,17 @@ static const char *const orders_contexts[] = { "Orders", "Payments", "Restaurant
 static const char *const booking_contexts[] = { "Booking", "Tickets", "Payments", NULL };
 
 static const struct demo demos[] = {
-	{ "voiding", "steward-voiding.db", stw_demo_voiding_setup, stw_demo_voiding_route,
-	  stw_demo_voiding_simulate, voiding_contexts },
-	{ "orders", "steward-orders.db", stw_demo_orders_setup, stw_demo_orders_route,
-	  stw_demo_orders_simulate, orders_contexts },
-	{ "booking", "steward-booking.db", stw_demo_booking_setup, stw_demo_booking_route,
-	  stw_demo_booking_simulate, booking_contexts },
+	{ "voiding", "steward-voiding.db", stw__cli_demo_voiding_setup, stw__cli_demo_voiding_route,
+	  stw__cli_demo_voiding_simulate, voiding_contexts },
+	{ "orders", "steward-orders.db", stw__cli_demo_orders_setup, stw__cli_demo_orders_route,
+	  stw__cli_demo_orders_simulate, orders_contexts },
+	{ "booking", "steward-booking.db", stw__cli_demo_booking_setup, stw__cli_demo_booking_route,
+	  stw__cli_demo_booking_simulate, booking_contexts },
 };
 
 static int run_demo(const struct demo *d, int argc, char **argv)
 {
-	struct stw_daemon_options o = {
+	struct stw__cli_daemon_options o = {
 		.store = d->store,
 		.setup = d->setup,
 		.route = d->route,
@@ -176,7 +178,7 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 			}
 			if (parse_seconds("--payment-timeout", optarg, &payment_timeout))
 				return 2;
-			if (payment_timeout < 1 || payment_timeout > 86400) {
+			if (payment_timeout < 1 || payment_timeout > MAX_PAYMENT_TIMEOUT_S) {
 				fprintf(stderr,
 					"steward: --payment-timeout takes 1 to 86400 seconds\n");
 				return 2;
@@ -194,12 +196,12 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 		fprintf(stderr, "steward: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	stw_demo_orders_configure((int64_t)(payment_timeout * 1000));
-	stw_demo_booking_configure((int64_t)(payment_window * 1000),
-				   (int64_t)(expire_every * 1000));
+	stw__cli_demo_orders_configure((int64_t)(payment_timeout * 1000));
+	stw__cli_demo_booking_configure((int64_t)(payment_window * 1000),
+					(int64_t)(expire_every * 1000));
 	const char *slow = getenv("SLOW_DOWN");
 	o.slow = slow != NULL && *slow != '\0' && strcmp(slow, "0") != 0;
-	return stw_daemon_run(&o);
+	return stw__cli_daemon_run(&o);
 }
 
 int main(int argc, char **argv)
@@ -223,14 +225,14 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(argv[2], "serve") == 0) {
 			char *help[] = { argv[2], (char *)"--help", NULL };
-			return stw_cli_serve(2, help);
+			return stw__cli_serve(2, help);
 		}
-		return stw_cli_help(argv[2], stdout);
+		return stw__cli_help(argv[2], stdout);
 	}
-	if (stw_cli_is_command(argv[1]))
-		return stw_cli_run(argc - 1, argv + 1);
+	if (stw__cli_is_command(argv[1]))
+		return stw__cli_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
-		return stw_cli_serve(argc - 1, argv + 1);
+		return stw__cli_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "demo") == 0) {
 		for (size_t i = 0; argc >= 3 && i < sizeof(demos) / sizeof(demos[0]); i++)
 			if (strcmp(argv[2], demos[i].name) == 0)
@@ -240,5 +242,5 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Reports the unknown command, with control characters escaped. */
-	return stw_cli_run(argc - 1, argv + 1);
+	return stw__cli_run(argc - 1, argv + 1);
 }

@@ -29,7 +29,7 @@ struct plugin {
 };
 
 struct serve {
-	struct stw_serve_config cfg;
+	struct stw__cli_serve_config cfg;
 	struct plugin *plugins; /* one per cfg.load */
 	size_t nplugins;
 	char **tokens; /* one per cfg.remotes; NULL: no token */
@@ -144,7 +144,7 @@ static int setup(struct stw_engine *e, void *ud)
 		}
 	}
 	for (size_t i = 0; i < s->cfg.nremotes; i++) {
-		const struct stw_serve_remote *r = &s->cfg.remotes[i];
+		const struct stw__cli_serve_remote *r = &s->cfg.remotes[i];
 		char err[512];
 		struct stw_http_transport *t = stw_http_transport_new(
 		    &(struct stw_http_transport_options){
@@ -197,7 +197,7 @@ static void serve_free(struct serve *s)
 	for (size_t i = 0; i < s->nplugins; i++)
 		dlclose(s->plugins[i].dl);
 	free(s->plugins);
-	stw_config_free(&s->cfg);
+	stw__cli_config_free(&s->cfg);
 	pthread_mutex_destroy(&s->lock);
 }
 
@@ -293,28 +293,28 @@ static const char *env(const char *name)
  * Resolves the settings: the file, then the environment, then the flags.
  * Returns 0, or -1 with a message in err.
  */
-static int resolve(struct stw_serve_config *c, const struct flags *fl, char *err, size_t cap)
+static int resolve(struct stw__cli_serve_config *c, const struct flags *fl, char *err, size_t cap)
 {
 	const char *file = fl->config ? fl->config : env("STEWARD_CONFIG");
-	if (file != NULL && stw_config_read_file(c, file, err, cap) != 0)
+	if (file != NULL && stw__cli_config_read_file(c, file, err, cap) != 0)
 		return -1;
 	const char *listen = fl->listen ? fl->listen : env("STEWARD_LISTEN");
 	const char *store = fl->db ? fl->db : env("STEWARD_STORE");
-	if ((listen && stw_config_set(&c->listen, listen) != 0) ||
-	    (store && stw_config_set(&c->store, store) != 0) ||
-	    (fl->token_file && stw_config_set(&c->token_file, fl->token_file) != 0)) {
+	if ((listen && stw__cli_config_set(&c->listen, listen) != 0) ||
+	    (store && stw__cli_config_set(&c->store, store) != 0) ||
+	    (fl->token_file && stw__cli_config_set(&c->token_file, fl->token_file) != 0)) {
 		snprintf(err, cap, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < fl->nload; i++)
-		if (stw_config_add_load(c, fl->load[i]) != 0) {
+		if (stw__cli_config_add_load(c, fl->load[i]) != 0) {
 			snprintf(err, cap, "out of memory");
 			return -1;
 		}
 	for (size_t i = 0; i < fl->nremote; i++)
-		if (stw_config_remote_flag(c, fl->remote[i], err, cap) != 0)
+		if (stw__cli_config_remote_flag(c, fl->remote[i], err, cap) != 0)
 			return -1;
-	return stw_config_validate(c, err, cap);
+	return stw__cli_config_validate(c, err, cap);
 }
 
 /* Loads the plugins and reads the remotes' tokens. Returns 0, or -1 with a message. */
@@ -345,13 +345,13 @@ static int prepare(struct serve *s, char *err, size_t cap)
 	return 0;
 }
 
-int stw_cli_serve(int argc, char **argv)
+int stw__cli_serve(int argc, char **argv)
 {
 	struct flags fl = { 0 };
 	struct serve s = { 0 };
 	char err[1024];
 	int status = 2;
-	stw_config_init(&s.cfg);
+	stw__cli_config_init(&s.cfg);
 	pthread_mutex_init(&s.lock, NULL);
 	int rc = parse_flags(argc, argv, &fl);
 	if (rc != 0) {
@@ -363,14 +363,14 @@ int stw_cli_serve(int argc, char **argv)
 		goto out;
 	}
 	if (fl.check) {
-		stw_config_print(&s.cfg, stdout);
+		stw__cli_config_print(&s.cfg, stdout);
 		printf("ok\n");
 		status = 0;
 		goto out;
 	}
 	if (s.cfg.nload == 0)
 		fprintf(stderr, "steward: no plugin loaded: no definition will run\n");
-	struct stw_daemon_options o = {
+	struct stw__cli_daemon_options o = {
 		.store = s.cfg.store ? s.cfg.store : "steward.db",
 		.listen = s.cfg.listen,
 		.token_file = s.cfg.token_file,
@@ -380,7 +380,7 @@ int stw_cli_serve(int argc, char **argv)
 		.setup = setup,
 		.setup_ud = &s,
 	};
-	status = stw_daemon_run(&o);
+	status = stw__cli_daemon_run(&o);
 out:
 	free(fl.load);
 	free(fl.remote);

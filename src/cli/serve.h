@@ -9,6 +9,6 @@
  * Runs `steward serve`; argv[0] is "serve". Returns the exit status: 0, 1
  * (the daemon failed), or 2 (bad flags, configuration, plugin or token file).
  */
-int stw_cli_serve(int argc, char **argv);
+int stw__cli_serve(int argc, char **argv);
 
 #endif /* STW_CLI_SERVE_H */
