@@ -1,9 +1,12 @@
 /*
- * daemon.c - the worker loop of `steward demo ...`: opens the store, starts
- * the HTTP server, steps the engine until stopped, wakes up when the API
- * wrote something, and reports each commit to the metrics and to the page.
+ * daemon.c - the worker loop of `steward demo ...` and `steward serve`: opens
+ * the store, starts the HTTP server, steps the engine until stopped, wakes up
+ * when the API wrote something, and reports each commit to the metrics and
+ * to the page. What it prints that comes from the store or the network (the
+ * narrated events, the engine's errors) goes through the escaper of text.h.
  */
 #include "daemon.h"
+#include "text.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -149,7 +152,7 @@ static void *courier_run(void *ud)
 		int n = 0;
 		int64_t wait = POLL_MS; /* the poll for commands other processes wrote */
 		if (stw_deliver_remote(c->e, &n) != STW_OK) {
-			fprintf(stderr, "steward: %s (retrying)\n", stw_errmsg(c->e));
+			stw__cli_error_text("", stw_errmsg(c->e), " (retrying)");
 			wait = RETRY_MS;
 		} else if (n > 0) {
 			continue;
@@ -210,8 +213,8 @@ static int courier_start(struct worker *w, const struct stw__cli_daemon_options 
 	if (rc == STW_OK && o->setup != NULL)
 		rc = o->setup(c->e, o->setup_ud);
 	if (rc != STW_OK) {
-		fprintf(stderr, "steward: remote delivery: %s\n",
-			c->e ? stw_errmsg(c->e) : stw_strerror(rc));
+		stw__cli_error_text("remote delivery: ", c->e ? stw_errmsg(c->e) : stw_strerror(rc),
+				    "");
 		stw_close(c->e);
 		free(c);
 		return -1;
@@ -255,8 +258,19 @@ static int print_event(const struct stw_event *ev, void *ud)
 {
 	struct narration *n = ud;
 	char *data = json_dumps(ev->data, JSON_COMPACT);
-	printf("  %-8s #%-5lld %-34s %s  (correlation %s)\n", ev->context, (long long)ev->position,
-	       ev->type, data ? data : "{}", ev->correlation_id ? ev->correlation_id : "-");
+	struct stw__cli_buf b = { 0 };
+	stw__cli_buf_puts(&b, "  ");
+	stw__cli_buf_padded(&b, ev->context, 8);
+	stw__cli_buf_printf(&b, " #%-5lld ", (long long)ev->position);
+	stw__cli_buf_padded(&b, ev->type, 34);
+	stw__cli_buf_puts(&b, " ");
+	stw__cli_buf_cell(&b, data ? data : "{}", 0);
+	stw__cli_buf_puts(&b, "  (correlation ");
+	stw__cli_buf_cell(&b, ev->correlation_id ? ev->correlation_id : "-", 0);
+	stw__cli_buf_puts(&b, ")");
+	const char *line = stw__cli_buf_str(&b);
+	printf("%s\n", line ? line : "  (an event: out of memory)");
+	free(b.p);
 	free(data);
 	n->seen = ev->position;
 	return 0;
@@ -347,7 +361,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 		goto out;
 	}
 	if (o->setup != NULL && (rc = o->setup(w.e, o->setup_ud)) != STW_OK) {
-		fprintf(stderr, "steward: %s\n", stw_errmsg(w.e));
+		stw__cli_error_text("", stw_errmsg(w.e), "");
 		goto out;
 	}
 	int web =
@@ -369,7 +383,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 		};
 		char err[512];
 		if (stw__http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {
-			fprintf(stderr, "steward: %s\n", err);
+			stw__cli_error_text("", err, ""); /* may quote the engine's error */
 			goto out;
 		}
 	}
@@ -411,7 +425,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 		rc = stw_run_once(w.e, &did);
 		stw__http_metrics_beat(&w.metrics);
 		if (rc != STW_OK) {
-			fprintf(stderr, "steward: %s (retrying)\n", stw_errmsg(w.e));
+			stw__cli_error_text("", stw_errmsg(w.e), " (retrying)");
 			worker_wait(&w, RETRY_MS, 0);
 			continue;
 		}

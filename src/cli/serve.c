@@ -2,12 +2,14 @@
  * serve.c - `steward serve`: runs the definitions of plugins (shared objects,
  * see steward_plugin.h) against remote services over HTTP, with the JSON API
  * and the page, configured by a file (config.h), the environment and flags.
+ * The engine's errors are printed through the escaper of text.h.
  */
 #include "serve.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "http/transport.h"
+#include "text.h"
 
 /* The longest token file read (a bearer token is far shorter). */
 #define SERVE_MAX_TOKEN 4096
@@ -138,8 +141,10 @@ static int setup(struct stw_engine *e, void *ud)
 	for (size_t i = 0; i < s->nplugins; i++) {
 		int rc = s->plugins[i].reg(e);
 		if (rc != STW_OK) {
-			fprintf(stderr, "steward: %s: steward_plugin_register failed: %s (%s)\n",
-				s->cfg.load[i], stw_strerror(rc), stw_errmsg(e));
+			char pre[PATH_MAX + 96];
+			snprintf(pre, sizeof(pre), "%s: steward_plugin_register failed: %s (",
+				 s->cfg.load[i], stw_strerror(rc));
+			stw__cli_error_text(pre, stw_errmsg(e), ")");
 			return rc;
 		}
 	}
@@ -179,7 +184,9 @@ static int setup(struct stw_engine *e, void *ud)
 						 .backoff_max_ms = r->backoff_max_ms,
 					     });
 		if (rc != STW_OK) {
-			fprintf(stderr, "steward: remote %s: %s\n", r->name, stw_errmsg(e));
+			char pre[STW_MAX_NAME + 16];
+			snprintf(pre, sizeof(pre), "remote %s: ", r->name);
+			stw__cli_error_text(pre, stw_errmsg(e), "");
 			return rc;
 		}
 	}

@@ -184,6 +184,12 @@ size_t stw__cli_buf_cell(struct stw__cli_buf *b, const char *s, size_t max)
 	return cols;
 }
 
+void stw__cli_buf_padded(struct stw__cli_buf *b, const char *s, size_t width)
+{
+	for (size_t cols = stw__cli_buf_cell(b, s, 0); cols < width; cols++)
+		stw__cli_buf_putn(b, " ", 1);
+}
+
 const char *stw__cli_shown_n(char *buf, size_t cap, const char *s, size_t cols)
 {
 	struct stw__cli_buf b = { 0 };

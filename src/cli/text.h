@@ -51,6 +51,9 @@ const char *stw__cli_buf_str(const struct stw__cli_buf *b);
  */
 size_t stw__cli_buf_cell(struct stw__cli_buf *b, const char *s, size_t max);
 
+/* Appends s escaped (never cut), then spaces up to `width` columns. */
+void stw__cli_buf_padded(struct stw__cli_buf *b, const char *s, size_t width);
+
 /*
  * Writes s escaped and cut to `cols` columns into buf (cap bytes; at most
  * 4 bytes per column plus 4 are needed) and returns buf. NULL shows as

@@ -419,6 +419,23 @@ expect "events --json prints no raw control character" no_raw_controls "$TMP/out
 run ps --limit 1000 --url "$URL"
 expect "ps prints no raw control character" no_raw_controls "$TMP/out"
 
+# The daemon narrates events (no --quiet): their ids and data are escaped too.
+"$BIN" demo voiding --db "$TMP/narrate.db" --listen off --every 0 --for 3 \
+	>"$TMP/narrate.out" 2>&1 </dev/null &
+NARRATOR=$!
+for _ in $(seq 50); do
+	grep -q '^steward .* on ' "$TMP/narrate.out" && break
+	sleep 0.1
+done
+run send Billing IssueDocument \
+	'{"document_id":"doc-\u202enarrated","customer":"x\u001b[2J\u0085\u202e","amount":1}' \
+	--db "$TMP/narrate.db"
+check "send with control characters to a narrating daemon (--db)" 0 '^outcome +applied$'
+wait "$NARRATOR"
+expect "the daemon narrates the hostile event" grep -q 'DocumentIssued' "$TMP/narrate.out"
+expect "the daemon's narration prints no raw control character" no_raw_controls "$TMP/narrate.out"
+expect "the daemon's narration escapes them" grep -qF 'doc-\u202enarrated","customer":"x\u001B[2J\u0085\u202e"' "$TMP/narrate.out"
+
 run send Billing VoidDocument '{"document_id":"x"}' --id "$ESCID" --url "$URL"
 check "send with a control character in --id exits 1" 1 '' 'invalid command id'
 run send 'Bil ling' VoidDocument '{}' --db "$TMP/live.db"
