@@ -19,10 +19,11 @@
 
 /* ps ---------------------------------------------------------------------------------- */
 
+/* The statuses of an instance (steward.h, struct stw_instance_filter). */
 static int is_status(const char *s)
 {
-	static const char *const ok[] = { "active", "completed", "failed", "acknowledged",
-					  "rejected" };
+	static const char *const ok[] = { "active",       "completed", "failed",
+					  "acknowledged", "rejected",  "cancelled" };
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strcmp(s, ok[i]) == 0)
 			return 1;
@@ -80,7 +81,7 @@ int stw__cli_cmd_ps(struct stw__cli *c)
 	if (status != NULL && !is_status(status)) {
 		stw__cli_usage_error(
 		    c, "--status must be one of active, completed, failed, acknowledged, "
-		       "rejected");
+		       "rejected, cancelled");
 		return 2;
 	}
 	json_t *doc = NULL;

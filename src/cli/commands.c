@@ -39,7 +39,7 @@ static const struct stw__cli_command commands[] = {
 	  "options:\n"
 	  "  --definition D   only instances of definition D (e.g. voiding)\n"
 	  "  --status S       only instances with status S: active, completed, failed,\n"
-	  "                   acknowledged or rejected\n"
+	  "                   acknowledged, rejected or cancelled\n"
 	  "  --state X        only instances in state X\n"
 	  "  --limit N        at most N instances, 1 to 1000 (default 50)\n"
 	  "  --offset N       skip the first N instances (default 0)\n",

@@ -336,6 +336,8 @@ scenario() {
 	check "cancel a failed instance $via" 0 "^cancelled fail2-$t: status cancelled, state MarkingDocumentAsVoidedFailed$"
 	run cancel "fail2-$t" "$@"
 	check "a second cancel exits 1 $via" 1 '' 'is cancelled, not active or failed'
+	run ps --status cancelled "$@"
+	check "ps --status cancelled $via" 0 "^fail2-$t +voiding +MarkingDocumentAsVoidedFailed +cancelled "
 }
 
 scenario u --url "$URL"
