@@ -125,7 +125,20 @@ int stw__cli_cmd_ps(struct stw__cli *c)
 
 /* show -------------------------------------------------------------------------------- */
 
-/* Prints an instance (the answer of GET /api/instances/{id}) for a person. */
+/* Prints "TITLE:" and the table indented, or "(none)". */
+static void print_section(const char *title, const struct stw__cli_table *t)
+{
+	printf("\n%s:\n", title);
+	if (t->nrows > 0)
+		stw__cli_table_print(t, "  ");
+	else
+		printf("  (none)\n");
+}
+
+/*
+ * Prints an instance (the answer of GET /api/instances/{id}) for a person:
+ * its fields, data, history, commands and pending timers.
+ */
 static int print_instance(const json_t *o)
 {
 	char ver[32], created[48], updated[48];
@@ -180,24 +193,29 @@ static int print_instance(const json_t *o)
 				       stw__cli_str_of(r, "status"), stw__cli_str_of(r, "error") };
 		stw__cli_table_add(&cm, row);
 	}
+	static const char *const thead[] = { "MESSAGE", "DUE", "ARMED BY" };
+	static const size_t tcaps[] = { 40, 24, 0 };
+	struct stw__cli_table tm = { .ncols = 3, .head = thead, .caps = tcaps };
+	json_array_foreach(json_object_get(o, "timers"), i, r)
+	{
+		char due[48];
+		const char *row[3] = { stw__cli_str_of(r, "message_type"),
+				       stw__cli_time_of(due, r, "due_at", 1),
+				       stw__cli_str_of(r, "armed_by") };
+		stw__cli_table_add(&tm, row);
+	}
 	int rc = 0;
-	if (h.oom || cm.oom) {
+	if (h.oom || cm.oom || tm.oom) {
 		stw__cli_error("out of memory");
 		rc = 1;
 	} else {
-		printf("\nhistory:\n");
-		if (h.nrows > 0)
-			stw__cli_table_print(&h, "  ");
-		else
-			printf("  (none)\n");
-		printf("\ncommands:\n");
-		if (cm.nrows > 0)
-			stw__cli_table_print(&cm, "  ");
-		else
-			printf("  (none)\n");
+		print_section("history", &h);
+		print_section("commands", &cm);
+		print_section("timers", &tm);
 	}
 	stw__cli_table_free(&h);
 	stw__cli_table_free(&cm);
+	stw__cli_table_free(&tm);
 	return rc;
 }
 

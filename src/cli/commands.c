@@ -46,10 +46,11 @@ static const struct stw__cli_command commands[] = {
 	  NULL,
 	  STW__CLI_COMMON | OPT(DEFINITION) | OPT(STATUS) | OPT(STATE) | OPT(LIMIT) | OPT(OFFSET),
 	  stw__cli_cmd_ps },
-	{ "show", "ID [--definition D]", "show one instance: data, history and commands",
+	{ "show", "ID [--definition D]", "show one instance: data, history, commands, timers",
 	  "Shows process instance ID: its state and status, its data, its history (every\n"
-	  "message it received: time, type, context, transition, outcome, reason) and the\n"
-	  "commands it sent (type, context, delivery status, error).\n"
+	  "message it received: time, type, context, transition, outcome, reason), the\n"
+	  "commands it sent (type, context, delivery status, error) and its pending\n"
+	  "timers (the message each delivers, when it falls due, what armed it).\n"
 	  "\n"
 	  "options:\n"
 	  "  --definition D   the definition of the instance, when the id exists in several\n",

@@ -486,6 +486,22 @@ run skip "$DELIVERED" --note "$(head -c 1001 /dev/zero | tr '\0' x)" --db "$TMP/
 check "skip with a note over 1000 bytes exits 2" 2 '' 'longer than 1000 bytes'
 
 # ---------------------------------------------------------------------------
+# Pending timers: orders waiting for their payment (steward demo orders)
+
+run demo orders --db "$TMP/orders.db" --listen off --every 0.2 --for 1 --seed 7 --quiet
+check "demo orders runs for a second" 0
+WAITING=$("$BIN" ps --definition orders --state AwaitingPayment --limit 1 --json \
+	--db "$TMP/orders.db" | sed -n 's/^ *"id": "\(.*\)",$/\1/p' | head -1)
+expect "an order waits for its payment" test -n "$WAITING"
+run show "$WAITING" --db "$TMP/orders.db"
+check "show of an order waiting for its payment" 0 '^status +active$'
+expect "show prints the pending timers" grep -Eq \
+	'^  PaymentTimedOut +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z +' <<<"$OUT"
+expect "show prints them under timers:" grep -q '^timers:$' <<<"$OUT"
+run show "$WAITING" --json --db "$TMP/orders.db"
+check "show --json has the timers" 0 '"message_type": "PaymentTimedOut"'
+
+# ---------------------------------------------------------------------------
 # A daemon that requires a token (STEWARD_TOKEN on the daemon's side), and
 # the --url commands that send it (--token-file, STEWARD_TOKEN)
 
