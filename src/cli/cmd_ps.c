@@ -219,7 +219,232 @@ static int print_instance(const json_t *o)
 	return rc;
 }
 
-/* steward show ID: one instance (GET /api/instances/{id}, or stw_get_instance). 0, 1 or 2. */
+/* Instances found by the beginning of their id ------------------------------------ */
+
+/* The candidates named when a prefix is ambiguous; the search stops past them. */
+#define MAX_CANDIDATES 10
+
+/* A search for the instances whose id begins with `prefix`. */
+struct prefix_search {
+	const char *prefix;
+	const char *definition; /* NULL: every definition */
+	json_t *found;          /* array of {"id", "definition"}, each once */
+};
+
+/*
+ * Reads the page of the instance list (of s->definition) at offset into
+ * *page (a new array). Returns 0, or 1 after printing why it cannot.
+ */
+typedef int (*page_fn)(struct stw__cli *c, void *ud, const struct prefix_search *s,
+		       long long offset, json_t **page);
+
+/* A page of the list, from the database (ud: the engine). */
+static int db_page(struct stw__cli *c, void *ud, const struct prefix_search *s, long long offset,
+		   json_t **page)
+{
+	struct stw_engine *e = ud;
+	struct stw_instance_filter f = {
+		.definition = s->definition,
+		.limit = STW__CLI_MAX_PAGE,
+		.offset = (int)offset,
+	};
+	int rc = stw_list_instances(e, &f, page);
+	return rc == STW_OK ? 0 : stw__cli_db_fail(e, rc);
+}
+
+/* A page of the list, from the daemon (GET /api/instances). */
+static int http_page(struct stw__cli *c, void *ud, const struct prefix_search *s, long long offset,
+		     json_t **page)
+{
+	struct stw__cli_buf p = { 0 };
+	json_t *doc = NULL;
+	stw__cli_buf_printf(&p, "/api/instances?limit=%d&offset=%lld", STW__CLI_MAX_PAGE, offset);
+	stw__cli_buf_query(&p, "definition", s->definition);
+	int rc = stw__cli_http_json(c, "GET", &p, NULL, &doc);
+	free(p.p);
+	*page = json_incref(json_object_get(doc, "instances"));
+	json_decref(doc);
+	if (rc == 0 && !json_is_array(*page)) {
+		stw__cli_error("the daemon's list of instances has no array of instances");
+		rc = 1;
+	}
+	return rc;
+}
+
+/* 1 if s->found holds the instance id of definition def. */
+static int found_already(const struct prefix_search *s, const char *id, const char *def)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(s->found, i, f)
+	{
+		if (strcmp(stw__cli_str_of(f, "id"), id) == 0 &&
+		    strcmp(stw__cli_str_of(f, "definition"), def) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Adds the instances of a page whose id begins with the prefix. Returns 0, or 1 (out of memory). */
+static int match_page(struct prefix_search *s, const json_t *page)
+{
+	size_t n = strlen(s->prefix), i;
+	json_t *o;
+	json_array_foreach(page, i, o)
+	{
+		const char *id = stw__cli_str_of(o, "id"), *def = stw__cli_str_of(o, "definition");
+		/* The list may shift while it is read page by page: each instance once. */
+		if (id == NULL || def == NULL || strncmp(id, s->prefix, n) != 0 ||
+		    found_already(s, id, def))
+			continue;
+		if (json_array_append_new(
+			s->found, json_pack("{s:s, s:s}", "id", id, "definition", def)) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Finds the instances whose id begins with s->prefix, reading the whole list
+ * a page at a time (and stopping once more than MAX_CANDIDATES are found).
+ * Returns 0, or 1 after printing why it cannot.
+ */
+static int find_prefix(struct stw__cli *c, page_fn read_page, void *ud, struct prefix_search *s)
+{
+	if ((s->found = json_array()) == NULL) {
+		stw__cli_error("out of memory");
+		return 1;
+	}
+	for (long long offset = 0; offset <= INT_MAX - STW__CLI_MAX_PAGE;
+	     offset += STW__CLI_MAX_PAGE) {
+		json_t *page = NULL;
+		if (read_page(c, ud, s, offset, &page) != 0)
+			return 1;
+		size_t n = json_array_size(page);
+		int oom = match_page(s, page);
+		json_decref(page);
+		if (oom) {
+			stw__cli_error("out of memory");
+			return 1;
+		}
+		if (n < STW__CLI_MAX_PAGE || json_array_size(s->found) > MAX_CANDIDATES)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Decides what a search found: 0 with *id and *def (borrowed from s) when it
+ * found one instance, 1 when it found none (the caller says so), or 2 after
+ * printing the candidates of an ambiguous prefix.
+ */
+static int one_found(const struct prefix_search *s, const char **id, const char **def)
+{
+	size_t n = json_array_size(s->found), i;
+	json_t *f;
+	if (n == 1) {
+		*id = stw__cli_str_of(json_array_get(s->found, 0), "id");
+		*def = stw__cli_str_of(json_array_get(s->found, 0), "definition");
+		return 0;
+	}
+	if (n == 0)
+		return 1;
+	struct stw__cli_buf b = { 0 };
+	json_array_foreach(s->found, i, f)
+	{
+		if (i == MAX_CANDIDATES) {
+			stw__cli_buf_puts(&b, ", and more");
+			break;
+		}
+		stw__cli_buf_puts(&b, i ? ", " : "");
+		stw__cli_buf_cell(&b, stw__cli_str_of(f, "id"), 0);
+		stw__cli_buf_puts(&b, " (");
+		stw__cli_buf_cell(&b, stw__cli_str_of(f, "definition"), 0);
+		stw__cli_buf_puts(&b, ")");
+	}
+	char pb[STW__CLI_SHOWN_CAP];
+	const char *list = stw__cli_buf_str(&b);
+	stw__cli_error("several instances have an id that begins with %s: %s",
+		       stw__cli_shown(pb, s->prefix), list ? list : "(out of memory)");
+	free(b.p);
+	return 2;
+}
+
+/*
+ * The instance named by id, or else by the beginning of its id, from the
+ * database. Returns 0 with *doc (new), or 1 after printing why not.
+ */
+static int show_db(struct stw__cli *c, const char *id, const char *def, json_t **doc)
+{
+	struct stw_engine *e = NULL;
+	int rc = stw__cli_db_open(c, 0, &e);
+	if (rc != 0)
+		return rc;
+	int src = stw_get_instance(e, def, id, doc);
+	if (src == STW_ENOTFOUND) {
+		char why[STW__CLI_MAX_LOG];
+		snprintf(why, sizeof(why), "%s", stw_errmsg(e));
+		struct prefix_search s = { .prefix = id, .definition = def };
+		const char *fid, *fdef;
+		rc = find_prefix(c, db_page, e, &s);
+		if (rc == 0 && (rc = one_found(&s, &fid, &fdef)) == 0)
+			src = stw_get_instance(e, fdef, fid, doc);
+		else if (rc == 1)
+			stw__cli_error_text("", why, "");
+		json_decref(s.found);
+		if (rc != 0) {
+			stw_close(e);
+			return 1;
+		}
+	}
+	if (src != STW_OK)
+		rc = stw__cli_db_fail(e, src);
+	stw_close(e);
+	return rc;
+}
+
+/* The same through the daemon (GET /api/instances/{id}, then the list). */
+static int show_http(struct stw__cli *c, const char *id, const char *def, json_t **doc)
+{
+	struct stw__cli_buf p = { 0 };
+	struct stw__cli_reply r;
+	stw__cli_instance_path(&p, id, "", def);
+	if (stw__cli_buf_str(&p) == NULL) {
+		stw__cli_error("out of memory");
+		return 1;
+	}
+	int rc = stw__cli_http_call(c, "GET", p.p, NULL, &r);
+	free(p.p);
+	if (rc != 0)
+		return rc;
+	if (r.status == 404) {
+		struct prefix_search s = { .prefix = id, .definition = def };
+		const char *fid, *fdef;
+		rc = find_prefix(c, http_page, NULL, &s);
+		if (rc == 0 && (rc = one_found(&s, &fid, &fdef)) == 0) {
+			struct stw__cli_buf q = { 0 };
+			stw__cli_instance_path(&q, fid, "", fdef);
+			rc = stw__cli_http_json(c, "GET", &q, NULL, doc);
+			free(q.p);
+		} else if (rc == 1) {
+			stw__cli_report_http_error(&r);
+		}
+		json_decref(s.found);
+	} else if (r.status >= 200 && r.status < 300 && json_is_object(r.json)) {
+		*doc = r.json;
+		r.json = NULL;
+	} else {
+		stw__cli_report_http_error(&r);
+		rc = 1;
+	}
+	stw__cli_reply_free(&r);
+	return rc != 0;
+}
+
+/*
+ * steward show ID: one instance (GET /api/instances/{id}, or stw_get_instance),
+ * or the only one whose id begins with ID. Returns 0, 1 or 2.
+ */
 int stw__cli_cmd_show(struct stw__cli *c)
 {
 	const char *id = c->pos[0], *def = c->val[STW__CLI_OPT_DEFINITION];
@@ -227,21 +452,7 @@ int stw__cli_cmd_show(struct stw__cli *c)
 	    stw__cli_check_len(c, "--definition", def, STW_MAX_NAME))
 		return 2;
 	json_t *doc = NULL;
-	int rc;
-	if (c->url != NULL) {
-		struct stw__cli_buf p = { 0 };
-		stw__cli_instance_path(&p, id, "", def);
-		rc = stw__cli_http_json(c, "GET", &p, NULL, &doc);
-		free(p.p);
-	} else {
-		struct stw_engine *e = NULL;
-		if ((rc = stw__cli_db_open(c, 0, &e)) != 0)
-			return rc;
-		int src = stw_get_instance(e, def, id, &doc);
-		if (src != STW_OK)
-			rc = stw__cli_db_fail(e, src);
-		stw_close(e);
-	}
+	int rc = c->url != NULL ? show_http(c, id, def, &doc) : show_db(c, id, def, &doc);
 	if (rc == 0)
 		rc = c->val[STW__CLI_OPT_JSON] ? stw__cli_print_json(doc, 1) : print_instance(doc);
 	json_decref(doc);

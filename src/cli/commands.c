@@ -51,6 +51,8 @@ static const struct stw__cli_command commands[] = {
 	  "message it received: time, type, context, transition, outcome, reason), the\n"
 	  "commands it sent (type, context, delivery status, error) and its pending\n"
 	  "timers (the message each delivers, when it falls due, what armed it).\n"
+	  "ID may be the beginning of an id that no other instance's id begins with;\n"
+	  "when several do, they are named and nothing is shown.\n"
 	  "\n"
 	  "options:\n"
 	  "  --definition D   the definition of the instance, when the id exists in several\n",

@@ -343,6 +343,37 @@ scenario() {
 scenario u --url "$URL"
 scenario d --db "$TMP/live.db"
 
+# show takes the beginning of an id, when only one instance has it.
+run send Billing IssueDocument '{"document_id":"doc-prefix","customer":"acme","amount":5}' --url "$URL"
+check "send IssueDocument for the prefix checks" 0 '^outcome +applied$'
+run send Billing VoidDocument '{"document_id":"doc-prefix"}' --id prefix-0123456789abcdef --url "$URL"
+check "send VoidDocument with a long id" 0 '^outcome +applied$'
+if poll '"id": "prefix-0123456789abcdef"' ps --json --url "$URL"; then
+	ok "the voiding with a long id starts"
+else
+	bad "the voiding with a long id starts" "no instance prefix-0123456789abcdef"
+fi
+for via in "--url $URL" "--db $TMP/live.db"; do
+	# shellcheck disable=SC2086
+	run show prefix-0123 $via
+	check "show takes a unique prefix of an id (${via%% *})" 0 '^instance +prefix-0123456789abcdef$'
+	# shellcheck disable=SC2086
+	run show prefix-0123 --definition voiding --json $via
+	check "show --json --definition takes a unique prefix (${via%% *})" 0 \
+		'"id": "prefix-0123456789abcdef"'
+	# shellcheck disable=SC2086
+	run show void- $via
+	check "an ambiguous prefix exits 1 (${via%% *})" 1 '' \
+		"several instances have an id that begins with void-: void-[ud] \(voiding\), void-[ud] \(voiding\)"
+	# shellcheck disable=SC2086
+	run show prefix-0123 --definition nothere $via
+	check "a prefix of another definition's instance is unknown (${via%% *})" 1 '' \
+		'no instance prefix-0123'
+	# shellcheck disable=SC2086
+	run ack prefix-0123 $via
+	check "ack takes whole ids only (${via%% *})" 1 '' 'no instance prefix-0123'
+done
+
 # Both back ends answer the same documents.
 run show void-u --json --url "$URL"
 cp "$TMP/out" "$TMP/show-url.json"
