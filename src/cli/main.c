@@ -234,6 +234,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "serve") == 0)
 		return stw__cli_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "demo") == 0) {
+		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			usage(stdout);
+			return 0;
+		}
 		for (size_t i = 0; argc >= 3 && i < sizeof(demos) / sizeof(demos[0]); i++)
 			if (strcmp(argv[2], demos[i].name) == 0)
 				return run_demo(&demos[i], argc - 2, argv + 2);

@@ -144,6 +144,16 @@ for cmd in ps show ack cancel retry events send; do
 	run help "$cmd"
 	check "help $cmd" 0 "^usage: steward $cmd" ''
 done
+run demo --help
+check "demo --help prints the demos' help" 0 '^demo options' ''
+run demo -h
+check "demo -h prints the demos' help" 0 '^demo options' ''
+run demo voiding --help
+check "demo voiding --help" 0 '^demo options' ''
+run demo
+check "demo without a name exits 2" 2 '' 'demo needs an example name'
+run demo nosuch
+check "demo of an unknown example exits 2" 2 '' 'demo needs an example name'
 run help nope
 check "help of an unknown command exits 2" 2 '' 'unknown command'
 run frobnicate
