@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -74,6 +75,32 @@ int stw__cli_config_add_load(struct stw__cli_serve_config *c, const char *path)
 		return -1;
 	c->nload++;
 	return 0;
+}
+
+int stw__cli_config_listen(const char *s, char *err, size_t cap)
+{
+	if (strcmp(s, "off") == 0)
+		return 0;
+	/* As the server parses it (src/http/server.c). */
+	const char *colon = strrchr(s, ':'), *port = colon ? colon + 1 : s;
+	char host[INET_ADDRSTRLEN] = "127.0.0.1";
+	size_t n = colon ? (size_t)(colon - s) : 0;
+	int ok = n < sizeof(host);
+	if (ok && n > 0) {
+		memcpy(host, s, n);
+		host[n] = '\0';
+	}
+	struct in_addr addr;
+	char *end = NULL;
+	long p = strtol(port, &end, 10);
+	ok = ok && *port != '\0' && *end == '\0' && p >= 0 && p <= 65535 &&
+	     (strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, &addr) == 1);
+	if (!ok)
+		snprintf(err, cap,
+			 "'%s' is not an address to listen on (HOST:PORT, :PORT or PORT, HOST an "
+			 "IPv4 address or localhost; or off)",
+			 s);
+	return ok ? 0 : -1;
 }
 
 /* The remote named `name`, declared when missing; NULL when out of memory. */
@@ -340,8 +367,11 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 	char name[STW_MAX_NAME];
 	if (strcmp(section, "server") == 0) {
 		if (strcmp(key, "listen") == 0) {
+			char why[256];
 			if (value[0] == '\0')
 				return fail(p, "[server] listen is empty (off: no HTTP server)");
+			if (stw__cli_config_listen(value, why, sizeof(why)) != 0)
+				return fail(p, "[server] listen: %s", why);
 			return stw__cli_config_set(&p->c->listen, value) == 0
 				   ? 1
 				   : fail(p, "out of memory");

@@ -2,7 +2,7 @@
  * config.h - the settings of `steward serve`: an INI file (libinih), then the
  * environment, then flags, each overriding the one before.
  *
- *   [server]       listen = ADDR:PORT, token_file = PATH
+ *   [server]       listen = HOST:PORT | :PORT | PORT | off, token_file = PATH
  *   [store]        path = PATH, synchronous = full | normal | off
  *   [definitions]  load = PATH   (several lines allowed)
  *   [remote NAME]  (or [remote "NAME"]) url = http://..., token_file = PATH,
@@ -61,6 +61,13 @@ int stw__cli_config_set(char **field, const char *value);
 
 /* Adds a plugin path: 0, or -1 when out of memory. */
 int stw__cli_config_add_load(struct stw__cli_serve_config *c, const char *path);
+
+/*
+ * Checks an address to listen on as the HTTP server takes it: HOST:PORT,
+ * :PORT or PORT (HOST an IPv4 address or localhost, PORT 0 to 65535), or
+ * off. Returns 0, or -1 with a message in err.
+ */
+int stw__cli_config_listen(const char *s, char *err, size_t cap);
 
 /*
  * Applies a --remote NAME=URL flag: sets the URL of NAME (declaring it when

@@ -16,6 +16,7 @@
 #include <steward.h>
 
 #include "commands.h"
+#include "config.h"
 #include "daemon.h"
 #include "serve.h"
 
@@ -42,7 +43,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "demo options (voiding, orders, booking):\n"
 	      "  --db PATH        SQLite database (default steward-NAME.db)\n"
-	      "  --listen ADDR    HTTP address (default 127.0.0.1:8080; off: no server)\n"
+	      "  --listen ADDR    HTTP address, HOST:PORT, :PORT or PORT with an IPv4 HOST\n"
+	      "                   (default 127.0.0.1:8080; off: no server)\n"
 	      "  --token-file PATH  require the bearer token in PATH for the API and page\n"
 	      "                   (default: $STEWARD_TOKEN; neither: open to everyone)\n"
 	      "  --every SECONDS  simulate a document, order or booking every SECONDS\n"
@@ -109,6 +111,7 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 		.narrate = d->narrate,
 	};
 	double payment_timeout = 120, payment_window = 60, expire_every = 10;
+	char err[256];
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -131,6 +134,12 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 			o.store = optarg;
 			break;
 		case 'l':
+			/* "" runs without a server too, like off. */
+			if (*optarg != '\0' &&
+			    stw__cli_config_listen(optarg, err, sizeof(err)) != 0) {
+				fprintf(stderr, "steward: --listen: %s\n", err);
+				return 2;
+			}
 			o.listen = optarg;
 			break;
 		case 'T':

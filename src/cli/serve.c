@@ -52,8 +52,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "options (flags override the environment, which overrides the file):\n"
 	      "  --config FILE     INI configuration (env STEWARD_CONFIG)\n"
-	      "  --listen ADDR     HTTP address, HOST:PORT (env STEWARD_LISTEN; default\n"
-	      "                    127.0.0.1:8080; off: no server)\n"
+	      "  --listen ADDR     HTTP address, HOST:PORT, :PORT or PORT with an IPv4 HOST\n"
+	      "                    (env STEWARD_LISTEN; default 127.0.0.1:8080; off: no server)\n"
 	      "  --db PATH         SQLite database (env STEWARD_STORE; default steward.db)\n"
 	      "  --load PATH       load a plugin (repeatable; adds to the file's)\n"
 	      "  --remote NAME=URL the service of context NAME is at URL (repeatable)\n"
@@ -303,6 +303,7 @@ static const char *env(const char *name)
 static int resolve(struct stw__cli_serve_config *c, const struct flags *fl, char *err, size_t cap)
 {
 	const char *file = fl->config ? fl->config : env("STEWARD_CONFIG");
+	char why[256];
 	if (file != NULL && stw__cli_config_read_file(c, file, err, cap) != 0)
 		return -1;
 	const char *listen = fl->listen ? fl->listen : env("STEWARD_LISTEN");
@@ -311,6 +312,10 @@ static int resolve(struct stw__cli_serve_config *c, const struct flags *fl, char
 	    (store && stw__cli_config_set(&c->store, store) != 0) ||
 	    (fl->token_file && stw__cli_config_set(&c->token_file, fl->token_file) != 0)) {
 		snprintf(err, cap, "out of memory");
+		return -1;
+	}
+	if (listen != NULL && *listen != '\0' && stw__cli_config_listen(listen, why, sizeof(why))) {
+		snprintf(err, cap, "%s: %s", fl->listen ? "--listen" : "STEWARD_LISTEN", why);
 		return -1;
 	}
 	for (size_t i = 0; i < fl->nload; i++)

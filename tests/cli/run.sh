@@ -527,6 +527,28 @@ run skip "$DELIVERED" --note "$(head -c 1001 /dev/zero | tr '\0' x)" --db "$TMP/
 check "skip with a note over 1000 bytes exits 2" 2 '' 'longer than 1000 bytes'
 
 # ---------------------------------------------------------------------------
+# Daemon settings refused before anything starts (exit 2): an address that is
+# not one to listen on
+
+for addr in bad 127.0.0.1:99999 1.2.3.4.5:80 host:80 127.0.0.1:; do
+	run demo voiding --db "$TMP/listen.db" --listen "$addr" --for 0.1
+	check "demo --listen $addr exits 2" 2 '' "--listen: '$addr' is not an address to listen on"
+	run serve --db "$TMP/listen.db" --listen "$addr" --check-config
+	check "serve --listen $addr exits 2" 2 '' "--listen: '$addr' is not an address to listen on"
+done
+expect "a refused address creates no database" test ! -e "$TMP/listen.db"
+STEWARD_LISTEN=nope run serve --check-config
+check "serve with STEWARD_LISTEN=nope exits 2" 2 '' "STEWARD_LISTEN: 'nope' is not an address"
+printf '[server]\nlisten = nope\n' >"$TMP/listen.conf"
+run serve --config "$TMP/listen.conf" --check-config
+check "serve --check-config refuses listen = nope" 2 '' \
+	"listen\.conf:2: \[server\] listen: 'nope' is not an address to listen on"
+run serve --listen :0 --check-config
+check "serve --listen :0 is an address" 0 '^listen +:0$'
+run serve --listen off --check-config
+check "serve --listen off is an address" 0 '^listen +off$'
+
+# ---------------------------------------------------------------------------
 # Pending timers: orders waiting for their payment (steward demo orders)
 
 run demo orders --db "$TMP/orders.db" --listen off --every 0.2 --for 1 --seed 7 --quiet

@@ -95,7 +95,7 @@ bad() {
 	printf "$2" >"$TMP/bad.conf"
 	check "$1" 2 "$3" -- --config "$TMP/bad.conf" --check-config
 }
-bad config-3.1 '[server]\nlisten = x:1\nport = 8\n' 'bad\.conf:3: \[server\] has no key .port.'
+bad config-3.1 '[server]\nlisten = :1\nport = 8\n' 'bad\.conf:3: \[server\] has no key .port.'
 bad config-3.2 '[server]\n\n[storage]\npath = x\n' 'bad\.conf:4: unknown section \[storage\]'
 bad config-3.3 '[remote Billing]\nurl = http://h/\ntimeout_ms = 10s\n' 'bad\.conf:3: \[remote Billing\] timeout_ms: .10s. is not a whole number'
 bad config-3.4 '[remote Billing]\nmax_attempts = 0\nurl = http://h/\n' 'bad\.conf:2: \[remote Billing\] max_attempts'
