@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 #include <steward.h>
@@ -46,6 +47,7 @@ void stw__cli_config_free(struct stw__cli_serve_config *c)
 	for (size_t i = 0; i < c->nload; i++)
 		free(c->load[i]);
 	free(c->load);
+	free(c->load_line);
 	for (size_t i = 0; i < c->nremotes; i++) {
 		free(c->remotes[i].name);
 		free(c->remotes[i].url);
@@ -65,16 +67,32 @@ int stw__cli_config_set(char **field, const char *value)
 	return 0;
 }
 
-int stw__cli_config_add_load(struct stw__cli_serve_config *c, const char *path)
+int stw__cli_config_add_load(struct stw__cli_serve_config *c, const char *path, int line)
 {
 	char **grown = realloc(c->load, (c->nload + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return -1;
 	c->load = grown;
+	int *lines = realloc(c->load_line, (c->nload + 1) * sizeof(*lines));
+	if (lines == NULL)
+		return -1;
+	c->load_line = lines;
 	if ((c->load[c->nload] = strdup(path)) == NULL)
 		return -1;
+	c->load_line[c->nload] = line;
 	c->nload++;
 	return 0;
+}
+
+long stw__cli_config_find_load(const struct stw__cli_serve_config *c, const char *path)
+{
+	struct stat a, b;
+	int known = stat(path, &a) == 0;
+	for (size_t i = 0; i < c->nload; i++)
+		if (strcmp(c->load[i], path) == 0 || (known && stat(c->load[i], &b) == 0 &&
+						      a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+			return (long)i;
+	return -1;
 }
 
 int stw__cli_config_listen(const char *s, char *err, size_t cap)
@@ -272,8 +290,15 @@ static int set_path(struct parse *p, char **field, const char *key, const char *
 			return fail(p, "%s: the path is too long", key);
 		value = joined;
 	}
-	if (field == NULL)
-		return stw__cli_config_add_load(p->c, value) == 0 ? 1 : fail(p, "out of memory");
+	if (field == NULL) {
+		long twice = stw__cli_config_find_load(p->c, value);
+		if (twice >= 0)
+			return fail(p, "[definitions] load: %s is listed twice (line %d)", value,
+				    p->c->load_line[twice]);
+		return stw__cli_config_add_load(p->c, value, p->line) == 0
+			   ? 1
+			   : fail(p, "out of memory");
+	}
 	return stw__cli_config_set(field, value) == 0 ? 1 : fail(p, "out of memory");
 }
 

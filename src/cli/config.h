@@ -4,7 +4,7 @@
  *
  *   [server]       listen = HOST:PORT | :PORT | PORT | off, token_file = PATH
  *   [store]        path = PATH, synchronous = full | normal | off
- *   [definitions]  load = PATH   (several lines allowed)
+ *   [definitions]  load = PATH   (several lines, each plugin once)
  *   [remote NAME]  (or [remote "NAME"]) url = http://..., token_file = PATH,
  *                  connect_timeout_ms, timeout_ms, max_attempts, backoff_ms,
  *                  backoff_max_ms
@@ -38,6 +38,7 @@ struct stw__cli_serve_config {
 	char *store;      /* NULL: steward.db */
 	int synchronous;  /* -1: default (full); 0 off, 1 normal, 2 full */
 	char **load;      /* plugins, in order */
+	int *load_line;   /* the file's line that lists each plugin; 0: a flag */
 	size_t nload;
 	struct stw__cli_serve_remote *remotes;
 	size_t nremotes;
@@ -59,8 +60,14 @@ int stw__cli_config_read_file(struct stw__cli_serve_config *c, const char *path,
 /* Sets one string setting (copying the value): 0, or -1 when out of memory. */
 int stw__cli_config_set(char **field, const char *value);
 
-/* Adds a plugin path: 0, or -1 when out of memory. */
-int stw__cli_config_add_load(struct stw__cli_serve_config *c, const char *path);
+/* Adds a plugin path listed at `line` of the file (0: a flag): 0, or -1 when out of memory. */
+int stw__cli_config_add_load(struct stw__cli_serve_config *c, const char *path, int line);
+
+/*
+ * The index of the plugin that `path` names in c->load (the same path, or
+ * the same file by another path), or -1 when it is not listed.
+ */
+long stw__cli_config_find_load(const struct stw__cli_serve_config *c, const char *path);
 
 /*
  * Checks an address to listen on as the HTTP server takes it: HOST:PORT,

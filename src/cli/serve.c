@@ -55,7 +55,7 @@ static void usage(FILE *f)
 	      "  --listen ADDR     HTTP address, HOST:PORT, :PORT or PORT with an IPv4 HOST\n"
 	      "                    (env STEWARD_LISTEN; default 127.0.0.1:8080; off: no server)\n"
 	      "  --db PATH         SQLite database (env STEWARD_STORE; default steward.db)\n"
-	      "  --load PATH       load a plugin (repeatable; adds to the file's)\n"
+	      "  --load PATH       load a plugin (repeatable; adds to the file's; each once)\n"
 	      "  --remote NAME=URL the service of context NAME is at URL (repeatable)\n"
 	      "  --token-file PATH the API's bearer token\n"
 	      "  --for SECONDS     stop after SECONDS (default: until SIGINT/SIGTERM)\n"
@@ -318,11 +318,22 @@ static int resolve(struct stw__cli_serve_config *c, const struct flags *fl, char
 		snprintf(err, cap, "%s: %s", fl->listen ? "--listen" : "STEWARD_LISTEN", why);
 		return -1;
 	}
-	for (size_t i = 0; i < fl->nload; i++)
-		if (stw__cli_config_add_load(c, fl->load[i]) != 0) {
+	for (size_t i = 0; i < fl->nload; i++) {
+		long twice = stw__cli_config_find_load(c, fl->load[i]);
+		if (twice >= 0 && c->load_line[twice] > 0) {
+			snprintf(err, cap, "--load %s: the plugin is listed twice (%s:%d)",
+				 fl->load[i], c->file, c->load_line[twice]);
+			return -1;
+		}
+		if (twice >= 0) {
+			snprintf(err, cap, "--load %s: the plugin is listed twice", fl->load[i]);
+			return -1;
+		}
+		if (stw__cli_config_add_load(c, fl->load[i], 0) != 0) {
 			snprintf(err, cap, "out of memory");
 			return -1;
 		}
+	}
 	for (size_t i = 0; i < fl->nremote; i++)
 		if (stw__cli_config_remote_flag(c, fl->remote[i], err, cap) != 0)
 			return -1;

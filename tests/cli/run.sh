@@ -528,7 +528,7 @@ check "skip with a note over 1000 bytes exits 2" 2 '' 'longer than 1000 bytes'
 
 # ---------------------------------------------------------------------------
 # Daemon settings refused before anything starts (exit 2): an address that is
-# not one to listen on
+# not one to listen on, a plugin loaded twice
 
 for addr in bad 127.0.0.1:99999 1.2.3.4.5:80 host:80 127.0.0.1:; do
 	run demo voiding --db "$TMP/listen.db" --listen "$addr" --for 0.1
@@ -547,6 +547,17 @@ run serve --listen :0 --check-config
 check "serve --listen :0 is an address" 0 '^listen +:0$'
 run serve --listen off --check-config
 check "serve --listen off is an address" 0 '^listen +off$'
+: >"$TMP/x.so" # the same file by two paths; refused before it is loaded
+printf '[definitions]\nload = x.so\n\nload = ./x.so\n' >"$TMP/twice.conf"
+run serve --config "$TMP/twice.conf" --check-config
+check "serve --check-config refuses a plugin listed twice" 2 '' \
+	"twice\.conf:4: \[definitions\] load: .*x\.so is listed twice \(line 2\)"
+printf '[definitions]\nload = x.so\n' >"$TMP/once.conf"
+run serve --config "$TMP/once.conf" --load "$TMP/x.so" --check-config
+check "serve refuses --load of a plugin the file lists" 2 '' \
+	"--load .*x\.so: the plugin is listed twice \(.*once\.conf:2\)"
+run serve --load "$TMP/y.so" --load "$TMP/y.so" --check-config
+check "serve refuses the same --load twice" 2 '' "--load .*y\.so: the plugin is listed twice"
 
 # ---------------------------------------------------------------------------
 # Pending timers: orders waiting for their payment (steward demo orders)

@@ -86,7 +86,7 @@ STEWARD_STORE=env.db check config-2.4 0 '^store +env\.db$' -- --check-config
 STEWARD_STORE=env.db check config-2.5 0 '^store +flag\.db$' -- --db flag.db --check-config
 check config-2.6 0 '^remote +Billing http://10\.0\.0\.1:1/x token_file=conf/billing\.token connect_timeout_ms=300' -- --remote Billing=http://10.0.0.1:1/x --check-config
 check config-2.7 0 '^remote +Extra http://10\.0\.0\.2:2/ ' -- --remote Extra=http://10.0.0.2:2/ --check-config
-check config-2.8 0 "^load +$PLUGIN\$" -- --load "$PLUGIN" --check-config
+STEWARD_CONFIG= check config-2.8 0 "^load +$PLUGIN\$" -- --load "$PLUGIN" --check-config
 unset STEWARD_CONFIG
 check config-2.9 0 '^config +\(none\)$' -- --check-config
 
