@@ -3,7 +3,7 @@
  * commands, and deciding where they work (see args.h).
  */
 #include "args.h"
-#include "commands.h"
+#include "config.h"
 #include "daemon.h"
 
 #include <errno.h>

@@ -21,6 +21,7 @@
 
 #include "args.h"
 #include "cmd.h"
+#include "config.h"
 #include "text.h"
 
 /* The options a command accepts, in the table below. */

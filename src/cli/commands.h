@@ -9,9 +9,6 @@
 
 #include <stdio.h>
 
-/* The database the commands use when neither --db nor --url is given. */
-#define STW__CLI_DEFAULT_DB "steward-voiding.db"
-
 /* Returns 1 if `name` is one of the commands of this module, else 0. */
 int stw__cli_is_command(const char *name);
 

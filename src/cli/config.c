@@ -499,7 +499,7 @@ void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f)
 	fprintf(f, "config       %s\n", c->file ? c->file : "(none)");
 	fprintf(f, "listen       %s\n", c->listen ? c->listen : "127.0.0.1:8080");
 	fprintf(f, "token_file   %s\n", c->token_file ? c->token_file : "(none: no token)");
-	fprintf(f, "store        %s\n", c->store ? c->store : "steward.db");
+	fprintf(f, "store        %s\n", c->store ? c->store : STW__CLI_DEFAULT_DB);
 	fprintf(f, "synchronous  %s\n", c->synchronous >= 0 ? sync_names[c->synchronous] : "full");
 	for (size_t i = 0; i < c->nload; i++)
 		fprintf(f, "load         %s\n", c->load[i]);

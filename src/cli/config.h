@@ -19,6 +19,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*
+ * The database of steward serve, and of the other commands when neither
+ * --db nor --url is given: the voiding demo's, so that `make run` and then
+ * `steward ps` (README) look at the same file.
+ */
+#define STW__CLI_DEFAULT_DB "steward-voiding.db"
+
 /* One remote context. Numbers left 0 take the transport's or engine's default. */
 struct stw__cli_serve_remote {
 	char *name;              /* the context */
@@ -35,7 +42,7 @@ struct stw__cli_serve_config {
 	char *file;       /* the file read, or NULL */
 	char *listen;     /* NULL: the daemon's default */
 	char *token_file; /* the daemon's API token; NULL: none */
-	char *store;      /* NULL: steward.db */
+	char *store;      /* NULL: STW__CLI_DEFAULT_DB */
 	int synchronous;  /* -1: default (full); 0 off, 1 normal, 2 full */
 	char **load;      /* plugins, in order */
 	int *load_line;   /* the file's line that lists each plugin; 0: a flag */

@@ -34,13 +34,15 @@ static void usage(FILE *f)
 	      "  demo booking   run the ticket booking example (seed 003) with its web page\n",
 	      f);
 	stw__cli_summary(f);
-	fputs("  help COMMAND   show the options of a command\n"
-	      "\n"
-	      "ps, show, ack, cancel, retry, events and send work on a database file (--db PATH, "
-	      "default\n"
-	      "steward-voiding.db) or on a running daemon (--url URL, or STEWARD_URL);\n"
-	      "--json prints the JSON document of the HTTP API. See steward COMMAND --help.\n"
-	      "\n"
+	fprintf(f,
+		"  help COMMAND   show the options of a command\n"
+		"\n"
+		"The other commands work on a database file (--db PATH, default\n"
+		"%s, as for serve and demo voiding) or on a running daemon\n"
+		"(--url URL, or STEWARD_URL); --json prints the JSON document of the HTTP API.\n"
+		"See steward COMMAND --help.\n",
+		STW__CLI_DEFAULT_DB);
+	fputs("\n"
 	      "demo options (voiding, orders, booking):\n"
 	      "  --db PATH        SQLite database (default steward-NAME.db)\n"
 	      "  --listen ADDR    HTTP address, HOST:PORT, :PORT or PORT with an IPv4 HOST\n"
@@ -91,7 +93,7 @@ static const char *const orders_contexts[] = { "Orders", "Payments", "Restaurant
 static const char *const booking_contexts[] = { "Booking", "Tickets", "Payments", NULL };
 
 static const struct demo demos[] = {
-	{ "voiding", "steward-voiding.db", stw__cli_demo_voiding_setup, stw__cli_demo_voiding_route,
+	{ "voiding", STW__CLI_DEFAULT_DB, stw__cli_demo_voiding_setup, stw__cli_demo_voiding_route,
 	  stw__cli_demo_voiding_simulate, voiding_contexts },
 	{ "orders", "steward-orders.db", stw__cli_demo_orders_setup, stw__cli_demo_orders_route,
 	  stw__cli_demo_orders_simulate, orders_contexts },

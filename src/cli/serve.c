@@ -54,7 +54,9 @@ static void usage(FILE *f)
 	      "  --config FILE     INI configuration (env STEWARD_CONFIG)\n"
 	      "  --listen ADDR     HTTP address, HOST:PORT, :PORT or PORT with an IPv4 HOST\n"
 	      "                    (env STEWARD_LISTEN; default 127.0.0.1:8080; off: no server)\n"
-	      "  --db PATH         SQLite database (env STEWARD_STORE; default steward.db)\n"
+	      "  --db PATH         SQLite database (env STEWARD_STORE; default " STW__CLI_DEFAULT_DB
+	      ",\n"
+	      "                    the default of the other commands too)\n"
 	      "  --load PATH       load a plugin (repeatable; adds to the file's; each once)\n"
 	      "  --remote NAME=URL the service of context NAME is at URL (repeatable)\n"
 	      "  --token-file PATH the API's bearer token\n"
@@ -394,7 +396,7 @@ int stw__cli_serve(int argc, char **argv)
 	if (s.cfg.nload == 0)
 		fprintf(stderr, "steward: no plugin loaded: no definition will run\n");
 	struct stw__cli_daemon_options o = {
-		.store = s.cfg.store ? s.cfg.store : "steward.db",
+		.store = s.cfg.store ? s.cfg.store : STW__CLI_DEFAULT_DB,
 		.listen = s.cfg.listen,
 		.token_file = s.cfg.token_file,
 		.synchronous = s.cfg.synchronous + 1,

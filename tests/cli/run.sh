@@ -543,6 +543,12 @@ printf '[server]\nlisten = nope\n' >"$TMP/listen.conf"
 run serve --config "$TMP/listen.conf" --check-config
 check "serve --check-config refuses listen = nope" 2 '' \
 	"listen\.conf:2: \[server\] listen: 'nope' is not an address to listen on"
+run serve --check-config
+check "serve's default database is the other commands' default" 0 '^store +steward-voiding\.db$'
+run ps --help
+check "ps --help names the same default database" 0 'default steward-voiding\.db'
+run serve --help
+check "serve --help names the same default database" 0 'default steward-voiding\.db'
 run serve --listen :0 --check-config
 check "serve --listen :0 is an address" 0 '^listen +:0$'
 run serve --listen off --check-config
