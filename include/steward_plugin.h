@@ -2,6 +2,8 @@
  * steward_plugin.h - process definitions written in C, loaded by
  * `steward serve` from shared objects (the [definitions] load setting or
  * --load PATH), so that adding a process does not mean rebuilding Steward.
+ * The commands that write to a database file (steward ack, cancel, retry
+ * and send with --db) load them too, with --load PATH.
  *
  * A plugin is a shared object linked against libsteward that exports two
  * symbols:

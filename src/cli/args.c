@@ -30,6 +30,7 @@ static const struct {
 	[STW__CLI_OPT_NOTE] = { "note", 1 },
 	[STW__CLI_OPT_ID] = { "id", 1 },
 	[STW__CLI_OPT_CORRELATION] = { "correlation-id", 1 },
+	[STW__CLI_OPT_LOAD] = { "load", 1 },
 };
 
 void stw__cli_usage_error(const struct stw__cli *c, const char *fmt, ...)
@@ -93,6 +94,12 @@ int stw__cli_parse_args(struct stw__cli *c, int argc, char **argv)
 			stw__cli_usage_error(c, "option '--%s' needs an argument", options[o].name);
 			return 2;
 		}
+		if (o == STW__CLI_OPT_LOAD && c->nload == STW__CLI_MAX_LOAD) {
+			stw__cli_usage_error(c, "at most %d plugins (--load)", STW__CLI_MAX_LOAD);
+			return 2;
+		}
+		if (o == STW__CLI_OPT_LOAD)
+			c->load[c->nload++] = c->val[o];
 	}
 	return 0;
 }
@@ -160,6 +167,17 @@ int stw__cli_resolve_target(struct stw__cli *c)
 		stw__cli_usage_error(c, "--token-file goes with --url (or STEWARD_URL)");
 		return 2;
 	}
+	if (url != NULL && c->nload > 0) {
+		stw__cli_usage_error(c, "--load goes with --db (a daemon has its own plugins)");
+		return 2;
+	}
+	for (int i = 0; i < c->nload; i++)
+		for (int j = 0; j < i; j++)
+			if (stw__cli_same_file(c->load[j], c->load[i])) {
+				stw__cli_usage_error(c, "--load %s: the plugin is listed twice",
+						     stw__cli_shown(eb, c->load[i]));
+				return 2;
+			}
 	if (url == NULL) {
 		c->db = db ? db : STW__CLI_DEFAULT_DB;
 		if (*c->db == '\0') {

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "plugin.h"
 #include "text.h"
 
 /* The options of every command; a command accepts those of its `opts`. */
@@ -26,6 +27,7 @@ enum stw__cli_opt {
 	STW__CLI_OPT_NOTE,
 	STW__CLI_OPT_ID,
 	STW__CLI_OPT_CORRELATION,
+	STW__CLI_OPT_LOAD,
 	STW__CLI_OPT_COUNT
 };
 
@@ -40,6 +42,7 @@ enum stw__cli_opt {
 #define STW__CLI_MAX_NOTE 1000 /* bytes of a --note (the engine's limit) */
 #define STW__CLI_MAX_PAGE 1000 /* the largest --limit (the API's) */
 #define STW__CLI_MAX_LOG  512  /* bytes kept of the library's last error line */
+#define STW__CLI_MAX_LOAD 16   /* plugins one command loads (--load) */
 
 struct stw__cli;
 
@@ -65,7 +68,12 @@ struct stw__cli {
 	char *url;      /* the daemon's base URL without a trailing '/'; owned */
 	int url_env;    /* the URL came from STEWARD_URL */
 	char *token; /* the bearer token sent to the daemon (--token-file, STEWARD_TOKEN); owned */
-	char log[STW__CLI_MAX_LOG]; /* the last error the library logged */
+	char log[STW__CLI_MAX_LOG];          /* the last error the library logged */
+	const char *load[STW__CLI_MAX_LOAD]; /* the plugins of --load, in order */
+	int nload;
+	/* The plugins loaded (by stw__cli_db_open), unloaded when the command ends. */
+	struct stw__cli_plugin plugins[STW__CLI_MAX_LOAD];
+	int nplugins;
 };
 
 /* Prints "steward CMD: MESSAGE (see 'steward CMD --help')" on stderr. */
@@ -93,8 +101,9 @@ int stw__cli_check_note(const struct stw__cli *c, const char *note);
 
 /*
  * Decides where the command works: --url, --db, else STEWARD_URL, else the
- * default database; reads the token to send to a daemon. Returns 0, 1 (out
- * of memory, unreadable token) or 2 (usage error).
+ * default database; reads the token to send to a daemon, checks that the
+ * plugins of --load go with a database and are given once. Returns 0, 1
+ * (out of memory, unreadable token) or 2 (usage error).
  */
 int stw__cli_resolve_target(struct stw__cli *c);
 

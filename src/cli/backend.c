@@ -5,6 +5,7 @@
 #include "backend.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,34 @@ static const char *open_reason(const struct stw__cli *c, int rc)
 	return stw_strerror(rc);
 }
 
+/*
+ * Registers on e the definitions and services of the plugins of --load, or
+ * without any, those of the voiding example. Returns 0, or 1 after printing
+ * why not.
+ */
+static int register_definitions(struct stw__cli *c, struct stw_engine *e)
+{
+	if (c->nload == 0) {
+		if (voiding_register(e) == STW_OK)
+			return 0;
+		stw__cli_error_text("", stw_errmsg(e), "");
+		return 1;
+	}
+	for (int i = 0; i < c->nload; i++) {
+		char err[PATH_MAX + 512];
+		if (i == c->nplugins &&
+		    stw__cli_plugin_load(c->load[i], &c->plugins[c->nplugins], err, sizeof(err))) {
+			stw__cli_error_text("", err, "");
+			return 1;
+		}
+		if (i == c->nplugins)
+			c->nplugins++;
+		if (stw__cli_plugin_register(&c->plugins[i], e) != STW_OK)
+			return 1;
+	}
+	return 0;
+}
+
 int stw__cli_db_open(struct stw__cli *c, int writable, struct stw_engine **e)
 {
 	char eb[STW__CLI_SHOWN_CAP], rb[STW__CLI_SHOWN_CAP * 2];
@@ -63,8 +92,7 @@ int stw__cli_db_open(struct stw__cli *c, int writable, struct stw_engine **e)
 		*e = NULL;
 		o.read_only = 0;
 		rc = stw_open(c->db, &o, e);
-		if (rc == STW_OK && (rc = voiding_register(*e)) != STW_OK) {
-			stw__cli_error_text("", stw_errmsg(*e), "");
+		if (rc == STW_OK && register_definitions(c, *e) != 0) {
 			stw_close(*e);
 			*e = NULL;
 			return 1;

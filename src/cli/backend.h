@@ -13,8 +13,9 @@
 #include "text.h"
 
 /*
- * Opens c->db: read-only for inspection, or read-write with the voiding
- * example registered (writable) so that commands reach its services. A file
+ * Opens c->db: read-only for inspection, or read-write (writable) with the
+ * definitions and services of the plugins of --load registered, or without
+ * any, those of the voiding example, so that commands reach them. A file
  * that is missing or is not a steward database is refused before anything
  * is written to it: a read-write open would create the schema. Returns 0
  * with *e (close it with stw_close), or 1 after printing why.

@@ -27,6 +27,12 @@
 /* The options a command accepts, in the table below. */
 #define OPT(o) STW__CLI_BIT(STW__CLI_OPT_##o)
 
+/* The help of --load, for the commands that write to a database. */
+#define LOAD_HELP                                                                                  \
+	"  --load PLUGIN    with --db: register the definitions and services of PLUGIN\n"          \
+	"                   (a plugin of steward serve, see steward_plugin.h; repeatable)\n"       \
+	"                   instead of the voiding example's\n"
+
 static const char *const id_arg[] = { "ID", NULL };
 static const char *const context_arg[] = { "CONTEXT", NULL };
 static const char *const send_args[] = { "CONTEXT", "TYPE", "JSON", NULL };
@@ -58,35 +64,40 @@ static const struct stw__cli_command commands[] = {
 	  "options:\n"
 	  "  --definition D   the definition of the instance, when the id exists in several\n",
 	  id_arg, STW__CLI_COMMON | OPT(DEFINITION), stw__cli_cmd_show },
-	{ "ack", "ID [--definition D] [--note TEXT]", "acknowledge a failed instance",
+	{ "ack", "ID [--definition D] [--note TEXT] [--load PLUGIN]",
+	  "acknowledge a failed instance",
 	  "Acknowledges the failure of process instance ID: its status becomes\n"
 	  "acknowledged (and its state the definition's acknowledgement state), and its\n"
 	  "uniqueness key is freed. Only a failed instance can be acknowledged.\n"
 	  "\n"
 	  "options:\n"
 	  "  --definition D   the definition of the instance, when the id exists in several\n"
-	  "  --note TEXT      a note recorded in the history (at most 1000 bytes)\n",
-	  id_arg, STW__CLI_COMMON | OPT(DEFINITION) | OPT(NOTE), stw__cli_cmd_ack },
-	{ "cancel", "ID [--definition D] [--note TEXT]", "cancel an active or failed instance",
+	  "  --note TEXT      a note recorded in the history (at most 1000 bytes)\n" LOAD_HELP,
+	  id_arg, STW__CLI_COMMON | OPT(DEFINITION) | OPT(NOTE) | OPT(LOAD), stw__cli_cmd_ack },
+	{ "cancel", "ID [--definition D] [--note TEXT] [--load PLUGIN]",
+	  "cancel an active or failed instance",
 	  "Cancels process instance ID: its status becomes cancelled, its uniqueness key is\n"
 	  "freed and its timers no longer apply. No command is sent. An instance that has\n"
 	  "ended cannot be cancelled.\n"
 	  "\n"
 	  "options:\n"
 	  "  --definition D   the definition of the instance, when the id exists in several\n"
-	  "  --note TEXT      a note recorded as the reason (at most 1000 bytes)\n",
-	  id_arg, STW__CLI_COMMON | OPT(DEFINITION) | OPT(NOTE), stw__cli_cmd_cancel },
-	{ "retry", "ID --state STATE [--definition D] [--note TEXT]",
+	  "  --note TEXT      a note recorded as the reason (at most 1000 bytes)\n" LOAD_HELP,
+	  id_arg, STW__CLI_COMMON | OPT(DEFINITION) | OPT(NOTE) | OPT(LOAD), stw__cli_cmd_cancel },
+	{ "retry", "ID --state STATE [--definition D] [--note TEXT] [--load PLUGIN]",
 	  "retry a failed instance from a chosen state",
 	  "Retries failed process instance ID from STATE (an active state of its\n"
 	  "definition): it becomes active there, and the commands and timers of the first\n"
-	  "transition entering STATE are issued again under new ids.\n"
+	  "transition entering STATE are issued again under new ids. With --db, the\n"
+	  "definition must be registered in this process: the voiding example's are, a\n"
+	  "plugin's need --load.\n"
 	  "\n"
 	  "options:\n"
 	  "  --state STATE    the state to retry from (required)\n"
 	  "  --definition D   the definition of the instance, when the id exists in several\n"
-	  "  --note TEXT      a note recorded in the history (at most 1000 bytes)\n",
-	  id_arg, STW__CLI_COMMON | OPT(DEFINITION) | OPT(NOTE) | OPT(STATE), stw__cli_cmd_retry },
+	  "  --note TEXT      a note recorded in the history (at most 1000 bytes)\n" LOAD_HELP,
+	  id_arg, STW__CLI_COMMON | OPT(DEFINITION) | OPT(NOTE) | OPT(STATE) | OPT(LOAD),
+	  stw__cli_cmd_retry },
 	{ "events", "CONTEXT [--after N] [--limit N]", "list the events of a context's log",
 	  "Lists the events of CONTEXT's log (e.g. Billing or Reports) in order, one per\n"
 	  "line: position, type, stream, correlation id and data.\n"
@@ -95,13 +106,14 @@ static const struct stw__cli_command commands[] = {
 	  "  --after N        only events after position N (default 0)\n"
 	  "  --limit N        at most N events, 1 to 1000 (default 100)\n",
 	  context_arg, STW__CLI_COMMON | OPT(AFTER) | OPT(LIMIT), stw__cli_cmd_events },
-	{ "send", "CONTEXT TYPE JSON [--id ID] [--correlation-id ID]",
+	{ "send", "CONTEXT TYPE JSON [--id ID] [--correlation-id ID] [--load PLUGIN]",
 	  "execute a command against a context's service",
 	  "Executes command TYPE with data JSON (an object) against CONTEXT's service now,\n"
 	  "and prints the command id and its outcome. A refusal prints the service's reason\n"
 	  "and exits 1. A command id that was already handled is not applied again: its\n"
-	  "recorded outcome is answered. With --db the voiding example's services run in\n"
-	  "this process; a running daemon carries on the processes the events start.\n"
+	  "recorded outcome is answered. With --db the voiding example's services (or\n"
+	  "with --load, a plugin's) run in this process; a running daemon carries on the\n"
+	  "processes the events start.\n"
 	  "\n"
 	  "example:\n"
 	  "  steward send Billing IssueDocument \\\n"
@@ -110,8 +122,8 @@ static const struct stw__cli_command commands[] = {
 	  "options:\n"
 	  "  --id ID              the command id (default: a new random id)\n"
 	  "  --correlation-id ID  the correlation id (default: the command id; a command\n"
-	  "                       that starts a process names it)\n",
-	  send_args, STW__CLI_COMMON | OPT(ID) | OPT(CORRELATION), stw__cli_cmd_send },
+	  "                       that starts a process names it)\n" LOAD_HELP,
+	  send_args, STW__CLI_COMMON | OPT(ID) | OPT(CORRELATION) | OPT(LOAD), stw__cli_cmd_send },
 	{ "commands", "[--status S] [--limit N]", "list commands by status (parked by default)",
 	  "Lists the commands of the outbox with a status, newest first: id, context,\n"
 	  "type, the instance that sent it, attempts, creation time (UTC) and the last\n"
@@ -229,6 +241,9 @@ int stw__cli_run(int argc, char **argv)
 			rc = 1;
 	}
 	free(c.url);
+	/* After every engine closed: definitions live in the plugins' memory. */
+	for (int i = 0; i < c.nplugins; i++)
+		stw__cli_plugin_unload(&c.plugins[i]);
 	if (c.token != NULL) {
 		explicit_bzero(c.token, strlen(c.token));
 		free(c.token);

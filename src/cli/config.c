@@ -12,10 +12,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <ini.h>
 #include <steward.h>
+
+#include "plugin.h"
 
 /* The longest line a configuration file may have, newline included. */
 #define CONFIG_MAX_LINE 4096
@@ -86,11 +87,8 @@ int stw__cli_config_add_load(struct stw__cli_serve_config *c, const char *path, 
 
 long stw__cli_config_find_load(const struct stw__cli_serve_config *c, const char *path)
 {
-	struct stat a, b;
-	int known = stat(path, &a) == 0;
 	for (size_t i = 0; i < c->nload; i++)
-		if (strcmp(c->load[i], path) == 0 || (known && stat(c->load[i], &b) == 0 &&
-						      a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+		if (stw__cli_same_file(c->load[i], path))
 			return (long)i;
 	return -1;
 }

@@ -6,10 +6,8 @@
  */
 #include "serve.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,19 +19,15 @@
 #include "config.h"
 #include "daemon.h"
 #include "http/transport.h"
+#include "plugin.h"
 #include "text.h"
 
 /* The longest token file read (a bearer token is far shorter). */
 #define SERVE_MAX_TOKEN 4096
 
-struct plugin {
-	void *dl;
-	steward_plugin_register_fn reg;
-};
-
 struct serve {
 	struct stw__cli_serve_config cfg;
-	struct plugin *plugins; /* one per cfg.load */
+	struct stw__cli_plugin *plugins; /* one per cfg.load */
 	size_t nplugins;
 	char **tokens; /* one per cfg.remotes; NULL: no token */
 	/* The transports of every engine the daemon opened, freed at exit. The
@@ -105,50 +99,14 @@ static char *read_token(const char *path, char *err, size_t cap)
 	return buf;
 }
 
-/* Loads one plugin and checks its ABI. Returns 0, or -1 with a message in err. */
-static int load_plugin(const char *path, struct plugin *p, char *err, size_t cap)
-{
-	dlerror();
-	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (dl == NULL) {
-		const char *why = dlerror();
-		snprintf(err, cap, "%s: cannot load the plugin: %s", path, why ? why : "unknown");
-		return -1;
-	}
-	dlerror();
-	const int *abi = dlsym(dl, STEWARD_PLUGIN_ABI_SYMBOL);
-	void *reg = abi ? dlsym(dl, STEWARD_PLUGIN_REGISTER_SYMBOL) : NULL;
-	if (abi == NULL || reg == NULL) {
-		snprintf(err, cap, "%s: not a steward plugin (it does not export %s)", path,
-			 abi == NULL ? STEWARD_PLUGIN_ABI_SYMBOL : STEWARD_PLUGIN_REGISTER_SYMBOL);
-		dlclose(dl);
-		return -1;
-	}
-	if (*abi != STEWARD_PLUGIN_ABI) {
-		snprintf(err, cap, "%s: plugin ABI %d, but this steward loads ABI %d", path, *abi,
-			 STEWARD_PLUGIN_ABI);
-		dlclose(dl);
-		return -1;
-	}
-	p->dl = dl;
-	/* POSIX guarantees that a function's address survives this conversion. */
-	memcpy(&p->reg, &reg, sizeof(p->reg));
-	return 0;
-}
-
 /* Registers the plugins' definitions and the remotes on an engine the daemon opened. */
 static int setup(struct stw_engine *e, void *ud)
 {
 	struct serve *s = ud;
 	for (size_t i = 0; i < s->nplugins; i++) {
-		int rc = s->plugins[i].reg(e);
-		if (rc != STW_OK) {
-			char pre[PATH_MAX + 96];
-			snprintf(pre, sizeof(pre), "%s: steward_plugin_register failed: %s (",
-				 s->cfg.load[i], stw_strerror(rc));
-			stw__cli_error_text(pre, stw_errmsg(e), ")");
+		int rc = stw__cli_plugin_register(&s->plugins[i], e);
+		if (rc != STW_OK)
 			return rc;
-		}
 	}
 	for (size_t i = 0; i < s->cfg.nremotes; i++) {
 		const struct stw__cli_serve_remote *r = &s->cfg.remotes[i];
@@ -204,7 +162,7 @@ static void serve_free(struct serve *s)
 		free(s->tokens[i]);
 	free(s->tokens);
 	for (size_t i = 0; i < s->nplugins; i++)
-		dlclose(s->plugins[i].dl);
+		stw__cli_plugin_unload(&s->plugins[i]);
 	free(s->plugins);
 	stw__cli_config_free(&s->cfg);
 	pthread_mutex_destroy(&s->lock);
@@ -352,7 +310,7 @@ static int prepare(struct serve *s, char *err, size_t cap)
 		return -1;
 	}
 	for (size_t i = 0; i < s->cfg.nload; i++) {
-		if (load_plugin(s->cfg.load[i], &s->plugins[i], err, cap) != 0)
+		if (stw__cli_plugin_load(s->cfg.load[i], &s->plugins[i], err, cap) != 0)
 			return -1;
 		s->nplugins++;
 	}

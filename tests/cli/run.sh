@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# tests/cli/run.sh STEWARD - the command-line interface against a real daemon.
+# tests/cli/run.sh STEWARD TALLY_PLUGIN - the command-line interface against a
+# real daemon.
 #
 # Starts `steward demo voiding` on a free loopback port with a fresh database,
 # then checks every subcommand (ps, show, ack, cancel, retry, events, send) through the
 # daemon (--url, and STEWARD_URL) and through the database file (--db, on the
 # live file while the daemon runs, and on a copy after it stopped): a voiding
 # process run to completion, a failed one acknowledged, refusals, usage
-# errors with their exit codes, and hostile input. Prints "N passed, M failed"
+# errors with their exit codes, and hostile input; then the commands that
+# write with the definitions and services of a plugin (--load TALLY_PLUGIN). Prints "N passed, M failed"
 # and exits non-zero on any failure. The daemon is always stopped and the
 # temporary directory removed.
 set -u
 
-BIN=${1:?usage: tests/cli/run.sh STEWARD_BINARY}
+BIN=${1:?usage: tests/cli/run.sh STEWARD_BINARY TALLY_PLUGIN}
+TALLY=${2:?usage: tests/cli/run.sh STEWARD_BINARY TALLY_PLUGIN}
 case $BIN in
 /*) ;;
 *) BIN=$PWD/$BIN ;;
+esac
+case $TALLY in
+/*) ;;
+*) TALLY=$PWD/$TALLY ;;
 esac
 [ -x "$BIN" ] || {
 	echo "not executable: $BIN" >&2
@@ -564,6 +571,47 @@ check "serve refuses --load of a plugin the file lists" 2 '' \
 	"--load .*x\.so: the plugin is listed twice \(.*once\.conf:2\)"
 run serve --load "$TMP/y.so" --load "$TMP/y.so" --check-config
 check "serve refuses the same --load twice" 2 '' "--load .*y\.so: the plugin is listed twice"
+
+# ---------------------------------------------------------------------------
+# A plugin's definitions and services for the commands that write (--load)
+
+run serve --db "$TMP/tally.db" --load "$TALLY" --listen off --for 0.1
+check "serve creates a database for the tally plugin" 0
+run send Tally Open '{"tally":"t1"}' --correlation-id tally-1 --db "$TMP/tally.db"
+check "send without --load knows only the voiding example" 1 '' 'no service for context Tally'
+run send Tally Open '{"tally":"t1"}' --correlation-id tally-1 --db "$TMP/tally.db" --load "$TALLY"
+check "send --load reaches the plugin's service" 0 '^outcome +applied$'
+run send Tally Break '{"tally":"t1"}' --correlation-id tally-1 --db "$TMP/tally.db" --load "$TALLY"
+check "send --load again" 0 '^outcome +applied$'
+run send Tally Nothing '{"tally":"t1"}' --db "$TMP/tally.db" --load "$TALLY"
+check "send --load: the plugin's service refuses" 1 '' 'Tally takes Open and Break'
+run serve --db "$TMP/tally.db" --load "$TALLY" --listen off --for 1
+check "serve steps the tally" 0
+run ps --status failed --db "$TMP/tally.db"
+check "the tally fails" 0 '^tally-1 +tally +Broken +failed '
+run retry tally-1 --state Open --db "$TMP/tally.db"
+check "retry without --load does not know the definition" 1 '' 'definition tally is not registered here'
+run retry tally-1 --state Open --db "$TMP/tally.db" --load "$TALLY"
+check "retry --load retries from the plugin's state" 0 '^retried tally-1: status active, state Open$'
+run cancel tally-1 --db "$TMP/tally.db" --load "$TALLY" --load "$TALLY"
+check "a plugin loaded twice is a usage error" 2 '' "--load .*: the plugin is listed twice"
+run send Tally Break '{"tally":"t1"}' --correlation-id tally-1 --db "$TMP/tally.db" --load "$TALLY"
+check "send --load Break again" 0 '^outcome +applied$'
+run serve --db "$TMP/tally.db" --load "$TALLY" --listen off --for 1
+check "serve steps the tally again" 0
+run ack tally-1 --db "$TMP/tally.db" --load "$TALLY"
+check "ack --load reaches the plugin's acknowledgement state" 0 \
+	'^acknowledged tally-1: status acknowledged, state Dismissed$'
+run send Tally Open '{"tally":"t2"}' --db "$TMP/tally.db" --load "$TMP/nothere.so"
+check "a plugin that cannot be loaded exits 1" 1 '' 'nothere\.so: cannot load the plugin'
+run send Tally Open '{"tally":"t2"}' --url http://127.0.0.1:1 --load "$TALLY"
+check "--load with --url is a usage error" 2 '' '--load goes with --db'
+run ps --load "$TALLY" --db "$TMP/tally.db"
+check "ps takes no --load" 2 '' "unknown option '--load'"
+run send --help
+check "send --help documents --load" 0 '--load PLUGIN'
+run retry --help
+check "retry --help documents --load" 0 '--load PLUGIN'
 
 # ---------------------------------------------------------------------------
 # Pending timers: orders waiting for their payment (steward demo orders)
