@@ -154,6 +154,18 @@ void stw__cli_instance_path(struct stw__cli_buf *p, const char *id, const char *
 	stw__cli_buf_query(p, "definition", def);
 }
 
+/* Prints "cannot reach URL: WHY" with both whole (escaped): libcurl's error is never cut. */
+static void unreachable(const char *url, const char *why)
+{
+	struct stw__cli_buf b = { 0 };
+	stw__cli_buf_cell(&b, url, 0);
+	stw__cli_buf_puts(&b, ": ");
+	stw__cli_buf_cell(&b, why, 0);
+	const char *s = stw__cli_buf_str(&b);
+	stw__cli_error("cannot reach %s", s ? s : "the daemon (out of memory)");
+	free(b.p);
+}
+
 int stw__cli_http_call(struct stw__cli *c, const char *method, const char *path, const json_t *body,
 		       struct stw__cli_reply *r)
 {
@@ -193,11 +205,8 @@ int stw__cli_http_call(struct stw__cli *c, const char *method, const char *path,
 		if (h.too_large)
 			stw__cli_error("the answer of %s is larger than %zu MiB",
 				       stw__cli_shown(ub, url.p), HTTP_MAX_REPLY >> 20);
-		else {
-			char eb[STW__CLI_SHOWN_CAP];
-			stw__cli_error("cannot reach %s: %s", stw__cli_shown(ub, url.p),
-				       stw__cli_shown(eb, stw__http_call_error(&h, cc)));
-		}
+		else
+			unreachable(url.p, stw__http_call_error(&h, cc));
 		goto out;
 	}
 	r->status = stw__http_call_status(&h);

@@ -160,28 +160,58 @@ static size_t next_unit(const char *s, size_t n, size_t *i, char out[UNIT_MAX], 
 	return (size_t)w;
 }
 
-size_t stw__cli_buf_cell(struct stw__cli_buf *b, const char *s, size_t max)
+/*
+ * Appends s escaped to b, cut to max columns when max > 4 and s is wider.
+ * A cell (words 0) is cut after any character and ends with "..."; a
+ * message (words 1) is cut between words when it has a space to cut at,
+ * and ends with " ...". A character or its escape is never cut. Returns
+ * the columns appended.
+ */
+static size_t escape(struct stw__cli_buf *b, const char *s, size_t max, int words)
 {
-	size_t n = strlen(s), i = 0, total = 0, ol = 0, cols = 0;
+	size_t n = strlen(s), i = 0, total = 0, ol = 0, cols = 0, start = b->len;
+	size_t more = words ? 4 : 3; /* the columns of " ..." or "..." */
 	char out[UNIT_MAX];
-	if (max > 3) {
+	if (max > more) {
 		while (i < n)
 			total += next_unit(s, n, &i, out, &ol);
 		i = 0;
 	}
-	size_t limit = max > 3 && total > max ? max - 3 : SIZE_MAX;
+	size_t limit = max > more && total > max ? max - more : SIZE_MAX;
+	size_t word_len = 0, word_cols = 0; /* what is kept when cut before the last space */
+	int at_space = 0;                   /* the unit that did not fit is a space */
 	while (i < n) {
+		int space = s[i] == ' ';
 		size_t w = next_unit(s, n, &i, out, &ol);
-		if (cols + w > limit)
+		if (cols + w > limit) {
+			at_space = space;
 			break;
+		}
+		if (space && cols > 0) {
+			word_len = b->len - start;
+			word_cols = cols;
+		}
 		stw__cli_buf_putn(b, out, ol);
 		cols += w;
 	}
-	if (limit != SIZE_MAX) {
-		stw__cli_buf_puts(b, "...");
-		cols += 3;
+	if (limit == SIZE_MAX)
+		return cols;
+	const char *tail = "...";
+	if (words && (at_space || word_cols > 0)) {
+		if (!at_space && !b->oom) {
+			b->len = start + word_len;
+			b->p[b->len] = '\0';
+			cols = word_cols;
+		}
+		tail = " ...";
 	}
-	return cols;
+	stw__cli_buf_puts(b, tail);
+	return cols + strlen(tail);
+}
+
+size_t stw__cli_buf_cell(struct stw__cli_buf *b, const char *s, size_t max)
+{
+	return escape(b, s, max, 0);
 }
 
 void stw__cli_buf_padded(struct stw__cli_buf *b, const char *s, size_t width)
@@ -193,7 +223,7 @@ void stw__cli_buf_padded(struct stw__cli_buf *b, const char *s, size_t width)
 const char *stw__cli_shown_n(char *buf, size_t cap, const char *s, size_t cols)
 {
 	struct stw__cli_buf b = { 0 };
-	stw__cli_buf_cell(&b, s ? s : "(null)", cols);
+	escape(&b, s ? s : "(null)", cols, 1);
 	const char *r = stw__cli_buf_str(&b);
 	snprintf(buf, cap, "%s", r ? r : "?");
 	free(b.p);
@@ -220,7 +250,7 @@ void stw__cli_error(const char *fmt, ...)
 void stw__cli_error_text(const char *prefix, const char *text, const char *suffix)
 {
 	struct stw__cli_buf b = { 0 };
-	stw__cli_buf_cell(&b, text, MESSAGE_COLS);
+	escape(&b, text, MESSAGE_COLS, 1);
 	const char *s = stw__cli_buf_str(&b);
 	stw__cli_error("%s%s%s", prefix, s ? s : "out of memory", suffix);
 	free(b.p);

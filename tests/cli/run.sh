@@ -409,6 +409,12 @@ check "a bad STEWARD_URL exits 2" 2 '' 'STEWARD_URL must be an http'
 
 run ps --url http://127.0.0.1:1
 check "an unreachable daemon exits 1" 1 '' 'cannot reach http://127.0.0.1:1/api/instances'
+expect "libcurl's error is shown whole" grep -Eq \
+	"^steward: cannot reach http://127\.0\.0\.1:1/api/instances\?limit=50&offset=0: .*port 1.*: (Couldn't connect to server|Connection refused)\$" \
+	"$TMP/err"
+run ps "alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike"
+check "a quoted argument too long for a message is cut between words" 2 '' \
+	"unexpected argument 'alpha bravo charlie delta echo foxtrot golf hotel india \.\.\.'"
 run ps --db "$TMP/missing.db"
 check "a missing database exits 1" 1 '' 'cannot open .*missing.db: No such file or directory'
 run send Billing IssueDocument '{}' --db "$TMP/missing.db"
