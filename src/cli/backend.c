@@ -124,6 +124,19 @@ void stw__cli_reply_free(struct stw__cli_reply *r)
 	free(r->body);
 }
 
+int stw__cli_http_post(struct stw__cli *c, const struct stw__cli_buf *path, json_t *body,
+		       const char *what, json_t **out)
+{
+	*out = NULL;
+	if (body == NULL) {
+		stw__cli_error("%s is not valid UTF-8, or out of memory", what);
+		return 1;
+	}
+	int rc = stw__cli_http_json(c, "POST", path, body, out);
+	json_decref(body);
+	return rc;
+}
+
 void stw__cli_buf_urlenc(struct stw__cli_buf *b, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

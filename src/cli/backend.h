@@ -56,6 +56,14 @@ int stw__cli_http_json(struct stw__cli *c, const char *method, const struct stw_
 		       const json_t *body, json_t **out);
 
 /*
+ * POSTs body (stolen) to path and expects what stw__cli_http_json expects.
+ * A NULL body is one that could not be built: `what` it carries is not
+ * valid UTF-8 or memory ran out, which is reported (1).
+ */
+int stw__cli_http_post(struct stw__cli *c, const struct stw__cli_buf *path, json_t *body,
+		       const char *what, json_t **out);
+
+/*
  * Appends s to b as one URL path segment or query value: every byte but
  * ASCII letters, digits, '-', '_' and '~' is percent-encoded ('/' and '.'
  * included, so that an id can never change the path).

@@ -123,14 +123,7 @@ static int decide_command(struct stw__cli *c, int skip)
 		stw__cli_buf_puts(&p, "/api/commands/");
 		stw__cli_buf_urlenc(&p, id);
 		stw__cli_buf_puts(&p, skip ? "/skip" : "/retry");
-		json_t *body = json_pack("{s:s?}", "note", note);
-		if (body == NULL) {
-			stw__cli_error("the note is not valid UTF-8, or out of memory");
-			rc = 1;
-		} else {
-			rc = stw__cli_http_json(c, "POST", &p, body, &doc);
-		}
-		json_decref(body);
+		rc = stw__cli_http_post(c, &p, json_pack("{s:s?}", "note", note), "the note", &doc);
 		free(p.p);
 	} else {
 		struct stw_engine *e = NULL;

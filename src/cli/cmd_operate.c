@@ -72,14 +72,9 @@ static int operate(struct stw__cli *c, const struct operation *op)
 	if (c->url != NULL) {
 		struct stw__cli_buf p = { 0 };
 		stw__cli_instance_path(&p, id, op->path, def);
-		json_t *body = json_pack("{s:s?, s:s?}", "note", note, "state", state);
-		if (body == NULL) {
-			stw__cli_error("the note or state is not valid UTF-8, or out of memory");
-			rc = 1;
-		} else {
-			rc = stw__cli_http_json(c, "POST", &p, body, &doc);
-		}
-		json_decref(body);
+		rc = stw__cli_http_post(c, &p,
+					json_pack("{s:s?, s:s?}", "note", note, "state", state),
+					"the note or state", &doc);
 		free(p.p);
 	} else {
 		struct stw_engine *e = NULL;
