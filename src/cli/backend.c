@@ -54,18 +54,17 @@ static int register_definitions(struct stw__cli *c, struct stw_engine *e)
 		stw__cli_error_text("", stw_errmsg(e), "");
 		return 1;
 	}
-	for (int i = 0; i < c->nload; i++) {
+	for (; c->nplugins < c->nload; c->nplugins++) {
 		char err[PATH_MAX + 512];
-		if (i == c->nplugins &&
-		    stw__cli_plugin_load(c->load[i], &c->plugins[c->nplugins], err, sizeof(err))) {
+		if (stw__cli_plugin_load(c->load[c->nplugins], &c->plugins[c->nplugins], err,
+					 sizeof(err)) != 0) {
 			stw__cli_error_text("", err, "");
 			return 1;
 		}
-		if (i == c->nplugins)
-			c->nplugins++;
+	}
+	for (int i = 0; i < c->nplugins; i++)
 		if (stw__cli_plugin_register(&c->plugins[i], e) != STW_OK)
 			return 1;
-	}
 	return 0;
 }
 

@@ -3,10 +3,10 @@
  * small group, as the table of commands.c runs them. Each returns the
  * process exit status: 0 success, 1 failure, 2 usage error.
  *
- *   cmd_ps.c        ps, show       instances
- *   cmd_operate.c   ack, cancel, retry   a person's operation on an instance
- *   cmd_events.c    events, send   a context's log, and executing a command
- *   cmd_commands.c  commands, redeliver, skip   the outbox and parked commands
+ *   cmd_ps.c        ps, show                    instances
+ *   cmd_operate.c   ack, cancel, retry          a person's operation on an instance
+ *   cmd_events.c    events, send                a context's log; executing a command
+ *   cmd_commands.c  commands, redeliver, skip   the outbox and its parked commands
  */
 #ifndef STW_CLI_CMD_H
 #define STW_CLI_CMD_H
