@@ -45,8 +45,9 @@ void stw__cli_buf_printf(struct stw__cli_buf *b, const char *fmt, ...) STW__CLI_
 const char *stw__cli_buf_str(const struct stw__cli_buf *b);
 
 /*
- * Appends s to b as it is safe to show in a terminal. When max > 3 and s is
- * wider than max columns, it is cut to max - 3 columns and "..." is
+ * Appends s to b as it is safe to show in a terminal, as a table cell: when
+ * max > 3 and s is wider than max columns, it is cut to max - 3 columns
+ * (after any character, never inside one or its escape) and "..." is
  * appended; max 0 never cuts. Returns the columns appended.
  */
 size_t stw__cli_buf_cell(struct stw__cli_buf *b, const char *s, size_t max);
@@ -55,9 +56,11 @@ size_t stw__cli_buf_cell(struct stw__cli_buf *b, const char *s, size_t max);
 void stw__cli_buf_padded(struct stw__cli_buf *b, const char *s, size_t width);
 
 /*
- * Writes s escaped and cut to `cols` columns into buf (cap bytes; at most
- * 4 bytes per column plus 4 are needed) and returns buf. NULL shows as
- * "(null)". For messages that quote what the user or the daemon said.
+ * Writes s escaped into buf (cap bytes; at most 4 bytes per column plus 4
+ * are needed) and returns buf; NULL shows as "(null)". For messages that
+ * quote what the user or the daemon said: when s is wider than `cols`
+ * columns it is cut between words where it has a space to cut at, and
+ * " ..." is appended.
  */
 const char *stw__cli_shown_n(char *buf, size_t cap, const char *s, size_t cols);
 
@@ -69,7 +72,8 @@ void stw__cli_error(const char *fmt, ...) STW__CLI_PRINTF(1, 2);
 
 /*
  * Prints "steward: PREFIX TEXT SUFFIX" on stderr, with TEXT (a message from
- * the store or the daemon) escaped. PREFIX and SUFFIX are printed as they are.
+ * the store or the daemon) escaped, and past 400 columns cut between words
+ * as stw__cli_shown_n cuts. PREFIX and SUFFIX are printed as they are.
  */
 void stw__cli_error_text(const char *prefix, const char *text, const char *suffix);
 
