@@ -17,9 +17,12 @@
 
 #define DEFAULT_LIMIT 50 /* commands listed without --limit */
 
+/* 1 if s is a command status (the words of STW_COMMAND_STATUS_MAP). */
 static int is_command_status(const char *s)
 {
-	static const char *const ok[] = { "pending", "delivered", "rejected", "parked", "skipped" };
+#define WORD(name, word) word,
+	static const char *const ok[] = { STW_COMMAND_STATUS_MAP(WORD) };
+#undef WORD
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strcmp(s, ok[i]) == 0)
 			return 1;

@@ -19,11 +19,12 @@
 
 /* ps ---------------------------------------------------------------------------------- */
 
-/* The statuses of an instance (steward.h, struct stw_instance_filter). */
+/* 1 if s is an instance status (the words of STW_INSTANCE_STATUS_MAP). */
 static int is_status(const char *s)
 {
-	static const char *const ok[] = { "active",       "completed", "failed",
-					  "acknowledged", "rejected",  "cancelled" };
+#define WORD(name, word) word,
+	static const char *const ok[] = { STW_INSTANCE_STATUS_MAP(WORD) };
+#undef WORD
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strcmp(s, ok[i]) == 0)
 			return 1;

@@ -83,7 +83,7 @@ static int route_place(struct stw__http_request *r)
 	if (!json_is_array(seats) || json_array_size(seats) == 0 ||
 	    json_array_size(seats) > BOOKING_MAX_SEATS)
 		return stw__http_error(r, 400, "bad_request", "seats must be 1 to %d strings",
-				      BOOKING_MAX_SEATS);
+				       BOOKING_MAX_SEATS);
 	const char *list[BOOKING_MAX_SEATS + 1];
 	size_t i;
 	json_t *s;

@@ -118,7 +118,7 @@ static int route_issue(struct stw__http_request *r)
 		return stw__http_error(r, 400, "bad_request", "customer must be a string");
 	if (!json_is_integer(amount) || json_integer_value(amount) < 0)
 		return stw__http_error(r, 400, "bad_request",
-				      "amount must be a non-negative integer (cents)");
+				       "amount must be a non-negative integer (cents)");
 	if (id != NULL && !json_is_null(id) && !json_is_string(id))
 		return stw__http_error(r, 400, "bad_request", "document_id must be a string");
 	char gen[37];

@@ -33,7 +33,7 @@ struct serve {
 	/* The transports of every engine the daemon opened, freed at exit. The
 	 * setup runs on several threads (worker, HTTP server, delivery). */
 	pthread_mutex_t lock;
-	struct stw_http_transport **transports;
+	struct stw__http_transport **transports;
 	size_t ntransports;
 };
 
@@ -111,8 +111,8 @@ static int setup(struct stw_engine *e, void *ud)
 	for (size_t i = 0; i < s->cfg.nremotes; i++) {
 		const struct stw__cli_serve_remote *r = &s->cfg.remotes[i];
 		char err[512];
-		struct stw_http_transport *t = stw_http_transport_new(
-		    &(struct stw_http_transport_options){
+		struct stw__http_transport *t = stw__http_transport_new(
+		    &(struct stw__http_transport_options){
 			.url = r->url,
 			.token = s->tokens[i],
 			.connect_timeout_ms = r->connect_timeout_ms,
@@ -124,7 +124,7 @@ static int setup(struct stw_engine *e, void *ud)
 			return STW_EINVAL;
 		}
 		pthread_mutex_lock(&s->lock);
-		struct stw_http_transport **grown =
+		struct stw__http_transport **grown =
 		    realloc(s->transports, (s->ntransports + 1) * sizeof(*grown));
 		if (grown != NULL) {
 			s->transports = grown;
@@ -132,12 +132,12 @@ static int setup(struct stw_engine *e, void *ud)
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (grown == NULL) {
-			stw_http_transport_free(t);
+			stw__http_transport_free(t);
 			return STW_ENOMEM;
 		}
 		int rc = stw_register_remote(e, r->name,
 					     &(struct stw_remote_def){
-						 .send = stw_http_transport_send,
+						 .send = stw__http_transport_send,
 						 .ud = t,
 						 .max_attempts = r->max_attempts,
 						 .backoff_ms = r->backoff_ms,
@@ -156,7 +156,7 @@ static int setup(struct stw_engine *e, void *ud)
 static void serve_free(struct serve *s)
 {
 	for (size_t i = 0; i < s->ntransports; i++)
-		stw_http_transport_free(s->transports[i]);
+		stw__http_transport_free(s->transports[i]);
 	free(s->transports);
 	for (size_t i = 0; s->tokens != NULL && i < s->cfg.nremotes; i++)
 		free(s->tokens[i]);

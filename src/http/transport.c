@@ -17,15 +17,15 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000L
 #define DEFAULT_TIMEOUT_MS         10000L
 
-struct stw_http_transport {
+struct stw__http_transport {
 	char *url;
 	char *token; /* the bearer token sent, or NULL */
 	long connect_timeout_ms;
 	long timeout_ms;
 };
 
-struct stw_http_transport *stw_http_transport_new(const struct stw_http_transport_options *o,
-						  char *err, size_t cap)
+struct stw__http_transport *stw__http_transport_new(const struct stw__http_transport_options *o,
+						    char *err, size_t cap)
 {
 	if (o == NULL || o->url == NULL ||
 	    (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0)) {
@@ -42,7 +42,7 @@ struct stw_http_transport *stw_http_transport_new(const struct stw_http_transpor
 	}
 	/* A failure shows later, as requests that cannot be made. */
 	(void)stw__http_global_init();
-	struct stw_http_transport *t = calloc(1, sizeof(*t));
+	struct stw__http_transport *t = calloc(1, sizeof(*t));
 	if (t == NULL || (t->url = strdup(o->url)) == NULL)
 		goto oom;
 	if (o->token != NULL && *o->token != '\0' && (t->token = strdup(o->token)) == NULL)
@@ -53,11 +53,11 @@ struct stw_http_transport *stw_http_transport_new(const struct stw_http_transpor
 	return t;
 oom:
 	snprintf(err, cap, "out of memory");
-	stw_http_transport_free(t);
+	stw__http_transport_free(t);
 	return NULL;
 }
 
-void stw_http_transport_free(struct stw_http_transport *t)
+void stw__http_transport_free(struct stw__http_transport *t)
 {
 	if (t == NULL)
 		return;
@@ -73,7 +73,7 @@ struct req {
 };
 
 /* Prepares the request of one command; 0 on success. */
-static int prepare(struct stw_http_transport *t, struct stw_delivery_attempt *a, struct req *r)
+static int prepare(struct stw__http_transport *t, struct stw_delivery_attempt *a, struct req *r)
 {
 	const struct stw_command *c = a->cmd;
 	json_t *body =
@@ -172,9 +172,9 @@ static void classify(struct stw_delivery_attempt *a, struct req *r, CURLcode cod
 	a->outcome = transient ? STW_EUNAVAILABLE : STW_EREJECTED;
 }
 
-void stw_http_transport_send(struct stw_delivery_attempt *batch, size_t n, void *ud)
+void stw__http_transport_send(struct stw_delivery_attempt *batch, size_t n, void *ud)
 {
-	struct stw_http_transport *t = ud;
+	struct stw__http_transport *t = ud;
 	struct req *reqs = calloc(n ? n : 1, sizeof(*reqs));
 	CURLM *m = curl_multi_init();
 	if (reqs == NULL || m == NULL) {

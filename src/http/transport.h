@@ -18,21 +18,21 @@
 
 #include <steward.h>
 
-struct stw_http_transport_options {
+struct stw__http_transport_options {
 	const char *url;         /* required: http:// or https:// */
 	const char *token;       /* NULL: no Authorization header; copied */
 	long connect_timeout_ms; /* 0: 2000 */
 	long timeout_ms;         /* the whole request; 0: 10000 */
 };
 
-struct stw_http_transport;
+struct stw__http_transport;
 
 /* Creates a transport (copies the options); NULL with a message in err on failure. */
-struct stw_http_transport *stw_http_transport_new(const struct stw_http_transport_options *o,
-						  char *err, size_t cap);
-void stw_http_transport_free(struct stw_http_transport *t);
+struct stw__http_transport *stw__http_transport_new(const struct stw__http_transport_options *o,
+						    char *err, size_t cap);
+void stw__http_transport_free(struct stw__http_transport *t);
 
-/* The stw_transport_fn: `ud` is a struct stw_http_transport. */
-void stw_http_transport_send(struct stw_delivery_attempt *batch, size_t n, void *ud);
+/* The stw_transport_fn: `ud` is a struct stw__http_transport. */
+void stw__http_transport_send(struct stw_delivery_attempt *batch, size_t n, void *ud);
 
 #endif /* STW_HTTP_TRANSPORT_H */
