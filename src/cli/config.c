@@ -6,7 +6,7 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <ini.h>
 #include <steward.h>
 
+#include "http/server.h"
 #include "plugin.h"
 
 /* The longest line a configuration file may have, newline included. */
@@ -97,20 +98,10 @@ int stw__cli_config_listen(const char *s, char *err, size_t cap)
 {
 	if (strcmp(s, "off") == 0)
 		return 0;
-	/* As the server parses it (src/http/server.c). */
-	const char *colon = strrchr(s, ':'), *port = colon ? colon + 1 : s;
-	char host[INET_ADDRSTRLEN] = "127.0.0.1";
-	size_t n = colon ? (size_t)(colon - s) : 0;
-	int ok = n < sizeof(host);
-	if (ok && n > 0) {
-		memcpy(host, s, n);
-		host[n] = '\0';
-	}
-	struct in_addr addr;
-	char *end = NULL;
-	long p = strtol(port, &end, 10);
-	ok = ok && *port != '\0' && *end == '\0' && p >= 0 && p <= 65535 &&
-	     (strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, &addr) == 1);
+	/* The server's own parser: what is accepted here is what it listens on. */
+	struct sockaddr_in sa;
+	char why[128];
+	int ok = stw__http_parse_listen(s, &sa, why, sizeof(why)) == STW_OK;
 	if (!ok)
 		snprintf(err, cap,
 			 "'%s' is not an address to listen on (HOST:PORT, :PORT or PORT, HOST an "

@@ -309,8 +309,7 @@ static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
-/* Parses "HOST:PORT", ":PORT" or "PORT" into an IPv4 address. */
-static int parse_listen(const char *s, struct sockaddr_in *sa, char *err, size_t cap)
+int stw__http_parse_listen(const char *s, struct sockaddr_in *sa, char *err, size_t cap)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sin_family = AF_INET;
@@ -350,7 +349,8 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 {
 	*out = NULL;
 	struct sockaddr_in sa;
-	int rc = parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &sa, err, cap);
+	int rc =
+	    stw__http_parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &sa, err, cap);
 	if (rc != STW_OK)
 		return rc;
 	struct stw__http *h = calloc(1, sizeof(*h));

@@ -43,6 +43,14 @@ struct stw__http_config {
 struct stw__http;
 
 /* Starts serving. On failure returns a code and a message in err. */
+/*
+ * Parses a listen address, "HOST:PORT", ":PORT" or "PORT" (HOST an IPv4
+ * address or localhost; 127.0.0.1 when absent), into *sa. STW_EINVAL with a
+ * message in err (cap bytes) when it is not one.
+ */
+struct sockaddr_in;
+int stw__http_parse_listen(const char *s, struct sockaddr_in *sa, char *err, size_t cap);
+
 int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, char *err,
 		    size_t cap);
 /* Tells live-update listeners that something changed. Thread-safe. */
