@@ -95,9 +95,12 @@ STW_API const char *stw_strerror(int code);
 STW_API const char *stw_version(void);
 
 /* Limits on values fed from outside. */
-#define STW_MAX_NAME 128       /* context, type, definition and state names */
-#define STW_MAX_ID   256       /* event, command, stream, instance and key ids */
-#define STW_MAX_JSON (1 << 20) /* serialised data or metadata of one message */
+#define STW_MAX_NAME   128       /* context, type, definition and state names */
+#define STW_MAX_ID     256       /* event, command, stream, instance and key ids */
+#define STW_MAX_JSON   (1 << 20) /* serialised data or metadata of one message */
+#define STW_MAX_NOTE   1000      /* bytes of a person's note (acknowledge, cancel, retry, skip) */
+#define STW_MAX_LIST   10000     /* rows a list call returns at most (its limit) */
+#define STW_MAX_APPEND 10000     /* events of one stw_append or stw_append_batch call */
 
 /* Expected stream versions for stw_append(). Versions start at 1. */
 #define STW_ANY_VERSION (-1) /* no check */

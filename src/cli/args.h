@@ -38,11 +38,11 @@ enum stw__cli_opt {
 	 STW__CLI_BIT(STW__CLI_OPT_TOKEN_FILE) | STW__CLI_BIT(STW__CLI_OPT_JSON) |                 \
 	 STW__CLI_BIT(STW__CLI_OPT_HELP))
 
-#define STW__CLI_MAX_POS  3    /* positional arguments of a command */
-#define STW__CLI_MAX_NOTE 1000 /* bytes of a --note (the engine's limit) */
-#define STW__CLI_MAX_PAGE 1000 /* the largest --limit (the API's) */
-#define STW__CLI_MAX_LOG  512  /* bytes kept of the library's last error line */
-#define STW__CLI_MAX_LOAD 16   /* plugins one command loads (--load) */
+#define STW__CLI_MAX_POS  3            /* positional arguments of a command */
+#define STW__CLI_MAX_NOTE STW_MAX_NOTE /* bytes of a --note (the engine's limit) */
+#define STW__CLI_MAX_PAGE 1000         /* the largest --limit (the API's) */
+#define STW__CLI_MAX_LOG  512          /* bytes kept of the library's last error line */
+#define STW__CLI_MAX_LOAD 16           /* plugins one command loads (--load) */
 
 struct stw__cli;
 

@@ -152,8 +152,8 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 		return stw__fail(e, STW_EINVAL, "invalid context name");
 	if (events == NULL || n == 0)
 		return stw__fail(e, STW_EINVAL, "nothing to append");
-	if (n > 10000)
-		return stw__fail(e, STW_EINVAL, "at most 10000 events per append");
+	if (n > STW_MAX_APPEND)
+		return stw__fail(e, STW_EINVAL, "at most %d events per append", STW_MAX_APPEND);
 	if (expected_version < STW_ANY_VERSION)
 		return stw__fail(e, STW_EINVAL, "invalid expected version");
 	const char *stream = events[0].stream ? events[0].stream : "";
@@ -312,8 +312,8 @@ STW_API int stw_append_batch(struct stw_engine *e, const char *context,
 	size_t total = 0;
 	for (size_t g = 0; g < ngroups; g++)
 		total += groups[g].n;
-	if (total > 10000)
-		return stw__fail(e, STW_EINVAL, "at most 10000 events per append");
+	if (total > STW_MAX_APPEND)
+		return stw__fail(e, STW_EINVAL, "at most %d events per append", STW_MAX_APPEND);
 	int64_t started = stw__mono_us();
 	int rc = stw__begin(e);
 	if (rc != STW_OK)

@@ -79,7 +79,8 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 	if (f == NULL)
 		f = &none;
 	if (!check_filter_name(f->definition) || !check_filter_name(f->status) ||
-	    !check_filter_name(f->state) || f->limit < 0 || f->limit > 10000 || f->offset < 0)
+	    !check_filter_name(f->state) || f->limit < 0 || f->limit > STW_MAX_LIST ||
+	    f->offset < 0)
 		return stw__fail(e, STW_EINVAL, "invalid instance filter");
 	struct stw__instance_query q = {
 		.definition = f->definition,
@@ -254,7 +255,7 @@ STW_API int stw_list_interventions(struct stw_engine *e, int limit, json_t **out
 	STW__ENTER(e, STW__CALL_READ);
 	if (out == NULL)
 		return stw__fail(e, STW_EINVAL, "no place for the result");
-	if (limit < 0 || limit > 10000)
+	if (limit < 0 || limit > STW_MAX_LIST)
 		return stw__fail(e, STW_EINVAL, "invalid limit");
 	json_t *all = json_array();
 	int rc = all ? STW_OK : stw__fail(e, STW_ENOMEM, "out of memory");
@@ -307,7 +308,7 @@ STW_API int stw_list_unrouted(struct stw_engine *e, const char *definition, int 
 	STW__ENTER(e, STW__CALL_READ);
 	if (out == NULL)
 		return stw__fail(e, STW_EINVAL, "no place for the result");
-	if (!check_filter_name(definition) || limit < 0 || limit > 10000)
+	if (!check_filter_name(definition) || limit < 0 || limit > STW_MAX_LIST)
 		return stw__fail(e, STW_EINVAL, "invalid definition or limit");
 	struct json_list c = { .arr = json_array() };
 	if (c.arr == NULL)
@@ -492,8 +493,8 @@ STW_API int stw_list_commands(struct stw_engine *e, const char *status, int limi
 		status = stw__cstatus_word(STW__C_PARKED);
 	if (stw__cstatus_parse(status) < 0)
 		return stw__fail(e, STW_EINVAL, "unknown command status %s", status);
-	if (limit < 0 || limit > 10000)
-		return stw__fail(e, STW_EINVAL, "limit must be between 0 and 10000");
+	if (limit < 0 || limit > STW_MAX_LIST)
+		return stw__fail(e, STW_EINVAL, "limit must be between 0 and %d", STW_MAX_LIST);
 	struct json_list c = { .arr = json_array() };
 	if (c.arr == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");

@@ -123,8 +123,8 @@ static int end_instance(struct stw_engine *e, const char *definition, const char
 	int rc = stw__resolve_definition(e, definition, id, def, sizeof(def));
 	if (rc != STW_OK)
 		return rc;
-	if (note != NULL && strlen(note) > 1000)
-		return stw__fail(e, STW_EINVAL, "the note is longer than 1000 bytes");
+	if (note != NULL && strlen(note) > STW_MAX_NOTE)
+		return stw__fail(e, STW_EINVAL, "the note is longer than %d bytes", STW_MAX_NOTE);
 	const struct stw__def *d = stw__find_def(e, def);
 	struct stw__store *s = e->store;
 	int64_t started = stw__mono_us();
@@ -228,8 +228,8 @@ STW_API int stw_retry(struct stw_engine *e, const char *definition, const char *
 	int rc = stw__resolve_definition(e, definition, id, def, sizeof(def));
 	if (rc != STW_OK)
 		return rc;
-	if (note != NULL && strlen(note) > 1000)
-		return stw__fail(e, STW_EINVAL, "the note is longer than 1000 bytes");
+	if (note != NULL && strlen(note) > STW_MAX_NOTE)
+		return stw__fail(e, STW_EINVAL, "the note is longer than %d bytes", STW_MAX_NOTE);
 	const struct stw__def *d = stw__find_def(e, def);
 	if (d == NULL || d->nstates == 0)
 		return stw__fail(e, STW_ENOTFOUND, "definition %s is not registered here", def);
@@ -277,8 +277,8 @@ static int decide(struct stw_engine *e, const char *id, enum stw__cstatus status
 {
 	if (!stw__valid_id(id))
 		return stw__fail(e, STW_EINVAL, "invalid command id");
-	if (note != NULL && strlen(note) > 4096)
-		return stw__fail(e, STW_EINVAL, "the note is longer than 4096 bytes");
+	if (note != NULL && strlen(note) > STW_MAX_NOTE)
+		return stw__fail(e, STW_EINVAL, "the note is longer than %d bytes", STW_MAX_NOTE);
 	struct stw__store *s = e->store;
 	struct status_of st = { { 0 }, 0 };
 	int rc = stw__begin(e);

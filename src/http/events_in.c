@@ -186,9 +186,9 @@ static int decide(struct stw__http_request *r, const char *id, const char *op)
 		if (!json_is_string(v))
 			return stw__http_error(r, 400, "bad_request", "note must be a string");
 		note = json_string_value(v);
-		if (strlen(note) > 1000)
+		if (strlen(note) > STW_MAX_NOTE)
 			return stw__http_error(r, 400, "bad_request",
-					       "note is longer than 1000 bytes");
+					       "note is longer than %d bytes", STW_MAX_NOTE);
 	}
 	int rc = strcmp(op, "retry") == 0 ? stw_retry_command(r->engine, id)
 					  : stw_skip_command(r->engine, id, note);
