@@ -392,7 +392,7 @@ static enum MHD_Result login(struct stw__http_auth *a, struct MHD_Connection *c,
 		return send_error(c, 403, "forbidden", "a login from another site is refused", NULL,
 				  NULL);
 	const char *ct = header(c, "Content-Type");
-	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0)
+	if (!stw__http_media_type_is(ct, "application/x-www-form-urlencoded"))
 		return send_error(c, 415, "unsupported_media_type",
 				  "send the login form as application/x-www-form-urlencoded", NULL,
 				  NULL);

@@ -156,14 +156,31 @@ int stw__http_read_query(struct MHD_Connection *c, json_t **out, struct stw__htt
 	return STW_OK;
 }
 
+int stw__http_media_type_is(const char *ct, const char *type)
+{
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	size_t n = strlen(type);
+	if (strncasecmp(ct, type, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';'; /* parameters (charset=utf-8) aside */
+}
+
 int stw__http_read_body(struct MHD_Connection *c, const char *body, size_t len, json_t **out,
 			struct stw__http_refusal *why)
 {
 	*out = NULL;
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+	if (!stw__http_media_type_is(ct, "application/json"))
 		return refuse(why, 415, "unsupported_media_type",
 			      "send the body as application/json");
+	if (len > 0 && memchr(body, '\0', len) != NULL)
+		return refuse(why, 400, "bad_request", "the body holds a NUL byte");
 	json_error_t jerr;
 	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL || !json_is_object(v)) {

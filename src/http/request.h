@@ -59,10 +59,18 @@ int stw__http_split_path(const char *url, char *path, size_t cap, char **seg, in
 int stw__http_read_query(struct MHD_Connection *c, json_t **out, struct stw__http_refusal *why);
 
 /*
+ * 1 if a Content-Type header names the media type `type` (case aside, with or
+ * without parameters such as charset=utf-8), 0 otherwise (NULL included):
+ * application/jsonp is not application/json.
+ */
+int stw__http_media_type_is(const char *ct, const char *type);
+
+/*
  * Parses a request body of len bytes (len > 0), which must be sent as
  * application/json and hold a JSON object, into *out (owned by the caller).
  * Returns 0, or -1 with *out NULL and the refusal in *why (415 for another
- * content type, 400 for malformed JSON or a value that is not an object).
+ * content type, 400 for malformed JSON, a NUL byte or a value that is not
+ * an object).
  */
 int stw__http_read_body(struct MHD_Connection *c, const char *body, size_t len, json_t **out,
 			struct stw__http_refusal *why);

@@ -54,9 +54,46 @@ enum MHD_Result stw__http_send_json(struct MHD_Connection *c, int status, json_t
 	return stw__http_send_buffer(c, status, "application/json", s, strlen(s), 1, allow);
 }
 
+/*
+ * Copies s into out (cap bytes) with every byte that does not belong to a
+ * whole UTF-8 character (a parser's message may quote a cut one) replaced
+ * by '?', so that it can be a JSON string.
+ */
+static void clean_utf8(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p != '\0' && o + 5 < cap) {
+		size_t n = *p < 0x80             ? 1
+			   : (*p & 0xe0) == 0xc0 ? 2
+			   : (*p & 0xf0) == 0xe0 ? 3
+			   : (*p & 0xf8) == 0xf0 ? 4
+						 : 0;
+		size_t k = 1;
+		while (n > 1 && k < n && (p[k] & 0xc0) == 0x80)
+			k++;
+		if (n == 0 || k < n) {
+			out[o++] = '?';
+			p++;
+			continue;
+		}
+		memcpy(out + o, p, n);
+		o += n;
+		p += n;
+	}
+	out[o] = '\0';
+}
+
 json_t *stw__http_error_json(const char *code, const char *msg)
 {
-	return json_pack("{s:s, s:s}", "error", code, "message", msg);
+	json_t *v = json_pack("{s:s, s:s}", "error", code, "message", msg);
+	if (v == NULL) {
+		/* Not UTF-8: said again without the bytes that are not. */
+		char clean[1024];
+		clean_utf8(msg, clean, sizeof(clean));
+		v = json_pack("{s:s, s:s}", "error", code, "message", clean);
+	}
+	return v;
 }
 
 enum MHD_Result stw__http_send_error(struct MHD_Connection *c, int status, const char *code,

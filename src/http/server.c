@@ -55,6 +55,7 @@ struct conn {
 	char *body;
 	size_t len;
 	int too_large;
+	int refused; /* answered before its body (see unframed) */
 };
 
 /*
@@ -176,10 +177,11 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
 		return stw__http_serve_asset(c, seg[1]);
 	}
-	if (nseg == 1 && strcmp(seg[0], "healthz") == 0)
-		return serve_health(h, c);
-	if (nseg == 1 && strcmp(seg[0], "metrics") == 0)
-		return serve_metrics(h, c);
+	if (nseg == 1 && (strcmp(seg[0], "healthz") == 0 || strcmp(seg[0], "metrics") == 0)) {
+		if (!get)
+			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
+		return seg[0][0] == 'h' ? serve_health(h, c) : serve_metrics(h, c);
+	}
 	if (strcmp(seg[0], "api") != 0 || nseg < 2)
 		return stw__http_send_error(c, 404, "not_found", "no such path", NULL);
 	if (nseg == 2 && strcmp(seg[1], "stream") == 0) {
@@ -249,6 +251,24 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 	return stw__http_send_error(c, 404, "not_found", "no such path", NULL);
 }
 
+/*
+ * Why a request's framing is refused, or NULL: a body is sent with a
+ * Content-Length or chunked, never with another transfer coding (gzip,
+ * which nothing here decodes) nor with both (two lengths that may disagree:
+ * how requests are smuggled past a proxy).
+ */
+static const char *unframed(struct MHD_Connection *c)
+{
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+	if (te == NULL)
+		return NULL;
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length") != NULL)
+		return "a request has a Content-Length or a Transfer-Encoding, not both";
+	if (strcasecmp(te, "chunked") != 0)
+		return "the only transfer coding taken is chunked";
+	return NULL;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url,
 				 const char *method, const char *version, const char *upload,
 				 size_t *upload_size, void **con_cls)
@@ -261,6 +281,16 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 		if (cn == NULL)
 			return MHD_NO;
 		*con_cls = cn;
+		/* Framing the server does not take is refused before any body is read. */
+		const char *why = unframed(c);
+		if (why != NULL) {
+			cn->refused = 1;
+			return stw__http_send_error(c, 400, "bad_request", why, NULL);
+		}
+		return MHD_YES;
+	}
+	if (cn->refused) {
+		*upload_size = 0; /* the answer is queued: what comes is dropped */
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {

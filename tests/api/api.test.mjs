@@ -12,6 +12,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 
 const BASE = process.env.STEWARD_TEST_URL;
 if (!BASE) throw new Error('STEWARD_TEST_URL is not set (run tests/api/run.sh)');
@@ -1471,5 +1472,110 @@ describe('hostile strings', () => {
 
   test('a query parameter that is not UTF-8 is not silently dropped', async () => {
     assertError(await raw('GET', '/api/instances?definition=%ff'), 400, 'bad_request');
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Hostile bodies and framing: every one answered 4xx with a JSON error, nothing stored.
+
+// Sends raw bytes on a fresh connection and answers {status, text} of the first response.
+function rawBytes(bytes) {
+  const u = new URL(BASE);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: u.hostname, port: Number(u.port) }, () => sock.end(bytes));
+    const chunks = [];
+    sock.on('data', (c) => chunks.push(c));
+    sock.on('error', reject);
+    sock.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      let data = null;
+      try {
+        data = JSON.parse(body);
+      } catch {
+        data = null;
+      }
+      resolve({ status: m ? Number(m[1]) : 0, text, data });
+    });
+  });
+}
+
+describe('hostile bodies and framing', () => {
+  const head = async (ctx) => (await get(`/api/contexts/${ctx}/events?limit=1`)).data.head;
+
+  test('an escape before a multi-byte character is 400 malformed JSON, not 500', async () => {
+    const ctx = uniq('Ledger');
+    const r = await raw('POST', `/api/contexts/${ctx}/events`, {
+      body: Buffer.from('["\\\u00e9"]', 'utf8'),
+      headers: { 'content-type': 'application/json' },
+    });
+    assertError(r, 400, 'bad_request');
+    assert.match(r.data.message, /malformed JSON/);
+    assert.equal(await head(ctx), 0);
+  });
+
+  test('a NUL byte after a token is 400 and stores nothing', async () => {
+    const ctx = uniq('Ledger');
+    const s = uniq('s');
+    const body = `{"events":[{"id":"${uniq('e')}","type":"T","stream":"${s}","data":{"v":1}}]}\u0000`;
+    const r = await raw('POST', `/api/contexts/${ctx}/events`, {
+      body: Buffer.from(body, 'utf8'), headers: { 'content-type': 'application/json' },
+    });
+    assertError(r, 400, 'bad_request');
+    assert.match(r.data.message, /NUL/);
+    assert.equal(await head(ctx), 0);
+    const inside = `{"type":"VoidDocument","data":{"document_id":"x\u0000y"}}`;
+    assertError(await raw('POST', '/api/contexts/Billing/commands', {
+      body: Buffer.from(inside, 'utf8'), headers: { 'content-type': 'application/json' },
+    }), 400, 'bad_request');
+  });
+
+  test('the content type is application/json exactly, parameters aside', async () => {
+    const ctx = uniq('Ledger');
+    const body = JSON.stringify({ events: [{ id: uniq('e'), type: 'T', stream: uniq('s') }] });
+    for (const ct of ['application/jsonp', 'application/json-seq', 'application/jsonx; charset=utf-8', 'text/json'])
+      assertError(await raw('POST', `/api/contexts/${ctx}/events`, { body, headers: { 'content-type': ct } }),
+        415, 'unsupported_media_type');
+    assert.equal(await head(ctx), 0);
+    for (const ct of ['application/json; charset=utf-8', 'Application/JSON', 'application/json ;charset=UTF-8'])
+      assertJson(await raw('POST', `/api/contexts/${ctx}/events`, {
+        body: JSON.stringify({ events: [{ id: uniq('e'), type: 'T', stream: uniq('s') }] }),
+        headers: { 'content-type': ct },
+      }), 200);
+    assert.equal(await head(ctx), 3);
+  });
+
+  for (const [method, path] of [['POST', '/healthz'], ['DELETE', '/healthz'], ['POST', '/metrics'], ['PUT', '/metrics']]) {
+    test(`${method} ${path} is 405 with Allow: GET`, async () => {
+      const r = await raw(method, path, method === 'POST' || method === 'PUT'
+        ? { body: '{}', headers: { 'content-type': 'application/json' } } : {});
+      assertError(r, 405, 'method_not_allowed');
+      assert.equal(r.headers.allow, 'GET');
+    });
+  }
+
+  test('a transfer coding other than chunked, or one with a Content-Length, is 400 and stores nothing', async () => {
+    const ctx = uniq('Ledger');
+    const event = JSON.stringify({ events: [{ id: uniq('e'), type: 'T', stream: uniq('s') }] });
+    const hex = Buffer.byteLength(event).toString(16);
+    const framings = [
+      `Transfer-Encoding: gzip\r\nContent-Length: ${Buffer.byteLength(event)}\r\n\r\n${event}`,
+      `Transfer-Encoding: gzip\r\n\r\n${event}`,
+      `Content-Length: ${Buffer.byteLength(event)}\r\nTransfer-Encoding: chunked\r\n\r\n${hex}\r\n${event}\r\n0\r\n\r\n`,
+      `Transfer-Encoding: gzip, chunked\r\n\r\n${hex}\r\n${event}\r\n0\r\n\r\n`,
+    ];
+    for (const f of framings) {
+      const r = await rawBytes(`POST /api/contexts/${ctx}/events HTTP/1.1\r\nHost: x\r\n` +
+        `Content-Type: application/json\r\nConnection: close\r\n${f}`);
+      assert.ok(r.status >= 400 && r.status < 500, `${JSON.stringify(f.split('\r\n')[0])}: ${r.status}`);
+    }
+    assert.equal(await head(ctx), 0);
+    // Chunked alone is a body like any other.
+    const ok = await rawBytes(`POST /api/contexts/${ctx}/events HTTP/1.1\r\nHost: x\r\n` +
+      `Content-Type: application/json\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n` +
+      `${hex}\r\n${event}\r\n0\r\n\r\n`);
+    assert.equal(ok.status, 200);
+    assert.equal(await head(ctx), 1);
   });
 });
