@@ -423,7 +423,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 		}
 		int did = 0;
 		rc = stw_run_once(w.e, &did);
-		stw__http_metrics_beat(&w.metrics);
+		stw__http_metrics_round(&w.metrics, rc, rc == STW_OK ? NULL : stw_errmsg(w.e));
 		if (rc != STW_OK) {
 			stw__cli_error_text("", stw_errmsg(w.e), " (retrying)");
 			worker_wait(&w, RETRY_MS, 0);

@@ -487,7 +487,7 @@ int stw__http_auth_check(struct stw__http_auth *a, struct MHD_Connection *c, con
 		*result = session_info(a, c, VIA_NONE, NULL);
 		return 1;
 	}
-	if (nseg == 1 && strcmp(seg[0], "healthz") == 0)
+	if (nseg == 1 && (strcmp(seg[0], "healthz") == 0 || strcmp(seg[0], "readyz") == 0))
 		return 0;
 	if (nseg >= 1 && strcmp(seg[0], "static") == 0)
 		return 0; /* the page's code and style: public, and the login form needs them */

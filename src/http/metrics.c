@@ -40,6 +40,50 @@ void stw__http_metrics_beat(struct stw__http_metrics *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void stw__http_metrics_round(struct stw__http_metrics *m, int rc, const char *msg)
+{
+	pthread_mutex_lock(&m->lock);
+	int64_t now = mono_ms();
+	m->last_beat_ms = now;
+	if (rc == STW_OK) {
+		m->failing_since_ms = 0;
+	} else {
+		if (m->failing_since_ms == 0)
+			m->failing_since_ms = now;
+		m->round_failures++;
+		snprintf(m->round_error, sizeof(m->round_error), "%s",
+			 msg ? msg : stw_strerror(rc));
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void stw__http_metrics_write(struct stw__http_metrics *m, int rc, const char *msg)
+{
+	pthread_mutex_lock(&m->lock);
+	if (rc == STW_OK) {
+		m->write_failing_ms = 0;
+	} else {
+		if (m->write_failing_ms == 0)
+			m->write_failing_ms = mono_ms();
+		snprintf(m->write_error, sizeof(m->write_error), "%s",
+			 msg ? msg : stw_strerror(rc));
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void stw__http_metrics_health(struct stw__http_metrics *m, struct stw__http_health *out)
+{
+	pthread_mutex_lock(&m->lock);
+	int64_t now = mono_ms();
+	out->beat_age_ms = now - m->last_beat_ms;
+	out->failing_for_ms = m->failing_since_ms ? now - m->failing_since_ms + 1 : 0;
+	out->round_failures = m->round_failures;
+	snprintf(out->round_error, sizeof(out->round_error), "%s", m->round_error);
+	out->write_failing_ms = m->write_failing_ms ? now - m->write_failing_ms + 1 : 0;
+	snprintf(out->write_error, sizeof(out->write_error), "%s", m->write_error);
+	pthread_mutex_unlock(&m->lock);
+}
+
 void stw__http_metrics_remote(struct stw__http_metrics *m, const struct stw_stats *stats)
 {
 	pthread_mutex_lock(&m->lock);
@@ -150,6 +194,34 @@ static void histogram(struct buf *b, const char *name, const char *help, const u
 		(unsigned long long)cum, name, sum, name, (unsigned long long)count);
 }
 
+int stw__http_cursor_lags(struct stw_engine *e, stw__http_lag_fn fn, void *ud)
+{
+	json_t *defs = NULL;
+	int rc = stw_list_definitions(e, &defs);
+	size_t i, j;
+	json_t *d, *src;
+	json_array_foreach(defs, i, d)
+	{
+		const char *name = json_string_value(json_object_get(d, "name"));
+		json_array_foreach(json_object_get(d, "sources"), j, src)
+		{
+			const char *ctx = json_string_value(src);
+			int64_t head = 0, cursor = 0;
+			if (rc == STW_OK && (rc = stw_head(e, ctx, &head)) == STW_OK &&
+			    (rc = stw_get_cursor(e, name, ctx, &cursor)) == STW_OK)
+				fn(name, ctx, head > cursor ? head - cursor : 0, ud);
+		}
+	}
+	json_decref(defs);
+	return rc;
+}
+
+static void print_lag(const char *definition, const char *context, int64_t lag, void *ud)
+{
+	bprintf(ud, "steward_cursor_lag{definition=\"%s\",context=\"%s\"} %lld\n", definition,
+		context, (long long)lag);
+}
+
 /* Label values are names ([A-Za-z0-9_.-]) by construction: no escaping needed. */
 static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint64_t commits,
 			 uint64_t committed, struct buf *b)
@@ -223,30 +295,19 @@ static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint
 			"# HELP steward_outbox_pending Commands waiting for delivery.\n"
 			"# TYPE steward_outbox_pending gauge\nsteward_outbox_pending %lld\n",
 			(long long)pending);
-	json_t *defs = NULL;
-	if (stw_list_definitions(e, &defs) == STW_OK) {
-		bprintf(b, "# HELP steward_cursor_lag Events of a source not yet handled.\n"
-			   "# TYPE steward_cursor_lag gauge\n");
-		size_t i, j;
-		json_t *d, *src;
-		json_array_foreach(defs, i, d)
-		{
-			const char *name = json_string_value(json_object_get(d, "name"));
-			json_array_foreach(json_object_get(d, "sources"), j, src)
-			{
-				const char *ctx = json_string_value(src);
-				int64_t head = 0, cursor = 0;
-				if (stw_head(e, ctx, &head) == STW_OK &&
-				    stw_get_cursor(e, name, ctx, &cursor) == STW_OK)
-					bprintf(
-					    b,
-					    "steward_cursor_lag{definition=\"%s\",context=\"%s\"} "
-					    "%lld\n",
-					    name, ctx, (long long)(head - cursor));
-			}
-		}
-		json_decref(defs);
-	}
+	bprintf(b, "# HELP steward_cursor_lag Events of a source not yet handled.\n"
+		   "# TYPE steward_cursor_lag gauge\n");
+	(void)stw__http_cursor_lags(e, print_lag, b);
+	bprintf(b,
+		"# HELP steward_worker_failing 1 while the worker's rounds fail (see /readyz).\n"
+		"# TYPE steward_worker_failing gauge\nsteward_worker_failing %d\n"
+		"# HELP steward_worker_round_failures_total Rounds of the worker that failed.\n"
+		"# TYPE steward_worker_round_failures_total counter\n"
+		"steward_worker_round_failures_total %llu\n"
+		"# HELP steward_api_writes_failing 1 while the API's writes fail (see /readyz).\n"
+		"# TYPE steward_api_writes_failing gauge\nsteward_api_writes_failing %d\n",
+		snap.failing_since_ms != 0, (unsigned long long)snap.round_failures,
+		snap.write_failing_ms != 0);
 	bprintf(b,
 		"# HELP steward_api_commits_total Commits of the API's writing requests "
 		"(requests that arrive together share one).\n"

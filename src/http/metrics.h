@@ -39,6 +39,23 @@ struct stw__http_metrics {
 	struct stw_stats stats;        /* the worker engine's counters, copied after each commit */
 	struct stw_stats remote_stats; /* the remote delivery engine's counters */
 	int64_t last_beat_ms;          /* monotonic ms of the worker's last loop */
+	/* Readiness (see struct stw__http_health): what the last writes did. */
+	int64_t
+	    failing_since_ms; /* monotonic ms the worker's rounds began to fail; 0: they succeed */
+	uint64_t round_failures;  /* rounds that failed, ever */
+	char round_error[512];    /* the last failed round's message */
+	int64_t write_failing_ms; /* monotonic ms the API's writes began to fail; 0: they succeed */
+	char write_error[512];    /* the last failed write's message */
+};
+
+/* What the daemon knows of its own health, at one moment (stw__http_metrics_health). */
+struct stw__http_health {
+	int64_t beat_age_ms;      /* since the worker's last loop */
+	int64_t failing_for_ms;   /* how long its rounds have failed, 0: they succeed */
+	uint64_t round_failures;  /* rounds that failed, ever */
+	char round_error[512];    /* the last failed round's message ("" if none) */
+	int64_t write_failing_ms; /* how long the API's writes have failed, 0: they succeed */
+	char write_error[512];    /* the last failed write's message ("" if none) */
 };
 
 void stw__http_metrics_init(struct stw__http_metrics *m);
@@ -50,8 +67,26 @@ void stw__http_metrics_record(struct stw__http_metrics *m, const struct stw_acti
 void stw__http_metrics_remote(struct stw__http_metrics *m, const struct stw_stats *stats);
 /* Marks the worker alive. */
 void stw__http_metrics_beat(struct stw__http_metrics *m);
+/*
+ * Marks the worker alive after a round and records how it went: rc from
+ * stw_run_once, with the engine's message when it failed.
+ */
+void stw__http_metrics_round(struct stw__http_metrics *m, int rc, const char *msg);
+/* Records how a write of the API went (rc, and the message when it failed). */
+void stw__http_metrics_write(struct stw__http_metrics *m, int rc, const char *msg);
+/* A snapshot of the health the worker and the API recorded. */
+void stw__http_metrics_health(struct stw__http_metrics *m, struct stw__http_health *out);
 /* Milliseconds since the worker was last marked alive. */
 int64_t stw__http_metrics_beat_age_ms(struct stw__http_metrics *m);
+
+/*
+ * Calls fn for every source of every registered definition with the events
+ * of it the definition has not handled yet (the head less the cursor), read
+ * from engine e now (the caller holds e). Returns the first failure's code.
+ */
+typedef void (*stw__http_lag_fn)(const char *definition, const char *context, int64_t lag,
+				 void *ud);
+int stw__http_cursor_lags(struct stw_engine *e, stw__http_lag_fn fn, void *ud);
 
 /*
  * The /metrics text: m's counters, gauges read from engine e now (the

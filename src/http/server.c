@@ -2,7 +2,7 @@
  * server.c - the daemon's HTTP server (server.h): libmicrohttpd's start and
  * stop, the connection callbacks that read bodies up to their cap, and the
  * dispatch of each request: decoded (request.c), checked (auth.c), then
- * served as the page (assets.c), /healthz, /metrics (metrics.c), the live
+ * served as the page (assets.c), /healthz, /readyz, /metrics (metrics.c), the live
  * stream (live.c) or the API (api.c), whose writing requests share commits
  * (group commit, below).
  */
@@ -28,6 +28,9 @@
 
 /* Outcomes of the last groups, by group number modulo this. */
 #define GROUP_RING 64
+
+/* A worker that has not looped for this long is not running (SLOW_DOWN sleeps 5 s in a step). */
+#define READY_BEAT_MS 30000
 
 struct stw__http {
 	struct MHD_Daemon *mhd;
@@ -111,7 +114,7 @@ static int group_finish(struct stw__http *h, uint64_t group)
 	return h->group_seq - group < GROUP_RING ? h->group_rc[group % GROUP_RING] : STW_OK;
 }
 
-/* /metrics and /healthz --------------------------------------------------------- */
+/* /metrics, /healthz and /readyz ------------------------------------------------- */
 
 static enum MHD_Result serve_metrics(struct stw__http *h, struct MHD_Connection *c)
 {
@@ -138,10 +141,62 @@ static enum MHD_Result serve_health(struct stw__http *h, struct MHD_Connection *
 	if (rc != STW_OK)
 		return stw__http_send_error(c, 503, "unavailable", "the store does not answer",
 					    NULL);
-	if (age > 30000)
+	if (age > READY_BEAT_MS)
 		return stw__http_send_error(c, 503, "unavailable", "the worker is not running",
 					    NULL);
 	return stw__http_send_json(c, 200, json_pack("{s:s}", "status", "ok"), NULL);
+}
+
+static void add_lag(const char *definition, const char *context, int64_t lag, void *ud)
+{
+	(void)definition;
+	(void)context;
+	*(int64_t *)ud += lag;
+}
+
+/* The events the definitions have still to read, all sources (under lock); -1: no answer. */
+static int64_t cursor_lag(struct stw__http *h)
+{
+	int64_t lag = 0;
+	return stw__http_cursor_lags(h->engine, add_lag, &lag) == STW_OK ? lag : -1;
+}
+
+/*
+ * /readyz: whether the daemon does its work, not only whether it runs. Not
+ * ready (503) while the store does not answer, the worker has stopped
+ * looping, its rounds fail (a full disk, a read-only or locked database, a
+ * store error it retries forever), or the API's writes fail; the body says
+ * which, with the last error and how far the definitions lag behind the logs.
+ */
+static enum MHD_Result serve_ready(struct stw__http *h, struct MHD_Connection *c)
+{
+	struct stw__http_health hl;
+	stw__http_metrics_health(h->cfg.metrics, &hl);
+	pthread_mutex_lock(&h->lock);
+	group_flush(h);
+	int64_t lag = cursor_lag(h);
+	pthread_mutex_unlock(&h->lock);
+	json_t *reasons = json_array();
+	if (lag < 0)
+		json_array_append_new(reasons, json_string("the store does not answer"));
+	if (hl.beat_age_ms > READY_BEAT_MS)
+		json_array_append_new(reasons, json_string("the worker is not running"));
+	if (hl.failing_for_ms > 0)
+		json_array_append_new(reasons, json_string("the worker's rounds fail"));
+	if (hl.write_failing_ms > 0)
+		json_array_append_new(reasons, json_string("the API's writes fail"));
+	int ready = json_array_size(reasons) == 0;
+	json_t *v =
+	    json_pack("{s:s, s:o, s:{s:b, s:I, s:I, s:I, s:s?}, s:{s:b, s:b, s:s?}, s:I}", "status",
+		      ready ? "ready" : "not_ready", "reasons", reasons, "worker", "running",
+		      hl.beat_age_ms <= READY_BEAT_MS, "last_loop_ms_ago",
+		      (json_int_t)hl.beat_age_ms, "failing_for_ms", (json_int_t)hl.failing_for_ms,
+		      "failed_rounds", (json_int_t)hl.round_failures, "last_error",
+		      hl.round_error[0] ? hl.round_error : NULL, "store", "answers", lag >= 0,
+		      "writable", hl.write_failing_ms == 0 && hl.failing_for_ms == 0, "last_error",
+		      hl.write_error[0] ? hl.write_error : NULL, "cursor_lag",
+		      (json_int_t)(lag < 0 ? 0 : lag));
+	return stw__http_send_json(c, ready ? 200 : 503, v, NULL);
 }
 
 /* The request handler ------------------------------------------------------------- */
@@ -177,10 +232,13 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
 		return stw__http_serve_asset(c, seg[1]);
 	}
-	if (nseg == 1 && (strcmp(seg[0], "healthz") == 0 || strcmp(seg[0], "metrics") == 0)) {
+	if (nseg == 1 && (strcmp(seg[0], "healthz") == 0 || strcmp(seg[0], "readyz") == 0 ||
+			  strcmp(seg[0], "metrics") == 0)) {
 		if (!get)
 			return stw__http_send_error(c, 405, "method_not_allowed", "use GET", "GET");
-		return seg[0][0] == 'h' ? serve_health(h, c) : serve_metrics(h, c);
+		return seg[0][0] == 'h'   ? serve_health(h, c)
+		       : seg[0][0] == 'r' ? serve_ready(h, c)
+					  : serve_metrics(h, c);
 	}
 	if (strcmp(seg[0], "api") != 0 || nseg < 2)
 		return stw__http_send_error(c, 404, "not_found", "no such path", NULL);
@@ -234,6 +292,9 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 		h->committed++;
 	}
 	int wrote = answered && post && r.status < 300;
+	if (answered && post && h->cfg.metrics != NULL && (wrote || r.status >= 500))
+		stw__http_metrics_write(h->cfg.metrics, wrote ? STW_OK : STW_ESTORE,
+					json_string_value(json_object_get(r.reply, "message")));
 	pthread_mutex_unlock(&h->lock);
 	json_decref(r.body);
 	json_decref(r.query);

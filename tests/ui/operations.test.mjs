@@ -2,6 +2,7 @@
 // errors) and of the `cancelled` status, against a fresh `steward demo voiding --every 0`.
 // usage: node tests/ui/operations.test.mjs BASE_URL ARTIFACT_DIR   (tests/ui/run.sh does this)
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { api, args, css, gone, notReloaded, ready, run, text, until, waitText, WAIT } from './lib.mjs';
 
@@ -133,6 +134,27 @@ scenario('(i) an operation refused by the server shows its error in the notice b
   await page.getByRole('button', { name: 'Yes, cancel the process' }).click();
   await waitText(page, '#notices .notice.error', /^Could not cancel the process: .*cancelled/);
   assert.equal((await instance(id)).status, 'cancelled');
+});
+
+scenario('(j) the page says when Steward is not ready: the store refuses writes, then takes them again', async (page) => {
+  const db = process.env.STEWARD_TEST_DB;
+  assert.ok(db, 'STEWARD_TEST_DB names the daemon\'s database (tests/ui/run.sh)');
+  await ready(page, base + '/');
+  assert.equal(await page.locator('#not-ready').count(), 0);
+  // Another connection takes the database's write lock and keeps it.
+  const locker = spawn('sqlite3', [db], { stdio: ['pipe', 'ignore', 'ignore'] });
+  locker.stdin.write('BEGIN IMMEDIATE;\nCREATE TABLE IF NOT EXISTS t_lock(x);\n');
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    await call('POST', '/api/demo/voiding/documents', { customer: 'initech', amount: 100 }, [500, 503]);
+    await waitText(page, '#not-ready .notice-text', /^Steward is not ready: the API's writes fail \(last error: .*locked.*\)\.$/);
+    await shot(page, 'not-ready.png');
+  } finally {
+    locker.stdin.end('ROLLBACK;\n.quit\n');
+    await new Promise((r) => locker.on('close', r));
+  }
+  await call('POST', '/api/demo/voiding/documents', { customer: 'initech', amount: 100 });
+  await gone(page, '#not-ready');
 });
 
 await run(scenarios, artifacts);

@@ -150,6 +150,9 @@ suite() {
 	failed=$((failed + f))
 }
 
+# Every suite's daemon keeps its store there (operations.test.mjs locks it).
+STEWARD_TEST_DB="$tmp/ui.db"
+export STEWARD_TEST_DB
 suite voiding.test.mjs voiding
 suite orders.test.mjs orders --payment-timeout 3
 suite operations.test.mjs voiding

@@ -13,7 +13,8 @@
 
 import {
   $, act, api, badge, changed, clockIcon, countdown, definitions, definitionsCache, emptyRow, enc,
-  h, instanceHref, loggedOut, orDash, scheduleRefresh, setView, shortId, startLive, startSession,
+  h, instanceHref, loggedOut, orDash, scheduleRefresh, setView, shortId, startLive, startReadyChecks,
+  startSession,
   table, tickCountdowns, timeEl,
 } from './common.js';
 import { bookingDemo } from './demo_booking.js';
@@ -580,6 +581,7 @@ async function start() {
   setView(route());
   scheduleRefresh(0);
   startLive();
+  startReadyChecks();
   setInterval(tickCountdowns, 500);
 }
 

@@ -243,6 +243,7 @@ async function runRefresh() {
   try {
     await view.refresh();
     clearNotice('load');
+    checkReady();
     document.body.setAttribute('data-ready', '1');
   } catch (e) {
     if (!loggedOut) notify('Could not load this page’s data: ' + e.message, { key: 'load' });
@@ -310,6 +311,42 @@ export function startLive() {
     poll = null;
     show('connecting', 'Logged out');
   };
+}
+
+// -------------------------------------------------------------- readiness
+
+/*
+ * Shows what /readyz says while the daemon is not ready (its rounds or the
+ * API's writes fail, the worker stopped, the store does not answer): a
+ * notice with the reasons and the last error, gone once it is ready again.
+ * Checked every 5 s and after every refresh.
+ */
+let readyChecking = false;
+export async function checkReady() {
+  if (readyChecking || loggedOut) return;
+  readyChecking = true;
+  try {
+    const res = await fetch('/readyz', { cache: 'no-store' });
+    const r = await res.json().catch(() => null);
+    if (res.ok || !r) {
+      clearNotice('ready');
+      return;
+    }
+    const error = (r.worker && r.worker.last_error) || (r.store && r.store.last_error);
+    const text = 'Steward is not ready: ' + (r.reasons || []).join('; ') +
+      (error ? ' (last error: ' + error + ')' : '') + '.';
+    const old = document.querySelector('#notices .notice[data-key="ready"] .notice-text');
+    if (!old || old.textContent !== text) notify(text, { key: 'ready' }).id = 'not-ready';
+  } catch (e) {
+    /* The daemon does not answer at all: the live indicator says so. */
+  } finally {
+    readyChecking = false;
+  }
+}
+
+export function startReadyChecks() {
+  checkReady();
+  setInterval(checkReady, 5000);
 }
 
 // ------------------------------------------------------------- logging in
