@@ -60,13 +60,15 @@ extern "C" {
  *   STW_ECONFLICT     a stale expected version (stream or instance), or an
  *                     event id stored already with other content
  *   STW_ENOTFOUND     no such instance, definition, context, command or service
- *   STW_ESTORE        the store failed (I/O, corruption, busy too long)
+ *   STW_ESTORE        the store failed (I/O, corruption)
  *   STW_ESTATE        the operation does not fit the current state, or is
  *                     called from inside a handler or callback of the engine
  *   STW_EREJECTED     a service refused a command (a domain rule)
  *   STW_EEXIST        already registered or defined
  *   STW_EAMBIGUOUS    an instance id matches several definitions
  *   STW_EUNAVAILABLE  a remote service failed or could not be reached: try later
+ *   STW_EBUSY         the store is busy: another connection held its write lock
+ *                     past the wait; nothing was done, try again
  */
 #define STW_ERRNO_MAP(XX)                                                                          \
 	XX(EINVAL, -1, "invalid argument")                                                         \
@@ -78,7 +80,8 @@ extern "C" {
 	XX(EREJECTED, -7, "rejected")                                                              \
 	XX(EEXIST, -8, "already exists")                                                           \
 	XX(EAMBIGUOUS, -9, "ambiguous id")                                                         \
-	XX(EUNAVAILABLE, -10, "unavailable, try later")
+	XX(EUNAVAILABLE, -10, "unavailable, try later")                                            \
+	XX(EBUSY, -11, "busy, try again")
 
 /* Error codes (see STW_ERRNO_MAP). */
 enum stw_error {
@@ -331,8 +334,8 @@ struct stw_service_ctx;
  * it commits in one transaction together with a record of the command id, so
  * a command delivered twice is applied once. Return STW_OK to commit, or
  * stw_reject() to refuse the command (nothing it emitted is kept; the refusal
- * is recorded). STW_EINVAL counts as a refusal too. STW_ENOMEM and STW_ESTORE
- * abort the delivery, which is tried again later; any other code (say
+ * is recorded). STW_EINVAL counts as a refusal too. STW_ENOMEM, STW_ESTORE and
+ * STW_EBUSY abort the delivery, which is tried again later; any other code (say
  * STW_ECONFLICT from a stale emit) is recorded as the command's outcome.
  *
  * Inside a handler (and inside a periodic process's handler or a

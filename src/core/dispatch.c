@@ -76,7 +76,7 @@ STW_API int stw_reject(struct stw_service_ctx *sc, const char *fmt, ...)
 /* Transient failures abort a delivery (it is tried again); others are outcomes. */
 static int is_transient(int rc)
 {
-	return rc == STW_ENOMEM || rc == STW_ESTORE;
+	return rc == STW_ENOMEM || rc == STW_ESTORE || rc == STW_EBUSY;
 }
 
 /*

@@ -322,7 +322,8 @@ STW_API int stw_append_batch(struct stw_engine *e, const char *context,
 	for (size_t g = 0; g < ngroups && rc == STW_OK; g++) {
 		rc = stw__append_in_txn(e, context, groups[g].expected_version, groups[g].events,
 					groups[g].n, positions ? positions + at : NULL);
-		if (rc != STW_OK && failed != NULL && rc != STW_ESTORE && rc != STW_ENOMEM)
+		if (rc != STW_OK && failed != NULL && rc != STW_ESTORE && rc != STW_EBUSY &&
+		    rc != STW_ENOMEM)
 			*failed = (long)g;
 		at += groups[g].n;
 	}

@@ -171,7 +171,7 @@ static int record(struct stw_engine *e, const struct stw__remote *r, struct due 
 			e->stats.commands_delivered++;
 			return mark(e, id, "delivered", NULL, attempts, 0, now);
 		}
-		if (rc == STW_ENOMEM || rc == STW_ESTORE) {
+		if (rc == STW_ENOMEM || rc == STW_ESTORE || rc == STW_EBUSY) {
 			stw__rollback_to(e); /* the message of rc stays */
 			return rc;
 		}

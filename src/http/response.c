@@ -35,6 +35,9 @@ enum MHD_Result stw__http_send_buffer(struct MHD_Connection *c, int status, cons
 	MHD_add_response_header(resp, "Content-Type", type);
 	if (allow != NULL)
 		MHD_add_response_header(resp, "Allow", allow);
+	if (status == 503)
+		MHD_add_response_header(resp, "Retry-After",
+					"1"); /* a busy store, a failed commit */
 	stw__http_security_headers(resp);
 	enum MHD_Result r = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);

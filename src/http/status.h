@@ -18,6 +18,7 @@
 #define STW__HTTP_EEXIST       409, "conflict"
 #define STW__HTTP_EAMBIGUOUS   409, "conflict"
 #define STW__HTTP_EUNAVAILABLE 503, "unavailable"
+#define STW__HTTP_EBUSY        503, "unavailable"
 
 struct stw__http_status {
 	int code;         /* an STW_E* code */

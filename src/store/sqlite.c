@@ -425,6 +425,9 @@ static int code(int rc)
 		return STW_OK;
 	case SQLITE_NOMEM:
 		return STW_ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STW_EBUSY; /* another connection kept the lock past the busy timeout */
 	case SQLITE_CONSTRAINT:
 		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 			return STW_EEXIST;

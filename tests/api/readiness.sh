@@ -2,7 +2,8 @@
 # tests/api/readiness.sh STEWARD - /readyz tells the truth while the store
 # refuses writes. Another connection holds the database's write lock (the
 # sqlite3 program, BEGIN IMMEDIATE), as a stuck process or a backup would:
-#  - the API's writes fail: /readyz answers 503 "the API's writes fail" with
+#  - the API's writes fail, answered 503 with Retry-After (the store is busy,
+#    STW_EBUSY), never 500: /readyz answers 503 "the API's writes fail" with
 #    the store's message, while /healthz stays 200 (the process runs);
 #  - a worker with work to do (an order's payment timeout falls due) fails
 #    its rounds: /readyz answers 503 "the worker's rounds fail" with the last
@@ -103,7 +104,7 @@ poll() {
 }
 
 issue() { # DOCUMENT: the status of an IssueDocument command posted to Billing
-	curl -s -o "$TMP/post" -w '%{http_code}' -H 'content-type: application/json' \
+	curl -s -o "$TMP/post" -D "$TMP/headers" -w '%{http_code}' -H 'content-type: application/json' \
 		-d "{\"type\":\"IssueDocument\",\"data\":{\"document_id\":\"$1\",\"customer\":\"c\",\"amount\":5}}" \
 		"$URL/api/contexts/Billing/commands"
 }
@@ -116,7 +117,9 @@ expect "...and the store writable" body_has '"store":{"answers":true,"writable":
 # The API's writes, while another connection holds the lock.
 lock
 code=$(issue d1)
-expect "a command while the database is locked fails ($code)" test "$code" -ge 500
+expect "a command while the database is locked is 503, not 500 ($code)" test "$code" = 503
+expect "...with Retry-After" grep -qi '^retry-after: 1' "$TMP/headers"
+expect "...saying the store is busy" grep -q '"error":"unavailable".*locked' "$TMP/post"
 expect "/readyz is 503 then" test "$(status /readyz)" = 503
 expect "...and says the API's writes fail" body_has "the API's writes fail"
 expect "...with the store's message" body_has 'database is locked'

@@ -66,7 +66,8 @@ static void test_codes_keep_their_values(void **state)
 	assert_int_equal(STW_EEXIST, -8);
 	assert_int_equal(STW_EAMBIGUOUS, -9);
 	assert_int_equal(STW_EUNAVAILABLE, -10);
-	assert_int_equal(NCODES, 10);
+	assert_int_equal(STW_EBUSY, -11);
+	assert_int_equal(NCODES, 11);
 }
 
 /* errors-3: each status and outcome word parses to its enum and back; others do not parse. */
@@ -119,6 +120,7 @@ static void test_every_code_has_its_http_status(void **state)
 		{ STW_ESTORE, 500, "internal" },     { STW_ESTATE, 409, "conflict" },
 		{ STW_EREJECTED, 422, "rejected" },  { STW_EEXIST, 409, "conflict" },
 		{ STW_EAMBIGUOUS, 409, "conflict" }, { STW_EUNAVAILABLE, 503, "unavailable" },
+		{ STW_EBUSY, 503, "unavailable" },
 	};
 	assert_int_equal(sizeof(want) / sizeof(want[0]), NCODES);
 	for (size_t i = 0; i < NCODES; i++) {
