@@ -24,15 +24,21 @@ enum doc_status {
 struct doc_state {
 	enum doc_status status;
 	char customer[VOIDING_MAX_VALUE + 1];
-	long long amount; /* cents */
-	int voidings;     /* DocumentVoidingRequested events seen */
+	long long amount;         /* cents */
+	int voidings;             /* DocumentVoidingRequested events seen */
+	char process[STW_MAX_ID]; /* the voiding in progress: its request's correlation id */
 };
 
 static const char *const doc_status_names[] = { "none", "issued", "voiding", "voided" };
 
 int voiding__valid_value(const char *s)
 {
-	return s != NULL && s[0] != '\0' && strlen(s) <= VOIDING_MAX_VALUE;
+	if (s == NULL || s[0] == '\0' || strlen(s) > VOIDING_MAX_VALUE)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
 }
 
 const char *voiding__value(const json_t *obj, const char *field)
@@ -67,6 +73,9 @@ static int doc_fold(const struct stw_event *ev, void *ud)
 		snprintf(d->customer, sizeof d->customer, "%s", customer ? customer : "");
 		d->amount = json_is_integer(amount) ? (long long)json_integer_value(amount) : 0;
 	} else if (strcmp(ev->type, "DocumentVoidingRequested") == 0) {
+		if (d->status != DOC_VOIDING) /* the first request of a voiding names it */
+			snprintf(d->process, sizeof d->process, "%s",
+				 ev->correlation_id ? ev->correlation_id : "");
 		d->status = DOC_VOIDING;
 		d->voidings++;
 	} else if (strcmp(ev->type, "DocumentVoided") == 0) {
@@ -104,9 +113,12 @@ static int issue(struct stw_service_ctx *sc, const struct stw_command *cmd, cons
 				  "IssueDocument: customer must be a non-empty string of at most "
 				  "%d bytes",
 				  VOIDING_MAX_VALUE);
-	if (!json_is_integer(amount) || json_integer_value(amount) < 0)
-		return stw_reject(sc, "IssueDocument: amount must be an integer number of cents "
-				      ">= 0");
+	if (!json_is_integer(amount) || json_integer_value(amount) < 0 ||
+	    json_integer_value(amount) > VOIDING_MAX_AMOUNT)
+		return stw_reject(sc,
+				  "IssueDocument: amount must be an integer number of cents "
+				  "from 0 to %lld",
+				  VOIDING_MAX_AMOUNT);
 	if (d->status != DOC_NONE || version != 0)
 		return stw_reject(sc, "document %s already exists", document_id);
 	data = json_pack("{s:s, s:s, s:I}", "document_id", document_id, "customer", customer,
@@ -229,8 +241,9 @@ int voiding_document(struct stw_engine *e, const char *document_id, json_t **out
 		return rc;
 	if (d.status == DOC_NONE)
 		return STW_ENOTFOUND;
-	*out = json_pack("{s:s, s:s, s:I, s:s, s:i}", "document_id", document_id, "customer",
+	*out = json_pack("{s:s, s:s, s:I, s:s, s:i, s:s?}", "document_id", document_id, "customer",
 			 d.customer, "amount", (json_int_t)d.amount, "status",
-			 doc_status_names[d.status], "voidings", d.voidings);
+			 doc_status_names[d.status], "voidings", d.voidings, "voiding_process",
+			 d.status == DOC_VOIDING && d.process[0] ? d.process : NULL);
 	return *out != NULL ? STW_OK : STW_ENOMEM;
 }

@@ -6,6 +6,7 @@
  * The rule the voiding process exists for lives here: once a report is
  * published, none of its documents may leave it.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,12 @@ static int report_fold(const struct stw_event *ev, void *ud)
 	return r->oom;
 }
 
-/* Sum of the amounts of the documents not voided. */
+/*
+ * Sum of the amounts of the documents not voided. AddDocumentToReport keeps
+ * the sum of all of them within a long long, so this one is too; a stored
+ * report that passes it anyway (written before that check) shows the
+ * largest value rather than a wrapped one.
+ */
 static long long report_total(const struct report_state *r)
 {
 	long long total = 0;
@@ -77,10 +83,28 @@ static long long report_total(const struct report_state *r)
 
 	json_array_foreach(r->docs, i, entry)
 	{
-		if (!json_is_true(json_object_get(entry, "voided")))
-			total += (long long)json_integer_value(json_object_get(entry, "amount"));
+		long long amount = (long long)json_integer_value(json_object_get(entry, "amount"));
+		if (!json_is_true(json_object_get(entry, "voided")) &&
+		    __builtin_add_overflow(total, amount, &total))
+			return LLONG_MAX;
 	}
 	return total;
+}
+
+/* 1 if adding `amount` to the report would pass the largest total (voided documents count). */
+static int total_would_overflow(const struct report_state *r, long long amount)
+{
+	long long total = 0;
+	size_t i;
+	json_t *entry;
+
+	json_array_foreach(r->docs, i, entry)
+	{
+		long long a = (long long)json_integer_value(json_object_get(entry, "amount"));
+		if (__builtin_add_overflow(total, a, &total))
+			return 1;
+	}
+	return __builtin_add_overflow(total, amount, &total);
 }
 
 /* Emits MarkingDocumentAsVoidedFailed {document_id, reason} at `version`. */
@@ -123,11 +147,19 @@ static int decide(struct stw_service_ctx *sc, const struct stw_command *cmd, con
 	if (strcmp(cmd->type, "AddDocumentToReport") == 0) {
 		json_t *amount = json_object_get(cmd->data, "amount");
 
-		if (!json_is_integer(amount) || json_integer_value(amount) < 0)
-			return stw_reject(sc, "AddDocumentToReport: amount must be an integer "
-					      "number of cents >= 0");
+		if (!json_is_integer(amount) || json_integer_value(amount) < 0 ||
+		    json_integer_value(amount) > VOIDING_MAX_AMOUNT)
+			return stw_reject(sc,
+					  "AddDocumentToReport: amount must be an integer "
+					  "number of cents from 0 to %lld",
+					  VOIDING_MAX_AMOUNT);
 		if (entry != NULL)
 			return STW_OK; /* already there: adding twice changes nothing */
+		if (total_would_overflow(r, (long long)json_integer_value(amount)))
+			return stw_reject(sc,
+					  "the report of %s cannot hold more: its total "
+					  "would pass the largest amount",
+					  customer);
 		data = json_pack("{s:s, s:s, s:I}", "document_id", document_id, "customer",
 				 customer, "amount", json_integer_value(amount));
 		if (data == NULL)

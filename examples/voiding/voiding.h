@@ -27,6 +27,13 @@
 
 #include <steward.h>
 
+/*
+ * The largest amount of one document, in cents: 10^17. Billing refuses a
+ * larger one, and Reports refuses a document that would make a report's
+ * total pass the largest long long.
+ */
+#define VOIDING_MAX_AMOUNT 100000000000000000LL
+
 extern const struct stw_definition voiding_definition;
 extern const struct stw_definition voiding_reports_feed;
 

@@ -24,7 +24,9 @@ int voiding__reports_handle(struct stw_service_ctx *sc, const struct stw_command
 
 /*
  * Returns non-zero when `s` is a valid document id or customer: a non-empty
- * string of at most VOIDING_MAX_VALUE bytes. NULL is not valid.
+ * string of at most VOIDING_MAX_VALUE bytes without control characters (a
+ * customer names the stream of its report, whose id cannot hold them). NULL
+ * is not valid.
  */
 int voiding__valid_value(const char *s);
 

@@ -134,10 +134,61 @@ static int route_issue(struct stw__http_request *r)
 	return stw__http_reply(r, 200, json_pack("{s:s}", "document_id", doc));
 }
 
+/*
+ * The voiding process that keeps document `doc` from another: the one Billing
+ * has in progress, else a failed one nobody acknowledged yet (it holds the
+ * process's uniqueness key). *holder is "" when there is none.
+ */
+static int voiding_holder(struct stw_engine *e, const char *doc, char *holder, size_t cap)
+{
+	json_t *d = NULL, *list = NULL;
+	holder[0] = '\0';
+	int rc = voiding_document(e, doc, &d);
+	if (rc != STW_OK)
+		return rc == STW_ENOTFOUND ? STW_OK : rc; /* Billing refuses it with its reason */
+	const char *p = json_string_value(json_object_get(d, "voiding_process"));
+	if (p != NULL)
+		snprintf(holder, cap, "%s", p);
+	json_decref(d);
+	if (holder[0] != '\0')
+		return STW_OK;
+	struct stw_instance_filter f = { .definition = voiding_definition.name,
+					 .status = "failed",
+					 .limit = STW_MAX_LIST };
+	if ((rc = stw_list_instances(e, &f, &list)) != STW_OK)
+		return rc;
+	size_t i;
+	json_t *inst;
+	json_array_foreach(list, i, inst)
+	{
+		const char *key = json_string_value(json_object_get(inst, "unique_key"));
+		if (key != NULL && strcmp(key, doc) == 0) {
+			snprintf(holder, cap, "%s", json_string_value(json_object_get(inst, "id")));
+			break;
+		}
+	}
+	json_decref(list);
+	return STW_OK;
+}
+
+/*
+ * POST /api/demo/voiding/documents/{doc}/void: starts a voiding process, or
+ * answers 409 with the id of the process that holds the document, without
+ * asking Billing for a second voiding (which the process's uniqueness key
+ * would refuse, leaving Billing's second request without an end).
+ */
 static int route_void(struct stw__http_request *r, const char *doc)
 {
-	char id[STW_MAX_ID];
-	int rc = voiding_void_document(r->engine, doc, NULL, id);
+	char id[STW_MAX_ID], holder[STW_MAX_ID];
+	int rc = voiding_holder(r->engine, doc, holder, sizeof holder);
+	if (rc != STW_OK)
+		return stw__http_engine_error(r, rc);
+	if (holder[0] != '\0')
+		return stw__http_reply(r, 409,
+				       json_pack("{s:s, s:s, s:s}", "error", "conflict", "message",
+						 "the document has a voiding process already",
+						 "process_id", holder));
+	rc = voiding_void_document(r->engine, doc, NULL, id);
 	if (rc != STW_OK)
 		return stw__http_engine_error(r, rc);
 	return stw__http_reply(r, 200, json_pack("{s:s}", "process_id", id));

@@ -1313,6 +1313,43 @@ describe('the voiding demo endpoints', () => {
     assert.match(none.data.message, /has no report/);
   });
 
+  test('a second void while one is in progress is 409 with the first process, and asks Billing nothing', async () => {
+    const customer = uniq('cust');
+    const doc = await issue(customer, 40);
+    await waitInReport(customer, doc);
+    const first = await post(`/api/demo/voiding/documents/${enc(doc)}/void`, undefined);
+    assertJson(first, 200);
+    const again = await post(`/api/demo/voiding/documents/${enc(doc)}/void`, undefined);
+    assertError(again, 409, 'conflict', ['process_id']);
+    assert.equal(again.data.process_id, first.data.process_id);
+    const inst = await waitStatus(first.data.process_id, 'completed');
+    assert.equal(inst.unique_key, doc);
+    const billing = await get(`/api/contexts/Billing/events?limit=1000`);
+    const requests = billing.data.events.filter((e) => e.type === 'DocumentVoidingRequested' && e.data.document_id === doc);
+    assert.equal(requests.length, 1, 'one DocumentVoidingRequested, with its end');
+    assert.ok(billing.data.events.some((e) => e.type === 'DocumentVoided' && e.data.document_id === doc));
+  });
+
+  test('a void while a failed voiding holds the document is 409 with that process; acknowledged, it is free', async () => {
+    const f = await failedVoiding();
+    const again = await post(`/api/demo/voiding/documents/${enc(f.doc)}/void`, undefined);
+    assertError(again, 409, 'conflict', ['process_id']);
+    assert.equal(again.data.process_id, f.id);
+    assertJson(await post(`/api/instances/${enc(f.id)}/acknowledge`, {}), 200);
+    assertJson(await post(`/api/demo/voiding/documents/${enc(f.doc)}/void`, undefined), 200);
+  });
+
+  test('a customer or document id with a control character, or an amount past the largest, is 422 and issues nothing', async () => {
+    for (const body of [
+      { customer: 'evil\u0007corp', amount: 1 },
+      { customer: 'ok', amount: 1, document_id: 'doc\u001b[2J' },
+      { customer: 'ok', amount: 200000000000000000 },
+    ]) {
+      const r = await post('/api/demo/voiding/documents', body);
+      assertError(r, 422, 'rejected');
+    }
+  });
+
   test('void of an unknown document is 422', async () => {
     const r = await post(`/api/demo/voiding/documents/${enc(uniq('nodoc'))}/void`, undefined);
     assertError(r, 422, 'rejected');
@@ -1377,9 +1414,11 @@ describe('hostile strings', () => {
       const doc = uniq('doc');
       const id = `${s}|${uniq('id')}`;
       const corr = `${s}|${uniq('corr')}`;
-      const customer = `cust ${s} \u0001\u001b[31m\n\t`;
+      // Control characters stay in the ids and the data (Billing refuses them
+      // in a customer: it would name the report's stream).
+      const customer = `cust ${s}`;
       const r = await post('/api/contexts/Billing/commands', {
-        type: 'IssueDocument', id, correlation_id: corr, data: { document_id: doc, customer, amount: 9 },
+        type: 'IssueDocument', id, correlation_id: corr, data: { document_id: doc, customer, amount: 9, note: '\u0001\u001b[31m\n\t' },
       });
       assertJson(r, 200);
       assert.equal(r.data.id, id);
@@ -1389,6 +1428,10 @@ describe('hostile strings', () => {
       assert.equal(ev.causation_id, id);
       assert.equal(ev.correlation_id, corr);
       assert.deepEqual(ev.data, { document_id: doc, customer, amount: 9 });
+      const refused = await post('/api/contexts/Billing/commands', {
+        type: 'IssueDocument', data: { document_id: uniq('doc'), customer: `${customer} \u0001\u001b[31m\n\t`, amount: 9 },
+      });
+      assertError(refused, 422, 'rejected', ['id']);
     }
   });
 

@@ -633,6 +633,19 @@ static const struct command_case command_cases[] = {
 	  "amount" },
 	{ "Billing", "IssueDocument", "{\"document_id\":\"\",\"customer\":\"c1\",\"amount\":5}",
 	  STW_EREJECTED, "document_id" },
+	/* A control character would make the report's stream id invalid: refused up front. */
+	{ "Billing", "IssueDocument",
+	  "{\"document_id\":\"d2\",\"customer\":\"c\\u0001x\",\"amount\":5}", STW_EREJECTED,
+	  "customer" },
+	{ "Billing", "IssueDocument",
+	  "{\"document_id\":\"d\\u001b[2J\",\"customer\":\"c1\",\"amount\":5}", STW_EREJECTED,
+	  "document_id" },
+	{ "Billing", "IssueDocument",
+	  "{\"document_id\":\"d2\",\"customer\":\"c1\",\"amount\":100000000000000001}",
+	  STW_EREJECTED, "from 0 to 100000000000000000" },
+	{ "Reports", "AddDocumentToReport",
+	  "{\"document_id\":\"d9\",\"customer\":\"c1\",\"amount\":9223372036854775807}",
+	  STW_EREJECTED, "amount" },
 	{ "Billing", "IssueDocument", "{\"document_id\":\"d1\",\"customer\":\"c1\",\"amount\":5}",
 	  STW_EREJECTED, "already exists" },
 	{ "Billing", "VoidDocument", "{\"document_id\":\"d3\"}", STW_EREJECTED, "already voided" },
@@ -695,6 +708,38 @@ static void rules(void **state)
 	read_stream(f, "Reports", "report-c1", &reports);
 	assert_int_equal(stream_count(&reports, "DocumentAddedToReport"), 2);
 	assert_int_equal(stream_count(&reports, "ReportPublished"), 1);
+}
+
+/*
+ * voiding-5.4: a report's total never overflows: documents of the largest
+ * amount are added until the total could not hold another, which is
+ * refused with its reason; the total stays the exact sum.
+ */
+static void total_bounded(void **state)
+{
+	struct fixture *f = *state;
+	long long sum = 0;
+	int added = 0;
+	for (int i = 0; i < 100; i++) {
+		char data[160];
+		snprintf(data, sizeof(data),
+			 "{\"document_id\":\"big-%d\",\"customer\":\"whale\",\"amount\":%lld}", i,
+			 VOIDING_MAX_AMOUNT);
+		json_t *d = json_loads(data, 0, NULL);
+		assert_non_null(d);
+		int rc = stw_execute(f->w.e, "Reports", "AddDocumentToReport", d, NULL, NULL, NULL);
+		json_decref(d);
+		if (rc == STW_EREJECTED) {
+			assert_non_null(
+			    strstr(stw_errmsg(f->w.e), "would pass the largest amount"));
+			break;
+		}
+		assert_stw_ok(f->w.e, rc);
+		sum += VOIDING_MAX_AMOUNT;
+		added++;
+	}
+	assert_int_equal(added, 92); /* 92 * 10^17 fits in a long long, 93 do not */
+	assert_report(f, "whale", sum, 0);
 }
 
 /*
@@ -770,6 +815,7 @@ int main(void)
 		SCENARIO("voiding-5.1 voiding an unknown document is rejected", void_unknown, NULL),
 		SCENARIO("voiding-5.2 the services refuse what their rules forbid", rules, NULL),
 		SCENARIO("voiding-5.3 documents, reports and customers views", views, NULL),
+		SCENARIO("voiding-5.4 a report's total never overflows", total_bounded, NULL),
 	};
 
 	return cmocka_run_group_tests_name("voiding", scenarios, NULL, NULL);
