@@ -355,6 +355,12 @@ typedef int (*stw_handler_fn)(struct stw_service_ctx *sc, const struct stw_comma
 STW_API int stw_register_service(struct stw_engine *e, const char *context, stw_handler_fn fn,
 				 void *ud) STW_WUR;
 
+/*
+ * The engine's clock (UTC milliseconds) as the handler runs: what a service
+ * compares its deadlines with, so that a test's clock moves them too.
+ */
+STW_API int64_t stw_svc_now(const struct stw_service_ctx *sc);
+
 /* Reads a stream of the service's context (including events emitted in this call). */
 STW_API int stw_svc_read_stream(struct stw_service_ctx *sc, const char *stream, stw_event_fn fn,
 				void *ud, int64_t *version) STW_WUR;

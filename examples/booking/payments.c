@@ -5,7 +5,8 @@
  *
  * Payments reads the booking from the Booking log inside its own
  * transaction, so it never takes money for a booking that is not confirmed,
- * has already expired, or for another amount than its price.
+ * has already expired or is past its payment deadline (even before the
+ * expiration process has run), or for another amount than its price.
  */
 #include <string.h>
 
@@ -38,6 +39,9 @@ static int pay(struct stw_service_ctx *sc, const struct stw_command *cmd, const 
 	else if (rc == STW_OK && b.status != BOOKING_CONFIRMED)
 		rc = stw_reject(sc, "booking %s cannot be paid: it is %s", booking_id,
 				booking__status_names[b.status]);
+	else if (rc == STW_OK && b.expires_at > 0 && stw_svc_now(sc) >= b.expires_at)
+		/* The expiration process may not have run yet: the deadline is the rule. */
+		rc = stw_reject(sc, "booking %s is past its payment deadline", booking_id);
 	else if (rc == STW_OK && json_integer_value(amount) != b.price)
 		rc = stw_reject(sc, "booking %s costs %lld cents, not %lld", booking_id, b.price,
 				(long long)json_integer_value(amount));

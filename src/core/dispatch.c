@@ -29,6 +29,11 @@ STW_API struct stw_engine *stw_svc_engine(struct stw_service_ctx *sc)
 	return sc ? sc->e : NULL;
 }
 
+STW_API int64_t stw_svc_now(const struct stw_service_ctx *sc)
+{
+	return sc != NULL ? stw__now(sc->e) : 0;
+}
+
 STW_API int stw_svc_read_stream(struct stw_service_ctx *sc, const char *stream, stw_event_fn fn,
 				void *ud, int64_t *version)
 {

@@ -558,6 +558,34 @@ static void payment_races_expiry(void **state)
 	assert_int_equal(head(f, "Payments"), 1);
 }
 
+/*
+ * booking-2.3: a payment at or past the deadline is refused, though the
+ * expiration process has not run yet and the booking is still confirmed;
+ * 1 ms before, it is taken.
+ */
+static void payment_past_deadline(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t deadline = T0 + BOOKING_PAYMENT_WINDOW_MS;
+
+	place(f, "b1", "c1", "A1", NULL);
+	place(f, "b2", "c1", "A2", NULL);
+	run(f);
+	fx_clock_set(&f->w.clock, deadline);
+	assert_status(f, "b1", "confirmed");
+	assert_int_equal(booking_pay(f->w.e, "b1", PRICE, NULL), STW_EREJECTED);
+	assert_non_null(strstr(stw_errmsg(f->w.e), "past its payment deadline"));
+	fx_clock_set(&f->w.clock, deadline + 1);
+	assert_int_equal(booking_pay(f->w.e, "b1", PRICE, NULL), STW_EREJECTED);
+	assert_int_equal(head(f, "Payments"), 0);
+	fx_clock_set(&f->w.clock, deadline - 1);
+	pay(f, "b2", PRICE);
+	assert_int_equal(head(f, "Payments"), 1);
+	run_at(f, deadline + EVERY);
+	assert_status(f, "b1", "expired");
+	assert_status(f, "b2", "settled");
+}
+
 /* One command sent to a service and what must come back. */
 struct command_case {
 	const char *context;
@@ -837,6 +865,8 @@ int main(void)
 			 wrong_state_fails, NULL),
 		SCENARIO("booking-2.1 a payment racing an expiry wins", payment_races_expiry, NULL),
 		SCENARIO("booking-2.2 the services refuse what their rules forbid", rules, NULL),
+		SCENARIO("booking-2.3 a payment at or past the deadline is refused",
+			 payment_past_deadline, NULL),
 		SCENARIO("booking-2.3 booking and seat views", views, NULL),
 		SCENARIO("booking-2.4 the payment window and the period are options", options,
 			 &quick),
