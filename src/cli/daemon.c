@@ -20,6 +20,7 @@
 #define RETRY_MS        1000 /* wait after a failed round or delivery */
 #define SLOW_STEP_MS    5000 /* SLOW_DOWN: per process step */
 #define SLOW_COMMAND_MS 250  /* SLOW_DOWN: per command delivered */
+#define STOP_CHECK_MS   100  /* how often a wait looks whether SIGTERM came */
 #define MAX_NARRATED    8    /* contexts whose events are printed */
 #define NARRATE_PAGE    100  /* events read at a time for printing */
 #define DEMO_LIST_MAX   100  /* instances a demo's list shows */
@@ -58,20 +59,36 @@ struct worker {
 };
 
 /* Waits up to ms, or until kicked (kick=1) or a stop is requested. */
+/*
+ * Waits up to ms (or until kicked, with kick). The signal handler cannot
+ * wake the condition variable, so the wait looks at stop_requested at least
+ * every STOP_CHECK_MS: SIGTERM never waits out a SLOW_DOWN step.
+ */
 static void worker_wait(struct worker *w, int64_t ms, int kick)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
+	struct timespec end, ts;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (ms % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&w->lock);
-	while (!stop_requested && !(kick && w->kicked))
-		if (pthread_cond_timedwait(&w->wake, &w->lock, &ts) == ETIMEDOUT)
+	while (!stop_requested && !(kick && w->kicked)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (ts.tv_sec > end.tv_sec ||
+		    (ts.tv_sec == end.tv_sec && ts.tv_nsec >= end.tv_nsec))
 			break;
+		ts.tv_nsec += STOP_CHECK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (ts.tv_sec > end.tv_sec || (ts.tv_sec == end.tv_sec && ts.tv_nsec > end.tv_nsec))
+			ts = end;
+		pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+	}
 	if (kick)
 		w->kicked = 0;
 	pthread_mutex_unlock(&w->lock);

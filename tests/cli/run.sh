@@ -499,6 +499,25 @@ expect "the daemon narrates the hostile event" grep -q 'DocumentIssued' "$TMP/na
 expect "the daemon's narration prints no raw control character" no_raw_controls "$TMP/narrate.out"
 expect "the daemon's narration escapes them" grep -qF 'doc-\u202enarrated","customer":"x\u0085\u202e"' "$TMP/narrate.out"
 
+# SIGTERM in the middle of a SLOW_DOWN step (a 5 s wait per step) stops the
+# daemon at once, not when the wait is over.
+SLOW_DOWN=1 "$BIN" demo voiding --db "$TMP/slow.db" --listen off --every 1 \
+	>"$TMP/slow.out" 2>&1 </dev/null &
+SLOW=$!
+for _ in $(seq 100); do
+	grep -q 'DocumentIssued' "$TMP/slow.out" && break
+	sleep 0.1
+done
+sleep 0.3
+t0=$(date +%s%N)
+kill -TERM "$SLOW"
+wait "$SLOW"
+slow_status=$?
+slow_ms=$((($(date +%s%N) - t0) / 1000000))
+expect "SIGTERM during a SLOW_DOWN step stops the daemon within 1.5 s ($slow_ms ms)" \
+	test "$slow_ms" -lt 1500
+expect "...cleanly (exit $slow_status)" test "$slow_status" = 0
+
 run send Billing VoidDocument '{"document_id":"x"}' --id "$ESCID" --url "$URL"
 check "send with a control character in --id exits 1" 1 '' 'invalid command id'
 run send 'Bil ling' VoidDocument '{}' --db "$TMP/live.db"
