@@ -297,6 +297,29 @@ scenario('(d) hostile ids render as text and run nothing', async (page) => {
   assert.deepEqual(dialogs, [], 'no dialog opened');
 });
 
+scenario('(d2) bidi controls show as escapes, short ids by their tails, long values wrap', async (page) => {
+  // Right-to-left override: shown raw, "doc-\u202Eevil.exe" would read "doc-exe.live".
+  const doc = `doc-\u202eevil.exe-${Date.now().toString(36)}`;
+  const customer = 'c'.repeat(100); // the longest customer Billing takes, in one word
+  await page.goto(base + '/');
+  await page.locator('body[data-ready]').waitFor({ timeout: WAIT });
+  await issue(customer, 100, doc);
+  await page.locator(docRow(customer, doc)).waitFor({ timeout: WAIT });
+  assert.equal(await text(page, `${docRow(customer, doc)} .doc-id`), doc.replace('\u202e', '\\u202E'));
+  const shown = await page.locator('#main').evaluate((m) => m.textContent);
+  assert.ok(!shown.includes('\u202e'), 'no raw bidi override on the page');
+  // The longest customer wraps inside its report instead of widening the page.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than the window`);
+  await shot(page, 'voiding-visible.png');
+  // Processes started together (ids of the same time) differ by the tails of their ids.
+  const a = await call('POST', `/api/demo/voiding/documents/${encodeURIComponent(doc)}/void`, {});
+  await page.goto(base + '/instances');
+  const link = page.locator(`#instances tbody tr[data-id=${css(a.process_id)}] td.id a`);
+  await link.waitFor({ timeout: WAIT });
+  assert.equal(await link.textContent(), '…' + a.process_id.slice(-8));
+});
+
 scenario('(e) without server-sent events the page polls', async (page) => {
   await page.route('**/api/stream', (route) => route.abort());
   await page.goto(base + '/');

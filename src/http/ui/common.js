@@ -14,10 +14,23 @@ export const SVGNS = 'http://www.w3.org/2000/svg';
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const enc = encodeURIComponent;
 
+/*
+ * Text as the page shows it: control characters (C0 but tab and line feed,
+ * which the data's <pre> needs and a table cell shows as a space; DEL, C1) and the
+ * invisible ones that reorder or hide text (bidi embeddings, overrides and
+ * isolates, marks, zero-width characters, the BOM) are shown as escapes
+ * (\u202E), as the CLI does, so that an id or a value cannot pass for
+ * another or scramble its row.
+ */
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
+export function visible(s) {
+  return String(s).replace(HIDDEN, (c) => '\\u' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0'));
+}
+
 function addChildren(el, children) {
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    el.append(c instanceof Node ? c : document.createTextNode(visible(c)));
   }
 }
 
@@ -103,7 +116,11 @@ export function clockIcon() {
     svg('circle', { cx: '8', cy: '8', r: '6.3' }), svg('path', { d: 'M8 4.3V8l2.6 1.7' }));
 }
 
-export const shortId = (id) => (typeof id === 'string' && id.length > 12 ? id.slice(0, 8) + '…' : String(id));
+/*
+ * An id shortened for a table: its tail, which tells ids apart (the head of
+ * a UUID v7 or of a derived id is its time, shared by ids made together).
+ */
+export const shortId = (id) => (typeof id === 'string' && id.length > 12 ? '…' + id.slice(-8) : String(id));
 export const orDash = (v) => (v === null || v === undefined || v === '' ? '—' : String(v));
 
 export function instanceHref(id, definition) {
