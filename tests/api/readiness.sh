@@ -135,6 +135,7 @@ start orders --payment-timeout 3
 code=$(curl -s -o "$TMP/post" -w '%{http_code}' -H 'content-type: application/json' \
 	-d '{"restaurant":"Sushi Ya","items":["ramen"],"price":1200}' "$URL/api/demo/orders/orders")
 expect "an order is placed ($code)" test "$code" = 200
+[ "$code" = 200 ] || { echo "the daemon's output:"; sed 's/^/daemon| /' "$TMP/daemon.out"; }
 expect "...and its process waits for the payment" poll /readyz 200
 sleep 0.5
 lock
@@ -153,6 +154,10 @@ expect "/readyz is 200 once the lock is gone" poll /readyz 200
 expect "...and the work was done (no lag)" body_has '"cursor_lag":0'
 expect "/metrics shows steward_worker_failing 0" \
 	sh -c "curl -s '$URL/metrics' | grep -qx 'steward_worker_failing 0'"
+[ "$STATUS" = 0 ] || {
+	echo "the daemon's output:"
+	tail -n 40 "$TMP/daemon.out" | sed 's/^/daemon| /'
+}
 stop
 [ "$STATUS" = 0 ] && echo "readiness: all passed"
 exit "$STATUS"
