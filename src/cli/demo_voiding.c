@@ -75,14 +75,24 @@ static int route_reports(struct stw__http_request *r)
 		json_t *d;
 		json_array_foreach(json_object_get(rep, "documents"), j, d)
 		{
-			json_t *proc = json_object_get(
-			    by_doc, json_string_value(json_object_get(d, "document_id")));
+			const char *doc = json_string_value(json_object_get(d, "document_id"));
+			json_t *proc = json_object_get(by_doc, doc);
+			json_t *billing = NULL;
+			const char *requested = NULL;
+			/* Billing took the void but the worker has not started its process
+			 * yet: shown as requested, so that nobody voids it again meanwhile. */
+			if (proc == NULL && voiding_document(r->engine, doc, &billing) == STW_OK)
+				requested =
+				    json_string_value(json_object_get(billing, "voiding_process"));
 			json_object_set_new(
 			    d, "process",
 			    proc ? json_pack("{s:O, s:O, s:O}", "id", json_object_get(proc, "id"),
 					     "state", json_object_get(proc, "state"), "status",
 					     json_object_get(proc, "status"))
-				 : json_null());
+			    : requested ? json_pack("{s:s, s:n, s:s}", "id", requested, "state",
+						    "status", "requested")
+					: json_null());
+			json_decref(billing);
 		}
 		json_array_append_new(reports, rep);
 	}

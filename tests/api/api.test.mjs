@@ -1313,13 +1313,33 @@ describe('the voiding demo endpoints', () => {
     assert.match(none.data.message, /has no report/);
   });
 
+  test('from the answer of a void on, its document shows a process (requested until the worker starts it)', async () => {
+    for (let k = 0; k < 5; k++) {
+      const customer = uniq('cust');
+      const doc = await issue(customer, 30);
+      await waitInReport(customer, doc);
+      const v = await post(`/api/demo/voiding/documents/${enc(doc)}/void`, undefined);
+      assertJson(v, 200);
+      const d = (await reportOf(customer)).documents.find((x) => x.document_id === doc);
+      assert.ok(d.voided || (d.process && d.process.id === v.data.process_id),
+        `the document shows its process at once: ${JSON.stringify(d)}`);
+    }
+  });
+
   test('a second void while one is in progress is 409 with the first process, and asks Billing nothing', async () => {
-    const customer = uniq('cust');
-    const doc = await issue(customer, 40);
-    await waitInReport(customer, doc);
-    const first = await post(`/api/demo/voiding/documents/${enc(doc)}/void`, undefined);
-    assertJson(first, 200);
-    const again = await post(`/api/demo/voiding/documents/${enc(doc)}/void`, undefined);
+    // The worker may finish the first voiding before the second request comes
+    // (then it is 422, already voided): tried until one lands while it runs.
+    let customer, doc, first, again;
+    for (let k = 0; k < 20; k++) {
+      customer = uniq('cust');
+      doc = await issue(customer, 40);
+      await waitInReport(customer, doc);
+      first = await post(`/api/demo/voiding/documents/${enc(doc)}/void`, undefined);
+      assertJson(first, 200);
+      again = await post(`/api/demo/voiding/documents/${enc(doc)}/void`, undefined);
+      if (again.status !== 422) break;
+      assert.match(again.data.message, /already voided/);
+    }
     assertError(again, 409, 'conflict', ['process_id']);
     assert.equal(again.data.process_id, first.data.process_id);
     const inst = await waitStatus(first.data.process_id, 'completed');

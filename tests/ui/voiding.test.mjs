@@ -131,11 +131,23 @@ scenario('(a) issue a document, void it from the page, watch the process complet
   // Void it: the process runs to its end and the page follows by itself.
   const voidButton = page.locator(`${docRow('acme', 'doc-a1')} button.void`);
   assert.equal(await voidButton.getAttribute('aria-label'), 'Void document doc-a1');
+  await voidButton.evaluate((b) => {
+    // From the click on, no Void button of doc-a1 may be clickable again.
+    b.addEventListener('click', () => {
+      window.__voidAgain = 0;
+      const check = () => {
+        for (const x of document.querySelectorAll('#reports tr[data-document="doc-a1"] button.void'))
+          if (!x.disabled) window.__voidAgain++;
+      };
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+  });
   await voidButton.click();
   await waitText(page, `${docRow('acme', 'doc-a1')} .voided`, 'Yes');
   await waitText(page, `${report('acme')} .total`, '10.00');
   await gone(page, procRow('doc-a1'));
   assert.equal(await page.locator(`${docRow('acme', 'doc-a1')} button.void`).count(), 0, 'a voided document has no Void button');
+  assert.equal(await page.evaluate(() => window.__voidAgain), 0, 'the Void button never came back while the voiding ran');
   assert.equal(await page.locator(`${docRow('acme', 'doc-a2')} button.void`).count(), 1, 'the other document can still be voided');
   const p = await processOf('doc-a1');
   assert.equal(p.state, 'DocumentVoided');
