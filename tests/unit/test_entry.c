@@ -18,73 +18,11 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <steward.h>
 
-/* The test's world: a temporary directory, its engine and a settable clock.
- * (Local until the shared fixture of tests/support exists.) */
-struct stw_fixture {
-	char dir[256];
-	char db[300];
-	int64_t now;
-	struct stw_clock clock;
-	struct stw_engine *e;
-};
-
-static int64_t fixture_now(void *ud)
-{
-	return ((struct stw_fixture *)ud)->now;
-}
-
-static int stw_fixture_setup(void **state)
-{
-	struct stw_fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
-	snprintf(f->dir, sizeof(f->dir), "%s/stw-entry-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
-	f->now = 1000;
-	f->clock = (struct stw_clock){ fixture_now, f };
-	*state = f;
-	return 0;
-}
-
-static int stw_fixture_teardown(void **state)
-{
-	struct stw_fixture *f = *state;
-	char p[400];
-	stw_close(f->e);
-	const char *suffix[] = { "", "-wal", "-shm" };
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", f->db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static struct stw_engine *stw_fixture_open(struct stw_fixture *f, const struct stw_options *o)
-{
-	struct stw_options def = { .clock = &f->clock, .synchronous = 0 };
-	assert_int_equal(stw_open(f->db, o ? o : &def, &f->e), STW_OK);
-	return f->e;
-}
-
-static void stw_fixture_set_time(struct stw_fixture *f, int64_t now)
-{
-	f->now = now;
-}
-
-#define assert_stw_ok(e, call)                                                                     \
-	do {                                                                                       \
-		int rc_ = (call);                                                                  \
-		if (rc_ != STW_OK)                                                                 \
-			fail_msg("%s: %s (%s)", #call, stw_strerror(rc_), stw_errmsg(e));          \
-	} while (0)
+#include "fixture.h"
 
 #define ORDERS   120  /* commands in one delivery batch: several arena chunks */
 #define BIG_DATA 2000 /* bytes of each instance's data */
@@ -269,8 +207,8 @@ static void assert_all_refused(const struct probe *p)
  */
 static void test_writes_refused_inside_a_service_handler(void **state)
 {
-	struct stw_fixture *fx = *state;
-	struct stw_engine *e = stw_fixture_open(fx, NULL);
+	struct fx_world *w = *state;
+	struct stw_engine *e = w->e;
 	struct probe p = { .e = e, .data_intact = 1 };
 	assert_stw_ok(e, stw_define(e, &orders));
 	assert_stw_ok(e, stw_register_service(e, "Shop", shop_handler, &p));
@@ -326,8 +264,8 @@ static const struct stw_definition reentering = {
 /* entry-2: a definition's update callback is refused every write call too. */
 static void test_writes_refused_inside_a_definition_callback(void **state)
 {
-	struct stw_fixture *fx = *state;
-	struct stw_engine *e = stw_fixture_open(fx, NULL);
+	struct fx_world *w = *state;
+	struct stw_engine *e = w->e;
 	struct probe p = { .e = e, .data_intact = 1 };
 	callback_probe = &p;
 	assert_stw_ok(e, stw_define(e, &reentering));
@@ -354,27 +292,32 @@ static int periodic_reenters(struct stw_periodic_ctx *pc, void *ud)
 /* entry-3: a periodic process's handler is refused every write call too. */
 static void test_writes_refused_inside_a_periodic_handler(void **state)
 {
-	struct stw_fixture *fx = *state;
-	struct stw_engine *e = stw_fixture_open(fx, NULL);
+	struct fx_world *w = *state;
+	struct stw_engine *e = w->e;
 	struct probe p = { .e = e, .data_intact = 1 };
 	struct stw_periodic_def def = { "Sweep", 1000, periodic_reenters, &p };
 	assert_stw_ok(e, stw_define(e, &orders));
 	assert_stw_ok(e, stw_register_service(e, "Shop", noop_handler, NULL));
 	assert_stw_ok(e, stw_define_periodic(e, &def));
-	stw_fixture_set_time(fx, 5000);
+	fx_clock_set(&w->clock, FX_T0 + 5000);
 	assert_stw_ok(e, stw_run_until_idle(e));
 	assert_all_refused(&p);
+}
+
+static int setup(void **state)
+{
+	return fx_setup(state, "entry", FX_T0, NULL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_writes_refused_inside_a_service_handler,
-						stw_fixture_setup, stw_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_writes_refused_inside_a_service_handler, setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_writes_refused_inside_a_definition_callback,
-						stw_fixture_setup, stw_fixture_teardown),
+						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_writes_refused_inside_a_periodic_handler,
-						stw_fixture_setup, stw_fixture_teardown),
+						setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
