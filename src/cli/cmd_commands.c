@@ -12,22 +12,11 @@
 #include <steward.h>
 
 #include "backend.h"
+#include "http/codes.h"
 #include "table.h"
 #include "text.h"
 
 #define DEFAULT_LIMIT 50 /* commands listed without --limit */
-
-/* 1 if s is a command status (the words of STW_COMMAND_STATUS_MAP). */
-static int is_command_status(const char *s)
-{
-#define WORD(name, word) word,
-	static const char *const ok[] = { STW_COMMAND_STATUS_MAP(WORD) };
-#undef WORD
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (strcmp(s, ok[i]) == 0)
-			return 1;
-	return 0;
-}
 
 /* Prints {"commands": [...]} as a table. Returns 0, or 1 when out of memory. */
 static int print_commands(const json_t *doc, const char *status)
@@ -73,7 +62,7 @@ int stw__cli_cmd_commands(struct stw__cli *c)
 	const char *status = c->val[STW__CLI_OPT_STATUS] ? c->val[STW__CLI_OPT_STATUS] : "parked";
 	if (stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, STW__CLI_MAX_PAGE, DEFAULT_LIMIT, &limit))
 		return 2;
-	if (!is_command_status(status)) {
+	if (!stw__http_is_command_status(status)) {
 		stw__cli_usage_error(
 		    c, "--status must be one of pending, delivered, rejected, parked, "
 		       "skipped");

@@ -12,24 +12,13 @@
 #include <steward.h>
 
 #include "backend.h"
+#include "http/codes.h"
 #include "table.h"
 #include "text.h"
 
 #define DEFAULT_LIMIT 50 /* instances listed without --limit */
 
 /* ps ---------------------------------------------------------------------------------- */
-
-/* 1 if s is an instance status (the words of STW_INSTANCE_STATUS_MAP). */
-static int is_status(const char *s)
-{
-#define WORD(name, word) word,
-	static const char *const ok[] = { STW_INSTANCE_STATUS_MAP(WORD) };
-#undef WORD
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (strcmp(s, ok[i]) == 0)
-			return 1;
-	return 0;
-}
 
 /* Prints {"instances": [...]} as a table. Returns 0, or 1 when out of memory. */
 static int print_instances(const json_t *doc)
@@ -79,7 +68,7 @@ int stw__cli_cmd_ps(struct stw__cli *c)
 	    stw__cli_check_len(c, "--definition", def, STW_MAX_NAME) ||
 	    stw__cli_check_len(c, "--state", state, STW_MAX_NAME))
 		return 2;
-	if (status != NULL && !is_status(status)) {
+	if (status != NULL && !stw__http_is_instance_status(status)) {
 		stw__cli_usage_error(
 		    c, "--status must be one of active, completed, failed, acknowledged, "
 		       "rejected, cancelled");

@@ -9,20 +9,9 @@
 #include <limits.h>
 #include <string.h>
 
+#include "http/codes.h"
 #include "http/events_in.h"
 #include "http/response.h"
-
-/* 1 if s is an instance status (the words of STW_INSTANCE_STATUS_MAP). */
-static int is_status(const char *s)
-{
-#define WORD(name, word) word,
-	static const char *const ok[] = { STW_INSTANCE_STATUS_MAP(WORD) };
-#undef WORD
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (strcmp(s, ok[i]) == 0)
-			return 1;
-	return 0;
-}
 
 static int route_instances(struct stw__http_request *r)
 {
@@ -31,7 +20,7 @@ static int route_instances(struct stw__http_request *r)
 		.status = stw__http_query(r, "status"),
 		.state = stw__http_query(r, "state"),
 	};
-	if (f.status != NULL && !is_status(f.status))
+	if (f.status != NULL && !stw__http_is_instance_status(f.status))
 		return stw__http_error(r, 400, "bad_request",
 				       "status must be one of active, completed, failed, "
 				       "acknowledged, rejected, cancelled");

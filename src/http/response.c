@@ -3,7 +3,7 @@
  * the security headers, and the mapping of engine errors to HTTP statuses.
  */
 #include "http/response.h"
-#include "http/status.h"
+#include "http/codes.h"
 
 #include <stdarg.h>
 #include <stdio.h>

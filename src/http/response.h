@@ -45,7 +45,7 @@ int stw__http_error(struct stw__http_request *r, int status, const char *code, c
 /* Answers 405 with an Allow header listing `allow` (a static string). Returns 1. */
 int stw__http_wrong_method(struct stw__http_request *r, const char *allow);
 
-/* Answers an engine failure with the status of its code (http/status.h). Returns 1. */
+/* Answers an engine failure with the status of its code (http/codes.h). Returns 1. */
 int stw__http_engine_error(struct stw__http_request *r, int rc);
 
 #endif /* STW_HTTP_RESPONSE_H */

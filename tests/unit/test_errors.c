@@ -4,7 +4,7 @@
  * and a text of its own from stw_strerror; every status and outcome word
  * parses back to itself, and the words the store and the API use are
  * exactly the tables' (src/core/status.c); every code has its HTTP status
- * (src/http/status.h), a 4xx for what the client can fix, a 5xx otherwise.
+ * (src/http/codes.h), a 4xx for what the client can fix, a 5xx otherwise.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,7 @@
 #include <steward.h>
 
 #include "core/status.h"
-#include "http/status.h"
+#include "http/codes.h"
 
 struct code {
 	const char *name;
