@@ -271,14 +271,9 @@ STW_API int stw_execute(struct stw_engine *e, const char *context, const char *t
 			const char *id, const char *correlation_id, char *id_out)
 {
 	STW__ENTER(e, STW__CALL_WRITE);
-	if (!stw__valid_name(context) || !stw__valid_name(type))
-		return stw__fail(e, STW_EINVAL, "invalid context or command type");
-	if (id != NULL && !stw__valid_id(id))
-		return stw__fail(e, STW_EINVAL, "invalid command id");
-	if (correlation_id != NULL && !stw__valid_id(correlation_id))
-		return stw__fail(e, STW_EINVAL, "invalid correlation id");
-	if (data != NULL && !json_is_object(data))
-		return stw__fail(e, STW_EINVAL, "command data must be a JSON object");
+	int rc = stw__check_command(e, context, type, data, id, correlation_id);
+	if (rc != STW_OK)
+		return rc;
 	const struct stw__service *svc = stw__find_service(e, context);
 	if (svc == NULL && stw__find_remote(e, context) != NULL)
 		return stw__fail(e, STW_ESTATE,
@@ -309,7 +304,7 @@ STW_API int stw_execute(struct stw_engine *e, const char *context, const char *t
 	int64_t started = stw__mono_us();
 	/* A command handled already answers its recorded outcome without writing:
 	 * a client's retry is not a redelivery. */
-	int rc = STW__S(e->store, dedup_get, context, id, &outcome, err, sizeof(err));
+	rc = STW__S(e->store, dedup_get, context, id, &outcome, err, sizeof(err));
 	if (rc == STW_OK) {
 		json_decref(empty);
 		if (outcome != STW_OK)

@@ -56,10 +56,9 @@ int stw__outbox_row_copy(struct stw__arena *a, struct stw__outbox_row *dst,
 	return oom ? -1 : 0;
 }
 
-STW_API int stw_send(struct stw_engine *e, const char *context, const char *type, json_t *data,
-		     const char *id, const char *correlation_id, char *id_out)
+int stw__check_command(struct stw_engine *e, const char *context, const char *type, json_t *data,
+		       const char *id, const char *correlation_id)
 {
-	STW__ENTER(e, STW__CALL_WRITE);
 	if (!stw__valid_name(context) || !stw__valid_name(type))
 		return stw__fail(e, STW_EINVAL, "invalid context or command type");
 	if (id != NULL && !stw__valid_id(id))
@@ -68,6 +67,16 @@ STW_API int stw_send(struct stw_engine *e, const char *context, const char *type
 		return stw__fail(e, STW_EINVAL, "invalid correlation id");
 	if (data != NULL && !json_is_object(data))
 		return stw__fail(e, STW_EINVAL, "command data must be a JSON object");
+	return STW_OK;
+}
+
+STW_API int stw_send(struct stw_engine *e, const char *context, const char *type, json_t *data,
+		     const char *id, const char *correlation_id, char *id_out)
+{
+	STW__ENTER(e, STW__CALL_WRITE);
+	int rc = stw__check_command(e, context, type, data, id, correlation_id);
+	if (rc != STW_OK)
+		return rc;
 	if (stw__find_service(e, context) == NULL && stw__find_remote(e, context) == NULL)
 		return stw__fail(e, STW_ENOTFOUND, "no service for context %s", context);
 	char gen[37];
@@ -94,7 +103,7 @@ STW_API int stw_send(struct stw_engine *e, const char *context, const char *type
 		.data = text,
 		.created_at = stw__now(e),
 	};
-	int rc = stw__begin(e);
+	rc = stw__begin(e);
 	if (rc == STW_OK)
 		rc = STW__S(e->store, outbox_insert, &row);
 	if (rc == STW_OK)

@@ -24,4 +24,12 @@ int stw__outbox_write(struct stw_engine *e, const struct stw__def *def, int t,
 int stw__outbox_row_copy(struct stw__arena *a, struct stw__outbox_row *dst,
 			 const struct stw__outbox_row *src);
 
+/*
+ * Checks the arguments of a command a host sends or executes (stw_send,
+ * stw_execute): names, ids, data an object or NULL. STW_EINVAL with a
+ * message, or STW_OK.
+ */
+int stw__check_command(struct stw_engine *e, const char *context, const char *type, json_t *data,
+		       const char *id, const char *correlation_id);
+
 #endif /* STW_OUTBOX_H */

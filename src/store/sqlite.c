@@ -588,13 +588,22 @@ static int op_begin(struct stw__store *s)
 	return exec(h, STW__BEGIN, "begin");
 }
 
+/*
+ * Runs statement id inside the open transaction; `code` and "op: why" when
+ * there is none (never opened, or rolled back by SQLite after an error).
+ */
+static int in_txn(struct sqlite_store *h, enum sid id, const char *op, int code, const char *why)
+{
+	if (sqlite3_get_autocommit(h->db))
+		return failf(h, code, "%s: %s", op, why);
+	return exec(h, id, op);
+}
+
 /* On failure the transaction stays open: the caller rolls it back. */
 static int op_commit(struct stw__store *s)
 {
-	struct sqlite_store *h = handle(s);
-	if (sqlite3_get_autocommit(h->db))
-		return failf(h, STW_ESTORE, "commit: no transaction is open (rolled back)");
-	return exec(h, STW__COMMIT, "commit");
+	return in_txn(handle(s), STW__COMMIT, "commit", STW_ESTORE,
+		      "no transaction is open (rolled back)");
 }
 
 /* A no-op when SQLite has rolled the transaction back already (I/O or memory error). */
@@ -608,18 +617,13 @@ static int op_rollback(struct stw__store *s)
 
 static int op_savepoint(struct stw__store *s)
 {
-	struct sqlite_store *h = handle(s);
-	if (sqlite3_get_autocommit(h->db))
-		return failf(h, STW_EINVAL, "savepoint: no transaction is open");
-	return exec(h, STW__SAVEPOINT, "savepoint");
+	return in_txn(handle(s), STW__SAVEPOINT, "savepoint", STW_EINVAL, "no transaction is open");
 }
 
 static int op_release(struct stw__store *s)
 {
-	struct sqlite_store *h = handle(s);
-	if (sqlite3_get_autocommit(h->db))
-		return failf(h, STW_ESTORE, "release: the transaction was rolled back");
-	return exec(h, STW__RELEASE, "release");
+	return in_txn(handle(s), STW__RELEASE, "release", STW_ESTORE,
+		      "the transaction was rolled back");
 }
 
 /* Undoes the writes made since the innermost savepoint and releases it. */
