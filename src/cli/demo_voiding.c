@@ -81,7 +81,8 @@ static int route_reports(struct stw__http_request *r)
 			const char *requested = NULL;
 			/* Billing took the void but the worker has not started its process
 			 * yet: shown as requested, so that nobody voids it again meanwhile. */
-			if (proc == NULL && voiding_document(r->engine, doc, &billing) == STW_OK)
+			if (proc == NULL && !json_is_true(json_object_get(d, "voided")) &&
+			    voiding_document(r->engine, doc, &billing) == STW_OK)
 				requested =
 				    json_string_value(json_object_get(billing, "voiding_process"));
 			json_object_set_new(

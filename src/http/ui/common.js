@@ -260,7 +260,6 @@ async function runRefresh() {
   try {
     await view.refresh();
     clearNotice('load');
-    checkReady();
     document.body.setAttribute('data-ready', '1');
   } catch (e) {
     if (!loggedOut) notify('Could not load this page’s data: ' + e.message, { key: 'load' });
@@ -336,7 +335,8 @@ export function startLive() {
  * Shows what /readyz says while the daemon is not ready (its rounds or the
  * API's writes fail, the worker stopped, the store does not answer): a
  * notice with the reasons and the last error, gone once it is ready again.
- * Checked every 5 s and after every refresh.
+ * Checked when the page starts and every 5 s (not at each refresh: /readyz
+ * reads every cursor).
  */
 let readyChecking = false;
 export async function checkReady() {
