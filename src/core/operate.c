@@ -70,6 +70,16 @@ out:
 	return rc;
 }
 
+/* The definition of instance id (see stw__resolve_definition), and a person's note checked. */
+static int resolve(struct stw_engine *e, const char *definition, const char *id, const char *note,
+		   char *def, size_t cap)
+{
+	int rc = stw__resolve_definition(e, definition, id, def, cap);
+	if (rc == STW_OK && note != NULL && strlen(note) > STW_MAX_NOTE)
+		rc = stw__fail(e, STW_EINVAL, "the note is longer than %d bytes", STW_MAX_NOTE);
+	return rc;
+}
+
 /* The fields of a stored instance needed to acknowledge it. */
 struct ack_ctx {
 	struct stw__instance_row row;
@@ -120,11 +130,9 @@ static int end_instance(struct stw_engine *e, const char *definition, const char
 			const char *note, const struct ending *how)
 {
 	char def[STW_MAX_NAME];
-	int rc = stw__resolve_definition(e, definition, id, def, sizeof(def));
+	int rc = resolve(e, definition, id, note, def, sizeof(def));
 	if (rc != STW_OK)
 		return rc;
-	if (note != NULL && strlen(note) > STW_MAX_NOTE)
-		return stw__fail(e, STW_EINVAL, "the note is longer than %d bytes", STW_MAX_NOTE);
 	const struct stw__def *d = stw__find_def(e, def);
 	struct stw__store *s = e->store;
 	int64_t started = stw__mono_us();
@@ -225,11 +233,9 @@ STW_API int stw_retry(struct stw_engine *e, const char *definition, const char *
 {
 	STW__ENTER(e, STW__CALL_WRITE);
 	char def[STW_MAX_NAME];
-	int rc = stw__resolve_definition(e, definition, id, def, sizeof(def));
+	int rc = resolve(e, definition, id, note, def, sizeof(def));
 	if (rc != STW_OK)
 		return rc;
-	if (note != NULL && strlen(note) > STW_MAX_NOTE)
-		return stw__fail(e, STW_EINVAL, "the note is longer than %d bytes", STW_MAX_NOTE);
 	const struct stw__def *d = stw__find_def(e, def);
 	if (d == NULL || d->nstates == 0)
 		return stw__fail(e, STW_ENOTFOUND, "definition %s is not registered here", def);
