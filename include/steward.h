@@ -861,6 +861,16 @@ STW_API int stw_list_definitions(struct stw_engine *e, json_t **out) STW_WUR;
  */
 STW_API int stw_list_contexts(struct stw_engine *e, json_t **out) STW_WUR;
 
+/*
+ * 1 when `context` is one the engine knows: a registered definition reads it
+ * or sends commands to it, an in-process service handles it, or it is
+ * declared remote (the contexts stw_list_contexts lists); 0 otherwise;
+ * STW_EINVAL when it is not a valid context name (letters, digits, '_', '.'
+ * and '-', starting with a letter or digit). A host that takes events from
+ * outside refuses the others (docs/API.md).
+ */
+STW_API int stw_context_declared(const struct stw_engine *e, const char *context);
+
 /* The number of commands in the outbox waiting for delivery. */
 STW_API int stw_pending_commands(struct stw_engine *e, int64_t *count) STW_WUR;
 

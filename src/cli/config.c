@@ -56,6 +56,9 @@ void stw__cli_config_free(struct stw__cli_serve_config *c)
 		free(c->remotes[i].token_file);
 	}
 	free(c->remotes);
+	for (size_t i = 0; i < c->naccept; i++)
+		free(c->accept[i]);
+	free(c->accept);
 	stw__cli_config_init(c);
 }
 
@@ -129,16 +132,58 @@ static struct stw__cli_serve_remote *remote(struct stw__cli_serve_config *c, con
 	return r;
 }
 
-/* A context name as the engine accepts it: 1..STW_MAX_NAME-1 printable bytes, no space. */
+/*
+ * A context name as the engine accepts it (stw_context_declared): letters,
+ * digits, '_', '.' and '-', starting with a letter or digit,
+ * 1..STW_MAX_NAME-1 bytes.
+ */
 static int valid_name(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n >= STW_MAX_NAME)
+	if (n == 0 || n >= STW_MAX_NAME || strchr("_.-", *s) != NULL)
 		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == '"' || *s == 0x7f)
+	for (; *s; s++) {
+		char ch = *s;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
 			return 0;
+	}
 	return 1;
+}
+
+int stw__cli_config_accept(struct stw__cli_serve_config *c, const char *list, char *err, size_t cap)
+{
+	const char *p = list;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ", \t");
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		char name[STW_MAX_NAME + 1];
+		snprintf(name, sizeof(name), "%.*s", (int)(len < STW_MAX_NAME ? len : STW_MAX_NAME),
+			 p);
+		p += len;
+		if (strcmp(name, "*") != 0 && (len >= STW_MAX_NAME || !valid_name(name))) {
+			snprintf(err, cap,
+				 "'%s' is not a context name (letters, digits, '_', '.', '-', "
+				 "starting with a letter or digit; or * for any)",
+				 name);
+			return -1;
+		}
+		char **grown = realloc(c->accept, (c->naccept + 2) * sizeof(*grown));
+		if (grown == NULL) {
+			snprintf(err, cap, "out of memory");
+			return -1;
+		}
+		c->accept = grown;
+		if ((c->accept[c->naccept] = strdup(name)) == NULL) {
+			snprintf(err, cap, "out of memory");
+			return -1;
+		}
+		c->accept[++c->naccept] = NULL;
+	}
+	return 0;
 }
 
 static int valid_url(const char *s)
@@ -406,6 +451,14 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 		}
 		return fail(p, "[store] has no key '%s' (path, synchronous)", key);
 	}
+	if (strcmp(section, "contexts") == 0) {
+		char why[256];
+		if (strcmp(key, "accept") != 0)
+			return fail(p, "[contexts] has no key '%s' (accept)", key);
+		if (stw__cli_config_accept(p->c, value, why, sizeof(why)) != 0)
+			return fail(p, "[contexts] accept: %s", why);
+		return 1;
+	}
 	if (strcmp(section, "definitions") == 0) {
 		if (strcmp(key, "load") == 0)
 			return set_path(p, NULL, "load", value);
@@ -419,7 +472,9 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 	default:
 		if (section[0] == '\0')
 			return fail(p, "'%s' is outside any section", key);
-		return fail(p, "unknown section [%s] (server, store, definitions, remote NAME)",
+		return fail(p,
+			    "unknown section [%s] (server, store, definitions, contexts, remote "
+			    "NAME)",
 			    section);
 	}
 }
@@ -492,6 +547,8 @@ void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f)
 	fprintf(f, "synchronous  %s\n", c->synchronous >= 0 ? sync_names[c->synchronous] : "full");
 	for (size_t i = 0; i < c->nload; i++)
 		fprintf(f, "load         %s\n", c->load[i]);
+	for (size_t i = 0; i < c->naccept; i++)
+		fprintf(f, "accept       %s\n", c->accept[i]);
 	for (size_t i = 0; i < c->nremotes; i++) {
 		const struct stw__cli_serve_remote *r = &c->remotes[i];
 		fprintf(f, "remote       %s ", r->name);

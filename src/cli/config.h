@@ -5,6 +5,9 @@
  *   [server]       listen = HOST:PORT | :PORT | PORT | off, token_file = PATH
  *   [store]        path = PATH, synchronous = full | normal | off
  *   [definitions]  load = PATH   (several lines, each plugin once)
+ *   [contexts]     accept = NAME, NAME...  (or *: contexts that take POSTed
+ *                  events although no definition reads them and no service
+ *                  owns them)
  *   [remote NAME]  (or [remote "NAME"]) url = http://..., token_file = PATH,
  *                  connect_timeout_ms, timeout_ms, max_attempts, backoff_ms,
  *                  backoff_max_ms
@@ -49,6 +52,8 @@ struct stw__cli_serve_config {
 	size_t nload;
 	struct stw__cli_serve_remote *remotes;
 	size_t nremotes;
+	char **accept; /* [contexts] accept, NULL-terminated ("*": any); NULL: none */
+	size_t naccept;
 };
 
 /* Fills *c with empty settings. */
@@ -89,6 +94,13 @@ int stw__cli_config_listen(const char *s, char *err, size_t cap);
  */
 int stw__cli_config_remote_flag(struct stw__cli_serve_config *c, const char *spec, char *err,
 				size_t cap);
+
+/*
+ * Adds the contexts of a list ("A, B" or "*") to c->accept. Returns 0, or -1
+ * with a message in err naming a name that is not a context name.
+ */
+int stw__cli_config_accept(struct stw__cli_serve_config *c, const char *list, char *err,
+			   size_t cap);
 
 /* Parses a synchronous level ("full", "normal", "off"): 0, or -1. */
 int stw__cli_config_synchronous(const char *s, int *out);

@@ -397,6 +397,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 			.kick = kick,
 			.kick_ud = &w,
 			.token = token,
+			.accept_contexts = o->accept_contexts,
 		};
 		char err[512];
 		if (stw__http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {

@@ -32,6 +32,8 @@ struct stw__cli_daemon_options {
 	 * without it everything is open.
 	 */
 	const char *token_file;
+	/* Contexts that take POSTed events although undeclared (NULL-terminated, "*": any). */
+	const char *const *accept_contexts;
 };
 
 /*

@@ -49,6 +49,8 @@ static void usage(FILE *f)
 	      "                   (default 127.0.0.1:8080; off: no server)\n"
 	      "  --token-file PATH  require the bearer token in PATH for the API and page\n"
 	      "                   (default: $STEWARD_TOKEN; neither: open to everyone)\n"
+	      "  --accept-contexts LIST  contexts (A,B or *) that take POSTed events although\n"
+	      "                   no definition reads them and no service owns them\n"
 	      "  --every SECONDS  simulate a document, order or booking every SECONDS\n"
 	      "                   (default 5; 0: never)\n"
 	      "  --seed N         random seed of the simulator (default: time)\n"
@@ -101,23 +103,20 @@ static const struct demo demos[] = {
 	  stw__cli_demo_booking_simulate, booking_contexts },
 };
 
-static int run_demo(const struct demo *d, int argc, char **argv)
+/*
+ * Reads a demo's flags into *o (and the contexts of --accept-contexts into
+ * *acc). Returns -1 to run the demo, or the exit status (--help, a usage error).
+ */
+static int demo_options(const struct demo *d, int argc, char **argv,
+			struct stw__cli_daemon_options *o, struct stw__cli_serve_config *acc)
 {
-	struct stw__cli_daemon_options o = {
-		.store = d->store,
-		.setup = d->setup,
-		.route = d->route,
-		.simulate = d->simulate,
-		.every = 5,
-		.seed = (unsigned)time(NULL),
-		.narrate = d->narrate,
-	};
 	double payment_timeout = 120, payment_window = 60, expire_every = 10;
 	char err[256];
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "accept-contexts", required_argument, NULL, 'a' },
 		{ "every", required_argument, NULL, 'e' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "for", required_argument, NULL, 'f' },
@@ -133,7 +132,7 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 		char *end = NULL;
 		switch (c) {
 		case 'd':
-			o.store = optarg;
+			o->store = optarg;
 			break;
 		case 'l':
 			/* "" runs without a server too, like off. */
@@ -142,28 +141,35 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 				fprintf(stderr, "steward: --listen: %s\n", err);
 				return 2;
 			}
-			o.listen = optarg;
+			o->listen = optarg;
 			break;
 		case 'T':
-			o.token_file = optarg;
+			o->token_file = optarg;
+			break;
+		case 'a':
+			if (stw__cli_config_accept(acc, optarg, err, sizeof(err)) != 0) {
+				fprintf(stderr, "steward: --accept-contexts: %s\n", err);
+				return 2;
+			}
+			o->accept_contexts = (const char *const *)acc->accept;
 			break;
 		case 'e':
-			if (parse_seconds("--every", optarg, &o.every))
+			if (parse_seconds("--every", optarg, &o->every))
 				return 2;
 			break;
 		case 'f':
-			if (parse_seconds("--for", optarg, &o.run_for))
+			if (parse_seconds("--for", optarg, &o->run_for))
 				return 2;
 			break;
 		case 's':
-			o.seed = (unsigned)strtoul(optarg, &end, 10);
+			o->seed = (unsigned)strtoul(optarg, &end, 10);
 			if (*optarg == '\0' || *end) {
 				fprintf(stderr, "steward: --seed needs an integer\n");
 				return 2;
 			}
 			break;
 		case 'q':
-			o.quiet = 1;
+			o->quiet = 1;
 			break;
 		case 'w':
 		case 'x':
@@ -211,8 +217,28 @@ static int run_demo(const struct demo *d, int argc, char **argv)
 	stw__cli_demo_booking_configure((int64_t)(payment_window * 1000),
 					(int64_t)(expire_every * 1000));
 	const char *slow = getenv("SLOW_DOWN");
-	o.slow = slow != NULL && *slow != '\0' && strcmp(slow, "0") != 0;
-	return stw__cli_daemon_run(&o);
+	o->slow = slow != NULL && *slow != '\0' && strcmp(slow, "0") != 0;
+	return -1;
+}
+
+static int run_demo(const struct demo *d, int argc, char **argv)
+{
+	struct stw__cli_daemon_options o = {
+		.store = d->store,
+		.setup = d->setup,
+		.route = d->route,
+		.simulate = d->simulate,
+		.every = 5,
+		.seed = (unsigned)time(NULL),
+		.narrate = d->narrate,
+	};
+	struct stw__cli_serve_config acc;
+	stw__cli_config_init(&acc);
+	int rc = demo_options(d, argc, argv, &o, &acc);
+	if (rc < 0)
+		rc = stw__cli_daemon_run(&o);
+	stw__cli_config_free(&acc);
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -54,12 +54,16 @@ static void usage(FILE *f)
 	      "  --load PATH       load a plugin (repeatable; adds to the file's; each once)\n"
 	      "  --remote NAME=URL the service of context NAME is at URL (repeatable)\n"
 	      "  --token-file PATH the API's bearer token\n"
+	      "  --accept-contexts LIST\n"
+	      "                    contexts (A,B or *) that take POSTed events although no\n"
+	      "                    definition reads them and no service owns them\n"
 	      "  --for SECONDS     stop after SECONDS (default: until SIGINT/SIGTERM)\n"
 	      "  --check-config    print the resolved settings, load the plugins, and exit\n"
 	      "  --help            this text\n"
 	      "\n"
 	      "The file's sections: [server] listen, token_file; [store] path, synchronous\n"
-	      "(full, normal, off); [definitions] load (several lines); [remote NAME] url,\n"
+	      "(full, normal, off); [definitions] load (several lines); [contexts] accept;\n"
+	      "[remote NAME] url,\n"
 	      "token_file, connect_timeout_ms, timeout_ms, max_attempts, backoff_ms,\n"
 	      "backoff_max_ms. See docs/SERVICES.md.\n",
 	      f);
@@ -175,6 +179,7 @@ struct flags {
 	size_t nload;
 	const char **remote;
 	size_t nremote;
+	const char *accept;
 	double run_for;
 	int check;
 };
@@ -189,6 +194,7 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 		{ "load", required_argument, NULL, 'L' },
 		{ "remote", required_argument, NULL, 'r' },
 		{ "token-file", required_argument, NULL, 't' },
+		{ "accept-contexts", required_argument, NULL, 'a' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -223,6 +229,9 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 			break;
 		case 't':
 			fl->token_file = optarg;
+			break;
+		case 'a':
+			fl->accept = optarg;
 			break;
 		case 'f':
 			fl->run_for = strtod(optarg, &end);
@@ -297,6 +306,10 @@ static int resolve(struct stw__cli_serve_config *c, const struct flags *fl, char
 	for (size_t i = 0; i < fl->nremote; i++)
 		if (stw__cli_config_remote_flag(c, fl->remote[i], err, cap) != 0)
 			return -1;
+	if (fl->accept != NULL && stw__cli_config_accept(c, fl->accept, why, sizeof(why)) != 0) {
+		snprintf(err, cap, "--accept-contexts: %s", why);
+		return -1;
+	}
 	return stw__cli_config_validate(c, err, cap);
 }
 
@@ -357,6 +370,7 @@ int stw__cli_serve(int argc, char **argv)
 		.store = s.cfg.store ? s.cfg.store : STW__CLI_DEFAULT_DB,
 		.listen = s.cfg.listen,
 		.token_file = s.cfg.token_file,
+		.accept_contexts = (const char *const *)s.cfg.accept,
 		.synchronous = s.cfg.synchronous + 1,
 		.quiet = 1,
 		.run_for = fl.run_for,

@@ -167,6 +167,26 @@ const struct stw__remote *stw__find_remote(const struct stw_engine *e, const cha
 	return NULL;
 }
 
+STW_API int stw_context_declared(const struct stw_engine *e, const char *context)
+{
+	if (e == NULL || !stw__valid_name(context))
+		return STW_EINVAL;
+	if (stw__find_service(e, context) != NULL || stw__find_remote(e, context) != NULL)
+		return 1;
+	for (size_t i = 0; i < e->ndefs; i++) {
+		const struct stw_definition *d = e->defs[i].d;
+		for (int k = 0; k < e->defs[i].nsources; k++)
+			if (strcmp(d->sources[k], context) == 0)
+				return 1;
+		for (int t = 0; t < e->defs[i].ntransitions; t++)
+			for (const struct stw_command_def *c = d->transitions[t].commands;
+			     c && c->context; c++)
+				if (strcmp(c->context, context) == 0)
+					return 1;
+	}
+	return 0;
+}
+
 STW_API int stw_register_remote(struct stw_engine *e, const char *context,
 				const struct stw_remote_def *def)
 {

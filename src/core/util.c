@@ -317,16 +317,20 @@ STW_API void stw_new_id(char buf[37])
 	buf[j] = '\0';
 }
 
+static int ascii_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 int stw__valid_name(const char *s)
 {
-	if (s == NULL || *s == '\0')
+	/* A letter or digit first: no ".", ".." or "-x" (names appear in paths and flags). */
+	if (s == NULL || !ascii_alnum(*s))
 		return 0;
 	size_t n = 0;
 	for (const char *p = s; *p; p++, n++) {
 		char c = *p;
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			 (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-		if (!ok || n + 1 >= STW_MAX_NAME)
+		if (!(ascii_alnum(c) || c == '_' || c == '.' || c == '-') || n + 1 >= STW_MAX_NAME)
 			return 0;
 	}
 	return 1;

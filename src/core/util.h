@@ -67,7 +67,10 @@ int64_t stw__id_order(const char *id);
 /* Fills buf with n random bytes (getrandom, falling back to /dev/urandom). */
 int stw__random_bytes(void *buf, size_t n);
 
-/* 1 if s is a valid context, type, definition or state name: [A-Za-z0-9_.-], 1..STW_MAX_NAME-1. */
+/*
+ * 1 if s is a valid context, type, definition or state name: [A-Za-z0-9_.-],
+ * 1..STW_MAX_NAME-1 bytes, starting with a letter or digit.
+ */
 int stw__valid_name(const char *s);
 /* 1 if s is a valid id: non-empty, < STW_MAX_ID bytes, no control characters. */
 int stw__valid_id(const char *s);

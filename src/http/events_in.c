@@ -82,8 +82,35 @@ static int read_event(struct stw__http_request *r, json_t *o, size_t i, struct s
 	return 0;
 }
 
+/*
+ * Whether events may be posted to `context`: one the engine declares (a
+ * definition reads it or sends to it, a service owns it) or one the daemon
+ * was told to accept. Anything else is most likely a typo, whose events
+ * would go into a log that nothing reads.
+ */
+static int accepted(const struct stw__http_request *r, const char *context)
+{
+	if (stw_context_declared(r->engine, context) == 1)
+		return 1;
+	for (const char *const *a = r->accept_contexts; a != NULL && *a != NULL; a++)
+		if (strcmp(*a, "*") == 0 || strcmp(*a, context) == 0)
+			return 1;
+	return 0;
+}
+
 int stw__http_append_events(struct stw__http_request *r, const char *context)
 {
+	if (stw_context_declared(r->engine, context) == STW_EINVAL)
+		return stw__http_error(r, 400, "bad_request",
+				       "'%s' is not a context name (letters, digits, '_', '.', "
+				       "'-', starting with a letter or digit)",
+				       context);
+	if (!accepted(r, context))
+		return stw__http_error(
+		    r, 404, "not_found",
+		    "no definition reads context %s and no service owns it (a daemon takes "
+		    "events for other contexts when told to: [contexts] accept)",
+		    context);
 	json_t *arr = r->body ? json_object_get(r->body, "events") : NULL;
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
 		return stw__http_error(

@@ -24,6 +24,12 @@ struct stw__http_request {
 	json_t *body;  /* the parsed JSON object, or NULL when there was no body */
 	json_t *query; /* decoded query arguments: {name: value} */
 	struct stw_engine *engine;
+	/*
+	 * Contexts that take events from outside although the engine does not
+	 * declare them (NULL-terminated; "*" any; NULL none): the daemon's
+	 * [contexts] accept.
+	 */
+	const char *const *accept_contexts;
 	/* The answer: set with stw__http_reply / stw__http_error (response.h). */
 	int status;
 	json_t *reply;

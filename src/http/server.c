@@ -256,6 +256,7 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 		.seg = seg,
 		.nseg = nseg,
 		.conn = c,
+		.accept_contexts = h->cfg.accept_contexts,
 	};
 	int rc = stw__http_read_query(c, &r.query, &why);
 	if (rc == STW_ENOMEM)

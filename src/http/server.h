@@ -38,6 +38,12 @@ struct stw__http_config {
 	 * "Authentication"), copied at start; NULL or "": open to everyone.
 	 */
 	const char *token;
+	/*
+	 * Contexts that take POSTed events although no definition reads them and
+	 * no service owns them (NULL-terminated, "*": any; NULL: none). Borrowed
+	 * for the server's life.
+	 */
+	const char *const *accept_contexts;
 };
 
 struct stw__http;

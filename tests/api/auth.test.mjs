@@ -8,47 +8,12 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 
-const BASE = process.env.STEWARD_TEST_URL;
+import { BASE, uniq, raw as req } from './lib.mjs';
+
 const TOKEN = process.env.STEWARD_TEST_TOKEN;
 if (!BASE || !TOKEN) throw new Error('STEWARD_TEST_URL and STEWARD_TEST_TOKEN are not set (run tests/api/run.sh)');
 const HOST = new URL(BASE).host;
-const RUN = `a${Date.now().toString(36)}`;
-let counter = 0;
-const uniq = (what) => `${RUN}-${what}-${++counter}`;
-
-// Sends one request; answers {status, headers, text, data (parsed JSON or null), ms}.
-function req(method, path, { headers = {}, body, json } = {}) {
-  const u = new URL(BASE);
-  const h = { ...headers };
-  let payload = body;
-  if (json !== undefined) {
-    payload = JSON.stringify(json);
-    h['content-type'] = 'application/json';
-  }
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const r = http.request({ host: u.hostname, port: u.port, method, path, headers: h, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let data = null;
-        try {
-          data = JSON.parse(text);
-        } catch {
-          data = null;
-        }
-        resolve({ status: res.statusCode, headers: res.headers, text, data, ms: Date.now() - t0 });
-      });
-      res.on('error', reject);
-    });
-    r.on('error', reject);
-    if (payload !== undefined) r.write(payload);
-    r.end();
-  });
-}
 
 const bearer = (t = TOKEN) => ({ authorization: `Bearer ${t}` });
 const form = (fields) => new URLSearchParams(fields).toString();

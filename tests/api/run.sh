@@ -88,12 +88,19 @@ stop() {
 		sed 's/^/daemon| /'
 }
 
-# The API open to everyone (no token): the default.
-start api
+# The API open to everyone (no token): the default. The suite posts events to
+# contexts of its own (unique per run), which the daemon takes with '*'.
+start api --accept-contexts '*'
 STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
 	"$HERE/api.test.mjs" </dev/null
 STATUS=$?
 stop api
+
+# Which contexts take events: the declared ones and Warehouse only.
+start contexts --accept-contexts Warehouse
+STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
+	"$HERE/contexts.test.mjs" </dev/null || STATUS=1
+stop contexts
 
 # The same daemon requiring a token (docs/API.md, "Authentication").
 TOKEN="tok-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"

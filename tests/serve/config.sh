@@ -89,6 +89,9 @@ check config-2.7 0 '^remote +Extra http://10\.0\.0\.2:2/ ' -- --remote Extra=htt
 STEWARD_CONFIG= check config-2.8 0 "^load +$PLUGIN\$" -- --load "$PLUGIN" --check-config
 unset STEWARD_CONFIG
 check config-2.9 0 '^config +\(none\)$' -- --check-config
+check config-2.10 0 '^accept +Warehouse$' -- --accept-contexts Warehouse,Audit --check-config
+check config-2.11 0 '^accept +Audit$' -- --accept-contexts 'Warehouse, Audit' --check-config
+check config-2.12 0 '^accept +\*$' -- --accept-contexts '*' --check-config
 
 # Errors: file, line and key; status 2.
 bad() {
@@ -113,6 +116,9 @@ check config-3.14b 2 'plugin ABI 43, but this steward loads ABI 2' -- --load "$B
 check config-3.15 2 '--remote needs NAME=URL' -- --remote Billing --check-config
 check config-3.16 2 'no\.token: cannot open the token file' -- --token-file no.token --check-config
 check config-3.17 2 'unexpected argument' -- --check-config extra
+bad config-3.18 '[contexts]\naccept = Warehouse, ..\n' "bad\.conf:2: \\[contexts\\] accept: '\\.\\.' is not a context name"
+bad config-3.19 '[contexts]\nreject = x\n' "bad\.conf:2: \\[contexts\\] has no key .reject."
+check config-3.20 2 "--accept-contexts: '-rf' is not a context name" -- --accept-contexts=-rf --check-config
 
 echo "$((N - FAILS))/$N config checks passed"
 [ "$FAILS" -eq 0 ]

@@ -429,6 +429,11 @@ static void test_invalid_input(void **state)
 	expect_einval(e, "", &good, 1);
 	expect_einval(e, "Sales Dept", &good, 1);
 	expect_einval(e, "Sa\nles", &good, 1);
+	/* Names start with a letter or digit: no "..", "." or "-rf". */
+	expect_einval(e, "..", &good, 1);
+	expect_einval(e, ".", &good, 1);
+	expect_einval(e, "-rf", &good, 1);
+	expect_einval(e, "_Sales", &good, 1);
 	/* Nothing to append. */
 	expect_einval(e, "Sales", NULL, 1);
 	expect_einval(e, "Sales", &good, 0);
@@ -1017,6 +1022,54 @@ static void test_event_str_in_callback(void **state)
 	assert_string_equal(got, "B-2");
 }
 
+/* A service that applies everything (stw_context_declared only looks at it). */
+static int accept_all(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud)
+{
+	(void)sc;
+	(void)cmd;
+	(void)ud;
+	return STW_OK;
+}
+
+static const char *const declared_sources[] = { "Sales", NULL };
+static const struct stw_command_def declared_cmds[] = {
+	{ "Shop", "Ship", NULL },
+	{ NULL, NULL, NULL },
+};
+static const struct stw_transition_def declared_transitions[] = {
+	{ NULL, "Ordered", NULL, declared_cmds, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+static const struct stw_definition declared_policy = {
+	.name = "Declared",
+	.version = 1,
+	.sources = declared_sources,
+	.transitions = declared_transitions,
+};
+
+/*
+ * stw_context_declared knows the contexts a definition reads (Sales) or sends
+ * to (Shop) and those a service owns (Billing), refuses names that are not
+ * context names, and nothing else: the daemon refuses events for the others.
+ */
+static void test_context_declared(void **state)
+{
+	struct fx_world *f = *state;
+	struct stw_engine *e = f->e;
+	assert_int_equal(stw_context_declared(e, "Sales"), 0);
+	assert_int_equal(stw_define(e, &declared_policy), STW_OK);
+	assert_int_equal(stw_register_service(e, "Billing", accept_all, NULL), STW_OK);
+	assert_int_equal(stw_context_declared(e, "Sales"), 1);
+	assert_int_equal(stw_context_declared(e, "Shop"), 1);
+	assert_int_equal(stw_context_declared(e, "Billing"), 1);
+	assert_int_equal(stw_context_declared(e, "Warehose"), 0);
+	assert_int_equal(stw_context_declared(e, "sales"), 0);
+	assert_int_equal(stw_context_declared(e, ".."), STW_EINVAL);
+	assert_int_equal(stw_context_declared(e, ""), STW_EINVAL);
+	assert_int_equal(stw_context_declared(e, NULL), STW_EINVAL);
+	assert_int_equal(stw_context_declared(NULL, "Sales"), STW_EINVAL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 
 int main(void)
@@ -1044,6 +1097,7 @@ int main(void)
 		T(test_stream_cache_off_and_small),
 		T(test_page_cache_option),
 		T(test_head),
+		T(test_context_declared),
 		cmocka_unit_test(test_event_str),
 		T(test_event_str_in_callback),
 	};
