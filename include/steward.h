@@ -813,6 +813,12 @@ struct stw_instance_filter {
 	const char *state;
 	int limit; /* 0: 100 */
 	int offset;
+	/*
+	 * > 0: only stuck instances: active, not updated for this long (the
+	 * engine's clock), with no timer that applies to their state and no
+	 * command of theirs pending delivery, so that nothing will move them.
+	 */
+	int64_t stuck_for_ms;
 };
 
 /*
@@ -822,6 +828,12 @@ struct stw_instance_filter {
  */
 STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_filter *f,
 			       json_t **out) STW_WUR;
+
+/*
+ * Counts the stuck instances (as stw_instance_filter.stuck_for_ms, of every
+ * definition) into *count: what a monitor watches.
+ */
+STW_API int stw_count_stuck(struct stw_engine *e, int64_t stuck_for_ms, int64_t *count) STW_WUR;
 
 /*
  * Gets one instance as a new JSON object: the fields of the list plus data,

@@ -12,6 +12,7 @@
 #include <steward.h>
 
 #include "backend.h"
+#include "config.h"
 #include "http/codes.h"
 #include "table.h"
 #include "text.h"
@@ -49,7 +50,8 @@ static int print_instances(const json_t *doc)
 		stw__cli_error("out of memory");
 		rc = 1;
 	} else if (t.nrows == 0) {
-		fprintf(stderr, "no instances\n");
+		fprintf(stderr, json_object_get(doc, "stuck_for") ? "no stuck instances\n"
+								  : "no instances\n");
 	} else {
 		stw__cli_table_print(&t, "");
 	}
@@ -60,11 +62,14 @@ static int print_instances(const json_t *doc)
 /* steward ps: lists instances (GET /api/instances, or stw_list_instances). Returns 0, 1 or 2. */
 int stw__cli_cmd_ps(struct stw__cli *c)
 {
-	long long limit, offset;
+	long long limit, offset, stuck_for;
 	const char *def = c->val[STW__CLI_OPT_DEFINITION], *status = c->val[STW__CLI_OPT_STATUS],
 		   *state = c->val[STW__CLI_OPT_STATE];
+	int stuck = c->val[STW__CLI_OPT_STUCK] != NULL;
 	if (stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, STW__CLI_MAX_PAGE, DEFAULT_LIMIT, &limit) ||
 	    stw__cli_opt_int(c, STW__CLI_OPT_OFFSET, 0, INT_MAX, 0, &offset) ||
+	    stw__cli_opt_int(c, STW__CLI_OPT_STUCK_FOR, 1, STW__CLI_MAX_STUCK_AFTER_S,
+			     STW__CLI_STUCK_AFTER_S, &stuck_for) ||
 	    stw__cli_check_len(c, "--definition", def, STW_MAX_NAME) ||
 	    stw__cli_check_len(c, "--state", state, STW_MAX_NAME))
 		return 2;
@@ -74,11 +79,19 @@ int stw__cli_cmd_ps(struct stw__cli *c)
 		       "rejected, cancelled");
 		return 2;
 	}
+	if (c->val[STW__CLI_OPT_STUCK_FOR] != NULL && !stuck) {
+		stw__cli_usage_error(c, "--stuck-for goes with --stuck");
+		return 2;
+	}
 	json_t *doc = NULL;
 	int rc;
 	if (c->url != NULL) {
 		struct stw__cli_buf p = { 0 };
 		stw__cli_buf_printf(&p, "/api/instances?limit=%lld&offset=%lld", limit, offset);
+		if (stuck)
+			stw__cli_buf_printf(&p, "&stuck=1");
+		if (c->val[STW__CLI_OPT_STUCK_FOR] != NULL) /* else the daemon's stuck_after */
+			stw__cli_buf_printf(&p, "&stuck_for=%lld", stuck_for);
 		stw__cli_buf_query(&p, "definition", def);
 		stw__cli_buf_query(&p, "status", status);
 		stw__cli_buf_query(&p, "state", state);
@@ -94,6 +107,7 @@ int stw__cli_cmd_ps(struct stw__cli *c)
 			.state = state,
 			.limit = (int)limit,
 			.offset = (int)offset,
+			.stuck_for_ms = stuck ? stuck_for * 1000 : 0,
 		};
 		json_t *arr = NULL;
 		int src = stw_list_instances(e, &f, &arr);
@@ -101,7 +115,9 @@ int stw__cli_cmd_ps(struct stw__cli *c)
 			rc = stw__cli_db_fail(e, src);
 		else if ((doc = json_pack("{s:o, s:I, s:I}", "instances", arr, "limit",
 					  (json_int_t)limit, "offset", (json_int_t)offset)) ==
-			 NULL) {
+			     NULL ||
+			 (stuck &&
+			  json_object_set_new(doc, "stuck_for", json_integer(stuck_for)))) {
 			stw__cli_error("out of memory");
 			rc = 1;
 		}

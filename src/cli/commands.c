@@ -38,7 +38,9 @@ static const char *const context_arg[] = { "CONTEXT", NULL };
 static const char *const send_args[] = { "CONTEXT", "TYPE", "JSON", NULL };
 
 static const struct stw__cli_command commands[] = {
-	{ "ps", "[--definition D] [--status S] [--state X] [--limit N] [--offset N]",
+	{ "ps",
+	  "[--definition D] [--status S] [--state X] [--stuck [--stuck-for SECONDS]] [--limit N] "
+	  "[--offset N]",
 	  "list process instances, newest first",
 	  "Lists process instances, the most recently updated first: id, definition,\n"
 	  "state, status, version, last update (UTC), uniqueness key and reason.\n"
@@ -48,10 +50,15 @@ static const struct stw__cli_command commands[] = {
 	  "  --status S       only instances with status S: active, completed, failed,\n"
 	  "                   acknowledged, rejected or cancelled\n"
 	  "  --state X        only instances in state X\n"
+	  "  --stuck          only stuck instances: active, with no timer and no command\n"
+	  "                   waiting for delivery, and not moved for the daemon's\n"
+	  "                   stuck_after (with --db: 600 s)\n"
+	  "  --stuck-for SECONDS  with --stuck: not moved for SECONDS\n"
 	  "  --limit N        at most N instances, 1 to 1000 (default 50)\n"
 	  "  --offset N       skip the first N instances (default 0)\n",
 	  NULL,
-	  STW__CLI_COMMON | OPT(DEFINITION) | OPT(STATUS) | OPT(STATE) | OPT(LIMIT) | OPT(OFFSET),
+	  STW__CLI_COMMON | OPT(DEFINITION) | OPT(STATUS) | OPT(STATE) | OPT(STUCK) |
+	      OPT(STUCK_FOR) | OPT(LIMIT) | OPT(OFFSET),
 	  stw__cli_cmd_ps },
 	{ "show", "ID [--definition D]", "show one instance: data, history, commands, timers",
 	  "Shows process instance ID: its state and status, its data, its history (every\n"

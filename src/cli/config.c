@@ -215,6 +215,16 @@ static int parse_number(const char *s, long long min, long long max, long long *
 	return 0;
 }
 
+int stw__cli_config_stuck_after(const char *s, long long *out, char *err, size_t cap)
+{
+	if (parse_number(s, 1, STW__CLI_MAX_STUCK_AFTER_S, out) != 0) {
+		snprintf(err, cap, "'%s' is not a whole number of seconds from 1 to %lld", s,
+			 STW__CLI_MAX_STUCK_AFTER_S);
+		return -1;
+	}
+	return 0;
+}
+
 int stw__cli_config_remote_flag(struct stw__cli_serve_config *c, const char *spec, char *err,
 				size_t cap)
 {
@@ -437,7 +447,15 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 		}
 		if (strcmp(key, "token_file") == 0)
 			return set_path(p, &p->c->token_file, "token_file", value);
-		return fail(p, "[server] has no key '%s' (listen, token_file)", key);
+		if (strcmp(key, "stuck_after") == 0) {
+			long long v;
+			int ok =
+			    set_number(p, section, key, value, 1, STW__CLI_MAX_STUCK_AFTER_S, &v);
+			if (ok == 1)
+				p->c->stuck_after_s = v;
+			return ok;
+		}
+		return fail(p, "[server] has no key '%s' (listen, token_file, stuck_after)", key);
 	}
 	if (strcmp(section, "store") == 0) {
 		if (strcmp(key, "path") == 0)
@@ -543,6 +561,8 @@ void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f)
 	fprintf(f, "config       %s\n", c->file ? c->file : "(none)");
 	fprintf(f, "listen       %s\n", c->listen ? c->listen : "127.0.0.1:8080");
 	fprintf(f, "token_file   %s\n", c->token_file ? c->token_file : "(none: no token)");
+	fprintf(f, "stuck_after  %lld s\n",
+		c->stuck_after_s ? c->stuck_after_s : STW__CLI_STUCK_AFTER_S);
 	fprintf(f, "store        %s\n", c->store ? c->store : STW__CLI_DEFAULT_DB);
 	fprintf(f, "synchronous  %s\n", c->synchronous >= 0 ? sync_names[c->synchronous] : "full");
 	for (size_t i = 0; i < c->nload; i++)

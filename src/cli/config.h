@@ -2,7 +2,9 @@
  * config.h - the settings of `steward serve`: an INI file (libinih), then the
  * environment, then flags, each overriding the one before.
  *
- *   [server]       listen = HOST:PORT | :PORT | PORT | off, token_file = PATH
+ *   [server]       listen = HOST:PORT | :PORT | PORT | off, token_file = PATH,
+ *                  stuck_after = SECONDS (an instance nothing moves is stuck
+ *                  after that long; default 600)
  *   [store]        path = PATH, synchronous = full | normal | off
  *   [definitions]  load = PATH   (several lines, each plugin once)
  *   [contexts]     accept = NAME, NAME...  (or *: contexts that take POSTed
@@ -29,6 +31,16 @@
  */
 #define STW__CLI_DEFAULT_DB "steward-voiding.db"
 
+/* When an instance that nothing will move counts as stuck: its default and largest, in seconds. */
+#define STW__CLI_STUCK_AFTER_S     600
+#define STW__CLI_MAX_STUCK_AFTER_S (366LL * 24 * 3600)
+
+/*
+ * Parses --stuck-after SECONDS (1 to STW__CLI_MAX_STUCK_AFTER_S): 0, or -1
+ * with a message in err.
+ */
+int stw__cli_config_stuck_after(const char *s, long long *out, char *err, size_t cap);
+
 /* One remote context. Numbers left 0 take the transport's or engine's default. */
 struct stw__cli_serve_remote {
 	char *name;              /* the context */
@@ -42,13 +54,14 @@ struct stw__cli_serve_remote {
 };
 
 struct stw__cli_serve_config {
-	char *file;       /* the file read, or NULL */
-	char *listen;     /* NULL: the daemon's default */
-	char *token_file; /* the daemon's API token; NULL: none */
-	char *store;      /* NULL: STW__CLI_DEFAULT_DB */
-	int synchronous;  /* -1: default (full); 0 off, 1 normal, 2 full */
-	char **load;      /* plugins, in order */
-	int *load_line;   /* the file's line that lists each plugin; 0: a flag */
+	char *file;              /* the file read, or NULL */
+	char *listen;            /* NULL: the daemon's default */
+	char *token_file;        /* the daemon's API token; NULL: none */
+	long long stuck_after_s; /* 0: STW__CLI_STUCK_AFTER_S */
+	char *store;             /* NULL: STW__CLI_DEFAULT_DB */
+	int synchronous;         /* -1: default (full); 0 off, 1 normal, 2 full */
+	char **load;             /* plugins, in order */
+	int *load_line;          /* the file's line that lists each plugin; 0: a flag */
 	size_t nload;
 	struct stw__cli_serve_remote *remotes;
 	size_t nremotes;

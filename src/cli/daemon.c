@@ -398,6 +398,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 			.kick_ud = &w,
 			.token = token,
 			.accept_contexts = o->accept_contexts,
+			.stuck_after_ms = o->stuck_after_ms,
 		};
 		char err[512];
 		if (stw__http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {

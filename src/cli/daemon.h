@@ -34,6 +34,8 @@ struct stw__cli_daemon_options {
 	const char *token_file;
 	/* Contexts that take POSTed events although undeclared (NULL-terminated, "*": any). */
 	const char *const *accept_contexts;
+	/* An instance nothing moves is stuck after this long (ms); 0: the server's default. */
+	int64_t stuck_after_ms;
 };
 
 /*

@@ -49,6 +49,8 @@ static void usage(FILE *f)
 	      "                   (default 127.0.0.1:8080; off: no server)\n"
 	      "  --token-file PATH  require the bearer token in PATH for the API and page\n"
 	      "                   (default: $STEWARD_TOKEN; neither: open to everyone)\n"
+	      "  --stuck-after SECONDS  an instance that nothing will move is stuck after\n"
+	      "                   SECONDS without moving (default 600)\n"
 	      "  --accept-contexts LIST  contexts (A,B or *) that take POSTed events although\n"
 	      "                   no definition reads them and no service owns them\n"
 	      "  --every SECONDS  simulate a document, order or booking every SECONDS\n"
@@ -117,6 +119,7 @@ static int demo_options(const struct demo *d, int argc, char **argv,
 		{ "listen", required_argument, NULL, 'l' },
 		{ "token-file", required_argument, NULL, 'T' },
 		{ "accept-contexts", required_argument, NULL, 'a' },
+		{ "stuck-after", required_argument, NULL, 'S' },
 		{ "every", required_argument, NULL, 'e' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "for", required_argument, NULL, 'f' },
@@ -153,6 +156,15 @@ static int demo_options(const struct demo *d, int argc, char **argv,
 			}
 			o->accept_contexts = (const char *const *)acc->accept;
 			break;
+		case 'S': {
+			long long s;
+			if (stw__cli_config_stuck_after(optarg, &s, err, sizeof(err)) != 0) {
+				fprintf(stderr, "steward: --stuck-after: %s\n", err);
+				return 2;
+			}
+			o->stuck_after_ms = s * 1000;
+			break;
+		}
 		case 'e':
 			if (parse_seconds("--every", optarg, &o->every))
 				return 2;

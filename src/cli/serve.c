@@ -54,6 +54,8 @@ static void usage(FILE *f)
 	      "  --load PATH       load a plugin (repeatable; adds to the file's; each once)\n"
 	      "  --remote NAME=URL the service of context NAME is at URL (repeatable)\n"
 	      "  --token-file PATH the API's bearer token\n"
+	      "  --stuck-after SECONDS  an instance that nothing will move is stuck after\n"
+	      "                    SECONDS without moving (default 600)\n"
 	      "  --accept-contexts LIST\n"
 	      "                    contexts (A,B or *) that take POSTed events although no\n"
 	      "                    definition reads them and no service owns them\n"
@@ -61,7 +63,8 @@ static void usage(FILE *f)
 	      "  --check-config    print the resolved settings, load the plugins, and exit\n"
 	      "  --help            this text\n"
 	      "\n"
-	      "The file's sections: [server] listen, token_file; [store] path, synchronous\n"
+	      "The file's sections: [server] listen, token_file, stuck_after; [store] path, "
+	      "synchronous\n"
 	      "(full, normal, off); [definitions] load (several lines); [contexts] accept;\n"
 	      "[remote NAME] url,\n"
 	      "token_file, connect_timeout_ms, timeout_ms, max_attempts, backoff_ms,\n"
@@ -180,6 +183,7 @@ struct flags {
 	const char **remote;
 	size_t nremote;
 	const char *accept;
+	const char *stuck_after;
 	double run_for;
 	int check;
 };
@@ -195,6 +199,7 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 		{ "remote", required_argument, NULL, 'r' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "accept-contexts", required_argument, NULL, 'a' },
+		{ "stuck-after", required_argument, NULL, 'S' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -232,6 +237,9 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 			break;
 		case 'a':
 			fl->accept = optarg;
+			break;
+		case 'S':
+			fl->stuck_after = optarg;
 			break;
 		case 'f':
 			fl->run_for = strtod(optarg, &end);
@@ -306,6 +314,12 @@ static int resolve(struct stw__cli_serve_config *c, const struct flags *fl, char
 	for (size_t i = 0; i < fl->nremote; i++)
 		if (stw__cli_config_remote_flag(c, fl->remote[i], err, cap) != 0)
 			return -1;
+	if (fl->stuck_after != NULL &&
+	    stw__cli_config_stuck_after(fl->stuck_after, &c->stuck_after_s, why, sizeof(why)) !=
+		0) {
+		snprintf(err, cap, "--stuck-after: %s", why);
+		return -1;
+	}
 	if (fl->accept != NULL && stw__cli_config_accept(c, fl->accept, why, sizeof(why)) != 0) {
 		snprintf(err, cap, "--accept-contexts: %s", why);
 		return -1;
@@ -371,6 +385,7 @@ int stw__cli_serve(int argc, char **argv)
 		.listen = s.cfg.listen,
 		.token_file = s.cfg.token_file,
 		.accept_contexts = (const char *const *)s.cfg.accept,
+		.stuck_after_ms = s.cfg.stuck_after_s * 1000,
 		.synchronous = s.cfg.synchronous + 1,
 		.quiet = 1,
 		.run_for = fl.run_for,

@@ -80,7 +80,7 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 		f = &none;
 	if (!check_filter_name(f->definition) || !check_filter_name(f->status) ||
 	    !check_filter_name(f->state) || f->limit < 0 || f->limit > STW_MAX_LIST ||
-	    f->offset < 0)
+	    f->offset < 0 || f->stuck_for_ms < 0)
 		return stw__fail(e, STW_EINVAL, "invalid instance filter");
 	struct stw__instance_query q = {
 		.definition = f->definition,
@@ -88,10 +88,15 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 		.state = f->state,
 		.limit = f->limit ? f->limit : 100,
 		.offset = f->offset,
+		.stuck_before = f->stuck_for_ms > 0 ? stw__now(e) - f->stuck_for_ms : 0,
 	};
 	struct list_ctx c = { .arr = json_array() };
 	if (c.arr == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
+	if (f->stuck_for_ms > 0 && q.stuck_before <= 0) {
+		*out = c.arr; /* the clock is younger than the wait: nothing has waited that long */
+		return STW_OK;
+	}
 	int rc = STW__S(e->store, list_instances, &q, list_cb, &c);
 	if (rc != STW_OK || c.oom) {
 		json_decref(c.arr);
@@ -100,6 +105,26 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 	}
 	*out = c.arr;
 	return STW_OK;
+}
+
+static int count_cb(const struct stw__instance_row *r, void *ud)
+{
+	(void)r;
+	(*(int64_t *)ud)++;
+	return 0;
+}
+
+STW_API int stw_count_stuck(struct stw_engine *e, int64_t stuck_for_ms, int64_t *count)
+{
+	STW__ENTER(e, STW__CALL_READ);
+	if (count == NULL || stuck_for_ms <= 0)
+		return stw__fail(e, STW_EINVAL, "stw_count_stuck needs a wait > 0 and a count");
+	*count = 0;
+	struct stw__instance_query q = { .limit = -1, .stuck_before = stw__now(e) - stuck_for_ms };
+	if (q.stuck_before <= 0)
+		return STW_OK;
+	int rc = STW__S(e->store, list_instances, &q, count_cb, count);
+	return rc != STW_OK ? stw__store_fail(e, rc, "counting stuck instances") : STW_OK;
 }
 
 struct get_ctx {

@@ -13,6 +13,14 @@
 #include "http/events_in.h"
 #include "http/response.h"
 
+/* The longest wait ?stuck_for takes: a year, in seconds. */
+#define STUCK_FOR_MAX_S (366LL * 24 * 3600)
+
+/*
+ * GET /api/instances: the filters of docs/API.md; ?stuck=1 keeps the stuck
+ * ones (nothing will move them and they have not moved for ?stuck_for
+ * seconds, by default the daemon's stuck_after).
+ */
 static int route_instances(struct stw__http_request *r)
 {
 	struct stw_instance_filter f = {
@@ -24,19 +32,26 @@ static int route_instances(struct stw__http_request *r)
 		return stw__http_error(r, 400, "bad_request",
 				       "status must be one of active, completed, failed, "
 				       "acknowledged, rejected, cancelled");
-	long long limit, offset;
+	long long limit, offset, stuck, stuck_for;
 	if (stw__http_query_int(r, "limit", 1, 1000, 50, &limit) ||
-	    stw__http_query_int(r, "offset", 0, INT_MAX, 0, &offset))
+	    stw__http_query_int(r, "offset", 0, INT_MAX, 0, &offset) ||
+	    stw__http_query_int(r, "stuck", 0, 1, 0, &stuck) ||
+	    stw__http_query_int(r, "stuck_for", 1, STUCK_FOR_MAX_S, r->stuck_after_ms / 1000,
+				&stuck_for))
 		return 1;
 	f.limit = (int)limit;
 	f.offset = (int)offset;
+	if (stuck)
+		f.stuck_for_ms = stuck_for * 1000;
 	json_t *arr = NULL;
 	int rc = stw_list_instances(r->engine, &f, &arr);
 	if (rc != STW_OK)
 		return stw__http_engine_error(r, rc);
-	return stw__http_reply(r, 200,
-			       json_pack("{s:o, s:I, s:I}", "instances", arr, "limit",
-					 (json_int_t)limit, "offset", (json_int_t)offset));
+	json_t *o = json_pack("{s:o, s:I, s:I}", "instances", arr, "limit", (json_int_t)limit,
+			      "offset", (json_int_t)offset);
+	if (o != NULL && stuck)
+		json_object_set_new(o, "stuck_for", json_integer(stuck_for));
+	return stw__http_reply(r, 200, o);
 }
 
 static int reply_instance(struct stw__http_request *r, const char *def, const char *id)

@@ -319,10 +319,17 @@ static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint
 }
 
 char *stw__http_metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint64_t commits,
-			     uint64_t committed, size_t *len)
+			     uint64_t committed, int64_t stuck_after_ms, size_t *len)
 {
 	struct buf b = { 0 };
 	metrics_text(m, e, commits, committed, &b);
+	int64_t stuck = 0;
+	if (stw_count_stuck(e, stuck_after_ms, &stuck) == STW_OK)
+		bprintf(&b,
+			"# HELP steward_instances_stuck Active instances with no timer and no "
+			"pending command that have not moved for %lld s.\n"
+			"# TYPE steward_instances_stuck gauge\nsteward_instances_stuck %lld\n",
+			(long long)(stuck_after_ms / 1000), (long long)stuck);
 	if (b.oom || b.p == NULL) {
 		free(b.p);
 		*len = 0;

@@ -30,6 +30,8 @@ struct stw__http_request {
 	 * [contexts] accept.
 	 */
 	const char *const *accept_contexts;
+	/* How long an instance waits with nothing to move it before it is stuck (?stuck=1). */
+	int64_t stuck_after_ms;
 	/* The answer: set with stw__http_reply / stw__http_error (response.h). */
 	int status;
 	json_t *reply;

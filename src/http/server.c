@@ -121,8 +121,8 @@ static enum MHD_Result serve_metrics(struct stw__http *h, struct MHD_Connection 
 	size_t len = 0;
 	pthread_mutex_lock(&h->lock);
 	group_flush(h);
-	char *text =
-	    stw__http_metrics_text(h->cfg.metrics, h->engine, h->commits, h->committed, &len);
+	char *text = stw__http_metrics_text(h->cfg.metrics, h->engine, h->commits, h->committed,
+					    h->cfg.stuck_after_ms, &len);
 	pthread_mutex_unlock(&h->lock);
 	if (text == NULL)
 		return stw__http_send_error(c, 500, "internal", "out of memory", NULL);
@@ -257,6 +257,7 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 		.nseg = nseg,
 		.conn = c,
 		.accept_contexts = h->cfg.accept_contexts,
+		.stuck_after_ms = h->cfg.stuck_after_ms,
 	};
 	int rc = stw__http_read_query(c, &r.query, &why);
 	if (rc == STW_ENOMEM)
@@ -451,6 +452,8 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 		return STW_ENOMEM;
 	}
 	h->cfg = *cfg;
+	if (h->cfg.stuck_after_ms <= 0)
+		h->cfg.stuck_after_ms = STW_HTTP_STUCK_AFTER_MS;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->group_settled, NULL);
 	stw__http_live_init(&h->live);

@@ -20,6 +20,9 @@
 
 #define STW_HTTP_MAX_BODY (1 << 20)
 
+/* The default of stuck_after_ms: ten minutes. */
+#define STW_HTTP_STUCK_AFTER_MS (10 * 60 * 1000)
+
 /* Registers services and definitions on an engine the server opens. */
 typedef int (*stw__http_setup_fn)(struct stw_engine *e, void *ud);
 
@@ -44,6 +47,12 @@ struct stw__http_config {
 	 * for the server's life.
 	 */
 	const char *const *accept_contexts;
+	/*
+	 * An active instance with no timer and no pending command that has not
+	 * moved for this long is stuck (GET /api/instances?stuck=1, /metrics);
+	 * 0: STW_HTTP_STUCK_AFTER_MS.
+	 */
+	int64_t stuck_after_ms;
 };
 
 struct stw__http;

@@ -48,7 +48,19 @@
 #define STW__LQ_STATUS     2
 #define STW__LQ_STATE      4
 #define STW__LQ_ID         8
-#define STW__LQ_VARIANTS   16
+#define STW__LQ_STUCK      16
+#define STW__LQ_VARIANTS   32
+
+/*
+ * Stuck: active, not updated since ?7, no timer that applies to the state it
+ * is in, no command of its own waiting for delivery: nothing will move it.
+ */
+#define STW__LQ_STUCK_SQL                                                                          \
+	" AND status = 'active' AND updated_at < ?7 AND NOT EXISTS (SELECT 1 FROM stw_timers t"    \
+	" WHERE t.definition = stw_instances.definition AND t.instance_id = stw_instances.id"      \
+	" AND t.entered_version = stw_instances.entered_version) AND NOT EXISTS (SELECT 1 FROM"    \
+	" stw_outbox o WHERE o.definition = stw_instances.definition"                              \
+	" AND o.instance_id = stw_instances.id AND o.status = 'pending')"
 
 /* Cached statements, indexes into sql_text[] and sqlite_store.st[]. */
 enum sid {
@@ -1173,7 +1185,8 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 	if (q == NULL)
 		q = &all;
 	int mask = (q->definition ? STW__LQ_DEFINITION : 0) | (q->status ? STW__LQ_STATUS : 0) |
-		   (q->state ? STW__LQ_STATE : 0) | (q->id ? STW__LQ_ID : 0);
+		   (q->state ? STW__LQ_STATE : 0) | (q->id ? STW__LQ_ID : 0) |
+		   (q->stuck_before > 0 ? STW__LQ_STUCK : 0);
 	sqlite3_stmt *c = h->list[mask], *st;
 	int rc = acquire(h, c, &st, "list_instances");
 	if (rc != STW_OK)
@@ -1189,6 +1202,8 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 		bt(&b, st, 4, q->id);
 	bi(&b, st, 5, q->limit > 0 ? q->limit : -1);
 	bi(&b, st, 6, q->offset > 0 ? q->offset : 0);
+	if (q->stuck_before > 0)
+		bi(&b, st, 7, q->stuck_before);
 	return each_instance(h, c, st, b, "list_instances", cb, ud, NULL);
 }
 
@@ -2176,14 +2191,16 @@ static int prepare_all(struct sqlite_store *h)
 			return fail(h, rc, "open: prepare");
 	}
 	for (int m = 0; m < STW__LQ_VARIANTS; m++) {
-		char sql[512];
-		int n = snprintf(sql, sizeof sql,
-				 "SELECT " STW__INSTANCE_COLS " FROM stw_instances WHERE 1%s%s%s%s "
-				 "ORDER BY updated_at DESC, id DESC LIMIT ?5 OFFSET ?6",
-				 (m & STW__LQ_DEFINITION) ? " AND definition = ?1" : "",
-				 (m & STW__LQ_STATUS) ? " AND status = ?2" : "",
-				 (m & STW__LQ_STATE) ? " AND state = ?3" : "",
-				 (m & STW__LQ_ID) ? " AND id = ?4" : "");
+		char sql[1024];
+		int n =
+		    snprintf(sql, sizeof sql,
+			     "SELECT " STW__INSTANCE_COLS " FROM stw_instances WHERE 1%s%s%s%s%s "
+			     "ORDER BY updated_at DESC, id DESC LIMIT ?5 OFFSET ?6",
+			     (m & STW__LQ_DEFINITION) ? " AND definition = ?1" : "",
+			     (m & STW__LQ_STATUS) ? " AND status = ?2" : "",
+			     (m & STW__LQ_STATE) ? " AND state = ?3" : "",
+			     (m & STW__LQ_ID) ? " AND id = ?4" : "",
+			     (m & STW__LQ_STUCK) ? STW__LQ_STUCK_SQL : "");
 		if (n < 0 || (size_t)n >= sizeof sql)
 			return failf(h, STW_ESTORE, "open: list statement too long");
 		int rc = sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &h->list[m],

@@ -118,8 +118,14 @@ struct stw__instance_query {
 	const char *status;
 	const char *state;
 	const char *id; /* exact id (used to find the definitions of an id) */
-	int limit;      /* > 0 */
+	int limit;      /* > 0; list_instances also takes <= 0: no limit */
 	int offset;
+	/*
+	 * > 0: only stuck instances, those that are active, were last updated
+	 * before this time, and have neither a timer that applies to their state
+	 * (entered_version) nor a command of theirs pending delivery.
+	 */
+	int64_t stuck_before;
 };
 
 typedef int (*stw__event_cb)(const struct stw__event_row *row, void *ud);

@@ -115,19 +115,27 @@ no_raw_controls() {
 		! LC_ALL=C grep -q "$(printf '\342\200\256')" "$@"
 }
 
+# start OUT ARGS...: starts steward ARGS (a daemon listening on port 0) in
+# the background with its output in OUT; sets DAEMON, and PORT once it
+# printed its address (empty if it did not within 10 s).
+start() {
+	local out=$1
+	shift
+	"$BIN" "$@" >"$out" 2>&1 </dev/null &
+	DAEMON=$!
+	PORT=""
+	for _ in $(seq 100); do
+		PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$out")
+		[ -n "$PORT" ] && break
+		kill -0 "$DAEMON" 2>/dev/null || break
+		sleep 0.1
+	done
+}
+
 # ---------------------------------------------------------------------------
 # The daemon
 
-"$BIN" demo voiding --db "$TMP/live.db" --listen 127.0.0.1:0 --every 0 --quiet \
-	>"$TMP/daemon.out" 2>&1 </dev/null &
-DAEMON=$!
-PORT=""
-for _ in $(seq 100); do
-	PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/daemon.out")
-	[ -n "$PORT" ] && break
-	kill -0 "$DAEMON" 2>/dev/null || break
-	sleep 0.1
-done
+start "$TMP/daemon.out" demo voiding --db "$TMP/live.db" --listen 127.0.0.1:0 --every 0 --quiet
 if [ -z "$PORT" ]; then
 	echo "FAIL the daemon did not start:"
 	cat "$TMP/daemon.out"
@@ -646,6 +654,39 @@ run retry --help
 check "retry --help documents --load" 0 '--load PLUGIN'
 
 # ---------------------------------------------------------------------------
+# Stuck instances: tally-2 is Open, an active state with no timer, and sends
+# no command: nothing will move it until someone sends Break.
+
+run send Tally Open '{"tally":"t2"}' --correlation-id tally-2 --db "$TMP/tally.db" --load "$TALLY"
+check "send Open for tally-2" 0 '^outcome +applied$'
+run serve --db "$TMP/tally.db" --load "$TALLY" --listen off --for 0.5
+check "serve opens tally-2" 0
+run ps --stuck --db "$TMP/tally.db"
+check "tally-2 is not stuck yet (600 s by default)" 0 '' '^no stuck instances$'
+sleep 1.2
+run ps --stuck --stuck-for 1 --db "$TMP/tally.db"
+check "ps --stuck --stuck-for 1 lists tally-2 after a second" 0 '^tally-2 +tally +Open +active '
+expect "and only tally-2 (tally-1 is acknowledged)" test "$(grep -c '^tally-' <<<"$OUT")" = 1
+run ps --stuck-for 1 --db "$TMP/tally.db"
+check "--stuck-for without --stuck is a usage error" 2 '' '--stuck-for goes with --stuck'
+run ps --stuck --stuck-for 0 --db "$TMP/tally.db"
+check "--stuck-for 0 is a usage error" 2 '' '--stuck-for'
+start "$TMP/stuck.out" serve --db "$TMP/tally.db" --load "$TALLY" --listen 127.0.0.1:0 \
+	--stuck-after 1
+expect "serve --stuck-after 1 started" test -n "$PORT"
+run ps --stuck --url "http://127.0.0.1:$PORT"
+check "ps --stuck --url: the daemon's stuck_after (1 s) finds tally-2" 0 '^tally-2 +tally +Open +active '
+run ps --stuck --stuck-for 3600 --url "http://127.0.0.1:$PORT"
+check "ps --stuck --stuck-for 3600 --url finds nothing" 0 '' '^no stuck instances$'
+expect "/metrics counts it: steward_instances_stuck 1" grep -q '^steward_instances_stuck 1$' \
+	<(curl -s "http://127.0.0.1:$PORT/metrics")
+expect "?stuck=2 is 400" test "$(curl -s -o /dev/null -w '%{http_code}' \
+	"http://127.0.0.1:$PORT/api/instances?stuck=2")" = 400
+kill -TERM "$DAEMON"
+wait "$DAEMON"
+DAEMON=""
+
+# ---------------------------------------------------------------------------
 # Pending timers: orders waiting for their payment (steward demo orders)
 
 run demo orders --db "$TMP/orders.db" --listen off --every 0.2 --for 1 --seed 7 --quiet
@@ -680,15 +721,8 @@ run demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 --for 0.2 --every 0 --q
 	--token-file "$TMP/shared"
 check "a daemon warns about a token file others can read" 0 'a token is required' 'readable by other users'
 
-STEWARD_TOKEN=$TOKEN "$BIN" demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 --every 0 \
-	--quiet >"$TMP/tok.out" 2>&1 </dev/null &
-DAEMON=$!
-PORT=""
-for _ in $(seq 100); do
-	PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/tok.out")
-	[ -n "$PORT" ] && break
-	sleep 0.1
-done
+STEWARD_TOKEN=$TOKEN start "$TMP/tok.out" demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 \
+	--every 0 --quiet
 TURL=http://127.0.0.1:$PORT
 expect "the daemon with STEWARD_TOKEN started" test -n "$PORT"
 expect "it says a token is required" grep -q 'a token is required' "$TMP/tok.out"

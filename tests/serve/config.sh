@@ -92,6 +92,8 @@ check config-2.9 0 '^config +\(none\)$' -- --check-config
 check config-2.10 0 '^accept +Warehouse$' -- --accept-contexts Warehouse,Audit --check-config
 check config-2.11 0 '^accept +Audit$' -- --accept-contexts 'Warehouse, Audit' --check-config
 check config-2.12 0 '^accept +\*$' -- --accept-contexts '*' --check-config
+check config-2.13 0 '^stuck_after +600 s$' -- --check-config
+check config-2.14 0 '^stuck_after +30 s$' -- --stuck-after 30 --check-config
 
 # Errors: file, line and key; status 2.
 bad() {
@@ -119,6 +121,8 @@ check config-3.17 2 'unexpected argument' -- --check-config extra
 bad config-3.18 '[contexts]\naccept = Warehouse, ..\n' "bad\.conf:2: \\[contexts\\] accept: '\\.\\.' is not a context name"
 bad config-3.19 '[contexts]\nreject = x\n' "bad\.conf:2: \\[contexts\\] has no key .reject."
 check config-3.20 2 "--accept-contexts: '-rf' is not a context name" -- --accept-contexts=-rf --check-config
+bad config-3.21 '[server]\nstuck_after = 0\n' 'bad\.conf:2: \[server\] stuck_after: .0. is not a whole number'
+check config-3.22 2 '--stuck-after: .1h. is not a whole number of seconds' -- --stuck-after 1h --check-config
 
 echo "$((N - FAILS))/$N config checks passed"
 [ "$FAILS" -eq 0 ]

@@ -69,6 +69,15 @@ function dashboardView() {
       h('td', { class: 'actions' }, redeliver, ' ', skip));
   }
 
+  const stuck = table('stuck', 'Active instances that nothing will move',
+    ['Instance', 'Definition', 'State', 'Reason', 'Last moved']);
+  const stuckNote = h('span', { class: 'muted' }, '');
+  const stuckPanel = h('section', {
+    id: 'stuck-panel', class: 'panel attention', 'aria-labelledby': 'stuck-title', hidden: true,
+  },
+  h('div', { class: 'panel-head' }, h('h2', { id: 'stuck-title' }, 'Stuck'), stuckNote),
+  h('div', { class: 'table-wrap' }, stuck));
+
   const failures = table('failures', 'Failed instances, newest first', ['Instance', 'Definition', 'State', 'Reason', 'Failed']);
   failures.classList.add('compact');
   const failuresPanel = h('section', { id: 'failures-panel', class: 'panel', 'aria-labelledby': 'failures-title' },
@@ -78,7 +87,7 @@ function dashboardView() {
       h('a', { href: '/instances?status=failed' }, 'all failures')),
     h('div', { class: 'table-wrap' }, failures));
 
-  $('#main').replaceChildren(intro, interventionsPanel, parkedPanel, demoBox, failuresPanel);
+  $('#main').replaceChildren(intro, interventionsPanel, parkedPanel, stuckPanel, demoBox, failuresPanel);
 
   function instanceCells(i) {
     return [
@@ -109,12 +118,23 @@ function dashboardView() {
       const nav = $('[data-nav="dashboard"]');
       if (nav) nav.textContent = demo.title;
     }
-    const [, iv, fl, pk] = await Promise.all([
+    const [, iv, fl, pk, sk] = await Promise.all([
       demo.refresh(),
       api('/api/interventions?limit=50'),
       api('/api/instances?status=failed&limit=8'),
       api('/api/commands?status=parked&limit=50'),
+      api('/api/instances?stuck=1&limit=50'),
     ]);
+    if (changed('stuck', sk)) {
+      const list = (sk && sk.instances) || [];
+      const s = (sk && sk.stuck_for) || 0;
+      const waited = s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+      stuckNote.textContent = `active, with no timer and no command on its way, and not moved for ${waited}: `
+        + 'it waits for a message that may never come';
+      stuck.tBodies[0].replaceChildren(...list.map((i) =>
+        h('tr', { 'data-id': i.id, 'data-definition': i.definition, 'data-status': i.status }, instanceCells(i))));
+      stuckPanel.hidden = list.length === 0;
+    }
     if (changed('parked', pk)) {
       const list = (pk && pk.commands) || [];
       parked.tBodies[0].replaceChildren(...list.map(parkedRow));
