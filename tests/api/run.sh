@@ -96,6 +96,12 @@ STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
 STATUS=$?
 stop api
 
+# Hostile input on a daemon nothing else writes to (so that "nothing stored" can be checked).
+start hostile
+STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
+	"$HERE/hostile.test.mjs" </dev/null || STATUS=1
+stop hostile
+
 # Which contexts take events: the declared ones and Warehouse only.
 start contexts --accept-contexts Warehouse
 STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
