@@ -136,6 +136,25 @@ scenario('(i) an operation refused by the server shows its error in the notice b
   assert.equal((await instance(id)).status, 'cancelled');
 });
 
+scenario('(k) a refused duplicate: its diagram shows no state as reached', async (page) => {
+  await issue('hooli', 300, 'doc-k1');
+  await call('POST', '/api/demo/voiding/reports/hooli/publish', {});
+  const holder = await failedVoiding('doc-k1');
+  // Billing asked directly (the demo's button refuses a second voiding): the
+  // process's uniqueness key, held by the failed one, refuses the duplicate.
+  const dup = 'dup-k1-0123456789ab';
+  await call('POST', '/api/contexts/Billing/commands',
+    { type: 'VoidDocument', data: { document_id: 'doc-k1' }, id: dup, correlation_id: dup });
+  await until('the duplicate to be rejected', async () => (await instance(dup)).status === 'rejected');
+  assert.match((await instance(dup)).reason, new RegExp(`held by instance ${holder}`));
+  await ready(page, base + `/instances/${encodeURIComponent(dup)}`);
+  await page.locator('#diagram svg').waitFor({ timeout: WAIT });
+  assert.equal(await text(page, '#instance-status'), 'rejected');
+  assert.equal(await page.locator('#diagram .current').count(), 0, 'no current state');
+  assert.equal(await page.locator('#diagram .state.visited').count(), 0, 'no state reached');
+  assert.match(await page.locator('#diagram svg').getAttribute('aria-label'), /refused before it entered a state/);
+});
+
 scenario('(j) the page says when Steward is not ready: the store refuses writes, then takes them again', async (page) => {
   const db = process.env.STEWARD_TEST_DB;
   assert.ok(db, 'STEWARD_TEST_DB names the daemon\'s database (tests/ui/run.sh)');
