@@ -643,8 +643,25 @@ struct stw_definition {
 	void *ud; /* passed to the callbacks */
 };
 
-/* Registers a definition. Fails with STW_EINVAL (and a message) if it is inconsistent. */
+/*
+ * Registers a definition. Fails with STW_EINVAL and a message naming the
+ * definition, state and transition when it is inconsistent: an unknown state,
+ * two transitions from one state on one message, a timer whose message has
+ * no transition from the state that arms it, a state no trigger leads to, an
+ * active state with no way out (no transition to another state and no timer:
+ * mark it terminal, failure or manual if the process ends there).
+ */
 STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def) STW_WUR;
+
+/*
+ * Lists what can be known of the registered definitions before they run, as
+ * a new JSON array of {severity ("error" or "warning"), definition, state,
+ * transition (the message type, or null), message}: errors are commands to
+ * contexts with no service and no remote (call it once every service and
+ * remote is registered); warnings are debatable designs (an active state
+ * whose transitions all stay in it, a transition from a terminal state).
+ */
+STW_API int stw_check(struct stw_engine *e, json_t **findings) STW_WUR;
 
 /* ------------------------------------------------------------------------ */
 /* Periodic processes                                                       */

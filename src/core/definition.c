@@ -6,6 +6,8 @@
  */
 #include "core/definition.h"
 
+#include "core/check.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +176,8 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 					 def->name);
 	struct stw__def d = { .d = def };
 	int rc = check_definition(e, def, &d);
+	if (rc == STW_OK)
+		rc = stw__refuse_bad_definition(e, &d);
 	if (rc != STW_OK) {
 		stw__def_free(&d);
 		return rc;
