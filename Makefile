@@ -42,7 +42,7 @@ valgrind: build
 # undefined behaviour or failed check fails the run. `make fuzz-quick` gives
 # each target 60 s; `make fuzz FUZZ_SECONDS=1800` is the long run.
 FUZZ_DEPS    := clang libclang-rt-14-dev
-FUZZ_TARGETS := request events commands auth config escaper
+FUZZ_TARGETS := request events commands auth config escaper instance
 FUZZ_SECONDS ?= 1800
 
 fuzz: deps
