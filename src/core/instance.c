@@ -6,6 +6,7 @@
  */
 #include "core/instance.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,15 @@ int stw__inst_load(struct stw_engine *e, const struct stw__def *def, struct stw_
 	if (l.status < 0)
 		return stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (unknown status)",
 				 in->id, def->d->name);
+	if (!stw__inst_version_ok(in->version))
+		return stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (version %lld)",
+				 in->id, def->d->name, (long long)in->version);
 	return STW_OK;
+}
+
+int stw__inst_version_ok(int64_t version)
+{
+	return version >= 1 && version < INT64_MAX;
 }
 
 /* Parses the instance's data if it is still text. */

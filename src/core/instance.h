@@ -57,9 +57,17 @@ struct stw__icache {
 /*
  * Loads instance (def, id) from the store into *in (in->id must be set),
  * leaving its data as text. STW_ENOTFOUND when it does not exist, STW_ESTORE
- * when its state or status is not one the definition knows.
+ * when its state or status is not one the definition knows or its version
+ * cannot be one (stw__inst_version_ok).
  */
 int stw__inst_load(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in);
+
+/*
+ * 1 when a stored instance's version can be the base of a change: from 1
+ * (the first) to below INT64_MAX (one more must fit). A row outside that
+ * range is malformed, as one with an unknown state.
+ */
+int stw__inst_version_ok(int64_t version);
 
 /* Parses the instance's data if it is still text. */
 int stw__inst_data(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in);

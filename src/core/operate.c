@@ -149,6 +149,11 @@ static int end_instance(struct stw_engine *e, const char *definition, const char
 		stw__store_fail(e, rc, "reading an instance");
 		goto out;
 	}
+	if (!stw__inst_version_ok(c.row.version)) {
+		rc = stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (version %lld)", id,
+			       def, (long long)c.row.version);
+		goto out;
+	}
 	int failed = strcmp(c.status, stw__istatus_word(STW__I_FAILED)) == 0;
 	int active = strcmp(c.status, stw__istatus_word(STW__I_ACTIVE)) == 0;
 	if (how->cancel ? !failed && !active : !failed) {
