@@ -11,6 +11,7 @@
 
 #include "fuzz.h"
 #include "http/api.h"
+#include "http/server.h"
 #include "voiding.h"
 
 /* 14 November 2023, 22:13:20 UTC: the engine's clock never moves. */
@@ -83,6 +84,7 @@ void fz_api_route(const char *method, char **seg, int nseg, json_t *query, json_
 		.query = query,
 		.engine = engine,
 		.accept_contexts = accept_contexts,
+		.stuck_after_ms = STW_HTTP_STUCK_AFTER_MS,
 	};
 	const char *allow = NULL;
 	FZ_CHECK(stw_begin(engine) == STW_OK);

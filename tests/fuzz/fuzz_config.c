@@ -6,7 +6,7 @@
  * duplicate plugins), then checked and printed as --check-config prints it.
  * Each line of the input is also given, on its own, to the parsers of the
  * flags and environment variables: --remote NAME=URL, --listen,
- * synchronous and --accept-contexts.
+ * synchronous, --accept-contexts and --stuck-after.
  *
  * Input: the file. It is read from memory as /fuzz/steward.conf, so its
  * relative paths point into a directory that does not exist.
@@ -38,6 +38,7 @@ static void check_taken(const struct stw__cli_serve_config *c)
 	for (size_t i = 0; i < c->nload; i++)
 		FZ_CHECK(c->load[i][0] == '/' && c->load_line[i] > 0);
 	FZ_CHECK(c->synchronous >= -1 && c->synchronous <= 2);
+	FZ_CHECK(c->stuck_after_s >= 0 && c->stuck_after_s <= STW__CLI_MAX_STUCK_AFTER_S);
 }
 
 /* One line as a flag or an environment variable would give it. */
@@ -53,6 +54,9 @@ static void flags(const char *line)
 		FZ_CHECK(strcmp(line, "off") == 0 || line[0] != '\0');
 	if (stw__cli_config_synchronous(line, &sync) == 0)
 		FZ_CHECK(sync >= 0 && sync <= 2);
+	long long stuck = 0;
+	if (stw__cli_config_stuck_after(line, &stuck, err, sizeof(err)) == 0)
+		FZ_CHECK(stuck >= 1 && stuck <= STW__CLI_MAX_STUCK_AFTER_S);
 	err[0] = '\0';
 	if (stw__cli_config_accept(&c, line, err, sizeof(err)) != 0)
 		FZ_CHECK(err[0] != '\0');
