@@ -438,8 +438,10 @@ struct stw_delivery_attempt {
 	/*
 	 * STW_OK: the service applied the command (or had applied it: services
 	 * deduplicate by command id). STW_EREJECTED: the service refused it (a
-	 * domain rule; not retried). STW_EUNAVAILABLE: it failed or could not be
-	 * reached (a time-out, a 5xx): tried again after a backoff, then parked.
+	 * domain rule; not retried). STW_EUNAVAILABLE: it failed, could not be
+	 * reached (a time-out, a 5xx) or could not judge the command because the
+	 * remote is set up wrong (a wrong URL, a wrong token): tried again after
+	 * a backoff, then parked until a person retries it.
 	 */
 	int outcome;
 	/*
