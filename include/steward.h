@@ -507,7 +507,12 @@ STW_API int stw_get_command(struct stw_engine *e, const char *id, json_t **out) 
 /*
  * A person's decision on a parked command: retry it now (it becomes pending
  * with its attempts reset) or skip it (status "skipped": never delivered).
- * STW_ESTATE unless the command is parked (retry also accepts a rejected one).
+ * Retry also takes a rejected command, which is delivered again under the
+ * same id: an in-process service's recorded refusal is forgotten, so its
+ * handler judges the command again (a refusal kept nothing, so nothing can be
+ * applied twice); a remote service gets it as attempt 1 with the same
+ * Idempotency-Key (one that keeps its refusals by that key refuses it
+ * again). STW_ESTATE for any other status (skip: unless parked).
  */
 STW_API int stw_retry_command(struct stw_engine *e, const char *id) STW_WUR;
 STW_API int stw_skip_command(struct stw_engine *e, const char *id, const char *note) STW_WUR;

@@ -94,6 +94,7 @@ enum sid {
 	STW__DEDUP_GET,
 	STW__DEDUP_PUT,
 	STW__DEDUP_HIT,
+	STW__DEDUP_FORGET_REFUSAL,
 	STW__DEDUP_DUPLICATES,
 	STW__UNROUTED_INSERT,
 	STW__UNROUTED_LIST,
@@ -203,6 +204,8 @@ static const char *const sql_text[STW__NSTMT] = {
 			   "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STW__DEDUP_HIT] = "UPDATE stw_dedup SET duplicates = duplicates + 1 "
 			   "WHERE context = ?1 AND command_id = ?2",
+	[STW__DEDUP_FORGET_REFUSAL] = "DELETE FROM stw_dedup "
+				      "WHERE context = ?1 AND command_id = ?2 AND outcome <> 0",
 	[STW__DEDUP_DUPLICATES] = "SELECT coalesce(sum(duplicates), 0) FROM stw_dedup",
 	[STW__UNROUTED_INSERT] = "INSERT INTO stw_unrouted(definition, context, position, "
 				 "event_id, event_type, reason, at) "
@@ -1632,6 +1635,20 @@ static int op_dedup_hit(struct stw__store *s, const char *context, const char *c
 	return rc;
 }
 
+static int op_dedup_forget_refusal(struct stw__store *s, const char *context,
+				   const char *command_id)
+{
+	struct sqlite_store *h = handle(s);
+	if (context == NULL || command_id == NULL)
+		return failf(h, STW_EINVAL,
+			     "dedup_forget_refusal: context and command_id are required");
+	sqlite3_stmt *st = h->st[STW__DEDUP_FORGET_REFUSAL];
+	int b = SQLITE_OK;
+	bt(&b, st, 1, context);
+	bt(&b, st, 2, command_id);
+	return run(h, st, b, "dedup_forget_refusal", NULL);
+}
+
 /* A sum over the table: meant for inspection, not for every step. */
 static int op_dedup_duplicates(struct stw__store *s, int64_t *count)
 {
@@ -2002,6 +2019,7 @@ static const struct stw__store_ops sqlite_ops = {
 	.dedup_get = op_dedup_get,
 	.dedup_put = op_dedup_put,
 	.dedup_hit = op_dedup_hit,
+	.dedup_forget_refusal = op_dedup_forget_refusal,
 	.dedup_duplicates = op_dedup_duplicates,
 	.unrouted_insert = op_unrouted_insert,
 	.unrouted_list = op_unrouted_list,

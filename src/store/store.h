@@ -269,6 +269,13 @@ struct stw__store_ops {
 			 int outcome, const char *error, int64_t at);
 	/* Counts one more duplicate delivery of a recorded command. */
 	int (*dedup_hit)(struct stw__store *s, const char *context, const char *command_id);
+	/*
+	 * Forgets the record of a command that was refused (an outcome other
+	 * than STW_OK), so that it is handled again; a command recorded as
+	 * applied, or not recorded, is left as it is (STW_OK either way).
+	 */
+	int (*dedup_forget_refusal)(struct stw__store *s, const char *context,
+				    const char *command_id);
 	/* Sum of duplicate deliveries ever counted. */
 	int (*dedup_duplicates)(struct stw__store *s, int64_t *count);
 

@@ -900,6 +900,28 @@ static void test_dedup(void **state)
 	assert_int_equal(n, 3);
 }
 
+/* dedup_forget_refusal forgets a refused command only: an applied one stays recorded. */
+static void test_dedup_forget_refusal(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	int outcome = 1;
+	assert_int_equal(STW__S(s, dedup_put, "Billing", "ok", STW_OK, NULL, 10), STW_OK);
+	assert_int_equal(STW__S(s, dedup_put, "Billing", "no", STW_EREJECTED, "too late", 11),
+			 STW_OK);
+	assert_int_equal(STW__S(s, dedup_put, "Reports", "no", STW_EREJECTED, "closed", 12),
+			 STW_OK);
+	assert_int_equal(STW__S(s, dedup_forget_refusal, "Billing", "ok"), STW_OK);
+	assert_int_equal(STW__S(s, dedup_forget_refusal, "Billing", "no"), STW_OK);
+	assert_int_equal(STW__S(s, dedup_forget_refusal, "Billing", "never"), STW_OK);
+	assert_int_equal(STW__S(s, dedup_get, "Billing", "ok", &outcome, NULL, 0), STW_OK);
+	assert_int_equal(outcome, STW_OK);
+	assert_int_equal(STW__S(s, dedup_get, "Billing", "no", &outcome, NULL, 0), STW_ENOTFOUND);
+	assert_int_equal(STW__S(s, dedup_get, "Reports", "no", &outcome, NULL, 0), STW_OK);
+	assert_int_equal(outcome, STW_EREJECTED);
+	/* Handled again, it is recorded again. */
+	assert_int_equal(STW__S(s, dedup_put, "Billing", "no", STW_OK, NULL, 13), STW_OK);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Unrouted                                                                 */
 
@@ -1175,6 +1197,7 @@ const struct contract_case contract_cases[] = {
 	CASE(test_history),
 	CASE(test_outbox),
 	CASE(test_dedup),
+	CASE(test_dedup_forget_refusal),
 	CASE(test_unrouted),
 	CASE(test_savepoint),
 	CASE(test_rollback),
