@@ -593,6 +593,9 @@ struct stw_timer_def {
 	stw_due_fn due;
 };
 
+/* The type of the message that tells an instance a command it sent was rejected. */
+#define STW_COMMAND_REJECTED "CommandRejected"
+
 /*
  * One row of the transition table. `from` == NULL makes `on` a trigger: an
  * event of that type for which no instance exists creates one in state `to`.
@@ -636,6 +639,20 @@ enum stw_delivery {
  * still applies (compensation messages such as an abort confirmation); an
  * instance that failed in any other state (an unexpected message, a failing
  * callback) halts: later messages are recorded as "ignored".
+ *
+ * Rejected commands: when the service of a command a transition sent
+ * rejects it (stw_reject, a remote service's refusal; not a failure to
+ * deliver, which is retried and parked), the instance receives a message of
+ * type STW_COMMAND_REJECTED with data {command_id, command_type, context,
+ * reason}, in the transaction that records the refusal. A transition on it
+ * (from the states where the answer is awaited) lets the process compensate
+ * or enter a failure state; without one the instance fails with the reason
+ * ("<type> <command id> to <context> was rejected: <reason>"). An ended
+ * instance records it as ignored. It cannot be a trigger, and an event of
+ * that type in a source context is recorded as unrouted. The instance is
+ * told only by an engine its definition is registered on: register the
+ * definitions on every engine that delivers commands (steward serve and the
+ * demos do).
  */
 struct stw_definition {
 	const char *name;

@@ -103,6 +103,11 @@ static int check_definition(struct stw_engine *e, const struct stw_definition *d
 						 "definition %s: trigger %s needs a target state",
 						 name, t->on);
 		}
+		if (t->from == NULL && strcmp(t->on, STW_COMMAND_REJECTED) == 0)
+			return stw__fail(e, STW_EINVAL,
+					 "definition %s: %s cannot be a trigger (it comes to an "
+					 "instance that sent a command)",
+					 name, t->on);
 		if (t->from == NULL)
 			triggers++;
 		for (int j = 0; j < i; j++)

@@ -4,11 +4,13 @@
  * side's dedup table, so a command delivered twice is applied once. The
  * dispatcher hands the outbox's pending rows to in-process services in
  * batches (one transaction per batch, one savepoint per command) and marks
- * them delivered in the same transaction.
+ * them delivered in the same transaction; a refused one is marked rejected
+ * and its instance told (rejected.c).
  */
 #include "core/dispatch.h"
 #include "core/events.h"
 #include "core/outbox.h"
+#include "core/rejected.h"
 #include "core/streams.h"
 #include "core/txn.h"
 
@@ -213,7 +215,8 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 		p->error = err[0] ? stw__arena_strdup(&e->arena, err, &oom) : NULL;
 	}
 	/* The outbox rows are marked in the same transaction: a command's
-	 * effects, its dedup row and its "delivered" commit together. */
+	 * effects, its dedup row and its "delivered" commit together, and so do a
+	 * refusal and the message that tells the instance of it. */
 	int64_t now = stw__now(e);
 	for (int i = 0; i < l.n && rc == STW_OK; i++) {
 		struct pending *p = &l.items[i];
@@ -222,6 +225,9 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 			    p->error, now);
 		if (rc != STW_OK)
 			stw__store_fail(e, rc, "marking deliveries");
+		else if (!ok)
+			rc = stw__tell_rejection(e, &p->row,
+						 p->error ? p->error : stw_strerror(p->outcome));
 	}
 	if (rc == STW_OK) {
 		stw__failpoint(e, "service.before_commit");

@@ -14,6 +14,7 @@
  *   events.c machine.c outbox.c      the logs; the transition table; the outbox
  *   instance.c                       instances of a batch: load, cache, save, history
  *   apply.c                          one message applied to one instance
+ *   rejected.c                       a rejected command told to its instance
  *   step.c timers.c dispatch.c       event batches; timer batches; in-process delivery
  *   remote.c periodic.c operate.c    remote delivery; periodic processes; a person's acts
  *   round.c inspect.c                the run loop; read-only views

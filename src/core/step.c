@@ -164,7 +164,7 @@ static int handle_event(struct stw_engine *e, const struct stw__def *def,
 	}
 	if (rc != STW_OK)
 		return rc;
-	return stw__deliver(e, def, in, ev);
+	return stw__deliver(e, def, in, ev, NULL);
 }
 
 /* Handles one stored event for a definition (skipping types it does not take). */
@@ -177,10 +177,15 @@ static int handle_row(struct stw_engine *e, const struct stw__def *def,
 	int rc = stw__event_from_row(e, row, &ev);
 	if (rc != STW_OK)
 		return rc;
-	if (stw__is_timer_message(def, ev.type)) {
-		/* A timer's message comes from the engine only: an event cannot
-		 * impersonate it. */
-		rc = write_unrouted(e, def, &ev, "the type is a timer message of the definition");
+	const char *reserved = stw__is_timer_message(def, ev.type)
+				   ? "the type is a timer message of the definition"
+			       : strcmp(ev.type, STW_COMMAND_REJECTED) == 0
+				   ? "the type is the engine's message about a rejected command"
+				   : NULL;
+	if (reserved != NULL) {
+		/* A timer's message, or a rejection, comes from the engine only: an
+		 * event cannot impersonate it. */
+		rc = write_unrouted(e, def, &ev, reserved);
 		stw__event_release(&ev);
 		return rc;
 	}

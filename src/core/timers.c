@@ -72,7 +72,7 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 		if (ev.data == NULL || ev.metadata == NULL)
 			rc = stw__fail(e, STW_ENOMEM, "out of memory");
 		else
-			rc = stw__deliver(e, def, in, &ev);
+			rc = stw__deliver(e, def, in, &ev, NULL);
 		json_decref(ev.data);
 		json_decref(ev.metadata);
 		if (rc == STW_OK) {

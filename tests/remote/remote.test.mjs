@@ -10,7 +10,8 @@
 //  - a service that never recovers gets the command parked with the last
 //    error; a person's retry after the fix delivers it; a skip gives it up;
 //  - a refusal (422, 409, or any 4xx saying {"error": "rejected"}) is recorded
-//    and not retried;
+//    and not retried, and the process hears of it (the voiding fails with the
+//    reason);
 //  - a wrong URL (404) or a missing or wrong token (401, 403) is a fault of the
 //    configuration, not a refusal: retried, parked with the setting to check,
 //    and once the configuration is fixed (steward restarted) a person's
@@ -333,7 +334,7 @@ test('a parked command skipped by a person is never delivered', async () => {
   assert.equal((await api('POST', `/api/commands/${parked.id}/retry`, {})).status, 409);
 });
 
-test('a refusal (422) is recorded with the reason and not retried', async () => {
+test('a refusal (422) is recorded with the reason, not retried, and fails the process', async () => {
   const doc = uniq('doc'), process = uniq('p');
   reports.script = (r) => (r.data.document_id === doc
     ? { status: 422, error: 'the report is published' } : marked(r.data.document_id));
@@ -343,6 +344,15 @@ test('a refusal (422) is recorded with the reason and not retried', async () => 
     return x && x.status === 'rejected' && x;
   });
   assert.equal(c.error, 'HTTP 422: the report is published');
+  // The voiding has no transition for a refusal: it fails with the reason.
+  const i = await waitFor('the process to fail', async () => {
+    const x = await instance(process);
+    return x.status === 'failed' && x;
+  });
+  assert.equal(i.reason, `MarkDocumentAsVoided ${c.id} to Reports was rejected: HTTP 422: the report is published`);
+  const told = i.history.find((h) => h.message_type === 'CommandRejected');
+  assert.equal(told.outcome, 'failed');
+  assert.equal(told.context, 'Reports');
   await new Promise((ok) => setTimeout(ok, 300));
   assert.equal(ofDoc(reports, doc).length, 1);
 });

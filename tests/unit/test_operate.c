@@ -1,8 +1,7 @@
 /*
  * test_operate.c - what a person does to instances: the list of those that
  * need a person, retrying from a chosen state (commands and timers issued
- * again under new ids), cancelling, and what each refuses; and to commands:
- * redelivering a rejected one.
+ * again under new ids), cancelling, and what each refuses.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -220,71 +219,14 @@ static void test_cancel(void **state)
 	json_decref(o);
 }
 
-/* The Bank of operate-2.1: refuses a charge while closed, applies it once open. */
-struct bank {
-	int open;
-	int calls;
-	char last_id[STW_MAX_ID];
-};
-
-static int bank_handler(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud)
-{
-	struct bank *b = ud;
-	b->calls++;
-	snprintf(b->last_id, sizeof(b->last_id), "%s", cmd->id);
-	return b->open ? STW_OK : stw_reject(sc, "the bank is closed");
-}
-
-static json_t *command(struct fx_world *f, const char *id)
-{
-	json_t *c = NULL;
-	assert_stw_ok(f->e, stw_get_command(f->e, id, &c));
-	return c;
-}
-
-/* operate-2.1: a person may redeliver a command its in-process service
- * rejected: it is pending again under its own id, the service's dedup table
- * forgets the refusal, and the handler judges it again (here: applies it).
- * Only a parked or rejected command is redelivered, and a rejected one is
- * not skipped. */
-static void test_redeliver_rejected(void **state)
-{
-	struct fx_world *f = *state;
-	struct bank b = { 0 };
-	assert_stw_ok(f->e, stw_register_service(f->e, "Bank", bank_handler, &b));
-	emit(f, "e1", "PaymentRequested", "p1", json_pack("{s:s}", "key", "k1"));
-	run(f);
-	assert_int_equal(b.calls, 1);
-	char id[STW_MAX_ID];
-	snprintf(id, sizeof(id), "%s", b.last_id);
-	json_t *c = command(f, id);
-	assert_string_equal(str(c, "status"), "rejected");
-	assert_string_equal(str(c, "error"), "the bank is closed");
-	json_decref(c);
-	assert_int_equal(stw_skip_command(f->e, id, NULL), STW_ESTATE);
-
-	b.open = 1;
-	assert_stw_ok(f->e, stw_retry_command(f->e, id));
-	c = command(f, id);
-	assert_string_equal(str(c, "status"), "pending");
-	assert_true(json_is_null(json_object_get(c, "error")));
-	json_decref(c);
-	run(f);
-	assert_int_equal(b.calls, 2);
-	assert_string_equal(b.last_id, id);
-	c = command(f, id);
-	assert_string_equal(str(c, "status"), "delivered");
-	json_decref(c);
-	assert_int_equal(stw_retry_command(f->e, id), STW_ESTATE);
-	assert_non_null(strstr(stw_errmsg(f->e), "is delivered, not parked or rejected"));
-}
-
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_interventions_listed), T(test_retry), T(test_retry_refusals), T(test_cancel),
-		T(test_redeliver_rejected),
+		T(test_interventions_listed),
+		T(test_retry),
+		T(test_retry_refusals),
+		T(test_cancel),
 	};
 #undef T
 	return cmocka_run_group_tests_name("operate", tests, NULL, NULL);
