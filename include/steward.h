@@ -175,6 +175,15 @@ struct stw_options {
 	 * stw_deliver_remote on its own thread (and engine) so that a slow service
 	 * never holds up the steps. 0 (default): stw_run_once delivers them too. */
 	int separate_remote_delivery;
+	/* What becomes of a command to a context that has neither a service nor
+	 * a remote on this engine. 0 (default): stw_run_once parks it, with the
+	 * reason "no service or remote for context X", so that a context left
+	 * out (a remote missing from the configuration, a misspelt name) shows
+	 * at once instead of a command waiting forever; once the context is
+	 * served, a person retries it (stw_retry_command). 1: another engine on
+	 * the same store delivers it (this one runs only some processes, or
+	 * reads and operates): it waits in the outbox, pending. */
+	int delivered_elsewhere;
 	/* Attempts at an input event before it is parked (see "Poison messages" in
 	 * docs/ARCHITECTURE.md); 0: default (3). */
 	int max_input_attempts;
@@ -745,14 +754,15 @@ STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, 
  * order they were written. While the deliveries did something (the events
  * in-process services appended are the steps' next input), the steps and
  * deliveries run again, up to 8 passes, so a process whose services are in
- * process goes through several hops in one round. A round is one
- * transaction, committed with one sync, while small: its batches share a
- * sixteenth of batch_size, then the batches left commit on their own, and a
- * round after a large one runs that way from the start. Each
- * batch is a nested level of the round's transaction, so a batch that fails
- * or conflicts undoes only itself. Remote services are called after the
- * commit, outside it. *did_work (if not NULL) receives the number of
- * messages handled and commands delivered.
+ * process goes through several hops in one round. Then the pending commands
+ * of contexts with neither a service nor a remote here are parked (see
+ * stw_options.delivered_elsewhere). A round is one transaction, committed
+ * with one sync, while small: its batches share a sixteenth of batch_size,
+ * then the batches left commit on their own, and a round after a large one
+ * runs that way from the start. Each batch is a nested level of the round's
+ * transaction, so a batch that fails or conflicts undoes only itself. Remote
+ * services are called after the commit, outside it. *did_work (if not NULL)
+ * receives the number of messages handled and commands delivered or parked.
  */
 STW_API int stw_run_once(struct stw_engine *e, int *did_work) STW_WUR;
 
@@ -786,7 +796,7 @@ struct stw_stats {
 	uint64_t periodic_runs;        /* periodic process runs committed */
 	uint64_t remote_attempts;      /* delivery attempts to remote services */
 	uint64_t remote_failures;      /* ... that failed (retried later or parked) */
-	uint64_t commands_parked;      /* commands parked after their last attempt */
+	uint64_t commands_parked;      /* ... parked: after their last attempt, or unserved */
 	uint64_t inputs_parked;        /* input events parked as poison */
 	uint64_t stream_reads;         /* stw_read_stream and stw_svc_read_stream calls */
 	uint64_t

@@ -82,9 +82,10 @@ struct stw_engine {
 	size_t nperiodics;
 	struct stw__remote *remotes;
 	size_t nremotes;
-	int separate_remote;    /* stw_run_once leaves remote delivery to the host */
-	int max_input_attempts; /* poison inputs: attempts before parking */
-	uint64_t rng;           /* jitter of retry delays */
+	int separate_remote;     /* stw_run_once leaves remote delivery to the host */
+	int delivered_elsewhere; /* unserved contexts' commands wait for another engine */
+	int max_input_attempts;  /* poison inputs: attempts before parking */
+	uint64_t rng;            /* jitter of retry delays */
 	struct stw_stats stats;
 	/*
 	 * Batch-scoped memory. A batch takes a mark when it starts and rewinds

@@ -91,6 +91,7 @@ enum sid {
 	STW__OUTBOX_MARK,
 	STW__OUTBOX_FOR_INSTANCE,
 	STW__OUTBOX_PENDING_COUNT,
+	STW__OUTBOX_PENDING_CONTEXTS,
 	STW__DEDUP_GET,
 	STW__DEDUP_PUT,
 	STW__DEDUP_HIT,
@@ -198,6 +199,13 @@ static const char *const sql_text[STW__NSTMT] = {
 	[STW__OUTBOX_FOR_INSTANCE] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
 				     "WHERE definition = ?1 AND instance_id = ?2 ORDER BY seq",
 	[STW__OUTBOX_PENDING_COUNT] = "SELECT count(*) FROM stw_outbox WHERE status = 'pending'",
+	/* From one context to the next through the pending rows' index. */
+	[STW__OUTBOX_PENDING_CONTEXTS] =
+	    "WITH RECURSIVE c(context) AS ("
+	    "SELECT (SELECT min(context) FROM stw_outbox WHERE status = 'pending') "
+	    "UNION ALL SELECT (SELECT min(context) FROM stw_outbox "
+	    "WHERE status = 'pending' AND context > c.context) FROM c WHERE c.context IS NOT NULL) "
+	    "SELECT context FROM c WHERE context IS NOT NULL",
 	[STW__DEDUP_GET] = "SELECT outcome, error FROM stw_dedup "
 			   "WHERE context = ?1 AND command_id = ?2",
 	[STW__DEDUP_PUT] = "INSERT INTO stw_dedup(context, command_id, outcome, error, at) "
@@ -1560,6 +1568,31 @@ static int op_outbox_pending_count(struct stw__store *s, int64_t *count)
 			   "outbox_pending_count", count);
 }
 
+static int op_outbox_pending_contexts(struct stw__store *s, stw__name_cb cb, void *ud)
+{
+	struct sqlite_store *h = handle(s);
+	sqlite3_stmt *c = h->st[STW__OUTBOX_PENDING_CONTEXTS], *st;
+	int rc = acquire(h, c, &st, "outbox_pending_contexts");
+	if (rc != STW_OK)
+		return rc;
+	int b;
+	while ((b = sqlite3_step(st)) == SQLITE_ROW) {
+		int oom = 0;
+		const char *name = col_text(st, 0, &oom);
+		if (oom) {
+			b = SQLITE_NOMEM;
+			break;
+		}
+		if (cb(name, ud) != 0) {
+			b = SQLITE_DONE;
+			break;
+		}
+	}
+	rc = b == SQLITE_DONE ? STW_OK : fail(h, b, "outbox_pending_contexts");
+	finish(c, st);
+	return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dedup                                                                    */
 
@@ -2016,6 +2049,7 @@ static const struct stw__store_ops sqlite_ops = {
 	.outbox_mark = op_outbox_mark,
 	.outbox_for_instance = op_outbox_for_instance,
 	.outbox_pending_count = op_outbox_pending_count,
+	.outbox_pending_contexts = op_outbox_pending_contexts,
 	.dedup_get = op_dedup_get,
 	.dedup_put = op_dedup_put,
 	.dedup_hit = op_dedup_hit,

@@ -692,9 +692,18 @@ static struct stw__outbox_row cmd(const char *id, const char *context, const cha
 	return r;
 }
 
+/* outbox_pending_contexts' callback: collects the names into a struct strings. */
+static int collect_name(const char *name, void *ud)
+{
+	struct strings *c = ud;
+	snprintf(c->v[c->n++], sizeof c->v[0], "%s", name);
+	return c->n >= MAXROWS;
+}
+
 /*
  * outbox_insert is idempotent on command_id; pending lists one context in seq
- * order; mark takes a row out of pending; for_instance and pending_count agree.
+ * order; mark takes a row out of pending; for_instance, pending_count and
+ * pending_contexts agree.
  */
 static void test_outbox(void **state)
 {
@@ -716,8 +725,13 @@ static void test_outbox(void **state)
 	int64_t n = -1;
 	assert_int_equal(STW__S(s, outbox_pending_count, &n), STW_OK);
 	assert_int_equal(n, 4);
-
 	struct strings c = { 0 };
+	assert_int_equal(STW__S(s, outbox_pending_contexts, collect_name, &c), STW_OK);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.v[0], "Billing");
+	assert_string_equal(c.v[1], "Reports");
+
+	memset(&c, 0, sizeof c);
 	assert_int_equal(STW__S(s, outbox_pending, "Billing", 10, collect_outbox, &c), STW_OK);
 	assert_int_equal(c.n, 3);
 	assert_string_equal(c.v[0], "c1");
@@ -736,6 +750,12 @@ static void test_outbox(void **state)
 	assert_string_equal(c.v[0], "c4");
 	assert_int_equal(STW__S(s, outbox_pending_count, &n), STW_OK);
 	assert_int_equal(n, 2);
+	/* Reports' only row leaves the pending ones: its context is no longer listed. */
+	assert_int_equal(STW__S(s, outbox_mark, "c2", "delivered", NULL, 53), STW_OK);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, outbox_pending_contexts, collect_name, &c), STW_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.v[0], "Billing");
 	int64_t at = -1;
 	assert_int_equal(STW__S(s, outbox_get, "c3", delivered_at_cb, &at), STW_OK);
 	assert_int_equal(at, 51);

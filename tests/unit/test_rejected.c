@@ -323,7 +323,8 @@ static void test_unregistered_definition_is_logged(void **state)
 	struct stw_engine *writer = NULL, *bank = NULL;
 	struct bank closed = { 0 };
 	struct stw_options o = { .log = on_log, .log_ud = f };
-	assert_stw_ok(NULL, fx_open(&f->w, "split.db", NULL, &writer));
+	const struct stw_options elsewhere = { .delivered_elsewhere = 1 };
+	assert_stw_ok(NULL, fx_open(&f->w, "split.db", &elsewhere, &writer));
 	assert_stw_ok(writer, stw_define(writer, &strict));
 	append(writer, "e1", "StrictRequested", "p1");
 	run(writer);
