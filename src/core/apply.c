@@ -55,12 +55,31 @@ static struct stw_step_info step_info(const struct stw__def *def, const struct s
 	};
 }
 
+/*
+ * A stored instance whose data is not a JSON object cannot take ev: it fails
+ * with the reason (its data kept as stored) and ev is recorded, so the batch
+ * goes on for every other instance.
+ */
+static int bad_data(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in,
+		    const struct stw_event *ev)
+{
+	char why[STW_MAX_NOTE];
+	stw__copy(why, sizeof(why), e->errmsg);
+	stw__log(e, STW_LOG_ERROR, "%s: %s not delivered to it: %s", def->d->name, ev->type, why);
+	const char *cur = stw__state_name(def, in->state);
+	stw__inst_fail(e, in, why);
+	int rc = stw__history_write(e, def, in->id, ev, cur, cur, STW__O_FAILED, why);
+	return rc == STW_OK ? stw__inst_save(e, def, in) : rc;
+}
+
 int stw__apply(struct stw_engine *e, const struct stw__def *def, int t, struct stw__inst *in,
 	       const struct stw_event *ev)
 {
 	const struct stw_transition_def *td = &def->d->transitions[t];
 	if (stw__uses_data(td)) {
 		int rc = stw__inst_data(e, def, in);
+		if (rc == STW_ESTORE && in->version > 0)
+			return bad_data(e, def, in, ev);
 		if (rc != STW_OK)
 			return rc;
 	}

@@ -42,7 +42,8 @@ static int tell(struct stw_engine *e, const struct stw__def *def, struct stw__in
 		/* The definition's callbacks run in here: the engine is theirs to read only. */
 		int was = e->in_handler;
 		e->in_handler = 1;
-		rc = stw__deliver(e, def, in, &ev, why);
+		rc = in->malformed ? stw__inst_quarantine(e, def, in, &ev)
+				   : stw__deliver(e, def, in, &ev, why);
 		e->in_handler = was;
 	}
 	json_decref(ev.data);
@@ -69,7 +70,7 @@ int stw__tell_rejection(struct stw_engine *e, const struct stw__outbox_row *row,
 	struct stw__arena_mark scope = stw__arena_mark(&e->arena);
 	struct stw__inst in = { .id = row->instance_id };
 	int rc = stw__inst_load(e, def, &in);
-	if (rc == STW_OK)
+	if (rc == STW_OK || (rc == STW_ESTORE && in.malformed))
 		rc = tell(e, def, &in, row, reason);
 	else if (rc == STW_ENOTFOUND)
 		rc = STW_OK; /* never stored: nothing waits for the answer */

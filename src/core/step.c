@@ -162,6 +162,8 @@ static int handle_event(struct stw_engine *e, const struct stw__def *def,
 		in->state = def->to[t];
 		return stw__apply(e, def, t, in, ev);
 	}
+	if (rc == STW_ESTORE && in != NULL && in->malformed)
+		return stw__inst_quarantine(e, def, in, ev);
 	if (rc != STW_OK)
 		return rc;
 	return stw__deliver(e, def, in, ev, NULL);

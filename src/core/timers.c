@@ -50,10 +50,11 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 	struct stw__inst *in = NULL;
 	*fired = 0;
 	int rc = stw__icache_get(e, def, t->instance_id, &in);
-	if (rc != STW_OK && rc != STW_ENOTFOUND)
+	int malformed = rc == STW_ESTORE && in != NULL && in->malformed;
+	if (rc != STW_OK && rc != STW_ENOTFOUND && !malformed)
 		return rc;
-	int live = rc == STW_OK && in->entered_version == t->entered_version &&
-		   stw__live(def, in->status, in->state);
+	int live = malformed || (rc == STW_OK && in->entered_version == t->entered_version &&
+				 stw__live(def, in->status, in->state));
 	rc = STW_OK;
 	if (live) {
 		struct stw_event ev = {
@@ -71,6 +72,8 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 		};
 		if (ev.data == NULL || ev.metadata == NULL)
 			rc = stw__fail(e, STW_ENOMEM, "out of memory");
+		else if (malformed) /* its instance fails, the other timers fire */
+			rc = stw__inst_quarantine(e, def, in, &ev);
 		else
 			rc = stw__deliver(e, def, in, &ev, NULL);
 		json_decref(ev.data);
