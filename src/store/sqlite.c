@@ -70,6 +70,7 @@ enum sid {
 	STW__SAVEPOINT,
 	STW__RELEASE,
 	STW__ROLLBACK_TO,
+	STW__OVERWRITE,
 	STW__EVENT_GET,
 	STW__STREAM_VERSION,
 	STW__EVENT_INSERT,
@@ -150,6 +151,9 @@ static const char *const sql_text[STW__NSTMT] = {
 	[STW__SAVEPOINT] = "SAVEPOINT stw_sp",
 	[STW__RELEASE] = "RELEASE stw_sp",
 	[STW__ROLLBACK_TO] = "ROLLBACK TO stw_sp",
+	/* Counts a failed commit, writing over what it left (see overwrite_failed_commit). */
+	[STW__OVERWRITE] = "INSERT INTO stw_meta(key, value) VALUES ('failed_commits', 1) "
+			   "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
 	[STW__EVENT_GET] = "SELECT " STW__EVENT_COLS " FROM stw_events WHERE id = ?1",
 	/* The head and a stream's version are read off the log's own keys: one
 	 * probe at the end of the primary key or of the stream index. */
@@ -622,11 +626,46 @@ static int in_txn(struct sqlite_store *h, enum sid id, const char *op, int code,
 	return exec(h, id, op);
 }
 
-/* On failure the transaction stays open: the caller rolls it back. */
+/*
+ * Writes over what a failed commit left in the WAL. A commit writes its
+ * pages to the WAL, then syncs it, then marks them committed in the WAL's
+ * index; when the sync (or a write) fails, SQLite answers the error and rolls
+ * back, but the frames stay in the file past the last commit the index
+ * knows. SQLite ignores them while the store is open; the recovery of the
+ * next open, though, reads the WAL itself, and after a close that could not
+ * checkpoint (the disk still failing) or a process that died, it would find
+ * a complete commit there and bring back a transaction that answered an
+ * error. The next commit lands on the same frames, and each frame's checksum
+ * chains to the one before, so one transaction made at once cuts them off:
+ * it counts the failed commit in stw_meta ("failed_commits"; a row written
+ * as it was would write no page). Its own outcome does not matter and is not
+ * reported: the message stays the failed commit's.
+ */
+static void overwrite_failed_commit(struct sqlite_store *h)
+{
+	char why[sizeof h->err];
+	memcpy(why, h->err, sizeof why);
+	if (exec(h, STW__BEGIN, "overwrite") == STW_OK &&
+	    exec(h, STW__OVERWRITE, "overwrite") == STW_OK)
+		(void)exec(h, STW__COMMIT, "overwrite");
+	if (!sqlite3_get_autocommit(h->db))
+		(void)exec(h, STW__ROLLBACK, "overwrite");
+	memcpy(h->err, why, sizeof why);
+}
+
+/*
+ * On failure the transaction stays open (the caller rolls it back), unless
+ * SQLite rolled it back itself (an I/O error, a full disk): then what the
+ * commit wrote is overwritten, so that it stays undone across a restart.
+ */
 static int op_commit(struct stw__store *s)
 {
-	return in_txn(handle(s), STW__COMMIT, "commit", STW_ESTORE,
-		      "no transaction is open (rolled back)");
+	struct sqlite_store *h = handle(s);
+	int rc =
+	    in_txn(h, STW__COMMIT, "commit", STW_ESTORE, "no transaction is open (rolled back)");
+	if (rc != STW_OK && h->wal && sqlite3_get_autocommit(h->db))
+		overwrite_failed_commit(h);
+	return rc;
 }
 
 /* A no-op when SQLite has rolled the transaction back already (I/O or memory error). */
