@@ -26,14 +26,12 @@
  * passes PRAGMA integrity_check, and the kills reached the request.
  */
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,7 +47,6 @@ struct config {
 	struct vw_config vw; /* the workload: documents, verbosity */
 	long kills;          /* kills to reach */
 	uint64_t seed;       /* of the kill schedule */
-	const char *dir;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -228,76 +225,27 @@ static enum child_end run_child(const struct config *cfg, const char *db, struct
 	return CHILD_FAILED;
 }
 
-/* Removes a round's database files. */
-static void remove_db(const char *db)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char p[PATH_MAX];
+static const char usage[] =
+    "usage: crash_voiding [--kills N] [--docs N] [--seed S] [--dir D] [--verbose]\n"
+    "Kills the voiding workload N times (default 200) at the engine's durable\n"
+    "boundaries and at random moments, over N documents (default 300), and checks\n"
+    "that nothing is lost or doubled. --dir keeps the databases in D.\n";
 
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		snprintf(p, sizeof p, "%s%s", db, suffixes[i]);
-		unlink(p);
-	}
-}
-
-static int parse_long(const char *s, long min, long *out)
+/* The options of this program (see vw_parse_args). */
+static int own_arg(void *ud, const char *opt, const char *val)
 {
-	char *end;
+	struct config *cfg = ud;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static void usage(FILE *out)
-{
-	fputs("usage: crash_voiding [--kills N] [--docs N] [--seed S] [--dir D] [--verbose]\n"
-	      "Kills the voiding workload N times (default 200) at the engine's durable\n"
-	      "boundaries and at random moments, over N documents (default 300), and checks\n"
-	      "that nothing is lost or doubled. --dir keeps the databases in D.\n",
-	      out);
-}
-
-static int parse_args(int argc, char **argv, struct config *cfg)
-{
-	long v;
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(a, "--verbose") == 0) {
-			cfg->vw.verbose = 1;
-		} else if (strcmp(a, "--help") == 0) {
-			usage(stdout);
-			exit(0);
-		} else if (strcmp(a, "--version") == 0) {
-			printf("crash_voiding %s\n", stw_version());
-			exit(0);
-		} else if (val != NULL && strcmp(a, "--kills") == 0 &&
-			   parse_long(val, 0, &v) == 0) {
-			cfg->kills = v;
-			i++;
-		} else if (val != NULL && strcmp(a, "--docs") == 0 && parse_long(val, 1, &v) == 0 &&
-			   v <= 9999) {
-			cfg->vw.docs = v;
-			i++;
-		} else if (val != NULL && strcmp(a, "--seed") == 0 && parse_long(val, 0, &v) == 0) {
-			cfg->seed = (uint64_t)v;
-			i++;
-		} else if (val != NULL && strcmp(a, "--dir") == 0) {
-			cfg->dir = val;
-			i++;
-		} else {
-			usage(stderr);
-			return -1;
-		}
-	}
-	return 0;
+	if (val == NULL || fx_parse_long(val, 0, &v) != 0)
+		return 0;
+	if (strcmp(opt, "--kills") == 0)
+		cfg->kills = v;
+	else if (strcmp(opt, "--seed") == 0)
+		cfg->seed = (uint64_t)v;
+	else
+		return 0;
+	return 2;
 }
 
 int main(int argc, char **argv)
@@ -308,7 +256,7 @@ int main(int argc, char **argv)
 	struct vw_tally t = { 0 };
 	struct shared *sh;
 	struct child_plan plan = { -1, 0, NULL };
-	char dir[PATH_MAX], db[PATH_MAX + 32];
+	char dir[FX_PATH], db[FX_PATH + 32];
 	long total[NFAILPOINTS + 1] = { 0 }, span[NFAILPOINTS];
 	long kills = 0, iteration = 0, executes = 0, round = 0, verified = 0;
 	long kills_at[NFAILPOINTS + 1] = { 0 }; /* last: random moments */
@@ -317,22 +265,13 @@ int main(int argc, char **argv)
 	enum child_end end;
 	struct timespec t0, t1;
 
-	if (parse_args(argc, argv, &cfg) != 0)
+	if (vw_parse_args(argc, argv, &cfg.vw, usage, own_arg, &cfg) != 0)
 		return 2;
 	rng = cfg.seed;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (cfg.dir != NULL) {
-		snprintf(dir, sizeof dir, "%s", cfg.dir);
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			perror("crash_voiding: mkdir");
-			return 2;
-		}
-	} else {
-		if (fx_tmpdir_make(dir, sizeof dir, "crash_voiding") != 0) {
-			perror("crash_voiding: mkdtemp");
-			return 2;
-		}
-		made_dir = 1;
+	if (fx_dir_open(dir, sizeof dir, cfg.vw.dir, "crash_voiding", &made_dir) != 0) {
+		perror("crash_voiding: a directory for the databases");
+		return 2;
 	}
 	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {
@@ -352,7 +291,7 @@ int main(int argc, char **argv)
 	if (end != CHILD_DONE || vw_verify(&cfg.vw, db, &t) != 0)
 		failed = 1;
 	else
-		remove_db(db);
+		fx_remove_db(db);
 	verified += end == CHILD_DONE;
 	for (int i = 0; i < NFAILPOINTS; i++) {
 		/* About 2 * kills / 16 kills per round: some 8 rounds whatever is asked. */
@@ -411,7 +350,7 @@ int main(int argc, char **argv)
 			if (vw_verify(&cfg.vw, db, &t) != 0)
 				failed = 1;
 			else
-				remove_db(db);
+				fx_remove_db(db);
 			verified++;
 			if (last)
 				break;

@@ -4,8 +4,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "voiding_script.h"
 
 const char *const vw_customers[VW_NCUSTOMERS] = { "acme", "globex", "initech" };
@@ -64,6 +66,42 @@ void vw_note(const struct vw_config *cfg, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+int vw_parse_args(int argc, char **argv, struct vw_config *cfg, const char *usage,
+		  int (*own)(void *ud, const char *opt, const char *val), void *ud)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		long v;
+		int took = 0;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "--version") == 0) {
+			if (a[2] == 'h')
+				fputs(usage, stdout);
+			else
+				printf("%s %s\n", cfg->prog, stw_version());
+			exit(0);
+		}
+		if (strcmp(a, "--verbose") == 0) {
+			cfg->verbose = 1;
+			took = 1;
+		} else if (val != NULL && strcmp(a, "--docs") == 0) {
+			took = fx_parse_long(val, 1, &v) == 0 && v <= 9999 ? 2 : 0;
+			cfg->docs = took ? v : cfg->docs;
+		} else if (val != NULL && strcmp(a, "--dir") == 0) {
+			cfg->dir = val;
+			took = 2;
+		} else {
+			took = own(ud, a, val);
+		}
+		if (took == 0) {
+			fputs(usage, stderr);
+			return -1;
+		}
+		i += took - 1;
+	}
+	return 0;
 }
 
 const char *vw_call_name(enum vw_call call)

@@ -18,6 +18,7 @@
 #define VOIDING_SCRIPT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <steward.h>
 
@@ -28,7 +29,19 @@ struct vw_config {
 	long docs;        /* documents in the workload (at most 9999) */
 	int verbose;      /* vw_note prints */
 	const char *prog; /* the program's name, which starts its messages */
+	const char *dir;  /* where the databases go (--dir); NULL: a temporary directory */
 };
+
+/*
+ * Parses a workload program's arguments: --docs N (1 to 9999), --dir D and
+ * --verbose into cfg, --help and --version (printed, then exit 0); any other
+ * option goes to `own` with the argument after it (NULL at the end), which
+ * returns how many arguments it took (1 or 2), or 0 when the option is not
+ * its own. On an unknown or bad option prints `usage` to stderr and returns
+ * -1; else 0.
+ */
+int vw_parse_args(int argc, char **argv, struct vw_config *cfg, const char *usage,
+		  int (*own)(void *ud, const char *opt, const char *val), void *ud);
 
 #define VW_NCUSTOMERS 3
 extern const char *const vw_customers[VW_NCUSTOMERS];

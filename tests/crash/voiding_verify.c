@@ -464,26 +464,44 @@ static int check_reminders(struct stw_engine *e, const struct vw_config *cfg, st
 	return rc;
 }
 
+/* PRAGMA integrity_check on connection s: 0 if "ok", else 1 (printed). */
+static int integrity_check(const struct vw_config *cfg, sqlite3 *s, const char *db)
+{
+	sqlite3_stmt *st = NULL;
+	const char *answer = NULL;
+
+	if (sqlite3_prepare_v2(s, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		answer = (const char *)sqlite3_column_text(st, 0);
+	int bad = answer == NULL || strcmp(answer, "ok") != 0;
+	if (bad)
+		fprintf(stderr, "%s: %s: integrity_check: %s\n", cfg->prog, db,
+			answer ? answer : sqlite3_errmsg(s));
+	sqlite3_finalize(st);
+	return bad;
+}
+
+int vw_integrity(const struct vw_config *cfg, const char *db)
+{
+	sqlite3 *s = NULL;
+	int bad = sqlite3_open_v2(db, &s, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK;
+
+	if (bad)
+		fprintf(stderr, "%s: %s: %s\n", cfg->prog, db, s ? sqlite3_errmsg(s) : "no memory");
+	else
+		bad = integrity_check(cfg, s, db);
+	sqlite3_close(s);
+	return bad;
+}
+
 int vw_check_sqlite(const struct vw_config *cfg, const char *db, struct vw_tally *t)
 {
 	sqlite3 *s = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_open_v2(db, &s, SQLITE_OPEN_READWRITE, NULL);
 
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s, "PRAGMA integrity_check", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
-		const char *answer = sqlite3_step(st) == SQLITE_ROW
-					 ? (const char *)sqlite3_column_text(st, 0)
-					 : NULL;
-
-		if (answer == NULL || strcmp(answer, "ok") != 0) {
-			fprintf(stderr, "%s: %s: integrity_check: %s\n", cfg->prog, db,
-				answer ? answer : sqlite3_errmsg(s));
-			t->integrity_failed = 1;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
+		t->integrity_failed |= integrity_check(cfg, s, db);
 		rc = sqlite3_prepare_v2(s, "SELECT sum(duplicates) FROM stw_dedup", -1, &st, NULL);
 	}
 	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)

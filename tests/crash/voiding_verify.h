@@ -73,6 +73,9 @@ int vw_verify_engine(struct stw_engine *e, const struct vw_config *cfg, struct v
  */
 int vw_check_sqlite(const struct vw_config *cfg, const char *db, struct vw_tally *t);
 
+/* PRAGMA integrity_check on the file db, through a connection of its own: 0 if "ok", else 1. */
+int vw_integrity(const struct vw_config *cfg, const char *db);
+
 /*
  * Opens an engine on db, verifies it (vw_verify_engine), closes it and checks
  * the file (vw_check_sqlite). Returns 0 if it matches the model, 1 if it

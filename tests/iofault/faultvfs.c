@@ -203,9 +203,10 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags
 	return rc;
 }
 
+/* With free syncs, the directory is not synced after a deletion either. */
 static int v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 {
-	return of(vfs)->real->xDelete(of(vfs)->real, name, sync_dir);
+	return of(vfs)->real->xDelete(of(vfs)->real, name, of(vfs)->free_syncs ? 0 : sync_dir);
 }
 
 static int v_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
