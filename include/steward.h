@@ -779,7 +779,11 @@ STW_API int stw_run_until_idle(struct stw_engine *e) STW_WUR;
  */
 STW_API int stw_next_timer(struct stw_engine *e, int64_t *due_ms) STW_WUR;
 
-/* Counters since the engine was opened. */
+/*
+ * Counters since the engine was opened, of committed work: what a transaction
+ * that failed to commit or was rolled back counted is taken back (but for the
+ * streams read and the calls to remote services, made all the same).
+ */
 struct stw_stats {
 	uint64_t steps;                /* messages applied to instances */
 	uint64_t duplicates;           /* messages already handled, ignored */

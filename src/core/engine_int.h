@@ -28,6 +28,9 @@
 #include "core/util.h"
 #include "store/store.h"
 
+/* Levels of nested transactions whose counters are kept (see txn.c); deeper ones are not undone. */
+#define STW__TXN_LEVELS 8
+
 /* Timers one transition may arm. */
 #define STW__MAX_TIMERS 16
 
@@ -109,6 +112,11 @@ struct stw_engine {
 	int txn_units;       /* step and delivery transactions inside it, counted as one commit */
 	int round_budget;    /* messages and commands the round's transaction may still take */
 	int last_round_work; /* what the last round did: a large one is not one transaction */
+	/*
+	 * The counters when each open level began (index: its depth - 1), put
+	 * back when the level is undone: stats count stored work only (txn.c).
+	 */
+	struct stw_stats txn_stats[STW__TXN_LEVELS];
 	struct stw__held *held;
 	size_t nheld, held_cap;
 	struct stw__streams *streams; /* recently read streams, parsed (streams.c); NULL: off */

@@ -372,7 +372,6 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 			goto fail;
 		stw__failpoint(e, "step.after_cursor");
 	}
-	struct stw_stats before = e->stats;
 	if (cap == 1 && attempts > e->max_input_attempts) {
 		/* This event stopped the worker every time: park it. */
 		rc = park_input(e, def, &b.rows[0], attempts);
@@ -383,8 +382,7 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 		/* A redelivered message: undo the batch and redo it with a history
 		 * probe before each message. */
 		stw__icache_close(e);
-		e->stats = before;
-		stw__rollback(e);
+		stw__rollback(e); /* its counters too */
 		if ((rc = stw__begin(e)) != STW_OK)
 			return stw__store_fail(e, rc, "beginning a step");
 		int64_t again = cursor;

@@ -111,7 +111,6 @@ static int fire_timers(struct stw_engine *e, const struct stw__def *def, int *fi
 	int64_t *lateness = stw__arena_alloc(&e->arena, sizeof(int64_t) * (size_t)l.cap);
 	if (l.rows == NULL || lateness == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	struct stw_stats before = e->stats;
 	int nfired = 0;
 	/* The first pass does not probe the history; a message found there by
 	 * the history insert (STW__EDUP) makes a second, careful pass. */
@@ -144,8 +143,7 @@ static int fire_timers(struct stw_engine *e, const struct stw__def *def, int *fi
 		stw__icache_close(e);
 		if (rc != STW__EDUP)
 			break;
-		e->stats = before;
-		stw__rollback(e);
+		stw__rollback(e); /* its counters too */
 	}
 	if (rc == STW_OK) {
 		stw__failpoint(e, "timer.before_commit");

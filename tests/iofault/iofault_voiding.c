@@ -33,11 +33,14 @@
  *    every cursor reached its head; then the script runs again from its
  *    start (fixed ids: what was done is not done again) and the store must
  *    match the crash test's model exactly (stuck counts what differs);
+ *  - when the engine that ran into the fault carried on, its counters
+ *    (stw_get_stats) must count what its store holds, once;
  *  - PRAGMA integrity_check again after the engine closes.
  *
  * It prints one line,
  *   iofault runs=<n> corrupt=<n> acked_lost=<n> unacked_stored=<n> stuck=<n>
- * and exits 0 only if the four counts are 0 and every run's fault was hit.
+ * and exits 0 only if the four counts are 0, every run's fault was hit and
+ * no engine miscounted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +81,8 @@ static const struct variant variants[NVARIANTS] = {
 /* The counts of the summary line. */
 struct totals {
 	long runs, corrupt, acked_lost, unacked_stored, stuck;
-	long missed; /* runs whose fault was never hit */
+	long missed;     /* runs whose fault was never hit */
+	long miscounted; /* runs whose engine's counters disagree with its store */
 };
 
 /* What the script's client saw in one run. */
@@ -263,6 +267,38 @@ static void carry_on(struct stw_engine *e, const struct config *cfg, struct tota
 			v.doubled, v.off_model);
 }
 
+/* Commands of the store with status `status` (at most 1000). */
+static long commands(struct stw_engine *e, const char *status)
+{
+	json_t *list = NULL;
+	long n =
+	    stw_list_commands(e, status, 1000, &list) == STW_OK ? (long)json_array_size(list) : -1;
+
+	json_decref(list);
+	return n;
+}
+
+/*
+ * An engine that did all the work of a store, faults and all, counts what the
+ * store holds: every command delivered once, every reminder's timer fired
+ * once (stw_get_stats, which /metrics shows). Returns 1 if it does not.
+ */
+static int miscounted(struct stw_engine *e, const struct config *cfg)
+{
+	struct stw_stats st;
+	long delivered = commands(e, "delivered") + commands(e, "rejected");
+
+	stw_get_stats(e, &st);
+	if ((long)st.commands_delivered == delivered &&
+	    (long)st.timers_fired == vw_reminder_count(&cfg->vw))
+		return 0;
+	vw_note(&cfg->vw,
+		"counted %llu commands delivered and %llu timers fired; the store: %ld, %ld",
+		(unsigned long long)st.commands_delivered, (unsigned long long)st.timers_fired,
+		delivered, vw_reminder_count(&cfg->vw));
+	return 1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* One run                                                                  */
 
@@ -309,6 +345,7 @@ static void run(const struct config *cfg, struct faultvfs *fv, const char *db, i
 	}
 	t->runs++;
 	corrupt = vw_integrity(&cfg->vw, db);
+	int same = j.e != NULL; /* the engine that ran into the fault goes on */
 	if (j.e == NULL && (rc = open_engine(db, &j.e)) != STW_OK) {
 		vw_note(&cfg->vw, "cannot open the store once the fault cleared: %s",
 			stw_strerror(rc));
@@ -318,6 +355,8 @@ static void run(const struct config *cfg, struct faultvfs *fv, const char *db, i
 		if (check_acks(j.e, &j, t) != STW_OK)
 			t->stuck++;
 		carry_on(j.e, cfg, t);
+		if (same && miscounted(j.e, cfg))
+			t->miscounted++;
 		stw_close(j.e);
 	}
 	corrupt |= vw_integrity(&cfg->vw, db);
@@ -442,7 +481,12 @@ int main(int argc, char **argv)
 	vw_note(&cfg.vw, "%.1f s", seconds_since(&t0));
 	if (t.missed > 0)
 		fprintf(stderr, "iofault_voiding: %ld runs whose fault was never hit\n", t.missed);
-	failed = t.corrupt || t.acked_lost || t.unacked_stored || t.stuck || t.missed;
+	if (t.miscounted > 0)
+		fprintf(stderr,
+			"iofault_voiding: %ld runs whose engine counted work its store lacks\n",
+			t.miscounted);
+	failed =
+	    t.corrupt || t.acked_lost || t.unacked_stored || t.stuck || t.missed || t.miscounted;
 	if (failed) {
 		fprintf(stderr, "iofault_voiding: FAILED; the last database is kept in %s\n", dir);
 		return 1;

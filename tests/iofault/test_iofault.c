@@ -3,7 +3,8 @@
  * the fault VFS (faultvfs.h) under the engine: nothing, whether the same
  * engine goes on or the store is closed while the disk still fails and
  * opened again once it works; and the engine appends again once the fault
- * clears. The voiding workload under every fault is iofault_voiding.c; these
+ * clears; and the engine's counters leave out the work a failed commit
+ * undid. The voiding workload under every fault is iofault_voiding.c; these
  * are its findings, small.
  */
 #include <stdarg.h>
@@ -49,7 +50,7 @@ static int teardown(void **state)
 
 static int append(struct stw_engine *e, const char *id)
 {
-	struct stw_event ev = { .id = id, .type = "Noted", .stream = "note" };
+	struct stw_event ev = { .id = id, .type = "Noted", .stream = "note", .correlation_id = id };
 	return stw_append(e, "Desk", STW_ANY_VERSION, &ev, 1, NULL);
 }
 
@@ -138,6 +139,64 @@ static void test_full_disk_then_space_again(void **state)
 	assert_stream(t->w.e, "c");
 }
 
+/* A process for iofault-4: Noted on Desk starts one that sends Bell.Ring and ends. */
+static const struct stw_state_def seen_states[] = {
+	{ "Seen", STW_STATE_TERMINAL },
+	{ NULL, STW_STATE_ACTIVE },
+};
+static const struct stw_command_def ring[] = {
+	{ "Bell", "Ring", NULL },
+	{ NULL, NULL, NULL },
+};
+static const struct stw_transition_def seen_transitions[] = {
+	{ NULL, "Noted", "Seen", ring, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+static const char *const desk[] = { "Desk", NULL };
+static const struct stw_definition seen = {
+	.name = "seen",
+	.version = 1,
+	.sources = desk,
+	.states = seen_states,
+	.transitions = seen_transitions,
+};
+
+static int bell(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud)
+{
+	(void)sc;
+	(void)cmd;
+	(void)ud;
+	return STW_OK;
+}
+
+/*
+ * iofault-4: a round whose commit fails (its step and its delivery undone
+ * with it) counts neither: stw_get_stats, and /metrics with it, count the
+ * work that is stored, once, when the next round does it again.
+ */
+static void test_failed_round_is_not_counted(void **state)
+{
+	struct world *t = *state;
+	struct stw_stats st;
+
+	assert_stw_ok(t->w.e, stw_register_service(t->w.e, "Bell", bell, NULL));
+	assert_stw_ok(t->w.e, stw_define(t->w.e, &seen));
+	/* The first round also counts an attempt at the batch (poison inputs), durably. */
+	assert_stw_ok(t->w.e, append(t->w.e, "a"));
+	assert_stw_ok(t->w.e, stw_run_until_idle(t->w.e));
+	assert_stw_ok(t->w.e, append(t->w.e, "b"));
+	fv_arm(t->fv, FV_SYNC, 1, 0, 0);
+	assert_int_equal(stw_run_once(t->w.e, NULL), STW_ESTORE);
+	assert_int_equal(fv_failed(t->fv), 1);
+	stw_get_stats(t->w.e, &st);
+	assert_int_equal(st.steps, 1);
+	assert_int_equal(st.commands_delivered, 1);
+	assert_stw_ok(t->w.e, stw_run_until_idle(t->w.e));
+	stw_get_stats(t->w.e, &st);
+	assert_int_equal(st.steps, 2);
+	assert_int_equal(st.commands_delivered, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +205,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_goes_on_after_a_failed_commit, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk_then_space_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_round_is_not_counted, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
