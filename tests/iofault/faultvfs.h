@@ -31,13 +31,16 @@ struct faultvfs;
 /*
  * Registers a VFS named "faultvfs" over SQLite's current default and makes
  * it the default (sqlite3_vfs_register(..., 1)). free_syncs: a sync is
- * counted (and may fail) but not made, so runs are bound by the CPU; only
- * for tests in which the machine does not stop. Returns 0 and *out, or -1.
+ * counted (and may fail) but not made, nor is the directory synced after a
+ * deletion, so runs are bound by the CPU; only for tests in which the machine
+ * does not stop. Returns 0 and *out, or -1.
  */
 int fv_install(struct faultvfs **out, int free_syncs);
 
-/* Unregisters the VFS (the default goes back to what it was) and frees it. No connection may be
- * open. Accepts NULL. */
+/*
+ * Unregisters the VFS (the default goes back to what it was) and frees it. No
+ * connection may be open on it. Accepts NULL.
+ */
 void fv_uninstall(struct faultvfs *fv);
 
 /*

@@ -2,10 +2,10 @@
  * test_iofault.c - what an append that fails on the disk leaves behind, with
  * the fault VFS (faultvfs.h) under the engine: nothing, whether the same
  * engine goes on or the store is closed while the disk still fails and
- * opened again once it works; and the engine appends again once the fault
- * clears; and the engine's counters leave out the work a failed commit
- * undid. The voiding workload under every fault is iofault_voiding.c; these
- * are its findings, small.
+ * opened again once it works; the engine appends again once the fault
+ * clears, and its counters leave out the work a failed commit undid. The
+ * voiding workload under every fault is iofault_voiding.c; these are its
+ * findings, small.
  */
 #include <stdarg.h>
 #include <stddef.h>
