@@ -220,15 +220,40 @@ static void test_ack_state_needs_a_failure(void **state)
 	refused(f->e, &ack, "Acked", "cannot be reached");
 }
 
+/* check-1.7: two transitions from Open on Close; check-1.8: a timer nobody listens to. */
+static const struct stw_transition_def t_twice[] = {
+	{ NULL, "Start", "Open", NULL, NULL, NULL },
+	{ "Open", "Close", "Done", NULL, NULL, NULL },
+	{ "Open", "Close", "Open", NULL, NULL, NULL },
+	END,
+};
+static const struct stw_timer_def deaf_timer[] = {
+	{ "Nudge", 1000, NULL },
+	{ NULL, 0, NULL },
+};
+static const struct stw_transition_def t_deaf[] = {
+	{ NULL, "Start", "Open", NULL, NULL, deaf_timer },
+	{ "Open", "Close", "Done", NULL, NULL, NULL },
+	END,
+};
+
+static void test_table_errors_refused(void **state)
+{
+	struct fx_world *f = *state;
+	const struct stw_definition twice = DEF("twice", s_terminal, t_twice);
+	const struct stw_definition deaf = DEF("deaf", s_terminal, t_deaf);
+	refused(f->e, &twice, "two transitions from Open", "Close");
+	refused(f->e, &deaf, "timer Nudge", "Open");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_errors_refused),
-		T(test_warnings_listed),
-		T(test_sound_and_wired),
-		T(test_ack_state_needs_a_failure),
+		T(test_errors_refused),       T(test_warnings_listed),
+		T(test_sound_and_wired),      T(test_ack_state_needs_a_failure),
+		T(test_table_errors_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
