@@ -195,10 +195,13 @@ struct stw_options {
 };
 
 /*
- * Opens an engine on a store. `store` is a path to an SQLite database file
- * (created if missing), optionally prefixed "sqlite:". `opts` may be NULL.
- * On success *out owns the engine; release it with stw_close(). On failure
- * *out is NULL and the code says why.
+ * Opens an engine on a store, named by a URL: a path to an SQLite database
+ * file (created if missing), or "sqlite:PATH" with optionally
+ * "?synchronous=off|normal|full" (which takes the place of
+ * opts->synchronous). Any other "scheme://" is STW_EINVAL. `opts` may be
+ * NULL. On success *out owns the engine; release it with stw_close(). On
+ * failure *out is NULL and the code says why; the log line names the store
+ * without a password.
  *
  * ":memory:" (or "sqlite::memory:") opens an in-memory SQLite database
  * instead, for tests and trials: everything works as on a file (appends,

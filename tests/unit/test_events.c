@@ -15,6 +15,7 @@
 
 #include "core/engine_int.h"
 #include "fixture.h"
+#include "store/sqlite.h"
 
 /* Each test's world is a fresh database in a temporary directory, with a virtual clock. */
 static int setup(void **state)
