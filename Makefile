@@ -4,7 +4,7 @@
 
 PRESET ?= dev
 BUILD  := build/$(PRESET)
-DEPS   := cmake make gcc pkg-config libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libinih-dev sqlite3 curl
+DEPS   := cmake make gcc pkg-config libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libinih-dev libpq-dev postgresql sqlite3 curl
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 DB     ?= steward-voiding.db
 

@@ -198,7 +198,11 @@ struct stw_options {
  * Opens an engine on a store, named by a URL: a path to an SQLite database
  * file (created if missing), or "sqlite:PATH" with optionally
  * "?synchronous=off|normal|full" (which takes the place of
- * opts->synchronous). Any other "scheme://" is STW_EINVAL. `opts` may be
+ * opts->synchronous); or "postgres://..." / "postgresql://..." (a libpq
+ * connection URI: the password from the URI, PGPASSWORD or PGPASSFILE; the
+ * tables are made in, and found through, its search path, so
+ * "?options=-csearch_path%3DNAME" keeps a store in schema NAME). Any other
+ * "scheme://" is STW_EINVAL. `opts` may be
  * NULL. On success *out owns the engine; release it with stw_close(). On
  * failure *out is NULL and the code says why; the log line names the store
  * without a password.

@@ -27,6 +27,7 @@
 /* The opener of the backend under test: the initial state of every case. */
 struct backend {
 	contract_open_fn open;
+	contract_drop_fn drop;
 };
 
 /* A case's store, the directory it is kept in, and the backend's opener. */
@@ -34,6 +35,7 @@ struct fixture {
 	struct fx_world w; /* first: its directory, no engine (see fx_new) */
 	struct stw__store *s;
 	contract_open_fn open;
+	contract_drop_fn drop;
 };
 
 static int setup(void **state)
@@ -43,8 +45,11 @@ static int setup(void **state)
 		return -1;
 	struct fixture *f = *state;
 	f->open = b->open;
+	f->drop = b->drop;
 	if (f->open(f->w.dir, &f->s) == STW_OK)
 		return 0;
+	if (f->drop != NULL)
+		f->drop(f->w.dir);
 	fx_teardown(state); /* cmocka does not tear down after a failed setup */
 	return -1;
 }
@@ -55,7 +60,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	if (f->s != NULL)
 		STW__S0(f->s, close);
-	return fx_teardown(state);
+	int dropped = f->drop != NULL ? f->drop(f->w.dir) : 0;
+	return fx_teardown(state) != 0 || dropped != 0 ? -1 : 0;
 }
 
 /*
@@ -1189,9 +1195,9 @@ const struct contract_case contract_cases[] = {
 
 const size_t contract_ncases = sizeof contract_cases / sizeof contract_cases[0];
 
-int contract_run(const char *group, contract_open_fn open)
+int contract_run(const char *group, contract_open_fn open, contract_drop_fn drop)
 {
-	struct backend b = { open };
+	struct backend b = { open, drop };
 	struct CMUnitTest *tests = calloc(contract_ncases, sizeof *tests);
 	if (tests == NULL)
 		return -1;

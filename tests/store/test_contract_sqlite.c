@@ -32,5 +32,5 @@ static int open_sqlite(const char *dir, struct stw__store **out)
 
 int main(void)
 {
-	return contract_run("store contract: sqlite", open_sqlite);
+	return contract_run("store contract: sqlite", open_sqlite, NULL);
 }

@@ -2,7 +2,8 @@
  * test_store.c - opening a store by its URL (src/store/store.c): a bare
  * path and "sqlite:PATH" open SQLite, "?synchronous=" is its one setting,
  * other settings and unknown schemes are refused by name, and a URL is
- * shown without its password.
+ * shown without its password; a PostgreSQL URL that fails says why
+ * without its password.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,7 +40,7 @@ static int try_open(const char *url, char *err, size_t cap)
 static void test_sqlite_urls(void **state)
 {
 	struct fx_world *w = *state;
-	char url[FX_PATH + 64], err[256];
+	char url[sizeof(w->db) + 64], err[256];
 	assert_int_equal(try_open(w->db, err, sizeof err), STW_OK);
 	snprintf(url, sizeof url, "sqlite:%s", w->db);
 	assert_int_equal(try_open(url, err, sizeof err), STW_OK);
@@ -59,7 +60,7 @@ static void test_sqlite_urls(void **state)
 static void test_refused(void **state)
 {
 	struct fx_world *w = *state;
-	char url[FX_PATH + 64], err[256];
+	char url[sizeof(w->db) + 64], err[256];
 	snprintf(url, sizeof url, "sqlite:%s?synchronous=fast", w->db);
 	assert_int_equal(try_open(url, err, sizeof err), STW_EINVAL);
 	assert_non_null(strstr(err, "synchronous=fast"));
@@ -106,6 +107,25 @@ static void test_shown(void **state)
 	assert_string_equal(buf, "");
 }
 
+/*
+ * A PostgreSQL URL that cannot connect fails with a message that holds
+ * neither the password of its user part nor a password parameter.
+ */
+static void test_postgres_password_kept(void **state)
+{
+	(void)state;
+	static const char *const urls[] = {
+		"postgresql://ann:s3cret@/steward?host=/nonexistent-stw&connect_timeout=2",
+		"postgres:///steward?host=/nonexistent-stw&user=ann&password=s3cret",
+	};
+	char err[512];
+	for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+		assert_int_not_equal(try_open(urls[i], err, sizeof err), STW_OK);
+		assert_true(strlen(err) > 0);
+		assert_null(strstr(err, "s3cret"));
+	}
+}
+
 static int setup(void **state)
 {
 	return fx_new(state, sizeof(struct fx_world), "store", FX_T0);
@@ -117,6 +137,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sqlite_urls, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, fx_teardown),
 		cmocka_unit_test(test_shown),
+		cmocka_unit_test(test_postgres_password_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
