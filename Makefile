@@ -34,7 +34,7 @@ test-asan: deps
 # Unit and scenario tests under valgrind's leak checker.
 valgrind: build
 	@./scripts/deps.sh valgrind
-	@./scripts/valgrind.sh $(BUILD)
+	@./scripts/pg-cluster.sh run ./scripts/valgrind.sh $(BUILD)
 
 # Benchmarks on an optimised build; each prints `bench <name> <value> <unit>` lines.
 # scripts/bench-all.sh holds the list. The figures are also written as JSON to
