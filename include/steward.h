@@ -217,6 +217,14 @@ struct stw_options {
 STW_API int stw_open(const char *store, const struct stw_options *opts,
 		     struct stw_engine **out) STW_WUR;
 
+/*
+ * Writes `store` (a store URL or path, as stw_open takes it) into buf (cap
+ * bytes) as it may be shown in logs and messages: a password in it, in the
+ * user part of a URL or as a password= parameter, replaced by "***".
+ * Truncated to fit; buf is terminated whenever cap > 0.
+ */
+STW_API void stw_store_shown(const char *store, char *buf, size_t cap);
+
 /* Closes the engine and its store. Accepts NULL. */
 STW_API void stw_close(struct stw_engine *e);
 

@@ -16,6 +16,10 @@
 #       test run that is interrupted or killed leaves nothing behind.
 #   pg-cluster.sh stop LINK
 #       Stops the cluster LINK points to and removes it and LINK.
+#   pg-cluster.sh schema NAME
+#       Makes the schema NAME (letters, digits and _) on the cluster
+#       STEWARD_TEST_PG_URL names, if missing, and prints the URL of a store
+#       kept in it (the cluster's URL with NAME as its search path).
 #   pg-cluster.sh run COMMAND [ARG...]
 #       Runs COMMAND with STEWARD_TEST_PG_URL set to a cluster's URL, and
 #       removes the cluster when it ends, fails or is interrupted; exits with
@@ -91,7 +95,7 @@ url_of() {
 	echo "postgresql://steward@/postgres?host=$1"
 }
 
-[ $# -ge 1 ] || fail "usage: $0 start [--watch PID] LINK | stop LINK | run COMMAND [ARG...]"
+[ $# -ge 1 ] || fail "usage: $0 start [--watch PID] LINK | stop LINK | schema NAME | run COMMAND [ARG...]"
 cmd=$1
 shift
 case $cmd in
@@ -136,6 +140,16 @@ stop-dir)
 	[ $# -eq 1 ] || fail "usage: $0 stop-dir DIR"
 	stop_dir "$1"
 	;;
+schema)
+	[ $# -eq 1 ] || fail "usage: $0 schema NAME"
+	case $1 in '' | *[!a-z0-9_]*) fail "a schema name is of a-z, 0-9 and _ only: $1" ;; esac
+	[ -n "${STEWARD_TEST_PG_URL:-}" ] || fail "STEWARD_TEST_PG_URL is not set"
+	server_bin
+	"$pgbin/psql" "$STEWARD_TEST_PG_URL" -X -q -c "CREATE SCHEMA IF NOT EXISTS $1" >/dev/null ||
+		fail "cannot make the schema $1"
+	case $STEWARD_TEST_PG_URL in *\?*) sep='&' ;; *) sep='?' ;; esac
+	echo "$STEWARD_TEST_PG_URL${sep}options=-csearch_path%3D$1"
+	;;
 run)
 	[ $# -ge 1 ] || fail "usage: $0 run COMMAND [ARG...]"
 	start_dir
@@ -148,6 +162,6 @@ run)
 	exit $?
 	;;
 *)
-	fail "unknown command $cmd (start, stop or run)"
+	fail "unknown command $cmd (start, stop, schema or run)"
 	;;
 esac

@@ -98,6 +98,11 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 	return STW_OK;
 }
 
+STW_API void stw_store_shown(const char *store, char *buf, size_t cap)
+{
+	stw__store_shown(store, buf, cap);
+}
+
 STW_API void stw_close(struct stw_engine *e)
 {
 	if (e == NULL)
