@@ -16,9 +16,13 @@
  * STEWARD_TEST_STORE=pg. Prints one line of figures; exits 0 when every
  * count of a fault is 0.
  *
- * usage: appenders [--events N] [--long] [--hold MS]
+ * usage: appenders [--events N] [--long] [--hold MS] [--contexts N]
  *   --events: committed events to reach (default 20,000; --long: 200,000)
  *   --hold: the longest a transaction stays open, in ms (default 50)
+ *   --contexts: 1 (default) to 4 contexts; with more than one, half the
+ *     transactions append to two of them in either order (their heads taken
+ *     in that order: deadlocks on PostgreSQL, each answered STW_EBUSY to one
+ *     transaction, which counts as busy), and the reader reads each
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,12 +45,17 @@
 #define MAX_HOLD  50        /* ms a transaction stays open at most */
 #define ROLLBACKS 10        /* percent of transactions rolled back */
 #define MAX_TXNS  (1 << 20) /* transactions one appender may commit (its id space) */
+#define MAX_CTX   4         /* contexts at most (--contexts) */
+
+/* The contexts: Log, then Log1, Log2, Log3. */
+static const char *const contexts[MAX_CTX] = { "Log", "Log1", "Log2", "Log3" };
 
 /* What everyone shares. */
 struct run {
 	struct fx_world w;
 	long target;        /* committed events to reach */
 	uint32_t hold;      /* ms a transaction stays open at most */
+	int ncontexts;      /* contexts appended to (--contexts) */
 	pthread_mutex_t mu; /* guards the counts below and the committed marks */
 	long committed;     /* events committed so far */
 	long txns, rolled_back, failed;
@@ -149,9 +158,19 @@ static void *appender_main(void *arg)
 			break;
 		}
 		sleep_ms(before);
-		rc = stw_append(e, "Log", STW_ANY_VERSION, ev, n, NULL);
+		/* With several contexts, half the transactions append to two of them,
+		 * in either order: their heads are taken in that order. */
+		uint32_t k1 = rnd(&a->rng, (uint32_t)r->ncontexts), split = n;
+		uint32_t k2 =
+		    (k1 + 1 + rnd(&a->rng, (uint32_t)r->ncontexts)) % (uint32_t)r->ncontexts;
+		if (r->ncontexts > 1 && n > 1 && k2 != k1 && rnd(&a->rng, 2))
+			split = 1 + rnd(&a->rng, n - 1);
+		rc = stw_append(e, contexts[k1], STW_ANY_VERSION, ev, split, NULL);
+		if (rc == STW_OK && split < n)
+			rc = stw_append(e, contexts[k2], STW_ANY_VERSION, ev + split, n - split,
+					NULL);
 		if (rc == STW_OK)
-			sleep_ms(hold - before); /* the context's head is held meanwhile */
+			sleep_ms(hold - before); /* the contexts' heads are held meanwhile */
 		if (rc == STW_OK && !roll) {
 			rc = stw_commit(e); /* a failed commit rolls back */
 		} else {
@@ -182,10 +201,11 @@ static void *appender_main(void *arg)
 	return NULL;
 }
 
-/* The reader's state: the cursor and the run. */
+/* The reader's state: a cursor per context, the context being read, and the run. */
 struct reader {
 	struct run *r;
-	int64_t cursor;
+	int64_t cursor[MAX_CTX];
+	int k;
 };
 
 /* Checks one event read: the next position, an event committed and not read before. */
@@ -193,13 +213,14 @@ static int read_cb(const struct stw_event *ev, void *ud)
 {
 	struct reader *rd = ud;
 	struct run *r = rd->r;
-	if (ev->position != rd->cursor + 1) {
-		if (ev->position > rd->cursor + 1)
-			r->gaps += ev->position - rd->cursor - 1;
+	int64_t *cursor = &rd->cursor[rd->k];
+	if (ev->position != *cursor + 1) {
+		if (ev->position > *cursor + 1)
+			r->gaps += ev->position - *cursor - 1;
 		else
 			r->bad_order++;
 	}
-	rd->cursor = ev->position;
+	*cursor = ev->position;
 	r->read++;
 	int who = -1;
 	long num = -1;
@@ -229,8 +250,13 @@ static void *reader_main(void *arg)
 		pthread_mutex_lock(&r->mu);
 		int done = r->appenders_done || r->error;
 		pthread_mutex_unlock(&r->mu);
-		int count = 0;
-		int rc = stw_read(e, "Log", rd->cursor, 1000, read_cb, rd, &count);
+		int count = 0, rc = STW_OK;
+		for (rd->k = 0; rd->k < r->ncontexts && rc == STW_OK; rd->k++) {
+			int got = 0;
+			rc = stw_read(e, contexts[rd->k], rd->cursor[rd->k], 1000, read_cb, rd,
+				      &got);
+			count += got;
+		}
 		if (rc != STW_OK) {
 			fault(r, "reading", e, rc);
 			break;
@@ -246,7 +272,7 @@ static void *reader_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	long target = 20000, hold = MAX_HOLD;
+	long target = 20000, hold = MAX_HOLD, ncontexts = 1;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
 			target = strtol(argv[++i], NULL, 10);
@@ -254,10 +280,18 @@ int main(int argc, char **argv)
 			target = 200000;
 		else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
 			hold = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--contexts") == 0 && i + 1 < argc)
+			ncontexts = strtol(argv[++i], NULL, 10);
 		else {
-			fprintf(stderr, "usage: %s [--events N] [--long] [--hold MS]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [--events N] [--long] [--hold MS] [--contexts N]\n",
+				argv[0]);
 			return 2;
 		}
+	}
+	if (ncontexts < 1 || ncontexts > MAX_CTX) {
+		fprintf(stderr, "appenders: --contexts must be between 1 and %d\n", MAX_CTX);
+		return 2;
 	}
 	if (hold < 0 || hold > 10000) {
 		fprintf(stderr, "appenders: --hold must be between 0 and 10000\n");
@@ -271,6 +305,7 @@ int main(int argc, char **argv)
 	static struct run r;
 	r.target = target;
 	r.hold = (uint32_t)hold;
+	r.ncontexts = (int)ncontexts;
 	pthread_mutex_init(&r.mu, NULL);
 	if (fx_world_init(&r.w, "appenders", FX_T0) != 0)
 		return 1;
@@ -288,7 +323,7 @@ int main(int argc, char **argv)
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct reader rd = { &r, 0 };
+	struct reader rd = { .r = &r };
 	pthread_t reader, threads[APPENDERS];
 	struct appender app[APPENDERS];
 	pthread_create(&reader, NULL, reader_main, &rd);
@@ -313,18 +348,23 @@ int main(int argc, char **argv)
 			if (r.marks[i][n] == 2)
 				r.phantoms++;
 		}
-	int64_t head = -1;
-	int rc = stw_head(first, "Log", &head);
-	if (rc != STW_OK)
-		fault(&r, "stw_head", first, rc);
+	int64_t head = 0; /* the heads of the contexts, summed: the events, when gap-free */
+	for (int k = 0; k < r.ncontexts; k++) {
+		int64_t h = -1;
+		int rc = stw_head(first, contexts[k], &h);
+		if (rc != STW_OK)
+			fault(&r, "stw_head", first, rc);
+		head += h;
+	}
 	stw_close(first);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("appenders: store=%s appenders=%d readers=1 hold_ms=0..%u events=%ld read=%ld "
+	printf("appenders: store=%s appenders=%d readers=1 contexts=%d hold_ms=0..%u events=%ld "
+	       "read=%ld "
 	       "head=%lld "
 	       "transactions=%ld rolled_back=%ld busy=%ld gaps=%ld skipped=%ld doubled=%ld "
 	       "phantoms=%ld out_of_order=%ld seconds=%.1f\n",
-	       fx_on_pg() ? "postgresql" : "sqlite", APPENDERS, r.hold, r.committed, r.read,
-	       (long long)head, r.txns, r.rolled_back, r.failed, r.gaps, skipped, r.doubled,
+	       fx_on_pg() ? "postgresql" : "sqlite", APPENDERS, r.ncontexts, r.hold, r.committed,
+	       r.read, (long long)head, r.txns, r.rolled_back, r.failed, r.gaps, skipped, r.doubled,
 	       r.phantoms, r.bad_order, secs);
 	int ok = !r.error && r.gaps == 0 && skipped == 0 && r.doubled == 0 && r.phantoms == 0 &&
 		 r.bad_order == 0 && r.read == r.committed && head == head_expected;
