@@ -8,7 +8,7 @@ DEPS   := cmake make gcc pkg-config libsqlite3-dev libjansson-dev libcmocka-dev 
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 DB     ?= steward-voiding.db
 
-.PHONY: all build deps test test-asan valgrind run bench bench-quick format format-check clean
+.PHONY: all build deps test test-asan valgrind fuzz fuzz-quick run bench bench-quick format format-check clean
 
 all: build
 
@@ -35,6 +35,24 @@ test-asan: deps
 valgrind: build
 	@./scripts/deps.sh valgrind
 	@./scripts/pg-cluster.sh run ./scripts/valgrind.sh $(BUILD)
+
+# The fuzz targets (tests/fuzz/) under libFuzzer: clang builds them with the fuzz
+# preset (build/fuzz), then each runs FUZZ_SECONDS on a copy of its seed corpus
+# in build/fuzz/fuzz/ (scripts/fuzz.sh), two at a time; any crash, leak,
+# undefined behaviour or failed check fails the run. `make fuzz-quick` gives
+# each target 60 s; `make fuzz FUZZ_SECONDS=1800` is the long run.
+FUZZ_DEPS    := clang libclang-rt-14-dev
+FUZZ_TARGETS := request events commands auth config escaper instance
+FUZZ_SECONDS ?= 1800
+
+fuzz: deps
+	@./scripts/deps.sh $(FUZZ_DEPS)
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build/fuzz -j $(JOBS) --target fuzzers
+	@FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-quick:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
 
 # Benchmarks on an optimised build; each prints `bench <name> <value> <unit>` lines.
 # scripts/bench-all.sh holds the list. The figures are also written as JSON to

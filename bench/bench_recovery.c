@@ -6,7 +6,8 @@
  * sends Warehouse.Ship and waits for "OrderShipped") receives N orders
  * through the engine. The first N - P are stepped and their Ship commands
  * delivered to the Warehouse service; the last P are stepped with no
- * Warehouse service registered, so P commands stay pending in the outbox.
+ * Warehouse service registered (by an engine that leaves delivery to
+ * another: delivered_elsewhere), so P commands stay pending in the outbox.
  * The store then holds N instances and P pending outbox rows.
  *
  * Recovery: one new order is appended (by another engine, as if it arrived
@@ -132,6 +133,7 @@ static int build(const char *path, long n, long pending)
 		rc = 1;
 	}
 	stw_close(e);
+	o.delivered_elsewhere = 1; /* the worker that serves Warehouse is down */
 	if (rc != 0 || (e = open_engine(path, &o, 0)) == NULL)
 		return 1;
 	rc = append_orders(e, n - pending, pending);

@@ -175,6 +175,15 @@ struct stw_options {
 	 * stw_deliver_remote on its own thread (and engine) so that a slow service
 	 * never holds up the steps. 0 (default): stw_run_once delivers them too. */
 	int separate_remote_delivery;
+	/* What becomes of a command to a context that has neither a service nor
+	 * a remote on this engine. 0 (default): stw_run_once parks it, with the
+	 * reason "no service or remote for context X", so that a context left
+	 * out (a remote missing from the configuration, a misspelt name) shows
+	 * at once instead of a command waiting forever; once the context is
+	 * served, a person retries it (stw_retry_command). 1: another engine on
+	 * the same store delivers it (this one runs only some processes, or
+	 * reads and operates): it waits in the outbox, pending. */
+	int delivered_elsewhere;
 	/* Attempts at an input event before it is parked (see "Poison messages" in
 	 * docs/ARCHITECTURE.md); 0: default (3). */
 	int max_input_attempts;
@@ -453,8 +462,10 @@ struct stw_delivery_attempt {
 	/*
 	 * STW_OK: the service applied the command (or had applied it: services
 	 * deduplicate by command id). STW_EREJECTED: the service refused it (a
-	 * domain rule; not retried). STW_EUNAVAILABLE: it failed or could not be
-	 * reached (a time-out, a 5xx): tried again after a backoff, then parked.
+	 * domain rule; not retried). STW_EUNAVAILABLE: it failed, could not be
+	 * reached (a time-out, a 5xx) or could not judge the command because the
+	 * remote is set up wrong (a wrong URL, a wrong token): tried again after
+	 * a backoff, then parked until a person retries it.
 	 */
 	int outcome;
 	/*
@@ -520,7 +531,12 @@ STW_API int stw_get_command(struct stw_engine *e, const char *id, json_t **out) 
 /*
  * A person's decision on a parked command: retry it now (it becomes pending
  * with its attempts reset) or skip it (status "skipped": never delivered).
- * STW_ESTATE unless the command is parked (retry also accepts a rejected one).
+ * Retry also takes a rejected command, which is delivered again under the
+ * same id: an in-process service's recorded refusal is forgotten, so its
+ * handler judges the command again (a refusal kept nothing, so nothing can be
+ * applied twice); a remote service gets it as attempt 1 with the same
+ * Idempotency-Key (one that keeps its refusals by that key refuses it
+ * again). STW_ESTATE for any other status (skip: unless parked).
  */
 STW_API int stw_retry_command(struct stw_engine *e, const char *id) STW_WUR;
 STW_API int stw_skip_command(struct stw_engine *e, const char *id, const char *note) STW_WUR;
@@ -601,6 +617,9 @@ struct stw_timer_def {
 	stw_due_fn due;
 };
 
+/* The type of the message that tells an instance a command it sent was rejected. */
+#define STW_COMMAND_REJECTED "CommandRejected"
+
 /*
  * One row of the transition table. `from` == NULL makes `on` a trigger: an
  * event of that type for which no instance exists creates one in state `to`.
@@ -644,6 +663,20 @@ enum stw_delivery {
  * still applies (compensation messages such as an abort confirmation); an
  * instance that failed in any other state (an unexpected message, a failing
  * callback) halts: later messages are recorded as "ignored".
+ *
+ * Rejected commands: when the service of a command a transition sent
+ * rejects it (stw_reject, a remote service's refusal; not a failure to
+ * deliver, which is retried and parked), the instance receives a message of
+ * type STW_COMMAND_REJECTED with data {command_id, command_type, context,
+ * reason}, in the transaction that records the refusal. A transition on it
+ * (from the states where the answer is awaited) lets the process compensate
+ * or enter a failure state; without one the instance fails with the reason
+ * ("<type> <command id> to <context> was rejected: <reason>"). An ended
+ * instance records it as ignored. It cannot be a trigger, and an event of
+ * that type in a source context is recorded as unrouted. The instance is
+ * told only by an engine its definition is registered on: register the
+ * definitions on every engine that delivers commands (steward serve and the
+ * demos do).
  */
 struct stw_definition {
 	const char *name;
@@ -658,8 +691,25 @@ struct stw_definition {
 	void *ud; /* passed to the callbacks */
 };
 
-/* Registers a definition. Fails with STW_EINVAL (and a message) if it is inconsistent. */
+/*
+ * Registers a definition. Fails with STW_EINVAL and a message naming the
+ * definition, state and transition when it is inconsistent: an unknown state,
+ * two transitions from one state on one message, a timer whose message has
+ * no transition from the state that arms it, a state no trigger leads to, an
+ * active state with no way out (no transition to another state and no timer:
+ * mark it terminal, failure or manual if the process ends there).
+ */
 STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def) STW_WUR;
+
+/*
+ * Lists what can be known of the registered definitions before they run, as
+ * a new JSON array of {severity ("error" or "warning"), definition, state,
+ * transition (the message type, or null), message}: errors are commands to
+ * contexts with no service and no remote (call it once every service and
+ * remote is registered); warnings are debatable designs (an active state
+ * whose transitions all stay in it, a transition from a terminal state).
+ */
+STW_API int stw_check(struct stw_engine *e, json_t **findings) STW_WUR;
 
 /* ------------------------------------------------------------------------ */
 /* Periodic processes                                                       */
@@ -719,14 +769,15 @@ STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, 
  * order they were written. While the deliveries did something (the events
  * in-process services appended are the steps' next input), the steps and
  * deliveries run again, up to 8 passes, so a process whose services are in
- * process goes through several hops in one round. A round is one
- * transaction, committed with one sync, while small: its batches share a
- * sixteenth of batch_size, then the batches left commit on their own, and a
- * round after a large one runs that way from the start. Each
- * batch is a nested level of the round's transaction, so a batch that fails
- * or conflicts undoes only itself. Remote services are called after the
- * commit, outside it. *did_work (if not NULL) receives the number of
- * messages handled and commands delivered.
+ * process goes through several hops in one round. Then the pending commands
+ * of contexts with neither a service nor a remote here are parked (see
+ * stw_options.delivered_elsewhere). A round is one transaction, committed
+ * with one sync, while small: its batches share a sixteenth of batch_size,
+ * then the batches left commit on their own, and a round after a large one
+ * runs that way from the start. Each batch is a nested level of the round's
+ * transaction, so a batch that fails or conflicts undoes only itself. Remote
+ * services are called after the commit, outside it. *did_work (if not NULL)
+ * receives the number of messages handled and commands delivered or parked.
  */
 STW_API int stw_run_once(struct stw_engine *e, int *did_work) STW_WUR;
 
@@ -743,7 +794,11 @@ STW_API int stw_run_until_idle(struct stw_engine *e) STW_WUR;
  */
 STW_API int stw_next_timer(struct stw_engine *e, int64_t *due_ms) STW_WUR;
 
-/* Counters since the engine was opened. */
+/*
+ * Counters since the engine was opened, of committed work: what a transaction
+ * that failed to commit or was rolled back counted is taken back (but for the
+ * streams read and the calls to remote services, made all the same).
+ */
 struct stw_stats {
 	uint64_t steps;                /* messages applied to instances */
 	uint64_t duplicates;           /* messages already handled, ignored */
@@ -760,7 +815,7 @@ struct stw_stats {
 	uint64_t periodic_runs;        /* periodic process runs committed */
 	uint64_t remote_attempts;      /* delivery attempts to remote services */
 	uint64_t remote_failures;      /* ... that failed (retried later or parked) */
-	uint64_t commands_parked;      /* commands parked after their last attempt */
+	uint64_t commands_parked;      /* ... parked: after their last attempt, or unserved */
 	uint64_t inputs_parked;        /* input events parked as poison */
 	uint64_t stream_reads;         /* stw_read_stream and stw_svc_read_stream calls */
 	uint64_t

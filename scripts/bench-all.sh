@@ -38,6 +38,10 @@ run bench_timers "--timers ${TIMERS:-1000000}" \
 run bench_voiding_e2e "" "--saturation 200 --light 200 --window 64"
 run bench_recovery "" "--instances 2000 --pending 200"
 run bench_stream_read "--reads 500" "--lengths 10,100 --reads 50"
+# Not a benchmark: the I/O fault test's long form (every read, write, sync and truncation of the
+# voiding workload failed in turn, five ways each: 6,806 runs, 6.5 minutes on a loaded 2-core
+# machine), here because `make bench` is the long run.
+run tests/iofault_voiding "--all" "--runs 40"
 # The peers (pg-boss, DBOS) on a throw-away PostgreSQL, around Steward's side of it.
 run bench_peers_steward "--instances ${PEERS:-2000}" "--quick" "$here/bench/peers/run.sh"
 exit $status

@@ -51,6 +51,10 @@ static int decide(struct stw_service_ctx *sc, const struct stw_command *cmd, con
 					  "ProcessPayment: amount must be an integer number of "
 					  "cents from 0 to %lld",
 					  ORDERS_MAX_CENTS);
+		/* The same request again (a person retried the process from
+		 * AwaitingPayment): the request stands, nothing new happens. */
+		if (p->status == PAYMENT_REQUESTED && p->amount == amount)
+			return STW_OK;
 		if (p->status != PAYMENT_NONE || version != 0)
 			return stw_reject(sc, "a payment for order %s was already requested",
 					  order_id);

@@ -135,15 +135,17 @@ static const struct stw__cli_command commands[] = {
 	  "Lists the commands of the outbox with a status, newest first: id, context,\n"
 	  "type, the instance that sent it, attempts, creation time (UTC) and the last\n"
 	  "error. Parked commands are those a remote service failed on until their last\n"
-	  "attempt: 'steward redeliver ID' or 'steward skip ID' decides.\n"
+	  "attempt, and those sent to a context with neither a service nor a remote:\n"
+	  "'steward redeliver ID' or 'steward skip ID' decides.\n"
 	  "\n"
 	  "options:\n"
 	  "  --status S   pending, delivered, rejected, parked (default) or skipped\n"
 	  "  --limit N    at most N commands (1..1000, default 50)\n",
 	  NULL, STW__CLI_COMMON | OPT(STATUS) | OPT(LIMIT), stw__cli_cmd_commands },
-	{ "redeliver", "ID", "deliver a parked command again",
-	  "Makes a parked command pending again with its attempts reset: it is delivered\n"
-	  "on the next round, under the same id (the service deduplicates it).\n",
+	{ "redeliver", "ID", "deliver a parked or rejected command again",
+	  "Makes a parked or rejected command pending again with its attempts reset: it\n"
+	  "is delivered on the next round, under the same id (the service deduplicates\n"
+	  "it; an in-process service judges a rejected command again).\n",
 	  id_arg, STW__CLI_COMMON, stw__cli_cmd_redeliver },
 	{ "skip", "ID [--note TEXT]", "give up a parked command",
 	  "Marks a parked command skipped: it is never delivered. The note says why\n"

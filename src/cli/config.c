@@ -497,10 +497,10 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 	}
 }
 
-int stw__cli_config_read_file(struct stw__cli_serve_config *c, const char *path, char *err,
-			      size_t cap)
+int stw__cli_config_read_stream(struct stw__cli_serve_config *c, FILE *f, const char *path,
+				char *err, size_t cap)
 {
-	struct parse p = { .c = c, .path = path };
+	struct parse p = { .c = c, .f = f, .path = path };
 	const char *slash = strrchr(path, '/');
 	if (slash == NULL)
 		snprintf(p.dir, sizeof(p.dir), ".");
@@ -508,14 +508,8 @@ int stw__cli_config_read_file(struct stw__cli_serve_config *c, const char *path,
 		snprintf(p.dir, sizeof(p.dir), "/");
 	else
 		snprintf(p.dir, sizeof(p.dir), "%.*s", (int)(slash - path), path);
-	if ((p.f = fopen(path, "r")) == NULL) {
-		snprintf(err, cap, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
 	int rc = ini_parse_stream(read_line, &p, on_key, &p);
-	int read_error = ferror(p.f);
-	fclose(p.f);
-	if (read_error) {
+	if (ferror(f)) {
 		snprintf(err, cap, "%s: cannot read", path);
 		return -1;
 	}
@@ -537,6 +531,19 @@ int stw__cli_config_read_file(struct stw__cli_serve_config *c, const char *path,
 		return -1;
 	}
 	return 0;
+}
+
+int stw__cli_config_read_file(struct stw__cli_serve_config *c, const char *path, char *err,
+			      size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, cap, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = stw__cli_config_read_stream(c, f, path, err, cap);
+	fclose(f);
+	return rc;
 }
 
 /* ------------------------------------------------------------------------ */

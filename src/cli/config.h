@@ -82,6 +82,14 @@ void stw__cli_config_free(struct stw__cli_serve_config *c);
 int stw__cli_config_read_file(struct stw__cli_serve_config *c, const char *path, char *err,
 			      size_t cap);
 
+/*
+ * Reads an INI file from f, open for reading, as stw__cli_config_read_file
+ * reads the file `path` (which names it in messages and in c->file, and
+ * whose directory relative paths are taken from). f stays open.
+ */
+int stw__cli_config_read_stream(struct stw__cli_serve_config *c, FILE *f, const char *path,
+				char *err, size_t cap);
+
 /* Sets one string setting (copying the value): 0, or -1 when out of memory. */
 int stw__cli_config_set(char **field, const char *value);
 

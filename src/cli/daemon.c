@@ -380,7 +380,8 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 		goto out;
 	}
 	if (o->setup != NULL && (rc = o->setup(w.e, o->setup_ud)) != STW_OK) {
-		stw__cli_error_text("", stw_errmsg(w.e), "");
+		if (stw_errmsg(w.e)[0] != '\0') /* else the setup said why */
+			stw__cli_error_text("", stw_errmsg(w.e), "");
 		goto out;
 	}
 	int web =

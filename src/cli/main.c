@@ -15,6 +15,7 @@
 
 #include <steward.h>
 
+#include "check.h"
 #include "commands.h"
 #include "config.h"
 #include "daemon.h"
@@ -29,6 +30,8 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  serve          run the definitions of plugins against remote services\n"
 	      "                 (--config FILE; see steward serve --help)\n"
+	      "  check PLUGIN   check the definitions of plugins before they run (exit 1 on\n"
+	      "                 an error; see steward check --help)\n"
 	      "  demo voiding   run the document voiding example (seed 000) with its web page\n"
 	      "  demo orders    run the restaurant order example (seed 002) with its web page\n"
 	      "  demo booking   run the ticket booking example (seed 003) with its web page\n",
@@ -272,9 +275,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		if (strcmp(argv[2], "serve") == 0) {
+		if (strcmp(argv[2], "serve") == 0 || strcmp(argv[2], "check") == 0) {
 			char *help[] = { argv[2], (char *)"--help", NULL };
-			return stw__cli_serve(2, help);
+			return argv[2][0] == 's' ? stw__cli_serve(2, help)
+						 : stw__cli_check(2, help);
 		}
 		return stw__cli_help(argv[2], stdout);
 	}
@@ -282,6 +286,8 @@ int main(int argc, char **argv)
 		return stw__cli_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return stw__cli_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return stw__cli_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "demo") == 0) {
 		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
 			usage(stdout);

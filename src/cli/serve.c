@@ -16,6 +16,7 @@
 #include <steward.h>
 #include <steward_plugin.h>
 
+#include "check.h"
 #include "config.h"
 #include "daemon.h"
 #include "http/transport.h"
@@ -30,6 +31,7 @@ struct serve {
 	struct stw__cli_plugin *plugins; /* one per cfg.load */
 	size_t nplugins;
 	char **tokens; /* one per cfg.remotes; NULL: no token */
+	int checked;   /* the definitions' findings were printed (stw__cli_check_print) */
 	/* The transports of every engine the daemon opened, freed at exit. The
 	 * setup runs on several threads (worker, HTTP server, delivery). */
 	pthread_mutex_t lock;
@@ -156,6 +158,20 @@ static int setup(struct stw_engine *e, void *ud)
 			stw__cli_error_text(pre, stw_errmsg(e), "");
 			return rc;
 		}
+	}
+	/* The findings once, on the first engine (every engine gets the same). */
+	if (s->checked)
+		return STW_OK;
+	int errors = 0;
+	s->checked = 1;
+	if (stw__cli_check_print(e, stderr, &errors) != 0)
+		return STW_ENOMEM;
+	if (errors > 0) {
+		fprintf(stderr,
+			"steward: %d error%s in the definitions: not starting (see steward "
+			"check)\n",
+			errors, errors == 1 ? "" : "s");
+		return STW_EINVAL;
 	}
 	return STW_OK;
 }

@@ -256,13 +256,11 @@ void stw__cli_error_text(const char *prefix, const char *text, const char *suffi
 	free(b.p);
 }
 
-int stw__cli_print_json(const json_t *v, int pretty)
+int stw__cli_json_text(struct stw__cli_buf *b, const json_t *v, int pretty)
 {
 	char *s = json_dumps(v, JSON_ENCODE_ANY | (pretty ? JSON_INDENT(2) : JSON_COMPACT));
-	if (s == NULL) {
-		stw__cli_error("out of memory");
-		return 1;
-	}
+	if (s == NULL)
+		return -1;
 	size_t n = strlen(s), start = 0, i = 0;
 	while (i < n) {
 		uint32_t cp = 0;
@@ -270,14 +268,28 @@ int stw__cli_print_json(const json_t *v, int pretty)
 		if (len == 0)
 			len = 1; /* jansson writes valid UTF-8; be safe anyway */
 		if (cp == 0x7f || is_invisible(cp)) {
-			fwrite(s + start, 1, i - start, stdout);
-			printf("\\u%04x", (unsigned)cp);
+			stw__cli_buf_putn(b, s + start, i - start);
+			stw__cli_buf_printf(b, "\\u%04x", (unsigned)cp);
 			start = i + len;
 		}
 		i += len;
 	}
-	fwrite(s + start, 1, n - start, stdout);
-	fputc('\n', stdout);
+	stw__cli_buf_putn(b, s + start, n - start);
 	free(s);
+	return b->oom ? -1 : 0;
+}
+
+int stw__cli_print_json(const json_t *v, int pretty)
+{
+	struct stw__cli_buf b = { 0 };
+	const char *s = stw__cli_json_text(&b, v, pretty) == 0 ? stw__cli_buf_str(&b) : NULL;
+	if (s == NULL) {
+		free(b.p);
+		stw__cli_error("out of memory");
+		return 1;
+	}
+	fwrite(s, 1, b.len, stdout);
+	fputc('\n', stdout);
+	free(b.p);
 	return 0;
 }

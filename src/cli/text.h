@@ -78,10 +78,16 @@ void stw__cli_error(const char *fmt, ...) STW__CLI_PRINTF(1, 2);
 void stw__cli_error_text(const char *prefix, const char *text, const char *suffix);
 
 /*
- * Prints v as JSON on stdout, indented when pretty, followed by a newline.
- * jansson escapes control characters below 0x20; this also escapes DEL and
- * the invisible characters, which stays valid JSON (they can only occur
- * inside strings). Returns 0, or 1 when out of memory.
+ * Appends v to b as JSON, indented when pretty. jansson escapes control
+ * characters below 0x20; this also escapes DEL and the invisible
+ * characters, which stays valid JSON (they can only occur inside strings).
+ * Returns 0, or -1 when out of memory.
+ */
+int stw__cli_json_text(struct stw__cli_buf *b, const json_t *v, int pretty);
+
+/*
+ * Prints v on stdout as stw__cli_json_text writes it, followed by a
+ * newline. Returns 0, or 1 when out of memory.
  */
 int stw__cli_print_json(const json_t *v, int pretty);
 

@@ -3,7 +3,7 @@
  * of machine.c made real inside the caller's transaction. The instance's new
  * state and status, its history row, the commands written to the outbox and
  * the timers armed for the state it enters. Shared by the steps of events
- * and timers and by a person's retry.
+ * and timers, by the rejections of commands and by a person's retry.
  */
 #include "core/apply.h"
 #include "core/machine.h"
@@ -55,12 +55,31 @@ static struct stw_step_info step_info(const struct stw__def *def, const struct s
 	};
 }
 
+/*
+ * A stored instance whose data is not a JSON object cannot take ev: it fails
+ * with the reason (its data kept as stored) and ev is recorded, so the batch
+ * goes on for every other instance.
+ */
+static int bad_data(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in,
+		    const struct stw_event *ev)
+{
+	char why[STW_MAX_NOTE];
+	stw__copy(why, sizeof(why), e->errmsg);
+	stw__log(e, STW_LOG_ERROR, "%s: %s not delivered to it: %s", def->d->name, ev->type, why);
+	const char *cur = stw__state_name(def, in->state);
+	stw__inst_fail(e, in, why);
+	int rc = stw__history_write(e, def, in->id, ev, cur, cur, STW__O_FAILED, why);
+	return rc == STW_OK ? stw__inst_save(e, def, in) : rc;
+}
+
 int stw__apply(struct stw_engine *e, const struct stw__def *def, int t, struct stw__inst *in,
 	       const struct stw_event *ev)
 {
 	const struct stw_transition_def *td = &def->d->transitions[t];
 	if (stw__uses_data(td)) {
 		int rc = stw__inst_data(e, def, in);
+		if (rc == STW_ESTORE && in->version > 0)
+			return bad_data(e, def, in, ev);
 		if (rc != STW_OK)
 			return rc;
 	}
@@ -106,7 +125,7 @@ int stw__apply(struct stw_engine *e, const struct stw__def *def, int t, struct s
 }
 
 int stw__deliver(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in,
-		 const struct stw_event *ev)
+		 const struct stw_event *ev, const char *unaccepted)
 {
 	const struct stw_definition *d = def->d;
 	const char *id = in->id;
@@ -131,10 +150,12 @@ int stw__deliver(struct stw_engine *e, const struct stw__def *def, struct stw__i
 	switch (v.fate) {
 	case STW__FATE_IGNORE:
 		return stw__history_write(e, def, id, ev, cur, cur, STW__O_IGNORED, v.why);
-	case STW__FATE_FAIL:
-		stw__inst_fail(e, in, v.why);
-		rc = stw__history_write(e, def, id, ev, cur, cur, STW__O_FAILED, v.why);
+	case STW__FATE_FAIL: {
+		const char *why = unaccepted != NULL ? unaccepted : v.why;
+		stw__inst_fail(e, in, why);
+		rc = stw__history_write(e, def, id, ev, cur, cur, STW__O_FAILED, why);
 		return rc == STW_OK ? stw__inst_save(e, def, in) : rc;
+	}
 	case STW__FATE_APPLY:
 	default:
 		return stw__apply(e, def, v.transition, in, ev);

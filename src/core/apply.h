@@ -19,11 +19,12 @@ int stw__apply(struct stw_engine *e, const struct stw__def *def, int t, struct s
 /*
  * Delivers a message to a loaded instance: skips a message it handled
  * before (on a careful pass), records what an ended or halted instance
- * ignores, fails the instance on a message its state does not accept, else
- * applies the transition. Shared by events and timers.
+ * ignores, fails the instance on a message its state does not accept (with
+ * `unaccepted` as the reason, or NULL: "X is not accepted in state S"), else
+ * applies the transition. Shared by events, timers and rejected commands.
  */
 int stw__deliver(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in,
-		 const struct stw_event *ev);
+		 const struct stw_event *ev, const char *unaccepted);
 
 /*
  * A person's retry: makes the failed instance in active in `state` with a

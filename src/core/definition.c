@@ -6,6 +6,8 @@
  */
 #include "core/definition.h"
 
+#include "core/check.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +103,11 @@ static int check_definition(struct stw_engine *e, const struct stw_definition *d
 						 "definition %s: trigger %s needs a target state",
 						 name, t->on);
 		}
+		if (t->from == NULL && strcmp(t->on, STW_COMMAND_REJECTED) == 0)
+			return stw__fail(e, STW_EINVAL,
+					 "definition %s: %s cannot be a trigger (it comes to an "
+					 "instance that sent a command)",
+					 name, t->on);
 		if (t->from == NULL)
 			triggers++;
 		for (int j = 0; j < i; j++)
@@ -174,6 +181,8 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 					 def->name);
 	struct stw__def d = { .d = def };
 	int rc = check_definition(e, def, &d);
+	if (rc == STW_OK)
+		rc = stw__refuse_bad_definition(e, &d);
 	if (rc != STW_OK) {
 		stw__def_free(&d);
 		return rc;

@@ -5,11 +5,15 @@
  * dispatcher hands the outbox's pending rows to in-process services in
  * batches (one transaction per batch, one savepoint per command, no more
  * commands than the store's budget of savepoints allows) and marks them
- * delivered in the same transaction.
+ * delivered in the same transaction; a refused one is marked rejected and
+ * its instance told (rejected.c). The pending commands of a context that
+ * has neither a service nor a remote here are parked, with that reason,
+ * unless the engine leaves them to another (delivered_elsewhere).
  */
 #include "core/dispatch.h"
 #include "core/events.h"
 #include "core/outbox.h"
+#include "core/rejected.h"
 #include "core/streams.h"
 #include "core/txn.h"
 
@@ -218,7 +222,8 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 		p->error = err[0] ? stw__arena_strdup(&e->arena, err, &oom) : NULL;
 	}
 	/* The outbox rows are marked in the same transaction: a command's
-	 * effects, its dedup row and its "delivered" commit together. */
+	 * effects, its dedup row and its "delivered" commit together, and so do a
+	 * refusal and the message that tells the instance of it. */
 	int64_t now = stw__now(e);
 	for (int i = 0; i < l.n && rc == STW_OK; i++) {
 		struct pending *p = &l.items[i];
@@ -227,6 +232,9 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 			    p->error, now);
 		if (rc != STW_OK)
 			stw__store_fail(e, rc, "marking deliveries");
+		else if (!ok)
+			rc = stw__tell_rejection(e, &p->row,
+						 p->error ? p->error : stw_strerror(p->outcome));
 	}
 	if (rc == STW_OK) {
 		stw__failpoint(e, "service.before_commit");
@@ -255,6 +263,93 @@ static int dispatch_service_scoped(struct stw_engine *e, const struct stw__servi
 {
 	struct stw__arena_mark scope = stw__arena_mark(&e->arena);
 	int rc = dispatch_service(e, svc, n);
+	stw__arena_rewind(&e->arena, scope);
+	return rc;
+}
+
+/* Contexts with pending commands that this engine does not serve, for park_unserved. */
+#define UNSERVED_MAX 64
+
+struct unserved {
+	struct stw_engine *e;
+	const char *names[UNSERVED_MAX];
+	int n;
+	int oom;
+};
+
+static int unserved_cb(const char *name, void *ud)
+{
+	struct unserved *u = ud;
+	if (stw__find_service(u->e, name) != NULL || stw__find_remote(u->e, name) != NULL)
+		return 0;
+	int oom = 0;
+	u->names[u->n] = stw__arena_strdup(&u->e->arena, name, &oom);
+	if (oom) {
+		u->oom = 1;
+		return 1;
+	}
+	return ++u->n >= UNSERVED_MAX;
+}
+
+/* Parks a batch of the pending commands of `context`, in one transaction; *n counts them. */
+static int park_context(struct stw_engine *e, const char *context, int *n)
+{
+	struct stw__store *s = e->store;
+	struct pending_list l = { .e = e, .cap = stw__batch_cap(e) };
+	l.items = stw__arena_alloc(&e->arena, sizeof(*l.items) * (size_t)l.cap);
+	if (l.items == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	int rc = STW__S(s, outbox_pending, context, l.cap, pending_cb, &l);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "reading the outbox");
+	if (l.oom)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	char why[STW_MAX_NAME + 48];
+	snprintf(why, sizeof(why), "no service or remote for context %s", context);
+	if ((rc = stw__begin(e)) != STW_OK)
+		return stw__store_fail(e, rc, "beginning to park commands");
+	for (int i = 0; i < l.n && rc == STW_OK; i++)
+		rc = STW__S(s, outbox_attempted, l.items[i].row.command_id,
+			    stw__cstatus_word(STW__C_PARKED), why, l.items[i].row.attempts, 0, 0);
+	if (rc == STW_OK)
+		rc = stw__commit(e);
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, "parking commands");
+		stw__rollback(e);
+		return rc;
+	}
+	stw__count_commit(e);
+	e->stats.commands_parked += (uint64_t)l.n;
+	stw__log(e, STW_LOG_WARN, "%d command%s parked: %s", l.n, l.n == 1 ? "" : "s", why);
+	*n = l.n;
+	return STW_OK;
+}
+
+/* stw__park_unserved, inside the arena scope it owns. */
+static int park_unserved(struct stw_engine *e, int *parked)
+{
+	struct unserved u = { .e = e };
+	int rc = STW__S(e->store, outbox_pending_contexts, unserved_cb, &u);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "reading the outbox");
+	if (u.oom)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	for (int i = 0; i < u.n; i++) {
+		int n = 0;
+		if ((rc = park_context(e, u.names[i], &n)) != STW_OK)
+			return rc;
+		*parked += n;
+	}
+	return STW_OK;
+}
+
+int stw__park_unserved(struct stw_engine *e, int *parked)
+{
+	*parked = 0;
+	if (e->delivered_elsewhere)
+		return STW_OK;
+	struct stw__arena_mark scope = stw__arena_mark(&e->arena);
+	int rc = park_unserved(e, parked);
 	stw__arena_rewind(&e->arena, scope);
 	return rc;
 }

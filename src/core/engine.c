@@ -57,6 +57,7 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		if (opts->synchronous >= 0 && opts->synchronous <= 2)
 			sync = opts->synchronous;
 		e->separate_remote = opts->separate_remote_delivery != 0;
+		e->delivered_elsewhere = opts->delivered_elsewhere != 0;
 		e->max_input_attempts = opts->max_input_attempts;
 		inline_checkpoint = opts->inline_checkpoint != 0;
 		stream_cache_kb = opts->stream_cache_kb;

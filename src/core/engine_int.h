@@ -14,6 +14,7 @@
  *   events.c machine.c outbox.c      the logs; the transition table; the outbox
  *   instance.c                       instances of a batch: load, cache, save, history
  *   apply.c                          one message applied to one instance
+ *   rejected.c                       a rejected command told to its instance
  *   step.c timers.c dispatch.c       event batches; timer batches; in-process delivery
  *   remote.c periodic.c operate.c    remote delivery; periodic processes; a person's acts
  *   round.c inspect.c                the run loop; read-only views
@@ -26,6 +27,9 @@
 #include "core/status.h"
 #include "core/util.h"
 #include "store/store.h"
+
+/* Levels of nested transactions whose counters are kept (see txn.c); deeper ones are not undone. */
+#define STW__TXN_LEVELS 8
 
 /* Timers one transition may arm. */
 #define STW__MAX_TIMERS 16
@@ -81,9 +85,10 @@ struct stw_engine {
 	size_t nperiodics;
 	struct stw__remote *remotes;
 	size_t nremotes;
-	int separate_remote;    /* stw_run_once leaves remote delivery to the host */
-	int max_input_attempts; /* poison inputs: attempts before parking */
-	uint64_t rng;           /* jitter of retry delays */
+	int separate_remote;     /* stw_run_once leaves remote delivery to the host */
+	int delivered_elsewhere; /* unserved contexts' commands wait for another engine */
+	int max_input_attempts;  /* poison inputs: attempts before parking */
+	uint64_t rng;            /* jitter of retry delays */
 	struct stw_stats stats;
 	/*
 	 * Batch-scoped memory. A batch takes a mark when it starts and rewinds
@@ -108,6 +113,11 @@ struct stw_engine {
 	int txn_units;       /* step and delivery transactions inside it, counted as one commit */
 	int round_budget;    /* messages and commands the round's transaction may still take */
 	int last_round_work; /* what the last round did: a large one is not one transaction */
+	/*
+	 * The counters when each open level began (index: its depth - 1), put
+	 * back when the level is undone: stats count stored work only (txn.c).
+	 */
+	struct stw_stats txn_stats[STW__TXN_LEVELS];
 	struct stw__held *held;
 	size_t nheld, held_cap;
 	struct stw__streams *streams; /* recently read streams, parsed (streams.c); NULL: off */

@@ -172,8 +172,12 @@ static int history_cb(const struct stw__history_row *r, void *ud)
 	     set_str(o, "message_id", r->message_id) | set_str(o, "message_type", r->message_type) |
 	     set_str(o, "context", r->context) | set_str(o, "from", r->from_state) |
 	     set_str(o, "to", r->to_state) | set_str(o, "outcome", r->outcome) |
-	     set_str(o, "reason", r->reason)) != 0 ||
-	    json_array_append_new(c->arr, o) != 0) {
+	     set_str(o, "reason", r->reason)) != 0) {
+		json_decref(o); /* a field that is not UTF-8 (a damaged row) fails as memory does */
+		c->oom = 1;
+		return 1;
+	}
+	if (json_array_append_new(c->arr, o) != 0) {
 		c->oom = 1;
 		return 1;
 	}

@@ -6,6 +6,7 @@
  */
 #include "core/instance.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +54,58 @@ int stw__inst_load(struct stw_engine *e, const struct stw__def *def, struct stw_
 		return stw__fail(e, STW_ENOMEM, "out of memory");
 	in->state = stw__state_index(def, l.state_name);
 	in->status = l.status < 0 ? STW__I_NONE : (enum stw__istatus)l.status;
+	in->state_text = l.state_name;
+	in->malformed = 1;
 	if (in->data_text == NULL || in->state < 0)
 		return stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (unknown state %s)",
 				 in->id, def->d->name, l.state_name ? l.state_name : "?");
 	if (l.status < 0)
 		return stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (unknown status)",
 				 in->id, def->d->name);
+	if (!stw__inst_version_ok(in->version))
+		return stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (version %lld)",
+				 in->id, def->d->name, (long long)in->version);
+	in->malformed = 0;
 	return STW_OK;
+}
+
+int stw__inst_quarantine(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in,
+			 const struct stw_event *ev)
+{
+	char why[STW_MAX_NOTE];
+	stw__copy(why, sizeof(why), e->errmsg);
+	stw__log(e, STW_LOG_ERROR, "%s: %s not delivered to it: %s", def->d->name, ev->type, why);
+	int rc = STW_OK;
+	if (in->status != STW__I_FAILED) {
+		int64_t now = stw__now(e);
+		struct stw__instance_row row = {
+			.definition = def->d->name,
+			.id = in->id,
+			.state = in->state_text ? in->state_text : "",
+			.status = stw__istatus_word(STW__I_FAILED),
+			.data = in->data_text ? in->data_text : "{}",
+			.unique_key = in->key,
+			.reason = why,
+			/* A version out of range cannot grow: the check still holds. */
+			.version =
+			    stw__inst_version_ok(in->version) ? in->version + 1 : in->version,
+			.created_at = in->created_at,
+			.updated_at = now,
+			.entered_version = in->entered_version,
+		};
+		rc = STW__S(e->store, instance_update, &row, in->stored_version);
+		if (rc != STW_OK)
+			return stw__store_fail(e, rc, "failing a malformed instance");
+		in->status = STW__I_FAILED;
+		e->stats.failures++;
+	}
+	return stw__history_write(e, def, in->id, ev, in->state_text, in->state_text, STW__O_FAILED,
+				  why);
+}
+
+int stw__inst_version_ok(int64_t version)
+{
+	return version >= 1 && version < INT64_MAX;
 }
 
 /* Parses the instance's data if it is still text. */
@@ -194,6 +240,11 @@ int stw__icache_get(struct stw_engine *e, const struct stw__def *def, const char
 {
 	struct stw__icache *c = e->icache;
 	struct stw__inst **slot = cache_slot(c, id);
+	if (*slot != NULL && (*slot)->malformed) {
+		*out = *slot; /* failed once in this batch (stw__inst_quarantine) */
+		return stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (state %s)", id,
+				 def->d->name, (*slot)->state_text ? (*slot)->state_text : "?");
+	}
 	if (*slot != NULL && (*slot)->status != STW__I_NONE) {
 		*out = *slot;
 		return STW_OK;
@@ -213,7 +264,7 @@ int stw__icache_get(struct stw_engine *e, const struct stw__def *def, const char
 	}
 	*out = in;
 	int rc = stw__inst_load(e, def, in);
-	if (rc != STW_OK) {
+	if (rc != STW_OK && !in->malformed) {
 		/* Not stored (or unreadable): an empty entry, ready for a trigger. */
 		*in = (struct stw__inst){ .id = in->id };
 	}

@@ -27,6 +27,13 @@ struct stw__inst {
 	int64_t updated_at;
 	int64_t entered_version; /* the version at which the current state was entered */
 	int dirty;               /* changed since it was loaded: to be written */
+	/*
+	 * Set by stw__inst_load when the stored row cannot be interpreted (a state
+	 * or status the definition does not know, a version out of range):
+	 * state_text is then the stored state's name. See stw__inst_quarantine.
+	 */
+	int malformed;
+	const char *state_text;
 };
 
 /*
@@ -57,9 +64,17 @@ struct stw__icache {
 /*
  * Loads instance (def, id) from the store into *in (in->id must be set),
  * leaving its data as text. STW_ENOTFOUND when it does not exist, STW_ESTORE
- * when its state or status is not one the definition knows.
+ * when its state or status is not one the definition knows or its version
+ * cannot be one (stw__inst_version_ok).
  */
 int stw__inst_load(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in);
+
+/*
+ * 1 when a stored instance's version can be the base of a change: from 1
+ * (the first) to below INT64_MAX (one more must fit). A row outside that
+ * range is malformed, as one with an unknown state.
+ */
+int stw__inst_version_ok(int64_t version);
 
 /* Parses the instance's data if it is still text. */
 int stw__inst_data(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in);
@@ -69,6 +84,18 @@ int stw__inst_data(struct stw_engine *e, const struct stw__def *def, struct stw_
  * batch (or at once when no batch cache is open, as for a retry).
  */
 int stw__inst_save(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in);
+
+/*
+ * One bad instance stays one bad instance. Called instead of delivering
+ * message ev to an instance that stw__inst_load found malformed (the
+ * engine's message says why): fails the stored row as it is (its state,
+ * data and key untouched, status failed with the reason, next version),
+ * unless it failed already, and records ev in its history as failed. The
+ * caller then goes on with the other messages, so the cursor, timers and
+ * every other instance keep moving; a person cancels or repairs it.
+ */
+int stw__inst_quarantine(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in,
+			 const struct stw_event *ev);
 
 /* Marks an instance failed with a reason (the first reason stays). */
 void stw__inst_fail(struct stw_engine *e, struct stw__inst *in, const char *reason);

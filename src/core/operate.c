@@ -149,6 +149,11 @@ static int end_instance(struct stw_engine *e, const char *definition, const char
 		stw__store_fail(e, rc, "reading an instance");
 		goto out;
 	}
+	if (!stw__inst_version_ok(c.row.version)) {
+		rc = stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (version %lld)", id,
+			       def, (long long)c.row.version);
+		goto out;
+	}
 	int failed = strcmp(c.status, stw__istatus_word(STW__I_FAILED)) == 0;
 	int active = strcmp(c.status, stw__istatus_word(STW__I_ACTIVE)) == 0;
 	if (how->cancel ? !failed && !active : !failed) {
@@ -264,9 +269,10 @@ STW_API int stw_set_cursor(struct stw_engine *e, const char *definition, const c
 	return rc;
 }
 
-/* The status and attempts of one command (decide's callback). */
+/* The status, context and attempts of one command (decide's callback). */
 struct status_of {
 	char status[16];
+	char context[STW_MAX_NAME];
 	int attempts;
 };
 
@@ -274,11 +280,17 @@ static int status_cb(const struct stw__outbox_row *row, void *ud)
 {
 	struct status_of *st = ud;
 	stw__copy(st->status, sizeof(st->status), row->status);
+	stw__copy(st->context, sizeof(st->context), row->context);
 	st->attempts = row->attempts;
 	return 0;
 }
 
-/* Moves a parked command to `status` in one transaction. */
+/*
+ * Moves a command to `status` in one transaction: a parked one to pending
+ * (retry) or skipped, a rejected one to pending. A refusal of an in-process
+ * service is forgotten by its dedup table then, so that the handler judges
+ * the command again (a refusal wrote nothing, so nothing can be doubled).
+ */
 static int decide(struct stw_engine *e, const char *id, enum stw__cstatus status, const char *note)
 {
 	if (!stw__valid_id(id))
@@ -286,20 +298,25 @@ static int decide(struct stw_engine *e, const char *id, enum stw__cstatus status
 	if (note != NULL && strlen(note) > STW_MAX_NOTE)
 		return stw__fail(e, STW_EINVAL, "the note is longer than %d bytes", STW_MAX_NOTE);
 	struct stw__store *s = e->store;
-	struct status_of st = { { 0 }, 0 };
+	struct status_of st = { { 0 }, { 0 }, 0 };
 	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning a decision");
 	rc = STW__S(s, outbox_get, id, status_cb, &st);
+	enum stw__cstatus was = rc == STW_OK ? stw__cstatus_parse(st.status) : STW__C_PENDING;
+	int retry = status == STW__C_PENDING;
 	if (rc == STW_ENOTFOUND) {
 		stw__fail(e, rc, "no command %s", id);
 	} else if (rc != STW_OK) {
 		stw__store_fail(e, rc, "reading a command");
-	} else if (stw__cstatus_parse(st.status) != STW__C_PARKED) {
-		rc = stw__fail(e, STW_ESTATE, "command %s is %s, not parked", id, st.status);
-	} else if (status == STW__C_PENDING) {
+	} else if (was != STW__C_PARKED && !(retry && was == STW__C_REJECTED)) {
+		rc = stw__fail(e, STW_ESTATE, "command %s is %s, not parked%s", id, st.status,
+			       retry ? " or rejected" : "");
+	} else if (retry) {
 		/* A fresh start: all attempts again, the first one now. */
 		rc = STW__S(s, outbox_attempted, id, stw__cstatus_word(status), NULL, 0, 0, 0);
+		if (rc == STW_OK && was == STW__C_REJECTED)
+			rc = STW__S(s, dedup_forget_refusal, st.context, id);
 	} else {
 		rc = STW__S(s, outbox_attempted, id, stw__cstatus_word(status),
 			    note ? note : "skipped by a person", st.attempts, 0, 0);

@@ -50,6 +50,8 @@ int stw__outbox_row_copy(struct stw__arena *a, struct stw__outbox_row *dst,
 	dst->command_id = stw__arena_strdup(a, src->command_id, &oom);
 	dst->context = stw__arena_strdup(a, src->context, &oom);
 	dst->type = stw__arena_strdup(a, src->type, &oom);
+	dst->definition = stw__arena_strdup(a, src->definition, &oom);
+	dst->instance_id = stw__arena_strdup(a, src->instance_id, &oom);
 	dst->correlation_id = stw__arena_strdup(a, src->correlation_id, &oom);
 	dst->causation_id = stw__arena_strdup(a, src->causation_id, &oom);
 	dst->data = stw__arena_strdup(a, src->data, &oom);

@@ -18,8 +18,8 @@ int stw__outbox_write(struct stw_engine *e, const struct stw__def *def, int t,
 		      char *const *payloads, int n);
 
 /*
- * Copies an outbox row (seq, attempts and its strings) into the arena; -1
- * when out of memory.
+ * Copies an outbox row (seq, attempts and the strings of the command and of
+ * the instance that sent it) into the arena; -1 when out of memory.
  */
 int stw__outbox_row_copy(struct stw__arena *a, struct stw__outbox_row *dst,
 			 const struct stw__outbox_row *src);

@@ -49,7 +49,9 @@ STW_API int stw_periodic_send(struct stw_periodic_ctx *pc, const char *context, 
 		rc = stw__fail(e, STW_EINVAL, "invalid context, type, key or correlation id");
 	else if (data != NULL && !json_is_object(data))
 		rc = stw__fail(e, STW_EINVAL, "command data must be a JSON object");
-	else if ((text = json_dumps(data ? data : json_object(), JSON_COMPACT)) == NULL)
+	else if (data == NULL && (data = json_object()) == NULL)
+		rc = stw__fail(e, STW_ENOMEM, "out of memory");
+	else if ((text = json_dumps(data, JSON_COMPACT)) == NULL)
 		rc = stw__fail(e, STW_ENOMEM, "cannot serialise command data");
 	json_decref(data);
 	if (rc != STW_OK)

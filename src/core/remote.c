@@ -3,7 +3,8 @@
  * commands wait in the outbox like any other; the engine hands the due ones
  * to the context's transport (HTTP in the daemon) outside any transaction,
  * then records each outcome in one transaction: delivered (with the events
- * the service answered, appended to the context's log), refused, or failed.
+ * the service answered, appended to the context's log), refused (and the
+ * instance that sent it told, rejected.c), or failed.
  * A failed command is tried again after an exponential backoff with jitter
  * and, after its last attempt, parked for a person to retry or skip.
  *
@@ -13,6 +14,7 @@
  */
 #include "core/events.h"
 #include "core/outbox.h"
+#include "core/rejected.h"
 #include "core/txn.h"
 
 #include <stdlib.h>
@@ -188,8 +190,9 @@ static int record(struct stw_engine *e, const struct stw__remote *r, struct due 
 	if (a->outcome == STW_EREJECTED || a->outcome == STW_EINVAL) {
 		e->stats.commands_delivered++;
 		e->stats.commands_rejected++;
-		return mark(e, id, "rejected", a->error[0] ? a->error : "refused by the service",
-			    attempts, 0, now);
+		const char *why = a->error[0] ? a->error : "refused by the service";
+		rc = mark(e, id, "rejected", why, attempts, 0, now);
+		return rc == STW_OK ? stw__tell_rejection(e, &p->row, why) : rc;
 	}
 	e->stats.remote_failures++;
 	const char *err = a->error[0] ? a->error : stw_strerror(a->outcome);

@@ -1,9 +1,10 @@
 /*
  * round.c - the engine's run loop: one round (stw_run_once) runs the due
  * periodic processes, fires the due timers, steps every definition's
- * sources and delivers the commands of in-process services, as one
- * transaction while it is small; then delivers to remote services. Also when
- * the next round is due for a timer (stw_next_timer).
+ * sources and delivers the commands of in-process services (parking those
+ * of contexts nobody here serves), as one transaction while it is small;
+ * then delivers to remote services. Also when the next round is due for a
+ * timer (stw_next_timer).
  */
 #include "core/definition.h"
 #include "core/dispatch.h"
@@ -46,33 +47,16 @@ static int round_grew(struct stw_engine *e, int total)
 	return stw__txn_close(e, 1);
 }
 
-/* The round's work; *total counts it. */
-static int round_work(struct stw_engine *e, int *total)
+/*
+ * Steps, then deliveries; again while the deliveries gave in-process
+ * services something to do, since the events they appended are the next
+ * steps' input: a process whose services are all in process goes through
+ * several hops in one round and one sync. The passes are bounded so that a
+ * process and a service answering each other forever still let the round
+ * end. *total counts the work.
+ */
+static int steps_and_deliveries(struct stw_engine *e, int *total)
 {
-	for (size_t i = 0; i < e->nperiodics; i++) {
-		int ran = 0;
-		int rc = stw__run_periodic(e, &e->periodics[i], &ran);
-		if (rc == STW_OK)
-			rc = round_grew(e, *total += ran);
-		if (rc != STW_OK)
-			return rc;
-	}
-	for (size_t i = 0; i < e->ndefs; i++) {
-		int fired = 0;
-		int rc = stw__fire_timers(e, &e->defs[i], &fired);
-		if (rc == STW_OK)
-			rc = round_grew(e, *total += fired);
-		if (rc != STW_OK)
-			return rc;
-	}
-	/*
-	 * Steps, then deliveries; again while the deliveries gave in-process
-	 * services something to do, since the events they appended are the next
-	 * steps' input: a process whose services are all in process goes
-	 * through several hops in one round and one sync. The passes are
-	 * bounded so that a process and a service answering each other forever
-	 * still let the round end.
-	 */
 	for (int pass = 0; pass < STW__ROUND_PASSES; pass++) {
 		for (size_t i = 0; i < e->ndefs; i++) {
 			const struct stw__def *def = &e->defs[i];
@@ -93,6 +77,34 @@ static int round_work(struct stw_engine *e, int *total)
 			return rc;
 	}
 	return STW_OK;
+}
+
+/* The round's work; *total counts it. */
+static int round_work(struct stw_engine *e, int *total)
+{
+	for (size_t i = 0; i < e->nperiodics; i++) {
+		int ran = 0;
+		int rc = stw__run_periodic(e, &e->periodics[i], &ran);
+		if (rc == STW_OK)
+			rc = round_grew(e, *total += ran);
+		if (rc != STW_OK)
+			return rc;
+	}
+	for (size_t i = 0; i < e->ndefs; i++) {
+		int fired = 0;
+		int rc = stw__fire_timers(e, &e->defs[i], &fired);
+		if (rc == STW_OK)
+			rc = round_grew(e, *total += fired);
+		if (rc != STW_OK)
+			return rc;
+	}
+	/* Steps and deliveries; then the commands nobody here can deliver are
+	 * parked, in the same transaction as the steps that wrote them. */
+	int rc = steps_and_deliveries(e, total);
+	int parked = 0;
+	if (rc == STW_OK && (rc = stw__park_unserved(e, &parked)) == STW_OK)
+		rc = round_grew(e, *total += parked);
+	return rc;
 }
 
 STW_API int stw_run_once(struct stw_engine *e, int *did_work)

@@ -162,9 +162,11 @@ static int handle_event(struct stw_engine *e, const struct stw__def *def,
 		in->state = def->to[t];
 		return stw__apply(e, def, t, in, ev);
 	}
+	if (rc == STW_ESTORE && in != NULL && in->malformed)
+		return stw__inst_quarantine(e, def, in, ev);
 	if (rc != STW_OK)
 		return rc;
-	return stw__deliver(e, def, in, ev);
+	return stw__deliver(e, def, in, ev, NULL);
 }
 
 /* Handles one stored event for a definition (skipping types it does not take). */
@@ -177,10 +179,15 @@ static int handle_row(struct stw_engine *e, const struct stw__def *def,
 	int rc = stw__event_from_row(e, row, &ev);
 	if (rc != STW_OK)
 		return rc;
-	if (stw__is_timer_message(def, ev.type)) {
-		/* A timer's message comes from the engine only: an event cannot
-		 * impersonate it. */
-		rc = write_unrouted(e, def, &ev, "the type is a timer message of the definition");
+	const char *reserved = stw__is_timer_message(def, ev.type)
+				   ? "the type is a timer message of the definition"
+			       : strcmp(ev.type, STW_COMMAND_REJECTED) == 0
+				   ? "the type is the engine's message about a rejected command"
+				   : NULL;
+	if (reserved != NULL) {
+		/* A timer's message, or a rejection, comes from the engine only: an
+		 * event cannot impersonate it. */
+		rc = write_unrouted(e, def, &ev, reserved);
 		stw__event_release(&ev);
 		return rc;
 	}
@@ -365,7 +372,6 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 			goto fail;
 		stw__failpoint(e, "step.after_cursor");
 	}
-	struct stw_stats before = e->stats;
 	if (cap == 1 && attempts > e->max_input_attempts) {
 		/* This event stopped the worker every time: park it. */
 		rc = park_input(e, def, &b.rows[0], attempts);
@@ -376,8 +382,7 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 		/* A redelivered message: undo the batch and redo it with a history
 		 * probe before each message. */
 		stw__icache_close(e);
-		e->stats = before;
-		stw__rollback(e);
+		stw__rollback(e); /* its counters too */
 		if ((rc = stw__begin(e)) != STW_OK)
 			return stw__store_fail(e, rc, "beginning a step");
 		int64_t again = cursor;

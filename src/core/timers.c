@@ -50,10 +50,11 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 	struct stw__inst *in = NULL;
 	*fired = 0;
 	int rc = stw__icache_get(e, def, t->instance_id, &in);
-	if (rc != STW_OK && rc != STW_ENOTFOUND)
+	int malformed = rc == STW_ESTORE && in != NULL && in->malformed;
+	if (rc != STW_OK && rc != STW_ENOTFOUND && !malformed)
 		return rc;
-	int live = rc == STW_OK && in->entered_version == t->entered_version &&
-		   stw__live(def, in->status, in->state);
+	int live = malformed || (rc == STW_OK && in->entered_version == t->entered_version &&
+				 stw__live(def, in->status, in->state));
 	rc = STW_OK;
 	if (live) {
 		struct stw_event ev = {
@@ -71,8 +72,10 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 		};
 		if (ev.data == NULL || ev.metadata == NULL)
 			rc = stw__fail(e, STW_ENOMEM, "out of memory");
+		else if (malformed) /* its instance fails, the other timers fire */
+			rc = stw__inst_quarantine(e, def, in, &ev);
 		else
-			rc = stw__deliver(e, def, in, &ev);
+			rc = stw__deliver(e, def, in, &ev, NULL);
 		json_decref(ev.data);
 		json_decref(ev.metadata);
 		if (rc == STW_OK) {
@@ -108,7 +111,6 @@ static int fire_timers(struct stw_engine *e, const struct stw__def *def, int *fi
 	int64_t *lateness = stw__arena_alloc(&e->arena, sizeof(int64_t) * (size_t)l.cap);
 	if (l.rows == NULL || lateness == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	struct stw_stats before = e->stats;
 	int nfired = 0;
 	/* The first pass does not probe the history; a message found there by
 	 * the history insert (STW__EDUP) makes a second, careful pass. */
@@ -141,8 +143,7 @@ static int fire_timers(struct stw_engine *e, const struct stw__def *def, int *fi
 		stw__icache_close(e);
 		if (rc != STW__EDUP)
 			break;
-		e->stats = before;
-		stw__rollback(e);
+		stw__rollback(e); /* its counters too */
 	}
 	if (rc == STW_OK) {
 		stw__failpoint(e, "timer.before_commit");

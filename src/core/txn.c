@@ -103,10 +103,39 @@ void stw__count_commit(struct stw_engine *e)
  * with its first level opens anew with the next one.
  */
 
+/*
+ * Counters. What a level counted (steps, deliveries, timers fired, ...) is
+ * undone with it, so that the statistics, and /metrics with them, count the
+ * work that is stored, once: a batch whose commit failed is done again later
+ * and counted then. Each level notes the counters when it begins; undoing it
+ * puts them back, except those of what happened outside the store all the
+ * same (streams read, remote services called) and the commits counted.
+ */
+static void note_stats(struct stw_engine *e, int depth)
+{
+	if (depth >= 1 && depth <= STW__TXN_LEVELS)
+		e->txn_stats[depth - 1] = e->stats;
+}
+
+static void undo_stats(struct stw_engine *e, int depth)
+{
+	if (depth < 1 || depth > STW__TXN_LEVELS)
+		return;
+	struct stw_stats now = e->stats;
+	e->stats = e->txn_stats[depth - 1];
+	e->stats.transactions = now.transactions;
+	e->stats.remote_attempts = now.remote_attempts;
+	e->stats.remote_failures = now.remote_failures;
+	e->stats.stream_reads = now.stream_reads;
+	e->stats.stream_events_parsed = now.stream_events_parsed;
+	e->stats.stream_store_reads = now.stream_store_reads;
+}
+
 /* Forgets the nesting when the store has rolled the transaction back itself. */
 static void sync(struct stw_engine *e)
 {
 	if (e->txn_depth > 0 && !STW__S0(e->store, in_transaction)) {
+		undo_stats(e, 1);
 		e->txn_depth = 0;
 		e->txn_flat = 0;
 		e->txn_savepoint = 0;
@@ -126,6 +155,8 @@ int stw__begin(struct stw_engine *e)
 		e->txn_savepoints = 0;
 		e->txn_depth = 2;
 		e->txn_flat = 1;
+		note_stats(e, 1);
+		note_stats(e, 2);
 		return STW_OK;
 	}
 	rc = e->txn_depth == 0 ? STW__S0(s, begin) : STW__S0(s, savepoint);
@@ -137,7 +168,7 @@ int stw__begin(struct stw_engine *e)
 	} else {
 		e->txn_savepoints++;
 	}
-	e->txn_depth++;
+	note_stats(e, ++e->txn_depth);
 	return STW_OK;
 }
 
@@ -186,6 +217,7 @@ int stw__rollback(struct stw_engine *e)
 	}
 	if (e->txn_depth == 1 || (e->txn_depth == 2 && e->txn_flat)) {
 		/* The transaction, or the level that opened it: the outer one opens anew. */
+		undo_stats(e, 1);
 		e->txn_lazy = e->txn_depth == 2;
 		e->txn_depth = 0;
 		e->txn_flat = 0;
@@ -193,7 +225,7 @@ int stw__rollback(struct stw_engine *e)
 	}
 	int rc = STW__S0(s, rollback_to);
 	if (rc == STW_OK)
-		e->txn_depth--;
+		undo_stats(e, e->txn_depth--);
 	return rc;
 }
 
@@ -288,6 +320,7 @@ int stw__txn_close(struct stw_engine *e, int commit)
 			;
 		if (e->txn_depth > 0) {
 			STW__S0(e->store, rollback);
+			undo_stats(e, 1);
 			e->txn_depth = 0;
 			e->txn_flat = 0;
 			e->txn_savepoint = 0;

@@ -30,7 +30,6 @@
 #define SESSION_HEX    64                   /* 32 random bytes */
 #define WRONG_DELAY_MS 500                  /* after a wrong token */
 #define MAX_FORM       8192                 /* the login form's body */
-#define MAX_NEXT       512                  /* the page to return to */
 #define REALM          "Bearer realm=\"steward\""
 #define REALM_INVALID  "Bearer realm=\"steward\", error=\"invalid_token\""
 
@@ -208,11 +207,6 @@ static int session_find(struct stw__http_auth *a, const char *cookie, char csrf[
 
 /* Requests ----------------------------------------------------------------------------- */
 
-static const char *header(struct MHD_Connection *c, const char *name)
-{
-	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-}
-
 /*
  * 1 when the request does not come from another site. Sec-Fetch-Site, which
  * only the browser sets, decides when present: same-origin, or none (the
@@ -221,16 +215,15 @@ static const char *header(struct MHD_Connection *c, const char *name)
  * alone is not enough for forms: under Referrer-Policy: no-referrer a
  * browser sends "Origin: null" even on a same-origin form post.
  */
-static int same_origin(struct MHD_Connection *c)
+static int same_origin(const struct stw__http_auth_request *q)
 {
-	const char *site = header(c, "Sec-Fetch-Site");
-	if (site != NULL)
-		return strcasecmp(site, "same-origin") == 0 || strcasecmp(site, "none") == 0;
-	const char *origin = header(c, "Origin");
+	if (q->fetch_site != NULL)
+		return strcasecmp(q->fetch_site, "same-origin") == 0 ||
+		       strcasecmp(q->fetch_site, "none") == 0;
+	const char *origin = q->origin;
 	if (origin == NULL)
 		return 1;
-	const char *host = header(c, "Host");
-	if (host == NULL || *host == '\0')
+	if (q->host == NULL || *q->host == '\0')
 		return 0;
 	if (strncasecmp(origin, "http://", 7) == 0)
 		origin += 7;
@@ -238,7 +231,7 @@ static int same_origin(struct MHD_Connection *c)
 		origin += 8;
 	else
 		return 0; /* "null" (a sandboxed or file page) and anything else */
-	return strcasecmp(origin, host) == 0;
+	return strcasecmp(origin, q->host) == 0;
 }
 
 /* 1 when the method may change something (anything but GET, HEAD and OPTIONS). */
@@ -297,7 +290,7 @@ static int form_field(const char *body, size_t len, const char *name, char *out,
  */
 static const char *safe_next(const char *s)
 {
-	if (s == NULL || s[0] != '/' || s[1] == '/' || strlen(s) >= MAX_NEXT)
+	if (s == NULL || s[0] != '/' || s[1] == '/' || strlen(s) >= STW__HTTP_NEXT_MAX)
 		return "/";
 	for (const char *p = s; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -309,46 +302,45 @@ static const char *safe_next(const char *s)
 /* Answers ------------------------------------------------------------------------------- */
 
 /*
- * Queues an answer with the server's security headers and up to two extra
- * headers (NULL name: none). buf is copied.
+ * Sets the answer: status, Content-Type and a copy of buf, with up to two
+ * extra headers (NULL name: none; the values are static or in *ans). 1, or
+ * -1 when out of memory.
  */
-static enum MHD_Result answer(struct MHD_Connection *c, int status, const char *type,
-			      const char *buf, size_t len, const char *h1, const char *v1,
-			      const char *h2, const char *v2)
+static int answer(struct stw__http_auth_answer *ans, int status, const char *type, const char *buf,
+		  size_t len, const char *h1, const char *v1, const char *h2, const char *v2)
 {
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, (void *)buf, MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", type);
-	if (h1 != NULL)
-		MHD_add_response_header(resp, h1, v1);
-	if (h2 != NULL)
-		MHD_add_response_header(resp, h2, v2);
-	stw__http_security_headers(resp);
-	enum MHD_Result r = MHD_queue_response(c, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	return r;
+	ans->status = status;
+	ans->type = type;
+	ans->header[0] = h1;
+	ans->value[0] = v1;
+	ans->header[1] = h2;
+	ans->value[1] = v2;
+	ans->len = len;
+	if ((ans->body = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(ans->body, buf, len);
+	ans->body[len] = '\0';
+	return 1;
 }
 
-static enum MHD_Result send_value(struct MHD_Connection *c, int status, json_t *v, const char *h1,
-				  const char *v1, const char *h2, const char *v2)
+static int send_value(struct stw__http_auth_answer *ans, int status, json_t *v, const char *h1,
+		      const char *v1)
 {
 	char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
 	json_decref(v);
 	if (s == NULL)
-		return MHD_NO;
-	enum MHD_Result r = answer(c, status, "application/json", s, strlen(s), h1, v1, h2, v2);
+		return -1;
+	int r = answer(ans, status, "application/json", s, strlen(s), h1, v1, NULL, NULL);
 	wipe(s, strlen(s)); /* it may hold a CSRF token */
 	free(s);
 	return r;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
-				  const char *msg, const char *h1, const char *v1)
+static int send_error(struct stw__http_auth_answer *ans, int status, const char *code,
+		      const char *msg, const char *h1, const char *v1)
 {
-	return send_value(c, status, json_pack("{s:s, s:s}", "error", code, "message", msg), h1, v1,
-			  NULL, NULL);
+	return send_value(ans, status, json_pack("{s:s, s:s}", "error", code, "message", msg), h1,
+			  v1);
 }
 
 /*
@@ -356,7 +348,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
  * Content-Security-Policy). `next` has passed safe_next, so it needs no
  * escaping.
  */
-static enum MHD_Result send_login(struct MHD_Connection *c, int status, const char *next, int wrong)
+static int send_login(struct stw__http_auth_answer *ans, int status, const char *next, int wrong)
 {
 	char html[4096];
 	int n = snprintf(
@@ -379,60 +371,56 @@ static enum MHD_Result send_login(struct MHD_Connection *c, int status, const ch
 	    wrong ? "<p class=\"login-error\" role=\"alert\">That token is not right.</p>\n" : "",
 	    safe_next(next));
 	if (n < 0 || (size_t)n >= sizeof(html))
-		return MHD_NO;
-	return answer(c, status, "text/html; charset=utf-8", html, (size_t)n,
+		return -1;
+	return answer(ans, status, "text/html; charset=utf-8", html, (size_t)n,
 		      status == 401 ? "WWW-Authenticate" : NULL, REALM, NULL, NULL);
 }
 
 /* POST /login: checks the token of the form and opens a session. */
-static enum MHD_Result login(struct stw__http_auth *a, struct MHD_Connection *c, const char *body,
-			     size_t len)
+static int login(struct stw__http_auth *a, const struct stw__http_auth_request *q,
+		 struct stw__http_auth_answer *ans)
 {
-	if (!same_origin(c))
-		return send_error(c, 403, "forbidden", "a login from another site is refused", NULL,
-				  NULL);
-	const char *ct = header(c, "Content-Type");
-	if (!stw__http_media_type_is(ct, "application/x-www-form-urlencoded"))
-		return send_error(c, 415, "unsupported_media_type",
+	if (!same_origin(q))
+		return send_error(ans, 403, "forbidden", "a login from another site is refused",
+				  NULL, NULL);
+	if (!stw__http_media_type_is(q->content_type, "application/x-www-form-urlencoded"))
+		return send_error(ans, 415, "unsupported_media_type",
 				  "send the login form as application/x-www-form-urlencoded", NULL,
 				  NULL);
-	if (len > MAX_FORM)
-		return send_error(c, 413, "too_large", "the login form is too large", NULL, NULL);
-	char token[STW_TOKEN_MAX + 1], next[MAX_NEXT];
-	if (form_field(body, len, "next", next, sizeof(next)) != 1)
+	if (q->len > MAX_FORM)
+		return send_error(ans, 413, "too_large", "the login form is too large", NULL, NULL);
+	char token[STW_TOKEN_MAX + 1], next[STW__HTTP_NEXT_MAX];
+	if (form_field(q->body, q->len, "next", next, sizeof(next)) != 1)
 		snprintf(next, sizeof(next), "/");
-	int got = form_field(body, len, "token", token, sizeof(token));
+	int got = form_field(q->body, q->len, "token", token, sizeof(token));
 	int right = got == 1 && ct_equal(token, strlen(token), a->token, a->token_len);
 	wipe(token, sizeof(token));
 	if (!right) {
-		sleep_ms(WRONG_DELAY_MS);
-		return send_login(c, 401, next, 1);
+		ans->delay_ms = WRONG_DELAY_MS;
+		return send_login(ans, 401, next, 1);
 	}
 	char id[SESSION_HEX + 1], csrf[SESSION_HEX + 1];
 	if (session_open(a, id, csrf) != 0)
-		return send_error(c, 500, "internal", "no randomness for a session", NULL, NULL);
-	char cookie[160];
-	snprintf(cookie, sizeof(cookie),
+		return send_error(ans, 500, "internal", "no randomness for a session", NULL, NULL);
+	snprintf(ans->cookie, sizeof(ans->cookie),
 		 COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld", id,
 		 SESSION_MS / 1000);
+	snprintf(ans->location, sizeof(ans->location), "%s", safe_next(next));
 	wipe(id, sizeof(id));
 	wipe(csrf, sizeof(csrf));
 	static const char moved[] = "logged in\n";
-	enum MHD_Result r = answer(c, 303, "text/plain; charset=utf-8", moved, sizeof(moved) - 1,
-				   "Location", safe_next(next), "Set-Cookie", cookie);
-	wipe(cookie, sizeof(cookie));
-	return r;
+	return answer(ans, 303, "text/plain; charset=utf-8", moved, sizeof(moved) - 1, "Location",
+		      ans->location, "Set-Cookie", ans->cookie);
 }
 
 /* The session's CSRF checks of a state-changing request. Returns NULL or why it fails. */
-static const char *csrf_refusal(struct MHD_Connection *c, const char *csrf)
+static const char *csrf_refusal(const struct stw__http_auth_request *q, const char *csrf)
 {
-	if (!same_origin(c))
+	if (!same_origin(q))
 		return "a state-changing request from another site is refused";
-	const char *sent = header(c, "X-CSRF-Token");
-	if (sent == NULL)
+	if (q->csrf == NULL)
 		return "X-CSRF-Token is missing (GET /api/session gives it)";
-	if (!ct_equal(sent, strlen(sent), csrf, strlen(csrf)))
+	if (!ct_equal(q->csrf, strlen(q->csrf), csrf, strlen(csrf)))
 		return "X-CSRF-Token does not match this session";
 	return NULL;
 }
@@ -440,24 +428,24 @@ static const char *csrf_refusal(struct MHD_Connection *c, const char *csrf)
 static const char clear_cookie[] = COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
 
 /* POST /logout: ends the cookie's session (after the same checks as any change). */
-static enum MHD_Result logout(struct stw__http_auth *a, struct MHD_Connection *c)
+static int logout(struct stw__http_auth *a, const struct stw__http_auth_request *q,
+		  struct stw__http_auth_answer *ans)
 {
-	const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE_NAME);
 	char csrf[SESSION_HEX + 1];
-	if (session_find(a, cookie, csrf, 0)) {
-		const char *why = csrf_refusal(c, csrf);
+	if (session_find(a, q->cookie, csrf, 0)) {
+		const char *why = csrf_refusal(q, csrf);
 		wipe(csrf, sizeof(csrf));
 		if (why != NULL)
-			return send_error(c, 403, "forbidden", why, NULL, NULL);
-		session_find(a, cookie, NULL, 1);
+			return send_error(ans, 403, "forbidden", why, NULL, NULL);
+		session_find(a, q->cookie, NULL, 1);
 	}
-	return send_value(c, 200, json_pack("{s:s}", "status", "logged_out"), "Set-Cookie",
-			  clear_cookie, NULL, NULL);
+	return send_value(ans, 200, json_pack("{s:s}", "status", "logged_out"), "Set-Cookie",
+			  clear_cookie);
 }
 
 /* GET /api/session: how this request is authenticated, and the CSRF token of a session. */
-static enum MHD_Result session_info(struct stw__http_auth *a, struct MHD_Connection *c,
-				    enum via via, const char *csrf)
+static int session_info(struct stw__http_auth *a, struct stw__http_auth_answer *ans, enum via via,
+			const char *csrf)
 {
 	json_t *v;
 	if (a->token == NULL)
@@ -467,54 +455,44 @@ static enum MHD_Result session_info(struct stw__http_auth *a, struct MHD_Connect
 			      csrf);
 	else
 		v = json_pack("{s:s, s:s, s:n}", "auth", "token", "via", "bearer", "csrf_token");
-	return send_value(c, 200, v, NULL, NULL, NULL, NULL);
+	return send_value(ans, 200, v, NULL, NULL);
 }
 
-int stw__http_auth_check(struct stw__http_auth *a, struct MHD_Connection *c, const char *method,
-			 const char *url, char **seg, int nseg, const char *body, size_t len,
-			 enum MHD_Result *result)
+int stw__http_auth_decide(struct stw__http_auth *a, const struct stw__http_auth_request *q,
+			  struct stw__http_auth_answer *ans)
 {
-	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	memset(ans, 0, sizeof(*ans));
+	char **seg = q->seg;
+	int nseg = q->nseg;
+	int get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
+	int post = strcmp(q->method, "POST") == 0;
 	int session_path =
 	    nseg == 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "session") == 0;
-	if (session_path && !get) {
-		*result = send_error(c, 405, "method_not_allowed", "use GET", "Allow", "GET");
-		return 1;
-	}
-	if (a->token == NULL) {
-		if (!session_path)
-			return 0;
-		*result = session_info(a, c, VIA_NONE, NULL);
-		return 1;
-	}
+	if (session_path && !get)
+		return send_error(ans, 405, "method_not_allowed", "use GET", "Allow", "GET");
+	if (a->token == NULL)
+		return session_path ? session_info(a, ans, VIA_NONE, NULL) : 0;
 	if (nseg == 1 && (strcmp(seg[0], "healthz") == 0 || strcmp(seg[0], "readyz") == 0))
 		return 0;
 	if (nseg >= 1 && strcmp(seg[0], "static") == 0)
 		return 0; /* the page's code and style: public, and the login form needs them */
 	if (nseg == 1 && strcmp(seg[0], "login") == 0) {
-		if (strcmp(method, "POST") == 0)
-			*result = login(a, c, body, len);
-		else if (get)
-			*result = send_login(
-			    c, 200, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "next"),
-			    0);
-		else
-			*result = send_error(c, 405, "method_not_allowed", "use GET or POST",
-					     "Allow", "GET, POST");
-		return 1;
+		if (post)
+			return login(a, q, ans);
+		if (get)
+			return send_login(ans, 200, q->next, 0);
+		return send_error(ans, 405, "method_not_allowed", "use GET or POST", "Allow",
+				  "GET, POST");
 	}
-	if (nseg == 1 && strcmp(seg[0], "logout") == 0) {
-		*result = strcmp(method, "POST") == 0 ? logout(a, c)
-						      : send_error(c, 405, "method_not_allowed",
-								   "use POST", "Allow", "POST");
-		return 1;
-	}
+	if (nseg == 1 && strcmp(seg[0], "logout") == 0)
+		return post ? logout(a, q, ans)
+			    : send_error(ans, 405, "method_not_allowed", "use POST", "Allow",
+					 "POST");
 
 	enum via via = VIA_NONE;
 	char csrf[SESSION_HEX + 1] = "";
-	const char *authz = header(c, "Authorization");
-	if (authz != NULL) {
-		const char *t = authz;
+	if (q->authorization != NULL) {
+		const char *t = q->authorization;
 		int bearer = strncasecmp(t, "Bearer ", 7) == 0;
 		if (bearer) {
 			t += 7;
@@ -522,42 +500,96 @@ int stw__http_auth_check(struct stw__http_auth *a, struct MHD_Connection *c, con
 				t++;
 		}
 		if (!bearer || !ct_equal(t, strlen(t), a->token, a->token_len)) {
-			sleep_ms(WRONG_DELAY_MS);
-			*result =
-			    send_error(c, 401, "unauthorized", "the bearer token is not right",
-				       "WWW-Authenticate", REALM_INVALID);
-			return 1;
+			ans->delay_ms = WRONG_DELAY_MS;
+			return send_error(ans, 401, "unauthorized", "the bearer token is not right",
+					  "WWW-Authenticate", REALM_INVALID);
 		}
 		via = VIA_BEARER;
-	} else if (session_find(a, MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE_NAME),
-				csrf, 0)) {
+	} else if (session_find(a, q->cookie, csrf, 0)) {
 		via = VIA_COOKIE;
 	}
 
+	int r = 0;
+	const char *why;
 	if (via == VIA_NONE) {
 		int page = nseg == 0 || (strcmp(seg[0], "instances") == 0 && nseg <= 2);
 		if (page && get)
-			*result = send_login(c, 401, url, 0);
+			r = send_login(ans, 401, q->url, 0);
 		else
-			*result = send_error(c, 401, "unauthorized",
-					     "log in: send Authorization: Bearer TOKEN, or use the "
-					     "page's login form",
-					     "WWW-Authenticate", REALM);
-		return 1;
-	}
-	if (via == VIA_COOKIE && changes_state(method)) {
-		const char *why = csrf_refusal(c, csrf);
-		if (why != NULL) {
-			wipe(csrf, sizeof(csrf));
-			*result = send_error(c, 403, "forbidden", why, NULL, NULL);
-			return 1;
-		}
-	}
-	if (session_path) {
-		*result = session_info(a, c, via, csrf);
-		wipe(csrf, sizeof(csrf));
-		return 1;
+			r = send_error(ans, 401, "unauthorized",
+				       "log in: send Authorization: Bearer TOKEN, or use the "
+				       "page's login form",
+				       "WWW-Authenticate", REALM);
+	} else if (via == VIA_COOKIE && changes_state(q->method) &&
+		   (why = csrf_refusal(q, csrf)) != NULL) {
+		r = send_error(ans, 403, "forbidden", why, NULL, NULL);
+	} else if (session_path) {
+		r = session_info(a, ans, via, csrf);
 	}
 	wipe(csrf, sizeof(csrf));
-	return 0;
+	return r;
+}
+
+void stw__http_auth_answer_free(struct stw__http_auth_answer *ans)
+{
+	if (ans->body != NULL) {
+		wipe(ans->body, ans->len); /* it may hold a CSRF token */
+		free(ans->body);
+	}
+	wipe(ans, sizeof(*ans)); /* the cookie holds a session id */
+}
+
+/* The connection ---------------------------------------------------------------------- */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Queues the guard's answer with the server's security headers. */
+static enum MHD_Result queue(struct MHD_Connection *c, const struct stw__http_auth_answer *ans)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(ans->len, ans->body, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", ans->type);
+	for (int i = 0; i < 2; i++)
+		if (ans->header[i] != NULL)
+			MHD_add_response_header(resp, ans->header[i], ans->value[i]);
+	stw__http_security_headers(resp);
+	enum MHD_Result r = MHD_queue_response(c, (unsigned)ans->status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+int stw__http_auth_check(struct stw__http_auth *a, struct MHD_Connection *c, const char *method,
+			 const char *url, char **seg, int nseg, const char *body, size_t len,
+			 enum MHD_Result *result)
+{
+	const struct stw__http_auth_request q = {
+		.method = method,
+		.url = url,
+		.seg = seg,
+		.nseg = nseg,
+		.body = body,
+		.len = len,
+		.authorization = header(c, "Authorization"),
+		.cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE_NAME),
+		.content_type = header(c, "Content-Type"),
+		.fetch_site = header(c, "Sec-Fetch-Site"),
+		.origin = header(c, "Origin"),
+		.host = header(c, "Host"),
+		.csrf = header(c, "X-CSRF-Token"),
+		.next = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "next"),
+	};
+	struct stw__http_auth_answer ans;
+	int r = stw__http_auth_decide(a, &q, &ans);
+	if (r == 0)
+		return 0;
+	if (ans.delay_ms > 0)
+		sleep_ms(ans.delay_ms);
+	*result = r > 0 ? queue(c, &ans) : MHD_NO;
+	stw__http_auth_answer_free(&ans);
+	return 1;
 }

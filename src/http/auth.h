@@ -31,12 +31,62 @@ int stw__http_auth_new(const char *token, struct stw__http_auth **out, char *err
 /* Frees the guard and forgets every session (the token is wiped). Accepts NULL. */
 void stw__http_auth_free(struct stw__http_auth *a);
 
+/* The longest page a login returns to (the form's or the query's `next`), NUL included. */
+#define STW__HTTP_NEXT_MAX 512
+
+/* What the guard reads of a request. A header it did not send is NULL. */
+struct stw__http_auth_request {
+	const char *method;
+	const char *url; /* the raw path */
+	char **seg;      /* its decoded segments */
+	int nseg;
+	const char *body; /* len bytes, not NUL-terminated */
+	size_t len;
+	const char *authorization; /* Authorization */
+	const char *cookie;        /* the value of the session cookie */
+	const char *content_type;  /* Content-Type */
+	const char *fetch_site;    /* Sec-Fetch-Site */
+	const char *origin;        /* Origin */
+	const char *host;          /* Host */
+	const char *csrf;          /* X-CSRF-Token */
+	const char *next;          /* the query argument `next`, escapes still in it */
+};
+
+/* The guard's own answer to a request. */
+struct stw__http_auth_answer {
+	int status;
+	const char *type; /* its Content-Type (a static string) */
+	char *body;       /* len bytes (NUL-terminated), owned */
+	size_t len;
+	/* Up to two more headers (NULL name: none); the values are static or below. */
+	const char *header[2], *value[2];
+	char cookie[160];                  /* the Set-Cookie of a login */
+	char location[STW__HTTP_NEXT_MAX]; /* the Location of a login */
+	long delay_ms;                     /* wait this long before answering (a wrong token) */
+};
+
 /*
- * Checks one request before it is routed: `seg` are its decoded path
- * segments, `url` its raw path, `body` the request body (len bytes, not
- * NUL-terminated). Returns 0 when the request may go on to the router, or 1
- * when the guard answered it itself (401, 403, the login form, /login,
- * /logout, /api/session), with the result of queueing the answer in *result.
+ * Decides on one request before it is routed, from what it sent (no
+ * connection, no waiting: a wrong token only sets ans->delay_ms). Returns 0
+ * when the request may go on to the router (*ans then holds nothing), 1
+ * when the guard answers it itself (401, 403, the login form, /login,
+ * /logout, /api/session) with the answer in *ans, -1 when out of memory.
+ * Free *ans with stw__http_auth_answer_free whatever the result.
+ * Thread-safe.
+ */
+int stw__http_auth_decide(struct stw__http_auth *a, const struct stw__http_auth_request *q,
+			  struct stw__http_auth_answer *ans);
+
+/* Releases an answer of stw__http_auth_decide, wiping it (it may hold a session id). */
+void stw__http_auth_answer_free(struct stw__http_auth_answer *ans);
+
+/*
+ * Checks one request of connection c before it is routed: reads what
+ * stw__http_auth_decide needs from c (`seg` are the decoded path segments,
+ * `url` the raw path, `body` the request body, len bytes, not
+ * NUL-terminated), waits after a wrong token, and queues the guard's answer.
+ * Returns 0 when the request may go on to the router, or 1 when the guard
+ * answered it, with the result of queueing the answer in *result.
  * Thread-safe.
  */
 int stw__http_auth_check(struct stw__http_auth *a, struct MHD_Connection *c, const char *method,

@@ -204,7 +204,7 @@ static int list_commands(struct stw__http_request *r)
 	return stw__http_reply(r, 200, json_pack("{s:o}", "commands", arr));
 }
 
-/* POST /api/commands/{id}/{retry|skip}: a person's decision on a parked command. */
+/* POST /api/commands/{id}/{retry|skip}: a person's decision on a parked (or rejected) command. */
 static int decide(struct stw__http_request *r, const char *id, const char *op)
 {
 	const char *note = NULL;

@@ -281,12 +281,14 @@ static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint
 		"# TYPE steward_remote_attempts_total counter\nsteward_remote_attempts_total %llu\n"
 		"# HELP steward_remote_failures_total Attempts that failed (retried or parked).\n"
 		"# TYPE steward_remote_failures_total counter\nsteward_remote_failures_total %llu\n"
-		"# HELP steward_commands_parked_total Commands parked after their last attempt.\n"
+		"# HELP steward_commands_parked_total Commands parked after their last attempt, "
+		"or for want of a service or remote.\n"
 		"# TYPE steward_commands_parked_total counter\nsteward_commands_parked_total %llu\n"
 		"# HELP steward_inputs_parked_total Input events parked as poison.\n"
 		"# TYPE steward_inputs_parked_total counter\nsteward_inputs_parked_total %llu\n",
 		(unsigned long long)rs->remote_attempts, (unsigned long long)rs->remote_failures,
-		(unsigned long long)rs->commands_parked, (unsigned long long)st->inputs_parked);
+		(unsigned long long)(rs->commands_parked + st->commands_parked),
+		(unsigned long long)st->inputs_parked);
 
 	/* Gauges read from the store now. */
 	int64_t pending = 0;

@@ -119,22 +119,27 @@ int stw__http_split_path(const char *url, char *path, size_t cap, char **seg, in
 	return 0;
 }
 
+int stw__http_query_add(json_t *q, const char *key, const char *value)
+{
+	char k[256], v[4096];
+	if (key == NULL || strlen(key) >= sizeof(k) ||
+	    (value != NULL && strlen(value) >= sizeof(v)))
+		return -1;
+	snprintf(k, sizeof(k), "%s", key);
+	snprintf(v, sizeof(v), "%s", value ? value : "");
+	if (percent_decode(k, 1) != 0 || percent_decode(v, 1) != 0 || !valid_utf8(k) ||
+	    !valid_utf8(v))
+		return -1;
+	return json_object_set_new(q, k, json_string(v)) == 0 ? 0 : -1;
+}
+
 /* Decodes one query argument into the request's table; a malformed one is dropped. */
 static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key,
 				 const char *value)
 {
 	(void)kind;
 	json_t *q = cls;
-	char k[256], v[4096];
-	int ok =
-	    key != NULL && strlen(key) < sizeof(k) && (value == NULL || strlen(value) < sizeof(v));
-	if (ok) {
-		snprintf(k, sizeof(k), "%s", key);
-		snprintf(v, sizeof(v), "%s", value ? value : "");
-		ok = percent_decode(k, 1) == 0 && percent_decode(v, 1) == 0 && valid_utf8(k) &&
-		     valid_utf8(v) && json_object_set_new(q, k, json_string(v)) == 0;
-	}
-	if (!ok)
+	if (stw__http_query_add(q, key, value) != 0)
 		json_object_set_new(q, "\001bad", json_true()); /* answered with 400 */
 	return MHD_YES;
 }
@@ -171,11 +176,10 @@ int stw__http_media_type_is(const char *ct, const char *type)
 	return *ct == '\0' || *ct == ';'; /* parameters (charset=utf-8) aside */
 }
 
-int stw__http_read_body(struct MHD_Connection *c, const char *body, size_t len, json_t **out,
+int stw__http_read_body(const char *ct, const char *body, size_t len, json_t **out,
 			struct stw__http_refusal *why)
 {
 	*out = NULL;
-	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	if (!stw__http_media_type_is(ct, "application/json"))
 		return refuse(why, 415, "unsupported_media_type",
 			      "send the body as application/json");
@@ -197,6 +201,17 @@ int stw__http_read_body(struct MHD_Connection *c, const char *body, size_t len, 
 	}
 	*out = v;
 	return 0;
+}
+
+const char *stw__http_framing_refusal(const char *transfer_encoding, const char *content_length)
+{
+	if (transfer_encoding == NULL)
+		return NULL;
+	if (content_length != NULL)
+		return "a request has a Content-Length or a Transfer-Encoding, not both";
+	if (strcasecmp(transfer_encoding, "chunked") != 0)
+		return "the only transfer coding taken is chunked";
+	return NULL;
 }
 
 const char *stw__http_query(struct stw__http_request *r, const char *key)

@@ -59,6 +59,14 @@ int stw__http_split_path(const char *url, char *path, size_t cap, char **seg, in
 			 struct stw__http_refusal *why);
 
 /*
+ * Decodes one query argument as the client sent it (escapes and '+' still
+ * in it; value NULL for a bare key) and sets it in q as {name: value}.
+ * Returns 0, or -1 when it is malformed, too long or not UTF-8 (or q could
+ * not take it).
+ */
+int stw__http_query_add(json_t *q, const char *key, const char *value);
+
+/*
  * Decodes the query arguments of c into a new object {name: value} in *out,
  * which the caller owns. Returns STW_OK; STW_EINVAL with the refusal (400)
  * in *why when an argument is malformed, too long or not UTF-8; STW_ENOMEM.
@@ -75,13 +83,22 @@ int stw__http_media_type_is(const char *ct, const char *type);
 
 /*
  * Parses a request body of len bytes (len > 0), which must be sent as
- * application/json and hold a JSON object, into *out (owned by the caller).
- * Returns 0, or -1 with *out NULL and the refusal in *why (415 for another
- * content type, 400 for malformed JSON, a NUL byte or a value that is not
- * an object).
+ * application/json (ct: its Content-Type header, NULL when absent) and hold
+ * a JSON object, into *out (owned by the caller). Returns 0, or -1 with *out
+ * NULL and the refusal in *why (415 for another content type, 400 for
+ * malformed JSON, a NUL byte or a value that is not an object).
  */
-int stw__http_read_body(struct MHD_Connection *c, const char *body, size_t len, json_t **out,
+int stw__http_read_body(const char *ct, const char *body, size_t len, json_t **out,
 			struct stw__http_refusal *why);
+
+/*
+ * Why a request's framing is refused, or NULL, from its Transfer-Encoding
+ * and Content-Length headers (NULL when absent): a body is sent with a
+ * Content-Length or chunked, never with another transfer coding (gzip,
+ * which nothing here decodes) nor with both (two lengths that may disagree:
+ * how requests are smuggled past a proxy).
+ */
+const char *stw__http_framing_refusal(const char *transfer_encoding, const char *content_length);
 
 /* The value of a query parameter, or NULL. */
 const char *stw__http_query(struct stw__http_request *r, const char *key);

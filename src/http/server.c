@@ -264,7 +264,9 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 		return MHD_NO;
 	if (rc != STW_OK)
 		return refuse(c, &why);
-	if (cn->len > 0 && stw__http_read_body(c, cn->body, cn->len, &r.body, &why) != 0) {
+	if (cn->len > 0 &&
+	    stw__http_read_body(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+				cn->body, cn->len, &r.body, &why) != 0) {
 		json_decref(r.query);
 		return refuse(c, &why);
 	}
@@ -314,22 +316,12 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 	return stw__http_send_error(c, 404, "not_found", "no such path", NULL);
 }
 
-/*
- * Why a request's framing is refused, or NULL: a body is sent with a
- * Content-Length or chunked, never with another transfer coding (gzip,
- * which nothing here decodes) nor with both (two lengths that may disagree:
- * how requests are smuggled past a proxy).
- */
+/* Why the request's framing is refused, or NULL (request.h). */
 static const char *unframed(struct MHD_Connection *c)
 {
-	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
-	if (te == NULL)
-		return NULL;
-	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length") != NULL)
-		return "a request has a Content-Length or a Transfer-Encoding, not both";
-	if (strcasecmp(te, "chunked") != 0)
-		return "the only transfer coding taken is chunked";
-	return NULL;
+	return stw__http_framing_refusal(
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"),
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length"));
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url,

@@ -108,26 +108,60 @@ static int prepare(struct stw__http_transport *t, struct stw_delivery_attempt *a
 	return 0;
 }
 
-/* The reason in an error answer: its "error" or "message" string, else its start. */
-static void answer_reason(const struct req *r, long status, char *out, size_t cap)
+/* The answer's body as a JSON object (a new reference), or NULL. */
+static json_t *answer_object(const struct req *r)
 {
 	json_error_t jerr;
 	json_t *v = r->call.answer ? json_loads(r->call.answer, 0, &jerr) : NULL;
-	const char *why = NULL;
-	if (json_is_object(v)) {
-		json_t *m = json_object_get(v, "message");
-		json_t *e = json_object_get(v, "error");
-		why = json_is_string(m)   ? json_string_value(m)
-		      : json_is_string(e) ? json_string_value(e)
-					  : NULL;
-	}
+	if (json_is_object(v))
+		return v;
+	json_decref(v);
+	return NULL;
+}
+
+/* The reason in an error answer: its "message" or "error" string, else its start. */
+static void answer_reason(const struct req *r, json_t *body, long status, char *out, size_t cap)
+{
+	json_t *m = json_object_get(body, "message");
+	json_t *e = json_object_get(body, "error");
+	const char *why = json_is_string(m)   ? json_string_value(m)
+			  : json_is_string(e) ? json_string_value(e)
+					      : NULL;
 	if (why != NULL)
 		snprintf(out, cap, "HTTP %ld: %s", status, why);
 	else if (r->call.answer != NULL && r->call.len > 0)
 		snprintf(out, cap, "HTTP %ld: %.200s", status, r->call.answer);
 	else
 		snprintf(out, cap, "HTTP %ld", status);
-	json_decref(v);
+}
+
+/*
+ * Whether an error answer refuses the command by a domain rule: 409 and 422,
+ * or any 4xx whose body says {"error": "rejected"} (as Steward's own API
+ * answers a refusal). Any other answer says that the command did not reach
+ * a service able to judge it: a 404 (no such route: a wrong URL), a 401 or
+ * 403 (a missing or wrong token), another 4xx (a request the service does
+ * not take), a 3xx (redirects are not followed), a 5xx or a 408, 425 or 429
+ * (try later). Those are faults of the configuration or of the moment:
+ * retried, then parked until a person fixes them and redelivers.
+ */
+static int refuses(json_t *body, long status)
+{
+	if (status == 409 || status == 422)
+		return 1;
+	json_t *e = json_object_get(body, "error");
+	return status >= 400 && status < 500 && json_is_string(e) &&
+	       strcmp(json_string_value(e), "rejected") == 0;
+}
+
+/* What a person should look at after an answer that is a fault of the configuration. */
+static const char *setting_to_check(long status)
+{
+	if (status == 404 || (status >= 300 && status < 400))
+		return "url";
+	if (status == 401 || status == 403)
+		return "token_file";
+	return NULL;
 }
 
 /* Fills the attempt's outcome from a finished request. */
@@ -166,10 +200,15 @@ static void classify(struct stw_delivery_attempt *a, struct req *r, CURLcode cod
 		json_decref(v);
 		return;
 	}
-	answer_reason(r, status, a->error, sizeof(a->error));
-	int transient = status >= 500 || status == 408 || status == 425 || status == 429 ||
-			status < 200 || (status >= 300 && status < 400);
-	a->outcome = transient ? STW_EUNAVAILABLE : STW_EREJECTED;
+	json_t *body = answer_object(r);
+	answer_reason(r, body, status, a->error, sizeof(a->error));
+	a->outcome = refuses(body, status) ? STW_EREJECTED : STW_EUNAVAILABLE;
+	json_decref(body);
+	const char *check = a->outcome == STW_EUNAVAILABLE ? setting_to_check(status) : NULL;
+	size_t len = strlen(a->error);
+	if (check != NULL && len < sizeof(a->error))
+		snprintf(a->error + len, sizeof(a->error) - len, " (check the %s of remote %s)",
+			 check, a->cmd->context);
 }
 
 void stw__http_transport_send(struct stw_delivery_attempt *batch, size_t n, void *ud)

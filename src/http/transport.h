@@ -9,9 +9,12 @@
  *
  * The answer: 2xx is delivered (a body {"events": [...]} carries the
  * resulting events; an empty body or {} means the service posts them
- * later); 408, 425, 429 and 5xx, time-outs and connection failures are
- * transient (retried, then parked); any other 4xx is a refusal, with the
- * body's "error" (or "message") as the reason.
+ * later); 409 and 422, and any 4xx whose body is {"error": "rejected", ...},
+ * are a refusal (a domain rule), with the body's "message" (or "error") as
+ * the reason. Everything else fails the attempt, retried then parked: 5xx,
+ * 408, 425, 429, time-outs and connection failures (the service is not
+ * there now) and the other 3xx and 4xx (404: a wrong URL; 401, 403: a
+ * missing or wrong token), which name the setting to check.
  */
 #ifndef STW_HTTP_TRANSPORT_H
 #define STW_HTTP_TRANSPORT_H

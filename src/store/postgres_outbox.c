@@ -187,6 +187,21 @@ static int op_outbox_by_status(struct stw__store *s, const char *status, int lim
 	return each_outbox(stw__pg_h(s), id, &p, "outbox_by_status", cb, ud, NULL);
 }
 
+/* Calls cb with each context that has pending rows, in name order. */
+static int op_outbox_pending_contexts(struct stw__store *s, stw__name_cb cb, void *ud)
+{
+	int rc;
+	PGresult *res = stw__pg_run(stw__pg_h(s), STW__PG_OUTBOX_PENDING_CONTEXTS, NULL,
+				    "outbox_pending_contexts", &rc);
+	if (res == NULL)
+		return rc;
+	for (int r = 0; r < PQntuples(res); r++)
+		if (cb(stw__pg_col(res, r, 0), ud) != 0)
+			break;
+	PQclear(res);
+	return STW_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dedup                                                                    */
 
@@ -258,6 +273,20 @@ static int op_dedup_hit(struct stw__store *s, const char *context, const char *c
 	return rc;
 }
 
+/* A command recorded as refused is forgotten; one applied, or not recorded, stays as it is. */
+static int op_dedup_forget_refusal(struct stw__store *s, const char *context,
+				   const char *command_id)
+{
+	struct stw__pg *h = stw__pg_h(s);
+	if (context == NULL || command_id == NULL)
+		return stw__pg_failf(h, STW_EINVAL,
+				     "dedup_forget_refusal: context and command_id are required");
+	PARAMS;
+	stw__pg_text(&p, context);
+	stw__pg_text(&p, command_id);
+	return stw__pg_change(h, STW__PG_DEDUP_FORGET_REFUSAL, &p, "dedup_forget_refusal", NULL);
+}
+
 static int op_dedup_duplicates(struct stw__store *s, int64_t *count)
 {
 	return stw__pg_one_int(stw__pg_h(s), STW__PG_DEDUP_DUPLICATES, NULL, "dedup_duplicates",
@@ -275,6 +304,8 @@ void stw__pg_ops_outbox(struct stw__store_ops *o)
 	o->dedup_put = op_dedup_put;
 	o->dedup_hit = op_dedup_hit;
 	o->dedup_duplicates = op_dedup_duplicates;
+	o->dedup_forget_refusal = op_dedup_forget_refusal;
+	o->outbox_pending_contexts = op_outbox_pending_contexts;
 	o->outbox_due = op_outbox_due;
 	o->outbox_next_due = op_outbox_next_due;
 	o->outbox_attempted = op_outbox_attempted;

@@ -152,12 +152,21 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	/* Most rows are delivered: the newest are found walking seq backwards. */
 	[STW__PG_OUTBOX_DONE] = "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE status = $1"
 				" ORDER BY seq DESC LIMIT $2::int8",
+	/* The contexts with pending rows: a seek per context in the pending index. */
+	[STW__PG_OUTBOX_PENDING_CONTEXTS] =
+	    "WITH RECURSIVE c(context) AS ("
+	    "SELECT (SELECT min(context) FROM stw_outbox WHERE status = 'pending')"
+	    " UNION ALL SELECT (SELECT min(context) FROM stw_outbox WHERE status = 'pending'"
+	    " AND context > c.context) FROM c WHERE c.context IS NOT NULL)"
+	    " SELECT context FROM c WHERE context IS NOT NULL",
 	[STW__PG_DEDUP_GET] = "SELECT outcome, error FROM stw_dedup WHERE context = $1"
 			      " AND command_id = $2",
 	[STW__PG_DEDUP_PUT] = "INSERT INTO stw_dedup(context, command_id, outcome, error, at)"
 			      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
 	[STW__PG_DEDUP_HIT] = "UPDATE stw_dedup SET duplicates = duplicates + 1"
 			      " WHERE context = $1 AND command_id = $2",
+	[STW__PG_DEDUP_FORGET_REFUSAL] = "DELETE FROM stw_dedup WHERE context = $1"
+					 " AND command_id = $2 AND outcome <> 0",
 	[STW__PG_DEDUP_DUPLICATES] = "SELECT coalesce(sum(duplicates), 0)::int8 FROM stw_dedup",
 	[STW__PG_UNROUTED_INSERT] = "INSERT INTO stw_unrouted(definition, context, position,"
 				    " event_id, event_type, reason, at)"

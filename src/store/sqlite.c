@@ -70,6 +70,7 @@ enum sid {
 	STW__SAVEPOINT,
 	STW__RELEASE,
 	STW__ROLLBACK_TO,
+	STW__OVERWRITE,
 	STW__EVENT_GET,
 	STW__STREAM_VERSION,
 	STW__EVENT_INSERT,
@@ -91,9 +92,11 @@ enum sid {
 	STW__OUTBOX_MARK,
 	STW__OUTBOX_FOR_INSTANCE,
 	STW__OUTBOX_PENDING_COUNT,
+	STW__OUTBOX_PENDING_CONTEXTS,
 	STW__DEDUP_GET,
 	STW__DEDUP_PUT,
 	STW__DEDUP_HIT,
+	STW__DEDUP_FORGET_REFUSAL,
 	STW__DEDUP_DUPLICATES,
 	STW__UNROUTED_INSERT,
 	STW__UNROUTED_LIST,
@@ -148,6 +151,9 @@ static const char *const sql_text[STW__NSTMT] = {
 	[STW__SAVEPOINT] = "SAVEPOINT stw_sp",
 	[STW__RELEASE] = "RELEASE stw_sp",
 	[STW__ROLLBACK_TO] = "ROLLBACK TO stw_sp",
+	/* Counts a failed commit, writing over what it left (see overwrite_failed_commit). */
+	[STW__OVERWRITE] = "INSERT INTO stw_meta(key, value) VALUES ('failed_commits', 1) "
+			   "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
 	[STW__EVENT_GET] = "SELECT " STW__EVENT_COLS " FROM stw_events WHERE id = ?1",
 	/* The head and a stream's version are read off the log's own keys: one
 	 * probe at the end of the primary key or of the stream index. */
@@ -197,12 +203,21 @@ static const char *const sql_text[STW__NSTMT] = {
 	[STW__OUTBOX_FOR_INSTANCE] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
 				     "WHERE definition = ?1 AND instance_id = ?2 ORDER BY seq",
 	[STW__OUTBOX_PENDING_COUNT] = "SELECT count(*) FROM stw_outbox WHERE status = 'pending'",
+	/* From one context to the next through the pending rows' index. */
+	[STW__OUTBOX_PENDING_CONTEXTS] =
+	    "WITH RECURSIVE c(context) AS ("
+	    "SELECT (SELECT min(context) FROM stw_outbox WHERE status = 'pending') "
+	    "UNION ALL SELECT (SELECT min(context) FROM stw_outbox "
+	    "WHERE status = 'pending' AND context > c.context) FROM c WHERE c.context IS NOT NULL) "
+	    "SELECT context FROM c WHERE context IS NOT NULL",
 	[STW__DEDUP_GET] = "SELECT outcome, error FROM stw_dedup "
 			   "WHERE context = ?1 AND command_id = ?2",
 	[STW__DEDUP_PUT] = "INSERT INTO stw_dedup(context, command_id, outcome, error, at) "
 			   "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STW__DEDUP_HIT] = "UPDATE stw_dedup SET duplicates = duplicates + 1 "
 			   "WHERE context = ?1 AND command_id = ?2",
+	[STW__DEDUP_FORGET_REFUSAL] = "DELETE FROM stw_dedup "
+				      "WHERE context = ?1 AND command_id = ?2 AND outcome <> 0",
 	[STW__DEDUP_DUPLICATES] = "SELECT coalesce(sum(duplicates), 0) FROM stw_dedup",
 	[STW__UNROUTED_INSERT] = "INSERT INTO stw_unrouted(definition, context, position, "
 				 "event_id, event_type, reason, at) "
@@ -611,11 +626,46 @@ static int in_txn(struct sqlite_store *h, enum sid id, const char *op, int code,
 	return exec(h, id, op);
 }
 
-/* On failure the transaction stays open: the caller rolls it back. */
+/*
+ * Writes over what a failed commit left in the WAL. A commit writes its
+ * pages to the WAL, then syncs it, then marks them committed in the WAL's
+ * index; when the sync (or a write) fails, SQLite answers the error and rolls
+ * back, but the frames stay in the file past the last commit the index
+ * knows. SQLite ignores them while the store is open; the recovery of the
+ * next open, though, reads the WAL itself, and after a close that could not
+ * checkpoint (the disk still failing) or a process that died, it would find
+ * a complete commit there and bring back a transaction that answered an
+ * error. The next commit lands on the same frames, and each frame's checksum
+ * chains to the one before, so one transaction made at once cuts them off:
+ * it counts the failed commit in stw_meta ("failed_commits"; a row written
+ * as it was would write no page). Its own outcome does not matter and is not
+ * reported: the message stays the failed commit's.
+ */
+static void overwrite_failed_commit(struct sqlite_store *h)
+{
+	char why[sizeof h->err];
+	memcpy(why, h->err, sizeof why);
+	if (exec(h, STW__BEGIN, "overwrite") == STW_OK &&
+	    exec(h, STW__OVERWRITE, "overwrite") == STW_OK)
+		(void)exec(h, STW__COMMIT, "overwrite");
+	if (!sqlite3_get_autocommit(h->db))
+		(void)exec(h, STW__ROLLBACK, "overwrite");
+	memcpy(h->err, why, sizeof why);
+}
+
+/*
+ * On failure the transaction stays open (the caller rolls it back), unless
+ * SQLite rolled it back itself (an I/O error, a full disk): then what the
+ * commit wrote is overwritten, so that it stays undone across a restart.
+ */
 static int op_commit(struct stw__store *s)
 {
-	return in_txn(handle(s), STW__COMMIT, "commit", STW_ESTORE,
-		      "no transaction is open (rolled back)");
+	struct sqlite_store *h = handle(s);
+	int rc =
+	    in_txn(h, STW__COMMIT, "commit", STW_ESTORE, "no transaction is open (rolled back)");
+	if (rc != STW_OK && h->wal && sqlite3_get_autocommit(h->db))
+		overwrite_failed_commit(h);
+	return rc;
 }
 
 /* A no-op when SQLite has rolled the transaction back already (I/O or memory error). */
@@ -1557,6 +1607,31 @@ static int op_outbox_pending_count(struct stw__store *s, int64_t *count)
 			   "outbox_pending_count", count);
 }
 
+static int op_outbox_pending_contexts(struct stw__store *s, stw__name_cb cb, void *ud)
+{
+	struct sqlite_store *h = handle(s);
+	sqlite3_stmt *c = h->st[STW__OUTBOX_PENDING_CONTEXTS], *st;
+	int rc = acquire(h, c, &st, "outbox_pending_contexts");
+	if (rc != STW_OK)
+		return rc;
+	int b;
+	while ((b = sqlite3_step(st)) == SQLITE_ROW) {
+		int oom = 0;
+		const char *name = col_text(st, 0, &oom);
+		if (oom) {
+			b = SQLITE_NOMEM;
+			break;
+		}
+		if (cb(name, ud) != 0) {
+			b = SQLITE_DONE;
+			break;
+		}
+	}
+	rc = b == SQLITE_DONE ? STW_OK : fail(h, b, "outbox_pending_contexts");
+	finish(c, st);
+	return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dedup                                                                    */
 
@@ -1630,6 +1705,20 @@ static int op_dedup_hit(struct stw__store *s, const char *context, const char *c
 		rc = failf(h, STW_ENOTFOUND, "dedup_hit: no command %s in %s",
 			   command_id ? command_id : "(null)", context ? context : "(null)");
 	return rc;
+}
+
+static int op_dedup_forget_refusal(struct stw__store *s, const char *context,
+				   const char *command_id)
+{
+	struct sqlite_store *h = handle(s);
+	if (context == NULL || command_id == NULL)
+		return failf(h, STW_EINVAL,
+			     "dedup_forget_refusal: context and command_id are required");
+	sqlite3_stmt *st = h->st[STW__DEDUP_FORGET_REFUSAL];
+	int b = SQLITE_OK;
+	bt(&b, st, 1, context);
+	bt(&b, st, 2, command_id);
+	return run(h, st, b, "dedup_forget_refusal", NULL);
 }
 
 /* A sum over the table: meant for inspection, not for every step. */
@@ -1999,9 +2088,11 @@ static const struct stw__store_ops sqlite_ops = {
 	.outbox_mark = op_outbox_mark,
 	.outbox_for_instance = op_outbox_for_instance,
 	.outbox_pending_count = op_outbox_pending_count,
+	.outbox_pending_contexts = op_outbox_pending_contexts,
 	.dedup_get = op_dedup_get,
 	.dedup_put = op_dedup_put,
 	.dedup_hit = op_dedup_hit,
+	.dedup_forget_refusal = op_dedup_forget_refusal,
 	.dedup_duplicates = op_dedup_duplicates,
 	.unrouted_insert = op_unrouted_insert,
 	.unrouted_list = op_unrouted_list,

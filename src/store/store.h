@@ -173,6 +173,7 @@ typedef int (*stw__history_cb)(const struct stw__history_row *row, void *ud);
 typedef int (*stw__outbox_cb)(const struct stw__outbox_row *row, void *ud);
 typedef int (*stw__unrouted_cb)(const struct stw__unrouted_row *row, void *ud);
 typedef int (*stw__timer_cb)(const struct stw__timer_row *row, void *ud);
+typedef int (*stw__name_cb)(const char *name, void *ud);
 
 struct stw__store_ops {
 	void (*close)(struct stw__store *s);
@@ -297,6 +298,11 @@ struct stw__store_ops {
 				   const char *instance_id, stw__outbox_cb cb, void *ud);
 	/* Number of pending rows of all contexts. */
 	int (*outbox_pending_count)(struct stw__store *s, int64_t *count);
+	/*
+	 * Calls cb once per context that has pending rows, in name order (a
+	 * seek per context, not a scan of the rows).
+	 */
+	int (*outbox_pending_contexts)(struct stw__store *s, stw__name_cb cb, void *ud);
 
 	/* The receiving side's dedup table: one row per (context, command id). */
 	/*
@@ -311,6 +317,13 @@ struct stw__store_ops {
 			 int outcome, const char *error, int64_t at);
 	/* Counts one more duplicate delivery of a recorded command. */
 	int (*dedup_hit)(struct stw__store *s, const char *context, const char *command_id);
+	/*
+	 * Forgets the record of a command that was refused (an outcome other
+	 * than STW_OK), so that it is handled again; a command recorded as
+	 * applied, or not recorded, is left as it is (STW_OK either way).
+	 */
+	int (*dedup_forget_refusal)(struct stw__store *s, const char *context,
+				    const char *command_id);
 	/* Sum of duplicate deliveries ever counted. */
 	int (*dedup_duplicates)(struct stw__store *s, int64_t *count);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/cli/run.sh STEWARD TALLY_PLUGIN - the command-line interface against a
+# tests/cli/run.sh STEWARD TALLY_PLUGIN CHECK_PLUGIN - the command-line interface against a
 # real daemon.
 #
 # Starts `steward demo voiding` on a free loopback port with a fresh database,
@@ -8,13 +8,15 @@
 # live file while the daemon runs, and on a copy after it stopped): a voiding
 # process run to completion, a failed one acknowledged, refusals, usage
 # errors with their exit codes, and hostile input; then the commands that
-# write with the definitions and services of a plugin (--load TALLY_PLUGIN). Prints "N passed, M failed"
+# write with the definitions and services of a plugin (--load TALLY_PLUGIN), and
+# steward check with CHECK_PLUGIN (tests/cli/check_plugin.c). Prints "N passed, M failed"
 # and exits non-zero on any failure. The daemon is always stopped and the
 # temporary directory removed.
 set -u
 
-BIN=${1:?usage: tests/cli/run.sh STEWARD_BINARY TALLY_PLUGIN}
-TALLY=${2:?usage: tests/cli/run.sh STEWARD_BINARY TALLY_PLUGIN}
+BIN=${1:?usage: tests/cli/run.sh STEWARD_BINARY TALLY_PLUGIN CHECK_PLUGIN}
+TALLY=${2:?usage: tests/cli/run.sh STEWARD_BINARY TALLY_PLUGIN CHECK_PLUGIN}
+CHECKP=${3:?usage: tests/cli/run.sh STEWARD_BINARY TALLY_PLUGIN CHECK_PLUGIN}
 case $BIN in
 /*) ;;
 *) BIN=$PWD/$BIN ;;
@@ -22,6 +24,10 @@ esac
 case $TALLY in
 /*) ;;
 *) TALLY=$PWD/$TALLY ;;
+esac
+case $CHECKP in
+/*) ;;
+*) CHECKP=$PWD/$CHECKP ;;
 esac
 [ -x "$BIN" ] || {
 	echo "not executable: $BIN" >&2
@@ -652,6 +658,33 @@ run send --help
 check "send --help documents --load" 0 '--load PLUGIN'
 run retry --help
 check "retry --help documents --load" 0 '--load PLUGIN'
+
+# ---------------------------------------------------------------------------
+# steward check: what can be known of definitions before they run
+
+run check "$TALLY"
+check "check of a sound plugin: ok, exit 0" 0 '^ok: 1 definition checked$'
+run check "$CHECKP"
+check "check names a command to a context nobody serves: exit 1" 1 \
+	'^steward: error: definition courier: the transition from \(start\) on Ordered sends Ship to context Warehouse, which has no service and no remote$'
+expect "and warns of a state never left" grep -q \
+	'^steward: warning: definition courier: active state Moving is never left' <<<"$OUT"
+run check --remote Warehouse "$CHECKP"
+check "check --remote Warehouse: only the warning, exit 0" 0 '^ok: 1 definition checked$'
+STEWARD_TEST_LOST=1 run check --remote Warehouse "$CHECKP"
+check "check of a definition stw_define refuses: exit 1 naming the state" 1 '' \
+	'steward_plugin_register failed: .*definition lost: state Nowhere cannot be reached from a trigger'
+run check
+check "check without a plugin is a usage error" 2 '' 'no plugin to check'
+run check --help
+check "check --help" 0 '^usage: steward check'
+run serve --db "$TMP/check.db" --load "$CHECKP" --listen off --for 0.2
+check "serve refuses to start on an error of the definitions" 1 '' \
+	'1 error in the definitions: not starting'
+run serve --db "$TMP/check.db" --load "$CHECKP" --remote Warehouse=http://127.0.0.1:1/ \
+	--listen off --for 0.2
+check "serve starts with a warning once Warehouse is remote" 0 '' \
+	'^steward: warning: definition courier: active state Moving is never left'
 
 # ---------------------------------------------------------------------------
 # Stuck instances: tally-2 is Open, an active state with no timer, and sends

@@ -9,7 +9,13 @@
 //    retried with backoff until they succeed, and each effect happens once;
 //  - a service that never recovers gets the command parked with the last
 //    error; a person's retry after the fix delivers it; a skip gives it up;
-//  - a refusal (422) is recorded and not retried;
+//  - a refusal (422, 409, or any 4xx saying {"error": "rejected"}) is recorded
+//    and not retried, and the process hears of it (the voiding fails with the
+//    reason);
+//  - a wrong URL (404) or a missing or wrong token (401, 403) is a fault of the
+//    configuration, not a refusal: retried, parked with the setting to check,
+//    and once the configuration is fixed (steward restarted) a person's
+//    redelivery resumes the process;
 //  - a command posted to a remote context is queued (202) and delivered.
 // Run by tests/remote/run.sh STEWARD PLUGIN (needs Node >= 20).
 import { test, before, after } from 'node:test';
@@ -32,13 +38,24 @@ function service(name) {
   const svc = {
     name,
     requests: [],      // {key, correlation, type, data, auth, attempt}
+    misses: [],        // the statuses of requests refused before the script (404, 401)
     applied: new Map(), // Idempotency-Key -> the events answered (effects happen once)
     script: () => ({ status: 200, events: [] }),
+    token: null,       // when set, a request without "Bearer <token>" answers 401
   };
   svc.server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
     req.on('end', async () => {
+      // The service's own routing and authentication, before any command.
+      const refuse = req.url !== '/commands' ? [404, 'no route'] :
+        svc.token && req.headers.authorization !== `Bearer ${svc.token}` ? [401, 'who are you'] : null;
+      if (refuse) {
+        svc.misses.push(refuse[0]);
+        res.writeHead(refuse[0], { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: refuse[1] }));
+        return;
+      }
       let cmd = null;
       try { cmd = JSON.parse(body); } catch { cmd = null; }
       const r = {
@@ -64,7 +81,7 @@ function service(name) {
         return;
       }
       res.writeHead(act.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: act.error || `status ${act.status}` }));
+      res.end(JSON.stringify(act.body || { error: act.error || `status ${act.status}` }));
     });
   });
   return svc;
@@ -75,12 +92,13 @@ const reports = service('Reports');
 let steward = null;
 let base = '';
 let dir = '';
-let log = '';
+let log = ''; // what every steward started here printed
 
 const listen = (svc) => new Promise((ok) => svc.server.listen(0, '127.0.0.1', () => ok(svc.server.address().port)));
 
-async function api(method, path, json) {
-  const res = await fetch(base + path, {
+// A call of a steward's API: the first one's unless `at` names another.
+async function api(method, path, json, at = base) {
+  const res = await fetch(at + path, {
     method,
     headers: json === undefined ? {} : { 'content-type': 'application/json' },
     body: json === undefined ? undefined : JSON.stringify(json),
@@ -101,54 +119,66 @@ async function waitFor(what, fn, ms = 15000) {
   }
 }
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'steward-remote-'));
-  const bport = await listen(billing);
-  const rport = await listen(reports);
-  writeFileSync(join(dir, 'billing.token'), 'billing-secret\n');
-  writeFileSync(join(dir, 'steward.conf'), `# written by tests/remote/remote.test.mjs
+// The configuration of a steward whose remotes are the two services.
+function config(d, ports, o = {}) {
+  const remote = (name, port, extra) => `[remote ${name}]
+url = http://127.0.0.1:${port}${o[`${name}Path`] || '/commands'}
+${extra}timeout_ms = ${TIMEOUT_MS}
+connect_timeout_ms = 300
+max_attempts = ${MAX_ATTEMPTS}
+backoff_ms = 50
+backoff_max_ms = 200
+`;
+  return `# written by tests/remote/remote.test.mjs
 [server]
 listen = 127.0.0.1:0
 
 [store]
-path = ${join(dir, 'steward.db')}
+path = ${join(d, 'steward.db')}
 
 [definitions]
 load = ${PLUGIN}
 
-[remote Billing]
-url = http://127.0.0.1:${bport}/commands
-token_file = ${join(dir, 'billing.token')}
-timeout_ms = ${TIMEOUT_MS}
-connect_timeout_ms = 300
-max_attempts = ${MAX_ATTEMPTS}
-backoff_ms = 50
-backoff_max_ms = 200
+${remote('Billing', ports.billing, `token_file = ${join(d, o.billingToken || 'billing.token')}\n`)}
+${remote('Reports', ports.reports, '')}`;
+}
 
-[remote Reports]
-url = http://127.0.0.1:${rport}/commands
-timeout_ms = ${TIMEOUT_MS}
-connect_timeout_ms = 300
-max_attempts = ${MAX_ATTEMPTS}
-backoff_ms = 50
-backoff_max_ms = 200
-`);
-  steward = spawn(BIN, ['serve', '--config', join(dir, 'steward.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  steward.stdout.on('data', (d) => { log += d; });
-  steward.stderr.on('data', (d) => { log += d; });
+// Starts `steward serve` on the configuration in d; {proc, base, out, exited}.
+async function startSteward(d) {
+  const s = { out: '' };
+  s.proc = spawn(BIN, ['serve', '--config', join(d, 'steward.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const take = (x) => { s.out += x; log += x; };
+  s.proc.stdout.on('data', take);
+  s.proc.stderr.on('data', take);
+  s.exited = new Promise((ok) => s.proc.on('exit', ok));
   const port = await waitFor('steward to print its address', () => {
-    const m = /http:\/\/localhost:(\d+)\//.exec(log);
+    const m = /http:\/\/localhost:(\d+)\//.exec(s.out);
     return m && m[1];
   });
-  base = `http://127.0.0.1:${port}`;
-  await waitFor('/healthz', async () => (await fetch(base + '/healthz').catch(() => ({ ok: false }))).ok);
+  s.base = `http://127.0.0.1:${port}`;
+  await waitFor('/healthz', async () => (await fetch(s.base + '/healthz').catch(() => ({ ok: false }))).ok);
+  return s;
+}
+
+async function stopSteward(s) {
+  s.proc.kill('SIGTERM');
+  await s.exited;
+}
+
+let ports = null;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'steward-remote-'));
+  ports = { billing: await listen(billing), reports: await listen(reports) };
+  billing.token = 'billing-secret';
+  writeFileSync(join(dir, 'billing.token'), 'billing-secret\n');
+  writeFileSync(join(dir, 'steward.conf'), config(dir, ports));
+  steward = await startSteward(dir);
+  base = steward.base;
 });
 
 after(async () => {
-  if (steward) {
-    steward.kill('SIGTERM');
-    await new Promise((ok) => steward.on('exit', ok));
-  }
+  if (steward) await stopSteward(steward);
   billing.server.close();
   reports.server.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -158,18 +188,18 @@ let n = 0;
 const uniq = (what) => `${what}-${process.pid}-${++n}`;
 
 // Starts a voiding process by posting Billing's DocumentVoidingRequested.
-async function requestVoiding(doc, process) {
+async function requestVoiding(doc, process, at = base) {
   const r = await api('POST', '/api/contexts/Billing/events', {
     events: [{
       id: `req-${process}`, type: 'DocumentVoidingRequested', stream: `document-${doc}`,
       correlation_id: process, data: { document_id: doc, customer: 'acme' },
     }],
-  });
+  }, at);
   assert.equal(r.status, 200, r.text);
 }
 
-const instance = async (id) => (await api('GET', `/api/instances/${id}?definition=voiding`)).data;
-const commandOf = async (id, type) => ((await instance(id)).commands || []).find((c) => c.type === type);
+const instance = async (id, at = base) => (await api('GET', `/api/instances/${id}?definition=voiding`, undefined, at)).data;
+const commandOf = async (id, type, at = base) => ((await instance(id, at)).commands || []).find((c) => c.type === type);
 const ofDoc = (svc, doc) => svc.requests.filter((r) => r.data && r.data.document_id === doc);
 
 // The services' usual answers: Reports marks the document in its answer;
@@ -187,9 +217,9 @@ function completesLater(r) {
 }
 billing.script = (r) => (r.type === 'CompleteDocumentVoiding' ? completesLater(r) : { status: 200, events: [] });
 
-async function completed(process) {
+async function completed(process, at = base) {
   await waitFor(`process ${process} to complete`, async () => {
-    const i = await instance(process);
+    const i = await instance(process, at);
     return i && i.status === 'completed' && i.state === 'DocumentVoided';
   });
 }
@@ -304,7 +334,7 @@ test('a parked command skipped by a person is never delivered', async () => {
   assert.equal((await api('POST', `/api/commands/${parked.id}/retry`, {})).status, 409);
 });
 
-test('a refusal (422) is recorded with the reason and not retried', async () => {
+test('a refusal (422) is recorded with the reason, not retried, and fails the process', async () => {
   const doc = uniq('doc'), process = uniq('p');
   reports.script = (r) => (r.data.document_id === doc
     ? { status: 422, error: 'the report is published' } : marked(r.data.document_id));
@@ -314,8 +344,104 @@ test('a refusal (422) is recorded with the reason and not retried', async () => 
     return x && x.status === 'rejected' && x;
   });
   assert.equal(c.error, 'HTTP 422: the report is published');
+  // The voiding has no transition for a refusal: it fails with the reason.
+  const i = await waitFor('the process to fail', async () => {
+    const x = await instance(process);
+    return x.status === 'failed' && x;
+  });
+  assert.equal(i.reason, `MarkDocumentAsVoided ${c.id} to Reports was rejected: HTTP 422: the report is published`);
+  const told = i.history.find((h) => h.message_type === 'CommandRejected');
+  assert.equal(told.outcome, 'failed');
+  assert.equal(told.context, 'Reports');
   await new Promise((ok) => setTimeout(ok, 300));
   assert.equal(ofDoc(reports, doc).length, 1);
+});
+
+test('a 409, and a 400 whose body says "rejected", are refusals too', async () => {
+  for (const [status, body] of [[409, { error: 'conflict', message: 'already marked' }],
+    [400, { error: 'rejected', message: 'no such customer' }]]) {
+    const doc = uniq('doc'), process = uniq('p');
+    reports.script = (r) => (r.data.document_id === doc ? { status, body } : marked(r.data.document_id));
+    await requestVoiding(doc, process);
+    const c = await waitFor(`the refusal (${status})`, async () => {
+      const x = await commandOf(process, 'MarkDocumentAsVoided');
+      return x && x.status === 'rejected' && x;
+    });
+    assert.equal(c.error, `HTTP ${status}: ${body.message}`);
+    assert.equal(ofDoc(reports, doc).length, 1);
+  }
+});
+
+test('a 403 is a fault of the configuration: retried, then parked naming the token to check', async () => {
+  const doc = uniq('doc'), process = uniq('p');
+  reports.script = (r) => (r.data.document_id === doc ? { status: 403, error: 'forbidden' } : marked(r.data.document_id));
+  await requestVoiding(doc, process);
+  const c = await waitFor('the command to be parked', async () => {
+    const x = await commandOf(process, 'MarkDocumentAsVoided');
+    return x && x.status === 'parked' && x;
+  });
+  assert.equal(c.error, 'HTTP 403: forbidden (check the token_file of remote Reports)');
+  assert.equal(c.attempts, MAX_ATTEMPTS);
+  assert.equal(ofDoc(reports, doc).length, MAX_ATTEMPTS);
+  assert.equal((await instance(process)).status, 'active');
+});
+
+test('a wrong URL (404) and a wrong token (401) park the commands; fixed, a redelivery resumes', async () => {
+  // A steward of its own, on its own store: Reports at a path the service
+  // does not serve, Billing with a token the service does not know.
+  const d = mkdtempSync(join(tmpdir(), 'steward-remote-config-'));
+  const doc = uniq('doc'), process = uniq('p');
+  const usual = billing.script;
+  billing.script = (r) => (r.data.document_id === doc
+    ? { status: 200, events: [{ type: 'DocumentVoided', stream: `document-${doc}`, data: { document_id: doc } }] }
+    : usual(r));
+  reports.script = (r) => marked(r.data.document_id);
+  writeFileSync(join(d, 'billing.token'), 'billing-secret\n');
+  writeFileSync(join(d, 'wrong.token'), 'guessed\n');
+  const conf = (o) => writeFileSync(join(d, 'steward.conf'), config(d, ports, o));
+  const parkedAs = async (type, at) => waitFor(`${type} to be parked`, async () => {
+    const x = await commandOf(process, type, at);
+    return x && x.status === 'parked' && x;
+  });
+  const missed = (svc, status) => svc.misses.filter((m) => m === status).length;
+  let s = null;
+  try {
+    const reports404 = missed(reports, 404), billing401 = missed(billing, 401);
+    conf({ ReportsPath: '/wrong', billingToken: 'wrong.token' });
+    s = await startSteward(d);
+    await requestVoiding(doc, process, s.base);
+    const mark = await parkedAs('MarkDocumentAsVoided', s.base);
+    assert.match(mark.error, /^HTTP 404: no route \(check the url of remote Reports\)$/);
+    assert.equal(mark.attempts, MAX_ATTEMPTS);
+    assert.equal(missed(reports, 404) - reports404, MAX_ATTEMPTS);
+    assert.equal((await instance(process, s.base)).state, 'VoidingRequested');
+    assert.equal((await instance(process, s.base)).status, 'active');
+
+    // The URL fixed (the token not yet): the person's redelivery goes through.
+    await stopSteward(s);
+    conf({ billingToken: 'wrong.token' });
+    s = await startSteward(d);
+    const r = await api('POST', `/api/commands/${mark.id}/retry`, {}, s.base);
+    assert.equal(r.status, 200, r.text);
+    const complete = await parkedAs('CompleteDocumentVoiding', s.base);
+    assert.equal(complete.error, 'HTTP 401: who are you (check the token_file of remote Billing)');
+    assert.equal(missed(billing, 401) - billing401, MAX_ATTEMPTS);
+    assert.equal((await commandOf(process, 'MarkDocumentAsVoided', s.base)).status, 'delivered');
+    assert.equal((await instance(process, s.base)).status, 'active');
+
+    // The token fixed too: redelivered, the process completes.
+    await stopSteward(s);
+    conf({});
+    s = await startSteward(d);
+    assert.equal((await api('POST', `/api/commands/${complete.id}/retry`, {}, s.base)).status, 200);
+    await completed(process, s.base);
+    assert.equal(ofDoc(reports, doc).length, 1, 'Reports saw the command once it was sent to it');
+    assert.equal(ofDoc(billing, doc).length, 1, 'Billing saw the command once it was let in');
+  } finally {
+    billing.script = usual;
+    if (s) await stopSteward(s);
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test('a command posted to a remote context is queued (202) and delivered with its ids', async () => {

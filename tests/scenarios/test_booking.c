@@ -441,7 +441,8 @@ static void once_per_period(void **state)
 /*
  * booking-1.6: an expiry found in two consecutive periods is sent once.
  * Another engine on the same store runs only the expiration process (it has
- * no services, so its commands wait in the outbox): it finds b1 past its
+ * no services and leaves the delivery to the first engine: its commands
+ * wait in the outbox, delivered_elsewhere): it finds b1 past its
  * deadline in one period and again in the next, and the outbox still holds
  * one ExpireBooking (the command id comes from the booking id). The first
  * engine, in that second period, does not run the process again (the period
@@ -458,7 +459,8 @@ static void found_twice_sent_once(void **state)
 	place(f, "b1", "c1", "A1", NULL);
 	run(f);
 	assert_int_equal(f->opts.expiration_runs, 1);
-	assert_int_equal(fx_open(&f->w, NULL, NULL, &expirer), STW_OK);
+	const struct stw_options elsewhere = { .delivered_elsewhere = 1 };
+	assert_int_equal(fx_open(&f->w, NULL, &elsewhere, &expirer), STW_OK);
 	assert_int_equal(stw_define_periodic(expirer, &booking_expiration), STW_OK);
 
 	fx_clock_set(&f->w.clock, deadline);

@@ -764,6 +764,8 @@ static const struct command_case command_cases[] = {
 	{ "Payments", "Pay", "{}", STW_EREJECTED, "order_id" },
 	{ "Payments", "ProcessPayment", "{\"order_id\":\"o1\",\"amount\":5}", STW_EREJECTED,
 	  "already requested" },
+	/* The same request again (a retry from AwaitingPayment): it stands, nothing is appended. */
+	{ "Payments", "ProcessPayment", "{\"order_id\":\"o1\",\"amount\":1850}", STW_OK, NULL },
 	{ "Payments", "ProcessPayment", "{\"order_id\":\"o2\",\"amount\":-5}", STW_EREJECTED,
 	  "amount" },
 	{ "Payments", "RefundPayment", "{\"order_id\":\"o1\",\"amount\":1850}", STW_EREJECTED,
@@ -784,7 +786,8 @@ static const struct command_case command_cases[] = {
  * orders-2.1: the services refuse what their rules forbid, each with a
  * reason: missing or invalid fields, an order placed twice, cancelling an
  * unknown order, paying without a request or twice, a second payment
- * request, refunding what was not paid or another amount, delivering what
+ * request of another amount (the same request again stands, appending
+ * nothing), refunding what was not paid or another amount, delivering what
  * was not dispatched, an unknown command, an id over the cap. A refusal
  * appends nothing (only the one accepted Pay does).
  */

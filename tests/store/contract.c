@@ -798,9 +798,18 @@ static struct stw__outbox_row cmd(const char *id, const char *context, const cha
 	return r;
 }
 
+/* outbox_pending_contexts' callback: collects the names into a struct strings. */
+static int collect_name(const char *name, void *ud)
+{
+	struct strings *c = ud;
+	snprintf(c->v[c->n++], sizeof c->v[0], "%s", name);
+	return c->n >= MAXROWS;
+}
+
 /*
  * outbox_insert is idempotent on command_id; pending lists one context in seq
- * order; mark takes a row out of pending; for_instance and pending_count agree.
+ * order; mark takes a row out of pending; for_instance, pending_count and
+ * pending_contexts agree.
  */
 static void test_outbox(void **state)
 {
@@ -822,8 +831,13 @@ static void test_outbox(void **state)
 	int64_t n = -1;
 	assert_int_equal(STW__S(s, outbox_pending_count, &n), STW_OK);
 	assert_int_equal(n, 4);
-
 	struct strings c = { 0 };
+	assert_int_equal(STW__S(s, outbox_pending_contexts, collect_name, &c), STW_OK);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.v[0], "Billing");
+	assert_string_equal(c.v[1], "Reports");
+
+	memset(&c, 0, sizeof c);
 	assert_int_equal(STW__S(s, outbox_pending, "Billing", 10, collect_outbox, &c), STW_OK);
 	assert_int_equal(c.n, 3);
 	assert_string_equal(c.v[0], "c1");
@@ -842,6 +856,12 @@ static void test_outbox(void **state)
 	assert_string_equal(c.v[0], "c4");
 	assert_int_equal(STW__S(s, outbox_pending_count, &n), STW_OK);
 	assert_int_equal(n, 2);
+	/* Reports' only row leaves the pending ones: its context is no longer listed. */
+	assert_int_equal(STW__S(s, outbox_mark, "c2", "delivered", NULL, 53), STW_OK);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, outbox_pending_contexts, collect_name, &c), STW_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.v[0], "Billing");
 	int64_t at = -1;
 	assert_int_equal(STW__S(s, outbox_get, "c3", delivered_at_cb, &at), STW_OK);
 	assert_int_equal(at, 51);
@@ -1004,6 +1024,28 @@ static void test_dedup(void **state)
 	assert_int_equal(STW__S(s, dedup_hit, "Reports", "none"), STW_ENOTFOUND);
 	assert_int_equal(STW__S(s, dedup_duplicates, &n), STW_OK);
 	assert_int_equal(n, 3);
+}
+
+/* dedup_forget_refusal forgets a refused command only: an applied one stays recorded. */
+static void test_dedup_forget_refusal(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	int outcome = 1;
+	assert_int_equal(STW__S(s, dedup_put, "Billing", "ok", STW_OK, NULL, 10), STW_OK);
+	assert_int_equal(STW__S(s, dedup_put, "Billing", "no", STW_EREJECTED, "too late", 11),
+			 STW_OK);
+	assert_int_equal(STW__S(s, dedup_put, "Reports", "no", STW_EREJECTED, "closed", 12),
+			 STW_OK);
+	assert_int_equal(STW__S(s, dedup_forget_refusal, "Billing", "ok"), STW_OK);
+	assert_int_equal(STW__S(s, dedup_forget_refusal, "Billing", "no"), STW_OK);
+	assert_int_equal(STW__S(s, dedup_forget_refusal, "Billing", "never"), STW_OK);
+	assert_int_equal(STW__S(s, dedup_get, "Billing", "ok", &outcome, NULL, 0), STW_OK);
+	assert_int_equal(outcome, STW_OK);
+	assert_int_equal(STW__S(s, dedup_get, "Billing", "no", &outcome, NULL, 0), STW_ENOTFOUND);
+	assert_int_equal(STW__S(s, dedup_get, "Reports", "no", &outcome, NULL, 0), STW_OK);
+	assert_int_equal(outcome, STW_EREJECTED);
+	/* Handled again, it is recorded again. */
+	assert_int_equal(STW__S(s, dedup_put, "Billing", "no", STW_OK, NULL, 13), STW_OK);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1282,6 +1324,7 @@ const struct contract_case contract_cases[] = {
 	CASE(test_history),
 	CASE(test_outbox),
 	CASE(test_dedup),
+	CASE(test_dedup_forget_refusal),
 	CASE(test_unrouted),
 	CASE(test_savepoint),
 	CASE(test_rollback),

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifdef STW_HAVE_POSTGRES
 #include <libpq-fe.h>
@@ -52,6 +54,46 @@ int fx_tmpdir_remove(const char *dir)
 	}
 	/* Depth first, so that each directory is empty when its turn comes. */
 	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int fx_dir_open(char *dir, size_t cap, const char *given, const char *tag, int *made)
+{
+	*made = 0;
+	if (given == NULL) {
+		if (fx_tmpdir_make(dir, cap, tag) != 0)
+			return -1;
+		*made = 1;
+		return 0;
+	}
+	int n = snprintf(dir, cap, "%s", given);
+	if (n < 0 || (size_t)n >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+void fx_remove_db(const char *db)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char p[FX_PATH + 64];
+
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		int n = snprintf(p, sizeof p, "%s%s", db, suffixes[i]);
+		if (n > 0 && (size_t)n < sizeof p)
+			unlink(p);
+	}
+}
+
+int fx_parse_long(const char *s, long min, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */

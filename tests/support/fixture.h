@@ -39,6 +39,21 @@ int fx_tmpdir_make(char *dir, size_t cap, const char *tag);
  */
 int fx_tmpdir_remove(const char *dir);
 
+/*
+ * For test programs that keep databases in a directory: the one named
+ * `given`, made if missing and kept, or when `given` is NULL a new one of
+ * fx_tmpdir_make with `tag` (*made set to 1: the caller removes it with
+ * fx_tmpdir_remove when all went well). Its path goes into dir (cap bytes).
+ * Returns 0, or -1 with errno set.
+ */
+int fx_dir_open(char *dir, size_t cap, const char *given, const char *tag, int *made);
+
+/* Removes an SQLite database file and its -wal, -shm and -journal files; missing ones are fine. */
+void fx_remove_db(const char *db);
+
+/* A test program's numeric argument: a whole decimal number of at least min. Returns 0 or -1. */
+int fx_parse_long(const char *s, long min, long *out);
+
 /* ------------------------------------------------------------------------ */
 /* PostgreSQL stores                                                        */
 

@@ -92,7 +92,12 @@ scenario('(d) retry a voiding failure from VoidingRequested, then cancel it', as
   await shot(page, 'instance-operations.png');
   const inst = await instance(id);
   assert.equal(inst.status, 'cancelled');
-  assert.deepEqual(inst.history.map((h) => h.outcome).slice(-3), ['retried', 'applied', 'cancelled']);
+  // Billing refuses the second AbortDocumentVoiding (the voiding is aborted already): the
+  // failed instance is told (CommandRejected) and records it as ignored.
+  const told = inst.history.filter((h) => h.message_type === 'CommandRejected');
+  assert.ok(told.every((h) => h.outcome === 'ignored'), JSON.stringify(told));
+  assert.deepEqual(inst.history.filter((h) => h.message_type !== 'CommandRejected').map((h) => h.outcome).slice(-3),
+    ['retried', 'applied', 'cancelled']);
 
   // Cancelled: its key is free, so the document can be voided again from the dashboard.
   await ready(page, base + '/');
@@ -134,6 +139,25 @@ scenario('(i) an operation refused by the server shows its error in the notice b
   await page.getByRole('button', { name: 'Yes, cancel the process' }).click();
   await waitText(page, '#notices .notice.error', /^Could not cancel the process: .*cancelled/);
   assert.equal((await instance(id)).status, 'cancelled');
+});
+
+scenario('(k) a refused duplicate: its diagram shows no state as reached', async (page) => {
+  await issue('hooli', 300, 'doc-k1');
+  await call('POST', '/api/demo/voiding/reports/hooli/publish', {});
+  const holder = await failedVoiding('doc-k1');
+  // Billing asked directly (the demo's button refuses a second voiding): the
+  // process's uniqueness key, held by the failed one, refuses the duplicate.
+  const dup = 'dup-k1-0123456789ab';
+  await call('POST', '/api/contexts/Billing/commands',
+    { type: 'VoidDocument', data: { document_id: 'doc-k1' }, id: dup, correlation_id: dup });
+  await until('the duplicate to be rejected', async () => (await instance(dup)).status === 'rejected');
+  assert.match((await instance(dup)).reason, new RegExp(`held by instance ${holder}`));
+  await ready(page, base + `/instances/${encodeURIComponent(dup)}`);
+  await page.locator('#diagram svg').waitFor({ timeout: WAIT });
+  assert.equal(await text(page, '#instance-status'), 'rejected');
+  assert.equal(await page.locator('#diagram .current').count(), 0, 'no current state');
+  assert.equal(await page.locator('#diagram .state.visited').count(), 0, 'no state reached');
+  assert.match(await page.locator('#diagram svg').getAttribute('aria-label'), /refused before it entered a state/);
 });
 
 scenario('(j) the page says when Steward is not ready: the store refuses writes, then takes them again', async (page) => {

@@ -136,26 +136,6 @@ static const struct stw_definition ship_policy = {
 	.transitions = ship_transitions,
 };
 
-/* A command to a context that has no service first, then the Shop one. */
-static const struct stw_command_def notify_then_ship_cmds[] = {
-	{ "Nowhere", "Notify", NULL },
-	{ "Shop", "Ship", NULL },
-	{ NULL, NULL, NULL },
-};
-
-static const struct stw_transition_def notify_then_ship_transitions[] = {
-	{ NULL, "Ordered", NULL, notify_then_ship_cmds, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL, NULL },
-};
-
-static const struct stw_definition notify_then_ship_policy = {
-	.name = "NotifyThenShip",
-	.version = 1,
-	.sources = sales_sources,
-	.states = NULL,
-	.transitions = notify_then_ship_transitions,
-};
-
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 
@@ -644,39 +624,6 @@ static void test_transient_failure(void **state)
 	assert_int_equal(s.calls, 2);
 	assert_int_equal(stats_of(e).commands_delivered, 1);
 	assert_int_equal(stats_of(e).duplicate_deliveries, 0);
-}
-
-/*
- * Commands for a context without a registered service stay pending, do not
- * hold back the commands of another context written before them, and do not
- * keep stw_run_until_idle busy; once a service registers they are delivered.
- */
-static void test_unserviced_context_stays_pending(void **state)
-{
-	struct fx_world *f = *state;
-	struct stw_engine *e = f->e;
-	struct svc shop = { 0 }, nowhere = { 0 };
-	wire(e, &notify_then_ship_policy, &shop);
-	order(e, "evt-1", "corr-1", "o-1");
-	assert_int_equal(stw_run_until_idle(e), STW_OK);
-
-	char notify[33], ship[33];
-	policy_cmd_id(notify, e, "NotifyThenShip", "evt-1", 0);
-	policy_cmd_id(ship, e, "NotifyThenShip", "evt-1", 1);
-	assert_int_equal(shop.calls, 1);
-	assert_string_equal(shop.last.id, ship);
-	assert_int_equal(pending(e), 1);
-	assert_outbox(f->db, notify, "pending", "");
-	assert_outbox(f->db, ship, "delivered", "");
-
-	assert_int_equal(stw_register_service(e, "Nowhere", shop_handler, &nowhere), STW_OK);
-	assert_int_equal(stw_run_until_idle(e), STW_OK);
-	assert_int_equal(nowhere.calls, 1);
-	assert_string_equal(nowhere.last.id, notify);
-	assert_string_equal(nowhere.last.type, "Notify");
-	assert_int_equal(shop.calls, 1);
-	assert_int_equal(pending(e), 0);
-	assert_outbox(f->db, notify, "delivered", "");
 }
 
 /*
@@ -1171,7 +1118,6 @@ int main(void)
 		T(test_squatted_derived_id),
 		T(test_duplicate_delivery),
 		T(test_transient_failure),
-		T(test_unserviced_context_stays_pending),
 		T(test_batches_deliver_in_order),
 		T(test_savepoint_budget),
 		T(test_reentry_from_dispatched_handler),

@@ -19,7 +19,7 @@
 /*
  * Started -> Waiting (waits for Resumed, nothing else moves it), Timed (a
  * timer in an hour), Asked (a command to the remote Far, which never
- * answers), Done (terminal).
+ * answers with Answered), Done (terminal).
  */
 static const struct stw_state_def states[] = {
 	{ "Waiting", STW_STATE_ACTIVE },
@@ -43,6 +43,7 @@ static const struct stw_transition_def transitions[] = {
 	{ NULL, "StartDone", "Done", NULL, NULL, NULL },
 	{ "Waiting", "Resumed", "Done", NULL, NULL, NULL },
 	{ "Timed", "HourPassed", "Done", NULL, NULL, NULL },
+	{ "Asked", "Answered", "Done", NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 static const char *const sources[] = { "In", NULL };

@@ -184,6 +184,34 @@ static void test_crash_before_commit(void **state)
 	assert_int_equal(f->delivered, 2);
 }
 
+/* Sends one Expire without data. */
+static int bare(struct stw_periodic_ctx *pc, void *ud)
+{
+	(void)ud;
+	return stw_periodic_send(pc, "Things", "Expire", NULL, "bare", NULL);
+}
+
+/* periodic-1.6: a command sent without data carries {}, and the {} made for
+ * it is released (the AddressSanitizer and valgrind runs of this test see a
+ * leak otherwise). */
+static void test_send_without_data(void **state)
+{
+	struct fixture *f = *state;
+	static const struct stw_periodic_def bare_def = { .name = "bare",
+							  .every_ms = 10000,
+							  .run = bare };
+	assert_stw_ok(f->w.e, stw_define_periodic(f->w.e, &bare_def));
+	run(f);
+	assert_int_equal(f->delivered, 1);
+	json_t *l = NULL;
+	assert_stw_ok(f->w.e, stw_list_commands(f->w.e, "delivered", 10, &l));
+	assert_int_equal(json_array_size(l), 1);
+	json_t *d = json_object_get(json_array_get(l, 0), "data");
+	assert_true(json_is_object(d));
+	assert_int_equal(json_object_size(d), 0);
+	json_decref(l);
+}
+
 /* periodic-2.1: bad definitions and name clashes are refused. */
 static void test_validation(void **state)
 {
@@ -201,7 +229,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_once_per_period), T(test_restart_same_period), T(test_commands_once),
-		T(test_failure_retried), T(test_crash_before_commit), T(test_validation),
+		T(test_failure_retried), T(test_crash_before_commit), T(test_send_without_data),
+		T(test_validation),
 	};
 #undef T
 	return cmocka_run_group_tests_name("periodic", tests, NULL, NULL);

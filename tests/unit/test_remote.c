@@ -18,7 +18,9 @@
 #include "core/engine_int.h"
 #include "fixture.h"
 
-/* A charge: Requested sends Charge to the remote Bank; Bank's Charged completes it. */
+/* A charge: Requested sends Charge to the remote Bank; Bank's Charged
+ * completes it; a refusal of the charge keeps it waiting in Requested (for a
+ * person to redeliver the charge, or cancel). */
 static const struct stw_state_def states[] = {
 	{ "Requested", STW_STATE_ACTIVE },
 	{ "Charged", STW_STATE_TERMINAL },
@@ -31,6 +33,7 @@ static const struct stw_command_def charge[] = {
 static const struct stw_transition_def transitions[] = {
 	{ NULL, "PaymentRequested", "Requested", charge, NULL, NULL },
 	{ "Requested", "Charged", "Charged", NULL, NULL, NULL },
+	{ "Requested", STW_COMMAND_REJECTED, NULL, NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 static const char *const sources[] = { "In", "Bank", NULL };
@@ -392,7 +395,10 @@ static void test_skip_a_parked_command(void **state)
 	assert_int_equal(stw_list_commands(f->w.e, "lost", 0, &cmd), STW_EINVAL);
 }
 
-/* remote-6: a refusal is recorded once with the service's reason and not retried. */
+/* remote-6: a refusal is recorded once with the service's reason and not
+ * retried, and the instance hears of it (here it keeps waiting); a person may
+ * redeliver it: it goes out again under the same id, as a first attempt, and
+ * this time the service applies it. */
 static void test_refusal_is_not_retried(void **state)
 {
 	struct fixture *f = *state;
@@ -403,10 +409,32 @@ static void test_refusal_is_not_retried(void **state)
 	json_t *c = command_of(f, "p1");
 	assert_string_equal(field(c, "status"), "rejected");
 	assert_string_equal(field(c, "error"), "card expired");
+	char id[STW_MAX_ID];
+	snprintf(id, sizeof(id), "%s", field(c, "id"));
 	json_decref(c);
 	struct stw_stats st;
 	stw_get_stats(f->w.e, &st);
 	assert_int_equal(st.commands_rejected, 1);
+	json_t *o = instance(f, "p1");
+	assert_string_equal(field(o, "status"), "active");
+	json_t *h = json_object_get(o, "history");
+	json_t *told = json_array_get(h, json_array_size(h) - 1);
+	assert_string_equal(field(told, "message_type"), STW_COMMAND_REJECTED);
+	assert_string_equal(field(told, "outcome"), "applied");
+	json_decref(o);
+
+	f->answer = ANSWER_CHARGED;
+	assert_stw_ok(f->w.e, stw_retry_command(f->w.e, id));
+	assert_int_equal(stw_run_until_idle(f->w.e), STW_OK);
+	assert_int_equal(f->calls, 2);
+	assert_string_equal(f->last_id, id);
+	assert_int_equal(f->last_attempt, 1);
+	c = command_of(f, "p1");
+	assert_string_equal(field(c, "status"), "delivered");
+	json_decref(c);
+	o = instance(f, "p1");
+	assert_string_equal(field(o, "status"), "completed");
+	json_decref(o);
 }
 
 /* remote-7: an answer whose events cannot be stored parks the command at once

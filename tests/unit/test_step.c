@@ -98,9 +98,13 @@ static const struct stw_definition policy = {
  * Each test's world: a fresh database in a temporary directory, with a
  * virtual clock that moves 1 ms at each reading, and the process defined.
  */
+/* The step is tested here, not the delivery: no services, and the commands
+ * the steps write wait for another engine instead of being parked. */
+static const struct stw_options stepping = { .delivered_elsewhere = 1 };
+
 static int setup(void **state)
 {
-	if (fx_setup(state, "step", 1000, NULL) != 0)
+	if (fx_setup(state, "step", 1000, &stepping) != 0)
 		return -1;
 	struct fx_world *f = *state;
 	f->clock.tick = 1;
@@ -377,7 +381,7 @@ static void test_stateless_policy(void **state)
 static void test_batching(void **state)
 {
 	struct fx_world *f = *state;
-	struct stw_options batch = { .batch_size = 100 };
+	struct stw_options batch = { .batch_size = 100, .delivered_elsewhere = 1 };
 	assert_stw_ok(NULL, fx_reopen(f, &batch));
 	assert_int_equal(stw_define(f->e, &proc), STW_OK);
 	for (int i = 0; i < 1000; i++) {
@@ -428,7 +432,7 @@ static void crash_child(struct fx_world *f, const struct stw_definition *def, co
 	if (pid == 0) {
 		struct stw_engine *e = NULL;
 		die_at = point;
-		struct stw_options o = { .failpoint = die_cb };
+		struct stw_options o = { .failpoint = die_cb, .delivered_elsewhere = 1 };
 		if (fx_open(f, NULL, &o, &e) != STW_OK || stw_define(e, def) != STW_OK)
 			_exit(3);
 		if (stw_run_until_idle(e) != STW_OK)
@@ -449,7 +453,7 @@ static void test_at_least_once_survives_crash(void **state)
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	stw_close(f->e);
 	crash_child(f, &proc, "step.before_commit");
-	assert_stw_ok(NULL, fx_world_open(f, NULL));
+	assert_stw_ok(NULL, fx_world_open(f, &stepping));
 	assert_int_equal(stw_define(f->e, &proc), STW_OK);
 	int64_t cur = -1;
 	assert_int_equal(stw_get_cursor(f->e, "proc", "In", &cur), STW_OK);
@@ -470,7 +474,7 @@ static void test_at_most_once_loses_on_crash(void **state)
 	emit(f, "e1", "Begin", "p1", json_pack("{s:s}", "key", "k1"));
 	stw_close(f->e);
 	crash_child(f, &amo, "step.after_cursor");
-	assert_stw_ok(NULL, fx_world_open(f, NULL));
+	assert_stw_ok(NULL, fx_world_open(f, &stepping));
 	assert_int_equal(stw_define(f->e, &amo), STW_OK);
 	int64_t cur = -1;
 	assert_int_equal(stw_get_cursor(f->e, "proc", "In", &cur), STW_OK);

@@ -101,11 +101,15 @@ export function drawDiagram(figure, def, inst) {
     if (r.outcome === 'acknowledged') taken.add(`${r.from}\u0000${to}\u0000acknowledge`);
     else taken.add(`${r.from === null || r.from === undefined ? '' : r.from}\u0000${to}\u0000${r.message_type}`);
   }
-  if (inst.state) visited.add(inst.state);
+  // A rejected instance was refused before it entered any state: its stored
+  // state is the one it would have entered, which is not drawn as reached.
+  const current = inst.status === 'rejected' ? null : inst.state;
+  if (current) visited.add(current);
 
   const el = svg('svg', {
     xmlns: SVGNS, role: 'img',
-    'aria-label': `State machine of ${def.name}; the current state is ${inst.state || 'none'}`,
+    'aria-label': current ? `State machine of ${def.name}; the current state is ${current}`
+      : `State machine of ${def.name}; the instance was refused before it entered a state`,
   });
   figure.append(el);
   el.append(svg('title', null, `State machine of ${def.name}`));
@@ -139,7 +143,7 @@ export function drawDiagram(figure, def, inst) {
   const GAP_Y = 78;
   const TOP = 64; // room for the start markers
   const box = new Map();
-  const widthOf = (n) => Math.max(110, measure(n, 13, n === inst.state) + 30);
+  const widthOf = (n) => Math.max(110, measure(n, 13, n === current) + 30);
   // Self-loops share one arc per state, their labels stacked on its right: room for them.
   const loops = new Map();
   for (const e of edges) if (e.self) (loops.get(e.from) || loops.set(e.from, []).get(e.from)).push(e);
@@ -258,11 +262,11 @@ export function drawDiagram(figure, def, inst) {
     const b = box.get(n);
     const k = kind.get(n) || 'active';
     const cls = ['node', 'state', k];
-    if (n === inst.state) cls.push('current');
-    if (n === inst.state && inst.status === 'cancelled') cls.push('cancelled');
+    if (n === current) cls.push('current');
+    if (n === current && inst.status === 'cancelled') cls.push('cancelled');
     if (visited.has(n)) cls.push('visited');
     const g = svg('g', { class: cls.join(' '), 'data-state': n, 'data-kind': k });
-    g.append(svg('title', null, `${n} (${k})${n === inst.state ? ` — current state${inst.status === 'cancelled' ? ', cancelled' : ''}` : ''}`));
+    g.append(svg('title', null, `${n} (${k})${n === current ? ` — current state${inst.status === 'cancelled' ? ', cancelled' : ''}` : ''}`));
     g.append(svg('rect', { class: 'frame', x: b.x, y: b.y, width: b.w, height: b.h, rx: 6 }));
     if (k === 'terminal') {
       g.append(svg('rect', { class: 'inner', x: b.x + 4, y: b.y + 4, width: b.w - 8, height: b.h - 8, rx: 4 }));
