@@ -4,7 +4,7 @@
 
 PRESET ?= dev
 BUILD  := build/$(PRESET)
-DEPS   := cmake make gcc pkg-config libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libinih-dev sqlite3 curl
+DEPS   := cmake make gcc pkg-config libsqlite3-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libinih-dev libpq-dev postgresql sqlite3 curl
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 DB     ?= steward-voiding.db
 
@@ -34,7 +34,7 @@ test-asan: deps
 # Unit and scenario tests under valgrind's leak checker.
 valgrind: build
 	@./scripts/deps.sh valgrind
-	@./scripts/valgrind.sh $(BUILD)
+	@./scripts/pg-cluster.sh run ./scripts/valgrind.sh $(BUILD)
 
 # The fuzz targets (tests/fuzz/) under libFuzzer: clang builds them with the fuzz
 # preset (build/fuzz), then each runs FUZZ_SECONDS on a copy of its seed corpus

@@ -7,7 +7,8 @@
 #
 # Given: STW_PC_IN (the template), STW_PC_OUT (the file to write),
 # STW_LIBDIR and STW_INCLUDEDIR (GNUInstallDirs' values: relative to the
-# prefix, or absolute when set so), PROJECT_DESCRIPTION and PROJECT_VERSION.
+# prefix, or absolute when set so), PROJECT_DESCRIPTION, PROJECT_VERSION and
+# STW_PC_PQ ("libpq" when the PostgreSQL store is built, else empty).
 set(STW_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
 foreach(dir LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${STW_${dir}}")

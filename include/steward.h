@@ -204,10 +204,17 @@ struct stw_options {
 };
 
 /*
- * Opens an engine on a store. `store` is a path to an SQLite database file
- * (created if missing), optionally prefixed "sqlite:". `opts` may be NULL.
- * On success *out owns the engine; release it with stw_close(). On failure
- * *out is NULL and the code says why.
+ * Opens an engine on a store, named by a URL: a path to an SQLite database
+ * file (created if missing), or "sqlite:PATH" with optionally
+ * "?synchronous=off|normal|full" (which takes the place of
+ * opts->synchronous); or "postgres://..." / "postgresql://..." (a libpq
+ * connection URI: the password from the URI, PGPASSWORD or PGPASSFILE; the
+ * tables are made in, and found through, its search path, so
+ * "?options=-csearch_path%3DNAME" keeps a store in schema NAME). Any other
+ * "scheme://" is STW_EINVAL. `opts` may be
+ * NULL. On success *out owns the engine; release it with stw_close(). On
+ * failure *out is NULL and the code says why; the log line names the store
+ * without a password.
  *
  * ":memory:" (or "sqlite::memory:") opens an in-memory SQLite database
  * instead, for tests and trials: everything works as on a file (appends,
@@ -218,6 +225,14 @@ struct stw_options {
  */
 STW_API int stw_open(const char *store, const struct stw_options *opts,
 		     struct stw_engine **out) STW_WUR;
+
+/*
+ * Writes `store` (a store URL or path, as stw_open takes it) into buf (cap
+ * bytes) as it may be shown in logs and messages: a password in it, in the
+ * user part of a URL or as a password= parameter, replaced by "***".
+ * Truncated to fit; buf is terminated whenever cap > 0.
+ */
+STW_API void stw_store_shown(const char *store, char *buf, size_t cap);
 
 /* Closes the engine and its store. Accepts NULL. */
 STW_API void stw_close(struct stw_engine *e);

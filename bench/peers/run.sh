@@ -8,9 +8,9 @@
 #
 # It installs what is missing (the postgresql Debian package through
 # scripts/deps.sh; the pinned npm packages with `npm ci` into
-# bench/peers/node_modules), creates a throw-away PostgreSQL cluster in a
-# temporary directory, listening on a Unix socket only, and always stops and
-# deletes it. As root, PostgreSQL runs as the user postgres (or nobody).
+# bench/peers/node_modules), creates a throw-away PostgreSQL cluster with
+# scripts/pg-cluster.sh (a temporary directory, a Unix socket only), and
+# always stops and deletes it.
 #
 # usage: bench/peers/run.sh BENCH_PEERS_STEWARD [--instances N | --quick]
 # --quick is --instances 50 (seconds; `make test` runs it). Default: 2,000.
@@ -52,38 +52,18 @@ if [ ! -f "$here/node_modules/.package-lock.json" ] ||
 		fail "npm ci failed in $here"
 fi
 
-# The throw-away cluster. As root, the server runs as an unprivileged user
-# that owns its directories; the benchmark connects as the database superuser
-# "steward" over the socket (trust authentication: only this socket, in a
-# directory only we can reach).
+# The throw-away cluster (scripts/pg-cluster.sh: a Unix socket only, fsync
+# and synchronous_commit on); the benchmark connects as its superuser
+# "steward", and the cluster is stopped and removed however this ends.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/steward-peers.XXXXXX") || fail "mktemp failed"
-data=$tmp/data
-sock=$tmp/sock
-as=""
-if [ "$(id -u)" = 0 ]; then
-	pguser=nobody
-	getent passwd postgres >/dev/null 2>&1 && pguser=postgres
-	as="runuser -u $pguser --"
-fi
 cleanup() {
-	if [ -f "$data/postmaster.pid" ]; then
-		$as "$pgbin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
-	fi
+	"$root/scripts/pg-cluster.sh" stop "$tmp/pg"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-mkdir "$data" "$sock" || fail "mkdir failed"
-if [ -n "$as" ]; then
-	chmod 711 "$tmp"
-	chown "$pguser" "$data" "$sock" || fail "chown to $pguser failed"
-fi
-chmod 700 "$data" "$sock"
-$as "$pgbin/initdb" -D "$data" -U steward --auth=trust -E UTF8 --no-instructions -N \
-	>"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; fail "initdb failed"; }
-$as "$pgbin/pg_ctl" -D "$data" -l "$sock/server.log" -w -t 60 \
-	-o "-c listen_addresses='' -k $sock -c fsync=on -c synchronous_commit=on -c full_page_writes=on" \
-	start >/dev/null || { cat "$sock/server.log" >&2; fail "PostgreSQL did not start"; }
+"$root/scripts/pg-cluster.sh" start "$tmp/pg" >/dev/null || fail "PostgreSQL did not start"
+sock=$tmp/pg/sock
 psql() { "$pgbin/psql" -h "$sock" -U steward -d postgres -X -q -t -A "$@"; }
 settings=$(psql -c "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')") ||
 	fail "cannot connect to PostgreSQL"

@@ -570,7 +570,9 @@ void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f)
 	fprintf(f, "token_file   %s\n", c->token_file ? c->token_file : "(none: no token)");
 	fprintf(f, "stuck_after  %lld s\n",
 		c->stuck_after_s ? c->stuck_after_s : STW__CLI_STUCK_AFTER_S);
-	fprintf(f, "store        %s\n", c->store ? c->store : STW__CLI_DEFAULT_DB);
+	char store[1024];
+	stw_store_shown(c->store ? c->store : STW__CLI_DEFAULT_DB, store, sizeof store);
+	fprintf(f, "store        %s\n", store);
 	fprintf(f, "synchronous  %s\n", c->synchronous >= 0 ? sync_names[c->synchronous] : "full");
 	for (size_t i = 0; i < c->nload; i++)
 		fprintf(f, "load         %s\n", c->load[i]);

@@ -372,9 +372,11 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 		.batch_size = o->slow ? 1 : 0,
 		.separate_remote_delivery = 1,
 	};
+	char shown[1024]; /* the store without its password */
+	stw_store_shown(o->store, shown, sizeof shown);
 	int rc = stw_open(o->store, &eo, &w.e);
 	if (rc != STW_OK) {
-		fprintf(stderr, "steward: cannot open %s: %s\n", o->store, stw_strerror(rc));
+		fprintf(stderr, "steward: cannot open %s: %s\n", shown, stw_strerror(rc));
 		goto out;
 	}
 	if (o->setup != NULL && (rc = o->setup(w.e, o->setup_ud)) != STW_OK) {
@@ -414,7 +416,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 		status = 1;
 		goto out;
 	}
-	printf("steward %s on %s%s\n", stw_version(), o->store, o->slow ? " (SLOW_DOWN)" : "");
+	printf("steward %s on %s%s\n", stw_version(), shown, o->slow ? " (SLOW_DOWN)" : "");
 	if (w.http != NULL)
 		printf("open http://localhost:%d/ (Ctrl-C stops; restarting carries on)%s\n",
 		       stw__http_port(w.http), token ? "; a token is required" : "");

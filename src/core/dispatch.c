@@ -3,9 +3,10 @@
  * inside a transaction that also records the command id in the receiving
  * side's dedup table, so a command delivered twice is applied once. The
  * dispatcher hands the outbox's pending rows to in-process services in
- * batches (one transaction per batch, one savepoint per command) and marks
- * them delivered in the same transaction; a refused one is marked rejected
- * and its instance told (rejected.c). The pending commands of a context that
+ * batches (one transaction per batch, one savepoint per command, no more
+ * commands than the store's budget of savepoints allows) and marks them
+ * delivered in the same transaction; a refused one is marked rejected and
+ * its instance told (rejected.c). The pending commands of a context that
  * has neither a service nor a remote here are parked, with that reason,
  * unless the engine leaves them to another (delivered_elsewhere).
  */
@@ -177,7 +178,11 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 	struct stw__store *s = e->store;
 	int64_t started = stw__mono_us();
 	*n = 0;
+	/* One savepoint per command: a batch stays within the store's budget of them. */
+	int room = stw__savepoint_room(e);
 	struct pending_list l = { .e = e, .cap = stw__batch_cap(e) };
+	if (l.cap > room)
+		l.cap = room > 0 ? room : 1;
 	l.items = stw__arena_alloc(&e->arena, sizeof(*l.items) * (size_t)l.cap);
 	if (l.items == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");

@@ -5,6 +5,7 @@
 #include "core/definition.h"
 #include "core/streams.h"
 #include "core/txn.h"
+#include "store/sqlite.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,8 +37,6 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 	*out = NULL;
 	if (store == NULL || *store == '\0')
 		return STW_EINVAL;
-	if (strncmp(store, "sqlite:", 7) == 0)
-		store += 7;
 	struct stw_engine *e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return STW_ENOMEM;
@@ -76,18 +75,21 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 	if (e->batch_size > 100000)
 		e->batch_size = 100000;
 	stw__arena_init(&e->arena, 256 * 1024);
+	/* The SQLite backend's settings; the URL's own, and other backends, go first. */
 	struct stw__sqlite_options so = { .synchronous = sync,
-					  .read_only = read_only,
 					  .inline_checkpoint = inline_checkpoint,
 					  .cache_kb = page_cache_kb > 0 ? page_cache_kb : 0 };
+	struct stw__store_options o = { .read_only = read_only, .sqlite = &so };
 	int rc = stw__streams_open(&e->streams,
 				   stream_cache_kb > 0 ? (size_t)stream_cache_kb * 1024 : 0);
 	if (rc == STW_OK)
-		rc = stw__sqlite_open(store, &so, &e->store, e->errmsg, sizeof(e->errmsg));
+		rc = stw__store_open(store, &o, &e->store, e->errmsg, sizeof(e->errmsg));
 	else
 		snprintf(e->errmsg, sizeof e->errmsg, "out of memory");
 	if (rc != STW_OK) {
-		stw__log(e, STW_LOG_ERROR, "cannot open store %s: %s", store, e->errmsg);
+		char shown[512];
+		stw__store_shown(store, shown, sizeof shown);
+		stw__log(e, STW_LOG_ERROR, "cannot open store %s: %s", shown, e->errmsg);
 		stw__streams_close(e->streams);
 		stw__arena_free(&e->arena);
 		free(e);
@@ -95,6 +97,11 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 	}
 	*out = e;
 	return STW_OK;
+}
+
+STW_API void stw_store_shown(const char *store, char *buf, size_t cap)
+{
+	stw__store_shown(store, buf, cap);
 }
 
 STW_API void stw_close(struct stw_engine *e)

@@ -109,6 +109,7 @@ struct stw_engine {
 	int txn_lazy;        /* an outer transaction is wanted and no level has opened it yet */
 	int txn_flat;        /* the level at depth 2 opened the outer transaction: no savepoint */
 	int txn_savepoint;   /* a handler's savepoint is held (stw__savepoint) */
+	int txn_savepoints;  /* savepoints opened in the store's transaction (max_savepoints) */
 	int txn_units;       /* step and delivery transactions inside it, counted as one commit */
 	int round_budget;    /* messages and commands the round's transaction may still take */
 	int last_round_work; /* what the last round did: a large one is not one transaction */

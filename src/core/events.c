@@ -178,7 +178,7 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 	/* An event stored already is refused by the id's unique index and then
 	 * compared with the stored copy (no lookup first: the common append is
 	 * of new events). */
-	int64_t now = stw__now(e);
+	int64_t now = stw__now(e), added = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct stw_event *ev = &events[i];
 		char gen[37];
@@ -208,7 +208,17 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 		};
 		int64_t pos = 0, sv = 0;
 		rc = STW__S(s, append, &row, &pos, &sv);
-		if (rc == STW_OK) {
+		if (rc == STW_OK && expected_version != STW_ANY_VERSION &&
+		    sv != expected_version + ++added) {
+			/* Another engine appended to the stream after the version was
+			 * read, and this append waited for it (a store without a single
+			 * writer): the expected version is stale after all. */
+			rc = stw__fail(
+			    e, STW_ECONFLICT,
+			    "stream %s of %s moved on while appending: version %lld, not "
+			    "%lld",
+			    stream, context, (long long)sv, (long long)(expected_version + added));
+		} else if (rc == STW_OK) {
 			row.position = pos;
 			row.stream_version = sv;
 			stw__streams_appended(e, &row);

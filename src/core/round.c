@@ -28,15 +28,20 @@ static int round_share(const struct stw_engine *e)
 
 /*
  * Called after each part of a round with the work done so far: once the
- * round's transaction has taken its budget, it is committed and the parts
- * left commit on their own, with full batches (see stw_run_once).
+ * round's transaction has taken its budget (of messages and commands, or
+ * half the savepoints the store allows one transaction), it is committed
+ * and the parts left commit on their own, with full batches (see
+ * stw_run_once).
  */
 static int round_grew(struct stw_engine *e, int total)
 {
 	if (e->txn != STW__TXN_ROUND)
 		return STW_OK;
 	e->round_budget = round_share(e) - total;
-	if (e->round_budget > 0)
+	/* Half the store's savepoints spent: the parts left take theirs afresh. */
+	int spent =
+	    e->store->max_savepoints > 0 && stw__savepoint_room(e) < e->store->max_savepoints / 2;
+	if (e->round_budget > 0 && !spent)
 		return STW_OK;
 	e->round_budget = 0;
 	return stw__txn_close(e, 1);

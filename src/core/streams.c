@@ -375,7 +375,7 @@ static struct sentry *refresh(struct stw_engine *e, const char *context, const c
 	}
 	/* Asked before the store is read, so a commit in between counts as unseen. */
 	uint64_t seen = 0;
-	int known = e->store->ops->foreign_commits != NULL &&
+	int known = (e->store->caps & STW__CAP_FOREIGN_COMMITS) != 0 &&
 		    STW__S(e->store, foreign_commits, &seen) == STW_OK;
 	if (en != NULL && known && en->whole && en->seen == seen) {
 		touch(c, en); /* only this engine wrote since: the entry is the stream */

@@ -7,6 +7,7 @@
  */
 #include "core/txn.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,7 @@ int stw__begin(struct stw_engine *e)
 			return rc;
 		e->txn_lazy = 0;
 		e->txn_savepoint = 0;
+		e->txn_savepoints = 0;
 		e->txn_depth = 2;
 		e->txn_flat = 1;
 		note_stats(e, 1);
@@ -160,10 +162,26 @@ int stw__begin(struct stw_engine *e)
 	rc = e->txn_depth == 0 ? STW__S0(s, begin) : STW__S0(s, savepoint);
 	if (rc != STW_OK)
 		return rc;
-	if (e->txn_depth == 0)
+	if (e->txn_depth == 0) {
 		e->txn_savepoint = 0;
+		e->txn_savepoints = 0;
+	} else {
+		e->txn_savepoints++;
+	}
 	note_stats(e, ++e->txn_depth);
 	return STW_OK;
+}
+
+int stw__savepoint_room(const struct stw_engine *e)
+{
+	int max = e->store->max_savepoints;
+	if (max <= 0)
+		return INT_MAX;
+	/* A level that opens the store's transaction takes no savepoint. */
+	if (e->txn_depth == 0)
+		return max;
+	int room = max - e->txn_savepoints - 1; /* the level's own savepoint first */
+	return room > 0 ? room : 0;
 }
 
 int stw__commit(struct stw_engine *e)
@@ -237,8 +255,10 @@ int stw__savepoint(struct stw_engine *e)
 	if (e->txn_savepoint)
 		return stw__fail(e, STW_EINVAL, "savepoint: a savepoint is held already");
 	int rc = STW__S0(e->store, savepoint);
-	if (rc == STW_OK)
+	if (rc == STW_OK) {
 		e->txn_savepoint = 1;
+		e->txn_savepoints++;
+	}
 	return rc;
 }
 

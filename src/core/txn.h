@@ -28,6 +28,14 @@ void stw__report(struct stw_engine *e, struct stw_activity *a, int64_t started);
 /* The most a batch may take now: batch_size, or less inside a round's transaction. */
 int stw__batch_cap(const struct stw_engine *e);
 
+/*
+ * The savepoints a part may still open in the store's transaction after the
+ * one its own level takes (the whole budget when its level opens the
+ * transaction): the store's max_savepoints less those open already, 0 when
+ * spent; INT_MAX for a store without a budget.
+ */
+int stw__savepoint_room(const struct stw_engine *e);
+
 /* Counts a committed step or delivery transaction (once per outer transaction). */
 void stw__count_commit(struct stw_engine *e);
 

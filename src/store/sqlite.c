@@ -25,7 +25,7 @@
  * interface in store.h) and the background checkpointer follow in sections.
  * Split, each part would export the handle's internals to the others.
  */
-#include "store/store.h"
+#include "store/sqlite.h"
 
 #include <steward.h>
 
@@ -2393,6 +2393,7 @@ int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
 		return STW_ENOMEM;
 	}
 	h->base.ops = &sqlite_ops;
+	h->base.caps = STW__CAP_SINGLE_WRITER | STW__CAP_FOREIGN_COMMITS;
 
 	int rc;
 	int read_only = opts ? opts->read_only : 0;

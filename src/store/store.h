@@ -1,20 +1,59 @@
 /*
- * store.h - the storage interface of the engine. All SQL lives behind it
- * (src/store/sqlite.c now, src/store/postgres.c later); the core calls only
- * these operations.
+ * store.h - the storage interface of the engine. All SQL lives behind it, in
+ * one backend per kind of store (src/store/sqlite.c, src/store/postgres.c);
+ * store.c opens the backend a store URL names. The core calls only these
+ * operations, and knows what differs between backends only through the
+ * capability bits of the handle (STW__CAP_*), never by the backend's name.
  *
  * Conventions:
  *  - Every operation returns STW_OK or a negative STW_E* code; on failure the
- *    backend's message is readable with stw__store_errmsg().
+ *    backend's message is readable with errmsg(). Messages never hold a
+ *    password.
  *  - Strings in rows passed in are borrowed for the call. Rows handed to a
  *    callback are borrowed for the duration of that callback only; a callback
  *    returning non-zero stops the iteration (the operation still returns
  *    STW_OK).
  *  - Nullable text columns are NULL pointers in rows.
  *  - Writes happen inside a transaction opened with begin(); reads may happen
- *    inside or outside one and see the transaction's own writes.
+ *    inside or outside one and see the transaction's own writes. Outside
+ *    one, a write (append included) commits on its own.
  *  - Timestamps are UTC int64 milliseconds supplied by the caller (the core's
  *    clock); the store never reads the time itself.
+ *
+ * Codes. The outcomes an operation names below (STW_ENOTFOUND, STW_EEXIST,
+ * STW_ECONFLICT, STW_EINVAL for a missing field) are answers: the
+ * transaction goes on as if the call had not been made. Any operation may
+ * also fail with STW_ENOMEM, STW_ESTORE (the store failed: I/O, a lost
+ * connection, a statement refused) or STW_EBUSY (retryable: another
+ * connection held a lock past the wait, or a concurrent transaction
+ * conflicted with this one, say a deadlock); after one of those the
+ * transaction may be unusable (PostgreSQL refuses every statement until the
+ * innermost level is undone; SQLite may even end it, see in_transaction), so
+ * the caller undoes the innermost level (rollback_to, or rollback) before it
+ * writes again, and may retry after STW_EBUSY.
+ *
+ * Callbacks are re-entrant: a callback may call any operation of the same
+ * handle, the one iterating included, and it may write. (SQLite steps a
+ * fresh copy of a statement being iterated; PostgreSQL reads a result whole
+ * before it calls back.)
+ *
+ * Concurrency. A handle is one connection, used by one thread at a time.
+ * Any number of handles, in threads or processes, may work on one store at
+ * once, and every operation may run while other handles run any operation.
+ *  - A single-writer store (STW__CAP_SINGLE_WRITER, SQLite) lets one
+ *    transaction write at a time: begin() takes its write lock (waiting a
+ *    while, then STW_EBUSY), so nothing another handle does changes what a
+ *    transaction read.
+ *  - Otherwise (PostgreSQL) transactions run side by side, each statement
+ *    reading what was committed when it started (and the transaction's own
+ *    writes). What the engine relies on is locked: append locks the head of
+ *    its context until the transaction ends (so positions are gap-free and
+ *    commit in position order: a reader after a position never skips one),
+ *    and cursor_get and periodic_get inside a transaction lock the row they
+ *    read until it ends. Collisions are answers, never errors: a stale
+ *    version is STW_ECONFLICT, a taken key or id STW_EEXIST; an append to a
+ *    stream that another transaction appended to meanwhile gets the next
+ *    version (the caller compares it with the one it expected).
  */
 #ifndef STW_STORE_H
 #define STW_STORE_H
@@ -141,19 +180,19 @@ struct stw__store_ops {
 	const char *(*errmsg)(struct stw__store *s);
 
 	/*
-	 * Transactions, one at a time per handle. begin() opens one and takes
-	 * the write lock at once (SQLite's BEGIN IMMEDIATE), STW_EINVAL if one
-	 * is open; commit() and rollback() end it (a failed commit leaves it
-	 * open). Inside it, savepoint() opens a nested level; release() keeps
-	 * and rollback_to() undoes, then releases, the innermost one. Levels
-	 * stack. How the engine nests its own transactions (a round's
-	 * transaction holding its steps as levels) is the core's, built on
-	 * these (src/core/txn.c).
+	 * Transactions, one at a time per handle. begin() opens one (on a
+	 * single-writer store it takes the write lock at once: SQLite's BEGIN
+	 * IMMEDIATE), STW_EINVAL if one is open; commit() and rollback() end it (a failed commit
+	 * leaves it open). Inside it, savepoint() opens a nested level; release() keeps and
+	 * rollback_to() undoes, then releases, the innermost one. Levels stack. How the engine
+	 * nests its own transactions (a round's transaction holding its steps as levels) is the
+	 * core's, built on these (src/core/txn.c).
 	 *
 	 * A backend may end a transaction by itself after an error (SQLite
 	 * does after an I/O error or when out of memory): in_transaction()
 	 * tells whether one is still open, rollback() with none open is a
-	 * no-op, and undos() counts it.
+	 * no-op, and undos() counts it. rollback_to() also makes a
+	 * transaction usable again after a failure inside the level it undoes.
 	 */
 	int (*begin)(struct stw__store *s);
 	int (*commit)(struct stw__store *s);
@@ -173,7 +212,9 @@ struct stw__store_ops {
 	 * Inserts an event at the next position of its context and the next
 	 * version of its stream (both gap-free, assigned here; row->position and
 	 * row->stream_version are ignored) and returns them. Ids are unique across
-	 * the store: a duplicate id fails with STW_EEXIST.
+	 * the store: a duplicate id fails with STW_EEXIST (the message names
+	 * where the stored copy is). Locks the context's head until the
+	 * transaction ends: positions commit in order.
 	 */
 	int (*append)(struct stw__store *s, const struct stw__event_row *row, int64_t *position,
 		      int64_t *stream_version);
@@ -193,14 +234,15 @@ struct stw__store_ops {
 	/*
 	 * A number that changes whenever another connection commits to the
 	 * store (never for this connection's own commits). While it stays the
-	 * same, only this connection changed what it reads. May be NULL, and
-	 * may fail: then anything may have changed.
+	 * same, only this connection changed what it reads. NULL unless the
+	 * store has STW__CAP_FOREIGN_COMMITS; may fail: then anything may have
+	 * changed.
 	 */
 	int (*foreign_commits)(struct stw__store *s, uint64_t *count);
 	/* Last position of a context (0 if none). */
 	int (*head)(struct stw__store *s, const char *context, int64_t *position);
 
-	/* Cursors: 0 when never set. */
+	/* Cursors: 0 when never set. Inside a transaction cursor_get locks the cursor. */
 	int (*cursor_get)(struct stw__store *s, const char *definition, const char *context,
 			  int64_t *position);
 	int (*cursor_set)(struct stw__store *s, const char *definition, const char *context,
@@ -306,7 +348,7 @@ struct stw__store_ops {
 	/* The earliest due_at of a definition's timers (from the index), or STW_ENOTFOUND. */
 	int (*timer_next)(struct stw__store *s, const char *definition, int64_t *due_at);
 	/* Periodic processes: the last period each one ran in. */
-	/* STW_OK with *period, or STW_ENOTFOUND if it never ran. */
+	/* STW_OK with *period, or STW_ENOTFOUND if it never ran; locks it inside a transaction. */
 	int (*periodic_get)(struct stw__store *s, const char *name, int64_t *period);
 	int (*periodic_set)(struct stw__store *s, const char *name, int64_t period, int64_t at);
 
@@ -340,40 +382,51 @@ struct stw__store_ops {
 			      int64_t position, int *attempts);
 };
 
+/* Capability bits of a store (struct stw__store.caps). */
+/* One transaction writes at a time: begin() takes the store's write lock. */
+#define STW__CAP_SINGLE_WRITER 1u
+/* foreign_commits() tells when another connection committed. */
+#define STW__CAP_FOREIGN_COMMITS 2u
+
 /* Every backend's handle starts with this. */
 struct stw__store {
 	const struct stw__store_ops *ops;
+	unsigned caps; /* STW__CAP_* */
+	/*
+	 * Savepoints one transaction should open at most (0: no limit): past
+	 * them each costs more (PostgreSQL keeps 64 subtransactions per
+	 * backend in shared memory; past that every snapshot taken while the
+	 * transaction is open looks subtransactions up on disk).
+	 */
+	int max_savepoints;
 };
 
-struct stw__sqlite_options {
-	int synchronous; /* 0 OFF, 1 NORMAL, 2 FULL */
-	int read_only;   /* open an existing database for reading only */
-	/* 1: the committing connection checkpoints the WAL itself (SQLite's
-	 * default); 0: a background thread does (see stw__ckpt in sqlite.c). */
-	int inline_checkpoint;
-	/* SQLite's page cache of the connection, in KiB; 0: SQLite's default (2 MiB). */
-	int cache_kb;
+struct stw__sqlite_options; /* store/sqlite.h */
+
+/* What the engine's options say about the store it opens. */
+struct stw__store_options {
+	int read_only; /* open an existing store for reading only */
+	/* The SQLite backend's settings (NULL: its defaults); other backends
+	 * take theirs from the URL. */
+	const struct stw__sqlite_options *sqlite;
 };
 
 /*
- * Opens (creating if needed) an SQLite store at path in WAL mode and
- * creates or checks the schema. On failure returns a code and, if errbuf is
- * not NULL, a message in it; *out is NULL.
+ * Opens the store a URL names, with the backend registered for its scheme
+ * (store.c): "postgres://..." and "postgresql://..." (a libpq connection
+ * URI), "sqlite:PATH[?synchronous=off|normal|full]", or a bare path (SQLite).
+ * Creates or checks the schema. On failure returns a code and, if errbuf is
+ * not NULL, a message in it (never the password); *out is NULL.
  */
-int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
-		     struct stw__store **out, char *errbuf, size_t errcap);
+int stw__store_open(const char *url, const struct stw__store_options *o, struct stw__store **out,
+		    char *errbuf, size_t errcap);
 
 /*
- * For the tests: the number of cached writing statements that build an
- * ephemeral table at each run (the first one's SQL in `first`); -1 on failure.
+ * Writes the URL as it may be shown (logs, messages) into buf (cap bytes):
+ * a password in it, in the user part or as a parameter, replaced by "***".
+ * Truncated to fit.
  */
-int stw__sqlite_ephemeral_writes(struct stw__store *s, char *first, size_t cap);
-
-/* For the tests: the checkpoints the WAL hook has asked the checkpointer for; -1 without one. */
-long stw__sqlite_checkpoints_asked(struct stw__store *s);
-
-/* For the tests: the connection's page cache size in KiB (PRAGMA cache_size); -1 on failure. */
-long stw__sqlite_cache_kb(struct stw__store *s);
+void stw__store_shown(const char *url, char *buf, size_t cap);
 
 /* Shorthands for calling through the ops table. */
 #define STW__S(s, op, ...) ((s)->ops->op((s), __VA_ARGS__))

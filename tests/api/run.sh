@@ -2,7 +2,8 @@
 # tests/api/run.sh STEWARD - the HTTP API suite (tests/api/api.test.mjs) over
 # real loopback HTTP.
 #
-# Starts `steward demo voiding` on a free port with a fresh database, runs the
+# Starts `steward demo voiding` on a free port with a fresh store (an SQLite
+# database, or a PostgreSQL schema with STEWARD_TEST_STORE=pg), runs the
 # suite with Node's built-in test runner (Node >= 20: node:test and fetch, no
 # packages) with the base URL in STEWARD_TEST_URL, then stops the daemon and
 # checks that it stopped cleanly. Then does the same with a second daemon that
@@ -49,12 +50,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start NAME [OPTION...]: starts `steward demo voiding` on a fresh database
-# and a free port; sets DAEMON and PORT, or exits.
+# store NAME: a fresh store: a database in TMP, or with STEWARD_TEST_STORE=pg a
+# schema of its own on the test cluster (STEWARD_TEST_PG_URL).
+store() {
+	if [ "${STEWARD_TEST_STORE:-}" = pg ]; then
+		"$HERE/../../scripts/pg-cluster.sh" schema "api_$$_$1" || exit 1
+	else
+		echo "$TMP/$1.db"
+	fi
+}
+
+# start NAME [OPTION...]: starts `steward demo voiding` on a fresh store and a
+# free port; sets DAEMON and PORT, or exits.
 start() {
-	local name=$1
+	local name=$1 db
 	shift
-	"$BIN" demo voiding --db "$TMP/$name.db" --listen 127.0.0.1:0 --every 0 --quiet "$@" \
+	db=$(store "$name") || exit 1
+	"$BIN" demo voiding --db "$db" --listen 127.0.0.1:0 --every 0 --quiet "$@" \
 		>"$TMP/$name.out" 2>&1 </dev/null &
 	DAEMON=$!
 	PORT=""

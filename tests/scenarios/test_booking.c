@@ -1,8 +1,9 @@
 /*
  * test_booking.c - scenarios of the ticket booking example, driven through
- * the public API only: each runs on a fresh database in its own temporary
- * directory with a virtual clock that only the test moves, drives the engine
- * with stw_run_until_idle() after each move, and checks what a user can see
+ * the public API only: each runs on a fresh store (a database in its own
+ * temporary directory, or a PostgreSQL schema: STEWARD_TEST_STORE=pg) with
+ * a virtual clock that only the test moves, drives the engine with
+ * stw_run_until_idle() after each move, and checks what a user can see
  * (instances, bookings, seat maps, streams, counters).
  *
  * Scenarios are numbered like SQLite's tests: booking-<group>.<case>. Group 1

@@ -1,9 +1,10 @@
 /*
  * test_orders.c - scenarios of the restaurant order example, driven through
- * the public API only: each runs on a fresh database in its own temporary
- * directory with a virtual clock that only the test moves, drives the engine
- * with stw_run_until_idle(), moves the clock past due times and runs again,
- * and checks what a user can see (instances, their timers, orders, streams,
+ * the public API only: each runs on a fresh store (a database in its own
+ * temporary directory, or a PostgreSQL schema: STEWARD_TEST_STORE=pg) with
+ * a virtual clock that only the test moves, drives the engine with
+ * stw_run_until_idle(), moves the clock past due times and runs again, and
+ * checks what a user can see (instances, their timers, orders, streams,
  * counters).
  *
  * Scenarios are numbered like SQLite's tests: orders-<group>.<case>. Group 1

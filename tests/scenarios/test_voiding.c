@@ -1,8 +1,9 @@
 /*
  * test_voiding.c - scenarios of the voiding example, driven through the
- * public API only: each runs on a fresh database in its own temporary
- * directory, moves the engine with stw_run_until_idle() and checks what a
- * user can see (instances, documents, reports, streams).
+ * public API only: each runs on a fresh store (a database in its own
+ * temporary directory, or a PostgreSQL schema: STEWARD_TEST_STORE=pg),
+ * moves the engine with stw_run_until_idle() and checks what a user can see
+ * (instances, documents, reports, streams).
  *
  * Scenarios are numbered like SQLite's tests: voiding-<group>.<case>. Group 1
  * is the happy and the unhappy path of the seed, group 2 idempotence, group 3

@@ -84,6 +84,15 @@ STEWARD_LISTEN=127.0.0.1:9922 check config-2.2 0 '^listen +127\.0\.0\.1:9922$' -
 STEWARD_LISTEN=127.0.0.1:9922 check config-2.3 0 '^listen +127\.0\.0\.1:9933$' -- --listen 127.0.0.1:9933 --check-config
 STEWARD_STORE=env.db check config-2.4 0 '^store +env\.db$' -- --check-config
 STEWARD_STORE=env.db check config-2.5 0 '^store +flag\.db$' -- --db flag.db --check-config
+check config-2.5a 0 '^store +postgresql://ann:\*\*\*@db/x\?password=\*\*\*$' -- \
+	--db 'postgresql://ann:s3cret@db/x?password=s3cret' --check-config
+N=$((N + 1))
+if grep -q s3cret "$TMP/out"; then
+	echo "FAIL config-2.5b: --check-config shows a store's password"
+	FAILS=$((FAILS + 1))
+else
+	echo "ok   config-2.5b"
+fi
 check config-2.6 0 '^remote +Billing http://10\.0\.0\.1:1/x token_file=conf/billing\.token connect_timeout_ms=300' -- --remote Billing=http://10.0.0.1:1/x --check-config
 check config-2.7 0 '^remote +Extra http://10\.0\.0\.2:2/ ' -- --remote Extra=http://10.0.0.2:2/ --check-config
 STEWARD_CONFIG= check config-2.8 0 "^load +$PLUGIN\$" -- --load "$PLUGIN" --check-config

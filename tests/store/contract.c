@@ -27,6 +27,7 @@
 /* The opener of the backend under test: the initial state of every case. */
 struct backend {
 	contract_open_fn open;
+	contract_drop_fn drop;
 };
 
 /* A case's store, the directory it is kept in, and the backend's opener. */
@@ -34,6 +35,7 @@ struct fixture {
 	struct fx_world w; /* first: its directory, no engine (see fx_new) */
 	struct stw__store *s;
 	contract_open_fn open;
+	contract_drop_fn drop;
 };
 
 static int setup(void **state)
@@ -43,8 +45,11 @@ static int setup(void **state)
 		return -1;
 	struct fixture *f = *state;
 	f->open = b->open;
+	f->drop = b->drop;
 	if (f->open(f->w.dir, &f->s) == STW_OK)
 		return 0;
+	if (f->drop != NULL)
+		f->drop(f->w.dir);
 	fx_teardown(state); /* cmocka does not tear down after a failed setup */
 	return -1;
 }
@@ -55,7 +60,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	if (f->s != NULL)
 		STW__S0(f->s, close);
-	return fx_teardown(state);
+	int dropped = f->drop != NULL ? f->drop(f->w.dir) : 0;
+	return fx_teardown(state) != 0 || dropped != 0 ? -1 : 0;
 }
 
 /*
@@ -623,6 +629,15 @@ static void test_history(void **state)
 	assert_true(c.seq[0] < c.seq[1] && c.seq[1] < c.seq[2]);
 }
 
+/* Writes history rows with history_insert_many in a transaction of their own. */
+static void insert_many_committed(struct stw__store *s, const struct stw__history_row *rows,
+				  size_t n)
+{
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	assert_int_equal(STW__S(s, history_insert_many, rows, n), STW_OK);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+}
+
 /*
  * history_insert_many writes 40 rows (in SQLite: two statements of 16 and 8
  * single inserts) in order, as history_insert would; a message already there fails
@@ -644,9 +659,7 @@ static void test_history_insert_many(void **state)
 						     .outcome = "applied",
 						     .at = i };
 	}
-	assert_int_equal(STW__S0(s, begin), STW_OK);
-	assert_int_equal(STW__S(s, history_insert_many, rows, N), STW_OK);
-	assert_int_equal(STW__S0(s, commit), STW_OK);
+	insert_many_committed(s, rows, N);
 	struct strings c = { 0 };
 	assert_int_equal(STW__S(s, history_list, "d", "i", collect_history, &c), STW_OK);
 	assert_int_equal(c.n, N);
@@ -672,6 +685,99 @@ static void test_history_insert_many(void **state)
 	assert_int_equal(STW__S(s, history_insert_many, again, 16), STW_EINVAL);
 	assert_non_null(strstr(STW__S0(s, errmsg), "message_type"));
 	assert_int_equal(STW__S0(s, rollback), STW_OK);
+}
+
+/* What history_list hands on of the rows of one instance, as written. */
+struct history_text {
+	int n;
+	char v[8][10][64]; /* per row: the nine text columns as "NULL" or "=text", then at */
+};
+
+static int copy_history_text(const struct stw__history_row *r, void *ud)
+{
+	struct history_text *h = ud;
+	assert_true(h->n < 8);
+	const char *cols[9] = { r->definition,   r->instance_id, r->message_id,
+				r->message_type, r->context,     r->from_state,
+				r->to_state,     r->outcome,     r->reason };
+	for (int c = 0; c < 9; c++)
+		snprintf(h->v[h->n][c], sizeof h->v[0][0], "%s%s", cols[c] ? "=" : "NULL",
+			 cols[c] ? cols[c] : "");
+	snprintf(h->v[h->n][9], sizeof h->v[0][0], "%lld", (long long)r->at);
+	h->n++;
+	return 0;
+}
+
+/*
+ * Text comes back byte for byte, however it is written to the store: quotes,
+ * backslashes, commas, braces, the word NULL, spaces, an empty string,
+ * UTF-8, and NULL as NULL, in every column of rows inserted many to a
+ * statement (history_insert_many) and of an event.
+ */
+static void test_awkward_text(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	static const char *const texts[] = {
+		"a\"b",
+		"back\\slash\\",
+		"{x,y}",
+		"NULL",
+		" padded ",
+		"",
+		"caf\xc3\xa9 \xe2\x82\xac",
+		"'quote'",
+		"tab\there",
+	};
+	enum { N = 5 };
+	struct stw__history_row rows[N];
+	char ids[N][16];
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof ids[i], "%s%d", texts[i], i);
+		rows[i] = (struct stw__history_row){
+			.definition = "d",
+			.instance_id = "i\"1",
+			.message_id = ids[i],
+			.message_type = texts[(i + 1) % 9],
+			.context = i == 2 ? NULL : texts[(i + 2) % 9],
+			.from_state = texts[(i + 3) % 9],
+			.to_state = i == 4 ? NULL : texts[(i + 4) % 9],
+			.outcome = texts[(i + 5) % 9],
+			.reason = i % 2 ? NULL : texts[(i + 6) % 9],
+			.at = -i,
+		};
+	}
+	insert_many_committed(s, rows, N);
+	struct history_text h = { 0 };
+	assert_int_equal(STW__S(s, history_list, "d", "i\"1", copy_history_text, &h), STW_OK);
+	assert_int_equal(h.n, N);
+	for (int i = 0; i < N; i++) {
+		const char *want[9] = { rows[i].definition, rows[i].instance_id,
+					rows[i].message_id, rows[i].message_type,
+					rows[i].context,    rows[i].from_state,
+					rows[i].to_state,   rows[i].outcome,
+					rows[i].reason };
+		for (int c = 0; c < 9; c++) {
+			char w[64];
+			snprintf(w, sizeof w, "%s%s", want[c] ? "=" : "NULL",
+				 want[c] ? want[c] : "");
+			assert_string_equal(h.v[i][c], w);
+		}
+		char at[16];
+		snprintf(at, sizeof at, "%d", -i);
+		assert_string_equal(h.v[i][9], at);
+	}
+
+	struct expected_event x = { .want = ev("C\"x", "id,{}", "s\\t") };
+	x.want.type = "NULL";
+	x.want.correlation_id = "";
+	x.want.causation_id = "'; DROP TABLE stw_events; --";
+	x.want.data = "{\"k\":\"\\\"{,}\\\\\"}";
+	assert_int_equal(STW__S(s, append, &x.want, &x.want.position, &x.want.stream_version),
+			 STW_OK);
+	assert_int_equal(x.want.position, 1);
+	assert_int_equal(x.want.stream_version, 1);
+	assert_int_equal(STW__S(s, event_get, "id,{}", check_event, &x), STW_OK);
+	assert_int_equal(x.n, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1204,6 +1310,7 @@ static void test_rollback(void **state)
 
 const struct contract_case contract_cases[] = {
 	CASE(test_history_insert_many),
+	CASE(test_awkward_text),
 	CASE(test_append_gap_free),
 	CASE(test_append_duplicate_id),
 	CASE(test_append_autocommit_and_invalid),
@@ -1232,9 +1339,9 @@ const struct contract_case contract_cases[] = {
 
 const size_t contract_ncases = sizeof contract_cases / sizeof contract_cases[0];
 
-int contract_run(const char *group, contract_open_fn open)
+int contract_run(const char *group, contract_open_fn open, contract_drop_fn drop)
 {
-	struct backend b = { open };
+	struct backend b = { open, drop };
 	struct CMUnitTest *tests = calloc(contract_ncases, sizeof *tests);
 	if (tests == NULL)
 		return -1;

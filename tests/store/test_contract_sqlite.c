@@ -15,7 +15,7 @@
 
 #include "contract.h"
 #include "fixture.h"
-#include "store/store.h"
+#include "store/sqlite.h"
 
 /* Opens dir/store.db, creating it at the first call. */
 static int open_sqlite(const char *dir, struct stw__store **out)
@@ -32,5 +32,5 @@ static int open_sqlite(const char *dir, struct stw__store **out)
 
 int main(void)
 {
-	return contract_run("store contract: sqlite", open_sqlite);
+	return contract_run("store contract: sqlite", open_sqlite, NULL);
 }

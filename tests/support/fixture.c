@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -15,6 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifdef STW_HAVE_POSTGRES
+#include <libpq-fe.h>
+#endif
 
 #include "fixture.h"
 
@@ -92,6 +97,143 @@ int fx_parse_long(const char *s, long min, long *out)
 }
 
 /* ------------------------------------------------------------------------ */
+/* PostgreSQL stores                                                        */
+
+int fx_on_pg(void)
+{
+	const char *store = getenv("STEWARD_TEST_STORE");
+	return store != NULL && strcmp(store, "pg") == 0;
+}
+
+const char *fx_pg_server(void)
+{
+	const char *url = getenv("STEWARD_TEST_PG_URL");
+	return url != NULL && *url ? url : NULL;
+}
+
+#ifdef STW_HAVE_POSTGRES
+/*
+ * The schema of a test directory's store: "stw_" and the directory's name
+ * (its mkdtemp suffix makes it unique), then "_" and `name` when not NULL,
+ * lowercased, with anything but letters and digits as "_".
+ */
+static void schema_of(const char *dir, const char *name, char *out, size_t cap)
+{
+	const char *base = strrchr(dir, '/');
+	base = base != NULL ? base + 1 : dir;
+	size_t n = (size_t)snprintf(out, cap, "%s%s%s", base, name ? "_" : "", name ? name : "");
+	for (size_t i = 0; i < n && i < cap; i++)
+		out[i] =
+		    isalnum((unsigned char)out[i]) ? (char)tolower((unsigned char)out[i]) : '_';
+}
+
+static void quiet(void *ud, const char *message)
+{
+	(void)ud;
+	(void)message;
+}
+
+/* Connects to the server; NULL after printing why. */
+static PGconn *pg_connect(void)
+{
+	const char *server = fx_pg_server();
+	if (server == NULL) {
+		print_error("STEWARD_TEST_STORE=pg needs STEWARD_TEST_PG_URL\n");
+		return NULL;
+	}
+	PGconn *c = PQconnectdb(server);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		print_error("connecting to %s: %s", server,
+			    c ? PQerrorMessage(c) : "out of memory");
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL); /* "drop cascades to ..." */
+	return c;
+}
+
+/* Runs one statement with up to one parameter; 0, or -1 after printing why. */
+static int pg_run(PGconn *c, const char *sql, const char *param, PGresult **out)
+{
+	PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, &param, NULL, NULL, 0);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		print_error("%s: %s", sql, PQerrorMessage(c));
+		PQclear(res);
+		return -1;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+int fx_pg_store(const char *dir, const char *name, char *url, size_t cap)
+{
+	char schema[FX_PATH + 64];
+	schema_of(dir, name, schema, sizeof schema);
+	PGconn *c = pg_connect();
+	if (c == NULL)
+		return -1;
+	char *quoted = PQescapeIdentifier(c, schema, strlen(schema));
+	char sql[sizeof schema * 2 + 64];
+	snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s", quoted ? quoted : "\"\"");
+	PQfreemem(quoted);
+	int rc = pg_run(c, sql, NULL, NULL);
+	PQfinish(c);
+	if (rc != 0)
+		return -1;
+	const char *server = fx_pg_server();
+	int n = snprintf(url, cap, "%s%soptions=-csearch_path%%3D%s", server,
+			 strchr(server, '?') ? "&" : "?", schema);
+	if (n < 0 || (size_t)n >= cap) {
+		print_error("fx_pg_store: the URL is too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+int fx_pg_drop(const char *dir)
+{
+	char schema[FX_PATH + 64];
+	schema_of(dir, NULL, schema, sizeof schema);
+	PGconn *c = pg_connect();
+	if (c == NULL)
+		return -1;
+	PGresult *res = NULL;
+	int rc = pg_run(c,
+			"SELECT quote_ident(nspname) FROM pg_namespace WHERE nspname::text = $1"
+			" OR starts_with(nspname::text, $1 || '_')",
+			schema, &res);
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		char sql[FX_PATH + 128];
+		snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", PQgetvalue(res, i, 0));
+		rc = pg_run(c, sql, NULL, NULL);
+	}
+	PQclear(res);
+	PQfinish(c);
+	return rc;
+}
+#else
+int fx_pg_store(const char *dir, const char *name, char *url, size_t cap)
+{
+	(void)dir;
+	(void)name;
+	(void)url;
+	(void)cap;
+	print_error("this build has no PostgreSQL store\n");
+	return -1;
+}
+
+int fx_pg_drop(const char *dir)
+{
+	(void)dir;
+	return -1;
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
 /* The virtual clock                                                        */
 
 static int64_t clock_read(void *ud)
@@ -129,6 +271,11 @@ int fx_world_init(struct fx_world *w, const char *tag, int64_t now)
 		return -1;
 	}
 	snprintf(w->db, sizeof(w->db), "%s/test.db", w->dir);
+	if (fx_on_pg() && fx_pg_store(w->dir, NULL, w->db, sizeof(w->db)) != 0) {
+		fx_tmpdir_remove(w->dir);
+		w->dir[0] = '\0';
+		return -1;
+	}
 	fx_clock_init(&w->clock, now);
 	return 0;
 }
@@ -147,8 +294,12 @@ int fx_open(struct fx_world *w, const char *name, const struct stw_options *o,
 	    struct stw_engine **out)
 {
 	char path[sizeof(w->db)];
-	if (name != NULL)
+	if (name != NULL && fx_on_pg()) {
+		if (fx_pg_store(w->dir, name, path, sizeof(path)) != 0)
+			return STW_ESTORE;
+	} else if (name != NULL) {
 		snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+	}
 	struct stw_options opts = options(w, o);
 	return stw_open(name != NULL ? path : w->db, &opts, out);
 }
@@ -171,6 +322,8 @@ int fx_world_fini(struct fx_world *w)
 	w->e = NULL;
 	if (w->dir[0] == '\0')
 		return 0;
+	if (fx_on_pg() && fx_pg_drop(w->dir) != 0)
+		return -1;
 	if (fx_tmpdir_remove(w->dir) != 0) {
 		print_error("fx_world_fini: removing %s: %s\n", w->dir, strerror(errno));
 		return -1;

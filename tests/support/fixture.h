@@ -55,6 +55,32 @@ void fx_remove_db(const char *db);
 int fx_parse_long(const char *s, long min, long *out);
 
 /* ------------------------------------------------------------------------ */
+/* PostgreSQL stores                                                        */
+
+/*
+ * The tests run on SQLite, or on PostgreSQL when STEWARD_TEST_STORE is "pg":
+ * then STEWARD_TEST_PG_URL names the server (a libpq URI; the cluster of
+ * scripts/pg-cluster.sh), and each store is a schema of its own in it.
+ */
+
+/* 1 when the tests run on PostgreSQL (STEWARD_TEST_STORE=pg), else 0. */
+int fx_on_pg(void);
+
+/* STEWARD_TEST_PG_URL, or NULL when it is unset or empty. */
+const char *fx_pg_server(void);
+
+/*
+ * Makes (if missing) the schema of the store of a test directory (`name`
+ * NULL: its main store, else another one, say "b.db") on the server, and
+ * writes the store's URL into url (cap bytes): the server's with that schema
+ * first in its search path. Returns 0, or -1 after printing why.
+ */
+int fx_pg_store(const char *dir, const char *name, char *url, size_t cap);
+
+/* Drops the schemas fx_pg_store made for a test directory. Returns 0 or -1. */
+int fx_pg_drop(const char *dir);
+
+/* ------------------------------------------------------------------------ */
 /* The virtual clock                                                        */
 
 /*
@@ -83,14 +109,15 @@ void fx_clock_advance(struct fx_clock *c, int64_t ms);
 /* A test's world: a directory, a database file, a clock and an engine       */
 
 struct fx_world {
-	char dir[FX_PATH];     /* the temporary directory ("" before fx_world_init) */
-	char db[FX_PATH + 16]; /* the engine's database: dir/test.db */
-	struct fx_clock clock; /* every engine the world opens reads it */
-	struct stw_engine *e;  /* the engine of fx_world_open; NULL before */
+	char dir[FX_PATH];      /* the temporary directory ("" before fx_world_init) */
+	char db[FX_PATH + 256]; /* the engine's store: dir/test.db, or a PostgreSQL URL */
+	struct fx_clock clock;  /* every engine the world opens reads it */
+	struct stw_engine *e;   /* the engine of fx_world_open; NULL before */
 };
 
 /*
- * Makes the world's temporary directory (see fx_tmpdir_make) and starts its
+ * Makes the world's temporary directory (see fx_tmpdir_make), names its
+ * store (dir/test.db, or on PostgreSQL a schema of its own) and starts its
  * clock at `now`; no engine is open yet. Returns 0, or -1 with nothing made.
  */
 int fx_world_init(struct fx_world *w, const char *tag, int64_t now);
@@ -116,14 +143,16 @@ int fx_reopen(struct fx_world *w, const struct stw_options *o);
 /*
  * Opens another engine with the options o on the world's database when
  * name is NULL (a second engine on the same store), else on the file `name`
- * in the world's directory. The caller closes *out. Returns stw_open's code.
+ * in the world's directory (on PostgreSQL, a schema of that name). The
+ * caller closes *out. Returns stw_open's code.
  */
 int fx_open(struct fx_world *w, const char *name, const struct stw_options *o,
 	    struct stw_engine **out);
 
 /*
  * Closes w->e (open or NULL: a test that closes it for good sets it NULL) and
- * removes the directory with everything in it. Returns 0 or -1.
+ * removes the directory with everything in it (on PostgreSQL, its schemas).
+ * Returns 0 or -1.
  */
 int fx_world_fini(struct fx_world *w);
 

@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +164,17 @@ static void order(struct stw_engine *e, const char *event_id, const char *corr,
 	json_decref(ev.data);
 }
 
+/* Appends n Sales orders, events evt-1... of orders o-1..., all correlated by "corr". */
+static void orders(struct stw_engine *e, int n)
+{
+	for (int i = 1; i <= n; i++) {
+		char evid[16], oid[16];
+		snprintf(evid, sizeof(evid), "evt-%d", i);
+		snprintf(oid, sizeof(oid), "o-%d", i);
+		order(e, evid, "corr", oid);
+	}
+}
+
 struct found {
 	const char *id;
 	int64_t recorded_at;
@@ -240,34 +250,40 @@ static void mark_pending(struct stw_engine *e, const char *cmd_id)
 	assert_int_equal(STW__S0(e->store, commit), STW_OK);
 }
 
+/* What outbox_row copies out of a row. */
+struct outbox_copy {
+	char *status, *error;
+	size_t scap, ecap;
+	int64_t delivered_at;
+};
+
+static int outbox_copy_cb(const struct stw__outbox_row *r, void *ud)
+{
+	struct outbox_copy *c = ud;
+	snprintf(c->status, c->scap, "%s", r->status);
+	snprintf(c->error, c->ecap, "%s", r->error ? r->error : "");
+	c->delivered_at = r->delivered_at;
+	return 0;
+}
+
 /*
- * Reads one outbox row's status, error ("" when NULL) and delivered_at
- * straight from the database file. No API lists a stateless policy's
- * commands (stw_get_instance and outbox_for_instance are per instance), so
- * this peeks at the SQLite schema of src/store/sqlite.c; it reads only.
+ * Reads one outbox row's status, error ("" when NULL) and delivered_at as
+ * another connection to the store sees them (what is committed). No API
+ * lists a stateless policy's commands (stw_get_instance and
+ * outbox_for_instance are per instance), so this asks that connection's
+ * store for the row by its command id; it reads only.
  */
 static void outbox_row(const char *db, const char *cmd_id, char *status, size_t scap, char *error,
 		       size_t ecap, int64_t *delivered_at)
 {
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h,
-					    "SELECT status, error, delivered_at FROM stw_outbox "
-					    "WHERE command_id = ?1",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_bind_text(st, 1, cmd_id, -1, SQLITE_STATIC), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	const unsigned char *s = sqlite3_column_text(st, 0);
-	const unsigned char *err = sqlite3_column_text(st, 1);
-	snprintf(status, scap, "%s", s ? (const char *)s : "");
-	snprintf(error, ecap, "%s", err ? (const char *)err : "");
+	struct stw_engine *o = NULL;
+	struct stw_options ro = { .read_only = 1 };
+	assert_int_equal(stw_open(db, &ro, &o), STW_OK);
+	struct outbox_copy c = { status, error, scap, ecap, 0 };
+	assert_int_equal(STW__S(o->store, outbox_get, cmd_id, outbox_copy_cb, &c), STW_OK);
 	if (delivered_at != NULL)
-		*delivered_at = sqlite3_column_int64(st, 2);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
+		*delivered_at = c.delivered_at;
+	stw_close(o);
 }
 
 /* Asserts the status and error of an outbox row. */
@@ -622,12 +638,7 @@ static void test_batches_deliver_in_order(void **state)
 	assert_stw_ok(NULL, fx_open(f, "batch.db", &o, &e));
 	struct svc s = { .emit = 1 };
 	wire(e, &ship_policy, &s);
-	for (int i = 1; i <= 5; i++) {
-		char evid[16], oid[16];
-		snprintf(evid, sizeof(evid), "evt-%d", i);
-		snprintf(oid, sizeof(oid), "o-%d", i);
-		order(e, evid, "corr", oid);
-	}
+	orders(e, 5);
 	assert_int_equal(stw_run_until_idle(e), STW_OK);
 	assert_int_equal(s.calls, 5);
 	assert_int_equal(pending(e), 0);
@@ -641,6 +652,37 @@ static void test_batches_deliver_in_order(void **state)
 	}
 	assert_int_equal(stats_of(e).commands_delivered, 5);
 	stw_close(e);
+}
+
+/* An observer that keeps the largest batch of commands delivered in one transaction. */
+static void largest_delivery(const struct stw_activity *a, void *ud)
+{
+	int *largest = ud;
+	if (a->kind == STW_ACTIVITY_DELIVERY && a->count > *largest)
+		*largest = a->count;
+}
+
+/*
+ * A store that wants at most 5 savepoints per transaction (PostgreSQL wants
+ * 64) gets delivery batches of at most 5 commands, each taking one: twelve
+ * commands are delivered in several transactions, each exactly once.
+ */
+static void test_savepoint_budget(void **state)
+{
+	struct fx_world *f = *state;
+	struct stw_engine *e = f->e;
+	e->store->max_savepoints = 5;
+	int largest = 0;
+	e->observer = largest_delivery;
+	e->observer_ud = &largest;
+	struct svc s = { .emit = 1 };
+	wire(e, &ship_policy, &s);
+	orders(e, 12);
+	assert_stw_ok(e, stw_run_until_idle(e));
+	assert_int_equal(s.calls, 12);
+	assert_int_equal(pending(e), 0);
+	assert_int_equal(stats_of(e).commands_delivered, 12);
+	assert_true(largest >= 1 && largest <= 5);
 }
 
 /* Re-entering the engine from a handler delivered by the dispatcher is refused. */
@@ -864,18 +906,13 @@ static void test_register_service_rules(void **state)
 /* Events of `context` as a separate connection sees them: only what is committed. */
 static int64_t committed_events(const char *db, const char *context)
 {
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM stw_events WHERE context = ?1",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	sqlite3_bind_text(st, 1, context, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
+	struct stw_engine *o = NULL;
+	struct stw_options ro = { .read_only = 1 };
+	assert_int_equal(stw_open(db, &ro, &o), STW_OK);
+	int64_t head = -1; /* positions are gap-free: the head counts the events */
+	assert_stw_ok(o, stw_head(o, context, &head));
+	stw_close(o);
+	return head;
 }
 
 /* Counts observations by kind. */
@@ -1082,6 +1119,7 @@ int main(void)
 		T(test_duplicate_delivery),
 		T(test_transient_failure),
 		T(test_batches_deliver_in_order),
+		T(test_savepoint_budget),
 		T(test_reentry_from_dispatched_handler),
 		T(test_execute_outcome_and_dedup),
 		T(test_execute_rejection_recorded),

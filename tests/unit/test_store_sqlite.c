@@ -24,7 +24,7 @@
 
 #include "fixture.h"
 #include "rows.h"
-#include "store/store.h"
+#include "store/sqlite.h"
 
 #include <sqlite3.h>
 #include <steward.h>

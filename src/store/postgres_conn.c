@@ -1,0 +1,317 @@
+/*
+ * postgres_conn.c - the PostgreSQL handle: its errors, running prepared
+ * statements and reading their results, the transaction primitives, and
+ * closing.
+ */
+#include "store/postgres_int.h"
+
+#include <steward.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void stw__pg_text(struct stw__pg_params *p, const char *v)
+{
+	if (p->n < STW__PG_MAX_PARAMS)
+		p->v[p->n++] = v;
+}
+
+void stw__pg_int(struct stw__pg_params *p, int64_t v)
+{
+	if (p->n >= STW__PG_MAX_PARAMS)
+		return;
+	snprintf(p->num[p->n], sizeof p->num[p->n], "%lld", (long long)v);
+	p->v[p->n] = p->num[p->n];
+	p->n++;
+}
+
+void stw__pg_limit(struct stw__pg_params *p, int64_t v)
+{
+	if (v > 0)
+		stw__pg_int(p, v);
+	else
+		stw__pg_text(p, NULL); /* LIMIT NULL: no limit */
+}
+
+int stw__pg_failf(struct stw__pg *h, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(h->err, sizeof h->err, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/*
+ * The STW_E* code of an SQLSTATE. Conflicts the engine expects never come
+ * here (they are row counts); what does is a failed transaction: a
+ * deadlock, a serialization failure, a lock or a key taken by a
+ * concurrent transaction while this one waited, or a lock time-out, all
+ * worth trying again (STW_EBUSY), or a broken store.
+ */
+static int code_of(const char *state)
+{
+	static const struct {
+		const char *state; /* a whole SQLSTATE, or a class of two characters */
+		int code;
+	} map[] = {
+		{ "40001", STW_EBUSY },  /* serialization_failure */
+		{ "40P01", STW_EBUSY },  /* deadlock_detected */
+		{ "55P03", STW_EBUSY },  /* lock_not_available (lock_timeout) */
+		{ "57014", STW_EBUSY },  /* query_canceled (statement_timeout) */
+		{ "23505", STW_EBUSY },  /* unique_violation: only by a concurrent writer */
+		{ "53200", STW_ENOMEM }, /* out_of_memory */
+		{ "22", STW_EINVAL },    /* data exception: a value the column cannot take */
+		{ "23", STW_EINVAL },    /* other integrity violations: a missing value */
+		{ "54", STW_EINVAL },    /* program limit exceeded: a value too large */
+		{ "25006", STW_ESTORE }, /* read_only_sql_transaction */
+	};
+	if (state == NULL)
+		return STW_ESTORE;
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strncmp(state, map[i].state, strlen(map[i].state)) == 0)
+			return map[i].code;
+	return STW_ESTORE;
+}
+
+int stw__pg_fail(struct stw__pg *h, const PGresult *res, const char *op)
+{
+	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (msg == NULL)
+		msg = PQerrorMessage(h->conn);
+	if (msg == NULL || *msg == '\0')
+		msg = "out of memory";
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	int code = res == NULL && PQstatus(h->conn) == CONNECTION_OK ? STW_ENOMEM : code_of(state);
+	if (PQstatus(h->conn) != CONNECTION_OK)
+		code = STW_ESTORE;
+	/* libpq's own messages end with a newline. */
+	int len = (int)strcspn(msg, "\n");
+	snprintf(h->err, sizeof h->err, "%s: %.*s%s%s%s", op, len, msg, state ? " (" : "",
+		 state ? state : "", state ? ")" : "");
+	return code;
+}
+
+/* The prepared name of statement id: "stw_<id>". */
+static void name_of(enum stw__pg_sid id, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "stw_%d", (int)id);
+}
+
+PGresult *stw__pg_run_named(struct stw__pg *h, const char *name, const struct stw__pg_params *p,
+			    const char *op, int *rc)
+{
+	PGresult *res = PQexecPrepared(h->conn, name, p != NULL ? p->n : 0, p != NULL ? p->v : NULL,
+				       NULL, NULL, 0);
+	ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		*rc = STW_OK;
+		return res;
+	}
+	*rc = stw__pg_fail(h, res, op);
+	PQclear(res);
+	return NULL;
+}
+
+PGresult *stw__pg_run(struct stw__pg *h, enum stw__pg_sid id, const struct stw__pg_params *p,
+		      const char *op, int *rc)
+{
+	char name[16];
+	name_of(id, name, sizeof name);
+	return stw__pg_run_named(h, name, p, op, rc);
+}
+
+int stw__pg_change(struct stw__pg *h, enum stw__pg_sid id, const struct stw__pg_params *p,
+		   const char *op, long *changed)
+{
+	int rc;
+	PGresult *res = stw__pg_run(h, id, p, op, &rc);
+	if (res == NULL)
+		return rc;
+	if (changed != NULL)
+		*changed = strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return STW_OK;
+}
+
+int stw__pg_exec(struct stw__pg *h, const char *sql, const char *op)
+{
+	PGresult *res = PQexec(h->conn, sql);
+	ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	int rc =
+	    st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STW_OK : stw__pg_fail(h, res, op);
+	PQclear(res);
+	return rc;
+}
+
+const char *stw__pg_col(const PGresult *res, int r, int c)
+{
+	return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+}
+
+int64_t stw__pg_col_int(const PGresult *res, int r, int c)
+{
+	return PQgetisnull(res, r, c) ? 0 : (int64_t)strtoll(PQgetvalue(res, r, c), NULL, 10);
+}
+
+int stw__pg_one_int(struct stw__pg *h, enum stw__pg_sid id, const struct stw__pg_params *p,
+		    const char *op, int64_t *out)
+{
+	int rc;
+	PGresult *res = stw__pg_run(h, id, p, op, &rc);
+	if (res == NULL)
+		return rc;
+	if (out != NULL)
+		*out = PQntuples(res) > 0 ? stw__pg_col_int(res, 0, 0) : 0;
+	PQclear(res);
+	return STW_OK;
+}
+
+int stw__pg_min(struct stw__pg *h, enum stw__pg_sid id, const struct stw__pg_params *p,
+		const char *op, int64_t *out)
+{
+	int rc;
+	PGresult *res = stw__pg_run(h, id, p, op, &rc);
+	if (res == NULL)
+		return rc;
+	rc = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? STW_OK : STW_ENOTFOUND;
+	if (rc == STW_OK)
+		*out = stw__pg_col_int(res, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+int stw__pg_exists(struct stw__pg *h, enum stw__pg_sid id, const struct stw__pg_params *p,
+		   const char *op)
+{
+	int rc;
+	PGresult *res = stw__pg_run(h, id, p, op, &rc);
+	if (res == NULL)
+		return rc;
+	rc = PQntuples(res) > 0 ? STW_OK : STW_ENOTFOUND;
+	PQclear(res);
+	return rc;
+}
+
+int stw__pg_in_txn(const struct stw__pg *h)
+{
+	PGTransactionStatusType t = PQtransactionStatus(h->conn);
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transactions                                                             */
+
+/*
+ * The transaction primitives; the engine builds its nesting on them
+ * (src/core/txn.c). Transactions are READ COMMITTED (set for the session at
+ * open): each statement reads what was committed when it started, and what
+ * must not change under a transaction is locked by the statements that
+ * read it (see store.h).
+ */
+int stw__pg_begin(struct stw__store *s)
+{
+	struct stw__pg *h = stw__pg_h(s);
+	if (stw__pg_in_txn(h))
+		return stw__pg_failf(h, STW_EINVAL, "begin: a transaction is open");
+	return stw__pg_exec(h, "BEGIN", "begin");
+}
+
+/*
+ * PostgreSQL ends the transaction whatever COMMIT does: a transaction that
+ * failed earlier is rolled back by it (its tag says ROLLBACK), so that is
+ * refused here and left to the caller's rollback; a COMMIT that fails
+ * leaves no transaction open, so rollback() is then a no-op.
+ */
+int stw__pg_commit(struct stw__store *s)
+{
+	struct stw__pg *h = stw__pg_h(s);
+	PGTransactionStatusType t = PQtransactionStatus(h->conn);
+	if (t == PQTRANS_IDLE)
+		return stw__pg_failf(h, STW_ESTORE, "commit: no transaction is open (rolled back)");
+	if (t == PQTRANS_INERROR)
+		return stw__pg_failf(h, STW_ESTORE,
+				     "commit: a statement of the transaction failed: roll it back");
+	PGresult *res = PQexec(h->conn, "COMMIT");
+	int rc = STW_OK;
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = stw__pg_fail(h, res, "commit");
+	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
+		rc = stw__pg_failf(h, STW_ESTORE, "commit: the transaction was rolled back");
+	PQclear(res);
+	if (rc != STW_OK && !stw__pg_in_txn(h))
+		h->undos++;
+	return rc;
+}
+
+/* A no-op when no transaction is open (a failed COMMIT ended it). */
+int stw__pg_rollback(struct stw__store *s)
+{
+	struct stw__pg *h = stw__pg_h(s);
+	if (!stw__pg_in_txn(h))
+		return STW_OK;
+	h->undos++;
+	return stw__pg_exec(h, "ROLLBACK", "rollback");
+}
+
+/* Runs a savepoint statement inside the open transaction; `code` and "op: why" outside one. */
+static int in_txn(struct stw__pg *h, const char *sql, const char *op, int code, const char *why)
+{
+	if (!stw__pg_in_txn(h))
+		return stw__pg_failf(h, code, "%s: %s", op, why);
+	return stw__pg_exec(h, sql, op);
+}
+
+/*
+ * Savepoints share one name: PostgreSQL, like SQLite, hides an older
+ * savepoint behind a newer one of the same name, so the levels stack.
+ */
+int stw__pg_savepoint(struct stw__store *s)
+{
+	return in_txn(stw__pg_h(s), "SAVEPOINT stw_sp", "savepoint", STW_EINVAL,
+		      "no transaction is open");
+}
+
+int stw__pg_release(struct stw__store *s)
+{
+	return in_txn(stw__pg_h(s), "RELEASE SAVEPOINT stw_sp", "release", STW_ESTORE,
+		      "the transaction was rolled back");
+}
+
+/* Undoes the level and releases it; a transaction that failed inside it works again. */
+int stw__pg_rollback_to(struct stw__store *s)
+{
+	struct stw__pg *h = stw__pg_h(s);
+	if (!stw__pg_in_txn(h))
+		return stw__pg_failf(h, STW_ESTORE, "rollback_to: the transaction was rolled back");
+	h->undos++;
+	return stw__pg_exec(h, "ROLLBACK TO SAVEPOINT stw_sp; RELEASE SAVEPOINT stw_sp",
+			    "rollback_to");
+}
+
+int stw__pg_in_transaction(struct stw__store *s)
+{
+	return stw__pg_in_txn(stw__pg_h(s));
+}
+
+uint64_t stw__pg_undos(struct stw__store *s)
+{
+	return stw__pg_h(s)->undos;
+}
+
+const char *stw__pg_errmsg(struct stw__store *s)
+{
+	return stw__pg_h(s)->err;
+}
+
+/* Closes the connection (its prepared statements go with it). Accepts NULL. */
+void stw__pg_close(struct stw__store *s)
+{
+	if (s == NULL)
+		return;
+	struct stw__pg *h = stw__pg_h(s);
+	PQfinish(h->conn);
+	free(h);
+}

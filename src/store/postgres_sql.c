@@ -1,0 +1,303 @@
+/*
+ * postgres_sql.c - every SQL statement of the PostgreSQL backend, next to
+ * the schema they run on, so that a query is checked against the keys and
+ * indexes in one place. Input reaches them only as parameters.
+ *
+ * Text columns sort bytewise (COLLATE "C"), as SQLite's do, so that every
+ * order the store hands on is the same on both backends, whatever the
+ * database's locale. Times are int8 milliseconds; JSON is text, stored as
+ * it was written (the engine compares JSON values itself).
+ */
+#include "store/postgres_int.h"
+
+#include <stdio.h>
+
+/* A text column of bytewise order. */
+#define T " text COLLATE \"C\""
+
+#define EVENT_COLS                                                                                 \
+	"context, position, id, type, stream, stream_version, correlation_id, causation_id, "      \
+	"data, metadata, recorded_at"
+#define INSTANCE_COLS                                                                              \
+	"definition, id, state, status, data, unique_key, reason, version, created_at, "           \
+	"updated_at, entered_version"
+#define HISTORY_COLS                                                                               \
+	"definition, instance_id, seq, message_id, message_type, context, from_state, to_state, "  \
+	"outcome, reason, at"
+#define OUTBOX_COLS                                                                                \
+	"seq, command_id, context, type, definition, instance_id, correlation_id, causation_id, "  \
+	"data, status, error, created_at, delivered_at, attempts, next_at"
+#define OUTBOX_RARE   "status IN ('rejected', 'parked', 'skipped')"
+#define UNROUTED_COLS "seq, definition, context, position, event_id, event_type, reason, at"
+#define TIMER_COLS                                                                                 \
+	"id, definition, instance_id, message_type, due_at, entered_version, armed_by, created_at"
+
+const char *const stw__pg_sql[STW__PG_NSTMT] = {
+	[STW__PG_EVENT_GET] = "SELECT " EVENT_COLS " FROM stw_events WHERE id = $1",
+	[STW__PG_STREAM_VERSION] = "SELECT coalesce((SELECT version FROM stw_streams "
+				   "WHERE context = $1 AND stream = $2), 0)",
+	/*
+	 * One append, in one round trip. The head of the context and the
+	 * version of the stream are rows, taken with an upsert that locks them
+	 * until the transaction ends: appenders to one context queue there, so
+	 * positions are gap-free and commit in position order (a reader that
+	 * has read a position never meets a smaller one later). Unlike a
+	 * max() over the log, an upsert that waited for the lock reads the
+	 * row as the other transaction left it. A stored id takes nothing
+	 * (fresh is empty, no row comes back); an id stored by a transaction
+	 * that committed while this one waited comes back with inserted = 0,
+	 * and APPEND_UNDO gives the head and version back.
+	 */
+	[STW__PG_APPEND] =
+	    "WITH fresh AS (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM stw_events WHERE id = "
+	    "$2::text)),"
+	    " h AS (INSERT INTO stw_heads AS t(context, position) SELECT $1::text, 1 FROM fresh"
+	    " ON CONFLICT (context) DO UPDATE SET position = t.position + 1 RETURNING position),"
+	    " v AS (INSERT INTO stw_streams AS t(context, stream, version)"
+	    " SELECT $1::text, $4::text, 1 FROM fresh"
+	    " ON CONFLICT (context, stream) DO UPDATE SET version = t.version + 1 RETURNING "
+	    "version),"
+	    " e AS (INSERT INTO stw_events(" EVENT_COLS ")"
+	    " SELECT $1::text, h.position, $2::text, $3::text, $4::text, v.version, $5::text,"
+	    " $6::text, $7::text, $8::text, $9::int8 FROM h, v"
+	    " ON CONFLICT (id) DO NOTHING RETURNING 1)"
+	    " SELECT h.position, v.version, (SELECT count(*) FROM e) FROM h, v",
+	[STW__PG_APPEND_UNDO] =
+	    "WITH h AS (UPDATE stw_heads SET position = position - 1 WHERE context = $1::text)"
+	    " UPDATE stw_streams SET version = version - 1 WHERE context = $1::text"
+	    " AND stream = $2::text",
+	[STW__PG_READ] =
+	    "SELECT " EVENT_COLS " FROM stw_events WHERE context = $1 AND position > $2"
+	    " ORDER BY position LIMIT $3::int8",
+	[STW__PG_READ_STREAM] = "SELECT " EVENT_COLS " FROM stw_events WHERE context = $1"
+				" AND stream = $2 AND stream_version >= $3 ORDER BY stream_version",
+	[STW__PG_HEAD] = "SELECT coalesce((SELECT position FROM stw_heads WHERE context = $1), 0)",
+	[STW__PG_CURSOR_GET] =
+	    "SELECT position FROM stw_cursors WHERE definition = $1 AND context = $2",
+	/* Inside a transaction: another engine's step of the same cursor waits. */
+	[STW__PG_CURSOR_LOCK] = "SELECT position FROM stw_cursors WHERE definition = $1"
+				" AND context = $2 FOR UPDATE",
+	[STW__PG_CURSOR_SET] = "INSERT INTO stw_cursors(definition, context, position)"
+			       " VALUES ($1, $2, $3) ON CONFLICT (definition, context)"
+			       " DO UPDATE SET position = excluded.position",
+	[STW__PG_CURSOR_ATTEMPT] =
+	    "INSERT INTO stw_cursors AS c(definition, context, position, attempt_position, "
+	    "attempts)"
+	    " VALUES ($1, $2, $3, $3, 1) ON CONFLICT (definition, context) DO UPDATE SET"
+	    " attempts = CASE WHEN c.attempt_position = excluded.attempt_position"
+	    " THEN c.attempts + 1 ELSE 1 END, attempt_position = excluded.attempt_position"
+	    " RETURNING attempts",
+	[STW__PG_INSTANCE_GET] = "SELECT " INSTANCE_COLS " FROM stw_instances"
+				 " WHERE definition = $1 AND id = $2",
+	/* An id or a key taken inserts nothing: no row, no error. */
+	[STW__PG_INSTANCE_INSERT] = "INSERT INTO stw_instances(" INSTANCE_COLS ")"
+				    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+				    " ON CONFLICT DO NOTHING",
+	/*
+	 * Compare-and-set on the version, which does not write when the new
+	 * key is held by another active or failed instance: (rows updated,
+	 * holders of the key).
+	 */
+	[STW__PG_INSTANCE_UPDATE] =
+	    "WITH held AS (SELECT 1 FROM stw_instances WHERE $6::text IS NOT NULL"
+	    " AND $4::text IN ('active', 'failed') AND definition = $1::text AND unique_key = "
+	    "$6::text"
+	    " AND status IN ('active', 'failed') AND id <> $2::text),"
+	    " u AS (UPDATE stw_instances SET state = $3::text, status = $4::text, data = $5::text,"
+	    " unique_key = $6::text, reason = $7::text, version = $8::int8, updated_at = $9::int8,"
+	    " entered_version = $11::int8 WHERE definition = $1::text AND id = $2::text"
+	    " AND version = $10::int8 AND NOT EXISTS (SELECT 1 FROM held) RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM held)",
+	[STW__PG_KEY_HOLDER] = "SELECT id FROM stw_instances WHERE definition = $1"
+			       " AND unique_key = $2 AND status IN ('active', 'failed')",
+	[STW__PG_HISTORY_HAS] = "SELECT 1 FROM stw_history WHERE definition = $1"
+				" AND instance_id = $2 AND message_id = $3",
+	[STW__PG_HISTORY_INSERT] =
+	    "INSERT INTO stw_history(definition, instance_id, message_id, message_type, context,"
+	    " from_state, to_state, outcome, reason, at)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+	/* Any number of rows in one statement: one array per column, in row order. */
+	[STW__PG_HISTORY_INSERT_MANY] =
+	    "INSERT INTO stw_history(definition, instance_id, message_id, message_type, context,"
+	    " from_state, to_state, outcome, reason, at)"
+	    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+	    " $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[]) ON CONFLICT DO NOTHING",
+	[STW__PG_HISTORY_LIST] = "SELECT " HISTORY_COLS " FROM stw_history"
+				 " WHERE definition = $1 AND instance_id = $2 ORDER BY seq",
+	[STW__PG_OUTBOX_INSERT] =
+	    "INSERT INTO stw_outbox(command_id, context, type, definition, instance_id,"
+	    " correlation_id, causation_id, data, status, error, created_at, delivered_at, next_at)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+	    " ON CONFLICT (command_id) DO NOTHING",
+	[STW__PG_OUTBOX_PENDING] = "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE context = $1"
+				   " AND status = 'pending' ORDER BY seq LIMIT $2::int8",
+	[STW__PG_OUTBOX_MARK] = "UPDATE stw_outbox SET status = $2, error = $3, delivered_at = $4"
+				" WHERE command_id = $1",
+	[STW__PG_OUTBOX_FOR_INSTANCE] = "SELECT " OUTBOX_COLS " FROM stw_outbox"
+					" WHERE definition = $1 AND instance_id = $2 ORDER BY seq",
+	[STW__PG_OUTBOX_PENDING_COUNT] = "SELECT count(*) FROM stw_outbox WHERE status = 'pending'",
+	[STW__PG_OUTBOX_DUE] =
+	    "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE context = $1"
+	    " AND status = 'pending' AND next_at <= $2 ORDER BY seq LIMIT $3::int8",
+	[STW__PG_OUTBOX_NEXT_DUE] = "SELECT min(next_at) FROM stw_outbox WHERE context = $1"
+				    " AND status = 'pending'",
+	[STW__PG_OUTBOX_ATTEMPTED] = "UPDATE stw_outbox SET status = $2, error = $3, attempts = $4,"
+				     " next_at = $5, delivered_at = $6 WHERE command_id = $1",
+	[STW__PG_OUTBOX_GET] = "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE command_id = $1",
+	/* The rare statuses, through their partial index. */
+	[STW__PG_OUTBOX_BY_STATUS] = "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE status = $1"
+				     " AND " OUTBOX_RARE " ORDER BY seq DESC LIMIT $2::int8",
+	[STW__PG_OUTBOX_PENDING_ALL] = "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE status = $1"
+				       " AND status = 'pending' ORDER BY seq DESC LIMIT $2::int8",
+	/* Most rows are delivered: the newest are found walking seq backwards. */
+	[STW__PG_OUTBOX_DONE] = "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE status = $1"
+				" ORDER BY seq DESC LIMIT $2::int8",
+	/* The contexts with pending rows: a seek per context in the pending index. */
+	[STW__PG_OUTBOX_PENDING_CONTEXTS] =
+	    "WITH RECURSIVE c(context) AS ("
+	    "SELECT (SELECT min(context) FROM stw_outbox WHERE status = 'pending')"
+	    " UNION ALL SELECT (SELECT min(context) FROM stw_outbox WHERE status = 'pending'"
+	    " AND context > c.context) FROM c WHERE c.context IS NOT NULL)"
+	    " SELECT context FROM c WHERE context IS NOT NULL",
+	[STW__PG_DEDUP_GET] = "SELECT outcome, error FROM stw_dedup WHERE context = $1"
+			      " AND command_id = $2",
+	[STW__PG_DEDUP_PUT] = "INSERT INTO stw_dedup(context, command_id, outcome, error, at)"
+			      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	[STW__PG_DEDUP_HIT] = "UPDATE stw_dedup SET duplicates = duplicates + 1"
+			      " WHERE context = $1 AND command_id = $2",
+	[STW__PG_DEDUP_FORGET_REFUSAL] = "DELETE FROM stw_dedup WHERE context = $1"
+					 " AND command_id = $2 AND outcome <> 0",
+	[STW__PG_DEDUP_DUPLICATES] = "SELECT coalesce(sum(duplicates), 0)::int8 FROM stw_dedup",
+	[STW__PG_UNROUTED_INSERT] = "INSERT INTO stw_unrouted(definition, context, position,"
+				    " event_id, event_type, reason, at)"
+				    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	[STW__PG_UNROUTED_LIST] = "SELECT " UNROUTED_COLS " FROM stw_unrouted"
+				  " ORDER BY seq DESC LIMIT $1::int8",
+	[STW__PG_UNROUTED_LIST_DEFINITION] = "SELECT " UNROUTED_COLS " FROM stw_unrouted"
+					     " WHERE definition = $1 ORDER BY seq DESC"
+					     " LIMIT $2::int8",
+	[STW__PG_TIMER_INSERT] = "INSERT INTO stw_timers(" TIMER_COLS ")"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+				 " ON CONFLICT (definition, instance_id, id) DO NOTHING",
+	[STW__PG_TIMERS_DUE] = "SELECT " TIMER_COLS " FROM stw_timers WHERE definition = $1"
+			       " AND due_at <= $2 ORDER BY due_at, instance_id, id LIMIT $3::int8",
+	[STW__PG_TIMER_DELETE] = "DELETE FROM stw_timers WHERE definition = $1"
+				 " AND instance_id = $2 AND id = $3",
+	[STW__PG_TIMER_NEXT] = "SELECT min(due_at) FROM stw_timers WHERE definition = $1",
+	[STW__PG_TIMERS_FOR_INSTANCE] = "SELECT " TIMER_COLS " FROM stw_timers"
+					" WHERE definition = $1 AND instance_id = $2"
+					" ORDER BY due_at, id",
+	[STW__PG_PERIODIC_GET] = "SELECT last_period FROM stw_periodic WHERE name = $1",
+	/* Inside a transaction: another engine's run of the same process waits. */
+	[STW__PG_PERIODIC_LOCK] = "SELECT last_period FROM stw_periodic WHERE name = $1 FOR UPDATE",
+	[STW__PG_PERIODIC_SET] = "INSERT INTO stw_periodic(name, last_period, last_run_at)"
+				 " VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET"
+				 " last_period = excluded.last_period,"
+				 " last_run_at = excluded.last_run_at",
+};
+
+/*
+ * The schema, version 1. The heads of contexts and the versions of streams
+ * are rows of their own (the append's locks, see STW__PG_APPEND); the
+ * rest has the keys and indexes of the SQLite schema.
+ */
+const char *const stw__pg_schema[] = {
+	"CREATE TABLE stw_meta(key" T " PRIMARY KEY, value text);",
+	"CREATE TABLE stw_heads(context" T " PRIMARY KEY, position int8 NOT NULL);",
+	"CREATE TABLE stw_streams(context" T " NOT NULL, stream" T " NOT NULL,"
+	" version int8 NOT NULL, PRIMARY KEY(context, stream));",
+	"CREATE TABLE stw_events(context" T " NOT NULL, position int8 NOT NULL,"
+	" id" T " NOT NULL UNIQUE, type" T " NOT NULL, stream" T " NOT NULL,"
+	" stream_version int8 NOT NULL, correlation_id" T ", causation_id" T ","
+	" data text NOT NULL, metadata text NOT NULL, recorded_at int8 NOT NULL,"
+	" PRIMARY KEY(context, position));",
+	"CREATE UNIQUE INDEX stw_events_stream ON stw_events(context, stream, stream_version);",
+	"CREATE TABLE stw_cursors(definition" T ", context" T ", position int8 NOT NULL,"
+	" attempt_position int8 NOT NULL DEFAULT -1, attempts int4 NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(definition, context));",
+	"CREATE TABLE stw_instances(definition" T " NOT NULL, id" T " NOT NULL,"
+	" state" T " NOT NULL, status" T " NOT NULL, data text NOT NULL, unique_key" T ","
+	" reason text, version int8 NOT NULL, created_at int8 NOT NULL,"
+	" updated_at int8 NOT NULL, entered_version int8 NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(definition, id));",
+	"CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"
+	" WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');",
+	"CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);",
+	"CREATE INDEX stw_instances_updated ON stw_instances(updated_at, id);",
+	"CREATE INDEX stw_instances_id ON stw_instances(id);",
+	"CREATE TABLE stw_history(seq int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" definition" T " NOT NULL, instance_id" T " NOT NULL, message_id" T " NOT NULL,"
+	" message_type" T " NOT NULL, context" T ", from_state" T ", to_state" T ","
+	" outcome" T " NOT NULL, reason text, at int8 NOT NULL);",
+	"CREATE UNIQUE INDEX stw_history_message ON stw_history(definition, instance_id,"
+	" message_id);",
+	"CREATE TABLE stw_outbox(seq int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" command_id" T " NOT NULL UNIQUE, context" T " NOT NULL, type" T " NOT NULL,"
+	" definition" T ", instance_id" T ", correlation_id" T ", causation_id" T ","
+	" data text NOT NULL, status" T " NOT NULL, error text, created_at int8 NOT NULL,"
+	" delivered_at int8 NOT NULL DEFAULT 0, attempts int4 NOT NULL DEFAULT 0,"
+	" next_at int8 NOT NULL DEFAULT 0);",
+	"CREATE INDEX stw_outbox_pending ON stw_outbox(context, seq) WHERE status = 'pending';",
+	"CREATE INDEX stw_outbox_status ON stw_outbox(status, seq) WHERE " OUTBOX_RARE ";",
+	"CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq);",
+	"CREATE TABLE stw_dedup(context" T " NOT NULL, command_id" T " NOT NULL,"
+	" outcome int4 NOT NULL, error text, at int8 NOT NULL,"
+	" duplicates int8 NOT NULL DEFAULT 0, PRIMARY KEY(context, command_id));",
+	"CREATE TABLE stw_unrouted(seq int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" definition" T " NOT NULL, context" T " NOT NULL, position int8 NOT NULL,"
+	" event_id" T " NOT NULL, event_type" T " NOT NULL, reason text NOT NULL,"
+	" at int8 NOT NULL);",
+	"CREATE INDEX stw_unrouted_definition ON stw_unrouted(definition, seq);",
+	"CREATE TABLE stw_timers(id" T " NOT NULL, definition" T " NOT NULL,"
+	" instance_id" T " NOT NULL, message_type" T " NOT NULL, due_at int8 NOT NULL,"
+	" entered_version int8 NOT NULL, armed_by" T " NOT NULL, created_at int8 NOT NULL,"
+	" PRIMARY KEY(definition, instance_id, id));",
+	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, instance_id, id);",
+	"CREATE TABLE stw_periodic(name" T " PRIMARY KEY, last_period int8 NOT NULL,"
+	" last_run_at int8 NOT NULL);",
+	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '1');",
+	NULL,
+};
+
+/* No store has an older schema yet: version 1 is the first. */
+const char *const stw__pg_migrations[] = { NULL };
+
+/*
+ * Stuck: active, not updated since the bound, no timer that applies to the
+ * state it is in, no command of its own waiting for delivery.
+ */
+#define STUCK_SQL                                                                                  \
+	" AND status = 'active' AND updated_at < $%d AND NOT EXISTS (SELECT 1 FROM stw_timers t"   \
+	" WHERE t.definition = stw_instances.definition AND t.instance_id = stw_instances.id"      \
+	" AND t.entered_version = stw_instances.entered_version) AND NOT EXISTS (SELECT 1 FROM"    \
+	" stw_outbox o WHERE o.definition = stw_instances.definition"                              \
+	" AND o.instance_id = stw_instances.id AND o.status = 'pending')"
+
+int stw__pg_list_sql(unsigned mask, char *buf, size_t cap)
+{
+	static const struct {
+		unsigned bit;
+		const char *column;
+	} filters[] = {
+		{ STW__PG_LQ_DEFINITION, "definition" },
+		{ STW__PG_LQ_STATUS, "status" },
+		{ STW__PG_LQ_STATE, "state" },
+		{ STW__PG_LQ_ID, "id" },
+	};
+	/* Parameters are numbered in this order: the filters present, limit, offset, stuck. */
+	int p = 1;
+	size_t n =
+	    (size_t)snprintf(buf, cap, "SELECT " INSTANCE_COLS " FROM stw_instances WHERE true");
+	for (size_t i = 0; i < sizeof filters / sizeof filters[0] && n < cap; i++)
+		if (mask & filters[i].bit)
+			n += (size_t)snprintf(buf + n, cap - n, " AND %s = $%d", filters[i].column,
+					      p++);
+	if ((mask & STW__PG_LQ_STUCK) && n < cap)
+		n += (size_t)snprintf(buf + n, cap - n, STUCK_SQL, p + 2);
+	if (n < cap)
+		n += (size_t)snprintf(buf + n, cap - n,
+				      " ORDER BY updated_at DESC, id DESC LIMIT $%d::int8"
+				      " OFFSET $%d::int8",
+				      p, p + 1);
+	return n < cap ? 0 : -1;
+}
