@@ -18,7 +18,8 @@
  *
  * Thread safety: an engine handle is used by one thread at a time. Several
  * engines (threads or processes) may open the same store; the store serialises
- * writers.
+ * writers, in their order of arrival for the engines of a process that share
+ * a write gate (stw_write_gate_new).
  */
 #ifndef STEWARD_H
 #define STEWARD_H
@@ -201,7 +202,35 @@ struct stw_options {
 	 * default (16384), -1: SQLite's own default (2 MiB). Pages not in it are
 	 * read from the file system at each use. */
 	int page_cache_kb;
+	/* The write gate this engine shares with the other engines of the
+	 * process on the same store (stw_write_gate_new); borrowed, it must
+	 * outlive the engine. NULL (default): none, SQLite's busy handler
+	 * arbitrates alone. A PostgreSQL store, whose writers do not wait on
+	 * one lock, ignores it. */
+	struct stw_write_gate *write_gate;
 };
+
+/*
+ * A write gate: one queue for the write lock of a store, shared by the
+ * engines of one process that open it (a daemon's worker and its API, say;
+ * pass it in stw_options.write_gate). SQLite lets one connection write at a
+ * time and makes the others sleep and retry, in no order: an engine that
+ * writes again and again can starve another until that one's wait runs
+ * out. Behind a gate the engines take turns in the order they asked, each
+ * handing the lock straight to the next, and an engine that holds it for
+ * long work (a round, a batch) lets it go early, between two messages or
+ * commands, when another waits. An engine whose turn does not come within
+ * wait_ms fails with STW_EBUSY, having done nothing. Other processes still
+ * meet SQLite's busy timeout. Thread-safe; free it after every engine using
+ * it is closed.
+ */
+struct stw_write_gate;
+
+/* Creates a gate whose waiters give up after wait_ms (>= 0). STW_EINVAL, STW_ENOMEM. */
+STW_API int stw_write_gate_new(int64_t wait_ms, struct stw_write_gate **out) STW_WUR;
+
+/* Frees a gate no engine uses any more. Accepts NULL. */
+STW_API void stw_write_gate_free(struct stw_write_gate *g);
 
 /*
  * Opens an engine on a store, named by a URL: a path to an SQLite database

@@ -24,6 +24,12 @@
 #define MAX_NARRATED    8    /* contexts whose events are printed */
 #define NARRATE_PAGE    100  /* events read at a time for printing */
 #define DEMO_LIST_MAX   100  /* instances a demo's list shows */
+/*
+ * How long an engine of the daemon waits for its turn at the write lock
+ * (the write gate its worker, API and courier share) before it gives up:
+ * the API answers 503 with Retry-After, the worker retries its round.
+ */
+#define GATE_WAIT_MS 5000
 
 static volatile sig_atomic_t stop_requested;
 
@@ -49,7 +55,8 @@ struct courier {
 
 struct worker {
 	struct stw_engine *e;
-	struct courier *courier; /* NULL when no context is remote */
+	struct stw_write_gate *gate; /* the queue of the daemon's engines for the write lock */
+	struct courier *courier;     /* NULL when no context is remote */
 	struct stw__http *http;
 	struct stw__http_metrics metrics;
 	const struct stw__cli_daemon_options *o;
@@ -225,6 +232,7 @@ static int courier_start(struct worker *w, const struct stw__cli_daemon_options 
 		.synchronous = o->synchronous > 0 ? o->synchronous - 1 : -1,
 		.observer = courier_observe,
 		.observer_ud = c,
+		.write_gate = w->gate,
 	};
 	int rc = stw_open(o->store, &eo, &c->e);
 	if (rc == STW_OK && o->setup != NULL)
@@ -365,12 +373,17 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 	pthread_cond_init(&w.wake, NULL);
 	int status = 1;
 	char *token = NULL;
+	if (stw_write_gate_new(GATE_WAIT_MS, &w.gate) != STW_OK) {
+		fprintf(stderr, "steward: out of memory\n");
+		goto out;
+	}
 	struct stw_options eo = {
 		.synchronous = o->synchronous > 0 ? o->synchronous - 1 : -1,
 		.observer = observe,
 		.observer_ud = &w,
 		.batch_size = o->slow ? 1 : 0,
 		.separate_remote_delivery = 1,
+		.write_gate = w.gate,
 	};
 	char shown[1024]; /* the store without its password */
 	stw_store_shown(o->store, shown, sizeof shown);
@@ -402,6 +415,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 			.token = token,
 			.accept_contexts = o->accept_contexts,
 			.stuck_after_ms = o->stuck_after_ms,
+			.write_gate = w.gate,
 		};
 		char err[512];
 		if (stw__http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {
@@ -475,6 +489,7 @@ out:
 	}
 	stw__http_stop(w.http);
 	stw_close(w.e);
+	stw_write_gate_free(w.gate); /* after every engine that used it */
 	pthread_cond_destroy(&w.wake);
 	pthread_mutex_destroy(&w.lock);
 	stw__http_metrics_destroy(&w.metrics);

@@ -220,6 +220,9 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 			break;
 		int oom = 0;
 		p->error = err[0] ? stw__arena_strdup(&e->arena, err, &oom) : NULL;
+		/* Another engine waits for the write lock: the rest is the next batch's. */
+		if (i + 1 < l.n && stw__txn_yield(e))
+			l.n = i + 1;
 	}
 	/* The outbox rows are marked in the same transaction: a command's
 	 * effects, its dedup row and its "delivered" commit together, and so do a

@@ -3,6 +3,7 @@
  * it, the statistics, and the registries of services and remote contexts.
  */
 #include "core/definition.h"
+#include "core/gate.h"
 #include "core/streams.h"
 #include "core/txn.h"
 #include "store/sqlite.h"
@@ -62,6 +63,7 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		inline_checkpoint = opts->inline_checkpoint != 0;
 		stream_cache_kb = opts->stream_cache_kb;
 		page_cache_kb = opts->page_cache_kb;
+		e->gate = opts->write_gate;
 	}
 	if (page_cache_kb == 0)
 		page_cache_kb = DEFAULT_PAGE_CACHE_KB;
@@ -95,6 +97,9 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		free(e);
 		return rc;
 	}
+	/* A store whose writers do not wait on one lock (PostgreSQL) needs no queue for it. */
+	if (!(e->store->caps & STW__CAP_SINGLE_WRITER))
+		e->gate = NULL;
 	*out = e;
 	return STW_OK;
 }
@@ -117,6 +122,8 @@ STW_API void stw_close(struct stw_engine *e)
 		stw__txn_close(e, 0); /* an open stw_begin transaction is rolled back */
 	if (e->store != NULL)
 		e->store->ops->close(e->store);
+	if (e->gate_held)
+		stw__gate_leave(e->gate); /* closing rolled back what was left open */
 	free(e->held);
 	for (size_t i = 0; i < e->nservices; i++)
 		free(e->services[i].context);

@@ -6,7 +6,7 @@
  * The core's modules and what they call, from the bottom up (no module calls
  * one above it; scripts/check-layers.sh checks it):
  *
- *   util.c status.c                  leaves: arena, ids, hashing; status words
+ *   util.c status.c gate.c           leaves: arena, ids, hashing; status words; write gate
  *   errors.c host.c entry.c          messages, clock/log/failpoints, entry check
  *   event_row.c definition.c         stored events as values; definitions
  *   txn.c streams.c                  the round's transaction; the stream cache
@@ -120,6 +120,10 @@ struct stw_engine {
 	struct stw_stats txn_stats[STW__TXN_LEVELS];
 	struct stw__held *held;
 	size_t nheld, held_cap;
+	struct stw_write_gate *gate;  /* shared with the process's other engines; NULL: none */
+	int gate_held;                /* this engine holds the gate (txn.c) */
+	int gate_keep;                /* hold it while a transaction is reopened (stw__durable) */
+	int gate_refused;             /* the last stw__begin timed out at the gate */
 	struct stw__streams *streams; /* recently read streams, parsed (streams.c); NULL: off */
 };
 

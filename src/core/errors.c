@@ -4,6 +4,7 @@
  * failure.
  */
 #include "core/engine_int.h"
+#include "core/gate.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,14 @@ int stw__fail(struct stw_engine *e, int code, const char *fmt, ...)
 
 int stw__store_fail(struct stw_engine *e, int code, const char *what)
 {
+	if (e->gate_refused && code == STW_EBUSY) {
+		/* The store was not asked: the write gate said no (txn.c). */
+		e->gate_refused = 0;
+		return stw__fail(e, code,
+				 "%s: busy: other engines of this process kept the write lock "
+				 "for more than %lld ms",
+				 what, (long long)stw__gate_wait_ms(e->gate));
+	}
 	return stw__fail(e, code, "%s: %s", what, e->store->ops->errmsg(e->store));
 }
 

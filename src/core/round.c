@@ -29,9 +29,9 @@ static int round_share(const struct stw_engine *e)
 /*
  * Called after each part of a round with the work done so far: once the
  * round's transaction has taken its budget (of messages and commands, or
- * half the savepoints the store allows one transaction), it is committed
- * and the parts left commit on their own, with full batches (see
- * stw_run_once).
+ * half the savepoints the store allows one transaction), or another engine
+ * waits for the write lock (stw__txn_yield), it is committed and the parts
+ * left commit on their own, with full batches (see stw_run_once).
  */
 static int round_grew(struct stw_engine *e, int total)
 {
@@ -41,7 +41,7 @@ static int round_grew(struct stw_engine *e, int total)
 	/* Half the store's savepoints spent: the parts left take theirs afresh. */
 	int spent =
 	    e->store->max_savepoints > 0 && stw__savepoint_room(e) < e->store->max_savepoints / 2;
-	if (e->round_budget > 0 && !spent)
+	if (e->round_budget > 0 && !spent && !stw__txn_yield(e))
 		return STW_OK;
 	e->round_budget = 0;
 	return stw__txn_close(e, 1);

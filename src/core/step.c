@@ -287,17 +287,22 @@ static int park_input(struct stw_engine *e, const struct stw__def *def,
 /*
  * Handles the rows of a batch in the open transaction through a fresh
  * instance cache, and writes the changed instances. The caller closes the
- * cache (cache_close) whatever the outcome.
+ * cache (cache_close) whatever the outcome. With may_yield, the batch ends
+ * early when another engine waits for the write lock (stw__txn_yield):
+ * b->n is cut to the rows handled, the rest is the next batch's.
  */
-static int handle_rows(struct stw_engine *e, const struct stw__def *def, const struct batch *b,
-		       int careful)
+static int handle_rows(struct stw_engine *e, const struct stw__def *def, struct batch *b,
+		       int careful, int may_yield)
 {
 	int rc = stw__icache_open(e, b->n, careful);
 	/* The definition's callbacks run in here: the engine is theirs to read only. */
 	int was = e->in_handler;
 	e->in_handler = 1;
-	for (int i = 0; rc == STW_OK && i < b->n; i++)
+	for (int i = 0; rc == STW_OK && i < b->n; i++) {
 		rc = handle_row(e, def, &b->rows[i]);
+		if (rc == STW_OK && may_yield && i + 1 < b->n && stw__txn_yield(e))
+			b->n = i + 1;
+	}
 	e->in_handler = was;
 	return rc == STW_OK ? stw__icache_flush(e, def) : rc;
 }
@@ -376,7 +381,8 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 		/* This event stopped the worker every time: park it. */
 		rc = park_input(e, def, &b.rows[0], attempts);
 	} else {
-		rc = handle_rows(e, def, &b, 0);
+		/* At most once, the cursor is past the whole batch already. */
+		rc = handle_rows(e, def, &b, 0, !at_most_once);
 	}
 	if (rc == STW__EDUP) {
 		/* A redelivered message: undo the batch and redo it with a history
@@ -397,10 +403,11 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 			*handled = 1;
 			return STW_OK;
 		}
-		rc = handle_rows(e, def, &b, 1);
+		rc = handle_rows(e, def, &b, 1, !at_most_once);
 	}
 	if (rc != STW_OK)
 		goto fail;
+	last = b.rows[b.n - 1].position; /* the batch may have ended early */
 	if (!at_most_once && (rc = STW__S(s, cursor_set, name, context, last)) != STW_OK) {
 		stw__store_fail(e, rc, "saving a cursor");
 		goto fail;

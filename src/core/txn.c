@@ -6,6 +6,7 @@
  * are counted once per outer transaction.
  */
 #include "core/txn.h"
+#include "core/gate.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -131,6 +132,38 @@ static void undo_stats(struct stw_engine *e, int depth)
 	e->stats.stream_store_reads = now.stream_store_reads;
 }
 
+/*
+ * The write gate (gate.c), when the host gave one: taken before the store's
+ * transaction opens, let go once it has ended, whichever way (committed,
+ * rolled back, or undone by the store itself). STW_EBUSY when the turn did
+ * not come in time (stw__store_fail then says so).
+ */
+static int gate_enter(struct stw_engine *e)
+{
+	e->gate_refused = 0;
+	if (e->gate == NULL || e->gate_held)
+		return STW_OK;
+	if (stw__gate_enter(e->gate) != STW_OK) {
+		e->gate_refused = 1;
+		return STW_EBUSY;
+	}
+	e->gate_held = 1;
+	return STW_OK;
+}
+
+static void gate_settle(struct stw_engine *e)
+{
+	if (e->gate_held && !e->gate_keep && !STW__S0(e->store, in_transaction)) {
+		e->gate_held = 0;
+		stw__gate_leave(e->gate);
+	}
+}
+
+int stw__txn_yield(struct stw_engine *e)
+{
+	return e->gate_held && stw__gate_waiting(e->gate) > 0;
+}
+
 /* Forgets the nesting when the store has rolled the transaction back itself. */
 static void sync(struct stw_engine *e)
 {
@@ -140,6 +173,16 @@ static void sync(struct stw_engine *e)
 		e->txn_flat = 0;
 		e->txn_savepoint = 0;
 	}
+	gate_settle(e);
+}
+
+/* Opens the store's transaction behind the gate. */
+static int store_begin(struct stw_engine *e)
+{
+	int rc = gate_enter(e);
+	if (rc == STW_OK && (rc = STW__S0(e->store, begin)) != STW_OK)
+		gate_settle(e);
+	return rc;
 }
 
 int stw__begin(struct stw_engine *e)
@@ -148,7 +191,7 @@ int stw__begin(struct stw_engine *e)
 	sync(e);
 	int rc;
 	if (e->txn_lazy) {
-		if ((rc = STW__S0(s, begin)) != STW_OK)
+		if ((rc = store_begin(e)) != STW_OK)
 			return rc;
 		e->txn_lazy = 0;
 		e->txn_savepoint = 0;
@@ -159,7 +202,7 @@ int stw__begin(struct stw_engine *e)
 		note_stats(e, 2);
 		return STW_OK;
 	}
-	rc = e->txn_depth == 0 ? STW__S0(s, begin) : STW__S0(s, savepoint);
+	rc = e->txn_depth == 0 ? store_begin(e) : STW__S0(s, savepoint);
 	if (rc != STW_OK)
 		return rc;
 	if (e->txn_depth == 0) {
@@ -201,6 +244,7 @@ int stw__commit(struct stw_engine *e)
 		if (!nested)
 			e->txn_savepoint = 0;
 	}
+	gate_settle(e);
 	return rc;
 }
 
@@ -221,7 +265,9 @@ int stw__rollback(struct stw_engine *e)
 		e->txn_lazy = e->txn_depth == 2;
 		e->txn_depth = 0;
 		e->txn_flat = 0;
-		return STW__S0(s, rollback);
+		int rc = STW__S0(s, rollback);
+		gate_settle(e);
+		return rc;
 	}
 	int rc = STW__S0(s, rollback_to);
 	if (rc == STW_OK)
@@ -236,14 +282,18 @@ int stw__durable(struct stw_engine *e)
 	if (depth == 0)
 		return STW_OK;
 	/* The commit releases the open savepoints with the transaction; the
-	 * levels open again, as real savepoints from then on. */
+	 * levels open again, as real savepoints from then on. The gate stays
+	 * held in between: the transaction goes on. */
 	if ((rc = STW__S0(e->store, commit)) != STW_OK)
 		return stw__store_fail(e, rc, "making a write durable");
 	e->txn_depth = 0;
 	e->txn_flat = 0;
 	e->txn_savepoint = 0;
+	e->gate_keep = 1;
 	for (int i = 0; i < depth && rc == STW_OK; i++)
 		rc = stw__begin(e);
+	e->gate_keep = 0;
+	gate_settle(e);
 	return rc == STW_OK ? rc : stw__store_fail(e, rc, "making a write durable");
 }
 
@@ -328,6 +378,7 @@ int stw__txn_close(struct stw_engine *e, int commit)
 		e->txn_lazy = 0;
 		commit = 0;
 	}
+	gate_settle(e);
 	if (commit && wrote && e->txn_units > 0)
 		e->stats.transactions++;
 	e->txn = STW__TXN_NONE;

@@ -64,6 +64,14 @@ int stw__release(struct stw_engine *e);
 int stw__rollback_to(struct stw_engine *e);
 
 /*
+ * 1 when another engine of the process waits for the write gate this engine
+ * holds (stw_options.write_gate): long work (a round's transaction, a batch)
+ * then ends early, at the next message or command, and commits what it did,
+ * so that the other's wait is one message long, not one batch.
+ */
+int stw__txn_yield(struct stw_engine *e);
+
+/*
  * Makes what the current transaction wrote durable before going on (an
  * at-most-once cursor, an attempt count): commits the store's transaction,
  * outer one included, and opens the same nesting again.

@@ -454,7 +454,7 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 		stw__http_stop(h);
 		return STW_EINVAL;
 	}
-	struct stw_options o = { .synchronous = -1 };
+	struct stw_options o = { .synchronous = -1, .write_gate = cfg->write_gate };
 	rc = stw_open(cfg->store, &o, &h->engine);
 	if (rc == STW_OK && cfg->setup != NULL &&
 	    (rc = cfg->setup(h->engine, cfg->setup_ud)) != STW_OK)

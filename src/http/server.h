@@ -53,6 +53,8 @@ struct stw__http_config {
 	 * 0: STW_HTTP_STUCK_AFTER_MS.
 	 */
 	int64_t stuck_after_ms;
+	/* The write gate the server's engine shares with the daemon's other engines; NULL: none. */
+	struct stw_write_gate *write_gate;
 };
 
 struct stw__http;

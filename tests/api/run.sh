@@ -10,102 +10,17 @@
 # requires a bearer token (--token-file) for tests/api/auth.test.mjs (the token
 # in STEWARD_TEST_TOKEN), and checks that the token never appears in that
 # daemon's output. Installs Node (Debian's nodejs) when missing. The daemons
-# are always stopped and the temporary directory removed.
+# are always stopped and the temporary directory removed (daemon.sh).
 set -u
 
-BIN=${1:?usage: tests/api/run.sh STEWARD_BINARY}
-case $BIN in
-/*) ;;
-*) BIN=$PWD/$BIN ;;
-esac
-[ -x "$BIN" ] || {
-	echo "not executable: $BIN" >&2
-	exit 1
-}
-HERE=$(cd "$(dirname "$0")" && pwd)
-
-NODE=${NODE:-node}
-if ! command -v "$NODE" >/dev/null 2>&1; then
-	"$HERE/../../scripts/deps.sh" nodejs || {
-		echo "node is needed for the HTTP API suite and could not be installed" >&2
-		exit 1
-	}
-fi
-MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$MAJOR" -lt 18 ]; then
-	echo "node $MAJOR is older than 18 (fetch and node:test are needed)" >&2
-	exit 1
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/steward-api.XXXXXX") || exit 1
-DAEMON=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
-		kill -TERM "$DAEMON" 2>/dev/null
-		wait "$DAEMON" 2>/dev/null
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# store NAME: a fresh store: a database in TMP, or with STEWARD_TEST_STORE=pg a
-# schema of its own on the test cluster (STEWARD_TEST_PG_URL).
-store() {
-	if [ "${STEWARD_TEST_STORE:-}" = pg ]; then
-		"$HERE/../../scripts/pg-cluster.sh" schema "api_$$_$1" || exit 1
-	else
-		echo "$TMP/$1.db"
-	fi
-}
-
-# start NAME [OPTION...]: starts `steward demo voiding` on a fresh store and a
-# free port; sets DAEMON and PORT, or exits.
-start() {
-	local name=$1 db
-	shift
-	db=$(store "$name") || exit 1
-	"$BIN" demo voiding --db "$db" --listen 127.0.0.1:0 --every 0 --quiet "$@" \
-		>"$TMP/$name.out" 2>&1 </dev/null &
-	DAEMON=$!
-	PORT=""
-	for _ in $(seq 100); do
-		PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/$name.out")
-		[ -n "$PORT" ] && break
-		kill -0 "$DAEMON" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ -z "$PORT" ]; then
-		echo "FAIL the daemon did not start:"
-		cat "$TMP/$name.out"
-		exit 1
-	fi
-	echo "daemon pid $DAEMON on http://127.0.0.1:$PORT"
-}
-
-# stop NAME: stops the daemon and checks that it stopped cleanly; sets STATUS
-# to 1 when it did not.
-stop() {
-	kill -TERM "$DAEMON"
-	wait "$DAEMON"
-	local dstatus=$?
-	DAEMON=""
-	if [ "$dstatus" -ne 0 ]; then
-		echo "FAIL the daemon exited with status $dstatus:"
-		tail -n 40 "$TMP/$1.out"
-		STATUS=1
-	fi
-	grep -v -e '^steward ' -e '^open http' -e '^steward: stopped$' "$TMP/$1.out" | head -n 20 |
-		sed 's/^/daemon| /'
-}
+# shellcheck source=tests/api/daemon.sh
+. "$(dirname "$0")/daemon.sh"
 
 # The API open to everyone (no token): the default. The suite posts events to
 # contexts of its own (unique per run), which the daemon takes with '*'.
 start api --accept-contexts '*'
 STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
-	"$HERE/api.test.mjs" </dev/null
-STATUS=$?
+	"$HERE/api.test.mjs" </dev/null || STATUS=1
 stop api
 
 # Hostile input on a daemon nothing else writes to (so that "nothing stored" can be checked).

@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# tests/api/daemon.sh - sourced by the drivers of the API suites (run.sh,
+# load.sh), after `set -u`, with the steward binary as their first argument.
+# Checks the binary and Node (Debian's nodejs installed when missing; >= 18:
+# fetch and node:test), makes $TMP (removed at exit, a daemon still running
+# stopped first), and defines
+#   start NAME [OPTION...]  `steward demo voiding` on a fresh store
+#                           ($TMP/NAME.db, or with STEWARD_TEST_STORE=pg a
+#                           PostgreSQL schema of its own) and a free port, its
+#                           output in $TMP/NAME.out; sets DAEMON and PORT, or
+#                           exits 1
+#   stop NAME               stops it and checks that it stopped cleanly
+#                           (STATUS=1 when not), printing what else it said
+# Sets BIN, HERE (tests/api), NODE, TMP and STATUS=0.
+
+BIN=${1:?usage: $0 STEWARD_BINARY}
+case $BIN in
+/*) ;;
+*) BIN=$PWD/$BIN ;;
+esac
+[ -x "$BIN" ] || {
+	echo "not executable: $BIN" >&2
+	exit 1
+}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+NODE=${NODE:-node}
+if ! command -v "$NODE" >/dev/null 2>&1; then
+	"$HERE/../../scripts/deps.sh" nodejs || {
+		echo "node is needed for the HTTP API suites and could not be installed" >&2
+		exit 1
+	}
+fi
+MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$MAJOR" -lt 18 ]; then
+	echo "node $MAJOR is older than 18 (fetch and node:test are needed)" >&2
+	exit 1
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/steward-api.XXXXXX") || exit 1
+DAEMON=""
+STATUS=0
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+	if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
+		kill -TERM "$DAEMON" 2>/dev/null
+		wait "$DAEMON" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# store NAME: a fresh store: a database in TMP, or with STEWARD_TEST_STORE=pg a
+# schema of its own on the test cluster (STEWARD_TEST_PG_URL).
+store() {
+	if [ "${STEWARD_TEST_STORE:-}" = pg ]; then
+		"$HERE/../../scripts/pg-cluster.sh" schema "api_$$_$1" || exit 1
+	else
+		echo "$TMP/$1.db"
+	fi
+}
+
+start() {
+	local name=$1 db
+	shift
+	db=$(store "$name") || exit 1
+	"$BIN" demo voiding --db "$db" --listen 127.0.0.1:0 --every 0 --quiet "$@" \
+		>"$TMP/$name.out" 2>&1 </dev/null &
+	DAEMON=$!
+	PORT=""
+	for _ in $(seq 100); do
+		PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/$name.out")
+		[ -n "$PORT" ] && break
+		kill -0 "$DAEMON" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$PORT" ]; then
+		echo "FAIL the daemon did not start:"
+		cat "$TMP/$name.out"
+		exit 1
+	fi
+	echo "daemon pid $DAEMON on http://127.0.0.1:$PORT"
+}
+
+stop() {
+	kill -TERM "$DAEMON"
+	wait "$DAEMON"
+	local dstatus=$?
+	DAEMON=""
+	if [ "$dstatus" -ne 0 ]; then
+		echo "FAIL the daemon exited with status $dstatus:"
+		tail -n 40 "$TMP/$1.out"
+		STATUS=1
+	fi
+	grep -v -e '^steward ' -e '^open http' -e '^steward: stopped$' "$TMP/$1.out" | head -n 20 |
+		sed 's/^/daemon| /'
+}
