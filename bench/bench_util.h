@@ -1,6 +1,6 @@
 /*
  * bench_util.h - small helpers shared by the benchmarks: the monotonic clock,
- * the process's resident memory, percentiles, and a scratch directory.
+ * a process's resident memory, percentiles, and a scratch directory.
  * Header-only (static inline) so that each benchmark stays one program.
  */
 #ifndef BENCH_UTIL_H
@@ -38,10 +38,15 @@ static inline long long bench_wall_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A line of /proc/self/status in kB (VmRSS, VmHWM), or -1. */
-static inline long bench_status_kb(const char *key)
+/* A line of /proc/PID/status (pid 0: this process's) in kB (VmRSS, VmHWM), or -1. */
+static inline long bench_pid_kb(int pid, const char *key)
 {
-	FILE *f = fopen("/proc/self/status", "r");
+	char path[64];
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	FILE *f = fopen(path, "r");
 	char line[256];
 	long v = -1;
 	size_t n = strlen(key);
@@ -51,6 +56,12 @@ static inline long bench_status_kb(const char *key)
 	if (f != NULL)
 		fclose(f);
 	return v;
+}
+
+/* A line of /proc/self/status in kB (VmRSS, VmHWM), or -1. */
+static inline long bench_status_kb(const char *key)
+{
+	return bench_pid_kb(0, key);
 }
 
 /* The same in MB, for printing. */
