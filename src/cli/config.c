@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,6 +224,111 @@ int stw__cli_config_stuck_after(const char *s, long long *out, char *err, size_t
 		return -1;
 	}
 	return 0;
+}
+
+/* The keys of [http]: names, ranges, defaults (http/server.h) and where each goes. */
+static const struct http_key {
+	const char *key, *flag;
+	long long min, max;
+	int zero_no_cap; /* a setting of 0 means no cap (stored as -1) */
+	int def;
+	size_t at; /* offsetof the field in struct stw__cli_http_limits */
+} http_keys[STW__CLI_HTTP_NKEYS] = {
+	[STW__CLI_HTTP_THREADS] = { "threads", "http-threads", 1, STW_HTTP_THREADS_MAX, 0,
+				    STW_HTTP_THREADS,
+				    offsetof(struct stw__cli_http_limits, threads) },
+	[STW__CLI_HTTP_MAX_CONNECTIONS] = { "max_connections", "max-connections", 1,
+					    STW_HTTP_CONNECTIONS_MAX, 0, STW_HTTP_MAX_CONNECTIONS,
+					    offsetof(struct stw__cli_http_limits,
+						     max_connections) },
+	[STW__CLI_HTTP_MAX_PER_IP] = { "max_connections_per_ip", "max-connections-per-ip", 0,
+				       STW_HTTP_CONNECTIONS_MAX, 1, STW_HTTP_MAX_PER_IP,
+				       offsetof(struct stw__cli_http_limits, max_per_ip) },
+	[STW__CLI_HTTP_READ_TIMEOUT] = { "read_timeout", "read-timeout", 1,
+					 STW_HTTP_READ_TIMEOUT_MAX, 0, STW_HTTP_READ_TIMEOUT_S,
+					 offsetof(struct stw__cli_http_limits, read_timeout_s) },
+	[STW__CLI_HTTP_MAX_STREAMS] = { "max_streams", "max-streams", 0, STW_HTTP_CONNECTIONS_MAX,
+					1, STW_HTTP_MAX_STREAMS,
+					offsetof(struct stw__cli_http_limits, max_streams) },
+};
+
+/* Limit k of *l. */
+static int *http_field(struct stw__cli_http_limits *l, int k)
+{
+	return (int *)((char *)l + http_keys[k].at);
+}
+
+int stw__cli_config_http_key(const char *name)
+{
+	for (int k = 0; k < STW__CLI_HTTP_NKEYS; k++)
+		if (strcmp(http_keys[k].key, name) == 0)
+			return k;
+	return -1;
+}
+
+const char *stw__cli_config_http_name(enum stw__cli_http_key k, int flag)
+{
+	return flag ? http_keys[k].flag : http_keys[k].key;
+}
+
+int stw__cli_config_http(struct stw__cli_http_limits *l, enum stw__cli_http_key k,
+			 const char *value, char *err, size_t cap)
+{
+	const struct http_key *d = &http_keys[k];
+	long long v;
+	if (parse_number(value, d->min, d->max, &v) != 0) {
+		snprintf(err, cap, "'%s' is not a whole number from %lld to %lld%s", value, d->min,
+			 d->max, d->zero_no_cap ? " (0: no cap)" : "");
+		return -1;
+	}
+	*http_field(l, k) = v == 0 && d->zero_no_cap ? -1 : (int)v;
+	return 0;
+}
+
+int stw__cli_config_http_flag(struct stw__cli_http_limits *l, int opt, int base, const char *value)
+{
+	char err[256];
+	enum stw__cli_http_key k = (enum stw__cli_http_key)(opt - base);
+	if (stw__cli_config_http(l, k, value, err, sizeof(err)) != 0) {
+		fprintf(stderr, "steward: --%s: %s\n", http_keys[k].flag, err);
+		return -1;
+	}
+	return 0;
+}
+
+void stw__cli_config_http_over(struct stw__cli_http_limits *l,
+			       const struct stw__cli_http_limits *over)
+{
+	struct stw__cli_http_limits o = *over;
+	for (int k = 0; k < STW__CLI_HTTP_NKEYS; k++)
+		if (*http_field(&o, k) != 0)
+			*http_field(l, k) = *http_field(&o, k);
+}
+
+void stw__cli_config_http_usage(FILE *f)
+{
+	fprintf(f,
+		"  --http-threads N  threads serving HTTP connections (default %d)\n"
+		"  --max-connections N  HTTP connections open at once (default %d)\n"
+		"  --max-connections-per-ip N  of one client address (default %d; 0: no cap)\n"
+		"  --read-timeout SECONDS  time a request has to arrive whole, headers and body\n"
+		"                    (default %d)\n"
+		"  --max-streams N   live streams (/api/stream) open at once (default %d; 0: no\n"
+		"                    cap)\n",
+		STW_HTTP_THREADS, STW_HTTP_MAX_CONNECTIONS, STW_HTTP_MAX_PER_IP,
+		STW_HTTP_READ_TIMEOUT_S, STW_HTTP_MAX_STREAMS);
+}
+
+void stw__cli_config_http_print(const struct stw__cli_http_limits *l, FILE *f)
+{
+	struct stw__cli_http_limits copy = *l;
+	for (int k = 0; k < STW__CLI_HTTP_NKEYS; k++) {
+		int v = *http_field(&copy, k);
+		if (v < 0)
+			fprintf(f, "%-23s no cap\n", http_keys[k].key);
+		else
+			fprintf(f, "%-23s %d\n", http_keys[k].key, v ? v : http_keys[k].def);
+	}
 }
 
 int stw__cli_config_remote_flag(struct stw__cli_serve_config *c, const char *spec, char *err,
@@ -482,6 +588,19 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 			return set_path(p, NULL, "load", value);
 		return fail(p, "[definitions] has no key '%s' (load)", key);
 	}
+	if (strcmp(section, "http") == 0) {
+		char why[256];
+		int k = stw__cli_config_http_key(key);
+		if (k < 0)
+			return fail(p,
+				    "[http] has no key '%s' (threads, max_connections, "
+				    "max_connections_per_ip, read_timeout, max_streams)",
+				    key);
+		if (stw__cli_config_http(&p->c->http, (enum stw__cli_http_key)k, value, why,
+					 sizeof(why)) != 0)
+			return fail(p, "[http] %s: %s", key, why);
+		return 1;
+	}
 	switch (remote_section(section, name, sizeof(name))) {
 	case 1:
 		return on_remote_key(p, section, name, key, value);
@@ -491,8 +610,8 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 		if (section[0] == '\0')
 			return fail(p, "'%s' is outside any section", key);
 		return fail(p,
-			    "unknown section [%s] (server, store, definitions, contexts, remote "
-			    "NAME)",
+			    "unknown section [%s] (server, store, definitions, contexts, http, "
+			    "remote NAME)",
 			    section);
 	}
 }
@@ -578,6 +697,7 @@ void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f)
 		fprintf(f, "load         %s\n", c->load[i]);
 	for (size_t i = 0; i < c->naccept; i++)
 		fprintf(f, "accept       %s\n", c->accept[i]);
+	stw__cli_config_http_print(&c->http, f);
 	for (size_t i = 0; i < c->nremotes; i++) {
 		const struct stw__cli_serve_remote *r = &c->remotes[i];
 		fprintf(f, "remote       %s ", r->name);

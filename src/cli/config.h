@@ -10,6 +10,9 @@
  *   [contexts]     accept = NAME, NAME...  (or *: contexts that take POSTed
  *                  events although no definition reads them and no service
  *                  owns them)
+ *   [http]         threads, max_connections, max_connections_per_ip,
+ *                  read_timeout (seconds), max_streams: the HTTP server's
+ *                  limits (docs/API.md, "Under load"; each also a flag)
  *   [remote NAME]  (or [remote "NAME"]) url = http://..., token_file = PATH,
  *                  connect_timeout_ms, timeout_ms, max_attempts, backoff_ms,
  *                  backoff_max_ms
@@ -41,6 +44,70 @@
  */
 int stw__cli_config_stuck_after(const char *s, long long *out, char *err, size_t cap);
 
+/*
+ * The HTTP server's limits ([http], or a flag each); 0: the server's default
+ * (STW_HTTP_* of http/server.h), -1: no cap (a setting of 0 in the file or
+ * a flag, for max_connections_per_ip and max_streams).
+ */
+struct stw__cli_http_limits {
+	int threads;
+	int max_connections;
+	int max_per_ip;
+	int read_timeout_s;
+	int max_streams;
+};
+
+/* The keys of [http], each also a flag. */
+enum stw__cli_http_key {
+	STW__CLI_HTTP_THREADS,         /* threads, --http-threads */
+	STW__CLI_HTTP_MAX_CONNECTIONS, /* max_connections, --max-connections */
+	STW__CLI_HTTP_MAX_PER_IP,      /* max_connections_per_ip, --max-connections-per-ip */
+	STW__CLI_HTTP_READ_TIMEOUT,    /* read_timeout, --read-timeout */
+	STW__CLI_HTTP_MAX_STREAMS,     /* max_streams, --max-streams */
+	STW__CLI_HTTP_NKEYS
+};
+
+/* The getopt_long entries of the flags; an entry's val is base + its key. */
+#define STW__CLI_HTTP_OPTIONS(base)                                                                \
+	{ "http-threads", required_argument, NULL, (base) + STW__CLI_HTTP_THREADS },               \
+	    { "max-connections", required_argument, NULL,                                          \
+	      (base) + STW__CLI_HTTP_MAX_CONNECTIONS },                                            \
+	    { "max-connections-per-ip", required_argument, NULL,                                   \
+	      (base) + STW__CLI_HTTP_MAX_PER_IP },                                                 \
+	    { "read-timeout", required_argument, NULL, (base) + STW__CLI_HTTP_READ_TIMEOUT },      \
+	{                                                                                          \
+		"max-streams", required_argument, NULL, (base) + STW__CLI_HTTP_MAX_STREAMS         \
+	}
+
+/* The key of [http] named `name`, or -1. */
+int stw__cli_config_http_key(const char *name);
+
+/* The name of key k in the file (flag 0) or as a flag without "--" (flag 1). */
+const char *stw__cli_config_http_name(enum stw__cli_http_key k, int flag);
+
+/*
+ * Sets limit k of *l from its text. Returns 0, or -1 with a message in err
+ * naming the range.
+ */
+int stw__cli_config_http(struct stw__cli_http_limits *l, enum stw__cli_http_key k,
+			 const char *value, char *err, size_t cap);
+
+/*
+ * Applies a flag of the HTTP limits: getopt_long's val `opt` (base + key)
+ * and its argument. Returns 0, or -1 after printing "steward: --FLAG: why".
+ */
+int stw__cli_config_http_flag(struct stw__cli_http_limits *l, int opt, int base, const char *value);
+
+/* Sets each limit that `over` gives (not 0) in *l: the flags over the file. */
+void stw__cli_config_http_over(struct stw__cli_http_limits *l,
+			       const struct stw__cli_http_limits *over);
+
+/* Prints the usage lines of the limits' flags (steward serve --help, steward demo --help). */
+void stw__cli_config_http_usage(FILE *f);
+
+/* Prints the limits, one per line, with their defaults filled in (for --check-config). */
+void stw__cli_config_http_print(const struct stw__cli_http_limits *l, FILE *f);
+
 /* One remote context. Numbers left 0 take the transport's or engine's default. */
 struct stw__cli_serve_remote {
 	char *name;              /* the context */
@@ -67,6 +134,7 @@ struct stw__cli_serve_config {
 	size_t nremotes;
 	char **accept; /* [contexts] accept, NULL-terminated ("*": any); NULL: none */
 	size_t naccept;
+	struct stw__cli_http_limits http; /* [http] */
 };
 
 /* Fills *c with empty settings. */

@@ -416,12 +416,24 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 			.accept_contexts = o->accept_contexts,
 			.stuck_after_ms = o->stuck_after_ms,
 			.write_gate = w.gate,
+			.threads = o->http.threads,
+			.max_connections = o->http.max_connections,
+			.max_per_ip = o->http.max_per_ip,
+			.read_timeout_s = o->http.read_timeout_s,
+			.max_streams = o->http.max_streams,
 		};
 		char err[512];
 		if (stw__http_start(&hc, &w.http, err, sizeof(err)) != STW_OK) {
 			stw__cli_error_text("", err, ""); /* may quote the engine's error */
 			goto out;
 		}
+		struct stw__http_config in_force;
+		stw__http_limits(w.http, &in_force);
+		if (o->http.max_connections > in_force.max_connections)
+			fprintf(stderr,
+				"steward: warning: max_connections is %d, not %d: the open-file "
+				"limit (ulimit -Hn) allows no more\n",
+				in_force.max_connections, o->http.max_connections);
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

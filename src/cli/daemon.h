@@ -5,6 +5,7 @@
 #ifndef STW_DAEMON_H
 #define STW_DAEMON_H
 
+#include "config.h"
 #include "http/http.h"
 
 struct stw__cli_daemon_options {
@@ -36,6 +37,8 @@ struct stw__cli_daemon_options {
 	const char *const *accept_contexts;
 	/* An instance nothing moves is stuck after this long (ms); 0: the server's default. */
 	int64_t stuck_after_ms;
+	/* The HTTP server's limits (docs/API.md, "Under load"); 0: its defaults. */
+	struct stw__cli_http_limits http;
 };
 
 /*

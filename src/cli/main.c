@@ -22,6 +22,7 @@
 #include "serve.h"
 
 #define MAX_PAYMENT_TIMEOUT_S 86400 /* demo orders: a day */
+#define HTTP_OPT              1000  /* getopt_long's val of the HTTP limits: this + the key */
 
 static void usage(FILE *f)
 {
@@ -45,27 +46,30 @@ static void usage(FILE *f)
 		"(--url URL, or STEWARD_URL); --json prints the JSON document of the HTTP API.\n"
 		"See steward COMMAND --help.\n",
 		STW__CLI_DEFAULT_DB);
+	fputs(
+	    "\n"
+	    "demo options (voiding, orders, booking):\n"
+	    "  --db PATH        SQLite database (default steward-NAME.db)\n"
+	    "  --listen ADDR    HTTP address, HOST:PORT, :PORT or PORT with an IPv4 HOST\n"
+	    "                   (default 127.0.0.1:8080; off: no server)\n"
+	    "  --token-file PATH  require the bearer token in PATH for the API and page\n"
+	    "                   (default: $STEWARD_TOKEN; neither: open to everyone)\n"
+	    "  --stuck-after SECONDS  an instance that nothing will move is stuck after\n"
+	    "                   SECONDS without moving (default 600)\n"
+	    "  --accept-contexts LIST  contexts (A,B or *) that take POSTed events although\n"
+	    "                   no definition reads them and no service owns them\n"
+	    "  --every SECONDS  simulate a document, order or booking every SECONDS\n"
+	    "                   (default 5; 0: never)\n"
+	    "  --seed N         random seed of the simulator (default: time)\n"
+	    "  --for SECONDS    stop after SECONDS (default: until SIGINT/SIGTERM)\n"
+	    "  --quiet          do not print events\n"
+	    "  --payment-timeout SECONDS  orders: cancel an unpaid order after SECONDS\n"
+	    "                   (default 120, the seed's two minutes)\n"
+	    "  --payment-window SECONDS  booking: time to pay a confirmed booking (default 60)\n"
+	    "  --expire-every SECONDS    booking: period of the expiration process (default 10)\n",
+	    f);
+	stw__cli_config_http_usage(f);
 	fputs("\n"
-	      "demo options (voiding, orders, booking):\n"
-	      "  --db PATH        SQLite database (default steward-NAME.db)\n"
-	      "  --listen ADDR    HTTP address, HOST:PORT, :PORT or PORT with an IPv4 HOST\n"
-	      "                   (default 127.0.0.1:8080; off: no server)\n"
-	      "  --token-file PATH  require the bearer token in PATH for the API and page\n"
-	      "                   (default: $STEWARD_TOKEN; neither: open to everyone)\n"
-	      "  --stuck-after SECONDS  an instance that nothing will move is stuck after\n"
-	      "                   SECONDS without moving (default 600)\n"
-	      "  --accept-contexts LIST  contexts (A,B or *) that take POSTed events although\n"
-	      "                   no definition reads them and no service owns them\n"
-	      "  --every SECONDS  simulate a document, order or booking every SECONDS\n"
-	      "                   (default 5; 0: never)\n"
-	      "  --seed N         random seed of the simulator (default: time)\n"
-	      "  --for SECONDS    stop after SECONDS (default: until SIGINT/SIGTERM)\n"
-	      "  --quiet          do not print events\n"
-	      "  --payment-timeout SECONDS  orders: cancel an unpaid order after SECONDS\n"
-	      "                   (default 120, the seed's two minutes)\n"
-	      "  --payment-window SECONDS  booking: time to pay a confirmed booking (default 60)\n"
-	      "  --expire-every SECONDS    booking: period of the expiration process (default 10)\n"
-	      "\n"
 	      "environment: SLOW_DOWN=1 makes each process step wait 5 s and each service\n"
 	      "command 250 ms so a person can watch the states change.\n"
 	      "STEWARD_TOKEN=TOKEN requires TOKEN (16 to 1024 visible ASCII characters) like\n"
@@ -131,6 +135,7 @@ static int demo_options(const struct demo *d, int argc, char **argv,
 		{ "payment-window", required_argument, NULL, 'w' },
 		{ "expire-every", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
+		STW__CLI_HTTP_OPTIONS(HTTP_OPT),
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -220,6 +225,11 @@ static int demo_options(const struct demo *d, int argc, char **argv,
 			usage(stdout);
 			return 0;
 		default:
+			if (c >= HTTP_OPT && c < HTTP_OPT + STW__CLI_HTTP_NKEYS) {
+				if (stw__cli_config_http_flag(&o->http, c, HTTP_OPT, optarg) != 0)
+					return 2;
+				break;
+			}
 			usage(stderr);
 			return 2;
 		}

@@ -63,12 +63,15 @@ static void usage(FILE *f)
 	      "                    definition reads them and no service owns them\n"
 	      "  --for SECONDS     stop after SECONDS (default: until SIGINT/SIGTERM)\n"
 	      "  --check-config    print the resolved settings, load the plugins, and exit\n"
-	      "  --help            this text\n"
-	      "\n"
+	      "  --help            this text\n",
+	      f);
+	stw__cli_config_http_usage(f);
+	fputs("\n"
 	      "The file's sections: [server] listen, token_file, stuck_after; [store] path, "
 	      "synchronous\n"
 	      "(full, normal, off); [definitions] load (several lines); [contexts] accept;\n"
-	      "[remote NAME] url,\n"
+	      "[http] threads, max_connections, max_connections_per_ip, read_timeout,\n"
+	      "max_streams; [remote NAME] url,\n"
 	      "token_file, connect_timeout_ms, timeout_ms, max_attempts, backoff_ms,\n"
 	      "backoff_max_ms. See docs/SERVICES.md.\n",
 	      f);
@@ -200,9 +203,13 @@ struct flags {
 	size_t nremote;
 	const char *accept;
 	const char *stuck_after;
+	struct stw__cli_http_limits http; /* the flags given; 0: not given */
 	double run_for;
 	int check;
 };
+
+/* getopt_long's val of the HTTP limits' flags: HTTP_OPT + the key. */
+#define HTTP_OPT 1000
 
 /* Parses the flags: 0, 1 (--help printed), or 2 (a usage error, reported). */
 static int parse_flags(int argc, char **argv, struct flags *fl)
@@ -219,6 +226,7 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 		{ "for", required_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
+		STW__CLI_HTTP_OPTIONS(HTTP_OPT),
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -271,6 +279,11 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 			usage(stdout);
 			return 1;
 		default:
+			if (c >= HTTP_OPT && c < HTTP_OPT + STW__CLI_HTTP_NKEYS) {
+				if (stw__cli_config_http_flag(&fl->http, c, HTTP_OPT, optarg) != 0)
+					return 2;
+				break;
+			}
 			usage(stderr);
 			return 2;
 		}
@@ -340,6 +353,7 @@ static int resolve(struct stw__cli_serve_config *c, const struct flags *fl, char
 		snprintf(err, cap, "--accept-contexts: %s", why);
 		return -1;
 	}
+	stw__cli_config_http_over(&c->http, &fl->http);
 	return stw__cli_config_validate(c, err, cap);
 }
 
@@ -402,6 +416,7 @@ int stw__cli_serve(int argc, char **argv)
 		.token_file = s.cfg.token_file,
 		.accept_contexts = (const char *const *)s.cfg.accept,
 		.stuck_after_ms = s.cfg.stuck_after_s * 1000,
+		.http = s.cfg.http,
 		.synchronous = s.cfg.synchronous + 1,
 		.quiet = 1,
 		.run_for = fl.run_for,

@@ -24,14 +24,12 @@
 #include "http/request.h"
 #include "http/response.h"
 
-#define COOKIE_NAME    "steward_session"
-#define MAX_SESSIONS   64
-#define SESSION_MS     (12LL * 3600 * 1000) /* a session lasts 12 hours */
-#define SESSION_HEX    64                   /* 32 random bytes */
-#define WRONG_DELAY_MS 500                  /* after a wrong token */
-#define MAX_FORM       8192                 /* the login form's body */
-#define REALM          "Bearer realm=\"steward\""
-#define REALM_INVALID  "Bearer realm=\"steward\", error=\"invalid_token\""
+#define COOKIE_NAME   "steward_session"
+#define MAX_SESSIONS  64
+#define SESSION_MS    (12LL * 3600 * 1000) /* a session lasts 12 hours */
+#define SESSION_HEX   64                   /* 32 random bytes */
+#define REALM         "Bearer realm=\"steward\""
+#define REALM_INVALID "Bearer realm=\"steward\", error=\"invalid_token\""
 
 struct session {
 	char id[SESSION_HEX + 1];   /* the cookie's value; "" for a free slot */
@@ -53,13 +51,6 @@ static int64_t mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /*
@@ -387,7 +378,9 @@ static int login(struct stw__http_auth *a, const struct stw__http_auth_request *
 		return send_error(ans, 415, "unsupported_media_type",
 				  "send the login form as application/x-www-form-urlencoded", NULL,
 				  NULL);
-	if (q->len > MAX_FORM)
+	if (q->headers_only)
+		return 0; /* the form is still to come */
+	if (q->len > STW_HTTP_MAX_FORM)
 		return send_error(ans, 413, "too_large", "the login form is too large", NULL, NULL);
 	char token[STW_TOKEN_MAX + 1], next[STW__HTTP_NEXT_MAX];
 	if (form_field(q->body, q->len, "next", next, sizeof(next)) != 1)
@@ -396,7 +389,7 @@ static int login(struct stw__http_auth *a, const struct stw__http_auth_request *
 	int right = got == 1 && ct_equal(token, strlen(token), a->token, a->token_len);
 	wipe(token, sizeof(token));
 	if (!right) {
-		ans->delay_ms = WRONG_DELAY_MS;
+		ans->delay_ms = STW_HTTP_WRONG_DELAY_MS;
 		return send_login(ans, 401, next, 1);
 	}
 	char id[SESSION_HEX + 1], csrf[SESSION_HEX + 1];
@@ -500,7 +493,7 @@ int stw__http_auth_decide(struct stw__http_auth *a, const struct stw__http_auth_
 				t++;
 		}
 		if (!bearer || !ct_equal(t, strlen(t), a->token, a->token_len)) {
-			ans->delay_ms = WRONG_DELAY_MS;
+			ans->delay_ms = STW_HTTP_WRONG_DELAY_MS;
 			return send_error(ans, 401, "unauthorized", "the bearer token is not right",
 					  "WWW-Authenticate", REALM_INVALID);
 		}
@@ -565,7 +558,7 @@ static enum MHD_Result queue(struct MHD_Connection *c, const struct stw__http_au
 
 int stw__http_auth_check(struct stw__http_auth *a, struct MHD_Connection *c, const char *method,
 			 const char *url, char **seg, int nseg, const char *body, size_t len,
-			 enum MHD_Result *result)
+			 unsigned phase, enum MHD_Result *result)
 {
 	const struct stw__http_auth_request q = {
 		.method = method,
@@ -582,13 +575,17 @@ int stw__http_auth_check(struct stw__http_auth *a, struct MHD_Connection *c, con
 		.host = header(c, "Host"),
 		.csrf = header(c, "X-CSRF-Token"),
 		.next = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "next"),
+		.headers_only = (phase & STW_HTTP_AUTH_HEADERS) != 0,
 	};
 	struct stw__http_auth_answer ans;
 	int r = stw__http_auth_decide(a, &q, &ans);
 	if (r == 0)
 		return 0;
-	if (ans.delay_ms > 0)
-		sleep_ms(ans.delay_ms);
+	if (r > 0 && ans.delay_ms > 0 && !(phase & STW_HTTP_AUTH_WAITED)) {
+		/* The caller lets the delay pass, holding no thread, and asks again. */
+		stw__http_auth_answer_free(&ans);
+		return 2;
+	}
 	*result = r > 0 ? queue(c, &ans) : MHD_NO;
 	stw__http_auth_answer_free(&ans);
 	return 1;

@@ -19,6 +19,16 @@
 #define STW_TOKEN_MIN 16
 #define STW_TOKEN_MAX 1024
 
+/* The login form's body, at most (POST /login; 413 past it). */
+#define STW_HTTP_MAX_FORM 8192
+
+/* How long a wrong token waits for its answer (brute force gets slow). */
+#define STW_HTTP_WRONG_DELAY_MS 500
+
+/* What stw__http_auth_check knows of the request (flags). */
+#define STW_HTTP_AUTH_HEADERS 1u /* its headers only: the body is not read yet */
+#define STW_HTTP_AUTH_WAITED  2u /* a wrong token waited its delay already */
+
 struct stw__http_auth;
 
 /*
@@ -50,6 +60,8 @@ struct stw__http_auth_request {
 	const char *host;          /* Host */
 	const char *csrf;          /* X-CSRF-Token */
 	const char *next;          /* the query argument `next`, escapes still in it */
+	/* Only the headers have arrived (body NULL): a login form goes on to its body. */
+	int headers_only;
 };
 
 /* The guard's own answer to a request. */
@@ -84,13 +96,17 @@ void stw__http_auth_answer_free(struct stw__http_auth_answer *ans);
  * Checks one request of connection c before it is routed: reads what
  * stw__http_auth_decide needs from c (`seg` are the decoded path segments,
  * `url` the raw path, `body` the request body, len bytes, not
- * NUL-terminated), waits after a wrong token, and queues the guard's answer.
- * Returns 0 when the request may go on to the router, or 1 when the guard
- * answered it, with the result of queueing the answer in *result.
- * Thread-safe.
+ * NUL-terminated) and queues the guard's answer. It is called twice: once
+ * the headers have arrived (phase STW_HTTP_AUTH_HEADERS, body NULL), so that
+ * a request that is not allowed is refused before its body is read, and
+ * again with the body. Returns 0 when the request may go on (to its body,
+ * or to the router), 1 when the guard answered it, with the result of
+ * queueing the answer in *result, or 2 for a wrong token: the caller lets
+ * STW_HTTP_WRONG_DELAY_MS pass, holding no thread, and calls again with
+ * STW_HTTP_AUTH_WAITED, which answers 401. Thread-safe.
  */
 int stw__http_auth_check(struct stw__http_auth *a, struct MHD_Connection *c, const char *method,
 			 const char *url, char **seg, int nseg, const char *body, size_t len,
-			 enum MHD_Result *result);
+			 unsigned phase, enum MHD_Result *result);
 
 #endif /* STW_HTTP_AUTH_H */

@@ -1,99 +1,96 @@
 /*
- * live.c - live updates (live.h): the server-sent events of /api/stream
- * and the change counter they wait on.
+ * live.c - live updates (live.h): the server-sent events of /api/stream,
+ * the change counter they follow, and the cap on open streams.
+ *
+ * A stream holds no thread: when it has nothing to send, its content
+ * callback parks the connection (park.c) until its next event may go (100
+ * ms after the last), its heartbeat is due, or the next change, and
+ * returns nothing; libmicrohttpd calls it again once resumed.
  */
 #include "http/live.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "http/response.h"
 
 #define SSE_MIN_GAP_MS   100
 #define SSE_HEARTBEAT_MS 15000
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void stw__http_live_init(struct stw__http_live *l)
+void stw__http_live_init(struct stw__http_live *l, struct stw__http_park *park, int max_streams)
 {
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->changed, NULL);
 	l->seq = 0;
 	l->stopping = 0;
+	l->open = 0;
+	l->max_streams = max_streams;
+	l->park = park;
 }
 
 void stw__http_live_destroy(struct stw__http_live *l)
 {
-	pthread_cond_destroy(&l->changed);
 	pthread_mutex_destroy(&l->lock);
 }
 
+/* One stream. */
 struct sse {
 	struct stw__http_live *l;
-	uint64_t seen;
-	int64_t last_sent_ms;
-	int started;
+	struct MHD_Connection *conn;
+	uint64_t seen;         /* the change counter when the last event was sent */
+	int64_t last_event_ms; /* when the last change event was sent */
+	int64_t last_write_ms; /* when anything was last sent (heartbeats) */
+	int started;           /* the retry line was sent */
+	struct stw__http_parked parked;
 };
 
 static void sse_free(void *cls)
 {
-	free(cls);
-}
-
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
+	struct sse *s = cls;
+	struct stw__http_live *l = s->l;
+	pthread_mutex_lock(&l->lock);
+	l->open--;
+	pthread_mutex_unlock(&l->lock);
+	free(s);
 }
 
 /*
- * Produces the event stream: blocks (this connection has its own thread)
- * until a change, a heartbeat, or shutdown.
+ * Produces the event stream: the retry line, then a change event at most
+ * every SSE_MIN_GAP_MS while changes come, a comment every SSE_HEARTBEAT_MS
+ * otherwise; the end when the server stops. With nothing to send, parks
+ * the connection and returns 0 (called again once resumed).
  */
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
 	struct sse *s = cls;
 	struct stw__http_live *l = s->l;
-	if (!s->started) {
-		s->started = 1;
-		return snprintf(buf, max, "retry: 2000\n\n");
-	}
-	/* Coalesce bursts: at most one change event per SSE_MIN_GAP_MS. */
-	int64_t wait = s->last_sent_ms + SSE_MIN_GAP_MS - mono_ms();
-	if (wait > 0) {
-		struct timespec ts = { 0, (long)wait * 1000000L };
-		nanosleep(&ts, NULL);
-	}
+	int64_t now = stw__http_mono_ms();
+	ssize_t n = 0;
 	pthread_mutex_lock(&l->lock);
-	struct timespec deadline;
-	deadline_in(&deadline, SSE_HEARTBEAT_MS);
-	int timed_out = 0;
-	while (!l->stopping && l->seq == s->seen && !timed_out)
-		timed_out = pthread_cond_timedwait(&l->changed, &l->lock, &deadline) == ETIMEDOUT;
-	uint64_t seq = l->seq;
-	int stopping = l->stopping;
+	if (l->stopping) {
+		n = MHD_CONTENT_READER_END_OF_STREAM;
+	} else if (!s->started) {
+		s->started = 1;
+		n = snprintf(buf, max, "retry: 2000\n\n");
+	} else if (l->seq != s->seen && now >= s->last_event_ms + SSE_MIN_GAP_MS) {
+		s->seen = l->seq;
+		s->last_event_ms = now;
+		n = snprintf(buf, max, "event: change\ndata: {\"seq\":%llu}\n\n",
+			     (unsigned long long)s->seen);
+	} else if (now >= s->last_write_ms + SSE_HEARTBEAT_MS) {
+		n = snprintf(buf, max, ": keep-alive\n\n");
+	} else {
+		/* A change waits for its gap; without one, wait for a change or the heartbeat. */
+		int waiting = l->seq != s->seen;
+		int64_t wake = waiting ? s->last_event_ms + SSE_MIN_GAP_MS
+				       : s->last_write_ms + SSE_HEARTBEAT_MS;
+		if (stw__http_park(l->park, &s->parked, s->conn, wake, !waiting) != 0)
+			n = MHD_CONTENT_READER_END_OF_STREAM; /* the server stops */
+	}
 	pthread_mutex_unlock(&l->lock);
-	if (stopping)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (seq == s->seen)
-		return snprintf(buf, max, ": keep-alive\n\n");
-	s->seen = seq;
-	s->last_sent_ms = mono_ms();
-	return snprintf(buf, max, "event: change\ndata: {\"seq\":%llu}\n\n",
-			(unsigned long long)seq);
+	if (n > 0)
+		s->last_write_ms = now;
+	return n;
 }
 
 enum MHD_Result stw__http_live_serve(struct stw__http_live *l, struct MHD_Connection *c)
@@ -102,13 +99,23 @@ enum MHD_Result stw__http_live_serve(struct stw__http_live *l, struct MHD_Connec
 	if (s == NULL)
 		return MHD_NO;
 	s->l = l;
+	s->conn = c;
+	s->last_write_ms = stw__http_mono_ms();
 	pthread_mutex_lock(&l->lock);
+	int full = l->max_streams > 0 && l->open >= l->max_streams;
+	if (!full)
+		l->open++;
 	s->seen = l->seq;
 	pthread_mutex_unlock(&l->lock);
+	if (full) {
+		free(s);
+		return stw__http_send_error(
+		    c, 503, "unavailable", "too many live streams are open; try again later", NULL);
+	}
 	struct MHD_Response *resp =
 	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, sse_read, s, sse_free);
 	if (resp == NULL) {
-		free(s);
+		sse_free(s);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
@@ -122,14 +129,21 @@ void stw__http_live_notify(struct stw__http_live *l)
 {
 	pthread_mutex_lock(&l->lock);
 	l->seq++;
-	pthread_cond_broadcast(&l->changed);
 	pthread_mutex_unlock(&l->lock);
+	stw__http_park_change(l->park);
 }
 
 void stw__http_live_stop(struct stw__http_live *l)
 {
 	pthread_mutex_lock(&l->lock);
 	l->stopping = 1;
-	pthread_cond_broadcast(&l->changed);
 	pthread_mutex_unlock(&l->lock);
+}
+
+int stw__http_live_open(struct stw__http_live *l)
+{
+	pthread_mutex_lock(&l->lock);
+	int n = l->open;
+	pthread_mutex_unlock(&l->lock);
+	return n;
 }

@@ -1,118 +1,81 @@
 /*
  * server.c - the daemon's HTTP server (server.h): libmicrohttpd's start and
- * stop, the connection callbacks that read bodies up to their cap, and the
- * dispatch of each request: decoded (request.c), checked (auth.c), then
+ * stop with the server's limits, the connection callbacks that check a
+ * request once its headers are in (framing, path, token, declared length:
+ * refused before the body is read) and read bodies up to their cap, and
+ * the dispatch of each request: decoded (request.c), checked (auth.c), then
  * served as the page (assets.c), /healthz, /readyz, /metrics (metrics.c), the live
  * stream (live.c) or the API (api.c), whose writing requests share commits
- * (group commit, below).
+ * (group.c). Connections have a read deadline (conns.c); a connection
+ * waiting for something (a live stream, a wrong token's delay, a group's
+ * commit) is parked, holding no thread (park.c).
  */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "http/api.h"
 #include "http/assets.h"
 #include "http/auth.h"
+#include "http/conns.h"
+#include "http/group.h"
 #include "http/live.h"
 #include "http/metrics.h"
+#include "http/park.h"
 #include "http/request.h"
 #include "http/response.h"
 
 #define MAX_SEGMENTS 16
 
-/* Outcomes of the last groups, by group number modulo this. */
-#define GROUP_RING 64
-
 /* A worker that has not looped for this long is not running (SLOW_DOWN sleeps 5 s in a step). */
 #define READY_BEAT_MS 30000
+
+/* Seconds without a byte either way after which libmicrohttpd closes a connection. */
+#define IDLE_TIMEOUT_S 60
+
+/* Open files kept for other uses than connections (the stores, the pool's event loops). */
+#define NOFILE_RESERVE 256
+
+/* A body declared larger than this many times its cap is refused before it is read. */
+#define EARLY_413_TIMES 8
 
 struct stw__http {
 	struct MHD_Daemon *mhd;
 	struct stw__http_config cfg;
-	struct stw_engine *engine; /* the API's engine, used under `lock` */
-	pthread_mutex_t lock;
-	/*
-	 * Group commit of the writing requests (see group_join), under `lock`
-	 * but `arriving`: POSTs that will take the lock soon.
-	 */
-	atomic_int arriving;
-	int group_open;               /* stw_begin was called for group `group_seq` */
-	uint64_t group_seq;           /* the open group, or the last one */
-	uint64_t group_done;          /* groups up to this one are committed or failed */
-	int group_rc[GROUP_RING];     /* their outcomes */
-	pthread_cond_t group_settled; /* group_done moved */
-	uint64_t commits, committed;  /* groups committed and the requests in them */
+	struct stw_engine *engine;    /* the API's engine, used under `lock` */
+	pthread_mutex_t lock;         /* the engine's, and the group's */
+	struct stw__http_group group; /* the group commit of writing requests (group.c) */
 	struct stw__http_live live;   /* the streams of /api/stream (live.c) */
 	int port;
-	struct stw__http_auth *auth; /* who may use the API and page (auth.c) */
+	struct stw__http_auth *auth;   /* who may use the API and page (auth.c) */
+	struct stw__http_park *park;   /* parked connections (park.c) */
+	struct stw__http_conns *conns; /* connections and their read deadline (conns.c) */
 };
 
-/* Per-connection state: the request body being received. */
+/* Per-request state: the request body being received, then the answer waiting for its group. */
 struct conn {
 	char *body;
 	size_t len;
+	size_t cap; /* the most its body may hold */
 	int too_large;
-	int refused; /* answered before its body (see unframed) */
+	int refused;                    /* answered before its body (see headers_in) */
+	unsigned auth;                  /* STW_HTTP_AUTH_WAITED once a wrong token waited */
+	struct stw__http_parked parked; /* while a wrong token waits */
+	/* An API request that ran; with `in_group`, it waits for its group's commit. */
+	struct stw__http_member member;
+	int in_group;
+	int post;
+	int answered;      /* the route answered (else 404 or 405 with `allow`) */
+	int status;        /* its answer */
+	json_t *reply;     /* owned until sent */
+	const char *allow; /* static */
 };
-
-/*
- * Group commit. Every POST runs inside a group (stw_begin on the API's
- * engine). A request that finds other POSTs arriving leaves the group open
- * for them and waits; the last one in commits for all, so requests that come
- * together share one sync. Each waits for its group before it answers: an
- * answer always means durable. Requests that only read commit an open group
- * before reading (group_flush), so they never see what is not durable.
- */
-
-/* Commits the open group and wakes its members (under lock). */
-static int group_commit(struct stw__http *h)
-{
-	int rc = stw_commit(h->engine);
-	h->group_open = 0;
-	h->group_done = h->group_seq;
-	h->group_rc[h->group_seq % GROUP_RING] = rc;
-	if (rc == STW_OK)
-		h->commits++;
-	pthread_cond_broadcast(&h->group_settled);
-	return rc;
-}
-
-static void group_flush(struct stw__http *h)
-{
-	if (h->group_open)
-		(void)group_commit(h);
-}
-
-/* Joins the open group or opens one; 0 when none could be opened (writes commit alone). */
-static uint64_t group_join(struct stw__http *h)
-{
-	if (!h->group_open) {
-		if (stw_begin(h->engine) != STW_OK)
-			return 0;
-		h->group_open = 1;
-		h->group_seq++;
-	}
-	return h->group_seq;
-}
-
-/* Ends a member's part: commits the group or waits for a later member to. */
-static int group_finish(struct stw__http *h, uint64_t group)
-{
-	if (group == 0)
-		return STW_OK;
-	if (h->group_open && h->group_seq == group && atomic_load(&h->arriving) == 0)
-		return group_commit(h);
-	while (h->group_done < group)
-		pthread_cond_wait(&h->group_settled, &h->lock);
-	/* Older than the ring: only possible after GROUP_RING groups committed meanwhile. */
-	return h->group_seq - group < GROUP_RING ? h->group_rc[group % GROUP_RING] : STW_OK;
-}
 
 /* /metrics, /healthz and /readyz ------------------------------------------------- */
 
@@ -120,9 +83,9 @@ static enum MHD_Result serve_metrics(struct stw__http *h, struct MHD_Connection 
 {
 	size_t len = 0;
 	pthread_mutex_lock(&h->lock);
-	group_flush(h);
-	char *text = stw__http_metrics_text(h->cfg.metrics, h->engine, h->commits, h->committed,
-					    h->cfg.stuck_after_ms, &len);
+	stw__http_group_flush(&h->group);
+	char *text = stw__http_metrics_text(h->cfg.metrics, h->engine, h->group.commits,
+					    h->group.committed, h->cfg.stuck_after_ms, &len);
 	pthread_mutex_unlock(&h->lock);
 	if (text == NULL)
 		return stw__http_send_error(c, 500, "internal", "out of memory", NULL);
@@ -133,7 +96,7 @@ static enum MHD_Result serve_health(struct stw__http *h, struct MHD_Connection *
 {
 	int64_t age = stw__http_metrics_beat_age_ms(h->cfg.metrics);
 	pthread_mutex_lock(&h->lock);
-	group_flush(h);
+	stw__http_group_flush(&h->group);
 	int64_t pending = 0;
 	int rc = stw_pending_commands(h->engine, &pending);
 	pthread_mutex_unlock(&h->lock);
@@ -173,7 +136,7 @@ static enum MHD_Result serve_ready(struct stw__http *h, struct MHD_Connection *c
 	struct stw__http_health hl;
 	stw__http_metrics_health(h->cfg.metrics, &hl);
 	pthread_mutex_lock(&h->lock);
-	group_flush(h);
+	stw__http_group_flush(&h->group);
 	int64_t lag = cursor_lag(h);
 	pthread_mutex_unlock(&h->lock);
 	json_t *reasons = json_array();
@@ -206,6 +169,115 @@ static enum MHD_Result refuse(struct MHD_Connection *c, const struct stw__http_r
 	return stw__http_send_error(c, why->status, why->code, why->msg, NULL);
 }
 
+/* 413: the body is (or says it is) larger than its cap. */
+static enum MHD_Result send_too_large(struct MHD_Connection *c, const struct conn *cn)
+{
+	return stw__http_send_error(c, 413, "too_large",
+				    cn->cap == STW_HTTP_MAX_FORM
+					? "the login form is larger than 8 KiB"
+					: "the body is larger than 1 MiB",
+				    NULL);
+}
+
+/*
+ * A wrong token: its answer (401) waits STW_HTTP_WRONG_DELAY_MS, the
+ * connection parked meanwhile; the request's callback then runs again and
+ * the guard answers. Closed at once when the server stops.
+ */
+static enum MHD_Result delay_wrong_token(struct stw__http *h, struct MHD_Connection *c,
+					 struct conn *cn)
+{
+	cn->auth |= STW_HTTP_AUTH_WAITED;
+	stw__http_conns_serving(h->conns, c); /* no read deadline while it waits */
+	if (stw__http_park(h->park, &cn->parked, c, stw__http_mono_ms() + STW_HTTP_WRONG_DELAY_MS,
+			   0) != 0)
+		return MHD_NO;
+	return MHD_YES;
+}
+
+/*
+ * The answer of an API request whose group has settled with rc (STW_OK for
+ * one that did not write), under the lock, which it releases: the writes'
+ * bookkeeping, the worker woken, the answer sent.
+ */
+static enum MHD_Result api_settled(struct stw__http *h, struct MHD_Connection *c, struct conn *cn,
+				   int rc)
+{
+	if (rc != STW_OK) {
+		/* Nothing of the group was kept, whatever the route answered. */
+		json_decref(cn->reply);
+		cn->reply =
+		    stw__http_error_json("unavailable", "the store could not commit the request; "
+							"nothing of it was kept");
+		cn->status = 503;
+		cn->answered = 1;
+	}
+	int wrote = cn->answered && cn->post && cn->status < 300;
+	if (cn->answered && cn->post && h->cfg.metrics != NULL && (wrote || cn->status >= 500))
+		stw__http_metrics_write(h->cfg.metrics, wrote ? STW_OK : STW_ESTORE,
+					json_string_value(json_object_get(cn->reply, "message")));
+	pthread_mutex_unlock(&h->lock);
+	if (wrote) {
+		stw__http_notify(h);
+		if (h->cfg.kick != NULL)
+			h->cfg.kick(h->cfg.kick_ud);
+	}
+	json_t *reply = cn->reply;
+	cn->reply = NULL;
+	if (cn->answered)
+		return stw__http_send_json(c, cn->status, reply,
+					   cn->status == 405 ? cn->allow : NULL);
+	json_decref(reply);
+	if (cn->allow != NULL)
+		return stw__http_send_error(c, 405, "method_not_allowed",
+					    "this path takes another method", cn->allow);
+	return stw__http_send_error(c, 404, "not_found", "no such path", NULL);
+}
+
+/*
+ * Runs an API request on the engine under the lock: a POST inside a group
+ * (group.c), a read after the open group commits. A POST whose group goes
+ * on parks its connection; its callback then runs again, and api_resumed
+ * answers.
+ */
+static enum MHD_Result api(struct stw__http *h, struct MHD_Connection *c, struct conn *cn,
+			   struct stw__http_request *r)
+{
+	cn->post = strcmp(r->method, "POST") == 0;
+	if (cn->post)
+		stw__http_group_arrive(&h->group, 1);
+	pthread_mutex_lock(&h->lock);
+	if (cn->post) {
+		stw__http_group_arrive(&h->group, -1);
+		stw__http_group_join(&h->group, &cn->member);
+	} else {
+		stw__http_group_flush(&h->group);
+	}
+	r->engine = h->engine;
+	const char *allow = NULL;
+	cn->answered = stw__http_route_api(r, h->cfg.route, h->cfg.route_ud, &allow);
+	cn->status = r->status;
+	cn->reply = r->reply;
+	cn->allow = cn->answered ? r->allow : allow;
+	json_decref(r->body);
+	json_decref(r->query);
+	int rc = STW_OK;
+	if (!stw__http_group_finish(&h->group, &cn->member, c, &rc)) {
+		cn->in_group = 1;
+		pthread_mutex_unlock(&h->lock);
+		return MHD_YES;
+	}
+	return api_settled(h, c, cn, rc);
+}
+
+/* A POST resumed once its group settled (or the server stops): its answer. */
+static enum MHD_Result api_resumed(struct stw__http *h, struct MHD_Connection *c, struct conn *cn)
+{
+	pthread_mutex_lock(&h->lock);
+	cn->in_group = 0;
+	return api_settled(h, c, cn, stw__http_group_resumed(&h->group, &cn->member));
+}
+
 static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, const char *url,
 			      const char *method, struct conn *cn)
 {
@@ -215,9 +287,18 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 	struct stw__http_refusal why;
 	if (stw__http_split_path(url, path, sizeof(path), seg, MAX_SEGMENTS, &nseg, &why) != 0)
 		return refuse(c, &why);
+	if (cn->too_large)
+		return send_too_large(c, cn);
 	enum MHD_Result authed;
-	if (stw__http_auth_check(h->auth, c, method, url, seg, nseg, cn->body, cn->len, &authed))
+	switch (stw__http_auth_check(h->auth, c, method, url, seg, nseg, cn->body, cn->len,
+				     cn->auth, &authed)) {
+	case 0:
+		break;
+	case 2:
+		return delay_wrong_token(h, c, cn);
+	default:
 		return authed;
+	}
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
 	if (nseg == 0 || strcmp(seg[0], "instances") == 0) {
@@ -248,9 +329,6 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 		return stw__http_live_serve(&h->live, c);
 	}
 
-	if (cn->too_large)
-		return stw__http_send_error(c, 413, "too_large", "the body is larger than 1 MiB",
-					    NULL);
 	struct stw__http_request r = {
 		.method = strcmp(method, "HEAD") == 0 ? "GET" : method,
 		.seg = seg,
@@ -270,50 +348,7 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 		json_decref(r.query);
 		return refuse(c, &why);
 	}
-	const char *allow = NULL;
-	int post = strcmp(r.method, "POST") == 0;
-	if (post)
-		atomic_fetch_add(&h->arriving, 1);
-	pthread_mutex_lock(&h->lock);
-	uint64_t group = 0;
-	if (post) {
-		atomic_fetch_sub(&h->arriving, 1);
-		group = group_join(h);
-	} else {
-		group_flush(h);
-	}
-	r.engine = h->engine;
-	int answered = stw__http_route_api(&r, h->cfg.route, h->cfg.route_ud, &allow);
-	if (group_finish(h, group) != STW_OK) {
-		/* Nothing of the group was kept, whatever the route answered. */
-		json_decref(r.reply);
-		r.reply =
-		    stw__http_error_json("unavailable", "the store could not commit the request; "
-							"nothing of it was kept");
-		r.status = 503;
-		answered = 1;
-	} else if (group != 0) {
-		h->committed++;
-	}
-	int wrote = answered && post && r.status < 300;
-	if (answered && post && h->cfg.metrics != NULL && (wrote || r.status >= 500))
-		stw__http_metrics_write(h->cfg.metrics, wrote ? STW_OK : STW_ESTORE,
-					json_string_value(json_object_get(r.reply, "message")));
-	pthread_mutex_unlock(&h->lock);
-	json_decref(r.body);
-	json_decref(r.query);
-	if (wrote) {
-		stw__http_notify(h);
-		if (h->cfg.kick != NULL)
-			h->cfg.kick(h->cfg.kick_ud);
-	}
-	if (answered)
-		return stw__http_send_json(c, r.status, r.reply, r.status == 405 ? r.allow : NULL);
-	json_decref(r.reply);
-	if (allow != NULL)
-		return stw__http_send_error(c, 405, "method_not_allowed",
-					    "this path takes another method", allow);
-	return stw__http_send_error(c, 404, "not_found", "no such path", NULL);
+	return api(h, c, cn, &r);
 }
 
 /* Why the request's framing is refused, or NULL (request.h). */
@@ -322,6 +357,55 @@ static const char *unframed(struct MHD_Connection *c)
 	return stw__http_framing_refusal(
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"),
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length"));
+}
+
+/*
+ * The checks made once a request's headers are in, before its body is
+ * read: what is refused here is answered at once and its body never read
+ * (libmicrohttpd drops it and closes the connection). The framing, the
+ * path, the token (a request that is not allowed never gets to send its
+ * body) and a declared length past the body's cap.
+ */
+static enum MHD_Result headers_in(struct stw__http *h, struct MHD_Connection *c, const char *url,
+				  const char *method, struct conn *cn)
+{
+	const char *unframed_why = unframed(c);
+	if (unframed_why != NULL) {
+		cn->refused = 1;
+		return stw__http_send_error(c, 400, "bad_request", unframed_why, NULL);
+	}
+	char path[4096];
+	char *seg[MAX_SEGMENTS];
+	int nseg = 0;
+	struct stw__http_refusal why;
+	if (stw__http_split_path(url, path, sizeof(path), seg, MAX_SEGMENTS, &nseg, &why) != 0) {
+		cn->refused = 1;
+		return refuse(c, &why);
+	}
+	enum MHD_Result authed;
+	switch (stw__http_auth_check(h->auth, c, method, url, seg, nseg, NULL, 0,
+				     STW_HTTP_AUTH_HEADERS, &authed)) {
+	case 0:
+		break;
+	case 2:
+		return delay_wrong_token(h, c, cn);
+	default:
+		cn->refused = 1;
+		return authed;
+	}
+	/*
+	 * A body declared far past its cap is refused now. One a little past it
+	 * is read and dropped, then answered 413 (handle): a client that sends
+	 * its whole body before reading would otherwise find the connection
+	 * reset under it, the answer lost.
+	 */
+	cn->cap = nseg == 1 && strcmp(seg[0], "login") == 0 ? STW_HTTP_MAX_FORM : STW_HTTP_MAX_BODY;
+	const char *declared = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	if (declared != NULL && strtoull(declared, NULL, 10) > EARLY_413_TIMES * cn->cap) {
+		cn->refused = 1;
+		return send_too_large(c, cn);
+	}
+	return MHD_YES;
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char *url,
@@ -336,21 +420,20 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 		if (cn == NULL)
 			return MHD_NO;
 		*con_cls = cn;
-		/* Framing the server does not take is refused before any body is read. */
-		const char *why = unframed(c);
-		if (why != NULL) {
-			cn->refused = 1;
-			return stw__http_send_error(c, 400, "bad_request", why, NULL);
-		}
-		return MHD_YES;
+		return headers_in(h, c, url, method, cn);
 	}
 	if (cn->refused) {
 		*upload_size = 0; /* the answer is queued: what comes is dropped */
 		return MHD_YES;
 	}
+	if (cn->in_group)
+		return api_resumed(h, c, cn);
 	if (*upload_size > 0) {
+		/* A body still trickling in past the read deadline: the connection is closed. */
+		if (stw__http_conns_late(h->conns, c))
+			return MHD_NO;
 		/* Keep reading a too-large body (to answer 413) without storing it. */
-		if (!cn->too_large && cn->len + *upload_size > STW_HTTP_MAX_BODY) {
+		if (!cn->too_large && cn->len + *upload_size > cn->cap) {
 			cn->too_large = 1;
 			free(cn->body);
 			cn->body = NULL;
@@ -367,18 +450,20 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	stw__http_conns_serving(h->conns, c);
 	return handle(h, c, url, method, cn);
 }
 
 static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
 	(void)toe;
+	struct stw__http *h = cls;
+	stw__http_conns_waiting(h->conns, c); /* the next request's deadline, if one comes */
 	struct conn *cn = *con_cls;
 	if (cn != NULL) {
 		free(cn->body);
+		json_decref(cn->reply);
 		free(cn);
 	}
 	*con_cls = NULL;
@@ -429,6 +514,35 @@ int stw__http_parse_listen(const char *s, struct sockaddr_in *sa, char *err, siz
 	return STW_OK;
 }
 
+/* A limit of the configuration: `v`, or `def` for 0, and 0 (no cap) for a negative one. */
+static int limit(int v, int def)
+{
+	return v == 0 ? def : v < 0 ? 0 : v;
+}
+
+/*
+ * Raises the process's open-file limit (up to its hard limit) for `conns`
+ * connections and the server's other files; returns the connections it
+ * allows (conns, or fewer when the hard limit is lower).
+ */
+static int raise_nofile(int conns)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return conns;
+	rlim_t need = (rlim_t)conns + NOFILE_RESERVE;
+	if (rl.rlim_cur < need) {
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return conns;
+	return rl.rlim_cur > 2 * NOFILE_RESERVE ? (int)(rl.rlim_cur - NOFILE_RESERVE)
+						: (int)(rl.rlim_cur / 2);
+}
+
 int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, char *err,
 		    size_t cap)
 {
@@ -446,9 +560,22 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 	h->cfg = *cfg;
 	if (h->cfg.stuck_after_ms <= 0)
 		h->cfg.stuck_after_ms = STW_HTTP_STUCK_AFTER_MS;
+	h->cfg.threads = limit(cfg->threads, STW_HTTP_THREADS);
+	h->cfg.max_connections =
+	    raise_nofile(limit(cfg->max_connections, STW_HTTP_MAX_CONNECTIONS));
+	h->cfg.max_per_ip = limit(cfg->max_per_ip, STW_HTTP_MAX_PER_IP);
+	h->cfg.read_timeout_s = limit(cfg->read_timeout_s, STW_HTTP_READ_TIMEOUT_S);
+	h->cfg.max_streams = limit(cfg->max_streams, STW_HTTP_MAX_STREAMS);
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->group_settled, NULL);
-	stw__http_live_init(&h->live);
+	if (stw__http_park_start(&h->park) != 0 ||
+	    stw__http_conns_start((int64_t)h->cfg.read_timeout_s * 1000, &h->conns) != 0) {
+		snprintf(err, cap, "out of memory or threads");
+		stw__http_park_stop(h->park);
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return STW_ENOMEM;
+	}
+	stw__http_live_init(&h->live, h->park, h->cfg.max_streams);
 	h->cfg.token = NULL; /* the guard keeps its own copy */
 	if (stw__http_auth_new(cfg->token, &h->auth, err, cap) != 0) {
 		stw__http_stop(h);
@@ -465,11 +592,21 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 		stw__http_stop(h);
 		return rc;
 	}
+	stw__http_group_init(&h->group, h->engine, h->park);
+	/*
+	 * An event loop (epoll) per thread of the pool, each serving its share
+	 * of the connections; a handler that waits (the API's lock, a group's
+	 * commit) holds its thread's other connections meanwhile, so the pool
+	 * is larger than the cores. Parked connections hold none.
+	 */
 	h->mhd = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-	    access_cb, h, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
-	    MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, h, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)128, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, access_cb, h,
+	    MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->cfg.threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_NOTIFY_CONNECTION,
+	    stw__http_conns_notify, h->conns, MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, h,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->cfg.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)h->cfg.max_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		snprintf(err, cap, "cannot listen on %s (in use, or not allowed)",
@@ -494,18 +631,27 @@ int stw__http_port(const struct stw__http *h)
 	return h ? h->port : 0;
 }
 
+void stw__http_limits(const struct stw__http *h, struct stw__http_config *out)
+{
+	*out = h->cfg;
+}
+
 void stw__http_stop(struct stw__http *h)
 {
 	if (h == NULL)
 		return;
+	/* Streams end and parked connections are resumed: libmicrohttpd must find none suspended.
+	 */
 	stw__http_live_stop(&h->live);
+	stw__http_park_close(h->park);
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd);
-	group_flush(h); /* none is left open: the last member commits */
+	stw__http_park_stop(h->park);
+	stw__http_conns_stop(h->conns);
+	stw__http_group_flush(&h->group); /* none is left open: the last member commits */
 	stw_close(h->engine);
 	stw__http_auth_free(h->auth);
 	stw__http_live_destroy(&h->live);
-	pthread_cond_destroy(&h->group_settled);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

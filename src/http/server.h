@@ -1,7 +1,9 @@
 /*
  * server.h - the HTTP server of the steward daemon: the JSON API of
  * docs/API.md, the web page, live updates (server-sent events), /metrics and
- * /healthz, on libmicrohttpd with one thread per connection.
+ * /healthz, on libmicrohttpd's event loop (epoll) run by a pool of threads,
+ * within limits (docs/API.md, "Under load"): connections in all and per
+ * client address, a deadline to read each request, live streams.
  *
  * The server opens its own engine on the store (requests are served one at a
  * time on it, under a mutex); the daemon's worker runs on another engine.
@@ -22,6 +24,16 @@
 
 /* The default of stuck_after_ms: ten minutes. */
 #define STW_HTTP_STUCK_AFTER_MS (10 * 60 * 1000)
+
+/* The defaults of the limits of struct stw__http_config, and their ranges. */
+#define STW_HTTP_THREADS          8 /* threads serving connections */
+#define STW_HTTP_THREADS_MAX      256
+#define STW_HTTP_MAX_CONNECTIONS  16384 /* connections open at once */
+#define STW_HTTP_CONNECTIONS_MAX  1000000
+#define STW_HTTP_MAX_PER_IP       256 /* of one client address */
+#define STW_HTTP_READ_TIMEOUT_S   20  /* to receive a whole request */
+#define STW_HTTP_READ_TIMEOUT_MAX 3600
+#define STW_HTTP_MAX_STREAMS      1024 /* live streams open at once */
 
 /* Registers services and definitions on an engine the server opens. */
 typedef int (*stw__http_setup_fn)(struct stw_engine *e, void *ud);
@@ -55,6 +67,19 @@ struct stw__http_config {
 	int64_t stuck_after_ms;
 	/* The write gate the server's engine shares with the daemon's other engines; NULL: none. */
 	struct stw_write_gate *write_gate;
+	/*
+	 * Limits (docs/API.md, "Under load"); 0: the STW_HTTP_* default. The
+	 * threads that serve connections; the connections open at once (the
+	 * process's open-file limit is raised for them, and the cap lowered to
+	 * what that limit allows); those of one client address (-1: no cap);
+	 * the seconds a request has to arrive whole, headers and body, however
+	 * slowly it trickles in; the live streams open at once (-1: no cap).
+	 */
+	int threads;
+	int max_connections;
+	int max_per_ip;
+	int read_timeout_s;
+	int max_streams;
 };
 
 struct stw__http;
@@ -74,6 +99,8 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 void stw__http_notify(struct stw__http *h);
 /* The port the server listens on. */
 int stw__http_port(const struct stw__http *h);
+/* The limits in force (the defaults filled in, max_connections as lowered). */
+void stw__http_limits(const struct stw__http *h, struct stw__http_config *out);
 /* Stops the server, ends live-update streams and closes its engine. Accepts NULL. */
 void stw__http_stop(struct stw__http *h);
 

@@ -137,3 +137,52 @@ export function rawBytes(bytes) {
     });
   });
 }
+
+// ---------------------------------------------------------------------------
+// Raw connections (the load suites): sockets held open, bytes sent by hand.
+
+// Opens a TCP connection to the daemon, from `localAddress` (any of
+// 127.0.0.0/8; default the kernel's choice); resolves with the socket once
+// connected. The socket records when it closed (`closedAt`, Date.now()) and
+// what it received (`received`, latin1).
+export function connect({ localAddress } = {}) {
+  const u = new URL(BASE);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: u.hostname, port: Number(u.port), localAddress }, () => resolve(sock));
+    sock.received = '';
+    sock.closedAt = null;
+    sock.on('data', (c) => { sock.received += c.toString('latin1'); });
+    sock.on('error', () => {});
+    sock.on('close', () => { sock.closedAt = Date.now(); });
+    sock.once('error', reject);
+  });
+}
+
+// Waits up to `ms` for sock to receive a whole header block; answers
+// {status, headers (lower-case names), body so far}, or null when the
+// connection closed or the time ran out first.
+export async function answerOf(sock, ms = 3000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const end = sock.received.indexOf('\r\n\r\n');
+    if (end >= 0) {
+      const lines = sock.received.slice(0, end).split('\r\n');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
+      const headers = {};
+      for (const l of lines.slice(1)) {
+        const i = l.indexOf(':');
+        if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      }
+      return { status: m ? Number(m[1]) : 0, headers, body: sock.received.slice(end + 4) };
+    }
+    if (sock.closedAt !== null || Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// Waits up to `ms` for the daemon to close sock; answers whether it did.
+export async function closedWithin(sock, ms) {
+  const deadline = Date.now() + ms;
+  while (sock.closedAt === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return sock.closedAt !== null;
+}

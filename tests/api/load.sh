@@ -4,7 +4,11 @@
 # requires a token (STEWARD_TEST_URL, STEWARD_TEST_TOKEN) and must then stop
 # cleanly (daemon.sh starts and stops them):
 #  - writers.test.mjs: 64 concurrent writers while the worker runs long
-#    batches get no 5xx (the write gate the daemon's engines share).
+#    batches get no 5xx (the write gate the daemon's engines share);
+#  - connections.test.mjs, with the default limits: idle connections do not
+#    keep others waiting, refusals come before the body;
+#  - limits.test.mjs, with small limits: the read deadline, the cap on live
+#    streams, the cap per client address.
 set -u
 
 # shellcheck source=tests/api/daemon.sh
@@ -25,4 +29,6 @@ suite() {
 }
 
 suite writers writers.test.mjs
+suite connections connections.test.mjs
+suite limits limits.test.mjs --read-timeout 2 --max-streams 3 --max-connections-per-ip 20
 exit "$STATUS"

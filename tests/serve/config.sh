@@ -58,6 +58,12 @@ backoff_max_ms = 400
 
 [remote Reports]
 url = http://127.0.0.1:9002/commands
+
+[http]
+threads = 4
+max_connections = 2000
+max_connections_per_ip = 0
+read_timeout = 15
 CONF
 
 check config-1.1 0 '^listen +127\.0\.0\.1:9911$' -- --config conf/steward.conf --check-config
@@ -67,6 +73,11 @@ check config-1.4 0 "^token_file +conf/api\.token$" -- --config conf/steward.conf
 check config-1.5 0 'remote +Billing http://127\.0\.0\.1:9001/commands token_file=conf/billing\.token connect_timeout_ms=300 timeout_ms=1500 max_attempts=20 backoff_ms=50 backoff_max_ms=400' -- --config conf/steward.conf --check-config
 check config-1.6 0 '^remote +Reports http://127\.0\.0\.1:9002/commands ' -- --config conf/steward.conf --check-config
 check config-1.7 0 "^load +$PLUGIN$" -- --config conf/steward.conf --check-config
+check config-1.9 0 '^threads +4$' -- --config conf/steward.conf --check-config
+check config-1.10 0 '^max_connections +2000$' -- --config conf/steward.conf --check-config
+check config-1.11 0 '^max_connections_per_ip +no cap$' -- --config conf/steward.conf --check-config
+check config-1.12 0 '^read_timeout +15$' -- --config conf/steward.conf --check-config
+check config-1.13 0 '^max_streams +1024$' -- --config conf/steward.conf --check-config
 # Never a token.
 N=$((N + 1))
 "$BIN" serve --config conf/steward.conf --check-config >"$TMP/out" 2>&1
@@ -103,6 +114,13 @@ check config-2.11 0 '^accept +Audit$' -- --accept-contexts 'Warehouse, Audit' --
 check config-2.12 0 '^accept +\*$' -- --accept-contexts '*' --check-config
 check config-2.13 0 '^stuck_after +600 s$' -- --check-config
 check config-2.14 0 '^stuck_after +30 s$' -- --stuck-after 30 --check-config
+check config-2.15 0 '^threads +8$' -- --check-config
+check config-2.16 0 '^read_timeout +20$' -- --check-config
+check config-2.17 0 '^max_connections_per_ip +256$' -- --check-config
+check config-2.18 0 '^read_timeout +3$' -- --config conf/steward.conf --read-timeout 3 --check-config
+check config-2.19 0 '^threads +4$' -- --config conf/steward.conf --read-timeout 3 --check-config
+check config-2.20 0 '^max_streams +no cap$' -- --max-streams 0 --check-config
+check config-2.21 0 '^max_connections +50000$' -- --max-connections 50000 --http-threads 16 --max-connections-per-ip 9 --check-config
 
 # Errors: file, line and key; status 2.
 bad() {
@@ -132,6 +150,11 @@ bad config-3.19 '[contexts]\nreject = x\n' "bad\.conf:2: \\[contexts\\] has no k
 check config-3.20 2 "--accept-contexts: '-rf' is not a context name" -- --accept-contexts=-rf --check-config
 bad config-3.21 '[server]\nstuck_after = 0\n' 'bad\.conf:2: \[server\] stuck_after: .0. is not a whole number'
 check config-3.22 2 '--stuck-after: .1h. is not a whole number of seconds' -- --stuck-after 1h --check-config
+bad config-3.23 '[http]\nthreads = 0\n' 'bad\.conf:2: \[http\] threads: .0. is not a whole number from 1 to 256'
+bad config-3.24 '[http]\nread_timeout = 20s\n' 'bad\.conf:2: \[http\] read_timeout: .20s. is not a whole number from 1 to 3600'
+bad config-3.25 '[http]\nmax_clients = 5\n' 'bad\.conf:2: \[http\] has no key .max_clients. \(threads, max_connections'
+check config-3.26 2 '--max-streams: .-1. is not a whole number from 0 to 1000000 \(0: no cap\)' -- --max-streams -1 --check-config
+check config-3.27 2 '--max-connections: .0. is not a whole number from 1' -- --max-connections 0 --check-config
 
 echo "$((N - FAILS))/$N config checks passed"
 [ "$FAILS" -eq 0 ]
