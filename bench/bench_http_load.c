@@ -34,7 +34,9 @@
  * (`http_load_meets_target`). Also the daemon's peak memory.
  *
  * usage: bench_http_load [--clients 64,256] [--seconds S] [--customers N]
- *                        [--steward PATH] [--dir DIR]
+ *                        [--steward PATH] [--dir DIR] [-- DAEMON OPTION...]
+ *
+ * What follows `--` is passed to the daemon (--http-threads 16, say).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,7 +314,12 @@ int main(int argc, char **argv)
 	const char *clients = "64,256", *steward = NULL, *dir = NULL;
 	double seconds = 10;
 	int customers = 0;
+	const char *const *extra = NULL; /* after "--": the daemon's */
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			extra = (const char *const *)argv + i + 1;
+			break;
+		}
 		if (strcmp(argv[i], "--clients") == 0 && i + 1 < argc)
 			clients = argv[++i];
 		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
@@ -326,7 +333,7 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr,
 				"usage: %s [--clients N,N...] [--seconds S] [--customers N] "
-				"[--steward PATH] [--dir DIR]\n",
+				"[--steward PATH] [--dir DIR] [-- DAEMON OPTION...]\n",
 				prog);
 			return 2;
 		}
@@ -353,7 +360,7 @@ int main(int argc, char **argv)
 		return 1;
 	struct bench_daemon d;
 	int status = 1;
-	if (bench_daemon_start(&d, bench_steward_path(steward, path, sizeof(path)), dir, NULL,
+	if (bench_daemon_start(&d, bench_steward_path(steward, path, sizeof(path)), dir, extra,
 			       prog) != 0)
 		goto out;
 	fprintf(stderr, "%s: daemon pid %d on port %d\n", prog, (int)d.pid, d.port);

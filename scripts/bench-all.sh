@@ -38,8 +38,10 @@ run bench_timers "--timers ${TIMERS:-1000000}" \
 run bench_voiding_e2e "" "--saturation 200 --light 200 --window 64"
 run bench_recovery "" "--instances 2000 --pending 200"
 run bench_stream_read "--reads 500" "--lengths 10,100 --reads 50"
-# The daemon's HTTP API under concurrent writers (it starts the steward program next to it).
+# The daemon's HTTP API under concurrent writers, and while many connections hold on to it
+# (each starts the steward program next to it).
 run bench_http_load "--clients 64,256 --seconds 10" "--clients 16,64 --seconds 1"
+run bench_http_slowloris "" "--idle 500 --trickle 100 --streams 100 --probes 100 --settle 0"
 # Not a benchmark: the I/O fault test's long form (every read, write, sync and truncation of the
 # voiding workload failed in turn, five ways each: 6,806 runs, 6.5 minutes on a loaded 2-core
 # machine), here because `make bench` is the long run.
