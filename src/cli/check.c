@@ -100,7 +100,7 @@ static int scratch_engine(char *dir, size_t cap, struct stw_engine **e)
 	snprintf(dir, cap, "%s/steward-check.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	char path[4096];
+	char path[4096 + 32];
 	snprintf(path, sizeof(path), "%s/check.db", dir);
 	struct stw_options o = { .synchronous = 0 };
 	return stw_open(path, &o, e) == STW_OK ? 0 : -1;
@@ -108,7 +108,7 @@ static int scratch_engine(char *dir, size_t cap, struct stw_engine **e)
 
 static void remove_scratch(const char *dir)
 {
-	char path[4096];
+	char path[4096 + 32];
 	static const char *const files[] = { "check.db", "check.db-wal", "check.db-shm" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);

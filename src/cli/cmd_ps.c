@@ -62,7 +62,7 @@ static int print_instances(const json_t *doc)
 /* steward ps: lists instances (GET /api/instances, or stw_list_instances). Returns 0, 1 or 2. */
 int stw__cli_cmd_ps(struct stw__cli *c)
 {
-	long long limit, offset, stuck_for;
+	long long limit = 0, offset = 0, stuck_for = 0;
 	const char *def = c->val[STW__CLI_OPT_DEFINITION], *status = c->val[STW__CLI_OPT_STATUS],
 		   *state = c->val[STW__CLI_OPT_STATE];
 	int stuck = c->val[STW__CLI_OPT_STUCK] != NULL;
@@ -391,7 +391,7 @@ static int show_db(struct stw__cli *c, const char *id, const char *def, json_t *
 		char why[STW__CLI_MAX_LOG];
 		snprintf(why, sizeof(why), "%s", stw_errmsg(e));
 		struct prefix_search s = { .prefix = id, .definition = def };
-		const char *fid, *fdef;
+		const char *fid = NULL, *fdef = NULL;
 		rc = find_prefix(c, db_page, e, &s);
 		if (rc == 0 && (rc = one_found(&s, &fid, &fdef)) == 0)
 			src = stw_get_instance(e, fdef, fid, doc);
@@ -425,7 +425,7 @@ static int show_http(struct stw__cli *c, const char *id, const char *def, json_t
 		return rc;
 	if (r.status == 404) {
 		struct prefix_search s = { .prefix = id, .definition = def };
-		const char *fid, *fdef;
+		const char *fid = NULL, *fdef = NULL;
 		rc = find_prefix(c, http_page, NULL, &s);
 		if (rc == 0 && (rc = one_found(&s, &fid, &fdef)) == 0) {
 			struct stw__cli_buf q = { 0 };

@@ -275,7 +275,7 @@ int stw__cli_config_http(struct stw__cli_http_limits *l, enum stw__cli_http_key 
 			 const char *value, char *err, size_t cap)
 {
 	const struct http_key *d = &http_keys[k];
-	long long v;
+	long long v = 0;
 	if (parse_number(value, d->min, d->max, &v) != 0) {
 		snprintf(err, cap, "'%s' is not a whole number from %lld to %lld%s", value, d->min,
 			 d->max, d->zero_no_cap ? " (0: no cap)" : "");
@@ -554,7 +554,7 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 		if (strcmp(key, "token_file") == 0)
 			return set_path(p, &p->c->token_file, "token_file", value);
 		if (strcmp(key, "stuck_after") == 0) {
-			long long v;
+			long long v = 0;
 			int ok =
 			    set_number(p, section, key, value, 1, STW__CLI_MAX_STUCK_AFTER_S, &v);
 			if (ok == 1)
