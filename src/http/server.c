@@ -586,8 +586,11 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 	if (rc == STW_OK && cfg->setup != NULL &&
 	    (rc = cfg->setup(h->engine, cfg->setup_ud)) != STW_OK)
 		snprintf(err, cap, "%s", stw_errmsg(h->engine));
-	else if (rc != STW_OK)
-		snprintf(err, cap, "cannot open %s: %s", cfg->store, stw_strerror(rc));
+	else if (rc != STW_OK) {
+		char shown[1024]; /* the store as logs may show it: no password */
+		stw_store_shown(cfg->store, shown, sizeof(shown));
+		snprintf(err, cap, "cannot open %s: %s", shown, stw_strerror(rc));
+	}
 	if (rc != STW_OK) {
 		stw__http_stop(h);
 		return rc;
