@@ -146,6 +146,26 @@ STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out)
 		*out = e->stats;
 }
 
+STW_API void stw_store_status(const struct stw_engine *e, struct stw_store_status *out)
+{
+	if (out == NULL)
+		return;
+	memset(out, 0, sizeof *out);
+	out->up = 1;
+	if (e == NULL || e->store == NULL)
+		return;
+	const struct stw__store_health *h = &e->store->health;
+	out->losses = h->losses;
+	out->reconnects = h->reconnects;
+	snprintf(out->why, sizeof out->why, "%s", h->why);
+	if (h->down_since_ms != 0) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		out->up = 0;
+		out->down_ms = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 - h->down_since_ms;
+	}
+}
+
 const struct stw__service *stw__find_service(const struct stw_engine *e, const char *context)
 {
 	for (size_t i = 0; i < e->nservices; i++)
