@@ -186,6 +186,10 @@ struct stw_options {
 	 * the same store delivers it (this one runs only some processes, or
 	 * reads and operates): it waits in the outbox, pending. */
 	int delivered_elsewhere;
+	/* 1: every command stays in the outbox, pending: no in-process service
+	 * or remote is called and none is parked. For an engine that replays
+	 * recorded inputs on a scratch store (steward replay) and must not act. */
+	int hold_commands;
 	/* Attempts at an input event before it is parked (see "Poison messages" in
 	 * docs/ARCHITECTURE.md); 0: default (3). */
 	int max_input_attempts;
@@ -324,6 +328,12 @@ typedef int (*stw_event_fn)(const struct stw_event *ev, void *ud);
  */
 STW_API int stw_read(struct stw_engine *e, const char *context, int64_t after, int limit,
 		     stw_event_fn fn, void *ud, int *count) STW_WUR;
+
+/*
+ * Reads the stored event with this id (ids are unique across contexts) and
+ * calls fn with it; STW_ENOTFOUND when there is none.
+ */
+STW_API int stw_get_event(struct stw_engine *e, const char *id, stw_event_fn fn, void *ud) STW_WUR;
 
 /* Reads every event of one stream in order. *version receives its version (0: none). */
 STW_API int stw_read_stream(struct stw_engine *e, const char *context, const char *stream,

@@ -59,6 +59,7 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 			sync = opts->synchronous;
 		e->separate_remote = opts->separate_remote_delivery != 0;
 		e->delivered_elsewhere = opts->delivered_elsewhere != 0;
+		e->hold_commands = opts->hold_commands != 0;
 		e->max_input_attempts = opts->max_input_attempts;
 		inline_checkpoint = opts->inline_checkpoint != 0;
 		stream_cache_kb = opts->stream_cache_kb;
