@@ -7,7 +7,9 @@
 # configured with), that a small C program compiled and linked with
 # `pkg-config --cflags --libs steward` runs, and that TMP/bin/steward runs in
 # an empty environment (no LD_LIBRARY_PATH): it finds libsteward through its
-# own RUNPATH, which must not name the build tree. CFLAGS are the build's own
+# own RUNPATH, which must not name the build tree; and that examples/testkit, a
+# project of a user testing its definition with the kit (steward_test.h),
+# builds with `pkg-config steward-test` and passes. CFLAGS are the build's own
 # (a sanitizer build needs them to link the program). Prints "N passed, M
 # failed" and exits non-zero on any failure. The prefix is always removed.
 set -u
@@ -144,6 +146,20 @@ if OUT=$("$CC" $CFLAGS $(pkg-config --cflags steward) "$TMP/hello.c" -o "$TMP/he
 else
 	fail "a program compiles and links with pkg-config's flags" "$OUT"
 fi
+
+# The test kit: examples/testkit built out of the tree with its own Makefile and
+# pkg-config's steward-test, and run (its scenario, plain and under faults).
+EXAMPLE=$(cd "$(dirname "$0")/../../examples/testkit" && pwd) || finish
+cp "$EXAMPLE"/shipment.[ch] "$EXAMPLE/shipment_test.c" "$EXAMPLE/Makefile" "$TMP/"
+if OUT=$(make -s -C "$TMP" CC="$CC" CFLAGS="-O1 -Wall -Wextra -Werror $CFLAGS" \
+	LDFLAGS="-Wl,-rpath,$LIB" check 2>&1) &&
+	printf '%s\n' "$OUT" | grep -q 'shipment: all passed'; then
+	pass "examples/testkit builds with pkg-config's steward-test and passes"
+else
+	fail "examples/testkit builds with pkg-config's steward-test and passes" "$OUT"
+fi
+[ -f "$INC/steward_test.h" ] && pass "steward_test.h installed" ||
+	fail "steward_test.h installed" "not in $INC"
 
 # The installed program runs in an empty environment.
 STEWARD=$PREFIX/bin/steward

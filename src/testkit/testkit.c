@@ -1,0 +1,584 @@
+/*
+ * testkit.c - libsteward_test (include/steward_test.h): scenarios of process
+ * definitions on an engine of their own, with a virtual clock, stubbed
+ * services, expectations that print the instance's history when they fail,
+ * and faults (events handled twice, sources interleaved, the engine
+ * reopened) placed by a seed. Public API of libsteward only.
+ */
+#include <steward_test.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_START_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define MAX_STUBS        64
+#define MAX_QUEUED       256
+#define MAX_CURSORS      128
+#define PATH_CAP         512
+
+struct stub {
+	char context[STW_MAX_NAME], type[STW_MAX_NAME], answer[STW_MAX_NAME], refusal[256];
+	int answers;
+};
+
+/* An event given while STW_TEST_SHUFFLE holds events back. */
+struct queued {
+	char context[STW_MAX_NAME], stream[STW_MAX_ID], type[STW_MAX_NAME];
+	char id[32], correlation[STW_MAX_ID];
+	json_t *data;
+};
+
+struct cursor {
+	char definition[STW_MAX_NAME], context[STW_MAX_NAME];
+	int64_t position;
+};
+
+struct stw_test {
+	struct stw_test_options o;
+	stw_test_setup_fn setup;
+	void *ud;
+	struct stw_clock clock;
+	int64_t now;
+	char dir[PATH_CAP], db[PATH_CAP + 16];
+	struct stw_engine *e;
+	long next_id;
+	uint64_t rng;
+	struct stub stubs[MAX_STUBS];
+	int nstubs;
+	struct queued queue[MAX_QUEUED];
+	int nqueued;
+	int failures;
+	int reopens;
+	char why[4096];
+};
+
+/* ------------------------------------------------------------------------ */
+/* Failures                                                                 */
+
+/* Appends the history of instance id of definition to buf, one row a line. */
+static void history_text(struct stw_test *t, const char *definition, const char *id, char *buf,
+			 size_t cap)
+{
+	json_t *inst = NULL;
+	size_t len = strlen(buf);
+	if (definition == NULL || id == NULL ||
+	    stw_get_instance(t->e, definition, id, &inst) != STW_OK) {
+		snprintf(buf + len, cap - len, "\n  (no instance %s of %s)", id ? id : "",
+			 definition ? definition : "");
+		return;
+	}
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(inst, "history"), i, row)
+	{
+		len = strlen(buf);
+		const char *from = json_string_value(json_object_get(row, "from"));
+		const char *to = json_string_value(json_object_get(row, "to"));
+		const char *reason = json_string_value(json_object_get(row, "reason"));
+		snprintf(buf + len, cap - len, "\n  %zu. %s: %s -> %s (%s)%s%s", i + 1,
+			 json_string_value(json_object_get(row, "message_type")),
+			 from ? from : "(start)", to ? to : (from ? from : "-"),
+			 json_string_value(json_object_get(row, "outcome")), reason ? ": " : "",
+			 reason ? reason : "");
+	}
+	json_decref(inst);
+}
+
+/* Records a failure (why, and the instance's history when id is not NULL); returns -1. */
+static int fail(struct stw_test *t, const char *definition, const char *id, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->why, sizeof(t->why), fmt, ap);
+	va_end(ap);
+	if (id != NULL) {
+		size_t len = strlen(t->why);
+		snprintf(t->why + len, sizeof(t->why) - len, "\nhistory of %s %s:", definition, id);
+		history_text(t, definition, id, t->why, sizeof(t->why));
+	}
+	t->failures++;
+	if (!t->o.quiet)
+		fprintf(stderr, "steward_test: %s\n", t->why);
+	return -1;
+}
+
+static int fail_engine(struct stw_test *t, const char *what, int rc)
+{
+	return fail(t, NULL, NULL, "%s: %s: %s", what, stw_strerror(rc), stw_errmsg(t->e));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The engine                                                               */
+
+static uint64_t next_random(struct stw_test *t)
+{
+	uint64_t z = (t->rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int64_t clock_now(void *ud)
+{
+	return ((struct stw_test *)ud)->now;
+}
+
+static int stub_handle(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud)
+{
+	struct stw_test *t = ud;
+	for (int i = 0; i < t->nstubs; i++) {
+		struct stub *s = &t->stubs[i];
+		if (strcmp(s->context, cmd->context) != 0 || strcmp(s->type, cmd->type) != 0)
+			continue;
+		if (s->answer[0] == '\0')
+			return stw_reject(sc, "%s", s->refusal);
+		const char *stream = cmd->correlation_id ? cmd->correlation_id : cmd->id;
+		return stw_svc_emit(sc, stream, STW_ANY_VERSION, s->answer,
+				    json_deep_copy(cmd->data));
+	}
+	return stw_reject(sc, "no stub for %s.%s", cmd->context, cmd->type);
+}
+
+/* Registers the stub service of every stubbed context (once each). */
+static int register_stubs(struct stw_test *t)
+{
+	for (int i = 0; i < t->nstubs; i++) {
+		int first = 1;
+		for (int j = 0; j < i; j++)
+			first &= strcmp(t->stubs[j].context, t->stubs[i].context) != 0;
+		int rc = first ? stw_register_service(t->e, t->stubs[i].context, stub_handle, t)
+			       : STW_OK;
+		if (rc != STW_OK)
+			return fail_engine(t, "registering a stub", rc);
+	}
+	return 0;
+}
+
+static int engine_open(struct stw_test *t)
+{
+	struct stw_options o = { .clock = &t->clock, .synchronous = 0 };
+	int rc = stw_open(t->db, &o, &t->e);
+	if (rc != STW_OK)
+		return fail(t, NULL, NULL, "opening %s: %s", t->db, stw_strerror(rc));
+	rc = t->setup != NULL ? t->setup(t->e, t->ud) : STW_OK;
+	if (rc != STW_OK)
+		return fail_engine(t, "the setup", rc);
+	return register_stubs(t);
+}
+
+/* The cursors of every source of every definition. Returns their number, or -1. */
+static int cursors(struct stw_test *t, struct cursor *out, int cap)
+{
+	json_t *defs = NULL;
+	int rc = stw_list_definitions(t->e, &defs), n = 0;
+	size_t i, j;
+	json_t *d, *src;
+	json_array_foreach(defs, i, d)
+	{
+		json_array_foreach(json_object_get(d, "sources"), j, src)
+		{
+			if (rc != STW_OK || n == cap)
+				break;
+			struct cursor *c = &out[n++];
+			snprintf(c->definition, sizeof(c->definition), "%s",
+				 json_string_value(json_object_get(d, "name")));
+			snprintf(c->context, sizeof(c->context), "%s", json_string_value(src));
+			rc = stw_get_cursor(t->e, c->definition, c->context, &c->position);
+		}
+	}
+	json_decref(defs);
+	return rc == STW_OK ? n : fail_engine(t, "reading the cursors", rc);
+}
+
+/*
+ * Runs the engine until it is idle, with the faults: the events handled
+ * since `before` (the cursors then) are handled again, and the engine is
+ * reopened one time in three.
+ */
+static int settle(struct stw_test *t, const struct cursor *before, int nbefore)
+{
+	int rc = stw_run_until_idle(t->e);
+	if (rc != STW_OK)
+		return fail_engine(t, "running", rc);
+	if ((t->o.faults & STW_TEST_DUPLICATES) && nbefore > 0) {
+		for (int i = 0; i < nbefore; i++)
+			if ((rc = stw_set_cursor(t->e, before[i].definition, before[i].context,
+						 before[i].position)) != STW_OK)
+				return fail_engine(t, "moving a cursor back", rc);
+		if ((rc = stw_run_until_idle(t->e)) != STW_OK)
+			return fail_engine(t, "running again", rc);
+	}
+	if ((t->o.faults & STW_TEST_REOPEN) && next_random(t) % 3 == 0) {
+		stw_close(t->e);
+		t->e = NULL;
+		t->reopens++;
+		return engine_open(t);
+	}
+	return 0;
+}
+
+/* Appends one event and runs (with the faults). */
+static int append_one(struct stw_test *t, const char *context, const char *stream,
+		      const char *type, const char *id, const char *correlation, json_t *data)
+{
+	struct cursor before[MAX_CURSORS];
+	int n = (t->o.faults & STW_TEST_DUPLICATES) ? cursors(t, before, MAX_CURSORS) : 0;
+	if (n < 0)
+		return -1;
+	struct stw_event ev = {
+		.id = id, .type = type, .stream = stream, .correlation_id = correlation, .data = data
+	};
+	int rc = stw_append(t->e, context, STW_ANY_VERSION, &ev, 1, NULL);
+	if (rc != STW_OK)
+		return fail_engine(t, "appending", rc);
+	return settle(t, before, n);
+}
+
+/* Appends the events STW_TEST_SHUFFLE held back, in a random order that keeps each stream's. */
+static int flush(struct stw_test *t)
+{
+	int status = 0;
+	while (t->nqueued > 0) {
+		int pick = (int)(next_random(t) % (uint64_t)t->nqueued);
+		/* The first queued event of the picked one's stream goes first. */
+		for (int i = 0; i < pick; i++)
+			if (strcmp(t->queue[i].context, t->queue[pick].context) == 0 &&
+			    strcmp(t->queue[i].stream, t->queue[pick].stream) == 0) {
+				pick = i;
+				break;
+			}
+		struct queued q = t->queue[pick];
+		memmove(&t->queue[pick], &t->queue[pick + 1],
+			(size_t)(t->nqueued - pick - 1) * sizeof(t->queue[0]));
+		t->nqueued--;
+		if (status == 0)
+			status = append_one(t, q.context, q.stream, q.type, q.id, q.correlation,
+					    q.data);
+		json_decref(q.data);
+	}
+	return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The calls                                                                */
+
+int stw_test_open(const struct stw_test_options *o, stw_test_setup_fn setup, void *ud,
+		  struct stw_test **out)
+{
+	*out = NULL;
+	struct stw_test *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		fprintf(stderr, "steward_test: out of memory\n");
+		return -1;
+	}
+	if (o != NULL)
+		t->o = *o;
+	t->setup = setup;
+	t->ud = ud;
+	t->now = t->o.start_ms > 0 ? t->o.start_ms : DEFAULT_START_MS;
+	t->clock = (struct stw_clock){ .now_ms = clock_now, .ud = t };
+	t->rng = t->o.seed;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(t->dir, sizeof(t->dir), "%s/steward-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(t->dir) == NULL) {
+		fprintf(stderr, "steward_test: cannot make a directory under %s\n",
+			tmp && *tmp ? tmp : "/tmp");
+		free(t);
+		return -1;
+	}
+	snprintf(t->db, sizeof(t->db), "%s/test.db", t->dir);
+	if (engine_open(t) != 0) {
+		stw_test_close(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+void stw_test_close(struct stw_test *t)
+{
+	if (t == NULL)
+		return;
+	for (int i = 0; i < t->nqueued; i++)
+		json_decref(t->queue[i].data);
+	stw_close(t->e);
+	static const char *const files[] = { "test.db", "test.db-wal", "test.db-shm" };
+	char path[PATH_CAP + 32];
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", t->dir, files[i]);
+		unlink(path);
+	}
+	rmdir(t->dir);
+	free(t);
+}
+
+struct stw_engine *stw_test_engine(struct stw_test *t)
+{
+	flush(t);
+	return t->e;
+}
+
+int64_t stw_test_now(const struct stw_test *t)
+{
+	return t->now;
+}
+
+const char *stw_test_why(const struct stw_test *t)
+{
+	return t->why;
+}
+
+int stw_test_reopens(const struct stw_test *t)
+{
+	return t->reopens;
+}
+
+int stw_test_failures(const struct stw_test *t)
+{
+	return t->failures;
+}
+
+/* Parses data_json (NULL: an empty object) into *out; -1 after recording why. */
+static int parse_data(struct stw_test *t, const char *what, const char *data_json, json_t **out)
+{
+	json_error_t err;
+	*out = data_json != NULL ? json_loads(data_json, 0, &err) : json_object();
+	if (*out == NULL || !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return fail(t, NULL, NULL, "%s: the data is not a JSON object: %s", what,
+			    data_json ? data_json : "");
+	}
+	return 0;
+}
+
+int stw_test_given(struct stw_test *t, const char *context, const char *stream, const char *type,
+		   const char *correlation_id, const char *data_json)
+{
+	json_t *data = NULL;
+	if (parse_data(t, type, data_json, &data) != 0)
+		return -1;
+	char id[32];
+	snprintf(id, sizeof(id), "given-%ld", ++t->next_id);
+	const char *corr = correlation_id ? correlation_id : stream;
+	if (!(t->o.faults & STW_TEST_SHUFFLE)) {
+		int rc = append_one(t, context, stream, type, id, corr, data);
+		json_decref(data);
+		return rc;
+	}
+	if (t->nqueued == MAX_QUEUED && flush(t) != 0) {
+		json_decref(data);
+		return -1;
+	}
+	struct queued *q = &t->queue[t->nqueued++];
+	snprintf(q->context, sizeof(q->context), "%s", context);
+	snprintf(q->stream, sizeof(q->stream), "%s", stream);
+	snprintf(q->type, sizeof(q->type), "%s", type);
+	snprintf(q->id, sizeof(q->id), "%s", id);
+	snprintf(q->correlation, sizeof(q->correlation), "%s", corr);
+	q->data = data;
+	return 0;
+}
+
+int stw_test_when(struct stw_test *t, const char *context, const char *type, const char *data_json,
+		  const char *correlation_id)
+{
+	if (flush(t) != 0)
+		return -1;
+	json_t *data = NULL;
+	if (parse_data(t, type, data_json, &data) != 0)
+		return -1;
+	struct cursor before[MAX_CURSORS];
+	int n = (t->o.faults & STW_TEST_DUPLICATES) ? cursors(t, before, MAX_CURSORS) : 0;
+	char id[32];
+	snprintf(id, sizeof(id), "when-%ld", ++t->next_id);
+	int rc = n < 0 ? STW_OK : stw_execute(t->e, context, type, data, id, correlation_id, NULL);
+	json_decref(data);
+	if (n < 0)
+		return -1;
+	if (rc != STW_OK)
+		return fail(t, NULL, NULL, "%s.%s: %s: %s", context, type, stw_strerror(rc),
+			    stw_errmsg(t->e));
+	return settle(t, before, n);
+}
+
+int stw_test_advance(struct stw_test *t, int64_t ms)
+{
+	if (flush(t) != 0)
+		return -1;
+	t->now += ms;
+	return settle(t, NULL, 0);
+}
+
+int stw_test_stub(struct stw_test *t, const char *context, const char *command_type,
+		  const char *answer_type, const char *refusal)
+{
+	int known = 0;
+	for (int i = 0; i < t->nstubs; i++)
+		known |= strcmp(t->stubs[i].context, context) == 0;
+	if (t->nstubs == MAX_STUBS)
+		return fail(t, NULL, NULL, "more than %d stubs", MAX_STUBS);
+	struct stub *s = &t->stubs[t->nstubs++];
+	snprintf(s->context, sizeof(s->context), "%s", context);
+	snprintf(s->type, sizeof(s->type), "%s", command_type);
+	snprintf(s->answer, sizeof(s->answer), "%s", answer_type ? answer_type : "");
+	snprintf(s->refusal, sizeof(s->refusal), "%s", refusal ? refusal : "refused");
+	int rc = known ? STW_OK : stw_register_service(t->e, context, stub_handle, t);
+	return rc == STW_OK ? 0 : fail_engine(t, "registering a stub", rc);
+}
+
+/* The instance as a new JSON object, or NULL after recording why. */
+static json_t *instance(struct stw_test *t, const char *definition, const char *id)
+{
+	json_t *inst = NULL;
+	if (flush(t) != 0)
+		return NULL;
+	int rc = stw_get_instance(t->e, definition, id, &inst);
+	if (rc != STW_OK)
+		fail(t, NULL, NULL, "no instance %s of %s: %s", id, definition, stw_errmsg(t->e));
+	return inst;
+}
+
+static const char *field(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s != NULL ? s : "";
+}
+
+int stw_test_expect_state(struct stw_test *t, const char *definition, const char *id,
+			  const char *state, const char *status)
+{
+	json_t *inst = instance(t, definition, id);
+	if (inst == NULL)
+		return -1;
+	int ok = (state == NULL || strcmp(field(inst, "state"), state) == 0) &&
+		 (status == NULL || strcmp(field(inst, "status"), status) == 0);
+	int rc = ok ? 0
+		    : fail(t, definition, id, "%s %s is %s (%s), not %s (%s)", definition, id,
+			   field(inst, "state"), field(inst, "status"), state ? state : "any state",
+			   status ? status : "any status");
+	json_decref(inst);
+	return rc;
+}
+
+/* 1 if every field of want is in data with the same value. */
+static int holds_fields(const json_t *data, const json_t *want)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)want, k, v)
+	{
+		if (!json_equal(json_object_get(data, k), v))
+			return 0;
+	}
+	return 1;
+}
+
+int stw_test_expect_sent(struct stw_test *t, const char *definition, const char *id,
+			 const char *context, const char *type, const char *fields_json, int times)
+{
+	json_t *want = NULL;
+	if (fields_json != NULL && parse_data(t, type, fields_json, &want) != 0)
+		return -1;
+	json_t *inst = instance(t, definition, id);
+	int n = 0;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(inst, "commands"), i, c)
+	{
+		n += strcmp(field(c, "context"), context) == 0 && strcmp(field(c, "type"), type) == 0 &&
+		     (want == NULL || holds_fields(json_object_get(c, "data"), want));
+	}
+	int rc = inst == NULL ? -1
+	       : n == times   ? 0
+			      : fail(t, definition, id, "%s %s sent %s.%s%s%s %d times, not %d",
+				     definition, id, context, type, fields_json ? " with " : "",
+				     fields_json ? fields_json : "", n, times);
+	json_decref(want);
+	json_decref(inst);
+	return rc;
+}
+
+int stw_test_expect_timer(struct stw_test *t, const char *definition, const char *id,
+			  const char *message_type, int pending)
+{
+	json_t *inst = instance(t, definition, id);
+	int n = 0;
+	size_t i;
+	json_t *tm;
+	json_array_foreach(json_object_get(inst, "timers"), i, tm)
+	{
+		n += strcmp(field(tm, "message_type"), message_type) == 0;
+	}
+	int rc = inst == NULL		 ? -1
+	       : (n > 0) == (pending != 0) ? 0
+					   : fail(t, definition, id, "%s %s has %s timer for %s",
+						  definition, id, n > 0 ? "a" : "no", message_type);
+	json_decref(inst);
+	return rc;
+}
+
+struct counting {
+	const char *type;
+	long n;
+	int64_t last;
+};
+
+static int count_cb(const struct stw_event *ev, void *ud)
+{
+	struct counting *c = ud;
+	c->n += strcmp(ev->type, c->type) == 0;
+	c->last = ev->position;
+	return 0;
+}
+
+long stw_test_count_events(struct stw_test *t, const char *context, const char *type)
+{
+	if (flush(t) != 0)
+		return -1;
+	struct counting c = { type, 0, 0 };
+	for (;;) {
+		int got = 0;
+		int rc = stw_read(t->e, context, c.last, 1000, count_cb, &c, &got);
+		if (rc != STW_OK)
+			return fail_engine(t, "reading a log", rc);
+		if (got < 1000)
+			return c.n;
+	}
+}
+
+int stw_test_run(const struct stw_test_options *o, int runs, stw_test_setup_fn setup,
+		 void *setup_ud, int (*scenario)(struct stw_test *t, void *ud), void *ud)
+{
+	struct stw_test_options ro = o != NULL ? *o : (struct stw_test_options){ 0 };
+	const char *env = getenv("STEWARD_TEST_SEED");
+	if (env != NULL && *env != '\0') {
+		ro.seed = strtoull(env, NULL, 10);
+		runs = 1;
+	}
+	uint64_t first = ro.seed;
+	for (int i = 0; i < runs; i++) {
+		struct stw_test *t = NULL;
+		ro.seed = first + (uint64_t)i;
+		int failed = stw_test_open(&ro, setup, setup_ud, &t) != 0;
+		if (!failed)
+			failed = scenario(t, ud) != 0 || t->failures > 0;
+		stw_test_close(t);
+		if (failed) {
+			fprintf(stderr,
+				"steward_test: run %d of %d failed with seed %llu (faults:%s%s%s%s); "
+				"STEWARD_TEST_SEED=%llu runs it again\n",
+				i + 1, runs, (unsigned long long)ro.seed,
+				ro.faults & STW_TEST_DUPLICATES ? " duplicates" : "",
+				ro.faults & STW_TEST_SHUFFLE ? " shuffle" : "",
+				ro.faults & STW_TEST_REOPEN ? " reopen" : "",
+				ro.faults & STW_TEST_ALL_FAULTS ? "" : " none",
+				(unsigned long long)ro.seed);
+			return -1;
+		}
+	}
+	return 0;
+}
