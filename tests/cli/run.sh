@@ -34,114 +34,13 @@ esac
 	exit 1
 }
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/steward-cli.XXXXXX") || exit 1
-DAEMON=""
-cleanup() {
-	if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
-		kill -TERM "$DAEMON" 2>/dev/null
-		wait "$DAEMON" 2>/dev/null
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-unset STEWARD_URL STEWARD_TOKEN
-
-PASSED=0
-FAILED=0
-OUT=""
-ERR=""
-RC=0
-
-# run ARGS...: runs the CLI; sets OUT, ERR and RC.
-run() {
-	"$BIN" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
-	RC=$?
-	OUT=$(cat "$TMP/out")
-	ERR=$(cat "$TMP/err")
-}
-
-# check NAME RC [STDOUT_ERE] [STDERR_ERE]: the last run exited RC and its
-# outputs match the extended regular expressions given (empty: anything).
-check() {
-	local name=$1 want=$2 out_re=${3:-} err_re=${4:-} why=""
-	if [ "$RC" != "$want" ]; then
-		why="exit status $RC, expected $want"
-	elif [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$OUT"; then
-		why="stdout does not match /$out_re/"
-	elif [ -n "$err_re" ] && ! grep -Eq -- "$err_re" <<<"$ERR"; then
-		why="stderr does not match /$err_re/"
-	fi
-	if [ -z "$why" ]; then
-		ok "$name"
-	else
-		bad "$name" "$why"
-	fi
-}
-
-ok() {
-	PASSED=$((PASSED + 1))
-	echo "ok   $1"
-}
-
-# bad NAME WHY: records a failure and shows the last run's outputs.
-bad() {
-	FAILED=$((FAILED + 1))
-	echo "FAIL $1: $2"
-	head -c 2000 "$TMP/out" | sed 's/^/     stdout| /'
-	head -c 2000 "$TMP/err" | sed 's/^/     stderr| /'
-}
-
-# expect NAME COMMAND...: a shell condition that must hold.
-expect() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name" "condition failed: $*"; fi
-}
-
-# poll ERE ARGS...: runs the CLI until its stdout matches ERE, for at most
-# 15 s. Returns 1 if it never does.
-poll() {
-	local re=$1
-	shift
-	for _ in $(seq 150); do
-		if "$BIN" "$@" >"$TMP/poll" 2>/dev/null </dev/null && grep -Eq -- "$re" "$TMP/poll"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
-# no_raw_controls FILE...: no control byte but newline, no C1 control and no
-# bidi override reached the output.
-no_raw_controls() {
-	! LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$@" &&
-		! LC_ALL=C grep -q "$(printf '\302[\200-\237]')" "$@" &&
-		! LC_ALL=C grep -q "$(printf '\342\200\256')" "$@"
-}
-
-# start OUT ARGS...: starts steward ARGS (a daemon listening on port 0) in
-# the background with its output in OUT; sets DAEMON, and PORT once it
-# printed its address (empty if it did not within 10 s).
-start() {
-	local out=$1
-	shift
-	"$BIN" "$@" >"$out" 2>&1 </dev/null &
-	DAEMON=$!
-	PORT=""
-	for _ in $(seq 100); do
-		PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$out")
-		[ -n "$PORT" ] && break
-		kill -0 "$DAEMON" 2>/dev/null || break
-		sleep 0.1
-	done
-}
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # ---------------------------------------------------------------------------
 # The daemon
 
-start "$TMP/daemon.out" demo voiding --db "$TMP/live.db" --listen 127.0.0.1:0 --every 0 --quiet
+start_daemon "$TMP/daemon.out" demo voiding --db "$TMP/live.db" --listen 127.0.0.1:0 --every 0 --quiet
 if [ -z "$PORT" ]; then
 	echo "FAIL the daemon did not start:"
 	cat "$TMP/daemon.out"
@@ -704,7 +603,7 @@ run ps --stuck-for 1 --db "$TMP/tally.db"
 check "--stuck-for without --stuck is a usage error" 2 '' '--stuck-for goes with --stuck'
 run ps --stuck --stuck-for 0 --db "$TMP/tally.db"
 check "--stuck-for 0 is a usage error" 2 '' '--stuck-for'
-start "$TMP/stuck.out" serve --db "$TMP/tally.db" --load "$TALLY" --listen 127.0.0.1:0 \
+start_daemon "$TMP/stuck.out" serve --db "$TMP/tally.db" --load "$TALLY" --listen 127.0.0.1:0 \
 	--stuck-after 1
 expect "serve --stuck-after 1 started" test -n "$PORT"
 run ps --stuck --url "http://127.0.0.1:$PORT"
@@ -754,7 +653,7 @@ run demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 --for 0.2 --every 0 --q
 	--token-file "$TMP/shared"
 check "a daemon warns about a token file others can read" 0 'a token is required' 'readable by other users'
 
-STEWARD_TOKEN=$TOKEN start "$TMP/tok.out" demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 \
+STEWARD_TOKEN=$TOKEN start_daemon "$TMP/tok.out" demo voiding --db "$TMP/tok.db" --listen 127.0.0.1:0 \
 	--every 0 --quiet
 TURL=http://127.0.0.1:$PORT
 expect "the daemon with STEWARD_TOKEN started" test -n "$PORT"
