@@ -47,7 +47,7 @@ start() {
 	local name=$1 db
 	shift
 	db=$(store "$name") || exit 1
-	start_daemon "$TMP/$name.out" demo voiding --db "$db" --listen 127.0.0.1:0 --every 0 \
+	start_daemon "$TMP/$name.out" demo voiding --store "$db" --listen 127.0.0.1:0 --every 0 \
 		--quiet "$@"
 	if [ -z "$PORT" ]; then
 		echo "FAIL the daemon did not start:"

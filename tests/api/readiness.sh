@@ -44,7 +44,7 @@ start() {
 	local demo=$1
 	shift
 	rm -f "$TMP"/r.db*
-	start_daemon "$TMP/daemon.out" demo "$demo" --db "$TMP/r.db" --listen 127.0.0.1:0 \
+	start_daemon "$TMP/daemon.out" demo "$demo" --store "$TMP/r.db" --listen 127.0.0.1:0 \
 		--every 0 --quiet "$@"
 	[ -n "$PORT" ] || {
 		echo "FAIL the daemon did not start:"
