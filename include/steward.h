@@ -69,7 +69,8 @@ extern "C" {
  *   STW_EAMBIGUOUS    an instance id matches several definitions
  *   STW_EUNAVAILABLE  a remote service failed or could not be reached: try later
  *   STW_EBUSY         the store is busy: another connection held its write lock
- *                     past the wait; nothing was done, try again
+ *                     past the wait, or (PostgreSQL) the connection was lost or the
+ *                     server cannot be reached; nothing was done, try again
  */
 #define STW_ERRNO_MAP(XX)                                                                          \
 	XX(EINVAL, -1, "invalid argument")                                                         \
@@ -185,6 +186,10 @@ struct stw_options {
 	 * the same store delivers it (this one runs only some processes, or
 	 * reads and operates): it waits in the outbox, pending. */
 	int delivered_elsewhere;
+	/* 1: every command stays in the outbox, pending: no in-process service
+	 * or remote is called and none is parked. For an engine that replays
+	 * recorded inputs on a scratch store (steward replay) and must not act. */
+	int hold_commands;
 	/* Attempts at an input event before it is parked (see "Poison messages" in
 	 * docs/ARCHITECTURE.md); 0: default (3). */
 	int max_input_attempts;
@@ -323,6 +328,12 @@ typedef int (*stw_event_fn)(const struct stw_event *ev, void *ud);
  */
 STW_API int stw_read(struct stw_engine *e, const char *context, int64_t after, int limit,
 		     stw_event_fn fn, void *ud, int *count) STW_WUR;
+
+/*
+ * Reads the stored event with this id (ids are unique across contexts) and
+ * calls fn with it; STW_ENOTFOUND when there is none.
+ */
+STW_API int stw_get_event(struct stw_engine *e, const char *id, stw_event_fn fn, void *ud) STW_WUR;
 
 /* Reads every event of one stream in order. *version receives its version (0: none). */
 STW_API int stw_read_stream(struct stw_engine *e, const char *context, const char *stream,
@@ -854,6 +865,24 @@ struct stw_stats {
 };
 
 STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);
+
+/*
+ * How the engine's connection to its store fares, as its operations found
+ * it. A PostgreSQL store whose server restarts or whose connection drops
+ * fails the operation that finds it so (STW_EBUSY; a commit STW_ESTORE, as
+ * it may have committed), and the next operation outside a transaction
+ * connects again, at most once per backoff of 100 ms doubling to 5 s.
+ * An SQLite store has no connection to lose: always up.
+ */
+struct stw_store_status {
+	int up;              /* 1 unless the connection was found lost and not made again */
+	int64_t down_ms;     /* how long it has been lost (0 when up) */
+	uint64_t losses;     /* connections found lost since the engine opened */
+	uint64_t reconnects; /* connections made again */
+	char why[256];       /* the reason of the last loss or failed attempt ("" if none) */
+};
+
+STW_API void stw_store_status(const struct stw_engine *e, struct stw_store_status *out);
 
 /* ------------------------------------------------------------------------ */
 /* Inspection and operation                                                 */

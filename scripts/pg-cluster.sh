@@ -23,7 +23,12 @@
 #   pg-cluster.sh run COMMAND [ARG...]
 #       Runs COMMAND with STEWARD_TEST_PG_URL set to a cluster's URL, and
 #       removes the cluster when it ends, fails or is interrupted; exits with
-#       COMMAND's status.
+#       COMMAND's status. STEWARD_TEST_PG_RESTART is set too: the command
+#       that restarts that cluster's server (see restart).
+#   pg-cluster.sh restart DIR [SECONDS]
+#       Stops the server of the cluster in DIR as a crash would (pg_ctl stop
+#       -m immediate: no checkpoint, every connection cut) and starts it
+#       again (after SECONDS, default 0), which replays its write-ahead log.
 set -u
 
 fail() {
@@ -81,13 +86,18 @@ start_dir() {
 		stop_dir "$dir"
 		fail "initdb failed"
 	fi
-	if ! $as "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/sock/server.log" -w -t 60 -o \
-		"-c listen_addresses='' -k $dir/sock -c fsync=on -c synchronous_commit=on -c full_page_writes=on" \
-		start >/dev/null; then
+	if ! server_start; then
 		cat "$dir/sock/server.log" >&2
 		stop_dir "$dir"
 		fail "PostgreSQL did not start"
 	fi
+}
+
+# Starts the server of the cluster in $dir.
+server_start() {
+	$as "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/sock/server.log" -w -t 60 -o \
+		"-c listen_addresses='' -k $dir/sock -c fsync=on -c synchronous_commit=on -c full_page_writes=on" \
+		start >/dev/null
 }
 
 # The URL of the cluster whose socket directory is $1.
@@ -135,6 +145,20 @@ stop)
 	rm -f "$1"
 	stop_dir "$target"
 	;;
+restart)
+	[ $# -eq 1 ] || [ $# -eq 2 ] || fail "usage: $0 restart DIR [SECONDS]"
+	dir=$1
+	case $(basename "$dir") in stw-pg.*) ;; *) fail "$dir is not a cluster of this script" ;; esac
+	server_bin
+	server_user
+	$as "$pgbin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 ||
+		fail "the server of $dir did not stop"
+	sleep "${2:-0}"
+	if ! server_start; then
+		tail -n 20 "$dir/sock/server.log" >&2
+		fail "the server of $dir did not start again"
+	fi
+	;;
 stop-dir)
 	# The watchdog's: stops a cluster by its directory.
 	[ $# -eq 1 ] || fail "usage: $0 stop-dir DIR"
@@ -157,11 +181,12 @@ run)
 	trap 'exit 130' INT
 	trap 'exit 143' TERM HUP
 	STEWARD_TEST_PG_URL=$(url_of "$dir/sock")
-	export STEWARD_TEST_PG_URL
+	STEWARD_TEST_PG_RESTART="$root/scripts/pg-cluster.sh restart $dir"
+	export STEWARD_TEST_PG_URL STEWARD_TEST_PG_RESTART
 	"$@"
 	exit $?
 	;;
 *)
-	fail "unknown command $cmd (start, stop, schema or run)"
+	fail "unknown command $cmd (start, stop, schema, run or restart)"
 	;;
 esac

@@ -190,7 +190,9 @@ static void *courier_run(void *ud)
 			break;
 		int n = 0;
 		int64_t wait = POLL_MS; /* the poll for commands other processes wrote */
-		if (stw_deliver_remote(c->e, &n) != STW_OK) {
+		int rc = stw_deliver_remote(c->e, &n);
+		stw__http_metrics_store(&c->w->metrics, STW__HTTP_DELIVERY, c->e);
+		if (rc != STW_OK) {
 			stw__cli_error_text("", stw_errmsg(c->e), " (retrying)");
 			wait = RETRY_MS;
 		} else if (n > 0) {
@@ -493,6 +495,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 		int did = 0;
 		rc = stw_run_once(w.e, &did);
 		stw__http_metrics_round(&w.metrics, rc, rc == STW_OK ? NULL : stw_errmsg(w.e));
+		stw__http_metrics_store(&w.metrics, STW__HTTP_WORKER, w.e);
 		if (rc != STW_OK) {
 			stw__cli_error_text("", stw_errmsg(w.e), " (retrying)");
 			worker_wait(&w, RETRY_MS, 0);

@@ -16,6 +16,7 @@
 #include <steward.h>
 
 #include "check.h"
+#include "replay.h"
 #include "commands.h"
 #include "config.h"
 #include "daemon.h"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
 	      "                 (--config FILE; see steward serve --help)\n"
 	      "  check PLUGIN   check the definitions of plugins before they run (exit 1 on\n"
 	      "                 an error; see steward check --help)\n"
+	      "  replay         re-run stored instances through new definitions, in memory,\n"
+	      "                 and show where they would diverge (see steward replay --help)\n"
 	      "  demo voiding   run the document voiding example (seed 000) with its web page\n"
 	      "  demo orders    run the restaurant order example (seed 002) with its web page\n"
 	      "  demo booking   run the ticket booking example (seed 003) with its web page\n",
@@ -295,10 +298,12 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		if (strcmp(argv[2], "serve") == 0 || strcmp(argv[2], "check") == 0) {
+		if (strcmp(argv[2], "serve") == 0 || strcmp(argv[2], "check") == 0 ||
+		    strcmp(argv[2], "replay") == 0) {
 			char *help[] = { argv[2], (char *)"--help", NULL };
-			return argv[2][0] == 's' ? stw__cli_serve(2, help)
-						 : stw__cli_check(2, help);
+			return argv[2][0] == 's'   ? stw__cli_serve(2, help)
+			       : argv[2][0] == 'c' ? stw__cli_check(2, help)
+						   : stw__cli_replay(2, help);
 		}
 		return stw__cli_help(argv[2], stdout);
 	}
@@ -308,6 +313,8 @@ int main(int argc, char **argv)
 		return stw__cli_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return stw__cli_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "replay") == 0)
+		return stw__cli_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "demo") == 0) {
 		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
 			usage(stdout);

@@ -8,7 +8,8 @@
  * delivered in the same transaction; a refused one is marked rejected and
  * its instance told (rejected.c). The pending commands of a context that
  * has neither a service nor a remote here are parked, with that reason,
- * unless the engine leaves them to another (delivered_elsewhere).
+ * unless the engine leaves them to another (delivered_elsewhere). An engine
+ * that holds its commands (hold_commands) neither delivers nor parks any.
  */
 #include "core/dispatch.h"
 #include "core/events.h"
@@ -349,7 +350,7 @@ static int park_unserved(struct stw_engine *e, int *parked)
 int stw__park_unserved(struct stw_engine *e, int *parked)
 {
 	*parked = 0;
-	if (e->delivered_elsewhere)
+	if (e->delivered_elsewhere || e->hold_commands)
 		return STW_OK;
 	struct stw__arena_mark scope = stw__arena_mark(&e->arena);
 	int rc = park_unserved(e, parked);
@@ -360,6 +361,8 @@ int stw__park_unserved(struct stw_engine *e, int *parked)
 int stw__dispatch(struct stw_engine *e, int *delivered)
 {
 	*delivered = 0;
+	if (e->hold_commands)
+		return STW_OK;
 	for (size_t i = 0; i < e->nservices; i++) {
 		int n = 0;
 		int rc = dispatch_service_scoped(e, &e->services[i], &n);

@@ -59,6 +59,7 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 			sync = opts->synchronous;
 		e->separate_remote = opts->separate_remote_delivery != 0;
 		e->delivered_elsewhere = opts->delivered_elsewhere != 0;
+		e->hold_commands = opts->hold_commands != 0;
 		e->max_input_attempts = opts->max_input_attempts;
 		inline_checkpoint = opts->inline_checkpoint != 0;
 		stream_cache_kb = opts->stream_cache_kb;
@@ -144,6 +145,26 @@ STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out)
 {
 	if (e != NULL && out != NULL)
 		*out = e->stats;
+}
+
+STW_API void stw_store_status(const struct stw_engine *e, struct stw_store_status *out)
+{
+	if (out == NULL)
+		return;
+	memset(out, 0, sizeof *out);
+	out->up = 1;
+	if (e == NULL || e->store == NULL)
+		return;
+	const struct stw__store_health *h = &e->store->health;
+	out->losses = h->losses;
+	out->reconnects = h->reconnects;
+	snprintf(out->why, sizeof out->why, "%s", h->why);
+	if (h->down_since_ms != 0) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		out->up = 0;
+		out->down_ms = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 - h->down_since_ms;
+	}
 }
 
 const struct stw__service *stw__find_service(const struct stw_engine *e, const char *context)

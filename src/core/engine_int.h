@@ -87,6 +87,7 @@ struct stw_engine {
 	size_t nremotes;
 	int separate_remote;     /* stw_run_once leaves remote delivery to the host */
 	int delivered_elsewhere; /* unserved contexts' commands wait for another engine */
+	int hold_commands;       /* no command is delivered or parked (stw_options.hold_commands) */
 	int max_input_attempts;  /* poison inputs: attempts before parking */
 	uint64_t rng;            /* jitter of retry delays */
 	struct stw_stats stats;

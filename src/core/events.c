@@ -280,6 +280,20 @@ STW_API int stw_read(struct stw_engine *e, const char *context, int64_t after, i
 	return rc.rc;
 }
 
+STW_API int stw_get_event(struct stw_engine *e, const char *id, stw_event_fn fn, void *ud)
+{
+	STW__ENTER(e, STW__CALL_READ);
+	if (id == NULL || *id == '\0' || strlen(id) >= STW_MAX_ID || fn == NULL)
+		return stw__fail(e, STW_EINVAL, "invalid event id or callback");
+	struct stw__read_ctx rc = { .e = e, .fn = fn, .ud = ud };
+	int r = STW__S(e->store, event_get, id, stw__read_cb, &rc);
+	if (r == STW_ENOTFOUND)
+		return stw__fail(e, r, "no event has the id %s", id);
+	if (r != STW_OK)
+		return stw__store_fail(e, r, "reading an event");
+	return rc.rc;
+}
+
 STW_API int stw_read_stream(struct stw_engine *e, const char *context, const char *stream,
 			    stw_event_fn fn, void *ud, int64_t *version)
 {

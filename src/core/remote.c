@@ -301,7 +301,7 @@ STW_API int stw_deliver_remote(struct stw_engine *e, int *delivered)
 	if (e->txn != STW__TXN_NONE)
 		return stw__fail(e, STW_ESTATE,
 				 "a transaction is open (stw_begin): commit or roll it back first");
-	for (size_t i = 0; i < e->nremotes; i++) {
+	for (size_t i = 0; !e->hold_commands && i < e->nremotes; i++) {
 		int n = 0;
 		int rc = deliver_batch_scoped(e, &e->remotes[i], &n);
 		if (rc != STW_OK)

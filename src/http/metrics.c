@@ -26,6 +26,8 @@ void stw__http_metrics_init(struct stw__http_metrics *m)
 	memset(m, 0, sizeof(*m));
 	pthread_mutex_init(&m->lock, NULL);
 	m->last_beat_ms = mono_ms();
+	m->store[STW__HTTP_WORKER].up = 1; /* until it finds otherwise */
+	m->store_seen = 1u << STW__HTTP_WORKER;
 }
 
 void stw__http_metrics_destroy(struct stw__http_metrics *m)
@@ -81,6 +83,17 @@ void stw__http_metrics_health(struct stw__http_metrics *m, struct stw__http_heal
 	snprintf(out->round_error, sizeof(out->round_error), "%s", m->round_error);
 	out->write_failing_ms = m->write_failing_ms ? now - m->write_failing_ms + 1 : 0;
 	snprintf(out->write_error, sizeof(out->write_error), "%s", m->write_error);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void stw__http_metrics_store(struct stw__http_metrics *m, enum stw__http_engine which,
+			     const struct stw_engine *e)
+{
+	struct stw_store_status st;
+	stw_store_status(e, &st);
+	pthread_mutex_lock(&m->lock);
+	m->store[which] = st;
+	m->store_seen |= 1u << which;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -222,6 +235,38 @@ static void print_lag(const char *definition, const char *context, int64_t lag, 
 		context, (long long)lag);
 }
 
+/*
+ * The store connections of the worker, the delivery engine (when remote
+ * services have one) and the API's engine e (a store without a connection,
+ * SQLite, is always up).
+ */
+static void store_text(struct buf *b, const struct stw__http_metrics *snap, struct stw_engine *e)
+{
+	static const char *const names[3] = { "worker", "delivery", "api" };
+	struct stw_store_status st[3] = { snap->store[STW__HTTP_WORKER],
+					  snap->store[STW__HTTP_DELIVERY] };
+	unsigned seen = snap->store_seen | 1u << 2;
+	stw_store_status(e, &st[2]);
+	bprintf(b, "# HELP steward_store_up 1 while an engine's connection to the store works, "
+		   "0 from when it is found lost until it is made again.\n"
+		   "# TYPE steward_store_up gauge\n");
+	for (int i = 0; i < 3; i++)
+		if (seen & 1u << i)
+			bprintf(b, "steward_store_up{engine=\"%s\"} %d\n", names[i], st[i].up);
+	bprintf(b, "# HELP steward_store_connection_losses_total Store connections found lost.\n"
+		   "# TYPE steward_store_connection_losses_total counter\n");
+	for (int i = 0; i < 3; i++)
+		if (seen & 1u << i)
+			bprintf(b, "steward_store_connection_losses_total{engine=\"%s\"} %llu\n",
+				names[i], (unsigned long long)st[i].losses);
+	bprintf(b, "# HELP steward_store_reconnects_total Store connections made again.\n"
+		   "# TYPE steward_store_reconnects_total counter\n");
+	for (int i = 0; i < 3; i++)
+		if (seen & 1u << i)
+			bprintf(b, "steward_store_reconnects_total{engine=\"%s\"} %llu\n", names[i],
+				(unsigned long long)st[i].reconnects);
+}
+
 /* Label values are names ([A-Za-z0-9_.-]) by construction: no escaping needed. */
 static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint64_t commits,
 			 uint64_t committed, struct buf *b)
@@ -310,6 +355,7 @@ static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint
 		"# TYPE steward_api_writes_failing gauge\nsteward_api_writes_failing %d\n",
 		snap.failing_since_ms != 0, (unsigned long long)snap.round_failures,
 		snap.write_failing_ms != 0);
+	store_text(b, &snap, e);
 	bprintf(b,
 		"# HELP steward_api_commits_total Commits of the API's writing requests "
 		"(requests that arrive together share one).\n"

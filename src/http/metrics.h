@@ -46,7 +46,13 @@ struct stw__http_metrics {
 	char round_error[512];    /* the last failed round's message */
 	int64_t write_failing_ms; /* monotonic ms the API's writes began to fail; 0: they succeed */
 	char write_error[512];    /* the last failed write's message */
+	/* The store connections of the worker and of the delivery engine (the API's is read). */
+	struct stw_store_status store[2];
+	unsigned store_seen; /* bits (1 << enum stw__http_engine) of the engines that reported */
 };
+
+/* The engines whose store connection the daemon reports (stw__http_metrics_store). */
+enum stw__http_engine { STW__HTTP_WORKER, STW__HTTP_DELIVERY };
 
 /* What the daemon knows of its own health, at one moment (stw__http_metrics_health). */
 struct stw__http_health {
@@ -72,6 +78,9 @@ void stw__http_metrics_beat(struct stw__http_metrics *m);
  * stw_run_once, with the engine's message when it failed.
  */
 void stw__http_metrics_round(struct stw__http_metrics *m, int rc, const char *msg);
+/* Copies how an engine's store connection fares (stw_store_status), after its round. */
+void stw__http_metrics_store(struct stw__http_metrics *m, enum stw__http_engine which,
+			     const struct stw_engine *e);
 /* Records how a write of the API went (rc, and the message when it failed). */
 void stw__http_metrics_write(struct stw__http_metrics *m, int rc, const char *msg);
 /* A snapshot of the health the worker and the API recorded. */

@@ -128,12 +128,42 @@ static int prepare_all(struct stw__pg *h)
 	return STW_OK;
 }
 
-/* Connects and sets the session up; the first line of libpq's message on failure. */
+/* The settings of a new connection's session. */
+static int session(struct stw__pg *h)
+{
+	int rc = stw__pg_exec(h, session_sql, "open: session");
+	if (rc == STW_OK && h->read_only)
+		rc = stw__pg_exec(h, "SET default_transaction_read_only = on", "open: session");
+	return rc;
+}
+
+/* A connection made again after a loss (postgres_conn.c): its session and statements. */
+static int setup_again(struct stw__pg *h)
+{
+	h->list_ready = 0;
+	int rc = session(h);
+	return rc == STW_OK ? prepare_all(h) : rc;
+}
+
+/*
+ * Connects and sets the session up; the first line of libpq's message on
+ * failure. Unless the URL says otherwise, a connection attempt gives up
+ * after 10 s and TCP keepalives find a dead peer within about 30 s (a
+ * server that vanished without closing its connections), so that a lost
+ * server shows as an error, never as a wait without end.
+ */
 static int connect_to(struct stw__pg *h, const char *url)
 {
-	/* expand_dbname: the URI is parsed as a whole connection string. */
-	const char *const keys[] = { "dbname", "fallback_application_name", NULL };
-	const char *const values[] = { url, "steward", NULL };
+	/* expand_dbname: the URI is parsed as a whole connection string, and
+	 * its parameters override the defaults listed before it. */
+	const char *const keys[] = { "connect_timeout",
+				     "keepalives_idle",
+				     "keepalives_interval",
+				     "keepalives_count",
+				     "dbname",
+				     "fallback_application_name",
+				     NULL };
+	const char *const values[] = { "10", "15", "5", "3", url, "steward", NULL };
 	h->conn = PQconnectdbParams(keys, values, 1);
 	if (h->conn == NULL)
 		return stw__pg_failf(h, STW_ENOMEM, "open: out of memory");
@@ -143,10 +173,8 @@ static int connect_to(struct stw__pg *h, const char *url)
 				     (int)strcspn(msg, "\n"), msg);
 	}
 	PQsetNoticeProcessor(h->conn, quiet, NULL);
-	int rc = stw__pg_exec(h, session_sql, "open: session");
-	if (rc == STW_OK && h->read_only)
-		rc = stw__pg_exec(h, "SET default_transaction_read_only = on", "open: session");
-	return rc;
+	h->set_up = 1;
+	return session(h);
 }
 
 int stw__postgres_open(const char *url, int read_only, struct stw__store **out, char *errbuf,
@@ -184,6 +212,7 @@ int stw__postgres_open(const char *url, int read_only, struct stw__store **out, 
 	h->base.caps = 0;
 	h->base.max_savepoints = STW__PG_MAX_SAVEPOINTS;
 	h->read_only = read_only != 0;
+	h->setup = setup_again;
 
 	int rc = connect_to(h, url);
 	if (rc == STW_OK)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void stw__pg_text(struct stw__pg_params *p, const char *v)
 {
@@ -76,17 +77,126 @@ static int code_of(const char *state)
 	return STW_ESTORE;
 }
 
+/* The first wait after a failed attempt to connect again, and the longest. */
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS   5000
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Records in the health that the connection is found lost, with libpq's reason. */
+static void mark_lost(struct stw__pg *h)
+{
+	struct stw__store_health *hl = &h->base.health;
+	const char *msg = PQerrorMessage(h->conn);
+	if (hl->down_since_ms == 0) {
+		hl->down_since_ms = mono_ms();
+		hl->losses++;
+	}
+	h->set_up = 0;
+	h->lost = 1;
+	if (msg != NULL && *msg != '\0')
+		snprintf(hl->why, sizeof hl->why, "%.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+/*
+ * Connects again after a loss: libpq's PQreset with the parameters of the
+ * first connection, then the session and the statements (h->setup). A
+ * failure waits out a backoff that doubles up to BACKOFF_MAX_MS before the
+ * next attempt; in between, operations fail at once.
+ */
+static int reconnect(struct stw__pg *h, const char *op)
+{
+	struct stw__store_health *hl = &h->base.health;
+	int64_t now = mono_ms();
+	if (now < h->retry_at_ms)
+		return stw__pg_failf(h, STW_EBUSY,
+				     "%s: PostgreSQL is unreachable: %s (next attempt in %lld ms)",
+				     op, hl->why, (long long)(h->retry_at_ms - now));
+	if (h->lost || PQstatus(h->conn) != CONNECTION_OK) {
+		PQreset(h->conn);
+		h->lost = PQstatus(h->conn) != CONNECTION_OK;
+		if (h->lost)
+			mark_lost(h);
+	}
+	int rc = STW_EBUSY;
+	if (PQstatus(h->conn) == CONNECTION_OK) {
+		h->set_up = 1; /* for the statements of the setup itself */
+		rc = h->setup(h);
+		if (rc != STW_OK)
+			h->set_up = 0;
+	}
+	if (rc == STW_OK) {
+		h->backoff_ms = 0;
+		h->retry_at_ms = 0;
+		if (hl->down_since_ms != 0)
+			hl->reconnects++;
+		hl->down_since_ms = 0;
+		return STW_OK;
+	}
+	if (PQstatus(h->conn) == CONNECTION_OK) /* set up failed: keep its message */
+		snprintf(hl->why, sizeof hl->why, "%.255s", h->err);
+	if (hl->down_since_ms == 0) {
+		hl->down_since_ms = now;
+		hl->losses++;
+	}
+	h->backoff_ms = h->backoff_ms == 0 ? BACKOFF_FIRST_MS : h->backoff_ms * 2;
+	if (h->backoff_ms > BACKOFF_MAX_MS)
+		h->backoff_ms = BACKOFF_MAX_MS;
+	h->retry_at_ms = mono_ms() + h->backoff_ms;
+	return stw__pg_failf(h, STW_EBUSY,
+			     "%s: PostgreSQL is unreachable: %s (next attempt in %lld ms)", op,
+			     hl->why, (long long)h->backoff_ms);
+}
+
+int stw__pg_ready(struct stw__pg *h, const char *op)
+{
+	if (h->set_up && !h->lost && PQstatus(h->conn) == CONNECTION_OK)
+		return STW_OK;
+	if (h->open)
+		return stw__pg_failf(h, STW_EBUSY,
+				     "%s: the connection to PostgreSQL was lost in a transaction, "
+				     "which the server rolled back: roll it back and try again",
+				     op);
+	return reconnect(h, op);
+}
+
+/*
+ * Whether a failed statement's result says the connection is gone: libpq
+ * marks it bad, or the server's last words were a shutdown (57P01-57P03) or
+ * a connection exception (class 08), or libpq failed the statement itself
+ * (no SQLSTATE: it could not send it or read its answer).
+ */
+static int conn_gone(const struct stw__pg *h, const PGresult *res)
+{
+	if (PQstatus(h->conn) != CONNECTION_OK)
+		return 1;
+	if (res == NULL)
+		return 0; /* out of memory */
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return state == NULL || strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
+}
+
 int stw__pg_fail(struct stw__pg *h, const PGresult *res, const char *op)
 {
+	if (conn_gone(h, res)) {
+		/* Nothing of an open transaction stays; a commit is told apart by the caller. */
+		mark_lost(h);
+		return stw__pg_failf(h, STW_EBUSY, "%s: the connection to PostgreSQL was lost: %s",
+				     op, h->base.health.why);
+	}
 	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	if (msg == NULL)
 		msg = PQerrorMessage(h->conn);
 	if (msg == NULL || *msg == '\0')
 		msg = "out of memory";
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	int code = res == NULL && PQstatus(h->conn) == CONNECTION_OK ? STW_ENOMEM : code_of(state);
-	if (PQstatus(h->conn) != CONNECTION_OK)
-		code = STW_ESTORE;
+	int code = res == NULL ? STW_ENOMEM : code_of(state);
 	/* libpq's own messages end with a newline. */
 	int len = (int)strcspn(msg, "\n");
 	snprintf(h->err, sizeof h->err, "%s: %.*s%s%s%s", op, len, msg, state ? " (" : "",
@@ -103,6 +213,8 @@ static void name_of(enum stw__pg_sid id, char *buf, size_t cap)
 PGresult *stw__pg_run_named(struct stw__pg *h, const char *name, const struct stw__pg_params *p,
 			    const char *op, int *rc)
 {
+	if ((*rc = stw__pg_ready(h, op)) != STW_OK)
+		return NULL;
 	PGresult *res = PQexecPrepared(h->conn, name, p != NULL ? p->n : 0, p != NULL ? p->v : NULL,
 				       NULL, NULL, 0);
 	ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -138,10 +250,12 @@ int stw__pg_change(struct stw__pg *h, enum stw__pg_sid id, const struct stw__pg_
 
 int stw__pg_exec(struct stw__pg *h, const char *sql, const char *op)
 {
+	int rc = stw__pg_ready(h, op);
+	if (rc != STW_OK)
+		return rc;
 	PGresult *res = PQexec(h->conn, sql);
 	ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	int rc =
-	    st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STW_OK : stw__pg_fail(h, res, op);
+	rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STW_OK : stw__pg_fail(h, res, op);
 	PQclear(res);
 	return rc;
 }
@@ -214,9 +328,14 @@ int stw__pg_in_txn(const struct stw__pg *h)
 int stw__pg_begin(struct stw__store *s)
 {
 	struct stw__pg *h = stw__pg_h(s);
-	if (stw__pg_in_txn(h))
+	if (h->open || stw__pg_in_txn(h))
 		return stw__pg_failf(h, STW_EINVAL, "begin: a transaction is open");
-	return stw__pg_exec(h, "BEGIN", "begin");
+	int rc = stw__pg_exec(h, "BEGIN", "begin");
+	/* A connection found lost by BEGIN had done nothing yet: connect again once. */
+	if (rc == STW_EBUSY && h->lost)
+		rc = stw__pg_exec(h, "BEGIN", "begin");
+	h->open = rc == STW_OK;
+	return rc;
 }
 
 /*
@@ -234,6 +353,8 @@ int stw__pg_commit(struct stw__store *s)
 	if (t == PQTRANS_INERROR)
 		return stw__pg_failf(h, STW_ESTORE,
 				     "commit: a statement of the transaction failed: roll it back");
+	if (t == PQTRANS_UNKNOWN) /* lost before: the server rolled it back */
+		return stw__pg_ready(h, "commit");
 	PGresult *res = PQexec(h->conn, "COMMIT");
 	int rc = STW_OK;
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -241,8 +362,18 @@ int stw__pg_commit(struct stw__store *s)
 	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
 		rc = stw__pg_failf(h, STW_ESTORE, "commit: the transaction was rolled back");
 	PQclear(res);
-	if (rc != STW_OK && !stw__pg_in_txn(h))
-		h->undos++;
+	if (rc != STW_OK && h->lost)
+		/* The COMMIT may have reached the server before the connection went. */
+		rc =
+		    stw__pg_failf(h, STW_ESTORE,
+				  "commit: the connection to PostgreSQL was lost while committing, "
+				  "so the transaction may or may not have committed: %s",
+				  h->base.health.why);
+	if (rc == STW_OK || !stw__pg_in_txn(h)) {
+		if (rc != STW_OK)
+			h->undos++;
+		h->open = 0;
+	}
 	return rc;
 }
 
@@ -250,8 +381,13 @@ int stw__pg_commit(struct stw__store *s)
 int stw__pg_rollback(struct stw__store *s)
 {
 	struct stw__pg *h = stw__pg_h(s);
-	if (!stw__pg_in_txn(h))
+	int was_open = h->open;
+	h->open = 0;
+	if (!stw__pg_in_txn(h)) {
+		if (was_open) /* lost with its connection: the server undid it */
+			h->undos++;
 		return STW_OK;
+	}
 	h->undos++;
 	return stw__pg_exec(h, "ROLLBACK", "rollback");
 }
@@ -291,9 +427,15 @@ int stw__pg_rollback_to(struct stw__store *s)
 			    "rollback_to");
 }
 
+/*
+ * A transaction whose connection was lost counts as open until it is
+ * rolled back, so that the caller undoes its levels rather than write on
+ * a new connection as if nothing had happened.
+ */
 int stw__pg_in_transaction(struct stw__store *s)
 {
-	return stw__pg_in_txn(stw__pg_h(s));
+	struct stw__pg *h = stw__pg_h(s);
+	return h->open || stw__pg_in_txn(h);
 }
 
 uint64_t stw__pg_undos(struct stw__store *s)

@@ -189,14 +189,17 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 			(q->stuck_before > 0 ? STW__PG_LQ_STUCK : 0u);
 	char name[16];
 	snprintf(name, sizeof name, "stw_list_%u", mask);
+	int rc = stw__pg_ready(h, "list_instances"); /* a new connection has none prepared */
+	if (rc != STW_OK)
+		return rc;
 	if (!(h->list_ready & (1u << mask))) {
 		char sql[2048];
 		if (stw__pg_list_sql(mask, sql, sizeof sql) != 0)
 			return stw__pg_failf(h, STW_ESTORE, "list_instances: statement too long");
 		PGresult *res = PQprepare(h->conn, name, sql, 0, NULL);
-		int rc = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK
-			     ? STW_OK
-			     : stw__pg_fail(h, res, "list_instances");
+		rc = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK
+			 ? STW_OK
+			 : stw__pg_fail(h, res, "list_instances");
 		PQclear(res);
 		if (rc != STW_OK)
 			return rc;
@@ -215,7 +218,6 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 	stw__pg_int(&p, q->offset > 0 ? q->offset : 0);
 	if (q->stuck_before > 0)
 		stw__pg_int(&p, q->stuck_before);
-	int rc;
 	PGresult *res = stw__pg_run_named(h, name, &p, "list_instances", &rc);
 	if (res == NULL)
 		return rc;

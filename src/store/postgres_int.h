@@ -124,7 +124,14 @@ struct stw__pg {
 	struct stw__store base;    /* first: the handle is a struct stw__store */
 	struct stw__store_ops ops; /* base.ops points here (see postgres.c) */
 	PGconn *conn;
-	int read_only;       /* the session refuses writes; nothing is locked by reads */
+	/* Sets a new connection's session up and prepares its statements (postgres.c). */
+	int (*setup)(struct stw__pg *h);
+	int read_only; /* the session refuses writes; nothing is locked by reads */
+	int open;      /* a transaction began and has not ended (begin to commit or rollback) */
+	int set_up;    /* the connection's session is set up (setup() succeeded on it) */
+	int lost;      /* the connection was found lost and not made again */
+	int64_t backoff_ms;  /* the wait after the last failed attempt to connect again (0: none) */
+	int64_t retry_at_ms; /* monotonic ms before which no attempt is made */
 	uint64_t undos;      /* rollbacks of transactions and of levels */
 	uint32_t list_ready; /* the list_instances variants prepared, by mask */
 	char err[512];       /* the last failure's message */
@@ -145,6 +152,13 @@ struct stw__pg_params {
 void stw__pg_text(struct stw__pg_params *p, const char *v);
 void stw__pg_int(struct stw__pg_params *p, int64_t v);
 void stw__pg_limit(struct stw__pg_params *p, int64_t v);
+
+/*
+ * Makes sure the connection works before an operation `op`: a lost one is
+ * made again (and set up) when no transaction is open and the backoff
+ * allows; STW_EBUSY with the reason otherwise (see store.h, Connections).
+ */
+int stw__pg_ready(struct stw__pg *h, const char *op);
 
 /* Records a printf-style message and returns code. */
 int stw__pg_failf(struct stw__pg *h, int code, const char *fmt, ...)

@@ -54,6 +54,17 @@
  *    version is STW_ECONFLICT, a taken key or id STW_EEXIST; an append to a
  *    stream that another transaction appended to meanwhile gets the next
  *    version (the caller compares it with the one it expected).
+ *
+ * Connections. A backend that talks to a server (PostgreSQL) may lose its
+ * connection: the server restarts, the network drops. The operation that
+ * finds it lost fails with STW_EBUSY (its transaction is gone: nothing it
+ * wrote stays) or, for a commit, STW_ESTORE (the server may have committed
+ * before the connection went: the caller reads again what it relies on).
+ * The next operation outside a transaction (begin() included) connects
+ * again, at most once per backoff (100 ms doubling to 5 s while the server
+ * stays away; STW_EBUSY meanwhile); inside a transaction that was open when
+ * the connection went, every operation fails with STW_EBUSY until it is
+ * rolled back. The handle keeps count in its health (struct stw__store_health).
  */
 #ifndef STW_STORE_H
 #define STW_STORE_H
@@ -389,6 +400,18 @@ struct stw__store_ops {
 #define STW__CAP_FOREIGN_COMMITS 2u
 
 /* Every backend's handle starts with this. */
+/*
+ * How a handle's connection has fared (all 0 for a store without one): the
+ * backend updates it as its operations find the connection lost and make it
+ * again.
+ */
+struct stw__store_health {
+	uint64_t losses;       /* connections found lost */
+	uint64_t reconnects;   /* connections made again */
+	int64_t down_since_ms; /* monotonic ms the connection was found lost; 0: it works */
+	char why[256];         /* why the last loss or failed attempt happened ("" if none) */
+};
+
 struct stw__store {
 	const struct stw__store_ops *ops;
 	unsigned caps; /* STW__CAP_* */
@@ -399,6 +422,7 @@ struct stw__store {
 	 * transaction is open looks subtransactions up on disk).
 	 */
 	int max_savepoints;
+	struct stw__store_health health; /* kept by the backend */
 };
 
 struct stw__sqlite_options; /* store/sqlite.h */

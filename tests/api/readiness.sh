@@ -28,16 +28,8 @@ command -v sqlite3 >/dev/null || {
 	exit 1
 }
 
-expect() { # NAME COMMAND...: runs COMMAND, reports NAME
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok   $name"
-	else
-		echo "FAIL $name"
-		STATUS=1
-	fi
-}
+# shellcheck source=tests/api/checks.sh
+. "$(dirname "$0")/checks.sh"
 
 # start DEMO [OPTION...]: a demo on $TMP/r.db and a free port; sets DAEMON and URL.
 start() {
@@ -77,19 +69,6 @@ unlock() {
 	exec 7>&-
 	wait "$LOCKER" 2>/dev/null
 	LOCKER=""
-}
-
-# status PATH: the HTTP status of a GET; body in $TMP/body.
-status() { curl -s -o "$TMP/body" -w '%{http_code}' "$URL$1"; }
-body_has() { grep -q -- "$1" "$TMP/body"; }
-
-# poll PATH CODE: waits up to 15 s for GET PATH to answer CODE.
-poll() {
-	for _ in $(seq 150); do
-		[ "$(status "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 issue() { # DOCUMENT: the status of an IssueDocument command posted to Billing

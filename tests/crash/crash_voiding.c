@@ -3,7 +3,7 @@
  * any durable boundary: nothing is lost, nothing is done twice, and every
  * process ends where the model says.
  *
- *   crash_voiding [--kills N] [--docs N] [--seed S] [--dir D] [--verbose]
+ *   crash_voiding [--kills N] [--restarts N] [--docs N] [--seed S] [--dir D] [--verbose]
  *
  * The voiding workload's deterministic script (voiding_script.h: issue every
  * document, publish one customer's report, void two thirds of the documents,
@@ -19,11 +19,22 @@
  * progress. Once the requested number of kills is reached, the last round
  * runs to its end without kills and is verified too (voiding_verify.h).
  *
- * The parent never holds an engine or an SQLite connection across fork().
+ * With STEWARD_TEST_STORE=pg each round's store is a schema of its own on
+ * the PostgreSQL server STEWARD_TEST_PG_URL names, and --restarts N also
+ * restarts that server N times as a crash would (pg_ctl stop -m immediate,
+ * by the command in STEWARD_TEST_PG_RESTART, which `scripts/pg-cluster.sh
+ * run` sets) at a random moment of a child's run: the child keeps its
+ * engine open through the restart and carries on once the engine has
+ * connected again, calling the script again from its start after a call
+ * that failed with STW_EBUSY or STW_ESTORE (for at most a minute).
+ *
+ * The parent never holds an engine or a store connection across fork().
  * It prints one line,
- *   crash kills=<n> processes=<n> lost=<n> doubled=<n> off_model=<n> duplicate_deliveries=<n>
- * and exits 0 only if lost, doubled and off_model are 0, every database
- * passes PRAGMA integrity_check, and the kills reached the request.
+ *   crash kills=<n> restarts=<n> processes=<n> lost=<n> doubled=<n> off_model=<n>
+ *   duplicate_deliveries=<n>
+ * and exits 0 only if lost, doubled and off_model are 0, every store passes
+ * its integrity check (PRAGMA integrity_check; amcheck on PostgreSQL), and
+ * the kills and restarts reached the request.
  */
 #include <errno.h>
 #include <signal.h>
@@ -46,6 +57,8 @@
 struct config {
 	struct vw_config vw; /* the workload: documents, verbosity */
 	long kills;          /* kills to reach */
+	long restarts;       /* restarts of the PostgreSQL server to reach */
+	const char *restart; /* the command that restarts it (STEWARD_TEST_PG_RESTART) */
 	uint64_t seed;       /* of the kill schedule */
 };
 
@@ -105,12 +118,18 @@ struct child_client {
 	struct child_plan *plan;
 };
 
+/* A failure the child waits out on PostgreSQL: the server away, or a commit cut short. */
+static int transient(int rc)
+{
+	return fx_on_pg() && (rc == STW_EBUSY || rc == STW_ESTORE);
+}
+
 static void child_called(void *ud, enum vw_call call, long i, int rc, int done)
 {
 	struct child_client *c = ud;
 	char what[48];
 
-	if (done)
+	if (done || transient(rc))
 		return;
 	snprintf(what, sizeof what, "%s %ld", vw_call_name(call), i);
 	workload_error(c->e, what, NULL, rc);
@@ -132,7 +151,7 @@ static int workload(const struct config *cfg, const char *db, struct child_plan 
 	struct stw_options opts = { 0 };
 	struct child_client client = { NULL, plan };
 	struct vw_client c = { child_called, child_phase, &client };
-	int rc, status = 0;
+	int rc, status = 0, registered = 0;
 
 	opts.failpoint = on_failpoint;
 	opts.failpoint_ud = plan;
@@ -144,14 +163,30 @@ static int workload(const struct config *cfg, const char *db, struct child_plan 
 	 * by the CPU rather than by the disk.
 	 */
 	opts.synchronous = 1;
-	rc = stw_open(db, &opts, &client.e);
-	if (rc != STW_OK)
-		return workload_error(NULL, "opening", db, rc);
-	rc = vw_register(client.e);
-	if (rc != STW_OK)
+	/* Through a restart of the server: the same engine, the script again. */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		rc = client.e == NULL ? stw_open(db, &opts, &client.e) : STW_OK;
+		if (rc == STW_OK && !registered) {
+			rc = vw_register(client.e);
+			registered = rc == STW_OK;
+		}
+		if (rc == STW_OK)
+			rc = vw_script(client.e, &cfg->vw, &c);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (rc == STW_OK || !transient(rc) || t.tv_sec - t0.tv_sec > 60)
+			break;
+		struct timespec pause = { 0, 50 * 1000000L };
+		nanosleep(&pause, NULL);
+	}
+	if (rc != STW_OK && client.e == NULL)
+		status = workload_error(NULL, "opening", db, rc);
+	else if (rc != STW_OK && !registered)
 		status = workload_error(client.e, "registering", NULL, rc);
-	else if (vw_script(client.e, &cfg->vw, &c) != STW_OK)
-		status = 3;
+	else if (rc != STW_OK)
+		status =
+		    transient(rc) ? workload_error(client.e, "waiting for the store", NULL, rc) : 3;
 	stw_close(client.e);
 	return status;
 }
@@ -188,10 +223,12 @@ enum child_end { CHILD_DONE, CHILD_KILLED, CHILD_FAILED };
 
 /*
  * Forks a child that runs the workload on db with the plan, and waits for it.
- * With kill_after_ms > 0 the parent kills it after that long instead.
+ * With kill_after_ms > 0 the parent kills it after that long instead; with
+ * restart_after_ms > 0 it restarts the PostgreSQL server after that long
+ * (*restarted set to 1 when it did), and the child carries on.
  */
 static enum child_end run_child(const struct config *cfg, const char *db, struct child_plan *plan,
-				long kill_after_ms)
+				long kill_after_ms, long restart_after_ms, int *restarted)
 {
 	pid_t pid;
 	int ws = 0;
@@ -208,6 +245,13 @@ static enum child_end run_child(const struct config *cfg, const char *db, struct
 	if (kill_after_ms > 0) {
 		sleep_ms(kill_after_ms);
 		kill(pid, SIGKILL);
+	}
+	if (restart_after_ms > 0) {
+		sleep_ms(restart_after_ms);
+		int ws_restart = system(cfg->restart);
+		*restarted = WIFEXITED(ws_restart) && WEXITSTATUS(ws_restart) == 0;
+		if (!*restarted)
+			fprintf(stderr, "crash_voiding: '%s' failed\n", cfg->restart);
 	}
 	while (waitpid(pid, &ws, 0) < 0) {
 		if (errno != EINTR) {
@@ -226,10 +270,12 @@ static enum child_end run_child(const struct config *cfg, const char *db, struct
 }
 
 static const char usage[] =
-    "usage: crash_voiding [--kills N] [--docs N] [--seed S] [--dir D] [--verbose]\n"
+    "usage: crash_voiding [--kills N] [--restarts N] [--docs N] [--seed S] [--dir D] [--verbose]\n"
     "Kills the voiding workload N times (default 200) at the engine's durable\n"
     "boundaries and at random moments, over N documents (default 300), and checks\n"
-    "that nothing is lost or doubled. --dir keeps the databases in D.\n";
+    "that nothing is lost or doubled. --dir keeps the databases in D. On PostgreSQL\n"
+    "(STEWARD_TEST_STORE=pg), --restarts also restarts the server N times as a\n"
+    "crash would (STEWARD_TEST_PG_RESTART, set by scripts/pg-cluster.sh run).\n";
 
 /* The options of this program (see vw_parse_args). */
 static int own_arg(void *ud, const char *opt, const char *val)
@@ -241,11 +287,35 @@ static int own_arg(void *ud, const char *opt, const char *val)
 		return 0;
 	if (strcmp(opt, "--kills") == 0)
 		cfg->kills = v;
+	else if (strcmp(opt, "--restarts") == 0)
+		cfg->restarts = v;
 	else if (strcmp(opt, "--seed") == 0)
 		cfg->seed = (uint64_t)v;
 	else
 		return 0;
 	return 2;
+}
+
+/*
+ * The store of round r into db (cap bytes): dir/round-NNN.db, or on
+ * PostgreSQL a schema of its own. Returns 0, or -1 after printing why.
+ */
+static int round_store(const char *dir, long r, char *db, size_t cap)
+{
+	char name[32];
+	if (!fx_on_pg()) {
+		snprintf(db, cap, "%s/round-%03ld.db", dir, r);
+		return 0;
+	}
+	snprintf(name, sizeof name, "round_%03ld", r);
+	return fx_pg_store(dir, name, db, cap);
+}
+
+/* Removes a verified round's store (a schema stays until the end: fx_pg_drop). */
+static void round_remove(const char *db)
+{
+	if (!fx_on_pg())
+		fx_remove_db(db);
 }
 
 int main(int argc, char **argv)
@@ -256,9 +326,10 @@ int main(int argc, char **argv)
 	struct vw_tally t = { 0 };
 	struct shared *sh;
 	struct child_plan plan = { -1, 0, NULL };
-	char dir[FX_PATH], db[FX_PATH + 32];
+	char dir[FX_PATH], db[FX_PATH + 512];
 	long total[NFAILPOINTS + 1] = { 0 }, span[NFAILPOINTS];
-	long kills = 0, iteration = 0, executes = 0, round = 0, verified = 0;
+	long kills = 0, restarts = 0, iteration = 0, executes = 0, round = 0, verified = 0;
+	double round_ms = 0;                    /* how long the first round took */
 	long kills_at[NFAILPOINTS + 1] = { 0 }; /* last: random moments */
 	uint64_t rng;
 	int made_dir = 0, failed = 0;
@@ -267,6 +338,12 @@ int main(int argc, char **argv)
 
 	if (vw_parse_args(argc, argv, &cfg.vw, usage, own_arg, &cfg) != 0)
 		return 2;
+	cfg.restart = getenv("STEWARD_TEST_PG_RESTART");
+	if (cfg.restarts > 0 && (!fx_on_pg() || cfg.restart == NULL || *cfg.restart == '\0')) {
+		fprintf(stderr, "crash_voiding: --restarts needs STEWARD_TEST_STORE=pg and "
+				"STEWARD_TEST_PG_RESTART (scripts/pg-cluster.sh run sets it)\n");
+		return 2;
+	}
 	rng = cfg.seed;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (fx_dir_open(dir, sizeof dir, cfg.vw.dir, "crash_voiding", &made_dir) != 0) {
@@ -285,13 +362,16 @@ int main(int argc, char **argv)
 	 * hit by a whole workload, so that the hits chosen below spread the
 	 * kills over all of it, and it is verified like every other round.
 	 */
-	snprintf(db, sizeof db, "%s/round-000.db", dir);
-	end = run_child(&cfg, db, &plan, 0);
+	if (round_store(dir, 0, db, sizeof db) != 0)
+		return 2;
+	end = run_child(&cfg, db, &plan, 0, 0, NULL);
 	memcpy(total, sh->hits, sizeof total);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	round_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	if (end != CHILD_DONE || vw_verify(&cfg.vw, db, &t) != 0)
 		failed = 1;
 	else
-		fx_remove_db(db);
+		round_remove(db);
 	verified += end == CHILD_DONE;
 	for (int i = 0; i < NFAILPOINTS; i++) {
 		/* About 2 * kills / 16 kills per round: some 8 rounds whatever is asked. */
@@ -309,13 +389,20 @@ int main(int argc, char **argv)
 	}
 
 	round = 1;
-	snprintf(db, sizeof db, "%s/round-%03ld.db", dir, round);
+	if (round_store(dir, round, db, sizeof db) != 0)
+		failed = 1;
 	while (!failed) {
-		long kill_after = 0;
-		int last = kills >= cfg.kills;
+		long kill_after = 0, restart_after = 0;
+		int last = kills >= cfg.kills && restarts >= cfg.restarts, restarted = 0;
 
 		plan.target = -1;
-		if (!last && iteration % 4 == 3) {
+		if (!last && restarts < cfg.restarts &&
+		    (iteration % 8 == 5 || kills >= cfg.kills)) {
+			/* Within the first half of a whole round's time, so that it lands on work.
+			 */
+			restart_after =
+			    random_between(&rng, 1, round_ms > 20 ? (long)round_ms / 2 : 10);
+		} else if (!last && iteration % 4 == 3) {
 			kill_after = random_between(&rng, 1, 40);
 		} else if (!last) {
 			plan.target = (int)((iteration - iteration / 4) % NFAILPOINTS);
@@ -325,7 +412,13 @@ int main(int argc, char **argv)
 				plan.hit += executes;
 		}
 		iteration++;
-		end = run_child(&cfg, db, &plan, kill_after);
+		end = run_child(&cfg, db, &plan, kill_after, restart_after, &restarted);
+		if (restart_after > 0 && !restarted)
+			failed = 1;
+		restarts += restarted;
+		if (restarted)
+			vw_note(&cfg.vw, "restart %ld of the server (round %ld) at %ld ms",
+				restarts, round, restart_after);
 		if (sh->hits[EXECUTE_FP] > executes)
 			executes = sh->hits[EXECUTE_FP];
 		if (end == CHILD_FAILED) {
@@ -350,31 +443,36 @@ int main(int argc, char **argv)
 			if (vw_verify(&cfg.vw, db, &t) != 0)
 				failed = 1;
 			else
-				fx_remove_db(db);
+				round_remove(db);
 			verified++;
 			if (last)
 				break;
 			round++;
 			executes = 0;
-			snprintf(db, sizeof db, "%s/round-%03ld.db", dir, round);
+			if (round_store(dir, round, db, sizeof db) != 0)
+				failed = 1;
 		}
 	}
 	munmap(sh, sizeof *sh);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("crash kills=%ld processes=%ld lost=%ld doubled=%ld off_model=%ld "
-	       "duplicate_deliveries=%ld\n",
-	       kills, t.processes, t.lost, t.doubled, t.off_model, t.duplicate_deliveries);
+	printf("crash store=%s kills=%ld restarts=%ld processes=%ld lost=%ld doubled=%ld "
+	       "off_model=%ld duplicate_deliveries=%ld\n",
+	       fx_on_pg() ? "postgresql" : "sqlite", kills, restarts, t.processes, t.lost,
+	       t.doubled, t.off_model, t.duplicate_deliveries);
 	for (int i = 0; i <= NFAILPOINTS; i++)
 		vw_note(&cfg.vw, "%ld kills at %s", kills_at[i],
 			i < NFAILPOINTS ? failpoints[i] : "random moments");
 	vw_note(&cfg.vw, "%ld rounds verified, %ld children, %.1f s", verified, iteration + 1,
 		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (failed || t.lost || t.doubled || t.off_model || t.integrity_failed ||
-	    kills < cfg.kills) {
-		fprintf(stderr, "crash_voiding: FAILED; databases kept in %s\n", dir);
+	    kills < cfg.kills || restarts < cfg.restarts) {
+		fprintf(stderr, "crash_voiding: FAILED; %s kept in %s\n",
+			fx_on_pg() ? "schemas named after" : "databases", dir);
 		return 1;
 	}
+	if (fx_on_pg() && fx_pg_drop(dir) != 0)
+		return 1;
 	if (made_dir)
 		fx_tmpdir_remove(dir);
 	return 0;

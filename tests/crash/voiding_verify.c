@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "fixture.h"
 #include "voiding_verify.h"
 
 static const char *const kind_prefix[VW_NKINDS - 1] = { "void", "voidb", "void2" };
@@ -494,8 +495,45 @@ int vw_integrity(const struct vw_config *cfg, const char *db)
 	return bad;
 }
 
-int vw_check_sqlite(const struct vw_config *cfg, const char *db, struct vw_tally *t)
+/* 1 when db is a PostgreSQL store's URL. */
+static int on_postgres(const char *db)
 {
+	return strncmp(db, "postgres://", 11) == 0 || strncmp(db, "postgresql://", 13) == 0;
+}
+
+/*
+ * A PostgreSQL store's counterpart of integrity_check: amcheck's
+ * bt_index_check on every B-tree index of the store's schema, with
+ * heapallindexed (every row of the table is found in the index), and the
+ * dedup table's duplicate count.
+ */
+static int check_postgres(const struct vw_config *cfg, const char *db, struct vw_tally *t)
+{
+	long long checked = 0, dups = 0;
+	int rc = fx_pg_scalar(db, "CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA public", NULL);
+	if (rc == 0)
+		rc = fx_pg_scalar(db,
+				  "SELECT count(*) FROM (SELECT public.bt_index_check(c.oid, true)"
+				  " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+				  " JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'btree'"
+				  " AND c.relnamespace = current_schema()::regnamespace) AS checks",
+				  &checked);
+	if (rc == 0)
+		rc = fx_pg_scalar(db, "SELECT sum(duplicates) FROM stw_dedup", &dups);
+	if (rc == 0 && checked == 0) {
+		fprintf(stderr, "%s: %s: no index to check\n", cfg->prog, db);
+		rc = -1;
+	}
+	if (rc != 0)
+		t->integrity_failed = 1;
+	t->duplicate_deliveries += (long)dups;
+	return rc;
+}
+
+int vw_check_store(const struct vw_config *cfg, const char *db, struct vw_tally *t)
+{
+	if (on_postgres(db))
+		return check_postgres(cfg, db, t);
 	sqlite3 *s = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_open_v2(db, &s, SQLITE_OPEN_READWRITE, NULL);
@@ -574,7 +612,7 @@ int vw_verify(const struct vw_config *cfg, const char *db, struct vw_tally *t)
 			e ? stw_errmsg(e) : "");
 	stw_close(e);
 	if (rc == STW_OK)
-		rc = vw_check_sqlite(cfg, db, t);
+		rc = vw_check_store(cfg, db, t);
 	vw_note(cfg, "verified %s: lost %ld, doubled %ld, off model %ld", db, t->lost - lost0,
 		t->doubled - doubled0, t->off_model - off0);
 	if (rc != STW_OK)

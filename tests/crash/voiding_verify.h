@@ -2,7 +2,7 @@
  * voiding_verify.h - the checks of a store the voiding workload ran on
  * (voiding_script.h) against its model: no event missing or doubled, every
  * process where the model says, the views' totals, the cursors at their
- * heads, every reminder rung once, and PRAGMA integrity_check.
+ * heads, every reminder rung once, and the store's integrity check.
  *
  * Test code only: it prints what differs (through vw_note) and is used by
  * the parent of forked children, never across a fork.
@@ -67,18 +67,20 @@ int vw_check_engine(struct stw_engine *e, const struct vw_config *cfg, struct vw
 int vw_verify_engine(struct stw_engine *e, const struct vw_config *cfg, struct vw_tally *t);
 
 /*
- * PRAGMA integrity_check and the dedup table's duplicate count on the file
- * db, through a connection of its own. Returns 0, or -1 when it could not
- * read them (t->integrity_failed is then set too).
+ * The store's own integrity check and the dedup table's duplicate count,
+ * through a connection of its own: PRAGMA integrity_check on an SQLite
+ * file, amcheck's bt_index_check of every index on a PostgreSQL store's URL.
+ * Returns 0, or -1 when it could not read them or found the store damaged
+ * (t->integrity_failed is then set too).
  */
-int vw_check_sqlite(const struct vw_config *cfg, const char *db, struct vw_tally *t);
+int vw_check_store(const struct vw_config *cfg, const char *db, struct vw_tally *t);
 
 /* PRAGMA integrity_check on the file db, through a connection of its own: 0 if "ok", else 1. */
 int vw_integrity(const struct vw_config *cfg, const char *db);
 
 /*
  * Opens an engine on db, verifies it (vw_verify_engine), closes it and checks
- * the file (vw_check_sqlite). Returns 0 if it matches the model, 1 if it
+ * the store (vw_check_store). Returns 0 if it matches the model, 1 if it
  * differs, or -1 if the database could not be read at all.
  */
 int vw_verify(const struct vw_config *cfg, const char *db, struct vw_tally *t);

@@ -133,10 +133,10 @@ static void quiet(void *ud, const char *message)
 	(void)message;
 }
 
-/* Connects to the server; NULL after printing why. */
-static PGconn *pg_connect(void)
+/* Connects to the server (url NULL) or to a store's URL; NULL after printing why. */
+static PGconn *pg_connect_to(const char *url)
 {
-	const char *server = fx_pg_server();
+	const char *server = url != NULL ? url : fx_pg_server();
 	if (server == NULL) {
 		print_error("STEWARD_TEST_STORE=pg needs STEWARD_TEST_PG_URL\n");
 		return NULL;
@@ -150,6 +150,11 @@ static PGconn *pg_connect(void)
 	}
 	PQsetNoticeProcessor(c, quiet, NULL); /* "drop cascades to ..." */
 	return c;
+}
+
+static PGconn *pg_connect(void)
+{
+	return pg_connect_to(NULL);
 }
 
 /* Runs one statement with up to one parameter; 0, or -1 after printing why. */
@@ -194,6 +199,20 @@ int fx_pg_store(const char *dir, const char *name, char *url, size_t cap)
 	return 0;
 }
 
+int fx_pg_scalar(const char *url, const char *sql, long long *out)
+{
+	PGconn *c = pg_connect_to(url);
+	PGresult *res = NULL;
+	int rc = c != NULL ? pg_run(c, sql, NULL, &res) : -1;
+	if (rc == 0 && out != NULL)
+		*out = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)
+			   ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+			   : 0;
+	PQclear(res);
+	PQfinish(c);
+	return rc;
+}
+
 int fx_pg_drop(const char *dir)
 {
 	char schema[FX_PATH + 64];
@@ -222,6 +241,15 @@ int fx_pg_store(const char *dir, const char *name, char *url, size_t cap)
 	(void)name;
 	(void)url;
 	(void)cap;
+	print_error("this build has no PostgreSQL store\n");
+	return -1;
+}
+
+int fx_pg_scalar(const char *url, const char *sql, long long *out)
+{
+	(void)url;
+	(void)sql;
+	(void)out;
 	print_error("this build has no PostgreSQL store\n");
 	return -1;
 }

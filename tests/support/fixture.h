@@ -77,6 +77,14 @@ const char *fx_pg_server(void);
  */
 int fx_pg_store(const char *dir, const char *name, char *url, size_t cap);
 
+/*
+ * Runs one statement through a connection of its own to url (a store's URL
+ * from fx_pg_store) and puts the first column of its first row, as an
+ * integer (0 for none or NULL), into *out (may be NULL). Returns 0, or -1
+ * after printing why.
+ */
+int fx_pg_scalar(const char *url, const char *sql, long long *out);
+
 /* Drops the schemas fx_pg_store made for a test directory. Returns 0 or -1. */
 int fx_pg_drop(const char *dir);
 

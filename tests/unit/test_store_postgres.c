@@ -6,8 +6,12 @@
  * committed; a deadlock between two engines is STW_EBUSY for one of them
  * and leaves positions gap-free; the schema's version is checked; a
  * read-only store refuses writes and an empty one is not a store; engines
- * opening a new store at once create it once. Each test in a schema of its
- * own on the server STEWARD_TEST_PG_URL names; skipped (77) without it.
+ * opening a new store at once create it once; a connection the server
+ * drops is made again by the next operation outside a transaction (begin
+ * included, without a failure), while a transaction it held fails until it
+ * is rolled back, loses what it wrote, and counts as undone. Each test in a
+ * schema of its own on the server STEWARD_TEST_PG_URL names; skipped (77)
+ * without it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +28,7 @@
 
 #include "fixture.h"
 #include "rows.h"
+#include "store/postgres_int.h"
 #include "store/store.h"
 
 /* A test's directory (named after it: its schema) and the store's URL. */
@@ -266,6 +271,109 @@ static void test_concurrent_create(void **state)
 	}
 }
 
+/*
+ * Ends the server process behind store s's connection from a connection of
+ * its own, as a restart or a dropped network would, and waits until it is gone.
+ */
+static void drop_connection(struct fixture *f, struct stw__store *s)
+{
+	char q[96];
+	snprintf(q, sizeof q, "SELECT pg_terminate_backend(%d, 5000)",
+		 PQbackendPID(stw__pg_h(s)->conn));
+	PGconn *c = PQconnectdb(f->url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *res = PQexec(c, q);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	PQfinish(c);
+}
+
+static int count_one(const struct stw__instance_row *r, void *ud)
+{
+	(void)r;
+	++*(int *)ud;
+	return 0;
+}
+
+/* The instances list_instances gives for no filter (a statement prepared on first use). */
+static int list_all(struct stw__store *s, int *n)
+{
+	*n = 0;
+	return STW__S(s, list_instances, NULL, count_one, n);
+}
+
+/*
+ * Outside a transaction, the operation that finds the connection dropped
+ * fails with STW_EBUSY and the health says so; the next one connects again,
+ * with the session and every statement (those prepared on first use too).
+ */
+static void test_lost_connection_outside_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__store *s = f->s;
+	int n = -1;
+	append_ok(s, "Billing", "e1", "A", 1, 1);
+	assert_int_equal(list_all(s, &n), STW_OK);
+	drop_connection(f, s);
+	int64_t head = 0;
+	assert_int_equal(STW__S(s, head, "Billing", &head), STW_EBUSY);
+	assert_non_null(strstr(STW__S0(s, errmsg), "connection to PostgreSQL was lost"));
+	assert_int_equal(s->health.losses, 1);
+	assert_true(s->health.down_since_ms > 0);
+	assert_true(s->health.why[0] != '\0');
+	assert_int_equal(STW__S(s, head, "Billing", &head), STW_OK);
+	assert_int_equal(head, 1);
+	assert_int_equal(s->health.reconnects, 1);
+	assert_int_equal(s->health.down_since_ms, 0);
+	assert_int_equal(list_all(s, &n), STW_OK);
+	assert_int_equal(n, 0);
+	append_ok(s, "Billing", "e2", "A", 2, 2);
+}
+
+/* begin() on a dropped connection connects again and begins, without a failure. */
+static void test_begin_reconnects(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__store *s = f->s;
+	drop_connection(f, s);
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e1", "A", 1, 1);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(s->health.losses, 1);
+	assert_int_equal(s->health.reconnects, 1);
+}
+
+/*
+ * A transaction whose connection drops is gone: every operation fails
+ * (STW_EBUSY) without connecting again, commit included, until rollback,
+ * which counts an undo; then the store works again and nothing the
+ * transaction wrote was kept.
+ */
+static void test_lost_in_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__store *s = f->s;
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "Billing", "e1", "A", 1, 1);
+	drop_connection(f, s);
+	struct stw__event_row r = ev("Billing", "e2", "A");
+	assert_int_equal(STW__S(s, append, &r, NULL, NULL), STW_EBUSY);
+	assert_int_equal(STW__S(s, cursor_set, "d", "Billing", 1), STW_EBUSY);
+	assert_non_null(strstr(STW__S0(s, errmsg), "lost in a transaction"));
+	assert_int_equal(STW__S0(s, commit), STW_EBUSY);
+	assert_int_equal(s->health.reconnects, 0);
+	uint64_t undos = STW__S0(s, undos);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(STW__S0(s, undos), undos + 1);
+	assert_false(STW__S0(s, in_transaction));
+	int64_t head = -1;
+	assert_int_equal(STW__S(s, head, "Billing", &head), STW_OK);
+	assert_int_equal(head, 0);
+	assert_int_equal(s->health.reconnects, 1);
+	append_ok(s, "Billing", "e1", "A", 1, 1);
+}
+
 int main(void)
 {
 	if (fx_pg_server() == NULL) {
@@ -280,6 +388,9 @@ int main(void)
 		T(test_schema_version),
 		T(test_read_only),
 		T(test_concurrent_create),
+		T(test_lost_connection_outside_transaction),
+		T(test_begin_reconnects),
+		T(test_lost_in_transaction),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

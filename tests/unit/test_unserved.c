@@ -4,7 +4,9 @@
  * runs; see test_check.c): a round parks them with the reason (they do not
  * hold back the other contexts' nor keep the engine busy), and a person's
  * retry delivers them once the context is served; an engine opened with
- * delivered_elsewhere leaves them pending for the engine that serves it.
+ * delivered_elsewhere leaves them pending for the engine that serves it; one
+ * opened with hold_commands (steward replay's) neither delivers nor parks
+ * any, served or not. Also stw_get_event, which that replay reads events with.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,13 +74,17 @@ static void on_log(enum stw_log_level level, const char *msg, void *ud)
 		snprintf(f->log, sizeof(f->log), "%s", msg);
 }
 
-/* Opens the world's engine with the policy and the Shop service (options: delivered_elsewhere). */
+/* Opens the world's engine with the policy and the Shop service (elsewhere: 1
+ * delivered_elsewhere, 2 hold_commands). */
 static int setup_with(void **state, int elsewhere)
 {
 	if (fx_new(state, sizeof(struct fixture), "unserved", FX_T0) != 0)
 		return -1;
 	struct fixture *f = *state;
-	struct stw_options o = { .log = on_log, .log_ud = f, .delivered_elsewhere = elsewhere };
+	struct stw_options o = { .log = on_log,
+				 .log_ud = f,
+				 .delivered_elsewhere = elsewhere == 1,
+				 .hold_commands = elsewhere == 2 };
 	assert_stw_ok(NULL, fx_world_open(&f->w, &o));
 	assert_stw_ok(f->w.e, stw_define(f->w.e, &policy));
 	assert_stw_ok(f->w.e, stw_register_service(f->w.e, "Shop", count, &f->shop));
@@ -93,6 +99,11 @@ static int setup(void **state)
 static int setup_elsewhere(void **state)
 {
 	return setup_with(state, 1);
+}
+
+static int setup_held(void **state)
+{
+	return setup_with(state, 2);
 }
 
 static void order(struct stw_engine *e, const char *id)
@@ -195,6 +206,54 @@ static void test_delivered_elsewhere(void **state)
 	assert_int_equal(pending, 0);
 }
 
+/* unserved-4: with hold_commands, neither Ship (served) nor Notify (not
+ * served) goes anywhere: both wait, pending, nothing is parked or logged, and
+ * stw_run_until_idle ends. */
+static void test_held(void **state)
+{
+	struct fixture *f = *state;
+	struct stw_engine *e = f->w.e;
+	order(e, "o1");
+	assert_stw_ok(e, stw_run_until_idle(e));
+	assert_int_equal(f->shop.calls, 0);
+	int64_t pending = -1;
+	assert_stw_ok(e, stw_pending_commands(e, &pending));
+	assert_int_equal(pending, 2);
+	json_t *l = NULL;
+	assert_stw_ok(e, stw_list_commands(e, NULL, 10, &l));
+	assert_int_equal(json_array_size(l), 0); /* none parked */
+	json_decref(l);
+	assert_string_equal(f->log, "");
+}
+
+/* The event stw_get_event gives for an id, when stw_read gave it. */
+static int keep_event(const struct stw_event *ev, void *ud)
+{
+	json_t **out = ud;
+	*out = stw_event_json(ev);
+	return 0;
+}
+
+/* unserved-5: stw_get_event finds an event by its id alone, as stw_read gives
+ * it; an unknown id is STW_ENOTFOUND, an empty one STW_EINVAL. */
+static void test_get_event(void **state)
+{
+	struct fixture *f = *state;
+	struct stw_engine *e = f->w.e;
+	order(e, "o1");
+	order(e, "o2");
+	json_t *got = NULL, *read = NULL;
+	assert_stw_ok(e, stw_get_event(e, "o2", keep_event, &got));
+	assert_stw_ok(e, stw_read(e, "Sales", 1, 1, keep_event, &read, NULL));
+	assert_non_null(got);
+	assert_true(json_equal(got, read));
+	assert_string_equal(str(got, "type"), "Ordered");
+	json_decref(got);
+	json_decref(read);
+	assert_int_equal(stw_get_event(e, "o3", keep_event, &got), STW_ENOTFOUND);
+	assert_int_equal(stw_get_event(e, "", keep_event, &got), STW_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +261,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_periodic_command_parked, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_delivered_elsewhere, setup_elsewhere,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_held, setup_held, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_get_event, setup, fx_teardown),
 	};
 	return cmocka_run_group_tests_name("unserved", tests, NULL, NULL);
 }

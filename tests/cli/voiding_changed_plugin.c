@@ -1,0 +1,36 @@
+/*
+ * voiding_changed_plugin.c - the voiding process with one path changed, for
+ * the test of steward replay (tests/cli/replay.sh): when Reports refuses to
+ * mark a document as voided, the process fails without asking Billing to
+ * abort the voiding (the example sends AbortDocumentVoiding). Every other
+ * transition, and the reports feed, are the example's.
+ */
+#include <string.h>
+
+#include <steward_plugin.h>
+
+#include "voiding.h"
+
+STEWARD_PLUGIN_EXPORT int steward_plugin_abi = STEWARD_PLUGIN_ABI;
+
+#define MAX_TRANSITIONS 16
+
+static struct stw_transition_def transitions[MAX_TRANSITIONS];
+static struct stw_definition changed;
+
+STEWARD_PLUGIN_EXPORT int steward_plugin_register(struct stw_engine *e)
+{
+	changed = voiding_definition;
+	int n = 0;
+	for (; voiding_definition.transitions[n].on != NULL && n < MAX_TRANSITIONS - 1; n++) {
+		transitions[n] = voiding_definition.transitions[n];
+		if (transitions[n].from != NULL &&
+		    strcmp(transitions[n].from, "VoidingRequested") == 0 &&
+		    strcmp(transitions[n].on, "MarkingDocumentAsVoidedFailed") == 0)
+			transitions[n].commands = NULL;
+	}
+	transitions[n] = (struct stw_transition_def){ 0 };
+	changed.transitions = transitions;
+	int rc = stw_define(e, &voiding_reports_feed);
+	return rc == STW_OK ? stw_define(e, &changed) : rc;
+}
