@@ -287,8 +287,9 @@ static int scratch_open(struct replay *r, struct vclock *vc, struct stw_engine *
 {
 	vc->clock.now_ms = vclock_now;
 	vc->clock.ud = vc;
-	struct stw_options o = { .clock = &vc->clock, .hold_commands = 1, .synchronous = 0,
-				 .stream_cache_kb = -1 };
+	struct stw_options o = {
+		.clock = &vc->clock, .hold_commands = 1, .synchronous = 0, .stream_cache_kb = -1
+	};
 	int rc = stw_open(":memory:", &o, e);
 	for (int i = 0; rc == STW_OK && i < r->nplugins; i++)
 		rc = stw__cli_plugin_register(&r->plugins[i], *e);
@@ -480,7 +481,7 @@ static int parse(struct replay *r, int argc, char **argv)
 	}
 	if (optind < argc || r->store == NULL || r->nplugins == 0) {
 		stw__cli_error("replay: %s (see 'steward replay --help')",
-			       optind < argc	    ? "unexpected argument"
+			       optind < argc      ? "unexpected argument"
 			       : r->store == NULL ? "--store names the store to replay"
 						  : "--load names the plugins to replay with");
 		return 2;
@@ -500,8 +501,9 @@ static int open_all(struct replay *r)
 			return 1;
 		}
 	}
-	struct stw_options o = { .read_only = 1, .delivered_elsewhere = 1, .log = on_log,
-				 .log_ud = r };
+	struct stw_options o = {
+		.read_only = 1, .delivered_elsewhere = 1, .log = on_log, .log_ud = r
+	};
 	int rc = stw_open(r->store, &o, &r->stored);
 	char shown[512], why[STW__CLI_SHOWN_CAP * 2];
 	stw_store_shown(r->store, shown, sizeof(shown));
@@ -509,7 +511,7 @@ static int open_all(struct replay *r)
 		const char *p = strstr(r->log, ": open: ");
 		stw__cli_error("replay: cannot open %s: %s", shown,
 			       rc == STW_ENOTFOUND ? "not a steward store"
-			       : p != NULL	   ? stw__cli_shown_n(why, sizeof(why), p + 8, 200)
+			       : p != NULL         ? stw__cli_shown_n(why, sizeof(why), p + 8, 200)
 						   : stw_strerror(rc));
 		return 1;
 	}
