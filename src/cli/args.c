@@ -16,6 +16,7 @@ static const struct {
 	const char *name;
 	int has_arg;
 } options[STW__CLI_OPT_COUNT] = {
+	[STW__CLI_OPT_STORE] = { "store", 1 },
 	[STW__CLI_OPT_DB] = { "db", 1 },
 	[STW__CLI_OPT_URL] = { "url", 1 },
 	[STW__CLI_OPT_TOKEN_FILE] = { "token-file", 1 },
@@ -152,10 +153,17 @@ int stw__cli_check_note(const struct stw__cli *c, const char *note)
 
 int stw__cli_resolve_target(struct stw__cli *c)
 {
-	const char *url = c->val[STW__CLI_OPT_URL], *db = c->val[STW__CLI_OPT_DB];
+	const char *url = c->val[STW__CLI_OPT_URL], *db = c->val[STW__CLI_OPT_STORE];
+	const char *db_opt = "--store";
 	char eb[STW__CLI_SHOWN_CAP];
+	if (db != NULL && c->val[STW__CLI_OPT_DB] != NULL) {
+		stw__cli_usage_error(c, "give --store or --db (its older name), not both");
+		return 2;
+	}
+	if (db == NULL && (db = c->val[STW__CLI_OPT_DB]) != NULL)
+		db_opt = "--db";
 	if (url != NULL && db != NULL) {
-		stw__cli_usage_error(c, "give either --db or --url, not both");
+		stw__cli_usage_error(c, "give either %s or --url, not both", db_opt);
 		return 2;
 	}
 	if (url == NULL && db == NULL) {
@@ -170,7 +178,7 @@ int stw__cli_resolve_target(struct stw__cli *c)
 		return 2;
 	}
 	if (url != NULL && c->nload > 0) {
-		stw__cli_usage_error(c, "--load goes with --db (a daemon has its own plugins)");
+		stw__cli_usage_error(c, "--load goes with --store (a daemon has its own plugins)");
 		return 2;
 	}
 	for (int i = 0; i < c->nload; i++)
@@ -183,7 +191,7 @@ int stw__cli_resolve_target(struct stw__cli *c)
 	if (url == NULL) {
 		c->db = db ? db : STW__CLI_DEFAULT_DB;
 		if (*c->db == '\0') {
-			stw__cli_usage_error(c, "--db needs a path");
+			stw__cli_usage_error(c, "%s needs a path or URL", db_opt);
 			return 2;
 		}
 		return 0;

@@ -13,7 +13,8 @@
 
 /* The options of every command; a command accepts those of its `opts`. */
 enum stw__cli_opt {
-	STW__CLI_OPT_DB,
+	STW__CLI_OPT_STORE,
+	STW__CLI_OPT_DB, /* the older name of --store */
 	STW__CLI_OPT_URL,
 	STW__CLI_OPT_TOKEN_FILE,
 	STW__CLI_OPT_JSON,
@@ -36,9 +37,9 @@ enum stw__cli_opt {
 #define STW__CLI_BIT(o) (1u << (o))
 /* The options every command takes. */
 #define STW__CLI_COMMON                                                                            \
-	(STW__CLI_BIT(STW__CLI_OPT_DB) | STW__CLI_BIT(STW__CLI_OPT_URL) |                          \
-	 STW__CLI_BIT(STW__CLI_OPT_TOKEN_FILE) | STW__CLI_BIT(STW__CLI_OPT_JSON) |                 \
-	 STW__CLI_BIT(STW__CLI_OPT_HELP))
+	(STW__CLI_BIT(STW__CLI_OPT_STORE) | STW__CLI_BIT(STW__CLI_OPT_DB) |                        \
+	 STW__CLI_BIT(STW__CLI_OPT_URL) | STW__CLI_BIT(STW__CLI_OPT_TOKEN_FILE) |                  \
+	 STW__CLI_BIT(STW__CLI_OPT_JSON) | STW__CLI_BIT(STW__CLI_OPT_HELP))
 
 #define STW__CLI_MAX_POS  3            /* positional arguments of a command */
 #define STW__CLI_MAX_NOTE STW_MAX_NOTE /* bytes of a --note (the engine's limit) */
@@ -66,9 +67,10 @@ struct stw__cli {
 	    *val[STW__CLI_OPT_COUNT]; /* an option's argument ("" for a flag); NULL: not given */
 	char *pos[STW__CLI_MAX_POS];  /* positional arguments */
 	int npos;
-	const char *db; /* the database file, when not working through a daemon */
-	char *url;      /* the daemon's base URL without a trailing '/'; owned */
-	int url_env;    /* the URL came from STEWARD_URL */
+	const char
+	    *db;   /* the store (a path or URL, see stw_open), when not working through a daemon */
+	char *url; /* the daemon's base URL without a trailing '/'; owned */
+	int url_env; /* the URL came from STEWARD_URL */
 	char *token; /* the bearer token sent to the daemon (--token-file, STEWARD_TOKEN); owned */
 	char log[STW__CLI_MAX_LOG];          /* the last error the library logged */
 	const char *load[STW__CLI_MAX_LOAD]; /* the plugins of --load, in order */
@@ -102,8 +104,8 @@ int stw__cli_check_len(const struct stw__cli *c, const char *what, const char *s
 int stw__cli_check_note(const struct stw__cli *c, const char *note);
 
 /*
- * Decides where the command works: --url, --db, else STEWARD_URL, else the
- * default database; reads the token to send to a daemon, checks that the
+ * Decides where the command works: --url, --store (or its older name --db),
+ * else STEWARD_URL, else the default database; reads the token to send to a daemon, checks that the
  * plugins of --load go with a database and are given once. Returns 0, 1
  * (out of memory, unreadable token) or 2 (usage error).
  */

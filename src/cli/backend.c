@@ -1,5 +1,5 @@
 /*
- * backend.c - the database file and the daemon's HTTP API as the commands
+ * backend.c - the store and the daemon's HTTP API as the commands
  * use them (see backend.h).
  */
 #include "backend.h"
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "http/client.h"
 #include "http/http.h"
 #include "table.h"
@@ -20,25 +21,17 @@
 #define HTTP_CONNECT_TIMEOUT_MS 5000L
 #define HTTP_TIMEOUT_MS         30000L
 #define HTTP_MAX_REPLY          ((size_t)64 << 20) /* bytes of one answer we accept */
-#define REASON_COLS             100                /* columns of why a database cannot be opened */
+#define REASON_COLS             200                /* columns of why a database cannot be opened */
+#define STORE_COLS              200                /* columns of a store named in a message */
 
 /* The database back end ------------------------------------------------------------------ */
 
-/* The library's log callback: keeps the last error line, for open_reason(). */
+/* The library's log callback: keeps the last error line, for stw__cli_open_reason(). */
 static void on_log(enum stw_log_level level, const char *msg, void *ud)
 {
 	struct stw__cli *c = ud;
 	if (level == STW_LOG_ERROR)
 		snprintf(c->log, sizeof(c->log), "%s", msg);
-}
-
-/* Why the last stw_open failed, from the library's log line ("... : open: WHY"). */
-static const char *open_reason(const struct stw__cli *c, int rc)
-{
-	const char *p = strstr(c->log, ": open: ");
-	if (p != NULL)
-		return p + 8;
-	return stw_strerror(rc);
 }
 
 /*
@@ -68,22 +61,40 @@ static int register_definitions(struct stw__cli *c, struct stw_engine *e)
 	return 0;
 }
 
+const char *stw__cli_open_reason(const char *log, int rc)
+{
+	const char *p = strstr(log, ": open: ");
+	if (p != NULL)
+		return p + 8;
+	return stw_strerror(rc);
+}
+
+const char *stw__cli_store_shown(char buf[STW__CLI_STORE_SHOWN_CAP], const char *store)
+{
+	char hidden[STW__CLI_STORE_SHOWN_CAP];
+	stw_store_shown(store, hidden, sizeof hidden);
+	return stw__cli_shown_n(buf, STW__CLI_STORE_SHOWN_CAP, hidden, STORE_COLS);
+}
+
 int stw__cli_db_open(struct stw__cli *c, int writable, struct stw_engine **e)
 {
-	char eb[STW__CLI_SHOWN_CAP], rb[STW__CLI_SHOWN_CAP * 2];
-	const char *path = c->db;
+	char eb[STW__CLI_STORE_SHOWN_CAP], rb[STW__CLI_SHOWN_CAP * 2], path[PATH_MAX];
 	struct stat st;
 	*e = NULL;
-	if (strncmp(path, "sqlite:", 7) == 0)
-		path += 7;
-	if (stat(path, &st) != 0) {
-		stw__cli_error("cannot open %s: %s", stw__cli_shown(eb, c->db), strerror(errno));
-		return 1;
+	stw__cli_store_shown(eb, c->db);
+	/* A file is looked at first: a missing one is not created, a directory not opened. */
+	if (stw__cli_store_file(c->db, path, sizeof path)) {
+		if (stat(path, &st) != 0) {
+			stw__cli_error("cannot open %s: %s", eb, strerror(errno));
+			return 1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			stw__cli_error("cannot open %s: not a regular file", eb);
+			return 1;
+		}
 	}
-	if (!S_ISREG(st.st_mode)) {
-		stw__cli_error("cannot open %s: not a regular file", stw__cli_shown(eb, c->db));
-		return 1;
-	}
+	/* Read-only first, also to write: a store without steward's schema is refused
+	 * (STW_ENOTFOUND) before a read-write open would create it. */
 	struct stw_options o = { .log = on_log, .log_ud = c, .read_only = 1, .synchronous = -1 };
 	int rc = stw_open(c->db, &o, e);
 	if (rc == STW_OK && writable) {
@@ -98,11 +109,12 @@ int stw__cli_db_open(struct stw__cli *c, int writable, struct stw_engine **e)
 		}
 	}
 	if (rc != STW_OK) {
-		stw__cli_error(
-		    "cannot open %s: %s", stw__cli_shown(eb, c->db),
-		    rc == STW_ENOTFOUND || strstr(c->log, "not a database") != NULL
-			? "not a steward database"
-			: stw__cli_shown_n(rb, sizeof(rb), open_reason(c, rc), REASON_COLS));
+		stw__cli_error("cannot open %s: %s", eb,
+			       rc == STW_ENOTFOUND || strstr(c->log, "not a database") != NULL
+				   ? "not a steward database"
+				   : stw__cli_shown_n(rb, sizeof(rb),
+						      stw__cli_open_reason(c->log, rc),
+						      REASON_COLS));
 		return 1;
 	}
 	return 0;

@@ -1,8 +1,9 @@
 /*
- * backend.h - the two places a command works: a database file (--db, opened
- * through the public API) or a running daemon (--url, its JSON API of
- * docs/API.md). Both answer the same JSON documents, the ones the API
- * answers, so a command gets its answer as JSON and then prints it.
+ * backend.h - the two places a command works: a store (--store, an SQLite
+ * file or a PostgreSQL database, opened through the public API) or a
+ * running daemon (--url, its JSON API of docs/API.md). Both answer the same
+ * JSON documents, the ones the API answers, so a command gets its answer as
+ * JSON and then prints it.
  */
 #ifndef STW_CLI_BACKEND_H
 #define STW_CLI_BACKEND_H
@@ -12,13 +13,32 @@
 #include "args.h"
 #include "text.h"
 
+/* The buffer of a store named in a message (stw__cli_store_shown). */
+#define STW__CLI_STORE_SHOWN_CAP 1024
+
 /*
- * Opens c->db: read-only for inspection, or read-write (writable) with the
- * definitions and services of the plugins of --load registered, or without
- * any, those of the voiding example, so that commands reach them. A file
- * that is missing or is not a steward database is refused before anything
- * is written to it: a read-write open would create the schema. Returns 0
- * with *e (close it with stw_close), or 1 after printing why.
+ * Writes the store (a path or URL, as stw_open takes it) into buf as a
+ * message may show it: without its password (stw_store_shown), escaped and
+ * cut as stw__cli_shown_n does. Returns buf.
+ */
+const char *stw__cli_store_shown(char buf[STW__CLI_STORE_SHOWN_CAP], const char *store);
+
+/*
+ * Why stw_open failed, from the last error line the library logged (`log`,
+ * "cannot open store S: open: WHY"): WHY, or the code's text when the line
+ * does not say. The result points into log, or is static.
+ */
+const char *stw__cli_open_reason(const char *log, int rc);
+
+/*
+ * Opens c->db, an SQLite file or a PostgreSQL store: read-only for
+ * inspection, or read-write (writable) with the definitions and services
+ * of the plugins of --load registered, or without any, those of the voiding
+ * example, so that commands reach them. A file that is missing, or a store
+ * that is not a steward store (an empty file, a schema without steward's
+ * tables), is refused before anything is written to it: a read-write open
+ * would create the schema. Returns 0 with *e (close it with stw_close), or
+ * 1 after printing why, naming the store without its password.
  */
 int stw__cli_db_open(struct stw__cli *c, int writable, struct stw_engine **e);
 

@@ -3,8 +3,9 @@
  * (ps, show, ack, cancel, retry, events, send, commands, redeliver, skip):
  * their table, their help, and running one.
  *
- * Each command works on a database file (--db; inspection opens it
- * read-only) or on a running daemon through the JSON API of docs/API.md
+ * Each command works on a store (--store, an SQLite file or a PostgreSQL
+ * database; inspection opens it read-only) or on a running daemon through the JSON API of
+ * docs/API.md
  * (--url, or STEWARD_URL): backend.c. Both back ends produce the same JSON
  * documents, the ones the API answers, so a command first gets its answer
  * as JSON and then prints it either as a table (table.c) or, with --json,
@@ -29,7 +30,7 @@
 
 /* The help of --load, for the commands that write to a database. */
 #define LOAD_HELP                                                                                  \
-	"  --load PLUGIN    with --db: register the definitions and services of PLUGIN\n"          \
+	"  --load PLUGIN    with --store: register the definitions and services of PLUGIN\n"       \
 	"                   (a plugin of steward serve, see steward_plugin.h; repeatable)\n"       \
 	"                   instead of the voiding example's\n"
 
@@ -52,7 +53,7 @@ static const struct stw__cli_command commands[] = {
 	  "  --state X        only instances in state X\n"
 	  "  --stuck          only stuck instances: active, with no timer and no command\n"
 	  "                   waiting for delivery, and not moved for the daemon's\n"
-	  "                   stuck_after (with --db: 600 s)\n"
+	  "                   stuck_after (with --store: 600 s)\n"
 	  "  --stuck-for SECONDS  with --stuck: not moved for SECONDS\n"
 	  "  --limit N        at most N instances, 1 to 1000 (default 50)\n"
 	  "  --offset N       skip the first N instances (default 0)\n",
@@ -95,7 +96,7 @@ static const struct stw__cli_command commands[] = {
 	  "retry a failed instance from a chosen state",
 	  "Retries failed process instance ID from STATE (an active state of its\n"
 	  "definition): it becomes active there, and the commands and timers of the first\n"
-	  "transition entering STATE are issued again under new ids. With --db, the\n"
+	  "transition entering STATE are issued again under new ids. With --store, the\n"
 	  "definition must be registered in this process: the voiding example's are, a\n"
 	  "plugin's need --load.\n"
 	  "\n"
@@ -118,7 +119,7 @@ static const struct stw__cli_command commands[] = {
 	  "Executes command TYPE with data JSON (an object) against CONTEXT's service now,\n"
 	  "and prints the command id and its outcome. A refusal prints the service's reason\n"
 	  "and exits 1. A command id that was already handled is not applied again: its\n"
-	  "recorded outcome is answered. With --db the voiding example's services (or\n"
+	  "recorded outcome is answered. With --store the voiding example's services (or\n"
 	  "with --load, a plugin's) run in this process; a running daemon carries on the\n"
 	  "processes the events start.\n"
 	  "\n"
@@ -181,12 +182,13 @@ void stw__cli_summary(FILE *f)
 static void print_help(const struct stw__cli_command *cmd, FILE *f)
 {
 	fprintf(f,
-		"usage: steward %s %s\n       [--db PATH | --url URL [--token-file PATH]] "
+		"usage: steward %s %s\n       [--store STORE | --url URL [--token-file PATH]] "
 		"[--json]\n\n%s",
 		cmd->name, cmd->synopsis, cmd->help);
 	fputs("\ncommon options:\n"
-	      "  --db PATH        work on this database file (default " STW__CLI_DEFAULT_DB ");\n"
-	      "                   ps, show and events open it read-only\n"
+	      "  --store STORE    work on this store: an SQLite file's path (or sqlite:PATH)\n"
+	      "                   or a postgresql:// URL (default " STW__CLI_DEFAULT_DB ");\n"
+	      "                   ps, show and events open it read-only; --db: its older name\n"
 	      "  --url URL        work through a running daemon's HTTP API instead\n"
 	      "                   (default: $STEWARD_URL, e.g. http://127.0.0.1:8080)\n"
 	      "  --token-file PATH  with --url: send the bearer token in PATH (default:\n"

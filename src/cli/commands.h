@@ -1,7 +1,7 @@
 /*
  * commands.h - the inspection and operation commands of the steward program
  * (ps, show, ack, cancel, retry, events, send, commands, redeliver, skip) as
- * main.c runs them. Each works on a database file (--db) or on a running
+ * main.c runs them. Each works on a store (--store) or on a running
  * daemon through its JSON API (--url or STEWARD_URL, see docs/API.md).
  */
 #ifndef STW_CLI_COMMANDS_H

@@ -204,6 +204,26 @@ int stw__cli_config_synchronous(const char *s, int *out)
 	return -1;
 }
 
+int stw__cli_store_file(const char *store, char *path, size_t cap)
+{
+	const char *p = store;
+	size_t n = 0;
+	path[0] = '\0';
+	if (strncmp(store, "sqlite:", 7) == 0) {
+		p = store + 7;
+		n = strcspn(p, "?");
+	} else {
+		/* "scheme://": a server's store (postgres://, postgresql://) or an unknown kind. */
+		size_t s = strspn(
+		    store, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+		if (s > 0 && strncmp(store + s, "://", 3) == 0)
+			return 0;
+		n = strlen(store);
+	}
+	snprintf(path, cap, "%.*s", (int)n, p);
+	return 1;
+}
+
 /* Parses a decimal integer in [min, max]: 0, or -1. */
 static int parse_number(const char *s, long long min, long long max, long long *out)
 {
@@ -367,6 +387,17 @@ int stw__cli_config_validate(const struct stw__cli_serve_config *c, char *err, s
 				 c->file ? ": " : "", c->remotes[i].name);
 			return -1;
 		}
+	char path[8];
+	if (c->synchronous >= 0 && c->store != NULL &&
+	    !stw__cli_store_file(c->store, path, sizeof path)) {
+		snprintf(
+		    err, cap,
+		    "%s%s[store] synchronous is SQLite's setting, and the store is not an "
+		    "SQLite file: on PostgreSQL the server's synchronous_commit decides when a "
+		    "commit is durable (see docs/OPERATIONS.md)",
+		    c->file ? c->file : "", c->file ? ": " : "");
+		return -1;
+	}
 	if (c->listen != NULL && c->listen[0] == '\0') {
 		snprintf(err, cap, "the listen address is empty (use off for no HTTP server)");
 		return -1;
@@ -381,10 +412,12 @@ struct parse {
 	struct stw__cli_serve_config *c;
 	FILE *f;
 	const char *path;
-	char dir[PATH_MAX]; /* the file's directory, for relative paths */
-	int line;           /* the line just read */
-	int error_line;     /* the first failure's line, 0: none */
-	int long_line;      /* the line just read did not fit */
+	char dir[PATH_MAX];    /* the file's directory, for relative paths */
+	int line;              /* the line just read */
+	int error_line;        /* the first failure's line, 0: none */
+	int long_line;         /* the line just read did not fit */
+	const char *store_key; /* "url" or "path", the key of [store] that named the store */
+	int store_line;        /* its line */
 	char error[512];
 };
 
@@ -450,6 +483,27 @@ static int set_path(struct parse *p, char **field, const char *key, const char *
 			   : fail(p, "out of memory");
 	}
 	return stw__cli_config_set(field, value) == 0 ? 1 : fail(p, "out of memory");
+}
+
+/*
+ * [store] url (or path): a path or "sqlite:PATH..." has its path taken from
+ * the file's directory when relative; a server's URL is kept as it is.
+ */
+static int set_store(struct parse *p, const char *key, const char *value)
+{
+	char path[PATH_MAX], joined[PATH_MAX + 16];
+	if (value[0] == '\0')
+		return fail(p, "[store] %s is empty", key);
+	int file = stw__cli_store_file(value, path, sizeof path);
+	if (file && strncmp(value, "sqlite:", 7) != 0)
+		return set_path(p, &p->c->store, key, value);
+	if (file && path[0] != '/' && strcmp(path, ":memory:") != 0 && strcmp(p->dir, ".") != 0) {
+		int n = snprintf(joined, sizeof(joined), "sqlite:%s/%s", p->dir, value + 7);
+		if (n < 0 || (size_t)n >= sizeof(joined))
+			return fail(p, "[store] %s: the path is too long", key);
+		value = joined;
+	}
+	return stw__cli_config_set(&p->c->store, value) == 0 ? 1 : fail(p, "out of memory");
 }
 
 /* A number key of a remote section. */
@@ -564,8 +618,17 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 		return fail(p, "[server] has no key '%s' (listen, token_file, stuck_after)", key);
 	}
 	if (strcmp(section, "store") == 0) {
-		if (strcmp(key, "path") == 0)
-			return set_path(p, &p->c->store, "path", value);
+		if (strcmp(key, "url") == 0 || strcmp(key, "path") == 0) {
+			const char *k = key[0] == 'u' ? "url" : "path";
+			if (p->store_key != NULL && strcmp(p->store_key, k) != 0)
+				return fail(p,
+					    "[store] %s and %s (line %d) are both set: give url "
+					    "only (path is its older name)",
+					    k, p->store_key, p->store_line);
+			p->store_key = k;
+			p->store_line = p->line;
+			return set_store(p, k, value);
+		}
 		if (strcmp(key, "synchronous") == 0) {
 			if (stw__cli_config_synchronous(value, &p->c->synchronous) != 0)
 				return fail(p,
@@ -573,7 +636,9 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 					    value);
 			return 1;
 		}
-		return fail(p, "[store] has no key '%s' (path, synchronous)", key);
+		return fail(
+		    p, "[store] has no key '%s' (url, synchronous; path: the older name of url)",
+		    key);
 	}
 	if (strcmp(section, "contexts") == 0) {
 		char why[256];
@@ -692,7 +757,15 @@ void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f)
 	char store[1024];
 	stw_store_shown(c->store ? c->store : STW__CLI_DEFAULT_DB, store, sizeof store);
 	fprintf(f, "store        %s\n", store);
-	fprintf(f, "synchronous  %s\n", c->synchronous >= 0 ? sync_names[c->synchronous] : "full");
+	char path[8];
+	const char *st = c->store ? c->store : STW__CLI_DEFAULT_DB;
+	if (!stw__cli_store_file(st, path, sizeof path))
+		fprintf(f, "synchronous  (SQLite's; the server's synchronous_commit applies)\n");
+	else if (strncmp(st, "sqlite:", 7) == 0 && strstr(st, "synchronous=") != NULL)
+		fprintf(f, "synchronous  (the store URL's)\n");
+	else
+		fprintf(f, "synchronous  %s\n",
+			c->synchronous >= 0 ? sync_names[c->synchronous] : "full");
 	for (size_t i = 0; i < c->nload; i++)
 		fprintf(f, "load         %s\n", c->load[i]);
 	for (size_t i = 0; i < c->naccept; i++)

@@ -5,7 +5,9 @@
  *   [server]       listen = HOST:PORT | :PORT | PORT | off, token_file = PATH,
  *                  stuck_after = SECONDS (an instance nothing moves is stuck
  *                  after that long; default 600)
- *   [store]        path = PATH, synchronous = full | normal | off
+ *   [store]        url = PATH | sqlite:PATH | postgresql://... (path = ...:
+ *                  its older name), synchronous = full | normal | off
+ *                  (SQLite's; refused with a PostgreSQL store)
  *   [definitions]  load = PATH   (several lines, each plugin once)
  *   [contexts]     accept = NAME, NAME...  (or *: contexts that take POSTed
  *                  events although no definition reads them and no service
@@ -28,11 +30,19 @@
 #include <stdio.h>
 
 /*
- * The database of steward serve, and of the other commands when neither
- * --db nor --url is given: the voiding demo's, so that `make run` and then
+ * The store of steward serve, and of the other commands when neither
+ * --store nor --url is given: the voiding demo's, so that `make run` and then
  * `steward ps` (README) look at the same file.
  */
 #define STW__CLI_DEFAULT_DB "steward-voiding.db"
+
+/*
+ * 1 when `store` (a path or URL, as stw_open takes it) is an SQLite
+ * database, with its path (without "sqlite:" and the URL's settings) in
+ * path (cap bytes, truncated); 0 for a "scheme://" URL: a server's store
+ * (postgres://, postgresql://) or one stw_open does not know.
+ */
+int stw__cli_store_file(const char *store, char *path, size_t cap);
 
 /* When an instance that nothing will move counts as stuck: its default and largest, in seconds. */
 #define STW__CLI_STUCK_AFTER_S     600
@@ -125,7 +135,7 @@ struct stw__cli_serve_config {
 	char *listen;            /* NULL: the daemon's default */
 	char *token_file;        /* the daemon's API token; NULL: none */
 	long long stuck_after_s; /* 0: STW__CLI_STUCK_AFTER_S */
-	char *store;             /* NULL: STW__CLI_DEFAULT_DB */
+	char *store;             /* a path or URL (stw_open); NULL: STW__CLI_DEFAULT_DB */
 	int synchronous;         /* -1: default (full); 0 off, 1 normal, 2 full */
 	char **load;             /* plugins, in order */
 	int *load_line;          /* the file's line that lists each plugin; 0: a flag */

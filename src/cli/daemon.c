@@ -6,6 +6,7 @@
  * narrated events, the engine's errors) goes through the escaper of text.h.
  */
 #include "daemon.h"
+#include "backend.h"
 #include "text.h"
 
 #include <errno.h>
@@ -55,6 +56,10 @@ struct courier {
 
 struct worker {
 	struct stw_engine *e;
+	/* The last error line the worker's engine logged (why its store did not
+	 * open); locked, as the engine may log from a thread of its own. */
+	pthread_mutex_t log_lock;
+	char log[STW__CLI_MAX_LOG];
 	struct stw_write_gate *gate; /* the queue of the daemon's engines for the write lock */
 	struct courier *courier;     /* NULL when no context is remote */
 	struct stw__http *http;
@@ -65,7 +70,17 @@ struct worker {
 	int kicked;
 };
 
-/* Waits up to ms, or until kicked (kick=1) or a stop is requested. */
+/* The worker's engine's log callback: keeps its last error line. */
+static void worker_log(enum stw_log_level level, const char *msg, void *ud)
+{
+	struct worker *w = ud;
+	if (level != STW_LOG_ERROR)
+		return;
+	pthread_mutex_lock(&w->log_lock);
+	snprintf(w->log, sizeof(w->log), "%s", msg);
+	pthread_mutex_unlock(&w->log_lock);
+}
+
 /*
  * Waits up to ms (or until kicked, with kick). The signal handler cannot
  * wake the condition variable, so the wait looks at stop_requested at least
@@ -372,6 +387,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 	struct worker w = { .o = o };
 	stw__http_metrics_init(&w.metrics);
 	pthread_mutex_init(&w.lock, NULL);
+	pthread_mutex_init(&w.log_lock, NULL);
 	pthread_cond_init(&w.wake, NULL);
 	int status = 1;
 	char *token = NULL;
@@ -381,17 +397,22 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 	}
 	struct stw_options eo = {
 		.synchronous = o->synchronous > 0 ? o->synchronous - 1 : -1,
+		.log = worker_log,
+		.log_ud = &w,
 		.observer = observe,
 		.observer_ud = &w,
 		.batch_size = o->slow ? 1 : 0,
 		.separate_remote_delivery = 1,
 		.write_gate = w.gate,
 	};
-	char shown[1024]; /* the store without its password */
-	stw_store_shown(o->store, shown, sizeof shown);
+	char shown[STW__CLI_STORE_SHOWN_CAP]; /* the store without its password */
+	stw__cli_store_shown(shown, o->store);
 	int rc = stw_open(o->store, &eo, &w.e);
 	if (rc != STW_OK) {
-		fprintf(stderr, "steward: cannot open %s: %s\n", shown, stw_strerror(rc));
+		char why[STW__CLI_MAX_LOG];
+		stw__cli_error("cannot open %s: %s", shown,
+			       stw__cli_shown_n(why, sizeof(why), stw__cli_open_reason(w.log, rc),
+						STW__CLI_MAX_LOG / 2));
 		goto out;
 	}
 	if (o->setup != NULL && (rc = o->setup(w.e, o->setup_ud)) != STW_OK) {
@@ -507,6 +528,7 @@ out:
 	stw_write_gate_free(w.gate); /* after every engine that used it */
 	pthread_cond_destroy(&w.wake);
 	pthread_mutex_destroy(&w.lock);
+	pthread_mutex_destroy(&w.log_lock);
 	stw__http_metrics_destroy(&w.metrics);
 	return status;
 }

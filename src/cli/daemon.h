@@ -9,7 +9,7 @@
 #include "http/http.h"
 
 struct stw__cli_daemon_options {
-	const char *store;  /* SQLite path */
+	const char *store;  /* a path or URL, as stw_open takes it */
 	const char *listen; /* NULL: 127.0.0.1:8080; "" or "off": no HTTP server */
 	int slow;           /* SLOW_DOWN: wait 5 s per process step, 250 ms per command */
 	int quiet;          /* do not narrate events on stdout */

@@ -44,15 +44,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"  help COMMAND   show the options of a command\n"
 		"\n"
-		"The other commands work on a database file (--db PATH, default\n"
-		"%s, as for serve and demo voiding) or on a running daemon\n"
-		"(--url URL, or STEWARD_URL); --json prints the JSON document of the HTTP API.\n"
+		"The other commands work on a store (--store STORE, default %s,\n"
+		"as for serve and demo voiding) or on a running daemon (--url URL, or\n"
+		"STEWARD_URL); --json prints the JSON document of the HTTP API.\n"
 		"See steward COMMAND --help.\n",
 		STW__CLI_DEFAULT_DB);
 	fputs(
 	    "\n"
 	    "demo options (voiding, orders, booking):\n"
-	    "  --db PATH        SQLite database (default steward-NAME.db)\n"
+	    "  --store STORE    the store: an SQLite file's path (or sqlite:PATH) or a\n"
+	    "                   postgresql:// URL (default steward-NAME.db; --db: its\n"
+	    "                   older name)\n"
 	    "  --listen ADDR    HTTP address, HOST:PORT, :PORT or PORT with an IPv4 HOST\n"
 	    "                   (default 127.0.0.1:8080; off: no server)\n"
 	    "  --token-file PATH  require the bearer token in PATH for the API and page\n"
@@ -92,7 +94,7 @@ static int parse_seconds(const char *opt, const char *arg, double *out)
 	return 0;
 }
 
-/* The demos: what each runs, and the database it uses by default. */
+/* The demos: what each runs, and the store it uses by default (an SQLite file). */
 struct demo {
 	const char *name;
 	const char *store;
@@ -125,6 +127,7 @@ static int demo_options(const struct demo *d, int argc, char **argv,
 	double payment_timeout = 120, payment_window = 60, expire_every = 10;
 	char err[256];
 	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 'D' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "token-file", required_argument, NULL, 'T' },
@@ -142,11 +145,14 @@ static int demo_options(const struct demo *d, int argc, char **argv,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	unsigned store_flags = 0; /* 1: --store given, 2: --db (its older name) given */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end = NULL;
 		switch (c) {
+		case 'D':
 		case 'd':
 			o->store = optarg;
+			store_flags |= c == 'D' ? 1 : 2;
 			break;
 		case 'l':
 			/* "" runs without a server too, like off. */
@@ -239,6 +245,10 @@ static int demo_options(const struct demo *d, int argc, char **argv,
 	}
 	if (optind < argc) {
 		fprintf(stderr, "steward: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (store_flags == 3) {
+		fprintf(stderr, "steward: give --store or --db (its older name), not both\n");
 		return 2;
 	}
 	stw__cli_demo_orders_configure((int64_t)(payment_timeout * 1000));

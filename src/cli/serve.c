@@ -50,9 +50,9 @@ static void usage(FILE *f)
 	      "  --config FILE     INI configuration (env STEWARD_CONFIG)\n"
 	      "  --listen ADDR     HTTP address, HOST:PORT, :PORT or PORT with an IPv4 HOST\n"
 	      "                    (env STEWARD_LISTEN; default 127.0.0.1:8080; off: no server)\n"
-	      "  --db PATH         SQLite database (env STEWARD_STORE; default " STW__CLI_DEFAULT_DB
-	      ",\n"
-	      "                    the default of the other commands too)\n"
+	      "  --store STORE     an SQLite file's path (or sqlite:PATH) or a postgresql://\n"
+	      "                    URL (env STEWARD_STORE; default " STW__CLI_DEFAULT_DB ", the\n"
+	      "                    default of the other commands too; --db: its older name)\n"
 	      "  --load PATH       load a plugin (repeatable; adds to the file's; each once)\n"
 	      "  --remote NAME=URL the service of context NAME is at URL (repeatable)\n"
 	      "  --token-file PATH the API's bearer token\n"
@@ -67,13 +67,13 @@ static void usage(FILE *f)
 	      f);
 	stw__cli_config_http_usage(f);
 	fputs("\n"
-	      "The file's sections: [server] listen, token_file, stuck_after; [store] path, "
-	      "synchronous\n"
-	      "(full, normal, off); [definitions] load (several lines); [contexts] accept;\n"
+	      "The file's sections: [server] listen, token_file, stuck_after; [store] url,\n"
+	      "synchronous (SQLite's: full, normal, off); [definitions] load (several lines);\n"
+	      "[contexts] accept;\n"
 	      "[http] threads, max_connections, max_connections_per_ip, read_timeout,\n"
 	      "max_streams; [remote NAME] url,\n"
 	      "token_file, connect_timeout_ms, timeout_ms, max_attempts, backoff_ms,\n"
-	      "backoff_max_ms. See docs/SERVICES.md.\n",
+	      "backoff_max_ms. See docs/SERVICES.md, and docs/OPERATIONS.md for PostgreSQL.\n",
 	      f);
 }
 
@@ -196,7 +196,8 @@ static void serve_free(struct serve *s)
 
 /* Flags kept until the file and the environment are read. */
 struct flags {
-	const char *config, *listen, *db, *token_file;
+	const char *config, *listen, *store, *token_file;
+	unsigned store_flags; /* 1: --store given, 2: --db (its older name) given */
 	const char **load;
 	size_t nload;
 	const char **remote;
@@ -217,6 +218,7 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "store", required_argument, NULL, 's' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "load", required_argument, NULL, 'L' },
 		{ "remote", required_argument, NULL, 'r' },
@@ -247,8 +249,10 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 		case 'l':
 			fl->listen = optarg;
 			break;
+		case 's':
 		case 'd':
-			fl->db = optarg;
+			fl->store = optarg;
+			fl->store_flags |= c == 's' ? 1 : 2;
 			break;
 		case 'L':
 			fl->load[fl->nload++] = optarg;
@@ -292,6 +296,11 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 		fprintf(stderr, "steward: serve: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (fl->store_flags == 3) {
+		fprintf(stderr,
+			"steward: serve: give --store or --db (its older name), not both\n");
+		return 2;
+	}
 	return 0;
 }
 
@@ -313,7 +322,7 @@ static int resolve(struct stw__cli_serve_config *c, const struct flags *fl, char
 	if (file != NULL && stw__cli_config_read_file(c, file, err, cap) != 0)
 		return -1;
 	const char *listen = fl->listen ? fl->listen : env("STEWARD_LISTEN");
-	const char *store = fl->db ? fl->db : env("STEWARD_STORE");
+	const char *store = fl->store ? fl->store : env("STEWARD_STORE");
 	if ((listen && stw__cli_config_set(&c->listen, listen) != 0) ||
 	    (store && stw__cli_config_set(&c->store, store) != 0) ||
 	    (fl->token_file && stw__cli_config_set(&c->token_file, fl->token_file) != 0)) {

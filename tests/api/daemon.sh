@@ -3,7 +3,7 @@
 # load.sh), after `set -u`, with the steward binary as their first argument.
 # Checks the binary and Node (Debian's nodejs installed when missing; >= 18:
 # fetch and node:test), makes $TMP (removed at exit, a daemon still running
-# stopped first), and defines
+# stopped first) and its stores with tests/support/steward.sh, and defines
 #   start NAME [OPTION...]  `steward demo voiding` on a fresh store
 #                           ($TMP/NAME.db, or with STEWARD_TEST_STORE=pg a
 #                           PostgreSQL schema of its own) and a free port, its
@@ -37,44 +37,18 @@ if [ "$MAJOR" -lt 18 ]; then
 	exit 1
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/steward-api.XXXXXX") || exit 1
-DAEMON=""
 STATUS=0
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
-		kill -TERM "$DAEMON" 2>/dev/null
-		wait "$DAEMON" 2>/dev/null
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# store NAME: a fresh store: a database in TMP, or with STEWARD_TEST_STORE=pg a
-# schema of its own on the test cluster (STEWARD_TEST_PG_URL).
-store() {
-	if [ "${STEWARD_TEST_STORE:-}" = pg ]; then
-		"$HERE/../../scripts/pg-cluster.sh" schema "api_$$_$1" || exit 1
-	else
-		echo "$TMP/$1.db"
-	fi
-}
+STORE_PREFIX=api
+# shellcheck source=tests/support/steward.sh
+. "$HERE/../support/steward.sh"
+steward_tmp api
 
 start() {
 	local name=$1 db
 	shift
 	db=$(store "$name") || exit 1
-	"$BIN" demo voiding --db "$db" --listen 127.0.0.1:0 --every 0 --quiet "$@" \
-		>"$TMP/$name.out" 2>&1 </dev/null &
-	DAEMON=$!
-	PORT=""
-	for _ in $(seq 100); do
-		PORT=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/$name.out")
-		[ -n "$PORT" ] && break
-		kill -0 "$DAEMON" 2>/dev/null || break
-		sleep 0.1
-	done
+	start_daemon "$TMP/$name.out" demo voiding --store "$db" --listen 127.0.0.1:0 --every 0 \
+		--quiet "$@"
 	if [ -z "$PORT" ]; then
 		echo "FAIL the daemon did not start:"
 		cat "$TMP/$name.out"

@@ -11,21 +11,17 @@
 #  - once the lock goes, both recover and /readyz answers 200 again.
 set -u
 BIN=${1:?usage: readiness.sh STEWARD}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/stw-ready-XXXXXX")
 STATUS=0
-DAEMON=""
 LOCKER=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
+# The store stays an SQLite file here: the lock is the sqlite3 program's.
+STORE_PREFIX=ready
+# shellcheck source=tests/support/steward.sh
+. "$(dirname "$0")/../support/steward.sh"
+steward_tmp ready
+# shellcheck disable=SC2317 # called by steward_cleanup
+cleanup_more() {
 	[ -n "$LOCKER" ] && kill "$LOCKER" 2>/dev/null && exec 7>&-
-	if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
-		kill -TERM "$DAEMON" 2>/dev/null
-		wait "$DAEMON" 2>/dev/null
-	fi
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 command -v sqlite3 >/dev/null || {
 	echo "readiness: the sqlite3 program is missing (Debian package sqlite3)"
@@ -40,21 +36,14 @@ start() {
 	local demo=$1
 	shift
 	rm -f "$TMP"/r.db*
-	"$BIN" demo "$demo" --db "$TMP/r.db" --listen 127.0.0.1:0 --every 0 --quiet "$@" \
-		>"$TMP/daemon.out" 2>&1 </dev/null &
-	DAEMON=$!
-	local port=""
-	for _ in $(seq 100); do
-		port=$(sed -n 's|^open http://localhost:\([0-9][0-9]*\)/.*|\1|p' "$TMP/daemon.out")
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
-	[ -n "$port" ] || {
+	start_daemon "$TMP/daemon.out" demo "$demo" --store "$TMP/r.db" --listen 127.0.0.1:0 \
+		--every 0 --quiet "$@"
+	[ -n "$PORT" ] || {
 		echo "FAIL the daemon did not start:"
 		cat "$TMP/daemon.out"
 		exit 1
 	}
-	URL=http://127.0.0.1:$port
+	URL=http://127.0.0.1:$PORT
 }
 
 stop() {

@@ -17,6 +17,8 @@
 //    and once the configuration is fixed (steward restarted) a person's
 //    redelivery resumes the process;
 //  - a command posted to a remote context is queued (202) and delivered.
+// Steward's store is an SQLite file, or with STEWARD_TEST_STORE=pg a
+// PostgreSQL schema, named by [store] url.
 // Run by tests/remote/run.sh STEWARD PLUGIN (needs Node >= 20).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +27,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { store } from '../support/store.mjs';
 
 const BIN = process.env.STEWARD_BIN;
 const PLUGIN = process.env.STEWARD_PLUGIN;
@@ -119,6 +122,14 @@ async function waitFor(what, fn, ms = 15000) {
   }
 }
 
+// The store of the steward of directory d (the same across its restarts): an
+// SQLite file in d, or a PostgreSQL schema (tests/support/store.mjs).
+const stores = new Map();
+function storeOf(d) {
+  if (!stores.has(d)) stores.set(d, store('remote', `s${stores.size + 1}`, d));
+  return stores.get(d);
+}
+
 // The configuration of a steward whose remotes are the two services.
 function config(d, ports, o = {}) {
   const remote = (name, port, extra) => `[remote ${name}]
@@ -134,7 +145,7 @@ backoff_max_ms = 200
 listen = 127.0.0.1:0
 
 [store]
-path = ${join(d, 'steward.db')}
+url = ${storeOf(d)}
 
 [definitions]
 load = ${PLUGIN}

@@ -30,6 +30,17 @@ check() {
 	fi
 }
 
+# hidden NAME: the last check's output does not hold the password s3cret.
+hidden() {
+	N=$((N + 1))
+	if grep -q s3cret "$TMP/out"; then
+		echo "FAIL $1: --check-config shows a store's password"
+		FAILS=$((FAILS + 1))
+	else
+		echo "ok   $1"
+	fi
+}
+
 cd "$TMP" || exit 1
 mkdir conf
 printf 'secret-token-value\n' >conf/api.token
@@ -95,15 +106,16 @@ STEWARD_LISTEN=127.0.0.1:9922 check config-2.2 0 '^listen +127\.0\.0\.1:9922$' -
 STEWARD_LISTEN=127.0.0.1:9922 check config-2.3 0 '^listen +127\.0\.0\.1:9933$' -- --listen 127.0.0.1:9933 --check-config
 STEWARD_STORE=env.db check config-2.4 0 '^store +env\.db$' -- --check-config
 STEWARD_STORE=env.db check config-2.5 0 '^store +flag\.db$' -- --db flag.db --check-config
-check config-2.5a 0 '^store +postgresql://ann:\*\*\*@db/x\?password=\*\*\*$' -- \
+STEWARD_CONFIG= check config-2.5a 0 '^store +postgresql://ann:\*\*\*@db/x\?password=\*\*\*$' -- \
 	--db 'postgresql://ann:s3cret@db/x?password=s3cret' --check-config
-N=$((N + 1))
-if grep -q s3cret "$TMP/out"; then
-	echo "FAIL config-2.5b: --check-config shows a store's password"
-	FAILS=$((FAILS + 1))
-else
-	echo "ok   config-2.5b"
-fi
+hidden config-2.5b
+STEWARD_STORE=env.db check config-2.5c 0 '^store +flag\.db$' -- --store flag.db --check-config
+check config-2.5d 2 'give --store or --db \(its older name\), not both' -- \
+	--store a.db --db b.db --check-config
+STEWARD_CONFIG= check config-2.5e 0 '^synchronous +\(SQLite.s; the server.s synchronous_commit applies\)$' -- \
+	--store postgresql://ann@db/x --check-config
+check config-2.5f 2 'conf/steward\.conf: \[store\] synchronous is SQLite.s setting.*synchronous_commit' -- \
+	--config conf/steward.conf --store postgresql://ann@db/x --check-config
 check config-2.6 0 '^remote +Billing http://10\.0\.0\.1:1/x token_file=conf/billing\.token connect_timeout_ms=300' -- --remote Billing=http://10.0.0.1:1/x --check-config
 check config-2.7 0 '^remote +Extra http://10\.0\.0\.2:2/ ' -- --remote Extra=http://10.0.0.2:2/ --check-config
 STEWARD_CONFIG= check config-2.8 0 "^load +$PLUGIN\$" -- --load "$PLUGIN" --check-config
@@ -155,6 +167,30 @@ bad config-3.24 '[http]\nread_timeout = 20s\n' 'bad\.conf:2: \[http\] read_timeo
 bad config-3.25 '[http]\nmax_clients = 5\n' 'bad\.conf:2: \[http\] has no key .max_clients. \(threads, max_connections'
 check config-3.26 2 '--max-streams: .-1. is not a whole number from 0 to 1000000 \(0: no cap\)' -- --max-streams -1 --check-config
 check config-3.27 2 '--max-connections: .0. is not a whole number from 1' -- --max-connections 0 --check-config
+
+# [store] url: a path (relative to the file), sqlite:PATH, or a server's URL;
+# path is its older name; synchronous is SQLite's.
+store_conf() {
+	printf '[store]\n%b' "$2" >conf/store.conf
+	check "$1" "$3" "$4" -- --config conf/store.conf --check-config
+}
+store_conf config-4.1 'url = data/s.db\n' 0 '^store +conf/data/s\.db$'
+store_conf config-4.2 'url = /abs/s.db\nsynchronous = off\n' 0 '^synchronous +off$'
+store_conf config-4.3 'url = sqlite:data/s.db?synchronous=normal\n' 0 \
+	'^store +sqlite:conf/data/s\.db\?synchronous=normal$'
+store_conf config-4.4 'url = sqlite:data/s.db?synchronous=normal\n' 0 '^synchronous +\(the store URL.s\)$'
+store_conf config-4.5 'url = postgresql://ann:s3cret@db.example/steward?sslmode=require\n' 0 \
+	'^store +postgresql://ann:\*\*\*@db\.example/steward\?sslmode=require$'
+hidden config-4.6
+store_conf config-4.7 'url = postgres:///steward\n' 0 '^store +postgres:///steward$'
+store_conf config-4.8 'path = old.db\n' 0 '^store +conf/old\.db$'
+store_conf config-4.9 'path = old.db\nurl = new.db\n' 2 \
+	'store\.conf:3: \[store\] url and path \(line 2\) are both set'
+store_conf config-4.10 'url = postgresql:///steward\nsynchronous = normal\n' 2 \
+	'store\.conf: \[store\] synchronous is SQLite.s setting.*synchronous_commit'
+store_conf config-4.11 'url =\n' 2 'store\.conf:2: \[store\] url is empty'
+store_conf config-4.12 'name = x\n' 2 "store\.conf:2: \\[store\\] has no key .name. \\(url, synchronous"
+STEWARD_STORE=postgresql:///other store_conf config-4.13 'url = x.db\n' 0 '^store +postgresql:///other$'
 
 echo "$((N - FAILS))/$N config checks passed"
 [ "$FAILS" -eq 0 ]

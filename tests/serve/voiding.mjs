@@ -9,11 +9,14 @@
 // says (voided, or aborted when the report was published), that no effect was
 // doubled, that Steward's Billing and Reports logs hold exactly the services'
 // events, and that no command is parked and no instance failed unexpectedly.
+// Steward's store is an SQLite file, or with STEWARD_TEST_STORE=pg a
+// PostgreSQL schema (tests/support/store.mjs), named by [store] url.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { store } from '../support/store.mjs';
 
 const [STEWARD, BILLING, REPORTS, PLUGIN] = process.argv.slice(2);
 if (!PLUGIN) {
@@ -176,7 +179,7 @@ writeFileSync(
 listen = 127.0.0.1:${pS}
 
 [store]
-path = steward.db
+url = ${store('serve', 'steward', tmp)}
 
 [definitions]
 load = ${PLUGIN}
