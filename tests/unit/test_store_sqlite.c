@@ -1,6 +1,6 @@
 /*
  * test_store_sqlite.c - what only the SQLite store backend
- * (src/store/sqlite.c) does, through the operations of store/store.h and
+ * (src/store/sqlite*.c) does, through the operations of store/store.h and
  * its own test hooks: the schema it creates and migrates in place from
  * older versions, opening read-only or failing to open, WAL checkpoints (on
  * its own thread or inline), its page cache, writes that build no ephemeral
