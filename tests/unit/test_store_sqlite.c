@@ -7,7 +7,7 @@
  * table, heads and versions read off the log's own rows, SQLite's messages,
  * and the nesting of transactions (nested levels, the outer transaction,
  * durable(), savepoint misuse, undos). What every backend must do is the
- * store contract (tests/store/contract.c), which
+ * store contract (tests/store/contract*.c), which
  * tests/store/test_contract_sqlite.c runs on this backend.
  *
  * Every test opens a fresh database in its own temporary directory, which
