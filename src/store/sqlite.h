@@ -15,7 +15,7 @@ struct stw__sqlite_options {
 	int synchronous; /* 0 OFF, 1 NORMAL, 2 FULL; -1: FULL */
 	int read_only;   /* open an existing database for reading only */
 	/* 1: the committing connection checkpoints the WAL itself (SQLite's
-	 * default); 0: a background thread does (see stw__ckpt in sqlite.c). */
+	 * default); 0: a background thread does (see sqlite_ckpt.c). */
 	int inline_checkpoint;
 	/* SQLite's page cache of the connection, in KiB; 0: SQLite's default (2 MiB). */
 	int cache_kb;

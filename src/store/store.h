@@ -1,6 +1,6 @@
 /*
  * store.h - the storage interface of the engine. All SQL lives behind it, in
- * one backend per kind of store (src/store/sqlite.c, src/store/postgres.c);
+ * one backend per kind of store (src/store/sqlite*.c, src/store/postgres*.c);
  * store.c opens the backend a store URL names. The core calls only these
  * operations, and knows what differs between backends only through the
  * capability bits of the handle (STW__CAP_*), never by the backend's name.

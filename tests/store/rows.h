@@ -1,6 +1,6 @@
 /*
  * rows.h - rows and collectors for the tests of the store interface
- * (src/store/store.h): the store contract (tests/store/contract.c) and the
+ * (src/store/store.h): the store contract (tests/store/contract*.c) and the
  * SQLite backend's own tests (tests/unit/test_store_sqlite.c). Rows handed
  * out are built from literals; collectors copy what a callback sees and fail
  * the test past MAXROWS rows.

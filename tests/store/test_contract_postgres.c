@@ -1,5 +1,5 @@
 /*
- * test_contract_postgres.c - the store contract (tests/store/contract.c) on
+ * test_contract_postgres.c - the store contract (tests/store/contract*.c) on
  * the PostgreSQL backend (src/store/postgres*.c): each case on a fresh
  * store, a schema of its own on the server STEWARD_TEST_PG_URL names (the
  * cluster of scripts/pg-cluster.sh), dropped after the case. Skipped (77)

@@ -1,6 +1,6 @@
 /*
- * test_contract_sqlite.c - the store contract (tests/store/contract.c) on
- * the SQLite backend (src/store/sqlite.c): each case on a fresh database,
+ * test_contract_sqlite.c - the store contract (tests/store/contract*.c) on
+ * the SQLite backend (src/store/sqlite*.c): each case on a fresh database,
  * store.db in the case's temporary directory, with synchronous=NORMAL.
  */
 #include <stdarg.h>

@@ -1,13 +1,13 @@
 /*
  * test_store_sqlite.c - what only the SQLite store backend
- * (src/store/sqlite.c) does, through the operations of store/store.h and
+ * (src/store/sqlite*.c) does, through the operations of store/store.h and
  * its own test hooks: the schema it creates and migrates in place from
  * older versions, opening read-only or failing to open, WAL checkpoints (on
  * its own thread or inline), its page cache, writes that build no ephemeral
  * table, heads and versions read off the log's own rows, SQLite's messages,
  * and the nesting of transactions (nested levels, the outer transaction,
  * durable(), savepoint misuse, undos). What every backend must do is the
- * store contract (tests/store/contract.c), which
+ * store contract (tests/store/contract*.c), which
  * tests/store/test_contract_sqlite.c runs on this backend.
  *
  * Every test opens a fresh database in its own temporary directory, which
