@@ -235,6 +235,18 @@ PGresult *stw__pg_run(struct stw__pg *h, enum stw__pg_sid id, const struct stw__
 	return stw__pg_run_named(h, name, p, op, rc);
 }
 
+PGresult *stw__pg_lock_row(struct stw__pg *h, enum stw__pg_sid lock, enum stw__pg_sid create,
+			   const struct stw__pg_params *p, const char *op, int *rc)
+{
+	PGresult *res = stw__pg_run(h, lock, p, op, rc);
+	if (res == NULL || PQntuples(res) > 0)
+		return res;
+	PQclear(res);
+	if ((*rc = stw__pg_change(h, create, p, op, NULL)) != STW_OK)
+		return NULL;
+	return stw__pg_run(h, lock, p, op, rc);
+}
+
 int stw__pg_change(struct stw__pg *h, enum stw__pg_sid id, const struct stw__pg_params *p,
 		   const char *op, long *changed)
 {

@@ -205,7 +205,11 @@ static int op_head(struct stw__store *s, const char *context, int64_t *position)
 /* ------------------------------------------------------------------------ */
 /* Cursors                                                                  */
 
-/* Inside a writable transaction the cursor's row is locked until it ends. */
+/*
+ * Inside a writable transaction the cursor's row is locked until it ends,
+ * created first when the cursor was never set (a placeholder at 0 that
+ * commits only with the step that sets it).
+ */
 static int op_cursor_get(struct stw__store *s, const char *definition, const char *context,
 			 int64_t *position)
 {
@@ -213,9 +217,16 @@ static int op_cursor_get(struct stw__store *s, const char *definition, const cha
 	PARAMS;
 	stw__pg_text(&p, definition);
 	stw__pg_text(&p, context);
-	int lock = !h->read_only && stw__pg_in_txn(h);
-	return stw__pg_one_int(h, lock ? STW__PG_CURSOR_LOCK : STW__PG_CURSOR_GET, &p, "cursor_get",
-			       position);
+	if (h->read_only || !stw__pg_in_txn(h))
+		return stw__pg_one_int(h, STW__PG_CURSOR_GET, &p, "cursor_get", position);
+	int rc;
+	PGresult *res =
+	    stw__pg_lock_row(h, STW__PG_CURSOR_LOCK, STW__PG_CURSOR_CREATE, &p, "cursor_get", &rc);
+	if (res == NULL)
+		return rc;
+	*position = PQntuples(res) > 0 ? stw__pg_col_int(res, 0, 0) : 0;
+	PQclear(res);
+	return STW_OK;
 }
 
 static int op_cursor_set(struct stw__store *s, const char *definition, const char *context,

@@ -54,6 +54,7 @@ enum stw__pg_sid {
 	STW__PG_HEAD,
 	STW__PG_CURSOR_GET,
 	STW__PG_CURSOR_LOCK,
+	STW__PG_CURSOR_CREATE,
 	STW__PG_CURSOR_SET,
 	STW__PG_CURSOR_ATTEMPT,
 	STW__PG_INSTANCE_GET,
@@ -92,6 +93,7 @@ enum stw__pg_sid {
 	STW__PG_TIMERS_FOR_INSTANCE,
 	STW__PG_PERIODIC_GET,
 	STW__PG_PERIODIC_LOCK,
+	STW__PG_PERIODIC_CREATE,
 	STW__PG_PERIODIC_SET,
 	STW__PG_NSTMT
 };
@@ -179,6 +181,17 @@ int stw__pg_fail(struct stw__pg *h, const PGresult *res, const char *op);
  */
 PGresult *stw__pg_run(struct stw__pg *h, enum stw__pg_sid id, const struct stw__pg_params *p,
 		      const char *op, int *rc);
+
+/*
+ * Runs `lock` (a SELECT ... FOR UPDATE of one row) as stw__pg_run does;
+ * when it finds no row, runs `create` (an INSERT of that row with a
+ * placeholder, ON CONFLICT DO NOTHING: an engine creating it at the same
+ * time makes this one wait for its commit) and `lock` again, so that the
+ * row is locked even the first time: a lock on a missing row locks nothing.
+ * Both take the parameters p.
+ */
+PGresult *stw__pg_lock_row(struct stw__pg *h, enum stw__pg_sid lock, enum stw__pg_sid create,
+			   const struct stw__pg_params *p, const char *op, int *rc);
 
 /* Runs statement `name` (prepared already) as stw__pg_run does. */
 PGresult *stw__pg_run_named(struct stw__pg *h, const char *name, const struct stw__pg_params *p,

@@ -77,6 +77,10 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	/* Inside a transaction: another engine's step of the same cursor waits. */
 	[STW__PG_CURSOR_LOCK] = "SELECT position FROM stw_cursors WHERE definition = $1"
 				" AND context = $2 FOR UPDATE",
+	/* A cursor never set, created to be locked (stw__pg_lock_row): 0, as if missing. */
+	[STW__PG_CURSOR_CREATE] =
+	    "INSERT INTO stw_cursors(definition, context, position)"
+	    " VALUES ($1, $2, 0) ON CONFLICT (definition, context) DO NOTHING",
 	[STW__PG_CURSOR_SET] = "INSERT INTO stw_cursors(definition, context, position)"
 			       " VALUES ($1, $2, $3) ON CONFLICT (definition, context)"
 			       " DO UPDATE SET position = excluded.position",
@@ -190,6 +194,10 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	[STW__PG_PERIODIC_GET] = "SELECT last_period FROM stw_periodic WHERE name = $1",
 	/* Inside a transaction: another engine's run of the same process waits. */
 	[STW__PG_PERIODIC_LOCK] = "SELECT last_period FROM stw_periodic WHERE name = $1 FOR UPDATE",
+	/* A process never run, created to be locked: period -1 is before every period, and
+	 * the row commits only with the run that sets it (periodic.c). */
+	[STW__PG_PERIODIC_CREATE] = "INSERT INTO stw_periodic(name, last_period, last_run_at)"
+				    " VALUES ($1, -1, 0) ON CONFLICT (name) DO NOTHING",
 	[STW__PG_PERIODIC_SET] = "INSERT INTO stw_periodic(name, last_period, last_run_at)"
 				 " VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET"
 				 " last_period = excluded.last_period,"

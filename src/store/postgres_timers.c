@@ -154,16 +154,20 @@ static int op_timers_for_instance(struct stw__store *s, const char *definition,
 			  ud);
 }
 
-/* Inside a writable transaction the process's row is locked until it ends. */
+/*
+ * Inside a writable transaction the process's row is locked until it ends,
+ * created first when the process never ran (a placeholder at period -1,
+ * before every period, that commits only with the run that sets it).
+ */
 static int op_periodic_get(struct stw__store *s, const char *name, int64_t *period)
 {
 	struct stw__pg *h = stw__pg_h(s);
 	PARAMS;
 	stw__pg_text(&p, name);
-	int lock = !h->read_only && stw__pg_in_txn(h);
-	int rc;
-	PGresult *res = stw__pg_run(h, lock ? STW__PG_PERIODIC_LOCK : STW__PG_PERIODIC_GET, &p,
-				    "periodic_get", &rc);
+	int lock = !h->read_only && stw__pg_in_txn(h), rc;
+	PGresult *res = lock ? stw__pg_lock_row(h, STW__PG_PERIODIC_LOCK, STW__PG_PERIODIC_CREATE,
+						&p, "periodic_get", &rc)
+			     : stw__pg_run(h, STW__PG_PERIODIC_GET, &p, "periodic_get", &rc);
 	if (res == NULL)
 		return rc;
 	rc = PQntuples(res) > 0 ? STW_OK : STW_ENOTFOUND;

@@ -50,7 +50,9 @@
  *    its context until the transaction ends (so positions are gap-free and
  *    commit in position order: a reader after a position never skips one),
  *    and cursor_get and periodic_get inside a transaction lock the row they
- *    read until it ends. Collisions are answers, never errors: a stale
+ *    read until it ends, even the first time, when there is no row yet (a
+ *    backend creates it to lock it, and it commits with the transaction).
+ *    Collisions are answers, never errors: a stale
  *    version is STW_ECONFLICT, a taken key or id STW_EEXIST; an append to a
  *    stream that another transaction appended to meanwhile gets the next
  *    version (the caller compares it with the one it expected).
@@ -359,7 +361,9 @@ struct stw__store_ops {
 	/* The earliest due_at of a definition's timers (from the index), or STW_ENOTFOUND. */
 	int (*timer_next)(struct stw__store *s, const char *definition, int64_t *due_at);
 	/* Periodic processes: the last period each one ran in. */
-	/* STW_OK with *period, or STW_ENOTFOUND if it never ran; locks it inside a transaction. */
+	/* STW_OK with *period, or STW_ENOTFOUND if it never ran; locks it inside a
+	 * transaction, where a process that never ran may also read as a period
+	 * below every period (-1: the row a backend created to lock it). */
 	int (*periodic_get)(struct stw__store *s, const char *name, int64_t *period);
 	int (*periodic_set)(struct stw__store *s, const char *name, int64_t period, int64_t at);
 

@@ -9,7 +9,10 @@
  * opening a new store at once create it once; a connection the server
  * drops is made again by the next operation outside a transaction (begin
  * included, without a failure), while a transaction it held fails until it
- * is rolled back, loses what it wrote, and counts as undone. Each test in a
+ * is rolled back, loses what it wrote, and counts as undone; a cursor and a
+ * periodic record read inside a transaction are locked even before they
+ * were ever written (a second engine waits, then reads what the first
+ * committed). Each test in a
  * schema of its own on the server STEWARD_TEST_PG_URL names; skipped (77)
  * without it.
  */
@@ -22,6 +25,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 #include <steward.h>
@@ -374,6 +378,65 @@ static void test_lost_in_transaction(void **state)
 	append_ok(s, "Billing", "e1", "A", 1, 1);
 }
 
+/* A cursor or periodic record read inside a transaction of its own, on a thread. */
+struct first_read {
+	struct stw__store *s;
+	int periodic; /* 0: cursor d/Billing, 1: periodic record p */
+	int64_t value;
+	int rc;
+	volatile int done;
+};
+
+static void *read_in_transaction(void *arg)
+{
+	struct first_read *r = arg;
+	r->rc = STW__S0(r->s, begin);
+	if (r->rc == STW_OK)
+		r->rc = r->periodic ? STW__S(r->s, periodic_get, "p", &r->value)
+				    : STW__S(r->s, cursor_get, "d", "Billing", &r->value);
+	if (r->rc == STW_OK)
+		r->rc = STW__S0(r->s, commit);
+	else
+		STW__S0(r->s, rollback);
+	r->done = 1;
+	return NULL;
+}
+
+/*
+ * Two engines read a cursor, then a periodic record, that were never
+ * written, each inside its transaction: the second waits for the first to
+ * commit and reads what it wrote (a lock on a missing row would lock
+ * nothing, and both would take the same events, or run the process twice).
+ */
+static void test_first_lock_waits(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__store *a = f->s, *b = NULL;
+	assert_int_equal(open_store(f, 0, &b), STW_OK);
+	for (int periodic = 0; periodic <= 1; periodic++) {
+		int64_t v = 99;
+		assert_int_equal(STW__S0(a, begin), STW_OK);
+		int rc = periodic ? STW__S(a, periodic_get, "p", &v)
+				  : STW__S(a, cursor_get, "d", "Billing", &v);
+		assert_true(rc == STW_OK || (periodic && rc == STW_ENOTFOUND));
+		assert_true(v <= 0);
+		struct first_read r = { .s = b, .periodic = periodic };
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, read_in_transaction, &r), 0);
+		struct timespec pause = { 0, 300 * 1000000L };
+		nanosleep(&pause, NULL);
+		assert_false(r.done); /* it waits for a's transaction */
+		rc = periodic ? STW__S(a, periodic_set, "p", 7, 1000)
+			      : STW__S(a, cursor_set, "d", "Billing", 5);
+		assert_int_equal(rc, STW_OK);
+		assert_int_equal(STW__S0(a, commit), STW_OK);
+		pthread_join(t, NULL);
+		assert_int_equal(r.rc, STW_OK);
+		assert_int_equal(r.value, periodic ? 7 : 5);
+	}
+	STW__S0(b, close);
+}
+
 int main(void)
 {
 	if (fx_pg_server() == NULL) {
@@ -391,6 +454,7 @@ int main(void)
 		T(test_lost_connection_outside_transaction),
 		T(test_begin_reconnects),
 		T(test_lost_in_transaction),
+		T(test_first_lock_waits),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
