@@ -91,6 +91,24 @@ static int is_transient(int rc)
 }
 
 /*
+ * Another engine on the store handled the command while this one ran its
+ * handler (a store without a single writer: two deliveries of one command
+ * at once) and recorded it first: its outcome is the command's, and this
+ * delivery counts as a duplicate. The caller's level was undone already.
+ */
+static int handled_elsewhere(struct stw_engine *e, const struct stw_command *cmd, int *outcome,
+			     char *err, size_t errcap)
+{
+	int rc = STW__S(e->store, dedup_get, cmd->context, cmd->id, outcome, err, errcap);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc,
+				       "reading the dedup table after a concurrent delivery");
+	e->stats.duplicate_deliveries++;
+	rc = STW__S(e->store, dedup_hit, cmd->context, cmd->id);
+	return rc == STW_OK ? rc : stw__store_fail(e, rc, "counting a duplicate");
+}
+
+/*
  * Delivers one command to a service inside the caller's transaction. If the
  * command id is in the dedup table, nothing runs and the recorded outcome is
  * returned (a duplicate delivery). Else the handler runs under a savepoint;
@@ -127,7 +145,14 @@ static int deliver_one(struct stw_engine *e, const struct stw__service *svc,
 				 cmd->id, e->errmsg[0] ? e->errmsg : stw_strerror(h));
 	}
 	if (h == STW_OK) {
-		rc = stw__release(e);
+		/* Recorded inside the handler's level, so that a race lost undoes its work. */
+		rc = STW__S(s, dedup_put, cmd->context, cmd->id, h, NULL, stw__now(e));
+		if (rc == STW_EEXIST) {
+			if ((rc = stw__rollback_to(e)) == STW_OK)
+				return handled_elsewhere(e, cmd, outcome, err, errcap);
+		} else if (rc == STW_OK) {
+			rc = stw__release(e);
+		}
 	} else {
 		/* Refused: nothing the handler wrote is kept. */
 		if (sc.reason[0] == '\0')
@@ -135,10 +160,11 @@ static int deliver_one(struct stw_engine *e, const struct stw__service *svc,
 				  e->errmsg[0] ? e->errmsg : stw_strerror(h));
 		rc = stw__rollback_to(e);
 		stw__copy(err, errcap, sc.reason);
+		if (rc == STW_OK)
+			rc = STW__S(s, dedup_put, cmd->context, cmd->id, h, err, stw__now(e));
+		if (rc == STW_EEXIST)
+			return handled_elsewhere(e, cmd, outcome, err, errcap);
 	}
-	if (rc == STW_OK)
-		rc = STW__S(s, dedup_put, cmd->context, cmd->id, h, h == STW_OK ? NULL : err,
-			    stw__now(e));
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "recording a handled command");
 	*outcome = h;

@@ -221,16 +221,18 @@ static int settle(struct stw_test *t, const struct cursor *before, int nbefore)
 }
 
 /* Appends one event and runs (with the faults). */
-static int append_one(struct stw_test *t, const char *context, const char *stream,
-		      const char *type, const char *id, const char *correlation, json_t *data)
+static int append_one(struct stw_test *t, const char *context, const char *stream, const char *type,
+		      const char *id, const char *correlation, json_t *data)
 {
 	struct cursor before[MAX_CURSORS];
 	int n = (t->o.faults & STW_TEST_DUPLICATES) ? cursors(t, before, MAX_CURSORS) : 0;
 	if (n < 0)
 		return -1;
-	struct stw_event ev = {
-		.id = id, .type = type, .stream = stream, .correlation_id = correlation, .data = data
-	};
+	struct stw_event ev = { .id = id,
+				.type = type,
+				.stream = stream,
+				.correlation_id = correlation,
+				.data = data };
 	int rc = stw_append(t->e, context, STW_ANY_VERSION, &ev, 1, NULL);
 	if (rc != STW_OK)
 		return fail_engine(t, "appending", rc);
@@ -255,8 +257,8 @@ static int flush(struct stw_test *t)
 			(size_t)(t->nqueued - pick - 1) * sizeof(t->queue[0]));
 		t->nqueued--;
 		if (status == 0)
-			status = append_one(t, q.context, q.stream, q.type, q.id, q.correlation,
-					    q.data);
+			status =
+			    append_one(t, q.context, q.stream, q.type, q.id, q.correlation, q.data);
 		json_decref(q.data);
 	}
 	return status;
@@ -489,11 +491,12 @@ int stw_test_expect_sent(struct stw_test *t, const char *definition, const char 
 	json_t *c;
 	json_array_foreach(json_object_get(inst, "commands"), i, c)
 	{
-		n += strcmp(field(c, "context"), context) == 0 && strcmp(field(c, "type"), type) == 0 &&
+		n += strcmp(field(c, "context"), context) == 0 &&
+		     strcmp(field(c, "type"), type) == 0 &&
 		     (want == NULL || holds_fields(json_object_get(c, "data"), want));
 	}
 	int rc = inst == NULL ? -1
-	       : n == times   ? 0
+		 : n == times ? 0
 			      : fail(t, definition, id, "%s %s sent %s.%s%s%s %d times, not %d",
 				     definition, id, context, type, fields_json ? " with " : "",
 				     fields_json ? fields_json : "", n, times);
@@ -513,10 +516,11 @@ int stw_test_expect_timer(struct stw_test *t, const char *definition, const char
 	{
 		n += strcmp(field(tm, "message_type"), message_type) == 0;
 	}
-	int rc = inst == NULL		 ? -1
-	       : (n > 0) == (pending != 0) ? 0
-					   : fail(t, definition, id, "%s %s has %s timer for %s",
-						  definition, id, n > 0 ? "a" : "no", message_type);
+	int rc = inst == NULL ? -1
+		 : (n > 0) == (pending != 0)
+		     ? 0
+		     : fail(t, definition, id, "%s %s has %s timer for %s", definition, id,
+			    n > 0 ? "a" : "no", message_type);
 	json_decref(inst);
 	return rc;
 }
@@ -568,15 +572,16 @@ int stw_test_run(const struct stw_test_options *o, int runs, stw_test_setup_fn s
 			failed = scenario(t, ud) != 0 || t->failures > 0;
 		stw_test_close(t);
 		if (failed) {
-			fprintf(stderr,
-				"steward_test: run %d of %d failed with seed %llu (faults:%s%s%s%s); "
-				"STEWARD_TEST_SEED=%llu runs it again\n",
-				i + 1, runs, (unsigned long long)ro.seed,
-				ro.faults & STW_TEST_DUPLICATES ? " duplicates" : "",
-				ro.faults & STW_TEST_SHUFFLE ? " shuffle" : "",
-				ro.faults & STW_TEST_REOPEN ? " reopen" : "",
-				ro.faults & STW_TEST_ALL_FAULTS ? "" : " none",
-				(unsigned long long)ro.seed);
+			fprintf(
+			    stderr,
+			    "steward_test: run %d of %d failed with seed %llu (faults:%s%s%s%s); "
+			    "STEWARD_TEST_SEED=%llu runs it again\n",
+			    i + 1, runs, (unsigned long long)ro.seed,
+			    ro.faults & STW_TEST_DUPLICATES ? " duplicates" : "",
+			    ro.faults & STW_TEST_SHUFFLE ? " shuffle" : "",
+			    ro.faults & STW_TEST_REOPEN ? " reopen" : "",
+			    ro.faults & STW_TEST_ALL_FAULTS ? "" : " none",
+			    (unsigned long long)ro.seed);
 			return -1;
 		}
 	}

@@ -21,7 +21,8 @@ static int setup(struct stw_engine *e, void *ud)
 	return voiding_register(e);
 }
 
-#define DOC(id, customer) "{\"document_id\":\"" id "\",\"customer\":\"" customer "\",\"amount\":1000}"
+#define DOC(id, customer)                                                                          \
+	"{\"document_id\":\"" id "\",\"customer\":\"" customer "\",\"amount\":1000}"
 
 /* A document of a report not yet published is voided: marked in the report, then voided. */
 static int voided(struct stw_test *t, void *ud)

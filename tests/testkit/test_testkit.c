@@ -56,7 +56,8 @@ static void test_failure_says_why(void **state)
 	assert_int_equal(stw_test_failures(t), 1);
 	const char *why = stw_test_why(t);
 	assert_non_null(strstr(why, "shipment s1 is Packed (active), not Shipped"));
-	assert_non_null(strstr(why, "history of shipment s1:\n  1. Packed: (start) -> Packed (applied)"));
+	assert_non_null(
+	    strstr(why, "history of shipment s1:\n  1. Packed: (start) -> Packed (applied)"));
 	assert_int_equal(stw_test_expect_sent(t, "shipment", "s1", "Carrier", "Ship", NULL, 1), -1);
 	assert_int_equal(stw_test_expect_state(t, "shipment", "nosuch", NULL, NULL), -1);
 	assert_int_equal(stw_test_given(t, "Warehouse", "s2", "Packed", NULL, "[1]"), -1);
@@ -73,7 +74,8 @@ static void test_stubs(void **state)
 	assert_int_equal(stw_test_stub(t, "Carrier", "Ship", "Shipped", NULL), 0);
 	assert_int_equal(stw_test_stub(t, "Carrier", "Track", NULL, "no tracking here"), 0);
 	assert_int_equal(stw_test_given(t, "Warehouse", "s1", "Packed", NULL, NULL), 0);
-	assert_int_equal(stw_test_given(t, "Payments", "pay-s1", "Paid", "s1", "{\"amount\":5}"), 0);
+	assert_int_equal(stw_test_given(t, "Payments", "pay-s1", "Paid", "s1", "{\"amount\":5}"),
+			 0);
 	assert_int_equal(stw_test_expect_sent(t, "shipment", "s1", "Carrier", "Ship", NULL, 1), 0);
 	assert_int_equal(stw_test_expect_state(t, "shipment", "s1", "Shipped", "completed"), 0);
 	assert_int_equal(stw_test_count_events(t, "Carrier", "Shipped"), 1);
@@ -183,8 +185,8 @@ static void test_faults_happen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timer),	     cmocka_unit_test(test_failure_says_why),
-		cmocka_unit_test(test_stubs),	     cmocka_unit_test(test_faults_hold),
+		cmocka_unit_test(test_timer),        cmocka_unit_test(test_failure_says_why),
+		cmocka_unit_test(test_stubs),        cmocka_unit_test(test_faults_hold),
 		cmocka_unit_test(test_faults_catch), cmocka_unit_test(test_faults_happen),
 	};
 	return cmocka_run_group_tests_name("testkit", tests, NULL, NULL);
