@@ -46,6 +46,10 @@ run bench_http_slowloris "" "--idle 500 --trickle 100 --streams 100 --probes 100
 # voiding workload failed in turn, five ways each: 6,806 runs, 6.5 minutes on a loaded 2-core
 # machine), here because `make bench` is the long run.
 run tests/iofault_voiding "--all" "--runs 40"
+# Nor this: the crash test's long form on PostgreSQL, 200 kills of the engine and 20 restarts of
+# the server as a crash would (its own throw-away cluster; about 3.5 minutes on 2 cores).
+run tests/crash_voiding "--kills 200 --restarts 20" "--kills 20 --restarts 4 --docs 60" \
+	"env STEWARD_TEST_STORE=pg $here/scripts/pg-cluster.sh run"
 # The peers (pg-boss, DBOS) on a throw-away PostgreSQL, around Steward's side of it.
 run bench_peers_steward "--instances ${PEERS:-2000}" "--quick" "$here/bench/peers/run.sh"
 exit $status
