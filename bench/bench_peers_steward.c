@@ -20,7 +20,13 @@
  * is idle, that is every instance is in S3 and every command is delivered.
  * Prints `bench peers_steward <steps/s> steps/s`.
  *
- * usage: bench_peers_steward [--instances N] [--dir DIR]
+ * With --pg, the same on PostgreSQL (the server STEWARD_TEST_PG_URL names;
+ * bench/peers/run.sh gives it the server pg-boss and DBOS run on), the
+ * store in the schema bench_peers_steward, dropped at the end: `bench
+ * peers_steward_pg <steps/s> steps/s`, with the WAL written, the
+ * statements run and the commits per step (bench_pg.h).
+ *
+ * usage: bench_peers_steward [--instances N] [--dir DIR | --pg]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +35,10 @@
 #include <unistd.h>
 
 #include <steward.h>
+
+#ifdef STW_HAVE_POSTGRES
+#include "bench_pg.h"
+#endif
 
 static const struct stw_state_def states[] = {
 	{ "S1", STW_STATE_ACTIVE },
@@ -72,8 +82,11 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Called just before (after = 0) and just after (1) the timed part; may be NULL. */
+typedef int (*mark_fn)(void *ud, int after);
+
 /* Runs the workload on a new store at `path`; *seconds receives the timed part. */
-static int run(const char *path, long n, double *seconds)
+static int run(const char *path, long n, mark_fn mark, void *ud, double *seconds)
 {
 	struct stw_options o = { .synchronous = 2 };
 	struct stw_engine *e = NULL;
@@ -93,12 +106,16 @@ static int run(const char *path, long n, double *seconds)
 					     .stream = "triggers",
 					     .correlation_id = ids[i] };
 	}
+	if (rc == STW_OK && mark != NULL && mark(ud, 0) != 0)
+		rc = STW_ESTORE;
 	double t0 = now_s();
 	if (rc == STW_OK)
 		rc = stw_append(e, "Svc", STW_ANY_VERSION, evs, (size_t)n, NULL);
 	if (rc == STW_OK)
 		rc = stw_run_until_idle(e);
 	*seconds = now_s() - t0;
+	if (rc == STW_OK && mark != NULL && mark(ud, 1) != 0)
+		rc = STW_ESTORE;
 	struct stw_stats st = { 0 };
 	json_t *active = NULL;
 	if (rc == STW_OK) {
@@ -122,17 +139,54 @@ static int run(const char *path, long n, double *seconds)
 	return ok ? 0 : 1;
 }
 
+#ifdef STW_HAVE_POSTGRES
+/* The workload on the server STEWARD_TEST_PG_URL names. */
+static int run_pg(long n)
+{
+	const char *server;
+	struct bench_pg_probe probe;
+	int rc = bench_pg_start(&probe, &server, "bench_peers_steward");
+	if (rc != 0)
+		return rc;
+	char url[1024];
+	double seconds = 0;
+	int failed = bench_pg_schema(probe.c, server, "bench_peers_steward", url, sizeof url,
+				     "bench_peers_steward") != 0 ||
+		     run(url, n, bench_pg_probe_mark, &probe, &seconds) != 0;
+	if (!failed) {
+		printf("bench peers_steward_pg_instances %ld instances\n", n);
+		printf("bench peers_steward_pg %.0f steps/s\n", (double)(3 * n) / seconds);
+		bench_pg_print(probe.c, "peers_steward_pg", "step", (double)(3 * n), seconds,
+			       &probe.a, &probe.b);
+	}
+	bench_pg_drop(probe.c, "bench_peers_steward", "bench_peers_steward");
+	PQfinish(probe.c);
+	return failed;
+}
+#else
+static int run_pg(long n)
+{
+	(void)n;
+	fprintf(stderr, "bench_peers_steward: this build has no PostgreSQL store\n");
+	return 2;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	long n = 2000;
 	const char *dir = NULL;
+	int pg = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--instances") == 0 && i + 1 < argc)
 			n = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			dir = argv[++i];
+		else if (strcmp(argv[i], "--pg") == 0)
+			pg = 1;
 		else {
-			fprintf(stderr, "usage: bench_peers_steward [--instances N] [--dir DIR]\n");
+			fprintf(stderr,
+				"usage: bench_peers_steward [--instances N] [--dir DIR | --pg]\n");
 			return 2;
 		}
 	}
@@ -140,6 +194,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_peers_steward: --instances must be 1 to 10,000,000\n");
 		return 2;
 	}
+	if (pg)
+		return run_pg(n);
 	char tmp[] = "/tmp/stw-bench-XXXXXX";
 	if (dir == NULL && (dir = mkdtemp(tmp)) == NULL) {
 		perror("mkdtemp");
@@ -149,7 +205,7 @@ int main(int argc, char **argv)
 	snprintf(db, sizeof(db), "%s/peers.db", dir);
 	unlink(db);
 	double seconds = 0;
-	int failed = run(db, n, &seconds);
+	int failed = run(db, n, NULL, NULL, &seconds);
 	if (!failed) {
 		printf("bench peers_steward_instances %ld instances\n", n);
 		printf("bench peers_steward %.0f steps/s\n", (double)(3 * n) / seconds);

@@ -15,7 +15,15 @@
  * Prints `bench <name> <value> <unit>` lines, and the ratio as
  * `bench pm_step_vs_baseline <r> x`.
  *
- * usage: bench_pm_step [--events N] [--dir DIR]
+ * With --pg, the same on PostgreSQL (the server STEWARD_TEST_PG_URL names,
+ * fsync and synchronous_commit on): the engine on a store in the schema
+ * bench_pm_step, and the same loop written with libpq (baseline_pg.c) in
+ * the schema bench_pm_step_baseline, each schema dropped at the end. The
+ * figures are named pm_step_pg*, with the WAL written, the statements run
+ * and the commits per step of each side (bench_pg.h), and the CPU time of
+ * this process per step, against the time taken.
+ *
+ * usage: bench_pm_step [--events N] [--dir DIR | --pg]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +33,10 @@
 
 #include <sqlite3.h>
 #include <steward.h>
+
+#ifdef STW_HAVE_POSTGRES
+#include "bench_pg.h"
+#endif
 
 #define BATCH 1024 /* the engine's default batch size */
 
@@ -69,7 +81,10 @@ static void event_of(long i, char *id, size_t idcap, char *corr, size_t corrcap,
 	*type = types[i % 3];
 }
 
-static int run_engine(const char *path, long n, double *seconds)
+/* Called just before (after = 0) and just after (1) the timed steps; may be NULL. */
+typedef int (*mark_fn)(void *ud, int after);
+
+static int run_engine(const char *path, long n, mark_fn mark, void *ud, double *seconds)
 {
 	struct stw_options o = { .synchronous = 2 };
 	struct stw_engine *e = NULL;
@@ -99,9 +114,17 @@ static int run_engine(const char *path, long n, double *seconds)
 		}
 		done += k;
 	}
+	if (mark != NULL && mark(ud, 0) != 0) {
+		stw_close(e);
+		return 1;
+	}
 	double t0 = now_s();
 	int rc = stw_run_until_idle(e);
 	*seconds = now_s() - t0;
+	if (mark != NULL && mark(ud, 1) != 0) {
+		stw_close(e);
+		return 1;
+	}
 	struct stw_stats st;
 	stw_get_stats(e, &st);
 	if (rc != STW_OK || (long)st.steps != n) {
@@ -192,17 +215,66 @@ static int run_baseline(const char *path, long n, double *seconds)
 	return failed;
 }
 
+#ifdef STW_HAVE_POSTGRES
+/* The engine and the libpq loop on the server STEWARD_TEST_PG_URL names. */
+static int run_pg(long n)
+{
+	const char *server;
+	struct bench_pg_probe probe;
+	int rc = bench_pg_start(&probe, &server, "bench_pm_step");
+	if (rc != 0)
+		return rc;
+	/* The baseline's marks, on the same connection. */
+	struct bench_pg_probe base = { .c = probe.c, .statements = probe.statements };
+	int durable = bench_pg_durable(probe.c);
+	char engine_url[1024], base_url[1024];
+	double te = 0, tb = 0;
+	int failed = bench_pg_schema(probe.c, server, "bench_pm_step", engine_url,
+				     sizeof engine_url, "bench_pm_step") != 0 ||
+		     bench_pg_schema(probe.c, server, "bench_pm_step_baseline", base_url,
+				     sizeof base_url, "bench_pm_step") != 0 ||
+		     run_engine(engine_url, n, bench_pg_probe_mark, &probe, &te) != 0 ||
+		     bench_pg_baseline(base_url, n, BATCH, event_of, &base, &tb) != 0;
+	if (!failed) {
+		printf("bench durable_postgresql_fsync_synchronous_commit %d flag\n", durable);
+		printf("bench pm_step_pg_events %ld events\n", n);
+		printf("bench pm_step_pg %.0f steps/s\n", (double)n / te);
+		bench_pg_print(probe.c, "pm_step_pg", "step", (double)n, te, &probe.a, &probe.b);
+		printf("bench pm_step_pg_baseline %.0f steps/s\n", (double)n / tb);
+		bench_pg_print(probe.c, "pm_step_pg_baseline", "step", (double)n, tb, &base.a,
+			       &base.b);
+		printf("bench pm_step_pg_vs_baseline %.3f x\n", tb / te);
+		printf("bench pm_step_pg_meets_target %d flag\n",
+		       (double)n / te >= 20000 && tb / te >= 0.5);
+	}
+	bench_pg_drop(probe.c, "bench_pm_step", "bench_pm_step");
+	bench_pg_drop(probe.c, "bench_pm_step_baseline", "bench_pm_step");
+	PQfinish(probe.c);
+	return failed;
+}
+#else
+static int run_pg(long n)
+{
+	(void)n;
+	fprintf(stderr, "bench_pm_step: this build has no PostgreSQL store\n");
+	return 2;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	long n = 200000;
 	const char *dir = NULL;
+	int pg = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
 			n = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			dir = argv[++i];
+		else if (strcmp(argv[i], "--pg") == 0)
+			pg = 1;
 		else {
-			fprintf(stderr, "usage: bench_pm_step [--events N] [--dir DIR]\n");
+			fprintf(stderr, "usage: bench_pm_step [--events N] [--dir DIR | --pg]\n");
 			return 2;
 		}
 	}
@@ -211,6 +283,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n -= n % 3;
+	if (pg)
+		return run_pg(n);
 	char tmp[] = "/tmp/stw-bench-XXXXXX";
 	if (dir == NULL && (dir = mkdtemp(tmp)) == NULL) {
 		perror("mkdtemp");
@@ -222,7 +296,7 @@ int main(int argc, char **argv)
 	unlink(engine_db);
 	unlink(base_db);
 	double te = 0, tb = 0;
-	if (run_engine(engine_db, n, &te) || run_baseline(base_db, n, &tb))
+	if (run_engine(engine_db, n, NULL, NULL, &te) || run_baseline(base_db, n, &tb))
 		return 1;
 	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 	printf("bench pm_step_events %ld events\n", n);

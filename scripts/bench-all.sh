@@ -36,6 +36,14 @@ run bench_pm_step "--events ${EVENTS:-200000}" "--events 3000"
 run bench_timers "--timers ${TIMERS:-1000000}" \
 	"--timers 2000 --burst 500 --spread 200 --spread-seconds 0.5"
 run bench_voiding_e2e "" "--saturation 200 --light 200 --window 64"
+# The same two on PostgreSQL, each on a throw-away cluster of its own (scripts/pg-cluster.sh run:
+# fsync and synchronous_commit on, pg_stat_statements preloaded to count the statements).
+# Smaller than on SQLite: a step costs a round trip to the server.
+pg="$here/scripts/pg-cluster.sh run"
+export STW_PG_STAT_STATEMENTS=1
+run bench_pm_step "--pg --events ${PG_EVENTS:-60000}" "--pg --events 3000" "$pg"
+run bench_voiding_e2e "--pg --saturation 5000 --light 5000" \
+	"--pg --saturation 100 --light 100 --window 32" "$pg"
 run bench_recovery "" "--instances 2000 --pending 200"
 run bench_stream_read "--reads 500" "--lengths 10,100 --reads 50"
 # The daemon's HTTP API under concurrent writers, and while many connections hold on to it
@@ -50,6 +58,7 @@ run tests/iofault_voiding "--all" "--runs 40"
 # the server as a crash would (its own throw-away cluster; about 3.5 minutes on 2 cores).
 run tests/crash_voiding "--kills 200 --restarts 20" "--kills 20 --restarts 4 --docs 60" \
 	"env STEWARD_TEST_STORE=pg $here/scripts/pg-cluster.sh run"
-# The peers (pg-boss, DBOS) on a throw-away PostgreSQL, around Steward's side of it.
+# The peers (pg-boss, DBOS) on a throw-away PostgreSQL, around Steward's side of it (on SQLite,
+# and on the same PostgreSQL server as they).
 run bench_peers_steward "--instances ${PEERS:-2000}" "--quick" "$here/bench/peers/run.sh"
 exit $status

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Reads `bench <name> <value> <unit>` lines on standard input and draws one
-# chart, as SVG on standard output: each figure that has a target (issue 6)
+# chart, as SVG on standard output: each figure that has a target (issue 6;
+# on PostgreSQL, issue 16)
 # as a bar of its percentage of the target (for an upper bound such as a
 # latency, target / value), on a logarithmic scale; 100% is the line to reach.
 # Green bars meet their target, red ones do not. Needs gnuplot.
@@ -21,7 +22,11 @@ BEGIN {
 	t["recovery_cold_first_step"] = "1000 max recovery (cold)";
 	t["memory_rss_peak"] = "100 max memory, peak RSS";
 	t["peers_steward_vs_pgboss"] = "100 min Steward / pg-boss";
-	order = "pm_step pm_step_vs_baseline voiding_e2e_saturation_rate voiding_e2e_light_latency_p99 timers_rss_peak timers_burst_real_drain_rate recovery_cold_first_step memory_rss_peak peers_steward_vs_pgboss";
+	t["pm_step_pg"] = "20000 min pm_step, PostgreSQL";
+	t["pm_step_pg_vs_baseline"] = "0.5 min pm_step / baseline, PostgreSQL";
+	t["voiding_e2e_pg_light_latency_p99"] = "20 max voiding p99 at 1,000/s, PostgreSQL";
+	t["peers_steward_pg_vs_pgboss"] = "4 min Steward / pg-boss, both on PostgreSQL";
+	order = "pm_step pm_step_vs_baseline voiding_e2e_saturation_rate voiding_e2e_light_latency_p99 timers_rss_peak timers_burst_real_drain_rate recovery_cold_first_step memory_rss_peak peers_steward_vs_pgboss pm_step_pg pm_step_pg_vs_baseline voiding_e2e_pg_light_latency_p99 peers_steward_pg_vs_pgboss";
 }
 $1 == "bench" && ($2 in t) && $3 + 0 > 0 { v[$2] = $3; u[$2] = $4 }
 END {
@@ -43,7 +48,7 @@ if [ ! -s "$data" ]; then
 fi
 gnuplot <<GP
 set terminal svg size 1200,640 dynamic font "sans,11" background rgb "white"
-set title "Steward benchmarks against the targets of issue 6 ($(date -u +%Y-%m-%d), $(nproc) cores, WAL synchronous=FULL)"
+set title "Steward benchmarks against the targets of issues 6 and 16 ($(date -u +%Y-%m-%d), $(nproc) cores, WAL synchronous=FULL; PostgreSQL fsync and synchronous_commit on)"
 set ylabel "% of target (log scale; 100% = target met)"
 set logscale y
 set yrange [*<0.1:1000<*]

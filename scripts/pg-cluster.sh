@@ -6,6 +6,8 @@
 # that socket alone (a directory only we, and the server's user, can reach).
 # As root the server runs as the user postgres (or nobody). Installs the
 # postgresql Debian package through scripts/deps.sh when it is missing.
+# With STW_PG_STAT_STATEMENTS=1 in the environment, the server preloads
+# pg_stat_statements (the benchmarks count the statements they run with it).
 #
 # usage:
 #   pg-cluster.sh start [--watch PID|parent] LINK
@@ -95,8 +97,10 @@ start_dir() {
 
 # Starts the server of the cluster in $dir.
 server_start() {
+	preload=""
+	[ "${STW_PG_STAT_STATEMENTS:-}" = 1 ] && preload="-c shared_preload_libraries=pg_stat_statements"
 	$as "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/sock/server.log" -w -t 60 -o \
-		"-c listen_addresses='' -k $dir/sock -c fsync=on -c synchronous_commit=on -c full_page_writes=on" \
+		"-c listen_addresses='' -k $dir/sock -c fsync=on -c synchronous_commit=on -c full_page_writes=on $preload" \
 		start >/dev/null
 }
 

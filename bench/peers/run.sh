@@ -1,10 +1,12 @@
 #!/bin/sh
 # The peers benchmark: the three-step process (event -> command -> event ->
 # command -> event -> command, a simulated service answering each command) on
-# Steward (bench_peers_steward, SQLite WAL, synchronous=FULL) and on what a
-# user would pick instead, on PostgreSQL with synchronous_commit=on and fsync
-# on: pg-boss (pgboss.mjs) and DBOS (dbos.mjs), all with the same number of
-# instances, one after the other on this machine.
+# Steward (bench_peers_steward, SQLite WAL, synchronous=FULL), on Steward on
+# PostgreSQL (bench_peers_steward --pg) and on what a user would pick
+# instead, pg-boss (pgboss.mjs) and DBOS (dbos.mjs), the last three on the
+# same PostgreSQL server with synchronous_commit=on and fsync on, a database
+# each, all with the same number of instances, one after the other on this
+# machine.
 #
 # It installs what is missing (the postgresql Debian package through
 # scripts/deps.sh; the pinned npm packages with `npm ci` into
@@ -15,7 +17,10 @@
 # usage: bench/peers/run.sh BENCH_PEERS_STEWARD [--instances N | --quick]
 # --quick is --instances 50 (seconds; `make test` runs it). Default: 2,000.
 # Prints `bench <name> <value> <unit>` lines and the ratios
-# `bench peers_steward_vs_pgboss <r> x` and `bench peers_steward_vs_dbos <r> x`.
+# `bench peers_steward_vs_pgboss <r> x`, `bench peers_steward_vs_dbos <r> x`,
+# `bench peers_steward_pg_vs_pgboss <r> x` and `bench peers_steward_pg_vs_dbos <r> x`.
+# With STW_PG_STAT_STATEMENTS=1 the server preloads pg_stat_statements, and
+# Steward's side on PostgreSQL also counts its statements per step.
 set -u
 
 fail() {
@@ -68,12 +73,15 @@ psql() { "$pgbin/psql" -h "$sock" -U steward -d postgres -X -q -t -A "$@"; }
 settings=$(psql -c "SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')") ||
 	fail "cannot connect to PostgreSQL"
 [ "$settings" = "on on" ] || fail "PostgreSQL runs with fsync and synchronous_commit = $settings"
-psql -c "CREATE DATABASE pgboss" -c "CREATE DATABASE dbos" || fail "CREATE DATABASE failed"
+psql -c "CREATE DATABASE steward" -c "CREATE DATABASE pgboss" -c "CREATE DATABASE dbos" ||
+	fail "CREATE DATABASE failed"
 url() { echo "postgresql://steward@localhost/$1?host=$sock"; }
 
-# The three sides, one after the other.
+# The four sides, one after the other.
 out=$tmp/out
 "$bin" --instances "$n" >"$out" || fail "bench_peers_steward failed"
+STEWARD_TEST_PG_URL=$(url steward) "$bin" --pg --instances "$n" >>"$out" ||
+	fail "bench_peers_steward --pg failed"
 (cd "$here" && node pgboss.mjs --url "$(url pgboss)" --instances "$n") >>"$out" ||
 	fail "pgboss.mjs failed"
 (cd "$here" && node dbos.mjs --url "$(url dbos)" --instances "$n") >>"$out" ||
@@ -87,7 +95,12 @@ echo "bench peers_dbos_version dbos-sdk@$(version @dbos-inc/dbos-sdk) version"
 cat "$out"
 awk '$1 == "bench" && $4 == "steps/s" { v[$2] = $3 }
 END {
-	if (!(v["peers_steward"] > 0 && v["peers_pgboss"] > 0 && v["peers_dbos"] > 0)) exit 1
+	if (!(v["peers_steward"] > 0 && v["peers_steward_pg"] > 0 && v["peers_pgboss"] > 0 &&
+	      v["peers_dbos"] > 0)) exit 1
 	printf "bench peers_steward_vs_pgboss %.2f x\n", v["peers_steward"] / v["peers_pgboss"]
 	printf "bench peers_steward_vs_dbos %.2f x\n", v["peers_steward"] / v["peers_dbos"]
+	r = v["peers_steward_pg"] / v["peers_pgboss"]
+	printf "bench peers_steward_pg_vs_pgboss %.2f x\n", r
+	printf "bench peers_steward_pg_vs_dbos %.2f x\n", v["peers_steward_pg"] / v["peers_dbos"]
+	printf "bench peers_steward_pg_meets_target %d flag\n", (r >= 4)
 }' "$out" || fail "a figure is missing"
