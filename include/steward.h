@@ -947,12 +947,15 @@ struct stw_instance_filter {
 	 * command of theirs pending delivery, so that nothing will move them.
 	 */
 	int64_t stuck_for_ms;
+	int definition_version; /* > 0: only instances created by this version of their definition
+				 */
 };
 
 /*
  * Lists instances, newest first, as a new JSON array of objects
- * {definition, id, state, status, version, unique_key, reason, created_at,
- * updated_at}.
+ * {definition, id, state, status, version, definition_version, unique_key,
+ * reason, created_at, updated_at}. version counts the instance's changes;
+ * definition_version is the version of its definition that created it.
  */
 STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_filter *f,
 			       json_t **out) STW_WUR;

@@ -34,6 +34,7 @@ static const struct {
 	[STW__CLI_OPT_LOAD] = { "load", 1 },
 	[STW__CLI_OPT_STUCK] = { "stuck", 0 },
 	[STW__CLI_OPT_STUCK_FOR] = { "stuck-for", 1 },
+	[STW__CLI_OPT_VERSION] = { "version", 1 },
 };
 
 void stw__cli_usage_error(const struct stw__cli *c, const char *fmt, ...)

@@ -24,18 +24,19 @@
 /* Prints {"instances": [...]} as a table. Returns 0, or 1 when out of memory. */
 static int print_instances(const json_t *doc)
 {
-	static const char *const head[] = { "ID",      "DEFINITION", "STATE", "STATUS",
-					    "VERSION", "UPDATED",    "KEY",   "REASON" };
-	static const size_t caps[] = { 40, 24, 36, 12, 8, 24, 32, 40 };
-	struct stw__cli_table t = { .ncols = 8, .head = head, .caps = caps };
+	static const char *const head[] = { "ID",      "DEFINITION", "VER", "STATE", "STATUS",
+					    "VERSION", "UPDATED",    "KEY", "REASON" };
+	static const size_t caps[] = { 40, 24, 6, 36, 12, 8, 24, 32, 40 };
+	struct stw__cli_table t = { .ncols = 9, .head = head, .caps = caps };
 	size_t i;
 	json_t *o;
 	json_array_foreach(json_object_get(doc, "instances"), i, o)
 	{
-		char ver[32], when[48];
-		const char *row[8] = {
+		char dver[32], ver[32], when[48];
+		const char *row[9] = {
 			stw__cli_str_of(o, "id"),
 			stw__cli_str_of(o, "definition"),
+			stw__cli_int_of(dver, o, "definition_version"),
 			stw__cli_str_of(o, "state"),
 			stw__cli_str_of(o, "status"),
 			stw__cli_int_of(ver, o, "version"),
@@ -62,12 +63,13 @@ static int print_instances(const json_t *doc)
 /* steward ps: lists instances (GET /api/instances, or stw_list_instances). Returns 0, 1 or 2. */
 int stw__cli_cmd_ps(struct stw__cli *c)
 {
-	long long limit = 0, offset = 0, stuck_for = 0;
+	long long limit = 0, offset = 0, stuck_for = 0, version = 0;
 	const char *def = c->val[STW__CLI_OPT_DEFINITION], *status = c->val[STW__CLI_OPT_STATUS],
 		   *state = c->val[STW__CLI_OPT_STATE];
 	int stuck = c->val[STW__CLI_OPT_STUCK] != NULL;
 	if (stw__cli_opt_int(c, STW__CLI_OPT_LIMIT, 1, STW__CLI_MAX_PAGE, DEFAULT_LIMIT, &limit) ||
 	    stw__cli_opt_int(c, STW__CLI_OPT_OFFSET, 0, INT_MAX, 0, &offset) ||
+	    stw__cli_opt_int(c, STW__CLI_OPT_VERSION, 1, INT_MAX, 0, &version) ||
 	    stw__cli_opt_int(c, STW__CLI_OPT_STUCK_FOR, 1, STW__CLI_MAX_STUCK_AFTER_S,
 			     STW__CLI_STUCK_AFTER_S, &stuck_for) ||
 	    stw__cli_check_len(c, "--definition", def, STW_MAX_NAME) ||
@@ -93,6 +95,8 @@ int stw__cli_cmd_ps(struct stw__cli *c)
 		if (c->val[STW__CLI_OPT_STUCK_FOR] != NULL) /* else the daemon's stuck_after */
 			stw__cli_buf_printf(&p, "&stuck_for=%lld", stuck_for);
 		stw__cli_buf_query(&p, "definition", def);
+		if (version > 0)
+			stw__cli_buf_printf(&p, "&version=%lld", version);
 		stw__cli_buf_query(&p, "status", status);
 		stw__cli_buf_query(&p, "state", state);
 		rc = stw__cli_http_json(c, "GET", &p, NULL, &doc);
@@ -108,6 +112,7 @@ int stw__cli_cmd_ps(struct stw__cli *c)
 			.limit = (int)limit,
 			.offset = (int)offset,
 			.stuck_for_ms = stuck ? stuck_for * 1000 : 0,
+			.definition_version = (int)version,
 		};
 		json_t *arr = NULL;
 		int src = stw_list_instances(e, &f, &arr);
@@ -147,16 +152,18 @@ static void print_section(const char *title, const struct stw__cli_table *t)
  */
 static int print_instance(const json_t *o)
 {
-	char ver[32], created[48], updated[48];
-	int oom = stw__cli_print_field("instance", stw__cli_str_of(o, "id")) |
-		  stw__cli_print_field("definition", stw__cli_str_of(o, "definition")) |
-		  stw__cli_print_field("state", stw__cli_str_of(o, "state")) |
-		  stw__cli_print_field("status", stw__cli_str_of(o, "status")) |
-		  stw__cli_print_field("version", stw__cli_int_of(ver, o, "version")) |
-		  stw__cli_print_field("key", stw__cli_str_of(o, "unique_key")) |
-		  stw__cli_print_field("reason", stw__cli_str_of(o, "reason")) |
-		  stw__cli_print_field("created", stw__cli_time_of(created, o, "created_at", 1)) |
-		  stw__cli_print_field("updated", stw__cli_time_of(updated, o, "updated_at", 1));
+	char dver[32], ver[32], created[48], updated[48];
+	int oom =
+	    stw__cli_print_field("instance", stw__cli_str_of(o, "id")) |
+	    stw__cli_print_field("definition", stw__cli_str_of(o, "definition")) |
+	    stw__cli_print_field("def version", stw__cli_int_of(dver, o, "definition_version")) |
+	    stw__cli_print_field("state", stw__cli_str_of(o, "state")) |
+	    stw__cli_print_field("status", stw__cli_str_of(o, "status")) |
+	    stw__cli_print_field("version", stw__cli_int_of(ver, o, "version")) |
+	    stw__cli_print_field("key", stw__cli_str_of(o, "unique_key")) |
+	    stw__cli_print_field("reason", stw__cli_str_of(o, "reason")) |
+	    stw__cli_print_field("created", stw__cli_time_of(created, o, "created_at", 1)) |
+	    stw__cli_print_field("updated", stw__cli_time_of(updated, o, "updated_at", 1));
 	if (oom) {
 		stw__cli_error("out of memory");
 		return 1;

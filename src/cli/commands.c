@@ -40,14 +40,16 @@ static const char *const send_args[] = { "CONTEXT", "TYPE", "JSON", NULL };
 
 static const struct stw__cli_command commands[] = {
 	{ "ps",
-	  "[--definition D] [--status S] [--state X] [--stuck [--stuck-for SECONDS]] [--limit N] "
-	  "[--offset N]",
+	  "[--definition D] [--version N] [--status S] [--state X] [--stuck [--stuck-for "
+	  "SECONDS]] [--limit N] [--offset N]",
 	  "list process instances, newest first",
 	  "Lists process instances, the most recently updated first: id, definition,\n"
-	  "state, status, version, last update (UTC), uniqueness key and reason.\n"
+	  "the definition's version that created it, state, status, version (its\n"
+	  "changes), last update (UTC), uniqueness key and reason.\n"
 	  "\n"
 	  "options:\n"
 	  "  --definition D   only instances of definition D (e.g. voiding)\n"
+	  "  --version N      only instances created by version N of their definition\n"
 	  "  --status S       only instances with status S: active, completed, failed,\n"
 	  "                   acknowledged, rejected or cancelled\n"
 	  "  --state X        only instances in state X\n"
@@ -58,11 +60,12 @@ static const struct stw__cli_command commands[] = {
 	  "  --limit N        at most N instances, 1 to 1000 (default 50)\n"
 	  "  --offset N       skip the first N instances (default 0)\n",
 	  NULL,
-	  STW__CLI_COMMON | OPT(DEFINITION) | OPT(STATUS) | OPT(STATE) | OPT(STUCK) |
+	  STW__CLI_COMMON | OPT(DEFINITION) | OPT(VERSION) | OPT(STATUS) | OPT(STATE) | OPT(STUCK) |
 	      OPT(STUCK_FOR) | OPT(LIMIT) | OPT(OFFSET),
 	  stw__cli_cmd_ps },
 	{ "show", "ID [--definition D]", "show one instance: data, history, commands, timers",
-	  "Shows process instance ID: its state and status, its data, its history (every\n"
+	  "Shows process instance ID: its state and status, the version of its definition\n"
+	  "that created it, its data, its history (every\n"
 	  "message it received: time, type, context, transition, outcome, reason), the\n"
 	  "commands it sent (type, context, delivery status, error) and its pending\n"
 	  "timers (the message each delivers, when it falls due, what armed it).\n"

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 /* The most columns a table has. */
-#define STW__CLI_TABLE_MAX_COLS 8
+#define STW__CLI_TABLE_MAX_COLS 9
 
 /*
  * Rows of escaped cells, printed with columns aligned. Fill ncols, head and

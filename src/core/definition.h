@@ -26,6 +26,12 @@ struct stw__def {
 	struct stw__guard *guards; /* one per source */
 };
 
+/* The version a definition's instances record: its version, 1 when it says 0 (or less). */
+static inline int64_t stw__def_version(const struct stw__def *def)
+{
+	return def->d->version > 0 ? def->d->version : 1;
+}
+
 /* Frees what a definition's resolution allocated (not the definition). */
 void stw__def_free(struct stw__def *d);
 

@@ -27,12 +27,14 @@ static json_t *instance_json(const struct stw__instance_row *r, int with_data)
 	json_t *o = json_object();
 	if (o == NULL)
 		return NULL;
-	int bad = set_str(o, "definition", r->definition) | set_str(o, "id", r->id) |
-		  set_str(o, "state", r->state) | set_str(o, "status", r->status) |
-		  json_object_set_new(o, "version", json_integer(r->version)) |
-		  set_str(o, "unique_key", r->unique_key) | set_str(o, "reason", r->reason) |
-		  json_object_set_new(o, "created_at", json_integer(r->created_at)) |
-		  json_object_set_new(o, "updated_at", json_integer(r->updated_at));
+	int bad =
+	    set_str(o, "definition", r->definition) | set_str(o, "id", r->id) |
+	    set_str(o, "state", r->state) | set_str(o, "status", r->status) |
+	    json_object_set_new(o, "version", json_integer(r->version)) |
+	    json_object_set_new(o, "definition_version", json_integer(r->definition_version)) |
+	    set_str(o, "unique_key", r->unique_key) | set_str(o, "reason", r->reason) |
+	    json_object_set_new(o, "created_at", json_integer(r->created_at)) |
+	    json_object_set_new(o, "updated_at", json_integer(r->updated_at));
 	if (with_data) {
 		json_error_t jerr;
 		json_t *d = json_loads(r->data, 0, &jerr);
@@ -80,7 +82,7 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 		f = &none;
 	if (!check_filter_name(f->definition) || !check_filter_name(f->status) ||
 	    !check_filter_name(f->state) || f->limit < 0 || f->limit > STW_MAX_LIST ||
-	    f->offset < 0 || f->stuck_for_ms < 0)
+	    f->offset < 0 || f->stuck_for_ms < 0 || f->definition_version < 0)
 		return stw__fail(e, STW_EINVAL, "invalid instance filter");
 	struct stw__instance_query q = {
 		.definition = f->definition,
@@ -89,6 +91,7 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 		.limit = f->limit ? f->limit : 100,
 		.offset = f->offset,
 		.stuck_before = f->stuck_for_ms > 0 ? stw__now(e) - f->stuck_for_ms : 0,
+		.definition_version = f->definition_version,
 	};
 	struct list_ctx c = { .arr = json_array() };
 	if (c.arr == NULL)

@@ -30,6 +30,7 @@ static int load_cb(const struct stw__instance_row *row, void *ud)
 	in->created_at = row->created_at;
 	in->updated_at = row->updated_at;
 	in->entered_version = row->entered_version;
+	in->definition_version = row->definition_version;
 	l->state_name = stw__arena_strdup(a, row->state, &l->oom);
 	l->status = stw__istatus_parse(row->status);
 	in->data_text = stw__arena_strdup(a, row->data, &l->oom);
@@ -147,6 +148,7 @@ static int write_instance(struct stw_engine *e, const struct stw__def *def, stru
 		.created_at = in->created_at,
 		.updated_at = in->updated_at,
 		.entered_version = in->entered_version,
+		.definition_version = in->definition_version,
 	};
 	int rc;
 	if (in->stored_version == 0)
@@ -170,8 +172,10 @@ static int write_instance(struct stw_engine *e, const struct stw__def *def, stru
 int stw__inst_save(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in)
 {
 	int64_t now = stw__now(e);
-	if (in->version == 0)
+	if (in->version == 0) {
 		in->created_at = now;
+		in->definition_version = stw__def_version(def);
+	}
 	in->updated_at = now;
 	in->version++;
 	in->dirty = 1;

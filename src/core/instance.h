@@ -25,8 +25,9 @@ struct stw__inst {
 	int64_t stored_version; /* the version in the store; 0 when not stored */
 	int64_t created_at;
 	int64_t updated_at;
-	int64_t entered_version; /* the version at which the current state was entered */
-	int dirty;               /* changed since it was loaded: to be written */
+	int64_t entered_version;    /* the version at which the current state was entered */
+	int64_t definition_version; /* the version of the definition that created it */
+	int dirty;                  /* changed since it was loaded: to be written */
 	/*
 	 * Set by stw__inst_load when the stored row cannot be interpreted (a state
 	 * or status the definition does not know, a version out of range):

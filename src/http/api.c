@@ -32,8 +32,9 @@ static int route_instances(struct stw__http_request *r)
 		return stw__http_error(r, 400, "bad_request",
 				       "status must be one of active, completed, failed, "
 				       "acknowledged, rejected, cancelled");
-	long long limit, offset, stuck, stuck_for;
+	long long limit, offset, stuck, stuck_for, version;
 	if (stw__http_query_int(r, "limit", 1, 1000, 50, &limit) ||
+	    stw__http_query_int(r, "version", 0, INT_MAX, 0, &version) ||
 	    stw__http_query_int(r, "offset", 0, INT_MAX, 0, &offset) ||
 	    stw__http_query_int(r, "stuck", 0, 1, 0, &stuck) ||
 	    stw__http_query_int(r, "stuck_for", 1, STUCK_FOR_MAX_S, r->stuck_after_ms / 1000,
@@ -41,6 +42,7 @@ static int route_instances(struct stw__http_request *r)
 		return 1;
 	f.limit = (int)limit;
 	f.offset = (int)offset;
+	f.definition_version = (int)version;
 	if (stuck)
 		f.stuck_for_ms = stuck_for * 1000;
 	json_t *arr = NULL;

@@ -34,6 +34,7 @@ static void each_instance(const PGresult *res, stw__instance_cb cb, void *ud)
 			.created_at = stw__pg_col_int(res, r, 8),
 			.updated_at = stw__pg_col_int(res, r, 9),
 			.entered_version = stw__pg_col_int(res, r, 10),
+			.definition_version = stw__pg_col_int(res, r, 11),
 		};
 		if (cb(&row, ud) != 0)
 			break;
@@ -80,6 +81,7 @@ static void instance_params(struct stw__pg_params *p, const struct stw__instance
 	stw__pg_int(p, row->created_at);
 	stw__pg_int(p, row->updated_at);
 	stw__pg_int(p, row->entered_version);
+	stw__pg_int(p, row->definition_version > 0 ? row->definition_version : 1);
 }
 
 /* STW_EEXIST when (definition, id) exists or the unique key is held. */
@@ -186,13 +188,14 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 	unsigned mask = (q->definition ? STW__PG_LQ_DEFINITION : 0u) |
 			(q->status ? STW__PG_LQ_STATUS : 0u) | (q->state ? STW__PG_LQ_STATE : 0u) |
 			(q->id ? STW__PG_LQ_ID : 0u) |
-			(q->stuck_before > 0 ? STW__PG_LQ_STUCK : 0u);
+			(q->stuck_before > 0 ? STW__PG_LQ_STUCK : 0u) |
+			(q->definition_version > 0 ? STW__PG_LQ_VERSION : 0u);
 	char name[16];
 	snprintf(name, sizeof name, "stw_list_%u", mask);
 	int rc = stw__pg_ready(h, "list_instances"); /* a new connection has none prepared */
 	if (rc != STW_OK)
 		return rc;
-	if (!(h->list_ready & (1u << mask))) {
+	if (!(h->list_ready & ((uint64_t)1 << mask))) {
 		char sql[2048];
 		if (stw__pg_list_sql(mask, sql, sizeof sql) != 0)
 			return stw__pg_failf(h, STW_ESTORE, "list_instances: statement too long");
@@ -203,7 +206,7 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 		PQclear(res);
 		if (rc != STW_OK)
 			return rc;
-		h->list_ready |= 1u << mask;
+		h->list_ready |= (uint64_t)1 << mask;
 	}
 	PARAMS;
 	if (q->definition)
@@ -214,6 +217,8 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 		stw__pg_text(&p, q->state);
 	if (q->id)
 		stw__pg_text(&p, q->id);
+	if (q->definition_version > 0)
+		stw__pg_int(&p, q->definition_version);
 	stw__pg_limit(&p, q->limit);
 	stw__pg_int(&p, q->offset > 0 ? q->offset : 0);
 	if (q->stuck_before > 0)

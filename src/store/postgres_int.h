@@ -30,7 +30,7 @@
 #include "store/store.h"
 
 /* The schema version this build creates and understands (stw_meta.schema_version). */
-#define STW__PG_SCHEMA_VERSION 1
+#define STW__PG_SCHEMA_VERSION 2
 
 /* Savepoints a transaction should open at most (see struct stw__store). */
 #define STW__PG_MAX_SAVEPOINTS 64
@@ -41,7 +41,8 @@
 #define STW__PG_LQ_STATE      4
 #define STW__PG_LQ_ID         8
 #define STW__PG_LQ_STUCK      16
-#define STW__PG_LQ_VARIANTS   32
+#define STW__PG_LQ_VERSION    32
+#define STW__PG_LQ_VARIANTS   64
 
 /* The statements, indexes into stw__pg_sql[] and their prepared names. */
 enum stw__pg_sid {
@@ -135,7 +136,7 @@ struct stw__pg {
 	int64_t backoff_ms;  /* the wait after the last failed attempt to connect again (0: none) */
 	int64_t retry_at_ms; /* monotonic ms before which no attempt is made */
 	uint64_t undos;      /* rollbacks of transactions and of levels */
-	uint32_t list_ready; /* the list_instances variants prepared, by mask */
+	uint64_t list_ready; /* the list_instances variants prepared, by mask */
 	char err[512];       /* the last failure's message */
 };
 

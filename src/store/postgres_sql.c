@@ -20,7 +20,7 @@
 	"data, metadata, recorded_at"
 #define INSTANCE_COLS                                                                              \
 	"definition, id, state, status, data, unique_key, reason, version, created_at, "           \
-	"updated_at, entered_version"
+	"updated_at, entered_version, definition_version"
 #define HISTORY_COLS                                                                               \
 	"definition, instance_id, seq, message_id, message_type, context, from_state, to_state, "  \
 	"outcome, reason, at"
@@ -95,7 +95,7 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 				 " WHERE definition = $1 AND id = $2",
 	/* An id or a key taken inserts nothing: no row, no error. */
 	[STW__PG_INSTANCE_INSERT] = "INSERT INTO stw_instances(" INSTANCE_COLS ")"
-				    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+				    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 				    " ON CONFLICT DO NOTHING",
 	/*
 	 * Compare-and-set on the version, which does not write when the new
@@ -205,7 +205,7 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 };
 
 /*
- * The schema, version 1. The heads of contexts and the versions of streams
+ * The schema, version 2. The heads of contexts and the versions of streams
  * are rows of their own (the append's locks, see STW__PG_APPEND); the
  * rest has the keys and indexes of the SQLite schema.
  */
@@ -227,7 +227,7 @@ const char *const stw__pg_schema[] = {
 	" state" T " NOT NULL, status" T " NOT NULL, data text NOT NULL, unique_key" T ","
 	" reason text, version int8 NOT NULL, created_at int8 NOT NULL,"
 	" updated_at int8 NOT NULL, entered_version int8 NOT NULL DEFAULT 0,"
-	" PRIMARY KEY(definition, id));",
+	" definition_version int8 NOT NULL DEFAULT 1, PRIMARY KEY(definition, id));",
 	"CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"
 	" WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');",
 	"CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);",
@@ -263,12 +263,21 @@ const char *const stw__pg_schema[] = {
 	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, instance_id, id);",
 	"CREATE TABLE stw_periodic(name" T " PRIMARY KEY, last_period int8 NOT NULL,"
 	" last_run_at int8 NOT NULL);",
-	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '1');",
+	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '2');",
 	NULL,
 };
 
-/* No store has an older schema yet: version 1 is the first. */
-const char *const stw__pg_migrations[] = { NULL };
+const char *const stw__pg_migrations[] = {
+	/*
+	 * 1 -> 2: instances record the version of the definition that created
+	 * them. Those stored before are given 1, the version every definition
+	 * starts at (the store cannot know which version made them; one was
+	 * registered at a time and every version was treated alike).
+	 */
+	"ALTER TABLE stw_instances ADD COLUMN definition_version int8 NOT NULL DEFAULT 1;"
+	" UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';",
+	NULL,
+};
 
 /*
  * Stuck: active, not updated since the bound, no timer that applies to the
@@ -291,6 +300,7 @@ int stw__pg_list_sql(unsigned mask, char *buf, size_t cap)
 		{ STW__PG_LQ_STATUS, "status" },
 		{ STW__PG_LQ_STATE, "state" },
 		{ STW__PG_LQ_ID, "id" },
+		{ STW__PG_LQ_VERSION, "definition_version" },
 	};
 	/* Parameters are numbered in this order: the filters present, limit, offset, stuck. */
 	int p = 1;

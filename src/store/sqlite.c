@@ -188,6 +188,9 @@ static int schema_init(struct sqlite_store *h, int read_only)
 			if (rc == STW_OK && v <= 6)
 				rc =
 				    exec_sql(h, stw__sqlite_migrate_7, "open: migrate to schema 7");
+			if (rc == STW_OK && v <= 7)
+				rc =
+				    exec_sql(h, stw__sqlite_migrate_8, "open: migrate to schema 8");
 		}
 	}
 out:

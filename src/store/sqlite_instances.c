@@ -27,6 +27,7 @@ static int instance_fill(sqlite3_stmt *st, struct stw__instance_row *r)
 	r->created_at = stw__sqlite_col_int(st, 8);
 	r->updated_at = stw__sqlite_col_int(st, 9);
 	r->entered_version = stw__sqlite_col_int(st, 10);
+	r->definition_version = stw__sqlite_col_int(st, 11);
 	return oom ? -1 : 0;
 }
 
@@ -108,6 +109,7 @@ static int op_instance_insert(struct stw__store *s, const struct stw__instance_r
 	stw__sqlite_bi(&b, st, 9, row->created_at);
 	stw__sqlite_bi(&b, st, 10, row->updated_at);
 	stw__sqlite_bi(&b, st, 11, row->entered_version);
+	stw__sqlite_bi(&b, st, 12, row->definition_version > 0 ? row->definition_version : 1);
 	return stw__sqlite_run(h, st, b, "instance_insert", NULL);
 }
 
@@ -209,7 +211,8 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 		q = &all;
 	int mask = (q->definition ? STW__LQ_DEFINITION : 0) | (q->status ? STW__LQ_STATUS : 0) |
 		   (q->state ? STW__LQ_STATE : 0) | (q->id ? STW__LQ_ID : 0) |
-		   (q->stuck_before > 0 ? STW__LQ_STUCK : 0);
+		   (q->stuck_before > 0 ? STW__LQ_STUCK : 0) |
+		   (q->definition_version > 0 ? STW__LQ_VERSION : 0);
 	sqlite3_stmt *c = h->list[mask], *st;
 	int rc = stw__sqlite_acquire(h, c, &st, "list_instances");
 	if (rc != STW_OK)
@@ -227,6 +230,8 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 	stw__sqlite_bi(&b, st, 6, q->offset > 0 ? q->offset : 0);
 	if (q->stuck_before > 0)
 		stw__sqlite_bi(&b, st, 7, q->stuck_before);
+	if (q->definition_version > 0)
+		stw__sqlite_bi(&b, st, 8, q->definition_version);
 	return each_instance(h, c, st, b, "list_instances", cb, ud, NULL);
 }
 

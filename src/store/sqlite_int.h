@@ -39,7 +39,7 @@
 #include "store/store.h"
 
 /* The schema version this build creates and understands. */
-#define STW__SCHEMA_VERSION 7
+#define STW__SCHEMA_VERSION 8
 
 /* History rows per multi-row INSERT (see op_history_insert_many). */
 #define STW__HISTORY_CHUNK 16
@@ -50,7 +50,8 @@
 #define STW__LQ_STATE      4
 #define STW__LQ_ID         8
 #define STW__LQ_STUCK      16
-#define STW__LQ_VARIANTS   32
+#define STW__LQ_VERSION    32
+#define STW__LQ_VARIANTS   64
 
 /* Cached statements, indexes into stw__sqlite_sql[] and sqlite_store.st[]. */
 enum sid {
@@ -147,6 +148,7 @@ extern const char stw__sqlite_migrate_4[];
 extern const char stw__sqlite_migrate_5[];
 extern const char stw__sqlite_migrate_6[];
 extern const char stw__sqlite_migrate_7[];
+extern const char stw__sqlite_migrate_8[];
 
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
 extern const char *const stw__sqlite_sync_sql[];

@@ -23,10 +23,11 @@
 	"context, position, id, type, stream, stream_version, correlation_id, causation_id, "      \
 	"data, "                                                                                   \
 	"metadata, recorded_at"
-#define STW__INSTANCE_COLS                                                                         \
+/* The columns of instances up to schema 7 (the 4 -> 5 migration copies them). */
+#define STW__INSTANCE_COLS_7                                                                       \
 	"definition, id, state, status, data, unique_key, reason, version, created_at, "           \
-	"updated_at, "                                                                             \
-	"entered_version"
+	"updated_at, entered_version"
+#define STW__INSTANCE_COLS STW__INSTANCE_COLS_7 ", definition_version"
 #define STW__HISTORY_COLS                                                                          \
 	"definition, instance_id, seq, message_id, message_type, context, from_state, to_state, "  \
 	"outcome, reason, at"
@@ -77,7 +78,7 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 	[STW__INSTANCE_GET] = "SELECT " STW__INSTANCE_COLS " FROM stw_instances "
 			      "WHERE definition = ?1 AND id = ?2",
 	[STW__INSTANCE_INSERT] = "INSERT INTO stw_instances(" STW__INSTANCE_COLS ") "
-				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[STW__INSTANCE_UPDATE] = "UPDATE stw_instances SET state = ?3, status = ?4, data = ?5, "
 				 "unique_key = ?6, reason = ?7, version = ?8, updated_at = ?9, "
 				 "entered_version = ?11 "
@@ -187,12 +188,18 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
  * timers are found by due time through one index, whose ties are in instance
  * order so a burst of timers walks the instances in key order.
  */
-#define STW__INSTANCES_SCHEMA(table)                                                               \
-	"CREATE TABLE " table "(definition TEXT NOT NULL, id TEXT NOT NULL,"                       \
+#define STW__INSTANCES_SCHEMA_COLS(extra)                                                          \
+	"(definition TEXT NOT NULL, id TEXT NOT NULL,"                                             \
 	" state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"         \
 	" reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"                     \
-	" updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0,"                \
+	" updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0," extra          \
 	" PRIMARY KEY(definition, id)) WITHOUT ROWID;"
+/* As schemas 5 to 7 had it (the 4 -> 5 migration builds it). */
+#define STW__INSTANCES_SCHEMA_7(table) "CREATE TABLE " table STW__INSTANCES_SCHEMA_COLS("")
+/* Since schema 8: the version of the definition that created each instance. */
+#define STW__INSTANCES_SCHEMA(table)                                                               \
+	"CREATE TABLE " table STW__INSTANCES_SCHEMA_COLS(                                          \
+	    " definition_version INTEGER NOT NULL DEFAULT 1,")
 #define STW__INSTANCES_INDEXES                                                                     \
 	"CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"           \
 	" WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"                        \
@@ -248,7 +255,7 @@ const char stw__sqlite_schema[] =
     " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
     " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA(
 	"stw_timers") STW__TIMERS_INDEXES STW__PERIODIC_SCHEMA
-    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '7');";
+    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '8');";
 
 /* Version 1 -> 2: timers, and the version at which an instance entered its state. */
 const char stw__sqlite_migrate_2[] =
@@ -278,9 +285,9 @@ const char stw__sqlite_migrate_4[] =
  * deleted by its full key, and its id is derived from its definition and
  * instance, so the key is unique whenever the id is.
  */
-const char stw__sqlite_migrate_5[] = STW__INSTANCES_SCHEMA(
-    "stw_instances_5") "INSERT INTO stw_instances_5(" STW__INSTANCE_COLS ") "
-		       "SELECT " STW__INSTANCE_COLS " FROM stw_instances;"
+const char stw__sqlite_migrate_5[] = STW__INSTANCES_SCHEMA_7(
+    "stw_instances_5") "INSERT INTO stw_instances_5(" STW__INSTANCE_COLS_7 ") "
+		       "SELECT " STW__INSTANCE_COLS_7 " FROM stw_instances;"
 		       "DROP TABLE stw_instances;"
 		       "ALTER TABLE stw_instances_5 RENAME TO stw_instances;" STW__INSTANCES_INDEXES
 			   STW__TIMERS_SCHEMA(
@@ -306,6 +313,18 @@ const char stw__sqlite_migrate_7[] =
     "DROP TABLE IF EXISTS stw_contexts; DROP TABLE IF EXISTS stw_streams;"
     "UPDATE stw_meta SET value = '7' WHERE key = 'schema_version';";
 
+/*
+ * Version 7 -> 8: instances record the version of the definition that
+ * created them. The store cannot know which version made the instances it
+ * holds; until now one version of a definition was registered at a time and
+ * the engine treated every version alike, so they are given 1, the version
+ * every definition starts at (and the one a definition saying 0 is taken
+ * as).
+ */
+const char stw__sqlite_migrate_8[] =
+    "ALTER TABLE stw_instances ADD COLUMN definition_version INTEGER NOT NULL DEFAULT 1;"
+    "UPDATE stw_meta SET value = '8' WHERE key = 'schema_version';";
+
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
 const char *const stw__sqlite_sync_sql[] = {
 	"PRAGMA synchronous = OFF",
@@ -316,12 +335,13 @@ const char *const stw__sqlite_sync_sql[] = {
 int stw__sqlite_list_sql(int m, char *sql, size_t cap)
 {
 	int n = snprintf(sql, cap,
-			 "SELECT " STW__INSTANCE_COLS " FROM stw_instances WHERE 1%s%s%s%s%s "
+			 "SELECT " STW__INSTANCE_COLS " FROM stw_instances WHERE 1%s%s%s%s%s%s "
 			 "ORDER BY updated_at DESC, id DESC LIMIT ?5 OFFSET ?6",
 			 (m & STW__LQ_DEFINITION) ? " AND definition = ?1" : "",
 			 (m & STW__LQ_STATUS) ? " AND status = ?2" : "",
 			 (m & STW__LQ_STATE) ? " AND state = ?3" : "",
 			 (m & STW__LQ_ID) ? " AND id = ?4" : "",
+			 (m & STW__LQ_VERSION) ? " AND definition_version = ?8" : "",
 			 (m & STW__LQ_STUCK) ? STW__LQ_STUCK_SQL : "");
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }

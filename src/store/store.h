@@ -104,6 +104,9 @@ struct stw__instance_row {
 	int64_t created_at;
 	int64_t updated_at;
 	int64_t entered_version; /* the version at which the current state was entered */
+	/* The version of the definition that created it (struct stw_definition's
+	 * version, 1 when that says 0); insert writes 1 for 0. Update keeps it. */
+	int64_t definition_version;
 };
 
 /* A pending timer: deliver message_type to an instance at due_at. */
@@ -178,6 +181,7 @@ struct stw__instance_query {
 	 * (entered_version) nor a command of theirs pending delivery.
 	 */
 	int64_t stuck_before;
+	int64_t definition_version; /* > 0: only instances of this definition version */
 };
 
 typedef int (*stw__event_cb)(const struct stw__event_row *row, void *ud);

@@ -17,8 +17,8 @@ import {
   waitFor, rawBytes,
 } from './lib.mjs';
 
-const LIST_KEYS = ['definition', 'id', 'state', 'status', 'version', 'unique_key', 'reason',
-  'created_at', 'updated_at'];
+const LIST_KEYS = ['definition', 'id', 'state', 'status', 'version', 'definition_version',
+  'unique_key', 'reason', 'created_at', 'updated_at'];
 const INSTANCE_KEYS = [...LIST_KEYS, 'data', 'history', 'commands', 'timers'];
 const HISTORY_KEYS = ['seq', 'at', 'message_id', 'message_type', 'context', 'from', 'to',
   'outcome', 'reason'];
@@ -32,6 +32,7 @@ function assertListItem(o) {
   assertKeys(o, LIST_KEYS, 'instance list item');
   for (const k of ['definition', 'id', 'state', 'status']) assert.equal(typeof o[k], 'string', k);
   assert.ok(Number.isInteger(o.version) && o.version >= 1, 'version');
+  assert.ok(Number.isInteger(o.definition_version) && o.definition_version >= 1, 'definition_version');
   assert.ok(o.unique_key === null || typeof o.unique_key === 'string', 'unique_key');
   assert.ok(o.reason === null || typeof o.reason === 'string', 'reason');
   assert.ok(Number.isInteger(o.created_at) && Number.isInteger(o.updated_at), 'timestamps');
@@ -264,6 +265,19 @@ describe('GET /api/instances', () => {
     }
   });
 
+  test('filters by the version of the definition that created them', async () => {
+    let r = await get('/api/instances?definition=voiding&version=1&limit=1000');
+    assertJson(r, 200);
+    assert.ok(r.data.instances.some((o) => o.id === done.id));
+    assert.ok(r.data.instances.every((o) => o.definition_version === 1));
+    r = await get('/api/instances?version=2&limit=1000');
+    assertJson(r, 200);
+    assert.deepEqual(r.data.instances, []);
+    r = await get('/api/instances?version=0&definition=voiding');
+    assertJson(r, 200);
+    assert.ok(r.data.instances.some((o) => o.id === done.id), 'version=0: every version');
+  });
+
   test('pages with limit and offset', async () => {
     const all = await get('/api/instances?limit=1000');
     assertJson(all, 200);
@@ -283,7 +297,7 @@ describe('GET /api/instances', () => {
 
   for (const q of ['limit=0', 'limit=1001', 'limit=abc', 'limit=-1', 'limit=', 'limit=1.5',
     'limit=99999999999999999999', 'offset=-1', 'offset=x', 'offset=2147483648', 'status=sleeping',
-    'status=', 'status=ACTIVE']) {
+    'status=', 'status=ACTIVE', 'version=-1', 'version=x', 'version=2147483648']) {
     test(`?${q} is 400 bad_request`, async () => {
       assertError(await get(`/api/instances?${q}`), 400, 'bad_request');
     });

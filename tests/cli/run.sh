@@ -164,10 +164,17 @@ scenario() {
 	fi
 
 	run ps "$@"
-	check "ps $via" 0 '^ID +DEFINITION +STATE +STATUS +VERSION +UPDATED +KEY +REASON$'
+	check "ps $via" 0 '^ID +DEFINITION +VER +STATE +STATUS +VERSION +UPDATED +KEY +REASON$'
 	expect "ps lists the process $via" grep -Eq \
-		"^void-$t +voiding +DocumentVoided +completed +3 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z +doc-$t +-$" \
+		"^void-$t +voiding +1 +DocumentVoided +completed +3 +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z +doc-$t +-$" \
 		<<<"$OUT"
+	run ps --version 1 --definition voiding --status completed --json "$@"
+	check "ps --version 1 $via" 0 "\"id\": \"void-$t\""
+	expect "ps --json shows the definition version $via" grep -q '"definition_version": 1' <<<"$OUT"
+	run ps --version 2 "$@"
+	check "ps --version 2 matches nothing $via" 0 '' 'no instances'
+	run ps --version 0 "$@"
+	check "ps --version 0 is a usage error $via" 2 '' 'version'
 	run ps --definition voiding --status completed --limit 1 "$@"
 	check "ps --limit 1 $via" 0 ''
 	expect "ps --limit 1 prints one row $via" test "$(wc -l <<<"$OUT")" -eq 2
@@ -180,6 +187,7 @@ scenario() {
 	run show "void-$t" "$@"
 	check "show $via" 0 '^status +completed$'
 	expect "show prints the header $via" grep -Eq "^instance +void-$t$" <<<"$OUT"
+	expect "show prints the definition version $via" grep -Eq "^def version +1$" <<<"$OUT"
 	expect "show prints the data $via" grep -q "\"document_id\": \"doc-$t\"" <<<"$OUT"
 	expect "show prints the trigger $via" grep -Eq \
 		'DocumentVoidingRequested +Billing +\(start\) -> VoidingRequested +applied' <<<"$OUT"
@@ -231,7 +239,7 @@ scenario() {
 	check "send PublishReport $via" 0 '^outcome +applied$'
 	run send Billing VoidDocument "{\"document_id\":\"doc-f$t\"}" --id "fail-$t" "$@"
 	check "send VoidDocument of a published document $via" 0 '^outcome +applied$'
-	if poll "^fail-$t +voiding +MarkingDocumentAsVoidedFailed +failed " ps --status failed "$@"; then
+	if poll "^fail-$t +voiding +1 +MarkingDocumentAsVoidedFailed +failed " ps --status failed "$@"; then
 		ok "the voiding process fails $via"
 	else
 		bad "the voiding process fails $via" "fail-$t never failed"
@@ -262,7 +270,7 @@ scenario() {
 	check "retry of an acknowledged instance exits 1 $via" 1 '' 'is acknowledged, not failed'
 	run send Billing VoidDocument "{\"document_id\":\"doc-f$t\"}" --id "fail2-$t" "$@"
 	check "send a second VoidDocument $via" 0 '^outcome +applied$'
-	if poll "^fail2-$t +voiding +MarkingDocumentAsVoidedFailed +failed " ps --status failed "$@"; then
+	if poll "^fail2-$t +voiding +1 +MarkingDocumentAsVoidedFailed +failed " ps --status failed "$@"; then
 		ok "the second voiding fails $via"
 	else
 		bad "the second voiding fails $via" "fail2-$t never failed"
@@ -276,7 +284,7 @@ scenario() {
 	else
 		bad "the retry is in the history $via" "no Retry row for fail2-$t"
 	fi
-	if poll "^fail2-$t +voiding +MarkingDocumentAsVoidedFailed +failed " ps --status failed "$@"; then
+	if poll "^fail2-$t +voiding +1 +MarkingDocumentAsVoidedFailed +failed " ps --status failed "$@"; then
 		ok "the retried voiding fails again $via"
 	else
 		bad "the retried voiding fails again $via" "fail2-$t did not fail again"
@@ -286,7 +294,7 @@ scenario() {
 	run cancel "fail2-$t" "$@"
 	check "a second cancel exits 1 $via" 1 '' 'is cancelled, not active or failed'
 	run ps --status cancelled "$@"
-	check "ps --status cancelled $via" 0 "^fail2-$t +voiding +MarkingDocumentAsVoidedFailed +cancelled "
+	check "ps --status cancelled $via" 0 "^fail2-$t +voiding +1 +MarkingDocumentAsVoidedFailed +cancelled "
 }
 
 scenario u --url "$URL"
@@ -510,7 +518,7 @@ if [ "$STORE_KIND" = sqlite ]; then
 	SUM=$(cksum <"$COPY")
 fi
 run ps --store "$COPY"
-check "ps on a copy" 0 '^fail-d +voiding +FailureAcknowledged +acknowledged '
+check "ps on a copy" 0 '^fail-d +voiding +1 +FailureAcknowledged +acknowledged '
 run show void-u --store "$COPY"
 check "show on a copy" 0 'DocumentVoided +Billing +MarkingDocumentAsVoidedSucceeded -> DocumentVoided +applied'
 run events Reports --store "$COPY"
@@ -595,7 +603,7 @@ check "send --load: the plugin's service refuses" 1 '' 'Tally takes Open and Bre
 run serve --store "$TALLYDB" --load "$TALLY" --listen off --for 1
 check "serve steps the tally" 0
 run ps --status failed --store "$TALLYDB"
-check "the tally fails" 0 '^tally-1 +tally +Broken +failed '
+check "the tally fails" 0 '^tally-1 +tally +1 +Broken +failed '
 run retry tally-1 --state Open --store "$TALLYDB"
 check "retry without --load does not know the definition" 1 '' 'definition tally is not registered here'
 run retry tally-1 --state Open --store "$TALLYDB" --load "$TALLY"
@@ -659,7 +667,7 @@ run ps --stuck --store "$TALLYDB"
 check "tally-2 is not stuck yet (600 s by default)" 0 '' '^no stuck instances$'
 sleep 1.2
 run ps --stuck --stuck-for 1 --store "$TALLYDB"
-check "ps --stuck --stuck-for 1 lists tally-2 after a second" 0 '^tally-2 +tally +Open +active '
+check "ps --stuck --stuck-for 1 lists tally-2 after a second" 0 '^tally-2 +tally +1 +Open +active '
 expect "and only tally-2 (tally-1 is acknowledged)" test "$(grep -c '^tally-' <<<"$OUT")" = 1
 run ps --stuck-for 1 --store "$TALLYDB"
 check "--stuck-for without --stuck is a usage error" 2 '' '--stuck-for goes with --stuck'
@@ -669,7 +677,7 @@ start_daemon "$TMP/stuck.out" serve --store "$TALLYDB" --load "$TALLY" --listen 
 	--stuck-after 1
 expect "serve --stuck-after 1 started" test -n "$PORT"
 run ps --stuck --url "http://127.0.0.1:$PORT"
-check "ps --stuck --url: the daemon's stuck_after (1 s) finds tally-2" 0 '^tally-2 +tally +Open +active '
+check "ps --stuck --url: the daemon's stuck_after (1 s) finds tally-2" 0 '^tally-2 +tally +1 +Open +active '
 run ps --stuck --stuck-for 3600 --url "http://127.0.0.1:$PORT"
 check "ps --stuck --stuck-for 3600 --url finds nothing" 0 '' '^no stuck instances$'
 expect "/metrics counts it: steward_instances_stuck 1" grep -q '^steward_instances_stuck 1$' \

@@ -69,6 +69,7 @@ const struct contract_case contract_cases[] = {
 	CASE(test_instance_insert_get_update),
 	CASE(test_key_holder),
 	CASE(test_list_instances),
+	CASE(test_definition_version),
 	CASE(test_history),
 	CASE(test_outbox),
 	CASE(test_dedup),

@@ -178,6 +178,77 @@ void contract_test_list_instances(void **state)
 	assert_int_equal(c.n, 1);
 }
 
+/*
+ * An instance keeps the version of the definition that created it: insert
+ * writes it (1 for 0), update leaves it, get and list read it, and
+ * list_instances filters by it (alone and with the other fields).
+ */
+void contract_test_definition_version(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	struct stw__instance_row rows[] = {
+		inst("d", "a", "active", NULL, 10),
+		inst("d", "b", "active", NULL, 20),
+		inst("d", "c", "completed", NULL, 30),
+		inst("e", "a", "active", NULL, 40),
+	};
+	rows[0].definition_version = 0; /* a definition that gave no version: 1 */
+	rows[1].definition_version = 2;
+	rows[2].definition_version = 2;
+	rows[3].definition_version = 7;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		assert_int_equal(STW__S(s, instance_insert, &rows[i]), STW_OK);
+
+	struct instances c = { 0 };
+	assert_int_equal(STW__S(s, instance_get, "d", "a", collect_instance, &c), STW_OK);
+	assert_int_equal(c.definition_version[0], 1);
+	/* An update (which does not name it) keeps it. */
+	rows[1].status = "failed";
+	rows[1].version = 2;
+	rows[1].definition_version = 0;
+	assert_int_equal(STW__S(s, instance_update, &rows[1], 1), STW_OK);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, instance_get, "d", "b", collect_instance, &c), STW_OK);
+	assert_int_equal(c.definition_version[0], 2);
+	assert_string_equal(c.status[0], "failed");
+
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, list_instances, NULL, collect_instance, &c), STW_OK);
+	assert_int_equal(c.n, 4);
+	assert_int_equal(c.definition_version[0], 7); /* e/a, updated last */
+	assert_int_equal(c.definition_version[3], 1); /* d/a */
+
+	struct stw__instance_query q = { .definition_version = 2, .limit = 10 };
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, list_instances, &q, collect_instance, &c), STW_OK);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.id[0], "c");
+	assert_string_equal(c.id[1], "b");
+
+	q = (struct stw__instance_query){
+		.definition = "d", .status = "failed", .definition_version = 2, .limit = 10
+	};
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, list_instances, &q, collect_instance, &c), STW_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.id[0], "b");
+
+	q = (struct stw__instance_query){ .definition = "d", .definition_version = 7, .limit = 10 };
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, list_instances, &q, collect_instance, &c), STW_OK);
+	assert_int_equal(c.n, 0);
+
+	/* With the stuck filter (its own parameter) and paging. */
+	q = (struct stw__instance_query){ .definition_version = 1,
+					  .stuck_before = 1000,
+					  .limit = 10 };
+	memset(&c, 0, sizeof c);
+	assert_int_equal(STW__S(s, list_instances, &q, collect_instance, &c), STW_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.id[0], "a");
+	assert_string_equal(c.def[0], "d");
+}
+
 /* ------------------------------------------------------------------------ */
 /* History                                                                  */
 

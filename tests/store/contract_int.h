@@ -82,6 +82,7 @@ struct stw__outbox_row contract_cmd(const char *id, const char *context, const c
 void contract_test_instance_insert_get_update(void **state);
 void contract_test_key_holder(void **state);
 void contract_test_list_instances(void **state);
+void contract_test_definition_version(void **state);
 void contract_test_history(void **state);
 void contract_test_history_insert_many(void **state);
 void contract_test_awkward_text(void **state);

@@ -85,6 +85,7 @@ int collect_instance(const struct stw__instance_row *r, void *ud)
 	snprintf(c->def[c->n], sizeof c->def[0], "%s", r->definition);
 	snprintf(c->status[c->n], sizeof c->status[0], "%s", r->status);
 	c->version[c->n] = r->version;
+	c->definition_version[c->n] = r->definition_version;
 	c->null_key[c->n] = r->unique_key == NULL;
 	c->null_reason[c->n] = r->reason == NULL;
 	c->n++;

@@ -41,6 +41,7 @@ struct instances {
 	char id[MAXROWS][32];
 	char def[MAXROWS][32];
 	int64_t version[MAXROWS];
+	int64_t definition_version[MAXROWS];
 	char status[MAXROWS][32];
 	int null_key[MAXROWS];
 	int null_reason[MAXROWS];

@@ -212,9 +212,45 @@ static void test_schema_version(void **state)
 	sql(f, "UPDATE stw_meta SET value = 'one' WHERE key = 'schema_version'");
 	assert_int_equal(stw__store_open(f->url, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_non_null(strstr(err, "unreadable"));
-	sql(f, "UPDATE stw_meta SET value = '1' WHERE key = 'schema_version'");
+	sql(f, "UPDATE stw_meta SET value = '2' WHERE key = 'schema_version'");
 	assert_int_equal(open_store(f, 0, &s), STW_OK);
 	STW__S0(s, close);
+}
+
+/*
+ * A schema 1 store, whose instances did not record the version of their
+ * definition, is migrated on open: they are given version 1, and the list
+ * filters by it.
+ */
+static void test_schema_1_migrates(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__instance_row r = inst("def", "i1", "active", "k", 5);
+	assert_int_equal(STW__S(f->s, instance_insert, &r), STW_OK);
+	STW__S0(f->s, close);
+	f->s = NULL;
+	sql(f, "ALTER TABLE stw_instances DROP COLUMN definition_version;"
+	       " UPDATE stw_meta SET value = '1' WHERE key = 'schema_version'");
+	struct stw__store *ro = NULL;
+	char err[256];
+	struct stw__store_options o = { .read_only = 1 };
+	assert_int_equal(stw__store_open(f->url, &o, &ro, err, sizeof err), STW_ESTORE);
+	assert_non_null(strstr(err, "read-write to upgrade"));
+	assert_int_equal(open_store(f, 0, &f->s), STW_OK);
+	struct instances got = { 0 };
+	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
+	assert_int_equal(got.definition_version[0], 1);
+	r = inst("def", "i2", "active", NULL, 6);
+	r.definition_version = 4;
+	assert_int_equal(STW__S(f->s, instance_insert, &r), STW_OK);
+	struct stw__instance_query q = { .definition_version = 1, .limit = 10 };
+	memset(&got, 0, sizeof got);
+	assert_int_equal(STW__S(f->s, list_instances, &q, collect_instance, &got), STW_OK);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.id[0], "i1");
+	struct stw__store *again = NULL;
+	assert_int_equal(open_store(f, 0, &again), STW_OK); /* at 2 now: nothing to migrate */
+	STW__S0(again, close);
 }
 
 /* A read-only store reads and refuses writes; an empty schema is not a store. */
@@ -445,15 +481,11 @@ int main(void)
 	}
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_failed_level_recovers),
-		T(test_failed_transaction_not_committed),
-		T(test_deadlock_is_busy),
-		T(test_schema_version),
-		T(test_read_only),
-		T(test_concurrent_create),
-		T(test_lost_connection_outside_transaction),
-		T(test_begin_reconnects),
-		T(test_lost_in_transaction),
+		T(test_failed_level_recovers), T(test_failed_transaction_not_committed),
+		T(test_deadlock_is_busy),      T(test_schema_version),
+		T(test_schema_1_migrates),     T(test_read_only),
+		T(test_concurrent_create),     T(test_lost_connection_outside_transaction),
+		T(test_begin_reconnects),      T(test_lost_in_transaction),
 		T(test_first_lock_waits),
 	};
 #undef T

@@ -88,7 +88,7 @@ static void raw_exec(const char *path, const char *sql)
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                  */
 
-/* A new database gets every table, WAL mode and schema_version 7. */
+/* A new database gets every table, WAL mode and schema_version 8. */
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *f = *state;
@@ -104,7 +104,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 7);
+			 8);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -280,13 +280,13 @@ static void test_open_refuses_newer_schema(void **state)
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='8' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='9' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 8"));
+	assert_non_null(strstr(err, "schema version 9"));
 }
 
 /* Undoes schema 4 on a closed database: what version 3 created. */
@@ -324,7 +324,7 @@ static void test_open_migrates_schema_3_outbox(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 7);
+			 8);
 	assert_int_equal(raw_int(f->path, "SELECT attempts + next_at FROM stw_outbox "
 					  "WHERE command_id = 'c1'"),
 			 0);
@@ -366,7 +366,7 @@ static void test_open_migrates_schema_1(void **state)
 	assert_non_null(strstr(err, "read-write to upgrade"));
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 7);
+			 8);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
 	assert_int_equal(
@@ -417,7 +417,7 @@ static void test_open_migrates_schema_4(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 7);
+			 8);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
 					  "'%WITHOUT ROWID%' AND name IN ('stw_instances', "
 					  "'stw_timers')"),
@@ -474,16 +474,49 @@ static void test_open_migrates_schema_6(void **state)
 			  "NOT NULL, PRIMARY KEY(context, stream)) WITHOUT ROWID;"
 			  "INSERT INTO stw_contexts VALUES ('Billing', 2);"
 			  "INSERT INTO stw_streams VALUES ('Billing', 'inv-1', 2);"
+			  "ALTER TABLE stw_instances DROP COLUMN definition_version;"
 			  "UPDATE stw_meta SET value='6' WHERE key='schema_version'");
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 7);
+			 8);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
 					  "('stw_contexts', 'stw_streams')"),
 			 0);
 	append_ok(f->s, "Billing", "e3", "inv-1", 3, 3);
 	append_ok(f->s, "Billing", "e4", "inv-2", 4, 1);
+}
+
+/*
+ * A schema 7 database, whose instances did not record the version of their
+ * definition, is migrated on open: they are given version 1, and new ones
+ * keep the version they are inserted with.
+ */
+static void test_open_migrates_schema_7(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__instance_row r = inst("def", "i1", "active", "k", 5);
+	assert_int_equal(STW__S(f->s, instance_insert, &r), STW_OK);
+	STW__S0(f->s, close);
+	f->s = NULL;
+	raw_exec(f->path, "ALTER TABLE stw_instances DROP COLUMN definition_version;"
+			  "UPDATE stw_meta SET value='7' WHERE key='schema_version'");
+	char err[256] = "";
+	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
+			 8);
+	struct instances got = { 0 };
+	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.definition_version[0], 1);
+	struct stw__instance_row r2 = inst("def", "i2", "active", NULL, 6);
+	r2.definition_version = 3;
+	assert_int_equal(STW__S(f->s, instance_insert, &r2), STW_OK);
+	memset(&got, 0, sizeof got);
+	struct stw__instance_query q = { .definition_version = 3, .limit = 10 };
+	assert_int_equal(STW__S(f->s, list_instances, &q, collect_instance, &got), STW_OK);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.id[0], "i2");
 }
 
 /* Bad arguments and an unopenable path fail cleanly with a message. */
@@ -606,6 +639,7 @@ int main(void)
 		T(test_open_migrates_schema_3_outbox),
 		T(test_open_migrates_schema_4),
 		T(test_open_migrates_schema_6),
+		T(test_open_migrates_schema_7),
 		T(test_open_failures),
 		T(test_head_and_version_from_the_log),
 		T(test_cache_kb),
