@@ -49,57 +49,106 @@ static int open_processes(struct stw_engine *e, json_t *arr)
 	return STW_OK;
 }
 
+/*
+ * The voiding process Billing recorded for each document the reports r1 list
+ * as not voided, into requested (document id -> process id).
+ */
+static int requested_voidings(struct stw_engine *e, const json_t *r1, json_t *requested)
+{
+	size_t i, j;
+	json_t *rep, *d;
+	json_array_foreach(r1, i, rep)
+	{
+		json_array_foreach(json_object_get(rep, "documents"), j, d)
+		{
+			const char *doc = json_string_value(json_object_get(d, "document_id"));
+			json_t *billing = NULL;
+			if (doc == NULL || json_is_true(json_object_get(d, "voided")) ||
+			    voiding_document(e, doc, &billing) != STW_OK)
+				continue;
+			json_t *p = json_object_get(billing, "voiding_process");
+			if (json_is_string(p))
+				json_object_set(requested, doc, p);
+			json_decref(billing);
+		}
+	}
+	return STW_OK;
+}
+
+/* Every customer's report, as voiding_report gives them, into a new array *out. */
+static int all_reports(struct stw_engine *e, json_t **out)
+{
+	json_t *customers = NULL, *c;
+	*out = json_array();
+	int rc = *out ? voiding_customers(e, &customers) : STW_ENOMEM;
+	size_t i;
+	json_array_foreach(customers, i, c)
+	{
+		json_t *rep = NULL;
+		if (rc != STW_OK || (rc = voiding_report(e, json_string_value(c), &rep)) != STW_OK)
+			break;
+		json_array_append_new(*out, rep);
+	}
+	json_decref(customers);
+	return rc;
+}
+
+/*
+ * GET /api/demo/voiding/reports. Its reads are separate statements, so a
+ * voiding may move on between them; they are made in the order that keeps
+ * the answer true for a void answered before the request: Billing's
+ * requested voidings first, then the processes, then the reports again. A
+ * voiding that ended before that last read shows as voided (Reports marks
+ * the document before the process completes); one that had not has its
+ * process, or its request.
+ */
 static int route_reports(struct stw__http_request *r)
 {
-	json_t *procs = json_array(), *by_doc = json_object(), *customers = NULL;
-	json_t *reports = json_array();
-	int rc = procs && by_doc && reports ? open_processes(r->engine, procs) : STW_ENOMEM;
+	json_t *procs = json_array(), *by_doc = json_object(), *requested = json_object();
+	json_t *first = NULL, *reports = NULL;
+	int rc = procs && by_doc && requested ? all_reports(r->engine, &first) : STW_ENOMEM;
+	if (rc == STW_OK)
+		rc = requested_voidings(r->engine, first, requested);
+	if (rc == STW_OK)
+		rc = open_processes(r->engine, procs);
+	if (rc == STW_OK)
+		rc = all_reports(r->engine, &reports);
 	size_t i;
-	json_t *p;
+	json_t *p, *rep;
 	json_array_foreach(procs, i, p)
 	{
 		const char *key = json_string_value(json_object_get(p, "unique_key"));
 		if (key != NULL && json_object_get(by_doc, key) == NULL)
 			json_object_set(by_doc, key, p);
 	}
-	if (rc == STW_OK)
-		rc = voiding_customers(r->engine, &customers);
-	json_t *c;
-	json_array_foreach(customers, i, c)
+	json_array_foreach(rc == STW_OK ? reports : NULL, i, rep)
 	{
-		json_t *rep = NULL;
-		if (rc != STW_OK ||
-		    (rc = voiding_report(r->engine, json_string_value(c), &rep)) != STW_OK)
-			break;
 		size_t j;
 		json_t *d;
 		json_array_foreach(json_object_get(rep, "documents"), j, d)
 		{
 			const char *doc = json_string_value(json_object_get(d, "document_id"));
-			json_t *proc = json_object_get(by_doc, doc);
-			json_t *billing = NULL;
-			const char *requested = NULL;
+			json_t *proc = doc ? json_object_get(by_doc, doc) : NULL;
 			/* Billing took the void but the worker has not started its process
 			 * yet: shown as requested, so that nobody voids it again meanwhile. */
-			if (proc == NULL && !json_is_true(json_object_get(d, "voided")) &&
-			    voiding_document(r->engine, doc, &billing) == STW_OK)
-				requested =
-				    json_string_value(json_object_get(billing, "voiding_process"));
+			const char *req = proc == NULL && doc != NULL &&
+						  !json_is_true(json_object_get(d, "voided"))
+					      ? json_string_value(json_object_get(requested, doc))
+					      : NULL;
 			json_object_set_new(
 			    d, "process",
-			    proc ? json_pack("{s:O, s:O, s:O}", "id", json_object_get(proc, "id"),
-					     "state", json_object_get(proc, "state"), "status",
-					     json_object_get(proc, "status"))
-			    : requested ? json_pack("{s:s, s:n, s:s}", "id", requested, "state",
-						    "status", "requested")
-					: json_null());
-			json_decref(billing);
+			    proc  ? json_pack("{s:O, s:O, s:O}", "id", json_object_get(proc, "id"),
+					      "state", json_object_get(proc, "state"), "status",
+					      json_object_get(proc, "status"))
+			    : req ? json_pack("{s:s, s:n, s:s}", "id", req, "state", "status",
+					      "requested")
+				  : json_null());
 		}
-		json_array_append_new(reports, rep);
 	}
 	json_decref(procs);
 	json_decref(by_doc);
-	json_decref(customers);
+	json_decref(requested);
+	json_decref(first);
 	if (rc != STW_OK) {
 		json_decref(reports);
 		return stw__http_engine_error(r, rc);
