@@ -738,6 +738,13 @@ struct stw_definition {
  * no transition from the state that arms it, a state no trigger leads to, an
  * active state with no way out (no transition to another state and no timer:
  * mark it terminal, failure or manual if the process ends there).
+ *
+ * Several versions of one name may be registered (`version`, 1 when 0): new
+ * instances take the newest (the highest), an instance keeps the version that
+ * created it, and one whose version is not registered fails alone when a
+ * message reaches it. Versions must read the same sources, deliver alike and
+ * all have states or none (else STW_EINVAL); the same version twice is
+ * STW_EEXIST. See docs/DEFINITIONS.md, "Versions side by side".
  */
 STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def) STW_WUR;
 
@@ -987,14 +994,25 @@ STW_API int stw_acknowledge(struct stw_engine *e, const char *definition, const 
 			    const char *note) STW_WUR;
 
 /*
- * The registered definitions as a new JSON array of objects {name, version,
- * stateless, sources, delivery: "at-least-once"|"at-most-once", unique_key
- * (bool), ack_state, states: [{name, kind:
- * "active"|"terminal"|"failure"|"manual"}], transitions: [{from, on, to,
- * commands: [{context, type}], timers: [{message, delay_ms, computed
- * (bool: the due time comes from a callback)}]}]} (docs/API.md).
+ * The registered definitions, the newest version of each name, as a new
+ * JSON array of objects {name, version (1 for a definition that says 0),
+ * versions (every registered version, ascending), stateless, sources,
+ * delivery: "at-least-once"|"at-most-once", unique_key (bool), ack_state,
+ * states: [{name, kind: "active"|"terminal"|"failure"|"manual"}],
+ * transitions: [{from, on, to, commands: [{context, type}], timers:
+ * [{message, delay_ms, computed (bool: the due time comes from a
+ * callback)}]}]} (docs/API.md).
  */
 STW_API int stw_list_definitions(struct stw_engine *e, json_t **out) STW_WUR;
+
+/*
+ * The registered versions of one definition as a new JSON object {name,
+ * newest (its version), versions: [...]}, ascending, each an object of
+ * stw_list_definitions without "versions" plus live: the number of its
+ * instances that are active or failed. STW_ENOTFOUND when no version of
+ * `name` is registered.
+ */
+STW_API int stw_get_definition(struct stw_engine *e, const char *name, json_t **out) STW_WUR;
 
 /*
  * Every context a registered definition reads or sends to, a service handles

@@ -21,9 +21,91 @@ void stw__def_free(struct stw__def *d)
 const struct stw__def *stw__find_def(const struct stw_engine *e, const char *name)
 {
 	for (size_t i = 0; i < e->ndefs; i++)
-		if (strcmp(e->defs[i].d->name, name) == 0)
+		if (e->defs[i].newest && strcmp(e->defs[i].d->name, name) == 0)
 			return &e->defs[i];
 	return NULL;
+}
+
+const struct stw__def *stw__find_def_version(const struct stw_engine *e, const char *name,
+					     int64_t version)
+{
+	for (size_t i = 0; i < e->ndefs; i++)
+		if (stw__def_version(&e->defs[i]) == version &&
+		    strcmp(e->defs[i].d->name, name) == 0)
+			return &e->defs[i];
+	return NULL;
+}
+
+int stw__versions(const struct stw_engine *e, const char *name, int64_t *v)
+{
+	int n = 0;
+	for (size_t i = 0; i < e->ndefs && n < STW__MAX_VERSIONS; i++) {
+		if (strcmp(e->defs[i].d->name, name) != 0)
+			continue;
+		int64_t x = stw__def_version(&e->defs[i]);
+		int k = n++;
+		for (; k > 0 && v[k - 1] > x; k--) /* insertion: a handful of versions */
+			v[k] = v[k - 1];
+		v[k] = x;
+	}
+	return n;
+}
+
+int stw__any_version(const struct stw_engine *e, const struct stw__def *def,
+		     int (*pred)(const struct stw__def *d, const char *arg), const char *arg)
+{
+	if (def->nversions <= 1)
+		return pred(def, arg);
+	for (size_t i = 0; i < e->ndefs; i++)
+		if (strcmp(e->defs[i].d->name, def->d->name) == 0 && pred(&e->defs[i], arg))
+			return 1;
+	return 0;
+}
+
+/* 1 when context is a source of d. */
+static int reads(const struct stw__def *d, const char *context)
+{
+	for (int i = 0; i < d->nsources; i++)
+		if (strcmp(d->d->sources[i], context) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Versions of one name share its cursors (one per source) and are stepped
+ * by one round: they must read the same sources, with the same delivery,
+ * and all have states or none. STW_EINVAL naming the difference.
+ */
+static int check_versions(struct stw_engine *e, const struct stw__def *old,
+			  const struct stw__def *d)
+{
+	const char *name = d->d->name;
+	long long v = (long long)stw__def_version(d), w = (long long)stw__def_version(old);
+	for (int i = 0; i < d->nsources; i++)
+		if (!reads(old, d->d->sources[i]))
+			return stw__fail(
+			    e, STW_EINVAL,
+			    "definition %s version %lld reads %s, which version %lld "
+			    "does not (versions of a definition read the same sources)",
+			    name, v, d->d->sources[i], w);
+	for (int i = 0; i < old->nsources; i++)
+		if (!reads(d, old->d->sources[i]))
+			return stw__fail(
+			    e, STW_EINVAL,
+			    "definition %s version %lld does not read %s, which version "
+			    "%lld does (versions of a definition read the same sources)",
+			    name, v, old->d->sources[i], w);
+	if (d->d->delivery != old->d->delivery)
+		return stw__fail(
+		    e, STW_EINVAL,
+		    "definition %s version %lld has another delivery mode than version "
+		    "%lld",
+		    name, v, w);
+	if ((d->nstates == 0) != (old->nstates == 0))
+		return stw__fail(e, STW_EINVAL,
+				 "definition %s version %lld is %s, version %lld is not", name, v,
+				 d->nstates == 0 ? "stateless" : "stateful", w);
+	return STW_OK;
 }
 
 int stw__state_index(const struct stw__def *def, const char *name)
@@ -168,21 +250,51 @@ static int check_definition(struct stw_engine *e, const struct stw_definition *d
 	return STW_OK;
 }
 
+/*
+ * Marks the newest version of `name` (the highest) and counts on it the
+ * versions and the timers they arm.
+ */
+static void set_newest(struct stw_engine *e, const char *name)
+{
+	struct stw__def *newest = NULL;
+	int n = 0, timers = 0;
+	for (size_t i = 0; i < e->ndefs; i++) {
+		struct stw__def *d = &e->defs[i];
+		if (strcmp(d->d->name, name) != 0)
+			continue;
+		d->newest = 0;
+		n++;
+		timers += d->ntimers;
+		if (newest == NULL || stw__def_version(d) > stw__def_version(newest))
+			newest = d;
+	}
+	newest->newest = 1;
+	newest->nversions = n;
+	newest->name_timers = timers;
+}
+
 STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 {
 	STW__ENTER(e, STW__CALL_WRITE);
 	if (def == NULL)
 		return stw__fail(e, STW_EINVAL, "no definition");
-	if (def->name != NULL && stw__find_def(e, def->name) != NULL)
-		return stw__fail(e, STW_EEXIST, "definition %s is already registered", def->name);
+	struct stw__def d = { .d = def };
+	if (def->name != NULL && stw__find_def_version(e, def->name, stw__def_version(&d)) != NULL)
+		return stw__fail(e, STW_EEXIST, "definition %s version %lld is already registered",
+				 def->name, (long long)stw__def_version(&d));
 	for (size_t i = 0; def->name != NULL && i < e->nperiodics; i++)
 		if (strcmp(e->periodics[i].d->name, def->name) == 0)
 			return stw__fail(e, STW_EEXIST, "a periodic process is already named %s",
 					 def->name);
-	struct stw__def d = { .d = def };
 	int rc = check_definition(e, def, &d);
 	if (rc == STW_OK)
 		rc = stw__refuse_bad_definition(e, &d);
+	const struct stw__def *newest = rc == STW_OK ? stw__find_def(e, def->name) : NULL;
+	if (newest != NULL && newest->nversions >= STW__MAX_VERSIONS)
+		rc = stw__fail(e, STW_EINVAL, "definition %s has %d versions registered already",
+			       def->name, STW__MAX_VERSIONS);
+	else if (newest != NULL)
+		rc = check_versions(e, newest, &d);
 	if (rc != STW_OK) {
 		stw__def_free(&d);
 		return rc;
@@ -194,6 +306,7 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 	}
 	e->defs = defs;
 	e->defs[e->ndefs++] = d;
+	set_newest(e, def->name);
 	return STW_OK;
 }
 int stw__live(const struct stw__def *def, enum stw__istatus status, int state)

@@ -13,7 +13,13 @@ struct stw__guard {
 	int64_t isolate_until; /* handle one event at a time while the cursor is below */
 };
 
-/* A registered definition with its tables resolved to indexes. */
+/*
+ * A registered definition with its tables resolved to indexes. Several
+ * versions of one name may be registered (struct stw_definition.version):
+ * each is an entry of its own, and the one with the highest version is the
+ * newest, the one the rounds step (its cursors, its timers, its guards)
+ * and new instances are created with.
+ */
 struct stw__def {
 	const struct stw_definition *d;
 	int nstates; /* 0 for a stateless policy */
@@ -22,8 +28,12 @@ struct stw__def {
 	int *to;       /* per transition: state index, -1 to stay */
 	int ack_state; /* state index or -1 */
 	int nsources;
-	int ntimers;               /* timers armed by all transitions: 0 skips timer work */
-	struct stw__guard *guards; /* one per source */
+	int ntimers;               /* timers armed by all transitions */
+	struct stw__guard *guards; /* one per source (the rounds use the newest's) */
+	int newest;                /* the newest registered version of its name */
+	int nversions;             /* versions of its name registered (on the newest) */
+	int name_timers; /* timers armed by every version of its name (on the newest): 0 skips
+			    timer work */
 };
 
 /* The version a definition's instances record: its version, 1 when it says 0 (or less). */
@@ -35,8 +45,26 @@ static inline int64_t stw__def_version(const struct stw__def *def)
 /* Frees what a definition's resolution allocated (not the definition). */
 void stw__def_free(struct stw__def *d);
 
-/* The registered definition named `name`, or NULL. */
+/* The newest registered version of the definition named `name`, or NULL. */
 const struct stw__def *stw__find_def(const struct stw_engine *e, const char *name);
+
+/* The most versions of one name registered at once. */
+#define STW__MAX_VERSIONS 64
+
+/* The registered versions of `name` into v (STW__MAX_VERSIONS), ascending; returns their number. */
+int stw__versions(const struct stw_engine *e, const char *name, int64_t *v);
+
+/* The registered version `version` (as stw__def_version counts) of `name`, or NULL. */
+const struct stw__def *stw__find_def_version(const struct stw_engine *e, const char *name,
+					     int64_t version);
+
+/*
+ * 1 when pred(d, arg) holds for a registered version d of def's name (def
+ * itself when it is the only one): what a round asks of a message type, as
+ * instances of every version read the name's sources.
+ */
+int stw__any_version(const struct stw_engine *e, const struct stw__def *def,
+		     int (*pred)(const struct stw__def *d, const char *arg), const char *arg);
 
 /* Index of a state by name in a definition, or -1. */
 int stw__state_index(const struct stw__def *def, const char *name);

@@ -254,7 +254,8 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 	/* Only an instance that can still receive them has pending timers (the
 	 * rule that firing applies). */
 	int status = stw__istatus_parse(json_string_value(json_object_get(o, "status")));
-	const struct stw__def *d = stw__find_def(e, def);
+	const struct stw__def *d = stw__find_def_version(
+	    e, def, json_integer_value(json_object_get(o, "definition_version")));
 	int live =
 	    status >= 0 &&
 	    (d != NULL
@@ -296,10 +297,14 @@ STW_API int stw_list_interventions(struct stw_engine *e, int limit, json_t **out
 		for (int k = 0; rc == STW_OK && k < d->nstates; k++) {
 			if (d->d->states[k].kind != STW_STATE_MANUAL)
 				continue;
-			struct stw_instance_filter f = { .definition = d->d->name,
-							 .status = stw__istatus_word(STW__I_FAILED),
-							 .state = d->d->states[k].name,
-							 .limit = limit };
+			/* Each version lists its own instances in its manual states. */
+			struct stw_instance_filter f = {
+				.definition = d->d->name,
+				.status = stw__istatus_word(STW__I_FAILED),
+				.state = d->d->states[k].name,
+				.limit = limit,
+				.definition_version = (int)stw__def_version(d),
+			};
 			json_t *l = NULL;
 			rc = stw_list_instances(e, &f, &l);
 			if (rc == STW_OK && json_array_extend(all, l) != 0)
@@ -400,7 +405,7 @@ static json_t *definition_json(const struct stw__def *def)
 	}
 	if (!bad)
 		bad = json_object_set_new(o, "name", json_string(d->name)) |
-		      json_object_set_new(o, "version", json_integer(d->version)) |
+		      json_object_set_new(o, "version", json_integer(stw__def_version(def))) |
 		      json_object_set_new(o, "stateless", json_boolean(def->nstates == 0)) |
 		      json_object_set_new(o, "delivery",
 					  json_string(d->delivery == STW_AT_MOST_ONCE
@@ -430,15 +435,84 @@ STW_API int stw_list_definitions(struct stw_engine *e, json_t **out)
 		return stw__fail(e, STW_EINVAL, "no place for the result");
 	json_t *arr = json_array();
 	for (size_t i = 0; arr != NULL && i < e->ndefs; i++) {
-		json_t *d = definition_json(&e->defs[i]);
-		if (d == NULL || json_array_append_new(arr, d) != 0) {
+		if (!e->defs[i].newest)
+			continue;
+		int64_t v[STW__MAX_VERSIONS];
+		int n = stw__versions(e, e->defs[i].d->name, v);
+		json_t *d = definition_json(&e->defs[i]), *versions = json_array();
+		for (int k = 0; versions != NULL && k < n; k++)
+			if (json_array_append_new(versions, json_integer(v[k])) != 0) {
+				json_decref(versions);
+				versions = NULL;
+			}
+		if (d == NULL || versions == NULL ||
+		    json_object_set_new(d, "versions", json_incref(versions)) != 0 ||
+		    json_array_append_new(arr, json_incref(d)) != 0) {
 			json_decref(arr);
 			arr = NULL;
 		}
+		json_decref(versions);
+		json_decref(d);
 	}
 	if (arr == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
 	*out = arr;
+	return STW_OK;
+}
+
+/* Counts the instances of one version that are active or failed into *n. */
+static int count_live(struct stw_engine *e, const struct stw__def *d, int64_t *n)
+{
+	*n = 0;
+	const char *live[] = { stw__istatus_word(STW__I_ACTIVE), stw__istatus_word(STW__I_FAILED) };
+	for (int i = 0; i < 2; i++) {
+		struct stw__instance_query q = { .definition = d->d->name,
+						 .status = live[i],
+						 .definition_version = stw__def_version(d),
+						 .limit = -1 };
+		int rc = STW__S(e->store, list_instances, &q, count_cb, n);
+		if (rc != STW_OK)
+			return stw__store_fail(e, rc, "counting live instances");
+	}
+	return STW_OK;
+}
+
+STW_API int stw_get_definition(struct stw_engine *e, const char *name, json_t **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	STW__ENTER(e, STW__CALL_READ);
+	if (out == NULL || !stw__valid_name(name))
+		return stw__fail(e, STW_EINVAL,
+				 "invalid definition name, or no place for the result");
+	const struct stw__def *newest = stw__find_def(e, name);
+	if (newest == NULL)
+		return stw__fail(e, STW_ENOTFOUND, "definition %s is not registered", name);
+	int64_t v[STW__MAX_VERSIONS];
+	int n = stw__versions(e, name, v);
+	json_t *versions = json_array();
+	int rc = versions != NULL ? STW_OK : STW_ENOMEM;
+	for (int k = 0; rc == STW_OK && k < n; k++) {
+		const struct stw__def *d = stw__find_def_version(e, name, v[k]);
+		int64_t live = 0;
+		json_t *o = NULL;
+		if ((rc = count_live(e, d, &live)) != STW_OK)
+			break;
+		if ((o = definition_json(d)) == NULL ||
+		    json_object_set_new(o, "live", json_integer(live)) != 0 ||
+		    json_array_append_new(versions, o) != 0)
+			rc = STW_ENOMEM;
+	}
+	json_t *doc = rc == STW_OK
+			  ? json_pack("{s:s, s:I, s:O}", "name", name, "newest",
+				      (json_int_t)stw__def_version(newest), "versions", versions)
+			  : NULL;
+	json_decref(versions);
+	if (rc != STW_OK && rc != STW_ENOMEM)
+		return rc; /* the store's failure, told by count_live */
+	if (doc == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	*out = doc;
 	return STW_OK;
 }
 

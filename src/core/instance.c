@@ -53,10 +53,18 @@ int stw__inst_load(struct stw_engine *e, const struct stw__def *def, struct stw_
 		return stw__store_fail(e, rc, "loading an instance");
 	if (l.oom)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
-	in->state = stw__state_index(def, l.state_name);
+	const struct stw__def *at = stw__find_def_version(e, def->d->name, in->definition_version);
+	in->def = at != NULL ? at : def;
+	in->state = stw__state_index(in->def, l.state_name);
 	in->status = l.status < 0 ? STW__I_NONE : (enum stw__istatus)l.status;
 	in->state_text = l.state_name;
 	in->malformed = 1;
+	if (at == NULL)
+		return stw__fail(
+		    e, STW_ESTORE,
+		    "instance %s of %s is malformed (version %lld of the definition is "
+		    "not registered)",
+		    in->id, def->d->name, (long long)in->definition_version);
 	if (in->data_text == NULL || in->state < 0)
 		return stw__fail(e, STW_ESTORE, "instance %s of %s is malformed (unknown state %s)",
 				 in->id, def->d->name, l.state_name ? l.state_name : "?");
@@ -134,10 +142,11 @@ static int write_instance(struct stw_engine *e, const struct stw__def *def, stru
 	char *dumped = NULL;
 	if (in->data != NULL && (dumped = json_dumps(in->data, JSON_COMPACT)) == NULL)
 		return stw__fail(e, STW_ENOMEM, "cannot serialise instance data");
+	const struct stw__def *at = in->def != NULL ? in->def : def;
 	struct stw__instance_row row = {
 		.definition = def->d->name,
 		.id = in->id,
-		.state = def->d->states[in->state].name,
+		.state = at->d->states[in->state].name,
 		.status = stw__istatus_word(in->status),
 		.data = dumped          ? dumped
 			: in->data_text ? in->data_text
@@ -260,7 +269,8 @@ int stw__icache_get(struct stw_engine *e, const struct stw__def *def, const char
 		if ((in = stw__arena_alloc(&e->arena, sizeof(*in))) == NULL)
 			return stw__fail(e, STW_ENOMEM, "out of memory");
 		int oom = 0;
-		*in = (struct stw__inst){ .id = stw__arena_strdup(&e->arena, id, &oom) };
+		*in =
+		    (struct stw__inst){ .id = stw__arena_strdup(&e->arena, id, &oom), .def = def };
 		if (oom)
 			return stw__fail(e, STW_ENOMEM, "out of memory");
 		*slot = in;
@@ -269,8 +279,9 @@ int stw__icache_get(struct stw_engine *e, const struct stw__def *def, const char
 	*out = in;
 	int rc = stw__inst_load(e, def, in);
 	if (rc != STW_OK && !in->malformed) {
-		/* Not stored (or unreadable): an empty entry, ready for a trigger. */
-		*in = (struct stw__inst){ .id = in->id };
+		/* Not stored (or unreadable): an empty entry, ready for a trigger of
+		 * the newest version. */
+		*in = (struct stw__inst){ .id = in->id, .def = def };
 	}
 	return rc;
 }

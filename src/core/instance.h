@@ -15,6 +15,9 @@
  */
 struct stw__inst {
 	const char *id;
+	/* The version of its definition it steps with: the one that created it
+	 * (definition_version), or the newest for a new one. */
+	const struct stw__def *def;
 	int state;                /* index into the definition's states */
 	enum stw__istatus status; /* STW__I_NONE: a new instance, not filled yet */
 	const char *data_text;    /* the stored JSON text while data is not parsed */
@@ -64,9 +67,10 @@ struct stw__icache {
 
 /*
  * Loads instance (def, id) from the store into *in (in->id must be set),
- * leaving its data as text. STW_ENOTFOUND when it does not exist, STW_ESTORE
- * when its state or status is not one the definition knows or its version
- * cannot be one (stw__inst_version_ok).
+ * leaving its data as text; in->def becomes the registered version of def's
+ * name that created it. STW_ENOTFOUND when it does not exist, STW_ESTORE
+ * when that version is not registered, its state or status is not one the
+ * version knows or its version cannot be one (stw__inst_version_ok).
  */
 int stw__inst_load(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in);
 

@@ -11,12 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1 when `state` names an active state of d. */
+static int active_state(const struct stw__def *d, const char *state)
+{
+	int st = stw__state_index(d, state);
+	return st >= 0 && d->d->states[st].kind == STW_STATE_ACTIVE;
+}
+
 /*
- * Retries failed instance id of def from state index `state`, in one
- * transaction of its own (see stw_retry).
+ * Retries failed instance id of def from its active state `state` (of the
+ * version that created it), in one transaction of its own (see stw_retry).
  */
-static int retry(struct stw_engine *e, const struct stw__def *def, const char *id, int state,
-		 const char *note)
+static int retry(struct stw_engine *e, const struct stw__def *def, const char *id,
+		 const char *state, const char *note)
 {
 	int64_t started = stw__mono_us();
 	int rc = stw__begin(e);
@@ -34,12 +41,15 @@ static int retry(struct stw_engine *e, const struct stw__def *def, const char *i
 	else if (rc == STW_OK && in.status != STW__I_FAILED)
 		rc = stw__fail(e, STW_ESTATE, "instance %s is %s, not failed", id,
 			       stw__istatus_word(in.status));
+	else if (rc == STW_OK && !active_state(in.def, state))
+		rc = stw__fail(e, STW_EINVAL, "%s is not an active state of %s version %lld", state,
+			       def->d->name, (long long)in.definition_version);
 	if (rc != STW_OK)
 		goto out;
 	/* The retry is a message of its own: its id makes the new command ids. */
 	char msg_id[48] = "retry-";
 	stw_new_id(msg_id + 6);
-	data = json_pack("{s:s, s:s?}", "state", def->d->states[state].name, "note", note);
+	data = json_pack("{s:s, s:s?}", "state", state, "note", note);
 	json_t *meta = json_object();
 	struct stw_event ev = {
 		.id = msg_id,
@@ -55,7 +65,7 @@ static int retry(struct stw_engine *e, const struct stw__def *def, const char *i
 		rc = stw__fail(e, STW_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = stw__reenter(e, def, &in, state, &ev, note);
+	rc = stw__reenter(e, in.def, &in, stw__state_index(in.def, state), &ev, note);
 	json_decref(meta);
 	if (rc == STW_OK && (rc = stw__commit(e)) != STW_OK)
 		stw__store_fail(e, rc, "committing a retry");
@@ -97,6 +107,7 @@ static int ack_cb(const struct stw__instance_row *r, void *ud)
 	c->found = 1;
 	c->row.version = r->version;
 	c->row.created_at = r->created_at;
+	c->row.definition_version = r->definition_version;
 	stw__copy(c->state, sizeof(c->state), r->state);
 	stw__copy(c->status, sizeof(c->status), r->status);
 	stw__copy(c->key, sizeof(c->key), r->unique_key ? r->unique_key : "");
@@ -133,7 +144,6 @@ static int end_instance(struct stw_engine *e, const char *definition, const char
 	int rc = resolve(e, definition, id, note, def, sizeof(def));
 	if (rc != STW_OK)
 		return rc;
-	const struct stw__def *d = stw__find_def(e, def);
 	struct stw__store *s = e->store;
 	int64_t started = stw__mono_us();
 	if ((rc = stw__begin(e)) != STW_OK)
@@ -167,6 +177,8 @@ static int end_instance(struct stw_engine *e, const char *definition, const char
 		goto out;
 	}
 	const char *to = c.state;
+	/* The ack state of the version that created it. */
+	const struct stw__def *d = stw__find_def_version(e, def, c.row.definition_version);
 	if (!how->cancel && d != NULL && d->ack_state >= 0)
 		to = d->d->states[d->ack_state].name;
 	int64_t now = stw__now(e);
@@ -244,11 +256,11 @@ STW_API int stw_retry(struct stw_engine *e, const char *definition, const char *
 	const struct stw__def *d = stw__find_def(e, def);
 	if (d == NULL || d->nstates == 0)
 		return stw__fail(e, STW_ENOTFOUND, "definition %s is not registered here", def);
-	int st = state != NULL ? stw__state_index(d, state) : -1;
-	if (st < 0 || d->d->states[st].kind != STW_STATE_ACTIVE)
+	/* An active state of some version; retry checks the instance's. */
+	if (state == NULL || !stw__any_version(e, d, active_state, state))
 		return stw__fail(e, STW_EINVAL, "%s is not an active state of %s",
 				 state ? state : "(none)", def);
-	return retry(e, d, id, st, note);
+	return retry(e, d, id, state, note);
 }
 
 STW_API int stw_set_cursor(struct stw_engine *e, const char *definition, const char *context,

@@ -43,7 +43,7 @@ static int tell(struct stw_engine *e, const struct stw__def *def, struct stw__in
 		int was = e->in_handler;
 		e->in_handler = 1;
 		rc = in->malformed ? stw__inst_quarantine(e, def, in, &ev)
-				   : stw__deliver(e, def, in, &ev, why);
+				   : stw__deliver(e, in->def, in, &ev, why);
 		e->in_handler = was;
 	}
 	json_decref(ev.data);

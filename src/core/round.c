@@ -60,7 +60,7 @@ static int steps_and_deliveries(struct stw_engine *e, int *total)
 	for (int pass = 0; pass < STW__ROUND_PASSES; pass++) {
 		for (size_t i = 0; i < e->ndefs; i++) {
 			const struct stw__def *def = &e->defs[i];
-			for (int s = 0; s < def->nsources; s++) {
+			for (int s = 0; def->newest && s < def->nsources; s++) {
 				int n = 0;
 				int rc = stw__step_batch(e, def, def->d->sources[s], &n);
 				if (rc == STW_OK)
@@ -92,6 +92,8 @@ static int round_work(struct stw_engine *e, int *total)
 	}
 	for (size_t i = 0; i < e->ndefs; i++) {
 		int fired = 0;
+		if (!e->defs[i].newest)
+			continue; /* the newest fires the timers of every version */
 		int rc = stw__fire_timers(e, &e->defs[i], &fired);
 		if (rc == STW_OK)
 			rc = round_grew(e, *total += fired);
@@ -179,7 +181,7 @@ STW_API int stw_next_timer(struct stw_engine *e, int64_t *due_ms)
 		return stw__fail(e, STW_EINVAL, "no place for the time");
 	int found = 0;
 	for (size_t i = 0; i < e->ndefs; i++) {
-		if (e->defs[i].ntimers == 0)
+		if (!e->defs[i].newest || e->defs[i].name_timers == 0)
 			continue;
 		int64_t due = 0;
 		int rc = STW__S(e->store, timer_next, e->defs[i].d->name, &due);

@@ -166,20 +166,20 @@ static int handle_event(struct stw_engine *e, const struct stw__def *def,
 		return stw__inst_quarantine(e, def, in, ev);
 	if (rc != STW_OK)
 		return rc;
-	return stw__deliver(e, def, in, ev, NULL);
+	return stw__deliver(e, in->def, in, ev, NULL);
 }
 
 /* Handles one stored event for a definition (skipping types it does not take). */
 static int handle_row(struct stw_engine *e, const struct stw__def *def,
 		      const struct stw__event_row *row)
 {
-	if (!stw__handles_type(def, row->type))
+	if (!stw__any_version(e, def, stw__handles_type, row->type))
 		return STW_OK;
 	struct stw_event ev;
 	int rc = stw__event_from_row(e, row, &ev);
 	if (rc != STW_OK)
 		return rc;
-	const char *reserved = stw__is_timer_message(def, ev.type)
+	const char *reserved = stw__any_version(e, def, stw__is_timer_message, ev.type)
 				   ? "the type is a timer message of the definition"
 			       : strcmp(ev.type, STW_COMMAND_REJECTED) == 0
 				   ? "the type is the engine's message about a rejected command"
@@ -269,13 +269,13 @@ static int park_input(struct stw_engine *e, const struct stw__def *def,
 	struct stw__inst in = { .id = id };
 	rc = id != NULL && !bad ? stw__inst_load(e, def, &in) : STW_ENOTFOUND;
 	if (rc == STW_OK) {
-		const char *cur = stw__state_name(def, in.state);
+		const char *cur = stw__state_name(in.def, in.state);
 		int live = in.status == STW__I_ACTIVE;
 		if (live)
 			stw__inst_fail(e, &in, why);
 		rc = stw__history_write(e, def, id, &ev, cur, cur, STW__O_PARKED, why);
 		if (rc == STW_OK && live)
-			rc = stw__inst_save(e, def, &in);
+			rc = stw__inst_save(e, in.def, &in);
 		json_decref(in.data);
 	} else if (rc == STW_ENOTFOUND) {
 		rc = write_unrouted(e, def, &ev, why);

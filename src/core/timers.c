@@ -54,7 +54,7 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 	if (rc != STW_OK && rc != STW_ENOTFOUND && !malformed)
 		return rc;
 	int live = malformed || (rc == STW_OK && in->entered_version == t->entered_version &&
-				 stw__live(def, in->status, in->state));
+				 stw__live(in->def, in->status, in->state));
 	rc = STW_OK;
 	if (live) {
 		struct stw_event ev = {
@@ -75,7 +75,7 @@ static int fire_one(struct stw_engine *e, const struct stw__def *def,
 		else if (malformed) /* its instance fails, the other timers fire */
 			rc = stw__inst_quarantine(e, def, in, &ev);
 		else
-			rc = stw__deliver(e, def, in, &ev, NULL);
+			rc = stw__deliver(e, in->def, in, &ev, NULL);
 		json_decref(ev.data);
 		json_decref(ev.metadata);
 		if (rc == STW_OK) {
@@ -97,7 +97,7 @@ static int fire_timers(struct stw_engine *e, const struct stw__def *def, int *fi
 	struct stw__store *s = e->store;
 	const char *name = def->d->name;
 	*fired = 0;
-	if (def->ntimers == 0)
+	if (def->name_timers == 0)
 		return STW_OK;
 	int64_t now = stw__now(e), next = 0;
 	int rc = STW__S(s, timer_next, name, &next);

@@ -229,6 +229,16 @@ static int route_list(struct stw__http_request *r, const char *key,
 	return stw__http_reply(r, 200, json_pack("{s:o}", key, arr));
 }
 
+/* GET /api/definitions/{name}: its registered versions, each with its live instances. */
+static int route_definition(struct stw__http_request *r, const char *name)
+{
+	json_t *o = NULL;
+	int rc = stw_get_definition(r->engine, name, &o);
+	if (rc != STW_OK)
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, o);
+}
+
 static int method_is(struct stw__http_request *r, const char *m)
 {
 	return strcmp(r->method, m) == 0;
@@ -244,6 +254,10 @@ int stw__http_route_api(struct stw__http_request *r, stw__http_route_fn demo, vo
 	if (n == 2 && strcmp(s[1], "definitions") == 0) {
 		*allow = "GET";
 		return get ? route_list(r, "definitions", stw_list_definitions) : 0;
+	}
+	if (n == 3 && strcmp(s[1], "definitions") == 0) {
+		*allow = "GET";
+		return get ? route_definition(r, s[2]) : 0;
 	}
 	if (n == 2 && strcmp(s[1], "contexts") == 0) {
 		*allow = "GET";

@@ -174,8 +174,8 @@ describe('GET /api/definitions', () => {
     const r = await get('/api/definitions');
     assertJson(r, 200);
     assertKeys(r.data, ['definitions']);
-    const keys = ['name', 'version', 'stateless', 'sources', 'delivery', 'unique_key', 'ack_state',
-      'states', 'transitions'];
+    const keys = ['name', 'version', 'versions', 'stateless', 'sources', 'delivery', 'unique_key',
+      'ack_state', 'states', 'transitions'];
     for (const d of r.data.definitions) {
       assertKeys(d, keys, `definition ${d.name}`);
       for (const s of d.states) {
@@ -190,6 +190,7 @@ describe('GET /api/definitions', () => {
     const v = r.data.definitions.find((d) => d.name === 'voiding');
     assert.ok(v, 'voiding is listed');
     assert.equal(v.version, 1);
+    assert.deepEqual(v.versions, [1]);
     assert.equal(v.stateless, false);
     assert.deepEqual(v.sources, ['Billing', 'Reports']);
     assert.equal(v.delivery, 'at-least-once');
@@ -215,6 +216,31 @@ describe('GET /api/definitions', () => {
 
 // ---------------------------------------------------------------------------
 // Instances
+
+describe('GET /api/definitions/{name}', () => {
+  test('lists the registered versions, each with its table and its live instances', async () => {
+    const before = await get('/api/definitions/voiding');
+    assertJson(before, 200);
+    assertKeys(before.data, ['name', 'newest', 'versions']);
+    assert.equal(before.data.name, 'voiding');
+    assert.equal(before.data.newest, 1);
+    assert.equal(before.data.versions.length, 1);
+    const v = before.data.versions[0];
+    assertKeys(v, ['name', 'version', 'stateless', 'sources', 'delivery', 'unique_key', 'ack_state',
+      'states', 'transitions', 'live'], 'version');
+    assert.equal(v.version, 1);
+    assert.ok(v.states.some((s) => s.name === 'VoidingRequested'));
+    await failedVoiding(); // failed on its failure path: live until a person acts
+    const after = await get('/api/definitions/voiding');
+    assertJson(after, 200);
+    assert.ok(after.data.versions[0].live >= v.live + 1, 'the failed one counts');
+  });
+
+  test('an unknown definition is 404, a bad name 400', async () => {
+    assertError(await get('/api/definitions/no-such-definition'), 404, 'not_found');
+    assertError(await get('/api/definitions/%20bad'), 400, 'bad_request');
+  });
+});
 
 describe('GET /api/instances', () => {
   let done;

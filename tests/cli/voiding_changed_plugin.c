@@ -3,7 +3,10 @@
  * the test of steward replay (tests/cli/replay.sh): when Reports refuses to
  * mark a document as voided, the process fails without asking Billing to
  * abort the voiding (the example sends AbortDocumentVoiding). Every other
- * transition, and the reports feed, are the example's.
+ * transition, and the reports feed, are the example's. It is version 2 of
+ * the voiding definition, so that it also runs beside the example's plugin
+ * (version 1) in one daemon (tests/cli/versions.sh): the feed, which the
+ * example registers too, is then left as the first plugin registered it.
  */
 #include <string.h>
 
@@ -31,6 +34,7 @@ STEWARD_PLUGIN_EXPORT int steward_plugin_register(struct stw_engine *e)
 	}
 	transitions[n] = (struct stw_transition_def){ 0 };
 	changed.transitions = transitions;
+	changed.version = 2;
 	int rc = stw_define(e, &voiding_reports_feed);
-	return rc == STW_OK ? stw_define(e, &changed) : rc;
+	return rc == STW_OK || rc == STW_EEXIST ? stw_define(e, &changed) : rc;
 }

@@ -12,7 +12,8 @@
  */
 
 import {
-  $, act, api, badge, changed, clockIcon, countdown, definitions, definitionsCache, emptyRow, enc,
+  $, act, api, badge, changed, clockIcon, countdown, definitions, definitionsCache, definitionVersion,
+  emptyRow, enc,
   h, instanceHref, loggedOut, orDash, scheduleRefresh, setView, shortId, startLive, startReadyChecks,
   startSession,
   table, tickCountdowns, timeEl,
@@ -392,7 +393,8 @@ function instanceView(id) {
 
   function summary(inst, def) {
     const rows = [
-      ['Definition', orDash(inst.definition)],
+      ['Definition', h('span', { id: 'instance-definition' }, orDash(inst.definition),
+        inst.definition_version ? ` v${inst.definition_version}` : '')],
       ['State', h('span', { class: 'state-name', id: 'instance-state' }, orDash(inst.state))],
       ['Status', h('span', { id: 'instance-status' }, badge(orDash(inst.status), 'status-' + inst.status))],
       ['Version', h('span', { id: 'instance-version' }, orDash(inst.version))],
@@ -523,9 +525,8 @@ function instanceView(id) {
       }
       throw e;
     }
-    let defs = await definitions();
-    if (!defs.some((d) => d.name === inst.definition)) defs = await definitions(true);
-    const def = defs.find((d) => d.name === inst.definition) || null;
+    // The diagram is the version that created the instance, which may not be the newest.
+    const def = await definitionVersion(inst.definition, inst.definition_version);
     if (!changed('inst', [inst, def])) return;
 
     const cmds = inst.commands || [];

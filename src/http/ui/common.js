@@ -207,6 +207,24 @@ export async function definitions(force) {
   return definitionsCache;
 }
 
+// The registered version of a definition that an instance was created by: the newest from
+// the list, an older one from /api/definitions/{name} (kept, a version does not change);
+// null when that version is not registered.
+const versionCache = new Map();
+export async function definitionVersion(name, version) {
+  let defs = await definitions();
+  if (!defs.some((d) => d.name === name)) defs = await definitions(true);
+  const newest = defs.find((d) => d.name === name);
+  if (!newest || !(newest.versions || [newest.version]).includes(version)) return null;
+  if (newest.version === version) return newest;
+  const key = `${name}@${version}`;
+  if (!versionCache.has(key)) {
+    const doc = await api(`/api/definitions/${encodeURIComponent(name)}`);
+    for (const v of doc.versions || []) versionCache.set(`${name}@${v.version}`, v);
+  }
+  return versionCache.get(key) || null;
+}
+
 // ---------------------------------------------------------------- notices
 
 export function notify(message, { kind = 'error', key = null } = {}) {
