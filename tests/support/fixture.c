@@ -1,6 +1,6 @@
 /*
  * fixture.c - the tests' temporary directories, virtual clock, engine
- * openers and assertion (see fixture.h).
+ * openers, events and assertion (see fixture.h).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -395,6 +395,45 @@ int fx_teardown(void **state)
 	int rc = fx_world_fini(w);
 	free(w);
 	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+
+void fx_json_dump(char *buf, size_t cap, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	snprintf(buf, cap, "%s", s ? s : "(null)");
+	free(s);
+}
+
+struct stw_event fx_event(const char *type, const char *stream, const char *id)
+{
+	return (struct stw_event){ .type = type, .stream = stream, .id = id };
+}
+
+int fx_record_cb(const struct stw_event *ev, void *ud)
+{
+	struct fx_recs *rs = ud;
+	if (rs->n < (int)(sizeof(rs->r) / sizeof(rs->r[0]))) {
+		struct fx_rec *r = &rs->r[rs->n];
+		r->position = ev->position;
+		r->stream_version = ev->stream_version;
+		r->recorded_at = ev->recorded_at;
+		snprintf(r->context, sizeof(r->context), "%s", ev->context);
+		snprintf(r->id, sizeof(r->id), "%s", ev->id);
+		snprintf(r->type, sizeof(r->type), "%s", ev->type);
+		snprintf(r->stream, sizeof(r->stream), "%s", ev->stream);
+		r->has_corr = ev->correlation_id != NULL;
+		r->has_caus = ev->causation_id != NULL;
+		snprintf(r->corr, sizeof(r->corr), "%s",
+			 ev->correlation_id ? ev->correlation_id : "");
+		snprintf(r->caus, sizeof(r->caus), "%s", ev->causation_id ? ev->causation_id : "");
+		fx_json_dump(r->data, sizeof(r->data), ev->data);
+		fx_json_dump(r->meta, sizeof(r->meta), ev->metadata);
+	}
+	rs->n++;
+	return rs->stop_at > 0 && rs->n >= rs->stop_at;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,8 +1,9 @@
 /*
  * fixture.h - what the C tests share: a temporary directory per test, a
  * virtual clock that only the test moves, engines opened on a database in
- * that directory with that clock, and an assertion that names the engine's
- * error message when a call fails.
+ * that directory with that clock, input events and a read callback that
+ * copies what it is handed, and an assertion that names the engine's error
+ * message when a call fails.
  *
  * Test code only: it prints through cmocka and may be used from a child
  * process between fork() and _exit().
@@ -179,6 +180,49 @@ int fx_world_fini(struct fx_world *w);
 int fx_new(void **state, size_t size, const char *tag, int64_t now);
 int fx_setup(void **state, const char *tag, int64_t now, const struct stw_options *o);
 int fx_teardown(void **state);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+
+/*
+ * Writes v as compact JSON with its keys sorted into buf (cap bytes, cut to
+ * fit), "(null)" when v is NULL or cannot be written.
+ */
+void fx_json_dump(char *buf, size_t cap, json_t *v);
+
+/* An input event with just the required fields (and an id, NULL to generate). */
+struct stw_event fx_event(const char *type, const char *stream, const char *id);
+
+/* A copy of one event seen by a read callback (fx_record_cb). */
+struct fx_rec {
+	int64_t position;
+	int64_t stream_version;
+	int64_t recorded_at;
+	char context[STW_MAX_NAME];
+	char id[STW_MAX_ID];
+	char type[STW_MAX_NAME];
+	char stream[STW_MAX_ID];
+	char corr[STW_MAX_ID]; /* "" when NULL (see has_corr) */
+	char caus[STW_MAX_ID];
+	int has_corr;
+	int has_caus;
+	char data[256]; /* compact, sorted keys */
+	char meta[256];
+};
+
+/* Events collected by fx_record_cb; stops after stop_at events when stop_at > 0. */
+struct fx_recs {
+	int n;
+	int stop_at;
+	struct fx_rec r[32];
+};
+
+/*
+ * A read callback (stw_read, stw_read_stream) with a struct fx_recs as ud:
+ * copies the event into the next of its 32 records (counting past them
+ * without copying) and asks to stop once stop_at events are counted.
+ */
+int fx_record_cb(const struct stw_event *ev, void *ud);
 
 /* ------------------------------------------------------------------------ */
 /* Assertions                                                               */
