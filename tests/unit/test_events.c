@@ -27,13 +27,6 @@ static int setup(void **state)
 	return fx_setup(state, "events", FX_T0, NULL);
 }
 
-static int64_t head_of(struct stw_engine *e, const char *context)
-{
-	int64_t h = -1;
-	assert_int_equal(stw_head(e, context, &h), STW_OK);
-	return h;
-}
-
 static int64_t version_of(struct stw_engine *e, const char *context, const char *stream)
 {
 	int64_t v = -1;
@@ -59,7 +52,7 @@ static void test_positions_and_versions(void **state)
 	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	int64_t p = 0;
-	assert_int_equal(head_of(e, "Billing"), 0);
+	assert_int_equal(fx_head(e, "Billing"), 0);
 	assert_int_equal(append1(e, "Billing", STW_ANY_VERSION, "Opened", "acc-a", NULL, &p),
 			 STW_OK);
 	assert_int_equal(p, 1);
@@ -81,8 +74,8 @@ static void test_positions_and_versions(void **state)
 	assert_int_equal(ps[1], 5);
 	assert_int_equal(ps[2], 6);
 
-	assert_int_equal(head_of(e, "Billing"), 6);
-	assert_int_equal(head_of(e, "Reports"), 1);
+	assert_int_equal(fx_head(e, "Billing"), 6);
+	assert_int_equal(fx_head(e, "Reports"), 1);
 	assert_int_equal(version_of(e, "Billing", "acc-a"), 2);
 	assert_int_equal(version_of(e, "Billing", "acc-b"), 4);
 	assert_int_equal(version_of(e, "Reports", "rep-1"), 1);
@@ -123,7 +116,7 @@ static void test_expected_versions(void **state)
 	assert_int_equal(append1(e, "Sales", 1, "Ordered", "o-2", NULL, NULL), STW_ECONFLICT);
 	/* A version below STW_ANY_VERSION is malformed, not a conflict. */
 	assert_int_equal(append1(e, "Sales", -2, "Ordered", "o-2", NULL, NULL), STW_EINVAL);
-	assert_int_equal(head_of(e, "Sales"), 4);
+	assert_int_equal(fx_head(e, "Sales"), 4);
 }
 
 /*
@@ -143,7 +136,7 @@ static void test_stale_version_conflicts(void **state)
 	int64_t ps[2] = { -1, -1 };
 	assert_int_equal(stw_append(e, "Sales", 1, more, 2, ps), STW_ECONFLICT);
 	assert_non_null(strstr(stw_errmsg(e), "order-77"));
-	assert_int_equal(head_of(e, "Sales"), 2);
+	assert_int_equal(fx_head(e, "Sales"), 2);
 	assert_int_equal(version_of(e, "Sales", "order-77"), 2);
 	/* Neither id was stored: appending them now with the right version works. */
 	assert_int_equal(stw_append(e, "Sales", 2, more, 2, ps), STW_OK);
@@ -170,7 +163,7 @@ static void test_idempotent_append(void **state)
 	assert_int_equal(p, 1);
 	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Ordered", "o-1", "evt-1", NULL),
 			 STW_OK);
-	assert_int_equal(head_of(e, "Sales"), 2);
+	assert_int_equal(fx_head(e, "Sales"), 2);
 	assert_int_equal(version_of(e, "Sales", "o-1"), 2);
 
 	/* Ids are unique across contexts: the same id in another context is another
@@ -179,7 +172,7 @@ static void test_idempotent_append(void **state)
 	assert_int_equal(append1(e, "Billing", STW_ANY_VERSION, "Ordered", "o-1", "evt-1", &p),
 			 STW_ECONFLICT);
 	assert_non_null(strstr(stw_errmsg(e), "evt-1"));
-	assert_int_equal(head_of(e, "Billing"), 0);
+	assert_int_equal(fx_head(e, "Billing"), 0);
 
 	struct fx_recs rs = { 0 };
 	assert_int_equal(stw_read(e, "Sales", 0, 10, fx_record_cb, &rs, NULL), STW_OK);
@@ -208,17 +201,17 @@ static void test_replayed_batch(void **state)
 	assert_int_equal(ps[0], 1);
 	assert_int_equal(ps[1], 2);
 	assert_int_equal(stw_append(e, "Sales", 1, b1, 2, NULL), STW_OK);
-	assert_int_equal(head_of(e, "Sales"), 3);
+	assert_int_equal(fx_head(e, "Sales"), 3);
 
 	struct stw_event mixed[2] = { fx_event("Paid", "o-1", "e2"),
 				      fx_event("Closed", "o-1", "e4") };
 	assert_int_equal(stw_append(e, "Sales", 2, mixed, 2, ps), STW_ECONFLICT);
-	assert_int_equal(head_of(e, "Sales"), 3);
+	assert_int_equal(fx_head(e, "Sales"), 3);
 	ps[0] = ps[1] = 0;
 	assert_int_equal(stw_append(e, "Sales", 3, mixed, 2, ps), STW_OK);
 	assert_int_equal(ps[0], 2);
 	assert_int_equal(ps[1], 4);
-	assert_int_equal(head_of(e, "Sales"), 4);
+	assert_int_equal(fx_head(e, "Sales"), 4);
 	assert_int_equal(version_of(e, "Sales", "o-1"), 4);
 }
 
@@ -235,14 +228,14 @@ static void test_same_id_twice_in_one_call(void **state)
 	assert_int_equal(ps[0], 1);
 	assert_int_equal(ps[1], 1);
 	assert_int_equal(ps[2], 2);
-	assert_int_equal(head_of(e, "Sales"), 2);
+	assert_int_equal(fx_head(e, "Sales"), 2);
 	assert_int_equal(version_of(e, "Sales", "o-1"), 2);
 
 	/* Without a positions array too. */
 	struct stw_event c[2] = { fx_event("Ordered", "o-2", "dup2"),
 				  fx_event("Ordered", "o-2", "dup2") };
 	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, c, 2, NULL), STW_OK);
-	assert_int_equal(head_of(e, "Sales"), 3);
+	assert_int_equal(fx_head(e, "Sales"), 3);
 	assert_int_equal(version_of(e, "Sales", "o-2"), 1);
 
 	struct fx_recs rs = { 0 };
@@ -313,8 +306,8 @@ static void test_reused_id_with_other_content(void **state)
 		assert_non_null(strstr(stw_errmsg(e), "evt-1"));
 		assert_non_null(strstr(stw_errmsg(e), "Sales#1"));
 	}
-	assert_int_equal(head_of(e, "Sales"), 1);
-	assert_int_equal(head_of(e, "Billing"), 0);
+	assert_int_equal(fx_head(e, "Sales"), 1);
+	assert_int_equal(fx_head(e, "Billing"), 0);
 	assert_int_equal(version_of(e, "Sales", "o-2"), 0);
 
 	/* The same content, keys in another order, stale version: the stored position. */
@@ -341,7 +334,7 @@ static void test_reused_id_within_one_call(void **state)
 	int64_t ps[3] = { 0 };
 	assert_int_equal(stw_append(e, "Sales", STW_ANY_VERSION, b, 3, ps), STW_ECONFLICT);
 	assert_non_null(strstr(stw_errmsg(e), "x"));
-	assert_int_equal(head_of(e, "Sales"), 0);
+	assert_int_equal(fx_head(e, "Sales"), 0);
 
 	struct stw_append_group g[2] = {
 		{ .expected_version = STW_ANY_VERSION, .events = b, .n = 2 },
@@ -350,7 +343,7 @@ static void test_reused_id_within_one_call(void **state)
 	long failed = -1;
 	assert_int_equal(stw_append_batch(e, "Sales", g, 2, NULL, &failed), STW_ECONFLICT);
 	assert_int_equal(failed, 1);
-	assert_int_equal(head_of(e, "Sales"), 0);
+	assert_int_equal(fx_head(e, "Sales"), 0);
 }
 
 /* Appends a batch expecting STW_EINVAL, then checks that Sales is still empty. */
@@ -361,7 +354,7 @@ static void expect_einval(struct stw_engine *e, const char *context, const struc
 	assert_true(n <= 4);
 	assert_int_equal(stw_append(e, context, STW_ANY_VERSION, evs, n, ps), STW_EINVAL);
 	assert_true(stw_errmsg(e)[0] != '\0');
-	assert_int_equal(head_of(e, "Sales"), 0);
+	assert_int_equal(fx_head(e, "Sales"), 0);
 }
 
 /*
