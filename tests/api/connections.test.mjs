@@ -6,7 +6,7 @@
 // the old cap of 128 (one thread each) do not keep /healthz waiting; a
 // request that is not allowed, or whose declared body is too large, is
 // answered before its body is sent (a body declared 8 times past its cap
-// too; one a little past it is read and answered 413, as api.test.mjs
+// too; one a little past it is read and answered 413, as commands.test.mjs
 // checks); wrong tokens waiting for their answer
 // hold none of the threads that serve the others.
 

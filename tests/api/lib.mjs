@@ -1,7 +1,9 @@
 // tests/api/lib.mjs - what the API suites share: requests with fetch and with
 // node:http (paths untouched), the assertions of documented answers, unique
-// names per run, polling. The daemon's base URL comes in STEWARD_TEST_URL
-// (tests/api/run.sh starts the daemon).
+// names per run, polling, raw connections, and the voiding demo's documents,
+// voidings, reports and metrics as the API suite's files use them. The
+// daemon's base URL comes in STEWARD_TEST_URL (tests/api/run.sh starts the
+// daemon).
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -186,3 +188,132 @@ export async function closedWithin(sock, ms) {
   while (sock.closedAt === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   return sock.closedAt !== null;
 }
+
+// ---------------------------------------------------------------------------
+// The voiding demo's daemon (tests/api/run.sh's first one): shapes of its
+// answers, and documents, voidings and reports made through its API.
+
+export const LIST_KEYS = ['definition', 'id', 'state', 'status', 'version', 'definition_version',
+  'unique_key', 'reason', 'created_at', 'updated_at'];
+export const COMMAND_KEYS = ['id', 'context', 'type', 'data', 'correlation_id', 'causation_id',
+  'definition', 'instance_id', 'status', 'error', 'attempts', 'next_attempt_at', 'created_at',
+  'delivered_at'];
+
+export function assertListItem(o) {
+  assertKeys(o, LIST_KEYS, 'instance list item');
+  for (const k of ['definition', 'id', 'state', 'status']) assert.equal(typeof o[k], 'string', k);
+  assert.ok(Number.isInteger(o.version) && o.version >= 1, 'version');
+  assert.ok(Number.isInteger(o.definition_version) && o.definition_version >= 1, 'definition_version');
+  assert.ok(o.unique_key === null || typeof o.unique_key === 'string', 'unique_key');
+  assert.ok(o.reason === null || typeof o.reason === 'string', 'reason');
+  assert.ok(Number.isInteger(o.created_at) && Number.isInteger(o.updated_at), 'timestamps');
+  assert.ok(o.updated_at >= o.created_at, 'updated_at >= created_at');
+  assert.ok(['active', 'completed', 'failed', 'acknowledged', 'rejected', 'cancelled'].includes(o.status));
+}
+
+// Demo helpers: a document, a voiding, a report.
+export async function issue(customer, amount = 100, documentId = uniq('doc')) {
+  const r = await post('/api/demo/voiding/documents', { customer, amount, document_id: documentId });
+  assertJson(r, 200);
+  assert.deepEqual(r.data, { document_id: documentId });
+  return documentId;
+}
+
+export async function reportOf(customer) {
+  const r = await get('/api/demo/voiding/reports');
+  assertJson(r, 200);
+  return r.data.reports.find((x) => x.customer === customer);
+}
+
+// Waits until the report of `customer` holds `doc` (the reports-feed policy ran).
+export const waitInReport = (customer, doc) =>
+  waitFor(`${doc} in the report of ${customer}`, async () => {
+    const rep = await reportOf(customer);
+    return rep && rep.documents.find((d) => d.document_id === doc);
+  });
+
+export async function voidDoc(doc) {
+  const r = await post(`/api/demo/voiding/documents/${enc(doc)}/void`, undefined);
+  assertJson(r, 200);
+  assertKeys(r.data, ['process_id']);
+  return r.data.process_id;
+}
+
+export const waitStatus = (id, status) =>
+  waitFor(`instance ${id} ${status}`, async () => {
+    const r = await get(`/api/instances/${enc(id)}`);
+    return r.status === 200 && r.data.status === status ? r.data : null;
+  });
+
+// A voiding that completes: issue, void, wait. Answers the instance.
+export async function completedVoiding() {
+  const customer = uniq('cust');
+  const doc = await issue(customer, 250);
+  const id = await voidDoc(doc);
+  return waitStatus(id, 'completed');
+}
+
+// A voiding that fails: the document is on a published report.
+export async function failedVoiding() {
+  const customer = uniq('cust');
+  const doc = await issue(customer, 300);
+  await waitInReport(customer, doc);
+  const p = await post(`/api/demo/voiding/reports/${enc(customer)}/publish`, undefined);
+  assertJson(p, 200);
+  const id = await voidDoc(doc);
+  // At rest: failed, and Billing's answer to the abort command recorded, so
+  // that nothing updates the instance behind the test's back.
+  const inst = await waitFor(`instance ${id} failed and at rest`, async () => {
+    const r = await get(`/api/instances/${enc(id)}`);
+    return r.status === 200 && r.data.status === 'failed' &&
+      r.data.history.some((h) => h.message_type === 'DocumentVoidingAborted') ? r.data : null;
+  });
+  return { ...inst, customer, doc };
+}
+
+// Reads Billing's whole log.
+export async function allEvents(context) {
+  const out = [];
+  let after = 0;
+  for (;;) {
+    const r = await get(`/api/contexts/${enc(context)}/events?after=${after}&limit=1000`);
+    assertJson(r, 200);
+    out.push(...r.data.events);
+    if (r.data.events.length < 1000) return out;
+    after = r.data.next_after;
+  }
+}
+
+// Parses Prometheus text: {families: {name: type}, samples: [{name, labels, value}]}.
+export function parseMetrics(text) {
+  const families = {};
+  const samples = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m;
+    if ((m = line.match(/^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/))) {
+      families[m[1]] = m[2];
+      continue;
+    }
+    if (line.startsWith('# HELP ')) continue;
+    m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/);
+    assert.ok(m, `not a Prometheus sample line: ${line}`);
+    const labels = {};
+    if (m[2]) {
+      for (const l of m[2].slice(1, -1).split(',')) {
+        const lm = l.match(/^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"$/);
+        assert.ok(lm, `bad label in ${line}`);
+        labels[lm[1]] = lm[2];
+      }
+    }
+    const value = m[3] === '+Inf' ? Infinity : Number(m[3]);
+    assert.ok(!Number.isNaN(value), `bad value in ${line}`);
+    samples.push({ name: m[1], labels, value });
+  }
+  return { families, samples };
+}
+
+export const sample = (metrics, name, labels = {}) =>
+  metrics.samples.find(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );

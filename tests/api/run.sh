@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# tests/api/run.sh STEWARD - the HTTP API suite (tests/api/api.test.mjs) over
-# real loopback HTTP.
+# tests/api/run.sh STEWARD - the HTTP API suite (tests/api/*.test.mjs, API_SUITE
+# below) over real loopback HTTP.
 #
 # Starts `steward demo voiding` on a free port with a fresh store (an SQLite
 # database, or a PostgreSQL schema with STEWARD_TEST_STORE=pg), runs the
-# suite with Node's built-in test runner (Node >= 20: node:test and fetch, no
-# packages) with the base URL in STEWARD_TEST_URL, then stops the daemon and
-# checks that it stopped cleanly. Then does the same with a second daemon that
+# suite's files with Node's built-in test runner (Node >= 20: node:test and
+# fetch, no packages) with the base URL in STEWARD_TEST_URL, one file after
+# the other so that each is the daemon's only client, then stops the daemon
+# and checks that it stopped cleanly. Then does the same with a second daemon that
 # requires a bearer token (--token-file) for tests/api/auth.test.mjs (the token
 # in STEWARD_TEST_TOKEN), and checks that the token never appears in that
 # daemon's output. Installs Node (Debian's nodejs) when missing. The daemons
@@ -18,9 +19,12 @@ set -u
 
 # The API open to everyone (no token): the default. The suite posts events to
 # contexts of its own (unique per run), which the daemon takes with '*'.
+API_SUITE="definitions instances events commands pages operations demo inputs"
 start api --accept-contexts '*'
-STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
-	"$HERE/api.test.mjs" </dev/null || STATUS=1
+for suite in $API_SUITE; do
+	STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
+		"$HERE/$suite.test.mjs" </dev/null || STATUS=1
+done
 stop api
 
 # Hostile input on a daemon nothing else writes to (so that "nothing stored" can be checked).

@@ -1,6 +1,6 @@
 /*
  * fixture.c - the tests' temporary directories, virtual clock, engine
- * openers and assertion (see fixture.h).
+ * openers, events, scripted Shop service and assertion (see fixture.h).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -395,6 +395,188 @@ int fx_teardown(void **state)
 	int rc = fx_world_fini(w);
 	free(w);
 	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+
+void fx_json_dump(char *buf, size_t cap, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	snprintf(buf, cap, "%s", s ? s : "(null)");
+	free(s);
+}
+
+struct stw_event fx_event(const char *type, const char *stream, const char *id)
+{
+	return (struct stw_event){ .type = type, .stream = stream, .id = id };
+}
+
+int64_t fx_head(struct stw_engine *e, const char *context)
+{
+	int64_t h = -1;
+	assert_int_equal(stw_head(e, context, &h), STW_OK);
+	return h;
+}
+
+int fx_record_cb(const struct stw_event *ev, void *ud)
+{
+	struct fx_recs *rs = ud;
+	if (rs->n < (int)(sizeof(rs->r) / sizeof(rs->r[0]))) {
+		struct fx_rec *r = &rs->r[rs->n];
+		r->position = ev->position;
+		r->stream_version = ev->stream_version;
+		r->recorded_at = ev->recorded_at;
+		snprintf(r->context, sizeof(r->context), "%s", ev->context);
+		snprintf(r->id, sizeof(r->id), "%s", ev->id);
+		snprintf(r->type, sizeof(r->type), "%s", ev->type);
+		snprintf(r->stream, sizeof(r->stream), "%s", ev->stream);
+		r->has_corr = ev->correlation_id != NULL;
+		r->has_caus = ev->causation_id != NULL;
+		snprintf(r->corr, sizeof(r->corr), "%s",
+			 ev->correlation_id ? ev->correlation_id : "");
+		snprintf(r->caus, sizeof(r->caus), "%s", ev->causation_id ? ev->causation_id : "");
+		fx_json_dump(r->data, sizeof(r->data), ev->data);
+		fx_json_dump(r->meta, sizeof(r->meta), ev->metadata);
+	}
+	rs->n++;
+	return rs->stop_at > 0 && rs->n >= rs->stop_at;
+}
+
+/* ------------------------------------------------------------------------ */
+/* A scripted service                                                       */
+
+int fx_shop_handler(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud)
+{
+	struct fx_shop *s = ud;
+	struct fx_cmd_copy *c = &s->last;
+	s->calls++;
+	snprintf(c->id, sizeof(c->id), "%s", cmd->id);
+	snprintf(c->context, sizeof(c->context), "%s", cmd->context);
+	snprintf(c->type, sizeof(c->type), "%s", cmd->type);
+	c->has_corr = cmd->correlation_id != NULL;
+	c->has_caus = cmd->causation_id != NULL;
+	snprintf(c->corr, sizeof(c->corr), "%s", cmd->correlation_id ? cmd->correlation_id : "");
+	snprintf(c->caus, sizeof(c->caus), "%s", cmd->causation_id ? cmd->causation_id : "");
+	fx_json_dump(c->data, sizeof(c->data), cmd->data);
+
+	if (s->reenter) {
+		struct stw_engine *e = stw_svc_engine(sc);
+		int did = -1;
+		struct stw_event ev = { .type = "Inner", .stream = "inner" };
+		s->rc_execute = stw_execute(e, "Shop", "Ship", NULL, "inner-cmd", NULL, NULL);
+		s->rc_run_once = stw_run_once(e, &did);
+		s->rc_append = stw_append(e, "Shop", STW_ANY_VERSION, &ev, 1, NULL);
+	}
+	const char *order = json_string_value(json_object_get(cmd->data, "order"));
+	if (order == NULL)
+		order = "none";
+	char stream[128];
+	snprintf(stream, sizeof(stream), "shipment-%s", order);
+	if (s->stale_emit)
+		return stw_svc_emit(sc, stream, 7, "Shipped", NULL);
+	for (int i = 0; i < s->emit && i < 4; i++) {
+		int64_t v = -1;
+		int rc = stw_svc_read_stream(sc, stream, NULL, NULL, &v);
+		if (rc != STW_OK)
+			return rc;
+		s->seen_version[i] = v;
+		rc = stw_svc_emit(sc, stream, v, "Shipped",
+				  json_pack("{s:s, s:i}", "order", order, "n", i));
+		if (rc != STW_OK)
+			return rc;
+	}
+	if (s->transient > 0) {
+		s->transient--;
+		return STW_ESTORE;
+	}
+	if (s->reject)
+		return stw_reject(sc, "out of stock for %s", order);
+	return STW_OK;
+}
+
+static const char *const sales_sources[] = { "Sales", NULL };
+
+static const struct stw_command_def ship_cmds[] = {
+	{ "Shop", "Ship", NULL },
+	{ NULL, NULL, NULL },
+};
+
+static const struct stw_transition_def ship_transitions[] = {
+	{ NULL, "Ordered", NULL, ship_cmds, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+/* Stateless: an Ordered event in Sales sends Shop.Ship (payload: the event data). */
+const struct stw_definition fx_ship_policy = {
+	.name = "ShipPolicy",
+	.version = 1,
+	.sources = sales_sources,
+	.states = NULL,
+	.transitions = ship_transitions,
+};
+
+void fx_shop_wire(struct stw_engine *e, const struct stw_definition *def, struct fx_shop *s)
+{
+	assert_int_equal(stw_define(e, def), STW_OK);
+	assert_int_equal(stw_register_service(e, "Shop", fx_shop_handler, s), STW_OK);
+}
+
+void fx_order(struct stw_engine *e, const char *event_id, const char *corr, const char *order_id)
+{
+	char stream[64];
+	snprintf(stream, sizeof(stream), "order-%s", order_id);
+	struct stw_event ev = {
+		.id = event_id,
+		.type = "Ordered",
+		.stream = stream,
+		.correlation_id = corr,
+		.data = json_pack("{s:s}", "order", order_id),
+	};
+	assert_non_null(ev.data);
+	assert_int_equal(stw_append(e, "Sales", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
+	json_decref(ev.data);
+}
+
+struct stw_stats fx_stats(struct stw_engine *e)
+{
+	struct stw_stats st;
+	memset(&st, 0xff, sizeof(st));
+	stw_get_stats(e, &st);
+	return st;
+}
+
+int fx_collect_cb(const struct stw_event *ev, void *ud)
+{
+	struct fx_ev_list *l = ud;
+	if (l->n < 8) {
+		struct fx_ev_copy *c = &l->ev[l->n];
+		c->stream_version = ev->stream_version;
+		c->recorded_at = ev->recorded_at;
+		snprintf(c->id, sizeof(c->id), "%s", ev->id);
+		snprintf(c->type, sizeof(c->type), "%s", ev->type);
+		snprintf(c->stream, sizeof(c->stream), "%s", ev->stream);
+		snprintf(c->corr, sizeof(c->corr), "%s",
+			 ev->correlation_id ? ev->correlation_id : "(null)");
+		snprintf(c->caus, sizeof(c->caus), "%s",
+			 ev->causation_id ? ev->causation_id : "(null)");
+		fx_json_dump(c->data, sizeof(c->data), ev->data);
+	}
+	l->n++;
+	return 0;
+}
+
+void fx_read_all(struct stw_engine *e, const char *context, struct fx_ev_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(stw_read(e, context, 0, 100, fx_collect_cb, l, NULL), STW_OK);
+}
+
+void fx_count_activity(const struct stw_activity *a, void *ud)
+{
+	struct fx_seen *s = ud;
+	s->n[a->kind]++;
+	s->total++;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,8 +1,9 @@
 /*
  * fixture.h - what the C tests share: a temporary directory per test, a
  * virtual clock that only the test moves, engines opened on a database in
- * that directory with that clock, and an assertion that names the engine's
- * error message when a call fails.
+ * that directory with that clock, input events and a read callback that
+ * copies what it is handed, a scripted service, and an assertion that names
+ * the engine's error message when a call fails.
  *
  * Test code only: it prints through cmocka and may be used from a child
  * process between fork() and _exit().
@@ -179,6 +180,140 @@ int fx_world_fini(struct fx_world *w);
 int fx_new(void **state, size_t size, const char *tag, int64_t now);
 int fx_setup(void **state, const char *tag, int64_t now, const struct stw_options *o);
 int fx_teardown(void **state);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+
+/*
+ * Writes v as compact JSON with its keys sorted into buf (cap bytes, cut to
+ * fit), "(null)" when v is NULL or cannot be written.
+ */
+void fx_json_dump(char *buf, size_t cap, json_t *v);
+
+/* An input event with just the required fields (and an id, NULL to generate). */
+struct stw_event fx_event(const char *type, const char *stream, const char *id);
+
+/* The head of a context (stw_head), failing the test when it cannot be read. */
+int64_t fx_head(struct stw_engine *e, const char *context);
+
+/* A copy of one event seen by a read callback (fx_record_cb). */
+struct fx_rec {
+	int64_t position;
+	int64_t stream_version;
+	int64_t recorded_at;
+	char context[STW_MAX_NAME];
+	char id[STW_MAX_ID];
+	char type[STW_MAX_NAME];
+	char stream[STW_MAX_ID];
+	char corr[STW_MAX_ID]; /* "" when NULL (see has_corr) */
+	char caus[STW_MAX_ID];
+	int has_corr;
+	int has_caus;
+	char data[256]; /* compact, sorted keys */
+	char meta[256];
+};
+
+/* Events collected by fx_record_cb; stops after stop_at events when stop_at > 0. */
+struct fx_recs {
+	int n;
+	int stop_at;
+	struct fx_rec r[32];
+};
+
+/*
+ * A read callback (stw_read, stw_read_stream) with a struct fx_recs as ud:
+ * copies the event into the next of its 32 records (counting past them
+ * without copying) and asks to stop once stop_at events are counted.
+ */
+int fx_record_cb(const struct stw_event *ev, void *ud);
+
+/* ------------------------------------------------------------------------ */
+/* A scripted service                                                       */
+
+/*
+ * The Shop service of the dispatch tests: a handler for the context "Shop"
+ * whose behaviour a struct fx_shop scripts (emit, refuse, fail transiently,
+ * re-enter the engine), and a stateless policy that sends it Shop.Ship for
+ * every "Ordered" event of "Sales".
+ */
+
+/* A copy of a command as the handler saw it. */
+struct fx_cmd_copy {
+	char id[STW_MAX_ID];
+	char context[STW_MAX_NAME];
+	char type[STW_MAX_NAME];
+	char corr[STW_MAX_ID]; /* "" when NULL (see has_corr) */
+	char caus[STW_MAX_ID];
+	int has_corr;
+	int has_caus;
+	char data[256]; /* compact, sorted keys */
+};
+
+/* What fx_shop_handler does, set by the test, and what it saw. */
+struct fx_shop {
+	int calls;
+	int emit;       /* events to emit per command, each after reading the stream */
+	int reject;     /* after emitting: refuse with "out of stock for <order>" */
+	int transient;  /* calls left that fail with STW_ESTORE (after emitting) */
+	int stale_emit; /* emit with a stale version and return its code */
+	int reenter;    /* call engine entry points that must refuse from inside */
+	int rc_execute, rc_run_once, rc_append;
+	int64_t seen_version[4]; /* stream version read before each emit */
+	struct fx_cmd_copy last;
+};
+
+/*
+ * The Shop handler (ud: a struct fx_shop). Copies the command into last,
+ * then does what the struct says: emits to stream "shipment-<order>" (the
+ * command's data's "order", "none" without one), each event {"order", "n"}
+ * at the version it just read, and answers STW_OK, STW_ESTORE, a refusal or
+ * the stale emit's code.
+ */
+int fx_shop_handler(struct stw_service_ctx *sc, const struct stw_command *cmd, void *ud);
+
+/* Stateless: an Ordered event in Sales sends Shop.Ship (payload: the event data). */
+extern const struct stw_definition fx_ship_policy;
+
+/* Defines the policy and registers the scripted Shop service. */
+void fx_shop_wire(struct stw_engine *e, const struct stw_definition *def, struct fx_shop *s);
+
+/* Appends Sales "Ordered" {"order": order} with the given id and correlation id. */
+void fx_order(struct stw_engine *e, const char *event_id, const char *corr, const char *order_id);
+
+/* The engine's counters (stw_get_stats); all bits set where it writes nothing. */
+struct stw_stats fx_stats(struct stw_engine *e);
+
+/* A copy of one event read back by fx_collect_cb ("(null)" for a NULL correlation or causation). */
+struct fx_ev_copy {
+	int64_t stream_version;
+	int64_t recorded_at;
+	char id[STW_MAX_ID];
+	char type[STW_MAX_NAME];
+	char stream[STW_MAX_ID];
+	char corr[STW_MAX_ID];
+	char caus[STW_MAX_ID];
+	char data[256];
+};
+
+/* The first 8 events read, and how many were read. */
+struct fx_ev_list {
+	int n;
+	struct fx_ev_copy ev[8];
+};
+
+/* A read callback with a struct fx_ev_list as ud: copies each event, never stops. */
+int fx_collect_cb(const struct stw_event *ev, void *ud);
+
+/* Reads up to 100 events of a context from the start into *l (cleared first). */
+void fx_read_all(struct stw_engine *e, const char *context, struct fx_ev_list *l);
+
+/* Observations counted by kind (fx_count_activity, an observer with ud a struct fx_seen). */
+struct fx_seen {
+	int n[8];
+	int total;
+};
+
+void fx_count_activity(const struct stw_activity *a, void *ud);
 
 /* ------------------------------------------------------------------------ */
 /* Assertions                                                               */

@@ -2,7 +2,8 @@
  * test_events.c - unit tests of src/core/events.c: appending to and reading
  * from the contexts' event logs (stw_append, stw_read, stw_read_stream,
  * stw_head, stw_event_str) against a fresh store per test (SQLite, or a
- * PostgreSQL schema with STEWARD_TEST_STORE=pg).
+ * PostgreSQL schema with STEWARD_TEST_STORE=pg). The cache behind
+ * stw_read_stream (src/core/streams.c) has tests of its own: test_streams.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,74 +27,6 @@ static int setup(void **state)
 	return fx_setup(state, "events", FX_T0, NULL);
 }
 
-/* A copy of one event seen by a read callback. */
-struct rec {
-	int64_t position;
-	int64_t stream_version;
-	int64_t recorded_at;
-	char context[STW_MAX_NAME];
-	char id[STW_MAX_ID];
-	char type[STW_MAX_NAME];
-	char stream[STW_MAX_ID];
-	char corr[STW_MAX_ID]; /* "" when NULL (see has_corr) */
-	char caus[STW_MAX_ID];
-	int has_corr;
-	int has_caus;
-	char data[256]; /* compact, sorted keys */
-	char meta[256];
-};
-
-/* Events collected by record_cb; stops after stop_at events when stop_at > 0. */
-struct recs {
-	int n;
-	int stop_at;
-	struct rec r[32];
-};
-
-static void dump_into(char *buf, size_t cap, json_t *v)
-{
-	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	snprintf(buf, cap, "%s", s ? s : "(null)");
-	free(s);
-}
-
-static int record_cb(const struct stw_event *ev, void *ud)
-{
-	struct recs *rs = ud;
-	if (rs->n < (int)(sizeof(rs->r) / sizeof(rs->r[0]))) {
-		struct rec *r = &rs->r[rs->n];
-		r->position = ev->position;
-		r->stream_version = ev->stream_version;
-		r->recorded_at = ev->recorded_at;
-		snprintf(r->context, sizeof(r->context), "%s", ev->context);
-		snprintf(r->id, sizeof(r->id), "%s", ev->id);
-		snprintf(r->type, sizeof(r->type), "%s", ev->type);
-		snprintf(r->stream, sizeof(r->stream), "%s", ev->stream);
-		r->has_corr = ev->correlation_id != NULL;
-		r->has_caus = ev->causation_id != NULL;
-		snprintf(r->corr, sizeof(r->corr), "%s",
-			 ev->correlation_id ? ev->correlation_id : "");
-		snprintf(r->caus, sizeof(r->caus), "%s", ev->causation_id ? ev->causation_id : "");
-		dump_into(r->data, sizeof(r->data), ev->data);
-		dump_into(r->meta, sizeof(r->meta), ev->metadata);
-	}
-	rs->n++;
-	return rs->stop_at > 0 && rs->n >= rs->stop_at;
-}
-
-/* An input event with just the required fields (and an id, NULL to generate). */
-static struct stw_event mk(const char *type, const char *stream, const char *id)
-{
-	return (struct stw_event){ .type = type, .stream = stream, .id = id };
-}
-
-static int64_t head_of(struct stw_engine *e, const char *context)
-{
-	int64_t h = -1;
-	assert_int_equal(stw_head(e, context, &h), STW_OK);
-	return h;
-}
-
 static int64_t version_of(struct stw_engine *e, const char *context, const char *stream)
 {
 	int64_t v = -1;
@@ -105,7 +38,7 @@ static int64_t version_of(struct stw_engine *e, const char *context, const char 
 static int append1(struct stw_engine *e, const char *context, int64_t expected, const char *type,
 		   const char *stream, const char *id, int64_t *pos)
 {
-	struct stw_event ev = mk(type, stream, id);
+	struct stw_event ev = fx_event(type, stream, id);
 	return stw_append(e, context, expected, &ev, 1, pos);
 }
 
@@ -119,7 +52,7 @@ static void test_positions_and_versions(void **state)
 	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	int64_t p = 0;
-	assert_int_equal(head_of(e, "Billing"), 0);
+	assert_int_equal(fx_head(e, "Billing"), 0);
 	assert_int_equal(append1(e, "Billing", STW_ANY_VERSION, "Opened", "acc-a", NULL, &p),
 			 STW_OK);
 	assert_int_equal(p, 1);
@@ -132,25 +65,26 @@ static void test_positions_and_versions(void **state)
 			 STW_OK);
 	assert_int_equal(p, 3);
 
-	struct stw_event batch[3] = { mk("Charged", "acc-b", NULL), mk("Charged", "acc-b", NULL),
-				      mk("Closed", "acc-b", NULL) };
+	struct stw_event batch[3] = { fx_event("Charged", "acc-b", NULL),
+				      fx_event("Charged", "acc-b", NULL),
+				      fx_event("Closed", "acc-b", NULL) };
 	int64_t ps[3] = { 0 };
 	assert_int_equal(stw_append(e, "Billing", STW_ANY_VERSION, batch, 3, ps), STW_OK);
 	assert_int_equal(ps[0], 4);
 	assert_int_equal(ps[1], 5);
 	assert_int_equal(ps[2], 6);
 
-	assert_int_equal(head_of(e, "Billing"), 6);
-	assert_int_equal(head_of(e, "Reports"), 1);
+	assert_int_equal(fx_head(e, "Billing"), 6);
+	assert_int_equal(fx_head(e, "Reports"), 1);
 	assert_int_equal(version_of(e, "Billing", "acc-a"), 2);
 	assert_int_equal(version_of(e, "Billing", "acc-b"), 4);
 	assert_int_equal(version_of(e, "Reports", "rep-1"), 1);
 	/* The same stream name in another context is another stream. */
 	assert_int_equal(version_of(e, "Reports", "acc-a"), 0);
 
-	struct recs rs = { 0 };
+	struct fx_recs rs = { 0 };
 	int count = 0;
-	assert_int_equal(stw_read(e, "Billing", 0, 100, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(stw_read(e, "Billing", 0, 100, fx_record_cb, &rs, &count), STW_OK);
 	assert_int_equal(count, 6);
 	static const int64_t want_sv[6] = { 1, 1, 2, 2, 3, 4 };
 	static const char *const want_stream[6] = { "acc-a", "acc-b", "acc-a",
@@ -182,7 +116,7 @@ static void test_expected_versions(void **state)
 	assert_int_equal(append1(e, "Sales", 1, "Ordered", "o-2", NULL, NULL), STW_ECONFLICT);
 	/* A version below STW_ANY_VERSION is malformed, not a conflict. */
 	assert_int_equal(append1(e, "Sales", -2, "Ordered", "o-2", NULL, NULL), STW_EINVAL);
-	assert_int_equal(head_of(e, "Sales"), 4);
+	assert_int_equal(fx_head(e, "Sales"), 4);
 }
 
 /*
@@ -193,15 +127,16 @@ static void test_stale_version_conflicts(void **state)
 {
 	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
-	struct stw_event two[2] = { mk("Ordered", "order-77", NULL), mk("Paid", "order-77", NULL) };
+	struct stw_event two[2] = { fx_event("Ordered", "order-77", NULL),
+				    fx_event("Paid", "order-77", NULL) };
 	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, two, 2, NULL), STW_OK);
 
-	struct stw_event more[2] = { mk("Shipped", "order-77", "ship-1"),
-				     mk("Closed", "order-77", "close-1") };
+	struct stw_event more[2] = { fx_event("Shipped", "order-77", "ship-1"),
+				     fx_event("Closed", "order-77", "close-1") };
 	int64_t ps[2] = { -1, -1 };
 	assert_int_equal(stw_append(e, "Sales", 1, more, 2, ps), STW_ECONFLICT);
 	assert_non_null(strstr(stw_errmsg(e), "order-77"));
-	assert_int_equal(head_of(e, "Sales"), 2);
+	assert_int_equal(fx_head(e, "Sales"), 2);
 	assert_int_equal(version_of(e, "Sales", "order-77"), 2);
 	/* Neither id was stored: appending them now with the right version works. */
 	assert_int_equal(stw_append(e, "Sales", 2, more, 2, ps), STW_OK);
@@ -228,7 +163,7 @@ static void test_idempotent_append(void **state)
 	assert_int_equal(p, 1);
 	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Ordered", "o-1", "evt-1", NULL),
 			 STW_OK);
-	assert_int_equal(head_of(e, "Sales"), 2);
+	assert_int_equal(fx_head(e, "Sales"), 2);
 	assert_int_equal(version_of(e, "Sales", "o-1"), 2);
 
 	/* Ids are unique across contexts: the same id in another context is another
@@ -237,10 +172,10 @@ static void test_idempotent_append(void **state)
 	assert_int_equal(append1(e, "Billing", STW_ANY_VERSION, "Ordered", "o-1", "evt-1", &p),
 			 STW_ECONFLICT);
 	assert_non_null(strstr(stw_errmsg(e), "evt-1"));
-	assert_int_equal(head_of(e, "Billing"), 0);
+	assert_int_equal(fx_head(e, "Billing"), 0);
 
-	struct recs rs = { 0 };
-	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	struct fx_recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, fx_record_cb, &rs, NULL), STW_OK);
 	assert_int_equal(rs.n, 2);
 	assert_string_equal(rs.r[0].id, "evt-1");
 	assert_string_equal(rs.r[0].type, "Ordered");
@@ -256,7 +191,8 @@ static void test_replayed_batch(void **state)
 {
 	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
-	struct stw_event b1[2] = { mk("Ordered", "o-1", "e1"), mk("Paid", "o-1", "e2") };
+	struct stw_event b1[2] = { fx_event("Ordered", "o-1", "e1"),
+				   fx_event("Paid", "o-1", "e2") };
 	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, b1, 2, NULL), STW_OK);
 	assert_int_equal(append1(e, "Sales", 2, "Shipped", "o-1", "e3", NULL), STW_OK);
 
@@ -265,16 +201,17 @@ static void test_replayed_batch(void **state)
 	assert_int_equal(ps[0], 1);
 	assert_int_equal(ps[1], 2);
 	assert_int_equal(stw_append(e, "Sales", 1, b1, 2, NULL), STW_OK);
-	assert_int_equal(head_of(e, "Sales"), 3);
+	assert_int_equal(fx_head(e, "Sales"), 3);
 
-	struct stw_event mixed[2] = { mk("Paid", "o-1", "e2"), mk("Closed", "o-1", "e4") };
+	struct stw_event mixed[2] = { fx_event("Paid", "o-1", "e2"),
+				      fx_event("Closed", "o-1", "e4") };
 	assert_int_equal(stw_append(e, "Sales", 2, mixed, 2, ps), STW_ECONFLICT);
-	assert_int_equal(head_of(e, "Sales"), 3);
+	assert_int_equal(fx_head(e, "Sales"), 3);
 	ps[0] = ps[1] = 0;
 	assert_int_equal(stw_append(e, "Sales", 3, mixed, 2, ps), STW_OK);
 	assert_int_equal(ps[0], 2);
 	assert_int_equal(ps[1], 4);
-	assert_int_equal(head_of(e, "Sales"), 4);
+	assert_int_equal(fx_head(e, "Sales"), 4);
 	assert_int_equal(version_of(e, "Sales", "o-1"), 4);
 }
 
@@ -283,24 +220,26 @@ static void test_same_id_twice_in_one_call(void **state)
 {
 	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
-	struct stw_event b[3] = { mk("Ordered", "o-1", "dup"), mk("Ordered", "o-1", "dup"),
-				  mk("Paid", "o-1", "other") };
+	struct stw_event b[3] = { fx_event("Ordered", "o-1", "dup"),
+				  fx_event("Ordered", "o-1", "dup"),
+				  fx_event("Paid", "o-1", "other") };
 	int64_t ps[3] = { 0, 0, 0 };
 	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, b, 3, ps), STW_OK);
 	assert_int_equal(ps[0], 1);
 	assert_int_equal(ps[1], 1);
 	assert_int_equal(ps[2], 2);
-	assert_int_equal(head_of(e, "Sales"), 2);
+	assert_int_equal(fx_head(e, "Sales"), 2);
 	assert_int_equal(version_of(e, "Sales", "o-1"), 2);
 
 	/* Without a positions array too. */
-	struct stw_event c[2] = { mk("Ordered", "o-2", "dup2"), mk("Ordered", "o-2", "dup2") };
+	struct stw_event c[2] = { fx_event("Ordered", "o-2", "dup2"),
+				  fx_event("Ordered", "o-2", "dup2") };
 	assert_int_equal(stw_append(e, "Sales", STW_NO_STREAM, c, 2, NULL), STW_OK);
-	assert_int_equal(head_of(e, "Sales"), 3);
+	assert_int_equal(fx_head(e, "Sales"), 3);
 	assert_int_equal(version_of(e, "Sales", "o-2"), 1);
 
-	struct recs rs = { 0 };
-	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	struct fx_recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, fx_record_cb, &rs, NULL), STW_OK);
 	assert_int_equal(rs.n, 3);
 	assert_string_equal(rs.r[0].id, "dup");
 	assert_string_equal(rs.r[1].id, "other");
@@ -313,7 +252,7 @@ static int append_full(struct stw_engine *e, const char *context, int64_t expect
 		       const char *type, const char *stream, const char *id, json_t *data,
 		       json_t *meta, int64_t *pos)
 {
-	struct stw_event ev = mk(type, stream, id);
+	struct stw_event ev = fx_event(type, stream, id);
 	ev.data = data;
 	ev.metadata = meta;
 	int rc = stw_append(e, context, expected, &ev, 1, pos);
@@ -367,8 +306,8 @@ static void test_reused_id_with_other_content(void **state)
 		assert_non_null(strstr(stw_errmsg(e), "evt-1"));
 		assert_non_null(strstr(stw_errmsg(e), "Sales#1"));
 	}
-	assert_int_equal(head_of(e, "Sales"), 1);
-	assert_int_equal(head_of(e, "Billing"), 0);
+	assert_int_equal(fx_head(e, "Sales"), 1);
+	assert_int_equal(fx_head(e, "Billing"), 0);
 	assert_int_equal(version_of(e, "Sales", "o-2"), 0);
 
 	/* The same content, keys in another order, stale version: the stored position. */
@@ -378,8 +317,8 @@ static void test_reused_id_with_other_content(void **state)
 				     json_pack("{s:s}", "by", "web"), &p),
 			 STW_OK);
 	assert_int_equal(p, 1);
-	struct recs rs = { 0 };
-	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	struct fx_recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, fx_record_cb, &rs, NULL), STW_OK);
 	assert_int_equal(rs.n, 1);
 	assert_string_equal(rs.r[0].data, "{\"qty\":2,\"sku\":\"A\"}");
 	assert_string_equal(rs.r[0].meta, "{\"by\":\"web\"}");
@@ -390,12 +329,12 @@ static void test_reused_id_within_one_call(void **state)
 {
 	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
-	struct stw_event b[3] = { mk("Ordered", "o-1", "x"), mk("Paid", "o-1", "y"),
-				  mk("Paid", "o-1", "x") };
+	struct stw_event b[3] = { fx_event("Ordered", "o-1", "x"), fx_event("Paid", "o-1", "y"),
+				  fx_event("Paid", "o-1", "x") };
 	int64_t ps[3] = { 0 };
 	assert_int_equal(stw_append(e, "Sales", STW_ANY_VERSION, b, 3, ps), STW_ECONFLICT);
 	assert_non_null(strstr(stw_errmsg(e), "x"));
-	assert_int_equal(head_of(e, "Sales"), 0);
+	assert_int_equal(fx_head(e, "Sales"), 0);
 
 	struct stw_append_group g[2] = {
 		{ .expected_version = STW_ANY_VERSION, .events = b, .n = 2 },
@@ -404,7 +343,7 @@ static void test_reused_id_within_one_call(void **state)
 	long failed = -1;
 	assert_int_equal(stw_append_batch(e, "Sales", g, 2, NULL, &failed), STW_ECONFLICT);
 	assert_int_equal(failed, 1);
-	assert_int_equal(head_of(e, "Sales"), 0);
+	assert_int_equal(fx_head(e, "Sales"), 0);
 }
 
 /* Appends a batch expecting STW_EINVAL, then checks that Sales is still empty. */
@@ -415,7 +354,7 @@ static void expect_einval(struct stw_engine *e, const char *context, const struc
 	assert_true(n <= 4);
 	assert_int_equal(stw_append(e, context, STW_ANY_VERSION, evs, n, ps), STW_EINVAL);
 	assert_true(stw_errmsg(e)[0] != '\0');
-	assert_int_equal(head_of(e, "Sales"), 0);
+	assert_int_equal(fx_head(e, "Sales"), 0);
 }
 
 /*
@@ -426,7 +365,7 @@ static void test_invalid_input(void **state)
 {
 	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
-	struct stw_event good = mk("Ordered", "o-1", NULL);
+	struct stw_event good = fx_event("Ordered", "o-1", NULL);
 
 	/* Context names. */
 	expect_einval(e, NULL, &good, 1);
@@ -443,19 +382,19 @@ static void test_invalid_input(void **state)
 	expect_einval(e, "Sales", &good, 0);
 
 	/* Missing or bad type, missing stream. */
-	struct stw_event no_type[2] = { good, mk(NULL, "o-1", NULL) };
+	struct stw_event no_type[2] = { good, fx_event(NULL, "o-1", NULL) };
 	expect_einval(e, "Sales", no_type, 2);
-	struct stw_event bad_type = mk("Order placed", "o-1", NULL);
+	struct stw_event bad_type = fx_event("Order placed", "o-1", NULL);
 	expect_einval(e, "Sales", &bad_type, 1);
-	struct stw_event no_stream = mk("Ordered", NULL, NULL);
+	struct stw_event no_stream = fx_event("Ordered", NULL, NULL);
 	expect_einval(e, "Sales", &no_stream, 1);
 
 	/* Events of different streams in one call. */
-	struct stw_event two_streams[2] = { good, mk("Ordered", "o-2", NULL) };
+	struct stw_event two_streams[2] = { good, fx_event("Ordered", "o-2", NULL) };
 	expect_einval(e, "Sales", two_streams, 2);
 
 	/* Ids with control characters. */
-	struct stw_event bad_id[2] = { good, mk("Ordered", "o-1", "evt\n1") };
+	struct stw_event bad_id[2] = { good, fx_event("Ordered", "o-1", "evt\n1") };
 	expect_einval(e, "Sales", bad_id, 2);
 	struct stw_event bad_corr = good;
 	bad_corr.correlation_id = "c\x01";
@@ -526,10 +465,10 @@ static void test_round_trip(void **state)
 	json_decref(data);
 	json_decref(meta);
 
-	struct recs rs = { 0 };
-	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	struct fx_recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, fx_record_cb, &rs, NULL), STW_OK);
 	assert_int_equal(rs.n, 2);
-	struct rec *a = &rs.r[0], *b = &rs.r[1];
+	struct fx_rec *a = &rs.r[0], *b = &rs.r[1];
 	assert_string_equal(a->context, "Sales");
 	assert_string_equal(a->id, "evt-1");
 	assert_string_equal(a->type, "Ordered");
@@ -560,8 +499,8 @@ static void test_recorded_at_from_clock(void **state)
 			 STW_OK);
 	fx_clock_set(&f->clock, 7654321);
 	assert_int_equal(append1(e, "Sales", STW_ANY_VERSION, "Paid", "o-1", NULL, NULL), STW_OK);
-	struct recs rs = { 0 };
-	assert_int_equal(stw_read(e, "Sales", 0, 10, record_cb, &rs, NULL), STW_OK);
+	struct fx_recs rs = { 0 };
+	assert_int_equal(stw_read(e, "Sales", 0, 10, fx_record_cb, &rs, NULL), STW_OK);
 	assert_int_equal(rs.n, 2);
 	assert_int_equal(rs.r[0].recorded_at, 1234567);
 	assert_int_equal(rs.r[1].recorded_at, 7654321);
@@ -587,9 +526,9 @@ static void test_read_after_limit_stop(void **state)
 	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
 	append_n(e, 5);
-	struct recs rs = { 0 };
+	struct fx_recs rs = { 0 };
 	int count = -1;
-	assert_int_equal(stw_read(e, "Sales", 2, 2, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(stw_read(e, "Sales", 2, 2, fx_record_cb, &rs, &count), STW_OK);
 	assert_int_equal(count, 2);
 	assert_int_equal(rs.n, 2);
 	assert_int_equal(rs.r[0].position, 3);
@@ -597,19 +536,19 @@ static void test_read_after_limit_stop(void **state)
 	assert_int_equal(rs.r[1].position, 4);
 
 	memset(&rs, 0, sizeof(rs));
-	assert_int_equal(stw_read(e, "Sales", 3, 100, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(stw_read(e, "Sales", 3, 100, fx_record_cb, &rs, &count), STW_OK);
 	assert_int_equal(count, 2);
 	assert_int_equal(rs.r[1].position, 5);
 
 	memset(&rs, 0, sizeof(rs));
-	assert_int_equal(stw_read(e, "Sales", 5, 100, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(stw_read(e, "Sales", 5, 100, fx_record_cb, &rs, &count), STW_OK);
 	assert_int_equal(count, 0);
 	assert_int_equal(rs.n, 0);
 
 	/* Early stop: the callback asks to stop at the second event. */
 	memset(&rs, 0, sizeof(rs));
 	rs.stop_at = 2;
-	assert_int_equal(stw_read(e, "Sales", 0, 100, record_cb, &rs, &count), STW_OK);
+	assert_int_equal(stw_read(e, "Sales", 0, 100, fx_record_cb, &rs, &count), STW_OK);
 	assert_int_equal(rs.n, 2);
 	assert_int_equal(count, 2);
 
@@ -641,9 +580,9 @@ static void test_read_stream(void **state)
 	assert_int_equal(append1(e, "Other", STW_NO_STREAM, "X1", "a", NULL, NULL), STW_OK);
 	assert_int_equal(append1(e, "Sales", 2, "A3", "a", NULL, NULL), STW_OK);
 
-	struct recs rs = { 0 };
+	struct fx_recs rs = { 0 };
 	int64_t v = -1;
-	assert_int_equal(stw_read_stream(e, "Sales", "a", record_cb, &rs, &v), STW_OK);
+	assert_int_equal(stw_read_stream(e, "Sales", "a", fx_record_cb, &rs, &v), STW_OK);
 	assert_int_equal(v, 3);
 	assert_int_equal(rs.n, 3);
 	static const char *const types[3] = { "A1", "A2", "A3" };
@@ -657,313 +596,18 @@ static void test_read_stream(void **state)
 
 	memset(&rs, 0, sizeof(rs));
 	rs.stop_at = 1;
-	assert_int_equal(stw_read_stream(e, "Sales", "a", record_cb, &rs, &v), STW_OK);
+	assert_int_equal(stw_read_stream(e, "Sales", "a", fx_record_cb, &rs, &v), STW_OK);
 	assert_int_equal(rs.n, 1);
 	assert_int_equal(v, 3);
 
 	memset(&rs, 0, sizeof(rs));
-	assert_int_equal(stw_read_stream(e, "Sales", "nope", record_cb, &rs, &v), STW_OK);
+	assert_int_equal(stw_read_stream(e, "Sales", "nope", fx_record_cb, &rs, &v), STW_OK);
 	assert_int_equal(rs.n, 0);
 	assert_int_equal(v, 0);
 
 	assert_int_equal(stw_read_stream(e, "Sales", "", NULL, NULL, &v), STW_EINVAL);
 	assert_int_equal(stw_read_stream(e, "Sa les", "a", NULL, NULL, &v), STW_EINVAL);
 	assert_int_equal(stw_read_stream(NULL, "Sales", "a", NULL, NULL, &v), STW_EINVAL);
-}
-
-/* Events parsed from the store by stream reads so far (stw_stats). */
-static uint64_t parsed(struct stw_engine *e)
-{
-	struct stw_stats st;
-	stw_get_stats(e, &st);
-	return st.stream_events_parsed;
-}
-
-/* Stream reads so far that asked the store (stw_stats). */
-static uint64_t store_reads(struct stw_engine *e)
-{
-	struct stw_stats st;
-	stw_get_stats(e, &st);
-	return st.stream_store_reads;
-}
-
-/* Reads a stream into rs (cleared first); returns its version. */
-static int64_t read_all(struct stw_engine *e, const char *stream, struct recs *rs)
-{
-	int64_t v = -1;
-	memset(rs, 0, sizeof(*rs));
-	assert_int_equal(stw_read_stream(e, "Sales", stream, record_cb, rs, &v), STW_OK);
-	assert_int_equal(rs->n, (int)v);
-	for (int i = 0; i < rs->n && i < 32; i++)
-		assert_int_equal(rs->r[i].stream_version, i + 1);
-	return v;
-}
-
-/* Appends one event of type `type` (and id, NULL: generated) to stream s of Sales, {"n": n}. */
-static void append_id_n(struct stw_engine *e, const char *s, const char *type, const char *id,
-			int n)
-{
-	struct stw_event ev = mk(type, s, id);
-	ev.data = json_pack("{s:i}", "n", n);
-	assert_int_equal(stw_append(e, "Sales", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
-	json_decref(ev.data);
-}
-
-static void append_n_to(struct stw_engine *e, const char *s, const char *type, int n)
-{
-	append_id_n(e, s, type, NULL, n);
-}
-
-/*
- * The stream cache: reading a stream again parses only the events appended
- * since, and hands the same events (data included) as a read from the store.
- */
-static void test_stream_cache_parses_new_events_only(void **state)
-{
-	struct fx_world *f = *state;
-	struct stw_engine *e = f->e;
-	for (int i = 1; i <= 5; i++)
-		append_n_to(f->e, "a", "Added", i);
-	struct recs first, again;
-	uint64_t p0 = parsed(e);
-	assert_int_equal(read_all(e, "a", &first), 5);
-	assert_int_equal(parsed(e) - p0, 5);
-	assert_int_equal(read_all(e, "a", &again), 5);
-	assert_int_equal(parsed(e) - p0, 5); /* nothing parsed again */
-	assert_memory_equal(&first, &again, sizeof(first));
-	append_n_to(e, "a", "Added", 6);
-	append_n_to(e, "a", "Removed", 7);
-	assert_int_equal(read_all(e, "a", &again), 7);
-	assert_int_equal(parsed(e) - p0, 7); /* the two new ones */
-	assert_memory_equal(&first.r[0], &again.r[0], 5 * sizeof(first.r[0]));
-	assert_string_equal(again.r[6].type, "Removed");
-	assert_string_equal(again.r[6].data, "{\"n\":7}");
-
-	/* An early stop still reports the true version, from the cache too. */
-	memset(&again, 0, sizeof(again));
-	again.stop_at = 2;
-	int64_t v = 0;
-	assert_int_equal(stw_read_stream(e, "Sales", "a", record_cb, &again, &v), STW_OK);
-	assert_int_equal(again.n, 2);
-	assert_int_equal(v, 7);
-}
-
-/*
- * What a stream read saw inside a transaction that is rolled back is not
- * served afterwards: the events are gone, and an event appended at the same
- * version later is the one read, also when it has the same id (as the
- * derived ids of a service's events do when a command is handled again)
- * and the same position.
- */
-static void test_stream_cache_forgets_rolled_back_events(void **state)
-{
-	struct fx_world *f = *state;
-	struct stw_engine *e = f->e;
-	append_n_to(e, "a", "Added", 1);
-	struct recs rs;
-	assert_int_equal(read_all(e, "a", &rs), 1);
-	assert_int_equal(stw_begin(e), STW_OK);
-	append_n_to(e, "a", "Added", 2);
-	assert_int_equal(read_all(e, "a", &rs), 2);
-	assert_int_equal(stw_rollback(e), STW_OK);
-	assert_int_equal(read_all(e, "a", &rs), 1);
-	append_n_to(e, "a", "Changed", 3);
-	assert_int_equal(read_all(e, "a", &rs), 2);
-	assert_string_equal(rs.r[1].type, "Changed");
-	assert_string_equal(rs.r[1].data, "{\"n\":3}");
-
-	/* The same id at the same version and position, with other data. */
-	assert_int_equal(stw_begin(e), STW_OK);
-	append_id_n(e, "a", "Decided", "derived-1", 4);
-	assert_int_equal(read_all(e, "a", &rs), 3);
-	assert_int_equal(stw_rollback(e), STW_OK);
-	append_id_n(e, "a", "Decided", "derived-1", 5);
-	assert_int_equal(read_all(e, "a", &rs), 3);
-	assert_string_equal(rs.r[2].id, "derived-1");
-	assert_string_equal(rs.r[2].data, "{\"n\":5}");
-}
-
-/*
- * 1 when the engine's store cannot tell that another connection committed
- * (no STW__CAP_FOREIGN_COMMITS: PostgreSQL): then every read of a cached
- * stream asks the store for what came after the cached events.
- */
-static uint64_t asks_always(const struct stw_engine *e)
-{
-	return (e->store->caps & STW__CAP_FOREIGN_COMMITS) == 0;
-}
-
-/*
- * Events another engine appends to the same store are read after the cached
- * ones: its commit sends the next read to the store, whichever stream it
- * wrote.
- */
-static void test_stream_cache_sees_other_engines(void **state)
-{
-	struct fx_world *f = *state;
-	struct stw_engine *other = NULL;
-	assert_stw_ok(NULL, fx_open(f, NULL, NULL, &other));
-	append_n_to(f->e, "a", "Added", 1);
-	struct recs rs;
-	assert_int_equal(read_all(f->e, "a", &rs), 1);
-	assert_int_equal(read_all(other, "a", &rs), 1);
-	append_n_to(other, "a", "Added", 2);
-	uint64_t q0 = store_reads(f->e);
-	assert_int_equal(read_all(f->e, "a", &rs), 2);
-	assert_int_equal(store_reads(f->e) - q0, 1);
-	assert_string_equal(rs.r[1].data, "{\"n\":2}");
-	/* A commit to another stream: the store is asked, and a has nothing new. */
-	append_n_to(other, "b", "Added", 1);
-	assert_int_equal(read_all(f->e, "a", &rs), 2);
-	assert_int_equal(store_reads(f->e) - q0, 2);
-	assert_int_equal(read_all(f->e, "a", &rs), 2);
-	assert_int_equal(store_reads(f->e) - q0, 2 + asks_always(f->e));
-	stw_close(other);
-}
-
-/*
- * Events this engine appends to a cached stream join its entry as they are
- * appended: while no other connection commits, reading the stream asks the
- * store nothing (on a store that can tell), and hands the same events as a
- * read from the store does.
- */
-static void test_stream_cache_keeps_own_appends(void **state)
-{
-	struct fx_world *f = *state;
-	struct stw_engine *e = f->e;
-	append_n_to(e, "a", "Added", 1);
-	struct recs rs, fresh;
-	uint64_t q0 = store_reads(e);
-	assert_int_equal(read_all(e, "a", &rs), 1);
-	assert_int_equal(store_reads(e) - q0, 1);
-	assert_int_equal(read_all(e, "a", &rs), 1);
-	append_n_to(e, "a", "Added", 2);
-	assert_int_equal(stw_begin(e), STW_OK);
-	append_n_to(e, "a", "Removed", 3);
-	assert_int_equal(read_all(e, "a", &rs), 3);
-	assert_int_equal(stw_commit(e), STW_OK);
-	assert_int_equal(read_all(e, "a", &rs), 3);
-	/* The first read only, where the store tells other engines' commits. */
-	assert_int_equal(store_reads(e) - q0, 1 + 3 * asks_always(e));
-	assert_string_equal(rs.r[2].type, "Removed");
-	assert_string_equal(rs.r[2].data, "{\"n\":3}");
-	/* The same events as another engine reads from the store. */
-	struct stw_options o = { .stream_cache_kb = -1 };
-	struct stw_engine *other = NULL;
-	assert_stw_ok(NULL, fx_open(f, NULL, &o, &other));
-	assert_int_equal(read_all(other, "a", &fresh), 3);
-	assert_memory_equal(&rs, &fresh, sizeof(rs));
-	stw_close(other);
-}
-
-/* An event appended to a stream while a fold over it runs is read the next time. */
-struct grow_fold {
-	struct stw_engine *e;
-	int seen;
-};
-
-static int grow_cb(const struct stw_event *ev, void *ud)
-{
-	struct grow_fold *g = ud;
-	(void)ev;
-	if (g->seen++ == 0)
-		append_n_to(g->e, "a", "Added", 9);
-	return 0;
-}
-
-static void test_stream_cache_append_during_fold(void **state)
-{
-	struct fx_world *f = *state;
-	append_n_to(f->e, "a", "Added", 1);
-	append_n_to(f->e, "a", "Added", 2);
-	struct recs rs;
-	assert_int_equal(read_all(f->e, "a", &rs), 2);
-	struct grow_fold g = { .e = f->e };
-	int64_t v = 0;
-	assert_int_equal(stw_read_stream(f->e, "Sales", "a", grow_cb, &g, &v), STW_OK);
-	assert_int_equal(g.seen, 2);
-	assert_int_equal(v, 2);
-	assert_int_equal(read_all(f->e, "a", &rs), 3);
-	assert_string_equal(rs.r[2].data, "{\"n\":9}");
-}
-
-/* A fold that reads streams itself (the same one too) sees each whole. */
-struct nested_fold {
-	struct stw_engine *e;
-	int outer, inner_ok;
-};
-
-static int nested_cb(const struct stw_event *ev, void *ud)
-{
-	struct nested_fold *nf = ud;
-	(void)ev;
-	struct recs rs;
-	nf->outer++;
-	if (read_all(nf->e, "a", &rs) == 3 && read_all(nf->e, "b", &rs) == 1)
-		nf->inner_ok++;
-	append_n_to(nf->e, "b", "More", nf->outer); /* b grows while a is folded */
-	return 0;
-}
-
-static void test_stream_cache_nested_reads(void **state)
-{
-	struct fx_world *f = *state;
-	for (int i = 1; i <= 3; i++)
-		append_n_to(f->e, "a", "Added", i);
-	append_n_to(f->e, "b", "Added", 1);
-	struct nested_fold nf = { .e = f->e };
-	struct recs rs;
-	assert_int_equal(read_all(f->e, "b", &rs), 1);
-	int64_t v = 0;
-	assert_int_equal(stw_read_stream(f->e, "Sales", "a", nested_cb, &nf, &v), STW_OK);
-	assert_int_equal(v, 3);
-	assert_int_equal(nf.outer, 3);
-	assert_int_equal(nf.inner_ok, 1); /* b had 1 event only at the first */
-	assert_int_equal(read_all(f->e, "b", &rs), 4);
-	assert_string_equal(rs.r[3].data, "{\"n\":3}");
-}
-
-/*
- * With the cache off every read parses the whole stream; with a budget too
- * small for a stream, it is read directly, and streams read less recently
- * are evicted for newer ones: the events are the same either way.
- */
-static void test_stream_cache_off_and_small(void **state)
-{
-	struct fx_world *f = *state;
-	for (int i = 1; i <= 20; i++)
-		append_n_to(f->e, "long", "Added", i);
-	for (int i = 1; i <= 3; i++) {
-		char s[16];
-		snprintf(s, sizeof(s), "s%d", i);
-		append_n_to(f->e, s, "Added", i);
-	}
-	stw_close(f->e);
-
-	struct stw_options o = { .stream_cache_kb = -1 };
-	assert_stw_ok(NULL, fx_world_open(f, &o));
-	struct recs rs;
-	uint64_t p0 = parsed(f->e);
-	assert_int_equal(read_all(f->e, "long", &rs), 20);
-	assert_int_equal(read_all(f->e, "long", &rs), 20);
-	assert_int_equal(parsed(f->e) - p0, 40);
-	stw_close(f->e);
-
-	/* 1 KiB: a stream may take 256 bytes, about one event here. */
-	o.stream_cache_kb = 1;
-	assert_stw_ok(NULL, fx_world_open(f, &o));
-	p0 = parsed(f->e);
-	assert_int_equal(read_all(f->e, "long", &rs), 20);
-	assert_int_equal(read_all(f->e, "long", &rs), 20);
-	assert_string_equal(rs.r[19].data, "{\"n\":20}");
-	assert_true(parsed(f->e) - p0 >= 40);
-	for (int round = 0; round < 2; round++)
-		for (int i = 1; i <= 3; i++) {
-			char s[16];
-			snprintf(s, sizeof(s), "s%d", i);
-			assert_int_equal(read_all(f->e, s, &rs), 1);
-			assert_int_equal(rs.r[0].data[5], '0' + i);
-		}
 }
 
 /* The engine's connection has a 16 MiB page cache by default; -1 keeps SQLite's 2,000 KiB. */
@@ -1031,7 +675,7 @@ static void test_event_str_in_callback(void **state)
 {
 	struct fx_world *f = *state;
 	struct stw_engine *e = f->e;
-	struct stw_event ev = mk("Ordered", "o-1", NULL);
+	struct stw_event ev = fx_event("Ordered", "o-1", NULL);
 	ev.data = json_pack("{s:s}", "sku", "B-2");
 	assert_int_equal(stw_append(e, "Sales", STW_ANY_VERSION, &ev, 1, NULL), STW_OK);
 	json_decref(ev.data);
@@ -1152,13 +796,6 @@ int main(void)
 		T(test_recorded_at_from_clock),
 		T(test_read_after_limit_stop),
 		T(test_read_stream),
-		T(test_stream_cache_parses_new_events_only),
-		T(test_stream_cache_forgets_rolled_back_events),
-		T(test_stream_cache_sees_other_engines),
-		T(test_stream_cache_keeps_own_appends),
-		T(test_stream_cache_append_during_fold),
-		T(test_stream_cache_nested_reads),
-		T(test_stream_cache_off_and_small),
 		T(test_page_cache_option),
 		T(test_head),
 		T(test_context_declared),
