@@ -98,6 +98,49 @@ struct stw_transition_def {
 	const struct stw_timer_def *timers;     /* NULL or a list ended by {NULL} */
 };
 
+/*
+ * What a migration's data transform sees (struct stw_migration_def). Everything is borrowed for the
+ * call.
+ */
+struct stw_migration_info {
+	const char *definition;
+	const char *instance_id;
+	int from_version, to_version;
+	const char *from_state; /* the stored state, of from_version */
+	const char *to_state;   /* the state of to_version it moves to */
+	const char *status;     /* "active" or "failed" */
+	json_t *data;           /* the instance data: the transform may change it in place */
+	const char *reason;     /* out: why the transform refuses (a static string), or NULL */
+	void *ud;               /* the definition's ud (of to_version) */
+};
+
+/*
+ * Changes the data of an instance that migrates (mi->data); any non-zero
+ * return refuses the migration of that instance, which stays on its
+ * version and is listed with mi->reason. It must be deterministic: a dry run
+ * and the real migration call it alike.
+ */
+typedef int (*stw_migrate_fn)(struct stw_migration_info *mi);
+
+/* One state of the earlier version and the state of this version it moves to. */
+struct stw_state_map {
+	const char *from; /* NULL ends the list */
+	const char *to;   /* a state of this version; NULL: instances in `from` do not migrate */
+};
+
+/*
+ * How instances of an earlier version move to the version that declares it
+ * (stw_migrate). A stored state listed in `states` moves as the map says; a
+ * state the map does not list moves to the state of the same name if this
+ * version has one, else the instance stays on its version and is listed
+ * ("no mapping"). An active instance moves only to an active state.
+ */
+struct stw_migration_def {
+	int from_version;                   /* an earlier version; 0 ends the list */
+	const struct stw_state_map *states; /* NULL or a list ended by {NULL} */
+	stw_migrate_fn transform;           /* NULL: the data stays as it is */
+};
+
 enum stw_delivery {
 	STW_AT_LEAST_ONCE = 0, /* the cursor commits with the step (default) */
 	STW_AT_MOST_ONCE,      /* the cursor commits before the step */
@@ -153,6 +196,8 @@ struct stw_definition {
 	stw_key_fn unique_key;                        /* NULL: no uniqueness */
 	enum stw_delivery delivery;
 	void *ud; /* passed to the callbacks */
+	/* NULL or a list ended by {0}: how instances of earlier versions move to this one. */
+	const struct stw_migration_def *migrations;
 };
 
 /*
@@ -171,6 +216,46 @@ struct stw_definition {
  * STW_EEXIST. See docs/DEFINITIONS.md, "Versions side by side".
  */
 STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def) STW_WUR;
+
+/* What stw_migrate is asked to do. */
+struct stw_migrate_opts {
+	int from, to; /* versions of the definition; `to` declares a migration from `from` */
+	const char *instance; /* NULL: every active or failed instance of `from` */
+	int dry_run;          /* 1: report what would change, write nothing */
+	int64_t limit;        /* instances at most; 0: all */
+	/* Called after each instance (done of total), for a progress line; may be NULL. */
+	void (*progress)(int64_t done, int64_t total, void *ud);
+	void *ud;
+};
+
+/*
+ * Moves the active and failed instances of version o->from of `definition`
+ * to version o->to, as o->to's migration from o->from declares (struct
+ * stw_migration_def), both versions' states known from the store and
+ * o->to's registration (o->from need not be registered any more). Each
+ * instance migrates in a transaction of its own: its state mapped, its data
+ * transformed, its version of the definition changed, a history row
+ * (outcome "migrated", message type "Migrate", reason "Migrated F -> T"),
+ * its pending timers kept when the new state accepts their message and
+ * voided when not, and the timers the new version arms on entering the
+ * state (its first transition into it) armed from now when the instance is
+ * active and has none of that message. No command is sent. An instance that
+ * cannot move (no mapping, a refusing transform, an active state mapped to
+ * one that is not active) stays as it was.
+ *
+ * *report receives a new JSON object {definition, from, to, dry_run,
+ * migrated, left, changed (instances that moved on while being migrated and
+ * were left), instances: [{id, status, from_state, to_state (null when left),
+ * outcome: "migrated"|"would migrate"|"left"|"changed", reason, data:
+ * {before, after} (only when the transform changed it), timers: {kept,
+ * voided, armed} (message types)}]}. A dry run writes nothing and reports
+ * "would migrate". Returns STW_OK when the report is made (even if some
+ * instances were left), STW_EINVAL when the versions or the instance id are
+ * not valid, STW_ENOTFOUND when `to` is not registered or declares no
+ * migration from `from`, or when o->instance is not an instance of `from`.
+ */
+STW_API int stw_migrate(struct stw_engine *e, const char *definition,
+			const struct stw_migrate_opts *o, json_t **report) STW_WUR;
 
 /*
  * Lists what can be known of the registered definitions before they run, as

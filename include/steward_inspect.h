@@ -49,7 +49,8 @@
  * ignored (the instance had ended or halted), failed (not accepted in its
  * state, or a callback failed), rejected (a trigger whose uniqueness key was
  * held), acknowledged, cancelled and retried (a person's decision), parked
- * (a poison input event, set aside).
+ * (a poison input event, set aside), migrated (moved to another version of
+ * its definition: stw_migrate).
  */
 #define STW_OUTCOME_MAP(XX)                                                                        \
 	XX(APPLIED, "applied")                                                                     \
@@ -59,7 +60,8 @@
 	XX(ACKNOWLEDGED, "acknowledged")                                                           \
 	XX(CANCELLED, "cancelled")                                                                 \
 	XX(RETRIED, "retried")                                                                     \
-	XX(PARKED, "parked")
+	XX(PARKED, "parked")                                                                       \
+	XX(MIGRATED, "migrated")
 
 /* Filter for stw_list_instances(); NULL fields match everything. */
 struct stw_instance_filter {
@@ -82,7 +84,8 @@ struct stw_instance_filter {
  * Lists instances, newest first, as a new JSON array of objects
  * {definition, id, state, status, version, definition_version, unique_key,
  * reason, created_at, updated_at}. version counts the instance's changes;
- * definition_version is the version of its definition that created it.
+ * definition_version is the version of its definition that created it (or
+ * the one it was migrated to: stw_migrate).
  */
 STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_filter *f,
 			       json_t **out) STW_WUR;
@@ -129,7 +132,9 @@ STW_API int stw_list_definitions(struct stw_engine *e, json_t **out) STW_WUR;
  * The registered versions of one definition as a new JSON object {name,
  * newest (its version), versions: [...]}, ascending, each an object of
  * stw_list_definitions without "versions" plus live: the number of its
- * instances that are active or failed. STW_ENOTFOUND when no version of
+ * instances that are active or failed, and migrations: the migrations it
+ * declares, [{from, states: {old state: new state or null}, transform
+ * (bool)}] (stw_migrate). STW_ENOTFOUND when no version of
  * `name` is registered.
  */
 STW_API int stw_get_definition(struct stw_engine *e, const char *name, json_t **out) STW_WUR;

@@ -34,9 +34,9 @@ extern "C" {
 /*
  * The plugin interface version this header describes. 2: struct stw_stats
  * counts stream reads (stream_reads, stream_events_parsed,
- * stream_store_reads).
+ * stream_store_reads). 3: struct stw_definition ends with `migrations`.
  */
-#define STEWARD_PLUGIN_ABI 2
+#define STEWARD_PLUGIN_ABI 3
 
 /* Keeps a plugin's two symbols visible when it is built with hidden visibility. */
 #if defined(__GNUC__)

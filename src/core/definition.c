@@ -251,6 +251,59 @@ static int check_definition(struct stw_engine *e, const struct stw_definition *d
 }
 
 /*
+ * The migrations a version declares: from earlier versions, each once, each
+ * state of the map once and mapped to a state of this version (or NULL).
+ */
+static int check_migrations(struct stw_engine *e, const struct stw__def *d)
+{
+	const struct stw_definition *def = d->d;
+	const struct stw_migration_def *m = def->migrations;
+	int64_t version = stw__def_version(d);
+	for (; m != NULL && m->from_version != 0; m++) {
+		if (d->nstates == 0)
+			return stw__fail(
+			    e, STW_EINVAL,
+			    "definition %s: a stateless policy has no instances to migrate",
+			    def->name);
+		if (m->from_version < 1 || m->from_version >= version)
+			return stw__fail(e, STW_EINVAL,
+					 "definition %s version %lld: a migration from version %d, "
+					 "which is not an earlier version",
+					 def->name, (long long)version, m->from_version);
+		for (const struct stw_migration_def *o = def->migrations; o < m; o++)
+			if (o->from_version == m->from_version)
+				return stw__fail(e, STW_EINVAL,
+						 "definition %s version %lld: two migrations from "
+						 "version %d",
+						 def->name, (long long)version, m->from_version);
+		for (const struct stw_state_map *sm = m->states; sm != NULL && sm->from != NULL;
+		     sm++) {
+			if (!stw__valid_name(sm->from))
+				return stw__fail(
+				    e, STW_EINVAL,
+				    "definition %s: the migration from version %d maps "
+				    "an invalid state name",
+				    def->name, m->from_version);
+			if (sm->to != NULL && stw__state_index(d, sm->to) < 0)
+				return stw__fail(
+				    e, STW_EINVAL,
+				    "definition %s: the migration from version %d maps "
+				    "%s to %s, which is not a state of version %lld",
+				    def->name, m->from_version, sm->from, sm->to,
+				    (long long)version);
+			for (const struct stw_state_map *o = m->states; o < sm; o++)
+				if (strcmp(o->from, sm->from) == 0)
+					return stw__fail(
+					    e, STW_EINVAL,
+					    "definition %s: the migration from version "
+					    "%d maps %s twice",
+					    def->name, m->from_version, sm->from);
+		}
+	}
+	return STW_OK;
+}
+
+/*
  * Marks the newest version of `name` (the highest) and counts on it the
  * versions and the timers they arm.
  */
@@ -287,6 +340,8 @@ STW_API int stw_define(struct stw_engine *e, const struct stw_definition *def)
 			return stw__fail(e, STW_EEXIST, "a periodic process is already named %s",
 					 def->name);
 	int rc = check_definition(e, def, &d);
+	if (rc == STW_OK)
+		rc = check_migrations(e, &d);
 	if (rc == STW_OK)
 		rc = stw__refuse_bad_definition(e, &d);
 	const struct stw__def *newest = rc == STW_OK ? stw__find_def(e, def->name) : NULL;

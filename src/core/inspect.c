@@ -477,6 +477,28 @@ static int count_live(struct stw_engine *e, const struct stw__def *d, int64_t *n
 	return STW_OK;
 }
 
+/* The migrations a version declares, as [{from, states: {old: new or null}, transform}]. */
+static json_t *migrations_json(const struct stw__def *def)
+{
+	json_t *a = json_array();
+	for (const struct stw_migration_def *m = def->d->migrations;
+	     a != NULL && m != NULL && m->from_version != 0; m++) {
+		json_t *map = json_object();
+		for (const struct stw_state_map *sm = m->states;
+		     map != NULL && sm != NULL && sm->from != NULL; sm++)
+			json_object_set_new(map, sm->from,
+					    sm->to ? json_string(sm->to) : json_null());
+		json_t *o = map ? json_pack("{s:i, s:o, s:b}", "from", m->from_version, "states",
+					    map, "transform", m->transform != NULL)
+				: NULL;
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 STW_API int stw_get_definition(struct stw_engine *e, const char *name, json_t **out)
 {
 	if (out != NULL)
@@ -500,6 +522,7 @@ STW_API int stw_get_definition(struct stw_engine *e, const char *name, json_t **
 			break;
 		if ((o = definition_json(d)) == NULL ||
 		    json_object_set_new(o, "live", json_integer(live)) != 0 ||
+		    json_object_set_new(o, "migrations", migrations_json(d)) != 0 ||
 		    json_array_append_new(versions, o) != 0)
 			rc = STW_ENOMEM;
 	}

@@ -127,6 +127,7 @@ static int op_instance_update(struct stw__store *s, const struct stw__instance_r
 	stw__pg_int(&p, row->updated_at);
 	stw__pg_int(&p, expected_version);
 	stw__pg_int(&p, row->entered_version);
+	stw__pg_int(&p, row->definition_version);
 	PGresult *res = stw__pg_run(h, STW__PG_INSTANCE_UPDATE, &p, "instance_update", &rc);
 	if (res == NULL)
 		return rc;

@@ -109,7 +109,9 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	    " AND status IN ('active', 'failed') AND id <> $2::text),"
 	    " u AS (UPDATE stw_instances SET state = $3::text, status = $4::text, data = $5::text,"
 	    " unique_key = $6::text, reason = $7::text, version = $8::int8, updated_at = $9::int8,"
-	    " entered_version = $11::int8 WHERE definition = $1::text AND id = $2::text"
+	    " entered_version = $11::int8, definition_version = CASE WHEN $12::int8 > 0"
+	    " THEN $12::int8 ELSE definition_version END"
+	    " WHERE definition = $1::text AND id = $2::text"
 	    " AND version = $10::int8 AND NOT EXISTS (SELECT 1 FROM held) RETURNING 1)"
 	    " SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM held)",
 	[STW__PG_KEY_HOLDER] = "SELECT id FROM stw_instances WHERE definition = $1"

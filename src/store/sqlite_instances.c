@@ -138,6 +138,7 @@ static int op_instance_update(struct stw__store *s, const struct stw__instance_r
 	stw__sqlite_bi(&b, st, 9, row->updated_at);
 	stw__sqlite_bi(&b, st, 10, expected_version);
 	stw__sqlite_bi(&b, st, 11, row->entered_version);
+	stw__sqlite_bi(&b, st, 12, row->definition_version);
 	rc = stw__sqlite_run(h, st, b, "instance_update", &changes);
 	if (rc == STW_OK && changes == 0)
 		rc = stw__sqlite_failf(

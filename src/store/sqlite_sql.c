@@ -81,7 +81,8 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[STW__INSTANCE_UPDATE] = "UPDATE stw_instances SET state = ?3, status = ?4, data = ?5, "
 				 "unique_key = ?6, reason = ?7, version = ?8, updated_at = ?9, "
-				 "entered_version = ?11 "
+				 "entered_version = ?11, definition_version = CASE WHEN ?12 > 0 "
+				 "THEN ?12 ELSE definition_version END "
 				 "WHERE definition = ?1 AND id = ?2 AND version = ?10",
 	[STW__KEY_HOLDER] =
 	    "SELECT id FROM stw_instances WHERE definition = ?1 AND unique_key = ?2 "

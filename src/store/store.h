@@ -105,7 +105,8 @@ struct stw__instance_row {
 	int64_t updated_at;
 	int64_t entered_version; /* the version at which the current state was entered */
 	/* The version of the definition that created it (struct stw_definition's
-	 * version, 1 when that says 0); insert writes 1 for 0. Update keeps it. */
+	 * version, 1 when that says 0), or the one it was migrated to; insert
+	 * writes 1 for 0, update keeps it for 0. */
 	int64_t definition_version;
 };
 
@@ -272,9 +273,11 @@ struct stw__store_ops {
 	/* Inserts a new instance; STW_EEXIST if (definition, id) exists. */
 	int (*instance_insert)(struct stw__store *s, const struct stw__instance_row *row);
 	/*
-	 * Overwrites state, status, data, unique_key, reason, version and
-	 * updated_at of (definition, id) if its stored version is
-	 * `expected_version`; else STW_ECONFLICT (also when it does not exist).
+	 * Overwrites state, status, data, unique_key, reason, version,
+	 * updated_at, entered_version and, when row->definition_version > 0,
+	 * definition_version (a migration) of (definition, id) if its stored
+	 * version is `expected_version`; else STW_ECONFLICT (also when it does
+	 * not exist).
 	 */
 	int (*instance_update)(struct stw__store *s, const struct stw__instance_row *row,
 			       int64_t expected_version);

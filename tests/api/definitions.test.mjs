@@ -68,7 +68,8 @@ describe('GET /api/definitions/{name}', () => {
     assert.equal(before.data.versions.length, 1);
     const v = before.data.versions[0];
     assertKeys(v, ['name', 'version', 'stateless', 'sources', 'delivery', 'unique_key', 'ack_state',
-      'states', 'transitions', 'live'], 'version');
+      'states', 'transitions', 'live', 'migrations'], 'version');
+    assert.deepEqual(v.migrations, []);
     assert.equal(v.version, 1);
     assert.ok(v.states.some((s) => s.name === 'VoidingRequested'));
     await failedVoiding(); // failed on its failure path: live until a person acts

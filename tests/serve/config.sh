@@ -153,7 +153,7 @@ bad config-3.11 "[server]\nlisten = $(head -c 5000 /dev/zero | tr '\0' x)\n" 'ba
 check config-3.12 2 'nothere\.conf: cannot open' -- --config nothere.conf --check-config
 check config-3.13 2 'nothere\.so: cannot load the plugin' -- --load "$TMP/nothere.so" --check-config
 check config-3.14 2 'not a steward plugin \(it does not export steward_plugin_abi\)' -- --load "$(dirname "$PLUGIN")/libsteward.so" --check-config
-check config-3.14b 2 'plugin ABI 43, but this steward loads ABI 2' -- --load "$BAD_ABI" --check-config
+check config-3.14b 2 'plugin ABI 44, but this steward loads ABI 3' -- --load "$BAD_ABI" --check-config
 check config-3.15 2 '--remote needs NAME=URL' -- --remote Billing --check-config
 check config-3.16 2 'no\.token: cannot open the token file' -- --token-file no.token --check-config
 check config-3.17 2 'unexpected argument' -- --check-config extra

@@ -589,3 +589,23 @@ void fx_check_ok(const struct stw_engine *e, int rc, const char *expr, const cha
 	print_error("%s: %s (%d): %s\n", expr, stw_strerror(rc), rc, stw_errmsg(e));
 	_fail(file, line);
 }
+
+void fx_expect_instance(struct stw_engine *e, const char *definition, const char *id,
+			const char *state, const char *status, int version)
+{
+	json_t *o = NULL;
+	assert_stw_ok(e, stw_get_instance(e, definition, id, &o));
+	assert_string_equal(json_string_value(json_object_get(o, "state")), state);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), status);
+	assert_int_equal(json_integer_value(json_object_get(o, "definition_version")), version);
+	json_decref(o);
+}
+
+void fx_redeploy(struct fx_world *w, const struct stw_definition *const *defs)
+{
+	stw_close(w->e);
+	w->e = NULL;
+	assert_int_equal(fx_world_open(w, NULL), STW_OK);
+	for (; *defs != NULL; defs++)
+		assert_stw_ok(w->e, stw_define(w->e, *defs));
+}

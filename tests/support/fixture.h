@@ -332,4 +332,18 @@ void fx_count_activity(const struct stw_activity *a, void *ud);
 /* The body of assert_stw_ok: fails the test at file:line unless rc is STW_OK. */
 void fx_check_ok(const struct stw_engine *e, int rc, const char *expr, const char *file, int line);
 
+/*
+ * Fails the test unless instance id of `definition` is in `state` with
+ * `status`, of definition version `version` (the one that created it, or
+ * the one it was migrated to).
+ */
+void fx_expect_instance(struct stw_engine *e, const char *definition, const char *id,
+			const char *state, const char *status, int version);
+
+/*
+ * A deploy: closes the world's engine and opens it again with the
+ * definitions of the NULL-ended list `defs` registered in that order.
+ */
+void fx_redeploy(struct fx_world *w, const struct stw_definition *const *defs);
+
 #endif /* STW_TEST_FIXTURE_H */

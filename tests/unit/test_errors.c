@@ -78,8 +78,9 @@ static void test_words_round_trip(void **state)
 					       "acknowledged", "rejected",  "cancelled" };
 	static const char *const cstatus[] = { "pending", "delivered", "rejected", "parked",
 					       "skipped" };
-	static const char *const outcomes[] = { "applied",      "ignored",   "failed",  "rejected",
-						"acknowledged", "cancelled", "retried", "parked" };
+	static const char *const outcomes[] = { "applied",  "ignored",      "failed",
+						"rejected", "acknowledged", "cancelled",
+						"retried",  "parked",       "migrated" };
 	assert_int_equal(STW__I_COUNT - 1, sizeof(istatus) / sizeof(istatus[0]));
 	for (size_t i = 0; i < sizeof(istatus) / sizeof(istatus[0]); i++) {
 		int s = stw__istatus_parse(istatus[i]);

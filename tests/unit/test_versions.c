@@ -100,24 +100,14 @@ static void emit(struct fx_world *f, const char *type, const char *corr)
 static void expect(struct fx_world *f, const char *id, const char *state, const char *status,
 		   int version)
 {
-	json_t *o = NULL;
-	assert_stw_ok(f->e, stw_get_instance(f->e, "order", id, &o));
-	assert_string_equal(json_string_value(json_object_get(o, "state")), state);
-	assert_string_equal(json_string_value(json_object_get(o, "status")), status);
-	assert_int_equal(json_integer_value(json_object_get(o, "definition_version")), version);
-	json_decref(o);
+	fx_expect_instance(f->e, "order", id, state, status, version);
 }
 
 /* A restart with the given versions registered, in that order. */
 static void deploy(struct fx_world *f, const struct stw_definition *a,
 		   const struct stw_definition *b)
 {
-	stw_close(f->e);
-	f->e = NULL;
-	assert_int_equal(fx_world_open(f, NULL), STW_OK);
-	assert_stw_ok(f->e, stw_define(f->e, a));
-	if (b != NULL)
-		assert_stw_ok(f->e, stw_define(f->e, b));
+	fx_redeploy(f, (const struct stw_definition *const[]){ a, b, NULL });
 }
 
 /* The live count of one version in stw_get_definition's answer (-1: not listed). */
