@@ -245,14 +245,13 @@ struct stw_migrate_opts {
  *
  * *report receives a new JSON object {definition, from, to, dry_run,
  * migrated, left, changed (instances that moved on while being migrated and
- * were left), instances: [{id, status, from_state, to_state (null when left),
- * outcome: "migrated"|"would migrate"|"left"|"changed", reason, data:
- * {before, after} (only when the transform changed it), timers: {kept,
- * voided, armed} (message types)}]}. A dry run writes nothing and reports
- * "would migrate". Returns STW_OK when the report is made (even if some
- * instances were left), STW_EINVAL when the versions or the instance id are
- * not valid, STW_ENOTFOUND when `to` is not registered or declares no
- * migration from `from`, or when o->instance is not an instance of `from`.
+ * were left), remaining (instances of `from` beyond o->limit), instances:
+ * [{id, status, from_state, to_state (null when left), outcome: "migrated"|"would
+ * migrate"|"left"|"changed", reason, data: {before, after} (only when the transform changed it),
+ * timers: {kept, voided, armed} (message types)}]}. A dry run writes nothing and reports "would
+ * migrate". Returns STW_OK when the report is made (even if some instances were left), STW_EINVAL
+ * when the versions or the instance id are not valid, STW_ENOTFOUND when `to` is not registered or
+ * declares no migration from `from`, or when o->instance is not an instance of `from`.
  */
 STW_API int stw_migrate(struct stw_engine *e, const char *definition,
 			const struct stw_migrate_opts *o, json_t **report) STW_WUR;

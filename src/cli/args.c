@@ -35,6 +35,10 @@ static const struct {
 	[STW__CLI_OPT_STUCK] = { "stuck", 0 },
 	[STW__CLI_OPT_STUCK_FOR] = { "stuck-for", 1 },
 	[STW__CLI_OPT_VERSION] = { "version", 1 },
+	[STW__CLI_OPT_FROM] = { "from", 1 },
+	[STW__CLI_OPT_TO] = { "to", 1 },
+	[STW__CLI_OPT_DRY_RUN] = { "dry-run", 0 },
+	[STW__CLI_OPT_INSTANCE] = { "instance", 1 },
 };
 
 void stw__cli_usage_error(const struct stw__cli *c, const char *fmt, ...)

@@ -7,6 +7,7 @@
  *   cmd_operate.c   ack, cancel, retry          a person's operation on an instance
  *   cmd_events.c    events, send                a context's log; executing a command
  *   cmd_commands.c  commands, redeliver, skip   the outbox and its parked commands
+ *   cmd_migrate.c   migrate                     instances moved to a later version
  */
 #ifndef STW_CLI_CMD_H
 #define STW_CLI_CMD_H
@@ -23,5 +24,6 @@ int stw__cli_cmd_send(struct stw__cli *c);
 int stw__cli_cmd_commands(struct stw__cli *c);
 int stw__cli_cmd_redeliver(struct stw__cli *c);
 int stw__cli_cmd_skip(struct stw__cli *c);
+int stw__cli_cmd_migrate(struct stw__cli *c);
 
 #endif /* STW_CLI_CMD_H */

@@ -1,6 +1,7 @@
 /*
  * commands.c - the inspection and operation commands of the steward program
- * (ps, show, ack, cancel, retry, events, send, commands, redeliver, skip):
+ * (ps, show, ack, cancel, retry, events, send, commands, redeliver, skip,
+ * migrate):
  * their table, their help, and running one.
  *
  * Each command works on a store (--store, an SQLite file or a PostgreSQL
@@ -35,6 +36,7 @@
 	"                   instead of the voiding example's\n"
 
 static const char *const id_arg[] = { "ID", NULL };
+static const char *const definition_arg[] = { "DEFINITION", NULL };
 static const char *const context_arg[] = { "CONTEXT", NULL };
 static const char *const send_args[] = { "CONTEXT", "TYPE", "JSON", NULL };
 
@@ -158,6 +160,29 @@ static const struct stw__cli_command commands[] = {
 	  "options:\n"
 	  "  --note TEXT   why (at most 1000 bytes)\n",
 	  id_arg, STW__CLI_COMMON | OPT(NOTE), stw__cli_cmd_skip },
+	{ "migrate",
+	  "DEFINITION --from N --to M [--dry-run] [--instance ID] [--limit N] [--load PLUGIN]",
+	  "move running instances to a later version of their definition",
+	  "Moves the active and failed instances of version N of DEFINITION to version M,\n"
+	  "as version M declares (a state map and a data transform: docs/DEFINITIONS.md),\n"
+	  "each in a transaction of its own with a history row 'Migrated N -> M'. An\n"
+	  "instance that cannot move (no mapping for its state, a transform that refuses\n"
+	  "it) stays on version N and is listed with the reason. A crash in the middle\n"
+	  "leaves each instance moved once or not at all: run it again for the rest.\n"
+	  "With --dry-run, prints per instance what would change (state, data, timers)\n"
+	  "and writes nothing. With --store, both versions come from --load (version M\n"
+	  "must be registered; N need not be). Exits 1 when an instance was left.\n"
+	  "\n"
+	  "options:\n"
+	  "  --from N         the version the instances are of (1 or more)\n"
+	  "  --to M           the version to move them to (later than N)\n"
+	  "  --dry-run        report what would change, write nothing\n"
+	  "  --instance ID    only this instance\n"
+	  "  --limit N        at most N instances (through a daemon: default 1000)\n" LOAD_HELP,
+	  definition_arg,
+	  STW__CLI_COMMON | OPT(FROM) | OPT(TO) | OPT(DRY_RUN) | OPT(INSTANCE) | OPT(LIMIT) |
+	      OPT(LOAD),
+	  stw__cli_cmd_migrate },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

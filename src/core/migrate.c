@@ -300,8 +300,6 @@ static int write_move(struct run *r, const struct stored *s, const struct move *
 		.reason = reason,
 		.at = now,
 	};
-	if (rc == STW_OK)
-		rc = STW__S(st, history_insert, &h);
 	char *data = json_dumps(mv->data, JSON_COMPACT);
 	if (data == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
@@ -319,10 +317,14 @@ static int write_move(struct run *r, const struct stored *s, const struct move *
 		.entered_version = s->row.entered_version, /* the timers kept still apply */
 		.definition_version = r->o->to,
 	};
+	/* The version check first: a writer that moved the instance meanwhile
+	 * (a step, another migration) makes it STW_ECONFLICT, read again. */
 	if (rc == STW_OK)
 		rc = STW__S(st, instance_update, &row, s->row.version);
 	free(data);
-	return rc;
+	if (rc == STW_OK)
+		rc = STW__S(st, history_insert, &h);
+	return rc == STW_EEXIST ? STW_ECONFLICT : rc;
 }
 
 /* The report of one instance (o: its outcome word). */
@@ -541,12 +543,14 @@ STW_API int stw_migrate(struct stw_engine *e, const char *definition,
 		if (o->progress != NULL)
 			o->progress((int64_t)i + 1, (int64_t)total, o->ud);
 	}
+	size_t ntotal = l.n;
 	ids_free(&l);
 	if (rc == STW_OK)
-		*report = json_pack("{s:s, s:i, s:i, s:b, s:I, s:I, s:I, s:o}", "definition",
+		*report = json_pack("{s:s, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:o}", "definition",
 				    definition, "from", o->from, "to", o->to, "dry_run", o->dry_run,
 				    "migrated", (json_int_t)r.migrated, "left", (json_int_t)r.left,
-				    "changed", (json_int_t)r.changed, "instances", r.items);
+				    "changed", (json_int_t)r.changed, "remaining",
+				    (json_int_t)(ntotal - total), "instances", r.items);
 	else
 		json_decref(r.items);
 	if (rc == STW_OK && *report == NULL)

@@ -239,9 +239,69 @@ static int route_definition(struct stw__http_request *r, const char *name)
 	return stw__http_reply(r, 200, o);
 }
 
-static int method_is(struct stw__http_request *r, const char *m)
+/* The most instances one POST .../migrate moves (the CLI on a store has no such bound). */
+#define MIGRATE_MAX 10000
+
+/* Reads an optional integer field of the body in [lo, hi] (def when absent); -1 (answered) if bad.
+ */
+static int body_int(struct stw__http_request *r, const char *key, long long lo, long long hi,
+		    long long def, long long *out)
+{
+	json_t *n = r->body ? json_object_get(r->body, key) : NULL;
+	*out = def;
+	if (n == NULL || json_is_null(n))
+		return 0;
+	if (!json_is_integer(n) || json_integer_value(n) < lo || json_integer_value(n) > hi) {
+		stw__http_error(r, 400, "bad_request", "%s must be an integer from %lld to %lld",
+				key, lo, hi);
+		return -1;
+	}
+	*out = json_integer_value(n);
+	return 0;
+}
+
+/*
+ * POST /api/definitions/{name}/migrate {from, to, dry_run, instance, limit}:
+ * moves (or with dry_run shows) instances of version `from` to `to`, at most
+ * `limit` (default 1000) per request; the report says how many remain.
+ */
+static int route_migrate(struct stw__http_request *r, const char *name)
+{
+	long long from, to, limit;
+	const char *instance;
+	json_t *dry = r->body ? json_object_get(r->body, "dry_run") : NULL;
+	if (body_int(r, "from", 0, INT_MAX, 0, &from) || body_int(r, "to", 0, INT_MAX, 0, &to) ||
+	    body_int(r, "limit", 1, MIGRATE_MAX, 1000, &limit) ||
+	    body_text(r, "instance", STW_MAX_ID, &instance))
+		return 1;
+	if (from == 0 || to == 0)
+		return stw__http_error(r, 400, "bad_request",
+				       "from and to (versions) are required");
+	if (dry != NULL && !json_is_boolean(dry) && !json_is_null(dry))
+		return stw__http_error(r, 400, "bad_request", "dry_run must be true or false");
+	struct stw_migrate_opts o = {
+		.from = (int)from,
+		.to = (int)to,
+		.instance = instance,
+		.dry_run = json_is_true(dry),
+		.limit = limit,
+	};
+	json_t *rep = NULL;
+	int rc = stw_migrate(r->engine, name, &o, &rep);
+	if (rc != STW_OK)
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, rep);
+}
+
+static int method_is(const struct stw__http_request *r, const char *m)
 {
 	return strcmp(r->method, m) == 0;
+}
+
+int stw__http_api_alone(const struct stw__http_request *r)
+{
+	return method_is(r, "POST") && r->nseg == 4 && strcmp(r->seg[1], "definitions") == 0 &&
+	       strcmp(r->seg[3], "migrate") == 0;
 }
 
 int stw__http_route_api(struct stw__http_request *r, stw__http_route_fn demo, void *demo_ud,
@@ -258,6 +318,10 @@ int stw__http_route_api(struct stw__http_request *r, stw__http_route_fn demo, vo
 	if (n == 3 && strcmp(s[1], "definitions") == 0) {
 		*allow = "GET";
 		return get ? route_definition(r, s[2]) : 0;
+	}
+	if (n == 4 && strcmp(s[1], "definitions") == 0 && strcmp(s[3], "migrate") == 0) {
+		*allow = "POST";
+		return post ? route_migrate(r, s[2]) : 0;
 	}
 	if (n == 2 && strcmp(s[1], "contexts") == 0) {
 		*allow = "GET";

@@ -19,6 +19,13 @@ typedef int (*stw__http_route_fn)(struct stw__http_request *r, void *ud);
  * it answered (the answer is in r); else 0, with *allow set to the methods
  * of a path that exists with other methods.
  */
+/*
+ * 1 for a POST that must not join the group commit (server.c) because it
+ * commits many transactions of its own: a migration
+ * (POST /api/definitions/{name}/migrate), which commits each instance apart.
+ */
+int stw__http_api_alone(const struct stw__http_request *r);
+
 int stw__http_route_api(struct stw__http_request *r, stw__http_route_fn demo, void *demo_ud,
 			const char **allow);
 

@@ -244,13 +244,16 @@ static enum MHD_Result api(struct stw__http *h, struct MHD_Connection *c, struct
 			   struct stw__http_request *r)
 {
 	cn->post = strcmp(r->method, "POST") == 0;
-	if (cn->post)
+	/* A migration commits each instance apart: it runs alone, not in a group. */
+	int grouped = cn->post && !stw__http_api_alone(r);
+	if (grouped)
 		stw__http_group_arrive(&h->group, 1);
 	pthread_mutex_lock(&h->lock);
-	if (cn->post) {
+	if (grouped) {
 		stw__http_group_arrive(&h->group, -1);
 		stw__http_group_join(&h->group, &cn->member);
 	} else {
+		cn->member.group = 0;
 		stw__http_group_flush(&h->group);
 	}
 	r->engine = h->engine;

@@ -21,20 +21,8 @@ V2=${3:?usage: versions.sh STEWARD VOIDING_PLUGIN V2_PLUGIN}
 . "$HERE/checks.sh"
 
 STORE=$(store versions) || exit 1
-REMOTES=(--remote Billing=http://127.0.0.1:9 --remote Reports=http://127.0.0.1:9)
-serve() { # NAME PLUGIN...: steward serve on the store with these plugins; sets URL
-	local name=$1 load=() p
-	shift
-	for p in "$@"; do load+=(--load "$p"); done
-	start_daemon "$TMP/$name.out" serve --store "$STORE" --listen 127.0.0.1:0 "${load[@]}" \
-		"${REMOTES[@]}"
-	if [ -z "$PORT" ]; then
-		echo "FAIL the daemon did not start:"
-		cat "$TMP/$name.out"
-		exit 1
-	fi
-	URL=http://127.0.0.1:$PORT
-}
+# shellcheck source=tests/cli/serve_plugins.sh
+. "$HERE/../cli/serve_plugins.sh"
 event() { # CONTEXT TYPE PROCESS DOCUMENT: posts one event of the process
 	curl -sf -H 'content-type: application/json' -d "{\"events\": [{\"id\": \"$2-$3\",
 		\"type\": \"$2\", \"stream\": \"document-$4\", \"correlation_id\": \"$3\",

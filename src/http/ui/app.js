@@ -293,7 +293,7 @@ function instancesView() {
 // --------------------------------------------------------------- instance
 
 /* Outcomes of what a person did to an instance (rows with no context of their own). */
-const OPERATOR_OUTCOMES = new Set(['acknowledged', 'cancelled', 'retried']);
+const OPERATOR_OUTCOMES = new Set(['acknowledged', 'cancelled', 'retried', 'migrated']);
 
 function instanceView(id) {
   const v = { last: {} };

@@ -94,7 +94,7 @@ export function drawDiagram(figure, def, inst) {
   const visited = new Set();
   const taken = new Set();
   for (const r of inst.history || []) {
-    if (r.outcome === 'retried' && r.to) visited.add(r.to);
+    if ((r.outcome === 'retried' || r.outcome === 'migrated') && r.to) visited.add(r.to);
     if (r.outcome !== 'applied' && r.outcome !== 'acknowledged') continue;
     const to = r.to || r.from;
     if (to) visited.add(to);
