@@ -414,7 +414,8 @@ static int attempt(struct run *r, const char *id, int last, int *done)
 		if (rc == STW_OK)
 			rc = stw__commit(e);
 		if (rc == STW_ECONFLICT && !last) {
-			*done = 0; /* a step wrote it in between: read it again */
+			*done = 0; /* another writer moved it in between: read it again */
+			rc = STW_OK;
 			goto out;
 		}
 		if (rc != STW_OK) {

@@ -412,6 +412,65 @@ static void test_one_instance_and_the_unregistered(void **state)
 	assert_null(rep);
 }
 
+/* At the failpoint before the first instance's write, another engine migrates that instance. */
+struct race {
+	struct stw_engine *other;
+	int fired;
+	int rc;
+	json_t *report;
+};
+
+static void migrate_meanwhile(const char *name, void *ud)
+{
+	struct race *r = ud;
+	if (strcmp(name, "migrate:before-commit") != 0 || r->fired++)
+		return;
+	struct stw_migrate_opts o = { .from = 1, .to = 2, .instance = "A" };
+	r->rc = stw_migrate(r->other, "order", &o, &r->report);
+}
+
+/*
+ * migrate-3.4: two migrations of one instance at once. Engine 1 reads
+ * instance A; before it writes, engine 2 migrates A and commits. Engine 1's
+ * version-checked write then fails, it reads A again, finds it of version 2
+ * and reports it "changed": A is migrated once, with one history row.
+ * PostgreSQL only: on SQLite a migration holds the write lock from its
+ * first read, so the other engine cannot come in between.
+ */
+static void test_two_migrations_at_once(void **state)
+{
+	struct fx_world *f = *state;
+	if (!fx_on_pg())
+		skip(); /* PostgreSQL's */
+	emit(f, "Started", "A", NULL);
+	assert_stw_ok(f->e, stw_run_until_idle(f->e));
+	struct race race = { 0 };
+	struct stw_options o = { .failpoint = migrate_meanwhile, .failpoint_ud = &race };
+	stw_close(f->e);
+	f->e = NULL;
+	assert_int_equal(fx_world_open(f, &o), STW_OK);
+	assert_stw_ok(f->e, stw_define(f->e, &v1));
+	assert_stw_ok(f->e, stw_define(f->e, &v2));
+	assert_int_equal(fx_open(f, NULL, NULL, &race.other), STW_OK);
+	assert_stw_ok(race.other, stw_define(race.other, &v1));
+	assert_stw_ok(race.other, stw_define(race.other, &v2));
+
+	struct stw_migrate_opts mo = { .from = 1, .to = 2 };
+	json_t *rep = NULL;
+	assert_stw_ok(f->e, stw_migrate(f->e, "order", &mo, &rep));
+	assert_int_equal(race.fired, 1); /* its second read finds A moved: nothing to write */
+	assert_stw_ok(race.other, race.rc);
+	assert_int_equal(json_integer_value(json_object_get(race.report, "migrated")), 1);
+	assert_int_equal(json_integer_value(json_object_get(rep, "migrated")), 0);
+	assert_int_equal(json_integer_value(json_object_get(rep, "changed")), 1);
+	assert_string_equal(str(item(rep, "A"), "outcome"), "changed");
+	json_decref(rep);
+	json_decref(race.report);
+	stw_close(race.other);
+	expect(f, "A", "Open", "active", 2);
+	assert_int_equal(migrated_rows(f, "A"), 1);
+}
+
 static const struct stw_state_map bad_target[] = {
 	{ "Reminded", "Nowhere" },
 	{ NULL, NULL },
@@ -423,7 +482,7 @@ static const struct stw_state_map twice[] = {
 };
 
 /*
- * migrate-3.4: what registration and stw_migrate refuse: a migration from a
+ * migrate-3.5: what registration and stw_migrate refuse: a migration from a
  * version that is not earlier, two from one version, a map to a state the
  * version does not have or of one state twice; versions in the wrong
  * order, a version not registered, one that declares no migration from the
@@ -474,6 +533,7 @@ int main(void)
 		T(test_dry_run_then_migrate),
 		T(test_timers_voided_and_armed),
 		T(test_one_instance_and_the_unregistered),
+		T(test_two_migrations_at_once),
 		T(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
