@@ -258,8 +258,10 @@ STW_API int stw_migrate(struct stw_engine *e, const char *definition,
 
 /*
  * Lists what can be known of the registered definitions before they run, as
- * a new JSON array of {severity ("error" or "warning"), definition, state,
- * transition (the message type, or null), message}: errors are commands to
+ * a new JSON array of {severity ("error" or "warning"), definition, version,
+ * state, transition (the message type, or null), message (which ends with
+ * "(version N)" when several versions of the definition are registered)}:
+ * errors are commands to
  * contexts with no service and no remote (call it once every service and
  * remote is registered); warnings are debatable designs (an active state
  * whose transitions all stay in it, a transition from a terminal state).

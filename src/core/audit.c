@@ -13,6 +13,8 @@
 struct collect {
 	json_t *arr;
 	const char *definition;
+	int64_t version;
+	int several; /* more than one version of the name is registered */
 	int oom;
 };
 
@@ -20,9 +22,13 @@ static int collect_cb(enum stw__severity sev, const char *state, const char *on,
 		      void *ud)
 {
 	struct collect *c = ud;
-	json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "severity",
+	char text[1200];
+	if (c->several) /* which of the versions the message is about */
+		snprintf(text, sizeof(text), "%s (version %lld)", msg, (long long)c->version);
+	json_t *o = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:s}", "severity",
 			      sev == STW__ERROR ? "error" : "warning", "definition", c->definition,
-			      "state", state, "transition", on, "message", msg);
+			      "version", (json_int_t)c->version, "state", state, "transition", on,
+			      "message", c->several ? text : msg);
 	if (o == NULL || json_array_append_new(c->arr, o) != 0) {
 		c->oom = 1;
 		return 1;
@@ -63,7 +69,10 @@ STW_API int stw_check(struct stw_engine *e, json_t **findings)
 	if (c.arr == NULL)
 		return stw__fail(e, STW_ENOMEM, "out of memory");
 	for (size_t i = 0; i < e->ndefs && !c.oom; i++) {
+		int64_t v[STW__MAX_VERSIONS];
 		c.definition = e->defs[i].d->name;
+		c.version = stw__def_version(&e->defs[i]);
+		c.several = stw__versions(e, c.definition, v) > 1;
 		if (stw__check_definition(&e->defs[i], collect_cb, &c) < 0 ||
 		    check_wiring(e, &e->defs[i], &c) < 0)
 			c.oom = 1;

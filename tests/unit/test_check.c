@@ -154,6 +154,14 @@ static void test_errors_refused(void **state)
 	json_decref(defs);
 }
 
+/* 1 when the line that `at` points into ends with `suffix`. */
+static int line_ends(const char *at, const char *suffix)
+{
+	const char *eol = strchr(at, '\n');
+	size_t n = strlen(suffix);
+	return eol != NULL && (size_t)(eol - at) >= n && strncmp(eol - n, suffix, n) == 0;
+}
+
 /* check-1.3, 1.4: warnings register the definition and are listed by stw_check. */
 static void test_warnings_listed(void **state)
 {
@@ -169,6 +177,22 @@ static void test_warnings_listed(void **state)
 	assert_non_null(strstr(buf, "warning Done Reopen: definition terminal: the transition "
 				    "from Done on Reopen is never taken"));
 	assert_null(strstr(buf, "error"));
+	assert_null(strstr(buf, "(version"));
+
+	/* With a second version registered, each finding says which version it is about. */
+	struct stw_definition self2 = self;
+	self2.version = 2;
+	assert_stw_ok(f->e, stw_define(f->e, &self2));
+	findings(f->e, buf, sizeof(buf));
+	const char *v1 = strstr(buf, "definition self: active state Counting is never left");
+	const char *v2 =
+	    v1 ? strstr(v1 + 1, "definition self: active state Counting is never left") : NULL;
+	assert_non_null(v2);
+	assert_true(line_ends(v1, " (version 1)"));
+	assert_true(line_ends(v2, " (version 2)"));
+	const char *t = strstr(buf, "definition terminal: the transition from Done on Reopen");
+	assert_non_null(t);
+	assert_false(line_ends(t, ")")); /* one version: no tag */
 }
 
 /*
