@@ -8,16 +8,19 @@
 #   booking.test.mjs     `steward demo booking --every 0 --payment-window 3 --expire-every 1`
 #   auth.test.mjs        `steward demo voiding --every 0 --token-file FILE` (logging in; the
 #                        token in STEWARD_TEST_TOKEN, and never in the daemon's log)
+#   versions.test.mjs    `steward serve` with VOIDING_PLUGIN and V2_PLUGIN (two versions of
+#                        the voiding definition), after a `steward serve` with VOIDING_PLUGIN
+#                        alone started process v1-p on the same store (when both are given)
 # The tests drive the page in headless Chromium through playwright-core.
 #
-# usage: tests/ui/run.sh STEWARD_BINARY ARTIFACT_DIR
+# usage: tests/ui/run.sh STEWARD_BINARY ARTIFACT_DIR [VOIDING_PLUGIN V2_PLUGIN]
 # Screenshots and the daemons' logs (daemon-NAME.log) land in ARTIFACT_DIR.
 # Exits 0 when every test passed; the last line says "N passed, M failed"
 # (the total over the files).
 set -u
 
-if [ $# -ne 2 ]; then
-	echo "usage: $0 STEWARD_BINARY ARTIFACT_DIR" >&2
+if [ $# -ne 2 ] && [ $# -ne 4 ]; then
+	echo "usage: $0 STEWARD_BINARY ARTIFACT_DIR [VOIDING_PLUGIN V2_PLUGIN]" >&2
 	exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
@@ -94,22 +97,39 @@ wait_healthy() {
 	return 1
 }
 
-# start_daemon NAME DEMO [OPTION...]: sets url, or returns 1.
+# start_daemon NAME DEMO [OPTION...]: `steward demo DEMO` on a fresh store; sets url, or returns 1.
 start_daemon() {
+	rm -f "$tmp/ui.db" "$tmp/ui.db-wal" "$tmp/ui.db-shm"
 	name=$1
 	demo=$2
 	shift 2
+	launch demo "$demo" --db "$tmp/ui.db" --every 0 "$@"
+}
+
+# start_serve NAME PLUGIN...: `steward serve` with these plugins on the store as it is (Billing
+# and Reports remotes that are not there: their commands stay pending); sets url, or returns 1.
+start_serve() {
+	name=$1
+	shift
+	loads=""
+	for p in "$@"; do loads="$loads --load $p"; done
+	# shellcheck disable=SC2086 # the plugin paths have no spaces (build paths)
+	launch serve --store "$tmp/ui.db" $loads --remote Billing=http://127.0.0.1:9 \
+		--remote Reports=http://127.0.0.1:9
+}
+
+# launch ARGS...: "$bin" ARGS --listen on a free port; sets url, or returns 1.
+launch() {
 	url=""
 	for attempt in 1 2 3; do
 		port=$(free_port) || return 1
-		rm -f "$tmp/ui.db" "$tmp/ui.db-wal" "$tmp/ui.db-shm"
-		"$bin" demo "$demo" --db "$tmp/ui.db" --listen "127.0.0.1:$port" --every 0 "$@" >"$tmp/daemon.log" 2>&1 &
+		"$bin" "$@" --listen "127.0.0.1:$port" >"$tmp/daemon.log" 2>&1 &
 		pid=$!
 		if wait_healthy "http://127.0.0.1:$port"; then
 			url="http://127.0.0.1:$port"
 			return 0
 		fi
-		echo "run.sh: the $demo daemon did not answer /healthz on port $port (attempt $attempt):" >&2
+		echo "run.sh: the $1 daemon did not answer /healthz on port $port (attempt $attempt):" >&2
 		tail -n 20 "$tmp/daemon.log" >&2
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
@@ -120,12 +140,13 @@ start_daemon() {
 
 passed=0
 failed=0
-# suite FILE DEMO [OPTION...]: runs one test file against a fresh daemon.
+# suite FILE DEMO [OPTION...]: runs one test file against a fresh daemon (START: how it starts,
+# start_daemon by default).
 suite() {
 	file=$1
 	shift
 	echo "== $file"
-	if ! start_daemon "${file%%.*}" "$@"; then
+	if ! ${START:-start_daemon} "${file%%.*}" "$@"; then
 		echo "run.sh: the daemon for $file did not start" >&2
 		failed=$((failed + 1))
 		stop_daemon
@@ -166,6 +187,34 @@ suite auth.test.mjs voiding --token-file "$tmp/token"
 if grep -q -- "$STEWARD_TEST_TOKEN" "$art/daemon-auth.log"; then
 	echo "FAIL the token appears in the daemon's log"
 	failed=$((failed + 1))
+fi
+
+# Two versions: version 1 alone starts v1-p, then both run the test.
+if [ $# -eq 4 ]; then
+	v1=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
+	v2=$(cd "$(dirname "$4")" && pwd)/$(basename "$4")
+	set -- "$1" "$2" "$v1" "$v2"
+	rm -f "$tmp/ui.db" "$tmp/ui.db-wal" "$tmp/ui.db-shm"
+	if start_serve versions-v1 "$3" && node -e '
+		const [base] = process.argv.slice(1);
+		const post = () => fetch(base + "/api/contexts/Billing/events", {
+			method: "POST", headers: { "content-type": "application/json" },
+			body: JSON.stringify({ events: [{ id: "requested-v1-p", type: "DocumentVoidingRequested",
+				stream: "document-v1-d", correlation_id: "v1-p",
+				data: { document_id: "v1-d", customer: "acme" } }] }) });
+		const seen = async () => (await fetch(base + "/api/instances/v1-p")).status === 200;
+		(async () => {
+			if (!(await post()).ok) process.exit(1);
+			for (let i = 0; i < 150; i++) { if (await seen()) process.exit(0); await new Promise((ok) => setTimeout(ok, 100)); }
+			process.exit(1);
+		})();' "$url"; then
+		stop_daemon
+		START=start_serve suite versions.test.mjs "$3" "$4"
+	else
+		echo "run.sh: version 1 did not start process v1-p" >&2
+		failed=$((failed + 1))
+		stop_daemon
+	fi
 fi
 
 echo "$passed passed, $failed failed"
