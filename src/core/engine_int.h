@@ -17,6 +17,7 @@
  *   rejected.c                       a rejected command told to its instance
  *   step.c timers.c dispatch.c       event batches; timer batches; in-process delivery
  *   remote.c periodic.c operate.c    remote delivery; periodic processes; a person's acts
+ *   migrate.c                        live instances moved to a later version
  *   round.c inspect.c                the run loop; read-only views
  */
 #ifndef STW_ENGINE_INT_H
