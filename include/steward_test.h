@@ -3,7 +3,8 @@
  * of their authors. Link with libsteward_test (pkg-config steward-test).
  *
  * A scenario runs on an engine of its own: an SQLite store in a temporary
- * directory (removed at the end) and a virtual clock. The setup callback
+ * directory (removed at the end), or the store the caller names
+ * (stw_test_options.store), and a virtual clock. The setup callback
  * registers what is tested (definitions, services) and runs again whenever
  * the kit opens the engine again. Then:
  *
@@ -60,6 +61,15 @@ struct stw_test_options {
 	unsigned faults;  /* STW_TEST_* */
 	uint64_t seed;    /* where the faults land */
 	int quiet;        /* 1: failures are not printed (stw_test_why has them) */
+	/*
+	 * The store, as stw_open takes it: an SQLite file's path or a postgresql://
+	 * URL (say a schema the caller made fresh), which the kit opens again
+	 * after a reopen and does not remove; the string is copied. NULL: a fresh
+	 * SQLite file in a temporary directory, removed at stw_test_close.
+	 * stw_test_run opens every run on it: a store given is for one run, or for
+	 * a scenario that expects what the runs before it left.
+	 */
+	const char *store;
 };
 
 /*
@@ -69,7 +79,7 @@ struct stw_test_options {
 int stw_test_open(const struct stw_test_options *o, stw_test_setup_fn setup, void *ud,
 		  struct stw_test **out);
 
-/* Closes the engine and removes the store. Accepts NULL. */
+/* Closes the engine and removes the store (one the caller gave is kept). Accepts NULL. */
 void stw_test_close(struct stw_test *t);
 
 /* The engine (another after the kit reopened it: do not keep it across calls). */

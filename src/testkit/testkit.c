@@ -18,6 +18,7 @@
 #define MAX_QUEUED       256
 #define MAX_CURSORS      128
 #define PATH_CAP         512
+#define STORE_CAP        2048
 
 struct stub {
 	char context[STW_MAX_NAME], type[STW_MAX_NAME], answer[STW_MAX_NAME], refusal[256];
@@ -42,7 +43,8 @@ struct stw_test {
 	void *ud;
 	struct stw_clock clock;
 	int64_t now;
-	char dir[PATH_CAP], db[PATH_CAP + 16];
+	char dir[PATH_CAP]; /* the temporary directory of the kit's own store; "" for a given one */
+	char db[STORE_CAP]; /* what stw_open opens: dir/test.db, or stw_test_options.store */
 	struct stw_engine *e;
 	long next_id;
 	uint64_t rng;
@@ -283,15 +285,27 @@ int stw_test_open(const struct stw_test_options *o, stw_test_setup_fn setup, voi
 	t->now = t->o.start_ms > 0 ? t->o.start_ms : DEFAULT_START_MS;
 	t->clock = (struct stw_clock){ .now_ms = clock_now, .ud = t };
 	t->rng = t->o.seed;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(t->dir, sizeof(t->dir), "%s/steward-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(t->dir) == NULL) {
-		fprintf(stderr, "steward_test: cannot make a directory under %s\n",
-			tmp && *tmp ? tmp : "/tmp");
-		free(t);
-		return -1;
+	if (t->o.store != NULL) {
+		if (strlen(t->o.store) >= sizeof(t->db)) {
+			fprintf(stderr, "steward_test: a store of more than %d bytes\n",
+				STORE_CAP - 1);
+			free(t);
+			return -1;
+		}
+		snprintf(t->db, sizeof(t->db), "%s", t->o.store);
+		t->o.store = NULL; /* the caller's string need not outlive the call */
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(t->dir, sizeof(t->dir), "%s/steward-test.XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		if (mkdtemp(t->dir) == NULL) {
+			fprintf(stderr, "steward_test: cannot make a directory under %s\n",
+				tmp && *tmp ? tmp : "/tmp");
+			free(t);
+			return -1;
+		}
+		snprintf(t->db, sizeof(t->db), "%s/test.db", t->dir);
 	}
-	snprintf(t->db, sizeof(t->db), "%s/test.db", t->dir);
 	if (engine_open(t) != 0) {
 		stw_test_close(t);
 		return -1;
@@ -307,6 +321,10 @@ void stw_test_close(struct stw_test *t)
 	for (int i = 0; i < t->nqueued; i++)
 		json_decref(t->queue[i].data);
 	stw_close(t->e);
+	if (t->dir[0] == '\0') { /* a store of the caller's: kept */
+		free(t);
+		return;
+	}
 	static const char *const files[] = { "test.db", "test.db-wal", "test.db-shm" };
 	char path[PATH_CAP + 32];
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

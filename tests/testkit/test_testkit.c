@@ -6,7 +6,9 @@
  * expectations hold when they should and fail (-1, with the instance's
  * history in stw_test_why) when they should not, that stubs answer and
  * refuse, and that a scenario stays right under every fault, run after run,
- * while a scenario that breaks an invariant is caught with its seed.
+ * while a scenario that breaks an invariant is caught with its seed. A
+ * scenario also runs on a store it is given: an SQLite file, or a schema of
+ * PostgreSQL when STEWARD_TEST_STORE=pg (the fixture's stores).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 
 #include <steward_test.h>
 
+#include "fixture.h"
 #include "shipment.h"
 
 static struct stw_test *open_quiet(unsigned faults, uint64_t seed)
@@ -182,12 +185,46 @@ static void test_faults_happen(void **state)
 	stw_test_close(t);
 }
 
+/*
+ * A store given (the fixture's: an SQLite file, or a fresh PostgreSQL schema):
+ * the scenario runs on it through reopens, and the kit leaves it, shipment
+ * and all, for an engine of the caller's to open.
+ */
+static void test_given_store(void **state)
+{
+	(void)state;
+	struct fx_world w;
+	assert_int_equal(fx_world_init(&w, "testkit", FX_T0), 0);
+	struct stw_test_options o = {
+		.quiet = 1, .faults = STW_TEST_REOPEN, .seed = 3, .store = w.db
+	};
+	struct stw_test *t = NULL;
+	assert_int_equal(stw_test_open(&o, shipment_setup, NULL, &t), 0);
+	assert_int_equal(stw_test_stub(t, "Carrier", "Ship", "Shipped", NULL), 0);
+	for (int i = 0; i < 12 && stw_test_reopens(t) == 0; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "s%d", i);
+		assert_int_equal(stw_test_given(t, "Warehouse", id, "Packed", NULL, NULL), 0);
+	}
+	assert_true(stw_test_reopens(t) > 0);
+	assert_int_equal(stw_test_given(t, "Payments", "pay-s0", "Paid", "s0", NULL), 0);
+	assert_int_equal(stw_test_expect_state(t, "shipment", "s0", "Shipped", "completed"), 0);
+	assert_int_equal(stw_test_failures(t), 0);
+	stw_test_close(t);
+
+	assert_stw_ok(NULL, fx_world_open(&w, NULL));
+	assert_stw_ok(w.e, shipment_setup(w.e, NULL));
+	fx_expect_instance(w.e, "shipment", "s0", "Shipped", "completed", 1);
+	assert_int_equal(fx_world_fini(&w), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer),        cmocka_unit_test(test_failure_says_why),
 		cmocka_unit_test(test_stubs),        cmocka_unit_test(test_faults_hold),
 		cmocka_unit_test(test_faults_catch), cmocka_unit_test(test_faults_happen),
+		cmocka_unit_test(test_given_store),
 	};
 	return cmocka_run_group_tests_name("testkit", tests, NULL, NULL);
 }
