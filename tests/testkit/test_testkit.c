@@ -186,6 +186,84 @@ static void test_faults_happen(void **state)
 }
 
 /*
+ * Held, the engine does not run: Packed and Paid are appended, no shipment
+ * starts; released, it ships. Then the expectations of the instance's
+ * fields, history, commands and of the logs hold and fail as they should,
+ * and a replay handles every event again with nothing changed.
+ */
+static void test_hold_replay(void **state)
+{
+	(void)state;
+	struct stw_test *t = open_quiet(0, 0);
+	assert_int_equal(stw_test_stub(t, "Carrier", "Ship", "Shipped", NULL), 0);
+	assert_int_equal(stw_test_hold(t), 0);
+	assert_int_equal(stw_test_given(t, "Warehouse", "s1", "Packed", NULL, NULL), 0);
+	assert_int_equal(stw_test_given(t, "Payments", "pay-s1", "Paid", "s1", NULL), 0);
+	assert_int_equal(stw_test_expect_events(t, "Warehouse", NULL, NULL, "Packed"), 0);
+	assert_int_equal(stw_test_count_instances(t, "shipment", NULL), 0);
+	assert_int_equal(stw_test_release(t), 0);
+	assert_int_equal(stw_test_expect_state(t, "shipment", "s1", "Shipped", "completed"), 0);
+	assert_int_equal(stw_test_count_instances(t, "shipment", "completed"), 1);
+	assert_int_equal(stw_test_count_instances(t, "shipment", "failed"), 0);
+
+	assert_int_equal(stw_test_expect_fields(t, "shipment", "s1", "{\"state\":\"Shipped\"}"), 0);
+	assert_int_equal(stw_test_expect_fields(t, "shipment", "s1", "{\"state\":\"Packed\"}"), -1);
+	assert_non_null(
+	    strstr(stw_test_why(t), "shipment s1 has state \"Shipped\", not \"Packed\""));
+	assert_int_equal(stw_test_expect_history(t, "shipment", "s1", NULL, "applied", 3), 0);
+	assert_int_equal(stw_test_expect_history(t, "shipment", "s1", "Paid", NULL, 1), 0);
+	assert_int_equal(stw_test_expect_history(t, "shipment", "s1", "Remind", NULL, 1), -1);
+	assert_int_equal(stw_test_expect_sent(t, "shipment", "s1", NULL, NULL, NULL, 1), 0);
+	assert_int_equal(stw_test_expect_sent(t, "shipment", "s1", "Carrier", NULL, NULL, 2), -1);
+	assert_int_equal(stw_test_expect_events(t, "Carrier", "s1", "s1", "Shipped"), 0);
+	assert_int_equal(stw_test_expect_events(t, "Carrier", NULL, "other", ""), 0);
+	assert_int_equal(stw_test_expect_events(t, "Carrier", NULL, NULL, "Shipped  Shipped"), -1);
+	assert_non_null(strstr(stw_test_why(t),
+			       "the events of Carrier are \"Shipped\", not \"Shipped Shipped\""));
+	assert_int_equal(stw_test_count_events(t, "Warehouse", NULL), 1);
+	assert_int_equal(stw_test_failures(t), 4);
+
+	struct stw_stats before, after;
+	stw_get_stats(stw_test_engine(t), &before);
+	assert_int_equal(stw_test_replay(t), 0);
+	stw_get_stats(stw_test_engine(t), &after);
+	assert_true(after.duplicates >= before.duplicates + 3);
+	assert_int_equal(stw_test_expect_history(t, "shipment", "s1", NULL, NULL, 3), 0);
+	assert_int_equal(stw_test_count_events(t, "Carrier", NULL), 1);
+
+	assert_int_equal(stw_test_count_unrouted(t, "shipment"), 0);
+	assert_int_equal(stw_test_given(t, "Payments", "pay-s9", "Paid", "s9", NULL), 0);
+	assert_int_equal(stw_test_count_unrouted(t, "shipment"), 1);
+	stw_test_close(t);
+}
+
+/*
+ * A refusal expected: it holds with the reason, fails with another reason
+ * or when the command is accepted. Under the duplicates each command is
+ * executed a second time with its id, which the engine answers from its
+ * dedup table with the same outcome: one Shipped, the same refusal.
+ */
+static void test_refused(void **state)
+{
+	(void)state;
+	struct stw_test *t = open_quiet(STW_TEST_DUPLICATES, 0);
+	assert_int_equal(stw_test_stub(t, "Carrier", "Ship", "Shipped", NULL), 0);
+	assert_int_equal(stw_test_stub(t, "Carrier", "Track", NULL, "no tracking here"), 0);
+	assert_int_equal(stw_test_expect_refused(t, "Carrier", "Track", NULL, "s1", "tracking"), 0);
+	assert_int_equal(stw_test_when(t, "Carrier", "Ship", "{\"n\":1}", "s1"), 0);
+	assert_int_equal(stw_test_count_events(t, "Carrier", "Shipped"), 1);
+
+	assert_int_equal(stw_test_expect_refused(t, "Carrier", "Track", NULL, "s1", "parcel"), -1);
+	assert_non_null(
+	    strstr(stw_test_why(t), "refused with \"no tracking here\", not \"parcel\""));
+	assert_int_equal(stw_test_expect_refused(t, "Carrier", "Ship", NULL, "s2", NULL), -1);
+	assert_non_null(strstr(stw_test_why(t), "Carrier.Ship was accepted, not refused"));
+	assert_int_equal(stw_test_count_events(t, "Carrier", "Shipped"), 2);
+	assert_int_equal(stw_test_failures(t), 2);
+	stw_test_close(t);
+}
+
+/*
  * A store given (the fixture's: an SQLite file, or a fresh PostgreSQL schema):
  * the scenario runs on it through reopens, and the kit leaves it, shipment
  * and all, for an engine of the caller's to open.
@@ -224,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_timer),        cmocka_unit_test(test_failure_says_why),
 		cmocka_unit_test(test_stubs),        cmocka_unit_test(test_faults_hold),
 		cmocka_unit_test(test_faults_catch), cmocka_unit_test(test_faults_happen),
+		cmocka_unit_test(test_hold_replay),  cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_given_store),
 	};
 	return cmocka_run_group_tests_name("testkit", tests, NULL, NULL);
