@@ -75,6 +75,8 @@ struct stw_test_options {
 	 * a scenario that expects what the runs before it left.
 	 */
 	const char *store;
+	stw_observer_fn observer; /* the engine's observer (stw_options.observer); NULL: none */
+	void *observer_ud;
 };
 
 /*
@@ -132,6 +134,14 @@ int stw_test_hold(struct stw_test *t);
 int stw_test_release(struct stw_test *t);
 
 /*
+ * A restart: closes the engine, moves the clock by down_ms while it is down,
+ * and opens it again on its store (the setup runs again; its counters start
+ * from zero); then runs it, unless held (see stw_test_hold), so that what a
+ * restart finds can be looked at before it runs. 0, or -1.
+ */
+int stw_test_restart(struct stw_test *t, int64_t down_ms);
+
+/*
  * Moves every cursor of every definition back to the start of its log and
  * runs the engine: each event is handled again, as when a store's cursors
  * are restored from an older copy. What the instances did must not change.
@@ -166,8 +176,9 @@ int stw_test_expect_state(struct stw_test *t, const char *definition, const char
 
 /*
  * The instance's view (as stw_get_instance gives it: unique_key, reason,
- * version, ...) holds every field of fields_json (a JSON object text) with
- * the same value. 0 when it holds, else -1.
+ * version, data, ...) holds every field of fields_json (a JSON object text)
+ * with the same value, or for an object (data, say) one that holds the
+ * fields given for it. 0 when it holds, else -1.
  */
 int stw_test_expect_fields(struct stw_test *t, const char *definition, const char *id,
 			   const char *fields_json);
@@ -191,6 +202,14 @@ int stw_test_expect_sent(struct stw_test *t, const char *definition, const char 
 /* The instance has a pending timer for `message_type` (pending = 1) or none (0). */
 int stw_test_expect_timer(struct stw_test *t, const char *definition, const char *id,
 			  const char *message_type, int pending);
+
+/* The instance has a pending timer for `message_type` due at due_ms (UTC ms). */
+int stw_test_expect_timer_at(struct stw_test *t, const char *definition, const char *id,
+			     const char *message_type, int64_t due_ms);
+
+/* When the next pending timer of any instance falls due (UTC ms; stw_next_timer), or -1 for none.
+ */
+int64_t stw_test_next_timer(struct stw_test *t);
 
 /* The events of `type` (NULL: all) in `context`'s log, or -1 (why in stw_test_why). */
 long stw_test_count_events(struct stw_test *t, const char *context, const char *type);

@@ -46,14 +46,16 @@ int stw_test_expect_state(struct stw_test *t, const char *definition, const char
 	return rc;
 }
 
-/* 1 if every field of want is in data with the same value. */
+/* 1 if every field of want is in data with the same value (an object: holding its fields). */
 static int holds_fields(const json_t *data, const json_t *want)
 {
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)want, k, v)
 	{
-		if (!json_equal(json_object_get(data, k), v))
+		json_t *got = json_object_get(data, k);
+		if (json_is_object(v) ? !json_is_object(got) || !holds_fields(got, v)
+				      : !json_equal(got, v))
 			return 0;
 	}
 	return 1;
@@ -87,22 +89,43 @@ int stw_test_expect_sent(struct stw_test *t, const char *definition, const char 
 	return rc;
 }
 
-int stw_test_expect_timer(struct stw_test *t, const char *definition, const char *id,
-			  const char *message_type, int pending)
+/* The instance's pending timers for message_type due at due_ms (< 0: any time). */
+static int count_timers(const json_t *inst, const char *message_type, int64_t due_ms)
 {
-	json_t *inst = instance(t, definition, id);
 	int n = 0;
 	size_t i;
 	json_t *tm;
 	json_array_foreach(json_object_get(inst, "timers"), i, tm)
 	{
-		n += strcmp(field(tm, "message_type"), message_type) == 0;
+		n += strcmp(field(tm, "message_type"), message_type) == 0 &&
+		     (due_ms < 0 || json_integer_value(json_object_get(tm, "due_at")) == due_ms);
 	}
+	return n;
+}
+
+int stw_test_expect_timer(struct stw_test *t, const char *definition, const char *id,
+			  const char *message_type, int pending)
+{
+	json_t *inst = instance(t, definition, id);
+	int n = inst != NULL ? count_timers(inst, message_type, -1) : 0;
 	int rc = inst == NULL ? -1
 		 : (n > 0) == (pending != 0)
 		     ? 0
 		     : stw__test_fail(t, definition, id, "%s %s has %s timer for %s", definition,
 				      id, n > 0 ? "a" : "no", message_type);
+	json_decref(inst);
+	return rc;
+}
+
+int stw_test_expect_timer_at(struct stw_test *t, const char *definition, const char *id,
+			     const char *message_type, int64_t due_ms)
+{
+	json_t *inst = instance(t, definition, id);
+	int rc = inst == NULL ? -1
+		 : count_timers(inst, message_type, due_ms) > 0
+		     ? 0
+		     : stw__test_fail(t, definition, id, "%s %s has no timer for %s due at %lld",
+				      definition, id, message_type, (long long)due_ms);
 	json_decref(inst);
 	return rc;
 }
@@ -174,7 +197,10 @@ int stw_test_expect_fields(struct stw_test *t, const char *definition, const cha
 	{
 		if (rc != 0)
 			break;
-		if (json_equal(json_object_get(inst, k), v))
+		json_t *one = json_pack("{sO}", k, v);
+		int holds = one != NULL && holds_fields(inst, one);
+		json_decref(one);
+		if (holds)
 			continue;
 		char *got = json_dumps(json_object_get(inst, k), JSON_ENCODE_ANY | JSON_COMPACT);
 		char *exp = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
@@ -209,7 +235,8 @@ long stw_test_count_instances(struct stw_test *t, const char *definition, const 
 long stw_test_count_unrouted(struct stw_test *t, const char *definition)
 {
 	json_t *list = NULL;
-	int rc = stw__test_flush(t) != 0 ? STW_OK : stw_list_unrouted(t->e, definition, 1000, &list);
+	int rc =
+	    stw__test_flush(t) != 0 ? STW_OK : stw_list_unrouted(t->e, definition, 1000, &list);
 	if (rc != STW_OK)
 		return stw__test_fail_engine(t, "listing the unrouted messages", rc);
 	if (list == NULL)
@@ -277,4 +304,17 @@ int stw_test_expect_events(struct stw_test *t, const char *context, const char *
 	    t, NULL, NULL, "the events of %s%s%s%s%s are \"%s\"%s, not \"%s\"", context,
 	    stream ? "/" : "", stream ? stream : "", correlation_id ? " correlated to " : "",
 	    correlation_id ? correlation_id : "", l.text, l.cut ? "..." : "", want);
+}
+
+int64_t stw_test_next_timer(struct stw_test *t)
+{
+	int64_t due = 0;
+	int rc = stw__test_flush(t) != 0 ? STW_EINVAL : stw_next_timer(t->e, &due);
+	if (rc == STW_ENOTFOUND)
+		return -1;
+	if (rc != STW_OK) {
+		stw__test_fail_engine(t, "reading the next timer", rc);
+		return -1;
+	}
+	return due;
 }

@@ -120,7 +120,10 @@ static int register_stubs(struct stw_test *t)
 
 static int engine_open(struct stw_test *t)
 {
-	struct stw_options o = { .clock = &t->clock, .synchronous = 0 };
+	struct stw_options o = { .clock = &t->clock,
+				 .synchronous = 0,
+				 .observer = t->o.observer,
+				 .observer_ud = t->o.observer_ud };
 	int rc = stw_open(t->db, &o, &t->e);
 	if (rc != STW_OK)
 		return stw__test_fail(t, NULL, NULL, "opening %s: %s", t->db, stw_strerror(rc));
@@ -468,6 +471,18 @@ int stw_test_release(struct stw_test *t)
 		return 0;
 	t->held = 0;
 	return settle(t, t->held_at, t->nheld_at);
+}
+
+int stw_test_restart(struct stw_test *t, int64_t down_ms)
+{
+	if (stw__test_flush(t) != 0)
+		return -1;
+	stw_close(t->e);
+	t->e = NULL;
+	t->now += down_ms;
+	if (engine_open(t) != 0)
+		return -1;
+	return settle(t, NULL, 0);
 }
 
 int stw_test_replay(struct stw_test *t)

@@ -263,6 +263,51 @@ static void test_refused(void **state)
 	stw_test_close(t);
 }
 
+static void count_lateness(const struct stw_activity *a, void *ud)
+{
+	int64_t *lateness = ud;
+	if (a->kind == STW_ACTIVITY_TIMERS && a->lateness_ms != NULL)
+		for (int i = 0; i < a->count; i++)
+			*lateness += a->lateness_ms[i];
+}
+
+/*
+ * A restart 5 ms past the reminder, held: the timer is still pending, and
+ * fires when released, 5 ms late as the observer of the options sees it.
+ * The timer expectations name its due time; nested fields hold or fail.
+ */
+static void test_restart_timers(void **state)
+{
+	(void)state;
+	int64_t lateness = 0, start = 1767225600000LL;
+	struct stw_test_options o = { .quiet = 1,
+				      .observer = count_lateness,
+				      .observer_ud = &lateness };
+	struct stw_test *t = NULL;
+	assert_int_equal(stw_test_open(&o, shipment_setup, NULL, &t), 0);
+	assert_int_equal(stw_test_given(t, "Warehouse", "s1", "Packed", NULL, "{\"n\":1}"), 0);
+	assert_int_equal(stw_test_expect_timer_at(t, "shipment", "s1", "Remind", start + 3600000),
+			 0);
+	assert_int_equal(stw_test_expect_timer_at(t, "shipment", "s1", "Remind", start + 3600001),
+			 -1);
+	assert_int_equal(stw_test_next_timer(t), start + 3600000);
+	assert_int_equal(stw_test_expect_fields(t, "shipment", "s1", "{\"data\":{}}"), 0);
+	assert_int_equal(stw_test_expect_fields(t, "shipment", "s1", "{\"data\":{\"n\":2}}"), -1);
+
+	assert_int_equal(stw_test_hold(t), 0);
+	assert_int_equal(stw_test_restart(t, 3600000 + 5), 0);
+	assert_int_equal(stw_test_now(t), start + 3600005);
+	assert_int_equal(stw_test_next_timer(t), start + 3600000);
+	assert_int_equal(stw_test_expect_state(t, "shipment", "s1", "Packed", NULL), 0);
+	assert_int_equal(stw_test_release(t), 0);
+	assert_int_equal(stw_test_expect_state(t, "shipment", "s1", "Reminded", NULL), 0);
+	assert_int_equal(lateness, 5);
+	assert_int_equal(stw_test_restart(t, 0), 0);
+	assert_int_equal(stw_test_next_timer(t), -1);
+	assert_int_equal(stw_test_failures(t), 2);
+	stw_test_close(t);
+}
+
 /*
  * A store given (the fixture's: an SQLite file, or a fresh PostgreSQL schema):
  * the scenario runs on it through reopens, and the kit leaves it, shipment
@@ -299,11 +344,11 @@ static void test_given_store(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timer),        cmocka_unit_test(test_failure_says_why),
-		cmocka_unit_test(test_stubs),        cmocka_unit_test(test_faults_hold),
-		cmocka_unit_test(test_faults_catch), cmocka_unit_test(test_faults_happen),
-		cmocka_unit_test(test_hold_replay),  cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_given_store),
+		cmocka_unit_test(test_timer),          cmocka_unit_test(test_failure_says_why),
+		cmocka_unit_test(test_stubs),          cmocka_unit_test(test_faults_hold),
+		cmocka_unit_test(test_faults_catch),   cmocka_unit_test(test_faults_happen),
+		cmocka_unit_test(test_hold_replay),    cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_restart_timers), cmocka_unit_test(test_given_store),
 	};
 	return cmocka_run_group_tests_name("testkit", tests, NULL, NULL);
 }
