@@ -3,17 +3,21 @@
  * of their authors. Link with libsteward_test (pkg-config steward-test).
  *
  * A scenario runs on an engine of its own: an SQLite store in a temporary
- * directory (removed at the end) and a virtual clock. The setup callback
+ * directory (removed at the end), or the store the caller names
+ * (stw_test_options.store), and a virtual clock. The setup callback
  * registers what is tested (definitions, services) and runs again whenever
  * the kit opens the engine again. Then:
  *
  *   given    events that happened (appended to their context's log);
  *   when     a command executed by its service;
  *   advance  time moves, and the timers that fall due fire;
- *   expect   what a user would see: an instance's state and status, the
- *            commands it sent, its pending timers, the events of a log.
+ *   expect   what a user would see: an instance's state and status, its
+ *            fields, history, the commands it sent, its pending timers, the
+ *            instances of a definition, the events of a log or a stream,
+ *            a command a service refuses.
  *
- * Each call runs the engine until it is idle before it returns. A call that
+ * Each call runs the engine until it is idle before it returns, unless the
+ * scenario holds it (stw_test_hold) to make several things happen at once. A call that
  * fails, or an expectation that does not hold, returns -1, prints why on
  * stderr with the instance's history (unless quiet) and keeps the message
  * (stw_test_why); the scenario may go on. Services a test does not want to
@@ -24,7 +28,9 @@
  * seed printed, so that STEWARD_TEST_SEED=S replays that run exactly:
  *   STW_TEST_DUPLICATES  every event is handled twice: after each call, the
  *                        cursors go back to where they were before it and
- *                        the engine runs again;
+ *                        the engine runs again; and every command of when
+ *                        or expect_refused is executed twice with its id,
+ *                        with the same outcome both times;
  *   STW_TEST_SHUFFLE     the events given between two other calls are
  *                        appended in a random order that keeps the order of
  *                        each stream (the sources of a definition
@@ -60,6 +66,17 @@ struct stw_test_options {
 	unsigned faults;  /* STW_TEST_* */
 	uint64_t seed;    /* where the faults land */
 	int quiet;        /* 1: failures are not printed (stw_test_why has them) */
+	/*
+	 * The store, as stw_open takes it: an SQLite file's path or a postgresql://
+	 * URL (say a schema the caller made fresh), which the kit opens again
+	 * after a reopen and does not remove; the string is copied. NULL: a fresh
+	 * SQLite file in a temporary directory, removed at stw_test_close.
+	 * stw_test_run opens every run on it: a store given is for one run, or for
+	 * a scenario that expects what the runs before it left.
+	 */
+	const char *store;
+	stw_observer_fn observer; /* the engine's observer (stw_options.observer); NULL: none */
+	void *observer_ud;
 };
 
 /*
@@ -69,7 +86,7 @@ struct stw_test_options {
 int stw_test_open(const struct stw_test_options *o, stw_test_setup_fn setup, void *ud,
 		  struct stw_test **out);
 
-/* Closes the engine and removes the store. Accepts NULL. */
+/* Closes the engine and removes the store (one the caller gave is kept). Accepts NULL. */
 void stw_test_close(struct stw_test *t);
 
 /* The engine (another after the kit reopened it: do not keep it across calls). */
@@ -108,6 +125,30 @@ int stw_test_when(struct stw_test *t, const char *context, const char *type, con
 int stw_test_advance(struct stw_test *t, int64_t ms);
 
 /*
+ * Holds the engine: the calls that follow append their events and execute
+ * their commands without running it, until stw_test_release runs it (with
+ * the faults) until it is idle: what arrives together, before the engine
+ * has looked. The events given before are handled first. 0, or -1.
+ */
+int stw_test_hold(struct stw_test *t);
+int stw_test_release(struct stw_test *t);
+
+/*
+ * A restart: closes the engine, moves the clock by down_ms while it is down,
+ * and opens it again on its store (the setup runs again; its counters start
+ * from zero); then runs it, unless held (see stw_test_hold), so that what a
+ * restart finds can be looked at before it runs. 0, or -1.
+ */
+int stw_test_restart(struct stw_test *t, int64_t down_ms);
+
+/*
+ * Moves every cursor of every definition back to the start of its log and
+ * runs the engine: each event is handled again, as when a store's cursors
+ * are restored from an older copy. What the instances did must not change.
+ */
+int stw_test_replay(struct stw_test *t);
+
+/*
  * Stubs the service of `context` (registered by the kit: the setup must not
  * register one for it): a command of `command_type` is answered with an
  * event of `answer_type` on a stream named after the command's correlation
@@ -118,6 +159,15 @@ int stw_test_stub(struct stw_test *t, const char *context, const char *command_t
 		  const char *answer_type, const char *refusal);
 
 /*
+ * The service of `context` refuses the command `type` with data (JSON
+ * object text; NULL: {}) and a correlation id (may be NULL): STW_EREJECTED,
+ * with a message that holds `reason` (NULL: any), and nothing appended to
+ * the context's log. 0 when it holds, else -1.
+ */
+int stw_test_expect_refused(struct stw_test *t, const char *context, const char *type,
+			    const char *data_json, const char *correlation_id, const char *reason);
+
+/*
  * The instance `id` of `definition` is in `state` (NULL: any) with `status`
  * (a word of STW_INSTANCE_STATUS_MAP; NULL: any). 0 when it holds, else -1.
  */
@@ -125,9 +175,26 @@ int stw_test_expect_state(struct stw_test *t, const char *definition, const char
 			  const char *state, const char *status);
 
 /*
- * The instance sent exactly `times` commands of `type` to `context` whose
- * data holds every field of fields_json (a JSON object text; NULL: any
- * data). 0 when it holds, else -1.
+ * The instance's view (as stw_get_instance gives it: unique_key, reason,
+ * version, data, ...) holds every field of fields_json (a JSON object text)
+ * with the same value, or for an object (data, say) one that holds the
+ * fields given for it. 0 when it holds, else -1.
+ */
+int stw_test_expect_fields(struct stw_test *t, const char *definition, const char *id,
+			   const char *fields_json);
+
+/*
+ * The instance's history has exactly `times` rows of `message_type` (NULL:
+ * any) with `outcome` (applied, rejected, failed, ...; NULL: any). 0 when it
+ * holds, else -1.
+ */
+int stw_test_expect_history(struct stw_test *t, const char *definition, const char *id,
+			    const char *message_type, const char *outcome, int times);
+
+/*
+ * The instance sent exactly `times` commands of `type` (NULL: any) to
+ * `context` (NULL: any) whose data holds every field of fields_json (a JSON
+ * object text; NULL: any data). 0 when it holds, else -1.
  */
 int stw_test_expect_sent(struct stw_test *t, const char *definition, const char *id,
 			 const char *context, const char *type, const char *fields_json, int times);
@@ -136,8 +203,31 @@ int stw_test_expect_sent(struct stw_test *t, const char *definition, const char 
 int stw_test_expect_timer(struct stw_test *t, const char *definition, const char *id,
 			  const char *message_type, int pending);
 
-/* The events of `type` in `context`'s log, or -1 (why in stw_test_why). */
+/* The instance has a pending timer for `message_type` due at due_ms (UTC ms). */
+int stw_test_expect_timer_at(struct stw_test *t, const char *definition, const char *id,
+			     const char *message_type, int64_t due_ms);
+
+/* When the next pending timer of any instance falls due (UTC ms; stw_next_timer), or -1 for none.
+ */
+int64_t stw_test_next_timer(struct stw_test *t);
+
+/* The events of `type` (NULL: all) in `context`'s log, or -1 (why in stw_test_why). */
 long stw_test_count_events(struct stw_test *t, const char *context, const char *type);
+
+/*
+ * The events of `stream` of `context` (NULL: its whole log) whose
+ * correlation id is correlation_id (NULL: any) are of `types` (their types
+ * in order, separated by blanks; "" for none), no more. 0 when it holds,
+ * else -1.
+ */
+int stw_test_expect_events(struct stw_test *t, const char *context, const char *stream,
+			   const char *correlation_id, const char *types);
+
+/* The instances of `definition` with `status` (NULL: any), or -1 (why in stw_test_why). */
+long stw_test_count_instances(struct stw_test *t, const char *definition, const char *status);
+
+/* The messages `definition` could not route to an instance (up to 1000), or -1. */
+long stw_test_count_unrouted(struct stw_test *t, const char *definition);
 
 /*
  * Runs scenario(t, ud) `runs` times, each on a scenario of its own opened

@@ -1,11 +1,11 @@
 /*
  * testkit.c - libsteward_test (include/steward_test.h): scenarios of process
  * definitions on an engine of their own, with a virtual clock, stubbed
- * services, expectations that print the instance's history when they fail,
- * and faults (events handled twice, sources interleaved, the engine
- * reopened) placed by a seed. Public API of libsteward only.
+ * services, failures that print the instance's history, and faults (events
+ * handled twice, sources interleaved, the engine reopened) placed by a seed.
+ * The expectations are in expect.c. Public API of libsteward only.
  */
-#include <steward_test.h>
+#include "testkit_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,46 +14,6 @@
 #include <unistd.h>
 
 #define DEFAULT_START_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
-#define MAX_STUBS        64
-#define MAX_QUEUED       256
-#define MAX_CURSORS      128
-#define PATH_CAP         512
-
-struct stub {
-	char context[STW_MAX_NAME], type[STW_MAX_NAME], answer[STW_MAX_NAME], refusal[256];
-	int answers;
-};
-
-/* An event given while STW_TEST_SHUFFLE holds events back. */
-struct queued {
-	char context[STW_MAX_NAME], stream[STW_MAX_ID], type[STW_MAX_NAME];
-	char id[32], correlation[STW_MAX_ID];
-	json_t *data;
-};
-
-struct cursor {
-	char definition[STW_MAX_NAME], context[STW_MAX_NAME];
-	int64_t position;
-};
-
-struct stw_test {
-	struct stw_test_options o;
-	stw_test_setup_fn setup;
-	void *ud;
-	struct stw_clock clock;
-	int64_t now;
-	char dir[PATH_CAP], db[PATH_CAP + 16];
-	struct stw_engine *e;
-	long next_id;
-	uint64_t rng;
-	struct stub stubs[MAX_STUBS];
-	int nstubs;
-	struct queued queue[MAX_QUEUED];
-	int nqueued;
-	int failures;
-	int reopens;
-	char why[4096];
-};
 
 /* ------------------------------------------------------------------------ */
 /* Failures                                                                 */
@@ -88,7 +48,7 @@ static void history_text(struct stw_test *t, const char *definition, const char 
 }
 
 /* Records a failure (why, and the instance's history when id is not NULL); returns -1. */
-static int fail(struct stw_test *t, const char *definition, const char *id, const char *fmt, ...)
+int stw__test_fail(struct stw_test *t, const char *definition, const char *id, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -105,9 +65,10 @@ static int fail(struct stw_test *t, const char *definition, const char *id, cons
 	return -1;
 }
 
-static int fail_engine(struct stw_test *t, const char *what, int rc)
+int stw__test_fail_engine(struct stw_test *t, const char *what, int rc)
 {
-	return fail(t, NULL, NULL, "%s: %s: %s", what, stw_strerror(rc), stw_errmsg(t->e));
+	return stw__test_fail(t, NULL, NULL, "%s: %s: %s", what, stw_strerror(rc),
+			      stw_errmsg(t->e));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -152,20 +113,23 @@ static int register_stubs(struct stw_test *t)
 		int rc = first ? stw_register_service(t->e, t->stubs[i].context, stub_handle, t)
 			       : STW_OK;
 		if (rc != STW_OK)
-			return fail_engine(t, "registering a stub", rc);
+			return stw__test_fail_engine(t, "registering a stub", rc);
 	}
 	return 0;
 }
 
 static int engine_open(struct stw_test *t)
 {
-	struct stw_options o = { .clock = &t->clock, .synchronous = 0 };
+	struct stw_options o = { .clock = &t->clock,
+				 .synchronous = 0,
+				 .observer = t->o.observer,
+				 .observer_ud = t->o.observer_ud };
 	int rc = stw_open(t->db, &o, &t->e);
 	if (rc != STW_OK)
-		return fail(t, NULL, NULL, "opening %s: %s", t->db, stw_strerror(rc));
+		return stw__test_fail(t, NULL, NULL, "opening %s: %s", t->db, stw_strerror(rc));
 	rc = t->setup != NULL ? t->setup(t->e, t->ud) : STW_OK;
 	if (rc != STW_OK)
-		return fail_engine(t, "the setup", rc);
+		return stw__test_fail_engine(t, "the setup", rc);
 	return register_stubs(t);
 }
 
@@ -190,26 +154,28 @@ static int cursors(struct stw_test *t, struct cursor *out, int cap)
 		}
 	}
 	json_decref(defs);
-	return rc == STW_OK ? n : fail_engine(t, "reading the cursors", rc);
+	return rc == STW_OK ? n : stw__test_fail_engine(t, "reading the cursors", rc);
 }
 
 /*
  * Runs the engine until it is idle, with the faults: the events handled
  * since `before` (the cursors then) are handled again, and the engine is
- * reopened one time in three.
+ * reopened one time in three. Held (stw_test_hold): nothing runs.
  */
 static int settle(struct stw_test *t, const struct cursor *before, int nbefore)
 {
+	if (t->held)
+		return 0;
 	int rc = stw_run_until_idle(t->e);
 	if (rc != STW_OK)
-		return fail_engine(t, "running", rc);
+		return stw__test_fail_engine(t, "running", rc);
 	if ((t->o.faults & STW_TEST_DUPLICATES) && nbefore > 0) {
 		for (int i = 0; i < nbefore; i++)
 			if ((rc = stw_set_cursor(t->e, before[i].definition, before[i].context,
 						 before[i].position)) != STW_OK)
-				return fail_engine(t, "moving a cursor back", rc);
+				return stw__test_fail_engine(t, "moving a cursor back", rc);
 		if ((rc = stw_run_until_idle(t->e)) != STW_OK)
-			return fail_engine(t, "running again", rc);
+			return stw__test_fail_engine(t, "running again", rc);
 	}
 	if ((t->o.faults & STW_TEST_REOPEN) && next_random(t) % 3 == 0) {
 		stw_close(t->e);
@@ -225,7 +191,8 @@ static int append_one(struct stw_test *t, const char *context, const char *strea
 		      const char *id, const char *correlation, json_t *data)
 {
 	struct cursor before[MAX_CURSORS];
-	int n = (t->o.faults & STW_TEST_DUPLICATES) ? cursors(t, before, MAX_CURSORS) : 0;
+	int n =
+	    (t->o.faults & STW_TEST_DUPLICATES) && !t->held ? cursors(t, before, MAX_CURSORS) : 0;
 	if (n < 0)
 		return -1;
 	struct stw_event ev = { .id = id,
@@ -235,12 +202,12 @@ static int append_one(struct stw_test *t, const char *context, const char *strea
 				.data = data };
 	int rc = stw_append(t->e, context, STW_ANY_VERSION, &ev, 1, NULL);
 	if (rc != STW_OK)
-		return fail_engine(t, "appending", rc);
+		return stw__test_fail_engine(t, "appending", rc);
 	return settle(t, before, n);
 }
 
 /* Appends the events STW_TEST_SHUFFLE held back, in a random order that keeps each stream's. */
-static int flush(struct stw_test *t)
+int stw__test_flush(struct stw_test *t)
 {
 	int status = 0;
 	while (t->nqueued > 0) {
@@ -283,15 +250,27 @@ int stw_test_open(const struct stw_test_options *o, stw_test_setup_fn setup, voi
 	t->now = t->o.start_ms > 0 ? t->o.start_ms : DEFAULT_START_MS;
 	t->clock = (struct stw_clock){ .now_ms = clock_now, .ud = t };
 	t->rng = t->o.seed;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(t->dir, sizeof(t->dir), "%s/steward-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(t->dir) == NULL) {
-		fprintf(stderr, "steward_test: cannot make a directory under %s\n",
-			tmp && *tmp ? tmp : "/tmp");
-		free(t);
-		return -1;
+	if (t->o.store != NULL) {
+		if (strlen(t->o.store) >= sizeof(t->db)) {
+			fprintf(stderr, "steward_test: a store of more than %d bytes\n",
+				STORE_CAP - 1);
+			free(t);
+			return -1;
+		}
+		snprintf(t->db, sizeof(t->db), "%s", t->o.store);
+		t->o.store = NULL; /* the caller's string need not outlive the call */
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(t->dir, sizeof(t->dir), "%s/steward-test.XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		if (mkdtemp(t->dir) == NULL) {
+			fprintf(stderr, "steward_test: cannot make a directory under %s\n",
+				tmp && *tmp ? tmp : "/tmp");
+			free(t);
+			return -1;
+		}
+		snprintf(t->db, sizeof(t->db), "%s/test.db", t->dir);
 	}
-	snprintf(t->db, sizeof(t->db), "%s/test.db", t->dir);
 	if (engine_open(t) != 0) {
 		stw_test_close(t);
 		return -1;
@@ -307,6 +286,10 @@ void stw_test_close(struct stw_test *t)
 	for (int i = 0; i < t->nqueued; i++)
 		json_decref(t->queue[i].data);
 	stw_close(t->e);
+	if (t->dir[0] == '\0') { /* a store of the caller's: kept */
+		free(t);
+		return;
+	}
 	static const char *const files[] = { "test.db", "test.db-wal", "test.db-shm" };
 	char path[PATH_CAP + 32];
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -319,7 +302,7 @@ void stw_test_close(struct stw_test *t)
 
 struct stw_engine *stw_test_engine(struct stw_test *t)
 {
-	flush(t);
+	stw__test_flush(t);
 	return t->e;
 }
 
@@ -344,15 +327,15 @@ int stw_test_failures(const struct stw_test *t)
 }
 
 /* Parses data_json (NULL: an empty object) into *out; -1 after recording why. */
-static int parse_data(struct stw_test *t, const char *what, const char *data_json, json_t **out)
+int stw__test_parse(struct stw_test *t, const char *what, const char *data_json, json_t **out)
 {
 	json_error_t err;
 	*out = data_json != NULL ? json_loads(data_json, 0, &err) : json_object();
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		return fail(t, NULL, NULL, "%s: the data is not a JSON object: %s", what,
-			    data_json ? data_json : "");
+		return stw__test_fail(t, NULL, NULL, "%s: the data is not a JSON object: %s", what,
+				      data_json ? data_json : "");
 	}
 	return 0;
 }
@@ -361,7 +344,7 @@ int stw_test_given(struct stw_test *t, const char *context, const char *stream, 
 		   const char *correlation_id, const char *data_json)
 {
 	json_t *data = NULL;
-	if (parse_data(t, type, data_json, &data) != 0)
+	if (stw__test_parse(t, type, data_json, &data) != 0)
 		return -1;
 	char id[32];
 	snprintf(id, sizeof(id), "given-%ld", ++t->next_id);
@@ -371,7 +354,7 @@ int stw_test_given(struct stw_test *t, const char *context, const char *stream, 
 		json_decref(data);
 		return rc;
 	}
-	if (t->nqueued == MAX_QUEUED && flush(t) != 0) {
+	if (t->nqueued == MAX_QUEUED && stw__test_flush(t) != 0) {
 		json_decref(data);
 		return -1;
 	}
@@ -385,31 +368,140 @@ int stw_test_given(struct stw_test *t, const char *context, const char *stream, 
 	return 0;
 }
 
+/*
+ * Executes a command (an id of the kit's) and, under STW_TEST_DUPLICATES,
+ * again with the same id, which must have the same outcome. Returns 0 with
+ * its code in *rc and the service's message in msg, or -1 after recording
+ * why when the second outcome differs.
+ */
+static int execute(struct stw_test *t, const char *context, const char *type, json_t *data,
+		   const char *correlation_id, int *rc, char *msg, size_t cap)
+{
+	char id[32];
+	snprintf(id, sizeof(id), "when-%ld", ++t->next_id);
+	*rc = stw_execute(t->e, context, type, data, id, correlation_id, NULL);
+	snprintf(msg, cap, "%s", *rc == STW_OK ? "" : stw_errmsg(t->e));
+	if (!(t->o.faults & STW_TEST_DUPLICATES))
+		return 0;
+	int again = stw_execute(t->e, context, type, data, id, correlation_id, NULL);
+	const char *msg2 = again == STW_OK ? "" : stw_errmsg(t->e);
+	if (again == *rc && strcmp(msg, msg2) == 0)
+		return 0;
+	return stw__test_fail(t, NULL, NULL,
+			      "%s.%s executed again with its id: %s (%s), not %s (%s) as the first "
+			      "time",
+			      context, type, stw_strerror(again), msg2, stw_strerror(*rc), msg);
+}
+
 int stw_test_when(struct stw_test *t, const char *context, const char *type, const char *data_json,
 		  const char *correlation_id)
 {
-	if (flush(t) != 0)
-		return -1;
 	json_t *data = NULL;
-	if (parse_data(t, type, data_json, &data) != 0)
+	if (stw__test_flush(t) != 0 || stw__test_parse(t, type, data_json, &data) != 0)
 		return -1;
 	struct cursor before[MAX_CURSORS];
-	int n = (t->o.faults & STW_TEST_DUPLICATES) ? cursors(t, before, MAX_CURSORS) : 0;
-	char id[32];
-	snprintf(id, sizeof(id), "when-%ld", ++t->next_id);
-	int rc = n < 0 ? STW_OK : stw_execute(t->e, context, type, data, id, correlation_id, NULL);
+	int n =
+	    (t->o.faults & STW_TEST_DUPLICATES) && !t->held ? cursors(t, before, MAX_CURSORS) : 0;
+	char msg[512];
+	int rc = STW_OK;
+	int status =
+	    n < 0 ? -1 : execute(t, context, type, data, correlation_id, &rc, msg, sizeof(msg));
 	json_decref(data);
-	if (n < 0)
+	if (status != 0)
 		return -1;
 	if (rc != STW_OK)
-		return fail(t, NULL, NULL, "%s.%s: %s: %s", context, type, stw_strerror(rc),
-			    stw_errmsg(t->e));
+		return stw__test_fail(t, NULL, NULL, "%s.%s: %s: %s", context, type,
+				      stw_strerror(rc), msg);
 	return settle(t, before, n);
+}
+
+int stw_test_expect_refused(struct stw_test *t, const char *context, const char *type,
+			    const char *data_json, const char *correlation_id, const char *reason)
+{
+	json_t *data = NULL;
+	if (stw__test_flush(t) != 0 || stw__test_parse(t, type, data_json, &data) != 0)
+		return -1;
+	int64_t head = 0, after = 0;
+	int rc = stw_head(t->e, context, &head);
+	if (rc != STW_OK) {
+		json_decref(data);
+		return stw__test_fail_engine(t, "reading a head", rc);
+	}
+	char msg[512];
+	int status = execute(t, context, type, data, correlation_id, &rc, msg, sizeof(msg));
+	json_decref(data);
+	if (status != 0)
+		return -1;
+	if (rc != STW_EREJECTED)
+		return stw__test_fail(t, NULL, NULL, "%s.%s was %s, not refused%s%s", context, type,
+				      rc == STW_OK ? "accepted" : stw_strerror(rc),
+				      rc == STW_OK ? "" : ": ", msg);
+	if (reason != NULL && strstr(msg, reason) == NULL)
+		return stw__test_fail(t, NULL, NULL, "%s.%s was refused with \"%s\", not \"%s\"",
+				      context, type, msg, reason);
+	if ((rc = stw_head(t->e, context, &after)) != STW_OK)
+		return stw__test_fail_engine(t, "reading a head", rc);
+	if (after != head)
+		return stw__test_fail(t, NULL, NULL,
+				      "%s.%s was refused, yet %s's log moved from "
+				      "%lld to %lld",
+				      context, type, context, (long long)head, (long long)after);
+	return 0;
+}
+
+int stw_test_hold(struct stw_test *t)
+{
+	if (stw__test_flush(t) != 0)
+		return -1;
+	if (t->held)
+		return 0;
+	int n = (t->o.faults & STW_TEST_DUPLICATES) ? cursors(t, t->held_at, MAX_CURSORS) : 0;
+	if (n < 0)
+		return -1;
+	t->nheld_at = n;
+	t->held = 1;
+	return 0;
+}
+
+int stw_test_release(struct stw_test *t)
+{
+	if (stw__test_flush(t) != 0)
+		return -1;
+	if (!t->held)
+		return 0;
+	t->held = 0;
+	return settle(t, t->held_at, t->nheld_at);
+}
+
+int stw_test_restart(struct stw_test *t, int64_t down_ms)
+{
+	if (stw__test_flush(t) != 0)
+		return -1;
+	stw_close(t->e);
+	t->e = NULL;
+	t->now += down_ms;
+	if (engine_open(t) != 0)
+		return -1;
+	return settle(t, NULL, 0);
+}
+
+int stw_test_replay(struct stw_test *t)
+{
+	struct cursor all[MAX_CURSORS];
+	int n = stw__test_flush(t) != 0 ? -1 : cursors(t, all, MAX_CURSORS);
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int rc = stw_set_cursor(t->e, all[i].definition, all[i].context, 0);
+		if (rc != STW_OK)
+			return stw__test_fail_engine(t, "moving a cursor to the start", rc);
+	}
+	return settle(t, NULL, 0);
 }
 
 int stw_test_advance(struct stw_test *t, int64_t ms)
 {
-	if (flush(t) != 0)
+	if (stw__test_flush(t) != 0)
 		return -1;
 	t->now += ms;
 	return settle(t, NULL, 0);
@@ -422,136 +514,14 @@ int stw_test_stub(struct stw_test *t, const char *context, const char *command_t
 	for (int i = 0; i < t->nstubs; i++)
 		known |= strcmp(t->stubs[i].context, context) == 0;
 	if (t->nstubs == MAX_STUBS)
-		return fail(t, NULL, NULL, "more than %d stubs", MAX_STUBS);
+		return stw__test_fail(t, NULL, NULL, "more than %d stubs", MAX_STUBS);
 	struct stub *s = &t->stubs[t->nstubs++];
 	snprintf(s->context, sizeof(s->context), "%s", context);
 	snprintf(s->type, sizeof(s->type), "%s", command_type);
 	snprintf(s->answer, sizeof(s->answer), "%s", answer_type ? answer_type : "");
 	snprintf(s->refusal, sizeof(s->refusal), "%s", refusal ? refusal : "refused");
 	int rc = known ? STW_OK : stw_register_service(t->e, context, stub_handle, t);
-	return rc == STW_OK ? 0 : fail_engine(t, "registering a stub", rc);
-}
-
-/* The instance as a new JSON object, or NULL after recording why. */
-static json_t *instance(struct stw_test *t, const char *definition, const char *id)
-{
-	json_t *inst = NULL;
-	if (flush(t) != 0)
-		return NULL;
-	int rc = stw_get_instance(t->e, definition, id, &inst);
-	if (rc != STW_OK)
-		fail(t, NULL, NULL, "no instance %s of %s: %s", id, definition, stw_errmsg(t->e));
-	return inst;
-}
-
-static const char *field(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s != NULL ? s : "";
-}
-
-int stw_test_expect_state(struct stw_test *t, const char *definition, const char *id,
-			  const char *state, const char *status)
-{
-	json_t *inst = instance(t, definition, id);
-	if (inst == NULL)
-		return -1;
-	int ok = (state == NULL || strcmp(field(inst, "state"), state) == 0) &&
-		 (status == NULL || strcmp(field(inst, "status"), status) == 0);
-	int rc = ok ? 0
-		    : fail(t, definition, id, "%s %s is %s (%s), not %s (%s)", definition, id,
-			   field(inst, "state"), field(inst, "status"), state ? state : "any state",
-			   status ? status : "any status");
-	json_decref(inst);
-	return rc;
-}
-
-/* 1 if every field of want is in data with the same value. */
-static int holds_fields(const json_t *data, const json_t *want)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)want, k, v)
-	{
-		if (!json_equal(json_object_get(data, k), v))
-			return 0;
-	}
-	return 1;
-}
-
-int stw_test_expect_sent(struct stw_test *t, const char *definition, const char *id,
-			 const char *context, const char *type, const char *fields_json, int times)
-{
-	json_t *want = NULL;
-	if (fields_json != NULL && parse_data(t, type, fields_json, &want) != 0)
-		return -1;
-	json_t *inst = instance(t, definition, id);
-	int n = 0;
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(inst, "commands"), i, c)
-	{
-		n += strcmp(field(c, "context"), context) == 0 &&
-		     strcmp(field(c, "type"), type) == 0 &&
-		     (want == NULL || holds_fields(json_object_get(c, "data"), want));
-	}
-	int rc = inst == NULL ? -1
-		 : n == times ? 0
-			      : fail(t, definition, id, "%s %s sent %s.%s%s%s %d times, not %d",
-				     definition, id, context, type, fields_json ? " with " : "",
-				     fields_json ? fields_json : "", n, times);
-	json_decref(want);
-	json_decref(inst);
-	return rc;
-}
-
-int stw_test_expect_timer(struct stw_test *t, const char *definition, const char *id,
-			  const char *message_type, int pending)
-{
-	json_t *inst = instance(t, definition, id);
-	int n = 0;
-	size_t i;
-	json_t *tm;
-	json_array_foreach(json_object_get(inst, "timers"), i, tm)
-	{
-		n += strcmp(field(tm, "message_type"), message_type) == 0;
-	}
-	int rc = inst == NULL ? -1
-		 : (n > 0) == (pending != 0)
-		     ? 0
-		     : fail(t, definition, id, "%s %s has %s timer for %s", definition, id,
-			    n > 0 ? "a" : "no", message_type);
-	json_decref(inst);
-	return rc;
-}
-
-struct counting {
-	const char *type;
-	long n;
-	int64_t last;
-};
-
-static int count_cb(const struct stw_event *ev, void *ud)
-{
-	struct counting *c = ud;
-	c->n += strcmp(ev->type, c->type) == 0;
-	c->last = ev->position;
-	return 0;
-}
-
-long stw_test_count_events(struct stw_test *t, const char *context, const char *type)
-{
-	if (flush(t) != 0)
-		return -1;
-	struct counting c = { type, 0, 0 };
-	for (;;) {
-		int got = 0;
-		int rc = stw_read(t->e, context, c.last, 1000, count_cb, &c, &got);
-		if (rc != STW_OK)
-			return fail_engine(t, "reading a log", rc);
-		if (got < 1000)
-			return c.n;
-	}
+	return rc == STW_OK ? 0 : stw__test_fail_engine(t, "registering a stub", rc);
 }
 
 int stw_test_run(const struct stw_test_options *o, int runs, stw_test_setup_fn setup,

@@ -6,7 +6,9 @@
  * expectations hold when they should and fail (-1, with the instance's
  * history in stw_test_why) when they should not, that stubs answer and
  * refuse, and that a scenario stays right under every fault, run after run,
- * while a scenario that breaks an invariant is caught with its seed.
+ * while a scenario that breaks an invariant is caught with its seed. A
+ * scenario also runs on a store it is given: an SQLite file, or a schema of
+ * PostgreSQL when STEWARD_TEST_STORE=pg (the fixture's stores).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 
 #include <steward_test.h>
 
+#include "fixture.h"
 #include "shipment.h"
 
 static struct stw_test *open_quiet(unsigned faults, uint64_t seed)
@@ -182,12 +185,170 @@ static void test_faults_happen(void **state)
 	stw_test_close(t);
 }
 
+/*
+ * Held, the engine does not run: Packed and Paid are appended, no shipment
+ * starts; released, it ships. Then the expectations of the instance's
+ * fields, history, commands and of the logs hold and fail as they should,
+ * and a replay handles every event again with nothing changed.
+ */
+static void test_hold_replay(void **state)
+{
+	(void)state;
+	struct stw_test *t = open_quiet(0, 0);
+	assert_int_equal(stw_test_stub(t, "Carrier", "Ship", "Shipped", NULL), 0);
+	assert_int_equal(stw_test_hold(t), 0);
+	assert_int_equal(stw_test_given(t, "Warehouse", "s1", "Packed", NULL, NULL), 0);
+	assert_int_equal(stw_test_given(t, "Payments", "pay-s1", "Paid", "s1", NULL), 0);
+	assert_int_equal(stw_test_expect_events(t, "Warehouse", NULL, NULL, "Packed"), 0);
+	assert_int_equal(stw_test_count_instances(t, "shipment", NULL), 0);
+	assert_int_equal(stw_test_release(t), 0);
+	assert_int_equal(stw_test_expect_state(t, "shipment", "s1", "Shipped", "completed"), 0);
+	assert_int_equal(stw_test_count_instances(t, "shipment", "completed"), 1);
+	assert_int_equal(stw_test_count_instances(t, "shipment", "failed"), 0);
+
+	assert_int_equal(stw_test_expect_fields(t, "shipment", "s1", "{\"state\":\"Shipped\"}"), 0);
+	assert_int_equal(stw_test_expect_fields(t, "shipment", "s1", "{\"state\":\"Packed\"}"), -1);
+	assert_non_null(
+	    strstr(stw_test_why(t), "shipment s1 has state \"Shipped\", not \"Packed\""));
+	assert_int_equal(stw_test_expect_history(t, "shipment", "s1", NULL, "applied", 3), 0);
+	assert_int_equal(stw_test_expect_history(t, "shipment", "s1", "Paid", NULL, 1), 0);
+	assert_int_equal(stw_test_expect_history(t, "shipment", "s1", "Remind", NULL, 1), -1);
+	assert_int_equal(stw_test_expect_sent(t, "shipment", "s1", NULL, NULL, NULL, 1), 0);
+	assert_int_equal(stw_test_expect_sent(t, "shipment", "s1", "Carrier", NULL, NULL, 2), -1);
+	assert_int_equal(stw_test_expect_events(t, "Carrier", "s1", "s1", "Shipped"), 0);
+	assert_int_equal(stw_test_expect_events(t, "Carrier", NULL, "other", ""), 0);
+	assert_int_equal(stw_test_expect_events(t, "Carrier", NULL, NULL, "Shipped  Shipped"), -1);
+	assert_non_null(strstr(stw_test_why(t),
+			       "the events of Carrier are \"Shipped\", not \"Shipped Shipped\""));
+	assert_int_equal(stw_test_count_events(t, "Warehouse", NULL), 1);
+	assert_int_equal(stw_test_failures(t), 4);
+
+	struct stw_stats before, after;
+	stw_get_stats(stw_test_engine(t), &before);
+	assert_int_equal(stw_test_replay(t), 0);
+	stw_get_stats(stw_test_engine(t), &after);
+	assert_true(after.duplicates >= before.duplicates + 3);
+	assert_int_equal(stw_test_expect_history(t, "shipment", "s1", NULL, NULL, 3), 0);
+	assert_int_equal(stw_test_count_events(t, "Carrier", NULL), 1);
+
+	assert_int_equal(stw_test_count_unrouted(t, "shipment"), 0);
+	assert_int_equal(stw_test_given(t, "Payments", "pay-s9", "Paid", "s9", NULL), 0);
+	assert_int_equal(stw_test_count_unrouted(t, "shipment"), 1);
+	stw_test_close(t);
+}
+
+/*
+ * A refusal expected: it holds with the reason, fails with another reason
+ * or when the command is accepted. Under the duplicates each command is
+ * executed a second time with its id, which the engine answers from its
+ * dedup table with the same outcome: one Shipped, the same refusal.
+ */
+static void test_refused(void **state)
+{
+	(void)state;
+	struct stw_test *t = open_quiet(STW_TEST_DUPLICATES, 0);
+	assert_int_equal(stw_test_stub(t, "Carrier", "Ship", "Shipped", NULL), 0);
+	assert_int_equal(stw_test_stub(t, "Carrier", "Track", NULL, "no tracking here"), 0);
+	assert_int_equal(stw_test_expect_refused(t, "Carrier", "Track", NULL, "s1", "tracking"), 0);
+	assert_int_equal(stw_test_when(t, "Carrier", "Ship", "{\"n\":1}", "s1"), 0);
+	assert_int_equal(stw_test_count_events(t, "Carrier", "Shipped"), 1);
+
+	assert_int_equal(stw_test_expect_refused(t, "Carrier", "Track", NULL, "s1", "parcel"), -1);
+	assert_non_null(
+	    strstr(stw_test_why(t), "refused with \"no tracking here\", not \"parcel\""));
+	assert_int_equal(stw_test_expect_refused(t, "Carrier", "Ship", NULL, "s2", NULL), -1);
+	assert_non_null(strstr(stw_test_why(t), "Carrier.Ship was accepted, not refused"));
+	assert_int_equal(stw_test_count_events(t, "Carrier", "Shipped"), 2);
+	assert_int_equal(stw_test_failures(t), 2);
+	stw_test_close(t);
+}
+
+static void count_lateness(const struct stw_activity *a, void *ud)
+{
+	int64_t *lateness = ud;
+	if (a->kind == STW_ACTIVITY_TIMERS && a->lateness_ms != NULL)
+		for (int i = 0; i < a->count; i++)
+			*lateness += a->lateness_ms[i];
+}
+
+/*
+ * A restart 5 ms past the reminder, held: the timer is still pending, and
+ * fires when released, 5 ms late as the observer of the options sees it.
+ * The timer expectations name its due time; nested fields hold or fail.
+ */
+static void test_restart_timers(void **state)
+{
+	(void)state;
+	int64_t lateness = 0, start = 1767225600000LL;
+	struct stw_test_options o = { .quiet = 1,
+				      .observer = count_lateness,
+				      .observer_ud = &lateness };
+	struct stw_test *t = NULL;
+	assert_int_equal(stw_test_open(&o, shipment_setup, NULL, &t), 0);
+	assert_int_equal(stw_test_given(t, "Warehouse", "s1", "Packed", NULL, "{\"n\":1}"), 0);
+	assert_int_equal(stw_test_expect_timer_at(t, "shipment", "s1", "Remind", start + 3600000),
+			 0);
+	assert_int_equal(stw_test_expect_timer_at(t, "shipment", "s1", "Remind", start + 3600001),
+			 -1);
+	assert_int_equal(stw_test_next_timer(t), start + 3600000);
+	assert_int_equal(stw_test_expect_fields(t, "shipment", "s1", "{\"data\":{}}"), 0);
+	assert_int_equal(stw_test_expect_fields(t, "shipment", "s1", "{\"data\":{\"n\":2}}"), -1);
+
+	assert_int_equal(stw_test_hold(t), 0);
+	assert_int_equal(stw_test_restart(t, 3600000 + 5), 0);
+	assert_int_equal(stw_test_now(t), start + 3600005);
+	assert_int_equal(stw_test_next_timer(t), start + 3600000);
+	assert_int_equal(stw_test_expect_state(t, "shipment", "s1", "Packed", NULL), 0);
+	assert_int_equal(stw_test_release(t), 0);
+	assert_int_equal(stw_test_expect_state(t, "shipment", "s1", "Reminded", NULL), 0);
+	assert_int_equal(lateness, 5);
+	assert_int_equal(stw_test_restart(t, 0), 0);
+	assert_int_equal(stw_test_next_timer(t), -1);
+	assert_int_equal(stw_test_failures(t), 2);
+	stw_test_close(t);
+}
+
+/*
+ * A store given (the fixture's: an SQLite file, or a fresh PostgreSQL schema):
+ * the scenario runs on it through reopens, and the kit leaves it, shipment
+ * and all, for an engine of the caller's to open.
+ */
+static void test_given_store(void **state)
+{
+	(void)state;
+	struct fx_world w;
+	assert_int_equal(fx_world_init(&w, "testkit", FX_T0), 0);
+	struct stw_test_options o = {
+		.quiet = 1, .faults = STW_TEST_REOPEN, .seed = 3, .store = w.db
+	};
+	struct stw_test *t = NULL;
+	assert_int_equal(stw_test_open(&o, shipment_setup, NULL, &t), 0);
+	assert_int_equal(stw_test_stub(t, "Carrier", "Ship", "Shipped", NULL), 0);
+	for (int i = 0; i < 12 && stw_test_reopens(t) == 0; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "s%d", i);
+		assert_int_equal(stw_test_given(t, "Warehouse", id, "Packed", NULL, NULL), 0);
+	}
+	assert_true(stw_test_reopens(t) > 0);
+	assert_int_equal(stw_test_given(t, "Payments", "pay-s0", "Paid", "s0", NULL), 0);
+	assert_int_equal(stw_test_expect_state(t, "shipment", "s0", "Shipped", "completed"), 0);
+	assert_int_equal(stw_test_failures(t), 0);
+	stw_test_close(t);
+
+	assert_stw_ok(NULL, fx_world_open(&w, NULL));
+	assert_stw_ok(w.e, shipment_setup(w.e, NULL));
+	fx_expect_instance(w.e, "shipment", "s0", "Shipped", "completed", 1);
+	assert_int_equal(fx_world_fini(&w), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timer),        cmocka_unit_test(test_failure_says_why),
-		cmocka_unit_test(test_stubs),        cmocka_unit_test(test_faults_hold),
-		cmocka_unit_test(test_faults_catch), cmocka_unit_test(test_faults_happen),
+		cmocka_unit_test(test_timer),          cmocka_unit_test(test_failure_says_why),
+		cmocka_unit_test(test_stubs),          cmocka_unit_test(test_faults_hold),
+		cmocka_unit_test(test_faults_catch),   cmocka_unit_test(test_faults_happen),
+		cmocka_unit_test(test_hold_replay),    cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_restart_timers), cmocka_unit_test(test_given_store),
 	};
 	return cmocka_run_group_tests_name("testkit", tests, NULL, NULL);
 }
