@@ -209,19 +209,20 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	 * updated before $2, with no command pending or parked, locked (one a
 	 * transaction holds is left for the next batch), then their rows, in
 	 * one statement: (instances, history rows, timers, outbox rows). The
-	 * instances are found through stw_instances_list (definition, status,
-	 * updated_at), their commands through stw_outbox_instance (definition,
-	 * instance_id, seq), which also finds the outbox rows deleted; the
-	 * history through the prefix (definition, instance_id) of
-	 * stw_history_message; the timers and the instances through their
-	 * primary keys.
+	 * instances are taken status by status, oldest first, each status a
+	 * range of stw_instances_list (definition, status, updated_at); their
+	 * commands are looked for, and their outbox rows found, through
+	 * stw_outbox_instance (definition, instance_id, seq); the history
+	 * through the prefix (definition, instance_id) of stw_history_message;
+	 * the timers through their primary key; the instances by id.
 	 */
 	[STW__PG_PRUNE_INSTANCES] =
-	    "WITH v AS (SELECT i.id FROM stw_instances i WHERE i.definition = $1::text"
-	    " AND i.status IN ('completed', 'acknowledged', 'cancelled', 'rejected')"
-	    " AND i.updated_at < $2::int8 AND NOT EXISTS (SELECT 1 FROM stw_outbox o"
-	    " WHERE o.definition = $1::text AND o.instance_id = i.id"
-	    " AND o.status IN ('pending', 'parked')) LIMIT $3::int8 FOR UPDATE SKIP LOCKED),"
+	    "WITH v AS (SELECT c.id FROM unnest(ARRAY['completed', 'acknowledged', 'cancelled',"
+	    " 'rejected']) s(status) CROSS JOIN LATERAL (SELECT i.id FROM stw_instances i"
+	    " WHERE i.definition = $1::text AND i.status = s.status AND i.updated_at < $2::int8"
+	    " AND NOT EXISTS (SELECT 1 FROM stw_outbox o WHERE o.definition = $1::text"
+	    " AND o.instance_id = i.id AND o.status IN ('pending', 'parked'))"
+	    " ORDER BY i.updated_at LIMIT $3::int8 FOR UPDATE OF i SKIP LOCKED) c LIMIT $3::int8),"
 	    " h AS (DELETE FROM stw_history WHERE definition = $1::text"
 	    " AND instance_id IN (SELECT id FROM v) RETURNING 1),"
 	    " t AS (DELETE FROM stw_timers WHERE definition = $1::text"
