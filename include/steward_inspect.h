@@ -227,7 +227,7 @@ struct stw_prune_opts {
 	 * record is dropped, the same command id is executed again.
 	 */
 	int64_t dedup_older_than_ms;
-	int batch;      /* instances or dedup records per transaction; 0: 100 */
+	int batch; /* instances or dedup records per transaction (at most STW_MAX_LIST); 0: 100 */
 	int64_t max_ms; /* stop after about this long (at a batch's end); 0: when done */
 };
 
@@ -268,7 +268,7 @@ struct stw_prune_stats {
  * for good too: an event replayed after its cursor was set back
  * (stw_set_cursor) that triggers one starts a new instance.
  *
- * STW_EINVAL for a negative age, batch or max_ms; STW_ESTATE inside
+ * STW_EINVAL for a negative age or max_ms or a batch past STW_MAX_LIST; STW_ESTATE inside
  * stw_begin. On a store failure the batch is rolled back and what earlier
  * batches deleted stays deleted (out counts it).
  */

@@ -95,8 +95,10 @@ STW_API int stw_prune(struct stw_engine *e, const struct stw_prune_opts *o,
 		return stw__fail(e, STW_EINVAL, "stw_prune: no options or no stats");
 	memset(out, 0, sizeof(*out));
 	if (o->ended_older_than_ms < 0 || o->dedup_older_than_ms < 0 || o->batch < 0 ||
-	    o->max_ms < 0)
-		return stw__fail(e, STW_EINVAL, "stw_prune: a negative age, batch or max_ms");
+	    o->batch > STW_MAX_LIST || o->max_ms < 0)
+		return stw__fail(e, STW_EINVAL,
+				 "stw_prune: a negative age or max_ms, or a batch not from 0 to %d",
+				 STW_MAX_LIST);
 	if (e->txn != STW__TXN_NONE)
 		return stw__fail(e, STW_ESTATE,
 				 "stw_prune: each batch is a transaction of its own, not a part of "

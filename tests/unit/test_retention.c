@@ -509,12 +509,64 @@ static void test_crash_mid_pass(void **state)
 		assert_int_equal(rows_of(f->e, gone[i]).n[0], 0);
 }
 
+/* The failpoint of test_resume: each batch lasts past max_ms. */
+static void slow_batch(const char *name, void *ud)
+{
+	(void)ud;
+	if (strcmp(name, "prune.after_commit") == 0)
+		usleep(3000);
+}
+
+/*
+ * retention-1.6: max_ms stops a pass after a batch (finished 0), and the next
+ * call goes on where it stopped, the dedup sweep from its key: records kept
+ * at the start of the table are looked at once, not at every call.
+ */
+static void test_resume(void **state)
+{
+	struct fx_world *f = *state;
+	struct stw_options o = elsewhere;
+	o.failpoint = slow_batch;
+	assert_int_equal(fx_reopen(f, &o), STW_OK);
+	wire(f->e, NULL);
+	completed(f, 25);
+	fx_clock_advance(&f->clock, 2 * DAY);
+	/* Ten records newer than the limit, first in key order ('!' sorts before the derived ids).
+	 */
+	for (int i = 0; i < 10; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "!new-%d", i);
+		assert_stw_ok(f->e, stw_execute(f->e, "Bank", "Charge", NULL, id, NULL, NULL));
+	}
+	struct stw_prune_opts po = {
+		.ended_older_than_ms = DAY, .dedup_older_than_ms = DAY, .batch = 10, .max_ms = 1
+	};
+	struct stw_prune_stats st, sum = { 0 };
+	int calls = 0;
+	do {
+		assert_stw_ok(f->e, stw_prune(f->e, &po, &st));
+		assert_int_equal(st.batches, 1);
+		sum.instances += st.instances;
+		sum.dedup += st.dedup;
+		sum.dedup_looked += st.dedup_looked;
+		calls++;
+	} while (!st.finished && calls < 20);
+	assert_int_equal(st.finished, 1);
+	assert_int_equal(calls, 3 + 4); /* instances 10, 10, 5; dedup windows 10, 10, 10, 5 */
+	assert_int_equal(sum.instances, 25);
+	assert_int_equal(sum.dedup, 25);
+	assert_int_equal(sum.dedup_looked, 35);
+	assert_int_equal(dedup_of(f->e, "Bank", "!new-0"), STW_OK);
+}
+
 /* retention-1.5: stw_prune refuses bad options and a call inside stw_begin. */
 static void test_refusals(void **state)
 {
 	struct fx_world *f = *state;
 	struct stw_prune_stats st;
 	struct stw_prune_opts bad = { .ended_older_than_ms = -1 };
+	assert_int_equal(stw_prune(f->e, &bad, &st), STW_EINVAL);
+	bad = (struct stw_prune_opts){ .ended_older_than_ms = DAY, .batch = STW_MAX_LIST + 1 };
 	assert_int_equal(stw_prune(f->e, &bad, &st), STW_EINVAL);
 	assert_int_equal(stw_prune(f->e, NULL, &st), STW_EINVAL);
 	struct stw_prune_opts o = { .ended_older_than_ms = DAY };
@@ -533,6 +585,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dedup_window, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_batches, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_crash_mid_pass, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_resume, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
