@@ -1,6 +1,8 @@
 /*
  * steward_inspect.h - inspection and operation of instances, definitions and
- * cursors (stw_list_instances, stw_get_instance, stw_retry, stw_cancel, ...).
+ * cursors (stw_list_instances, stw_get_instance, stw_retry, stw_cancel, ...),
+ * and the retention that deletes ended instances and old dedup records
+ * (stw_prune).
  * Part of the public API of libsteward: include <steward.h>, which includes
  * this file (the conventions at its top apply).
  */
@@ -203,5 +205,74 @@ STW_API int stw_set_cursor(struct stw_engine *e, const char *definition, const c
 /* Reads the cursor of (definition, context). */
 STW_API int stw_get_cursor(struct stw_engine *e, const char *definition, const char *context,
 			   int64_t *position) STW_WUR;
+
+/* ------------------------------------------------------------------------ */
+/* Retention                                                                */
+
+/*
+ * What a retention pass deletes (stw_prune). Ages are measured back from
+ * the engine's clock.
+ */
+struct stw_prune_opts {
+	/*
+	 * Ended instances (completed, acknowledged, cancelled, rejected) last
+	 * updated longer ago than this are deleted with their history, timers
+	 * and outbox rows; 0: ended instances are kept.
+	 */
+	int64_t ended_older_than_ms;
+	/*
+	 * Records of the commands services handled (the dedup table) older
+	 * than this are dropped; 0: they are kept. This is the window in which
+	 * a command delivered again is recognised as a duplicate: once its
+	 * record is dropped, the same command id is executed again.
+	 */
+	int64_t dedup_older_than_ms;
+	int batch; /* instances or dedup records per transaction (at most STW_MAX_LIST); 0: 100 */
+	int64_t max_ms; /* stop after about this long (at a batch's end); 0: when done */
+};
+
+/* What a call to stw_prune did. */
+struct stw_prune_stats {
+	int64_t instances;    /* ended instances deleted */
+	int64_t history;      /* ... their history rows */
+	int64_t timers;       /* ... their timers */
+	int64_t outbox;       /* ... their outbox rows */
+	int64_t dedup;        /* dedup records dropped */
+	int64_t dedup_looked; /* dedup records looked at */
+	int64_t batches;      /* transactions committed */
+	int finished;         /* 1: the pass is done; 0: max_ms stopped it */
+};
+
+/*
+ * Runs a retention pass: deletes the ended instances of every stateful
+ * definition registered on the engine (their status completed,
+ * acknowledged, cancelled or rejected; last updated before the engine's
+ * clock less o->ended_older_than_ms) with their history rows, timers and
+ * outbox rows, then sweeps the dedup table once through, dropping the
+ * records older than o->dedup_older_than_ms. Each batch of o->batch
+ * instances or records is a short transaction of its own, so another
+ * writer never waits for more than one batch. Kept: active and failed
+ * instances, an ended instance with a command still pending or parked in
+ * the outbox (until that command is delivered, rejected or skipped), every
+ * event (the contexts' logs), cursors, unrouted messages and the outbox
+ * rows of commands that belong to no instance.
+ *
+ * With o->max_ms > 0 the pass stops once a batch ends after about that long
+ * (out->finished 0), and the next call on the engine goes on where it
+ * stopped; out->finished is 1 when a call finishes the pass.
+ *
+ * The dedup window: a command id delivered again (stw_execute, a service's
+ * command re-delivered) while its record is kept is recognised as a
+ * duplicate; once the record is dropped, it is executed again. Keep records
+ * longer than a command can be delivered late. A deleted instance is gone
+ * for good too: an event replayed after its cursor was set back
+ * (stw_set_cursor) that triggers one starts a new instance.
+ *
+ * STW_EINVAL for a negative age or max_ms or a batch past STW_MAX_LIST; STW_ESTATE inside
+ * stw_begin. On a store failure the batch is rolled back and what earlier
+ * batches deleted stays deleted (out counts it).
+ */
+STW_API int stw_prune(struct stw_engine *e, const struct stw_prune_opts *o,
+		      struct stw_prune_stats *out) STW_WUR;
 
 #endif /* STEWARD_INSPECT_H */

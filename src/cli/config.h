@@ -18,6 +18,10 @@
  *   [remote NAME]  (or [remote "NAME"]) url = http://..., token_file = PATH,
  *                  connect_timeout_ms, timeout_ms, max_attempts, backoff_ms,
  *                  backoff_max_ms
+ *   [retention]    keep_ended = DURATION, keep_dedup = DURATION (off: kept
+ *                  for ever, the default), every = DURATION (default 60s),
+ *                  batch = N (default 100); a duration is a whole number
+ *                  and ms, s, m, h or d ("30d")
  *
  * Relative paths in a file are relative to the file's directory. Every
  * failure is a message naming the file, the line and the key.
@@ -118,6 +122,39 @@ void stw__cli_config_http_usage(FILE *f);
 /* Prints the limits, one per line, with their defaults filled in (for --check-config). */
 void stw__cli_config_http_print(const struct stw__cli_http_limits *l, FILE *f);
 
+/* Retention ([retention], config_retention.c): all 0 is off. */
+struct stw__cli_retention {
+	int64_t keep_ended_ms; /* ended instances older than this are deleted; 0: kept */
+	int64_t keep_dedup_ms; /* dedup records older than this are dropped; 0: kept */
+	int64_t every_ms;      /* between the starts of passes; 0: STW__CLI_RETENTION_EVERY_MS */
+	int batch; /* instances or records per transaction; 0: STW__CLI_RETENTION_BATCH */
+};
+
+#define STW__CLI_RETENTION_EVERY_MS 60000
+#define STW__CLI_RETENTION_BATCH    100
+
+/* 1 when retention deletes anything. */
+static inline int stw__cli_retention_on(const struct stw__cli_retention *r)
+{
+	return r->keep_ended_ms > 0 || r->keep_dedup_ms > 0;
+}
+
+/*
+ * Parses a duration: a whole number followed by ms, s, m, h or d ("30d",
+ * quotes allowed around it), or off or 0 (0 ms). Returns 0 with *ms, or -1.
+ */
+int stw__cli_config_duration(const char *s, int64_t *ms);
+
+/*
+ * Sets key of [retention] from its text. Returns 0, or -1 with a message in
+ * err about the value, or -2 with one naming the keys when key is not one.
+ */
+int stw__cli_config_retention(struct stw__cli_retention *r, const char *key, const char *value,
+			      char *err, size_t cap);
+
+/* Prints the retention settings on one line (for --check-config). */
+void stw__cli_config_retention_print(const struct stw__cli_retention *r, FILE *f);
+
 /* One remote context. Numbers left 0 take the transport's or engine's default. */
 struct stw__cli_serve_remote {
 	char *name;              /* the context */
@@ -144,7 +181,8 @@ struct stw__cli_serve_config {
 	size_t nremotes;
 	char **accept; /* [contexts] accept, NULL-terminated ("*": any); NULL: none */
 	size_t naccept;
-	struct stw__cli_http_limits http; /* [http] */
+	struct stw__cli_http_limits http;    /* [http] */
+	struct stw__cli_retention retention; /* [retention] */
 };
 
 /* Fills *c with empty settings. */

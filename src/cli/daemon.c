@@ -382,6 +382,43 @@ int stw__cli_daemon_token(const char *file, char **out)
 	return 0;
 }
 
+/* The worker's retention (o->retention): whether a pass is under way, and when the next starts. */
+struct pruning {
+	int active;
+	double next; /* seconds since the worker started */
+};
+
+/*
+ * Between two rounds: runs a batch of the retention pass under way, or
+ * starts a pass when one is due (t: seconds since the worker started).
+ * stw_prune with max_ms 1 returns after its first batch (or a few that
+ * found nothing), so a step waits for one batch at most; the next call goes
+ * on where it stopped. Returns 1 while a pass is under way: the worker does
+ * not sleep then.
+ */
+static int retention_step(struct worker *w, struct pruning *p, double t)
+{
+	const struct stw__cli_retention *r = &w->o->retention;
+	if (!stw__cli_retention_on(r) || (!p->active && t < p->next))
+		return 0;
+	p->active = 1;
+	struct stw_prune_opts po = { .ended_older_than_ms = r->keep_ended_ms,
+				     .dedup_older_than_ms = r->keep_dedup_ms,
+				     .batch = r->batch,
+				     .max_ms = 1 };
+	struct stw_prune_stats st;
+	int rc = stw_prune(w->e, &po, &st);
+	stw__http_metrics_retention(&w->metrics, &st);
+	if (rc != STW_OK)
+		stw__cli_error_text("retention: ", stw_errmsg(w->e), " (again at the next pass)");
+	if (rc != STW_OK || st.finished) {
+		int64_t every = r->every_ms > 0 ? r->every_ms : STW__CLI_RETENTION_EVERY_MS;
+		p->active = 0;
+		p->next = t + (double)every / 1000;
+	}
+	return p->active;
+}
+
 int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 {
 	struct worker w = { .o = o };
@@ -483,6 +520,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 	unsigned rng = o->seed;
 	double next_tick = 0;
 	int tick = 0;
+	struct pruning pruning = { 0 };
 	status = 0;
 	while (!stop_requested) {
 		double t = seconds_since(&start);
@@ -502,7 +540,8 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 			continue;
 		}
 		narrate(w.e, n, nn);
-		if (did == 0) {
+		int pruning_on = retention_step(&w, &pruning, t);
+		if (did == 0 && !pruning_on) {
 			/* Idle: sleep until the next timer falls due (at most 100 ms, the
 			 * poll for events appended by other processes), or until the API
 			 * wakes us. */

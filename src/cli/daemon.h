@@ -39,6 +39,8 @@ struct stw__cli_daemon_options {
 	int64_t stuck_after_ms;
 	/* The HTTP server's limits (docs/API.md, "Under load"); 0: its defaults. */
 	struct stw__cli_http_limits http;
+	/* Retention passes of the worker, a batch between rounds; all 0: off. */
+	struct stw__cli_retention retention;
 };
 
 /*

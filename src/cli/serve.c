@@ -426,6 +426,7 @@ int stw__cli_serve(int argc, char **argv)
 		.accept_contexts = (const char *const *)s.cfg.accept,
 		.stuck_after_ms = s.cfg.stuck_after_s * 1000,
 		.http = s.cfg.http,
+		.retention = s.cfg.retention,
 		.synchronous = s.cfg.synchronous + 1,
 		.quiet = 1,
 		.run_for = fl.run_for,

@@ -19,6 +19,7 @@
  *   remote.c periodic.c operate.c    remote delivery; periodic processes; a person's acts
  *   migrate.c                        live instances moved to a later version
  *   round.c inspect.c                the run loop; read-only views
+ *   retention.c                      ended instances and old dedup records deleted
  */
 #ifndef STW_ENGINE_INT_H
 #define STW_ENGINE_INT_H
@@ -127,6 +128,12 @@ struct stw_engine {
 	int gate_keep;                /* hold it while a transaction is reopened (stw__durable) */
 	int gate_refused;             /* the last stw__begin timed out at the gate */
 	struct stw__streams *streams; /* recently read streams, parsed (streams.c); NULL: off */
+	/* Where a retention pass that stw_prune's max_ms stopped goes on (retention.c). */
+	struct {
+		size_t def;                /* the index in defs whose ended instances are next */
+		int dedup;                 /* the instances are done: the dedup sweep is next */
+		struct stw__dedup_key key; /* the sweep's next key */
+	} prune;
 };
 
 /* errors.c ----------------------------------------------------------------- */

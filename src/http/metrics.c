@@ -59,6 +59,19 @@ void stw__http_metrics_round(struct stw__http_metrics *m, int rc, const char *ms
 	pthread_mutex_unlock(&m->lock);
 }
 
+void stw__http_metrics_retention(struct stw__http_metrics *m, const struct stw_prune_stats *s)
+{
+	pthread_mutex_lock(&m->lock);
+	m->retention.instances += s->instances;
+	m->retention.history += s->history;
+	m->retention.timers += s->timers;
+	m->retention.outbox += s->outbox;
+	m->retention.dedup += s->dedup;
+	m->retention.batches += s->batches;
+	m->retention_passes += s->finished ? 1 : 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void stw__http_metrics_write(struct stw__http_metrics *m, int rc, const char *msg)
 {
 	pthread_mutex_lock(&m->lock);
@@ -356,6 +369,25 @@ static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint
 		snap.failing_since_ms != 0, (unsigned long long)snap.round_failures,
 		snap.write_failing_ms != 0);
 	store_text(b, &snap, e);
+	const struct stw_prune_stats *r = &snap.retention;
+	bprintf(
+	    b,
+	    "# HELP steward_retention_deleted_total Rows deleted by retention: ended "
+	    "instances with their history, timers and outbox rows, and dedup records.\n"
+	    "# TYPE steward_retention_deleted_total counter\n"
+	    "steward_retention_deleted_total{what=\"instances\"} %lld\n"
+	    "steward_retention_deleted_total{what=\"history\"} %lld\n"
+	    "steward_retention_deleted_total{what=\"timers\"} %lld\n"
+	    "steward_retention_deleted_total{what=\"outbox\"} %lld\n"
+	    "steward_retention_deleted_total{what=\"dedup\"} %lld\n"
+	    "# HELP steward_retention_batches_total Transactions of retention committed.\n"
+	    "# TYPE steward_retention_batches_total counter\n"
+	    "steward_retention_batches_total %lld\n"
+	    "# HELP steward_retention_passes_total Retention passes finished.\n"
+	    "# TYPE steward_retention_passes_total counter\nsteward_retention_passes_total %llu\n",
+	    (long long)r->instances, (long long)r->history, (long long)r->timers,
+	    (long long)r->outbox, (long long)r->dedup, (long long)r->batches,
+	    (unsigned long long)snap.retention_passes);
 	bprintf(b,
 		"# HELP steward_api_commits_total Commits of the API's writing requests "
 		"(requests that arrive together share one).\n"

@@ -49,6 +49,9 @@ struct stw__http_metrics {
 	/* The store connections of the worker and of the delivery engine (the API's is read). */
 	struct stw_store_status store[2];
 	unsigned store_seen; /* bits (1 << enum stw__http_engine) of the engines that reported */
+	/* The worker's retention (stw_prune), added up since the daemon started. */
+	struct stw_prune_stats retention; /* its finished field unused */
+	uint64_t retention_passes;        /* passes finished */
 };
 
 /* The engines whose store connection the daemon reports (stw__http_metrics_store). */
@@ -78,6 +81,9 @@ void stw__http_metrics_beat(struct stw__http_metrics *m);
  * stw_run_once, with the engine's message when it failed.
  */
 void stw__http_metrics_round(struct stw__http_metrics *m, int rc, const char *msg);
+/* Adds what one call of stw_prune on the worker's engine did. */
+void stw__http_metrics_retention(struct stw__http_metrics *m, const struct stw_prune_stats *s);
+
 /* Copies how an engine's store connection fares (stw_store_status), after its round. */
 void stw__http_metrics_store(struct stw__http_metrics *m, enum stw__http_engine which,
 			     const struct stw_engine *e);

@@ -9,6 +9,7 @@
  *   postgres_instances.c  instances and their history
  *   postgres_outbox.c     the outbox and the dedup table
  *   postgres_timers.c     timers, periodic processes, unrouted messages
+ *   postgres_retention.c  deleting ended instances and old dedup records
  *   postgres_conn.c       the handle: errors, running statements, reading
  *                         results, the transaction primitives, closing
  *   postgres_sql.c        every SQL statement of the backend, and the schema
@@ -96,6 +97,8 @@ enum stw__pg_sid {
 	STW__PG_PERIODIC_LOCK,
 	STW__PG_PERIODIC_CREATE,
 	STW__PG_PERIODIC_SET,
+	STW__PG_PRUNE_INSTANCES,
+	STW__PG_PRUNE_DEDUP,
 	STW__PG_NSTMT
 };
 
@@ -253,5 +256,6 @@ void stw__pg_ops_events(struct stw__store_ops *o);
 void stw__pg_ops_instances(struct stw__store_ops *o);
 void stw__pg_ops_outbox(struct stw__store_ops *o);
 void stw__pg_ops_timers(struct stw__store_ops *o);
+void stw__pg_ops_retention(struct stw__store_ops *o);
 
 #endif /* STW_STORE_POSTGRES_INT_H */

@@ -204,6 +204,52 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 				 " VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET"
 				 " last_period = excluded.last_period,"
 				 " last_run_at = excluded.last_run_at",
+	/*
+	 * Retention (postgres_retention.c): up to $3 ended instances of $1 last
+	 * updated before $2, with no command pending or parked, locked (one a
+	 * transaction holds is left for the next batch), then their rows, in
+	 * one statement: (instances, history rows, timers, outbox rows). The
+	 * instances are taken status by status, oldest first, each status a
+	 * range of stw_instances_list (definition, status, updated_at); their
+	 * commands are looked for, and their outbox rows found, through
+	 * stw_outbox_instance (definition, instance_id, seq); the history
+	 * through the prefix (definition, instance_id) of stw_history_message;
+	 * the timers through their primary key; the instances by id.
+	 */
+	[STW__PG_PRUNE_INSTANCES] =
+	    "WITH v AS (SELECT c.id FROM unnest(ARRAY['completed', 'acknowledged', 'cancelled',"
+	    " 'rejected']) s(status) CROSS JOIN LATERAL (SELECT i.id FROM stw_instances i"
+	    " WHERE i.definition = $1::text AND i.status = s.status AND i.updated_at < $2::int8"
+	    " AND NOT EXISTS (SELECT 1 FROM stw_outbox o WHERE o.definition = $1::text"
+	    " AND o.instance_id = i.id AND o.status IN ('pending', 'parked'))"
+	    " ORDER BY i.updated_at LIMIT $3::int8 FOR UPDATE OF i SKIP LOCKED) c LIMIT $3::int8),"
+	    " h AS (DELETE FROM stw_history WHERE definition = $1::text"
+	    " AND instance_id IN (SELECT id FROM v) RETURNING 1),"
+	    " t AS (DELETE FROM stw_timers WHERE definition = $1::text"
+	    " AND instance_id IN (SELECT id FROM v) RETURNING 1),"
+	    " o AS (DELETE FROM stw_outbox WHERE definition = $1::text"
+	    " AND instance_id IN (SELECT id FROM v)"
+	    " AND status IN ('delivered', 'skipped', 'rejected') RETURNING 1),"
+	    " d AS (DELETE FROM stw_instances WHERE definition = $1::text"
+	    " AND id IN (SELECT id FROM v) RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM h), (SELECT count(*) FROM t),"
+	    " (SELECT count(*) FROM o)",
+	/*
+	 * One step of the sweep of the dedup table, through its primary key
+	 * (context, command_id) alone: $3 rows from the key ($1, $2) on, those
+	 * recorded before $4 deleted; (rows looked at, rows deleted, the key
+	 * of the row after the window, NULL at the end of the table).
+	 */
+	[STW__PG_PRUNE_DEDUP] =
+	    "WITH w AS (SELECT context, command_id, at,"
+	    " row_number() OVER (ORDER BY context, command_id) AS r FROM (SELECT context,"
+	    " command_id, at FROM stw_dedup WHERE (context, command_id) >= ($1::text, $2::text)"
+	    " ORDER BY context, command_id LIMIT $3::int8 + 1) s),"
+	    " d AS (DELETE FROM stw_dedup x USING w WHERE w.r <= $3::int8 AND w.at < $4::int8"
+	    " AND x.context = w.context AND x.command_id = w.command_id RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM w WHERE r <= $3::int8), (SELECT count(*) FROM d),"
+	    " (SELECT context FROM w WHERE r = $3::int8 + 1),"
+	    " (SELECT command_id FROM w WHERE r = $3::int8 + 1)",
 };
 
 /*

@@ -319,6 +319,7 @@ int stw__sqlite_open(const char *path, const struct stw__sqlite_options *opts,
 	stw__sqlite_ops_instances(&h->ops);
 	stw__sqlite_ops_outbox(&h->ops);
 	stw__sqlite_ops_timers(&h->ops);
+	stw__sqlite_ops_retention(&h->ops);
 	h->base.ops = &h->ops;
 	h->base.caps = STW__CAP_SINGLE_WRITER | STW__CAP_FOREIGN_COMMITS;
 

@@ -10,6 +10,7 @@
  *   sqlite_instances.c  instances and their history
  *   sqlite_outbox.c     the outbox and the dedup table
  *   sqlite_timers.c     unrouted messages, timers, periodic processes
+ *   sqlite_retention.c  deleting ended instances and old dedup records
  *   sqlite_ckpt.c       the background checkpointer
  *   sqlite_conn.c       the handle: errors, running cached statements (binding
  *                       parameters, reading columns), the transaction
@@ -107,6 +108,14 @@ enum sid {
 	STW__OUTBOX_PENDING_ALL,
 	STW__OUTBOX_DONE,
 	STW__CURSOR_ATTEMPT,
+	STW__PRUNE_CANDIDATES,
+	STW__PRUNE_HISTORY,
+	STW__PRUNE_TIMERS,
+	STW__PRUNE_OUTBOX,
+	STW__PRUNE_INSTANCE,
+	STW__DEDUP_WINDOW,
+	STW__DEDUP_DROP_RANGE,
+	STW__DEDUP_DROP_TAIL,
 	STW__NSTMT
 };
 
@@ -218,5 +227,6 @@ void stw__sqlite_ops_events(struct stw__store_ops *o);
 void stw__sqlite_ops_instances(struct stw__store_ops *o);
 void stw__sqlite_ops_outbox(struct stw__store_ops *o);
 void stw__sqlite_ops_timers(struct stw__store_ops *o);
+void stw__sqlite_ops_retention(struct stw__store_ops *o);
 
 #endif /* STW_STORE_SQLITE_INT_H */

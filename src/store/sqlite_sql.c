@@ -171,6 +171,43 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 	    "attempts = CASE WHEN attempt_position = excluded.attempt_position "
 	    "THEN attempts + 1 ELSE 1 END, attempt_position = excluded.attempt_position "
 	    "RETURNING attempts",
+	/*
+	 * Retention (sqlite_retention.c). The ended instances of one status
+	 * last updated before ?3, oldest first, through stw_instances_list
+	 * (definition, status, updated_at); the commands still waiting are
+	 * looked for through stw_outbox_instance (definition, instance_id, seq).
+	 */
+	[STW__PRUNE_CANDIDATES] =
+	    "SELECT id FROM stw_instances WHERE definition = ?1 AND status = ?2 AND updated_at < "
+	    "?3 "
+	    "AND NOT EXISTS (SELECT 1 FROM stw_outbox o WHERE o.definition = ?1 "
+	    "AND o.instance_id = stw_instances.id AND (o.status = 'pending' OR o.status = "
+	    "'parked')) "
+	    "ORDER BY updated_at LIMIT ?4",
+	/* Through the prefix (definition, instance_id) of stw_history_message. */
+	[STW__PRUNE_HISTORY] = "DELETE FROM stw_history WHERE definition = ?1 AND instance_id = ?2",
+	/* Through the timers' primary key (definition, instance_id, id). */
+	[STW__PRUNE_TIMERS] = "DELETE FROM stw_timers WHERE definition = ?1 AND instance_id = ?2",
+	/* Through stw_outbox_instance (definition, instance_id, seq); final rows only. */
+	[STW__PRUNE_OUTBOX] =
+	    "DELETE FROM stw_outbox WHERE definition = ?1 AND instance_id = ?2 "
+	    "AND (status = 'delivered' OR status = 'skipped' OR status = 'rejected')",
+	/* Through the instances' primary key (definition, id). */
+	[STW__PRUNE_INSTANCE] = "DELETE FROM stw_instances WHERE definition = ?1 AND id = ?2",
+	/*
+	 * A window of the dedup table from a key on, through its primary key
+	 * (context, command_id): the rows to look at and the first of the next
+	 * window (?3 is one more than the rows looked at).
+	 */
+	[STW__DEDUP_WINDOW] =
+	    "SELECT context, command_id, at FROM stw_dedup WHERE (context, command_id) >= (?1, ?2) "
+	    "ORDER BY context, command_id LIMIT ?3",
+	/* The old rows of a window, a range of the primary key. */
+	[STW__DEDUP_DROP_RANGE] = "DELETE FROM stw_dedup WHERE (context, command_id) >= (?1, ?2) "
+				  "AND (context, command_id) < (?3, ?4) AND at < ?5",
+	/* The old rows of the last window, from its first key to the end of the table. */
+	[STW__DEDUP_DROP_TAIL] =
+	    "DELETE FROM stw_dedup WHERE (context, command_id) >= (?1, ?2) AND at < ?3",
 };
 
 /* Timers as schema 2 created them (the version 1 -> 2 migration). */

@@ -168,6 +168,25 @@ struct stw__unrouted_row {
 	int64_t at;
 };
 
+/* What prune_instances deleted: ended instances and the rows that went with them. */
+struct stw__prune_counts {
+	int64_t instances;
+	int64_t history;
+	int64_t timers;
+	int64_t outbox;
+};
+
+/*
+ * Where a sweep of the dedup table goes on (prune_dedup): the key of the
+ * next row to look at, in primary-key order. Both "" is the start of the
+ * table. Contexts and command ids are shorter than STW_MAX_NAME and
+ * STW_MAX_ID (steward.h); the room here is twice that.
+ */
+struct stw__dedup_key {
+	char context[256];
+	char command_id[512];
+};
+
 /* Filter for list_instances; NULL or 0 fields match everything. */
 struct stw__instance_query {
 	const char *definition;
@@ -402,6 +421,31 @@ struct stw__store_ops {
 	 */
 	int (*cursor_attempt)(struct stw__store *s, const char *definition, const char *context,
 			      int64_t position, int *attempts);
+
+	/* Retention. */
+	/*
+	 * Deletes, in the caller's transaction, up to `limit` (> 0) ended
+	 * instances of `definition` (status completed, acknowledged, cancelled
+	 * or rejected) last updated before `before`, with their history rows,
+	 * their timers and their outbox rows (all final then: delivered,
+	 * skipped or rejected). An instance with a command still pending or
+	 * parked in the outbox stays, with all its rows: that command may
+	 * still be delivered or rejected and told to it. Adds what it deleted
+	 * to *out; fewer instances than limit means none is left to delete.
+	 */
+	int (*prune_instances)(struct stw__store *s, const char *definition, int64_t before,
+			       int limit, struct stw__prune_counts *out);
+	/*
+	 * One step of a sweep of the dedup table in primary-key order, in the
+	 * caller's transaction: looks at up to `limit` (> 0) rows from *key on
+	 * (keyset: no index besides the key, which every command's record
+	 * pays for already) and deletes those recorded before `before`.
+	 * Returns the rows looked at and deleted in *looked and *deleted, and
+	 * sets *key to the next row to look at, or to the start ("", "") when
+	 * the sweep reached the end of the table.
+	 */
+	int (*prune_dedup)(struct stw__store *s, int64_t before, int limit,
+			   struct stw__dedup_key *key, int64_t *looked, int64_t *deleted);
 };
 
 /* Capability bits of a store (struct stw__store.caps). */

@@ -192,5 +192,23 @@ store_conf config-4.11 'url =\n' 2 'store\.conf:2: \[store\] url is empty'
 store_conf config-4.12 'name = x\n' 2 "store\.conf:2: \\[store\\] has no key .name. \\(url, synchronous"
 STEWARD_STORE=postgresql:///other store_conf config-4.13 'url = x.db\n' 0 '^store +postgresql:///other$'
 
+# [retention]: durations, off by default.
+ret_conf() {
+	printf '[retention]\n%b' "$2" >conf/retention.conf
+	check "$1" "$3" "$4" -- --config conf/retention.conf --check-config
+}
+check config-5.1 0 '^retention +off$' -- --check-config
+ret_conf config-5.2 'keep_ended = "30d"\nkeep_dedup = 7d\nevery = 60s\n' 0 \
+	'^retention +keep_ended=30d keep_dedup=7d every=1m batch=100$'
+ret_conf config-5.3 'keep_dedup = 36h\nbatch = 500\nevery = 1500ms\n' 0 \
+	'^retention +keep_ended=off keep_dedup=36h every=1500ms batch=500$'
+ret_conf config-5.4 'keep_ended = off\n' 0 '^retention +off$'
+ret_conf config-5.5 'keep_ended = 30\n' 2 \
+	"retention\.conf:2: \\[retention\\] keep_ended: '30' is not a duration"
+ret_conf config-5.6 'every = 0\n' 2 "retention\.conf:2: \\[retention\\] every: '0' is not a duration"
+ret_conf config-5.7 'keep_events = 1d\n' 2 \
+	"retention\.conf:2: \\[retention\\] has no key .keep_events. \\(keep_ended, keep_dedup"
+ret_conf config-5.8 'batch = 0\n' 2 "retention\.conf:2: \\[retention\\] batch: '0' is not a whole number"
+
 echo "$((N - FAILS))/$N config checks passed"
 [ "$FAILS" -eq 0 ]

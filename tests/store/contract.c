@@ -83,6 +83,8 @@ const struct contract_case contract_cases[] = {
 	CASE(test_outbox_remote),
 	CASE(test_timers),
 	CASE(test_periodic),
+	CASE(test_prune_instances),
+	CASE(test_prune_dedup),
 };
 #undef CASE
 

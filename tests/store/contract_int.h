@@ -8,6 +8,7 @@
  *   contract_instances.c  instances (insert, get, update under a version
  *                         check, key_holder, list) and their history
  *   contract_outbox.c     the outbox and its remote delivery, the dedup table
+ *   contract_retention.c  ended instances deleted, the dedup table swept
  *   contract_timers.c     unrouted messages, timers, periodic runs
  *   contract_events.c     events (append, event_get, read, read_stream, head,
  *                         stream_version), cursors and the attempts counted
@@ -76,6 +77,11 @@ void contract_test_dedup_forget_refusal(void **state);
 
 /* A pending command of type Do, data {}, of instance d/inst_id (inst_id NULL: none). */
 struct stw__outbox_row contract_cmd(const char *id, const char *context, const char *inst_id);
+
+/* contract_retention.c ---------------------------------------------------- */
+
+void contract_test_prune_instances(void **state);
+void contract_test_prune_dedup(void **state);
 
 /* contract_instances.c ----------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifdef STW_HAVE_POSTGRES
@@ -581,6 +582,14 @@ void fx_count_activity(const struct stw_activity *a, void *ud)
 
 /* ------------------------------------------------------------------------ */
 /* Assertions                                                               */
+
+void fx_expect_exit(pid_t pid, int code)
+{
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), code);
+}
 
 void fx_check_ok(const struct stw_engine *e, int rc, const char *expr, const char *file, int line)
 {

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <steward.h>
 
@@ -328,6 +329,9 @@ void fx_count_activity(const struct stw_activity *a, void *ud);
 		int fx_rc_ = (expr);                                                               \
 		fx_check_ok((e), fx_rc_, #expr, __FILE__, __LINE__);                               \
 	} while (0)
+
+/* Waits for the child process pid and fails the test unless it exited with `code`. */
+void fx_expect_exit(pid_t pid, int code);
 
 /* The body of assert_stw_ok: fails the test at file:line unless rc is STW_OK. */
 void fx_check_ok(const struct stw_engine *e, int rc, const char *expr, const char *file, int line);

@@ -1,0 +1,137 @@
+/*
+ * retention.c - retention: the ended instances of the engine's definitions
+ * deleted with their rows, and old records of the dedup table dropped
+ * (stw_prune), a batch per transaction. What is deleted and how each table
+ * is reached is the store's (prune_instances, prune_dedup in store.h); this
+ * file walks the definitions, keeps the pass's place between calls (the
+ * engine's prune field) and its time limit.
+ */
+#include "core/definition.h"
+#include "core/engine_int.h"
+#include "core/txn.h"
+
+#include <string.h>
+
+/* Instances or records per transaction when the options say 0. */
+#define STW__PRUNE_BATCH 100
+
+/* 1 when definition i is stateless or shares its name with an earlier one (another version). */
+static int skip_def(const struct stw_engine *e, size_t i)
+{
+	if (e->defs[i].nstates == 0)
+		return 1;
+	for (size_t k = 0; k < i; k++)
+		if (strcmp(e->defs[k].d->name, e->defs[i].d->name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Commits the batch's transaction, or rolls it back after rc; failpoints around the commit. */
+static int end_batch(struct stw_engine *e, int rc, const char *what, struct stw_prune_stats *out)
+{
+	if (rc == STW_OK) {
+		stw__failpoint(e, "prune.before_commit");
+		rc = stw__commit(e);
+	}
+	if (rc != STW_OK) {
+		stw__store_fail(e, rc, what);
+		stw__rollback(e);
+		return rc;
+	}
+	out->batches++;
+	stw__failpoint(e, "prune.after_commit");
+	return STW_OK;
+}
+
+/* One batch of ended instances of definition `name`; *more is 1 when it was full. */
+static int instances_batch(struct stw_engine *e, const char *name, int64_t before, int batch,
+			   struct stw_prune_stats *out, int *more)
+{
+	int rc = stw__begin(e);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "beginning a retention batch");
+	struct stw__prune_counts c = { 0 };
+	rc = STW__S(e->store, prune_instances, name, before, batch, &c);
+	if ((rc = end_batch(e, rc, "deleting ended instances", out)) != STW_OK)
+		return rc;
+	out->instances += c.instances;
+	out->history += c.history;
+	out->timers += c.timers;
+	out->outbox += c.outbox;
+	*more = c.instances >= batch;
+	return STW_OK;
+}
+
+/* One batch of the dedup sweep from the engine's key; *more is 0 when it reached the end. */
+static int dedup_batch(struct stw_engine *e, int64_t before, int batch, struct stw_prune_stats *out,
+		       int *more)
+{
+	int rc = stw__begin(e);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "beginning a retention batch");
+	struct stw__dedup_key key = e->prune.key;
+	int64_t looked = 0, deleted = 0;
+	rc = STW__S(e->store, prune_dedup, before, batch, &key, &looked, &deleted);
+	if ((rc = end_batch(e, rc, "dropping dedup records", out)) != STW_OK)
+		return rc;
+	e->prune.key = key;
+	out->dedup += deleted;
+	out->dedup_looked += looked;
+	*more = key.context[0] != '\0' || key.command_id[0] != '\0';
+	return STW_OK;
+}
+
+/* 1 once max_ms (> 0) has passed since started (stw__mono_us). */
+static int time_up(const struct stw_prune_opts *o, int64_t started)
+{
+	return o->max_ms > 0 && stw__mono_us() - started >= o->max_ms * 1000;
+}
+
+STW_API int stw_prune(struct stw_engine *e, const struct stw_prune_opts *o,
+		      struct stw_prune_stats *out)
+{
+	STW__ENTER(e, STW__CALL_WRITE);
+	if (o == NULL || out == NULL)
+		return stw__fail(e, STW_EINVAL, "stw_prune: no options or no stats");
+	memset(out, 0, sizeof(*out));
+	if (o->ended_older_than_ms < 0 || o->dedup_older_than_ms < 0 || o->batch < 0 ||
+	    o->batch > STW_MAX_LIST || o->max_ms < 0)
+		return stw__fail(e, STW_EINVAL,
+				 "stw_prune: a negative age or max_ms, or a batch not from 0 to %d",
+				 STW_MAX_LIST);
+	if (e->txn != STW__TXN_NONE)
+		return stw__fail(e, STW_ESTATE,
+				 "stw_prune: each batch is a transaction of its own, not a part of "
+				 "one begun with stw_begin");
+	int batch = o->batch > 0 ? o->batch : STW__PRUNE_BATCH;
+	int64_t now = stw__now(e), started = stw__mono_us();
+	int more = 0, rc = STW_OK;
+	while (!e->prune.dedup && e->prune.def < e->ndefs) {
+		size_t i = e->prune.def;
+		if (o->ended_older_than_ms == 0 || skip_def(e, i)) {
+			e->prune.def++;
+			continue;
+		}
+		rc = instances_batch(e, e->defs[i].d->name, now - o->ended_older_than_ms, batch,
+				     out, &more);
+		if (rc != STW_OK)
+			return rc;
+		if (!more)
+			e->prune.def++;
+		if (time_up(o, started))
+			return STW_OK;
+	}
+	e->prune.dedup = 1;
+	while (o->dedup_older_than_ms > 0) {
+		if ((rc = dedup_batch(e, now - o->dedup_older_than_ms, batch, out, &more)) !=
+		    STW_OK)
+			return rc;
+		if (!more)
+			break;
+		if (time_up(o, started))
+			return STW_OK;
+	}
+	memset(&e->prune, 0, sizeof(e->prune));
+	out->finished = 1;
+	return STW_OK;
+}
