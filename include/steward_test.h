@@ -12,9 +12,10 @@
  *   when     a command executed by its service;
  *   advance  time moves, and the timers that fall due fire;
  *   expect   what a user would see: an instance's state and status, its
- *            fields, history, the commands it sent, its pending timers, the
- *            instances of a definition, the events of a log or a stream,
- *            a command a service refuses.
+ *            fields, history, the commands it sent and their delivery, its
+ *            pending timers, the instances of a definition, the commands
+ *            in the outbox, the events of a log or a stream, a command a
+ *            service refuses.
  *
  * Each call runs the engine until it is idle before it returns, unless the
  * scenario holds it (stw_test_hold) to make several things happen at once. A call that
@@ -199,6 +200,14 @@ int stw_test_expect_history(struct stw_test *t, const char *definition, const ch
 int stw_test_expect_sent(struct stw_test *t, const char *definition, const char *id,
 			 const char *context, const char *type, const char *fields_json, int times);
 
+/*
+ * The instance's commands whose delivery is at `status` (a word of
+ * STW_COMMAND_STATUS_MAP: pending, delivered, rejected, parked, skipped;
+ * NULL: any) are exactly `times`. 0 when it holds, else -1.
+ */
+int stw_test_expect_commands(struct stw_test *t, const char *definition, const char *id,
+			     const char *status, int times);
+
 /* The instance has a pending timer for `message_type` (pending = 1) or none (0). */
 int stw_test_expect_timer(struct stw_test *t, const char *definition, const char *id,
 			  const char *message_type, int pending);
@@ -222,6 +231,13 @@ long stw_test_count_events(struct stw_test *t, const char *context, const char *
  */
 int stw_test_expect_events(struct stw_test *t, const char *context, const char *stream,
 			   const char *correlation_id, const char *types);
+
+/*
+ * The commands waiting in the outbox for delivery (stw_pending_commands),
+ * those of every instance and periodic process, sent by this engine or by
+ * another on the same store; or -1 (why in stw_test_why).
+ */
+long stw_test_count_pending(struct stw_test *t);
 
 /* The instances of `definition` with `status` (NULL: any), or -1 (why in stw_test_why). */
 long stw_test_count_instances(struct stw_test *t, const char *definition, const char *status);

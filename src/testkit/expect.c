@@ -1,9 +1,9 @@
 /*
  * expect.c - the expectations of libsteward_test (include/steward_test.h):
- * what a user would see of an instance (its state, the commands it sent,
- * its timers, its history, its fields), of the instances of a definition
- * and of the logs. Each one that does not hold records why, with the
- * instance's history.
+ * what a user would see of an instance (its state, the commands it sent
+ * and their delivery, its timers, its history, its fields), of the
+ * instances of a definition, of the outbox and of the logs. Each one that
+ * does not hold records why, with the instance's history.
  */
 #include "testkit_int.h"
 
@@ -85,6 +85,26 @@ int stw_test_expect_sent(struct stw_test *t, const char *definition, const char 
 				      type ? type : "any command", fields_json ? " with " : "",
 				      fields_json ? fields_json : "", n, times);
 	json_decref(want);
+	json_decref(inst);
+	return rc;
+}
+
+int stw_test_expect_commands(struct stw_test *t, const char *definition, const char *id,
+			     const char *status, int times)
+{
+	json_t *inst = instance(t, definition, id);
+	int n = 0;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(inst, "commands"), i, c)
+	{
+		n += status == NULL || strcmp(field(c, "status"), status) == 0;
+	}
+	int rc = inst == NULL ? -1
+		 : n == times
+		     ? 0
+		     : stw__test_fail(t, definition, id, "%s %s has %d commands %s, not %d",
+				      definition, id, n, status ? status : "(any status)", times);
 	json_decref(inst);
 	return rc;
 }
@@ -317,4 +337,14 @@ int64_t stw_test_next_timer(struct stw_test *t)
 		return -1;
 	}
 	return due;
+}
+
+long stw_test_count_pending(struct stw_test *t)
+{
+	int64_t n = 0;
+	if (stw__test_flush(t) != 0)
+		return -1;
+	int rc = stw_pending_commands(t->e, &n);
+	return rc == STW_OK ? (long)n
+			    : stw__test_fail_engine(t, "counting the pending commands", rc);
 }

@@ -341,14 +341,75 @@ static void test_given_store(void **state)
 	assert_int_equal(fx_world_fini(&w), 0);
 }
 
+/*
+ * The outbox and the delivery of commands: another engine on the store, which
+ * leaves delivery to the kit's (delivered_elsewhere), steps s1 to its Ship;
+ * the kit sees one command pending, and its own run delivers it (a stub).
+ * Ship to a context nobody serves is parked.
+ */
+static void test_pending_delivery(void **state)
+{
+	(void)state;
+	struct fx_world w;
+	assert_int_equal(fx_world_init(&w, "testkit", FX_T0), 0);
+	struct stw_test_options o = { .quiet = 1, .store = w.db };
+	struct stw_test *t = NULL;
+	assert_int_equal(stw_test_open(&o, shipment_setup, NULL, &t), 0);
+	assert_int_equal(stw_test_stub(t, "Carrier", "Ship", "Shipped", NULL), 0);
+	assert_int_equal(stw_test_count_pending(t), 0);
+
+	const struct stw_options elsewhere = { .delivered_elsewhere = 1 };
+	struct stw_engine *other = NULL;
+	assert_stw_ok(NULL, fx_open(&w, NULL, &elsewhere, &other));
+	assert_stw_ok(other, shipment_setup(other, NULL));
+	json_t *none = json_object();
+	struct stw_event packed = { .type = "Packed", .stream = "s1", .correlation_id = "s1" };
+	struct stw_event paid = { .type = "Paid", .stream = "pay-s1", .correlation_id = "s1" };
+	packed.data = paid.data = none;
+	assert_stw_ok(other, stw_append(other, "Warehouse", STW_ANY_VERSION, &packed, 1, NULL));
+	assert_stw_ok(other, stw_append(other, "Payments", STW_ANY_VERSION, &paid, 1, NULL));
+	json_decref(none);
+	assert_stw_ok(other, stw_run_until_idle(other));
+	stw_close(other);
+
+	assert_int_equal(stw_test_count_pending(t), 1);
+	assert_int_equal(stw_test_expect_commands(t, "shipment", "s1", "pending", 1), 0);
+	assert_int_equal(stw_test_expect_commands(t, "shipment", "s1", "delivered", 1), -1);
+	assert_non_null(strstr(stw_test_why(t), "shipment s1 has 0 commands delivered, not 1"));
+	assert_int_equal(stw_test_advance(t, 0), 0);
+	assert_int_equal(stw_test_count_pending(t), 0);
+	assert_int_equal(stw_test_expect_commands(t, "shipment", "s1", "delivered", 1), 0);
+	assert_int_equal(stw_test_expect_commands(t, "shipment", "s1", NULL, 1), 0);
+	assert_int_equal(stw_test_expect_commands(t, "shipment", "s1", "pending", 0), 0);
+	assert_int_equal(stw_test_expect_state(t, "shipment", "s1", "Shipped", "completed"), 0);
+	assert_int_equal(stw_test_failures(t), 1);
+	stw_test_close(t);
+	assert_int_equal(fx_world_fini(&w), 0);
+
+	t = open_quiet(0, 0);
+	assert_int_equal(stw_test_given(t, "Warehouse", "s2", "Packed", NULL, NULL), 0);
+	assert_int_equal(stw_test_given(t, "Payments", "pay-s2", "Paid", "s2", NULL), 0);
+	assert_int_equal(stw_test_expect_commands(t, "shipment", "s2", "parked", 1), 0);
+	assert_int_equal(stw_test_expect_commands(t, "shipment", "s2", "delivered", 0), 0);
+	assert_int_equal(stw_test_count_pending(t), 0);
+	assert_int_equal(stw_test_failures(t), 0);
+	stw_test_close(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timer),          cmocka_unit_test(test_failure_says_why),
-		cmocka_unit_test(test_stubs),          cmocka_unit_test(test_faults_hold),
-		cmocka_unit_test(test_faults_catch),   cmocka_unit_test(test_faults_happen),
-		cmocka_unit_test(test_hold_replay),    cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_restart_timers), cmocka_unit_test(test_given_store),
+		cmocka_unit_test(test_timer),
+		cmocka_unit_test(test_failure_says_why),
+		cmocka_unit_test(test_stubs),
+		cmocka_unit_test(test_faults_hold),
+		cmocka_unit_test(test_faults_catch),
+		cmocka_unit_test(test_faults_happen),
+		cmocka_unit_test(test_hold_replay),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_restart_timers),
+		cmocka_unit_test(test_given_store),
+		cmocka_unit_test(test_pending_delivery),
 	};
 	return cmocka_run_group_tests_name("testkit", tests, NULL, NULL);
 }
