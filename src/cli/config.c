@@ -224,8 +224,7 @@ int stw__cli_store_file(const char *store, char *path, size_t cap)
 	return 1;
 }
 
-/* Parses a decimal integer in [min, max]: 0, or -1. */
-static int parse_number(const char *s, long long min, long long max, long long *out)
+int stw__cli_config_number(const char *s, long long min, long long max, long long *out)
 {
 	char *end = NULL;
 	errno = 0;
@@ -238,117 +237,12 @@ static int parse_number(const char *s, long long min, long long max, long long *
 
 int stw__cli_config_stuck_after(const char *s, long long *out, char *err, size_t cap)
 {
-	if (parse_number(s, 1, STW__CLI_MAX_STUCK_AFTER_S, out) != 0) {
+	if (stw__cli_config_number(s, 1, STW__CLI_MAX_STUCK_AFTER_S, out) != 0) {
 		snprintf(err, cap, "'%s' is not a whole number of seconds from 1 to %lld", s,
 			 STW__CLI_MAX_STUCK_AFTER_S);
 		return -1;
 	}
 	return 0;
-}
-
-/* The keys of [http]: names, ranges, defaults (http/server.h) and where each goes. */
-static const struct http_key {
-	const char *key, *flag;
-	long long min, max;
-	int zero_no_cap; /* a setting of 0 means no cap (stored as -1) */
-	int def;
-	size_t at; /* offsetof the field in struct stw__cli_http_limits */
-} http_keys[STW__CLI_HTTP_NKEYS] = {
-	[STW__CLI_HTTP_THREADS] = { "threads", "http-threads", 1, STW_HTTP_THREADS_MAX, 0,
-				    STW_HTTP_THREADS,
-				    offsetof(struct stw__cli_http_limits, threads) },
-	[STW__CLI_HTTP_MAX_CONNECTIONS] = { "max_connections", "max-connections", 1,
-					    STW_HTTP_CONNECTIONS_MAX, 0, STW_HTTP_MAX_CONNECTIONS,
-					    offsetof(struct stw__cli_http_limits,
-						     max_connections) },
-	[STW__CLI_HTTP_MAX_PER_IP] = { "max_connections_per_ip", "max-connections-per-ip", 0,
-				       STW_HTTP_CONNECTIONS_MAX, 1, STW_HTTP_MAX_PER_IP,
-				       offsetof(struct stw__cli_http_limits, max_per_ip) },
-	[STW__CLI_HTTP_READ_TIMEOUT] = { "read_timeout", "read-timeout", 1,
-					 STW_HTTP_READ_TIMEOUT_MAX, 0, STW_HTTP_READ_TIMEOUT_S,
-					 offsetof(struct stw__cli_http_limits, read_timeout_s) },
-	[STW__CLI_HTTP_MAX_STREAMS] = { "max_streams", "max-streams", 0, STW_HTTP_CONNECTIONS_MAX,
-					1, STW_HTTP_MAX_STREAMS,
-					offsetof(struct stw__cli_http_limits, max_streams) },
-};
-
-/* Limit k of *l. */
-static int *http_field(struct stw__cli_http_limits *l, int k)
-{
-	return (int *)((char *)l + http_keys[k].at);
-}
-
-int stw__cli_config_http_key(const char *name)
-{
-	for (int k = 0; k < STW__CLI_HTTP_NKEYS; k++)
-		if (strcmp(http_keys[k].key, name) == 0)
-			return k;
-	return -1;
-}
-
-const char *stw__cli_config_http_name(enum stw__cli_http_key k, int flag)
-{
-	return flag ? http_keys[k].flag : http_keys[k].key;
-}
-
-int stw__cli_config_http(struct stw__cli_http_limits *l, enum stw__cli_http_key k,
-			 const char *value, char *err, size_t cap)
-{
-	const struct http_key *d = &http_keys[k];
-	long long v = 0;
-	if (parse_number(value, d->min, d->max, &v) != 0) {
-		snprintf(err, cap, "'%s' is not a whole number from %lld to %lld%s", value, d->min,
-			 d->max, d->zero_no_cap ? " (0: no cap)" : "");
-		return -1;
-	}
-	*http_field(l, k) = v == 0 && d->zero_no_cap ? -1 : (int)v;
-	return 0;
-}
-
-int stw__cli_config_http_flag(struct stw__cli_http_limits *l, int opt, int base, const char *value)
-{
-	char err[256];
-	enum stw__cli_http_key k = (enum stw__cli_http_key)(opt - base);
-	if (stw__cli_config_http(l, k, value, err, sizeof(err)) != 0) {
-		fprintf(stderr, "steward: --%s: %s\n", http_keys[k].flag, err);
-		return -1;
-	}
-	return 0;
-}
-
-void stw__cli_config_http_over(struct stw__cli_http_limits *l,
-			       const struct stw__cli_http_limits *over)
-{
-	struct stw__cli_http_limits o = *over;
-	for (int k = 0; k < STW__CLI_HTTP_NKEYS; k++)
-		if (*http_field(&o, k) != 0)
-			*http_field(l, k) = *http_field(&o, k);
-}
-
-void stw__cli_config_http_usage(FILE *f)
-{
-	fprintf(f,
-		"  --http-threads N  threads serving HTTP connections (default %d)\n"
-		"  --max-connections N  HTTP connections open at once (default %d)\n"
-		"  --max-connections-per-ip N  of one client address (default %d; 0: no cap)\n"
-		"  --read-timeout SECONDS  time a request has to arrive whole, headers and body\n"
-		"                    (default %d)\n"
-		"  --max-streams N   live streams (/api/stream) open at once (default %d; 0: no\n"
-		"                    cap)\n",
-		STW_HTTP_THREADS, STW_HTTP_MAX_CONNECTIONS, STW_HTTP_MAX_PER_IP,
-		STW_HTTP_READ_TIMEOUT_S, STW_HTTP_MAX_STREAMS);
-}
-
-void stw__cli_config_http_print(const struct stw__cli_http_limits *l, FILE *f)
-{
-	struct stw__cli_http_limits copy = *l;
-	for (int k = 0; k < STW__CLI_HTTP_NKEYS; k++) {
-		int v = *http_field(&copy, k);
-		if (v < 0)
-			fprintf(f, "%-23s no cap\n", http_keys[k].key);
-		else
-			fprintf(f, "%-23s %d\n", http_keys[k].key, v ? v : http_keys[k].def);
-	}
 }
 
 int stw__cli_config_remote_flag(struct stw__cli_serve_config *c, const char *spec, char *err,
@@ -510,7 +404,7 @@ static int set_store(struct parse *p, const char *key, const char *value)
 static int set_number(struct parse *p, const char *section, const char *key, const char *value,
 		      long long min, long long max, long long *out)
 {
-	if (parse_number(value, min, max, out) != 0)
+	if (stw__cli_config_number(value, min, max, out) != 0)
 		return fail(p, "[%s] %s: '%s' is not a whole number from %lld to %lld", section,
 			    key, value, min, max);
 	return 1;

@@ -93,6 +93,9 @@ enum stw__cli_http_key {
 		"max-streams", required_argument, NULL, (base) + STW__CLI_HTTP_MAX_STREAMS         \
 	}
 
+/* Parses a decimal integer in [min, max] into *out: 0, or -1. */
+int stw__cli_config_number(const char *s, long long min, long long max, long long *out);
+
 /* The key of [http] named `name`, or -1. */
 int stw__cli_config_http_key(const char *name);
 
