@@ -530,8 +530,18 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 					    value);
 			return 1;
 		}
+		if (strcmp(key, "wait") == 0) {
+			if (stw__cli_config_duration(value, &p->c->store_wait_ms) != 0)
+				return fail(
+				    p,
+				    "[store] wait: '%s' is not a duration (a whole number and "
+				    "ms, s, m, h or d, as 60s; or off)",
+				    value);
+			return 1;
+		}
 		return fail(
-		    p, "[store] has no key '%s' (url, synchronous; path: the older name of url)",
+		    p,
+		    "[store] has no key '%s' (url, synchronous, wait; path: the older name of url)",
 		    key);
 	}
 	if (strcmp(section, "contexts") == 0) {
@@ -667,6 +677,9 @@ void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f)
 	else
 		fprintf(f, "synchronous  %s\n",
 			c->synchronous >= 0 ? sync_names[c->synchronous] : "full");
+	fprintf(f, "store_wait   ");
+	stw__cli_config_print_duration(f, c->store_wait_ms);
+	fprintf(f, "\n");
 	for (size_t i = 0; i < c->nload; i++)
 		fprintf(f, "load         %s\n", c->load[i]);
 	for (size_t i = 0; i < c->naccept; i++)

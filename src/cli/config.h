@@ -148,6 +148,9 @@ static inline int stw__cli_retention_on(const struct stw__cli_retention *r)
  */
 int stw__cli_config_duration(const char *s, int64_t *ms);
 
+/* Prints a duration in the largest unit that divides it ("30d", "1500ms"); 0 (or less): off. */
+void stw__cli_config_print_duration(FILE *f, int64_t ms);
+
 /*
  * Sets key of [retention] from its text. Returns 0, or -1 with a message in
  * err about the value, or -2 with one naming the keys when key is not one.
@@ -177,6 +180,7 @@ struct stw__cli_serve_config {
 	long long stuck_after_s; /* 0: STW__CLI_STUCK_AFTER_S */
 	char *store;             /* a path or URL (stw_open); NULL: STW__CLI_DEFAULT_DB */
 	int synchronous;         /* -1: default (full); 0 off, 1 normal, 2 full */
+	int64_t store_wait_ms;   /* [store] wait: how long the start waits for the store; 0: not */
 	char **load;             /* plugins, in order */
 	int *load_line;          /* the file's line that lists each plugin; 0: a flag */
 	size_t nload;

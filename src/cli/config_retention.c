@@ -94,9 +94,13 @@ int stw__cli_config_retention(struct stw__cli_retention *r, const char *key, con
 	return -2;
 }
 
-/* A duration as the settings print it: the largest unit that divides it. */
-static void print_duration(FILE *f, int64_t ms)
+/* A duration as the settings print it: the largest unit that divides it; 0 (or less): off. */
+void stw__cli_config_print_duration(FILE *f, int64_t ms)
 {
+	if (ms <= 0) {
+		fprintf(f, "off");
+		return;
+	}
 	static const struct {
 		const char *unit;
 		long long ms;
@@ -118,16 +122,11 @@ void stw__cli_config_retention_print(const struct stw__cli_retention *r, FILE *f
 		return;
 	}
 	fprintf(f, "retention    keep_ended=");
-	if (r->keep_ended_ms > 0)
-		print_duration(f, r->keep_ended_ms);
-	else
-		fprintf(f, "off");
+	stw__cli_config_print_duration(f, r->keep_ended_ms);
 	fprintf(f, " keep_dedup=");
-	if (r->keep_dedup_ms > 0)
-		print_duration(f, r->keep_dedup_ms);
-	else
-		fprintf(f, "off");
+	stw__cli_config_print_duration(f, r->keep_dedup_ms);
 	fprintf(f, " every=");
-	print_duration(f, r->every_ms > 0 ? r->every_ms : STW__CLI_RETENTION_EVERY_MS);
+	stw__cli_config_print_duration(f,
+				       r->every_ms > 0 ? r->every_ms : STW__CLI_RETENTION_EVERY_MS);
 	fprintf(f, " batch=%d\n", r->batch > 0 ? r->batch : STW__CLI_RETENTION_BATCH);
 }

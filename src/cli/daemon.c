@@ -419,6 +419,36 @@ static int retention_step(struct worker *w, struct pruning *p, double t)
 	return p->active;
 }
 
+/*
+ * Opens the worker's engine. A store that cannot be opened yet (a database
+ * server starting, or not reachable yet) is tried again for up to
+ * o->store_wait_ms, every 250 ms doubling to 5 s, each failure said on
+ * stderr; SIGINT or SIGTERM ends the wait. Returns stw_open's last code.
+ */
+static int open_store(struct worker *w, const struct stw__cli_daemon_options *o,
+		      const struct stw_options *eo, const char *shown)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int64_t pause = 250;
+	for (;;) {
+		int rc = stw_open(o->store, eo, &w->e);
+		double waited = seconds_since(&start) * 1000;
+		if (rc == STW_OK || stop_requested ||
+		    waited + (double)pause > (double)o->store_wait_ms)
+			return rc;
+		char why[STW__CLI_MAX_LOG];
+		fprintf(stderr, "steward: waiting for %s (%.0f s of %lld): %s\n", shown,
+			waited / 1000, (long long)(o->store_wait_ms / 1000),
+			stw__cli_shown_n(why, sizeof(why), stw__cli_open_reason(w->log, rc),
+					 STW__CLI_MAX_LOG / 2));
+		worker_wait(w, pause, 0);
+		if (stop_requested)
+			return rc;
+		pause = pause * 2 > 5000 ? 5000 : pause * 2;
+	}
+}
+
 int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 {
 	struct worker w = { .o = o };
@@ -444,7 +474,9 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 	};
 	char shown[STW__CLI_STORE_SHOWN_CAP]; /* the store without its password */
 	stw__cli_store_shown(shown, o->store);
-	int rc = stw_open(o->store, &eo, &w.e);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	int rc = open_store(&w, o, &eo, shown);
 	if (rc != STW_OK) {
 		char why[STW__CLI_MAX_LOG];
 		stw__cli_error("cannot open %s: %s", shown,

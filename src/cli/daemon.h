@@ -14,6 +14,8 @@ struct stw__cli_daemon_options {
 	int slow;           /* SLOW_DOWN: wait 5 s per process step, 250 ms per command */
 	int quiet;          /* do not narrate events on stdout */
 	double run_for;     /* seconds; 0: until SIGINT/SIGTERM */
+	/* At start, how long to wait for a store that cannot be opened yet (ms); 0: not. */
+	int64_t store_wait_ms;
 	/* Registers the services and definitions on each engine opened. */
 	stw__http_setup_fn setup;
 	void *setup_ud;

@@ -53,6 +53,9 @@ static void usage(FILE *f)
 	      "  --store STORE     an SQLite file's path (or sqlite:PATH) or a postgresql://\n"
 	      "                    URL (env STEWARD_STORE; default " STW__CLI_DEFAULT_DB ", the\n"
 	      "                    default of the other commands too; --db: its older name)\n"
+	      "  --store-wait DURATION  at start, wait this long (60s, 5m) for a store that\n"
+	      "                    cannot be opened yet, a database server starting, before\n"
+	      "                    giving up (default: off, give up at once)\n"
 	      "  --load PATH       load a plugin (repeatable; adds to the file's; each once)\n"
 	      "  --remote NAME=URL the service of context NAME is at URL (repeatable)\n"
 	      "  --token-file PATH the API's bearer token\n"
@@ -68,7 +71,8 @@ static void usage(FILE *f)
 	stw__cli_config_http_usage(f);
 	fputs("\n"
 	      "The file's sections: [server] listen, token_file, stuck_after; [store] url,\n"
-	      "synchronous (SQLite's: full, normal, off); [definitions] load (several lines);\n"
+	      "synchronous (SQLite's: full, normal, off), wait; [definitions] load (several\n"
+	      "lines);\n"
 	      "[contexts] accept;\n"
 	      "[http] threads, max_connections, max_connections_per_ip, read_timeout,\n"
 	      "max_streams; [remote NAME] url,\n"
@@ -204,6 +208,7 @@ struct flags {
 	size_t nremote;
 	const char *accept;
 	const char *stuck_after;
+	const char *store_wait;
 	struct stw__cli_http_limits http; /* the flags given; 0: not given */
 	double run_for;
 	int check;
@@ -225,6 +230,7 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 		{ "token-file", required_argument, NULL, 't' },
 		{ "accept-contexts", required_argument, NULL, 'a' },
 		{ "stuck-after", required_argument, NULL, 'S' },
+		{ "store-wait", required_argument, NULL, 'W' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -268,6 +274,9 @@ static int parse_flags(int argc, char **argv, struct flags *fl)
 			break;
 		case 'S':
 			fl->stuck_after = optarg;
+			break;
+		case 'W':
+			fl->store_wait = optarg;
 			break;
 		case 'f':
 			fl->run_for = strtod(optarg, &end);
@@ -358,6 +367,12 @@ static int resolve(struct stw__cli_serve_config *c, const struct flags *fl, char
 		snprintf(err, cap, "--stuck-after: %s", why);
 		return -1;
 	}
+	if (fl->store_wait != NULL &&
+	    stw__cli_config_duration(fl->store_wait, &c->store_wait_ms) != 0) {
+		snprintf(err, cap, "--store-wait: '%s' is not a duration (60s, 5m, ...)",
+			 fl->store_wait);
+		return -1;
+	}
 	if (fl->accept != NULL && stw__cli_config_accept(c, fl->accept, why, sizeof(why)) != 0) {
 		snprintf(err, cap, "--accept-contexts: %s", why);
 		return -1;
@@ -425,6 +440,7 @@ int stw__cli_serve(int argc, char **argv)
 		.token_file = s.cfg.token_file,
 		.accept_contexts = (const char *const *)s.cfg.accept,
 		.stuck_after_ms = s.cfg.stuck_after_s * 1000,
+		.store_wait_ms = s.cfg.store_wait_ms,
 		.http = s.cfg.http,
 		.retention = s.cfg.retention,
 		.synchronous = s.cfg.synchronous + 1,

@@ -11,7 +11,10 @@
 #    /readyz answer 200, a new voiding process completes, the command
 #    refused during the outage goes through when sent again, and /metrics
 #    counts the lost connections and the new ones of the worker and of the
-#    API, each up again.
+#    API, each up again;
+#  - a daemon started while the server is away: steward serve gives up at once
+#    (exit 1), or with --store-wait 30s says it waits and starts once the
+#    server is back.
 set -u
 : "${STEWARD_TEST_PG_RESTART:?run by scripts/pg-cluster.sh run}"
 export STEWARD_TEST_STORE=pg
@@ -79,5 +82,35 @@ for engine in worker api; do
 	expect "...and is up" metric "steward_store_up{engine=\"$engine\"} 1"
 done
 stop restart
+
+# A daemon that starts while the server is away: steward serve gives up at
+# once, unless --store-wait lets it wait for the server to come back.
+DB=$(store restart)
+$STEWARD_TEST_PG_RESTART 4 >"$TMP/pg_ctl2.out" 2>&1 &
+restarter=$!
+down=0
+for _ in $(seq 100); do
+	"$BIN" ps --store "$DB" >/dev/null 2>&1 || {
+		down=1
+		break
+	}
+	sleep 0.05
+done
+expect "the server is away again" test "$down" = 1
+"$BIN" serve --store "$DB" --listen 127.0.0.1:0 --for 5 >"$TMP/nowait.out" 2>&1
+rc=$?
+expect "steward serve without --store-wait gives up at once (exit $rc)" test "$rc" = 1
+expect "...saying it cannot open the store" grep -q '^steward: cannot open ' "$TMP/nowait.out"
+start_daemon "$TMP/wait.out" serve --store "$DB" --listen 127.0.0.1:0 --store-wait 30s
+expect "with --store-wait 30s it waits, and starts once the server is back" test -n "$PORT"
+expect "...having said what it waits for" grep -q '^steward: waiting for .*(0 s of 30)' "$TMP/wait.out"
+URL=http://127.0.0.1:$PORT
+expect "...and answers /healthz 200" poll /healthz 200
+wait "$restarter"
+kill -TERM "$DAEMON"
+wait "$DAEMON"
+rc=$?
+DAEMON=""
+expect "...and stops cleanly (exit $rc)" test "$rc" = 0
 [ "$STATUS" = 0 ] && echo "pg_restart: all passed"
 exit "$STATUS"

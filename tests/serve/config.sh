@@ -188,6 +188,12 @@ store_conf config-4.9 'path = old.db\nurl = new.db\n' 2 \
 	'store\.conf:3: \[store\] url and path \(line 2\) are both set'
 store_conf config-4.10 'url = postgresql:///steward\nsynchronous = normal\n' 2 \
 	'store\.conf: \[store\] synchronous is SQLite.s setting.*synchronous_commit'
+# wait: how long the start waits for a store it cannot open yet (a flag too).
+store_conf config-4.11 'url = s.db\n' 0 '^store_wait +off$'
+store_conf config-4.12 'url = s.db\nwait = 90s\n' 0 '^store_wait +90s$'
+store_conf config-4.13 'url = s.db\nwait = soon\n' 2 'store\.conf:3: \[store\] wait: .soon. is not a duration'
+check config-4.14 0 '^store_wait +2m$' -- --store-wait 2m --check-config
+check config-4.15 2 '--store-wait: .forever. is not a duration' -- --store-wait forever --check-config
 store_conf config-4.11 'url =\n' 2 'store\.conf:2: \[store\] url is empty'
 store_conf config-4.12 'name = x\n' 2 "store\.conf:2: \\[store\\] has no key .name. \\(url, synchronous"
 STEWARD_STORE=postgresql:///other store_conf config-4.13 'url = x.db\n' 0 '^store +postgresql:///other$'
