@@ -527,8 +527,6 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 				"limit (ulimit -Hn) allows no more\n",
 				in_force.max_connections, o->http.max_connections);
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (courier_start(&w, o) != 0) {
 		status = 1;

@@ -168,12 +168,8 @@ int stw__reenter(struct stw_engine *e, const struct stw__def *def, struct stw__i
 	int rc = stw__inst_data(e, def, in);
 	if (rc != STW_OK)
 		return rc;
-	/* The first transition of the table that enters the state: its commands
-	 * and timers are the state's work, done again. */
-	int t = -1;
-	for (int i = 0; i < def->ntransitions && t < 0; i++)
-		if (def->to[i] == state)
-			t = i;
+	/* The state's work (the first transition entering it), done again. */
+	int t = stw__entering_transition(def, state);
 	int from = in->state;
 	struct stw_step_info si = step_info(def, in, from, state, ev);
 	struct stw__plan p = { .ntimers = 0 };

@@ -18,6 +18,14 @@ int stw__find_transition(const struct stw__def *def, int from, const char *type)
 	return -1;
 }
 
+int stw__entering_transition(const struct stw__def *def, int state)
+{
+	for (int i = 0; i < def->ntransitions; i++)
+		if (def->to[i] == state)
+			return i;
+	return -1;
+}
+
 int stw__handles_type(const struct stw__def *def, const char *type)
 {
 	for (int i = 0; i < def->ntransitions; i++)

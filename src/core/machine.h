@@ -13,6 +13,13 @@
 /* The transition of `def` from state `from` (-1: a trigger) on `type`, or -1. */
 int stw__find_transition(const struct stw__def *def, int from, const char *type);
 
+/*
+ * The first transition of `def`'s table that enters state index `state`
+ * (its commands and timers are the state's work: a retry and a migration
+ * do them again), or -1.
+ */
+int stw__entering_transition(const struct stw__def *def, int state);
+
 /* 1 if some transition of `def` is on `type`. */
 int stw__handles_type(const struct stw__def *def, const char *type);
 

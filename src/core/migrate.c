@@ -8,6 +8,7 @@
  * rest. A dry run reads the same way and writes nothing.
  */
 #include "core/instance.h"
+#include "core/machine.h"
 #include "core/txn.h"
 
 #include <stdio.h>
@@ -92,15 +93,6 @@ static void timers_free(struct timers *t)
 	t->n = 0;
 }
 
-/* 1 when state index st of d has a transition on message `type`. */
-static int accepts(const struct stw__def *d, int st, const char *type)
-{
-	for (int i = 0; i < d->ntransitions; i++)
-		if (d->from[i] == st && strcmp(d->d->transitions[i].on, type) == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * The state of the new version that stored state `state` maps to, or -1
  * with r->why saying why the instance cannot move.
@@ -152,10 +144,7 @@ struct move {
 static int plan_arming(struct run *r, const struct stored *s, struct move *mv)
 {
 	const struct stw__def *d = r->to;
-	int t = -1;
-	for (int i = 0; i < d->ntransitions && t < 0; i++)
-		if (d->to[i] == mv->state)
-			t = i;
+	int t = stw__entering_transition(d, mv->state);
 	if (t < 0 || strcmp(s->status, stw__istatus_word(STW__I_ACTIVE)) != 0)
 		return STW_OK;
 	const struct stw_transition_def *td = &d->d->transitions[t];
@@ -167,7 +156,7 @@ static int plan_arming(struct run *r, const struct stored *s, struct move *mv)
 	struct stw_step_info si = {
 		.definition = r->name,
 		.instance_id = s->row.id,
-		.from = mv->state >= 0 ? d->d->states[mv->state].name : NULL,
+		.from = d->d->states[mv->state].name,
 		.to = d->d->states[mv->state].name,
 		.data = mv->data,
 		.event = &ev,
@@ -248,7 +237,7 @@ static int plan_move(struct run *r, const struct stored *s, struct move *mv)
 		return STW_OK;
 	}
 	for (int i = 0; i < mv->timers.n; i++)
-		mv->keep[i] = accepts(r->to, mv->state, mv->timers.type[i]);
+		mv->keep[i] = stw__find_transition(r->to, mv->state, mv->timers.type[i]) >= 0;
 	if (plan_arming(r, s, mv) != STW_OK)
 		mv->state = -1;
 	return STW_OK;
