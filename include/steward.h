@@ -213,6 +213,12 @@ struct stw_options {
 	 * arbitrates alone. A PostgreSQL store, whose writers do not wait on
 	 * one lock, ignores it. */
 	struct stw_write_gate *write_gate;
+	/* The worker's membership of a cluster (steward_cluster.h); borrowed,
+	 * it must outlive the engine. The engine then steps, fires timers,
+	 * delivers and runs periodic processes only for what the worker holds,
+	 * and fences each of its transactions. NULL (default): the engine is
+	 * alone, or shares the store without partitions. */
+	struct stw_cluster *cluster;
 };
 
 /*
@@ -468,6 +474,7 @@ struct stw_store_status {
 STW_API void stw_store_status(const struct stw_engine *e, struct stw_store_status *out);
 
 #include <steward_inspect.h>
+#include <steward_cluster.h>
 
 #ifdef __cplusplus
 }

@@ -577,6 +577,13 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 			return fail(p, "%s", why);
 		return rc == 0 ? 1 : fail(p, "[retention] %s: %s", key, why);
 	}
+	if (strcmp(section, "cluster") == 0) {
+		char why[256];
+		int rc = stw__cli_config_cluster(&p->c->cluster, key, value, why, sizeof(why));
+		if (rc == -2)
+			return fail(p, "%s", why);
+		return rc == 0 ? 1 : fail(p, "[cluster] %s: %s", key, why);
+	}
 	switch (remote_section(section, name, sizeof(name))) {
 	case 1:
 		return on_remote_key(p, section, name, key, value);
@@ -587,7 +594,7 @@ static int on_key(void *ud, const char *section, const char *key, const char *va
 			return fail(p, "'%s' is outside any section", key);
 		return fail(p,
 			    "unknown section [%s] (server, store, definitions, contexts, http, "
-			    "retention, remote NAME)",
+			    "retention, cluster, remote NAME)",
 			    section);
 	}
 }
@@ -686,6 +693,7 @@ void stw__cli_config_print(const struct stw__cli_serve_config *c, FILE *f)
 		fprintf(f, "accept       %s\n", c->accept[i]);
 	stw__cli_config_http_print(&c->http, f);
 	stw__cli_config_retention_print(&c->retention, f);
+	stw__cli_config_cluster_print(&c->cluster, f);
 	for (size_t i = 0; i < c->nremotes; i++) {
 		const struct stw__cli_serve_remote *r = &c->remotes[i];
 		fprintf(f, "remote       %s ", r->name);

@@ -22,6 +22,9 @@
  *                  for ever, the default), every = DURATION (default 60s),
  *                  batch = N (default 100); a duration is a whole number
  *                  and ms, s, m, h or d ("30d")
+ *   [cluster]      enabled = on | off, worker = ID, lease = DURATION (8s),
+ *                  renew = DURATION (2s), partitions = N (a new cluster's:
+ *                  64), moves = N (8), audit = on | off
  *
  * Relative paths in a file are relative to the file's directory. Every
  * failure is a message naming the file, the line and the key.
@@ -161,6 +164,27 @@ int stw__cli_config_retention(struct stw__cli_retention *r, const char *key, con
 /* Prints the retention settings on one line (for --check-config). */
 void stw__cli_config_retention_print(const struct stw__cli_retention *r, FILE *f);
 
+/* The cluster ([cluster], config_cluster.c); 0 fields take the library's defaults. */
+struct stw__cli_cluster {
+	int enabled;      /* join the store's cluster (PostgreSQL) */
+	char worker[128]; /* the worker's id; "": HOST:PID */
+	int64_t lease_ms;
+	int64_t renew_ms;
+	int partitions; /* for the first worker ever to join */
+	int moves;
+	int audit;
+};
+
+/*
+ * Sets key of [cluster] from its text. Returns 0, or -1 with a message in
+ * err about the value, or -2 with one naming the keys when key is not one.
+ */
+int stw__cli_config_cluster(struct stw__cli_cluster *c, const char *key, const char *value,
+			    char *err, size_t cap);
+
+/* Prints the cluster settings on one line (for --check-config). */
+void stw__cli_config_cluster_print(const struct stw__cli_cluster *c, FILE *f);
+
 /* One remote context. Numbers left 0 take the transport's or engine's default. */
 struct stw__cli_serve_remote {
 	char *name;              /* the context */
@@ -190,6 +214,7 @@ struct stw__cli_serve_config {
 	size_t naccept;
 	struct stw__cli_http_limits http;    /* [http] */
 	struct stw__cli_retention retention; /* [retention] */
+	struct stw__cli_cluster cluster;     /* [cluster] */
 };
 
 /* Fills *c with empty settings. */

@@ -19,6 +19,7 @@
 
 #define POLL_MS         100  /* idle wait: the poll for work other processes wrote */
 #define RETRY_MS        1000 /* wait after a failed round or delivery */
+#define CLUSTER_POLL_MS 5000 /* the same in a cluster, whose commits wake its members */
 #define SLOW_STEP_MS    5000 /* SLOW_DOWN: per process step */
 #define SLOW_COMMAND_MS 250  /* SLOW_DOWN: per command delivered */
 #define STOP_CHECK_MS   100  /* how often a wait looks whether SIGTERM came */
@@ -62,6 +63,8 @@ struct worker {
 	char log[STW__CLI_MAX_LOG];
 	struct stw_write_gate *gate; /* the queue of the daemon's engines for the write lock */
 	struct courier *courier;     /* NULL when no context is remote */
+	struct stw_cluster *cluster; /* the worker's membership ([cluster]); NULL: none */
+	int cluster_refused;         /* [cluster] cannot work: said already */
 	struct stw__http *http;
 	struct stw__http_metrics metrics;
 	const struct stw__cli_daemon_options *o;
@@ -189,7 +192,8 @@ static void *courier_run(void *ud)
 		if (stop)
 			break;
 		int n = 0;
-		int64_t wait = POLL_MS; /* the poll for commands other processes wrote */
+		/* The poll for commands other processes wrote (a cluster's members are woken). */
+		int64_t wait = c->w->cluster ? CLUSTER_POLL_MS : POLL_MS;
 		int rc = stw_deliver_remote(c->e, &n);
 		stw__http_metrics_store(&c->w->metrics, STW__HTTP_DELIVERY, c->e);
 		if (rc != STW_OK) {
@@ -250,6 +254,7 @@ static int courier_start(struct worker *w, const struct stw__cli_daemon_options 
 		.observer = courier_observe,
 		.observer_ud = c,
 		.write_gate = w->gate,
+		.cluster = w->cluster,
 	};
 	int rc = stw_open(o->store, &eo, &c->e);
 	if (rc == STW_OK && o->setup != NULL)
@@ -401,6 +406,9 @@ static int retention_step(struct worker *w, struct pruning *p, double t)
 	const struct stw__cli_retention *r = &w->o->retention;
 	if (!stw__cli_retention_on(r) || (!p->active && t < p->next))
 		return 0;
+	/* In a cluster, the worker that runs the periodic processes prunes. */
+	if (!stw_cluster_holds_periodic(w->cluster))
+		return 0;
 	p->active = 1;
 	struct stw_prune_opts po = { .ended_older_than_ms = r->keep_ended_ms,
 				     .dedup_older_than_ms = r->keep_dedup_ms,
@@ -419,6 +427,50 @@ static int retention_step(struct worker *w, struct pruning *p, double t)
 	return p->active;
 }
 
+/* The membership's log: what moves between workers, on stderr. */
+static void cluster_log(enum stw_log_level level, const char *msg, void *ud)
+{
+	(void)ud;
+	if (level <= STW_LOG_INFO)
+		fprintf(stderr, "steward: %s\n", msg);
+}
+
+/*
+ * Joins the store's cluster when [cluster] says so (once). STW_EINVAL
+ * after saying why for a setting that cannot work; another code leaves
+ * the message in w->log, as a store that does not open yet does.
+ */
+static int join_cluster(struct worker *w, const struct stw__cli_daemon_options *o)
+{
+	const struct stw__cli_cluster *c = &o->cluster;
+	if (!c->enabled || w->cluster != NULL)
+		return STW_OK;
+	struct stw_cluster_options co = {
+		.store = o->store,
+		.worker = c->worker[0] ? c->worker : NULL,
+		.address = o->listen,
+		.partitions = c->partitions,
+		.lease_ms = c->lease_ms,
+		.renew_ms = c->renew_ms,
+		.moves = c->moves,
+		.audit = c->audit,
+		.log = cluster_log,
+		.on_work = kick,
+		.work_ud = w,
+	};
+	char err[STW__CLI_MAX_LOG];
+	int rc = stw_cluster_join(&co, &w->cluster, err, sizeof err);
+	if (rc == STW_EINVAL) {
+		stw__cli_error("[cluster]: %s", err);
+		w->cluster_refused = 1;
+	} else if (rc != STW_OK) {
+		pthread_mutex_lock(&w->log_lock);
+		snprintf(w->log, sizeof(w->log), "%s", err);
+		pthread_mutex_unlock(&w->log_lock);
+	}
+	return rc;
+}
+
 /*
  * Opens the worker's engine. A store that cannot be opened yet (a database
  * server starting, or not reachable yet) is tried again for up to
@@ -431,8 +483,14 @@ static int open_store(struct worker *w, const struct stw__cli_daemon_options *o,
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	int64_t pause = 250;
+	struct stw_options with = *eo;
 	for (;;) {
-		int rc = stw_open(o->store, eo, &w->e);
+		int rc = join_cluster(w, o);
+		if (rc == STW_EINVAL)
+			return rc; /* a setting is wrong: said already, no wait helps */
+		with.cluster = w->cluster;
+		if (rc == STW_OK)
+			rc = stw_open(o->store, &with, &w->e);
 		double waited = seconds_since(&start) * 1000;
 		if (rc == STW_OK || stop_requested ||
 		    waited + (double)pause > (double)o->store_wait_ms)
@@ -477,6 +535,8 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	int rc = open_store(&w, o, &eo, shown);
+	if (rc != STW_OK && w.cluster_refused)
+		goto out;
 	if (rc != STW_OK) {
 		char why[STW__CLI_MAX_LOG];
 		stw__cli_error("cannot open %s: %s", shown,
@@ -575,7 +635,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 			/* Idle: sleep until the next timer falls due (at most 100 ms, the
 			 * poll for events appended by other processes), or until the API
 			 * wakes us. */
-			int64_t wait = POLL_MS, due = 0;
+			int64_t wait = w.cluster ? CLUSTER_POLL_MS : POLL_MS, due = 0;
 			struct timespec wall;
 			clock_gettime(CLOCK_REALTIME, &wall);
 			int64_t now = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
@@ -594,7 +654,8 @@ out:
 	}
 	stw__http_stop(w.http);
 	stw_close(w.e);
-	stw_write_gate_free(w.gate); /* after every engine that used it */
+	stw_cluster_leave(w.cluster); /* after the engines it fences: its partitions go at once */
+	stw_write_gate_free(w.gate);  /* after every engine that used it */
 	pthread_cond_destroy(&w.wake);
 	pthread_mutex_destroy(&w.lock);
 	pthread_mutex_destroy(&w.log_lock);

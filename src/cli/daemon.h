@@ -43,6 +43,8 @@ struct stw__cli_daemon_options {
 	struct stw__cli_http_limits http;
 	/* Retention passes of the worker, a batch between rounds; all 0: off. */
 	struct stw__cli_retention retention;
+	/* The store's cluster this worker joins ([cluster]); enabled 0: none. */
+	struct stw__cli_cluster cluster;
 };
 
 /*

@@ -443,6 +443,7 @@ int stw__cli_serve(int argc, char **argv)
 		.store_wait_ms = s.cfg.store_wait_ms,
 		.http = s.cfg.http,
 		.retention = s.cfg.retention,
+		.cluster = s.cfg.cluster,
 		.synchronous = s.cfg.synchronous + 1,
 		.quiet = 1,
 		.run_for = fl.run_for,

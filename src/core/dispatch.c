@@ -199,6 +199,19 @@ static int pending_cb(const struct stw__outbox_row *row, void *ud)
 	return l->n >= l->cap;
 }
 
+/*
+ * Cluster mode: keeps the rows, read before the transaction began, whose
+ * partition the transaction holds (another worker delivers the others).
+ */
+static void held_only(struct stw_engine *e, struct pending_list *l)
+{
+	int kept = 0;
+	for (int i = 0; i < l->n; i++)
+		if (stw__held_command(e, &l->items[i].row))
+			l->items[kept++] = l->items[i];
+	l->n = kept;
+}
+
 /* Delivers one batch of a service's pending commands; *n counts them. */
 static int dispatch_service(struct stw_engine *e, const struct stw__service *svc, int *n)
 {
@@ -223,6 +236,7 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 
 	if ((rc = stw__begin(e)) != STW_OK)
 		return stw__store_fail(e, rc, "beginning a delivery");
+	held_only(e, &l);
 	for (int i = 0; i < l.n; i++) {
 		struct pending *p = &l.items[i];
 		json_error_t jerr;
@@ -338,6 +352,7 @@ static int park_context(struct stw_engine *e, const char *context, int *n)
 	snprintf(why, sizeof(why), "no service or remote for context %s", context);
 	if ((rc = stw__begin(e)) != STW_OK)
 		return stw__store_fail(e, rc, "beginning to park commands");
+	held_only(e, &l);
 	for (int i = 0; i < l.n && rc == STW_OK; i++)
 		rc = STW__S(s, outbox_attempted, l.items[i].row.command_id,
 			    stw__cstatus_word(STW__C_PARKED), why, l.items[i].row.attempts, 0, 0);

@@ -98,6 +98,22 @@ STW_API int stw_open(const char *store, const struct stw_options *opts, struct s
 		free(e);
 		return rc;
 	}
+	if (opts != NULL && opts->cluster != NULL) {
+		e->fence = stw__cluster_fence(opts->cluster);
+		rc = e->store->ops->set_fence == NULL ? STW_EINVAL
+						      : STW__S(e->store, set_fence, e->fence);
+		if (rc != STW_OK) {
+			stw__log(e, STW_LOG_ERROR, "cannot join the cluster: %s",
+				 e->store->ops->set_fence == NULL
+				     ? "a cluster needs a PostgreSQL store"
+				     : STW__S0(e->store, errmsg));
+			e->store->ops->close(e->store);
+			stw__streams_close(e->streams);
+			stw__arena_free(&e->arena);
+			free(e);
+			return rc;
+		}
+	}
 	/* A store whose writers do not wait on one lock (PostgreSQL) needs no queue for it. */
 	if (!(e->store->caps & STW__CAP_SINGLE_WRITER))
 		e->gate = NULL;

@@ -123,7 +123,12 @@ struct stw_engine {
 	struct stw_stats txn_stats[STW__TXN_LEVELS];
 	struct stw__held *held;
 	size_t nheld, held_cap;
-	struct stw_write_gate *gate;  /* shared with the process's other engines; NULL: none */
+	struct stw_write_gate *gate; /* shared with the process's other engines; NULL: none */
+	/* Cluster mode: the worker's fence (its membership's, cluster.c); NULL: none. */
+	struct stw__fence *fence;
+	/* During a step's transaction in cluster mode, the cursor of each
+	 * partition (-1: not held), by partition; NULL otherwise (step.c). */
+	int64_t *part_pos;
 	int gate_held;                /* this engine holds the gate (txn.c) */
 	int gate_keep;                /* hold it while a transaction is reopened (stw__durable) */
 	int gate_refused;             /* the last stw__begin timed out at the gate */
@@ -198,5 +203,20 @@ int stw__enter(struct stw_engine *e, enum stw__call kind, const char *call);
 const struct stw__service *stw__find_service(const struct stw_engine *e, const char *context);
 /* The remote of `context`, or NULL. */
 const struct stw__remote *stw__find_remote(const struct stw_engine *e, const char *context);
+
+/* The fence of a membership (cluster.c). */
+struct stw__fence *stw__cluster_fence(struct stw_cluster *c);
+
+/*
+ * Cluster mode (cluster.c): whether the engine holds a partition (-1: the
+ * periodic singleton), the partition of an id, the partition of a
+ * command; inside a transaction as it was fenced, else as the worker
+ * holds now. All 1 without a cluster. held_none: 1 when the worker holds
+ * no partition now (0 without a cluster).
+ */
+int stw__held(struct stw_engine *e, int part);
+int stw__held_id(struct stw_engine *e, const char *id);
+int stw__held_command(struct stw_engine *e, const struct stw__outbox_row *row);
+int stw__held_none(struct stw_engine *e);
 
 #endif /* STW_ENGINE_INT_H */

@@ -113,6 +113,8 @@ int stw__run_periodic(struct stw_engine *e, const struct stw__periodic *p, int *
 	struct stw__store *s = e->store;
 	const char *name = p->d->name;
 	*ran = 0;
+	if (!stw__held(e, STW__PART_PERIODIC))
+		return STW_OK; /* another worker of the cluster runs them */
 	int64_t now = stw__now(e), period = period_of(now, p->d->every_ms), last = 0;
 	int rc = STW__S(s, periodic_get, name, &last);
 	if (rc == STW_OK && last >= period)
@@ -124,7 +126,7 @@ int stw__run_periodic(struct stw_engine *e, const struct stw__periodic *p, int *
 		return stw__store_fail(e, rc, "beginning a periodic run");
 	/* Re-read under the write lock: another engine may have run it. */
 	rc = STW__S(s, periodic_get, name, &last);
-	if (rc == STW_OK && last >= period) {
+	if ((rc == STW_OK && last >= period) || !stw__held(e, STW__PART_PERIODIC)) {
 		stw__rollback(e);
 		return STW_OK;
 	}

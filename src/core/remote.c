@@ -259,7 +259,10 @@ static int deliver_batch(struct stw_engine *e, const struct stw__remote *r, int 
 	} else {
 		int64_t now = stw__now(e);
 		for (int i = 0; i < l.n && rc == STW_OK; i++) {
-			rc = record(e, r, &l.items[i], &att[i], now, &appended);
+			/* A partition taken over since the send: its new owner sends
+			 * again, under the same id, and records that. */
+			if (stw__held_command(e, &l.items[i].row))
+				rc = record(e, r, &l.items[i], &att[i], now, &appended);
 		}
 		if (rc == STW_OK && (rc = stw__commit(e)) != STW_OK)
 			stw__store_fail(e, rc, "committing deliveries");

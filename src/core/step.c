@@ -68,6 +68,20 @@ static int write_unrouted(struct stw_engine *e, const struct stw__def *def,
 	return rc == STW_OK ? rc : stw__store_fail(e, rc, "recording an unrouted message");
 }
 
+/*
+ * Cluster mode: whether this engine handles the event at `position` for
+ * `key` (its instance's id, or for an event with none, its own id): the
+ * key's partition is held and its cursor is before the event (a partition
+ * taken over behind the others has its own cursor).
+ */
+static int ours(const struct stw_engine *e, const char *key, int64_t position)
+{
+	if (e->part_pos == NULL)
+		return 1;
+	int64_t at = e->part_pos[stw__partition(key, e->fence->partitions)];
+	return at >= 0 && position > at;
+}
+
 /* Handles one event for a stateless policy: commands only. */
 static int handle_policy(struct stw_engine *e, const struct stw__def *def,
 			 const struct stw_event *ev)
@@ -108,6 +122,8 @@ static int handle_event(struct stw_engine *e, const struct stw__def *def,
 	int bad = 0;
 	const char *id =
 	    checked_key(d->correlate ? d->correlate(ev, d->ud) : ev->correlation_id, &bad);
+	if (!ours(e, id != NULL && !bad ? id : ev->id, ev->position))
+		return STW_OK; /* another worker's partition */
 	if (id == NULL || bad)
 		return write_unrouted(e, def, ev,
 				      bad ? "invalid correlation id" : "no correlation id");
@@ -184,6 +200,10 @@ static int handle_row(struct stw_engine *e, const struct stw__def *def,
 			       : strcmp(ev.type, STW_COMMAND_REJECTED) == 0
 				   ? "the type is the engine's message about a rejected command"
 				   : NULL;
+	if ((reserved != NULL || def->nstates == 0) && !ours(e, ev.id, ev.position)) {
+		stw__event_release(&ev);
+		return STW_OK; /* another worker's partition */
+	}
 	if (reserved != NULL) {
 		/* A timer's message, or a rejection, comes from the engine only: an
 		 * event cannot impersonate it. */
@@ -266,6 +286,10 @@ static int park_input(struct stw_engine *e, const struct stw__def *def,
 		id = checked_key(def->d->correlate ? def->d->correlate(&ev, def->d->ud)
 						   : ev.correlation_id,
 				 &bad);
+	if (!ours(e, id != NULL && !bad ? id : ev.id, ev.position)) {
+		stw__event_release(&ev);
+		return STW_OK; /* another worker's partition */
+	}
 	struct stw__inst in = { .id = id };
 	rc = id != NULL && !bad ? stw__inst_load(e, def, &in) : STW_ENOTFOUND;
 	if (rc == STW_OK) {
@@ -307,6 +331,20 @@ static int handle_rows(struct stw_engine *e, const struct stw__def *def, struct 
 	return rc == STW_OK ? stw__icache_flush(e, def) : rc;
 }
 
+/*
+ * Cluster mode: the cursors of the partitions the step's transaction holds
+ * (e->part_pos, in the arena), after each begin.
+ */
+static int part_cursors(struct stw_engine *e, const char *name, const char *context)
+{
+	if (e->fence == NULL)
+		return STW_OK;
+	e->part_pos = stw__arena_alloc(&e->arena, sizeof(int64_t) * (size_t)e->fence->partitions);
+	if (e->part_pos == NULL)
+		return stw__fail(e, STW_ENOMEM, "out of memory");
+	return STW__S(e->store, cursor_parts, name, context, e->part_pos);
+}
+
 /* stw__step_batch, inside the arena scope it owns. */
 static int step_batch(struct stw_engine *e, const struct stw__def *def, const char *context,
 		      int *handled)
@@ -317,6 +355,8 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 	int64_t cursor = 0, head = 0;
 	int64_t started = stw__mono_us();
 	*handled = 0;
+	if (stw__held_none(e))
+		return STW_OK; /* a worker of a cluster that holds no partition */
 	/* Cheap check outside a transaction: nothing new, nothing to lock. */
 	int rc = STW__S(s, cursor_get, name, context, &cursor);
 	if (rc == STW_OK)
@@ -351,6 +391,8 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 		return stw__store_fail(e, rc, "beginning a step");
 	/* Re-read the cursor under the write lock: another engine may have moved it. */
 	rc = STW__S(s, cursor_get, name, context, &cursor);
+	if (rc == STW_OK)
+		rc = part_cursors(e, name, context);
 	if (rc == STW_OK)
 		rc = STW__S(s, read, context, cursor, b.cap, collect_cb, &b);
 	if (rc != STW_OK) {
@@ -392,8 +434,9 @@ static int step_batch(struct stw_engine *e, const struct stw__def *def, const ch
 		if ((rc = stw__begin(e)) != STW_OK)
 			return stw__store_fail(e, rc, "beginning a step");
 		int64_t again = cursor;
-		if (!at_most_once &&
-		    (rc = STW__S(s, cursor_get, name, context, &again)) != STW_OK) {
+		if ((!at_most_once &&
+		     (rc = STW__S(s, cursor_get, name, context, &again)) != STW_OK) ||
+		    (rc = part_cursors(e, name, context)) != STW_OK) {
 			stw__store_fail(e, rc, "reading a cursor");
 			goto fail;
 		}
@@ -441,6 +484,7 @@ int stw__step_batch(struct stw_engine *e, const struct stw__def *def, const char
 {
 	struct stw__arena_mark scope = stw__arena_mark(&e->arena);
 	int rc = step_batch(e, def, context, handled);
+	e->part_pos = NULL;
 	stw__arena_rewind(&e->arena, scope);
 	return rc;
 }

@@ -141,7 +141,10 @@ static int session(struct stw__pg *h)
 static int setup_again(struct stw__pg *h)
 {
 	h->list_ready = 0;
+	h->listening = 0;
 	int rc = session(h);
+	if (rc == STW_OK)
+		rc = stw__pg_fence_session(h);
 	return rc == STW_OK ? prepare_all(h) : rc;
 }
 
@@ -209,6 +212,7 @@ int stw__postgres_open(const char *url, int read_only, struct stw__store **out, 
 	stw__pg_ops_outbox(&h->ops);
 	stw__pg_ops_timers(&h->ops);
 	stw__pg_ops_retention(&h->ops);
+	stw__pg_ops_cluster(&h->ops);
 	h->base.ops = &h->ops;
 	h->base.caps = 0;
 	h->base.max_savepoints = STW__PG_MAX_SAVEPOINTS;
@@ -220,6 +224,19 @@ int stw__postgres_open(const char *url, int read_only, struct stw__store **out, 
 		rc = schema_init(h);
 	if (rc == STW_OK)
 		rc = prepare_all(h);
+	int64_t parts = 0;
+	struct stw__pg_params none = { .n = 0 };
+	if (rc == STW_OK &&
+	    (rc = stw__pg_one_int(h, STW__PG_PARTITIONS, &none, "open: partitions", &parts)) ==
+		STW_OK &&
+	    (parts < 1 || parts > STW__MAX_PARTITIONS))
+		rc = stw__pg_failf(h, STW_ESTORE, "open: the store has %lld partitions",
+				   (long long)parts);
+	h->partitions = (int)parts;
+	int64_t workers = 0;
+	if (rc == STW_OK && (rc = stw__pg_one_int(h, STW__PG_ANY_WORKER, &none, "open: workers",
+						  &workers)) == STW_OK)
+		h->notify_work = workers > 0;
 	if (rc != STW_OK) {
 		if (errbuf != NULL && errcap > 0)
 			snprintf(errbuf, errcap, "%s", h->err);

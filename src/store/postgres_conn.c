@@ -342,10 +342,10 @@ int stw__pg_begin(struct stw__store *s)
 	struct stw__pg *h = stw__pg_h(s);
 	if (h->open || stw__pg_in_txn(h))
 		return stw__pg_failf(h, STW_EINVAL, "begin: a transaction is open");
-	int rc = stw__pg_exec(h, "BEGIN", "begin");
+	int rc = h->fence ? stw__pg_fenced_begin(h) : stw__pg_exec(h, "BEGIN", "begin");
 	/* A connection found lost by BEGIN had done nothing yet: connect again once. */
 	if (rc == STW_EBUSY && h->lost)
-		rc = stw__pg_exec(h, "BEGIN", "begin");
+		rc = h->fence ? stw__pg_fenced_begin(h) : stw__pg_exec(h, "BEGIN", "begin");
 	h->open = rc == STW_OK;
 	return rc;
 }
@@ -367,7 +367,9 @@ int stw__pg_commit(struct stw__store *s)
 				     "commit: a statement of the transaction failed: roll it back");
 	if (t == PQTRANS_UNKNOWN) /* lost before: the server rolled it back */
 		return stw__pg_ready(h, "commit");
-	PGresult *res = PQexec(h->conn, "COMMIT");
+	PGresult *res = PQexec(h->conn, h->notify_work && h->wrote_work
+					    ? "SELECT pg_notify('stw_work', ''); COMMIT"
+					    : "COMMIT");
 	int rc = STW_OK;
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = stw__pg_fail(h, res, "commit");
@@ -385,6 +387,7 @@ int stw__pg_commit(struct stw__store *s)
 		if (rc != STW_OK)
 			h->undos++;
 		h->open = 0;
+		h->wrote_work = 0;
 	}
 	return rc;
 }
@@ -395,6 +398,7 @@ int stw__pg_rollback(struct stw__store *s)
 	struct stw__pg *h = stw__pg_h(s);
 	int was_open = h->open;
 	h->open = 0;
+	h->wrote_work = 0;
 	if (!stw__pg_in_txn(h)) {
 		if (was_open) /* lost with its connection: the server undid it */
 			h->undos++;
@@ -467,5 +471,6 @@ void stw__pg_close(struct stw__store *s)
 		return;
 	struct stw__pg *h = stw__pg_h(s);
 	PQfinish(h->conn);
+	free(h->owned);
 	free(h);
 }

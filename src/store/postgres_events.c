@@ -144,6 +144,7 @@ static int op_append(struct stw__store *s, const struct stw__event_row *row, int
 		     int64_t *stream_version)
 {
 	struct stw__pg *h = stw__pg_h(s);
+	h->wrote_work = 1;
 	if (row == NULL || row->context == NULL || row->id == NULL || row->type == NULL ||
 	    row->stream == NULL || row->data == NULL || row->metadata == NULL)
 		return stw__pg_failf(h, STW_EINVAL,
@@ -217,6 +218,11 @@ static int op_cursor_get(struct stw__store *s, const char *definition, const cha
 	PARAMS;
 	stw__pg_text(&p, definition);
 	stw__pg_text(&p, context);
+	if (h->fence != NULL) {
+		/* A worker's partitions are its own: their cursors need no lock. */
+		stw__pg_text(&p, stw__pg_parts(h));
+		return stw__pg_one_int(h, STW__PG_PART_CURSOR_GET, &p, "cursor_get", position);
+	}
 	if (h->read_only || !stw__pg_in_txn(h))
 		return stw__pg_one_int(h, STW__PG_CURSOR_GET, &p, "cursor_get", position);
 	int rc;
@@ -240,6 +246,10 @@ static int op_cursor_set(struct stw__store *s, const char *definition, const cha
 	stw__pg_text(&p, definition);
 	stw__pg_text(&p, context);
 	stw__pg_int(&p, position);
+	if (h->fence != NULL) {
+		stw__pg_text(&p, stw__pg_parts(h));
+		return stw__pg_change(h, STW__PG_PART_CURSOR_SET, &p, "cursor_set", NULL);
+	}
 	return stw__pg_change(h, STW__PG_CURSOR_SET, &p, "cursor_set", NULL);
 }
 
@@ -251,7 +261,9 @@ static int op_cursor_attempt(struct stw__store *s, const char *definition, const
 	stw__pg_text(&p, context);
 	stw__pg_int(&p, position);
 	int64_t n = 0;
-	int rc = stw__pg_one_int(stw__pg_h(s), STW__PG_CURSOR_ATTEMPT, &p, "cursor_attempt", &n);
+	struct stw__pg *h = stw__pg_h(s);
+	int rc = stw__pg_one_int(h, h->fence ? STW__PG_PART_CURSOR_ATTEMPT : STW__PG_CURSOR_ATTEMPT,
+				 &p, "cursor_attempt", &n);
 	if (rc == STW_OK)
 		*attempts = (int)n;
 	return rc;

@@ -93,6 +93,7 @@ static int op_instance_insert(struct stw__store *s, const struct stw__instance_r
 		return rc;
 	PARAMS;
 	instance_params(&p, row);
+	stw__pg_int(&p, stw__partition(row->id, h->partitions));
 	long n = 0;
 	rc = stw__pg_change(h, STW__PG_INSTANCE_INSERT, &p, "instance_insert", &n);
 	if (rc == STW_OK && n == 0)

@@ -31,7 +31,7 @@
 #include "store/store.h"
 
 /* The schema version this build creates and understands (stw_meta.schema_version). */
-#define STW__PG_SCHEMA_VERSION 2
+#define STW__PG_SCHEMA_VERSION 3
 
 /* Savepoints a transaction should open at most (see struct stw__store). */
 #define STW__PG_MAX_SAVEPOINTS 64
@@ -99,6 +99,27 @@ enum stw__pg_sid {
 	STW__PG_PERIODIC_SET,
 	STW__PG_PRUNE_INSTANCES,
 	STW__PG_PRUNE_DEDUP,
+	STW__PG_PART_CURSOR_GET,
+	STW__PG_PART_CURSORS,
+	STW__PG_PART_CURSOR_SET,
+	STW__PG_PART_CURSOR_ATTEMPT,
+	STW__PG_PART_TIMERS_DUE,
+	STW__PG_PART_TIMER_NEXT,
+	STW__PG_PART_OUTBOX_PENDING,
+	STW__PG_PART_OUTBOX_DUE,
+	STW__PG_PART_OUTBOX_NEXT_DUE,
+	STW__PG_LEASE_JOIN,
+	STW__PG_LEASE_HEARTBEAT,
+	STW__PG_LEASE_RENEW,
+	STW__PG_LEASE_WORKERS,
+	STW__PG_LEASE_ALL,
+	STW__PG_LEASE_ACQUIRE,
+	STW__PG_LEASE_RELEASE,
+	STW__PG_LEASE_LEAVE,
+	STW__PG_LEASE_NOTIFY,
+	STW__PG_LEASE_FORGET,
+	STW__PG_PARTITIONS,
+	STW__PG_ANY_WORKER,
 	STW__PG_NSTMT
 };
 
@@ -141,6 +162,29 @@ struct stw__pg {
 	uint64_t undos;      /* rollbacks of transactions and of levels */
 	uint64_t list_ready; /* the list_instances variants prepared, by mask */
 	char err[512];       /* the last failure's message */
+	int partitions;      /* the store's partition count (stw_meta) */
+	/* Cluster mode (postgres_cluster.c): the worker's fence, and what the
+	 * handle holds of it (taken at each begin, and outside a transaction
+	 * at each operation limited to it). NULL: not fenced. */
+	struct stw__fence *fence;
+	struct stw__pg_owned *owned;
+	int listening; /* LISTEN stw_cluster was sent on this connection */
+	/* Workers of a cluster use the store: a transaction that appended an
+	 * event, or wrote a command or a timer, wakes them at its commit
+	 * (NOTIFY stw_work), so that an idle worker need not poll often. */
+	int notify_work;
+	int wrote_work; /* the open transaction did */
+};
+
+/* A handle's copy of its fence's pairs. */
+struct stw__pg_owned {
+	uint64_t generation;
+	int n; /* pairs */
+	int parts[STW__MAX_PARTITIONS + 1];
+	int64_t epochs[STW__MAX_PARTITIONS + 1];
+	unsigned char held[STW__MAX_PARTITIONS + 1]; /* by part + 1 */
+	int nparts; /* partitions held (the singleton not counted) */
+	char parts_text[STW__MAX_PARTITIONS * 6 + 8]; /* the partitions: "{0,5,...}" */
 };
 
 /* The text parameters of one statement; NULL is SQL NULL. */
@@ -257,5 +301,20 @@ void stw__pg_ops_instances(struct stw__store_ops *o);
 void stw__pg_ops_outbox(struct stw__store_ops *o);
 void stw__pg_ops_timers(struct stw__store_ops *o);
 void stw__pg_ops_retention(struct stw__store_ops *o);
+void stw__pg_ops_cluster(struct stw__store_ops *o);
+
+/* postgres_cluster.c ------------------------------------------------------- */
+
+/* begin() of a fenced handle: BEGIN and the fence in one round trip. */
+int stw__pg_fenced_begin(struct stw__pg *h);
+
+/*
+ * The partitions the handle holds, as an int4[] parameter: as its open
+ * transaction was fenced, else as its fence says now.
+ */
+const char *stw__pg_parts(struct stw__pg *h);
+
+/* A new connection's session setting of a fenced handle. */
+int stw__pg_fence_session(struct stw__pg *h);
 
 #endif /* STW_STORE_POSTGRES_INT_H */

@@ -76,6 +76,10 @@ static int op_outbox_insert(struct stw__store *s, const struct stw__outbox_row *
 	stw__pg_int(&p, row->created_at);
 	stw__pg_int(&p, row->delivered_at);
 	stw__pg_int(&p, row->next_at);
+	h->wrote_work = 1;
+	stw__pg_int(&p, stw__partition(stw__outbox_part_key(row->instance_id, row->correlation_id,
+							    row->command_id),
+				       h->partitions));
 	return stw__pg_change(h, STW__PG_OUTBOX_INSERT, &p, "outbox_insert", NULL);
 }
 
@@ -85,8 +89,13 @@ static int op_outbox_pending(struct stw__store *s, const char *context, int limi
 	PARAMS;
 	stw__pg_text(&p, context);
 	stw__pg_limit(&p, limit);
-	return each_outbox(stw__pg_h(s), STW__PG_OUTBOX_PENDING, &p, "outbox_pending", cb, ud,
-			   NULL);
+	struct stw__pg *h = stw__pg_h(s);
+	if (h->fence != NULL) {
+		stw__pg_text(&p, stw__pg_parts(h));
+		return each_outbox(h, STW__PG_PART_OUTBOX_PENDING, &p, "outbox_pending", cb, ud,
+				   NULL);
+	}
+	return each_outbox(h, STW__PG_OUTBOX_PENDING, &p, "outbox_pending", cb, ud, NULL);
 }
 
 /* Runs an update of one outbox row by command id: STW_ENOTFOUND when there is none. */
@@ -138,14 +147,24 @@ static int op_outbox_due(struct stw__store *s, const char *context, int64_t now,
 	stw__pg_text(&p, context);
 	stw__pg_int(&p, now);
 	stw__pg_limit(&p, limit);
-	return each_outbox(stw__pg_h(s), STW__PG_OUTBOX_DUE, &p, "outbox_due", cb, ud, NULL);
+	struct stw__pg *h = stw__pg_h(s);
+	if (h->fence != NULL) {
+		stw__pg_text(&p, stw__pg_parts(h));
+		return each_outbox(h, STW__PG_PART_OUTBOX_DUE, &p, "outbox_due", cb, ud, NULL);
+	}
+	return each_outbox(h, STW__PG_OUTBOX_DUE, &p, "outbox_due", cb, ud, NULL);
 }
 
 static int op_outbox_next_due(struct stw__store *s, const char *context, int64_t *at)
 {
 	PARAMS;
 	stw__pg_text(&p, context);
-	return stw__pg_min(stw__pg_h(s), STW__PG_OUTBOX_NEXT_DUE, &p, "outbox_next_due", at);
+	struct stw__pg *h = stw__pg_h(s);
+	if (h->fence != NULL) {
+		stw__pg_text(&p, stw__pg_parts(h));
+		return stw__pg_min(h, STW__PG_PART_OUTBOX_NEXT_DUE, &p, "outbox_next_due", at);
+	}
+	return stw__pg_min(h, STW__PG_OUTBOX_NEXT_DUE, &p, "outbox_next_due", at);
 }
 
 static int op_outbox_attempted(struct stw__store *s, const char *command_id, const char *status,

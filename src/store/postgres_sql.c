@@ -94,9 +94,10 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	[STW__PG_INSTANCE_GET] = "SELECT " INSTANCE_COLS " FROM stw_instances"
 				 " WHERE definition = $1 AND id = $2",
 	/* An id or a key taken inserts nothing: no row, no error. */
-	[STW__PG_INSTANCE_INSERT] = "INSERT INTO stw_instances(" INSTANCE_COLS ")"
-				    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-				    " ON CONFLICT DO NOTHING",
+	[STW__PG_INSTANCE_INSERT] =
+	    "INSERT INTO stw_instances(" INSTANCE_COLS ", part)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+	    " ON CONFLICT DO NOTHING",
 	/*
 	 * Compare-and-set on the version, which does not write when the new
 	 * key is held by another active or failed instance: (rows updated,
@@ -132,8 +133,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 				 " WHERE definition = $1 AND instance_id = $2 ORDER BY seq",
 	[STW__PG_OUTBOX_INSERT] =
 	    "INSERT INTO stw_outbox(command_id, context, type, definition, instance_id,"
-	    " correlation_id, causation_id, data, status, error, created_at, delivered_at, next_at)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+	    " correlation_id, causation_id, data, status, error, created_at, delivered_at, next_at,"
+	    " part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 	    " ON CONFLICT (command_id) DO NOTHING",
 	[STW__PG_OUTBOX_PENDING] = "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE context = $1"
 				   " AND status = 'pending' ORDER BY seq LIMIT $2::int8",
@@ -182,8 +183,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	[STW__PG_UNROUTED_LIST_DEFINITION] = "SELECT " UNROUTED_COLS " FROM stw_unrouted"
 					     " WHERE definition = $1 ORDER BY seq DESC"
 					     " LIMIT $2::int8",
-	[STW__PG_TIMER_INSERT] = "INSERT INTO stw_timers(" TIMER_COLS ")"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+	[STW__PG_TIMER_INSERT] = "INSERT INTO stw_timers(" TIMER_COLS ", part)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 				 " ON CONFLICT (definition, instance_id, id) DO NOTHING",
 	[STW__PG_TIMERS_DUE] = "SELECT " TIMER_COLS " FROM stw_timers WHERE definition = $1"
 			       " AND due_at <= $2 ORDER BY due_at, instance_id, id LIMIT $3::int8",
@@ -250,10 +251,162 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	    " SELECT (SELECT count(*) FROM w WHERE r <= $3::int8), (SELECT count(*) FROM d),"
 	    " (SELECT context FROM w WHERE r = $3::int8 + 1),"
 	    " (SELECT command_id FROM w WHERE r = $3::int8 + 1)",
+	/*
+	 * Partitions (cluster mode, postgres_cluster.c): the same statements
+	 * limited to the partitions a worker holds, $N an int4[] of them. A
+	 * partition's cursor is its own row; one never set is where the
+	 * context's cursor is (a store stepped by one engine before it joined
+	 * a cluster carries on from there).
+	 */
+	[STW__PG_PART_CURSOR_GET] =
+	    "SELECT coalesce(min(GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0))), 0)"
+	    " FROM unnest($3::int4[]) m(part) LEFT JOIN stw_part_cursors pc"
+	    " ON pc.definition = $1 AND pc.context = $2 AND pc.part = m.part"
+	    " LEFT JOIN stw_cursors c ON c.definition = $1 AND c.context = $2",
+	[STW__PG_PART_CURSORS] =
+	    "SELECT m.part, GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0))"
+	    " FROM unnest($3::int4[]) m(part) LEFT JOIN stw_part_cursors pc"
+	    " ON pc.definition = $1 AND pc.context = $2 AND pc.part = m.part"
+	    " LEFT JOIN stw_cursors c ON c.definition = $1 AND c.context = $2",
+	/* As CURSOR_ATTEMPT, but a new row's position is 0: the partitions' own rows say where
+	 * they are, and the context's row must not move them. */
+	[STW__PG_PART_CURSOR_ATTEMPT] =
+	    "INSERT INTO stw_cursors AS c(definition, context, position, attempt_position, "
+	    "attempts)"
+	    " VALUES ($1, $2, 0, $3, 1) ON CONFLICT (definition, context) DO UPDATE SET"
+	    " attempts = CASE WHEN c.attempt_position = excluded.attempt_position"
+	    " THEN c.attempts + 1 ELSE 1 END, attempt_position = excluded.attempt_position"
+	    " RETURNING attempts",
+	[STW__PG_PART_CURSOR_SET] =
+	    "INSERT INTO stw_part_cursors(definition, context, part, position)"
+	    " SELECT $1, $2, m.part, $3 FROM unnest($4::int4[]) m(part)"
+	    " ON CONFLICT (definition, context, part) DO UPDATE SET position = excluded.position",
+	[STW__PG_PART_TIMERS_DUE] =
+	    "SELECT " TIMER_COLS " FROM stw_timers WHERE definition = $1 AND due_at <= $2"
+	    " AND part = ANY($4::int4[]) ORDER BY due_at, instance_id, id LIMIT $3::int8",
+	[STW__PG_PART_TIMER_NEXT] = "SELECT min(due_at) FROM stw_timers WHERE definition = $1"
+				    " AND part = ANY($2::int4[])",
+	[STW__PG_PART_OUTBOX_PENDING] =
+	    "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE context = $1 AND status = 'pending'"
+	    " AND part = ANY($3::int4[]) ORDER BY seq LIMIT $2::int8",
+	[STW__PG_PART_OUTBOX_DUE] =
+	    "SELECT " OUTBOX_COLS " FROM stw_outbox WHERE context = $1 AND status = 'pending'"
+	    " AND next_at <= $2 AND part = ANY($4::int4[]) ORDER BY seq LIMIT $3::int8",
+	[STW__PG_PART_OUTBOX_NEXT_DUE] = "SELECT min(next_at) FROM stw_outbox WHERE context = $1"
+					 " AND status = 'pending' AND part = ANY($2::int4[])",
+	/* Membership (postgres_cluster.c); times are the server's clock only. */
+	[STW__PG_LEASE_JOIN] =
+	    "INSERT INTO stw_workers(id, host, pid, address, started_at, heartbeat_at)"
+	    " VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp())"
+	    " ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid,"
+	    " address = excluded.address, started_at = excluded.started_at,"
+	    " heartbeat_at = excluded.heartbeat_at",
+	[STW__PG_LEASE_HEARTBEAT] =
+	    "UPDATE stw_workers SET heartbeat_at = clock_timestamp() WHERE id = $1",
+	/* The leases still held, renewed: (part, epoch); a lease not returned is lost. */
+	[STW__PG_LEASE_RENEW] =
+	    "UPDATE stw_leases l SET expires_at = clock_timestamp() + $2::int8 * interval '1 ms',"
+	    " renewed_at = clock_timestamp() FROM unnest($3::int4[], $4::int8[]) m(part, epoch)"
+	    " WHERE l.part = m.part AND l.epoch = m.epoch AND l.owner = $1 AND NOT l.released"
+	    " RETURNING l.part, l.epoch",
+	/* The workers, with whether each is live: (id, live). */
+	[STW__PG_LEASE_WORKERS] =
+	    "SELECT id, heartbeat_at > clock_timestamp() - $1::int8 * interval '1 ms'"
+	    " FROM stw_workers ORDER BY id",
+	/* Every lease: (part, owner or NULL, epoch, taken: held by a lease that still runs). */
+	[STW__PG_LEASE_ALL] = "SELECT part, owner, epoch, owner IS NOT NULL AND NOT released"
+			      " AND expires_at >= clock_timestamp() FROM stw_leases ORDER BY part",
+	[STW__PG_LEASE_ACQUIRE] = "SELECT part, epoch FROM stw_acquire($1, $2::int4[], $3::int8)",
+	[STW__PG_LEASE_RELEASE] =
+	    "UPDATE stw_leases SET released = true, expires_at = clock_timestamp()"
+	    " WHERE owner = $1 AND NOT released AND part = ANY($2::int4[])",
+	[STW__PG_LEASE_LEAVE] = "WITH r AS (UPDATE stw_leases SET released = true,"
+				" expires_at = clock_timestamp() WHERE owner = $1 AND NOT released)"
+				" DELETE FROM stw_workers WHERE id = $1",
+	[STW__PG_LEASE_NOTIFY] = "SELECT pg_notify('stw_cluster', $1)",
+	/* Workers gone for long, holding nothing: their rows, unless one is locked. */
+	[STW__PG_LEASE_FORGET] =
+	    "DELETE FROM stw_workers WHERE id IN (SELECT w.id FROM stw_workers w"
+	    " WHERE w.heartbeat_at < clock_timestamp() - $1::int8 * interval '1 ms'"
+	    " AND NOT EXISTS (SELECT 1 FROM stw_leases l WHERE l.owner = w.id AND NOT l.released"
+	    " AND l.expires_at >= clock_timestamp()) FOR UPDATE SKIP LOCKED)",
+	[STW__PG_PARTITIONS] = "SELECT value::int4 FROM stw_meta WHERE key = 'partitions'",
+	[STW__PG_ANY_WORKER] = "SELECT count(*) FROM (SELECT 1 FROM stw_workers LIMIT 1) w",
 };
 
 /*
- * The schema, version 2. The heads of contexts and the versions of streams
+ * The cluster's tables (schema version 3; docs/OPERATIONS.md, "A cluster"):
+ * the workers, one lease per partition (and part -1, the periodic
+ * processes' singleton), the log of every grant, the audit of fenced
+ * commits, the partitions' cursors, and the functions that fence a
+ * transaction and take leases. A lease's times are the server's clock.
+ *
+ * stw_fence runs first in each transaction a worker writes for its
+ * partitions: it takes a KEY SHARE lock on the worker's row, then (a new
+ * snapshot: a statement of a VOLATILE function sees what committed before
+ * it started) counts the pairs (part, epoch) still held. stw_acquire takes
+ * a lease from another worker only after locking that worker's row FOR
+ * UPDATE (skipping it while locked), so it waits out, or comes before,
+ * every fenced transaction of the old owner: no transaction commits for a
+ * partition at an epoch after the next epoch was granted.
+ */
+#define CLUSTER_SCHEMA                                                                             \
+	"CREATE OR REPLACE FUNCTION stw_partition(id text, n int4) RETURNS int4 LANGUAGE plpgsql " \
+	"IMMUTABLE"                                                                                \
+	" STRICT PARALLEL SAFE AS $f$ DECLARE h int8 := 2166136261;"                               \
+	" b bytea := convert_to(id, 'UTF8'); BEGIN FOR i IN 0 .. length(b) - 1 LOOP"               \
+	" h := ((h # get_byte(b, i)) * 16777619) & 4294967295; END LOOP;"                          \
+	" RETURN (h % n)::int4; END $f$;"                                                          \
+	"CREATE TABLE IF NOT EXISTS stw_workers(id" T                                              \
+	" PRIMARY KEY, host text NOT NULL, pid int4 NOT NULL,"                                     \
+	" address text, started_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL);"      \
+	"CREATE TABLE IF NOT EXISTS stw_leases(part int4 PRIMARY KEY, owner" T                     \
+	", epoch int8 NOT NULL DEFAULT 0,"                                                         \
+	" released bool NOT NULL DEFAULT false, expires_at timestamptz,"                           \
+	" acquired_at timestamptz, renewed_at timestamptz);"                                       \
+	"CREATE TABLE IF NOT EXISTS stw_lease_log(seq int8 GENERATED ALWAYS AS IDENTITY PRIMARY "  \
+	"KEY,"                                                                                     \
+	" part int4 NOT NULL, epoch int8 NOT NULL, owner" T " NOT NULL, at timestamptz NOT NULL,"  \
+	" prev_owner" T ", prev_epoch int8 NOT NULL, prev_expires_at timestamptz,"                 \
+	" how text NOT NULL);"                                                                     \
+	"CREATE INDEX IF NOT EXISTS stw_lease_log_part ON stw_lease_log(part, epoch);"             \
+	"CREATE TABLE IF NOT EXISTS stw_fence_audit(seq int8 GENERATED ALWAYS AS IDENTITY "        \
+	"PRIMARY KEY,"                                                                             \
+	" owner" T " NOT NULL, parts int4[] NOT NULL, epochs int8[] NOT NULL,"                     \
+	" at timestamptz NOT NULL);"                                                               \
+	"CREATE TABLE IF NOT EXISTS stw_part_cursors(definition" T ", context" T ", part int4,"    \
+	" position int8 NOT NULL, PRIMARY KEY(definition, context, part));"                        \
+	"CREATE OR REPLACE FUNCTION stw_fence(me text, parts int4[], epochs int8[], audit bool)"   \
+	" RETURNS int4 LANGUAGE plpgsql AS $f$ DECLARE held int4; BEGIN"                           \
+	" PERFORM 1 FROM stw_workers WHERE id = me FOR KEY SHARE;"                                 \
+	" IF NOT FOUND THEN RETURN -1; END IF;"                                                    \
+	" SELECT count(*) INTO held FROM stw_leases l JOIN unnest(parts, epochs) m(part, epoch)"   \
+	" ON l.part = m.part AND l.epoch = m.epoch WHERE l.owner = me AND NOT l.released;"         \
+	" IF audit AND held = cardinality(parts) THEN INSERT INTO stw_fence_audit(owner, parts,"   \
+	" epochs, at) VALUES (me, parts, epochs, clock_timestamp()); END IF;"                      \
+	" RETURN held; END $f$;"                                                                   \
+	"CREATE OR REPLACE FUNCTION stw_acquire(me text, want int4[], lease_ms int8)"              \
+	" RETURNS TABLE(part int4, epoch int8) LANGUAGE plpgsql AS $f$ DECLARE r record; BEGIN"    \
+	" FOR r IN SELECT l.part, l.owner, l.epoch, l.released, l.expires_at FROM stw_leases l"    \
+	" WHERE l.part = ANY(want) AND (l.owner IS NULL OR l.released"                             \
+	" OR l.expires_at < clock_timestamp()) ORDER BY l.part FOR UPDATE SKIP LOCKED LOOP"        \
+	" IF r.owner IS NOT NULL THEN"                                                             \
+	" PERFORM 1 FROM stw_workers w WHERE w.id = r.owner FOR UPDATE SKIP LOCKED;"               \
+	" IF NOT FOUND AND EXISTS (SELECT 1 FROM stw_workers w WHERE w.id = r.owner) THEN"         \
+	" CONTINUE; END IF; END IF;"                                                               \
+	" UPDATE stw_leases l SET owner = me, epoch = r.epoch + 1, released = false,"              \
+	" expires_at = clock_timestamp() + lease_ms * interval '1 ms',"                            \
+	" acquired_at = clock_timestamp(), renewed_at = clock_timestamp() WHERE l.part = r.part;"  \
+	" INSERT INTO stw_lease_log(part, epoch, owner, at, prev_owner, prev_epoch,"               \
+	" prev_expires_at, how) VALUES (r.part, r.epoch + 1, me, clock_timestamp(), r.owner,"      \
+	" r.epoch, r.expires_at, CASE WHEN r.owner IS NULL THEN 'free' WHEN r.released"            \
+	" THEN 'released' ELSE 'expired' END);"                                                    \
+	" part := r.part; epoch := r.epoch + 1; RETURN NEXT; END LOOP; END $f$;"                   \
+	"INSERT INTO stw_leases(part) SELECT generate_series(-1, 63) ON CONFLICT DO NOTHING;"      \
+	"INSERT INTO stw_meta(key, value) VALUES ('partitions', '64') ON CONFLICT DO NOTHING;"
+
+/*
+ * The schema, version 3. The heads of contexts and the versions of streams
  * are rows of their own (the append's locks, see STW__PG_APPEND); the
  * rest has the keys and indexes of the SQLite schema.
  */
@@ -275,7 +428,8 @@ const char *const stw__pg_schema[] = {
 	" state" T " NOT NULL, status" T " NOT NULL, data text NOT NULL, unique_key" T ","
 	" reason text, version int8 NOT NULL, created_at int8 NOT NULL,"
 	" updated_at int8 NOT NULL, entered_version int8 NOT NULL DEFAULT 0,"
-	" definition_version int8 NOT NULL DEFAULT 1, PRIMARY KEY(definition, id));",
+	" definition_version int8 NOT NULL DEFAULT 1, part int4 NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(definition, id));",
 	"CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"
 	" WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');",
 	"CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);",
@@ -292,7 +446,7 @@ const char *const stw__pg_schema[] = {
 	" definition" T ", instance_id" T ", correlation_id" T ", causation_id" T ","
 	" data text NOT NULL, status" T " NOT NULL, error text, created_at int8 NOT NULL,"
 	" delivered_at int8 NOT NULL DEFAULT 0, attempts int4 NOT NULL DEFAULT 0,"
-	" next_at int8 NOT NULL DEFAULT 0);",
+	" next_at int8 NOT NULL DEFAULT 0, part int4 NOT NULL DEFAULT 0);",
 	"CREATE INDEX stw_outbox_pending ON stw_outbox(context, seq) WHERE status = 'pending';",
 	"CREATE INDEX stw_outbox_status ON stw_outbox(status, seq) WHERE " OUTBOX_RARE ";",
 	"CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq);",
@@ -307,11 +461,12 @@ const char *const stw__pg_schema[] = {
 	"CREATE TABLE stw_timers(id" T " NOT NULL, definition" T " NOT NULL,"
 	" instance_id" T " NOT NULL, message_type" T " NOT NULL, due_at int8 NOT NULL,"
 	" entered_version int8 NOT NULL, armed_by" T " NOT NULL, created_at int8 NOT NULL,"
-	" PRIMARY KEY(definition, instance_id, id));",
+	" part int4 NOT NULL DEFAULT 0, PRIMARY KEY(definition, instance_id, id));",
 	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, instance_id, id);",
 	"CREATE TABLE stw_periodic(name" T " PRIMARY KEY, last_period int8 NOT NULL,"
 	" last_run_at int8 NOT NULL);",
-	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '2');",
+	CLUSTER_SCHEMA,
+	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '3');",
 	NULL,
 };
 
@@ -324,6 +479,20 @@ const char *const stw__pg_migrations[] = {
 	 */
 	"ALTER TABLE stw_instances ADD COLUMN definition_version int8 NOT NULL DEFAULT 1;"
 	" UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';",
+	/*
+	 * 2 -> 3: partitions. Instances, timers and outbox rows get the
+	 * partition of their instance (an outbox row without one: of its
+	 * correlation id, else of its command id), and the cluster's tables.
+	 */
+	CLUSTER_SCHEMA
+	"ALTER TABLE stw_instances ADD COLUMN IF NOT EXISTS part int4 NOT NULL"
+	" DEFAULT 0; ALTER TABLE stw_timers ADD COLUMN IF NOT EXISTS part int4 NOT NULL DEFAULT 0;"
+	" ALTER TABLE stw_outbox ADD COLUMN IF NOT EXISTS part int4 NOT NULL DEFAULT 0;"
+	" UPDATE stw_instances SET part = stw_partition(id, 64);"
+	" UPDATE stw_timers SET part = stw_partition(instance_id, 64);"
+	" UPDATE stw_outbox SET part = stw_partition(coalesce(instance_id, correlation_id,"
+	" command_id), 64);"
+	" UPDATE stw_meta SET value = '3' WHERE key = 'schema_version';",
 	NULL,
 };
 

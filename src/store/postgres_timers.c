@@ -88,6 +88,8 @@ static int op_timer_insert(struct stw__store *s, const struct stw__timer_row *ro
 	stw__pg_int(&p, row->entered_version);
 	stw__pg_text(&p, row->armed_by);
 	stw__pg_int(&p, row->created_at);
+	stw__pg_int(&p, stw__partition(row->instance_id, h->partitions));
+	h->wrote_work = 1;
 	return stw__pg_change(h, STW__PG_TIMER_INSERT, &p, "timer_insert", NULL);
 }
 
@@ -124,7 +126,12 @@ static int op_timers_due(struct stw__store *s, const char *definition, int64_t n
 	stw__pg_text(&p, definition);
 	stw__pg_int(&p, now);
 	stw__pg_limit(&p, limit);
-	return each_timer(stw__pg_h(s), STW__PG_TIMERS_DUE, &p, "timers_due", cb, ud);
+	struct stw__pg *h = stw__pg_h(s);
+	if (h->fence != NULL) {
+		stw__pg_text(&p, stw__pg_parts(h));
+		return each_timer(h, STW__PG_PART_TIMERS_DUE, &p, "timers_due", cb, ud);
+	}
+	return each_timer(h, STW__PG_TIMERS_DUE, &p, "timers_due", cb, ud);
 }
 
 static int op_timer_delete(struct stw__store *s, const char *definition, const char *instance_id,
@@ -141,7 +148,12 @@ static int op_timer_next(struct stw__store *s, const char *definition, int64_t *
 {
 	PARAMS;
 	stw__pg_text(&p, definition);
-	return stw__pg_min(stw__pg_h(s), STW__PG_TIMER_NEXT, &p, "timer_next", due_at);
+	struct stw__pg *h = stw__pg_h(s);
+	if (h->fence != NULL) {
+		stw__pg_text(&p, stw__pg_parts(h));
+		return stw__pg_min(h, STW__PG_PART_TIMER_NEXT, &p, "timer_next", due_at);
+	}
+	return stw__pg_min(h, STW__PG_TIMER_NEXT, &p, "timer_next", due_at);
 }
 
 static int op_timers_for_instance(struct stw__store *s, const char *definition,

@@ -71,6 +71,7 @@
 #ifndef STW_STORE_H
 #define STW_STORE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -202,6 +203,57 @@ struct stw__instance_query {
 	 */
 	int64_t stuck_before;
 	int64_t definition_version; /* > 0: only instances of this definition version */
+};
+
+/*
+ * Cluster mode (PostgreSQL): instances are split into partitions by
+ * stw__partition of their id, and a worker holds some of them through
+ * leases, each at an epoch; part STW__PART_PERIODIC is the lease of the
+ * periodic processes, held by one worker at a time.
+ */
+#define STW__MAX_PARTITIONS 1024
+#define STW__PART_PERIODIC  (-1)
+
+/*
+ * What a worker holds, shared by its membership (core/cluster.c, which
+ * changes it under `lock`) and the store handles of its engines that
+ * write for partitions (set_fence): each of their transactions is fenced
+ * on it, and their timers, outbox and cursors are limited to it.
+ */
+struct stw__fence {
+	pthread_mutex_t lock;
+	char owner[128]; /* the worker's id */
+	int partitions;  /* P, the store's */
+	int64_t lease_ms;
+	int audit;           /* record each fenced transaction (stw_fence_audit) */
+	uint64_t generation; /* bumped on every change of the pairs */
+	int n;               /* pairs held */
+	int parts[STW__MAX_PARTITIONS + 1];
+	int64_t epochs[STW__MAX_PARTITIONS + 1];
+	uint64_t refusals; /* transactions refused: a pair was no longer held */
+	int recheck;       /* set on a refusal: the membership looks again at once */
+};
+
+/* The partition (0 .. n-1) of an id: FNV-1a of its bytes, mod n (the store's stw_partition). */
+int stw__partition(const char *id, int n);
+
+/* The id an outbox row is partitioned by: its instance's, else its correlation's, else its own. */
+const char *stw__outbox_part_key(const char *instance_id, const char *correlation_id,
+				 const char *command_id);
+
+/* One worker or one lease as the membership sees them (lease_look). */
+struct stw__worker_row {
+	const char *id;
+	const char *host;
+	int pid;
+	const char *address; /* nullable: where its HTTP API listens */
+	int live;            /* its heartbeat is younger than the lease */
+};
+struct stw__lease_row {
+	int part;
+	const char *owner; /* nullable: never held */
+	int64_t epoch;
+	int taken; /* held by a lease that still runs */
 };
 
 typedef int (*stw__event_cb)(const struct stw__event_row *row, void *ud);
@@ -446,6 +498,67 @@ struct stw__store_ops {
 	 */
 	int (*prune_dedup)(struct stw__store *s, int64_t before, int limit,
 			   struct stw__dedup_key *key, int64_t *looked, int64_t *deleted);
+
+	/*
+	 * Cluster mode: NULL in a backend without it (SQLite, one machine).
+	 * set_fence(f) makes every transaction of the handle begin by checking,
+	 * inside it, that f's worker still holds f's pairs (part, epoch)
+	 * (begin() fails with STW_EBUSY, f->refusals counted, when one moved),
+	 * and limits timers_due, timer_next, outbox_pending, outbox_due,
+	 * outbox_next_due and the cursors to the partitions held (the cursor of
+	 * a context is then the lowest of theirs; cursor_set sets them all).
+	 * Its sessions also end a transaction left idle for f->lease_ms, so
+	 * that a worker frozen inside one lets its leases go. NULL: none.
+	 */
+	int (*set_fence)(struct stw__store *s, struct stw__fence *f);
+	/*
+	 * Whether the handle holds `part`: as its open transaction was fenced,
+	 * else as its fence says now; 1 without a fence.
+	 */
+	int (*holds)(struct stw__store *s, int part);
+	/*
+	 * The cursor of each partition held, in pos[part] (f->partitions
+	 * entries), -1 for those not held.
+	 */
+	int (*cursor_parts)(struct stw__store *s, const char *definition, const char *context,
+			    int64_t *pos);
+
+	/*
+	 * The membership's operations (core/cluster.c), each its own
+	 * transaction, times from the server's clock. lease_join registers
+	 * the worker (w->id, host, pid, address) and returns the store's
+	 * partition count in *partitions; a wanted count > 0 that differs is
+	 * applied when no lease was ever granted (the partitions of stored
+	 * rows computed again), else refused (STW_EINVAL).
+	 */
+	int (*lease_join)(struct stw__store *s, const struct stw__worker_row *w, int want,
+			  int *partitions);
+	int (*lease_heartbeat)(struct stw__store *s, const char *id);
+	/* Renews the pairs held; those still held come back in out_parts/out_epochs. */
+	int (*lease_renew)(struct stw__store *s, const char *id, int64_t lease_ms, const int *parts,
+			   const int64_t *epochs, int n, int *out_parts, int64_t *out_epochs,
+			   int *nout);
+	/* The workers (live or not) and every lease. */
+	int (*lease_look)(struct stw__store *s, int64_t lease_ms,
+			  int (*worker)(const struct stw__worker_row *w, void *ud),
+			  int (*lease)(const struct stw__lease_row *l, void *ud), void *ud);
+	/* Takes what it can of `want` (free, released or expired); granted pairs in out_*. */
+	int (*lease_acquire)(struct stw__store *s, const char *id, int64_t lease_ms,
+			     const int *want, int n, int *out_parts, int64_t *out_epochs,
+			     int *nout);
+	int (*lease_release)(struct stw__store *s, const char *id, const int *parts, int n);
+	/* Releases everything and forgets the worker. */
+	int (*lease_leave)(struct stw__store *s, const char *id);
+	/* Wakes the members waiting in lease_wait. */
+	int (*lease_notify)(struct stw__store *s);
+	/*
+	 * Waits up to timeout_ms for lease_notify (1) or for a commit that
+	 * wrote work, an event, a command or a timer (2): the bits that came,
+	 * 0 for none, or a code.
+	 */
+	int (*lease_wait)(struct stw__store *s, int64_t timeout_ms);
+	/* Forgets workers silent for longer than `after_ms` that hold nothing. */
+	int (*lease_forget)(struct stw__store *s, int64_t after_ms);
 };
 
 /* Capability bits of a store (struct stw__store.caps). */

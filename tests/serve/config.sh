@@ -216,5 +216,21 @@ ret_conf config-5.7 'keep_events = 1d\n' 2 \
 	"retention\.conf:2: \\[retention\\] has no key .keep_events. \\(keep_ended, keep_dedup"
 ret_conf config-5.8 'batch = 0\n' 2 "retention\.conf:2: \\[retention\\] batch: '0' is not a whole number"
 
+# [cluster]: off by default; its settings checked before anything starts.
+cluster_conf() {
+	printf '[cluster]\n%b' "$2" >conf/cluster.conf
+	check "$1" "$3" "$4" -- --config conf/cluster.conf --check-config
+}
+check config-6.1 0 '^cluster +off$' -- --check-config
+cluster_conf config-6.2 'enabled = on\n' 0 \
+	'^cluster +worker=\(host:pid\) lease=8s renew=2s partitions=\(the store.s\) moves=8 audit=off$'
+cluster_conf config-6.3 'enabled = yes\nworker = w-1.a\nlease = 3s\nrenew = 500ms\npartitions = 16\nmoves = 2\naudit = on\n' 0 \
+	'^cluster +worker=w-1\.a lease=3s renew=500ms partitions=16 moves=2 audit=on$'
+cluster_conf config-6.4 'enabled = maybe\n' 2 "cluster\.conf:2: \\[cluster\\] enabled: 'maybe' is not on or off"
+cluster_conf config-6.5 'worker = a b\n' 2 "cluster\.conf:2: \\[cluster\\] worker: 'a b' is not a worker id"
+cluster_conf config-6.6 'lease = 10\n' 2 "cluster\.conf:2: \\[cluster\\] lease: '10' is not a duration"
+cluster_conf config-6.7 'partitions = 0\n' 2 "cluster\.conf:2: \\[cluster\\] partitions: '0' is not a whole number"
+cluster_conf config-6.8 'leases = 3\n' 2 "cluster\.conf:2: \\[cluster\\] has no key .leases. \\(enabled, worker"
+
 echo "$((N - FAILS))/$N config checks passed"
 [ "$FAILS" -eq 0 ]

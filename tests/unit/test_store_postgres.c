@@ -212,7 +212,7 @@ static void test_schema_version(void **state)
 	sql(f, "UPDATE stw_meta SET value = 'one' WHERE key = 'schema_version'");
 	assert_int_equal(stw__store_open(f->url, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_non_null(strstr(err, "unreadable"));
-	sql(f, "UPDATE stw_meta SET value = '2' WHERE key = 'schema_version'");
+	sql(f, "UPDATE stw_meta SET value = '3' WHERE key = 'schema_version'");
 	assert_int_equal(open_store(f, 0, &s), STW_OK);
 	STW__S0(s, close);
 }
@@ -220,7 +220,8 @@ static void test_schema_version(void **state)
 /*
  * A schema 1 store, whose instances did not record the version of their
  * definition, is migrated on open: they are given version 1, and the list
- * filters by it.
+ * filters by it; and (2 -> 3) they, their timers and their commands get
+ * the partition of their instance, and the cluster's tables are made.
  */
 static void test_schema_1_migrates(void **state)
 {
@@ -229,8 +230,14 @@ static void test_schema_1_migrates(void **state)
 	assert_int_equal(STW__S(f->s, instance_insert, &r), STW_OK);
 	STW__S0(f->s, close);
 	f->s = NULL;
-	sql(f, "ALTER TABLE stw_instances DROP COLUMN definition_version;"
-	       " UPDATE stw_meta SET value = '1' WHERE key = 'schema_version'");
+	sql(f,
+	    "ALTER TABLE stw_instances DROP COLUMN definition_version;"
+	    " ALTER TABLE stw_instances DROP COLUMN part; ALTER TABLE stw_timers DROP COLUMN part;"
+	    " ALTER TABLE stw_outbox DROP COLUMN part;"
+	    " DROP TABLE stw_leases, stw_workers, stw_lease_log, stw_fence_audit,"
+	    " stw_part_cursors; DROP FUNCTION stw_fence, stw_acquire, stw_partition;"
+	    " DELETE FROM stw_meta WHERE key = 'partitions';"
+	    " UPDATE stw_meta SET value = '1' WHERE key = 'schema_version'");
 	struct stw__store *ro = NULL;
 	char err[256];
 	struct stw__store_options o = { .read_only = 1 };
@@ -240,6 +247,12 @@ static void test_schema_1_migrates(void **state)
 	struct instances got = { 0 };
 	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
 	assert_int_equal(got.definition_version[0], 1);
+	long long part = -1;
+	assert_int_equal(
+	    fx_pg_scalar(f->url, "SELECT part FROM stw_instances WHERE id = 'i1'", &part), 0);
+	assert_int_equal(part, stw__partition("i1", 64));
+	assert_int_equal(fx_pg_scalar(f->url, "SELECT count(*) FROM stw_leases", &part), 0);
+	assert_int_equal(part, 65);
 	r = inst("def", "i2", "active", NULL, 6);
 	r.definition_version = 4;
 	assert_int_equal(STW__S(f->s, instance_insert, &r), STW_OK);
@@ -249,7 +262,7 @@ static void test_schema_1_migrates(void **state)
 	assert_int_equal(got.n, 1);
 	assert_string_equal(got.id[0], "i1");
 	struct stw__store *again = NULL;
-	assert_int_equal(open_store(f, 0, &again), STW_OK); /* at 2 now: nothing to migrate */
+	assert_int_equal(open_store(f, 0, &again), STW_OK); /* at 3 now: nothing to migrate */
 	STW__S0(again, close);
 }
 

@@ -1,0 +1,355 @@
+/*
+ * test_cluster_postgres.c - workers of a cluster on one PostgreSQL store
+ * (steward_cluster.h): the first worker takes every partition, a second
+ * one gets its share a few partitions at a time, each engine steps only
+ * the instances of the partitions its worker holds, a transaction of a
+ * worker whose lease was taken over is refused inside the store (fencing)
+ * and writes nothing, and a worker that leaves hands its partitions over
+ * at once. Also: the store's partition function is the engine's.
+ *
+ * Needs STEWARD_TEST_PG_URL (the ctest fixture `pg`); skipped (77) without it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "store/store.h"
+
+#define LEASE_MS 3000
+#define RENEW_MS 300
+
+static const struct stw_state_def states[] = {
+	{ "Open", STW_STATE_ACTIVE },
+	{ "Done", STW_STATE_TERMINAL },
+	{ NULL, 0 },
+};
+static const struct stw_transition_def transitions[] = {
+	{ NULL, "Opened", "Open", NULL, NULL, NULL },
+	{ "Open", "Closed", "Done", NULL, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+static const char *const sources[] = { "In", NULL };
+static const struct stw_definition proc = {
+	.name = "proc",
+	.sources = sources,
+	.states = states,
+	.transitions = transitions,
+};
+
+struct fixture {
+	char dir[FX_PATH];
+	char url[FX_PATH + 256];
+	struct stw_cluster *a, *b;
+	struct stw_engine *ea, *eb;
+	struct stw_engine *in; /* not a worker's: appends, as the API's engines do */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void say(enum stw_log_level level, const char *msg, void *ud)
+{
+	(void)ud;
+	if (level <= STW_LOG_INFO && getenv("STEWARD_TEST_VERBOSE") != NULL)
+		fprintf(stderr, "%s\n", msg);
+}
+
+static struct stw_cluster *join(const struct fixture *f, const char *worker)
+{
+	struct stw_cluster_options o = {
+		.store = f->url,
+		.worker = worker,
+		.lease_ms = LEASE_MS,
+		.renew_ms = RENEW_MS,
+		.audit = 1,
+		.log = say,
+	};
+	struct stw_cluster *c = NULL;
+	char err[512] = "";
+	int rc = stw_cluster_join(&o, &c, err, sizeof err);
+	if (rc != STW_OK)
+		fail_msg("join %s: %s", worker, err);
+	return c;
+}
+
+static struct stw_engine *engine(const struct fixture *f, struct stw_cluster *c)
+{
+	struct stw_options o = { .cluster = c, .delivered_elsewhere = 1 };
+	struct stw_engine *e = NULL;
+	assert_int_equal(stw_open(f->url, &o, &e), STW_OK);
+	assert_stw_ok(e, stw_define(e, &proc));
+	return e;
+}
+
+static struct stw_cluster_stats stats(struct stw_cluster *c)
+{
+	struct stw_cluster_stats s;
+	stw_cluster_stats(c, &s);
+	return s;
+}
+
+static int setup(void **state)
+{
+	if (fx_pg_server() == NULL)
+		return 0;
+	struct fixture *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	assert_int_equal(fx_tmpdir_make(f->dir, sizeof f->dir, "cluster"), 0);
+	assert_int_equal(fx_pg_store(f->dir, NULL, f->url, sizeof f->url), 0);
+	/* The schema exists once an engine opened it. */
+	assert_int_equal(stw_open(f->url, NULL, &f->in), STW_OK);
+	f->a = join(f, "worker-a");
+	f->ea = engine(f, f->a);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		return 0;
+	stw_close(f->ea);
+	stw_close(f->eb);
+	stw_close(f->in);
+	stw_cluster_leave(f->a);
+	stw_cluster_leave(f->b);
+	fx_pg_drop(f->dir);
+	fx_tmpdir_remove(f->dir);
+	free(f);
+	return 0;
+}
+
+static long long scalar(const struct fixture *f, const char *sql)
+{
+	long long v = -1;
+	assert_int_equal(fx_pg_scalar(f->url, sql, &v), 0);
+	return v;
+}
+
+static void open_n(struct stw_engine *e, int from, int n)
+{
+	for (int i = from; i < from + n; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "p-%d", i);
+		struct stw_event ev = { .type = "Opened", .stream = id, .correlation_id = id };
+		assert_stw_ok(e, stw_append(e, "In", STW_ANY_VERSION, &ev, 1, NULL));
+	}
+}
+
+/* Waits (at most 15 s) until `done` says so. */
+static void wait_for(const struct fixture *f, int (*done)(const struct fixture *f),
+		     const char *what)
+{
+	int64_t until = now_ms() + 15000;
+	while (!done(f)) {
+		if (now_ms() > until)
+			fail_msg("timed out waiting until %s", what);
+		usleep(50 * 1000);
+	}
+}
+
+static int split(const struct fixture *f)
+{
+	struct stw_cluster_stats a = stats(f->a), b = stats(f->b);
+	return a.held + b.held == a.partitions && a.held > 0 && b.held > 0 &&
+	       a.periodic + b.periodic == 1;
+}
+
+/* cluster-1: the first worker holds every partition and the periodic singleton. */
+static void first_worker_takes_all(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	struct stw_cluster_stats a = stats(f->a);
+	assert_int_equal(a.partitions, 64);
+	assert_int_equal(a.held, 64);
+	assert_int_equal(a.periodic, 1);
+	assert_int_equal(stw_cluster_holds_periodic(f->a), 1);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_leases WHERE owner = 'worker-a'"), 65);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_lease_log WHERE how = 'free'"), 65);
+}
+
+/* cluster-2: the store's stw_partition is the engine's stw__partition. */
+static void partition_function_agrees(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	const char *ids[] = { "", "a", "doc-1", "order-42", "h\xc3\xa9llo", "x:y:z", NULL };
+	for (int i = 0; ids[i] != NULL; i++)
+		for (int n = 1; n <= 1000; n = n * 7 + 1) {
+			char sql[256];
+			snprintf(sql, sizeof sql, "SELECT stw_partition('%s', %d)", ids[i], n);
+			assert_int_equal(scalar(f, sql), stw__partition(ids[i], n));
+		}
+}
+
+/* Worker b joins, with its engine, and gets its share. */
+static void second_worker(struct fixture *f)
+{
+	f->b = join(f, "worker-b");
+	f->eb = engine(f, f->b);
+	wait_for(f, split, "the partitions are split");
+}
+
+/*
+ * cluster-3: a second worker gets its share, a few partitions per renewal,
+ * and each engine steps exactly the instances of its worker's partitions:
+ * every instance is created once, by the engine that holds it.
+ */
+static void workers_split_the_instances(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	second_worker(f);
+	/* Moved from a live worker: released by a, taken by b. */
+	assert_true(scalar(f, "SELECT count(*) FROM stw_lease_log WHERE how = 'released'"
+			      " AND owner = 'worker-b' AND prev_owner = 'worker-a'") > 0);
+	open_n(f->in, 0, 200);
+	assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
+	assert_stw_ok(f->eb, stw_run_until_idle(f->eb));
+	struct stw_stats sa, sb;
+	stw_get_stats(f->ea, &sa);
+	stw_get_stats(f->eb, &sb);
+	assert_int_equal(sa.steps + sb.steps, 200);
+	assert_true(sa.steps > 0 && sb.steps > 0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_instances"), 200);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_history"), 200);
+	/* Each instance is in a partition of the worker whose engine made it. */
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_instances i JOIN stw_leases l"
+				   " ON l.part = i.part WHERE i.part <> stw_partition(i.id, 64)"
+				   " OR l.owner IS NULL"),
+			 0);
+	/* Closing each moves everything on: both cursors reach the head. */
+	for (int i = 0; i < 200; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "p-%d", i);
+		struct stw_event ev = { .type = "Closed", .stream = id, .correlation_id = id };
+		assert_stw_ok(f->in, stw_append(f->in, "In", STW_ANY_VERSION, &ev, 1, NULL));
+	}
+	assert_stw_ok(f->eb, stw_run_until_idle(f->eb));
+	assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_instances WHERE status = 'completed'"),
+			 200);
+	/* Every fenced commit was at an epoch its worker held (the audit). */
+	assert_true(scalar(f, "SELECT count(*) FROM stw_fence_audit") > 0);
+}
+
+static int a_lost_one(const struct fixture *f)
+{
+	return stats(f->a).held == 63;
+}
+
+/*
+ * cluster-4: fencing. A lease of worker a is taken over behind its back (as
+ * another worker would after a's lease ran out while it was frozen): a's
+ * next transaction is refused inside the store and writes nothing; once its
+ * membership has seen the loss, a steps its other partitions again, and
+ * the instance of the lost partition waits for its new owner.
+ */
+static void stale_worker_commits_nothing(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	/* The partition of p-1000, taken by a worker "thief" at the next epoch. */
+	int part = stw__partition("p-1000", 64);
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "UPDATE stw_leases SET owner = 'thief', epoch = epoch + 1,"
+		 " expires_at = clock_timestamp() + interval '1 hour' WHERE part = %d"
+		 " RETURNING epoch",
+		 part);
+	assert_true(scalar(f, sql) > 1);
+	open_n(f->in, 1000, 1);
+	int rc = stw_run_once(f->ea, NULL);
+	assert_int_equal(rc, STW_EBUSY);
+	assert_non_null(strstr(stw_errmsg(f->ea), "fenced"));
+	assert_int_equal(stats(f->a).fencing_refusals, 1);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_instances WHERE id = 'p-1000'"), 0);
+	wait_for(f, a_lost_one, "worker a sees its lease gone");
+	assert_int_equal(stats(f->a).lost, 1);
+	open_n(f->in, 1001, 40);
+	assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_instances WHERE id = 'p-1000'"), 0);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM stw_instances WHERE id LIKE 'p-10%%' AND part <> %d", part);
+	assert_true(scalar(f, sql) > 0);
+}
+
+static int b_has_all(const struct fixture *f)
+{
+	struct stw_cluster_stats b = stats(f->b);
+	return b.held == b.partitions && b.periodic == 1;
+}
+
+/* cluster-5: a worker that leaves hands its partitions over at once (within 2 s). */
+static void leaving_hands_over_at_once(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	second_worker(f);
+	stw_close(f->ea);
+	f->ea = NULL;
+	int64_t t0 = now_ms();
+	stw_cluster_leave(f->a);
+	f->a = NULL;
+	wait_for(f, b_has_all, "worker b holds everything");
+	int64_t took = now_ms() - t0;
+	print_message("takeover after a graceful leave: %lld ms\n", (long long)took);
+	assert_true(took < 2000);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_workers"), 1);
+	/* No grant ever came before the lease it replaced had ended. */
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_lease_log WHERE at < prev_expires_at"),
+			 0);
+}
+
+/* cluster-6: a cluster needs PostgreSQL: an SQLite store is refused with the reason. */
+static void sqlite_is_refused(void **state)
+{
+	(void)state;
+	char dir[FX_PATH], db[FX_PATH + 16];
+	assert_int_equal(fx_tmpdir_make(dir, sizeof dir, "cluster-sqlite"), 0);
+	snprintf(db, sizeof db, "%s/c.db", dir);
+	struct stw_cluster_options o = { .store = db };
+	struct stw_cluster *c = NULL;
+	char err[256] = "";
+	assert_int_equal(stw_cluster_join(&o, &c, err, sizeof err), STW_EINVAL);
+	assert_null(c);
+	assert_string_equal(err, "a cluster needs a PostgreSQL store");
+	fx_tmpdir_remove(dir);
+}
+
+int main(void)
+{
+	if (fx_pg_server() == NULL) {
+		fprintf(stderr, "test_cluster_postgres: STEWARD_TEST_PG_URL is not set: skipped\n");
+		return 77;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(first_worker_takes_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(partition_function_agrees, setup, teardown),
+		cmocka_unit_test_setup_teardown(workers_split_the_instances, setup, teardown),
+		cmocka_unit_test_setup_teardown(stale_worker_commits_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(leaving_hands_over_at_once, setup, teardown),
+		cmocka_unit_test(sqlite_is_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
