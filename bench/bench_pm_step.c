@@ -23,7 +23,12 @@
  * and the commits per step of each side (bench_pg.h), and the CPU time of
  * this process per step, against the time taken.
  *
- * usage: bench_pm_step [--events N] [--dir DIR | --pg]
+ * With --cluster (PostgreSQL), the cost of fencing instead: the engine
+ * alone against the engine as the one worker of a cluster, whose every
+ * transaction is fenced on its leases (`bench cluster_fencing_cost <p> %`,
+ * the time fencing adds, in small transactions).
+ *
+ * usage: bench_pm_step [--events N] [--dir DIR | --pg [--cluster]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,9 +89,11 @@ static void event_of(long i, char *id, size_t idcap, char *corr, size_t corrcap,
 /* Called just before (after = 0) and just after (1) the timed steps; may be NULL. */
 typedef int (*mark_fn)(void *ud, int after);
 
-static int run_engine(const char *path, long n, mark_fn mark, void *ud, double *seconds)
+/* cluster: the engine is a worker's (NULL: alone); batch: its batch size (0: the default). */
+static int run_engine(const char *path, long n, struct stw_cluster *cluster, int batch,
+		      mark_fn mark, void *ud, double *seconds)
 {
-	struct stw_options o = { .synchronous = 2 };
+	struct stw_options o = { .synchronous = 2, .cluster = cluster, .batch_size = batch };
 	struct stw_engine *e = NULL;
 	if (stw_open(path, &o, &e) != STW_OK || stw_define(e, &def) != STW_OK) {
 		fprintf(stderr, "bench_pm_step: engine: %s\n", stw_errmsg(e));
@@ -233,7 +240,7 @@ static int run_pg(long n)
 				     sizeof engine_url, "bench_pm_step") != 0 ||
 		     bench_pg_schema(probe.c, server, "bench_pm_step_baseline", base_url,
 				     sizeof base_url, "bench_pm_step") != 0 ||
-		     run_engine(engine_url, n, bench_pg_probe_mark, &probe, &te) != 0 ||
+		     run_engine(engine_url, n, NULL, 0, bench_pg_probe_mark, &probe, &te) != 0 ||
 		     bench_pg_baseline(base_url, n, BATCH, event_of, &base, &tb) != 0;
 	if (!failed) {
 		printf("bench durable_postgresql_fsync_synchronous_commit %d flag\n", durable);
@@ -252,6 +259,68 @@ static int run_pg(long n)
 	PQfinish(probe.c);
 	return failed;
 }
+
+/*
+ * The cost of fencing (--pg --cluster): the engine alone, and as the one
+ * worker of a cluster (holding all 64 partitions, each transaction
+ * fenced), in batches of CLUSTER_BATCH events, so that transactions are as
+ * small as a loaded daemon's rounds; in alternating pairs on fresh
+ * schemas, the best of each side.
+ */
+#define CLUSTER_BATCH 64
+#define CLUSTER_PAIRS 3
+
+static int run_side(PGconn *c, const char *server, long n, int fenced, double *seconds)
+{
+	char url[1024];
+	const char *schema = fenced ? "bench_pm_step_fenced" : "bench_pm_step_alone";
+	if (bench_pg_schema(c, server, schema, url, sizeof url, "bench_pm_step") != 0)
+		return 1;
+	struct stw_cluster *cl = NULL;
+	if (fenced) {
+		struct stw_engine *e = NULL; /* the schema first */
+		int rc = stw_open(url, NULL, &e);
+		stw_close(e);
+		char err[256] = "";
+		struct stw_cluster_options co = { .store = url, .worker = "bench" };
+		if (rc != STW_OK || stw_cluster_join(&co, &cl, err, sizeof err) != STW_OK) {
+			fprintf(stderr, "bench_pm_step: cluster: %s\n", err);
+			return 1;
+		}
+	}
+	int failed = run_engine(url, n, cl, CLUSTER_BATCH, NULL, NULL, seconds);
+	stw_cluster_leave(cl);
+	bench_pg_drop(c, schema, "bench_pm_step");
+	return failed;
+}
+
+static int run_pg_cluster(long n)
+{
+	const char *server;
+	struct bench_pg_probe probe;
+	int rc = bench_pg_start(&probe, &server, "bench_pm_step");
+	if (rc != 0)
+		return rc;
+	double alone = 0, fenced = 0;
+	int failed = 0;
+	for (int i = 0; i < CLUSTER_PAIRS && !failed; i++) {
+		double a = 0, f = 0;
+		failed = run_side(probe.c, server, n, 0, &a) || run_side(probe.c, server, n, 1, &f);
+		if (!failed && (alone == 0 || a < alone))
+			alone = a;
+		if (!failed && (fenced == 0 || f < fenced))
+			fenced = f;
+	}
+	if (!failed) {
+		printf("bench pm_step_pg_alone_batch%d %.0f steps/s\n", CLUSTER_BATCH,
+		       (double)n / alone);
+		printf("bench pm_step_pg_fenced_batch%d %.0f steps/s\n", CLUSTER_BATCH,
+		       (double)n / fenced);
+		printf("bench cluster_fencing_cost %.1f %%\n", 100.0 * (1.0 - alone / fenced));
+	}
+	PQfinish(probe.c);
+	return failed;
+}
 #else
 static int run_pg(long n)
 {
@@ -259,13 +328,18 @@ static int run_pg(long n)
 	fprintf(stderr, "bench_pm_step: this build has no PostgreSQL store\n");
 	return 2;
 }
+
+static int run_pg_cluster(long n)
+{
+	return run_pg(n);
+}
 #endif
 
 int main(int argc, char **argv)
 {
 	long n = 200000;
 	const char *dir = NULL;
-	int pg = 0;
+	int pg = 0, cluster = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
 			n = strtol(argv[++i], NULL, 10);
@@ -273,8 +347,11 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (strcmp(argv[i], "--pg") == 0)
 			pg = 1;
+		else if (strcmp(argv[i], "--cluster") == 0)
+			cluster = pg = 1;
 		else {
-			fprintf(stderr, "usage: bench_pm_step [--events N] [--dir DIR | --pg]\n");
+			fprintf(stderr, "usage: bench_pm_step [--events N] [--dir DIR | --pg"
+					" [--cluster]]\n");
 			return 2;
 		}
 	}
@@ -283,6 +360,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n -= n % 3;
+	if (cluster)
+		return run_pg_cluster(n);
 	if (pg)
 		return run_pg(n);
 	char tmp[] = "/tmp/stw-bench-XXXXXX";
@@ -296,7 +375,7 @@ int main(int argc, char **argv)
 	unlink(engine_db);
 	unlink(base_db);
 	double te = 0, tb = 0;
-	if (run_engine(engine_db, n, NULL, NULL, &te) || run_baseline(base_db, n, &tb))
+	if (run_engine(engine_db, n, NULL, 0, NULL, NULL, &te) || run_baseline(base_db, n, &tb))
 		return 1;
 	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 	printf("bench pm_step_events %ld events\n", n);

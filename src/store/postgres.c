@@ -77,7 +77,9 @@ static int schema_check(struct stw__pg *h)
 				     "read-write to upgrade it",
 				     v);
 	for (; v < STW__PG_SCHEMA_VERSION && rc == STW_OK; v++)
-		rc = stw__pg_exec(h, stw__pg_migrations[v - 1], "open: migrate the schema");
+		for (int i = 0; rc == STW_OK && stw__pg_migrations[v - 1][i] != NULL; i++)
+			rc = stw__pg_exec(h, stw__pg_migrations[v - 1][i],
+					  "open: migrate the schema");
 	return rc;
 }
 

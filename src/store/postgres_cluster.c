@@ -70,7 +70,7 @@ static void int_array(char *buf, size_t cap, size_t *len, const int *i32, const 
  * arrays numbers: no quoting can go wrong). A refusal rolls back, counts,
  * and asks the membership to look again at once.
  */
-int stw__pg_fenced_begin(struct stw__pg *h)
+static int fenced_begin(struct stw__pg *h)
 {
 	int rc = stw__pg_ready(h, "begin");
 	if (rc != STW_OK)
@@ -105,6 +105,23 @@ int stw__pg_fenced_begin(struct stw__pg *h)
 	PQclear(res);
 	if (rc != STW_OK && stw__pg_in_txn(h))
 		PQclear(PQexec(h->conn, "ROLLBACK"));
+	return rc;
+}
+
+/*
+ * The store's begin(): BEGIN, and for a fenced handle the fence with it
+ * (the transaction primitives of postgres_conn.c say how transactions go).
+ */
+int stw__pg_begin(struct stw__store *s)
+{
+	struct stw__pg *h = stw__pg_h(s);
+	if (h->open || stw__pg_in_txn(h))
+		return stw__pg_failf(h, STW_EINVAL, "begin: a transaction is open");
+	int rc = h->fence ? fenced_begin(h) : stw__pg_exec(h, "BEGIN", "begin");
+	/* A connection found lost by BEGIN had done nothing yet: connect again once. */
+	if (rc == STW_EBUSY && h->lost)
+		rc = h->fence ? fenced_begin(h) : stw__pg_exec(h, "BEGIN", "begin");
+	h->open = rc == STW_OK;
 	return rc;
 }
 
@@ -162,6 +179,7 @@ static int op_cursor_parts(struct stw__store *s, const char *definition, const c
 	stw__pg_text(&p, definition);
 	stw__pg_text(&p, context);
 	stw__pg_text(&p, stw__pg_parts(h));
+	stw__pg_text(&p, h->fence->owner);
 	int rc;
 	PGresult *res = stw__pg_run(h, STW__PG_PART_CURSORS, &p, "cursor_parts", &rc);
 	if (res == NULL)

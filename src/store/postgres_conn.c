@@ -337,18 +337,6 @@ int stw__pg_in_txn(const struct stw__pg *h)
  * must not change under a transaction is locked by the statements that
  * read it (see store.h).
  */
-int stw__pg_begin(struct stw__store *s)
-{
-	struct stw__pg *h = stw__pg_h(s);
-	if (h->open || stw__pg_in_txn(h))
-		return stw__pg_failf(h, STW_EINVAL, "begin: a transaction is open");
-	int rc = h->fence ? stw__pg_fenced_begin(h) : stw__pg_exec(h, "BEGIN", "begin");
-	/* A connection found lost by BEGIN had done nothing yet: connect again once. */
-	if (rc == STW_EBUSY && h->lost)
-		rc = h->fence ? stw__pg_fenced_begin(h) : stw__pg_exec(h, "BEGIN", "begin");
-	h->open = rc == STW_OK;
-	return rc;
-}
 
 /*
  * PostgreSQL ends the transaction whatever COMMIT does: a transaction that

@@ -221,6 +221,7 @@ static int op_cursor_get(struct stw__store *s, const char *definition, const cha
 	if (h->fence != NULL) {
 		/* A worker's partitions are its own: their cursors need no lock. */
 		stw__pg_text(&p, stw__pg_parts(h));
+		stw__pg_text(&p, h->fence->owner);
 		return stw__pg_one_int(h, STW__PG_PART_CURSOR_GET, &p, "cursor_get", position);
 	}
 	if (h->read_only || !stw__pg_in_txn(h))
@@ -248,6 +249,7 @@ static int op_cursor_set(struct stw__store *s, const char *definition, const cha
 	stw__pg_int(&p, position);
 	if (h->fence != NULL) {
 		stw__pg_text(&p, stw__pg_parts(h));
+		stw__pg_text(&p, h->fence->owner);
 		return stw__pg_change(h, STW__PG_PART_CURSOR_SET, &p, "cursor_set", NULL);
 	}
 	return stw__pg_change(h, STW__PG_CURSOR_SET, &p, "cursor_set", NULL);

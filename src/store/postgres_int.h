@@ -10,6 +10,8 @@
  *   postgres_outbox.c     the outbox and the dedup table
  *   postgres_timers.c     timers, periodic processes, unrouted messages
  *   postgres_retention.c  deleting ended instances and old dedup records
+ *   postgres_cluster.c    begin() and its fence in cluster mode, the limits to
+ *                         the partitions held, the membership's leases
  *   postgres_conn.c       the handle: errors, running statements, reading
  *                         results, the transaction primitives, closing
  *   postgres_sql.c        every SQL statement of the backend, and the schema
@@ -132,11 +134,12 @@ extern const char *const stw__pg_sql[STW__PG_NSTMT];
 extern const char *const stw__pg_schema[];
 
 /*
- * The in-place migrations: stw__pg_migrations[v - 1] takes a store of
+ * The in-place migrations: stw__pg_migrations[v - 1], a NULL-terminated
+ * list of statements, takes a store of
  * schema version v to v + 1 (setting the version itself), for v from 1 to
  * STW__PG_SCHEMA_VERSION - 1; NULL-terminated.
  */
-extern const char *const stw__pg_migrations[];
+extern const char *const *const stw__pg_migrations[];
 
 /*
  * Writes the list_instances statement of filter `mask` (STW__PG_LQ_*) into
@@ -170,8 +173,9 @@ struct stw__pg {
 	struct stw__pg_owned *owned;
 	int listening; /* LISTEN stw_cluster was sent on this connection */
 	/* Workers of a cluster use the store: a transaction that appended an
-	 * event, or wrote a command or a timer, wakes them at its commit
-	 * (NOTIFY stw_work), so that an idle worker need not poll often. */
+	 * event, or wrote a command or a timer of a partition the handle does
+	 * not hold, wakes them at its commit (NOTIFY stw_work), so that an
+	 * idle worker need not poll often. */
 	int notify_work;
 	int wrote_work; /* the open transaction did */
 };
@@ -304,9 +308,6 @@ void stw__pg_ops_retention(struct stw__store_ops *o);
 void stw__pg_ops_cluster(struct stw__store_ops *o);
 
 /* postgres_cluster.c ------------------------------------------------------- */
-
-/* begin() of a fenced handle: BEGIN and the fence in one round trip. */
-int stw__pg_fenced_begin(struct stw__pg *h);
 
 /*
  * The partitions the handle holds, as an int4[] parameter: as its open

@@ -76,10 +76,12 @@ static int op_outbox_insert(struct stw__store *s, const struct stw__outbox_row *
 	stw__pg_int(&p, row->created_at);
 	stw__pg_int(&p, row->delivered_at);
 	stw__pg_int(&p, row->next_at);
-	h->wrote_work = 1;
-	stw__pg_int(&p, stw__partition(stw__outbox_part_key(row->instance_id, row->correlation_id,
-							    row->command_id),
-				       h->partitions));
+	int part = stw__partition(
+	    stw__outbox_part_key(row->instance_id, row->correlation_id, row->command_id),
+	    h->partitions);
+	stw__pg_int(&p, part);
+	h->wrote_work |=
+	    h->fence == NULL || !h->base.ops->holds(s, part); /* its own: delivered here */
 	return stw__pg_change(h, STW__PG_OUTBOX_INSERT, &p, "outbox_insert", NULL);
 }
 

@@ -32,6 +32,16 @@
 #define TIMER_COLS                                                                                 \
 	"id, definition, instance_id, message_type, due_at, entered_version, armed_by, created_at"
 
+/* A partition's cursor for worker $4 (see STW__PG_PART_CURSOR_GET), over the parts $3. */
+#define PART_CURSOR                                                                                \
+	"CASE WHEN pc.owner = $4 THEN pc.position ELSE GREATEST(coalesce(pc.position, 0),"         \
+	" coalesce(c.position, 0), coalesce(oc.position, 0)) END"
+#define PART_CURSOR_FROM                                                                           \
+	"unnest($3::int4[]) m(part) LEFT JOIN stw_part_cursors pc ON pc.definition = $1"           \
+	" AND pc.context = $2 AND pc.part = m.part LEFT JOIN stw_cursors c"                        \
+	" ON c.definition = $1 AND c.context = $2 LEFT JOIN stw_owner_cursors oc"                  \
+	" ON oc.definition = $1 AND oc.context = $2 AND oc.owner = $4"
+
 const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	[STW__PG_EVENT_GET] = "SELECT " EVENT_COLS " FROM stw_events WHERE id = $1",
 	[STW__PG_STREAM_VERSION] = "SELECT coalesce((SELECT version FROM stw_streams "
@@ -253,21 +263,22 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	    " (SELECT command_id FROM w WHERE r = $3::int8 + 1)",
 	/*
 	 * Partitions (cluster mode, postgres_cluster.c): the same statements
-	 * limited to the partitions a worker holds, $N an int4[] of them. A
-	 * partition's cursor is its own row; one never set is where the
-	 * context's cursor is (a store stepped by one engine before it joined
-	 * a cluster carries on from there).
+	 * limited to the partitions a worker holds, $N an int4[] of them.
+	 *
+	 * Cursors. A worker moves the partitions it holds together: its own
+	 * row (stw_owner_cursors) says where all of them are, one write per
+	 * step however many it holds. A partition it took over behind that
+	 * has a row of its own, marked with the worker as owner ("lagging"),
+	 * moved with each step until it catches up. When a partition changes
+	 * hands, stw_acquire writes down where it was under its last holder
+	 * (CURSOR_OF below) as its own row, lagging for the new holder if that
+	 * one is further on. A partition never held is where the context's
+	 * cursor is (a store stepped by one engine before it joined a cluster
+	 * carries on from there). $4 is the worker.
 	 */
 	[STW__PG_PART_CURSOR_GET] =
-	    "SELECT coalesce(min(GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0))), 0)"
-	    " FROM unnest($3::int4[]) m(part) LEFT JOIN stw_part_cursors pc"
-	    " ON pc.definition = $1 AND pc.context = $2 AND pc.part = m.part"
-	    " LEFT JOIN stw_cursors c ON c.definition = $1 AND c.context = $2",
-	[STW__PG_PART_CURSORS] =
-	    "SELECT m.part, GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0))"
-	    " FROM unnest($3::int4[]) m(part) LEFT JOIN stw_part_cursors pc"
-	    " ON pc.definition = $1 AND pc.context = $2 AND pc.part = m.part"
-	    " LEFT JOIN stw_cursors c ON c.definition = $1 AND c.context = $2",
+	    "SELECT coalesce(min(" PART_CURSOR "), 0) FROM " PART_CURSOR_FROM,
+	[STW__PG_PART_CURSORS] = "SELECT m.part, " PART_CURSOR " FROM " PART_CURSOR_FROM,
 	/* As CURSOR_ATTEMPT, but a new row's position is 0: the partitions' own rows say where
 	 * they are, and the context's row must not move them. */
 	[STW__PG_PART_CURSOR_ATTEMPT] =
@@ -277,10 +288,18 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	    " attempts = CASE WHEN c.attempt_position = excluded.attempt_position"
 	    " THEN c.attempts + 1 ELSE 1 END, attempt_position = excluded.attempt_position"
 	    " RETURNING attempts",
+	/* $3 the position every partition held ($4) reached, $5 the worker. */
 	[STW__PG_PART_CURSOR_SET] =
-	    "INSERT INTO stw_part_cursors(definition, context, part, position)"
-	    " SELECT $1, $2, m.part, $3 FROM unnest($4::int4[]) m(part)"
-	    " ON CONFLICT (definition, context, part) DO UPDATE SET position = excluded.position",
+	    "WITH o AS (SELECT position FROM stw_owner_cursors WHERE definition = $1::text"
+	    " AND context = $2::text AND owner = $5::text),"
+	    " l AS (UPDATE stw_part_cursors SET position = GREATEST(position, $3::int8),"
+	    " owner = CASE WHEN $3::int8 >= coalesce((SELECT position FROM o), 0) THEN NULL"
+	    " ELSE owner END WHERE definition = $1::text AND context = $2::text"
+	    " AND owner = $5::text AND part = ANY($4::int4[]))"
+	    " INSERT INTO stw_owner_cursors AS t(definition, context, owner, position)"
+	    " VALUES ($1::text, $2::text, $5::text, $3::int8)"
+	    " ON CONFLICT (definition, context, owner)"
+	    " DO UPDATE SET position = GREATEST(t.position, excluded.position)",
 	[STW__PG_PART_TIMERS_DUE] =
 	    "SELECT " TIMER_COLS " FROM stw_timers WHERE definition = $1 AND due_at <= $2"
 	    " AND part = ANY($4::int4[]) ORDER BY due_at, instance_id, id LIMIT $3::int8",
@@ -357,6 +376,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" b bytea := convert_to(id, 'UTF8'); BEGIN FOR i IN 0 .. length(b) - 1 LOOP"               \
 	" h := ((h # get_byte(b, i)) * 16777619) & 4294967295; END LOOP;"                          \
 	" RETURN (h % n)::int4; END $f$;"                                                          \
+	""
+#define CLUSTER_TABLES                                                                             \
 	"CREATE TABLE IF NOT EXISTS stw_workers(id" T                                              \
 	" PRIMARY KEY, host text NOT NULL, pid int4 NOT NULL,"                                     \
 	" address text, started_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL);"      \
@@ -375,7 +396,11 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" owner" T " NOT NULL, parts int4[] NOT NULL, epochs int8[] NOT NULL,"                     \
 	" at timestamptz NOT NULL);"                                                               \
 	"CREATE TABLE IF NOT EXISTS stw_part_cursors(definition" T ", context" T ", part int4,"    \
-	" position int8 NOT NULL, PRIMARY KEY(definition, context, part));"                        \
+	" position int8 NOT NULL, owner" T ", PRIMARY KEY(definition, context, part));"            \
+	"CREATE TABLE IF NOT EXISTS stw_owner_cursors(definition" T ", context" T ", owner" T ","  \
+	" position int8 NOT NULL, PRIMARY KEY(definition, context, owner));"                       \
+	""
+#define CLUSTER_FENCE                                                                              \
 	"CREATE OR REPLACE FUNCTION stw_fence(me text, parts int4[], epochs int8[], audit bool)"   \
 	" RETURNS int4 LANGUAGE plpgsql AS $f$ DECLARE held int4; BEGIN"                           \
 	" PERFORM 1 FROM stw_workers WHERE id = me FOR KEY SHARE;"                                 \
@@ -385,6 +410,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" IF audit AND held = cardinality(parts) THEN INSERT INTO stw_fence_audit(owner, parts,"   \
 	" epochs, at) VALUES (me, parts, epochs, clock_timestamp()); END IF;"                      \
 	" RETURN held; END $f$;"                                                                   \
+	""
+#define CLUSTER_ACQUIRE                                                                            \
 	"CREATE OR REPLACE FUNCTION stw_acquire(me text, want int4[], lease_ms int8)"              \
 	" RETURNS TABLE(part int4, epoch int8) LANGUAGE plpgsql AS $f$ DECLARE r record; BEGIN"    \
 	" FOR r IN SELECT l.part, l.owner, l.epoch, l.released, l.expires_at FROM stw_leases l"    \
@@ -401,7 +428,23 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" prev_expires_at, how) VALUES (r.part, r.epoch + 1, me, clock_timestamp(), r.owner,"      \
 	" r.epoch, r.expires_at, CASE WHEN r.owner IS NULL THEN 'free' WHEN r.released"            \
 	" THEN 'released' ELSE 'expired' END);"                                                    \
+	" INSERT INTO stw_part_cursors AS t(definition, context, part, position, owner)"           \
+	" SELECT k.definition, k.context, r.part, e.at, CASE WHEN e.at < coalesce(mv.position, 0)" \
+	" THEN me END FROM (SELECT definition, context FROM stw_cursors UNION SELECT definition,"  \
+	" context FROM stw_owner_cursors UNION SELECT definition, context FROM stw_part_cursors"   \
+	" WHERE stw_part_cursors.part = r.part) k LEFT JOIN stw_part_cursors pc"                   \
+	" ON pc.definition = k.definition AND pc.context = k.context AND pc.part = r.part"         \
+	" LEFT JOIN stw_cursors c ON c.definition = k.definition AND c.context = k.context"        \
+	" LEFT JOIN stw_owner_cursors mw ON mw.definition = k.definition"                          \
+	" AND mw.context = k.context AND mw.owner = r.owner LEFT JOIN stw_owner_cursors mv"        \
+	" ON mv.definition = k.definition AND mv.context = k.context AND mv.owner = me"            \
+	" CROSS JOIN LATERAL (SELECT CASE WHEN pc.owner = r.owner THEN pc.position"                \
+	" ELSE GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0),"                        \
+	" coalesce(mw.position, 0)) END AS at) e ON CONFLICT ON CONSTRAINT stw_part_cursors_pkey"  \
+	" DO UPDATE SET position = excluded.position, owner = excluded.owner;"                     \
 	" part := r.part; epoch := r.epoch + 1; RETURN NEXT; END LOOP; END $f$;"                   \
+	""
+#define CLUSTER_ROWS                                                                               \
 	"INSERT INTO stw_leases(part) SELECT generate_series(-1, 63) ON CONFLICT DO NOTHING;"      \
 	"INSERT INTO stw_meta(key, value) VALUES ('partitions', '64') ON CONFLICT DO NOTHING;"
 
@@ -466,25 +509,37 @@ const char *const stw__pg_schema[] = {
 	"CREATE TABLE stw_periodic(name" T " PRIMARY KEY, last_period int8 NOT NULL,"
 	" last_run_at int8 NOT NULL);",
 	CLUSTER_SCHEMA,
+	CLUSTER_TABLES,
+	CLUSTER_FENCE,
+	CLUSTER_ACQUIRE,
+	CLUSTER_ROWS,
 	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '3');",
 	NULL,
 };
 
-const char *const stw__pg_migrations[] = {
-	/*
-	 * 1 -> 2: instances record the version of the definition that created
-	 * them. Those stored before are given 1, the version every definition
-	 * starts at (the store cannot know which version made them; one was
-	 * registered at a time and every version was treated alike).
-	 */
+/*
+ * 1 -> 2: instances record the version of the definition that created
+ * them. Those stored before are given 1, the version every definition
+ * starts at (the store cannot know which version made them; one was
+ * registered at a time and every version was treated alike).
+ */
+static const char *const to_2[] = {
 	"ALTER TABLE stw_instances ADD COLUMN definition_version int8 NOT NULL DEFAULT 1;"
 	" UPDATE stw_meta SET value = '2' WHERE key = 'schema_version';",
-	/*
-	 * 2 -> 3: partitions. Instances, timers and outbox rows get the
-	 * partition of their instance (an outbox row without one: of its
-	 * correlation id, else of its command id), and the cluster's tables.
-	 */
-	CLUSTER_SCHEMA
+	NULL,
+};
+
+/*
+ * 2 -> 3: partitions. Instances, timers and outbox rows get the partition
+ * of their instance (an outbox row without one: of its correlation id,
+ * else of its command id), and the cluster's tables.
+ */
+static const char *const to_3[] = {
+	CLUSTER_SCHEMA,
+	CLUSTER_TABLES,
+	CLUSTER_FENCE,
+	CLUSTER_ACQUIRE,
+	CLUSTER_ROWS,
 	"ALTER TABLE stw_instances ADD COLUMN IF NOT EXISTS part int4 NOT NULL"
 	" DEFAULT 0; ALTER TABLE stw_timers ADD COLUMN IF NOT EXISTS part int4 NOT NULL DEFAULT 0;"
 	" ALTER TABLE stw_outbox ADD COLUMN IF NOT EXISTS part int4 NOT NULL DEFAULT 0;"
@@ -495,6 +550,8 @@ const char *const stw__pg_migrations[] = {
 	" UPDATE stw_meta SET value = '3' WHERE key = 'schema_version';",
 	NULL,
 };
+
+const char *const *const stw__pg_migrations[] = { to_2, to_3, NULL };
 
 /*
  * Stuck: active, not updated since the bound, no timer that applies to the

@@ -88,8 +88,9 @@ static int op_timer_insert(struct stw__store *s, const struct stw__timer_row *ro
 	stw__pg_int(&p, row->entered_version);
 	stw__pg_text(&p, row->armed_by);
 	stw__pg_int(&p, row->created_at);
-	stw__pg_int(&p, stw__partition(row->instance_id, h->partitions));
-	h->wrote_work = 1;
+	int part = stw__partition(row->instance_id, h->partitions);
+	stw__pg_int(&p, part);
+	h->wrote_work |= h->fence == NULL || !h->base.ops->holds(s, part); /* its own: fired here */
 	return stw__pg_change(h, STW__PG_TIMER_INSERT, &p, "timer_insert", NULL);
 }
 

@@ -321,7 +321,40 @@ static void leaving_hands_over_at_once(void **state)
 			 0);
 }
 
-/* cluster-6: a cluster needs PostgreSQL: an SQLite store is refused with the reason. */
+/*
+ * cluster-6: partitions taken over behind the new holder. Worker b steps
+ * while a does not, then a leaves: a's partitions come to b where a left
+ * them, behind b's own progress, and b catches them up (each event handled
+ * once, none skipped), after which they move with b's own cursor again.
+ */
+static void takeover_behind_catches_up(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	second_worker(f);
+	open_n(f->in, 0, 120);
+	assert_stw_ok(f->eb, stw_run_until_idle(f->eb));
+	long long by_b = scalar(f, "SELECT count(*) FROM stw_instances");
+	assert_true(by_b > 0 && by_b < 120);
+	stw_close(f->ea);
+	f->ea = NULL;
+	stw_cluster_leave(f->a);
+	f->a = NULL;
+	wait_for(f, b_has_all, "worker b holds everything");
+	assert_true(scalar(f, "SELECT count(*) FROM stw_part_cursors WHERE owner = 'worker-b'") >
+		    0);
+	assert_stw_ok(f->eb, stw_run_until_idle(f->eb));
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_instances"), 120);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_history"), 120);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_part_cursors WHERE owner IS NOT NULL"),
+			 0);
+	open_n(f->in, 120, 10);
+	assert_stw_ok(f->eb, stw_run_until_idle(f->eb));
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_history"), 130);
+}
+
+/* cluster-7: a cluster needs PostgreSQL: an SQLite store is refused with the reason. */
 static void sqlite_is_refused(void **state)
 {
 	(void)state;
@@ -349,6 +382,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(workers_split_the_instances, setup, teardown),
 		cmocka_unit_test_setup_teardown(stale_worker_commits_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(leaving_hands_over_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(takeover_behind_catches_up, setup, teardown),
 		cmocka_unit_test(sqlite_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
