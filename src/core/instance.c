@@ -165,6 +165,12 @@ static int write_instance(struct stw_engine *e, const struct stw__def *def, stru
 	else
 		rc = STW__S(e->store, instance_update, &row, in->stored_version);
 	free(dumped);
+	/* Found free when this transaction looked, the id or the key was taken
+	 * by another engine's commit since (a store with concurrent writers):
+	 * a conflict, and the step is tried again, finding the one there now. */
+	if (rc == STW_EEXIST && in->stored_version == 0)
+		return stw__fail(e, STW_ECONFLICT, "instance %s/%s: %s", def->d->name, in->id,
+				 STW__S0(e->store, errmsg));
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc,
 				       in->stored_version == 0 ? "inserting an instance"

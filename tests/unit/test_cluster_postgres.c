@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+#include <pthread.h>
+
 #include "fixture.h"
 #include "store/store.h"
 
@@ -38,11 +41,18 @@ static const struct stw_transition_def transitions[] = {
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 static const char *const sources[] = { "In", NULL };
+/* The key of an instance: its event's "key" field, when it has one. */
+static const char *key_of(const struct stw_event *ev, void *ud)
+{
+	(void)ud;
+	return json_string_value(json_object_get(ev->data, "key"));
+}
 static const struct stw_definition proc = {
 	.name = "proc",
 	.sources = sources,
 	.states = states,
 	.transitions = transitions,
+	.unique_key = key_of,
 };
 
 struct fixture {
@@ -67,13 +77,14 @@ static void say(enum stw_log_level level, const char *msg, void *ud)
 		fprintf(stderr, "%s\n", msg);
 }
 
-static struct stw_cluster *join(const struct fixture *f, const char *worker)
+static struct stw_cluster *join_with(const struct fixture *f, const char *worker, int64_t lease_ms,
+				     int64_t renew_ms)
 {
 	struct stw_cluster_options o = {
 		.store = f->url,
 		.worker = worker,
-		.lease_ms = LEASE_MS,
-		.renew_ms = RENEW_MS,
+		.lease_ms = lease_ms,
+		.renew_ms = renew_ms,
 		.audit = 1,
 		.log = say,
 	};
@@ -83,6 +94,11 @@ static struct stw_cluster *join(const struct fixture *f, const char *worker)
 	if (rc != STW_OK)
 		fail_msg("join %s: %s", worker, err);
 	return c;
+}
+
+static struct stw_cluster *join(const struct fixture *f, const char *worker)
+{
+	return join_with(f, worker, LEASE_MS, RENEW_MS);
 }
 
 static struct stw_engine *engine(const struct fixture *f, struct stw_cluster *c)
@@ -268,6 +284,12 @@ static void stale_worker_commits_nothing(void **state)
 	struct fixture *f = *state;
 	if (f == NULL)
 		skip();
+	/* Worker a again, renewing only every 10 s: nothing but the refusal makes
+	 * it look at its leases within this test. */
+	stw_close(f->ea);
+	stw_cluster_leave(f->a);
+	f->a = join_with(f, "worker-a", 30000, 10000);
+	f->ea = engine(f, f->a);
 	/* The partition of p-1000, taken by a worker "thief" at the next epoch. */
 	int part = stw__partition("p-1000", 64);
 	char sql[512];
@@ -354,7 +376,59 @@ static void takeover_behind_catches_up(void **state)
 	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_history"), 130);
 }
 
-/* cluster-7: a cluster needs PostgreSQL: an SQLite store is refused with the reason. */
+struct holder {
+	PGconn *c;
+	int64_t commit_after_ms;
+};
+
+static void *commit_later(void *arg)
+{
+	struct holder *hd = arg;
+	usleep((useconds_t)hd->commit_after_ms * 1000);
+	PQclear(PQexec(hd->c, "COMMIT"));
+	return NULL;
+}
+
+/*
+ * cluster-7: a uniqueness key taken by another worker's transaction after
+ * this worker found it free (instances of two partitions, one key): the
+ * insert waits for that transaction and finds the key taken; the step is
+ * a conflict, tried again at the next round, which rejects the instance
+ * as holding a taken key, never an error of the worker.
+ */
+static void key_taken_meanwhile_is_a_conflict(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	struct holder hd = { .c = PQconnectdb(f->url), .commit_after_ms = 300 };
+	assert_int_equal(PQstatus(hd.c), CONNECTION_OK);
+	PGresult *res =
+	    PQexec(hd.c, "BEGIN; INSERT INTO stw_instances(definition, id, state, status,"
+			 " data, unique_key, version, created_at, updated_at)"
+			 " VALUES ('proc', 'other', 'Open', 'active', '{}', 'k', 1, 0, 0)");
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	json_t *data = json_pack("{s:s}", "key", "k");
+	struct stw_event ev = {
+		.type = "Opened", .stream = "mine", .correlation_id = "mine", .data = data
+	};
+	assert_stw_ok(f->in, stw_append(f->in, "In", STW_ANY_VERSION, &ev, 1, NULL));
+	json_decref(data);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, commit_later, &hd), 0);
+	/* The key looks free; the insert waits for the other transaction's commit. */
+	assert_stw_ok(f->ea, stw_run_once(f->ea, NULL));
+	pthread_join(t, NULL);
+	PQfinish(hd.c);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_instances WHERE id = 'mine'"), 0);
+	assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
+	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_instances WHERE id = 'mine'"
+				   " AND status = 'rejected'"),
+			 1);
+}
+
+/* cluster-8: a cluster needs PostgreSQL: an SQLite store is refused with the reason. */
 static void sqlite_is_refused(void **state)
 {
 	(void)state;
@@ -383,6 +457,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stale_worker_commits_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(leaving_hands_over_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(takeover_behind_catches_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(key_taken_meanwhile_is_a_conflict, setup, teardown),
 		cmocka_unit_test(sqlite_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
