@@ -44,6 +44,9 @@ export STW_PG_STAT_STATEMENTS=1
 run bench_pm_step "--pg --events ${PG_EVENTS:-60000}" "--pg --events 3000" "$pg"
 run bench_voiding_e2e "--pg --saturation 5000 --light 5000" \
 	"--pg --saturation 100 --light 100 --window 32" "$pg"
+# What fencing costs a worker of a cluster: the engine alone and as the one worker holding every
+# partition, in small transactions, alternating.
+run bench_pm_step "--cluster --events ${PG_EVENTS:-60000}" "--cluster --events 1500" "$pg"
 run bench_recovery "" "--instances 2000 --pending 200"
 run bench_stream_read "--reads 500" "--lengths 10,100 --reads 50"
 # The daemon's HTTP API under concurrent writers, and while many connections hold on to it
