@@ -22,10 +22,16 @@
 // step of each instance exactly once (3N calls, none twice), and the
 // server's own tables (the admin API's SQL) count N completed invocations.
 //
+// With --rate R --starters C: the latency run of lib.mjs instead (each start
+// a send to the ingress, acknowledged once the invocation is in the log;
+// completion seen by attaching to the workflow), printing
+// `bench peers_restate_c<C>_latency_p50/p99 <ms> ms`.
+//
 // usage: node restate.mjs --ingress URL --admin URL [--instances N]
+//        [--rate R --starters C [--processes P]]
 // Prints `bench peers_restate <steps/s> steps/s`.
 import http2 from 'node:http2';
-import { option } from './lib.mjs';
+import { latencyOptions, openLoop, option, printLatency } from './lib.mjs';
 
 // The SDK reads its log level when loaded: errors only, not a line per invocation.
 process.env.RESTATE_LOGGING ??= 'ERROR';
@@ -34,8 +40,12 @@ const restate = await import('@restatedev/restate-sdk');
 const ingress = option('ingress', null);
 const admin = option('admin', null);
 const n = Number(option('instances', 2000));
-if (!ingress || !admin || !(n >= 1)) {
-	console.error('usage: node restate.mjs --ingress URL --admin URL [--instances N]');
+const latency = latencyOptions();
+if (!ingress || !admin || !(n >= 1) || latency === undefined) {
+	console.error(
+		'usage: node restate.mjs --ingress URL --admin URL [--instances N] ' +
+			'[--rate R --starters C [--processes P]]'
+	);
 	process.exit(2);
 }
 
@@ -92,7 +102,7 @@ const server = http2.createServer(restate.endpoint().bind(threeSteps).http2Handl
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const uri = `http://127.0.0.1:${server.address().port}`;
 await request('POST', `${admin}/deployments`, { uri, force: true });
-const prefix = 'p-';
+const prefix = latency ? `c${latency.starters}-` : 'p-';
 for (let tries = 0; ; tries++) {
 	const r = await fetch(`${ingress}/threeSteps/warmup-${prefix}/run`, { method: 'POST' });
 	await r.text();
@@ -103,12 +113,34 @@ for (let tries = 0; ; tries++) {
 ran.clear();
 
 // The run, timed.
-const t0 = process.hrtime.bigint();
-const states = await Promise.all(
-	Array.from({ length: n }, (_, i) => request('POST', `${ingress}/threeSteps/${prefix}${i}/run`))
-);
-const steps = Math.round((3 * n) / (Number(process.hrtime.bigint() - t0) / 1e9));
-const bad = states.filter((state) => state !== 'S3').length;
+let count = n;
+let steps = 0;
+const notS3 = (state) => state !== 'S3';
+let bad = 0;
+if (latency) {
+	count = latency.processes;
+	const latencies = await openLoop({
+		...latency,
+		start: async (i) => {
+			const id = `${prefix}${i}`;
+			await request('POST', `${ingress}/threeSteps/${id}/run/send`);
+			const attach = `${ingress}/restate/workflow/threeSteps/${id}/attach`;
+			const done = request('GET', attach).then((state) => {
+				bad += notS3(state);
+				return process.hrtime.bigint();
+			});
+			return { done };
+		},
+	});
+	printLatency('peers_restate', latency.starters, latencies);
+} else {
+	const t0 = process.hrtime.bigint();
+	const states = await Promise.all(
+		Array.from({ length: n }, (_, i) => request('POST', `${ingress}/threeSteps/${prefix}${i}/run`))
+	);
+	steps = Math.round((3 * n) / (Number(process.hrtime.bigint() - t0) / 1e9));
+	bad = states.filter(notS3).length;
+}
 server.close();
 
 // The check: every workflow in S3, every step run once, the server agreeing.
@@ -119,12 +151,12 @@ const rows = await request('POST', `${admin}/query`, {
 		`AND status = 'completed' AND target_service_key LIKE '${prefix}%'`,
 });
 const completed = Number(rows.rows[0].c);
-if (bad || ran.size !== 3 * n || once !== 3 * n || completed !== n) {
+if (bad || ran.size !== 3 * count || once !== 3 * count || completed !== count) {
 	console.error(
 		`restate.mjs: ${bad} workflows did not end in S3; ${ran.size} steps run (${once} once), ` +
-			`${completed} invocations completed, expected ${3 * n} steps and ${n} invocations`
+			`${completed} invocations completed, expected ${3 * count} steps and ${count} invocations`
 	);
 	process.exit(1);
 }
-console.log(`bench peers_restate ${steps} steps/s`);
+if (!latency) console.log(`bench peers_restate ${steps} steps/s`);
 process.exit(0);

@@ -8,7 +8,15 @@
 # Restate (restate.mjs), on a restate-server of its own per run whose log is
 # fsynced before it acknowledges (below); all with the same number of
 # instances, one after the other on this machine.
-##
+#
+# Then the latency runs: Steward on SQLite, pg-boss, DBOS and Restate again,
+# each with 1, 10 and 100 concurrent starters (--quick: 1 and 100) starting
+# processes open loop at a fixed rate (--rate, 50 processes/s, which every
+# side sustained on the 2-core development machine unless it was loaded; 25/s
+# with --quick), --processes each (500; --quick: 25); the latency of a
+# process is the time it was seen complete less the time it was due
+# (bench/peers/lib.mjs, run_latency in bench/bench_peers_steward.c).
+#
 # It installs what is missing (the postgresql Debian package through
 # scripts/deps.sh; the pinned npm packages, restate-server's binary among
 # them, with `npm ci` into bench/peers/node_modules), creates a throw-away
@@ -17,11 +25,15 @@
 # restate-server it started.
 #
 # usage: bench/peers/run.sh BENCH_PEERS_STEWARD [--instances N | --quick]
-# --quick is --instances 50 (seconds; `make test` runs it). Default: 2,000.
+#        [--rate R] [--processes P]
+# --quick is --instances 50 --rate 25 --processes 25 with 1 and 100 starters
+# (under a minute; `make test` runs it). Default: 2,000 instances, 50/s, 500
+# processes.
 # Prints `bench <name> <value> <unit>` lines: steps/s per side, the ratios
 # `bench peers_steward_vs_pgboss <r> x`, `bench peers_steward_vs_dbos <r> x`,
 # `bench peers_steward_vs_restate <r> x`, `bench peers_steward_pg_vs_pgboss <r> x`
-# and `bench peers_steward_pg_vs_dbos <r> x`.
+# and `bench peers_steward_pg_vs_dbos <r> x`, and per side and number of
+# starters C `bench peers_<side>_c<C>_latency_p50 <ms> ms` and p99.
 # With STW_PG_STAT_STATEMENTS=1 the server preloads pg_stat_statements, and
 # Steward's side on PostgreSQL also counts its statements per step.
 set -u
@@ -37,15 +49,19 @@ bin=$1
 shift
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 [ -x "$bin" ] || fail "$bin is not an executable"
-n=2000
+n=2000 rate=50 processes=500 levels="1 10 100"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--instances) [ $# -ge 2 ] || fail "--instances needs a number"; n=$2; shift 2 ;;
-	--quick) n=50; shift ;;
+	--rate) [ $# -ge 2 ] || fail "--rate needs a number"; rate=$2; shift 2 ;;
+	--processes) [ $# -ge 2 ] || fail "--processes needs a number"; processes=$2; shift 2 ;;
+	--quick) n=50 rate=25 processes=25 levels="1 100"; shift ;;
 	*) fail "unknown argument $1" ;;
 	esac
 done
-case $n in '' | *[!0-9]*) fail "--instances needs a number" ;; esac
+for v in "$n" "$rate" "$processes"; do
+	case $v in '' | *[!0-9]* | 0) fail "--instances, --rate and --processes need a number" ;; esac
+done
 
 # What it needs: PostgreSQL, node and npm, the pinned packages.
 "$root/scripts/deps.sh" postgresql || fail "PostgreSQL is needed"
@@ -157,6 +173,18 @@ STEWARD_TEST_PG_URL=$(url steward) "$bin" --pg --instances "$n" >>"$out" ||
 	fail "dbos.mjs failed"
 restate --instances "$n" >>"$out" || fail "restate.mjs failed"
 
+# The latency runs: each side again, $processes processes started open loop at $rate
+# processes/s by 1, 10 and 100 starters (--quick: 1 and 100), on a new store (Steward,
+# Restate) or schema (pg-boss and DBOS drop theirs at the start).
+for c in $levels; do
+	set -- --rate "$rate" --starters "$c" --processes "$processes"
+	"$bin" "$@" >>"$out" || fail "bench_peers_steward $* failed"
+	(cd "$here" && node pgboss.mjs --url "$(url pgboss)" "$@") >>"$out" ||
+		fail "pgboss.mjs $* failed"
+	(cd "$here" && node dbos.mjs --url "$(url dbos)" "$@") >>"$out" || fail "dbos.mjs $* failed"
+	restate "$@" >>"$out" || fail "restate.mjs $* failed"
+done
+
 version() { sed -n 's/^  "version": "\(.*\)",$/\1/p' "$here/node_modules/$1/package.json"; }
 echo "bench durable_postgresql_fsync_synchronous_commit 1 flag"
 echo "bench peers_postgresql_version postgresql@$("$pgbin/postgres" --version | sed 's/[^0-9]*\([0-9.]*\).*/\1/') version"
@@ -165,9 +193,12 @@ echo "bench peers_dbos_version dbos-sdk@$(version @dbos-inc/dbos-sdk) version"
 restate_version=$("$restate_bin" --version | sed 's/.* //')
 echo "bench peers_restate_version restate-server@$restate_version version"
 echo "bench peers_restate_sdk_version restate-sdk@$(version @restatedev/restate-sdk) version"
+echo "bench peers_latency_rate $rate processes/s"
 cat "$out"
-awk '$1 == "bench" && $4 == "steps/s" { v[$2] = $3 }
+awk -v levels="$levels" '$1 == "bench" && $4 == "steps/s" { v[$2] = $3 }
+$1 == "bench" && $2 ~ /_c[0-9]+_latency_p(50|99)$/ && $4 == "ms" && $3 >= 0 { latencies++ }
 END {
+	if (latencies != 8 * split(levels, l, " ")) exit 1
 	if (!(v["peers_steward"] > 0 && v["peers_steward_pg"] > 0 && v["peers_pgboss"] > 0 &&
 	      v["peers_dbos"] > 0 && v["peers_restate"] > 0)) exit 1
 	printf "bench peers_steward_vs_pgboss %.2f x\n", v["peers_steward"] / v["peers_pgboss"]
