@@ -61,7 +61,8 @@ run tests/iofault_voiding "--all" "--runs 40"
 # the server as a crash would (its own throw-away cluster; about 3.5 minutes on 2 cores).
 run tests/crash_voiding "--kills 200 --restarts 20" "--kills 20 --restarts 4 --docs 60" \
 	"env STEWARD_TEST_STORE=pg $here/scripts/pg-cluster.sh run"
-# The peers (pg-boss, DBOS) on a throw-away PostgreSQL, around Steward's side of it (on SQLite,
-# and on the same PostgreSQL server as they).
+# The peers (pg-boss and DBOS on a throw-away PostgreSQL, Restate on a server of its own),
+# around Steward's side of it (on SQLite, and on the same PostgreSQL server as pg-boss and DBOS),
+# then the latency of each at a fixed rate with 1, 10 and 100 starters.
 run bench_peers_steward "--instances ${PEERS:-2000}" "--quick" "$here/bench/peers/run.sh"
 exit $status

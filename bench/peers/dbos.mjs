@@ -24,20 +24,27 @@
 // The system database pool has 40 connections by default: of 10, 20, 40
 // and 80 on the development machine, 40 and 80 were the fastest.
 //
+// With --rate R --starters C: the latency run of lib.mjs instead (each start
+// DBOS.startWorkflow, which returns once the workflow is recorded; completion
+// seen when its result comes), printing
+// `bench peers_dbos_c<C>_latency_p50/p99 <ms> ms`.
+//
 // usage: node dbos.mjs --url URL [--instances N] [--pool P]
+//        [--rate R --starters C [--processes P]]
 // Prints `bench peers_dbos <steps/s> steps/s`.
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import pg from 'pg';
+import { latencyOptions, openLoop, option, printLatency } from './lib.mjs';
 
-function option(name, fallback) {
-	const i = process.argv.indexOf(`--${name}`);
-	return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 const url = option('url', process.env.PEERS_PG_URL);
-const n = Number(option('instances', 2000));
+const latency = latencyOptions();
+const n = latency ? latency.processes : Number(option('instances', 2000));
 const poolSize = Number(option('pool', 40));
-if (!url || !(n >= 1) || !(poolSize >= 2)) {
-	console.error('usage: node dbos.mjs --url URL [--instances N] [--pool P]');
+if (!url || !(n >= 1) || !(poolSize >= 2) || latency === undefined) {
+	console.error(
+		'usage: node dbos.mjs --url URL [--instances N] [--pool P] ' +
+			'[--rate R --starters C [--processes P]]'
+	);
 	process.exit(2);
 }
 
@@ -84,15 +91,30 @@ DBOS.setConfig({
 });
 await DBOS.launch();
 
-const t0 = process.hrtime.bigint();
-const handles = await Promise.all(
-	Array.from({ length: n }, (_, i) => DBOS.startWorkflow(workflow, { workflowID: `p${i}` })(`p${i}`))
-);
-const states = await Promise.all(handles.map((h) => h.getResult()));
-const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+const start = (i) => DBOS.startWorkflow(workflow, { workflowID: `p${i}` })(`p${i}`);
+let bad = 0;
+let seconds = 0;
+if (latency) {
+	const latencies = await openLoop({
+		...latency,
+		start: async (i) => {
+			const h = await start(i);
+			const done = h.getResult().then((state) => {
+				bad += state !== 'S3';
+				return process.hrtime.bigint();
+			});
+			return { done };
+		},
+	});
+	printLatency('peers_dbos', latency.starters, latencies);
+} else {
+	const t0 = process.hrtime.bigint();
+	const handles = await Promise.all(Array.from({ length: n }, (_, i) => start(i)));
+	const states = await Promise.all(handles.map((h) => h.getResult()));
+	seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+	bad = states.filter((s) => s !== 'S3').length;
+}
 await DBOS.shutdown();
-
-const bad = states.filter((s) => s !== 'S3').length;
 const db = new pg.Client({ connectionString: url });
 await db.connect();
 const w = await db.query(
@@ -109,4 +131,4 @@ if (bad || w.rows[0].c !== n || s.rows[0].c !== 3 * n) {
 	);
 	process.exit(1);
 }
-console.log(`bench peers_dbos ${Math.round((3 * n) / seconds)} steps/s`);
+if (!latency) console.log(`bench peers_dbos ${Math.round((3 * n) / seconds)} steps/s`);

@@ -24,21 +24,27 @@
 // committed. Then the database is checked: N instances in S3 at version 3,
 // 3N event jobs and 3N command jobs completed.
 //
+// With --rate R --starters C: the latency run of lib.mjs instead (each start
+// the insert of one trigger job, committed; completion seen when the commit
+// of its Do3 returns), printing `bench peers_pgboss_c<C>_latency_p50/p99 <ms> ms`.
+//
 // usage: node pgboss.mjs --url URL [--instances N] [--loops L] [--batch B]
+//        [--rate R --starters C [--processes P]]
 // Prints `bench peers_pgboss <steps/s> steps/s`.
 import PgBoss from 'pg-boss';
 import pg from 'pg';
+import { latencyOptions, openLoop, option, printLatency } from './lib.mjs';
 
-function option(name, fallback) {
-	const i = process.argv.indexOf(`--${name}`);
-	return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 const url = option('url', process.env.PEERS_PG_URL);
-const n = Number(option('instances', 2000));
+const latency = latencyOptions();
+const n = latency ? latency.processes : Number(option('instances', 2000));
 const loops = Number(option('loops', 2));
 const batch = Number(option('batch', 256));
-if (!url || !(n >= 1) || !(loops >= 1) || !(batch >= 1)) {
-	console.error('usage: node pgboss.mjs --url URL [--instances N] [--loops L] [--batch B]');
+if (!url || !(n >= 1) || !(loops >= 1) || !(batch >= 1) || latency === undefined) {
+	console.error(
+		'usage: node pgboss.mjs --url URL [--instances N] [--loops L] [--batch B] ' +
+			'[--rate R --starters C [--processes P]]'
+	);
 	process.exit(2);
 }
 
@@ -66,6 +72,7 @@ const answers = { Do1: ['events', 'Done1'], Do2: ['events', 'Done2'], Do3: ['fin
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let finished = 0; // Do3 commands committed
 let failure = null;
+const waiting = new Map(); // instance id -> [resolve(the time its Do3 was committed), reject]
 
 // Runs fn(db) for each fetched batch of queue `name` inside one transaction.
 async function loop(name, fn) {
@@ -89,12 +96,19 @@ async function loop(name, fn) {
 		} catch (err) {
 			await client.query('ROLLBACK').catch(() => {});
 			failure = failure || err;
+			for (const [, reject] of waiting.values()) reject(failure);
 			jobs = [];
 		} finally {
 			client.release();
 		}
 		if (!jobs.length) await sleep(1);
-		else if (name === 'commands') finished += jobs.filter((j) => j.data.type === 'Do3').length;
+		else if (name === 'commands') {
+			const t = process.hrtime.bigint();
+			for (const j of jobs.filter((j) => j.data.type === 'Do3')) {
+				finished++;
+				waiting.get(j.data.id)?.[0](t);
+			}
+		}
 	}
 }
 
@@ -142,15 +156,33 @@ async function serve(jobs, db) {
 	await boss.insert(out, { db });
 }
 
-const triggers = [];
-for (let i = 0; i < n; i++) triggers.push({ name: 'events', data: { id: `p${i}`, type: 'Started' } });
-
-const t0 = process.hrtime.bigint();
-await boss.insert(triggers);
+const trigger = (i) => ({ name: 'events', data: { id: `p${i}`, type: 'Started' } });
 const workers = [];
-for (let i = 0; i < loops; i++) workers.push(loop('events', step), loop('commands', serve));
-await Promise.all(workers);
-const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+const work = () => {
+	for (let i = 0; i < loops; i++) workers.push(loop('events', step), loop('commands', serve));
+};
+
+let seconds = 0;
+if (latency) {
+	work();
+	const latencies = await openLoop({
+		...latency,
+		start: async (i) => {
+			if (failure) throw failure;
+			const done = new Promise((...settle) => waiting.set(`p${i}`, settle));
+			await boss.insert([trigger(i)]);
+			return { done };
+		},
+	});
+	await Promise.all(workers);
+	if (!failure) printLatency('peers_pgboss', latency.starters, latencies);
+} else {
+	const t0 = process.hrtime.bigint();
+	await boss.insert(Array.from({ length: n }, (_, i) => trigger(i)));
+	work();
+	await Promise.all(workers);
+	seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+}
 
 let ok = !failure;
 if (failure) console.error('pgboss.mjs:', failure.message);
@@ -172,4 +204,4 @@ else {
 await boss.stop({ graceful: false, wait: true });
 await pool.end();
 if (!ok) process.exit(1);
-console.log(`bench peers_pgboss ${Math.round((3 * n) / seconds)} steps/s`);
+if (!latency) console.log(`bench peers_pgboss ${Math.round((3 * n) / seconds)} steps/s`);
