@@ -300,8 +300,12 @@ async function runWith(k, processes, seconds, chaosOn) {
 		const svcCommand = (svc, key, type, data) => call(() => svc.url, '/commands', {
 			method: 'POST', headers: { 'Idempotency-Key': key, 'X-Correlation-Id': key }, body: { type, data },
 		});
-		const VL = 3, VB = 8, OL = 2, OB = 10;
+		// A voiding lane waits for Reports between issuing and voiding (a round
+		// of a second or more when busy), so there are enough lanes for each to
+		// start at most one voiding a second at the pace asked; past what the
+		// machine can do, the load phase lasts longer than asked.
 		const nVoid = Math.floor(processes / 2), nOrders = processes - nVoid;
+		const VL = Math.max(3, Math.ceil(nVoid / seconds)), VB = 8, OL = 2, OB = 10;
 		const voidingLane = async (l) => {
 			const count = Math.floor(nVoid / VL) + (l < nVoid % VL ? 1 : 0);
 			for (let b = 0, done = 0; done < count; b++) {
