@@ -422,6 +422,16 @@ try {
 				console.log(`bench cluster_k${k}_throughput ${run.throughput.toFixed(1)} processes/s`);
 			if (!clean(c))
 				status = 1;
+			if (opt.cluster) {
+				// Counts of 0 mean something only if the audit and the lease log were kept.
+				const [[audits, grants]] = sql(run.url, `SELECT (SELECT count(*) FROM stw_fence_audit),
+					(SELECT count(*) FROM stw_lease_log)`);
+				console.log(`# k=${k}: ${audits} fenced commits audited, ${grants} grants logged`);
+				if (Number(audits) === 0 || Number(grants) === 0) {
+					console.log(`FAIL k=${k}: with --cluster the fence audit and the lease log must not be empty`);
+					status = 1;
+				}
+			}
 			if (run.refused.length) {
 				console.log(`FAIL k=${k}: ${run.refused.length} starts refused, e.g. ${JSON.stringify(run.refused[0])}`);
 				status = 1;
