@@ -35,6 +35,9 @@ export class Proc {
 		const fd = openSync(this.log, 'a');
 		const child = spawn(this.bin, this.args, { stdio: ['ignore', fd, fd], cwd: this.dir });
 		closeSync(fd);
+		child.once('error', (e) => {
+			this.spawnError = e; // a program that could not be started: start() says so
+		});
 		this.child = child;
 		this.starts++;
 		this.expected = false;
@@ -45,6 +48,8 @@ export class Proc {
 		}));
 		const until = Date.now() + timeoutMs;
 		for (;;) {
+			if (this.spawnError)
+				throw new Error(`${this.name}: cannot run ${this.bin}: ${this.spawnError.message}`);
 			if (child.exitCode !== null || child.signalCode !== null)
 				throw new Error(`${this.name} exited at start:\n${readFileSync(this.log, 'utf8')}`);
 			try {
