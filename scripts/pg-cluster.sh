@@ -7,7 +7,10 @@
 # As root the server runs as the user postgres (or nobody). Installs the
 # postgresql Debian package through scripts/deps.sh when it is missing.
 # With STW_PG_STAT_STATEMENTS=1 in the environment, the server preloads
-# pg_stat_statements (the benchmarks count the statements they run with it).
+# pg_stat_statements (the benchmarks count the statements they run with it);
+# with STW_PG_COMMIT_TIMESTAMPS=1, it keeps the commit time of every
+# transaction (track_commit_timestamp, which the cluster chaos test's checker
+# reads with pg_xact_commit_timestamp).
 #
 # usage:
 #   pg-cluster.sh start [--watch PID|parent] LINK
@@ -99,6 +102,7 @@ start_dir() {
 server_start() {
 	preload=""
 	[ "${STW_PG_STAT_STATEMENTS:-}" = 1 ] && preload="-c shared_preload_libraries=pg_stat_statements"
+	[ "${STW_PG_COMMIT_TIMESTAMPS:-}" = 1 ] && preload="$preload -c track_commit_timestamp=on"
 	$as "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/sock/server.log" -w -t 60 -o \
 		"-c listen_addresses='' -k $dir/sock -c fsync=on -c synchronous_commit=on -c full_page_writes=on $preload" \
 		start >/dev/null

@@ -24,18 +24,8 @@ esac
 }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-NODE=${NODE:-node}
-if ! command -v "$NODE" >/dev/null 2>&1; then
-	"$HERE/../../scripts/deps.sh" nodejs || {
-		echo "node is needed for the HTTP API suites and could not be installed" >&2
-		exit 1
-	}
-fi
-MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$MAJOR" -lt 18 ]; then
-	echo "node $MAJOR is older than 18 (fetch and node:test are needed)" >&2
-	exit 1
-fi
+# shellcheck source=tests/support/node.sh
+. "$HERE/../support/node.sh" "the HTTP API suites"
 
 STATUS=0
 STORE_PREFIX=api

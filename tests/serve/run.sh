@@ -5,16 +5,6 @@
 # Debian's nodejs when it is missing.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-NODE=${NODE:-node}
-if ! command -v "$NODE" >/dev/null 2>&1; then
-	"$HERE/../../scripts/deps.sh" nodejs || {
-		echo "node is needed for the remote test and could not be installed" >&2
-		exit 1
-	}
-fi
-MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$MAJOR" -lt 18 ]; then
-	echo "node $MAJOR is older than 18 (fetch is needed)" >&2
-	exit 1
-fi
+# shellcheck source=tests/support/node.sh
+. "$HERE/../support/node.sh" "the remote test"
 exec "$NODE" "$HERE/voiding.mjs" "$@" </dev/null

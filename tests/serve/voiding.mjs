@@ -11,11 +11,10 @@
 // events, and that no command is parked and no instance failed unexpectedly.
 // Steward's store is an SQLite file, or with STEWARD_TEST_STORE=pg a
 // PostgreSQL schema (tests/support/store.mjs), named by [store] url.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Proc, freePort, remoteSection, sleep } from '../support/procs.mjs';
 import { store } from '../support/store.mjs';
 
 const [STEWARD, BILLING, REPORTS, PLUGIN] = process.argv.slice(2);
@@ -30,61 +29,9 @@ const DEADLINE_MS = 45000;
 
 const started = Date.now();
 const tmp = mkdtempSync(join(tmpdir(), 'steward-remote-'));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function fail(msg) {
 	throw new Error(msg);
-}
-
-async function freePort() {
-	return new Promise((resolve, reject) => {
-		const s = createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const { port } = s.address();
-			s.close(() => resolve(port));
-		});
-	});
-}
-
-// A process we start, kill and restart; its output goes to a log file.
-class Proc {
-	constructor(name, bin, args, readyPath) {
-		Object.assign(this, { name, bin, args, readyPath, child: null, starts: 0, kills: 0 });
-		this.log = join(tmp, `${name}.log`);
-	}
-	async start() {
-		const fd = openSync(this.log, 'a');
-		this.child = spawn(this.bin, this.args, { stdio: ['ignore', fd, fd], cwd: tmp });
-		closeSync(fd);
-		this.starts++;
-		const exited = new Promise((r) => this.child.once('exit', (code, sig) => r({ code, sig })));
-		this.exited = exited;
-		const until = Date.now() + 10000;
-		for (;;) {
-			if (this.child.exitCode !== null)
-				fail(`${this.name} exited at start:\n${readFileSync(this.log, 'utf8')}`);
-			try {
-				const r = await fetch(this.url + this.readyPath, { signal: AbortSignal.timeout(500) });
-				if (r.status === 200)
-					return;
-			} catch {}
-			if (Date.now() > until)
-				fail(`${this.name} did not become ready:\n${readFileSync(this.log, 'utf8')}`);
-			await sleep(20);
-		}
-	}
-	async kill() {
-		this.child.kill('SIGKILL');
-		await this.exited;
-		this.kills++;
-	}
-	async stop() {
-		if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null)
-			return null;
-		this.child.kill('SIGTERM');
-		return this.exited;
-	}
 }
 
 // A request that survives the other side's deaths: retried on connection
@@ -165,14 +112,6 @@ const docs = Array.from({ length: DOCS }, (_, i) => ({
 const aborts = docs.filter((d) => PUBLISHED.has(d.customer)).length;
 
 const [pS, pB, pR] = [await freePort(), await freePort(), await freePort()];
-const remote = (name, port) => `[remote "${name}"]
-url = http://127.0.0.1:${port}/commands
-connect_timeout_ms = 200
-timeout_ms = 2000
-max_attempts = 10000
-backoff_ms = 20
-backoff_max_ms = 250
-`;
 writeFileSync(
 	join(tmp, 'steward.conf'),
 	`[server]
@@ -184,25 +123,23 @@ url = ${store('serve', 'steward', tmp)}
 [definitions]
 load = ${PLUGIN}
 
-${remote('Billing', pB)}
-${remote('Reports', pR)}`,
+${remoteSection('Billing', pB)}
+${remoteSection('Reports', pR)}`,
 );
-const steward = new Proc('steward', STEWARD, ['serve', '--config', join(tmp, 'steward.conf')], '/healthz');
-steward.url = `http://127.0.0.1:${pS}`;
+const at = (port, readyPath) => ({ url: `http://127.0.0.1:${port}`, readyPath, dir: tmp });
+const steward = new Proc('steward', STEWARD, ['serve', '--config', join(tmp, 'steward.conf')], at(pS, '/healthz'));
 const billing = new Proc(
 	'billing',
 	BILLING,
 	['--listen', `127.0.0.1:${pB}`, '--db', 'billing.db', '--steward', steward.url, '--quiet'],
-	'/status',
+	at(pB, '/status'),
 );
-billing.url = `http://127.0.0.1:${pB}`;
 const reports = new Proc(
 	'reports',
 	REPORTS,
 	['--listen', `127.0.0.1:${pR}`, '--db', 'reports.db', '--steward', steward.url, '--quiet'],
-	'/status',
+	at(pR, '/status'),
 );
-reports.url = `http://127.0.0.1:${pR}`;
 const procs = [steward, billing, reports];
 
 let status = 1;
@@ -376,7 +313,7 @@ try {
 	console.error(`FAIL ${e.message}`);
 	for (const p of procs) {
 		try {
-			console.error(`--- ${p.name} log (tail)\n${readFileSync(p.log, 'utf8').split('\n').slice(-15).join('\n')}`);
+			console.error(`--- ${p.name} log (tail)\n${p.tail(15)}`);
 		} catch {}
 	}
 } finally {
