@@ -36,6 +36,7 @@ struct stw_cluster {
 	struct stw__fence fence; /* what the worker holds, under fence.lock */
 	struct stw__store *store;
 	char id[128];
+	char address[256]; /* where its HTTP API listens, shown to others; "": none */
 	int64_t lease_ms, renew_ms;
 	int moves;
 	stw_log_fn log;
@@ -222,7 +223,11 @@ static int join_row(struct stw_cluster *c, int want, int *partitions)
 {
 	char host[128] = "";
 	gethostname(host, sizeof host - 1);
-	struct stw__worker_row w = { .id = c->id, .host = host, .pid = (int)getpid() };
+	struct stw__worker_row w = { .id = c->id,
+				     .host = host,
+				     .pid = (int)getpid(),
+				     .address = c->address[0] != '\0' ? c->address : NULL,
+				     .lease_ms = c->lease_ms };
 	return STW__S(c->store, lease_join, &w, want, partitions);
 }
 
@@ -432,6 +437,8 @@ STW_API int stw_cluster_join(const struct stw_cluster_options *o, struct stw_clu
 	c->log_ud = o->log_ud;
 	c->on_work = o->on_work;
 	c->work_ud = o->work_ud;
+	if (o->address != NULL)
+		snprintf(c->address, sizeof c->address, "%s", o->address);
 	if (o->worker != NULL) {
 		snprintf(c->id, sizeof c->id, "%s", o->worker);
 	} else {
