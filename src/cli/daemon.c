@@ -568,6 +568,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 			.accept_contexts = o->accept_contexts,
 			.stuck_after_ms = o->stuck_after_ms,
 			.write_gate = w.gate,
+			.cluster = w.cluster,
 			.threads = o->http.threads,
 			.max_connections = o->http.max_connections,
 			.max_per_ip = o->http.max_per_ip,
