@@ -142,9 +142,11 @@ static void hold(struct stw_cluster *c, const int *parts, const int64_t *epochs,
 	int same = n == f->n;
 	for (int i = 0; same && i < n; i++)
 		same = f->parts[i] == parts[i] && f->epochs[i] == epochs[i];
-	if (!same) {
+	if (!same && n > 0) { /* nothing held: parts and epochs may be NULL */
 		memmove(f->parts, parts, sizeof(int) * (size_t)n);
 		memmove(f->epochs, epochs, sizeof(int64_t) * (size_t)n);
+	}
+	if (!same) {
 		f->n = n;
 		f->generation++;
 	}
