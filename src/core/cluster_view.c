@@ -49,23 +49,21 @@ static int on_part(const struct stw__view_part *p, void *ud)
 	struct view *v = ud;
 	v->now = p->now;
 	v->granted |= p->epoch > 0;
-	json_t *o = json_pack("{s:i, s:s?, s:I, s:b, s:o}", "part", p->part, "owner", p->owner,
-			      "epoch", (json_int_t)p->epoch, "held", p->held, "expires_in_ms",
-			      p->expires ? json_integer(p->expires_in_ms) : json_null());
-	if (o == NULL)
-		return v->oom = 1;
-	if (p->part == STW__PART_PERIODIC) {
-		json_decref(v->periodic);
-		v->periodic = o;
-		return 0;
-	}
-	if (json_object_set_new(o, "cursor_lag", json_integer(p->cursor_lag)) |
-	    json_object_set_new(o, "timers", json_integer(p->timers)) |
-	    json_object_set_new(o, "commands", json_integer(p->commands))) {
-		json_decref(o);
-		return v->oom = 1;
-	}
-	return add(v, v->partitions, o);
+	json_t *o =
+	    json_pack("{s:i, s:s?, s:I, s:b, s:o, s:I, s:I, s:I}", "part", p->part, "owner",
+		      p->owner, "epoch", (json_int_t)p->epoch, "held", p->held, "expires_in_ms",
+		      p->expires ? json_integer(p->expires_in_ms) : json_null(), "cursor_lag",
+		      (json_int_t)p->cursor_lag, "timers", (json_int_t)p->timers, "commands",
+		      (json_int_t)p->commands);
+	if (o == NULL || p->part != STW__PART_PERIODIC)
+		return add(v, v->partitions, o);
+	/* The singleton's lease partitions no instance: the lease alone. */
+	json_object_del(o, "cursor_lag");
+	json_object_del(o, "timers");
+	json_object_del(o, "commands");
+	json_decref(v->periodic);
+	v->periodic = o;
+	return 0;
 }
 
 static int on_grant(const struct stw__view_grant *g, void *ud)
