@@ -383,7 +383,7 @@ static void check_worker(json_t *view, struct stw_cluster *c, const char *id)
  * holds, every partition with its owner, epoch, lease, cursor lag, timers
  * and pending commands, and the newest grants. Worker b's engine has not
  * stepped: each of its partitions lags by the 30 events appended, a's by
- * none.
+ * none; a cursor kept before the cluster, at 10, adds 20 to every one.
  */
 static void the_view(void **state)
 {
@@ -406,6 +406,12 @@ static void the_view(void **state)
 				   "'pending', 'delivered']) s(s) WHERE s = 'pending' OR n = 1"
 				   " RETURNING 1) SELECT count(*) FROM i"),
 			 5);
+	/* A cursor a single engine kept before the cluster: 10 of the 30 events read, in
+	 * every partition (none has a cursor of its own for it). */
+	assert_int_equal(scalar(f, "WITH i AS (INSERT INTO stw_cursors(definition, context,"
+				   " position) VALUES ('before', 'In', 10) RETURNING 1)"
+				   " SELECT count(*) FROM i"),
+			 1);
 	/* A worker silent for longer than its lease (not yet forgotten). */
 	assert_int_equal(scalar(f, "WITH i AS (INSERT INTO stw_workers(id, host, pid, started_at,"
 				   " heartbeat_at, lease_ms) VALUES ('ghost', 'far', 1,"
@@ -447,14 +453,14 @@ static void the_view(void **state)
 			 "SELECT epoch FROM stw_leases WHERE part = %d AND owner = '%s'", i, owner);
 		assert_int_equal(int_of(p, "epoch"), scalar(f, sql));
 		int of_a = strcmp(owner, "worker-a") == 0;
-		assert_int_equal(int_of(p, "cursor_lag"), of_a ? 0 : 30);
+		assert_int_equal(int_of(p, "cursor_lag"), (of_a ? 0 : 30) + 20);
 		*(of_a ? &lag_a : &lag_b) += int_of(p, "cursor_lag");
 		assert_int_equal(int_of(p, "timers"), i == 5 ? 3 : 0);
 		assert_int_equal(int_of(p, "commands"), i == 7 ? 4 : 0);
 	}
 	assert_int_equal(int_of(find(workers, "id", "worker-a"), "lag"), lag_a);
 	assert_int_equal(int_of(find(workers, "id", "worker-b"), "lag"), lag_b);
-	assert_int_equal(lag_b, 30 * stats(f->b).held);
+	assert_int_equal(lag_b, 50 * stats(f->b).held);
 	json_t *periodic = json_object_get(view, "periodic");
 	assert_int_equal(int_of(periodic, "part"), -1);
 	assert_true(json_is_true(json_object_get(periodic, "held")));
