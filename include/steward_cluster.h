@@ -88,4 +88,22 @@ STW_API void stw_cluster_stats(struct stw_cluster *c, struct stw_cluster_stats *
 /* 1 when the worker holds the periodic singleton now (runs periodic processes, retention). */
 STW_API int stw_cluster_holds_periodic(struct stw_cluster *c);
 
+/*
+ * The cluster of the engine's store, as a new JSON object (docs/API.md,
+ * GET /api/cluster): any engine on the store reads all of it, in a worker
+ * or not (reads are not partitioned). {"enabled": false} on a store
+ * without clusters (SQLite) or one no worker ever joined; else enabled,
+ * partition_count, now (the database's clock, ms since the epoch), workers
+ * [{id, host, pid, address, started_at, heartbeat_at, heartbeat_age_ms,
+ * lease_ms, live (its heartbeat is younger than its lease), partitions
+ * (held now), periodic (holds the singleton), lag (its partitions'
+ * cursor_lag added up)}], periodic (the singleton's lease: {part, owner,
+ * epoch, held, expires_in_ms}), partitions [the same for each partition,
+ * with cursor_lag (over every cursor: the events of its context the
+ * partition has not looked at), timers and commands (pending delivery)],
+ * and takeovers: the newest 20 grants of a lease, newest first [{part,
+ * epoch, owner, prev_owner, how (free, released or expired), at}].
+ */
+STW_API int stw_cluster_view(struct stw_engine *e, json_t **out) STW_WUR;
+
 #endif /* STEWARD_CLUSTER_H */

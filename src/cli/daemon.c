@@ -445,10 +445,14 @@ static int join_cluster(struct worker *w, const struct stw__cli_daemon_options *
 	const struct stw__cli_cluster *c = &o->cluster;
 	if (!c->enabled || w->cluster != NULL)
 		return STW_OK;
+	/* Where its API listens, as configured (none without a server). */
+	const char *address = o->listen;
+	if (address != NULL && (strcmp(address, "") == 0 || strcmp(address, "off") == 0))
+		address = NULL;
 	struct stw_cluster_options co = {
 		.store = o->store,
 		.worker = c->worker[0] ? c->worker : NULL,
-		.address = o->listen,
+		.address = address,
 		.partitions = c->partitions,
 		.lease_ms = c->lease_ms,
 		.renew_ms = c->renew_ms,
@@ -568,6 +572,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 			.accept_contexts = o->accept_contexts,
 			.stuck_after_ms = o->stuck_after_ms,
 			.write_gate = w.gate,
+			.cluster = w.cluster,
 			.threads = o->http.threads,
 			.max_connections = o->http.max_connections,
 			.max_per_ip = o->http.max_per_ip,

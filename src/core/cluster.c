@@ -36,6 +36,7 @@ struct stw_cluster {
 	struct stw__fence fence; /* what the worker holds, under fence.lock */
 	struct stw__store *store;
 	char id[128];
+	char address[256]; /* where its HTTP API listens, shown to others; "": none */
 	int64_t lease_ms, renew_ms;
 	int moves;
 	stw_log_fn log;
@@ -141,7 +142,7 @@ static void hold(struct stw_cluster *c, const int *parts, const int64_t *epochs,
 	int same = n == f->n;
 	for (int i = 0; same && i < n; i++)
 		same = f->parts[i] == parts[i] && f->epochs[i] == epochs[i];
-	if (!same && n > 0) {
+	if (!same && n > 0) { /* nothing held: parts and epochs may be NULL */
 		memmove(f->parts, parts, sizeof(int) * (size_t)n);
 		memmove(f->epochs, epochs, sizeof(int64_t) * (size_t)n);
 	}
@@ -224,7 +225,11 @@ static int join_row(struct stw_cluster *c, int want, int *partitions)
 {
 	char host[128] = "";
 	gethostname(host, sizeof host - 1);
-	struct stw__worker_row w = { .id = c->id, .host = host, .pid = (int)getpid() };
+	struct stw__worker_row w = { .id = c->id,
+				     .host = host,
+				     .pid = (int)getpid(),
+				     .address = c->address[0] != '\0' ? c->address : NULL,
+				     .lease_ms = c->lease_ms };
 	return STW__S(c->store, lease_join, &w, want, partitions);
 }
 
@@ -434,6 +439,8 @@ STW_API int stw_cluster_join(const struct stw_cluster_options *o, struct stw_clu
 	c->log_ud = o->log_ud;
 	c->on_work = o->on_work;
 	c->work_ud = o->work_ud;
+	if (o->address != NULL)
+		snprintf(c->address, sizeof c->address, "%s", o->address);
 	if (o->worker != NULL) {
 		snprintf(c->id, sizeof c->id, "%s", o->worker);
 	} else {

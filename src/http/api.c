@@ -1,8 +1,9 @@
 /*
  * api.c - the routes of the JSON API under /api/ (api.h, docs/API.md):
  * definitions, contexts, instances and a person's operations on them,
- * interventions, unrouted messages, a context's events and commands. The
- * demo's routes and those of remote services (events_in.c) hang off it.
+ * interventions, unrouted messages, a context's events and commands, the
+ * cluster. The demo's routes and those of remote services (events_in.c)
+ * hang off it.
  */
 #include "http/api.h"
 
@@ -293,6 +294,16 @@ static int route_migrate(struct stw__http_request *r, const char *name)
 	return stw__http_reply(r, 200, rep);
 }
 
+/* GET /api/cluster: the workers, partitions and recent takeovers (stw_cluster_view). */
+static int route_cluster(struct stw__http_request *r)
+{
+	json_t *o = NULL;
+	int rc = stw_cluster_view(r->engine, &o);
+	if (rc != STW_OK)
+		return stw__http_engine_error(r, rc);
+	return stw__http_reply(r, 200, o);
+}
+
 static int method_is(const struct stw__http_request *r, const char *m)
 {
 	return strcmp(r->method, m) == 0;
@@ -340,6 +351,10 @@ int stw__http_route_api(struct stw__http_request *r, stw__http_route_fn demo, vo
 	     strcmp(s[3], "retry") == 0)) {
 		*allow = "POST";
 		return post ? route_operate(r, s[2], s[3]) : 0;
+	}
+	if (n == 2 && strcmp(s[1], "cluster") == 0) {
+		*allow = "GET";
+		return get ? route_cluster(r) : 0;
 	}
 	if (n == 2 && strcmp(s[1], "interventions") == 0) {
 		*allow = "GET";

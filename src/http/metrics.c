@@ -5,6 +5,7 @@
 #include "http/metrics.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,11 +399,74 @@ static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint
 		(unsigned long long)commits, (unsigned long long)committed);
 }
 
-char *stw__http_metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint64_t commits,
-			     uint64_t committed, int64_t stuck_after_ms, size_t *len)
+/*
+ * The daemon's membership of a cluster (stw_cluster_stats): what it holds
+ * now, what moved, the fence's refusals and how its renewals go. The
+ * worker's id is a name ([A-Za-z0-9._:@-]): no escaping needed.
+ */
+static void cluster_text(struct buf *b, struct stw_cluster *c)
+{
+	struct stw_cluster_stats s;
+	stw_cluster_stats(c, &s);
+	bprintf(b,
+		"# HELP steward_cluster_worker This worker's id in the cluster.\n"
+		"# TYPE steward_cluster_worker gauge\nsteward_cluster_worker{worker=\"%s\"} 1\n"
+		"# HELP steward_cluster_partitions The store's partitions.\n"
+		"# TYPE steward_cluster_partitions gauge\nsteward_cluster_partitions %d\n"
+		"# HELP steward_cluster_partitions_held Partitions this worker holds now.\n"
+		"# TYPE steward_cluster_partitions_held gauge\n"
+		"steward_cluster_partitions_held %d\n"
+		"# HELP steward_cluster_periodic_held 1 while this worker holds the periodic "
+		"singleton (runs the periodic processes and retention).\n"
+		"# TYPE steward_cluster_periodic_held gauge\nsteward_cluster_periodic_held %d\n",
+		s.worker, s.partitions, s.held, s.periodic);
+	static const struct {
+		const char *name, *help;
+		size_t at;
+	} counters[] = {
+		{ "leases_acquired", "Leases this worker took.",
+		  offsetof(struct stw_cluster_stats, acquired) },
+		{ "takeovers", "Leases taken that another worker held before.",
+		  offsetof(struct stw_cluster_stats, takeovers) },
+		{ "leases_released", "Leases given up to a live worker, or at leave.",
+		  offsetof(struct stw_cluster_stats, released) },
+		{ "leases_lost", "Leases found taken over at a renewal.",
+		  offsetof(struct stw_cluster_stats, lost) },
+		{ "fencing_refusals", "Transactions refused because a lease had moved.",
+		  offsetof(struct stw_cluster_stats, fencing_refusals) },
+		{ "renewals", "Lease renewals made.",
+		  offsetof(struct stw_cluster_stats, renewals) },
+		{ "renew_failures", "Lease renewals that failed (the store was away).",
+		  offsetof(struct stw_cluster_stats, renew_failures) },
+	};
+	for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&s + counters[i].at, sizeof v);
+		bprintf(b,
+			"# HELP steward_cluster_%s_total %s\n"
+			"# TYPE steward_cluster_%s_total counter\nsteward_cluster_%s_total %llu\n",
+			counters[i].name, counters[i].help, counters[i].name, counters[i].name,
+			(unsigned long long)v);
+	}
+	bprintf(b,
+		"# HELP steward_cluster_renew_seconds How long lease renewals take: the last, "
+		"the longest, and the 99th percentile of the last 256.\n"
+		"# TYPE steward_cluster_renew_seconds gauge\n"
+		"steward_cluster_renew_seconds{which=\"last\"} %.6f\n"
+		"steward_cluster_renew_seconds{which=\"max\"} %.6f\n"
+		"steward_cluster_renew_seconds{which=\"p99\"} %.6f\n",
+		(double)s.renew_last_us / 1e6, (double)s.renew_max_us / 1e6,
+		(double)s.renew_p99_us / 1e6);
+}
+
+char *stw__http_metrics_text(struct stw__http_metrics *m, struct stw_engine *e,
+			     struct stw_cluster *cluster, uint64_t commits, uint64_t committed,
+			     int64_t stuck_after_ms, size_t *len)
 {
 	struct buf b = { 0 };
 	metrics_text(m, e, commits, committed, &b);
+	if (cluster != NULL)
+		cluster_text(&b, cluster);
 	int64_t stuck = 0;
 	if (stw_count_stuck(e, stuck_after_ms, &stuck) == STW_OK)
 		bprintf(&b,

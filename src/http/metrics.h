@@ -105,11 +105,13 @@ int stw__http_cursor_lags(struct stw_engine *e, stw__http_lag_fn fn, void *ud);
 
 /*
  * The /metrics text: m's counters, gauges read from engine e now (the
- * caller holds e), and the API's group commits (commits that held committed
- * requests), the stuck instances (stuck_after_ms, see server.h). Returns a malloc'd string of *len
- * bytes the caller frees, or NULL without memory.
+ * caller holds e), the figures of the daemon's membership of a cluster
+ * (NULL: none), and the API's group commits (commits that held committed
+ * requests), the stuck instances (stuck_after_ms, see server.h). Returns a
+ * malloc'd string of *len bytes the caller frees, or NULL without memory.
  */
-char *stw__http_metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint64_t commits,
-			     uint64_t committed, int64_t stuck_after_ms, size_t *len);
+char *stw__http_metrics_text(struct stw__http_metrics *m, struct stw_engine *e,
+			     struct stw_cluster *cluster, uint64_t commits, uint64_t committed,
+			     int64_t stuck_after_ms, size_t *len);
 
 #endif /* STW_HTTP_METRICS_H */

@@ -84,8 +84,9 @@ static enum MHD_Result serve_metrics(struct stw__http *h, struct MHD_Connection 
 	size_t len = 0;
 	pthread_mutex_lock(&h->lock);
 	stw__http_group_flush(&h->group);
-	char *text = stw__http_metrics_text(h->cfg.metrics, h->engine, h->group.commits,
-					    h->group.committed, h->cfg.stuck_after_ms, &len);
+	char *text =
+	    stw__http_metrics_text(h->cfg.metrics, h->engine, h->cfg.cluster, h->group.commits,
+				   h->group.committed, h->cfg.stuck_after_ms, &len);
 	pthread_mutex_unlock(&h->lock);
 	if (text == NULL)
 		return stw__http_send_error(c, 500, "internal", "out of memory", NULL);

@@ -67,6 +67,8 @@ struct stw__http_config {
 	int64_t stuck_after_ms;
 	/* The write gate the server's engine shares with the daemon's other engines; NULL: none. */
 	struct stw_write_gate *write_gate;
+	/* The daemon's membership of a cluster, whose figures /metrics shows; NULL: none. */
+	struct stw_cluster *cluster;
 	/*
 	 * Limits (docs/API.md, "Under load"); 0: the STW_HTTP_* default. The
 	 * threads that serve connections; the connections open at once (the

@@ -215,6 +215,7 @@ int stw__postgres_open(const char *url, int read_only, struct stw__store **out, 
 	stw__pg_ops_timers(&h->ops);
 	stw__pg_ops_retention(&h->ops);
 	stw__pg_ops_cluster(&h->ops);
+	stw__pg_ops_cluster_view(&h->ops);
 	h->base.ops = &h->ops;
 	h->base.caps = 0;
 	h->base.max_savepoints = STW__PG_MAX_SAVEPOINTS;

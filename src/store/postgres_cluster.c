@@ -256,6 +256,7 @@ static int op_lease_join(struct stw__store *s, const struct stw__worker_row *w, 
 	stw__pg_text(&p, w->host);
 	stw__pg_int(&p, w->pid);
 	stw__pg_text(&p, w->address);
+	stw__pg_int(&p, w->lease_ms);
 	if (rc == STW_OK)
 		rc = stw__pg_change(h, STW__PG_LEASE_JOIN, &p, "lease_join", NULL);
 	if (rc == STW_OK)

@@ -122,6 +122,9 @@ enum stw__pg_sid {
 	STW__PG_LEASE_FORGET,
 	STW__PG_PARTITIONS,
 	STW__PG_ANY_WORKER,
+	STW__PG_VIEW_WORKERS,
+	STW__PG_VIEW_PARTS,
+	STW__PG_VIEW_GRANTS,
 	STW__PG_NSTMT
 };
 
@@ -306,6 +309,7 @@ void stw__pg_ops_outbox(struct stw__store_ops *o);
 void stw__pg_ops_timers(struct stw__store_ops *o);
 void stw__pg_ops_retention(struct stw__store_ops *o);
 void stw__pg_ops_cluster(struct stw__store_ops *o);
+void stw__pg_ops_cluster_view(struct stw__store_ops *o);
 
 /* postgres_cluster.c ------------------------------------------------------- */
 

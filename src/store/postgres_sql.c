@@ -29,6 +29,8 @@
 	"data, status, error, created_at, delivered_at, attempts, next_at"
 #define OUTBOX_RARE   "status IN ('rejected', 'parked', 'skipped')"
 #define UNROUTED_COLS "seq, definition, context, position, event_id, event_type, reason, at"
+/* A timestamptz (or an interval) as int8 milliseconds. */
+#define MS(x) "(extract(epoch FROM " x ") * 1000)::int8"
 #define TIMER_COLS                                                                                 \
 	"id, definition, instance_id, message_type, due_at, entered_version, armed_by, created_at"
 
@@ -315,11 +317,11 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 					 " AND status = 'pending' AND part = ANY($2::int4[])",
 	/* Membership (postgres_cluster.c); times are the server's clock only. */
 	[STW__PG_LEASE_JOIN] =
-	    "INSERT INTO stw_workers(id, host, pid, address, started_at, heartbeat_at)"
-	    " VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp())"
+	    "INSERT INTO stw_workers(id, host, pid, address, started_at, heartbeat_at, lease_ms)"
+	    " VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp(), $5)"
 	    " ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid,"
 	    " address = excluded.address, started_at = excluded.started_at,"
-	    " heartbeat_at = excluded.heartbeat_at",
+	    " heartbeat_at = excluded.heartbeat_at, lease_ms = excluded.lease_ms",
 	[STW__PG_LEASE_HEARTBEAT] =
 	    "UPDATE stw_workers SET heartbeat_at = clock_timestamp() WHERE id = $1",
 	/* The leases still held, renewed: (part, epoch); a lease not returned is lost. */
@@ -351,6 +353,54 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	    " AND l.expires_at >= clock_timestamp()) FOR UPDATE SKIP LOCKED)",
 	[STW__PG_PARTITIONS] = "SELECT value::int4 FROM stw_meta WHERE key = 'partitions'",
 	[STW__PG_ANY_WORKER] = "SELECT count(*) FROM (SELECT 1 FROM stw_workers LIMIT 1) w",
+	/*
+	 * The view of the cluster (postgres_cluster_view.c), in three
+	 * statements: the workers; the leases with their partitions' work,
+	 * each counted once per table and grouped by part; the newest grants.
+	 * A partition's cursor lag is, over every cursor (definition, source
+	 * context), the head of the context less the partition's cursor for
+	 * its holder (as STW__PG_PART_CURSORS finds it). The timers are counted whole (there
+	 * is no index on their part), the pending commands through their
+	 * partial index.
+	 */
+	[STW__PG_VIEW_WORKERS] = "SELECT id, host, pid, address, " MS("started_at") ", " MS(
+	    "heartbeat_at") ","
+			    " " MS(
+				"clock_timestamp() - heartbeat_at") ", lease_ms,"
+								    " heartbeat_at > "
+								    "clock_timestamp() - lease_ms "
+								    "* interval '1 ms'"
+								    " FROM stw_workers ORDER BY id",
+	[STW__PG_VIEW_PARTS] =
+	    "WITH t AS (SELECT part, count(*) AS n FROM stw_timers GROUP BY part),"
+	    " o AS (SELECT part, count(*) AS n FROM stw_outbox WHERE status = 'pending'"
+	    " GROUP BY part),"
+	    " g AS (SELECT l.part, sum(GREATEST(hd.position - CASE WHEN pc.owner = l.owner"
+	    " THEN pc.position ELSE GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0),"
+	    " coalesce(oc.position, 0)) END, 0)) AS n FROM stw_leases l CROSS JOIN"
+	    " (SELECT definition, context FROM stw_cursors UNION SELECT definition, context"
+	    " FROM stw_owner_cursors) k JOIN stw_heads hd ON hd.context = k.context"
+	    " LEFT JOIN stw_cursors c ON c.definition = k.definition AND c.context = k.context"
+	    " LEFT JOIN stw_part_cursors pc ON pc.definition = k.definition"
+	    " AND pc.context = k.context AND pc.part = l.part LEFT JOIN stw_owner_cursors oc"
+	    " ON oc.definition = k.definition AND oc.context = k.context AND oc.owner = l.owner"
+	    " WHERE l.part >= 0 GROUP BY l.part)"
+	    " SELECT l.part, l.owner, l.epoch, l.owner IS NOT NULL AND NOT l.released"
+	    " AND l.expires_at >= clock_timestamp(), " MS(
+		"l.expires_at - clock_timestamp()") ","
+						    " coalesce(g.n, 0)::int8, coalesce(t.n, 0), "
+						    "coalesce(o.n, 0),"
+						    " " MS("clock_timestamp()") " FROM stw_leases "
+										"l LEFT JOIN g ON "
+										"g.part = l.part"
+										" LEFT JOIN t ON "
+										"t.part = l.part "
+										"LEFT JOIN o ON "
+										"o.part = l.part "
+										"ORDER BY l.part",
+	[STW__PG_VIEW_GRANTS] = "SELECT part, epoch, owner, prev_owner, how, " MS(
+	    "at") " FROM stw_lease_log"
+		  " ORDER BY seq DESC LIMIT $1::int8",
 };
 
 /*
@@ -380,7 +430,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 #define CLUSTER_TABLES                                                                             \
 	"CREATE TABLE IF NOT EXISTS stw_workers(id" T                                              \
 	" PRIMARY KEY, host text NOT NULL, pid int4 NOT NULL,"                                     \
-	" address text, started_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL);"      \
+	" address text, started_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL,"       \
+	" lease_ms int8 NOT NULL DEFAULT 8000);"                                                   \
 	"CREATE TABLE IF NOT EXISTS stw_leases(part int4 PRIMARY KEY, owner" T                     \
 	", epoch int8 NOT NULL DEFAULT 0,"                                                         \
 	" released bool NOT NULL DEFAULT false, expires_at timestamptz,"                           \

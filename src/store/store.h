@@ -247,6 +247,7 @@ struct stw__worker_row {
 	const char *host;
 	int pid;
 	const char *address; /* nullable: where its HTTP API listens */
+	int64_t lease_ms;    /* its lease (lease_join records it) */
 	int live;            /* its heartbeat is younger than the lease */
 };
 struct stw__lease_row {
@@ -254,6 +255,51 @@ struct stw__lease_row {
 	const char *owner; /* nullable: never held */
 	int64_t epoch;
 	int taken; /* held by a lease that still runs */
+};
+
+/*
+ * The cluster as any handle reads it (cluster_view, for stw_cluster_view):
+ * times in ms, those of the database's clock.
+ */
+struct stw__view_worker {
+	const char *id;
+	const char *host;
+	int pid;
+	const char *address; /* nullable */
+	int64_t started_at;  /* ms since the epoch */
+	int64_t heartbeat_at;
+	int64_t heartbeat_age_ms;
+	int64_t lease_ms; /* the worker's lease, as it joined */
+	int live;         /* its heartbeat is younger than its lease */
+};
+/* A lease (part STW__PART_PERIODIC too) with its partition's work. */
+struct stw__view_part {
+	int part;
+	const char *owner; /* nullable: never held */
+	int64_t epoch;
+	int held;              /* by a lease that still runs */
+	int expires;           /* 0: the lease was never granted (expires_in_ms unset) */
+	int64_t expires_in_ms; /* negative: ran out, or released, that long ago */
+	int64_t cursor_lag;    /* over every cursor: the head less the partition's cursor */
+	int64_t timers;        /* timers of the partition's instances */
+	int64_t commands;      /* commands pending delivery */
+	int64_t now;           /* the database's clock at the read */
+};
+/* A grant of the lease log. */
+struct stw__view_grant {
+	int part;
+	int64_t epoch;
+	const char *owner;
+	const char *prev_owner; /* nullable */
+	const char *how;        /* free, released or expired */
+	int64_t at;
+};
+/* Where cluster_view hands its rows (a callback returning non-zero stops its kind). */
+struct stw__cluster_sink {
+	int (*worker)(const struct stw__view_worker *w, void *ud);
+	int (*part)(const struct stw__view_part *p, void *ud);
+	int (*grant)(const struct stw__view_grant *g, void *ud);
+	void *ud;
 };
 
 typedef int (*stw__event_cb)(const struct stw__event_row *row, void *ud);
@@ -526,7 +572,7 @@ struct stw__store_ops {
 	/*
 	 * The membership's operations (core/cluster.c), each its own
 	 * transaction, times from the server's clock. lease_join registers
-	 * the worker (w->id, host, pid, address) and returns the store's
+	 * the worker (w->id, host, pid, address, lease_ms) and returns the store's
 	 * partition count in *partitions; a wanted count > 0 that differs is
 	 * applied when no lease was ever granted (the partitions of stored
 	 * rows computed again), else refused (STW_EINVAL).
@@ -559,6 +605,14 @@ struct stw__store_ops {
 	int (*lease_wait)(struct stw__store *s, int64_t timeout_ms);
 	/* Forgets workers silent for longer than `after_ms` that hold nothing. */
 	int (*lease_forget)(struct stw__store *s, int64_t after_ms);
+	/*
+	 * The cluster for any handle, fenced or not (reads are not
+	 * partitioned): every worker by id, every lease by part (the periodic
+	 * singleton's first) with its partition's cursor lag, timers and
+	 * pending commands, then the newest `grants` grants of the lease log,
+	 * newest first. A few statements, none per partition.
+	 */
+	int (*cluster_view)(struct stw__store *s, int grants, const struct stw__cluster_sink *sink);
 };
 
 /* Capability bits of a store (struct stw__store.caps). */

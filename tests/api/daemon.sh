@@ -9,6 +9,8 @@
 #                           PostgreSQL schema of its own) and a free port, its
 #                           output in $TMP/NAME.out; sets DAEMON and PORT, or
 #                           exits 1
+#   launch NAME COMMAND [OPTION...]
+#                           the same with `steward COMMAND [OPTION...]`
 #   stop NAME               stops it and checks that it stopped cleanly
 #                           (STATUS=1 when not), printing what else it said
 # Sets BIN, HERE (tests/api), NODE, TMP and STATUS=0.
@@ -34,11 +36,17 @@ STORE_PREFIX=api
 steward_tmp api
 
 start() {
+	local name=$1
+	shift
+	launch "$name" demo voiding --every 0 --quiet "$@"
+}
+
+# launch NAME COMMAND [OPTION...]: `steward COMMAND` on a fresh store and a free port.
+launch() {
 	local name=$1 db
 	shift
 	db=$(store "$name") || exit 1
-	start_daemon "$TMP/$name.out" demo voiding --store "$db" --listen 127.0.0.1:0 --every 0 \
-		--quiet "$@"
+	start_daemon "$TMP/$name.out" "$@" --store "$db" --listen 127.0.0.1:0
 	if [ -z "$PORT" ]; then
 		echo "FAIL the daemon did not start:"
 		cat "$TMP/$name.out"

@@ -7,7 +7,8 @@
 # suite's files with Node's built-in test runner (Node >= 20: node:test and
 # fetch, no packages) with the base URL in STEWARD_TEST_URL, one file after
 # the other so that each is the daemon's only client, then stops the daemon
-# and checks that it stopped cleanly. Then does the same with a second daemon that
+# and checks that it stopped cleanly. On PostgreSQL, cluster.test.mjs again on
+# `steward serve` with a [cluster] section. Then does the same with a daemon that
 # requires a bearer token (--token-file) for tests/api/auth.test.mjs (the token
 # in STEWARD_TEST_TOKEN), and checks that the token never appears in that
 # daemon's output. Installs Node (Debian's nodejs) when missing. The daemons
@@ -19,7 +20,7 @@ set -u
 
 # The API open to everyone (no token): the default. The suite posts events to
 # contexts of its own (unique per run), which the daemon takes with '*'.
-API_SUITE="definitions instances events commands pages operations demo inputs"
+API_SUITE="definitions instances events commands pages operations demo inputs cluster"
 start api --accept-contexts '*'
 for suite in $API_SUITE; do
 	STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
@@ -38,6 +39,16 @@ start contexts --accept-contexts Warehouse
 STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
 	"$HERE/contexts.test.mjs" </dev/null || STATUS=1
 stop contexts
+
+# On PostgreSQL, a worker of a cluster: steward serve with [cluster] (cluster.test.mjs).
+if [ "$STORE_KIND" = pg ]; then
+	printf '[cluster]\nenabled = on\nworker = api-w1\nlease = 3s\nrenew = 500ms\n' \
+		>"$TMP/cluster.conf"
+	launch cluster serve --config "$TMP/cluster.conf"
+	STEWARD_TEST_URL=http://127.0.0.1:$PORT STEWARD_TEST_CLUSTER_WORKER=api-w1 "$NODE" --test \
+		--test-reporter=spec "$HERE/cluster.test.mjs" </dev/null || STATUS=1
+	stop cluster
+fi
 
 # The same daemon requiring a token (docs/API.md, "Authentication").
 TOKEN="tok-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"

@@ -11,6 +11,10 @@
 #   versions.test.mjs    `steward serve` with VOIDING_PLUGIN and V2_PLUGIN (two versions of
 #                        the voiding definition), after a `steward serve` with VOIDING_PLUGIN
 #                        alone started process v1-p on the same store (when both are given)
+# With STEWARD_TEST_STORE=pg (ctest's ui/cluster@pg, on the test cluster of
+# STEWARD_TEST_PG_URL), only:
+#   cluster.test.mjs     two `steward serve` with [cluster] (ui-w1, whose page it drives,
+#                        and ui-w2) on a fresh PostgreSQL schema
 # The tests drive the page in headless Chromium through playwright-core.
 #
 # usage: tests/ui/run.sh STEWARD_BINARY ARTIFACT_DIR [VOIDING_PLUGIN V2_PLUGIN]
@@ -54,8 +58,15 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/steward-ui.XXXXXX") || fail "mktemp failed"
 pid=""
+pid2="" # a second daemon (start_cluster's other worker)
 name=""
 stop_daemon() {
+	if [ -n "$pid2" ]; then
+		kill "$pid2" 2>/dev/null
+		wait "$pid2" 2>/dev/null
+		pid2=""
+		[ -n "$name" ] && cp "$tmp/daemon2.log" "$art/daemon-$name-2.log"
+	fi
 	if [ -n "$pid" ]; then
 		kill "$pid" 2>/dev/null
 		# give it 5 s to stop cleanly, then force it
@@ -118,6 +129,21 @@ start_serve() {
 		--remote Reports=http://127.0.0.1:9
 }
 
+# start_cluster NAME: two workers of a cluster (`steward serve` with [cluster], ui-w1 with the
+# page, then ui-w2 without one) on a fresh PostgreSQL schema; sets url, or returns 1.
+start_cluster() {
+	name=$1
+	store=$("$root/scripts/pg-cluster.sh" schema "ui_cluster_$$") || return 1
+	for w in 1 2; do
+		printf '[cluster]\nenabled = on\nworker = ui-w%s\nlease = 3s\nrenew = 500ms\n' "$w" \
+			>"$tmp/cluster-$w.conf"
+	done
+	launch serve --store "$store" --config "$tmp/cluster-1.conf" || return 1
+	"$bin" serve --store "$store" --config "$tmp/cluster-2.conf" --listen off \
+		>"$tmp/daemon2.log" 2>&1 &
+	pid2=$!
+}
+
 # launch ARGS...: "$bin" ARGS --listen on a free port; sets url, or returns 1.
 launch() {
 	url=""
@@ -170,6 +196,13 @@ suite() {
 	passed=$((passed + p))
 	failed=$((failed + f))
 }
+
+if [ "${STEWARD_TEST_STORE:-}" = pg ]; then
+	START=start_cluster suite cluster.test.mjs
+	echo "$passed passed, $failed failed"
+	[ $failed -eq 0 ]
+	exit
+fi
 
 # Every suite's daemon keeps its store there (operations.test.mjs locks it).
 STEWARD_TEST_DB="$tmp/ui.db"

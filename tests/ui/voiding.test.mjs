@@ -104,6 +104,8 @@ scenario('(a) issue a document, void it from the page, watch the process complet
   await page.goto(base + '/');
   await page.locator('body[data-ready]').waitFor({ timeout: WAIT });
   await page.evaluate(() => { window.__notReloaded = true; });
+  // A daemon in no cluster: no cluster panel (cluster.test.mjs has one).
+  assert.equal(await page.locator('#cluster-panel').isHidden(), true, 'the cluster panel is hidden');
 
   // Issue a document with the form.
   await page.getByLabel('Customer', { exact: true }).fill('acme');

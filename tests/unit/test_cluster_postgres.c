@@ -4,8 +4,9 @@
  * one gets its share a few partitions at a time, each engine steps only
  * the instances of the partitions its worker holds, a transaction of a
  * worker whose lease was taken over is refused inside the store (fencing)
- * and writes nothing, and a worker that leaves hands its partitions over
- * at once. Also: the store's partition function is the engine's.
+ * and writes nothing, a worker that leaves hands its partitions over at
+ * once, and any engine reads the whole cluster (stw_cluster_view). Also:
+ * the store's partition function is the engine's.
  *
  * Needs STEWARD_TEST_PG_URL (the ctest fixture `pg`); skipped (77) without it.
  */
@@ -444,6 +445,183 @@ static void sqlite_is_refused(void **state)
 	fx_tmpdir_remove(dir);
 }
 
+/* The member `key` of the object of `arr` whose `by` is the string `value`, or NULL. */
+static json_t *find(json_t *arr, const char *by, const char *value)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(arr, i, o)
+	{
+		if (json_is_string(json_object_get(o, by)) &&
+		    strcmp(json_string_value(json_object_get(o, by)), value) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+static json_int_t int_of(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v))
+		fail_msg("%s is not an integer", key);
+	return json_integer_value(v);
+}
+
+/* Checks a worker of the view against its membership's figures. */
+static void check_worker(json_t *view, struct stw_cluster *c, const char *id)
+{
+	json_t *w = find(json_object_get(view, "workers"), "id", id);
+	assert_non_null(w);
+	struct stw_cluster_stats st = stats(c);
+	assert_int_equal(int_of(w, "partitions"), st.held);
+	assert_int_equal(json_is_true(json_object_get(w, "periodic")), st.periodic);
+	assert_int_equal(int_of(w, "pid"), getpid());
+	assert_int_equal(int_of(w, "lease_ms"), LEASE_MS);
+	assert_true(json_is_true(json_object_get(w, "live")));
+	assert_true(int_of(w, "heartbeat_age_ms") >= 0);
+	assert_true(int_of(w, "heartbeat_age_ms") < LEASE_MS);
+	assert_true(int_of(w, "heartbeat_at") >= int_of(w, "started_at"));
+	assert_true(json_string_length(json_object_get(w, "host")) > 0);
+}
+
+/*
+ * cluster-9: the view of the cluster (stw_cluster_view), read by an engine
+ * of no worker and by a worker's engine alike: two workers with what each
+ * holds, every partition with its owner, epoch, lease, cursor lag, timers
+ * and pending commands, and the newest grants. Worker b's engine has not
+ * stepped: each of its partitions lags by the 30 events appended, a's by
+ * none; a cursor kept before the cluster, at 10, adds 20 to every one.
+ */
+static void the_view(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	second_worker(f);
+	open_n(f->in, 0, 30);
+	assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
+	/* Work of two partitions, written as the engines write it. */
+	assert_int_equal(
+	    scalar(f, "WITH i AS (INSERT INTO stw_timers(id, definition, instance_id,"
+		      " message_type, due_at, entered_version, armed_by, created_at,"
+		      " part) SELECT 't' || n, 'proc', 'x', 'Tick', 9e15, 0, 'm', 0, 5"
+		      " FROM generate_series(1, 3) n RETURNING 1) SELECT count(*) FROM i"),
+	    3);
+	assert_int_equal(scalar(f, "WITH i AS (INSERT INTO stw_outbox(command_id, context, type,"
+				   " data, status, created_at, part) SELECT s || n, 'Far', 'Do',"
+				   " '{}', s, 0, 7 FROM generate_series(1, 4) n, unnest(ARRAY["
+				   "'pending', 'delivered']) s(s) WHERE s = 'pending' OR n = 1"
+				   " RETURNING 1) SELECT count(*) FROM i"),
+			 5);
+	/* A cursor a single engine kept before the cluster: 10 of the 30 events read, in
+	 * every partition (none has a cursor of its own for it). */
+	assert_int_equal(scalar(f, "WITH i AS (INSERT INTO stw_cursors(definition, context,"
+				   " position) VALUES ('before', 'In', 10) RETURNING 1)"
+				   " SELECT count(*) FROM i"),
+			 1);
+	/* A worker silent for longer than its lease (not yet forgotten). */
+	assert_int_equal(scalar(f, "WITH i AS (INSERT INTO stw_workers(id, host, pid, started_at,"
+				   " heartbeat_at, lease_ms) VALUES ('ghost', 'far', 1,"
+				   " clock_timestamp() - interval '20 s', clock_timestamp()"
+				   " - interval '10 s', 3000) RETURNING 1) SELECT count(*) FROM i"),
+			 1);
+	json_t *view = NULL;
+	assert_stw_ok(f->in, stw_cluster_view(f->in, &view));
+	assert_true(json_is_true(json_object_get(view, "enabled")));
+	assert_int_equal(int_of(view, "partition_count"), 64);
+	long long db_now = scalar(f, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::int8");
+	assert_true(int_of(view, "now") <= db_now && int_of(view, "now") > db_now - 5000);
+
+	json_t *workers = json_object_get(view, "workers");
+	assert_int_equal(json_array_size(workers), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(workers, 0), "id")),
+			    "ghost");
+	check_worker(view, f->a, "worker-a");
+	check_worker(view, f->b, "worker-b");
+	json_t *ghost = find(workers, "id", "ghost");
+	assert_true(json_is_false(json_object_get(ghost, "live")));
+	assert_true(int_of(ghost, "heartbeat_age_ms") >= 10000);
+	assert_int_equal(int_of(ghost, "partitions"), 0);
+
+	/* Every partition held, by a or b, at its epoch, its lease running. */
+	json_t *parts = json_object_get(view, "partitions");
+	assert_int_equal(json_array_size(parts), 64);
+	long long lag_a = 0, lag_b = 0;
+	for (int i = 0; i < 64; i++) {
+		json_t *p = json_array_get(parts, (size_t)i);
+		assert_int_equal(int_of(p, "part"), i);
+		assert_true(json_is_true(json_object_get(p, "held")));
+		assert_true(int_of(p, "epoch") >= 1);
+		assert_true(int_of(p, "expires_in_ms") > 0 &&
+			    int_of(p, "expires_in_ms") <= LEASE_MS);
+		const char *owner = json_string_value(json_object_get(p, "owner"));
+		char sql[160];
+		snprintf(sql, sizeof sql,
+			 "SELECT epoch FROM stw_leases WHERE part = %d AND owner = '%s'", i, owner);
+		assert_int_equal(int_of(p, "epoch"), scalar(f, sql));
+		int of_a = strcmp(owner, "worker-a") == 0;
+		assert_int_equal(int_of(p, "cursor_lag"), (of_a ? 0 : 30) + 20);
+		*(of_a ? &lag_a : &lag_b) += int_of(p, "cursor_lag");
+		assert_int_equal(int_of(p, "timers"), i == 5 ? 3 : 0);
+		assert_int_equal(int_of(p, "commands"), i == 7 ? 4 : 0);
+	}
+	assert_int_equal(int_of(find(workers, "id", "worker-a"), "lag"), lag_a);
+	assert_int_equal(int_of(find(workers, "id", "worker-b"), "lag"), lag_b);
+	assert_int_equal(lag_b, 50 * stats(f->b).held);
+	json_t *periodic = json_object_get(view, "periodic");
+	assert_int_equal(int_of(periodic, "part"), -1);
+	assert_true(json_is_true(json_object_get(periodic, "held")));
+
+	/* The newest 20 grants, newest first; some moved from a to b. */
+	json_t *grants = json_object_get(view, "takeovers");
+	assert_int_equal(json_array_size(grants), 20);
+	json_t *g0 = json_array_get(grants, 0);
+	assert_int_equal(int_of(g0, "part"),
+			 scalar(f, "SELECT part FROM stw_lease_log ORDER BY seq DESC LIMIT 1"));
+	assert_int_equal(int_of(g0, "at"),
+			 scalar(f, "SELECT (extract(epoch FROM at) * 1000)::int8 FROM stw_lease_log"
+				   " ORDER BY seq DESC LIMIT 1"));
+	json_t *moved = find(grants, "how", "released");
+	assert_non_null(moved);
+	assert_string_equal(json_string_value(json_object_get(moved, "owner")), "worker-b");
+	assert_string_equal(json_string_value(json_object_get(moved, "prev_owner")), "worker-a");
+	for (size_t i = 1; i < json_array_size(grants); i++)
+		assert_true(int_of(json_array_get(grants, i), "at") <=
+			    int_of(json_array_get(grants, i - 1), "at"));
+
+	/* A worker's engine reads the same whole cluster. */
+	json_t *from_a = NULL;
+	assert_stw_ok(f->ea, stw_cluster_view(f->ea, &from_a));
+	assert_int_equal(json_array_size(json_object_get(from_a, "partitions")), 64);
+	assert_int_equal(json_array_size(json_object_get(from_a, "workers")), 3);
+	json_decref(from_a);
+	json_decref(view);
+}
+
+/* cluster-10: no cluster, no view: SQLite, and a PostgreSQL store no worker joined. */
+static void no_cluster_no_view(void **state)
+{
+	(void)state;
+	char dir[FX_PATH], url[FX_PATH + 256];
+	assert_int_equal(fx_tmpdir_make(dir, sizeof dir, "cluster-view"), 0);
+	snprintf(url, sizeof url, "%s/c.db", dir);
+	json_t *off = json_pack("{s:b}", "enabled", 0);
+	for (int pg = 0; pg < 2; pg++) {
+		if (pg)
+			assert_int_equal(fx_pg_store(dir, NULL, url, sizeof url), 0);
+		struct stw_engine *e = NULL;
+		assert_int_equal(stw_open(url, NULL, &e), STW_OK);
+		json_t *view = NULL;
+		assert_stw_ok(e, stw_cluster_view(e, &view));
+		assert_true(json_equal(view, off));
+		json_decref(view);
+		stw_close(e);
+	}
+	json_decref(off);
+	fx_pg_drop(dir);
+	fx_tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	if (fx_pg_server() == NULL) {
@@ -459,6 +637,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(takeover_behind_catches_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(key_taken_meanwhile_is_a_conflict, setup, teardown),
 		cmocka_unit_test(sqlite_is_refused),
+		cmocka_unit_test_setup_teardown(the_view, setup, teardown),
+		cmocka_unit_test(no_cluster_no_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

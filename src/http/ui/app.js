@@ -1,7 +1,8 @@
 /*
  * app.js - Steward's page: the dashboard (/: the running demo's panel, from
  * demo_voiding.js, demo_orders.js or demo_booking.js, plus the instances
- * that need a person and the recent failures), the instance list
+ * that need a person, the recent failures and, in a cluster, its workers
+ * and partitions from cluster.js), the instance list
  * (/instances) and one instance (/instances/{id}: history, timers,
  * commands, the state machine of diagram.js, and retry/cancel/acknowledge).
  * The page's entry module (index.html loads it); common.js holds what the
@@ -18,6 +19,7 @@ import {
   startSession,
   table, tickCountdowns, timeEl,
 } from './common.js';
+import { clusterPanel } from './cluster.js';
 import { bookingDemo } from './demo_booking.js';
 import { ordersDemo } from './demo_orders.js';
 import { voidingDemo } from './demo_voiding.js';
@@ -88,7 +90,10 @@ function dashboardView() {
       h('a', { href: '/instances?status=failed' }, 'all failures')),
     h('div', { class: 'table-wrap' }, failures));
 
-  $('#main').replaceChildren(intro, interventionsPanel, parkedPanel, stuckPanel, demoBox, failuresPanel);
+  const cluster = clusterPanel();
+
+  $('#main').replaceChildren(intro, interventionsPanel, parkedPanel, stuckPanel, demoBox, failuresPanel,
+    cluster.node);
 
   function instanceCells(i) {
     return [
@@ -125,6 +130,7 @@ function dashboardView() {
       api('/api/instances?status=failed&limit=8'),
       api('/api/commands?status=parked&limit=50'),
       api('/api/instances?stuck=1&limit=50'),
+      cluster.refresh(),
     ]);
     if (changed('stuck', sk)) {
       const list = (sk && sk.instances) || [];
