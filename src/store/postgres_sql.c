@@ -338,12 +338,9 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	[STW__PG_LEASE_ALL] = "SELECT part, owner, epoch, owner IS NOT NULL AND NOT released"
 			      " AND expires_at >= clock_timestamp() FROM stw_leases ORDER BY part",
 	[STW__PG_LEASE_ACQUIRE] = "SELECT part, epoch FROM stw_acquire($1, $2::int4[], $3::int8)",
-	[STW__PG_LEASE_RELEASE] =
-	    "UPDATE stw_leases SET released = true, expires_at = clock_timestamp()"
-	    " WHERE owner = $1 AND NOT released AND part = ANY($2::int4[])",
-	[STW__PG_LEASE_LEAVE] = "WITH r AS (UPDATE stw_leases SET released = true,"
-				" expires_at = clock_timestamp() WHERE owner = $1 AND NOT released)"
-				" DELETE FROM stw_workers WHERE id = $1",
+	[STW__PG_LEASE_RELEASE] = "SELECT stw_release($1, $2::int4[])",
+	[STW__PG_LEASE_LEAVE] = "SELECT stw_release($1, ARRAY(SELECT part FROM stw_leases"
+				" WHERE owner = $1 AND NOT released)), stw_forget_worker($1)",
 	[STW__PG_LEASE_NOTIFY] = "SELECT pg_notify('stw_cluster', $1)",
 	/* Workers gone for long, holding nothing: their rows, unless one is locked. */
 	[STW__PG_LEASE_FORGET] =
@@ -495,6 +492,33 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" DO UPDATE SET position = excluded.position, owner = excluded.owner;"                     \
 	" part := r.part; epoch := r.epoch + 1; RETURN NEXT; END LOOP; END $f$;"                   \
 	""
+/*
+ * stw_release gives leases up: once they are marked released (locked, so a
+ * takeover of one that also ran out waits), each partition's cursor is
+ * written down where the worker has it, marked with the worker, so that a
+ * later holder starts there and not where the worker goes on alone.
+ */
+#define CLUSTER_RELEASE                                                                            \
+	"CREATE OR REPLACE FUNCTION stw_release(me text, parts int4[]) RETURNS int4"               \
+	" LANGUAGE plpgsql AS $f$ DECLARE gone int4[]; BEGIN"                                      \
+	" WITH u AS (UPDATE stw_leases l SET released = true, expires_at = clock_timestamp()"      \
+	" WHERE l.owner = me AND NOT l.released AND l.part = ANY(parts) RETURNING l.part)"         \
+	" SELECT coalesce(array_agg(u.part), '{}') INTO gone FROM u;"                              \
+	" INSERT INTO stw_part_cursors AS t(definition, context, part, position, owner)"           \
+	" SELECT k.definition, k.context, m.part, CASE WHEN pc.owner = me THEN pc.position"        \
+	" ELSE GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0),"                        \
+	" coalesce(mw.position, 0)) END, me FROM unnest(gone) m(part) CROSS JOIN"                  \
+	" (SELECT definition, context FROM stw_cursors UNION SELECT definition, context"           \
+	" FROM stw_owner_cursors) k LEFT JOIN stw_part_cursors pc ON pc.definition = k.definition" \
+	" AND pc.context = k.context AND pc.part = m.part LEFT JOIN stw_cursors c"                 \
+	" ON c.definition = k.definition AND c.context = k.context LEFT JOIN stw_owner_cursors mw" \
+	" ON mw.definition = k.definition AND mw.context = k.context AND mw.owner = me"            \
+	" ON CONFLICT ON CONSTRAINT stw_part_cursors_pkey"                                         \
+	" DO UPDATE SET position = excluded.position, owner = excluded.owner;"                     \
+	" RETURN cardinality(gone); END $f$;"                                                      \
+	"CREATE OR REPLACE FUNCTION stw_forget_worker(me text) RETURNS void LANGUAGE sql AS"       \
+	" $f$ DELETE FROM stw_workers WHERE id = me $f$;"
+
 #define CLUSTER_ROWS                                                                               \
 	"INSERT INTO stw_leases(part) SELECT generate_series(-1, 63) ON CONFLICT DO NOTHING;"      \
 	"INSERT INTO stw_meta(key, value) VALUES ('partitions', '64') ON CONFLICT DO NOTHING;"
@@ -563,6 +587,7 @@ const char *const stw__pg_schema[] = {
 	CLUSTER_TABLES,
 	CLUSTER_FENCE,
 	CLUSTER_ACQUIRE,
+	CLUSTER_RELEASE,
 	CLUSTER_ROWS,
 	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '3');",
 	NULL,
@@ -590,6 +615,7 @@ static const char *const to_3[] = {
 	CLUSTER_TABLES,
 	CLUSTER_FENCE,
 	CLUSTER_ACQUIRE,
+	CLUSTER_RELEASE,
 	CLUSTER_ROWS,
 	"ALTER TABLE stw_instances ADD COLUMN IF NOT EXISTS part int4 NOT NULL"
 	" DEFAULT 0; ALTER TABLE stw_timers ADD COLUMN IF NOT EXISTS part int4 NOT NULL DEFAULT 0;"

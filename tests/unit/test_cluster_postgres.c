@@ -429,6 +429,60 @@ static void key_taken_meanwhile_is_a_conflict(void **state)
 			 1);
 }
 
+static int a_gave_some_up(const struct fixture *f)
+{
+	return stats(f->a).held < 64;
+}
+
+/*
+ * cluster-11: a partition given up keeps the cursor it had then. Worker a
+ * sees another worker, "other", and gives it its share (8 partitions a
+ * renewal), and goes on stepping its others; when "other"
+ * takes one later, it starts where a left it, not where a's own cursor
+ * went since: the partition's events in between are not skipped.
+ */
+static void released_partition_keeps_its_cursor(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	open_n(f->in, 0, 10);
+	assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
+	/* A worker that looks alive for the whole test and never takes anything itself. */
+	assert_int_equal(scalar(f, "WITH w AS (INSERT INTO stw_workers(id, host, pid, started_at,"
+				   " heartbeat_at) VALUES ('other', 'far', 1, clock_timestamp(),"
+				   " clock_timestamp() + interval '1 hour') RETURNING 1)"
+				   " SELECT count(*) FROM w"),
+			 1);
+	wait_for(f, a_gave_some_up, "worker a gives other its share");
+	long long part = scalar(f, "SELECT min(part) FROM stw_leases WHERE owner = 'worker-a'"
+				   " AND released AND part >= 0");
+	assert_true(part >= 0);
+	char id[32] = "";
+	for (int i = 1000; i < 100000 && id[0] == '\0'; i++) {
+		char c[32];
+		snprintf(c, sizeof c, "p-%d", i);
+		if (stw__partition(c, 64) == part)
+			snprintf(id, sizeof id, "%s", c);
+	}
+	struct stw_event ev = { .type = "Opened", .stream = id, .correlation_id = id };
+	assert_stw_ok(f->in, stw_append(f->in, "In", STW_ANY_VERSION, &ev, 1, NULL));
+	open_n(f->in, 10, 10);
+	assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
+	assert_int_equal(
+	    scalar(f, "SELECT position FROM stw_owner_cursors WHERE owner = 'worker-a'"), 21);
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM stw_acquire('other', ARRAY[%lld], 60000)",
+		 part);
+	assert_int_equal(scalar(f, sql), 1);
+	/* "other" starts at 10, where a gave the partition up, not at 21. */
+	snprintf(sql, sizeof sql,
+		 "SELECT position FROM stw_part_cursors WHERE definition = 'proc'"
+		 " AND context = 'In' AND part = %lld",
+		 part);
+	assert_int_equal(scalar(f, sql), 10);
+}
+
 /* cluster-8: a cluster needs PostgreSQL: an SQLite store is refused with the reason. */
 static void sqlite_is_refused(void **state)
 {
@@ -636,6 +690,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(leaving_hands_over_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(takeover_behind_catches_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(key_taken_meanwhile_is_a_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(released_partition_keeps_its_cursor, setup,
+						teardown),
 		cmocka_unit_test(sqlite_is_refused),
 		cmocka_unit_test_setup_teardown(the_view, setup, teardown),
 		cmocka_unit_test(no_cluster_no_view),
