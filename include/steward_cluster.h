@@ -33,8 +33,12 @@
 struct stw_cluster;
 
 struct stw_cluster_options {
-	const char *store;   /* the PostgreSQL store's URL */
-	const char *worker;  /* this worker's id (letters, digits, ._:@-); NULL: HOST:PID */
+	const char *store; /* the PostgreSQL store's URL */
+	/* This worker's name (letters, digits, ._:@-); NULL: HOST:PID. Its id
+	 * in the store is the name, '#' and 8 hex digits of this start's own:
+	 * a worker started again is another owner of leases than the one that
+	 * stopped. */
+	const char *worker;
 	const char *address; /* shown to others: where its HTTP API listens; NULL: none */
 	/* Partitions, applied only by the first worker ever to join the
 	 * store (then fixed); 0: the store's (64 when created). */

@@ -65,8 +65,8 @@ run tests/crash_voiding "--kills 200 --restarts 20" "--kills 20 --restarts 4 --d
 # one throw-away PostgreSQL, 3,000 voiding and order processes each, asked for within a minute
 # (faster than two cores take them, so the load lasts as long as the machine needs) while
 # workers are killed and paused; its line per K and `bench cluster_k<K>_throughput`.
-run steward "--workers 1,2,4 --processes ${CLUSTER_PROCESSES:-3000} --seconds 60 --settle 180 --bench" \
-	"--workers 1 --processes 60 --seconds 6 --bench" \
+run steward "--workers 1,2,4 --processes ${CLUSTER_PROCESSES:-3000} --seconds 60 --settle 180 --bench --cluster" \
+	"--workers 1 --processes 60 --seconds 6 --bench --cluster" \
 	"env STW_PG_COMMIT_TIMESTAMPS=1 $here/scripts/pg-cluster.sh run $here/tests/cluster/run.sh"
 # The peers (pg-boss and DBOS on a throw-away PostgreSQL, Restate on a server of its own),
 # around Steward's side of it (on SQLite, and on the same PostgreSQL server as pg-boss and DBOS),

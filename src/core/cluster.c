@@ -96,7 +96,8 @@ static void say(struct stw_cluster *c, enum stw_log_level level, const char *fmt
 static uint64_t score(const char *worker, int part)
 {
 	uint64_t h = 14695981039346656037u;
-	for (const unsigned char *p = (const unsigned char *)worker; *p != '\0'; p++)
+	/* The worker's name, not its start's suffix: started again, it gets its share back. */
+	for (const unsigned char *p = (const unsigned char *)worker; *p != '\0' && *p != '#'; p++)
 		h = (h ^ *p) * 1099511628211u;
 	h ^= (uint64_t)(part + 2) * 0x9e3779b97f4a7c15u;
 	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9u;
@@ -299,12 +300,21 @@ static int tick(struct stw_cluster *c)
 				left_epochs[nleft++] = kept_epochs[i];
 			}
 		}
-		/* Out of the fence first: no transaction begins on them any more. */
-		hold(c, left, left_epochs, nleft);
+		/*
+		 * Released in the store first, their cursors written down where
+		 * the worker's are now; only then out of the fence. A transaction
+		 * of the worker that began before still holds them, and only moves
+		 * on from there (what it does again, the new holder does again:
+		 * at least once); one that begins between is refused by the fence.
+		 * The other order would let a transaction that no longer held them
+		 * move the worker's cursor past their events before they were
+		 * written down: the new holder would skip those.
+		 */
 		rc = STW__S(s, lease_release, c->id, give, ngive);
-		if (rc == STW_OK)
-			rc = STW__S0(s, lease_notify);
 		if (rc != STW_OK)
+			return rc;
+		hold(c, left, left_epochs, nleft);
+		if ((rc = STW__S0(s, lease_notify)) != STW_OK)
 			return rc;
 		pthread_mutex_lock(&f->lock);
 		c->stats.released += (uint64_t)ngive;
@@ -403,6 +413,29 @@ static void *run(void *ud)
 	return NULL;
 }
 
+/*
+ * Makes the id this start's own: "ID#" and 8 hex digits of randomness. A
+ * worker started again under the same name is another owner of leases and
+ * cursors than the one that died (its cursor moved only with the
+ * partitions that one held, which the others take over from where it left
+ * them), and two processes given one name by mistake never pass each
+ * other's fence. Returns 0 when it does not fit.
+ */
+static int incarnation(char *id, size_t cap)
+{
+	uint32_t r = 0;
+	FILE *f = fopen("/dev/urandom", "rb");
+	if (f == NULL || fread(&r, sizeof r, 1, f) != 1) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r = (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16) ^ (uint32_t)ts.tv_sec;
+	}
+	if (f != NULL)
+		fclose(f);
+	size_t n = strlen(id);
+	return snprintf(id + n, cap - n, "#%08x", r) < (int)(cap - n);
+}
+
 static int valid_id(const char *id)
 {
 	size_t n = strlen(id);
@@ -452,7 +485,7 @@ STW_API int stw_cluster_join(const struct stw_cluster_options *o, struct stw_clu
 	if (c->leases == NULL || c->owners == NULL) {
 		snprintf(err, cap, "out of memory");
 		rc = STW_ENOMEM;
-	} else if (!valid_id(c->id)) {
+	} else if (!valid_id(c->id) || !incarnation(c->id, sizeof c->id)) {
 		snprintf(err, cap,
 			 "worker id '%.100s' must be 1 to 100 letters, digits or ._:@- characters",
 			 c->id);

@@ -264,6 +264,12 @@ static int op_cursor_attempt(struct stw__store *s, const char *definition, const
 	stw__pg_int(&p, position);
 	int64_t n = 0;
 	struct stw__pg *h = stw__pg_h(s);
+	char name[sizeof h->fence->owner];
+	if (h->fence != NULL) { /* the worker's name: its id up to its start's suffix */
+		snprintf(name, sizeof name, "%s", h->fence->owner);
+		name[strcspn(name, "#")] = '\0';
+		stw__pg_text(&p, name);
+	}
 	int rc = stw__pg_one_int(h, h->fence ? STW__PG_PART_CURSOR_ATTEMPT : STW__PG_CURSOR_ATTEMPT,
 				 &p, "cursor_attempt", &n);
 	if (rc == STW_OK)

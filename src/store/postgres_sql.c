@@ -281,23 +281,30 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	[STW__PG_PART_CURSOR_GET] =
 	    "SELECT coalesce(min(" PART_CURSOR "), 0) FROM " PART_CURSOR_FROM,
 	[STW__PG_PART_CURSORS] = "SELECT m.part, " PART_CURSOR " FROM " PART_CURSOR_FROM,
-	/* As CURSOR_ATTEMPT, but a new row's position is 0: the partitions' own rows say where
-	 * they are, and the context's row must not move them. */
+	/* As CURSOR_ATTEMPT, counted per worker name ($4, without its start's suffix: a row
+	 * no cursor reads), so that workers at other positions do not reset each other's count,
+	 * while a worker that dies again and again in one batch still counts. */
 	[STW__PG_PART_CURSOR_ATTEMPT] =
-	    "INSERT INTO stw_cursors AS c(definition, context, position, attempt_position, "
-	    "attempts)"
-	    " VALUES ($1, $2, 0, $3, 1) ON CONFLICT (definition, context) DO UPDATE SET"
+	    "INSERT INTO stw_owner_cursors AS c(definition, context, owner, position,"
+	    " attempt_position, attempts) VALUES ($1, $2, $4, 0, $3, 1)"
+	    " ON CONFLICT (definition, context, owner) DO UPDATE SET"
 	    " attempts = CASE WHEN c.attempt_position = excluded.attempt_position"
 	    " THEN c.attempts + 1 ELSE 1 END, attempt_position = excluded.attempt_position"
 	    " RETURNING attempts",
-	/* $3 the position every partition held ($4) reached, $5 the worker. */
+	/*
+	 * $3 the position every partition held ($4) reached, $5 the worker. A
+	 * partition it gave up while this transaction ran (stw_release wrote
+	 * its row, marked as the worker's) moves with it but stays marked: its
+	 * next holder starts there.
+	 */
 	[STW__PG_PART_CURSOR_SET] =
 	    "WITH o AS (SELECT position FROM stw_owner_cursors WHERE definition = $1::text"
 	    " AND context = $2::text AND owner = $5::text),"
-	    " l AS (UPDATE stw_part_cursors SET position = GREATEST(position, $3::int8),"
-	    " owner = CASE WHEN $3::int8 >= coalesce((SELECT position FROM o), 0) THEN NULL"
-	    " ELSE owner END WHERE definition = $1::text AND context = $2::text"
-	    " AND owner = $5::text AND part = ANY($4::int4[]))"
+	    " l AS (UPDATE stw_part_cursors pc SET position = GREATEST(pc.position, $3::int8),"
+	    " owner = CASE WHEN $3::int8 >= coalesce((SELECT position FROM o), 0)"
+	    " AND EXISTS (SELECT 1 FROM stw_leases s WHERE s.part = pc.part AND s.owner = $5::text"
+	    " AND NOT s.released) THEN NULL ELSE pc.owner END WHERE pc.definition = $1::text"
+	    " AND pc.context = $2::text AND pc.owner = $5::text AND pc.part = ANY($4::int4[]))"
 	    " INSERT INTO stw_owner_cursors AS t(definition, context, owner, position)"
 	    " VALUES ($1::text, $2::text, $5::text, $3::int8)"
 	    " ON CONFLICT (definition, context, owner)"
@@ -446,7 +453,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	"CREATE TABLE IF NOT EXISTS stw_part_cursors(definition" T ", context" T ", part int4,"    \
 	" position int8 NOT NULL, owner" T ", PRIMARY KEY(definition, context, part));"            \
 	"CREATE TABLE IF NOT EXISTS stw_owner_cursors(definition" T ", context" T ", owner" T ","  \
-	" position int8 NOT NULL, PRIMARY KEY(definition, context, owner));"                       \
+	" position int8 NOT NULL, attempt_position int8 NOT NULL DEFAULT -1,"                      \
+	" attempts int4 NOT NULL DEFAULT 0, PRIMARY KEY(definition, context, owner));"             \
 	""
 #define CLUSTER_FENCE                                                                              \
 	"CREATE OR REPLACE FUNCTION stw_fence(me text, parts int4[], epochs int8[], audit bool)"   \
@@ -488,7 +496,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" ON mv.definition = k.definition AND mv.context = k.context AND mv.owner = me"            \
 	" CROSS JOIN LATERAL (SELECT CASE WHEN pc.owner = r.owner THEN pc.position"                \
 	" ELSE GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0),"                        \
-	" coalesce(mw.position, 0)) END AS at) e ON CONFLICT ON CONSTRAINT stw_part_cursors_pkey"  \
+	" coalesce(mw.position, 0)) END AS at) e WHERE r.part >= 0 ON CONFLICT ON CONSTRAINT "     \
+	"stw_part_cursors_pkey"                                                                    \
 	" DO UPDATE SET position = excluded.position, owner = excluded.owner;"                     \
 	" part := r.part; epoch := r.epoch + 1; RETURN NEXT; END LOOP; END $f$;"                   \
 	""
@@ -512,7 +521,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" FROM stw_owner_cursors) k LEFT JOIN stw_part_cursors pc ON pc.definition = k.definition" \
 	" AND pc.context = k.context AND pc.part = m.part LEFT JOIN stw_cursors c"                 \
 	" ON c.definition = k.definition AND c.context = k.context LEFT JOIN stw_owner_cursors mw" \
-	" ON mw.definition = k.definition AND mw.context = k.context AND mw.owner = me"            \
+	" ON mw.definition = k.definition AND mw.context = k.context AND mw.owner = me WHERE "     \
+	"m.part >= 0"                                                                              \
 	" ON CONFLICT ON CONSTRAINT stw_part_cursors_pkey"                                         \
 	" DO UPDATE SET position = excluded.position, owner = excluded.owner;"                     \
 	" RETURN cardinality(gone); END $f$;"                                                      \

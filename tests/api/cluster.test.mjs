@@ -61,7 +61,9 @@ describe('GET /api/cluster', () => {
     assert.equal(v.workers.length, 1);
     const w = v.workers[0];
     assertKeys(w, WORKER_KEYS, 'worker');
-    assert.equal(w.id, WORKER);
+    // The worker's id in the store: its name and this start's own suffix.
+    assert.match(w.id, new RegExp(`^${WORKER}#[0-9a-f]{8}$`));
+    const ID = w.id;
     assert.equal(w.live, true);
     assert.equal(w.periodic, true);
     assert.equal(w.lease_ms, 3000);
@@ -72,14 +74,14 @@ describe('GET /api/cluster', () => {
 
     assertKeys(v.periodic, LEASE_KEYS, 'periodic');
     assert.equal(v.periodic.part, -1);
-    assert.equal(v.periodic.owner, WORKER);
+    assert.equal(v.periodic.owner, ID);
     assert.equal(v.periodic.held, true);
 
     assert.equal(v.partitions.length, 64);
     v.partitions.forEach((p, i) => {
       assertKeys(p, PART_KEYS, `partition ${i}`);
       assert.equal(p.part, i);
-      assert.equal(p.owner, WORKER);
+      assert.equal(p.owner, ID);
       assert.equal(p.held, true);
       assert.equal(p.epoch, 1);
       assert.ok(p.expires_in_ms > 0 && p.expires_in_ms <= 3000, `expires in ${p.expires_in_ms}`);
@@ -90,7 +92,7 @@ describe('GET /api/cluster', () => {
     assert.equal(v.takeovers.length, 20);
     for (const g of v.takeovers) {
       assertKeys(g, GRANT_KEYS, 'grant');
-      assert.deepEqual([g.owner, g.prev_owner, g.how, g.epoch], [WORKER, null, 'free', 1]);
+      assert.deepEqual([g.owner, g.prev_owner, g.how, g.epoch], [ID, null, 'free', 1]);
     }
   });
 
@@ -105,7 +107,8 @@ describe('GET /api/cluster', () => {
       assert.ok(s, `${name} is missing`);
       return s.value;
     };
-    assert.equal(value('steward_cluster_worker', { worker: WORKER }), 1);
+    const ID = (await get('/api/cluster')).data.workers[0].id;
+    assert.equal(value('steward_cluster_worker', { worker: ID }), 1);
     assert.equal(value('steward_cluster_partitions'), 64);
     assert.equal(value('steward_cluster_partitions_held'), 64);
     assert.equal(value('steward_cluster_periodic_held'), 1);

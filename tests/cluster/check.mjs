@@ -136,7 +136,7 @@ function takeover(url, chaos) {
 	const ms = [];
 	for (const c of chaos) {
 		const rows = sql(url, `SELECT min(extract(epoch FROM at) * 1000) FROM stw_lease_log
-			WHERE prev_owner = '${c.worker.replace(/'/g, "''")}'
+			WHERE prev_owner LIKE '${c.worker.replace(/'/g, "''")}#%'
 			AND at >= to_timestamp(${c.at} / 1000.0)
 			${c.until ? `AND at < to_timestamp(${c.until} / 1000.0)` : ''} GROUP BY part`);
 		for (const [at] of rows)
