@@ -269,14 +269,15 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	 *
 	 * Cursors. A worker moves the partitions it holds together: its own
 	 * row (stw_owner_cursors) says where all of them are, one write per
-	 * step however many it holds. A partition it took over behind that
-	 * has a row of its own, marked with the worker as owner ("lagging"),
-	 * moved with each step until it catches up. When a partition changes
-	 * hands, stw_acquire writes down where it was under its last holder
-	 * (CURSOR_OF below) as its own row, lagging for the new holder if that
-	 * one is further on. A partition never held is where the context's
-	 * cursor is (a store stepped by one engine before it joined a cluster
-	 * carries on from there). $4 is the worker.
+	 * step however many it holds. A partition it took over has a row of
+	 * its own, marked with the worker as owner ("lagging"), moved with each
+	 * step until it reaches the worker's own row. When a partition changes
+	 * hands, stw_acquire writes down where it was under its last holder as
+	 * that row, always marked: a transaction of the new holder that began
+	 * before it held the partition may still move the holder's own row on
+	 * past the partition's events. A partition never held is where the
+	 * context's cursor is (a store stepped by one engine before it joined a
+	 * cluster carries on from there). $4 is the worker.
 	 */
 	[STW__PG_PART_CURSOR_GET] =
 	    "SELECT coalesce(min(" PART_CURSOR "), 0) FROM " PART_CURSOR_FROM,
@@ -485,15 +486,14 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" r.epoch, r.expires_at, CASE WHEN r.owner IS NULL THEN 'free' WHEN r.released"            \
 	" THEN 'released' ELSE 'expired' END);"                                                    \
 	" INSERT INTO stw_part_cursors AS t(definition, context, part, position, owner)"           \
-	" SELECT k.definition, k.context, r.part, e.at, CASE WHEN e.at < coalesce(mv.position, 0)" \
-	" THEN me END FROM (SELECT definition, context FROM stw_cursors UNION SELECT definition,"  \
+	" SELECT k.definition, k.context, r.part, e.at, me"                                        \
+	" FROM (SELECT definition, context FROM stw_cursors UNION SELECT definition,"              \
 	" context FROM stw_owner_cursors UNION SELECT definition, context FROM stw_part_cursors"   \
 	" WHERE stw_part_cursors.part = r.part) k LEFT JOIN stw_part_cursors pc"                   \
 	" ON pc.definition = k.definition AND pc.context = k.context AND pc.part = r.part"         \
 	" LEFT JOIN stw_cursors c ON c.definition = k.definition AND c.context = k.context"        \
 	" LEFT JOIN stw_owner_cursors mw ON mw.definition = k.definition"                          \
-	" AND mw.context = k.context AND mw.owner = r.owner LEFT JOIN stw_owner_cursors mv"        \
-	" ON mv.definition = k.definition AND mv.context = k.context AND mv.owner = me"            \
+	" AND mw.context = k.context AND mw.owner = r.owner"                                       \
 	" CROSS JOIN LATERAL (SELECT CASE WHEN pc.owner = r.owner THEN pc.position"                \
 	" ELSE GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0),"                        \
 	" coalesce(mw.position, 0)) END AS at) e WHERE r.part >= 0 ON CONFLICT ON CONSTRAINT "     \
