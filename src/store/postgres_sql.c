@@ -496,7 +496,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" AND mw.context = k.context AND mw.owner = r.owner"                                       \
 	" CROSS JOIN LATERAL (SELECT CASE WHEN pc.owner = r.owner THEN pc.position"                \
 	" ELSE GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0),"                        \
-	" coalesce(mw.position, 0)) END AS at) e WHERE r.part >= 0 ON CONFLICT ON CONSTRAINT "     \
+	" CASE WHEN r.released THEN 0 ELSE coalesce(mw.position, 0) END) END AS at) e"             \
+	" WHERE r.part >= 0 ON CONFLICT ON CONSTRAINT "                                            \
 	"stw_part_cursors_pkey"                                                                    \
 	" DO UPDATE SET position = excluded.position, owner = excluded.owner;"                     \
 	" part := r.part; epoch := r.epoch + 1; RETURN NEXT; END LOOP; END $f$;"                   \

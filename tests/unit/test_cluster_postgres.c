@@ -442,13 +442,12 @@ static int a_gave_some_up(const struct fixture *f)
  * takes one later, it starts where a left it, not where a's own cursor
  * went since: the partition's events in between are not skipped.
  */
-static void released_partition_keeps_its_cursor(void **state)
+static void given_up(struct fixture *f, int stepped_before)
 {
-	struct fixture *f = *state;
-	if (f == NULL)
-		skip();
-	open_n(f->in, 0, 10);
-	assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
+	if (stepped_before) {
+		open_n(f->in, 0, 10);
+		assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
+	}
 	/* A worker that looks alive for the whole test and never takes anything itself. */
 	assert_int_equal(scalar(f, "WITH w AS (INSERT INTO stw_workers(id, host, pid, started_at,"
 				   " heartbeat_at) VALUES ('other', 'far', 1, clock_timestamp(),"
@@ -471,17 +470,40 @@ static void released_partition_keeps_its_cursor(void **state)
 	open_n(f->in, 10, 10);
 	assert_stw_ok(f->ea, stw_run_until_idle(f->ea));
 	assert_int_equal(
-	    scalar(f, "SELECT position FROM stw_owner_cursors WHERE owner LIKE 'worker-a#%'"), 21);
+	    scalar(f, "SELECT position FROM stw_owner_cursors WHERE owner LIKE 'worker-a#%'"),
+	    stepped_before ? 21 : 11);
 	char sql[512];
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM stw_acquire('other', ARRAY[%lld], 60000)",
 		 part);
 	assert_int_equal(scalar(f, sql), 1);
-	/* "other" starts at 10, where a gave the partition up, not at 21. */
+	/* "other" starts where a gave the partition up (10, or 0: a had no cursor yet), not
+	 * where a went on to. */
 	snprintf(sql, sizeof sql,
 		 "SELECT position FROM stw_part_cursors WHERE definition = 'proc'"
 		 " AND context = 'In' AND part = %lld",
 		 part);
-	assert_int_equal(scalar(f, sql), 10);
+	assert_int_equal(scalar(f, sql), stepped_before ? 10 : 0);
+}
+
+static void released_partition_keeps_its_cursor(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	given_up(f, 1);
+}
+
+/*
+ * cluster-12: the same, given up before the worker had stepped at all (no
+ * cursor of the definition anywhere yet): the new holder starts at the
+ * beginning of the log, not where the giver's cursor went since.
+ */
+static void released_before_any_cursor(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	given_up(f, 0);
 }
 
 /* cluster-8: a cluster needs PostgreSQL: an SQLite store is refused with the reason. */
@@ -701,6 +723,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(key_taken_meanwhile_is_a_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(released_partition_keeps_its_cursor, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(released_before_any_cursor, setup, teardown),
 		cmocka_unit_test(sqlite_is_refused),
 		cmocka_unit_test_setup_teardown(the_view, setup, teardown),
 		cmocka_unit_test(no_cluster_no_view),
