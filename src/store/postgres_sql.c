@@ -530,6 +530,11 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	"CREATE OR REPLACE FUNCTION stw_forget_worker(me text) RETURNS void LANGUAGE sql AS"       \
 	" $f$ DELETE FROM stw_workers WHERE id = me $f$;"
 
+/* The cluster's part of the schema, each statement within C's limit on a string's length. */
+#define CLUSTER_STATEMENTS                                                                         \
+	CLUSTER_SCHEMA, CLUSTER_TABLES, CLUSTER_FENCE, CLUSTER_ACQUIRE, CLUSTER_RELEASE,           \
+	    CLUSTER_ROWS
+
 #define CLUSTER_ROWS                                                                               \
 	"INSERT INTO stw_leases(part) SELECT generate_series(-1, 63) ON CONFLICT DO NOTHING;"      \
 	"INSERT INTO stw_meta(key, value) VALUES ('partitions', '64') ON CONFLICT DO NOTHING;"
@@ -594,12 +599,7 @@ const char *const stw__pg_schema[] = {
 	"CREATE INDEX stw_timers_due ON stw_timers(definition, due_at, instance_id, id);",
 	"CREATE TABLE stw_periodic(name" T " PRIMARY KEY, last_period int8 NOT NULL,"
 	" last_run_at int8 NOT NULL);",
-	CLUSTER_SCHEMA,
-	CLUSTER_TABLES,
-	CLUSTER_FENCE,
-	CLUSTER_ACQUIRE,
-	CLUSTER_RELEASE,
-	CLUSTER_ROWS,
+	CLUSTER_STATEMENTS,
 	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '3');",
 	NULL,
 };
@@ -622,12 +622,7 @@ static const char *const to_2[] = {
  * else of its command id), and the cluster's tables.
  */
 static const char *const to_3[] = {
-	CLUSTER_SCHEMA,
-	CLUSTER_TABLES,
-	CLUSTER_FENCE,
-	CLUSTER_ACQUIRE,
-	CLUSTER_RELEASE,
-	CLUSTER_ROWS,
+	CLUSTER_STATEMENTS,
 	"ALTER TABLE stw_instances ADD COLUMN IF NOT EXISTS part int4 NOT NULL"
 	" DEFAULT 0; ALTER TABLE stw_timers ADD COLUMN IF NOT EXISTS part int4 NOT NULL DEFAULT 0;"
 	" ALTER TABLE stw_outbox ADD COLUMN IF NOT EXISTS part int4 NOT NULL DEFAULT 0;"

@@ -131,12 +131,14 @@ export const DOUBLE_OWNERS_SQL = `SELECT count(*) FROM stw_lease_log
 
 // For each kill or pause ({worker, at, until}: ms since the epoch, `until` the
 // next kill or pause of the same worker or null), the time to the first grant
-// of each partition the worker lost after it, in ms; their p99.
+// of each partition the worker lost after it, in ms; their p99. Only grants of
+// leases that ran out count: a worker that woke in time kept its leases, and
+// what it gives up later to a worker started again is a move, not a takeover.
 function takeover(url, chaos) {
 	const ms = [];
 	for (const c of chaos) {
 		const rows = sql(url, `SELECT min(extract(epoch FROM at) * 1000) FROM stw_lease_log
-			WHERE prev_owner LIKE '${c.worker.replace(/'/g, "''")}#%'
+			WHERE prev_owner LIKE '${c.worker.replace(/'/g, "''")}#%' AND how = 'expired'
 			AND at >= to_timestamp(${c.at} / 1000.0)
 			${c.until ? `AND at < to_timestamp(${c.until} / 1000.0)` : ''} GROUP BY part`);
 		for (const [at] of rows)

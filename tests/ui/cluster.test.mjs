@@ -48,14 +48,15 @@ scenario('(b) the grid colours each partition by its owner, with its epoch and l
   const colour = {};
   for (let i = 0; i < 64; i++) {
     const cell = cells.nth(i);
-    const owner = await cell.getAttribute('data-owner');
+    // The owner's name: its id without the suffix of its start.
+    const owner = (await cell.getAttribute('data-owner')).split('#')[0];
     const cls = (await cell.getAttribute('class')).split(' ').find((c) => /^owner-\d$/.test(c));
     assert.ok(cls, `partition ${i} has an owner's colour`);
     // One colour per owner, two owners, two colours.
     if (colour[owner] === undefined) colour[owner] = cls;
     assert.equal(cls, colour[owner], `partition ${i} is coloured as ${owner}'s others`);
     const title = await cell.getAttribute('title');
-    assert.match(title, new RegExp(`^Partition ${i}: held by ui-w[12], epoch \\d+, lag \\d+, \\d+ timers, \\d+ commands pending$`));
+    assert.match(title, new RegExp(`^Partition ${i}: held by ui-w[12]#[0-9a-f]{8}, epoch \\d+, lag \\d+, \\d+ timers, \\d+ commands pending$`));
   }
   assert.deepEqual(Object.keys(colour).sort(), ['ui-w1', 'ui-w2']);
   assert.notEqual(colour['ui-w1'], colour['ui-w2']);
