@@ -77,6 +77,12 @@ static int64_t mono_us(void)
 }
 
 static void say(struct stw_cluster *c, enum stw_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void say(struct stw_cluster *c, enum stw_log_level level, const char *fmt, ...)
 {
 	if (c->log == NULL)
 		return;
