@@ -62,18 +62,10 @@ struct stw_cluster {
 	int nleases;
 };
 
+/* Monotonic milliseconds, from the engine's clock of durations. */
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return stw__mono_us() / 1000;
 }
 
 static void say(struct stw_cluster *c, enum stw_log_level level, const char *fmt, ...)
@@ -245,7 +237,7 @@ static int tick(struct stw_cluster *c)
 {
 	struct stw__store *s = c->store;
 	struct stw__fence *f = &c->fence;
-	int64_t started = mono_ms(), t0 = mono_us();
+	int64_t started = mono_ms(), t0 = stw__mono_us();
 	int rc = STW__S(s, lease_heartbeat, c->id);
 	if (rc == STW_ENOTFOUND) {
 		drop_all(c, "its registration was forgotten");
@@ -267,7 +259,7 @@ static int tick(struct stw_cluster *c)
 	    STW__S(s, lease_renew, c->id, c->lease_ms, parts, epochs, n, kept, kept_epochs, &nkept);
 	if (rc != STW_OK)
 		return rc;
-	note_renewal(c, mono_us() - t0);
+	note_renewal(c, stw__mono_us() - t0);
 	c->valid_until = started + c->lease_ms - c->lease_ms / 4;
 	if (nkept < n) {
 		say(c, STW_LOG_WARN, "cluster: %s lost %d leases to other workers", c->id,
