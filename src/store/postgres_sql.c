@@ -409,7 +409,7 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 };
 
 /*
- * The cluster's tables (schema version 3; docs/OPERATIONS.md, "A cluster"):
+ * The cluster's tables (schema version 3, stw_acquire as of 4; docs/OPERATIONS.md, "A cluster"):
  * the workers, one lease per partition (and part -1, the periodic
  * processes' singleton), the log of every grant, the audit of fenced
  * commits, the partitions' cursors, and the functions that fence a
@@ -420,9 +420,16 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
  * snapshot: a statement of a VOLATILE function sees what committed before
  * it started) counts the pairs (part, epoch) still held. stw_acquire takes
  * a lease from another worker only after locking that worker's row FOR
- * UPDATE (skipping it while locked), so it waits out, or comes before,
- * every fenced transaction of the old owner: no transaction commits for a
- * partition at an epoch after the next epoch was granted.
+ * UPDATE, so it waits out, or comes before, every fenced transaction of the
+ * old owner: no transaction commits for a partition at an epoch after the
+ * next epoch was granted. It waits for that lock a twentieth of the lease
+ * at most (10 to 200 ms), then leaves that owner's partitions for the next
+ * renewal: long enough for another worker taking the dead owner's other
+ * partitions at the same moment (they all lock its row) to commit, short
+ * enough that a paused owner's transaction, left open until the server
+ * ends it, does not hold up the taker's own renewals. (Skipping the row
+ * while locked, as schema 3 did, cost every taker but one a renewal each
+ * time two of them took from one owner at once.)
  */
 #define CLUSTER_SCHEMA                                                                             \
 	"CREATE OR REPLACE FUNCTION stw_partition(id text, n int4) RETURNS int4 LANGUAGE plpgsql " \
@@ -470,14 +477,21 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	""
 #define CLUSTER_ACQUIRE                                                                            \
 	"CREATE OR REPLACE FUNCTION stw_acquire(me text, want int4[], lease_ms int8)"              \
-	" RETURNS TABLE(part int4, epoch int8) LANGUAGE plpgsql AS $f$ DECLARE r record; BEGIN"    \
+	" RETURNS TABLE(part int4, epoch int8) LANGUAGE plpgsql AS $f$ DECLARE r record;"          \
+	" locked text[] := '{}'; busy text[] := '{}';"                                             \
+	" was text := current_setting('lock_timeout'); BEGIN"                                      \
 	" FOR r IN SELECT l.part, l.owner, l.epoch, l.released, l.expires_at FROM stw_leases l"    \
 	" WHERE l.part = ANY(want) AND (l.owner IS NULL OR l.released"                             \
 	" OR l.expires_at < clock_timestamp()) ORDER BY l.part FOR UPDATE SKIP LOCKED LOOP"        \
-	" IF r.owner IS NOT NULL THEN"                                                             \
-	" PERFORM 1 FROM stw_workers w WHERE w.id = r.owner FOR UPDATE SKIP LOCKED;"               \
-	" IF NOT FOUND AND EXISTS (SELECT 1 FROM stw_workers w WHERE w.id = r.owner) THEN"         \
-	" CONTINUE; END IF; END IF;"                                                               \
+	" IF r.owner IS NOT NULL AND NOT r.owner = ANY(locked) THEN"                               \
+	" IF r.owner = ANY(busy) THEN CONTINUE; END IF;"                                           \
+	" PERFORM set_config('lock_timeout', least(200, greatest(lease_ms / 20, 10)) || 'ms',"     \
+	" true);"                                                                                  \
+	" BEGIN PERFORM 1 FROM stw_workers w WHERE w.id = r.owner FOR UPDATE;"                     \
+	" locked := locked || r.owner;"                                                            \
+	" EXCEPTION WHEN lock_not_available THEN busy := busy || r.owner; END;"                    \
+	" PERFORM set_config('lock_timeout', was, true);"                                          \
+	" IF r.owner = ANY(busy) THEN CONTINUE; END IF; END IF;"                                   \
 	" UPDATE stw_leases l SET owner = me, epoch = r.epoch + 1, released = false,"              \
 	" expires_at = clock_timestamp() + lease_ms * interval '1 ms',"                            \
 	" acquired_at = clock_timestamp(), renewed_at = clock_timestamp() WHERE l.part = r.part;"  \
@@ -600,7 +614,7 @@ const char *const stw__pg_schema[] = {
 	"CREATE TABLE stw_periodic(name" T " PRIMARY KEY, last_period int8 NOT NULL,"
 	" last_run_at int8 NOT NULL);",
 	CLUSTER_STATEMENTS,
-	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '3');",
+	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '4');",
 	NULL,
 };
 
@@ -634,7 +648,14 @@ static const char *const to_3[] = {
 	NULL,
 };
 
-const char *const *const stw__pg_migrations[] = { to_2, to_3, NULL };
+/* 3 -> 4: stw_acquire waits a little for an old owner's row instead of skipping it. */
+static const char *const to_4[] = {
+	CLUSTER_ACQUIRE,
+	"UPDATE stw_meta SET value = '4' WHERE key = 'schema_version';",
+	NULL,
+};
+
+const char *const *const stw__pg_migrations[] = { to_2, to_3, to_4, NULL };
 
 /*
  * Stuck: active, not updated since the bound, no timer that applies to the

@@ -21,7 +21,8 @@
 // [cluster] section (lease 2 s, renew 500 ms, the fence audit on) and the
 // lease tables are checked; without it, the workers share the store as they
 // do without cluster mode, and stale_commits, double_owners and takeover are
-// 0, 0 and n/a. --self-test proves that the checker counts what it should: it
+// 0, 0 and n/a. --keep keeps the programs' logs and the chaos done
+// (chaos.json). --self-test proves that the checker counts what it should: it
 // tampers with a finished store and checks each count. The binaries come from
 // STEWARD's directory: billing_service, reports_service, voiding_process.so and
 // orders_process.so.
@@ -35,14 +36,14 @@ import { check, clean, sql } from './check.mjs';
 import { selfTest } from './selftest.mjs';
 
 const usage = 'usage: chaos.mjs STEWARD [--workers 1,2,4] [--processes N] [--seconds S] ' +
-	'[--settle S] [--seed N] [--cluster] [--self-test] [--bench]';
+	'[--settle S] [--seed N] [--cluster] [--self-test] [--bench] [--keep]';
 const argv = process.argv.slice(2);
 const STEWARD = argv[0] && resolve(argv.shift());
 const opt = { workers: '1,2,4', processes: 300, seconds: 20, settle: 60, seed: null, cluster: false,
-	selfTest: false, bench: false };
+	selfTest: false, bench: false, keep: false };
 while (argv.length) {
 	const a = argv.shift();
-	const flag = { '--cluster': 'cluster', '--self-test': 'selfTest', '--bench': 'bench' }[a];
+	const flag = { '--cluster': 'cluster', '--self-test': 'selfTest', '--bench': 'bench', '--keep': 'keep' }[a];
 	if (flag)
 		opt[flag] = true;
 	else if (['--workers', '--processes', '--seconds', '--settle', '--seed'].includes(a) && argv.length)
@@ -232,7 +233,7 @@ async function runWith(k, processes, seconds, chaosOn) {
 		at(pR, '/status'));
 	const procs = [...workers, billing, reports];
 	const run = { k, url, voidings: [], orders: [], orderEvents: [], refused: [], chaos: [], kills: 0,
-		pauses: 0, cluster: opt.cluster };
+		pauses: 0, cluster: opt.cluster, leaseMs: LEASE_MS };
 	try {
 		await Promise.all(procs.map((p) => p.start(30000)));
 		const t0 = Date.now();
@@ -253,14 +254,21 @@ async function runWith(k, processes, seconds, chaosOn) {
 				const w = pick(up);
 				const kill = rnd() < 0.5;
 				const downMs = kill ? 300 + rnd() * 1700 : LEASE_MS + 500 + rnd() * 1000;
-				run.chaos.push({ worker: w.name, at: Date.now(), kind: kill ? 'kill' : 'pause' });
+				const event = { worker: w.name, at: Date.now(), kind: kill ? 'kill' : 'pause' };
+				run.chaos.push(event);
 				if (kill) {
 					run.kills++;
-					pending.push(w.kill().then(() => sleep(downMs)).then(() => w.start(30000)));
+					pending.push(w.kill().then(() => sleep(downMs)).then(() => {
+						event.back = Date.now();
+						return w.start(30000);
+					}));
 				} else {
 					run.pauses++;
 					w.pause();
-					pending.push(sleep(downMs).then(() => w.resume()));
+					pending.push(sleep(downMs).then(() => {
+						event.back = Date.now();
+						w.resume();
+					}));
 				}
 			}
 			await Promise.all(pending);
@@ -379,6 +387,8 @@ async function runWith(k, processes, seconds, chaosOn) {
 			const next = run.chaos.slice(i + 1).find((c) => c.worker === run.chaos[i].worker);
 			run.chaos[i].until = next ? next.at : null;
 		}
+		writeFileSync(join(dir, 'chaos.json'), JSON.stringify(run.chaos.map((c) => ({ ...c,
+			time: new Date(c.at).toISOString() })), null, 1));
 		run.processes = run.voidings.length + run.orders.length;
 		run.loadSeconds = (tLoad - t0) / 1000;
 		run.settleSeconds = (tSettled - tLoad) / 1000;
@@ -426,7 +436,9 @@ try {
 				// Counts of 0 mean something only if the audit and the lease log were kept.
 				const [[audits, grants]] = sql(run.url, `SELECT (SELECT count(*) FROM stw_fence_audit),
 					(SELECT count(*) FROM stw_lease_log)`);
-				console.log(`# k=${k}: ${audits} fenced commits audited, ${grants} grants logged`);
+				console.log(`# k=${k}: ${audits} fenced commits audited, ${grants} grants logged; ` +
+					`takeover p99 after a kill ${c.takeover.kill} ms (${c.takeover.kills} partitions), ` +
+					`after a pause ${c.takeover.pause} ms (${c.takeover.pauses}); lease ${LEASE_MS} ms`);
 				if (Number(audits) === 0 || Number(grants) === 0) {
 					console.log(`FAIL k=${k}: with --cluster the fence audit and the lease log must not be empty`);
 					status = 1;
@@ -446,6 +458,9 @@ try {
 	console.error(`FAIL ${e.stack}`);
 	status = 1;
 } finally {
-	rmSync(tmp, { recursive: true, force: true });
+	if (opt.keep)
+		console.log(`# kept the programs' logs and each run's chaos (chaos.json) in ${tmp}`);
+	else
+		rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(status);

@@ -129,34 +129,53 @@ export const STALE_SQL = `SELECT count(DISTINCT a.seq) FROM stw_fence_audit a
 export const DOUBLE_OWNERS_SQL = `SELECT count(*) FROM stw_lease_log
 	WHERE prev_expires_at IS NOT NULL AND at < prev_expires_at`;
 
-// For each kill or pause ({worker, at, until}: ms since the epoch, `until` the
-// next kill or pause of the same worker or null), the time to the first grant
-// of each partition the worker lost after it, in ms; their p99. Only grants of
-// leases that ran out count: a worker that woke in time kept its leases, and
-// what it gives up later to a worker started again is a move, not a takeover.
-function takeover(url, chaos) {
-	const ms = [];
+// For each kill or pause ({worker, at, kind, until, back}: ms since the
+// epoch; `until` the next kill or pause of the same worker or null, `back`
+// when it was resumed or started again), the time from it to the takeover of
+// each partition the worker held then, in ms. A partition counts when the
+// first grant of it after the event took the lease from the very start of
+// the worker that held it, because it ran out. A killed start never renews,
+// so each of its leases goes that way; a paused worker that woke before a
+// lease was taken renews it and keeps it, so for a pause only grants before
+// its next event and within a lease of its end count (a later expiry, after
+// a renewal was slow, is not this pause's). Returns the p99 over kills and
+// pauses, and over each kind alone, with their counts.
+function takeover(url, chaos, leaseMs) {
+	const ms = { all: [], kill: [], pause: [] };
+	const ts = (t) => `to_timestamp(${t} / 1000.0)`;
 	for (const c of chaos) {
-		const rows = sql(url, `SELECT min(extract(epoch FROM at) * 1000) FROM stw_lease_log
-			WHERE prev_owner LIKE '${c.worker.replace(/'/g, "''")}#%' AND how = 'expired'
-			AND at >= to_timestamp(${c.at} / 1000.0)
-			${c.until ? `AND at < to_timestamp(${c.until} / 1000.0)` : ''} GROUP BY part`);
-		for (const [at] of rows)
-			ms.push(Number(at) - c.at);
+		const bound = c.kind === 'pause'
+			? `${c.until ? `AND n.at < ${ts(c.until)}` : ''} ${c.back ? `AND n.at < ${ts(c.back + leaseMs)}` : ''}`
+			: '';
+		const rows = sql(url, `SELECT extract(epoch FROM n.at) * 1000
+			FROM (SELECT DISTINCT ON (part) part, owner FROM stw_lease_log
+				WHERE at < ${ts(c.at)} ORDER BY part, seq DESC) h
+			CROSS JOIN LATERAL (SELECT at, how, prev_owner FROM stw_lease_log n
+				WHERE n.part = h.part AND n.at >= ${ts(c.at)} ORDER BY seq LIMIT 1) n
+			WHERE h.owner LIKE '${c.worker.replace(/'/g, "''")}#%' AND n.how = 'expired'
+			AND n.prev_owner = h.owner ${bound}`);
+		for (const [at] of rows) {
+			ms.all.push(Number(at) - c.at);
+			ms[c.kind].push(Number(at) - c.at);
+		}
 	}
-	if (ms.length === 0)
-		return 'n/a';
-	ms.sort((a, b) => a - b);
-	return Math.round(ms[Math.ceil(ms.length * 0.99) - 1]);
+	const p99 = (v) => {
+		if (v.length === 0)
+			return 'n/a';
+		v.sort((a, b) => a - b);
+		return Math.round(v[Math.ceil(v.length * 0.99) - 1]);
+	};
+	return { p99: p99(ms.all), kill: p99(ms.kill), pause: p99(ms.pause), kills: ms.kill.length,
+		pauses: ms.pause.length };
 }
 
 // Counts what went wrong. `run` holds: url (the store), defs (the
 // definitions, as GET /api/definitions lists them), voidings ([{id, doc}]
 // accepted), orders ([order id] accepted), orderEvents (ids of the
 // OrderPlaced events accepted), local ({Billing, Reports}: the services' own
-// logs), cluster (whether the lease tables are read), chaos ([{worker, at,
-// until}]). Returns {lost, doubled, off_model, stale_commits, double_owners,
-// takeover_p99_ms}.
+// logs), cluster (whether the lease tables are read), leaseMs, chaos
+// ([{worker, at, kind, until, back}]). Returns {lost, doubled, off_model,
+// stale_commits, double_owners, takeover_p99_ms, takeover (its parts)}.
 export function check(run) {
 	const counts = { lost: 0, doubled: 0, off_model: 0, stale_commits: 0, double_owners: 0,
 		takeover_p99_ms: 'n/a' };
@@ -207,7 +226,8 @@ export function check(run) {
 	if (run.cluster) {
 		counts.stale_commits = Number(sql(url, STALE_SQL)[0][0]);
 		counts.double_owners = Number(sql(url, DOUBLE_OWNERS_SQL)[0][0]);
-		counts.takeover_p99_ms = takeover(url, run.chaos);
+		counts.takeover = takeover(url, run.chaos, run.leaseMs);
+		counts.takeover_p99_ms = counts.takeover.p99;
 	}
 	return counts;
 }
