@@ -65,6 +65,13 @@ STW_API int stw_cluster_join(const struct stw_cluster_options *o, struct stw_clu
 			     char *err, size_t cap);
 
 /*
+ * Records where the worker's HTTP API listens now, shown to the others from
+ * its next heartbeat on: the address a server chose (a port 0 asked for) is
+ * known only once it listens, after the join. Accepts NULL.
+ */
+STW_API void stw_cluster_set_address(struct stw_cluster *c, const char *address);
+
+/*
  * Gives every lease up at once (the others take them at once) and frees
  * the membership. Close the engines that use it first. Accepts NULL.
  */

@@ -436,6 +436,22 @@ static void cluster_log(enum stw_log_level level, const char *msg, void *ud)
 }
 
 /*
+ * Records, for the other workers, the address the server listens on now:
+ * the configured host with the port it has (the one it chose, for port 0).
+ */
+static void record_address(struct worker *w, const struct stw__cli_daemon_options *o)
+{
+	if (w->cluster == NULL)
+		return;
+	const char *listen = o->listen != NULL ? o->listen : "127.0.0.1:8080";
+	const char *colon = strrchr(listen, ':');
+	int host_len = colon != NULL ? (int)(colon - listen) : 0;
+	char address[300];
+	snprintf(address, sizeof address, "%.*s:%d", host_len, listen, stw__http_port(w->http));
+	stw_cluster_set_address(w->cluster, address);
+}
+
+/*
  * Joins the store's cluster when [cluster] says so (once). STW_EINVAL
  * after saying why for a setting that cannot work; another code leaves
  * the message in w->log, as a store that does not open yet does.
@@ -584,6 +600,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 			stw__cli_error_text("", err, ""); /* may quote the engine's error */
 			goto out;
 		}
+		record_address(&w, o);
 		struct stw__http_config in_force;
 		stw__http_limits(w.http, &in_force);
 		if (o->http.max_connections > in_force.max_connections)

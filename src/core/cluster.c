@@ -36,7 +36,7 @@ struct stw_cluster {
 	struct stw__fence fence; /* what the worker holds, under fence.lock */
 	struct stw__store *store;
 	char id[128];
-	char address[256]; /* where its HTTP API listens, shown to others; "": none */
+	char address[256]; /* where its HTTP API listens, shown to others; "": none (fence.lock) */
 	int64_t lease_ms, renew_ms;
 	int moves;
 	stw_log_fn log;
@@ -222,12 +222,15 @@ static void note_renewal(struct stw_cluster *c, int64_t us)
 /* Registers the worker again (a row forgotten while it was away). */
 static int join_row(struct stw_cluster *c, int want, int *partitions)
 {
-	char host[128] = "";
+	char host[128] = "", address[sizeof c->address];
 	gethostname(host, sizeof host - 1);
+	pthread_mutex_lock(&c->fence.lock);
+	memcpy(address, c->address, sizeof address);
+	pthread_mutex_unlock(&c->fence.lock);
 	struct stw__worker_row w = { .id = c->id,
 				     .host = host,
 				     .pid = (int)getpid(),
-				     .address = c->address[0] != '\0' ? c->address : NULL,
+				     .address = address[0] != '\0' ? address : NULL,
 				     .lease_ms = c->lease_ms };
 	return STW__S(c->store, lease_join, &w, want, partitions);
 }
@@ -238,7 +241,11 @@ static int tick(struct stw_cluster *c)
 	struct stw__store *s = c->store;
 	struct stw__fence *f = &c->fence;
 	int64_t started = mono_ms(), t0 = stw__mono_us();
-	int rc = STW__S(s, lease_heartbeat, c->id);
+	char address[sizeof c->address];
+	pthread_mutex_lock(&f->lock);
+	memcpy(address, c->address, sizeof address);
+	pthread_mutex_unlock(&f->lock);
+	int rc = STW__S(s, lease_heartbeat, c->id, address[0] != '\0' ? address : NULL);
 	if (rc == STW_ENOTFOUND) {
 		drop_all(c, "its registration was forgotten");
 		int p = 0;
@@ -532,6 +539,15 @@ STW_API int stw_cluster_join(const struct stw_cluster_options *o, struct stw_clu
 	}
 	*out = c;
 	return STW_OK;
+}
+
+STW_API void stw_cluster_set_address(struct stw_cluster *c, const char *address)
+{
+	if (c == NULL || address == NULL)
+		return;
+	pthread_mutex_lock(&c->fence.lock);
+	snprintf(c->address, sizeof c->address, "%s", address);
+	pthread_mutex_unlock(&c->fence.lock);
 }
 
 STW_API void stw_cluster_leave(struct stw_cluster *c)

@@ -267,11 +267,12 @@ static int op_lease_join(struct stw__store *s, const struct stw__worker_row *w, 
 	return rc;
 }
 
-static int op_lease_heartbeat(struct stw__store *s, const char *id)
+static int op_lease_heartbeat(struct stw__store *s, const char *id, const char *address)
 {
 	struct stw__pg *h = stw__pg_h(s);
 	PARAMS;
 	stw__pg_text(&p, id);
+	stw__pg_text(&p, address);
 	long n = 0;
 	int rc = stw__pg_change(h, STW__PG_LEASE_HEARTBEAT, &p, "lease_heartbeat", &n);
 	if (rc == STW_OK && n == 0)

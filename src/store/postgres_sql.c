@@ -330,8 +330,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	    " ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid,"
 	    " address = excluded.address, started_at = excluded.started_at,"
 	    " heartbeat_at = excluded.heartbeat_at, lease_ms = excluded.lease_ms",
-	[STW__PG_LEASE_HEARTBEAT] =
-	    "UPDATE stw_workers SET heartbeat_at = clock_timestamp() WHERE id = $1",
+	[STW__PG_LEASE_HEARTBEAT] = "UPDATE stw_workers SET heartbeat_at = clock_timestamp(),"
+				    " address = coalesce($2, address) WHERE id = $1",
 	/* The leases still held, renewed: (part, epoch); a lease not returned is lost. */
 	[STW__PG_LEASE_RENEW] =
 	    "UPDATE stw_leases l SET expires_at = clock_timestamp() + $2::int8 * interval '1 ms',"

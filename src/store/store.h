@@ -579,7 +579,8 @@ struct stw__store_ops {
 	 */
 	int (*lease_join)(struct stw__store *s, const struct stw__worker_row *w, int want,
 			  int *partitions);
-	int (*lease_heartbeat)(struct stw__store *s, const char *id);
+	/* The worker's heartbeat; address, when not NULL, is recorded as where it listens now. */
+	int (*lease_heartbeat)(struct stw__store *s, const char *id, const char *address);
 	/* Renews the pairs held; those still held come back in out_parts/out_epochs. */
 	int (*lease_renew)(struct stw__store *s, const char *id, int64_t lease_ms, const int *parts,
 			   const int64_t *epochs, int n, int *out_parts, int64_t *out_epochs,

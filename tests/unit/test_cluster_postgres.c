@@ -7,7 +7,8 @@
  * and writes nothing, a worker that leaves hands its partitions over at
  * once, and any engine reads the whole cluster (stw_cluster_view). Also:
  * the store's partition function is the engine's, and two workers taking
- * over one dead worker's partitions at once both get them.
+ * over one dead worker's partitions at once both get them, and a worker's
+ * address set after it joined is recorded.
  *
  * Needs STEWARD_TEST_PG_URL (the ctest fixture `pg`); skipped (77) without it.
  */
@@ -708,6 +709,25 @@ static void no_cluster_no_view(void **state)
 	fx_tmpdir_remove(dir);
 }
 
+static int address_recorded(const struct fixture *f)
+{
+	return scalar(f, "SELECT count(*) FROM stw_workers WHERE id LIKE 'worker-a#%'"
+			 " AND address = '127.0.0.1:4321'") == 1;
+}
+
+/*
+ * cluster-14: the address a worker listens on, known only once its server
+ * chose a port (port 0 asked for), is recorded at its next heartbeat.
+ */
+static void address_set_after_join(void **state)
+{
+	struct fixture *f = *state;
+	if (f == NULL)
+		skip();
+	stw_cluster_set_address(f->a, "127.0.0.1:4321");
+	wait_for(f, address_recorded, "the address is recorded");
+}
+
 /* A statement on its own connection, on a thread of its own: stw_acquire's grants. */
 struct taker {
 	const char *url, *sql;
@@ -828,6 +848,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_view, setup, teardown),
 		cmocka_unit_test(no_cluster_no_view),
 		cmocka_unit_test(takers_of_one_owner_do_not_skip),
+		cmocka_unit_test_setup_teardown(address_set_after_join, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
