@@ -31,6 +31,7 @@
 #define DEFAULT_MOVES    8
 #define FORGET_EVERY     30 /* renewals between sweeps of workers long gone */
 #define RENEW_SAMPLES    256
+#define EXPIRY_MARGIN_MS 20 /* after a lease's end, by the database's clock, before taking it */
 
 struct stw_cluster {
 	struct stw__fence fence; /* what the worker holds, under fence.lock */
@@ -50,6 +51,10 @@ struct stw_cluster {
 	 * worker's: the start of the last renewal that worked, plus the lease,
 	 * less a margin. Past it, the worker gives them up by itself. */
 	int64_t valid_until;
+	/* The ms until the first lease another worker holds runs out, at the last look
+	 * (-1: none): a dead worker's partitions are taken when they run out, not at the
+	 * next renewal after. */
+	int64_t soonest_ms;
 	int ticks;
 	struct stw_cluster_stats stats; /* under fence.lock */
 	int64_t samples[RENEW_SAMPLES];
@@ -282,6 +287,13 @@ static int tick(struct stw_cluster *c)
 	c->nleases = 0;
 	if ((rc = STW__S(s, lease_look, c->lease_ms, worker_cb, lease_cb, c)) != STW_OK)
 		return rc;
+	c->soonest_ms = -1;
+	for (int i = 0; i < c->nleases; i++) {
+		const struct stw__lease_row *l = &c->leases[i];
+		if (l->taken && strcmp(l->owner, c->id) != 0 &&
+		    (c->soonest_ms < 0 || l->expires_in_ms < c->soonest_ms))
+			c->soonest_ms = l->expires_in_ms > 0 ? l->expires_in_ms : 0;
+	}
 	int me_live = 0;
 	for (int i = 0; i < c->nlive; i++)
 		me_live |= strcmp(c->live[i], c->id) == 0;
@@ -397,8 +409,16 @@ static void *run(void *ud)
 		}
 		if (++c->ticks % FORGET_EVERY == 0)
 			STW__S(c->store, lease_forget, 10 * c->lease_ms);
-		/* Until the next renewal, woken early by another worker's news. */
-		int64_t until = mono_ms() + (rc == STW_OK ? c->renew_ms : c->renew_ms / 4 + 1);
+		/*
+		 * Until the next renewal, or just after the first lease of another
+		 * worker runs out (a live one renews it before: its leases run a
+		 * lease, renewed every renew <= lease / 2), woken early by another
+		 * worker's news.
+		 */
+		int64_t wait = rc == STW_OK ? c->renew_ms : c->renew_ms / 4 + 1;
+		if (rc == STW_OK && c->soonest_ms >= 0 && c->soonest_ms + EXPIRY_MARGIN_MS < wait)
+			wait = c->soonest_ms + EXPIRY_MARGIN_MS;
+		int64_t until = mono_ms() + wait;
 		while (!stopping(c) && !recheck(c)) {
 			int64_t left = until - mono_ms();
 			if (left <= 0)

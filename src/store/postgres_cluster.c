@@ -350,6 +350,7 @@ static int op_lease_look(struct stw__store *s, int64_t lease_ms,
 			.owner = stw__pg_col(res, r, 1),
 			.epoch = stw__pg_col_int(res, r, 2),
 			.taken = taken != NULL && taken[0] == 't',
+			.expires_in_ms = stw__pg_col_int(res, r, 4),
 		};
 		if (lease(&l, ud) != 0)
 			break;

@@ -342,9 +342,12 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	[STW__PG_LEASE_WORKERS] =
 	    "SELECT id, heartbeat_at > clock_timestamp() - $1::int8 * interval '1 ms'"
 	    " FROM stw_workers ORDER BY id",
-	/* Every lease: (part, owner or NULL, epoch, taken: held by a lease that still runs). */
-	[STW__PG_LEASE_ALL] = "SELECT part, owner, epoch, owner IS NOT NULL AND NOT released"
-			      " AND expires_at >= clock_timestamp() FROM stw_leases ORDER BY part",
+	/* Every lease: (part, owner or NULL, epoch, taken: held by a lease that still runs,
+	 * the ms it still runs). */
+	[STW__PG_LEASE_ALL] =
+	    "SELECT part, owner, epoch, owner IS NOT NULL AND NOT released"
+	    " AND expires_at >= clock_timestamp(), " MS(
+		"expires_at - clock_timestamp()") " FROM stw_leases ORDER BY part",
 	[STW__PG_LEASE_ACQUIRE] = "SELECT part, epoch FROM stw_acquire($1, $2::int4[], $3::int8)",
 	[STW__PG_LEASE_RELEASE] = "SELECT stw_release($1, $2::int4[])",
 	[STW__PG_LEASE_LEAVE] = "SELECT stw_release($1, ARRAY(SELECT part FROM stw_leases"

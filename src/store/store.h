@@ -254,7 +254,8 @@ struct stw__lease_row {
 	int part;
 	const char *owner; /* nullable: never held */
 	int64_t epoch;
-	int taken; /* held by a lease that still runs */
+	int taken;             /* held by a lease that still runs */
+	int64_t expires_in_ms; /* when taken: how long it still runs, by the database's clock */
 };
 
 /*

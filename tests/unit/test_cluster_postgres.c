@@ -7,8 +7,9 @@
  * and writes nothing, a worker that leaves hands its partitions over at
  * once, and any engine reads the whole cluster (stw_cluster_view). Also:
  * the store's partition function is the engine's, and two workers taking
- * over one dead worker's partitions at once both get them, and a worker's
- * address set after it joined is recorded.
+ * over one dead worker's partitions at once both get them, a dead worker's
+ * leases are taken when they run out, and a worker's address set after it
+ * joined is recorded.
  *
  * Needs STEWARD_TEST_PG_URL (the ctest fixture `pg`); skipped (77) without it.
  */
@@ -827,6 +828,41 @@ static void takers_of_one_owner_do_not_skip(void **state)
 	fx_tmpdir_remove(dir);
 }
 
+/*
+ * cluster-15: a worker takes a dead worker's partitions when their leases
+ * run out, not at its next renewal after: with a renewal every 10 s, the
+ * leases of a worker gone silent that run out 1 s after the join are taken
+ * within 5 s (before, at the renewal 10 s later).
+ */
+static void taken_when_they_run_out(void **state)
+{
+	(void)state;
+	struct fixture g = { 0 };
+	assert_int_equal(fx_tmpdir_make(g.dir, sizeof g.dir, "cluster-expiry"), 0);
+	assert_int_equal(fx_pg_store(g.dir, NULL, g.url, sizeof g.url), 0);
+	assert_int_equal(stw_open(g.url, NULL, &g.in), STW_OK); /* the schema */
+	PGconn *c = PQconnectdb(g.url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	exec_ok(c, "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
+		   " VALUES ('gone#1', 'h', 1, now(), now() - interval '1 h', 2000);"
+		   " UPDATE stw_leases SET owner = 'gone#1', epoch = 1, acquired_at = now(),"
+		   " expires_at = clock_timestamp() + interval '1 s' WHERE part BETWEEN 0 AND 7");
+	int64_t t0 = now_ms();
+	g.b = join_with(&g, "worker-b", 20000, 10000);
+	assert_true(stats(g.b).held < stats(g.b).partitions); /* gone#1's still run */
+	while (stats(g.b).held < stats(g.b).partitions) {
+		if (now_ms() - t0 > 5000)
+			fail_msg("gone#1's partitions not taken within 5 s (held %d of %d)",
+				 stats(g.b).held, stats(g.b).partitions);
+		usleep(50 * 1000);
+	}
+	PQfinish(c);
+	stw_close(g.in);
+	stw_cluster_leave(g.b);
+	fx_pg_drop(g.dir);
+	fx_tmpdir_remove(g.dir);
+}
+
 int main(void)
 {
 	if (fx_pg_server() == NULL) {
@@ -849,6 +885,7 @@ int main(void)
 		cmocka_unit_test(no_cluster_no_view),
 		cmocka_unit_test(takers_of_one_owner_do_not_skip),
 		cmocka_unit_test_setup_teardown(address_set_after_join, setup, teardown),
+		cmocka_unit_test(taken_when_they_run_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
