@@ -80,9 +80,16 @@ END {
 	t["api_commands"] = "5000 min HTTP commands";
 	t["api_events_latency_p99"] = "20 max HTTP events p99";
 	t["api_commands_latency_p99"] = "20 max HTTP commands p99";
-	t["growth_pm_step_10e7_vs_10e4"] = "0.8 min pm_step at 10^7 / 10^4";
+	growth = "";
+	for (k in v)
+		if (k ~ /^growth_(pm_step|voiding)_10e[0-9]+_vs_10e4$/) {
+			split(k, part, "_");
+			what = k ~ /pm_step/ ? "pm_step" : "voiding";
+			t[k] = "0.8 min " what " at " part[length(part) - 2] " / 10e4";
+			growth = growth " " k;
+		}
 	t["cluster_fencing_cost"] = "5 max fencing cost";
-	order = "pm_step pm_step_vs_baseline voiding_e2e_saturation_rate voiding_e2e_light_latency_p99 timers_rss_peak timers_burst_real_drain_rate recovery_cold_first_step memory_rss_peak peers_steward_vs_pgboss pm_step_pg pm_step_pg_vs_baseline voiding_e2e_pg_light_latency_p99 peers_steward_pg_vs_pgboss api_events api_commands api_events_latency_p99 api_commands_latency_p99 growth_pm_step_10e7_vs_10e4 cluster_fencing_cost";
+	order = "pm_step pm_step_vs_baseline voiding_e2e_saturation_rate voiding_e2e_light_latency_p99 timers_rss_peak timers_burst_real_drain_rate recovery_cold_first_step memory_rss_peak peers_steward_vs_pgboss pm_step_pg pm_step_pg_vs_baseline voiding_e2e_pg_light_latency_p99 peers_steward_pg_vs_pgboss api_events api_commands api_events_latency_p99 api_commands_latency_p99 cluster_fencing_cost" growth;
 	m = split(order, names, " ");
 	for (i = 1; i <= m; i++) {
 		k = names[i];
