@@ -436,6 +436,31 @@ static void cluster_log(enum stw_log_level level, const char *msg, void *ud)
 }
 
 /*
+ * Says so when this daemon, in no cluster, opens a store that workers of a
+ * cluster are working on: it reads every event with cursors of its own, so
+ * it does their work again beside them (safely: version checks, the history
+ * and the command ids keep it from doing anything twice, but for nothing).
+ */
+static void warn_if_cluster_live(struct worker *w, const struct stw__cli_daemon_options *o)
+{
+	json_t *view = NULL;
+	if (o->cluster.enabled || stw_cluster_view(w->e, &view) != STW_OK)
+		return;
+	size_t i, live = 0;
+	json_t *x;
+	json_array_foreach(json_object_get(view, "workers"), i, x) live +=
+	    json_is_true(json_object_get(x, "live"));
+	if (live > 0)
+		fprintf(
+		    stderr,
+		    "steward: warning: %zu workers of a cluster are live on this store, and "
+		    "this daemon is in no cluster ([cluster] enabled is off): it will do their "
+		    "work again beside them; give it [cluster] enabled = on to share the work\n",
+		    live);
+	json_decref(view);
+}
+
+/*
  * Records, for the other workers, the address the server listens on now:
  * the configured host with the port it has (the one it chose, for port 0).
  */
@@ -564,6 +589,7 @@ int stw__cli_daemon_run(const struct stw__cli_daemon_options *o)
 						STW__CLI_MAX_LOG / 2));
 		goto out;
 	}
+	warn_if_cluster_live(&w, o);
 	if (o->setup != NULL && (rc = o->setup(w.e, o->setup_ud)) != STW_OK) {
 		if (stw_errmsg(w.e)[0] != '\0') /* else the setup said why */
 			stw__cli_error_text("", stw_errmsg(w.e), "");

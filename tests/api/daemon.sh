@@ -41,11 +41,13 @@ start() {
 	launch "$name" demo voiding --every 0 --quiet "$@"
 }
 
-# launch NAME COMMAND [OPTION...]: `steward COMMAND` on a fresh store and a free port.
+# launch NAME COMMAND [OPTION...]: `steward COMMAND` on a fresh store (its URL or path
+# in STORE_URL) and a free port.
 launch() {
 	local name=$1 db
 	shift
 	db=$(store "$name") || exit 1
+	STORE_URL=$db
 	start_daemon "$TMP/$name.out" "$@" --store "$db" --listen 127.0.0.1:0
 	if [ -z "$PORT" ]; then
 		echo "FAIL the daemon did not start:"

@@ -47,6 +47,15 @@ if [ "$STORE_KIND" = pg ]; then
 	launch cluster serve --config "$TMP/cluster.conf"
 	STEWARD_TEST_URL=http://127.0.0.1:$PORT STEWARD_TEST_CLUSTER_WORKER=api-w1 "$NODE" --test \
 		--test-reporter=spec "$HERE/cluster.test.mjs" </dev/null || STATUS=1
+	# A daemon in no cluster on that store, while its worker lives, says it would do its work again.
+	"$BIN" serve --store "$STORE_URL" --listen off --for 1 >"$TMP/mixed.out" 2>&1 </dev/null
+	if grep -q '1 workers of a cluster are live on this store' "$TMP/mixed.out"; then
+		echo "ok   a daemon in no cluster on a cluster's store says so"
+	else
+		echo "FAIL a daemon in no cluster on a cluster's store says nothing:"
+		cat "$TMP/mixed.out"
+		STATUS=1
+	fi
 	stop cluster
 fi
 
