@@ -26,19 +26,25 @@
  *  - voiding end to end (bench_voiding.h, as bench_voiding_e2e): --processes
  *    at saturation (256 in flight) for processes/s, and as many at 1,000/s
  *    offered for the p99 latency;
+ *  - the same two on a copy of the smallest store, made when it was built,
+ *    right after: the ratios compare runs minutes apart, not the first
+ *    size's of the start of the run, on a machine whose load changes;
  *  - a retention pass (stw_prune, 100 instances a transaction) over every
  *    ended instance and dedup record, on an engine of its own, while this
  *    thread steps pm_step events on another engine of the same store (the
- *    two share a write gate, as the daemon's engines do): the pass's time
- *    per 10,000 processes and the p99 of the rounds that ran meanwhile;
+ *    two share a write gate, as the daemon's engines do), for at most
+ *    --prune-seconds: the pass's time per 10,000 processes (when it ended)
+ *    and the p99 of the rounds that ran meanwhile;
  *  - the bytes per process left after the pass: the rows of the pm_step
  *    workload deleted, the pages in use divided by N and the processes
  *    voided above (their events stay, as the seed's do).
  * The store is deleted before the next size.
  *
- * Prints `bench growth_<N>_<figure> <value> <unit>` per size, the figures of
- * the largest size without the size, and the ratio of pm_step and voiding
- * at the largest size to the smallest. Progress goes to stderr when it is a
+ * Prints `bench growth_<N>_<figure> <value> <unit>` per size (N as 10e4 for
+ * 10,000), with `growth_pm_step_<N>_vs_<smallest>` and
+ * `growth_voiding_<N>_vs_<smallest>` from the pairs; then the bytes and the
+ * retention figures without the size, from the largest store (whose pass
+ * ended, for those that need it). Progress goes to stderr when it is a
  * terminal.
  *
  * usage: bench_growth [--sizes N,N,...] [--seed K] [--steps S]
@@ -79,6 +85,19 @@ struct opts {
 struct figures {
 	double bytes, pm_rate, pm_p99, void_rate, void_p99, retained, pass_ms, pass_p99;
 	int finished; /* the retention pass ended within --prune-seconds */
+	/* The smallest store measured again right after (0 for the smallest itself). */
+	double ref_pm_rate, ref_void_rate;
+};
+
+/*
+ * A copy of the smallest store, kept to measure again right after each
+ * larger one, so that each ratio compares two runs minutes apart on a
+ * machine whose load changes.
+ */
+struct ref {
+	char path[512];
+	const char *tag;
+	long uses; /* measurements taken on it so far */
 };
 
 __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
@@ -513,8 +532,22 @@ static int forget_pm(const char *path)
 }
 
 /* Builds the store of n processes from the seed's, measures it, deletes it. */
+/* pm_step and voiding on the store at path; the workload's ids from its use-th measurement on. */
+static int measure_work(const struct opts *o, const char *path, long use, double *pm_rate,
+			double *pm_p99, double *void_rate, double *void_p99)
+{
+	return measure_pm(path, use * o->steps, o->steps, pm_rate, pm_p99) != 0 ||
+	       run_voiding(path, o->seed + use * 2 * o->processes, 2 * o->processes, o->processes,
+			   void_rate, void_p99) != 0;
+}
+
+/*
+ * Builds the store of n processes from the seed's, measures it (then the
+ * smallest store's copy again), deletes it. The smallest store is copied to
+ * ref->path before it is measured.
+ */
 static int measure(const struct opts *o, const char *seed_db, const char *dir, long n,
-		   const char *tag, struct figures *f)
+		   const char *tag, struct ref *ref, struct figures *f)
 {
 	char path[512], cmd[1700];
 	snprintf(path, sizeof(path), "%s/growth.db", dir);
@@ -524,16 +557,20 @@ static int measure(const struct opts *o, const char *seed_db, const char *dir, l
 		return 1;
 	f->bytes = used_bytes(path) / (double)n;
 	printf("bench growth_%s_build %.1f s\n", tag, bench_now_s() - t0);
-	note("%ld: pm_step", n);
-	long next = 0;
-	if (measure_pm(path, 0, o->steps, &f->pm_rate, &f->pm_p99) != 0)
+	int smallest = ref->uses < 0;
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, ref->path);
+	if (smallest && (system(cmd) != 0 || (ref->uses = 0) != 0))
 		return 1;
-	next = o->steps;
-	note("%ld: voiding", n);
-	if (run_voiding(path, o->seed, 2 * o->processes, o->processes, &f->void_rate,
-			&f->void_p99) != 0)
+	note("%ld: pm_step and voiding", n);
+	double p99;
+	if (measure_work(o, path, 0, &f->pm_rate, &f->pm_p99, &f->void_rate, &f->void_p99) != 0)
+		return 1;
+	note("%ld: pm_step and voiding on the smallest store again", n);
+	if (!smallest && measure_work(o, ref->path, ++ref->uses, &f->ref_pm_rate, &p99,
+				      &f->ref_void_rate, &p99) != 0)
 		return 1;
 	note("%ld: retention", n);
+	long next = o->steps;
 	if (measure_retention(path, o->prune_s, next, &next, f) != 0 || forget_pm(path) != 0)
 		return 1;
 	double after = used_bytes(path);
@@ -544,7 +581,7 @@ static int measure(const struct opts *o, const char *seed_db, const char *dir, l
 	return after < 0;
 }
 
-static void print_size(const char *tag, const struct figures *f)
+static void print_size(const char *tag, const struct ref *ref, const struct figures *f)
 {
 	printf("bench growth_%s_pm_step %.0f steps/s\n", tag, f->pm_rate);
 	printf("bench growth_%s_pm_step_p99 %.2f ms\n", tag, f->pm_p99);
@@ -556,6 +593,15 @@ static void print_size(const char *tag, const struct figures *f)
 		printf("bench growth_%s_retention_pass %.1f ms\n", tag, f->pass_ms);
 	}
 	printf("bench growth_%s_retention_step_p99 %.2f ms\n", tag, f->pass_p99);
+	if (f->ref_pm_rate <= 0)
+		return;
+	printf("bench growth_%s_pm_step_ref_%s %.0f steps/s\n", tag, ref->tag, f->ref_pm_rate);
+	printf("bench growth_%s_voiding_ref_%s %.0f processes/s\n", tag, ref->tag,
+	       f->ref_void_rate);
+	printf("bench growth_pm_step_%s_vs_%s %.3f x\n", tag, ref->tag,
+	       f->pm_rate / f->ref_pm_rate);
+	printf("bench growth_voiding_%s_vs_%s %.3f x\n", tag, ref->tag,
+	       f->void_rate / f->ref_void_rate);
 }
 
 /* A size as the figures name it: 10e4 for 10,000, else the number. */
@@ -638,19 +684,20 @@ int main(int argc, char **argv)
 	status = db == NULL || db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0;
 	sqlite3_close(db);
 	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
-	struct figures first = { 0 }, last = { 0 }, pruned = { 0 };
+	struct figures last = { 0 }, pruned = { 0 };
 	char tag[24], small[24];
+	struct ref ref = { .tag = small, .uses = -1 };
+	size_tag(o.sizes[0], small, sizeof(small));
+	snprintf(ref.path, sizeof(ref.path), "%s/smallest.db", dir);
 	for (int i = 0; status == 0 && i < o.nsizes; i++) {
 		struct figures f = { 0 };
 		size_tag(o.sizes[i], tag, sizeof(tag));
-		status = measure(&o, seed_db, dir, o.sizes[i], tag, &f);
+		status = measure(&o, seed_db, dir, o.sizes[i], tag, &ref, &f);
 		if (progress)
 			fprintf(stderr, "\r\033[K");
 		if (status != 0)
 			break;
-		print_size(tag, &f);
-		if (i == 0)
-			first = f;
+		print_size(tag, &ref, &f);
 		if (f.finished)
 			pruned = f;
 		last = f;
@@ -664,11 +711,6 @@ int main(int argc, char **argv)
 			printf("bench growth_retention_pass %.1f ms\n", pruned.pass_ms);
 		}
 		printf("bench growth_retention_step_p99 %.2f ms\n", last.pass_p99);
-		size_tag(o.sizes[0], small, sizeof(small));
-		printf("bench growth_pm_step_%s_vs_%s %.3f x\n", tag, small,
-		       last.pm_rate / first.pm_rate);
-		printf("bench growth_voiding_%s_vs_%s %.3f x\n", tag, small,
-		       last.void_rate / first.void_rate);
 	}
 	bench_rm_dir(dir, tmp, prog);
 	return status;
