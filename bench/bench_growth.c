@@ -48,13 +48,17 @@
  * terminal.
  *
  * usage: bench_growth [--sizes N,N,...] [--seed K] [--steps S]
- *                     [--processes P] [--prune-seconds T] [--dir DIR]
+ *                     [--processes P] [--prune-seconds T] [--page-cache-kb KB]
+ *                     [--dir DIR]
+ *
+ * --page-cache-kb sets stw_options.page_cache_kb of the measured engines.
  */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -67,7 +71,8 @@
 #include "bench_voiding.h"
 
 static const char *const prog = "bench_growth";
-static int progress; /* stderr is a terminal */
+static int progress;      /* stderr is a terminal */
+static int page_cache_kb; /* --page-cache-kb: the engines' page cache (0: their default) */
 
 #define MAX_SIZES 8
 #define WINDOW    256  /* voiding processes in flight at saturation */
@@ -81,10 +86,18 @@ struct opts {
 	const char *dir;
 };
 
+/* What the saturated voiding processes cost this process, per process. */
+struct cost {
+	double cpu_ms;  /* user and system CPU time */
+	double read;    /* bytes read through system calls (rchar: SQLite's page cache misses) */
+	double written; /* bytes written through system calls (wchar: the WAL, checkpoints) */
+};
+
 /* What one size measured. */
 struct figures {
 	double bytes, pm_rate, pm_p99, void_rate, void_p99, retained, pass_ms, pass_p99;
-	int finished; /* the retention pass ended within --prune-seconds */
+	int finished;     /* the retention pass ended within --prune-seconds */
+	struct cost cost; /* of a voiding process at saturation */
 	/* The smallest store measured again right after (0 for the smallest itself). */
 	double ref_pm_rate, ref_void_rate;
 };
@@ -163,15 +176,46 @@ static double used_bytes(const char *path)
 /* Building                                                                 */
 
 /* Runs `count` voiding processes [first, first + count) on an engine of the store; 0 or 1. */
+/* A counter of /proc/self/io (rchar, wchar), or -1. */
+static double proc_io(const char *key)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+	double v = -1;
+	size_t n = strlen(key);
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, n) == 0 && line[n] == ':')
+			v = strtod(line + n + 1, NULL);
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+static double cpu_ms(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+	       (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
+/*
+ * Issues documents [first, first + count) and voids them: the first
+ * `saturated` at saturation (their rate, and their cost when c is not NULL),
+ * the rest at RATE per second (their p99).
+ */
 static int run_voiding(const char *path, long first, long count, long saturated, double *rate,
-		       double *p99)
+		       double *p99, struct cost *c)
 {
 	if (voiding_setup(path, first, count, prog) != 0)
 		return 1;
 	struct run r = { .total = first + count, .prog = prog };
 	r.start = calloc((size_t)r.total, sizeof(double));
 	r.done = calloc((size_t)r.total, sizeof(double));
-	struct stw_options o = { .synchronous = 2, .observer = observe, .observer_ud = &r };
+	struct stw_options o = { .synchronous = 2,
+				 .observer = observe,
+				 .observer_ud = &r,
+				 .page_cache_kb = page_cache_kb };
 	int failed = r.start == NULL || r.done == NULL;
 	if (!failed && (stw_open(path, &o, &r.e) != STW_OK || voiding_register(r.e) != STW_OK ||
 			stw_get_cursor(r.e, "voiding", "Billing", &r.cursor) != STW_OK)) {
@@ -180,7 +224,12 @@ static int run_voiding(const char *path, long first, long count, long saturated,
 	}
 	r.scanned = r.cursor;
 	double elapsed = 0, p50, max;
+	double cpu = cpu_ms(), rd = proc_io("rchar"), wr = proc_io("wchar");
 	failed = failed || run_phase(&r, first, saturated, 0, WINDOW, &elapsed) != 0;
+	if (!failed && c != NULL)
+		*c = (struct cost){ (cpu_ms() - cpu) / (double)saturated,
+				    (proc_io("rchar") - rd) / (double)saturated,
+				    (proc_io("wchar") - wr) / (double)saturated };
 	if (!failed && rate != NULL)
 		*rate = (double)saturated / elapsed;
 	if (!failed && count > saturated)
@@ -348,6 +397,17 @@ static const char seed_tables[] =
     "CREATE TEMP TABLE growth_outbox AS SELECT * FROM stw_outbox;"
     "CREATE TEMP TABLE growth_dedup AS SELECT * FROM stw_dedup;";
 
+/* Every cursor of the seed at its context's head: the copies are stepped as they are. */
+static int seed_idle(sqlite3 *db)
+{
+	int64_t behind = db_int(db, "SELECT count(*) FROM stw_cursors c JOIN growth_heads h"
+				    " USING (context) WHERE c.position <> h.head");
+	if (behind != 0)
+		fprintf(stderr, "%s: %lld cursors of the seed are not at their heads\n", prog,
+			(long long)behind);
+	return behind != 0;
+}
+
 /*
  * Multiplies the seed store at `path` (seed processes) to n processes: the
  * secondary indexes are dropped, the copies inserted in transactions of
@@ -362,7 +422,7 @@ static int grow(const char *path, long seed, long n)
 	long m = n / seed;
 	int failed = db_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
 				 "PRAGMA cache_size=-2000000; PRAGMA temp_store=MEMORY;") ||
-		     db_exec(db, seed_tables) ||
+		     db_exec(db, seed_tables) || seed_idle(db) ||
 		     db_exec(db, "CREATE TEMP TABLE growth_indexes AS SELECT name, sql FROM"
 				 " sqlite_schema WHERE type = 'index' AND sql IS NOT NULL");
 	sqlite3_stmt *st = NULL;
@@ -410,7 +470,7 @@ static int grow(const char *path, long seed, long n)
 /* Steps S pm_step events appended from `first` on; steps/s and the p99 of the rounds. */
 static int measure_pm(const char *path, long first, long steps, double *rate, double *p99)
 {
-	struct stw_options o = { .synchronous = 2 };
+	struct stw_options o = { .synchronous = 2, .page_cache_kb = page_cache_kb };
 	struct stw_engine *e = NULL;
 	size_t cap = (size_t)steps, rounds = 0;
 	double *ms = calloc(cap, sizeof(double));
@@ -481,7 +541,9 @@ static int measure_retention(const char *path, double seconds, long first, long 
 		return 1;
 	}
 	/* Both engines open before either writes: opening does not wait for the write lock. */
-	struct stw_options o = { .synchronous = 2, .write_gate = gate };
+	struct stw_options o = { .synchronous = 2,
+				 .write_gate = gate,
+				 .page_cache_kb = page_cache_kb };
 	int failed = 0;
 	if (stw_open(path, &o, &e) != STW_OK || stw_define(e, &pm_def) != STW_OK ||
 	    stw_open(path, &o, &p.e) != STW_OK || voiding_register_processes(p.e) != STW_OK) {
@@ -534,11 +596,11 @@ static int forget_pm(const char *path)
 /* Builds the store of n processes from the seed's, measures it, deletes it. */
 /* pm_step and voiding on the store at path; the workload's ids from its use-th measurement on. */
 static int measure_work(const struct opts *o, const char *path, long use, double *pm_rate,
-			double *pm_p99, double *void_rate, double *void_p99)
+			double *pm_p99, double *void_rate, double *void_p99, struct cost *c)
 {
 	return measure_pm(path, use * o->steps, o->steps, pm_rate, pm_p99) != 0 ||
 	       run_voiding(path, o->seed + use * 2 * o->processes, 2 * o->processes, o->processes,
-			   void_rate, void_p99) != 0;
+			   void_rate, void_p99, c) != 0;
 }
 
 /*
@@ -563,11 +625,12 @@ static int measure(const struct opts *o, const char *seed_db, const char *dir, l
 		return 1;
 	note("%ld: pm_step and voiding", n);
 	double p99;
-	if (measure_work(o, path, 0, &f->pm_rate, &f->pm_p99, &f->void_rate, &f->void_p99) != 0)
+	if (measure_work(o, path, 0, &f->pm_rate, &f->pm_p99, &f->void_rate, &f->void_p99,
+			 &f->cost) != 0)
 		return 1;
 	note("%ld: pm_step and voiding on the smallest store again", n);
 	if (!smallest && measure_work(o, ref->path, ++ref->uses, &f->ref_pm_rate, &p99,
-				      &f->ref_void_rate, &p99) != 0)
+				      &f->ref_void_rate, &p99, NULL) != 0)
 		return 1;
 	note("%ld: retention", n);
 	long next = o->steps;
@@ -587,6 +650,9 @@ static void print_size(const char *tag, const struct ref *ref, const struct figu
 	printf("bench growth_%s_pm_step_p99 %.2f ms\n", tag, f->pm_p99);
 	printf("bench growth_%s_voiding %.0f processes/s\n", tag, f->void_rate);
 	printf("bench growth_%s_voiding_p99 %.2f ms\n", tag, f->void_p99);
+	printf("bench growth_%s_voiding_cpu_per_process %.3f ms\n", tag, f->cost.cpu_ms);
+	printf("bench growth_%s_voiding_read_per_process %.0f bytes\n", tag, f->cost.read);
+	printf("bench growth_%s_voiding_written_per_process %.0f bytes\n", tag, f->cost.written);
 	printf("bench growth_%s_bytes_per_process %.0f bytes\n", tag, f->bytes);
 	if (f->finished) {
 		printf("bench growth_%s_bytes_per_process_retained %.0f bytes\n", tag, f->retained);
@@ -639,6 +705,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->processes = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--prune-seconds") == 0 && i + 1 < argc)
 			o->prune_s = strtod(argv[++i], NULL);
+		else if (strcmp(argv[i], "--page-cache-kb") == 0 && i + 1 < argc)
+			page_cache_kb = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			o->dir = argv[++i];
 		else
@@ -667,7 +735,7 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: %s [--sizes N,N,... (ascending, multiples of the seed)]"
 			" [--seed K] [--steps S] [--processes P] [--prune-seconds T]"
-			" [--dir DIR]\n",
+			" [--page-cache-kb KB] [--dir DIR]\n",
 			prog);
 		return 2;
 	}
@@ -679,7 +747,7 @@ int main(int argc, char **argv)
 	snprintf(seed_db, sizeof(seed_db), "%s/seed.db", dir);
 	unlink(seed_db);
 	note("the seed, %ld processes", o.seed);
-	int status = run_voiding(seed_db, 0, o.seed, o.seed, NULL, NULL);
+	int status = run_voiding(seed_db, 0, o.seed, o.seed, NULL, NULL, NULL);
 	sqlite3 *db = status == 0 ? db_open(seed_db) : NULL;
 	status = db == NULL || db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0;
 	sqlite3_close(db);
