@@ -483,8 +483,9 @@ static int measure_pm(const char *path, long first, long steps, double *rate, do
 	double t0 = bench_now_s();
 	failed = failed || pm_run_rounds(e, ms, cap, &rounds, prog) != 0;
 	double t = bench_now_s() - t0;
-	struct stw_stats st;
-	stw_get_stats(e, &st);
+	struct stw_stats st = { 0 };
+	if (!failed)
+		stw_get_stats(e, &st);
 	if (!failed && (long)st.steps != steps) {
 		fprintf(stderr, "%s: %llu steps of %ld\n", prog, (unsigned long long)st.steps,
 			steps);
