@@ -39,52 +39,13 @@
 #include <sqlite3.h>
 #include <steward.h>
 
+#include "bench_pm_workload.h"
+
 #ifdef STW_HAVE_POSTGRES
 #include "bench_pg.h"
 #endif
 
 #define BATCH 1024 /* the engine's default batch size */
-
-static const struct stw_state_def states[] = {
-	{ "A", STW_STATE_ACTIVE },
-	{ "B", STW_STATE_ACTIVE },
-	{ "C", STW_STATE_TERMINAL },
-	{ NULL, 0 },
-};
-static const struct stw_command_def start_cmds[] = {
-	{ "Work", "Do", NULL },
-	{ NULL, NULL, NULL },
-};
-static const struct stw_transition_def transitions[] = {
-	{ NULL, "Start", "A", start_cmds, NULL, NULL },
-	{ "A", "Next", "B", NULL, NULL, NULL },
-	{ "B", "Done", "C", NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL, NULL },
-};
-static const char *const sources[] = { "In", NULL };
-static const struct stw_definition def = {
-	.name = "three",
-	.sources = sources,
-	.states = states,
-	.transitions = transitions,
-};
-
-static const char *const types[3] = { "Start", "Next", "Done" };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Event i: instance i / 3 gets Start, Next, Done in order. */
-static void event_of(long i, char *id, size_t idcap, char *corr, size_t corrcap, const char **type)
-{
-	snprintf(id, idcap, "e%ld", i);
-	snprintf(corr, corrcap, "p%ld", i / 3);
-	*type = types[i % 3];
-}
 
 /* Called just before (after = 0) and just after (1) the timed steps; may be NULL. */
 typedef int (*mark_fn)(void *ud, int after);
@@ -95,39 +56,22 @@ static int run_engine(const char *path, long n, struct stw_cluster *cluster, int
 {
 	struct stw_options o = { .synchronous = 2, .cluster = cluster, .batch_size = batch };
 	struct stw_engine *e = NULL;
-	if (stw_open(path, &o, &e) != STW_OK || stw_define(e, &def) != STW_OK) {
+	if (stw_open(path, &o, &e) != STW_OK || stw_define(e, &pm_def) != STW_OK) {
 		fprintf(stderr, "bench_pm_step: engine: %s\n", stw_errmsg(e));
 		stw_close(e);
 		return 1;
 	}
-	enum { CHUNK = 1000 };
-	static struct stw_event evs[CHUNK];
-	static char ids[CHUNK][24], corrs[CHUNK][24];
-	for (long done = 0; done < n;) {
-		int k = n - done < CHUNK ? (int)(n - done) : CHUNK;
-		for (int i = 0; i < k; i++) {
-			const char *type;
-			event_of(done + i, ids[i], sizeof(ids[i]), corrs[i], sizeof(corrs[i]),
-				 &type);
-			evs[i] = (struct stw_event){ .id = ids[i],
-						     .type = type,
-						     .stream = "s",
-						     .correlation_id = corrs[i] };
-		}
-		if (stw_append(e, "In", STW_ANY_VERSION, evs, (size_t)k, NULL) != STW_OK) {
-			fprintf(stderr, "bench_pm_step: append: %s\n", stw_errmsg(e));
-			stw_close(e);
-			return 1;
-		}
-		done += k;
+	if (pm_append(e, 0, n, "bench_pm_step") != 0) {
+		stw_close(e);
+		return 1;
 	}
 	if (mark != NULL && mark(ud, 0) != 0) {
 		stw_close(e);
 		return 1;
 	}
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	int rc = stw_run_until_idle(e);
-	*seconds = now_s() - t0;
+	*seconds = bench_now_s() - t0;
 	if (mark != NULL && mark(ud, 1) != 0) {
 		stw_close(e);
 		return 1;
@@ -182,13 +126,13 @@ static int run_baseline(const char *path, long n, double *seconds)
 	    sqlite3_prepare_v2(db, "INSERT INTO outbox(id, data) VALUES(?, '{}')", -1, &outbox,
 			       NULL) != SQLITE_OK;
 	static const char *const next_state[3] = { "A", "B", "C" };
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	for (long i = 0; !failed && i < n; i++) {
 		if (i % BATCH == 0 && exec(db, "BEGIN IMMEDIATE"))
 			failed = 1;
 		char id[24], corr[24];
 		const char *type;
-		event_of(i, id, sizeof(id), corr, sizeof(corr), &type);
+		pm_event_of(i, id, sizeof(id), corr, sizeof(corr), &type);
 		sqlite3_bind_text(ins_ev, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins_ev, 2, type, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins_ev, 3, corr, -1, SQLITE_STATIC);
@@ -211,7 +155,7 @@ static int run_baseline(const char *path, long n, double *seconds)
 		if ((i % BATCH == BATCH - 1 || i == n - 1) && exec(db, "COMMIT"))
 			failed = 1;
 	}
-	*seconds = now_s() - t0;
+	*seconds = bench_now_s() - t0;
 	sqlite3_finalize(ins_ev);
 	sqlite3_finalize(get);
 	sqlite3_finalize(put);
@@ -241,7 +185,7 @@ static int run_pg(long n)
 		     bench_pg_schema(probe.c, server, "bench_pm_step_baseline", base_url,
 				     sizeof base_url, "bench_pm_step") != 0 ||
 		     run_engine(engine_url, n, NULL, 0, bench_pg_probe_mark, &probe, &te) != 0 ||
-		     bench_pg_baseline(base_url, n, BATCH, event_of, &base, &tb) != 0;
+		     bench_pg_baseline(base_url, n, BATCH, pm_event_of, &base, &tb) != 0;
 	if (!failed) {
 		printf("bench durable_postgresql_fsync_synchronous_commit %d flag\n", durable);
 		printf("bench pm_step_pg_events %ld events\n", n);

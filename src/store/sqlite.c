@@ -191,6 +191,9 @@ static int schema_init(struct sqlite_store *h, int read_only)
 			if (rc == STW_OK && v <= 7)
 				rc =
 				    exec_sql(h, stw__sqlite_migrate_8, "open: migrate to schema 8");
+			if (rc == STW_OK && v <= 8)
+				rc =
+				    exec_sql(h, stw__sqlite_migrate_9, "open: migrate to schema 9");
 		}
 	}
 out:

@@ -40,7 +40,7 @@
 #include "store/store.h"
 
 /* The schema version this build creates and understands. */
-#define STW__SCHEMA_VERSION 8
+#define STW__SCHEMA_VERSION 9
 
 /* History rows per multi-row INSERT (see op_history_insert_many). */
 #define STW__HISTORY_CHUNK 16
@@ -158,6 +158,7 @@ extern const char stw__sqlite_migrate_5[];
 extern const char stw__sqlite_migrate_6[];
 extern const char stw__sqlite_migrate_7[];
 extern const char stw__sqlite_migrate_8[];
+extern const char stw__sqlite_migrate_9[];
 
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
 extern const char *const stw__sqlite_sync_sql[];

@@ -254,6 +254,17 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 #define STW__OUTBOX_STATUS_INDEX                                                                   \
 	"CREATE INDEX stw_outbox_status ON stw_outbox(status, seq) WHERE " STW__OUTBOX_RARE ";"
 
+/*
+ * The outbox rows of an instance, for inspection and retention. Since
+ * schema 9 only the rows that have an instance: a stateless policy's
+ * commands (a third of a voiding process's rows) are never looked up by
+ * instance, and every query through it binds an instance id, which SQLite
+ * takes as implying instance_id IS NOT NULL.
+ */
+#define STW__OUTBOX_INSTANCE_INDEX                                                                 \
+	"CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq)"             \
+	" WHERE instance_id IS NOT NULL;"
+
 /* Periodic processes: the last period each ran in (so a restart does not rerun it). */
 #define STW__PERIODIC_SCHEMA                                                                       \
 	"CREATE TABLE stw_periodic(name TEXT PRIMARY KEY, last_period INTEGER NOT NULL,"           \
@@ -284,8 +295,7 @@ const char stw__sqlite_schema[] =
     " error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER NOT NULL DEFAULT 0,"
     " attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX stw_outbox_pending ON stw_outbox(context, seq) WHERE status = "
-    "'pending';" STW__OUTBOX_STATUS_INDEX
-    "CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq);"
+    "'pending';" STW__OUTBOX_STATUS_INDEX STW__OUTBOX_INSTANCE_INDEX
     "CREATE TABLE stw_dedup(context TEXT NOT NULL, command_id TEXT NOT NULL,"
     " outcome INTEGER NOT NULL, error TEXT, at INTEGER NOT NULL,"
     " duplicates INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(context, command_id)) WITHOUT ROWID;"
@@ -293,7 +303,7 @@ const char stw__sqlite_schema[] =
     " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
     " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA(
 	"stw_timers") STW__TIMERS_INDEXES STW__PERIODIC_SCHEMA
-    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '8');";
+    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '9');";
 
 /* Version 1 -> 2: timers, and the version at which an instance entered its state. */
 const char stw__sqlite_migrate_2[] =
@@ -362,6 +372,14 @@ const char stw__sqlite_migrate_7[] =
 const char stw__sqlite_migrate_8[] =
     "ALTER TABLE stw_instances ADD COLUMN definition_version INTEGER NOT NULL DEFAULT 1;"
     "UPDATE stw_meta SET value = '8' WHERE key = 'schema_version';";
+
+/*
+ * Version 8 -> 9: the index of the outbox rows by instance leaves out the
+ * rows that have none (see STW__OUTBOX_INSTANCE_INDEX).
+ */
+const char stw__sqlite_migrate_9[] =
+    "DROP INDEX stw_outbox_instance;" STW__OUTBOX_INSTANCE_INDEX
+    "UPDATE stw_meta SET value = '9' WHERE key = 'schema_version';";
 
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
 const char *const stw__sqlite_sync_sql[] = {

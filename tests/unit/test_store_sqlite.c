@@ -88,7 +88,7 @@ static void raw_exec(const char *path, const char *sql)
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                  */
 
-/* A new database gets every table, WAL mode and schema_version 8. */
+/* A new database gets every table, WAL mode and schema_version 9. */
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *f = *state;
@@ -104,7 +104,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 8);
+			 9);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -280,13 +280,13 @@ static void test_open_refuses_newer_schema(void **state)
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='9' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='10' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 9"));
+	assert_non_null(strstr(err, "schema version 10"));
 }
 
 /* Undoes schema 4 on a closed database: what version 3 created. */
@@ -324,7 +324,7 @@ static void test_open_migrates_schema_3_outbox(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 8);
+			 9);
 	assert_int_equal(raw_int(f->path, "SELECT attempts + next_at FROM stw_outbox "
 					  "WHERE command_id = 'c1'"),
 			 0);
@@ -366,7 +366,7 @@ static void test_open_migrates_schema_1(void **state)
 	assert_non_null(strstr(err, "read-write to upgrade"));
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 8);
+			 9);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
 	assert_int_equal(
@@ -417,7 +417,7 @@ static void test_open_migrates_schema_4(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 8);
+			 9);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
 					  "'%WITHOUT ROWID%' AND name IN ('stw_instances', "
 					  "'stw_timers')"),
@@ -479,7 +479,7 @@ static void test_open_migrates_schema_6(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 8);
+			 9);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
 					  "('stw_contexts', 'stw_streams')"),
 			 0);
@@ -504,7 +504,7 @@ static void test_open_migrates_schema_7(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 8);
+			 9);
 	struct instances got = { 0 };
 	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
 	assert_int_equal(got.n, 1);
@@ -517,6 +517,57 @@ static void test_open_migrates_schema_7(void **state)
 	assert_int_equal(STW__S(f->s, list_instances, &q, collect_instance, &got), STW_OK);
 	assert_int_equal(got.n, 1);
 	assert_string_equal(got.id[0], "i2");
+}
+
+static int count_row(const struct stw__outbox_row *r, void *ud)
+{
+	(void)r;
+	(*(int *)ud)++;
+	return 0;
+}
+
+/*
+ * A schema 8 database, whose outbox index by instance held every row, is
+ * migrated on open: the index holds only the rows that have an instance,
+ * and the rows of an instance are still found through it.
+ */
+static void test_open_migrates_schema_8(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__outbox_row o = { .command_id = "c1",
+				     .context = "Billing",
+				     .type = "Void",
+				     .definition = "def",
+				     .instance_id = "i1",
+				     .data = "{}",
+				     .created_at = 7 };
+	struct stw__outbox_row policy = o;
+	policy.command_id = "c2";
+	policy.instance_id = NULL;
+	assert_int_equal(STW__S(f->s, outbox_insert, &o), STW_OK);
+	assert_int_equal(STW__S(f->s, outbox_insert, &policy), STW_OK);
+	STW__S0(f->s, close);
+	f->s = NULL;
+	raw_exec(f->path,
+		 "DROP INDEX stw_outbox_instance;"
+		 "CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq);"
+		 "UPDATE stw_meta SET value='8' WHERE key='schema_version'");
+	char err[256] = "";
+	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
+			 9);
+	assert_int_equal(raw_int(f->path,
+				 "SELECT count(*) FROM sqlite_master WHERE name = "
+				 "'stw_outbox_instance' AND sql LIKE '%WHERE instance_id IS "
+				 "NOT NULL'"),
+			 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_outbox "
+					  "INDEXED BY stw_outbox_instance "
+					  "WHERE definition = 'def' AND instance_id IS NOT NULL"),
+			 1);
+	int n = 0;
+	assert_int_equal(STW__S(f->s, outbox_for_instance, "def", "i1", count_row, &n), STW_OK);
+	assert_int_equal(n, 1);
 }
 
 /* Bad arguments and an unopenable path fail cleanly with a message. */
@@ -640,6 +691,7 @@ int main(void)
 		T(test_open_migrates_schema_4),
 		T(test_open_migrates_schema_6),
 		T(test_open_migrates_schema_7),
+		T(test_open_migrates_schema_8),
 		T(test_open_failures),
 		T(test_head_and_version_from_the_log),
 		T(test_cache_kb),

@@ -1,0 +1,786 @@
+/*
+ * bench_growth.c - what the engine costs as its store grows: steps and
+ * voiding processes on a SQLite store (WAL, synchronous=FULL) that already
+ * holds N completed voiding processes, for each N of --sizes.
+ *
+ * Building (untimed): a seed of --seed real voiding processes runs through
+ * the engine once (bench_voiding.h: documents issued, voided, every
+ * service and report included). For each size the seed store is copied and
+ * its rows multiplied directly in SQLite, with INSERT ... SELECT over a
+ * recursive CTE of copy numbers, in large transactions with the secondary
+ * indexes dropped and built again at the end: copy j of a row gets
+ * positions after the seed's and copy j - 1's, and every id of its own
+ * (the 32-hex ids keep their length: their last 8 digits become "g" and 7
+ * digits of j; shorter names get ".j"), so every key of every index is
+ * distinct and realistic. The cursors move to the new heads, as if the
+ * engine had stepped every copy.
+ *
+ * Measured on each store, in this order:
+ *  - bytes per completed process: the pages in use after a checkpoint
+ *    (the WAL emptied into the database; the freelist, which building
+ *    leaves behind from the indexes it dropped, left out), divided by N;
+ *  - pm_step (bench_pm_workload.h): --steps events appended, then stepped
+ *    one round (one transaction of up to 1,024 steps) at a time: steps/s,
+ *    and the p99 of the rounds' durations (how long a step waits for its
+ *    round to commit);
+ *  - voiding end to end (bench_voiding.h, as bench_voiding_e2e): --processes
+ *    at saturation (256 in flight) for processes/s, and as many at 1,000/s
+ *    offered for the p99 latency;
+ *  - the same two on a copy of the smallest store, made when it was built,
+ *    right after: the ratios compare runs minutes apart, not the first
+ *    size's of the start of the run, on a machine whose load changes;
+ *  - a retention pass (stw_prune, 100 instances a transaction) over every
+ *    ended instance and dedup record, on an engine of its own, while this
+ *    thread steps pm_step events on another engine of the same store (the
+ *    two share a write gate, as the daemon's engines do), for at most
+ *    --prune-seconds: the pass's time per 10,000 processes (when it ended)
+ *    and the p99 of the rounds that ran meanwhile;
+ *  - the bytes per process left after the pass: the rows of the pm_step
+ *    workload deleted, the pages in use divided by N and the processes
+ *    voided above (their events stay, as the seed's do).
+ * The store is deleted before the next size.
+ *
+ * Prints `bench growth_<N>_<figure> <value> <unit>` per size (N as 10e4 for
+ * 10,000), with `growth_pm_step_<N>_vs_<smallest>` and
+ * `growth_voiding_<N>_vs_<smallest>` from the pairs; then the bytes and the
+ * retention figures without the size, from the largest store (whose pass
+ * ended, for those that need it). Progress goes to stderr when it is a
+ * terminal.
+ *
+ * usage: bench_growth [--sizes N,N,...] [--seed K] [--steps S]
+ *                     [--processes P] [--prune-seconds T] [--page-cache-kb KB]
+ *                     [--dir DIR]
+ *
+ * --page-cache-kb sets stw_options.page_cache_kb of the measured engines.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <steward.h>
+#include <steward_inspect.h>
+#include <voiding.h>
+
+#include "bench_pm_workload.h"
+#include "bench_util.h"
+#include "bench_voiding.h"
+
+static const char *const prog = "bench_growth";
+static int progress;      /* stderr is a terminal */
+static int page_cache_kb; /* --page-cache-kb: the engines' page cache (0: their default) */
+
+#define MAX_SIZES 8
+#define WINDOW    256  /* voiding processes in flight at saturation */
+#define RATE      1000 /* voiding processes per second offered for the latency */
+
+struct opts {
+	long sizes[MAX_SIZES];
+	int nsizes;
+	long seed, steps, processes;
+	double prune_s;
+	const char *dir;
+};
+
+/* What the saturated voiding processes cost this process, per process. */
+struct cost {
+	double cpu_ms;  /* user and system CPU time */
+	double read;    /* bytes read through system calls (rchar: SQLite's page cache misses) */
+	double written; /* bytes written through system calls (wchar: the WAL, checkpoints) */
+};
+
+/* What one size measured. */
+struct figures {
+	double bytes, pm_rate, pm_p99, void_rate, void_p99, retained, pass_ms, pass_p99;
+	int finished;     /* the retention pass ended within --prune-seconds */
+	struct cost cost; /* of a voiding process at saturation */
+	/* The smallest store measured again right after (0 for the smallest itself). */
+	double ref_pm_rate, ref_void_rate;
+};
+
+/*
+ * A copy of the smallest store, kept to measure again right after each
+ * larger one, so that each ratio compares two runs minutes apart on a
+ * machine whose load changes.
+ */
+struct ref {
+	char path[512];
+	const char *tag;
+	long uses; /* measurements taken on it so far */
+};
+
+__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
+{
+	if (!progress)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "\r%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\033[K");
+	va_end(ap);
+}
+
+static int db_exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s: %s\n", prog, sql, err ? err : sqlite3_errmsg(db));
+		sqlite3_free(err);
+		return 1;
+	}
+	return 0;
+}
+
+static sqlite3 *db_open(const char *path)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, db ? sqlite3_errmsg(db) : "no memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The bytes of pages in use (the freelist left out), after a checkpoint; -1 on failure. */
+static double used_bytes(const char *path)
+{
+	sqlite3 *db = db_open(path);
+	if (db == NULL || db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0) {
+		sqlite3_close(db);
+		return -1;
+	}
+	int64_t pages = db_int(db, "PRAGMA page_count"), free = db_int(db, "PRAGMA freelist_count"),
+		size = db_int(db, "PRAGMA page_size");
+	sqlite3_close(db);
+	return (double)(pages - free) * (double)size;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Building                                                                 */
+
+/* Runs `count` voiding processes [first, first + count) on an engine of the store; 0 or 1. */
+/* A counter of /proc/self/io (rchar, wchar), or -1. */
+static double proc_io(const char *key)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+	double v = -1;
+	size_t n = strlen(key);
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, n) == 0 && line[n] == ':')
+			v = strtod(line + n + 1, NULL);
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+static double cpu_ms(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
+	       (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
+/*
+ * Issues documents [first, first + count) and voids them: the first
+ * `saturated` at saturation (their rate, and their cost when c is not NULL),
+ * the rest at RATE per second (their p99).
+ */
+static int run_voiding(const char *path, long first, long count, long saturated, double *rate,
+		       double *p99, struct cost *c)
+{
+	if (voiding_setup(path, first, count, prog) != 0)
+		return 1;
+	struct run r = { .total = first + count, .prog = prog };
+	r.start = calloc((size_t)r.total, sizeof(double));
+	r.done = calloc((size_t)r.total, sizeof(double));
+	struct stw_options o = { .synchronous = 2,
+				 .observer = observe,
+				 .observer_ud = &r,
+				 .page_cache_kb = page_cache_kb };
+	int failed = r.start == NULL || r.done == NULL;
+	if (!failed && (stw_open(path, &o, &r.e) != STW_OK || voiding_register(r.e) != STW_OK ||
+			stw_get_cursor(r.e, "voiding", "Billing", &r.cursor) != STW_OK)) {
+		fprintf(stderr, "%s: open: %s\n", prog, r.e ? stw_errmsg(r.e) : path);
+		failed = 1;
+	}
+	r.scanned = r.cursor;
+	double elapsed = 0, p50, max;
+	double cpu = cpu_ms(), rd = proc_io("rchar"), wr = proc_io("wchar");
+	failed = failed || run_phase(&r, first, saturated, 0, WINDOW, &elapsed) != 0;
+	if (!failed && c != NULL)
+		*c = (struct cost){ (cpu_ms() - cpu) / (double)saturated,
+				    (proc_io("rchar") - rd) / (double)saturated,
+				    (proc_io("wchar") - wr) / (double)saturated };
+	if (!failed && rate != NULL)
+		*rate = (double)saturated / elapsed;
+	if (!failed && count > saturated)
+		failed =
+		    run_phase(&r, first + saturated, count - saturated, RATE, 0, &elapsed) != 0 ||
+		    voiding_latency(&r, first + saturated, count - saturated, &p50, p99, &max) != 0;
+	stw_close(r.e);
+	free(r.start);
+	free(r.done);
+	return failed;
+}
+
+/*
+ * Copy number j of an id (SQL, `x` and `j` substituted): a 32-hex id keeps
+ * its first 24 digits and ends in "g" and j in 7 hex digits (never a seed
+ * id, whose digits are all hex); any other name gets ".j".
+ */
+#define COPY_ID(x)                                                                                 \
+	"CASE WHEN " x " IS NULL THEN NULL WHEN length(" x ") = 32 THEN substr(" x ", 1, 24) || "  \
+	"'g' || printf('%07x', k.j) ELSE " x " || '.' || k.j END"
+
+/* The copies [a, b) of every row, one INSERT ... SELECT per table. */
+static int multiply(sqlite3 *db, long a, long b)
+{
+	char copies[160], sql[4096];
+	snprintf(
+	    copies, sizeof(copies),
+	    "WITH RECURSIVE k(j) AS (SELECT %ld UNION ALL SELECT j + 1 FROM k WHERE j + 1 < %ld) ",
+	    a, b);
+	const char *const inserts[] = {
+		/* Copy j of an event goes after copy j - 1, in the seed's order. */
+		"INSERT INTO stw_events(context, position, id, type, stream, stream_version,"
+		" correlation_id, causation_id, data, metadata, recorded_at) "
+		"SELECT e.context, e.position + k.j * h.head, " COPY_ID(
+		    "e.id") ", "
+			    "e.type,"
+			    " " COPY_ID(
+				"e."
+				"st"
+				"re"
+				"a"
+				"m") ", e.stream_version, " COPY_ID("e.correlation_id") ","
+											" " COPY_ID(
+											    "e."
+											    "causat"
+											    "ion_"
+											    "id") ","
+												  " e."
+												  "data"
+												  ", "
+												  "e."
+												  "meta"
+												  "data"
+												  ", "
+												  "e."
+												  "reco"
+												  "rded"
+												  "_at "
+												  "FROM"
+												  " k, "
+												  "grow"
+												  "th_"
+												  "even"
+												  "ts "
+												  "e "
+												  "JOIN"
+												  " gro"
+												  "wth_"
+												  "head"
+												  "s h"
+												  " USI"
+												  "NG "
+												  "(con"
+												  "text"
+												  ") "
+												  "ORDE"
+												  "R "
+												  "BY "
+												  "e."
+												  "cont"
+												  "ext,"
+												  " k."
+												  "j, "
+												  "e."
+												  "posi"
+												  "tio"
+												  "n",
+		"INSERT INTO stw_instances(definition, id, state, status, data, unique_key, "
+		"reason,"
+		" version, created_at, updated_at, entered_version, definition_version) "
+		"SELECT i.definition, " COPY_ID("i.id") ", i.state, i.status, i.data, " COPY_ID(
+		    "i.unique_key") ", i.reason, i.version, i.created_at, i.updated_at,"
+				    " i.entered_version, i.definition_version FROM k, "
+				    "growth_instances i"
+				    " ORDER BY 1, 2",
+		"INSERT INTO stw_history(definition, instance_id, message_id, message_type, "
+		"context,"
+		" from_state, to_state, outcome, reason, at) "
+		"SELECT x.definition, " COPY_ID("x.instance_id") ", " COPY_ID(
+		    "x.message_id") ", x.message_type, x.context, x.from_state, x.to_state,"
+				    " x.outcome, x.reason, x.at FROM k, growth_history x ORDER "
+				    "BY k.j, x.seq",
+		"INSERT INTO stw_outbox(command_id, context, type, definition, instance_id,"
+		" correlation_id, causation_id, data, status, error, created_at, delivered_at,"
+		" attempts, next_at) "
+		"SELECT " COPY_ID("o.command_id") ", o.context, o.type, o.definition, " COPY_ID(
+		    "o.instance_id") ", " COPY_ID("o.correlation_id") ", " COPY_ID("o."
+										   "causation_"
+										   "id") ","
+											 " o."
+											 "data,"
+											 " o."
+											 "statu"
+											 "s, "
+											 "o."
+											 "error"
+											 ", "
+											 "o."
+											 "creat"
+											 "ed_"
+											 "at, "
+											 "o."
+											 "deliv"
+											 "ered_"
+											 "at, "
+											 "o."
+											 "attem"
+											 "pts, "
+											 "o."
+											 "next_"
+											 "at"
+											 " FROM"
+											 " k, "
+											 "growt"
+											 "h_"
+											 "outbo"
+											 "x o "
+											 "ORDER"
+											 " BY "
+											 "k.j, "
+											 "o."
+											 "seq",
+		"INSERT INTO stw_dedup(context, command_id, outcome, error, at, duplicates) "
+		"SELECT d.context, " COPY_ID(
+		    "d.command_id") ", d.outcome, d.error, d.at, d.duplicates"
+				    " FROM k, growth_dedup d ORDER BY 1, 2",
+	};
+	if (db_exec(db, "BEGIN") != 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(inserts) / sizeof(inserts[0]); i++) {
+		snprintf(sql, sizeof(sql), "%s%s", copies, inserts[i]);
+		if (db_exec(db, sql) != 0)
+			return 1;
+	}
+	return db_exec(db, "COMMIT");
+}
+
+/* The seed's rows, kept aside as the source of every copy. */
+static const char seed_tables[] =
+    "CREATE TEMP TABLE growth_heads AS SELECT context, max(position) AS head FROM stw_events"
+    " GROUP BY context;"
+    "CREATE TEMP TABLE growth_events AS SELECT * FROM stw_events;"
+    "CREATE TEMP TABLE growth_instances AS SELECT * FROM stw_instances;"
+    "CREATE TEMP TABLE growth_history AS SELECT * FROM stw_history;"
+    "CREATE TEMP TABLE growth_outbox AS SELECT * FROM stw_outbox;"
+    "CREATE TEMP TABLE growth_dedup AS SELECT * FROM stw_dedup;";
+
+/* Every cursor of the seed at its context's head: the copies are stepped as they are. */
+static int seed_idle(sqlite3 *db)
+{
+	int64_t behind = db_int(db, "SELECT count(*) FROM stw_cursors c JOIN growth_heads h"
+				    " USING (context) WHERE c.position <> h.head");
+	if (behind != 0)
+		fprintf(stderr, "%s: %lld cursors of the seed are not at their heads\n", prog,
+			(long long)behind);
+	return behind != 0;
+}
+
+/*
+ * Multiplies the seed store at `path` (seed processes) to n processes: the
+ * secondary indexes are dropped, the copies inserted in transactions of
+ * about 100,000 processes, the indexes built again, the cursors moved to the
+ * new heads.
+ */
+static int grow(const char *path, long seed, long n)
+{
+	sqlite3 *db = db_open(path);
+	if (db == NULL)
+		return 1;
+	long m = n / seed;
+	int failed = db_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+				 "PRAGMA cache_size=-2000000; PRAGMA temp_store=MEMORY;") ||
+		     db_exec(db, seed_tables) || seed_idle(db) ||
+		     db_exec(db, "CREATE TEMP TABLE growth_indexes AS SELECT name, sql FROM"
+				 " sqlite_schema WHERE type = 'index' AND sql IS NOT NULL");
+	sqlite3_stmt *st = NULL;
+	failed = failed ||
+		 sqlite3_prepare_v2(db, "SELECT name, sql FROM growth_indexes", -1, &st, NULL) != 0;
+	char **create = calloc(64, sizeof(char *)), **name = calloc(64, sizeof(char *));
+	int nidx = 0;
+	failed = failed || create == NULL || name == NULL;
+	while (!failed && nidx < 64 && sqlite3_step(st) == SQLITE_ROW) {
+		name[nidx] = strdup((const char *)sqlite3_column_text(st, 0));
+		create[nidx++] = strdup((const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; i < nidx; i++) {
+		char drop[256];
+		snprintf(drop, sizeof(drop), "DROP INDEX \"%s\"", name[i]);
+		failed = failed || db_exec(db, drop);
+		free(name[i]);
+	}
+	free(name);
+	long chunk = 100000 / seed < 1 ? 1 : 100000 / seed;
+	for (long a = 1; !failed && a < m; a += chunk) {
+		note("%ld: building, %ld processes", n, a * seed);
+		failed = multiply(db, a, a + chunk < m ? a + chunk : m);
+	}
+	for (int i = 0; i < nidx; i++) {
+		note("%ld: building the indexes, %d to go", n, nidx - i);
+		failed = failed || db_exec(db, create[i]);
+		free(create[i]);
+	}
+	free(create);
+	failed =
+	    failed || db_exec(db, "UPDATE stw_cursors SET position = (SELECT max(position) FROM"
+				  " stw_events e WHERE e.context = stw_cursors.context)"
+				  " WHERE position = (SELECT head FROM growth_heads h"
+				  " WHERE h.context = stw_cursors.context);"
+				  "PRAGMA journal_mode=WAL;");
+	sqlite3_close(db);
+	return failed;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Measuring                                                                */
+
+/* Steps S pm_step events appended from `first` on; steps/s and the p99 of the rounds. */
+static int measure_pm(const char *path, long first, long steps, double *rate, double *p99)
+{
+	struct stw_options o = { .synchronous = 2, .page_cache_kb = page_cache_kb };
+	struct stw_engine *e = NULL;
+	size_t cap = (size_t)steps, rounds = 0;
+	double *ms = calloc(cap, sizeof(double));
+	int failed = ms == NULL;
+	if (!failed && (stw_open(path, &o, &e) != STW_OK || stw_define(e, &pm_def) != STW_OK)) {
+		fprintf(stderr, "%s: engine: %s\n", prog, stw_errmsg(e));
+		failed = 1;
+	}
+	failed = failed || pm_append(e, first, steps, prog) != 0;
+	double t0 = bench_now_s();
+	failed = failed || pm_run_rounds(e, ms, cap, &rounds, prog) != 0;
+	double t = bench_now_s() - t0;
+	struct stw_stats st = { 0 };
+	if (!failed)
+		stw_get_stats(e, &st);
+	if (!failed && (long)st.steps != steps) {
+		fprintf(stderr, "%s: %llu steps of %ld\n", prog, (unsigned long long)st.steps,
+			steps);
+		failed = 1;
+	}
+	*rate = (double)steps / t;
+	*p99 = bench_percentile(ms, rounds, 99);
+	stw_close(e);
+	free(ms);
+	return failed;
+}
+
+struct pruner {
+	struct stw_engine *e;
+	int64_t max_ms;
+	struct stw_prune_stats st;
+	double ms;
+	int failed;
+	int done;
+};
+
+static void *prune_all(void *ud)
+{
+	struct pruner *p = ud;
+	struct stw_prune_opts po = { .ended_older_than_ms = 1,
+				     .dedup_older_than_ms = 1,
+				     .max_ms = p->max_ms };
+	double t0 = bench_now_s();
+	if (stw_prune(p->e, &po, &p->st) != STW_OK) {
+		fprintf(stderr, "%s: prune: %s\n", prog, stw_errmsg(p->e));
+		p->failed = 1;
+	}
+	p->ms = (bench_now_s() - t0) * 1e3;
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A retention pass on a thread of its own while this one appends and steps
+ * pm_step events from `first` on, 3,072 at a time, until the pass is done.
+ * *next receives the first event not appended.
+ */
+static int measure_retention(const char *path, double seconds, long first, long *next,
+			     struct figures *f)
+{
+	enum { CHUNK = 3072, CAP = 1 << 16 };
+	struct pruner p = { .max_ms = (int64_t)(seconds * 1e3) };
+	struct stw_write_gate *gate = NULL;
+	struct stw_engine *e = NULL;
+	double *ms = calloc(CAP, sizeof(double));
+	size_t rounds = 0;
+	if (ms == NULL || stw_write_gate_new(60000, &gate) != STW_OK) {
+		free(ms);
+		return 1;
+	}
+	/* Both engines open before either writes: opening does not wait for the write lock. */
+	struct stw_options o = { .synchronous = 2,
+				 .write_gate = gate,
+				 .page_cache_kb = page_cache_kb };
+	int failed = 0;
+	if (stw_open(path, &o, &e) != STW_OK || stw_define(e, &pm_def) != STW_OK ||
+	    stw_open(path, &o, &p.e) != STW_OK || voiding_register_processes(p.e) != STW_OK) {
+		fprintf(stderr, "%s: engine: %s\n", prog, stw_errmsg(p.e != NULL ? p.e : e));
+		failed = 1;
+	}
+	usleep(5000); /* every instance ended at least a few milliseconds ago */
+	pthread_t t;
+	if (!failed && pthread_create(&t, NULL, prune_all, &p) != 0)
+		failed = 1;
+	else if (!failed) {
+		do {
+			size_t got = 0;
+			failed = pm_append(e, first, CHUNK, prog) != 0 ||
+				 pm_run_rounds(e, ms + rounds, CAP - rounds, &got, prog) != 0;
+			rounds += got;
+			first += CHUNK;
+		} while (!failed && rounds + 16 < CAP &&
+			 !__atomic_load_n(&p.done, __ATOMIC_ACQUIRE));
+		pthread_join(t, NULL);
+	}
+	stw_close(e);
+	stw_close(p.e);
+	stw_write_gate_free(gate);
+	*next = first;
+	f->finished = p.st.finished;
+	f->pass_ms = p.st.instances > 0 ? p.ms * 1e4 / (double)p.st.instances : 0;
+	f->pass_p99 = bench_percentile(ms, rounds, 99);
+	free(ms);
+	return failed || p.failed;
+}
+
+/*
+ * Deletes what the pm_step workload wrote (its context, instances and
+ * commands), so that what is left is the voiding processes' own.
+ */
+static int forget_pm(const char *path)
+{
+	sqlite3 *db = db_open(path);
+	int failed = db == NULL ||
+		     db_exec(db, "BEGIN; DELETE FROM stw_events WHERE context = 'In';"
+				 "DELETE FROM stw_instances WHERE definition = 'three';"
+				 "DELETE FROM stw_history WHERE definition = 'three';"
+				 "DELETE FROM stw_outbox WHERE definition = 'three';"
+				 "DELETE FROM stw_cursors WHERE definition = 'three'; COMMIT;");
+	sqlite3_close(db);
+	return failed;
+}
+
+/* Builds the store of n processes from the seed's, measures it, deletes it. */
+/* pm_step and voiding on the store at path; the workload's ids from its use-th measurement on. */
+static int measure_work(const struct opts *o, const char *path, long use, double *pm_rate,
+			double *pm_p99, double *void_rate, double *void_p99, struct cost *c)
+{
+	return measure_pm(path, use * o->steps, o->steps, pm_rate, pm_p99) != 0 ||
+	       run_voiding(path, o->seed + use * 2 * o->processes, 2 * o->processes, o->processes,
+			   void_rate, void_p99, c) != 0;
+}
+
+/*
+ * Builds the store of n processes from the seed's, measures it (then the
+ * smallest store's copy again), deletes it. The smallest store is copied to
+ * ref->path before it is measured.
+ */
+static int measure(const struct opts *o, const char *seed_db, const char *dir, long n,
+		   const char *tag, struct ref *ref, struct figures *f)
+{
+	char path[512], cmd[1700];
+	snprintf(path, sizeof(path), "%s/growth.db", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", seed_db, path);
+	double t0 = bench_now_s();
+	if (system(cmd) != 0 || grow(path, o->seed, n) != 0)
+		return 1;
+	f->bytes = used_bytes(path) / (double)n;
+	printf("bench growth_%s_build %.1f s\n", tag, bench_now_s() - t0);
+	int smallest = ref->uses < 0;
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, ref->path);
+	if (smallest && (system(cmd) != 0 || (ref->uses = 0) != 0))
+		return 1;
+	note("%ld: pm_step and voiding", n);
+	double p99;
+	if (measure_work(o, path, 0, &f->pm_rate, &f->pm_p99, &f->void_rate, &f->void_p99,
+			 &f->cost) != 0)
+		return 1;
+	note("%ld: pm_step and voiding on the smallest store again", n);
+	if (!smallest && measure_work(o, ref->path, ++ref->uses, &f->ref_pm_rate, &p99,
+				      &f->ref_void_rate, &p99, NULL) != 0)
+		return 1;
+	note("%ld: retention", n);
+	long next = o->steps;
+	if (measure_retention(path, o->prune_s, next, &next, f) != 0 || forget_pm(path) != 0)
+		return 1;
+	double after = used_bytes(path);
+	f->retained = after / (double)(n + 2 * o->processes);
+	snprintf(cmd, sizeof(cmd), "rm -f '%s' '%s-wal' '%s-shm'", path, path, path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "%s: could not remove %s\n", prog, path);
+	return after < 0;
+}
+
+static void print_size(const char *tag, const struct ref *ref, const struct figures *f)
+{
+	printf("bench growth_%s_pm_step %.0f steps/s\n", tag, f->pm_rate);
+	printf("bench growth_%s_pm_step_p99 %.2f ms\n", tag, f->pm_p99);
+	printf("bench growth_%s_voiding %.0f processes/s\n", tag, f->void_rate);
+	printf("bench growth_%s_voiding_p99 %.2f ms\n", tag, f->void_p99);
+	printf("bench growth_%s_voiding_cpu_per_process %.3f ms\n", tag, f->cost.cpu_ms);
+	printf("bench growth_%s_voiding_read_per_process %.0f bytes\n", tag, f->cost.read);
+	printf("bench growth_%s_voiding_written_per_process %.0f bytes\n", tag, f->cost.written);
+	printf("bench growth_%s_bytes_per_process %.0f bytes\n", tag, f->bytes);
+	if (f->finished) {
+		printf("bench growth_%s_bytes_per_process_retained %.0f bytes\n", tag, f->retained);
+		printf("bench growth_%s_retention_pass %.1f ms\n", tag, f->pass_ms);
+	}
+	printf("bench growth_%s_retention_step_p99 %.2f ms\n", tag, f->pass_p99);
+	if (f->ref_pm_rate <= 0)
+		return;
+	printf("bench growth_%s_pm_step_ref_%s %.0f steps/s\n", tag, ref->tag, f->ref_pm_rate);
+	printf("bench growth_%s_voiding_ref_%s %.0f processes/s\n", tag, ref->tag,
+	       f->ref_void_rate);
+	printf("bench growth_pm_step_%s_vs_%s %.3f x\n", tag, ref->tag,
+	       f->pm_rate / f->ref_pm_rate);
+	printf("bench growth_voiding_%s_vs_%s %.3f x\n", tag, ref->tag,
+	       f->void_rate / f->ref_void_rate);
+}
+
+/* A size as the figures name it: 10e4 for 10,000, else the number. */
+static void size_tag(long n, char *tag, size_t cap)
+{
+	int k = 0;
+	long v = n;
+	while (v >= 10 && v % 10 == 0) {
+		v /= 10;
+		k++;
+	}
+	if (v == 1 && k > 0)
+		snprintf(tag, cap, "10e%d", k);
+	else
+		snprintf(tag, cap, "%ld", n);
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
+			char *s = argv[++i], *end;
+			for (o->nsizes = 0; *s != '\0' && o->nsizes < MAX_SIZES; s = end) {
+				o->sizes[o->nsizes++] = strtol(s, &end, 10);
+				if (*end == ',')
+					end++;
+				else if (*end != '\0')
+					return 1;
+			}
+		} else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+			o->seed = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc)
+			o->steps = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--processes") == 0 && i + 1 < argc)
+			o->processes = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--prune-seconds") == 0 && i + 1 < argc)
+			o->prune_s = strtod(argv[++i], NULL);
+		else if (strcmp(argv[i], "--page-cache-kb") == 0 && i + 1 < argc)
+			page_cache_kb = (int)strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			o->dir = argv[++i];
+		else
+			return 1;
+	}
+	if (o->seed < 1 || o->steps < 3 || o->processes < 1 || o->nsizes < 1 || o->prune_s <= 0)
+		return 1;
+	o->steps -= o->steps % 3;
+	for (int i = 0; i < o->nsizes; i++)
+		if (o->sizes[i] < o->seed || o->sizes[i] % o->seed != 0 ||
+		    (i > 0 && o->sizes[i] <= o->sizes[i - 1]))
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	struct opts o = { .sizes = { 10000, 100000, 1000000 },
+			  .nsizes = 3,
+			  .seed = 2000,
+			  .steps = 30000,
+			  .processes = 5000,
+			  .prune_s = 60 };
+	if (parse(argc, argv, &o) != 0) {
+		fprintf(stderr,
+			"usage: %s [--sizes N,N,... (ascending, multiples of the seed)]"
+			" [--seed K] [--steps S] [--processes P] [--prune-seconds T]"
+			" [--page-cache-kb KB] [--dir DIR]\n",
+			prog);
+		return 2;
+	}
+	progress = isatty(2);
+	char tmp[32], seed_db[512];
+	const char *dir = bench_dir(o.dir, tmp, prog);
+	if (dir == NULL)
+		return 1;
+	snprintf(seed_db, sizeof(seed_db), "%s/seed.db", dir);
+	unlink(seed_db);
+	note("the seed, %ld processes", o.seed);
+	int status = run_voiding(seed_db, 0, o.seed, o.seed, NULL, NULL, NULL);
+	sqlite3 *db = status == 0 ? db_open(seed_db) : NULL;
+	status = db == NULL || db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0;
+	sqlite3_close(db);
+	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
+	struct figures last = { 0 }, pruned = { 0 };
+	char tag[24], small[24];
+	struct ref ref = { .tag = small, .uses = -1 };
+	size_tag(o.sizes[0], small, sizeof(small));
+	snprintf(ref.path, sizeof(ref.path), "%s/smallest.db", dir);
+	for (int i = 0; status == 0 && i < o.nsizes; i++) {
+		struct figures f = { 0 };
+		size_tag(o.sizes[i], tag, sizeof(tag));
+		status = measure(&o, seed_db, dir, o.sizes[i], tag, &ref, &f);
+		if (progress)
+			fprintf(stderr, "\r\033[K");
+		if (status != 0)
+			break;
+		print_size(tag, &ref, &f);
+		if (f.finished)
+			pruned = f;
+		last = f;
+	}
+	if (status == 0) {
+		/* The largest store's, and the largest whose retention pass ended. */
+		printf("bench growth_bytes_per_process %.0f bytes\n", last.bytes);
+		if (pruned.finished) {
+			printf("bench growth_bytes_per_process_retained %.0f bytes\n",
+			       pruned.retained);
+			printf("bench growth_retention_pass %.1f ms\n", pruned.pass_ms);
+		}
+		printf("bench growth_retention_step_p99 %.2f ms\n", last.pass_p99);
+	}
+	bench_rm_dir(dir, tmp, prog);
+	return status;
+}
