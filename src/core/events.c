@@ -205,6 +205,9 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 			.data = data,
 			.metadata = meta,
 			.recorded_at = now,
+			/* The version read above, under the write lock (see the store's append). */
+			.stream_version =
+			    expected_version != STW_ANY_VERSION ? expected_version + added + 1 : 0,
 		};
 		int64_t pos = 0, sv = 0;
 		rc = STW__S(s, append, &row, &pos, &sv);

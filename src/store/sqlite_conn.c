@@ -177,6 +177,7 @@ static int op_begin(struct stw__store *s)
 	struct sqlite_store *h = handle(s);
 	if (!sqlite3_get_autocommit(h->db))
 		return stw__sqlite_failf(h, STW_EINVAL, "begin: a transaction is open");
+	h->txns++; /* what an earlier transaction remembered is void */
 	return stw__sqlite_exec(h, STW__BEGIN, "begin");
 }
 
@@ -226,6 +227,7 @@ static void overwrite_failed_commit(struct sqlite_store *h)
 static int op_commit(struct stw__store *s)
 {
 	struct sqlite_store *h = handle(s);
+	h->txns++;
 	int rc =
 	    in_txn(h, STW__COMMIT, "commit", STW_ESTORE, "no transaction is open (rolled back)");
 	if (rc != STW_OK && h->wal && sqlite3_get_autocommit(h->db))
