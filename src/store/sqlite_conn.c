@@ -241,6 +241,7 @@ static int op_rollback(struct stw__store *s)
 	struct sqlite_store *h = handle(s);
 	if (sqlite3_get_autocommit(h->db))
 		return STW_OK;
+	h->txns++;
 	return stw__sqlite_exec(h, STW__ROLLBACK, "rollback");
 }
 
@@ -343,14 +344,28 @@ static uint64_t op_undos(struct stw__store *s)
 	return handle(s)->undos;
 }
 
-/* SQLite's data_version: it moves when another connection commits, not for our own commits. */
+/*
+ * SQLite's data_version: it moves when another connection commits, not for
+ * our own commits. Inside a transaction this connection holds the write lock
+ * (BEGIN IMMEDIATE), so no other connection commits until it ends: it is
+ * read once per transaction.
+ */
 static int op_foreign_commits(struct stw__store *s, uint64_t *count)
 {
 	struct sqlite_store *h = handle(s);
+	int open = !sqlite3_get_autocommit(h->db);
+	if (open && h->txns != 0 && h->data_version_txn == h->txns) {
+		*count = (uint64_t)h->data_version;
+		return STW_OK;
+	}
 	int64_t v = 0;
 	int rc =
 	    stw__sqlite_int_or_zero(h, STW__DATA_VERSION, NULL, NULL, 0, "foreign_commits", &v);
 	*count = (uint64_t)v;
+	if (rc == STW_OK && open) {
+		h->data_version_txn = h->txns;
+		h->data_version = v;
+	}
 	return rc;
 }
 

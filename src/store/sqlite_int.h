@@ -145,7 +145,9 @@ struct sqlite_store {
 	struct ckpt *ckpt;         /* NULL: SQLite's own automatic checkpoints */
 	int wal;                   /* the journal mode is WAL (not "memory") */
 	uint64_t undos;            /* rollbacks of transactions (SQLite's own too) and of levels */
-	uint64_t txns;             /* transactions begun and committed through the ops */
+	uint64_t txns;             /* transactions begun and ended through the ops */
+	uint64_t data_version_txn; /* txns when data_version was read in a transaction */
+	int64_t data_version;      /* what it read (op_foreign_commits) */
 	struct head_memo heads[STW__HEAD_MEMOS]; /* heads known to the open transaction */
 	unsigned next_memo;                      /* the memo a new context takes */
 	sqlite3_stmt *st[STW__NSTMT];            /* cached statements, see enum sid */
