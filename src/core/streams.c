@@ -355,6 +355,23 @@ void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *ro
 	evict(c, en);
 }
 
+int stw__streams_version(struct stw_engine *e, const char *context, const char *stream,
+			 int64_t *version)
+{
+	struct stw__streams *c = e->streams;
+	if (c == NULL || (e->store->caps & STW__CAP_FOREIGN_COMMITS) == 0)
+		return 0;
+	forget_undone(e);
+	struct sentry *en = find(c, key_hash(context, stream), context, stream);
+	if (en == NULL || en->big || en->n == 0 || !en->whole)
+		return 0;
+	uint64_t seen = 0;
+	if (STW__S(e->store, foreign_commits, &seen) != STW_OK || seen != en->seen)
+		return 0;
+	*version = en->ev[en->n - 1]->ev.stream_version;
+	return 1;
+}
+
 /*
  * Brings the cached entry of a stream up to date. NULL: the stream is empty
  * (*rc STW_OK, *empty 1), to be read directly (*rc STW_OK), or the read failed.
