@@ -66,7 +66,7 @@ STW_API int stw_svc_emit(struct stw_service_ctx *sc, const char *stream, int64_t
 		.causation_id = sc->cmd->id,
 		.data = data,
 	};
-	int rc = stw__append_in_txn(sc->e, sc->cmd->context, expected_version, &ev, 1, NULL);
+	int rc = stw__append_in_txn(sc->e, sc->cmd->context, expected_version, &ev, 1, NULL, 1);
 	json_decref(data);
 	if (rc == STW_OK)
 		sc->emitted++;

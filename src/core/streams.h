@@ -12,8 +12,13 @@ struct stw__streams;
 int stw__streams_open(struct stw__streams **out, size_t budget);
 void stw__streams_close(struct stw__streams *c);
 
-/* Adds an event just appended (row complete with position and version) to its cached stream. */
-void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *row);
+/*
+ * Adds an event just appended (row complete with position and version) to
+ * its cached stream. data: the event's data, which the cache may keep (it
+ * takes a reference; nobody may change them after), or NULL: row->data is
+ * parsed.
+ */
+void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *row, json_t *data);
 
 /*
  * The version of a stream when the cache knows it for sure (1, *version set):
