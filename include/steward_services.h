@@ -65,9 +65,10 @@ STW_API int stw_svc_read_stream(struct stw_service_ctx *sc, const char *stream, 
 
 /*
  * Emits one event to a stream of the service's context, checked against
- * `expected_version`. `data` is stolen (may be NULL for {}). The event's id is
- * derived from the command id, its correlation id is the command's, and its
- * causation id is the command id.
+ * `expected_version`. `data` is stolen (may be NULL for {}): the engine may
+ * keep it as the event's data (the stream cache), so nothing changes it
+ * after the call. The event's id is derived from the command id, its
+ * correlation id is the command's, and its causation id is the command id.
  */
 STW_API int stw_svc_emit(struct stw_service_ctx *sc, const char *stream, int64_t expected_version,
 			 const char *type, json_t *data) STW_WUR;

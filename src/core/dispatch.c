@@ -66,7 +66,7 @@ STW_API int stw_svc_emit(struct stw_service_ctx *sc, const char *stream, int64_t
 		.causation_id = sc->cmd->id,
 		.data = data,
 	};
-	int rc = stw__append_in_txn(sc->e, sc->cmd->context, expected_version, &ev, 1, NULL);
+	int rc = stw__append_in_txn(sc->e, sc->cmd->context, expected_version, &ev, 1, NULL, 1);
 	json_decref(data);
 	if (rc == STW_OK)
 		sc->emitted++;
@@ -111,17 +111,21 @@ static int handled_elsewhere(struct stw_engine *e, const struct stw_command *cmd
 /*
  * Delivers one command to a service inside the caller's transaction. If the
  * command id is in the dedup table, nothing runs and the recorded outcome is
- * returned (a duplicate delivery). Else the handler runs under a savepoint;
- * its events are kept only if it succeeds, and the outcome is recorded.
- * *outcome receives the command's outcome and err its message ("" if none).
- * The return value is STW_OK unless the delivery itself failed (transient).
+ * returned (a duplicate delivery); `absent` says the caller found it absent
+ * under the write lock it still holds, and the table is not read again.
+ * Else the handler runs under a savepoint; its events are kept only if it
+ * succeeds, and the outcome is recorded. *outcome receives the command's
+ * outcome and err its message ("" if none). The return value is STW_OK
+ * unless the delivery itself failed (transient).
  */
 static int deliver_one(struct stw_engine *e, const struct stw__service *svc,
-		       const struct stw_command *cmd, int *outcome, char *err, size_t errcap)
+		       const struct stw_command *cmd, int absent, int *outcome, char *err,
+		       size_t errcap)
 {
 	struct stw__store *s = e->store;
 	err[0] = '\0';
-	int rc = STW__S(s, dedup_get, cmd->context, cmd->id, outcome, err, errcap);
+	int rc = absent ? STW_ENOTFOUND
+			: STW__S(s, dedup_get, cmd->context, cmd->id, outcome, err, errcap);
 	if (rc == STW_OK) {
 		e->stats.duplicate_deliveries++;
 		rc = STW__S(s, dedup_hit, cmd->context, cmd->id);
@@ -255,7 +259,7 @@ static int dispatch_service(struct stw_engine *e, const struct stw__service *svc
 			.data = data,
 		};
 		char err[512];
-		rc = deliver_one(e, svc, &cmd, &p->outcome, err, sizeof(err));
+		rc = deliver_one(e, svc, &cmd, 0, &p->outcome, err, sizeof(err));
 		json_decref(data);
 		if (rc != STW_OK)
 			break;
@@ -452,6 +456,10 @@ STW_API int stw_execute(struct stw_engine *e, const char *context, const char *t
 	/* A command handled already answers its recorded outcome without writing:
 	 * a client's retry is not a redelivery. */
 	rc = STW__S(e->store, dedup_get, context, id, &outcome, err, sizeof(err));
+	/* Inside a group's transaction on a single-writer store, the write lock
+	 * is held already: what the lookup found stands for the delivery. */
+	int absent = rc == STW_ENOTFOUND && (e->store->caps & STW__CAP_SINGLE_WRITER) != 0 &&
+		     STW__S0(e->store, in_transaction);
 	if (rc == STW_OK) {
 		json_decref(empty);
 		if (outcome != STW_OK)
@@ -467,7 +475,7 @@ STW_API int stw_execute(struct stw_engine *e, const char *context, const char *t
 		json_decref(empty);
 		return stw__store_fail(e, rc, "beginning a command");
 	}
-	rc = deliver_one(e, svc, &cmd, &outcome, err, sizeof(err));
+	rc = deliver_one(e, svc, &cmd, absent, &outcome, err, sizeof(err));
 	json_decref(empty);
 	if (rc == STW_OK) {
 		stw__failpoint(e, "execute.before_commit");

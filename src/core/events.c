@@ -145,7 +145,7 @@ static int all_stored(struct stw_engine *e, const char *context, const char *str
 }
 
 int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expected_version,
-		       const struct stw_event *events, size_t n, int64_t *positions)
+		       const struct stw_event *events, size_t n, int64_t *positions, int given)
 {
 	struct stw__store *s = e->store;
 	if (!stw__valid_name(context))
@@ -162,8 +162,10 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 		if ((rc = check_event(e, &events[i], stream)) != STW_OK)
 			return rc;
 	if (expected_version != STW_ANY_VERSION) {
+		/* A service emits after folding the stream: the cache knows its version. */
 		int64_t v = 0;
-		if ((rc = STW__S(s, stream_version, context, stream, &v)) != STW_OK)
+		if ((!stw__streams_version(e, context, stream, &v) || v != expected_version) &&
+		    (rc = STW__S(s, stream_version, context, stream, &v)) != STW_OK)
 			return stw__store_fail(e, rc, "reading a stream version");
 		if (v != expected_version) {
 			/* A replay of events stored already succeeds whatever the version. */
@@ -205,6 +207,9 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 			.data = data,
 			.metadata = meta,
 			.recorded_at = now,
+			/* The version read above, under the write lock (see the store's append). */
+			.stream_version =
+			    expected_version != STW_ANY_VERSION ? expected_version + added + 1 : 0,
 		};
 		int64_t pos = 0, sv = 0;
 		rc = STW__S(s, append, &row, &pos, &sv);
@@ -221,7 +226,7 @@ int stw__append_in_txn(struct stw_engine *e, const char *context, int64_t expect
 		} else if (rc == STW_OK) {
 			row.position = pos;
 			row.stream_version = sv;
-			stw__streams_appended(e, &row);
+			stw__streams_appended(e, &row, given ? ev->data : NULL);
 		} else if (rc == STW_EEXIST) {
 			/* Stored before, or earlier in this call: a repeat of the same
 			 * event stands for it, other content under its id is refused. */
@@ -250,7 +255,7 @@ STW_API int stw_append(struct stw_engine *e, const char *context, int64_t expect
 	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning an append");
-	rc = stw__append_in_txn(e, context, expected_version, events, n, positions);
+	rc = stw__append_in_txn(e, context, expected_version, events, n, positions, 0);
 	if (rc == STW_OK) {
 		rc = stw__commit(e);
 		if (rc != STW_OK)
@@ -345,7 +350,7 @@ STW_API int stw_append_batch(struct stw_engine *e, const char *context,
 	size_t at = 0;
 	for (size_t g = 0; g < ngroups && rc == STW_OK; g++) {
 		rc = stw__append_in_txn(e, context, groups[g].expected_version, groups[g].events,
-					groups[g].n, positions ? positions + at : NULL);
+					groups[g].n, positions ? positions + at : NULL, 0);
 		if (rc != STW_OK && failed != NULL && rc != STW_ESTORE && rc != STW_EBUSY &&
 		    rc != STW_ENOMEM)
 			*failed = (long)g;

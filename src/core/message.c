@@ -7,6 +7,17 @@
 
 #include <string.h>
 
+/*
+ * Parses stored JSON text (NULL: {}). The empty object, which most events'
+ * metadata is, is made without the parser: the same value.
+ */
+static json_t *load_object(const char *text, json_error_t *jerr)
+{
+	if (text == NULL || strcmp(text, "{}") == 0)
+		return json_object();
+	return json_loads(text, 0, jerr);
+}
+
 int stw__event_from_row(struct stw_engine *e, const struct stw__event_row *row,
 			struct stw_event *ev)
 {
@@ -22,8 +33,8 @@ int stw__event_from_row(struct stw_engine *e, const struct stw__event_row *row,
 		.causation_id = row->causation_id,
 		.recorded_at = row->recorded_at,
 	};
-	ev->data = json_loads(row->data ? row->data : "{}", 0, &jerr);
-	ev->metadata = json_loads(row->metadata ? row->metadata : "{}", 0, &jerr);
+	ev->data = load_object(row->data, &jerr);
+	ev->metadata = load_object(row->metadata, &jerr);
 	if (ev->data == NULL || ev->metadata == NULL) {
 		stw__event_release(ev);
 		return stw__fail(e, STW_ESTORE, "stored event %s has malformed JSON", row->id);

@@ -135,7 +135,7 @@ static int append_answer(struct stw_engine *e, const struct stw_command *cmd, js
 		}
 		if (ev.correlation_id == NULL)
 			ev.correlation_id = cmd->correlation_id;
-		int rc = stw__append_in_txn(e, cmd->context, expected, &ev, 1, NULL);
+		int rc = stw__append_in_txn(e, cmd->context, expected, &ev, 1, NULL, 0);
 		if (rc != STW_OK)
 			return rc;
 	}

@@ -208,8 +208,12 @@ static size_t len0(const char *s)
 	return s ? strlen(s) + 1 : 0;
 }
 
-/* A cached copy of a stored event, parsed; NULL with *rc set on failure. */
-static struct sevent *copy_row(struct stw_engine *e, const struct stw__event_row *row, int *rc)
+/*
+ * A cached copy of a stored event, parsed (data: its data already parsed, a
+ * reference taken; NULL: parsed from the row); NULL with *rc set on failure.
+ */
+static struct sevent *copy_row(struct stw_engine *e, const struct stw__event_row *row, json_t *data,
+			       int *rc)
 {
 	size_t n = len0(row->context) + len0(row->id) + len0(row->type) + len0(row->stream) +
 		   len0(row->correlation_id) + len0(row->causation_id);
@@ -218,9 +222,16 @@ static struct sevent *copy_row(struct stw_engine *e, const struct stw__event_row
 		*rc = stw__fail(e, STW_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if ((*rc = stw__event_from_row(e, row, &se->ev)) != STW_OK) {
+	struct stw__event_row parse = *row;
+	if (data != NULL)
+		parse.data = NULL; /* the empty object, for nothing */
+	if ((*rc = stw__event_from_row(e, &parse, &se->ev)) != STW_OK) {
 		free(se);
 		return NULL;
+	}
+	if (data != NULL) {
+		json_decref(se->ev.data);
+		se->ev.data = json_incref(data);
 	}
 	char *at = se->text;
 	se->ev.context = put(&at, row->context);
@@ -275,7 +286,7 @@ static int fill_cb(const struct stw__event_row *row, void *ud)
 		f->rc = stw__fail(f->e, STW_ENOMEM, "out of memory");
 		return 1;
 	}
-	struct sevent *se = copy_row(f->e, row, &f->rc);
+	struct sevent *se = copy_row(f->e, row, NULL, &f->rc);
 	if (se == NULL)
 		return 1;
 	en->ev[en->n++] = se;
@@ -327,7 +338,7 @@ static void evict(struct stw__streams *c, struct sentry *keep)
 		drop(c, c->lru.prev);
 }
 
-void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *row)
+void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *row, json_t *data)
 {
 	struct stw__streams *c = e->streams;
 	if (c == NULL)
@@ -344,7 +355,8 @@ void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *ro
 	int rc = STW_OK;
 	struct sevent *se = NULL;
 	if (en->bytes + sizeof *se + strlen(row->data) + strlen(row->metadata) > c->budget / 4 ||
-	    (en->n == en->cap && grow(en) != STW_OK) || (se = copy_row(e, row, &rc)) == NULL) {
+	    (en->n == en->cap && grow(en) != STW_OK) ||
+	    (se = copy_row(e, row, data, &rc)) == NULL) {
 		drop(c, en); /* read again, and found too big, the next time */
 		return;
 	}
@@ -353,6 +365,23 @@ void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *ro
 	c->bytes += se->bytes;
 	e->stats.stream_events_parsed++;
 	evict(c, en);
+}
+
+int stw__streams_version(struct stw_engine *e, const char *context, const char *stream,
+			 int64_t *version)
+{
+	struct stw__streams *c = e->streams;
+	if (c == NULL || (e->store->caps & STW__CAP_FOREIGN_COMMITS) == 0)
+		return 0;
+	forget_undone(e);
+	struct sentry *en = find(c, key_hash(context, stream), context, stream);
+	if (en == NULL || en->big || en->n == 0 || !en->whole)
+		return 0;
+	uint64_t seen = 0;
+	if (STW__S(e->store, foreign_commits, &seen) != STW_OK || seen != en->seen)
+		return 0;
+	*version = en->ev[en->n - 1]->ev.stream_version;
+	return 1;
 }
 
 /*

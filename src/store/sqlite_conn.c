@@ -177,6 +177,7 @@ static int op_begin(struct stw__store *s)
 	struct sqlite_store *h = handle(s);
 	if (!sqlite3_get_autocommit(h->db))
 		return stw__sqlite_failf(h, STW_EINVAL, "begin: a transaction is open");
+	h->txns++; /* what an earlier transaction remembered is void */
 	return stw__sqlite_exec(h, STW__BEGIN, "begin");
 }
 
@@ -226,6 +227,7 @@ static void overwrite_failed_commit(struct sqlite_store *h)
 static int op_commit(struct stw__store *s)
 {
 	struct sqlite_store *h = handle(s);
+	h->txns++;
 	int rc =
 	    in_txn(h, STW__COMMIT, "commit", STW_ESTORE, "no transaction is open (rolled back)");
 	if (rc != STW_OK && h->wal && sqlite3_get_autocommit(h->db))
@@ -239,6 +241,7 @@ static int op_rollback(struct stw__store *s)
 	struct sqlite_store *h = handle(s);
 	if (sqlite3_get_autocommit(h->db))
 		return STW_OK;
+	h->txns++;
 	return stw__sqlite_exec(h, STW__ROLLBACK, "rollback");
 }
 
@@ -341,14 +344,28 @@ static uint64_t op_undos(struct stw__store *s)
 	return handle(s)->undos;
 }
 
-/* SQLite's data_version: it moves when another connection commits, not for our own commits. */
+/*
+ * SQLite's data_version: it moves when another connection commits, not for
+ * our own commits. Inside a transaction this connection holds the write lock
+ * (BEGIN IMMEDIATE), so no other connection commits until it ends: it is
+ * read once per transaction.
+ */
 static int op_foreign_commits(struct stw__store *s, uint64_t *count)
 {
 	struct sqlite_store *h = handle(s);
+	int open = !sqlite3_get_autocommit(h->db);
+	if (open && h->txns != 0 && h->data_version_txn == h->txns) {
+		*count = (uint64_t)h->data_version;
+		return STW_OK;
+	}
 	int64_t v = 0;
 	int rc =
 	    stw__sqlite_int_or_zero(h, STW__DATA_VERSION, NULL, NULL, 0, "foreign_commits", &v);
 	*count = (uint64_t)v;
+	if (rc == STW_OK && open) {
+		h->data_version_txn = h->txns;
+		h->data_version = v;
+	}
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <steward.h>
 
 #include <stdio.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------ */
 /* Events                                                                   */
@@ -106,13 +107,53 @@ static int where_cb(const struct stw__event_row *row, void *ud)
 }
 
 /*
+ * The head of a context for an append in the caller's transaction. The write
+ * lock is held from the transaction's begin to its end, and only appends move
+ * a head, so the head read once stays known until the transaction ends or
+ * anything in it is rolled back (the handle's txns and undos move then): a
+ * memo per context, counted on by the appends that follow.
+ */
+static struct head_memo *head_memo(struct sqlite_store *h, const char *context)
+{
+	for (int i = 0; i < STW__HEAD_MEMOS; i++) {
+		struct head_memo *m = &h->heads[i];
+		if (m->txn == h->txns && m->undos == h->undos && strcmp(m->context, context) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+static void head_remember(struct sqlite_store *h, const char *context, int64_t head)
+{
+	if (strlen(context) >= sizeof(h->heads[0].context))
+		return;
+	struct head_memo *m = head_memo(h, context);
+	if (m == NULL) {
+		m = &h->heads[h->next_memo++ % STW__HEAD_MEMOS];
+		snprintf(m->context, sizeof(m->context), "%s", context);
+		m->txn = h->txns;
+		m->undos = h->undos;
+	}
+	m->head = head;
+}
+
+static void head_forget(struct sqlite_store *h, const char *context)
+{
+	struct head_memo *m = head_memo(h, context);
+	if (m != NULL)
+		m->txn = 0;
+}
+
+/*
  * Appends one event. The context head and the stream version are read off
  * the log (the largest position of the context, the largest version of the
  * stream: one probe each at the end of an index; the write lock is held, so
- * nothing can interleave), and the event is inserted one past both. Nothing
- * else is written, so an insert refused (an id stored already, caught by its
- * unique index: STW_EEXIST) leaves nothing behind. Outside the caller's
- * transaction the append runs in its own.
+ * nothing can interleave), and the event is inserted one past both. Inside
+ * the caller's transaction the head is read once (head_memo), and a stream
+ * version the caller gives (row->stream_version, read in this transaction)
+ * is taken as it is. Nothing else is written, so an insert refused (an id
+ * stored already, caught by its unique index: STW_EEXIST) leaves nothing
+ * behind. Outside the caller's transaction the append runs in its own.
  */
 static int op_append(struct stw__store *s, const struct stw__event_row *row, int64_t *position,
 		     int64_t *stream_version)
@@ -129,15 +170,20 @@ static int op_append(struct stw__store *s, const struct stw__event_row *row, int
 	int64_t head = 0, ver = 0;
 	struct where where = { "", 0 };
 	sqlite3_stmt *st;
+	const struct head_memo *memo = own ? NULL : head_memo(h, row->context);
 
 	if (own && (rc = stw__sqlite_exec(h, STW__BEGIN, "append")) != STW_OK)
 		return rc;
 
-	if ((rc = stw__sqlite_int_or_zero(h, STW__HEAD, row->context, NULL, 1, "append", &head)) !=
-	    STW_OK)
+	if (memo != NULL)
+		head = memo->head;
+	else if ((rc = stw__sqlite_int_or_zero(h, STW__HEAD, row->context, NULL, 1, "append",
+					       &head)) != STW_OK)
 		goto out;
-	if ((rc = stw__sqlite_int_or_zero(h, STW__STREAM_VERSION, row->context, row->stream, 2,
-					  "append", &ver)) != STW_OK)
+	if (!own && row->stream_version > 0)
+		ver = row->stream_version - 1;
+	else if ((rc = stw__sqlite_int_or_zero(h, STW__STREAM_VERSION, row->context, row->stream, 2,
+					       "append", &ver)) != STW_OK)
 		goto out;
 
 	st = h->st[STW__EVENT_INSERT];
@@ -167,6 +213,10 @@ out:
 			rc = stw__sqlite_exec(h, STW__COMMIT, "append");
 		if (rc != STW_OK && !sqlite3_get_autocommit(h->db))
 			(void)stw__sqlite_exec(h, STW__ROLLBACK, "append");
+	} else if (rc == STW_OK) {
+		head_remember(h, row->context, head + 1);
+	} else {
+		head_forget(h, row->context);
 	}
 	if (rc == STW_OK) {
 		if (position != NULL)

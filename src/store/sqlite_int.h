@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include <sqlite3.h>
+#include <steward.h>
 
 #include "store/store.h"
 
@@ -122,6 +123,20 @@ enum sid {
 /* The background checkpointer (sqlite_ckpt.c). */
 struct ckpt;
 
+/*
+ * The head of a context as the open transaction left it (see op_append in
+ * sqlite_events.c): read once per transaction, then counted on.
+ */
+struct head_memo {
+	uint64_t txn;   /* the handle's txns when read; 0: empty */
+	uint64_t undos; /* the handle's undos then: a rollback since voids it */
+	int64_t head;
+	char context[STW_MAX_NAME];
+};
+
+/* Heads remembered at once: the contexts one round appends to. */
+#define STW__HEAD_MEMOS 4
+
 /* The handle. */
 struct sqlite_store {
 	struct stw__store base;    /* first: the handle is a struct stw__store */
@@ -130,10 +145,15 @@ struct sqlite_store {
 	struct ckpt *ckpt;         /* NULL: SQLite's own automatic checkpoints */
 	int wal;                   /* the journal mode is WAL (not "memory") */
 	uint64_t undos;            /* rollbacks of transactions (SQLite's own too) and of levels */
-	sqlite3_stmt *st[STW__NSTMT];         /* cached statements, see enum sid */
-	sqlite3_stmt *list[STW__LQ_VARIANTS]; /* list_instances, by STW__LQ_* mask */
-	sqlite3_stmt *history_chunk;          /* STW__HISTORY_CHUNK rows in one INSERT */
-	char err[512];                        /* the last failure's message */
+	uint64_t txns;             /* transactions begun and ended through the ops */
+	uint64_t data_version_txn; /* txns when data_version was read in a transaction */
+	int64_t data_version;      /* what it read (op_foreign_commits) */
+	struct head_memo heads[STW__HEAD_MEMOS]; /* heads known to the open transaction */
+	unsigned next_memo;                      /* the memo a new context takes */
+	sqlite3_stmt *st[STW__NSTMT];            /* cached statements, see enum sid */
+	sqlite3_stmt *list[STW__LQ_VARIANTS];    /* list_instances, by STW__LQ_* mask */
+	sqlite3_stmt *history_chunk;             /* STW__HISTORY_CHUNK rows in one INSERT */
+	char err[512];                           /* the last failure's message */
 };
 
 /* The handle of a store of this backend. */

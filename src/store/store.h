@@ -346,8 +346,12 @@ struct stw__store_ops {
 			      int64_t *version);
 	/*
 	 * Inserts an event at the next position of its context and the next
-	 * version of its stream (both gap-free, assigned here; row->position and
-	 * row->stream_version are ignored) and returns them. Ids are unique across
+	 * version of its stream (both gap-free, assigned here; row->position is
+	 * ignored) and returns them. Inside the caller's transaction, a
+	 * row->stream_version above 0 is the version the caller found the
+	 * event's stream at in this transaction, plus one: a single-writer store
+	 * may take it instead of reading the version again (nothing else writes
+	 * meanwhile); 0 always has the store read it. Ids are unique across
 	 * the store: a duplicate id fails with STW_EEXIST (the message names
 	 * where the stored copy is). Locks the context's head until the
 	 * transaction ends: positions commit in order.

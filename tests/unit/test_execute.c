@@ -288,6 +288,35 @@ static void test_group_commit(void **state)
 	json_decref(b);
 }
 
+/*
+ * The events a service emits join the stream cache with the data it gave
+ * (not parsed from the text written): a read through the cache hands the
+ * same events as a read from the store by an engine without the cache.
+ */
+static void test_emitted_events_cached_as_stored(void **state)
+{
+	struct fx_world *f = *state;
+	struct fx_shop s = { .emit = 2 };
+	assert_int_equal(stw_register_service(f->e, "Shop", fx_shop_handler, &s), STW_OK);
+	json_t *a = json_pack("{s:s}", "order", "o-a");
+	assert_int_equal(stw_execute(f->e, "Shop", "Ship", a, "cmd-a", NULL, NULL), STW_OK);
+	assert_int_equal(stw_execute(f->e, "Shop", "Ship", a, "cmd-b", NULL, NULL), STW_OK);
+	json_decref(a);
+	struct fx_recs cached = { 0 }, fresh = { 0 };
+	int64_t v = 0;
+	assert_int_equal(stw_read_stream(f->e, "Shop", "shipment-o-a", fx_record_cb, &cached, &v),
+			 STW_OK);
+	assert_int_equal(v, 4);
+	struct stw_options o = { .stream_cache_kb = -1 };
+	struct stw_engine *other = NULL;
+	assert_stw_ok(NULL, fx_open(f, NULL, &o, &other));
+	assert_int_equal(stw_read_stream(other, "Shop", "shipment-o-a", fx_record_cb, &fresh, &v),
+			 STW_OK);
+	assert_int_equal(fresh.n, 4);
+	assert_memory_equal(&cached, &fresh, sizeof(cached));
+	stw_close(other);
+}
+
 /* stw_rollback (and stw_close with a group open) undoes every call of the group. */
 static void test_group_rollback(void **state)
 {
@@ -348,6 +377,7 @@ int main(void)
 		T(test_execute_reentry_refused),
 		T(test_register_service_rules),
 		T(test_group_commit),
+		T(test_emitted_events_cached_as_stored),
 		T(test_group_rollback),
 		T(test_group_misuse),
 	};

@@ -641,6 +641,54 @@ static void test_head_and_version_from_the_log(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 5);
 }
 
+/*
+ * Inside a transaction the head of a context is read once and counted on by
+ * the appends that follow; anything rolled back (a level, or the whole
+ * transaction) makes the next append read it again, so positions stay
+ * gap-free. A stream version the caller gives is taken as it is inside a
+ * transaction, and read again outside one.
+ */
+static void test_head_remembered_in_a_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__store *s = f->s;
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "X", "x1", "A", 1, 1);
+	append_ok(s, "Y", "y1", "A", 1, 1);
+	append_ok(s, "X", "x2", "A", 2, 2);
+	assert_int_equal(STW__S0(s, savepoint), STW_OK);
+	append_ok(s, "X", "x3", "B", 3, 1);
+	assert_int_equal(STW__S0(s, rollback_to), STW_OK);
+	append_ok(s, "X", "x4", "B", 3, 1);
+	assert_int_equal(STW__S0(s, savepoint), STW_OK);
+	append_ok(s, "X", "x5", "B", 4, 2);
+	assert_int_equal(STW__S0(s, release), STW_OK);
+	struct stw__event_row r = ev("X", "x6", "A");
+	r.stream_version = 3;
+	int64_t pos = 0, ver = 0;
+	assert_int_equal(STW__S(s, append, &r, &pos, &ver), STW_OK);
+	assert_int_equal(pos, 5);
+	assert_int_equal(ver, 3);
+	assert_int_equal(STW__S0(s, rollback), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_events"), 0);
+
+	/* After a rollback, and after a commit, the head is read again. */
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "X", "x1", "A", 1, 1);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	raw_exec(f->path, "INSERT INTO stw_events VALUES ('X', 2, 'planted', 'T', 'A', 2, "
+			  "NULL, NULL, '{}', '{}', 0)");
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	append_ok(s, "X", "x2", "A", 3, 3);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	/* Outside a transaction a given version is not taken: the store reads it. */
+	r = ev("X", "x3", "A");
+	r.stream_version = 1;
+	assert_int_equal(STW__S(s, append, &r, &pos, &ver), STW_OK);
+	assert_int_equal(pos, 4);
+	assert_int_equal(ver, 4);
+}
+
 /* The page cache is SQLite's default (2,000 KiB) unless cache_kb sets it. */
 static void test_cache_kb(void **state)
 {
@@ -694,6 +742,7 @@ int main(void)
 		T(test_open_migrates_schema_8),
 		T(test_open_failures),
 		T(test_head_and_version_from_the_log),
+		T(test_head_remembered_in_a_transaction),
 		T(test_cache_kb),
 		T(test_errmsg_on_failure),
 #undef T

@@ -173,6 +173,33 @@ static void test_stream_cache_sees_other_engines(void **state)
 }
 
 /*
+ * An append's expected version is taken from the cache only while the cache
+ * holds the whole stream: after another engine's commit to it, the version
+ * read before is refused (a cache that vouched for it would have the store
+ * refuse the event's version instead, as an unknown duplicate).
+ */
+static void test_stream_cache_and_expected_version(void **state)
+{
+	struct fx_world *f = *state;
+	struct stw_event ev = fx_event("Added", "a", NULL);
+	struct stw_engine *other = NULL;
+	struct fx_recs rs;
+	assert_stw_ok(NULL, fx_open(f, NULL, NULL, &other));
+	assert_int_equal(stw_append(f->e, "Sales", 0, &ev, 1, NULL), STW_OK);
+	assert_int_equal(read_all(f->e, "a", &rs), 1);
+	assert_int_equal(stw_append(other, "Sales", 1, &ev, 1, NULL), STW_OK);
+	/* Cached at version 1, the stream is at 2. */
+	assert_int_equal(stw_append(f->e, "Sales", 1, &ev, 1, NULL), STW_ECONFLICT);
+	assert_int_equal(stw_append(f->e, "Sales", 2, &ev, 1, NULL), STW_OK);
+	/* Cached whole at version 3, its own append included. */
+	assert_int_equal(read_all(f->e, "a", &rs), 3);
+	assert_int_equal(stw_append(f->e, "Sales", 2, &ev, 1, NULL), STW_ECONFLICT);
+	assert_int_equal(stw_append(f->e, "Sales", 3, &ev, 1, NULL), STW_OK);
+	assert_int_equal(read_all(other, "a", &rs), 4);
+	stw_close(other);
+}
+
+/*
  * Events this engine appends to a cached stream join its entry as they are
  * appended: while no other connection commits, reading the stream asks the
  * store nothing (on a store that can tell), and hands the same events as a
@@ -325,6 +352,7 @@ int main(void)
 		T(test_stream_cache_parses_new_events_only),
 		T(test_stream_cache_forgets_rolled_back_events),
 		T(test_stream_cache_sees_other_engines),
+		T(test_stream_cache_and_expected_version),
 		T(test_stream_cache_keeps_own_appends),
 		T(test_stream_cache_append_during_fold),
 		T(test_stream_cache_nested_reads),
