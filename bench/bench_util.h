@@ -38,6 +38,17 @@ static inline long long bench_wall_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The system clock `ms` from now, as pthread_cond_timedwait takes it by default. */
+static inline struct timespec bench_realtime_in(long ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long long ns = ts.tv_nsec + (ms % 1000) * 1000000LL;
+	ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
+	ts.tv_nsec = (long)(ns % 1000000000LL);
+	return ts;
+}
+
 /* A line of /proc/PID/status (pid 0: this process's) in kB (VmRSS, VmHWM), or -1. */
 static inline long bench_pid_kb(int pid, const char *key)
 {
