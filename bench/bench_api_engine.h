@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <steward.h>
 #include <voiding.h>
@@ -130,15 +131,30 @@ static inline int bench_api_engine_item(struct bench_api_engine *b, const char *
 	return rc;
 }
 
+/* Waits (up to a minute) until the worker finds nothing left to do. */
+static inline void bench_api_engine_settle(struct bench_api_engine *b)
+{
+	for (double end = bench_now_s() + 60; bench_now_s() < end;) {
+		pthread_mutex_lock(&b->lock);
+		int idle = b->idle;
+		pthread_mutex_unlock(&b->lock);
+		if (idle)
+			return;
+		usleep(20 * 1000);
+	}
+}
+
 /*
  * Makes items of `workload` for `seconds`, BENCH_API_GROUP to a commit, the
  * worker stepping meanwhile. Returns the items made per second, or -1 after
- * printing why.
+ * printing why; *cpu_s is the processor time this process used per item, in
+ * seconds, both threads, from the start until the worker has caught up.
  */
 static inline double bench_api_engine_run(struct bench_api_engine *b, const char *workload, int tag,
-					  double seconds, const char *prog)
+					  double seconds, double *cpu_s, const char *prog)
 {
 	long n = 0;
+	double cpu0 = bench_pid_cpu_s(0);
 	double t0 = bench_now_s(), end = t0 + seconds, now = t0;
 	while (now < end) {
 		int rc = stw_begin(b->api), begun = rc == STW_OK;
@@ -159,20 +175,10 @@ static inline double bench_api_engine_run(struct bench_api_engine *b, const char
 		pthread_mutex_unlock(&b->lock);
 		now = bench_now_s();
 	}
-	return (double)n / (now - t0);
-}
-
-/* Waits (up to a minute) until the worker finds nothing left to do. */
-static inline void bench_api_engine_settle(struct bench_api_engine *b)
-{
-	for (double end = bench_now_s() + 60; bench_now_s() < end;) {
-		pthread_mutex_lock(&b->lock);
-		int idle = b->idle;
-		pthread_mutex_unlock(&b->lock);
-		if (idle)
-			return;
-		usleep(20 * 1000);
-	}
+	double rate = (double)n / (now - t0);
+	bench_api_engine_settle(b);
+	*cpu_s = (bench_pid_cpu_s(0) - cpu0) / (double)n;
+	return rate;
 }
 
 /* Stops the worker and closes both engines. Returns the worker's failed rounds. */

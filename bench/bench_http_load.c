@@ -35,7 +35,11 @@
  * `bench api_<workload>` (items per second), `_latency_p50` and `_p99` (ms),
  * then, once the daemon has stopped, `bench api_<workload>_engine`, the
  * engine alone making the same items for as long in this process
- * (bench_api_engine.h), and `_vs_engine`, the ratio of the two.
+ * (bench_api_engine.h), and `_vs_engine`, the ratio of the two; and the
+ * processor time per item, all threads, from the run's start until the
+ * worker has caught up: the daemon's (`_cpu_per_item`) and this process's
+ * in the engine's run (`_engine_cpu_per_item`), which a machine shared with
+ * other work changes less than the rates.
  *
  * The target (defect 3 of the daemon's hardening): no write fails or waits
  * for long because another engine of the daemon holds the database's write
@@ -349,11 +353,13 @@ static void report(const char *workload, int n, struct tally *t, double seconds)
 struct api_figures {
 	int kept;
 	double rate, p50, p99; /* answers per second; ms */
+	double cpu_s;          /* the daemon's processor time per answer (see api_report) */
 };
 
-static void api_keep(struct api_figures *a, struct tally *t, double seconds)
+static void api_keep(struct api_figures *a, struct tally *t, double seconds, double cpu_s)
 {
 	a->kept = 1;
+	a->cpu_s = t->n > 0 ? cpu_s / (double)t->n : 0;
 	a->rate = (double)t->n / seconds;
 	a->p50 = bench_percentile(t->lat, t->n, 50);
 	a->p99 = bench_percentile(t->lat, t->n, 99);
@@ -378,7 +384,8 @@ static int api_report(const struct api_figures *api, const char *const *workload
 		if (!api[w].kept)
 			continue;
 		bench_api_engine_settle(&b);
-		double rate = bench_api_engine_run(&b, workloads[w], w, seconds, prog);
+		double cpu = 0;
+		double rate = bench_api_engine_run(&b, workloads[w], w, seconds, &cpu, prog);
 		if (rate <= 0) {
 			status = -1;
 			continue;
@@ -389,6 +396,8 @@ static int api_report(const struct api_figures *api, const char *const *workload
 		printf("bench api_%s_latency_p99 %.2f ms\n", x, api[w].p99);
 		printf("bench api_%s_engine %.0f %s/s\n", x, rate, x);
 		printf("bench api_%s_vs_engine %.3f x\n", x, api[w].rate / rate);
+		printf("bench api_%s_cpu_per_item %.1f us\n", x, api[w].cpu_s * 1e6);
+		printf("bench api_%s_engine_cpu_per_item %.1f us\n", x, cpu * 1e6);
 	}
 	if (bench_api_engine_stop(&b, prog) != 0)
 		status = -1;
@@ -467,16 +476,20 @@ int main(int argc, char **argv)
 			settle(&d);
 			double c0, r0;
 			commits(&d, &c0, &r0);
+			double cpu0 = bench_pid_cpu_s((int)d.pid);
 			if (drive(&r, ns[i], seconds) != 0) {
 				fprintf(stderr, "%s: out of memory or descriptors\n", prog);
 				status = 1;
 			}
 			commits(&d, &r.t.commits, &r.t.committed);
+			if (ns[i] == API_CLIENTS)
+				settle(&d);
+			double cpu = bench_pid_cpu_s((int)d.pid) - cpu0;
 			r.t.commits -= c0;
 			r.t.committed -= r0;
 			report(workloads[w], ns[i], &r.t, seconds);
 			if (ns[i] == API_CLIENTS)
-				api_keep(&api[w], &r.t, seconds);
+				api_keep(&api[w], &r.t, seconds, cpu);
 			s5xx += r.t.s5xx;
 			for (size_t k = 0; k < r.t.n; k++)
 				longest = r.t.lat[k] > longest ? r.t.lat[k] : longest;
