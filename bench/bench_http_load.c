@@ -28,6 +28,19 @@
  * waits longer than the run has no latency of its own). Between two runs
  * the worker is let catch up (its cursor lag back to 0, read from /readyz).
  *
+ * Each run also prints `_group_avg`, the requests per commit of the API's
+ * group commit during the run (read from /metrics before and after).
+ *
+ * The API's figures (issue 18): with 64 clients, one item per request,
+ * `bench api_<workload>` (items per second), `_latency_p50` and `_p99` (ms),
+ * then, once the daemon has stopped, `bench api_<workload>_engine`, the
+ * engine alone making the same items for as long in this process
+ * (bench_api_engine.h), and `_vs_engine`, the ratio of the two; and the
+ * processor time per item, all threads, from the run's start until the
+ * worker has caught up: the daemon's (`_cpu_per_item`) and this process's
+ * in the engine's run (`_engine_cpu_per_item`), which a machine shared with
+ * other work changes less than the rates.
+ *
  * The target (defect 3 of the daemon's hardening): no write fails or waits
  * for long because another engine of the daemon holds the database's write
  * lock: no 5xx, and no request older than 5 s, answered or not
@@ -44,6 +57,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "bench_api_engine.h"
 #include "bench_http.h"
 #include "bench_util.h"
 
@@ -68,7 +82,8 @@ struct client {
 };
 
 struct tally {
-	double *lat; /* ms, one per answer */
+	double *lat;               /* ms, one per answer */
+	double commits, committed; /* the API's group commits during the run and their requests */
 	size_t n, cap;
 	long s5xx, s500, other; /* 5xx answers, 500 among them, answers neither 2xx nor 5xx */
 	long conn_errors;
@@ -282,6 +297,27 @@ static void settle(const struct bench_daemon *d)
 	fprintf(stderr, "%s: the worker did not catch up within a minute\n", prog);
 }
 
+/* The API's commits and the requests in them so far, from /metrics; 0 when it does not answer. */
+static void commits(const struct bench_daemon *d, double *commits, double *committed)
+{
+	static char buf[65536];
+	char req[256];
+	int len = snprintf(req, sizeof(req),
+			   "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n", d->auth);
+	const char *why;
+	static const char *const names[] = { "\nsteward_api_commits_total ",
+					     "\nsteward_api_committed_requests_total " };
+	double *out[] = { commits, committed };
+	*commits = *committed = 0;
+	if (bench_http_once(NULL, d->port, req, (size_t)len, buf, sizeof(buf), 5, &why) != 200)
+		return;
+	for (int i = 0; i < 2; i++) {
+		const char *p = strstr(buf, names[i]);
+		if (p != NULL)
+			*out[i] = strtod(p + strlen(names[i]), NULL);
+	}
+}
+
 static void report(const char *workload, int n, struct tally *t, double seconds)
 {
 	char name[64];
@@ -301,11 +337,71 @@ static void report(const char *workload, int n, struct tally *t, double seconds)
 	printf("bench %s_500 %ld answers\n", name, t->s500);
 	printf("bench %s_conn_errors %ld connections\n", name, t->conn_errors);
 	printf("bench %s_pending_max %.2f ms\n", name, t->pending_max);
+	printf("bench %s_group_avg %.1f requests\n", name,
+	       t->commits > 0 ? t->committed / t->commits : 0);
 	if (t->other > 0)
 		fprintf(stderr, "%s: %s: %ld answers neither 2xx nor 5xx, the first: %s\n", prog,
 			name, t->other, t->first_other);
 	if (t->s5xx > 0)
 		fprintf(stderr, "%s: %s: the first 5xx: %s\n", prog, name, t->first_5xx);
+}
+
+/* The clients of the API's figures: one item per request, 64 at once. */
+#define API_CLIENTS 64
+
+/* A workload's figures with API_CLIENTS clients. */
+struct api_figures {
+	int kept;
+	double rate, p50, p99; /* answers per second; ms */
+	double cpu_s;          /* the daemon's processor time per answer (see api_report) */
+};
+
+static void api_keep(struct api_figures *a, struct tally *t, double seconds, double cpu_s)
+{
+	a->kept = 1;
+	a->cpu_s = t->n > 0 ? cpu_s / (double)t->n : 0;
+	a->rate = (double)t->n / seconds;
+	a->p50 = bench_percentile(t->lat, t->n, 50);
+	a->p99 = bench_percentile(t->lat, t->n, 99);
+}
+
+/*
+ * Prints the API's lines: each workload's rate and latency with 64
+ * clients, the rate of the engine alone making the same items for as long
+ * (bench_api_engine.h, on DIR/engine.db, once the daemon has stopped), and
+ * the ratio of the two. Returns 0, or -1 when the engine alone failed.
+ */
+static int api_report(const struct api_figures *api, const char *const *workloads, double seconds,
+		      const char *dir)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/engine.db", dir);
+	struct bench_api_engine b;
+	if (bench_api_engine_start(&b, db, prog) != 0)
+		return -1;
+	int status = 0;
+	for (int w = 0; w < 2; w++) {
+		if (!api[w].kept)
+			continue;
+		bench_api_engine_settle(&b);
+		double cpu = 0;
+		double rate = bench_api_engine_run(&b, workloads[w], w, seconds, &cpu, prog);
+		if (rate <= 0) {
+			status = -1;
+			continue;
+		}
+		const char *x = workloads[w];
+		printf("bench api_%s %.0f %s/s\n", x, api[w].rate, x);
+		printf("bench api_%s_latency_p50 %.2f ms\n", x, api[w].p50);
+		printf("bench api_%s_latency_p99 %.2f ms\n", x, api[w].p99);
+		printf("bench api_%s_engine %.0f %s/s\n", x, rate, x);
+		printf("bench api_%s_vs_engine %.3f x\n", x, api[w].rate / rate);
+		printf("bench api_%s_cpu_per_item %.1f us\n", x, api[w].cpu_s * 1e6);
+		printf("bench api_%s_engine_cpu_per_item %.1f us\n", x, cpu * 1e6);
+	}
+	if (bench_api_engine_stop(&b, prog) != 0)
+		status = -1;
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -366,6 +462,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "%s: daemon pid %d on port %d\n", prog, (int)d.pid, d.port);
 	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 	static const char *const workloads[] = { "commands", "events" };
+	struct api_figures api[2] = { { 0 } };
 	int tag = 0;
 	long s5xx = 0;
 	double longest = 0; /* ms, answered or not */
@@ -377,11 +474,22 @@ int main(int argc, char **argv)
 					 .tag = tag++,
 					 .customers = customers };
 			settle(&d);
+			double c0, r0;
+			commits(&d, &c0, &r0);
+			double cpu0 = bench_pid_cpu_s((int)d.pid);
 			if (drive(&r, ns[i], seconds) != 0) {
 				fprintf(stderr, "%s: out of memory or descriptors\n", prog);
 				status = 1;
 			}
+			commits(&d, &r.t.commits, &r.t.committed);
+			if (ns[i] == API_CLIENTS)
+				settle(&d);
+			double cpu = bench_pid_cpu_s((int)d.pid) - cpu0;
+			r.t.commits -= c0;
+			r.t.committed -= r0;
 			report(workloads[w], ns[i], &r.t, seconds);
+			if (ns[i] == API_CLIENTS)
+				api_keep(&api[w], &r.t, seconds, cpu);
 			s5xx += r.t.s5xx;
 			for (size_t k = 0; k < r.t.n; k++)
 				longest = r.t.lat[k] > longest ? r.t.lat[k] : longest;
@@ -395,6 +503,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: the daemon did not stop cleanly (%s)\n", prog, d.out);
 		status = 1;
 	}
+	if (api_report(api, workloads, seconds, dir) != 0)
+		status = 1;
 out:
 	if (d.pid > 0)
 		bench_daemon_stop(&d);

@@ -259,13 +259,7 @@ static int latency_work(struct latency *l, struct stw_engine *e)
 			continue;
 		pthread_mutex_lock(&l->lock);
 		if (l->appended == handled && !l->failed) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			struct timespec ts = bench_realtime_in(100);
 			pthread_cond_timedwait(&l->wake, &l->lock, &ts);
 		}
 		idle = handled == l->appended && handled == l->processes ? idle + 1 : 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Seconds on the monotonic clock. */
 static inline double bench_now_s(void)
@@ -38,6 +39,17 @@ static inline long long bench_wall_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The system clock `ms` from now, as pthread_cond_timedwait takes it by default. */
+static inline struct timespec bench_realtime_in(long ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long long ns = ts.tv_nsec + (ms % 1000) * 1000000LL;
+	ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000LL);
+	ts.tv_nsec = (long)(ns % 1000000000LL);
+	return ts;
+}
+
 /* A line of /proc/PID/status (pid 0: this process's) in kB (VmRSS, VmHWM), or -1. */
 static inline long bench_pid_kb(int pid, const char *key)
 {
@@ -56,6 +68,30 @@ static inline long bench_pid_kb(int pid, const char *key)
 	if (f != NULL)
 		fclose(f);
 	return v;
+}
+
+/*
+ * The processor time a process (pid 0: this one) has used so far, user and
+ * system, all its threads, in seconds (from /proc/PID/stat), or -1.
+ */
+static inline double bench_pid_cpu_s(int pid)
+{
+	char path[64], buf[1024];
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/stat");
+	FILE *f = fopen(path, "r");
+	size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f != NULL)
+		fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+	unsigned long long utime, stime;
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				&utime, &stime) != 2)
+		return -1;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* A line of /proc/self/status in kB (VmRSS, VmHWM), or -1. */

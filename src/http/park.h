@@ -4,7 +4,7 @@
  * one of its threads, and resumed by one thread of the server at a given
  * time, at the next change (live updates), when woken, or when the server
  * stops. A live stream waits this way for its next event, a wrong token for
- * the delay of its answer, a writing request for its group's commit.
+ * the delay of its answer.
  */
 #ifndef STW_HTTP_PARK_H
 #define STW_HTTP_PARK_H

@@ -6,15 +6,17 @@
  * the dispatch of each request: decoded (request.c), checked (auth.c), then
  * served as the page (assets.c), /healthz, /readyz, /metrics (metrics.c), the live
  * stream (live.c) or the API (api.c), whose writing requests share commits
- * (group.c). Connections have a read deadline (conns.c); a connection
- * waiting for something (a live stream, a wrong token's delay, a group's
- * commit) is parked, holding no thread (park.c).
+ * (group.c: suspended until their group's thread has committed them).
+ * Connections have a read deadline (conns.c); a connection waiting for
+ * something (a live stream, a wrong token's delay) is parked, holding no
+ * thread (park.c).
  */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,9 @@ struct conn {
 	struct stw__http_parked parked; /* while a wrong token waits */
 	/* An API request that ran; with `in_group`, it waits for its group's commit. */
 	struct stw__http_member member;
+	struct stw__http_request r; /* a writing request, while it waits for its group */
+	char *path;                 /* the segments r.seg points into, then */
+	char *seg[MAX_SEGMENTS];
 	int in_group;
 	int post;
 	int answered;      /* the route answered (else 404 or 405 with `allow`) */
@@ -83,7 +88,6 @@ static enum MHD_Result serve_metrics(struct stw__http *h, struct MHD_Connection 
 {
 	size_t len = 0;
 	pthread_mutex_lock(&h->lock);
-	stw__http_group_flush(&h->group);
 	char *text =
 	    stw__http_metrics_text(h->cfg.metrics, h->engine, h->cfg.cluster, h->group.commits,
 				   h->group.committed, h->cfg.stuck_after_ms, &len);
@@ -97,7 +101,6 @@ static enum MHD_Result serve_health(struct stw__http *h, struct MHD_Connection *
 {
 	int64_t age = stw__http_metrics_beat_age_ms(h->cfg.metrics);
 	pthread_mutex_lock(&h->lock);
-	stw__http_group_flush(&h->group);
 	int64_t pending = 0;
 	int rc = stw_pending_commands(h->engine, &pending);
 	pthread_mutex_unlock(&h->lock);
@@ -137,7 +140,6 @@ static enum MHD_Result serve_ready(struct stw__http *h, struct MHD_Connection *c
 	struct stw__http_health hl;
 	stw__http_metrics_health(h->cfg.metrics, &hl);
 	pthread_mutex_lock(&h->lock);
-	stw__http_group_flush(&h->group);
 	int64_t lag = cursor_lag(h);
 	pthread_mutex_unlock(&h->lock);
 	json_t *reasons = json_array();
@@ -198,11 +200,11 @@ static enum MHD_Result delay_wrong_token(struct stw__http *h, struct MHD_Connect
 
 /*
  * The answer of an API request whose group has settled with rc (STW_OK for
- * one that did not write), under the lock, which it releases: the writes'
- * bookkeeping, the worker woken, the answer sent.
+ * one that ran in none): the writes' bookkeeping, the worker woken (with
+ * `kick`: its group woke it otherwise), the answer sent.
  */
 static enum MHD_Result api_settled(struct stw__http *h, struct MHD_Connection *c, struct conn *cn,
-				   int rc)
+				   int rc, int kick)
 {
 	if (rc != STW_OK) {
 		/* Nothing of the group was kept, whatever the route answered. */
@@ -217,8 +219,7 @@ static enum MHD_Result api_settled(struct stw__http *h, struct MHD_Connection *c
 	if (cn->answered && cn->post && h->cfg.metrics != NULL && (wrote || cn->status >= 500))
 		stw__http_metrics_write(h->cfg.metrics, wrote ? STW_OK : STW_ESTORE,
 					json_string_value(json_object_get(cn->reply, "message")));
-	pthread_mutex_unlock(&h->lock);
-	if (wrote) {
+	if (wrote && kick) {
 		stw__http_notify(h);
 		if (h->cfg.kick != NULL)
 			h->cfg.kick(h->cfg.kick_ud);
@@ -236,27 +237,11 @@ static enum MHD_Result api_settled(struct stw__http *h, struct MHD_Connection *c
 }
 
 /*
- * Runs an API request on the engine under the lock: a POST inside a group
- * (group.c), a read after the open group commits. A POST whose group goes
- * on parks its connection; its callback then runs again, and api_resumed
- * answers.
+ * Runs a request on the engine (under the lock): the route's answer into
+ * cn. Returns 1 when it wrote (a POST answered 2xx).
  */
-static enum MHD_Result api(struct stw__http *h, struct MHD_Connection *c, struct conn *cn,
-			   struct stw__http_request *r)
+static int route(struct stw__http *h, struct conn *cn, struct stw__http_request *r)
 {
-	cn->post = strcmp(r->method, "POST") == 0;
-	/* A migration commits each instance apart: it runs alone, not in a group. */
-	int grouped = cn->post && !stw__http_api_alone(r);
-	if (grouped)
-		stw__http_group_arrive(&h->group, 1);
-	pthread_mutex_lock(&h->lock);
-	if (grouped) {
-		stw__http_group_arrive(&h->group, -1);
-		stw__http_group_join(&h->group, &cn->member);
-	} else {
-		cn->member.group = 0;
-		stw__http_group_flush(&h->group);
-	}
 	r->engine = h->engine;
 	const char *allow = NULL;
 	cn->answered = stw__http_route_api(r, h->cfg.route, h->cfg.route_ud, &allow);
@@ -265,21 +250,80 @@ static enum MHD_Result api(struct stw__http *h, struct MHD_Connection *c, struct
 	cn->allow = cn->answered ? r->allow : allow;
 	json_decref(r->body);
 	json_decref(r->query);
-	int rc = STW_OK;
-	if (!stw__http_group_finish(&h->group, &cn->member, c, &rc)) {
-		cn->in_group = 1;
-		pthread_mutex_unlock(&h->lock);
-		return MHD_YES;
-	}
-	return api_settled(h, c, cn, rc);
+	r->body = r->query = NULL;
+	return cn->answered && cn->post && cn->status < 300;
 }
 
-/* A POST resumed once its group settled (or the server stops): its answer. */
+/* Runs a queued request for the group's thread (group.h). */
+static int run_member(void *ud, struct stw__http_member *m)
+{
+	struct conn *cn = (struct conn *)(void *)((char *)m - offsetof(struct conn, member));
+	return route(ud, cn, &cn->r);
+}
+
+/* After a group that wrote: streams told, the worker woken, once for the whole group. */
+static void group_wrote(void *ud)
+{
+	struct stw__http *h = ud;
+	stw__http_notify(h);
+	if (h->cfg.kick != NULL)
+		h->cfg.kick(h->cfg.kick_ud);
+}
+
+/*
+ * Keeps r in cn for the group's thread, its segments copied off the
+ * handler's stack (path, where r->seg points). Returns 0, or -1 when out of
+ * memory.
+ */
+static int keep(struct conn *cn, const struct stw__http_request *r, const char *path)
+{
+	const char *last = r->seg[r->nseg - 1];
+	size_t len = (size_t)(last - path) + strlen(last) + 1;
+	cn->path = malloc(len);
+	if (cn->path == NULL)
+		return -1;
+	memcpy(cn->path, path, len);
+	cn->r = *r;
+	for (int i = 0; i < r->nseg; i++)
+		cn->seg[i] = cn->path + (r->seg[i] - path);
+	cn->r.seg = cn->seg;
+	return 0;
+}
+
+/*
+ * Runs an API request: a POST is queued for its group (group.c) and its
+ * connection suspended until the group commits, when api_resumed answers
+ * (or, when no group runs, it runs in one of its own at once); anything
+ * else runs here under the lock.
+ */
+static enum MHD_Result api(struct stw__http *h, struct MHD_Connection *c, struct conn *cn,
+			   struct stw__http_request *r, const char *path)
+{
+	cn->post = strcmp(r->method, "POST") == 0;
+	/* A migration commits each instance apart: it runs alone, not in a group. */
+	if (cn->post && !stw__http_api_alone(r) && keep(cn, r, path) == 0) {
+		switch (stw__http_group_submit(&h->group, &cn->member, c)) {
+		case 0:
+			cn->in_group = 1;
+			return MHD_YES;
+		case 1: /* it ran at once */
+			return api_settled(h, c, cn, cn->member.rc, 0);
+		default: /* the server stops: a group of its own */
+			return api_settled(h, c, cn, stw__http_group_alone(&h->group, &cn->member),
+					   0);
+		}
+	}
+	pthread_mutex_lock(&h->lock);
+	int wrote = route(h, cn, r);
+	pthread_mutex_unlock(&h->lock);
+	return api_settled(h, c, cn, STW_OK, wrote);
+}
+
+/* A POST resumed once its group committed: its answer. */
 static enum MHD_Result api_resumed(struct stw__http *h, struct MHD_Connection *c, struct conn *cn)
 {
-	pthread_mutex_lock(&h->lock);
 	cn->in_group = 0;
-	return api_settled(h, c, cn, stw__http_group_resumed(&h->group, &cn->member));
+	return api_settled(h, c, cn, cn->member.rc, 0);
 }
 
 static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, const char *url,
@@ -352,7 +396,7 @@ static enum MHD_Result handle(struct stw__http *h, struct MHD_Connection *c, con
 		json_decref(r.query);
 		return refuse(c, &why);
 	}
-	return api(h, c, cn, &r);
+	return api(h, c, cn, &r, path);
 }
 
 /* Why the request's framing is refused, or NULL (request.h). */
@@ -467,6 +511,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct conn *cn = *con_cls;
 	if (cn != NULL) {
 		free(cn->body);
+		free(cn->path);
 		json_decref(cn->reply);
 		free(cn);
 	}
@@ -599,7 +644,12 @@ int stw__http_start(const struct stw__http_config *cfg, struct stw__http **out, 
 		stw__http_stop(h);
 		return rc;
 	}
-	stw__http_group_init(&h->group, h->engine, h->park);
+	if (stw__http_group_start(&h->group, h->engine, &h->lock, run_member, group_wrote, h) !=
+	    0) {
+		snprintf(err, cap, "out of memory or threads");
+		stw__http_stop(h);
+		return STW_ENOMEM;
+	}
 	/*
 	 * An event loop (epoll) per thread of the pool, each serving its share
 	 * of the connections; a handler that waits (the API's lock, a group's
@@ -651,11 +701,12 @@ void stw__http_stop(struct stw__http *h)
 	 */
 	stw__http_live_stop(&h->live);
 	stw__http_park_close(h->park);
+	stw__http_group_stop(&h->group); /* what is queued commits, its connections resumed */
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd);
 	stw__http_park_stop(h->park);
 	stw__http_conns_stop(h->conns);
-	stw__http_group_flush(&h->group); /* none is left open: the last member commits */
+	stw__http_group_destroy(&h->group);
 	stw_close(h->engine);
 	stw__http_auth_free(h->auth);
 	stw__http_live_destroy(&h->live);
