@@ -32,6 +32,7 @@
 #define FORGET_EVERY     30 /* renewals between sweeps of workers long gone */
 #define RENEW_SAMPLES    256
 #define EXPIRY_MARGIN_MS 20 /* after a lease's end, by the database's clock, before taking it */
+#define AGAIN_MS         50 /* before looking again for leases wanted and not got */
 
 struct stw_cluster {
 	struct stw__fence fence; /* what the worker holds, under fence.lock */
@@ -55,6 +56,9 @@ struct stw_cluster {
 	 * (-1: none): a dead worker's partitions are taken when they run out, not at the
 	 * next renewal after. */
 	int64_t soonest_ms;
+	/* The last look wanted leases it did not get (another taker held the old owner's
+	 * row, or took them first): look again soon, not a renewal later. */
+	int again_soon;
 	int ticks;
 	struct stw_cluster_stats stats; /* under fence.lock */
 	int64_t samples[RENEW_SAMPLES];
@@ -288,6 +292,7 @@ static int tick(struct stw_cluster *c)
 	if ((rc = STW__S(s, lease_look, c->lease_ms, worker_cb, lease_cb, c)) != STW_OK)
 		return rc;
 	c->soonest_ms = -1;
+	c->again_soon = 0;
 	for (int i = 0; i < c->nleases; i++) {
 		const struct stw__lease_row *l = &c->leases[i];
 		if (l->taken && strcmp(l->owner, c->id) != 0 &&
@@ -352,6 +357,7 @@ static int tick(struct stw_cluster *c)
 	int got[STW__MAX_PARTITIONS + 1], ngot = 0;
 	int64_t got_epochs[STW__MAX_PARTITIONS + 1];
 	rc = STW__S(s, lease_acquire, c->id, c->lease_ms, want, nwant, got, got_epochs, &ngot);
+	c->again_soon = rc == STW_OK && ngot < nwant;
 	if (rc != STW_OK || ngot == 0)
 		return rc;
 	int all[STW__MAX_PARTITIONS + 1], nall = 0;
@@ -418,6 +424,8 @@ static void *run(void *ud)
 		int64_t wait = rc == STW_OK ? c->renew_ms : c->renew_ms / 4 + 1;
 		if (rc == STW_OK && c->soonest_ms >= 0 && c->soonest_ms + EXPIRY_MARGIN_MS < wait)
 			wait = c->soonest_ms + EXPIRY_MARGIN_MS;
+		if (rc == STW_OK && c->again_soon && AGAIN_MS < wait)
+			wait = AGAIN_MS;
 		int64_t until = mono_ms() + wait;
 		while (!stopping(c) && !recheck(c)) {
 			int64_t left = until - mono_ms();

@@ -426,9 +426,10 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
  * UPDATE, so it waits out, or comes before, every fenced transaction of the
  * old owner: no transaction commits for a partition at an epoch after the
  * next epoch was granted. It waits for that lock a twentieth of the lease
- * at most (10 to 200 ms), then leaves that owner's partitions for the next
- * renewal: long enough for another worker taking the dead owner's other
- * partitions at the same moment (they all lock its row) to commit, short
+ * at most (10 to 200 ms), then leaves that owner's partitions for its next
+ * look (cluster.c looks again soon): long enough for another worker taking
+ * the dead owner's other partitions at the same moment (they all lock its
+ * row) to commit, short
  * enough that a paused owner's transaction, left open until the server
  * ends it, does not hold up the taker's own renewals. (Skipping the row
  * while locked, as schema 3 did, cost every taker but one a renewal each

@@ -8,7 +8,8 @@
  * once, and any engine reads the whole cluster (stw_cluster_view). Also:
  * the store's partition function is the engine's, and two workers taking
  * over one dead worker's partitions at once both get them, a dead worker's
- * leases are taken when they run out, and a worker's address set after it
+ * leases are taken when they run out (and soon after its row is free, when
+ * a transaction of it held that up), and a worker's address set after it
  * joined is recorded.
  *
  * Needs STEWARD_TEST_PG_URL (the ctest fixture `pg`); skipped (77) without it.
@@ -863,6 +864,43 @@ static void taken_when_they_run_out(void **state)
 	fx_tmpdir_remove(g.dir);
 }
 
+/*
+ * cluster-16: a worker that wanted leases and did not get them (the old
+ * owner's row held by its transaction still open, as a paused worker's is
+ * until the server ends it) looks again soon, not at its next renewal: with
+ * a renewal every 10 s, it holds them within 3 s of that transaction's end.
+ */
+static void busy_owner_tried_again_soon(void **state)
+{
+	(void)state;
+	struct fixture g = { 0 };
+	assert_int_equal(fx_tmpdir_make(g.dir, sizeof g.dir, "cluster-again"), 0);
+	assert_int_equal(fx_pg_store(g.dir, NULL, g.url, sizeof g.url), 0);
+	assert_int_equal(stw_open(g.url, NULL, &g.in), STW_OK); /* the schema */
+	PGconn *c = PQconnectdb(g.url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	exec_ok(c, "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
+		   " VALUES ('paused#1', 'h', 1, now(), now() - interval '1 h', 2000);"
+		   " UPDATE stw_leases SET owner = 'paused#1', epoch = 1, acquired_at = now(),"
+		   " expires_at = now() - interval '1 s' WHERE part BETWEEN 0 AND 7");
+	exec_ok(c, "BEGIN; SELECT 1 FROM stw_workers WHERE id = 'paused#1' FOR KEY SHARE");
+	g.b = join_with(&g, "worker-b", 20000, 10000);
+	usleep(300 * 1000);
+	assert_int_equal(stats(g.b).held, stats(g.b).partitions - 8);
+	exec_ok(c, "COMMIT");
+	int64_t t0 = now_ms();
+	while (stats(g.b).held < stats(g.b).partitions) {
+		if (now_ms() - t0 > 3000)
+			fail_msg("paused#1's partitions not taken within 3 s of its row's release");
+		usleep(20 * 1000);
+	}
+	PQfinish(c);
+	stw_close(g.in);
+	stw_cluster_leave(g.b);
+	fx_pg_drop(g.dir);
+	fx_tmpdir_remove(g.dir);
+}
+
 int main(void)
 {
 	if (fx_pg_server() == NULL) {
@@ -886,6 +924,7 @@ int main(void)
 		cmocka_unit_test(takers_of_one_owner_do_not_skip),
 		cmocka_unit_test_setup_teardown(address_set_after_join, setup, teardown),
 		cmocka_unit_test(taken_when_they_run_out),
+		cmocka_unit_test(busy_owner_tried_again_soon),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
