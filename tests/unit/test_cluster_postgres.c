@@ -756,6 +756,29 @@ static void exec_ok(PGconn *c, const char *sql)
 }
 
 /*
+ * A store of a test's own, with no worker (g->in opened it, making the
+ * schema), and a connection to it for the test's own SQL.
+ */
+static PGconn *own_store(struct fixture *g, const char *tag)
+{
+	assert_int_equal(fx_tmpdir_make(g->dir, sizeof g->dir, tag), 0);
+	assert_int_equal(fx_pg_store(g->dir, NULL, g->url, sizeof g->url), 0);
+	assert_int_equal(stw_open(g->url, NULL, &g->in), STW_OK);
+	PGconn *c = PQconnectdb(g->url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	return c;
+}
+
+static void own_store_done(struct fixture *g, PGconn *c)
+{
+	PQfinish(c);
+	stw_close(g->in);
+	stw_cluster_leave(g->b);
+	fx_pg_drop(g->dir);
+	fx_tmpdir_remove(g->dir);
+}
+
+/*
  * cluster-13: two workers taking over a dead worker's partitions at the same
  * moment (each its share; both lock the dead worker's row) both get them in
  * that call: the second waits for the first's commit instead of leaving its
@@ -767,14 +790,9 @@ static void exec_ok(PGconn *c, const char *sql)
 static void takers_of_one_owner_do_not_skip(void **state)
 {
 	(void)state;
-	char dir[FX_PATH], url[FX_PATH + 256];
-	assert_int_equal(fx_tmpdir_make(dir, sizeof dir, "cluster-takers"), 0);
-	assert_int_equal(fx_pg_store(dir, NULL, url, sizeof url), 0);
-	struct stw_engine *e = NULL;
-	assert_int_equal(stw_open(url, NULL, &e), STW_OK); /* the schema */
-	stw_close(e);
-	PGconn *a = PQconnectdb(url);
-	assert_int_equal(PQstatus(a), CONNECTION_OK);
+	struct fixture g = { 0 };
+	PGconn *a = own_store(&g, "cluster-takers");
+	const char *url = g.url;
 	exec_ok(a, "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
 		   " SELECT w, 'h', 1, now(), now() - CASE WHEN w LIKE 'dead%' THEN interval '1 h'"
 		   " ELSE interval '0' END, 4000 FROM unnest('{dead#1,dead#2,a#1,b#1}'::text[]) w;"
@@ -824,9 +842,32 @@ static void takers_of_one_owner_do_not_skip(void **state)
 				      &grants),
 			 0);
 	assert_int_equal(grants, 10);
-	PQfinish(a);
-	fx_pg_drop(dir);
-	fx_tmpdir_remove(dir);
+	own_store_done(&g, a);
+}
+
+/* A worker gone silent an hour ago that holds partitions 0 to 7, leases ending at `ends` from now.
+ */
+static void silent_owner(PGconn *c, const char *id, const char *ends)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
+		 " VALUES ('%s', 'h', 1, now(), now() - interval '1 h', 2000);"
+		 " UPDATE stw_leases SET owner = '%s', epoch = 1, acquired_at = now(),"
+		 " expires_at = clock_timestamp() + interval '%s' WHERE part BETWEEN 0 AND 7",
+		 id, id, ends);
+	exec_ok(c, sql);
+}
+
+/* Fails unless worker b holds every partition within `ms` of t0. */
+static void b_holds_all_within(struct fixture *g, int64_t t0, int64_t ms, const char *what)
+{
+	while (stats(g->b).held < stats(g->b).partitions) {
+		if (now_ms() - t0 > ms)
+			fail_msg("%s not taken within %lld ms (held %d of %d)", what, (long long)ms,
+				 stats(g->b).held, stats(g->b).partitions);
+		usleep(20 * 1000);
+	}
 }
 
 /*
@@ -839,29 +880,13 @@ static void taken_when_they_run_out(void **state)
 {
 	(void)state;
 	struct fixture g = { 0 };
-	assert_int_equal(fx_tmpdir_make(g.dir, sizeof g.dir, "cluster-expiry"), 0);
-	assert_int_equal(fx_pg_store(g.dir, NULL, g.url, sizeof g.url), 0);
-	assert_int_equal(stw_open(g.url, NULL, &g.in), STW_OK); /* the schema */
-	PGconn *c = PQconnectdb(g.url);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	exec_ok(c, "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
-		   " VALUES ('gone#1', 'h', 1, now(), now() - interval '1 h', 2000);"
-		   " UPDATE stw_leases SET owner = 'gone#1', epoch = 1, acquired_at = now(),"
-		   " expires_at = clock_timestamp() + interval '1 s' WHERE part BETWEEN 0 AND 7");
+	PGconn *c = own_store(&g, "cluster-expiry");
+	silent_owner(c, "gone#1", "1 s");
 	int64_t t0 = now_ms();
 	g.b = join_with(&g, "worker-b", 20000, 10000);
 	assert_true(stats(g.b).held < stats(g.b).partitions); /* gone#1's still run */
-	while (stats(g.b).held < stats(g.b).partitions) {
-		if (now_ms() - t0 > 5000)
-			fail_msg("gone#1's partitions not taken within 5 s (held %d of %d)",
-				 stats(g.b).held, stats(g.b).partitions);
-		usleep(50 * 1000);
-	}
-	PQfinish(c);
-	stw_close(g.in);
-	stw_cluster_leave(g.b);
-	fx_pg_drop(g.dir);
-	fx_tmpdir_remove(g.dir);
+	b_holds_all_within(&g, t0, 5000, "gone#1's partitions");
+	own_store_done(&g, c);
 }
 
 /*
@@ -874,31 +899,15 @@ static void busy_owner_tried_again_soon(void **state)
 {
 	(void)state;
 	struct fixture g = { 0 };
-	assert_int_equal(fx_tmpdir_make(g.dir, sizeof g.dir, "cluster-again"), 0);
-	assert_int_equal(fx_pg_store(g.dir, NULL, g.url, sizeof g.url), 0);
-	assert_int_equal(stw_open(g.url, NULL, &g.in), STW_OK); /* the schema */
-	PGconn *c = PQconnectdb(g.url);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	exec_ok(c, "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
-		   " VALUES ('paused#1', 'h', 1, now(), now() - interval '1 h', 2000);"
-		   " UPDATE stw_leases SET owner = 'paused#1', epoch = 1, acquired_at = now(),"
-		   " expires_at = now() - interval '1 s' WHERE part BETWEEN 0 AND 7");
+	PGconn *c = own_store(&g, "cluster-again");
+	silent_owner(c, "paused#1", "-1 s");
 	exec_ok(c, "BEGIN; SELECT 1 FROM stw_workers WHERE id = 'paused#1' FOR KEY SHARE");
 	g.b = join_with(&g, "worker-b", 20000, 10000);
 	usleep(300 * 1000);
 	assert_int_equal(stats(g.b).held, stats(g.b).partitions - 8);
 	exec_ok(c, "COMMIT");
-	int64_t t0 = now_ms();
-	while (stats(g.b).held < stats(g.b).partitions) {
-		if (now_ms() - t0 > 3000)
-			fail_msg("paused#1's partitions not taken within 3 s of its row's release");
-		usleep(20 * 1000);
-	}
-	PQfinish(c);
-	stw_close(g.in);
-	stw_cluster_leave(g.b);
-	fx_pg_drop(g.dir);
-	fx_tmpdir_remove(g.dir);
+	b_holds_all_within(&g, now_ms(), 3000, "paused#1's partitions, once its row was free,");
+	own_store_done(&g, c);
 }
 
 int main(void)
