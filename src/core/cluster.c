@@ -244,6 +244,22 @@ static int join_row(struct stw_cluster *c, int want, int *partitions)
 	return STW__S(c->store, lease_join, &w, want, partitions);
 }
 
+/*
+ * How recent a worker's heartbeat must be for it to count as live: two
+ * renewals (at most the lease). A worker's heartbeat comes each renewal, so
+ * a live one is seldom older; one that stopped drops out of the assignment
+ * a renewal after its next heartbeat was due, not a lease after, which
+ * matters for a start of a worker that died holding nothing (started again
+ * and killed again, say): while it counted as live its name's share waited
+ * for it. Counting a slow worker out for a moment costs nothing: what it
+ * holds is taken only when its leases run out, and it counts again at its
+ * next heartbeat. Workers of a cluster are to share their settings.
+ */
+static int64_t live_ms(const struct stw_cluster *c)
+{
+	return 2 * c->renew_ms < c->lease_ms ? 2 * c->renew_ms : c->lease_ms;
+}
+
 /* One renewal: heartbeat, renew, look, give up, take. */
 static int tick(struct stw_cluster *c)
 {
@@ -289,7 +305,7 @@ static int tick(struct stw_cluster *c)
 	/* Look at the workers and the leases. */
 	c->nlive = 0;
 	c->nleases = 0;
-	if ((rc = STW__S(s, lease_look, c->lease_ms, worker_cb, lease_cb, c)) != STW_OK)
+	if ((rc = STW__S(s, lease_look, live_ms(c), worker_cb, lease_cb, c)) != STW_OK)
 		return rc;
 	c->soonest_ms = -1;
 	c->again_soon = 0;

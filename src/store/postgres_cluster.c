@@ -321,13 +321,13 @@ static int op_lease_renew(struct stw__store *s, const char *id, int64_t lease_ms
 	return rc == STW_ENOMEM ? stw__pg_failf(h, rc, "lease_renew: out of memory") : rc;
 }
 
-static int op_lease_look(struct stw__store *s, int64_t lease_ms,
+static int op_lease_look(struct stw__store *s, int64_t live_ms,
 			 int (*worker)(const struct stw__worker_row *w, void *ud),
 			 int (*lease)(const struct stw__lease_row *l, void *ud), void *ud)
 {
 	struct stw__pg *h = stw__pg_h(s);
 	PARAMS;
-	stw__pg_int(&p, lease_ms);
+	stw__pg_int(&p, live_ms);
 	int rc;
 	PGresult *res = stw__pg_run(h, STW__PG_LEASE_WORKERS, &p, "lease_look", &rc);
 	if (res == NULL)

@@ -590,8 +590,8 @@ struct stw__store_ops {
 	int (*lease_renew)(struct stw__store *s, const char *id, int64_t lease_ms, const int *parts,
 			   const int64_t *epochs, int n, int *out_parts, int64_t *out_epochs,
 			   int *nout);
-	/* The workers (live or not) and every lease. */
-	int (*lease_look)(struct stw__store *s, int64_t lease_ms,
+	/* The workers (live: a heartbeat within live_ms) and every lease. */
+	int (*lease_look)(struct stw__store *s, int64_t live_ms,
 			  int (*worker)(const struct stw__worker_row *w, void *ud),
 			  int (*lease)(const struct stw__lease_row *l, void *ud), void *ud);
 	/* Takes what it can of `want` (free, released or expired); granted pairs in out_*. */

@@ -9,8 +9,9 @@
  * the store's partition function is the engine's, and two workers taking
  * over one dead worker's partitions at once both get them, a dead worker's
  * leases are taken when they run out (and soon after its row is free, when
- * a transaction of it held that up), and a worker's address set after it
- * joined is recorded.
+ * a transaction of it held that up), a worker silent for two renewals is
+ * out of the assignment, and a worker's address set after it joined is
+ * recorded.
  *
  * Needs STEWARD_TEST_PG_URL (the ctest fixture `pg`); skipped (77) without it.
  */
@@ -910,6 +911,24 @@ static void busy_owner_tried_again_soon(void **state)
 	own_store_done(&g, c);
 }
 
+/*
+ * cluster-17: a start of a worker whose heartbeat stopped two renewals ago
+ * (killed before it took anything; its lease would count it live for
+ * 3 s) is out of the assignment: a worker that joins then takes every
+ * partition at once, its name's share too.
+ */
+static void silent_start_counts_out(void **state)
+{
+	(void)state;
+	struct fixture g = { 0 };
+	PGconn *c = own_store(&g, "cluster-silent");
+	exec_ok(c, "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
+		   " VALUES ('ghost#1', 'h', 1, now(), now() - interval '900 ms', 3000)");
+	g.b = join(&g, "worker-b"); /* lease 3 s, renewal 300 ms */
+	assert_int_equal(stats(g.b).held, stats(g.b).partitions);
+	own_store_done(&g, c);
+}
+
 int main(void)
 {
 	if (fx_pg_server() == NULL) {
@@ -934,6 +953,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(address_set_after_join, setup, teardown),
 		cmocka_unit_test(taken_when_they_run_out),
 		cmocka_unit_test(busy_owner_tried_again_soon),
+		cmocka_unit_test(silent_start_counts_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
