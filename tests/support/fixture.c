@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef STW_HAVE_POSTGRES
@@ -23,6 +24,8 @@
 #endif
 
 #include "fixture.h"
+
+#include <steward_cluster.h>
 
 /* ------------------------------------------------------------------------ */
 /* Temporary directories                                                    */
@@ -261,6 +264,41 @@ int fx_pg_drop(const char *dir)
 	return -1;
 }
 #endif
+
+/* ------------------------------------------------------------------------ */
+/* Workers of a cluster                                                     */
+
+int64_t fx_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void cluster_say(enum stw_log_level level, const char *msg, void *ud)
+{
+	(void)ud;
+	if (level <= STW_LOG_INFO && getenv("STEWARD_TEST_VERBOSE") != NULL)
+		fprintf(stderr, "%s\n", msg);
+}
+
+struct stw_cluster *fx_cluster_join(const char *url, const char *worker, int64_t lease_ms,
+				    int64_t renew_ms)
+{
+	struct stw_cluster_options o = {
+		.store = url,
+		.worker = worker,
+		.lease_ms = lease_ms,
+		.renew_ms = renew_ms,
+		.audit = 1,
+		.log = cluster_say,
+	};
+	struct stw_cluster *c = NULL;
+	char err[512] = "";
+	if (stw_cluster_join(&o, &c, err, sizeof err) != STW_OK)
+		fail_msg("join %s: %s", worker, err);
+	return c;
+}
 
 /* ------------------------------------------------------------------------ */
 /* The virtual clock                                                        */

@@ -90,6 +90,18 @@ int fx_pg_scalar(const char *url, const char *sql, long long *out);
 /* Drops the schemas fx_pg_store made for a test directory. Returns 0 or -1. */
 int fx_pg_drop(const char *dir);
 
+/* Milliseconds of the monotonic clock. */
+int64_t fx_mono_ms(void);
+
+struct stw_cluster;
+/*
+ * Joins `worker` to the cluster of the store at `url` (lease and renewal in
+ * ms, the fence audit on; its log on stderr with STEWARD_TEST_VERBOSE set);
+ * fails the test when it cannot.
+ */
+struct stw_cluster *fx_cluster_join(const char *url, const char *worker, int64_t lease_ms,
+				    int64_t renew_ms);
+
 /* ------------------------------------------------------------------------ */
 /* The virtual clock                                                        */
 

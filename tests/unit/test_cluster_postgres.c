@@ -69,42 +69,9 @@ struct fixture {
 	struct stw_engine *in; /* not a worker's: appends, as the API's engines do */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void say(enum stw_log_level level, const char *msg, void *ud)
-{
-	(void)ud;
-	if (level <= STW_LOG_INFO && getenv("STEWARD_TEST_VERBOSE") != NULL)
-		fprintf(stderr, "%s\n", msg);
-}
-
-static struct stw_cluster *join_with(const struct fixture *f, const char *worker, int64_t lease_ms,
-				     int64_t renew_ms)
-{
-	struct stw_cluster_options o = {
-		.store = f->url,
-		.worker = worker,
-		.lease_ms = lease_ms,
-		.renew_ms = renew_ms,
-		.audit = 1,
-		.log = say,
-	};
-	struct stw_cluster *c = NULL;
-	char err[512] = "";
-	int rc = stw_cluster_join(&o, &c, err, sizeof err);
-	if (rc != STW_OK)
-		fail_msg("join %s: %s", worker, err);
-	return c;
-}
-
 static struct stw_cluster *join(const struct fixture *f, const char *worker)
 {
-	return join_with(f, worker, LEASE_MS, RENEW_MS);
+	return fx_cluster_join(f->url, worker, LEASE_MS, RENEW_MS);
 }
 
 static struct stw_engine *engine(const struct fixture *f, struct stw_cluster *c)
@@ -176,9 +143,9 @@ static void open_n(struct stw_engine *e, int from, int n)
 static void wait_for(const struct fixture *f, int (*done)(const struct fixture *f),
 		     const char *what)
 {
-	int64_t until = now_ms() + 15000;
+	int64_t until = fx_mono_ms() + 15000;
 	while (!done(f)) {
-		if (now_ms() > until)
+		if (fx_mono_ms() > until)
 			fail_msg("timed out waiting until %s", what);
 		usleep(50 * 1000);
 	}
@@ -295,7 +262,7 @@ static void stale_worker_commits_nothing(void **state)
 	 * it look at its leases within this test. */
 	stw_close(f->ea);
 	stw_cluster_leave(f->a);
-	f->a = join_with(f, "worker-a", 30000, 10000);
+	f->a = fx_cluster_join(f->url, "worker-a", 30000, 10000);
 	f->ea = engine(f, f->a);
 	/* The partition of p-1000, taken by a worker "thief" at the next epoch. */
 	int part = stw__partition("p-1000", 64);
@@ -337,11 +304,11 @@ static void leaving_hands_over_at_once(void **state)
 	second_worker(f);
 	stw_close(f->ea);
 	f->ea = NULL;
-	int64_t t0 = now_ms();
+	int64_t t0 = fx_mono_ms();
 	stw_cluster_leave(f->a);
 	f->a = NULL;
 	wait_for(f, b_has_all, "worker b holds everything");
-	int64_t took = now_ms() - t0;
+	int64_t took = fx_mono_ms() - t0;
 	print_message("takeover after a graceful leave: %lld ms\n", (long long)took);
 	assert_true(took < 2000);
 	assert_int_equal(scalar(f, "SELECT count(*) FROM stw_workers"), 1);
@@ -731,204 +698,6 @@ static void address_set_after_join(void **state)
 	wait_for(f, address_recorded, "the address is recorded");
 }
 
-/* A statement on its own connection, on a thread of its own: stw_acquire's grants. */
-struct taker {
-	const char *url, *sql;
-	long long got;
-	int64_t ms; /* how long it took */
-};
-
-static void *take(void *arg)
-{
-	struct taker *t = arg;
-	int64_t t0 = now_ms();
-	assert_int_equal(fx_pg_scalar(t->url, t->sql, &t->got), 0);
-	__atomic_store_n(&t->ms, now_ms() - t0, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-/* Runs sql on c, which must succeed. */
-static void exec_ok(PGconn *c, const char *sql)
-{
-	PGresult *res = PQexec(c, sql);
-	assert_true(PQresultStatus(res) == PGRES_COMMAND_OK ||
-		    PQresultStatus(res) == PGRES_TUPLES_OK);
-	PQclear(res);
-}
-
-/*
- * A store of a test's own, with no worker (g->in opened it, making the
- * schema), and a connection to it for the test's own SQL.
- */
-static PGconn *own_store(struct fixture *g, const char *tag)
-{
-	assert_int_equal(fx_tmpdir_make(g->dir, sizeof g->dir, tag), 0);
-	assert_int_equal(fx_pg_store(g->dir, NULL, g->url, sizeof g->url), 0);
-	assert_int_equal(stw_open(g->url, NULL, &g->in), STW_OK);
-	PGconn *c = PQconnectdb(g->url);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	return c;
-}
-
-static void own_store_done(struct fixture *g, PGconn *c)
-{
-	PQfinish(c);
-	stw_close(g->in);
-	stw_cluster_leave(g->b);
-	fx_pg_drop(g->dir);
-	fx_tmpdir_remove(g->dir);
-}
-
-/*
- * cluster-13: two workers taking over a dead worker's partitions at the same
- * moment (each its share; both lock the dead worker's row) both get them in
- * that call: the second waits for the first's commit instead of leaving its
- * share for the next renewal (a renewal per collision made takeovers with 2
- * and 4 workers seconds slower). An old owner whose row stays locked (a
- * paused worker's open transaction) is waited for once per call, a twentieth
- * of the lease, and its partitions are left; the free ones are still taken.
- */
-static void takers_of_one_owner_do_not_skip(void **state)
-{
-	(void)state;
-	struct fixture g = { 0 };
-	PGconn *a = own_store(&g, "cluster-takers");
-	const char *url = g.url;
-	exec_ok(a, "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
-		   " SELECT w, 'h', 1, now(), now() - CASE WHEN w LIKE 'dead%' THEN interval '1 h'"
-		   " ELSE interval '0' END, 4000 FROM unnest('{dead#1,dead#2,a#1,b#1}'::text[]) w;"
-		   " UPDATE stw_leases SET owner = 'dead#1', epoch = 5, acquired_at = now(),"
-		   " expires_at = now() - interval '1 min' WHERE part BETWEEN 0 AND 3;"
-		   " UPDATE stw_leases SET owner = 'dead#2', epoch = 5, acquired_at = now(),"
-		   " expires_at = now() - interval '1 min' WHERE part BETWEEN 10 AND 17");
-
-	/* a takes 0 and 1 and holds dead#1's row until it commits; b wants 2 and 3. */
-	exec_ok(a, "BEGIN; SELECT * FROM stw_acquire('a#1', '{0,1}', 4000)");
-	struct taker b = { .url = url,
-			   .sql = "SELECT count(*) FROM stw_acquire('b#1', '{2,3}', 4000)" };
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, take, &b), 0);
-	long long waiting = 0;
-	for (int64_t until = now_ms() + 5000; waiting == 0 && now_ms() < until;) {
-		usleep(5 * 1000);
-		assert_int_equal(fx_pg_scalar(url,
-					      "SELECT count(*) FROM pg_stat_activity WHERE"
-					      " wait_event_type = 'Lock' AND query LIKE"
-					      " '%stw_acquire(''b#1'', ''{2,3}''%'",
-					      &waiting),
-				 0);
-		if (__atomic_load_n(&b.ms, __ATOMIC_ACQUIRE) > 0)
-			break; /* it did not wait */
-	}
-	exec_ok(a, "COMMIT");
-	pthread_join(t, NULL);
-	assert_int_equal(waiting, 1);
-	assert_int_equal(b.got, 2);
-
-	/* dead#2's row is held by its open transaction: waited for once, then left. */
-	exec_ok(a, "BEGIN; SELECT 1 FROM stw_workers WHERE id = 'dead#2' FOR KEY SHARE");
-	struct taker c = { .url = url,
-			   .sql = "SELECT count(*) FROM stw_acquire('b#1',"
-				  " '{10,11,12,13,14,15,16,17,20}', 4000)" };
-	take(&c);
-	assert_int_equal(c.got, 1); /* 20, free */
-	assert_true(c.ms < 1000);   /* 200 ms once, not per partition */
-	exec_ok(a, "COMMIT");
-	take(&c);
-	assert_int_equal(c.got, 8);
-	long long grants = -1;
-	assert_int_equal(fx_pg_scalar(url,
-				      "SELECT count(*) FROM stw_lease_log WHERE how = 'expired'"
-				      " AND owner = 'b#1'",
-				      &grants),
-			 0);
-	assert_int_equal(grants, 10);
-	own_store_done(&g, a);
-}
-
-/* A worker gone silent an hour ago that holds partitions 0 to 7, leases ending at `ends` from now.
- */
-static void silent_owner(PGconn *c, const char *id, const char *ends)
-{
-	char sql[512];
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
-		 " VALUES ('%s', 'h', 1, now(), now() - interval '1 h', 2000);"
-		 " UPDATE stw_leases SET owner = '%s', epoch = 1, acquired_at = now(),"
-		 " expires_at = clock_timestamp() + interval '%s' WHERE part BETWEEN 0 AND 7",
-		 id, id, ends);
-	exec_ok(c, sql);
-}
-
-/* Fails unless worker b holds every partition within `ms` of t0. */
-static void b_holds_all_within(struct fixture *g, int64_t t0, int64_t ms, const char *what)
-{
-	while (stats(g->b).held < stats(g->b).partitions) {
-		if (now_ms() - t0 > ms)
-			fail_msg("%s not taken within %lld ms (held %d of %d)", what, (long long)ms,
-				 stats(g->b).held, stats(g->b).partitions);
-		usleep(20 * 1000);
-	}
-}
-
-/*
- * cluster-15: a worker takes a dead worker's partitions when their leases
- * run out, not at its next renewal after: with a renewal every 10 s, the
- * leases of a worker gone silent that run out 1 s after the join are taken
- * within 5 s (before, at the renewal 10 s later).
- */
-static void taken_when_they_run_out(void **state)
-{
-	(void)state;
-	struct fixture g = { 0 };
-	PGconn *c = own_store(&g, "cluster-expiry");
-	silent_owner(c, "gone#1", "1 s");
-	int64_t t0 = now_ms();
-	g.b = join_with(&g, "worker-b", 20000, 10000);
-	assert_true(stats(g.b).held < stats(g.b).partitions); /* gone#1's still run */
-	b_holds_all_within(&g, t0, 5000, "gone#1's partitions");
-	own_store_done(&g, c);
-}
-
-/*
- * cluster-16: a worker that wanted leases and did not get them (the old
- * owner's row held by its transaction still open, as a paused worker's is
- * until the server ends it) looks again soon, not at its next renewal: with
- * a renewal every 10 s, it holds them within 3 s of that transaction's end.
- */
-static void busy_owner_tried_again_soon(void **state)
-{
-	(void)state;
-	struct fixture g = { 0 };
-	PGconn *c = own_store(&g, "cluster-again");
-	silent_owner(c, "paused#1", "-1 s");
-	exec_ok(c, "BEGIN; SELECT 1 FROM stw_workers WHERE id = 'paused#1' FOR KEY SHARE");
-	g.b = join_with(&g, "worker-b", 20000, 10000);
-	usleep(300 * 1000);
-	assert_int_equal(stats(g.b).held, stats(g.b).partitions - 8);
-	exec_ok(c, "COMMIT");
-	b_holds_all_within(&g, now_ms(), 3000, "paused#1's partitions, once its row was free,");
-	own_store_done(&g, c);
-}
-
-/*
- * cluster-17: a start of a worker whose heartbeat stopped two renewals ago
- * (killed before it took anything; its lease would count it live for
- * 3 s) is out of the assignment: a worker that joins then takes every
- * partition at once, its name's share too.
- */
-static void silent_start_counts_out(void **state)
-{
-	(void)state;
-	struct fixture g = { 0 };
-	PGconn *c = own_store(&g, "cluster-silent");
-	exec_ok(c, "INSERT INTO stw_workers(id, host, pid, started_at, heartbeat_at, lease_ms)"
-		   " VALUES ('ghost#1', 'h', 1, now(), now() - interval '900 ms', 3000)");
-	g.b = join(&g, "worker-b"); /* lease 3 s, renewal 300 ms */
-	assert_int_equal(stats(g.b).held, stats(g.b).partitions);
-	own_store_done(&g, c);
-}
-
 int main(void)
 {
 	if (fx_pg_server() == NULL) {
@@ -949,11 +718,7 @@ int main(void)
 		cmocka_unit_test(sqlite_is_refused),
 		cmocka_unit_test_setup_teardown(the_view, setup, teardown),
 		cmocka_unit_test(no_cluster_no_view),
-		cmocka_unit_test(takers_of_one_owner_do_not_skip),
 		cmocka_unit_test_setup_teardown(address_set_after_join, setup, teardown),
-		cmocka_unit_test(taken_when_they_run_out),
-		cmocka_unit_test(busy_owner_tried_again_soon),
-		cmocka_unit_test(silent_start_counts_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
