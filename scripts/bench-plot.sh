@@ -9,7 +9,7 @@
 #     Steward and its peers;
 #  3. the growth curve: pm_step and voiding throughput (and p99) as the
 #     store grows from 10^4 to 10^7 stored processes;
-#  4. every figure that has a target, as a bar of its percentage of the
+#  4. every figure that has a target, as a horizontal bar of its percentage of the
 #     target (for an upper bound such as a latency, target / value), on a
 #     logarithmic scale; 100% is the line to reach. Green bars meet it.
 #
@@ -102,7 +102,7 @@ END {
 		else
 			pct = v[k] > 0 ? 100 * f[1] / v[k] : 1000; # nothing at all: within any bound
 		sign = f[2] == "min" ? ">=" : "<=";
-		printf "%d %.3f \"%s\\n%s %s\\ntarget %s %s\" %d\n", i, pct, label, v[k], u[k], sign, f[1], (pct >= 100 ? 2 : 1) > (dir "/targets");
+		printf "%d %.3f \"%s: %s %s (target %s %s)\" %d\n", i, pct, label, v[k], u[k], sign, f[1], (pct >= 100 ? 2 : 1) > (dir "/targets");
 	}
 }'
 if [ ! -s "$tmp/targets" ] && [ ! -s "$tmp/thru" ]; then
@@ -179,21 +179,24 @@ GP
 	fi
 	if [ -s "$tmp/targets" ]; then
 		cat <<GP
-set title "Against the targets (100% = met)"
-set style data boxes
-set boxwidth 0.6
-set logscale y
-set yrange [*<0.1:1000<*]
-set ylabel "% of target (log scale)"
-set xtics rotate by -40 font ",7"
-set bmargin 10
+set title "Against the targets (100% = met; red: not met)"
+set logscale x
+set xrange [*<0.1:1000<*]
+set yrange [*:*] reverse
+set xlabel "% of target (log scale)"
+unset ylabel
+set xtics norotate font ",9"
+set ytics font ",8"
+set grid xtics noytics
+set lmargin 44
+set bmargin 4
 set key off
-set arrow 1 from graph 0, first 100 to graph 1, first 100 nohead lc rgb "black" lw 2 dt 2
+set arrow 1 from first 100, graph 0 to first 100, graph 1 nohead lc rgb "black" lw 2 dt 2
 set palette defined (1 "#c0392b", 2 "#27ae60")
 unset colorbox
 set cbrange [1:2]
-plot "$tmp/targets" using 0:2:4:xtic(3) with boxes lc palette, \
-     "" using 0:2:(\$2 >= 100 ? sprintf("%.0f%%", \$2) : sprintf("%.3g%%", \$2)) with labels offset 0,0.8 font ",8"
+plot "$tmp/targets" using (0.1):0:(0.1):2:(\$0-0.35):(\$0+0.35):4:ytic(3) with boxxyerror lc palette, \
+     "" using 2:0:(\$2 >= 100 ? sprintf(" %.0f%%", \$2) : sprintf(" %.3g%%", \$2)) with labels left font ",8"
 GP
 	else
 		empty "no figure with a target in this run"
