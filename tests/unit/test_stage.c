@@ -4,9 +4,10 @@
  * three steps in one round is written once (one insert, no update) and read
  * from the store once; a part of the round that fails undoes what it staged
  * and keeps what the parts before it did; a handler that reads the instance
- * inside the round sees the state the round gave it. The store's instance
- * operations are counted (and failed on demand) through a copy of its
- * operations table.
+ * inside the round sees the state the round gave it; on PostgreSQL, a row
+ * another writer changed before the round's commit undoes the round, and the
+ * next one does its work again. The store's instance operations are counted
+ * (and failed on demand) through a copy of its operations table.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,14 +112,27 @@ static int shop(struct stw_service_ctx *sc, const struct stw_command *cmd, void 
 struct fixture {
 	struct fx_world w; /* first: the state is a world too (see fx_new) */
 	struct shop shop;
+	const char *bump; /* SQL run at the next round.before_commit (another writer), or NULL */
+	int bumped;
 };
+
+static void on_failpoint(const char *name, void *ud)
+{
+	struct fixture *f = ud;
+	if (f->bump != NULL && strcmp(name, "round.before_commit") == 0) {
+		long long n = 0;
+		f->bumped = fx_pg_scalar(f->w.db, f->bump, &n) == 0 && n == 1;
+		f->bump = NULL;
+	}
+}
 
 static int setup(void **state)
 {
 	if (fx_new(state, sizeof(struct fixture), "stage", FX_T0) != 0)
 		return -1;
 	struct fixture *f = *state;
-	assert_stw_ok(NULL, fx_world_open(&f->w, NULL));
+	struct stw_options o = { .failpoint = on_failpoint, .failpoint_ud = f };
+	assert_stw_ok(NULL, fx_world_open(&f->w, &o));
 	struct stw_engine *e = f->w.e;
 	assert_stw_ok(e, stw_define(e, &order));
 	assert_stw_ok(e, stw_register_service(e, "Shop", shop, &f->shop));
@@ -185,22 +199,31 @@ static void test_written_once_per_round(void **state)
 }
 
 /*
- * stage-2: the step of Shipped fails after it staged the order's second
- * version (its cursor cannot be saved): the round ends with the error, and
- * what it commits is the first version, from the part before; the next
- * round steps Shipped again from there and completes the order, each
- * message once in its history.
+ * Places order id and runs a round whose step of Shipped fails after it
+ * staged the order's second version (its cursor cannot be saved): the round
+ * ends with the error, and what it commits is the first version, from the
+ * part before.
+ */
+static void stop_at_shipping(struct stw_engine *e, const char *id)
+{
+	place(e, id);
+	fail_shop_cursor = 1;
+	int did = 0;
+	assert_int_not_equal(stw_run_once(e, &did), STW_OK);
+	assert_int_equal(fail_shop_cursor, 0);
+	expect_order(e, id, "Shipping", "active", 1, 1);
+}
+
+/*
+ * stage-2: a part that fails drops what it staged (stop_at_shipping); the
+ * next round steps Shipped again from the first version and completes the
+ * order, each message once in its history.
  */
 static void test_failed_part_undoes_its_stage(void **state)
 {
 	struct fixture *f = *state;
 	struct stw_engine *e = f->w.e;
-	place(e, "o2");
-	fail_shop_cursor = 1;
-	int did = 0;
-	assert_int_not_equal(stw_run_once(e, &did), STW_OK);
-	assert_int_equal(fail_shop_cursor, 0);
-	expect_order(e, "o2", "Shipping", "active", 1, 1);
+	stop_at_shipping(e, "o2");
 	assert_stw_ok(e, stw_run_until_idle(e));
 	expect_order(e, "o2", "Done", "completed", 3, 3);
 }
@@ -224,12 +247,40 @@ static void test_handler_reads_the_round_state(void **state)
 	expect_order(e, "o3", "Done", "completed", 3, 3);
 }
 
+/*
+ * stage-4 (PostgreSQL): the order is stored at version 1 (Shipping, as in
+ * stage-2); the next round steps it to its end, and before its commit
+ * another writer moves the stored row to version 11. The round's write of
+ * the order finds the version changed: the round is undone (stw_run_once
+ * answers STW_OK, the row stays as the other writer left it, its history
+ * has one row), and the next rounds step Shipped and Billed on version 11.
+ */
+static void test_conflict_at_commit_undoes_the_round(void **state)
+{
+	if (!fx_on_pg())
+		skip(); /* SQLite: no other writer commits while the round holds the lock */
+	struct fixture *f = *state;
+	struct stw_engine *e = f->w.e;
+	stop_at_shipping(e, "o4");
+	int did = 0;
+	f->bump = "WITH u AS (UPDATE stw_instances SET version = 11 WHERE id = 'o4'"
+		  " RETURNING 1) SELECT count(*) FROM u";
+	assert_stw_ok(e, stw_run_once(e, &did));
+	assert_true(f->bumped);
+	assert_true(did > 0);
+	expect_order(e, "o4", "Shipping", "active", 11, 1);
+	assert_stw_ok(e, stw_run_until_idle(e));
+	expect_order(e, "o4", "Done", "completed", 13, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_written_once_per_round, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_part_undoes_its_stage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handler_reads_the_round_state, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_conflict_at_commit_undoes_the_round, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests_name("stage", tests, NULL, NULL);
