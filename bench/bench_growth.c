@@ -541,7 +541,11 @@ static int measure_retention(const char *path, double seconds, long first, long 
 		free(ms);
 		return 1;
 	}
-	/* Both engines open before either writes: opening does not wait for the write lock. */
+	/*
+	 * Both engines open before either writes: an open waits for the write
+	 * lock behind SQLite's busy timeout (5 s), outside the write gate, and
+	 * an engine stepping without a pause could keep the lock past it.
+	 */
 	struct stw_options o = { .synchronous = 2,
 				 .write_gate = gate,
 				 .page_cache_kb = page_cache_kb };

@@ -4,6 +4,7 @@
  */
 #include "core/definition.h"
 #include "core/gate.h"
+#include "core/stage.h"
 #include "core/streams.h"
 #include "core/txn.h"
 #include "store/sqlite.h"
@@ -153,6 +154,7 @@ STW_API void stw_close(struct stw_engine *e)
 	free(e->defs);
 	free(e->periodics);
 	stw__streams_close(e->streams);
+	stw__stage_free(e);
 	stw__arena_free(&e->arena);
 	free(e);
 }

@@ -9,6 +9,7 @@
  *   util.c status.c gate.c           leaves: arena, ids, hashing; status words; write gate
  *   errors.c host.c entry.c          messages, clock/log/failpoints, entry check
  *   event_row.c definition.c         stored events as values; definitions
+ *   stage.c                          instance writes staged until the round commits
  *   txn.c streams.c                  the round's transaction; the stream cache
  *   engine.c                         the handle: open, close, registries
  *   events.c machine.c outbox.c      the logs; the transition table; the outbox
@@ -54,6 +55,9 @@ struct stw__def;
 
 /* The instances of the batch being stepped (instance.c). */
 struct stw__icache;
+
+/* The instance writes staged in a round's transaction (stage.c). */
+struct stw__stage;
 
 /* A registered periodic process. */
 struct stw__periodic {
@@ -103,6 +107,9 @@ struct stw_engine {
 	char errmsg[1024];
 	/* The running batch's instances (in the arena), or NULL. */
 	struct stw__icache *icache;
+	/* The instances a round's transaction changed, written at its commit (stage.c); NULL: none
+	 * yet. */
+	struct stw__stage *stage;
 	/*
 	 * The transaction the engine's own transactions run inside of: none, the
 	 * host's (stw_begin) or the round's (stw_run_once). See txn.c.

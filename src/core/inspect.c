@@ -2,9 +2,11 @@
  * inspect.c - the read-only views, as JSON: instances (one with its history,
  * commands and timers), the instances that need a person, unrouted
  * messages, definitions, contexts, commands by status, pending counts and
- * cursors.
+ * cursors. The views of instances read inside a round (from a handler)
+ * first write what the round staged (stage.h), so they see its state.
  */
 #include "core/definition.h"
+#include "core/stage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +102,12 @@ STW_API int stw_list_instances(struct stw_engine *e, const struct stw_instance_f
 		*out = c.arr; /* the clock is younger than the wait: nothing has waited that long */
 		return STW_OK;
 	}
-	int rc = STW__S(e->store, list_instances, &q, list_cb, &c);
+	int rc = stw__stage_write(e);
+	if (rc != STW_OK) {
+		json_decref(c.arr);
+		return rc;
+	}
+	rc = STW__S(e->store, list_instances, &q, list_cb, &c);
 	if (rc != STW_OK || c.oom) {
 		json_decref(c.arr);
 		return rc != STW_OK ? stw__store_fail(e, rc, "listing instances")
@@ -126,7 +133,10 @@ STW_API int stw_count_stuck(struct stw_engine *e, int64_t stuck_for_ms, int64_t 
 	struct stw__instance_query q = { .limit = -1, .stuck_before = stw__now(e) - stuck_for_ms };
 	if (q.stuck_before <= 0)
 		return STW_OK;
-	int rc = STW__S(e->store, list_instances, &q, count_cb, count);
+	int rc = stw__stage_write(e);
+	if (rc != STW_OK)
+		return rc;
+	rc = STW__S(e->store, list_instances, &q, count_cb, count);
 	return rc != STW_OK ? stw__store_fail(e, rc, "counting stuck instances") : STW_OK;
 }
 
@@ -231,7 +241,9 @@ STW_API int stw_get_instance(struct stw_engine *e, const char *definition, const
 	if (out == NULL)
 		return stw__fail(e, STW_EINVAL, "no place for the result");
 	char def[STW_MAX_NAME];
-	int rc = stw__resolve_definition(e, definition, id, def, sizeof(def));
+	int rc = stw__stage_write(e);
+	if (rc == STW_OK)
+		rc = stw__resolve_definition(e, definition, id, def, sizeof(def));
 	if (rc != STW_OK)
 		return rc;
 	struct get_ctx g = { 0 };
@@ -464,13 +476,16 @@ STW_API int stw_list_definitions(struct stw_engine *e, json_t **out)
 static int count_live(struct stw_engine *e, const struct stw__def *d, int64_t *n)
 {
 	*n = 0;
+	int rc = stw__stage_write(e);
+	if (rc != STW_OK)
+		return rc;
 	const char *live[] = { stw__istatus_word(STW__I_ACTIVE), stw__istatus_word(STW__I_FAILED) };
 	for (int i = 0; i < 2; i++) {
 		struct stw__instance_query q = { .definition = d->d->name,
 						 .status = live[i],
 						 .definition_version = stw__def_version(d),
 						 .limit = -1 };
-		int rc = STW__S(e->store, list_instances, &q, count_cb, n);
+		rc = STW__S(e->store, list_instances, &q, count_cb, n);
 		if (rc != STW_OK)
 			return stw__store_fail(e, rc, "counting live instances");
 	}

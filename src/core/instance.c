@@ -1,10 +1,12 @@
 /*
  * instance.c - the process instances of a batch: loaded from the store once,
  * kept in the batch's cache while every message of the batch changes them,
- * written once, version-checked, before the commit; and the history rows
- * the batch writes with them.
+ * written once, version-checked, before the commit (inside a round's
+ * transaction, staged for the round's commit: stage.h); and the history
+ * rows the batch writes with them.
  */
 #include "core/instance.h"
+#include "core/stage.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -40,13 +42,19 @@ static int load_cb(const struct stw__instance_row *row, void *ud)
 }
 
 /*
- * Loads instance (def, id) from the store into *in (in->id must be set),
- * leaving its data as text. STW_ENOTFOUND when it does not exist.
+ * Loads instance (def, id) into *in (in->id must be set), leaving its data
+ * as text: as the round staged it (stage.h), else from the store.
+ * STW_ENOTFOUND when it does not exist.
  */
 int stw__inst_load(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in)
 {
 	struct load l = { .e = e, .in = in };
-	int rc = STW__S(e->store, instance_get, def->d->name, in->id, load_cb, &l);
+	const struct stw__instance_row *staged = stw__stage_find(e, def->d->name, in->id);
+	int rc = STW_OK;
+	if (staged != NULL)
+		load_cb(staged, &l);
+	else
+		rc = STW__S(e->store, instance_get, def->d->name, in->id, load_cb, &l);
 	if (rc == STW_ENOTFOUND)
 		return rc;
 	if (rc != STW_OK)
@@ -136,6 +144,8 @@ int stw__inst_data(struct stw_engine *e, const struct stw__def *def, struct stw_
 /*
  * Writes the instance to the store: inserted when not stored yet, else
  * updated if the stored version is still the one loaded (STW_ECONFLICT if not).
+ * Inside a round's transaction it is staged instead, and written with the
+ * round's other changes before the commit (stage.h).
  */
 static int write_instance(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in)
 {
@@ -160,6 +170,15 @@ static int write_instance(struct stw_engine *e, const struct stw__def *def, stru
 		.definition_version = in->definition_version,
 	};
 	int rc;
+	if (stw__stage_on(e)) {
+		rc = stw__stage_put(e, &row, in->stored_version);
+		free(dumped);
+		if (rc != STW_OK)
+			return rc;
+		in->stored_version = in->version;
+		in->dirty = 0;
+		return STW_OK;
+	}
 	if (in->stored_version == 0)
 		rc = STW__S(e->store, instance_insert, &row);
 	else
@@ -292,10 +311,18 @@ int stw__icache_get(struct stw_engine *e, const struct stw__def *def, const char
 	return rc;
 }
 
+/* 1 when the batch's cache holds instance id (filled: its changes are the newest). */
+static int in_batch(struct stw__icache *c, const char *id)
+{
+	const struct stw__inst *in = c != NULL ? *cache_slot(c, id) : NULL;
+	return in != NULL && in->status != STW__I_NONE;
+}
+
 /*
  * The id of the active or failed instance holding a uniqueness key, as the
  * batch sees it: a cached instance is authoritative (its changes are not
- * written yet), the store answers for the others. STW_ENOTFOUND if none.
+ * written yet), then one the round staged, and the store answers for the
+ * others. STW_ENOTFOUND if none.
  */
 int stw__key_holder(struct stw_engine *e, const struct stw__def *def, const char *key, char *holder,
 		    size_t cap)
@@ -309,12 +336,21 @@ int stw__key_holder(struct stw_engine *e, const struct stw__def *def, const char
 			return STW_OK;
 		}
 	}
-	int rc = STW__S(e->store, key_holder, def->d->name, key, holder, cap);
-	if (rc == STW_OK && c != NULL) {
-		const struct stw__inst *in = *cache_slot(c, holder);
-		if (in != NULL && in->status != STW__I_NONE)
-			return STW_ENOTFOUND; /* it let the key go in this batch */
+	for (size_t i = 0; i < stw__stage_count(e); i++) {
+		const struct stw__instance_row *r = stw__stage_row(e, i);
+		int status = stw__istatus_parse(r->status);
+		if (r->unique_key != NULL && strcmp(r->unique_key, key) == 0 &&
+		    strcmp(r->definition, def->d->name) == 0 &&
+		    (status == STW__I_ACTIVE || status == STW__I_FAILED) && !in_batch(c, r->id)) {
+			stw__copy(holder, cap, r->id);
+			return STW_OK;
+		}
 	}
+	int rc = STW__S(e->store, key_holder, def->d->name, key, holder, cap);
+	/* Changed in this batch or this round: it let the key go. */
+	if (rc == STW_OK &&
+	    (in_batch(c, holder) || stw__stage_find(e, def->d->name, holder) != NULL))
+		return STW_ENOTFOUND;
 	if (rc != STW_OK && rc != STW_ENOTFOUND)
 		return stw__store_fail(e, rc, "checking a uniqueness key");
 	return rc;

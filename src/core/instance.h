@@ -66,11 +66,12 @@ struct stw__icache {
 #define STW__EDUP (-100)
 
 /*
- * Loads instance (def, id) from the store into *in (in->id must be set),
- * leaving its data as text; in->def becomes the registered version of def's
- * name that created it. STW_ENOTFOUND when it does not exist, STW_ESTORE
- * when that version is not registered, its state or status is not one the
- * version knows or its version cannot be one (stw__inst_version_ok).
+ * Loads instance (def, id) into *in (in->id must be set), as the round
+ * staged it (stage.h) or else from the store, leaving its data as text;
+ * in->def becomes the registered version of def's name that created it.
+ * STW_ENOTFOUND when it does not exist, STW_ESTORE when that version is not
+ * registered, its state or status is not one the version knows or its
+ * version cannot be one (stw__inst_version_ok).
  */
 int stw__inst_load(struct stw_engine *e, const struct stw__def *def, struct stw__inst *in);
 
@@ -129,7 +130,8 @@ int stw__icache_flush(struct stw_engine *e, const struct stw__def *def);
 /*
  * The id of the active or failed instance holding a uniqueness key, as the
  * batch sees it: a cached instance is authoritative (its changes are not
- * written yet), the store answers for the others. STW_ENOTFOUND if none.
+ * written yet), then one the round staged, and the store answers for the
+ * others. STW_ENOTFOUND if none.
  */
 int stw__key_holder(struct stw_engine *e, const struct stw__def *def, const char *key, char *holder,
 		    size_t cap);

@@ -27,6 +27,23 @@ static int round_share(const struct stw_engine *e)
 }
 
 /*
+ * Commits the round's transaction, with the instances it staged (stage.h).
+ * A version conflict found as they are written (another writer changed one
+ * since the round loaded it: a store with concurrent writers) undoes the
+ * whole transaction, as one found in a step undoes the step: the next round
+ * does its work again.
+ */
+static int round_commit(struct stw_engine *e)
+{
+	int rc = stw__txn_close(e, 1);
+	if (rc != STW_ECONFLICT)
+		return rc;
+	stw__log(e, STW_LOG_INFO, "version conflict at the round's commit, retrying: %s",
+		 e->errmsg);
+	return STW_OK;
+}
+
+/*
  * Called after each part of a round with the work done so far: once the
  * round's transaction has taken its budget (of messages and commands, or
  * half the savepoints the store allows one transaction), or another engine
@@ -44,7 +61,7 @@ static int round_grew(struct stw_engine *e, int total)
 	if (e->round_budget > 0 && !spent && !stw__txn_yield(e))
 		return STW_OK;
 	e->round_budget = 0;
-	return stw__txn_close(e, 1);
+	return round_commit(e);
 }
 
 /*
@@ -148,7 +165,7 @@ STW_API int stw_run_once(struct stw_engine *e, int *did_work)
 		return rc;
 	}
 	stw__failpoint(e, "round.before_commit");
-	if (e->txn == STW__TXN_ROUND && (rc = stw__txn_close(e, 1)) != STW_OK)
+	if (e->txn == STW__TXN_ROUND && (rc = round_commit(e)) != STW_OK)
 		return rc;
 	if (!e->separate_remote) {
 		/* Outside the round: a slow remote service never holds the write lock. */

@@ -66,17 +66,6 @@ struct stw__streams {
 	uint64_t undos; /* the store's undos() when the cache was last checked */
 };
 
-static uint64_t key_hash(const char *context, const char *stream)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (const char *p = context; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	h = (h ^ 0xffu) * 1099511628211ull;
-	for (const char *p = stream; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return h;
-}
-
 int stw__streams_open(struct stw__streams **out, size_t budget)
 {
 	*out = NULL;
@@ -192,22 +181,6 @@ static struct sentry *insert(struct stw__streams *c, uint64_t hash, const char *
 	return en;
 }
 
-/* Copies a string into the event's block at *at; NULL stays NULL. */
-static const char *put(char **at, const char *s)
-{
-	if (s == NULL)
-		return NULL;
-	size_t n = strlen(s) + 1;
-	char *d = memcpy(*at, s, n);
-	*at += n;
-	return d;
-}
-
-static size_t len0(const char *s)
-{
-	return s ? strlen(s) + 1 : 0;
-}
-
 /*
  * A cached copy of a stored event, parsed (data: its data already parsed, a
  * reference taken; NULL: parsed from the row); NULL with *rc set on failure.
@@ -215,8 +188,9 @@ static size_t len0(const char *s)
 static struct sevent *copy_row(struct stw_engine *e, const struct stw__event_row *row, json_t *data,
 			       int *rc)
 {
-	size_t n = len0(row->context) + len0(row->id) + len0(row->type) + len0(row->stream) +
-		   len0(row->correlation_id) + len0(row->causation_id);
+	size_t n = stw__block_size(row->context) + stw__block_size(row->id) +
+		   stw__block_size(row->type) + stw__block_size(row->stream) +
+		   stw__block_size(row->correlation_id) + stw__block_size(row->causation_id);
 	struct sevent *se = malloc(sizeof *se + n);
 	if (se == NULL) {
 		*rc = stw__fail(e, STW_ENOMEM, "out of memory");
@@ -234,13 +208,13 @@ static struct sevent *copy_row(struct stw_engine *e, const struct stw__event_row
 		se->ev.data = json_incref(data);
 	}
 	char *at = se->text;
-	se->ev.context = put(&at, row->context);
-	se->ev.id = put(&at, row->id);
-	se->ev.type = put(&at, row->type);
-	se->ev.stream = put(&at, row->stream);
-	se->ev.correlation_id = put(&at, row->correlation_id);
-	se->ev.causation_id = put(&at, row->causation_id);
-	se->bytes = sizeof *se + n + len0(row->data) + len0(row->metadata);
+	se->ev.context = stw__block_put(&at, row->context);
+	se->ev.id = stw__block_put(&at, row->id);
+	se->ev.type = stw__block_put(&at, row->type);
+	se->ev.stream = stw__block_put(&at, row->stream);
+	se->ev.correlation_id = stw__block_put(&at, row->correlation_id);
+	se->ev.causation_id = stw__block_put(&at, row->causation_id);
+	se->bytes = sizeof *se + n + stw__block_size(row->data) + stw__block_size(row->metadata);
 	return se;
 }
 
@@ -344,7 +318,8 @@ void stw__streams_appended(struct stw_engine *e, const struct stw__event_row *ro
 	if (c == NULL)
 		return;
 	forget_undone(e);
-	struct sentry *en = find(c, key_hash(row->context, row->stream), row->context, row->stream);
+	struct sentry *en =
+	    find(c, stw__hash_pair(row->context, row->stream), row->context, row->stream);
 	if (en == NULL || en->big || en->n == 0)
 		return;
 	if (en->pinned || !en->whole ||
@@ -374,7 +349,7 @@ int stw__streams_version(struct stw_engine *e, const char *context, const char *
 	if (c == NULL || (e->store->caps & STW__CAP_FOREIGN_COMMITS) == 0)
 		return 0;
 	forget_undone(e);
-	struct sentry *en = find(c, key_hash(context, stream), context, stream);
+	struct sentry *en = find(c, stw__hash_pair(context, stream), context, stream);
 	if (en == NULL || en->big || en->n == 0 || !en->whole)
 		return 0;
 	uint64_t seen = 0;
@@ -395,7 +370,7 @@ static struct sentry *refresh(struct stw_engine *e, const char *context, const c
 	*rc = STW_OK;
 	*empty = 0;
 	forget_undone(e);
-	uint64_t hash = key_hash(context, stream);
+	uint64_t hash = stw__hash_pair(context, stream);
 	struct sentry *en = find(c, hash, context, stream);
 	if (en != NULL && (en->pinned || en->big)) {
 		if (en->big)

@@ -7,6 +7,7 @@
  */
 #include "core/txn.h"
 #include "core/gate.h"
+#include "core/stage.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -169,6 +170,7 @@ static void sync(struct stw_engine *e)
 {
 	if (e->txn_depth > 0 && !STW__S0(e->store, in_transaction)) {
 		undo_stats(e, 1);
+		stw__stage_clear(e);
 		e->txn_depth = 0;
 		e->txn_flat = 0;
 		e->txn_savepoint = 0;
@@ -235,11 +237,19 @@ int stw__commit(struct stw_engine *e)
 	if (e->txn_depth == 2 && e->txn_flat) {
 		e->txn_depth = 1; /* the outer transaction goes on */
 		e->txn_flat = 0;
+		stw__stage_level_end(e, 2, 1);
 		return STW_OK;
 	}
 	int nested = e->txn_depth > 1;
-	int rc = nested ? STW__S0(e->store, release) : STW__S0(e->store, commit);
+	/* The instances staged in the transaction are written before it commits. */
+	int rc = nested ? STW__S0(e->store, release) : stw__stage_write(e);
+	if (!nested && rc == STW_OK)
+		rc = STW__S0(e->store, commit);
 	if (rc == STW_OK) {
+		if (nested)
+			stw__stage_level_end(e, e->txn_depth, 1);
+		else
+			stw__stage_clear(e);
 		e->txn_depth--;
 		if (!nested)
 			e->txn_savepoint = 0;
@@ -262,6 +272,7 @@ int stw__rollback(struct stw_engine *e)
 	if (e->txn_depth == 1 || (e->txn_depth == 2 && e->txn_flat)) {
 		/* The transaction, or the level that opened it: the outer one opens anew. */
 		undo_stats(e, 1);
+		stw__stage_clear(e);
 		e->txn_lazy = e->txn_depth == 2;
 		e->txn_depth = 0;
 		e->txn_flat = 0;
@@ -270,8 +281,10 @@ int stw__rollback(struct stw_engine *e)
 		return rc;
 	}
 	int rc = STW__S0(s, rollback_to);
-	if (rc == STW_OK)
+	if (rc == STW_OK) {
+		stw__stage_level_end(e, e->txn_depth, 0);
 		undo_stats(e, e->txn_depth--);
+	}
 	return rc;
 }
 
@@ -283,9 +296,13 @@ int stw__durable(struct stw_engine *e)
 		return STW_OK;
 	/* The commit releases the open savepoints with the transaction; the
 	 * levels open again, as real savepoints from then on. The gate stays
-	 * held in between: the transaction goes on. */
+	 * held in between: the transaction goes on. The staged instances are
+	 * written first, and are the store's from then on. */
+	if ((rc = stw__stage_write(e)) != STW_OK)
+		return rc;
 	if ((rc = STW__S0(e->store, commit)) != STW_OK)
 		return stw__store_fail(e, rc, "making a write durable");
+	stw__stage_clear(e);
 	e->txn_depth = 0;
 	e->txn_flat = 0;
 	e->txn_savepoint = 0;
@@ -328,16 +345,20 @@ static int check_savepoint(struct stw_engine *e, const char *op)
 int stw__release(struct stw_engine *e)
 {
 	int rc = check_savepoint(e, "release");
-	if (rc == STW_OK && (rc = STW__S0(e->store, release)) == STW_OK)
+	if (rc == STW_OK && (rc = STW__S0(e->store, release)) == STW_OK) {
+		stw__stage_level_end(e, e->txn_depth + 1, 1);
 		e->txn_savepoint = 0;
+	}
 	return rc;
 }
 
 int stw__rollback_to(struct stw_engine *e)
 {
 	int rc = check_savepoint(e, "rollback_to");
-	if (rc == STW_OK && (rc = STW__S0(e->store, rollback_to)) == STW_OK)
+	if (rc == STW_OK && (rc = STW__S0(e->store, rollback_to)) == STW_OK) {
+		stw__stage_level_end(e, e->txn_depth + 1, 0);
 		e->txn_savepoint = 0;
+	}
 	return rc;
 }
 
@@ -371,6 +392,7 @@ int stw__txn_close(struct stw_engine *e, int commit)
 		if (e->txn_depth > 0) {
 			STW__S0(e->store, rollback);
 			undo_stats(e, 1);
+			stw__stage_clear(e);
 			e->txn_depth = 0;
 			e->txn_flat = 0;
 			e->txn_savepoint = 0;

@@ -119,6 +119,32 @@ void stw__copy(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+size_t stw__block_size(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+const char *stw__block_put(char **at, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *d = memcpy(*at, s, n);
+	*at += n;
+	return d;
+}
+
+uint64_t stw__hash_pair(const char *a, const char *b)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = a; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xffu) * 1099511628211ull; /* a byte no name has: ("ab", "c") is not ("a", "bc") */
+	for (const char *p = b; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
 /* SHA-256 ------------------------------------------------------------- */
 
 static const uint32_t K[64] = {

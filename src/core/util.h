@@ -40,6 +40,17 @@ void stw__arena_free(struct stw__arena *a);
 /* Copies src into dst (cap bytes), truncating; always NUL-terminates when cap > 0. */
 void stw__copy(char *dst, size_t cap, const char *src);
 
+/*
+ * Strings kept in one block behind a struct: stw__block_size is the room s
+ * takes (strlen + 1, 0 for NULL), stw__block_put copies s to *at and moves
+ * *at past it (NULL stays NULL).
+ */
+size_t stw__block_size(const char *s);
+const char *stw__block_put(char **at, const char *s);
+
+/* FNV-1a of the pair of strings (a, b), for hash tables keyed by two names. */
+uint64_t stw__hash_pair(const char *a, const char *b);
+
 /* SHA-256 of a buffer. */
 void stw__sha256(const void *data, size_t len, uint8_t out[32]);
 

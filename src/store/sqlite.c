@@ -54,13 +54,17 @@ static int exec_sql(struct sqlite_store *h, const char *sql, const char *op)
 }
 
 /*
- * Sets the journal mode to WAL, checking that it took (an in-memory database
- * keeps "memory"), then synchronous (0..2), busy timeout, foreign keys and,
- * when cache_kb > 0, the page cache size.
+ * Sets the busy timeout, then the journal mode to WAL, checking that it took
+ * (an in-memory database keeps "memory"), then synchronous (0..2), foreign
+ * keys and, when cache_kb > 0, the page cache size. The timeout comes first:
+ * setting the journal mode takes a lock (the write lock while a new database
+ * turns to WAL), and without it an open while another connection writes
+ * would fail at once with a busy store instead of waiting.
  */
 static int pragmas(struct sqlite_store *h, int synchronous, int read_only, int cache_kb)
 {
 	sqlite3_stmt *st = NULL;
+	sqlite3_busy_timeout(h->db, 5000);
 	/* A read-only connection cannot change the journal mode, only report it. */
 	int rc = sqlite3_prepare_v2(
 	    h->db, read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode = WAL", -1, &st, NULL);
@@ -82,7 +86,6 @@ static int pragmas(struct sqlite_store *h, int synchronous, int read_only, int c
 	sqlite3_finalize(st);
 	if (!ok)
 		return rc;
-	sqlite3_busy_timeout(h->db, 5000);
 	rc = exec_sql(h, stw__sqlite_sync_sql[synchronous], "open: synchronous");
 	if (rc == STW_OK)
 		rc = exec_sql(h, "PRAGMA foreign_keys = OFF", "open: foreign_keys");

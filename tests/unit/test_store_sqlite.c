@@ -2,11 +2,12 @@
  * test_store_sqlite.c - what only the SQLite store backend
  * (src/store/sqlite*.c) does, through the operations of store/store.h and
  * its own test hooks: the schema it creates and migrates in place from
- * older versions, opening read-only or failing to open, WAL checkpoints (on
- * its own thread or inline), its page cache, writes that build no ephemeral
- * table, heads and versions read off the log's own rows, SQLite's messages,
- * and the nesting of transactions (nested levels, the outer transaction,
- * durable(), savepoint misuse, undos). What every backend must do is the
+ * older versions, opening read-only, waiting for a writer or failing to
+ * open, WAL checkpoints (on its own thread or inline), its page cache,
+ * writes that build no ephemeral table, heads and versions read off the
+ * log's own rows, SQLite's messages, and the nesting of transactions
+ * (nested levels, the outer transaction, durable(), savepoint misuse,
+ * undos). What every backend must do is the
  * store contract (tests/store/contract*.c), which
  * tests/store/test_contract_sqlite.c runs on this backend.
  *
@@ -29,9 +30,11 @@
 #include <sqlite3.h>
 #include <steward.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct fixture {
@@ -605,6 +608,41 @@ static void test_open_failures(void **state)
 	unlink(junk);
 }
 
+/* Commits, 300 ms after it starts, the transaction the connection db holds. */
+static void *commit_later(void *db)
+{
+	struct timespec pause = { 0, 300 * 1000000L };
+	nanosleep(&pause, NULL);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return NULL;
+}
+
+/*
+ * An open while another connection writes waits for it (the busy timeout)
+ * instead of failing at once: here a new database, not yet in WAL mode as a
+ * store is while its first opener turns it to WAL, that a raw connection
+ * holds locked for 300 ms.
+ */
+static void test_open_waits_for_a_writer(void **state)
+{
+	struct fixture *f = *state;
+	char path[FX_PATH + 16];
+	snprintf(path, sizeof path, "%s/new.db", f->w.dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, commit_later, db), 0);
+	char err[256] = "";
+	struct stw__store *s = NULL;
+	int rc = stw__sqlite_open(path, NULL, &s, err, sizeof err);
+	pthread_join(t, NULL);
+	sqlite3_close(db);
+	if (rc != STW_OK)
+		fail_msg("open: %s: %s", stw_strerror(rc), err);
+	STW__S0(s, close);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Events                                                                   */
 
@@ -741,6 +779,7 @@ int main(void)
 		T(test_open_migrates_schema_7),
 		T(test_open_migrates_schema_8),
 		T(test_open_failures),
+		T(test_open_waits_for_a_writer),
 		T(test_head_and_version_from_the_log),
 		T(test_head_remembered_in_a_transaction),
 		T(test_cache_kb),
