@@ -29,7 +29,7 @@
  *  - the same two on a copy of the smallest store, made when it was built,
  *    right after: the ratios compare runs minutes apart, not the first
  *    size's of the start of the run, on a machine whose load changes;
- *  - a retention pass (stw_prune, 100 instances a transaction) over every
+ *  - a retention pass (stw_prune, its default batches) over every
  *    ended instance and dedup record, on an engine of its own, while this
  *    thread steps pm_step events on another engine of the same store (the
  *    two share a write gate, as the daemon's engines do), for at most
