@@ -127,7 +127,9 @@ struct stw__timer_row {
 struct stw__history_row {
 	const char *definition;
 	const char *instance_id;
-	int64_t seq; /* assigned by the store on insert; increasing per store */
+	/* assigned by the store on insert; increasing per instance (SQLite), per store (PostgreSQL)
+	 */
+	int64_t seq;
 	const char *message_id;
 	const char *message_type;
 	const char *context;    /* nullable: the source context of the message */
