@@ -87,6 +87,7 @@ static int instances_batch(struct stw_engine *e, const char *name, int64_t befor
 	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning a retention batch");
+	stw__failpoint(e, "prune.begun");
 	int64_t begun = stw__mono_us();
 	struct stw__prune_counts c = { 0 };
 	rc = STW__S(e->store, prune_instances, name, before, batch, &c);
@@ -107,6 +108,7 @@ static int dedup_batch(struct stw_engine *e, int64_t before, int batch, int64_t 
 	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning a retention batch");
+	stw__failpoint(e, "prune.begun");
 	int64_t begun = stw__mono_us();
 	struct stw__dedup_key key = e->prune.key;
 	int64_t looked = 0, deleted = 0;
