@@ -329,13 +329,13 @@ static int multiply(sqlite3 *db, long a, long b)
 				    " i.entered_version, i.definition_version FROM k, "
 				    "growth_instances i"
 				    " ORDER BY 1, 2",
-		"INSERT INTO stw_history(definition, instance_id, message_id, seq, message_type,"
-		" context, from_state, to_state, outcome, reason, at) "
+		"INSERT INTO stw_history(definition, instance_id, message_id, message_type, "
+		"context,"
+		" from_state, to_state, outcome, reason, at) "
 		"SELECT x.definition, " COPY_ID("x.instance_id") ", " COPY_ID(
-		    "x.message_id") ", x.seq, x.message_type, x.context, x.from_state,"
-				    " x.to_state, x.outcome, x.reason, x.at FROM k, growth_history "
-				    "x"
-				    " ORDER BY 1, 2, 3",
+		    "x.message_id") ", x.message_type, x.context, x.from_state, x.to_state,"
+				    " x.outcome, x.reason, x.at FROM k, growth_history x ORDER "
+				    "BY k.j, x.seq",
 		"INSERT INTO stw_outbox(command_id, context, type, definition, instance_id,"
 		" correlation_id, causation_id, data, status, error, created_at, delivered_at,"
 		" attempts, next_at) "

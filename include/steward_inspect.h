@@ -101,8 +101,7 @@ STW_API int stw_count_stuck(struct stw_engine *e, int64_t stuck_for_ms, int64_t 
 /*
  * Gets one instance as a new JSON object: the fields of the list plus data,
  * history (array of {seq, at, message_id, message_type, context, from, to,
- * outcome, reason} in the order of seq, which increases within the
- * instance), commands (the commands it sent, as objects of
+ * outcome, reason}), commands (the commands it sent, as objects of
  * stw_list_commands) and timers (the pending ones that still apply: array
  * of {id, message_type, due_at, created_at, armed_by}).
  * `definition` may be NULL when the id is unambiguous (else STW_EAMBIGUOUS).

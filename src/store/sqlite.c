@@ -194,9 +194,6 @@ static int schema_init(struct sqlite_store *h, int read_only)
 			if (rc == STW_OK && v <= 8)
 				rc =
 				    exec_sql(h, stw__sqlite_migrate_9, "open: migrate to schema 9");
-			if (rc == STW_OK && v <= 9)
-				rc = exec_sql(h, stw__sqlite_migrate_10,
-					      "open: migrate to schema 10");
 		}
 	}
 out:
@@ -226,22 +223,15 @@ static int prepare_all(struct sqlite_store *h)
 		if (rc != SQLITE_OK)
 			return stw__sqlite_fail(h, rc, "open: prepare");
 	}
-	/*
-	 * The single-row history insert, with its VALUES repeated: row r takes
-	 * parameters 11 r + 1 to 11 r + 11, the last its rank (STW__HISTORY_SEQ).
-	 */
+	/* The single-row history insert, with its VALUES repeated. */
 	const char *one = stw__sqlite_sql[STW__HISTORY_INSERT];
 	const char *values = strstr(one, "VALUES ");
 	size_t head = (size_t)(values - one) + strlen("VALUES ");
-	char sql[STW__HISTORY_CHUNK * 192 + 256];
+	char sql[STW__HISTORY_CHUNK * 48 + 256];
 	size_t n = (size_t)snprintf(sql, sizeof sql, "%.*s", (int)head, one);
-	for (int r = 0, p = 0; r < STW__HISTORY_CHUNK; r++, p += 11)
-		n += (size_t)snprintf(
-		    sql + n, sizeof sql - n,
-		    "%s(?%d,?%d,?%d,?%d,?%d,?%d,?%d,?%d,?%d,?%d," STW__HISTORY_SEQ("?%d", "?%d",
-										   "?%d") ")",
-		    r ? "," : "", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8, p + 9,
-		    p + 10, p + 11, p + 1, p + 2); /* rank, definition, instance */
+	for (int r = 0; r < STW__HISTORY_CHUNK; r++)
+		n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?,?,?,?,?,?,?)",
+				      r ? "," : "");
 	int rc =
 	    sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &h->history_chunk, NULL);
 	return rc == SQLITE_OK ? STW_OK : stw__sqlite_fail(h, rc, "open: prepare");

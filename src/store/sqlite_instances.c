@@ -263,6 +263,7 @@ static int op_history_has(struct stw__store *s, const char *definition, const ch
 	return rc;
 }
 
+/* row->seq is ignored (assigned). STW_EEXIST if the message has a row already. */
 /* Binds a history row to parameters p+1..p+10; 0 if a required field is missing. */
 static int bind_history(int *b, sqlite3_stmt *st, int p, const struct stw__history_row *row)
 {
@@ -289,7 +290,6 @@ static int history_invalid(struct sqlite_store *h)
 				 "message_type and outcome are required");
 }
 
-/* row->seq is ignored (assigned: STW__HISTORY_SEQ). STW_EEXIST if the message has a row already. */
 static int op_history_insert(struct stw__store *s, const struct stw__history_row *row)
 {
 	struct sqlite_store *h = handle(s);
@@ -300,23 +300,10 @@ static int op_history_insert(struct stw__store *s, const struct stw__history_row
 	return stw__sqlite_run(h, st, b, "history_insert", NULL);
 }
 
-/* 1 + the rows before rows[r] of its instance in rows[0..r-1] (STW__HISTORY_SEQ). */
-static int64_t rank(const struct stw__history_row *rows, int r)
-{
-	int64_t n = 1;
-	for (int k = 0; k < r; k++)
-		n += strcmp(rows[k].instance_id, rows[r].instance_id) == 0 &&
-		     strcmp(rows[k].definition, rows[r].definition) == 0;
-	return n;
-}
-
 /*
  * Inserts n history rows, STW__HISTORY_CHUNK to a statement (the rest one
  * by one): a statement's fixed cost (opening its cursors, seeking, halting)
- * is most of a small row's. Each row's seq is its instance's largest plus
- * its rank among its instance's rows in the statement, whether SQLite
- * evaluates the rows before writing the first or one by one (then seq has
- * gaps, still in order). A row whose message is in the history already
+ * is most of a small row's. A row whose message is in the history already
  * fails the call with STW_EEXIST, as history_insert does; the caller rolls
  * back.
  */
@@ -328,14 +315,11 @@ static int op_history_insert_many(struct stw__store *s, const struct stw__histor
 	for (; i + STW__HISTORY_CHUNK <= n; i += STW__HISTORY_CHUNK) {
 		sqlite3_stmt *st = h->history_chunk;
 		int b = SQLITE_OK;
-		for (int r = 0; r < STW__HISTORY_CHUNK; r++) {
-			const struct stw__history_row *row = &rows[i + (size_t)r];
-			if (!bind_history(&b, st, r * 11, row)) {
+		for (int r = 0; r < STW__HISTORY_CHUNK; r++)
+			if (!bind_history(&b, st, r * 10, &rows[i + (size_t)r])) {
 				sqlite3_clear_bindings(st);
 				return history_invalid(h);
 			}
-			stw__sqlite_bi(&b, st, r * 11 + 11, rank(rows + i, r));
-		}
 		int rc = stw__sqlite_run(h, st, b, "history_insert", NULL);
 		if (rc != STW_OK)
 			return rc;

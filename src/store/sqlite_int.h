@@ -41,19 +41,10 @@
 #include "store/store.h"
 
 /* The schema version this build creates and understands. */
-#define STW__SCHEMA_VERSION 10
+#define STW__SCHEMA_VERSION 9
 
 /* History rows per multi-row INSERT (see op_history_insert_many). */
 #define STW__HISTORY_CHUNK 16
-/*
- * A new history row's seq, as an SQL expression: the largest of its
- * instance's rows (def, id: the parameters of its definition and instance)
- * plus rank, 1 or the row's rank among its instance's rows in a multi-row
- * INSERT (whose rows may all be evaluated before the first is written).
- */
-#define STW__HISTORY_SEQ(def, id, rank)                                                            \
-	"(SELECT coalesce(max(seq), 0) + " rank " FROM stw_history WHERE definition = " def        \
-	" AND instance_id = " id ")"
 
 /* Bits of a list_instances filter; each combination has its own statement. */
 #define STW__LQ_DEFINITION 1
@@ -188,7 +179,6 @@ extern const char stw__sqlite_migrate_6[];
 extern const char stw__sqlite_migrate_7[];
 extern const char stw__sqlite_migrate_8[];
 extern const char stw__sqlite_migrate_9[];
-extern const char stw__sqlite_migrate_10[];
 
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
 extern const char *const stw__sqlite_sync_sql[];

@@ -89,18 +89,9 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 	    "AND status IN ('active', 'failed')",
 	[STW__HISTORY_HAS] = "SELECT 1 FROM stw_history "
 			     "WHERE definition = ?1 AND instance_id = ?2 AND message_id = ?3",
-	/*
-	 * seq: one more than the instance's last (STW__HISTORY_SCHEMA), found
-	 * at the prefix of the key the row goes into. prepare_all repeats the
-	 * VALUES for STW__HISTORY_CHUNK rows, ?11 then the row's rank among
-	 * the rows of its instance in the statement.
-	 */
-	[STW__HISTORY_INSERT] =
-	    "INSERT INTO stw_history(definition, instance_id, message_id, "
-	    "message_type, context, from_state, to_state, outcome, reason, at, "
-	    "seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, " STW__HISTORY_SEQ("?1", "?2",
-										      "1") ")",
-	/* The rows of an instance (a prefix of the key), sorted by seq: a few a process. */
+	[STW__HISTORY_INSERT] = "INSERT INTO stw_history(definition, instance_id, message_id, "
+				"message_type, context, from_state, to_state, outcome, reason, at) "
+				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[STW__HISTORY_LIST] = "SELECT " STW__HISTORY_COLS " FROM stw_history "
 			      "WHERE definition = ?1 AND instance_id = ?2 ORDER BY seq",
 	[STW__OUTBOX_INSERT] = "INSERT INTO stw_outbox(command_id, context, type, definition, "
@@ -193,7 +184,7 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 	    "AND o.instance_id = stw_instances.id AND (o.status = 'pending' OR o.status = "
 	    "'parked')) "
 	    "ORDER BY updated_at LIMIT ?4",
-	/* Through the prefix (definition, instance_id) of the history's key. */
+	/* Through the prefix (definition, instance_id) of stw_history_message. */
 	[STW__PRUNE_HISTORY] = "DELETE FROM stw_history WHERE definition = ?1 AND instance_id = ?2",
 	/* Through the timers' primary key (definition, instance_id, id). */
 	[STW__PRUNE_TIMERS] = "DELETE FROM stw_timers WHERE definition = ?1 AND instance_id = ?2",
@@ -274,23 +265,6 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 	"CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq)"             \
 	" WHERE instance_id IS NOT NULL;"
 
-/*
- * The history, clustered on its key (schema 10): a message is recorded once
- * per instance (the key refuses it again), the rows of an instance are a
- * range of the key (listed, deleted by retention), and no index repeats
- * the key beside the table, as the unique index of the rowid table up to
- * schema 9 did (182 of a voiding process's 3,322 bytes). seq orders an
- * instance's rows: it is one more than the instance's largest when a row
- * is written, so it increases per instance (not per store, as the rowid
- * did; the rows migrated from schema 9 keep their rowids).
- */
-#define STW__HISTORY_SCHEMA(table)                                                                 \
-	"CREATE TABLE " table "(definition TEXT NOT NULL, instance_id TEXT NOT NULL,"              \
-	" message_id TEXT NOT NULL, seq INTEGER NOT NULL, message_type TEXT NOT NULL,"             \
-	" context TEXT, from_state TEXT, to_state TEXT, outcome TEXT NOT NULL, reason TEXT,"       \
-	" at INTEGER NOT NULL, PRIMARY KEY(definition, instance_id, message_id)) WITHOUT ROWID;"
-#define STW__HISTORY_TABLE STW__HISTORY_SCHEMA("stw_history")
-
 /* Periodic processes: the last period each ran in (so a restart does not rerun it). */
 #define STW__PERIODIC_SCHEMA                                                                       \
 	"CREATE TABLE stw_periodic(name TEXT PRIMARY KEY, last_period INTEGER NOT NULL,"           \
@@ -308,7 +282,13 @@ const char stw__sqlite_schema[] =
     "CREATE TABLE stw_cursors(definition TEXT, context TEXT, position INTEGER NOT NULL,"
     " attempt_position INTEGER NOT NULL DEFAULT -1, attempts INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY(definition, context)) WITHOUT ROWID;" STW__INSTANCES_SCHEMA("stw_instances")
-	STW__INSTANCES_INDEXES STW__HISTORY_TABLE
+	STW__INSTANCES_INDEXES
+    "CREATE TABLE stw_history(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
+    " instance_id TEXT NOT NULL, message_id TEXT NOT NULL, message_type TEXT NOT NULL,"
+    " context TEXT, from_state TEXT, to_state TEXT, outcome TEXT NOT NULL, reason TEXT,"
+    " at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX stw_history_message ON stw_history(definition, instance_id,"
+    " message_id);"
     "CREATE TABLE stw_outbox(seq INTEGER PRIMARY KEY, command_id TEXT NOT NULL UNIQUE,"
     " context TEXT NOT NULL, type TEXT NOT NULL, definition TEXT, instance_id TEXT,"
     " correlation_id TEXT, causation_id TEXT, data TEXT NOT NULL, status TEXT NOT NULL,"
@@ -323,7 +303,7 @@ const char stw__sqlite_schema[] =
     " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
     " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA(
 	"stw_timers") STW__TIMERS_INDEXES STW__PERIODIC_SCHEMA
-    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '10');";
+    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '9');";
 
 /* Version 1 -> 2: timers, and the version at which an instance entered its state. */
 const char stw__sqlite_migrate_2[] =
@@ -400,19 +380,6 @@ const char stw__sqlite_migrate_8[] =
 const char stw__sqlite_migrate_9[] =
     "DROP INDEX stw_outbox_instance;" STW__OUTBOX_INSTANCE_INDEX
     "UPDATE stw_meta SET value = '9' WHERE key = 'schema_version';";
-
-/*
- * Version 9 -> 10: the history clustered on its key (see
- * STW__HISTORY_SCHEMA), its rows copied in key order with their seq; the
- * table of rowids and its unique index go.
- */
-const char stw__sqlite_migrate_10[] = STW__HISTORY_SCHEMA(
-    "stw_history_10") "INSERT INTO stw_history_10(" STW__HISTORY_COLS ") "
-		      "SELECT " STW__HISTORY_COLS " FROM stw_history "
-		      "ORDER BY definition, instance_id, message_id;"
-		      "DROP TABLE stw_history;"
-		      "ALTER TABLE stw_history_10 RENAME TO stw_history;"
-		      "UPDATE stw_meta SET value = '10' WHERE key = 'schema_version';";
 
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
 const char *const stw__sqlite_sync_sql[] = {

@@ -127,9 +127,7 @@ struct stw__timer_row {
 struct stw__history_row {
 	const char *definition;
 	const char *instance_id;
-	/* assigned by the store on insert; increasing per instance (SQLite), per store (PostgreSQL)
-	 */
-	int64_t seq;
+	int64_t seq; /* assigned by the store on insert; increasing per store */
 	const char *message_id;
 	const char *message_type;
 	const char *context;    /* nullable: the source context of the message */

@@ -88,7 +88,7 @@ static void raw_exec(const char *path, const char *sql)
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                  */
 
-/* A new database gets every table, WAL mode and schema_version 10. */
+/* A new database gets every table, WAL mode and schema_version 9. */
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *f = *state;
@@ -104,7 +104,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 10);
+			 9);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -280,13 +280,13 @@ static void test_open_refuses_newer_schema(void **state)
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='11' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='10' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 11"));
+	assert_non_null(strstr(err, "schema version 10"));
 }
 
 /* Undoes schema 4 on a closed database: what version 3 created. */
@@ -324,7 +324,7 @@ static void test_open_migrates_schema_3_outbox(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 10);
+			 9);
 	assert_int_equal(raw_int(f->path, "SELECT attempts + next_at FROM stw_outbox "
 					  "WHERE command_id = 'c1'"),
 			 0);
@@ -366,7 +366,7 @@ static void test_open_migrates_schema_1(void **state)
 	assert_non_null(strstr(err, "read-write to upgrade"));
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 10);
+			 9);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
 	assert_int_equal(
@@ -417,7 +417,7 @@ static void test_open_migrates_schema_4(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 10);
+			 9);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
 					  "'%WITHOUT ROWID%' AND name IN ('stw_instances', "
 					  "'stw_timers')"),
@@ -479,7 +479,7 @@ static void test_open_migrates_schema_6(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 10);
+			 9);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
 					  "('stw_contexts', 'stw_streams')"),
 			 0);
@@ -504,7 +504,7 @@ static void test_open_migrates_schema_7(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 10);
+			 9);
 	struct instances got = { 0 };
 	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
 	assert_int_equal(got.n, 1);
@@ -555,7 +555,7 @@ static void test_open_migrates_schema_8(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 10);
+			 9);
 	assert_int_equal(raw_int(f->path,
 				 "SELECT count(*) FROM sqlite_master WHERE name = "
 				 "'stw_outbox_instance' AND sql LIKE '%WHERE instance_id IS "
@@ -568,70 +568,6 @@ static void test_open_migrates_schema_8(void **state)
 	int n = 0;
 	assert_int_equal(STW__S(f->s, outbox_for_instance, "def", "i1", count_row, &n), STW_OK);
 	assert_int_equal(n, 1);
-}
-
-/*
- * A schema 9 database, whose history was a rowid table and a unique index
- * on (definition, instance_id, message_id), is migrated on open: the table
- * is clustered on that key, the index goes, every row stays with its seq,
- * an instance's rows are listed in seq order (not the key's), a new row
- * comes after them and a message recorded twice is still refused.
- */
-static void test_open_migrates_schema_9(void **state)
-{
-	struct fixture *f = *state;
-	STW__S0(f->s, close);
-	f->s = NULL;
-	raw_exec(
-	    f->path,
-	    "DROP TABLE stw_history;"
-	    "CREATE TABLE stw_history(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
-	    " instance_id TEXT NOT NULL, message_id TEXT NOT NULL, message_type TEXT NOT NULL,"
-	    " context TEXT, from_state TEXT, to_state TEXT, outcome TEXT NOT NULL, reason TEXT,"
-	    " at INTEGER NOT NULL);"
-	    "CREATE UNIQUE INDEX stw_history_message ON stw_history(definition, instance_id,"
-	    " message_id);"
-	    "INSERT INTO stw_history VALUES (3, 'def', 'i1', 'm9', 'T', 'In', NULL, 'A',"
-	    " 'applied', NULL, 10), (7, 'def', 'i2', 'm1', 'T', 'In', NULL, 'A', 'applied',"
-	    " NULL, 11), (8, 'def', 'i1', 'm2', 'U', 'In', 'A', 'B', 'failed', 'why', 12);"
-	    "UPDATE stw_meta SET value='9' WHERE key='schema_version'");
-	char err[256] = "";
-	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
-	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 10);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = "
-					  "'stw_history' AND sql LIKE '%WITHOUT ROWID'"),
-			 1);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE "
-					  "tbl_name = 'stw_history' AND type = 'index' AND sql IS "
-					  "NOT NULL"),
-			 0);
-	assert_int_equal(raw_int(f->path, "SELECT sum(seq * at) FROM stw_history"),
-			 3 * 10 + 7 * 11 + 8 * 12);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_history WHERE seq = 8 AND "
-					  "message_type = 'U' AND from_state = 'A' AND to_state = "
-					  "'B' AND outcome = 'failed' AND reason = 'why'"),
-			 1);
-	struct stw__history_row r = { .definition = "def",
-				      .instance_id = "i1",
-				      .message_id = "m0",
-				      .message_type = "T",
-				      .outcome = "applied",
-				      .at = 13 };
-	assert_int_equal(STW__S(f->s, history_insert, &r), STW_OK);
-	assert_int_equal(STW__S(f->s, history_insert, &r), STW_EEXIST);
-	r.message_id = "m9";
-	assert_int_equal(STW__S(f->s, history_insert, &r), STW_EEXIST);
-	assert_int_equal(STW__S(f->s, history_has, "def", "i2", "m1"), STW_OK);
-	struct strings c = { 0 };
-	assert_int_equal(STW__S(f->s, history_list, "def", "i1", collect_history, &c), STW_OK);
-	assert_int_equal(c.n, 3);
-	assert_string_equal(c.v[0], "m9");
-	assert_string_equal(c.v[1], "m2");
-	assert_string_equal(c.v[2], "m0");
-	assert_int_equal(c.seq[0], 3);
-	assert_int_equal(c.seq[1], 8);
-	assert_int_equal(c.seq[2], 9);
 }
 
 /* Bad arguments and an unopenable path fail cleanly with a message. */
@@ -804,7 +740,6 @@ int main(void)
 		T(test_open_migrates_schema_6),
 		T(test_open_migrates_schema_7),
 		T(test_open_migrates_schema_8),
-		T(test_open_migrates_schema_9),
 		T(test_open_failures),
 		T(test_head_and_version_from_the_log),
 		T(test_head_remembered_in_a_transaction),
