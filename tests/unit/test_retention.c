@@ -605,6 +605,7 @@ static void test_batch_time(void **state)
 	b.e = NULL;
 }
 
+/* retention-1.5: stw_prune refuses bad options and a call inside stw_begin. */
 static void test_refusals(void **state)
 {
 	struct fx_world *f = *state;
