@@ -29,12 +29,15 @@
  *  - the same two on a copy of the smallest store, made when it was built,
  *    right after: the ratios compare runs minutes apart, not the first
  *    size's of the start of the run, on a machine whose load changes;
- *  - a retention pass (stw_prune, 100 instances a transaction) over every
+ *  - a retention pass (stw_prune, its default batches) over every
  *    ended instance and dedup record, on an engine of its own, while this
  *    thread steps pm_step events on another engine of the same store (the
  *    two share a write gate, as the daemon's engines do), for at most
  *    --prune-seconds: the pass's time per 10,000 processes (when it ended)
- *    and the p99 of the rounds that ran meanwhile;
+ *    and the p99 of the rounds that ran meanwhile, and the p99 and the
+ *    longest of the time a batch held the write lock (its transaction's
+ *    start to its commit's end, from the failpoints prune.begun and
+ *    prune.after_commit);
  *  - the bytes per process left after the pass: the rows of the pm_step
  *    workload deleted, the pages in use divided by N and the processes
  *    voided above (their events stay, as the seed's do).
@@ -96,8 +99,9 @@ struct cost {
 /* What one size measured. */
 struct figures {
 	double bytes, pm_rate, pm_p99, void_rate, void_p99, retained, pass_ms, pass_p99;
-	int finished;     /* the retention pass ended within --prune-seconds */
-	struct cost cost; /* of a voiding process at saturation */
+	double hold_p99, hold_max; /* a retention batch's hold of the write lock */
+	int finished;              /* the retention pass ended within --prune-seconds */
+	struct cost cost;          /* of a voiding process at saturation */
 	/* The smallest store measured again right after (0 for the smallest itself). */
 	double ref_pm_rate, ref_void_rate;
 };
@@ -498,6 +502,26 @@ static int measure_pm(const char *path, long first, long steps, double *rate, do
 	return failed;
 }
 
+/*
+ * The retention engine's failpoints: how long each batch held the write
+ * lock, from its transaction's start ("prune.begun") to its commit's end
+ * ("prune.after_commit").
+ */
+struct holds {
+	double begun;
+	double *ms;
+	size_t n, cap;
+};
+
+static void on_prune(const char *name, void *ud)
+{
+	struct holds *h = ud;
+	if (strcmp(name, "prune.begun") == 0)
+		h->begun = bench_now_s();
+	else if (strcmp(name, "prune.after_commit") == 0 && h->begun > 0 && h->n < h->cap)
+		h->ms[h->n++] = (bench_now_s() - h->begun) * 1e3;
+}
+
 struct pruner {
 	struct stw_engine *e;
 	int64_t max_ms;
@@ -536,9 +560,11 @@ static int measure_retention(const char *path, double seconds, long first, long 
 	struct stw_write_gate *gate = NULL;
 	struct stw_engine *e = NULL;
 	double *ms = calloc(CAP, sizeof(double));
+	struct holds holds = { .ms = calloc(CAP, sizeof(double)), .cap = CAP };
 	size_t rounds = 0;
-	if (ms == NULL || stw_write_gate_new(60000, &gate) != STW_OK) {
+	if (ms == NULL || holds.ms == NULL || stw_write_gate_new(60000, &gate) != STW_OK) {
 		free(ms);
+		free(holds.ms);
 		return 1;
 	}
 	/*
@@ -549,9 +575,12 @@ static int measure_retention(const char *path, double seconds, long first, long 
 	struct stw_options o = { .synchronous = 2,
 				 .write_gate = gate,
 				 .page_cache_kb = page_cache_kb };
+	struct stw_options po = o;
+	po.failpoint = on_prune;
+	po.failpoint_ud = &holds;
 	int failed = 0;
 	if (stw_open(path, &o, &e) != STW_OK || stw_define(e, &pm_def) != STW_OK ||
-	    stw_open(path, &o, &p.e) != STW_OK || voiding_register_processes(p.e) != STW_OK) {
+	    stw_open(path, &po, &p.e) != STW_OK || voiding_register_processes(p.e) != STW_OK) {
 		fprintf(stderr, "%s: engine: %s\n", prog, stw_errmsg(p.e != NULL ? p.e : e));
 		failed = 1;
 	}
@@ -577,7 +606,10 @@ static int measure_retention(const char *path, double seconds, long first, long 
 	f->finished = p.st.finished;
 	f->pass_ms = p.st.instances > 0 ? p.ms * 1e4 / (double)p.st.instances : 0;
 	f->pass_p99 = bench_percentile(ms, rounds, 99);
+	f->hold_p99 = bench_percentile(holds.ms, holds.n, 99);
+	f->hold_max = bench_percentile(holds.ms, holds.n, 100);
 	free(ms);
+	free(holds.ms);
 	return failed || p.failed;
 }
 
@@ -664,6 +696,8 @@ static void print_size(const char *tag, const struct ref *ref, const struct figu
 		printf("bench growth_%s_retention_pass %.1f ms\n", tag, f->pass_ms);
 	}
 	printf("bench growth_%s_retention_step_p99 %.2f ms\n", tag, f->pass_p99);
+	printf("bench growth_%s_retention_batch_p99 %.2f ms\n", tag, f->hold_p99);
+	printf("bench growth_%s_retention_batch_max %.2f ms\n", tag, f->hold_max);
 	if (f->ref_pm_rate <= 0)
 		return;
 	printf("bench growth_%s_pm_step_ref_%s %.0f steps/s\n", tag, ref->tag, f->ref_pm_rate);

@@ -229,6 +229,15 @@ struct stw_prune_opts {
 	int64_t dedup_older_than_ms;
 	int batch; /* instances or dedup records per transaction (at most STW_MAX_LIST); 0: 100 */
 	int64_t max_ms; /* stop after about this long (at a batch's end); 0: when done */
+	/*
+	 * The work a transaction does, about: a pass's first transactions
+	 * take 8 instances or dedup records (batch if less), and after each
+	 * one the next takes half as many (down to 1) when its statements
+	 * took longer than this, twice as many (up to batch) when they took
+	 * less than half of it. A writer waiting for the write lock waits
+	 * for about this long, and the commit. 0: 2 ms.
+	 */
+	int64_t batch_ms;
 };
 
 /* What a call to stw_prune did. */
@@ -249,9 +258,10 @@ struct stw_prune_stats {
  * acknowledged, cancelled or rejected; last updated before the engine's
  * clock less o->ended_older_than_ms) with their history rows, timers and
  * outbox rows, then sweeps the dedup table once through, dropping the
- * records older than o->dedup_older_than_ms. Each batch of o->batch
- * instances or records is a short transaction of its own, so another
- * writer never waits for more than one batch. Kept: active and failed
+ * records older than o->dedup_older_than_ms. Each batch (at most o->batch
+ * instances or records, as many as take about o->batch_ms) is a short
+ * transaction of its own, so another writer never waits for more than one
+ * batch. Kept: active and failed
  * instances, an ended instance with a command still pending or parked in
  * the outbox (until that command is delivered, rejected or skipped), every
  * event (the contexts' logs), cursors, unrouted messages and the outbox
@@ -268,7 +278,7 @@ struct stw_prune_stats {
  * for good too: an event replayed after its cursor was set back
  * (stw_set_cursor) that triggers one starts a new instance.
  *
- * STW_EINVAL for a negative age or max_ms or a batch past STW_MAX_LIST; STW_ESTATE inside
+ * STW_EINVAL for a negative age, max_ms or batch_ms or a batch past STW_MAX_LIST; STW_ESTATE inside
  * stw_begin. On a store failure the batch is rolled back and what earlier
  * batches deleted stays deleted (out counts it).
  */

@@ -145,6 +145,7 @@ struct stw_engine {
 		size_t def;                /* the index in defs whose ended instances are next */
 		int dedup;                 /* the instances are done: the dedup sweep is next */
 		struct stw__dedup_key key; /* the sweep's next key */
+		int size[2]; /* instances, dedup records a transaction takes now; 0: not begun */
 	} prune;
 };
 

@@ -4,7 +4,9 @@
  * (stw_prune), a batch per transaction. What is deleted and how each table
  * is reached is the store's (prune_instances, prune_dedup in store.h); this
  * file walks the definitions, keeps the pass's place between calls (the
- * engine's prune field) and its time limit.
+ * engine's prune field), its time limit and the size of its batches, which
+ * follows the time their statements take (a writer waiting for the write
+ * lock waits for one batch).
  */
 #include "core/definition.h"
 #include "core/engine_int.h"
@@ -12,8 +14,14 @@
 
 #include <string.h>
 
-/* Instances or records per transaction when the options say 0. */
+/* Instances or records per transaction at most, when the options say 0. */
 #define STW__PRUNE_BATCH 100
+/* The first batches of a pass (of its instances, of its dedup records). */
+#define STW__PRUNE_FIRST 8
+/* The work of a transaction, when the options say 0. */
+#define STW__PRUNE_BATCH_MS 2
+
+enum { INSTANCES, DEDUP };
 
 /* 1 when definition i is stateless or shares its name with an earlier one (another version). */
 static int skip_def(const struct stw_engine *e, size_t i)
@@ -26,11 +34,40 @@ static int skip_def(const struct stw_engine *e, size_t i)
 	return 0;
 }
 
-/* Commits the batch's transaction, or rolls it back after rc; failpoints around the commit. */
-static int end_batch(struct stw_engine *e, int rc, const char *what, struct stw_prune_stats *out)
+/* The size of the next batch of kind k (INSTANCES, DEDUP), at most batch. */
+static int batch_size(struct stw_engine *e, int k, int batch)
+{
+	int *n = &e->prune.size[k];
+	if (*n == 0 || *n > batch)
+		*n = batch < STW__PRUNE_FIRST ? batch : STW__PRUNE_FIRST;
+	return *n;
+}
+
+/*
+ * After a batch of kind k whose statements took `took` us: the next one
+ * takes half as many when it took longer than budget_us, twice as many (up
+ * to batch) when it was full and took less than half.
+ */
+static void adapt(struct stw_engine *e, int k, int64_t took, int64_t budget_us, int full, int batch)
+{
+	int *n = &e->prune.size[k];
+	if (took > budget_us)
+		*n = *n > 1 ? *n / 2 : 1;
+	else if (full && 2 * took < budget_us)
+		*n = *n > batch / 2 ? batch : 2 * *n;
+}
+
+/*
+ * Commits the batch's transaction, or rolls it back after rc; failpoints
+ * around the commit. *took: the time from `begun` (stw__mono_us) to the
+ * commit.
+ */
+static int end_batch(struct stw_engine *e, int rc, const char *what, int64_t begun, int64_t *took,
+		     struct stw_prune_stats *out)
 {
 	if (rc == STW_OK) {
 		stw__failpoint(e, "prune.before_commit");
+		*took = stw__mono_us() - begun;
 		rc = stw__commit(e);
 	}
 	if (rc != STW_OK) {
@@ -45,14 +82,16 @@ static int end_batch(struct stw_engine *e, int rc, const char *what, struct stw_
 
 /* One batch of ended instances of definition `name`; *more is 1 when it was full. */
 static int instances_batch(struct stw_engine *e, const char *name, int64_t before, int batch,
-			   struct stw_prune_stats *out, int *more)
+			   int64_t *took, struct stw_prune_stats *out, int *more)
 {
 	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning a retention batch");
+	stw__failpoint(e, "prune.begun");
+	int64_t begun = stw__mono_us();
 	struct stw__prune_counts c = { 0 };
 	rc = STW__S(e->store, prune_instances, name, before, batch, &c);
-	if ((rc = end_batch(e, rc, "deleting ended instances", out)) != STW_OK)
+	if ((rc = end_batch(e, rc, "deleting ended instances", begun, took, out)) != STW_OK)
 		return rc;
 	out->instances += c.instances;
 	out->history += c.history;
@@ -63,16 +102,18 @@ static int instances_batch(struct stw_engine *e, const char *name, int64_t befor
 }
 
 /* One batch of the dedup sweep from the engine's key; *more is 0 when it reached the end. */
-static int dedup_batch(struct stw_engine *e, int64_t before, int batch, struct stw_prune_stats *out,
-		       int *more)
+static int dedup_batch(struct stw_engine *e, int64_t before, int batch, int64_t *took,
+		       struct stw_prune_stats *out, int *more)
 {
 	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning a retention batch");
+	stw__failpoint(e, "prune.begun");
+	int64_t begun = stw__mono_us();
 	struct stw__dedup_key key = e->prune.key;
 	int64_t looked = 0, deleted = 0;
 	rc = STW__S(e->store, prune_dedup, before, batch, &key, &looked, &deleted);
-	if ((rc = end_batch(e, rc, "dropping dedup records", out)) != STW_OK)
+	if ((rc = end_batch(e, rc, "dropping dedup records", begun, took, out)) != STW_OK)
 		return rc;
 	e->prune.key = key;
 	out->dedup += deleted;
@@ -95,16 +136,20 @@ STW_API int stw_prune(struct stw_engine *e, const struct stw_prune_opts *o,
 		return stw__fail(e, STW_EINVAL, "stw_prune: no options or no stats");
 	memset(out, 0, sizeof(*out));
 	if (o->ended_older_than_ms < 0 || o->dedup_older_than_ms < 0 || o->batch < 0 ||
-	    o->batch > STW_MAX_LIST || o->max_ms < 0)
+	    o->batch > STW_MAX_LIST || o->max_ms < 0 || o->batch_ms < 0)
 		return stw__fail(e, STW_EINVAL,
-				 "stw_prune: a negative age or max_ms, or a batch not from 0 to %d",
+				 "stw_prune: a negative age, max_ms or batch_ms, or a batch not "
+				 "from 0 to %d",
 				 STW_MAX_LIST);
 	if (e->txn != STW__TXN_NONE)
 		return stw__fail(e, STW_ESTATE,
 				 "stw_prune: each batch is a transaction of its own, not a part of "
 				 "one begun with stw_begin");
 	int batch = o->batch > 0 ? o->batch : STW__PRUNE_BATCH;
-	int64_t now = stw__now(e), started = stw__mono_us();
+	int64_t budget = o->batch_ms == 0                 ? STW__PRUNE_BATCH_MS * 1000
+			 : o->batch_ms < INT64_MAX / 1000 ? o->batch_ms * 1000
+							  : INT64_MAX;
+	int64_t now = stw__now(e), started = stw__mono_us(), took = 0;
 	int more = 0, rc = STW_OK;
 	while (!e->prune.dedup && e->prune.def < e->ndefs) {
 		size_t i = e->prune.def;
@@ -112,10 +157,12 @@ STW_API int stw_prune(struct stw_engine *e, const struct stw_prune_opts *o,
 			e->prune.def++;
 			continue;
 		}
-		rc = instances_batch(e, e->defs[i].d->name, now - o->ended_older_than_ms, batch,
+		int n = batch_size(e, INSTANCES, batch);
+		rc = instances_batch(e, e->defs[i].d->name, now - o->ended_older_than_ms, n, &took,
 				     out, &more);
 		if (rc != STW_OK)
 			return rc;
+		adapt(e, INSTANCES, took, budget, more, batch);
 		if (!more)
 			e->prune.def++;
 		if (time_up(o, started))
@@ -123,9 +170,11 @@ STW_API int stw_prune(struct stw_engine *e, const struct stw_prune_opts *o,
 	}
 	e->prune.dedup = 1;
 	while (o->dedup_older_than_ms > 0) {
-		if ((rc = dedup_batch(e, now - o->dedup_older_than_ms, batch, out, &more)) !=
+		int n = batch_size(e, DEDUP, batch);
+		if ((rc = dedup_batch(e, now - o->dedup_older_than_ms, n, &took, out, &more)) !=
 		    STW_OK)
 			return rc;
+		adapt(e, DEDUP, took, budget, more, batch);
 		if (!more)
 			break;
 		if (time_up(o, started))

@@ -2,7 +2,8 @@
  * test_retention.c - unit tests of retention (src/core/retention.c, the
  * stores' prune_instances and prune_dedup): which ended instances go with
  * their history, timers and outbox rows and what stays, the dedup window,
- * batches of the size asked for, and a pass that dies in the middle.
+ * batches of the size asked for and of the time asked for, and a pass that
+ * dies in the middle.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -399,35 +400,46 @@ static void after_commit(const char *name, void *ud)
 }
 
 /*
- * retention-1.3: a pass deletes batch instances per transaction: 25 in
- * batches of 10 commit 10, 10 and 5 (the last one short, so the definition
- * is done), the dedup sweep 25 records in batches of 10 three more.
+ * Reopens the engine with failpoint fp (ud: b), makes 25 completed payments
+ * and moves the clock two days on; b then watches the store.
+ */
+static void old_payments(struct fx_world *f, stw_failpoint_fn fp, struct batches *b)
+{
+	struct stw_options o = elsewhere;
+	o.failpoint = fp;
+	o.failpoint_ud = b;
+	assert_int_equal(fx_reopen(f, &o), STW_OK);
+	wire(f->e, NULL);
+	completed(f, 25);
+	b->e = f->e;
+	fx_clock_advance(&f->clock, 2 * DAY);
+}
+
+/*
+ * retention-1.3: a pass deletes at most batch instances per transaction,
+ * starting at 8 and doubling while the statements take less than half of
+ * batch_ms (a minute here, never reached): 25 in batches of at most 10
+ * commit 8, 10 and 7 (the last one short, so the definition is done), the
+ * dedup sweep 25 records in batches of 8, 10, 7 three more.
  */
 static void test_batches(void **state)
 {
 	struct fx_world *f = *state;
 	struct batches b = { 0 };
-	struct stw_options o = elsewhere;
-	o.failpoint = after_commit;
-	o.failpoint_ud = &b;
-	assert_int_equal(fx_reopen(f, &o), STW_OK);
-	wire(f->e, NULL);
-	completed(f, 25);
-	b.e = f->e;
-	fx_clock_advance(&f->clock, 2 * DAY);
-	struct stw_prune_opts po = { .ended_older_than_ms = DAY, .batch = 10 };
+	old_payments(f, after_commit, &b);
+	struct stw_prune_opts po = { .ended_older_than_ms = DAY, .batch = 10, .batch_ms = 60000 };
 	struct stw_prune_stats st;
 	assert_stw_ok(f->e, stw_prune(f->e, &po, &st));
 	assert_int_equal(st.instances, 25);
 	assert_int_equal(st.batches, 3);
 	assert_int_equal(b.n, 3);
-	assert_int_equal(b.left[0], 15);
-	assert_int_equal(b.left[1], 5);
+	assert_int_equal(b.left[0], 17);
+	assert_int_equal(b.left[1], 7);
 	assert_int_equal(b.left[2], 0);
 
-	/* 25 dedup records (the Charges) in windows of 10: 10, 10, then the last 5. */
+	/* 25 dedup records (the Charges) in windows of 8, 10, then the last 7. */
 	b.n = 0;
-	po = (struct stw_prune_opts){ .dedup_older_than_ms = DAY, .batch = 10 };
+	po = (struct stw_prune_opts){ .dedup_older_than_ms = DAY, .batch = 10, .batch_ms = 60000 };
 	assert_stw_ok(f->e, stw_prune(f->e, &po, &st));
 	assert_int_equal(st.dedup, 25);
 	assert_int_equal(st.dedup_looked, 25);
@@ -486,9 +498,9 @@ static void test_crash_mid_pass(void **state)
 
 	assert_int_equal(fx_world_open(f, &elsewhere), STW_OK);
 	wire(f->e, NULL);
-	/* 25 + c1, a1, x1, r1 ended and old, n1 new, pend1 and park1 held: 10 went in the first
-	 * batch. */
-	assert_int_equal(ended_left(f->e->store), 25 + NGONE + 3 - 10);
+	/* 25 + c1, a1, x1, r1 ended and old, n1 new, pend1 and park1 held: 8 went in the first
+	 * batch (a pass's first). */
+	assert_int_equal(ended_left(f->e->store), 25 + NGONE + 3 - 8);
 	for (size_t i = 0; i < NKEPT; i++) {
 		struct rows r = rows_of(f->e, kept[i]);
 		assert_memory_equal(&r, &before[i], sizeof r);
@@ -499,7 +511,7 @@ static void test_crash_mid_pass(void **state)
 	struct stw_prune_stats st;
 	assert_stw_ok(f->e, stw_prune(f->e, &po, &st));
 	assert_int_equal(st.finished, 1);
-	assert_int_equal(st.instances, 25 + NGONE - 10);
+	assert_int_equal(st.instances, 25 + NGONE - 8);
 	assert_int_equal(ended_left(f->e->store), 3); /* n1, pend1, park1 */
 	for (size_t i = 0; i < NKEPT; i++) {
 		struct rows r = rows_of(f->e, kept[i]);
@@ -538,9 +550,11 @@ static void test_resume(void **state)
 		snprintf(id, sizeof id, "!new-%d", i);
 		assert_stw_ok(f->e, stw_execute(f->e, "Bank", "Charge", NULL, id, NULL, NULL));
 	}
-	struct stw_prune_opts po = {
-		.ended_older_than_ms = DAY, .dedup_older_than_ms = DAY, .batch = 10, .max_ms = 1
-	};
+	struct stw_prune_opts po = { .ended_older_than_ms = DAY,
+				     .dedup_older_than_ms = DAY,
+				     .batch = 10,
+				     .max_ms = 1,
+				     .batch_ms = 60000 };
 	struct stw_prune_stats st, sum = { 0 };
 	int calls = 0;
 	do {
@@ -552,11 +566,43 @@ static void test_resume(void **state)
 		calls++;
 	} while (!st.finished && calls < 20);
 	assert_int_equal(st.finished, 1);
-	assert_int_equal(calls, 3 + 4); /* instances 10, 10, 5; dedup windows 10, 10, 10, 5 */
+	assert_int_equal(calls, 3 + 4); /* instances 8, 10, 7; dedup windows 8, 10, 10, 7 */
 	assert_int_equal(sum.instances, 25);
 	assert_int_equal(sum.dedup, 25);
 	assert_int_equal(sum.dedup_looked, 35);
 	assert_int_equal(dedup_of(f->e, "Bank", "!new-0"), STW_OK);
+}
+
+/* The failpoint of test_batch_time: each batch's statements take 3 ms, past batch_ms. */
+static void slow_statements(const char *name, void *ud)
+{
+	if (strcmp(name, "prune.before_commit") == 0)
+		usleep(3000);
+	after_commit(name, ud);
+}
+
+/*
+ * retention-1.7: a batch whose statements took longer than batch_ms (2 ms
+ * by default) makes the next one half as large, down to 1, whatever batch
+ * allows: 25 instances go 8, 4, 2, then one by one (11 batches of 1, and
+ * one that finds none).
+ */
+static void test_batch_time(void **state)
+{
+	struct fx_world *f = *state;
+	struct batches b = { 0 };
+	old_payments(f, slow_statements, &b);
+	struct stw_prune_opts po = { .ended_older_than_ms = DAY };
+	struct stw_prune_stats st;
+	assert_stw_ok(f->e, stw_prune(f->e, &po, &st));
+	assert_int_equal(st.instances, 25);
+	assert_int_equal(st.finished, 1);
+	assert_int_equal(st.batches, 3 + 11 + 1);
+	assert_int_equal(b.n, 15);
+	static const int left[] = { 17, 13, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0 };
+	for (int i = 0; i < 15; i++)
+		assert_int_equal(b.left[i], left[i]);
+	b.e = NULL;
 }
 
 /* retention-1.5: stw_prune refuses bad options and a call inside stw_begin. */
@@ -567,6 +613,8 @@ static void test_refusals(void **state)
 	struct stw_prune_opts bad = { .ended_older_than_ms = -1 };
 	assert_int_equal(stw_prune(f->e, &bad, &st), STW_EINVAL);
 	bad = (struct stw_prune_opts){ .ended_older_than_ms = DAY, .batch = STW_MAX_LIST + 1 };
+	assert_int_equal(stw_prune(f->e, &bad, &st), STW_EINVAL);
+	bad = (struct stw_prune_opts){ .ended_older_than_ms = DAY, .batch_ms = -1 };
 	assert_int_equal(stw_prune(f->e, &bad, &st), STW_EINVAL);
 	assert_int_equal(stw_prune(f->e, NULL, &st), STW_EINVAL);
 	struct stw_prune_opts o = { .ended_older_than_ms = DAY };
@@ -587,6 +635,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_mid_pass, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_resume, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_batch_time, setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
