@@ -25,6 +25,7 @@
 struct stw__http_park {
 	struct stw__http_thread t;     /* woken by a change, a new earlier time, or the close */
 	struct stw__http_parked *head; /* the parked connections, in no order */
+	int listening;                 /* of them, those parked with on_change */
 	int changed;                   /* a change came since the thread last looked */
 	int closed;                    /* everything resumed; no more parking */
 };
@@ -47,6 +48,7 @@ static void resume(struct stw__http_park *p, struct stw__http_parked *e)
 		e->next->prev = e->prev;
 	e->prev = e->next = NULL;
 	e->parked = 0;
+	p->listening -= e->on_change != 0;
 	MHD_resume_connection(e->conn);
 }
 
@@ -128,6 +130,7 @@ int stw__http_park(struct stw__http_park *p, struct stw__http_parked *e, struct 
 	e->wake_ms = wake_ms;
 	e->on_change = on_change;
 	e->parked = 1;
+	p->listening += on_change != 0;
 	e->prev = NULL;
 	e->next = p->head;
 	if (p->head != NULL)
@@ -146,11 +149,21 @@ void stw__http_park_wake(struct stw__http_park *p, struct stw__http_parked *e)
 	pthread_mutex_unlock(&p->t.lock);
 }
 
+/*
+ * A change that no parked connection waits for wakes nobody: the API's
+ * groups and the worker's commits tell of one after every commit, mostly
+ * with no live stream open, and waking the thread for nothing cost a
+ * futex hand-off each. A connection that parks for the next change after
+ * this one has seen it already (live.c reads its counter and parks under
+ * its own lock, which the change's counter is moved under first).
+ */
 void stw__http_park_change(struct stw__http_park *p)
 {
 	pthread_mutex_lock(&p->t.lock);
-	p->changed = 1;
-	pthread_cond_signal(&p->t.wake);
+	if (p->listening > 0) {
+		p->changed = 1;
+		pthread_cond_signal(&p->t.wake);
+	}
 	pthread_mutex_unlock(&p->t.lock);
 }
 
