@@ -72,6 +72,7 @@
 #include "bench_pm_workload.h"
 #include "bench_util.h"
 #include "bench_voiding.h"
+#include "growth_store.h"
 
 static const char *const prog = "bench_growth";
 static int progress;      /* stderr is a terminal */
@@ -129,55 +130,8 @@ __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int db_exec(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "%s: %s: %s\n", prog, sql, err ? err : sqlite3_errmsg(db));
-		sqlite3_free(err);
-		return 1;
-	}
-	return 0;
-}
-
-static sqlite3 *db_open(const char *path)
-{
-	sqlite3 *db = NULL;
-	if (sqlite3_open(path, &db) != SQLITE_OK) {
-		fprintf(stderr, "%s: %s: %s\n", prog, path, db ? sqlite3_errmsg(db) : "no memory");
-		sqlite3_close(db);
-		return NULL;
-	}
-	return db;
-}
-
-static int64_t db_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* The bytes of pages in use (the freelist left out), after a checkpoint; -1 on failure. */
-static double used_bytes(const char *path)
-{
-	sqlite3 *db = db_open(path);
-	if (db == NULL || db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0) {
-		sqlite3_close(db);
-		return -1;
-	}
-	int64_t pages = db_int(db, "PRAGMA page_count"), free = db_int(db, "PRAGMA freelist_count"),
-		size = db_int(db, "PRAGMA page_size");
-	sqlite3_close(db);
-	return (double)(pages - free) * (double)size;
-}
-
 /* ------------------------------------------------------------------------ */
-/* Building                                                                 */
+/* Voiding processes and what they cost                                     */
 
 /* Runs `count` voiding processes [first, first + count) on an engine of the store; 0 or 1. */
 /* A counter of /proc/self/io (rchar, wchar), or -1. */
@@ -243,228 +197,6 @@ static int run_voiding(const char *path, long first, long count, long saturated,
 	stw_close(r.e);
 	free(r.start);
 	free(r.done);
-	return failed;
-}
-
-/*
- * Copy number j of an id (SQL, `x` and `j` substituted): a 32-hex id keeps
- * its first 24 digits and ends in "g" and j in 7 hex digits (never a seed
- * id, whose digits are all hex); any other name gets ".j".
- */
-#define COPY_ID(x)                                                                                 \
-	"CASE WHEN " x " IS NULL THEN NULL WHEN length(" x ") = 32 THEN substr(" x ", 1, 24) || "  \
-	"'g' || printf('%07x', k.j) ELSE " x " || '.' || k.j END"
-
-/* The copies [a, b) of every row, one INSERT ... SELECT per table. */
-static int multiply(sqlite3 *db, long a, long b)
-{
-	char copies[160], sql[4096];
-	snprintf(
-	    copies, sizeof(copies),
-	    "WITH RECURSIVE k(j) AS (SELECT %ld UNION ALL SELECT j + 1 FROM k WHERE j + 1 < %ld) ",
-	    a, b);
-	const char *const inserts[] = {
-		/* Copy j of an event goes after copy j - 1, in the seed's order. */
-		"INSERT INTO stw_events(context, position, id, type, stream, stream_version,"
-		" correlation_id, causation_id, data, metadata, recorded_at) "
-		"SELECT e.context, e.position + k.j * h.head, " COPY_ID(
-		    "e.id") ", "
-			    "e.type,"
-			    " " COPY_ID(
-				"e."
-				"st"
-				"re"
-				"a"
-				"m") ", e.stream_version, " COPY_ID("e.correlation_id") ","
-											" " COPY_ID(
-											    "e."
-											    "causat"
-											    "ion_"
-											    "id") ","
-												  " e."
-												  "data"
-												  ", "
-												  "e."
-												  "meta"
-												  "data"
-												  ", "
-												  "e."
-												  "reco"
-												  "rded"
-												  "_at "
-												  "FROM"
-												  " k, "
-												  "grow"
-												  "th_"
-												  "even"
-												  "ts "
-												  "e "
-												  "JOIN"
-												  " gro"
-												  "wth_"
-												  "head"
-												  "s h"
-												  " USI"
-												  "NG "
-												  "(con"
-												  "text"
-												  ") "
-												  "ORDE"
-												  "R "
-												  "BY "
-												  "e."
-												  "cont"
-												  "ext,"
-												  " k."
-												  "j, "
-												  "e."
-												  "posi"
-												  "tio"
-												  "n",
-		"INSERT INTO stw_instances(definition, id, state, status, data, unique_key, "
-		"reason,"
-		" version, created_at, updated_at, entered_version, definition_version) "
-		"SELECT i.definition, " COPY_ID("i.id") ", i.state, i.status, i.data, " COPY_ID(
-		    "i.unique_key") ", i.reason, i.version, i.created_at, i.updated_at,"
-				    " i.entered_version, i.definition_version FROM k, "
-				    "growth_instances i"
-				    " ORDER BY 1, 2",
-		"INSERT INTO stw_history(definition, instance_id, message_id, message_type, "
-		"context,"
-		" from_state, to_state, outcome, reason, at) "
-		"SELECT x.definition, " COPY_ID("x.instance_id") ", " COPY_ID(
-		    "x.message_id") ", x.message_type, x.context, x.from_state, x.to_state,"
-				    " x.outcome, x.reason, x.at FROM k, growth_history x ORDER "
-				    "BY k.j, x.seq",
-		"INSERT INTO stw_outbox(command_id, context, type, definition, instance_id,"
-		" correlation_id, causation_id, data, status, error, created_at, delivered_at,"
-		" attempts, next_at) "
-		"SELECT " COPY_ID("o.command_id") ", o.context, o.type, o.definition, " COPY_ID(
-		    "o.instance_id") ", " COPY_ID("o.correlation_id") ", " COPY_ID("o."
-										   "causation_"
-										   "id") ","
-											 " o."
-											 "data,"
-											 " o."
-											 "statu"
-											 "s, "
-											 "o."
-											 "error"
-											 ", "
-											 "o."
-											 "creat"
-											 "ed_"
-											 "at, "
-											 "o."
-											 "deliv"
-											 "ered_"
-											 "at, "
-											 "o."
-											 "attem"
-											 "pts, "
-											 "o."
-											 "next_"
-											 "at"
-											 " FROM"
-											 " k, "
-											 "growt"
-											 "h_"
-											 "outbo"
-											 "x o "
-											 "ORDER"
-											 " BY "
-											 "k.j, "
-											 "o."
-											 "seq",
-		"INSERT INTO stw_dedup(context, command_id, outcome, error, at, duplicates) "
-		"SELECT d.context, " COPY_ID(
-		    "d.command_id") ", d.outcome, d.error, d.at, d.duplicates"
-				    " FROM k, growth_dedup d ORDER BY 1, 2",
-	};
-	if (db_exec(db, "BEGIN") != 0)
-		return 1;
-	for (size_t i = 0; i < sizeof(inserts) / sizeof(inserts[0]); i++) {
-		snprintf(sql, sizeof(sql), "%s%s", copies, inserts[i]);
-		if (db_exec(db, sql) != 0)
-			return 1;
-	}
-	return db_exec(db, "COMMIT");
-}
-
-/* The seed's rows, kept aside as the source of every copy. */
-static const char seed_tables[] =
-    "CREATE TEMP TABLE growth_heads AS SELECT context, max(position) AS head FROM stw_events"
-    " GROUP BY context;"
-    "CREATE TEMP TABLE growth_events AS SELECT * FROM stw_events;"
-    "CREATE TEMP TABLE growth_instances AS SELECT * FROM stw_instances;"
-    "CREATE TEMP TABLE growth_history AS SELECT * FROM stw_history;"
-    "CREATE TEMP TABLE growth_outbox AS SELECT * FROM stw_outbox;"
-    "CREATE TEMP TABLE growth_dedup AS SELECT * FROM stw_dedup;";
-
-/* Every cursor of the seed at its context's head: the copies are stepped as they are. */
-static int seed_idle(sqlite3 *db)
-{
-	int64_t behind = db_int(db, "SELECT count(*) FROM stw_cursors c JOIN growth_heads h"
-				    " USING (context) WHERE c.position <> h.head");
-	if (behind != 0)
-		fprintf(stderr, "%s: %lld cursors of the seed are not at their heads\n", prog,
-			(long long)behind);
-	return behind != 0;
-}
-
-/*
- * Multiplies the seed store at `path` (seed processes) to n processes: the
- * secondary indexes are dropped, the copies inserted in transactions of
- * about 100,000 processes, the indexes built again, the cursors moved to the
- * new heads.
- */
-static int grow(const char *path, long seed, long n)
-{
-	sqlite3 *db = db_open(path);
-	if (db == NULL)
-		return 1;
-	long m = n / seed;
-	int failed = db_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-				 "PRAGMA cache_size=-2000000; PRAGMA temp_store=MEMORY;") ||
-		     db_exec(db, seed_tables) || seed_idle(db) ||
-		     db_exec(db, "CREATE TEMP TABLE growth_indexes AS SELECT name, sql FROM"
-				 " sqlite_schema WHERE type = 'index' AND sql IS NOT NULL");
-	sqlite3_stmt *st = NULL;
-	failed = failed ||
-		 sqlite3_prepare_v2(db, "SELECT name, sql FROM growth_indexes", -1, &st, NULL) != 0;
-	char **create = calloc(64, sizeof(char *)), **name = calloc(64, sizeof(char *));
-	int nidx = 0;
-	failed = failed || create == NULL || name == NULL;
-	while (!failed && nidx < 64 && sqlite3_step(st) == SQLITE_ROW) {
-		name[nidx] = strdup((const char *)sqlite3_column_text(st, 0));
-		create[nidx++] = strdup((const char *)sqlite3_column_text(st, 1));
-	}
-	sqlite3_finalize(st);
-	for (int i = 0; i < nidx; i++) {
-		char drop[256];
-		snprintf(drop, sizeof(drop), "DROP INDEX \"%s\"", name[i]);
-		failed = failed || db_exec(db, drop);
-		free(name[i]);
-	}
-	free(name);
-	long chunk = 100000 / seed < 1 ? 1 : 100000 / seed;
-	for (long a = 1; !failed && a < m; a += chunk) {
-		note("%ld: building, %ld processes", n, a * seed);
-		failed = multiply(db, a, a + chunk < m ? a + chunk : m);
-	}
-	for (int i = 0; i < nidx; i++) {
-		note("%ld: building the indexes, %d to go", n, nidx - i);
-		failed = failed || db_exec(db, create[i]);
-		free(create[i]);
-	}
-	free(create);
-	failed =
-	    failed || db_exec(db, "UPDATE stw_cursors SET position = (SELECT max(position) FROM"
-				  " stw_events e WHERE e.context = stw_cursors.context)"
-				  " WHERE position = (SELECT head FROM growth_heads h"
-				  " WHERE h.context = stw_cursors.context);"
-				  "PRAGMA journal_mode=WAL;");
-	sqlite3_close(db);
 	return failed;
 }
 
@@ -619,13 +351,14 @@ static int measure_retention(const char *path, double seconds, long first, long 
  */
 static int forget_pm(const char *path)
 {
-	sqlite3 *db = db_open(path);
-	int failed = db == NULL ||
-		     db_exec(db, "BEGIN; DELETE FROM stw_events WHERE context = 'In';"
-				 "DELETE FROM stw_instances WHERE definition = 'three';"
-				 "DELETE FROM stw_history WHERE definition = 'three';"
-				 "DELETE FROM stw_outbox WHERE definition = 'three';"
-				 "DELETE FROM stw_cursors WHERE definition = 'three'; COMMIT;");
+	sqlite3 *db = growth_db_open(path);
+	int failed =
+	    db == NULL ||
+	    growth_db_exec(db, "BEGIN; DELETE FROM stw_events WHERE context = 'In';"
+			       "DELETE FROM stw_instances WHERE definition = 'three';"
+			       "DELETE FROM stw_history WHERE definition = 'three';"
+			       "DELETE FROM stw_outbox WHERE definition = 'three';"
+			       "DELETE FROM stw_cursors WHERE definition = 'three'; COMMIT;");
 	sqlite3_close(db);
 	return failed;
 }
@@ -652,9 +385,9 @@ static int measure(const struct opts *o, const char *seed_db, const char *dir, l
 	snprintf(path, sizeof(path), "%s/growth.db", dir);
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", seed_db, path);
 	double t0 = bench_now_s();
-	if (system(cmd) != 0 || grow(path, o->seed, n) != 0)
+	if (system(cmd) != 0 || growth_build(path, o->seed, n, note) != 0)
 		return 1;
-	f->bytes = used_bytes(path) / (double)n;
+	f->bytes = growth_used_bytes(path) / (double)n;
 	printf("bench growth_%s_build %.1f s\n", tag, bench_now_s() - t0);
 	int smallest = ref->uses < 0;
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, ref->path);
@@ -673,7 +406,7 @@ static int measure(const struct opts *o, const char *seed_db, const char *dir, l
 	long next = o->steps;
 	if (measure_retention(path, o->prune_s, next, &next, f) != 0 || forget_pm(path) != 0)
 		return 1;
-	double after = used_bytes(path);
+	double after = growth_used_bytes(path);
 	f->retained = after / (double)(n + 2 * o->processes);
 	snprintf(cmd, sizeof(cmd), "rm -f '%s' '%s-wal' '%s-shm'", path, path, path);
 	if (system(cmd) != 0)
@@ -787,8 +520,8 @@ int main(int argc, char **argv)
 	unlink(seed_db);
 	note("the seed, %ld processes", o.seed);
 	int status = run_voiding(seed_db, 0, o.seed, o.seed, NULL, NULL, NULL);
-	sqlite3 *db = status == 0 ? db_open(seed_db) : NULL;
-	status = db == NULL || db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0;
+	sqlite3 *db = status == 0 ? growth_db_open(seed_db) : NULL;
+	status = db == NULL || growth_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0;
 	sqlite3_close(db);
 	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 	struct figures last = { 0 }, pruned = { 0 };
