@@ -33,7 +33,7 @@
 #include "store/store.h"
 
 /* The schema version this build creates and understands (stw_meta.schema_version). */
-#define STW__PG_SCHEMA_VERSION 4
+#define STW__PG_SCHEMA_VERSION 5
 
 /* Savepoints a transaction should open at most (see struct stw__store). */
 #define STW__PG_MAX_SAVEPOINTS 64

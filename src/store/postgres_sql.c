@@ -36,13 +36,24 @@
 
 /* A partition's cursor for worker $4 (see STW__PG_PART_CURSOR_GET), over the parts $3. */
 #define PART_CURSOR                                                                                \
-	"CASE WHEN pc.owner = $4 THEN pc.position ELSE GREATEST(coalesce(pc.position, 0),"         \
-	" coalesce(c.position, 0), coalesce(oc.position, 0)) END"
+	"CASE WHEN pc.owner = $4 THEN pc.position WHEN pc.part IS NULL"                            \
+	" THEN coalesce(c.position, 0)"                                                            \
+	" ELSE GREATEST(pc.position, coalesce(c.position, 0), coalesce(oc.position, 0)) END"
 #define PART_CURSOR_FROM                                                                           \
 	"unnest($3::int4[]) m(part) LEFT JOIN stw_part_cursors pc ON pc.definition = $1"           \
 	" AND pc.context = $2 AND pc.part = m.part LEFT JOIN stw_cursors c"                        \
 	" ON c.definition = $1 AND c.context = $2 LEFT JOIN stw_owner_cursors oc"                  \
 	" ON oc.definition = $1 AND oc.context = $2 AND oc.owner = $4"
+
+/*
+ * In STW__PG_PART_CURSOR_SET, followed by a partition and ")": whether that
+ * partition, at $3 after the step, may follow worker $5's own row from now
+ * on: that row is not further on, and $5 still holds the partition (one it
+ * gave up stays marked).
+ */
+#define CAUGHT_UP                                                                                  \
+	"$3::int8 >= coalesce((SELECT position FROM o), 0) AND EXISTS (SELECT 1 FROM stw_leases s" \
+	" WHERE s.owner = $5::text AND NOT s.released AND s.part = "
 
 const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	[STW__PG_EVENT_GET] = "SELECT " EVENT_COLS " FROM stw_events WHERE id = $1",
@@ -275,9 +286,13 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	 * hands, stw_acquire writes down where it was under its last holder as
 	 * that row, always marked: a transaction of the new holder that began
 	 * before it held the partition may still move the holder's own row on
-	 * past the partition's events. A partition never held is where the
+	 * past the partition's events. A partition with no row is where the
 	 * context's cursor is (a store stepped by one engine before it joined a
-	 * cluster carries on from there). $4 is the worker.
+	 * cluster carries on from there), never where the holder's own row is:
+	 * it came to the holder when no cursor of the definition was known to
+	 * the grant, and the holder's row may have moved past its events since
+	 * (STW__PG_PART_CURSOR_SET writes its row at the first step that holds
+	 * it). $4 is the worker.
 	 */
 	[STW__PG_PART_CURSOR_GET] =
 	    "SELECT coalesce(min(" PART_CURSOR "), 0) FROM " PART_CURSOR_FROM,
@@ -296,16 +311,23 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	 * $3 the position every partition held ($4) reached, $5 the worker. A
 	 * partition it gave up while this transaction ran (stw_release wrote
 	 * its row, marked as the worker's) moves with it but stays marked: its
-	 * next holder starts there.
+	 * next holder starts there. A partition held with no row yet gets one
+	 * at $3, marked as the worker's unless it may follow the worker's own
+	 * row from now on (CAUGHT_UP).
 	 */
 	[STW__PG_PART_CURSOR_SET] =
 	    "WITH o AS (SELECT position FROM stw_owner_cursors WHERE definition = $1::text"
 	    " AND context = $2::text AND owner = $5::text),"
 	    " l AS (UPDATE stw_part_cursors pc SET position = GREATEST(pc.position, $3::int8),"
-	    " owner = CASE WHEN $3::int8 >= coalesce((SELECT position FROM o), 0)"
-	    " AND EXISTS (SELECT 1 FROM stw_leases s WHERE s.part = pc.part AND s.owner = $5::text"
-	    " AND NOT s.released) THEN NULL ELSE pc.owner END WHERE pc.definition = $1::text"
-	    " AND pc.context = $2::text AND pc.owner = $5::text AND pc.part = ANY($4::int4[]))"
+	    " owner = CASE WHEN " CAUGHT_UP "pc.part) THEN NULL ELSE pc.owner END"
+	    " WHERE pc.definition = $1::text AND pc.context = $2::text AND pc.owner = $5::text"
+	    " AND pc.part = ANY($4::int4[])),"
+	    " n AS (INSERT INTO stw_part_cursors(definition, context, part, position, owner)"
+	    " SELECT $1::text, $2::text, m.part, $3::int8,"
+	    " CASE WHEN " CAUGHT_UP "m.part) THEN NULL ELSE $5::text END"
+	    " FROM unnest($4::int4[]) m(part) WHERE NOT EXISTS (SELECT 1 FROM stw_part_cursors x"
+	    " WHERE x.definition = $1::text AND x.context = $2::text AND x.part = m.part)"
+	    " ON CONFLICT DO NOTHING)"
 	    " INSERT INTO stw_owner_cursors AS t(definition, context, owner, position)"
 	    " VALUES ($1::text, $2::text, $5::text, $3::int8)"
 	    " ON CONFLICT (definition, context, owner)"
@@ -384,7 +406,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	    " o AS (SELECT part, count(*) AS n FROM stw_outbox WHERE status = 'pending'"
 	    " GROUP BY part),"
 	    " g AS (SELECT l.part, sum(GREATEST(hd.position - CASE WHEN pc.owner = l.owner"
-	    " THEN pc.position ELSE GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0),"
+	    " THEN pc.position WHEN pc.part IS NULL THEN coalesce(c.position, 0)"
+	    " ELSE GREATEST(pc.position, coalesce(c.position, 0),"
 	    " coalesce(oc.position, 0)) END, 0)) AS n FROM stw_leases l CROSS JOIN"
 	    " (SELECT definition, context FROM stw_cursors UNION SELECT definition, context"
 	    " FROM stw_owner_cursors) k JOIN stw_heads hd ON hd.context = k.context"
@@ -412,7 +435,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 };
 
 /*
- * The cluster's tables (schema version 3, stw_acquire as of 4; docs/OPERATIONS.md, "A cluster"):
+ * The cluster's tables (schema version 3, stw_acquire as of 4 and 5, stw_release as of 5;
+ * docs/OPERATIONS.md, "A cluster"):
  * the workers, one lease per partition (and part -1, the periodic
  * processes' singleton), the log of every grant, the audit of fenced
  * commits, the partitions' cursors, and the functions that fence a
@@ -513,7 +537,8 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" LEFT JOIN stw_owner_cursors mw ON mw.definition = k.definition"                          \
 	" AND mw.context = k.context AND mw.owner = r.owner"                                       \
 	" CROSS JOIN LATERAL (SELECT CASE WHEN pc.owner = r.owner THEN pc.position"                \
-	" ELSE GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0),"                        \
+	" WHEN pc.part IS NULL THEN coalesce(c.position, 0)"                                       \
+	" ELSE GREATEST(pc.position, coalesce(c.position, 0),"                                     \
 	" CASE WHEN r.released THEN 0 ELSE coalesce(mw.position, 0) END) END AS at) e"             \
 	" WHERE r.part >= 0 ON CONFLICT ON CONSTRAINT "                                            \
 	"stw_part_cursors_pkey"                                                                    \
@@ -534,8 +559,9 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	" SELECT coalesce(array_agg(u.part), '{}') INTO gone FROM u;"                              \
 	" INSERT INTO stw_part_cursors AS t(definition, context, part, position, owner)"           \
 	" SELECT k.definition, k.context, m.part, CASE WHEN pc.owner = me THEN pc.position"        \
-	" ELSE GREATEST(coalesce(pc.position, 0), coalesce(c.position, 0),"                        \
-	" coalesce(mw.position, 0)) END, me FROM unnest(gone) m(part) CROSS JOIN"                  \
+	" WHEN pc.part IS NULL THEN coalesce(c.position, 0) ELSE GREATEST(pc.position,"            \
+	" coalesce(c.position, 0), coalesce(mw.position, 0)) END, me FROM unnest(gone) m(part)"    \
+	" CROSS JOIN"                                                                              \
 	" (SELECT definition, context FROM stw_cursors UNION SELECT definition, context"           \
 	" FROM stw_owner_cursors) k LEFT JOIN stw_part_cursors pc ON pc.definition = k.definition" \
 	" AND pc.context = k.context AND pc.part = m.part LEFT JOIN stw_cursors c"                 \
@@ -558,9 +584,10 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	"INSERT INTO stw_meta(key, value) VALUES ('partitions', '64') ON CONFLICT DO NOTHING;"
 
 /*
- * The schema, version 3. The heads of contexts and the versions of streams
- * are rows of their own (the append's locks, see STW__PG_APPEND); the
- * rest has the keys and indexes of the SQLite schema.
+ * The schema, version 5 (what each version changed: the migrations below).
+ * The heads of contexts and the versions of streams are rows of their own
+ * (the append's locks, see STW__PG_APPEND); the rest has the keys and
+ * indexes of the SQLite schema.
  */
 const char *const stw__pg_schema[] = {
 	"CREATE TABLE stw_meta(key" T " PRIMARY KEY, value text);",
@@ -618,7 +645,7 @@ const char *const stw__pg_schema[] = {
 	"CREATE TABLE stw_periodic(name" T " PRIMARY KEY, last_period int8 NOT NULL,"
 	" last_run_at int8 NOT NULL);",
 	CLUSTER_STATEMENTS,
-	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '4');",
+	"INSERT INTO stw_meta(key, value) VALUES ('schema_version', '5');",
 	NULL,
 };
 
@@ -659,7 +686,27 @@ static const char *const to_4[] = {
 	NULL,
 };
 
-const char *const *const stw__pg_migrations[] = { to_2, to_3, to_4, NULL };
+/*
+ * 4 -> 5: a partition with no cursor row of its own is where the context's
+ * cursor is, no longer where its holder's own row is (STW__PG_PART_CURSOR_GET):
+ * each held partition without one gets its row where its holder has it now.
+ */
+static const char *const to_5[] = {
+	CLUSTER_ACQUIRE,
+	CLUSTER_RELEASE,
+	"INSERT INTO stw_part_cursors(definition, context, part, position)"
+	" SELECT k.definition, k.context, l.part, GREATEST(coalesce(c.position, 0),"
+	" coalesce(oc.position, 0)) FROM stw_leases l CROSS JOIN (SELECT definition, context"
+	" FROM stw_cursors UNION SELECT definition, context FROM stw_owner_cursors) k"
+	" LEFT JOIN stw_cursors c ON c.definition = k.definition AND c.context = k.context"
+	" LEFT JOIN stw_owner_cursors oc ON oc.definition = k.definition"
+	" AND oc.context = k.context AND oc.owner = l.owner"
+	" WHERE l.part >= 0 AND l.owner IS NOT NULL AND NOT l.released ON CONFLICT DO NOTHING;"
+	" UPDATE stw_meta SET value = '5' WHERE key = 'schema_version';",
+	NULL,
+};
+
+const char *const *const stw__pg_migrations[] = { to_2, to_3, to_4, to_5, NULL };
 
 /*
  * Stuck: active, not updated since the bound, no timer that applies to the
