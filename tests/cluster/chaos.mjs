@@ -428,6 +428,8 @@ try {
 			console.log(`# k=${k}: ${run.processes} processes accepted in ${run.loadSeconds.toFixed(1)} s, ` +
 				`settled ${run.settleSeconds.toFixed(1)} s later; instances: ${run.ends}`);
 			console.log(line(run, c));
+			for (const w of c.what.slice(0, 10))
+				console.log(`# k=${k}: lost ${w}`);
 			if (opt.bench)
 				console.log(`bench cluster_k${k}_throughput ${run.throughput.toFixed(1)} processes/s`);
 			if (!clean(c))

@@ -56,7 +56,7 @@ function voidings(v, inst, local, counts) {
 		if (!x || x.status !== 'completed' || x.state !== 'DocumentVoided' ||
 		    !billing.get(`DocumentVoided/${doc}`) ||
 		    !reports.get(`MarkingDocumentAsVoidedSucceeded/${doc}`))
-			counts.lost++;
+			lose(counts, `voiding/${id} (document ${doc}): ${x ? `${x.state} ${x.status}` : 'no instance'}`);
 	}
 	counts.doubled += twice(billing) + twice(reports);
 }
@@ -71,7 +71,7 @@ const ORDER_ENDS = {
 		(!n.PaymentCompleted || rows.some((r) => r.type === 'PaymentCompleted' && r.outcome === 'ignored')),
 };
 
-function orders(o, inst, events, history, counts) {
+function orders(o, inst, events, history, unrouted, counts) {
 	const per = new Map(); // order id -> {type: count}
 	for (const e of events) {
 		const id = e.data?.order_id;
@@ -85,10 +85,18 @@ function orders(o, inst, events, history, counts) {
 		const x = inst.get(`orders/${id}`);
 		const end = x && x.status === 'completed' && ORDER_ENDS[x.state];
 		if (!end || !end(per.get(id) ?? {}, history.get(`orders/${id}`) ?? []))
-			counts.lost++;
+			lose(counts, `orders/${id}: ${x ? `${x.state} ${x.status}` : 'no instance'}, events ` +
+				JSON.stringify(per.get(id) ?? {}) +
+				(unrouted.has(`placed-${id}`) ? `, unrouted: ${unrouted.get(`placed-${id}`)}` : ''));
 	}
 	for (const n of per.values())
 		counts.doubled += Object.values(n).filter((c) => c > 1).length;
+}
+
+// Counts one thing lost and says what it was (the run prints the first few).
+function lose(counts, what) {
+	counts.lost++;
+	counts.what.push(what);
 }
 
 // Whether an instance's applied history rows are a path of its definition from
@@ -175,10 +183,11 @@ function takeover(url, chaos, leaseMs) {
 // OrderPlaced events accepted), local ({Billing, Reports}: the services' own
 // logs), cluster (whether the lease tables are read), leaseMs, chaos
 // ([{worker, at, kind, until, back}]). Returns {lost, doubled, off_model,
-// stale_commits, double_owners, takeover_p99_ms, takeover (its parts)}.
+// stale_commits, double_owners, takeover_p99_ms, takeover (its parts), what
+// (what was lost, one line each)}.
 export function check(run) {
 	const counts = { lost: 0, doubled: 0, off_model: 0, stale_commits: 0, double_owners: 0,
-		takeover_p99_ms: 'n/a' };
+		takeover_p99_ms: 'n/a', what: [] };
 	const { url } = run;
 	const inst = new Map();
 	for (const [definition, id, state, status, data] of sql(url, `SELECT definition, id, state,
@@ -193,10 +202,10 @@ export function check(run) {
 	// Steward once accepted) and the orders posted.
 	for (const e of [...run.local.Billing, ...run.local.Reports])
 		if (!stored.has(e.id))
-			counts.lost++;
+			lose(counts, `event ${e.id} (${e.type}): accepted, not stored`);
 	for (const id of run.orderEvents)
 		if (!stored.has(id))
-			counts.lost++;
+			lose(counts, `event ${id}: accepted, not stored`);
 	voidings(run.voidings, inst, run.local, counts);
 
 	// Two instances for one correlation id (the document of a voiding, an
@@ -215,8 +224,10 @@ export function check(run) {
 	}
 	for (const rows of history.values())
 		counts.doubled += twice(tally(rows, (r) => r.message));
+	// Events recorded as unrouted (a parked input among them), to say why one was lost.
+	const unrouted = new Map(sql(url, `SELECT event_id, reason FROM stw_unrouted`));
 	orders(run.orders, inst, events.filter((e) => ['Orders', 'Payments', 'Restaurant'].includes(e.context)),
-		history, counts);
+		history, unrouted, counts);
 
 	const defs = new Map(run.defs.map((d) => [d.name, d]));
 	for (const x of all)
