@@ -222,9 +222,12 @@ struct stw_prune_opts {
 	int64_t ended_older_than_ms;
 	/*
 	 * Records of the commands services handled (the dedup table) older
-	 * than this are dropped; 0: they are kept. This is the window in which
-	 * a command delivered again is recognised as a duplicate: once its
-	 * record is dropped, the same command id is executed again.
+	 * than this are dropped, and so are the outbox rows of commands that
+	 * belong to no instance (sent by a host, stw_send, or by a stateless
+	 * definition) delivered longer ago; 0: both are kept. This is the
+	 * window in which a command delivered or sent again is recognised as a
+	 * duplicate: once its record or row is dropped, the same command id is
+	 * executed or sent again.
 	 */
 	int64_t dedup_older_than_ms;
 	int batch; /* instances or dedup records per transaction (at most STW_MAX_LIST); 0: 100 */
@@ -248,6 +251,7 @@ struct stw_prune_stats {
 	int64_t outbox;       /* ... their outbox rows */
 	int64_t dedup;        /* dedup records dropped */
 	int64_t dedup_looked; /* dedup records looked at */
+	int64_t commands;     /* delivered commands of no instance deleted from the outbox */
 	int64_t batches;      /* transactions committed */
 	int finished;         /* 1: the pass is done; 0: max_ms stopped it */
 };
@@ -258,14 +262,17 @@ struct stw_prune_stats {
  * acknowledged, cancelled or rejected; last updated before the engine's
  * clock less o->ended_older_than_ms) with their history rows, timers and
  * outbox rows, then sweeps the dedup table once through, dropping the
- * records older than o->dedup_older_than_ms. Each batch (at most o->batch
- * instances or records, as many as take about o->batch_ms) is a short
+ * records older than o->dedup_older_than_ms, and the outbox once through,
+ * deleting the commands that belong to no instance delivered longer ago than
+ * that. Each batch (at most o->batch instances, records or outbox rows, as
+ * many as take about o->batch_ms) is a short
  * transaction of its own, so another writer never waits for more than one
  * batch. Kept: active and failed
  * instances, an ended instance with a command still pending or parked in
  * the outbox (until that command is delivered, rejected or skipped), every
- * event (the contexts' logs), cursors, unrouted messages and the outbox
- * rows of commands that belong to no instance.
+ * event (the contexts' logs), cursors, unrouted messages, and the outbox
+ * rows of commands that belong to no instance and are pending, parked,
+ * rejected or skipped (a person may still look at those).
  *
  * With o->max_ms > 0 the pass stops once a batch ends after about that long
  * (out->finished 0), and the next call on the engine goes on where it
@@ -273,8 +280,11 @@ struct stw_prune_stats {
  *
  * The dedup window: a command id delivered again (stw_execute, a service's
  * command re-delivered) while its record is kept is recognised as a
- * duplicate; once the record is dropped, it is executed again. Keep records
- * longer than a command can be delivered late. A deleted instance is gone
+ * duplicate; once the record is dropped, it is executed again. A command id
+ * of no instance sent again (stw_send, a stateless definition's step
+ * replayed) while its outbox row is kept is recognised as a duplicate; once
+ * the row is deleted, it is sent again. Keep records longer than a command
+ * can be delivered late. A deleted instance is gone
  * for good too: an event replayed after its cursor was set back
  * (stw_set_cursor) that triggers one starts a new instance.
  *

@@ -145,7 +145,9 @@ struct stw_engine {
 		size_t def;                /* the index in defs whose ended instances are next */
 		int dedup;                 /* the instances are done: the dedup sweep is next */
 		struct stw__dedup_key key; /* the sweep's next key */
-		int size[2]; /* instances, dedup records a transaction takes now; 0: not begun */
+		int commands;              /* the dedup sweep is done: the commands' is next */
+		int64_t seq;               /* the commands' sweep goes on after this outbox seq */
+		int size[3]; /* instances, dedup records, outbox rows a transaction takes now */
 	} prune;
 };
 

@@ -1,8 +1,9 @@
 /*
  * retention.c - retention: the ended instances of the engine's definitions
- * deleted with their rows, and old records of the dedup table dropped
- * (stw_prune), a batch per transaction. What is deleted and how each table
- * is reached is the store's (prune_instances, prune_dedup in store.h); this
+ * deleted with their rows, and old records of the dedup table and old
+ * delivered commands of no instance dropped (stw_prune), a batch per
+ * transaction. What is deleted and how each table is reached is the store's
+ * (prune_instances, prune_dedup, prune_commands in store.h); this
  * file walks the definitions, keeps the pass's place between calls (the
  * engine's prune field), its time limit and the size of its batches, which
  * follows the time their statements take (a writer waiting for the write
@@ -21,7 +22,7 @@
 /* The work of a transaction, when the options say 0. */
 #define STW__PRUNE_BATCH_MS 2
 
-enum { INSTANCES, DEDUP };
+enum { INSTANCES, DEDUP, COMMANDS };
 
 /* 1 when definition i is stateless or shares its name with an earlier one (another version). */
 static int skip_def(const struct stw_engine *e, size_t i)
@@ -34,7 +35,7 @@ static int skip_def(const struct stw_engine *e, size_t i)
 	return 0;
 }
 
-/* The size of the next batch of kind k (INSTANCES, DEDUP), at most batch. */
+/* The size of the next batch of kind k (INSTANCES, DEDUP, COMMANDS), at most batch. */
 static int batch_size(struct stw_engine *e, int k, int batch)
 {
 	int *n = &e->prune.size[k];
@@ -122,6 +123,25 @@ static int dedup_batch(struct stw_engine *e, int64_t before, int batch, int64_t 
 	return STW_OK;
 }
 
+/* One batch of the sweep of commands of no instance; *more is 0 when it reached the end. */
+static int commands_batch(struct stw_engine *e, int64_t before, int batch, int64_t *took,
+			  struct stw_prune_stats *out, int *more)
+{
+	int rc = stw__begin(e);
+	if (rc != STW_OK)
+		return stw__store_fail(e, rc, "beginning a retention batch");
+	stw__failpoint(e, "prune.begun");
+	int64_t begun = stw__mono_us();
+	int64_t after = e->prune.seq, looked = 0, deleted = 0;
+	rc = STW__S(e->store, prune_commands, before, batch, &after, &looked, &deleted);
+	if ((rc = end_batch(e, rc, "deleting delivered commands", begun, took, out)) != STW_OK)
+		return rc;
+	e->prune.seq = after;
+	out->commands += deleted;
+	*more = after != 0;
+	return STW_OK;
+}
+
 /* 1 once max_ms (> 0) has passed since started (stw__mono_us). */
 static int time_up(const struct stw_prune_opts *o, int64_t started)
 {
@@ -169,12 +189,25 @@ STW_API int stw_prune(struct stw_engine *e, const struct stw_prune_opts *o,
 			return STW_OK;
 	}
 	e->prune.dedup = 1;
-	while (o->dedup_older_than_ms > 0) {
+	while (!e->prune.commands && o->dedup_older_than_ms > 0) {
 		int n = batch_size(e, DEDUP, batch);
 		if ((rc = dedup_batch(e, now - o->dedup_older_than_ms, n, &took, out, &more)) !=
 		    STW_OK)
 			return rc;
 		adapt(e, DEDUP, took, budget, more, batch);
+		if (!more)
+			e->prune.commands = 1;
+		if (time_up(o, started))
+			return STW_OK;
+	}
+	/* The same window: a command's id sent again is recognised while its row is kept. */
+	e->prune.commands = 1;
+	while (o->dedup_older_than_ms > 0) {
+		int n = batch_size(e, COMMANDS, batch);
+		if ((rc = commands_batch(e, now - o->dedup_older_than_ms, n, &took, out, &more)) !=
+		    STW_OK)
+			return rc;
+		adapt(e, COMMANDS, took, budget, more, batch);
 		if (!more)
 			break;
 		if (time_up(o, started))

@@ -68,6 +68,7 @@ void stw__http_metrics_retention(struct stw__http_metrics *m, const struct stw_p
 	m->retention.timers += s->timers;
 	m->retention.outbox += s->outbox;
 	m->retention.dedup += s->dedup;
+	m->retention.commands += s->commands;
 	m->retention.batches += s->batches;
 	m->retention_passes += s->finished ? 1 : 0;
 	pthread_mutex_unlock(&m->lock);
@@ -374,21 +375,23 @@ static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint
 	bprintf(
 	    b,
 	    "# HELP steward_retention_deleted_total Rows deleted by retention: ended "
-	    "instances with their history, timers and outbox rows, and dedup records.\n"
+	    "instances with their history, timers and outbox rows, dedup records, and "
+	    "delivered commands of no instance.\n"
 	    "# TYPE steward_retention_deleted_total counter\n"
 	    "steward_retention_deleted_total{what=\"instances\"} %lld\n"
 	    "steward_retention_deleted_total{what=\"history\"} %lld\n"
 	    "steward_retention_deleted_total{what=\"timers\"} %lld\n"
 	    "steward_retention_deleted_total{what=\"outbox\"} %lld\n"
 	    "steward_retention_deleted_total{what=\"dedup\"} %lld\n"
+	    "steward_retention_deleted_total{what=\"commands\"} %lld\n"
 	    "# HELP steward_retention_batches_total Transactions of retention committed.\n"
 	    "# TYPE steward_retention_batches_total counter\n"
 	    "steward_retention_batches_total %lld\n"
 	    "# HELP steward_retention_passes_total Retention passes finished.\n"
 	    "# TYPE steward_retention_passes_total counter\nsteward_retention_passes_total %llu\n",
 	    (long long)r->instances, (long long)r->history, (long long)r->timers,
-	    (long long)r->outbox, (long long)r->dedup, (long long)r->batches,
-	    (unsigned long long)snap.retention_passes);
+	    (long long)r->outbox, (long long)r->dedup, (long long)r->commands,
+	    (long long)r->batches, (unsigned long long)snap.retention_passes);
 	bprintf(b,
 		"# HELP steward_api_commits_total Commits of the API's writing requests "
 		"(requests that arrive together share one).\n"

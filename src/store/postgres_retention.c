@@ -1,9 +1,10 @@
 /*
  * postgres_retention.c - retention on PostgreSQL: ended instances deleted
- * with the rows that went with them, and old records of the dedup table
- * swept out in the order of its primary key. Each is one statement, one
- * round trip (STW__PG_PRUNE_INSTANCES, STW__PG_PRUNE_DEDUP in
- * postgres_sql.c, which say the index each part uses).
+ * with the rows that went with them, and old records of the dedup table and
+ * delivered commands of no instance swept out in the order of their primary
+ * keys. Each is one statement, one round trip (STW__PG_PRUNE_INSTANCES,
+ * STW__PG_PRUNE_DEDUP, STW__PG_PRUNE_COMMANDS in postgres_sql.c, which say
+ * the index each part uses).
  */
 #include "store/postgres_int.h"
 
@@ -71,8 +72,31 @@ static int op_prune_dedup(struct stw__store *s, int64_t before, int limit,
 	return STW_OK;
 }
 
+static int op_prune_commands(struct stw__store *s, int64_t before, int limit, int64_t *after,
+			     int64_t *looked, int64_t *deleted)
+{
+	struct stw__pg *h = stw__pg_h(s);
+	if (limit <= 0 || after == NULL || looked == NULL || deleted == NULL)
+		return stw__pg_failf(h, STW_EINVAL,
+				     "prune_commands: a limit > 0, a seq and counts are required");
+	PARAMS;
+	stw__pg_int(&p, *after);
+	stw__pg_int(&p, limit);
+	stw__pg_int(&p, before);
+	int rc;
+	PGresult *res = stw__pg_run(h, STW__PG_PRUNE_COMMANDS, &p, "prune_commands", &rc);
+	if (res == NULL)
+		return rc;
+	*looked = stw__pg_col_int(res, 0, 0);
+	*deleted = stw__pg_col_int(res, 0, 1);
+	*after = *looked < limit ? 0 : stw__pg_col_int(res, 0, 2);
+	PQclear(res);
+	return STW_OK;
+}
+
 void stw__pg_ops_retention(struct stw__store_ops *o)
 {
 	o->prune_instances = op_prune_instances;
 	o->prune_dedup = op_prune_dedup;
+	o->prune_commands = op_prune_commands;
 }

@@ -275,6 +275,18 @@ const char *const stw__pg_sql[STW__PG_NSTMT] = {
 	    " (SELECT context FROM w WHERE r = $3::int8 + 1),"
 	    " (SELECT command_id FROM w WHERE r = $3::int8 + 1)",
 	/*
+	 * One step of the sweep of the outbox's delivered commands of no
+	 * instance, through its primary key seq: $2 rows after $1, those
+	 * delivered before $3 deleted; (rows looked at, rows deleted, the last
+	 * seq looked at, NULL when none was).
+	 */
+	[STW__PG_PRUNE_COMMANDS] =
+	    "WITH w AS (SELECT seq FROM stw_outbox WHERE seq > $1::int8 ORDER BY seq"
+	    " LIMIT $2::int8),"
+	    " d AS (DELETE FROM stw_outbox x USING w WHERE x.seq = w.seq AND x.instance_id IS NULL"
+	    " AND x.status = 'delivered' AND x.delivered_at < $3::int8 RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM d), (SELECT max(seq) FROM w)",
+	/*
 	 * Partitions (cluster mode, postgres_cluster.c): the same statements
 	 * limited to the partitions a worker holds, $N an int4[] of them.
 	 *

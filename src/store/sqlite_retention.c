@@ -1,8 +1,9 @@
 /*
  * sqlite_retention.c - retention on SQLite: ended instances deleted with the
- * rows that went with them, and old records of the dedup table swept out in
- * the order of its primary key. The statements, and the index each uses,
- * are in sqlite_sql.c (STW__PRUNE_*, STW__DEDUP_WINDOW, STW__DEDUP_DROP_*).
+ * rows that went with them, and old records of the dedup table and delivered
+ * commands of no instance swept out in the order of their primary keys. The
+ * statements, and the index each uses, are in sqlite_sql.c (STW__PRUNE_*,
+ * STW__DEDUP_WINDOW, STW__DEDUP_DROP_*, STW__COMMANDS_*).
  */
 #include "store/sqlite_int.h"
 
@@ -177,8 +178,50 @@ static int op_prune_dedup(struct stw__store *s, int64_t before, int limit,
 	return STW_OK;
 }
 
+/* The window is read first (its last seq and its rows), then its old commands go in one delete. */
+static int op_prune_commands(struct stw__store *s, int64_t before, int limit, int64_t *after,
+			     int64_t *looked, int64_t *deleted)
+{
+	struct sqlite_store *h = handle(s);
+	if (limit <= 0 || after == NULL || looked == NULL || deleted == NULL)
+		return stw__sqlite_failf(h, STW_EINVAL,
+					 "prune_commands: a limit > 0, a seq and counts are "
+					 "required");
+	sqlite3_stmt *c = h->st[STW__COMMANDS_WINDOW], *st;
+	int rc = stw__sqlite_acquire(h, c, &st, "prune_commands");
+	if (rc != STW_OK)
+		return rc;
+	int b = SQLITE_OK;
+	int64_t last = 0, n = 0;
+	stw__sqlite_bi(&b, st, 1, *after);
+	stw__sqlite_bi(&b, st, 2, limit);
+	if (b == SQLITE_OK && (b = sqlite3_step(st)) == SQLITE_ROW) {
+		last = sqlite3_column_int64(st, 0);
+		n = sqlite3_column_int64(st, 1);
+		b = SQLITE_DONE;
+	}
+	rc = b == SQLITE_DONE ? STW_OK : stw__sqlite_fail(h, b, "prune_commands");
+	stw__sqlite_finish(c, st);
+	int changes = 0;
+	if (rc == STW_OK && n > 0) {
+		b = SQLITE_OK;
+		st = h->st[STW__COMMANDS_DROP];
+		stw__sqlite_bi(&b, st, 1, *after);
+		stw__sqlite_bi(&b, st, 2, last);
+		stw__sqlite_bi(&b, st, 3, before);
+		rc = stw__sqlite_run(h, st, b, "prune_commands", &changes);
+	}
+	if (rc != STW_OK)
+		return rc;
+	*looked = n;
+	*deleted = changes;
+	*after = n < limit ? 0 : last;
+	return STW_OK;
+}
+
 void stw__sqlite_ops_retention(struct stw__store_ops *o)
 {
 	o->prune_instances = op_prune_instances;
 	o->prune_dedup = op_prune_dedup;
+	o->prune_commands = op_prune_commands;
 }

@@ -208,6 +208,13 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 	/* The old rows of the last window, from its first key to the end of the table. */
 	[STW__DEDUP_DROP_TAIL] =
 	    "DELETE FROM stw_dedup WHERE (context, command_id) >= (?1, ?2) AND at < ?3",
+	/* A window of the outbox after a seq, through its primary key: (its last seq, its rows). */
+	[STW__COMMANDS_WINDOW] = "SELECT max(seq), count(*) FROM (SELECT seq FROM stw_outbox"
+				 " WHERE seq > ?1 ORDER BY seq LIMIT ?2)",
+	/* The delivered commands of no instance of a window (?1, ?2], delivered before ?3. */
+	[STW__COMMANDS_DROP] =
+	    "DELETE FROM stw_outbox WHERE seq > ?1 AND seq <= ?2"
+	    " AND instance_id IS NULL AND status = 'delivered' AND delivered_at < ?3",
 };
 
 /* Timers as schema 2 created them (the version 1 -> 2 migration). */

@@ -549,6 +549,16 @@ struct stw__store_ops {
 	 */
 	int (*prune_dedup)(struct stw__store *s, int64_t before, int limit,
 			   struct stw__dedup_key *key, int64_t *looked, int64_t *deleted);
+	/*
+	 * One step of a sweep of the outbox in seq order, in the caller's
+	 * transaction: looks at up to `limit` (> 0) rows after *after (through
+	 * the primary key) and deletes those of commands that belong to no
+	 * instance, delivered before `before`. Returns the rows looked at and
+	 * deleted in *looked and *deleted, and sets *after to the last seq
+	 * looked at, or to 0 (the start) when fewer than limit were left.
+	 */
+	int (*prune_commands)(struct stw__store *s, int64_t before, int limit, int64_t *after,
+			      int64_t *looked, int64_t *deleted);
 
 	/*
 	 * Cluster mode: NULL in a backend without it (SQLite, one machine).

@@ -85,6 +85,7 @@ const struct contract_case contract_cases[] = {
 	CASE(test_periodic),
 	CASE(test_prune_instances),
 	CASE(test_prune_dedup),
+	CASE(test_prune_commands),
 };
 #undef CASE
 

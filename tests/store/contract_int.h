@@ -82,6 +82,7 @@ struct stw__outbox_row contract_cmd(const char *id, const char *context, const c
 
 void contract_test_prune_instances(void **state);
 void contract_test_prune_dedup(void **state);
+void contract_test_prune_commands(void **state);
 
 /* contract_instances.c ----------------------------------------------------- */
 

@@ -1,7 +1,8 @@
 /*
  * contract_retention.c - the store contract on retention: ended instances
- * deleted with their rows (prune_instances) and the sweep of the dedup table
- * (prune_dedup).
+ * deleted with their rows (prune_instances), the sweep of the dedup table
+ * (prune_dedup) and that of the delivered commands of no instance
+ * (prune_commands).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,4 +168,76 @@ void contract_test_prune_dedup(void **state)
 	assert_int_equal(looked, 0);
 	assert_string_equal(end.context, "");
 	assert_int_equal(STW__S(s, prune_dedup, 500, 0, &key, &looked, &deleted), STW_EINVAL);
+}
+
+/* outbox_get's callback: counts the rows. */
+static int count_row(const struct stw__outbox_row *r, void *ud)
+{
+	(void)r;
+	++*(int *)ud;
+	return 0;
+}
+
+/* 1 when the outbox has command id. */
+static int has_command(struct stw__store *s, const char *id)
+{
+	int n = 0;
+	int rc = STW__S(s, outbox_get, id, count_row, &n);
+	assert_true(rc == STW_OK || rc == STW_ENOTFOUND);
+	return n;
+}
+
+/*
+ * prune_commands sweeps the outbox in seq order, limit rows a call, from
+ * the seq it is given on, deleting the commands of no instance delivered
+ * before the time: not one of an instance, a newer one, nor one pending,
+ * parked, rejected or skipped. The seq comes back 0 at the end.
+ */
+void contract_test_prune_commands(void **state)
+{
+	struct stw__store *s = ((struct fixture *)*state)->s;
+	static const struct {
+		const char *id, *instance, *status;
+		int64_t delivered_at;
+		int goes;
+	} rows[] = {
+		{ "old1", NULL, "delivered", 100, 1 }, { "inst", "i1", "delivered", 100, 0 },
+		{ "new", NULL, "delivered", 900, 0 },  { "pend", NULL, "pending", 0, 0 },
+		{ "park", NULL, "parked", 100, 0 },    { "rej", NULL, "rejected", 100, 0 },
+		{ "skip", NULL, "skipped", 100, 0 },   { "old2", NULL, "delivered", 200, 1 },
+	};
+	size_t n = sizeof rows / sizeof rows[0];
+	for (size_t i = 0; i < n; i++) {
+		struct stw__outbox_row o = contract_cmd(rows[i].id, "Bank", rows[i].instance);
+		o.status = rows[i].status;
+		o.delivered_at = rows[i].delivered_at;
+		assert_int_equal(STW__S(s, outbox_insert, &o), STW_OK);
+	}
+	int64_t after = 0, looked = 0, deleted = 0, total_looked = 0, total_deleted = 0;
+	int calls = 0;
+	assert_int_equal(STW__S0(s, begin), STW_OK);
+	do {
+		assert_int_equal(STW__S(s, prune_commands, 500, 3, &after, &looked, &deleted),
+				 STW_OK);
+		assert_true(looked <= 3);
+		if (++calls == 1) {
+			assert_true(after > 0); /* the third row's seq */
+			assert_int_equal(deleted, 1);
+		}
+		total_looked += looked;
+		total_deleted += deleted;
+	} while (after != 0 && calls < 10);
+	assert_int_equal(STW__S0(s, commit), STW_OK);
+	assert_int_equal(calls, 3);
+	assert_int_equal(total_looked, (int64_t)n);
+	assert_int_equal(total_deleted, 2);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(has_command(s, rows[i].id), !rows[i].goes);
+
+	/* A sweep past the last row ends at once. */
+	after = 1000000;
+	assert_int_equal(STW__S(s, prune_commands, 500, 3, &after, &looked, &deleted), STW_OK);
+	assert_int_equal(looked, 0);
+	assert_int_equal(after, 0);
+	assert_int_equal(STW__S(s, prune_commands, 500, 0, &after, &looked, &deleted), STW_EINVAL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_retention.c - unit tests of retention (src/core/retention.c, the
- * stores' prune_instances and prune_dedup): which ended instances go with
- * their history, timers and outbox rows and what stays, the dedup window,
+ * stores' prune_instances, prune_dedup and prune_commands): which ended
+ * instances go with their history, timers and outbox rows and what stays,
+ * the dedup window (for commands of no instance too),
  * batches of the size asked for and of the time asked for, and a pass that
  * dies in the middle.
  */
@@ -354,6 +355,59 @@ static void test_dedup_window(void **state)
 	assert_int_equal(dedup_of(f->e, "Bank", "cmd-1"), STW_OK);
 }
 
+/* 1 when the outbox has command id, else 0. */
+static int64_t in_outbox(struct stw_engine *e, const char *id)
+{
+	int64_t n = 0;
+	int rc = STW__S(e->store, outbox_get, id, count_outbox, &n);
+	assert_true(rc == STW_OK || rc == STW_ENOTFOUND);
+	return n;
+}
+
+/*
+ * retention-1.8: a command of no instance (stw_send), once delivered, stays
+ * in the outbox for the dedup window: sent again inside it, it is not sent
+ * again; a pass after the window deletes it (with its dedup record) and the
+ * same id is then sent and delivered again. An instance's delivered command
+ * is not this sweep's (it goes with its instance).
+ */
+static void test_commands_of_no_instance(void **state)
+{
+	struct fx_world *f = *state;
+	stw_close(f->e);
+	f->e = NULL;
+	int calls = 0;
+	assert_int_equal(fx_world_open(f, &elsewhere), STW_OK);
+	wire(f->e, &calls);
+	emit(f, "PaymentRequested", "c1", NULL);
+	assert_stw_ok(f->e, stw_send(f->e, "Bank", "Charge", NULL, "send-1", NULL, NULL));
+	run(f);
+	assert_int_equal(calls, 2); /* c1's Charge, send-1 */
+
+	struct stw_prune_opts o = { .dedup_older_than_ms = DAY };
+	struct stw_prune_stats st;
+	fx_clock_advance(&f->clock, DAY / 2);
+	assert_stw_ok(f->e, stw_prune(f->e, &o, &st));
+	assert_int_equal(st.finished, 1);
+	assert_int_equal(st.commands, 0);
+	assert_int_equal(in_outbox(f->e, "send-1"), 1);
+	assert_stw_ok(f->e, stw_send(f->e, "Bank", "Charge", NULL, "send-1", NULL, NULL));
+	run(f);
+	assert_int_equal(calls, 2); /* inside the window: not sent again */
+
+	fx_clock_advance(&f->clock, DAY);
+	assert_stw_ok(f->e, stw_prune(f->e, &o, &st));
+	assert_int_equal(st.finished, 1);
+	assert_int_equal(st.commands, 1);
+	assert_int_equal(st.dedup, 2);
+	assert_int_equal(in_outbox(f->e, "send-1"), 0);
+	assert_int_equal(rows_of(f->e, "c1").n[3], 1); /* the instance's command stays */
+	assert_stw_ok(f->e, stw_send(f->e, "Bank", "Charge", NULL, "send-1", NULL, NULL));
+	run(f);
+	assert_int_equal(calls, 3); /* past the window: sent and delivered again */
+	assert_int_equal(in_outbox(f->e, "send-1"), 1);
+}
+
 /* Makes n completed payments "b0".."b<n-1>". */
 static void completed(struct fx_world *f, int n)
 {
@@ -420,7 +474,9 @@ static void old_payments(struct fx_world *f, stw_failpoint_fn fp, struct batches
  * starting at 8 and doubling while the statements take less than half of
  * batch_ms (a minute here, never reached): 25 in batches of at most 10
  * commit 8, 10 and 7 (the last one short, so the definition is done), the
- * dedup sweep 25 records in batches of 8, 10, 7 three more.
+ * dedup sweep 25 records in batches of 8, 10, 7 three more, and the sweep
+ * of commands of no instance one (an empty outbox: the Charges went with
+ * their instances).
  */
 static void test_batches(void **state)
 {
@@ -437,13 +493,14 @@ static void test_batches(void **state)
 	assert_int_equal(b.left[1], 7);
 	assert_int_equal(b.left[2], 0);
 
-	/* 25 dedup records (the Charges) in windows of 8, 10, then the last 7. */
+	/* 25 dedup records (the Charges) in windows of 8, 10, then the last 7; the outbox's. */
 	b.n = 0;
 	po = (struct stw_prune_opts){ .dedup_older_than_ms = DAY, .batch = 10, .batch_ms = 60000 };
 	assert_stw_ok(f->e, stw_prune(f->e, &po, &st));
 	assert_int_equal(st.dedup, 25);
 	assert_int_equal(st.dedup_looked, 25);
-	assert_int_equal(st.batches, 3);
+	assert_int_equal(st.commands, 0);
+	assert_int_equal(st.batches, 4);
 	assert_int_equal(st.finished, 1);
 	b.e = NULL;
 }
@@ -566,7 +623,8 @@ static void test_resume(void **state)
 		calls++;
 	} while (!st.finished && calls < 20);
 	assert_int_equal(st.finished, 1);
-	assert_int_equal(calls, 3 + 4); /* instances 8, 10, 7; dedup windows 8, 10, 10, 7 */
+	/* instances 8, 10, 7; dedup windows 8, 10, 10, 7; the (empty) outbox's */
+	assert_int_equal(calls, 3 + 4 + 1);
 	assert_int_equal(sum.instances, 25);
 	assert_int_equal(sum.dedup, 25);
 	assert_int_equal(sum.dedup_looked, 35);
@@ -636,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resume, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_batch_time, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_commands_of_no_instance, setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
