@@ -62,6 +62,7 @@ export class Proc {
 			await sleep(20);
 		}
 		this.state = 'up';
+		this.upSince = Date.now();
 	}
 	// SIGKILL; resolves once it has exited.
 	async kill() {
