@@ -81,15 +81,25 @@ static int end_batch(struct stw_engine *e, int rc, const char *what, int64_t beg
 	return STW_OK;
 }
 
-/* One batch of ended instances of definition `name`; *more is 1 when it was full. */
-static int instances_batch(struct stw_engine *e, const char *name, int64_t before, int batch,
-			   int64_t *took, struct stw_prune_stats *out, int *more)
+/* Begins a batch's transaction; *begun: when its statements start (stw__mono_us). */
+static int begin_batch(struct stw_engine *e, int64_t *begun)
 {
 	int rc = stw__begin(e);
 	if (rc != STW_OK)
 		return stw__store_fail(e, rc, "beginning a retention batch");
 	stw__failpoint(e, "prune.begun");
-	int64_t begun = stw__mono_us();
+	*begun = stw__mono_us();
+	return STW_OK;
+}
+
+/* One batch of ended instances of definition `name`; *more is 1 when it was full. */
+static int instances_batch(struct stw_engine *e, const char *name, int64_t before, int batch,
+			   int64_t *took, struct stw_prune_stats *out, int *more)
+{
+	int64_t begun = 0;
+	int rc = begin_batch(e, &begun);
+	if (rc != STW_OK)
+		return rc;
 	struct stw__prune_counts c = { 0 };
 	rc = STW__S(e->store, prune_instances, name, before, batch, &c);
 	if ((rc = end_batch(e, rc, "deleting ended instances", begun, took, out)) != STW_OK)
@@ -106,11 +116,10 @@ static int instances_batch(struct stw_engine *e, const char *name, int64_t befor
 static int dedup_batch(struct stw_engine *e, int64_t before, int batch, int64_t *took,
 		       struct stw_prune_stats *out, int *more)
 {
-	int rc = stw__begin(e);
+	int64_t begun = 0;
+	int rc = begin_batch(e, &begun);
 	if (rc != STW_OK)
-		return stw__store_fail(e, rc, "beginning a retention batch");
-	stw__failpoint(e, "prune.begun");
-	int64_t begun = stw__mono_us();
+		return rc;
 	struct stw__dedup_key key = e->prune.key;
 	int64_t looked = 0, deleted = 0;
 	rc = STW__S(e->store, prune_dedup, before, batch, &key, &looked, &deleted);
@@ -127,11 +136,10 @@ static int dedup_batch(struct stw_engine *e, int64_t before, int batch, int64_t 
 static int commands_batch(struct stw_engine *e, int64_t before, int batch, int64_t *took,
 			  struct stw_prune_stats *out, int *more)
 {
-	int rc = stw__begin(e);
+	int64_t begun = 0;
+	int rc = begin_batch(e, &begun);
 	if (rc != STW_OK)
-		return stw__store_fail(e, rc, "beginning a retention batch");
-	stw__failpoint(e, "prune.begun");
-	int64_t begun = stw__mono_us();
+		return rc;
 	int64_t after = e->prune.seq, looked = 0, deleted = 0;
 	rc = STW__S(e->store, prune_commands, before, batch, &after, &looked, &deleted);
 	if ((rc = end_batch(e, rc, "deleting delivered commands", begun, took, out)) != STW_OK)

@@ -311,6 +311,15 @@ static int dedup_of(struct stw_engine *e, const char *context, const char *id)
 	return STW__S(e->store, dedup_get, context, id, &outcome, err, sizeof err);
 }
 
+/* Opens the world's engine again with the Bank counting its calls in *calls. */
+static void reopen_counting(struct fx_world *f, int *calls)
+{
+	stw_close(f->e);
+	f->e = NULL;
+	assert_int_equal(fx_world_open(f, &elsewhere), STW_OK);
+	wire(f->e, calls);
+}
+
 /*
  * retention-1.2: a command executed again inside the dedup window is a
  * duplicate (not applied again); once its record is older than the window
@@ -320,11 +329,8 @@ static int dedup_of(struct stw_engine *e, const char *context, const char *id)
 static void test_dedup_window(void **state)
 {
 	struct fx_world *f = *state;
-	stw_close(f->e);
-	f->e = NULL;
 	int calls = 0;
-	assert_int_equal(fx_world_open(f, &elsewhere), STW_OK);
-	wire(f->e, &calls);
+	reopen_counting(f, &calls);
 	emit(f, "PaymentRequested", "c1", NULL);
 	emit(f, "Charged", "c1", NULL);
 	run(f);
@@ -374,11 +380,8 @@ static int64_t in_outbox(struct stw_engine *e, const char *id)
 static void test_commands_of_no_instance(void **state)
 {
 	struct fx_world *f = *state;
-	stw_close(f->e);
-	f->e = NULL;
 	int calls = 0;
-	assert_int_equal(fx_world_open(f, &elsewhere), STW_OK);
-	wire(f->e, &calls);
+	reopen_counting(f, &calls);
 	emit(f, "PaymentRequested", "c1", NULL);
 	assert_stw_ok(f->e, stw_send(f->e, "Bank", "Charge", NULL, "send-1", NULL, NULL));
 	run(f);
