@@ -142,12 +142,11 @@ struct stw_engine {
 	struct stw__streams *streams; /* recently read streams, parsed (streams.c); NULL: off */
 	/* Where a retention pass that stw_prune's max_ms stopped goes on (retention.c). */
 	struct {
+		int phase;                 /* 0 ended instances, 1 dedup records, 2 commands */
 		size_t def;                /* the index in defs whose ended instances are next */
-		int dedup;                 /* the instances are done: the dedup sweep is next */
-		struct stw__dedup_key key; /* the sweep's next key */
-		int commands;              /* the dedup sweep is done: the commands' is next */
+		struct stw__dedup_key key; /* the dedup sweep's next key */
 		int64_t seq;               /* the commands' sweep goes on after this outbox seq */
-		int size[3]; /* instances, dedup records, outbox rows a transaction takes now */
+		int size[3];               /* a transaction takes now, per phase; 0: not begun */
 	} prune;
 };
 

@@ -22,6 +22,7 @@
 /* The work of a transaction, when the options say 0. */
 #define STW__PRUNE_BATCH_MS 2
 
+/* The phases of a pass (the engine's prune.phase), in order; each its batches' size. */
 enum { INSTANCES, DEDUP, COMMANDS };
 
 /* 1 when definition i is stateless or shares its name with an earlier one (another version). */
@@ -179,7 +180,7 @@ STW_API int stw_prune(struct stw_engine *e, const struct stw_prune_opts *o,
 							  : INT64_MAX;
 	int64_t now = stw__now(e), started = stw__mono_us(), took = 0;
 	int more = 0, rc = STW_OK;
-	while (!e->prune.dedup && e->prune.def < e->ndefs) {
+	while (e->prune.phase == INSTANCES && e->prune.def < e->ndefs) {
 		size_t i = e->prune.def;
 		if (o->ended_older_than_ms == 0 || skip_def(e, i)) {
 			e->prune.def++;
@@ -196,29 +197,21 @@ STW_API int stw_prune(struct stw_engine *e, const struct stw_prune_opts *o,
 		if (time_up(o, started))
 			return STW_OK;
 	}
-	e->prune.dedup = 1;
-	while (!e->prune.commands && o->dedup_older_than_ms > 0) {
-		int n = batch_size(e, DEDUP, batch);
-		if ((rc = dedup_batch(e, now - o->dedup_older_than_ms, n, &took, out, &more)) !=
-		    STW_OK)
+	if (e->prune.phase == INSTANCES)
+		e->prune.phase = DEDUP;
+	/* The dedup table, then the commands of no instance, over one window: an id executed or
+	 * sent again is recognised while its record or its outbox row is kept. */
+	while (o->dedup_older_than_ms > 0 && e->prune.phase <= COMMANDS) {
+		int k = e->prune.phase, n = batch_size(e, k, batch);
+		int64_t before = now - o->dedup_older_than_ms;
+		rc = k == DEDUP ? dedup_batch(e, before, n, &took, out, &more)
+				: commands_batch(e, before, n, &took, out, &more);
+		if (rc != STW_OK)
 			return rc;
-		adapt(e, DEDUP, took, budget, more, batch);
+		adapt(e, k, took, budget, more, batch);
 		if (!more)
-			e->prune.commands = 1;
-		if (time_up(o, started))
-			return STW_OK;
-	}
-	/* The same window: a command's id sent again is recognised while its row is kept. */
-	e->prune.commands = 1;
-	while (o->dedup_older_than_ms > 0) {
-		int n = batch_size(e, COMMANDS, batch);
-		if ((rc = commands_batch(e, now - o->dedup_older_than_ms, n, &took, out, &more)) !=
-		    STW_OK)
-			return rc;
-		adapt(e, COMMANDS, took, budget, more, batch);
-		if (!more)
-			break;
-		if (time_up(o, started))
+			e->prune.phase++;
+		if (e->prune.phase <= COMMANDS && time_up(o, started))
 			return STW_OK;
 	}
 	memset(&e->prune, 0, sizeof(e->prune));
