@@ -29,7 +29,10 @@
  * the worker is let catch up (its cursor lag back to 0, read from /readyz).
  *
  * Each run also prints `_group_avg`, the requests per commit of the API's
- * group commit during the run (read from /metrics before and after).
+ * group commit during the run, and `_gate_api_held` and `_gate_worker_held`,
+ * the share of the run's time the API's engine and the worker held the
+ * store's write gate (read from /metrics before and after; on PostgreSQL,
+ * which has no gate, 0).
  *
  * The API's figures (issue 18): with 64 clients, one item per request,
  * `bench api_<workload>` (items per second), `_latency_p50` and `_p99` (ms),
@@ -84,6 +87,7 @@ struct client {
 struct tally {
 	double *lat;               /* ms, one per answer */
 	double commits, committed; /* the API's group commits during the run and their requests */
+	double gate_api, gate_worker; /* seconds the API and the worker held the write gate in it */
 	size_t n, cap;
 	long s5xx, s500, other; /* 5xx answers, 500 among them, answers neither 2xx nor 5xx */
 	long conn_errors;
@@ -297,21 +301,30 @@ static void settle(const struct bench_daemon *d)
 	fprintf(stderr, "%s: the worker did not catch up within a minute\n", prog);
 }
 
-/* The API's commits and the requests in them so far, from /metrics; 0 when it does not answer. */
-static void commits(const struct bench_daemon *d, double *commits, double *committed)
+/* What the daemon's /metrics says of the API's commits and of the write gate, so far. */
+struct counters {
+	double commits, committed;    /* the API's group commits and the requests in them */
+	double gate_api, gate_worker; /* seconds the API's engine and the worker held the gate */
+};
+
+/* Reads the counters from /metrics; each 0 when it does not answer or lacks it. */
+static void counters(const struct bench_daemon *d, struct counters *c)
 {
 	static char buf[65536];
 	char req[256];
 	int len = snprintf(req, sizeof(req),
 			   "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n\r\n", d->auth);
 	const char *why;
-	static const char *const names[] = { "\nsteward_api_commits_total ",
-					     "\nsteward_api_committed_requests_total " };
-	double *out[] = { commits, committed };
-	*commits = *committed = 0;
+	static const char *const names[] = {
+		"\nsteward_api_commits_total ", "\nsteward_api_committed_requests_total ",
+		"\nsteward_write_gate_held_seconds_total{engine=\"api\"} ",
+		"\nsteward_write_gate_held_seconds_total{engine=\"worker\"} "
+	};
+	double *out[] = { &c->commits, &c->committed, &c->gate_api, &c->gate_worker };
+	memset(c, 0, sizeof(*c));
 	if (bench_http_once(NULL, d->port, req, (size_t)len, buf, sizeof(buf), 5, &why) != 200)
 		return;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 4; i++) {
 		const char *p = strstr(buf, names[i]);
 		if (p != NULL)
 			*out[i] = strtod(p + strlen(names[i]), NULL);
@@ -339,6 +352,9 @@ static void report(const char *workload, int n, struct tally *t, double seconds)
 	printf("bench %s_pending_max %.2f ms\n", name, t->pending_max);
 	printf("bench %s_group_avg %.1f requests\n", name,
 	       t->commits > 0 ? t->committed / t->commits : 0);
+	/* The worker's figure is as of its last commit, which may come after the run. */
+	printf("bench %s_gate_api_held %.1f %%\n", name, 100.0 * t->gate_api / seconds);
+	printf("bench %s_gate_worker_held %.1f %%\n", name, 100.0 * t->gate_worker / seconds);
 	if (t->other > 0)
 		fprintf(stderr, "%s: %s: %ld answers neither 2xx nor 5xx, the first: %s\n", prog,
 			name, t->other, t->first_other);
@@ -474,19 +490,21 @@ int main(int argc, char **argv)
 					 .tag = tag++,
 					 .customers = customers };
 			settle(&d);
-			double c0, r0;
-			commits(&d, &c0, &r0);
+			struct counters c0, c1;
+			counters(&d, &c0);
 			double cpu0 = bench_pid_cpu_s((int)d.pid);
 			if (drive(&r, ns[i], seconds) != 0) {
 				fprintf(stderr, "%s: out of memory or descriptors\n", prog);
 				status = 1;
 			}
-			commits(&d, &r.t.commits, &r.t.committed);
+			counters(&d, &c1);
 			if (ns[i] == API_CLIENTS)
 				settle(&d);
 			double cpu = bench_pid_cpu_s((int)d.pid) - cpu0;
-			r.t.commits -= c0;
-			r.t.committed -= r0;
+			r.t.commits = c1.commits - c0.commits;
+			r.t.committed = c1.committed - c0.committed;
+			r.t.gate_api = c1.gate_api - c0.gate_api;
+			r.t.gate_worker = c1.gate_worker - c0.gate_worker;
 			report(workloads[w], ns[i], &r.t, seconds);
 			if (ns[i] == API_CLIENTS)
 				api_keep(&api[w], &r.t, seconds, cpu);

@@ -451,6 +451,11 @@ struct stw_stats {
 	    stream_events_parsed; /* ... events parsed for them (not found parsed in the cache) */
 	uint64_t
 	    stream_store_reads; /* ... reads that asked the store (the rest: the cache alone) */
+	/* The write gate (stw_options.write_gate): turns this engine took, and the
+	 * microseconds it waited for them and held them (until its transaction ended). */
+	uint64_t gate_turns;
+	uint64_t gate_wait_us;
+	uint64_t gate_held_us;
 };
 
 STW_API void stw_get_stats(const struct stw_engine *e, struct stw_stats *out);

@@ -138,6 +138,7 @@ struct stw_engine {
 	int64_t *part_pos;
 	int gate_held;                /* this engine holds the gate (txn.c) */
 	int gate_keep;                /* hold it while a transaction is reopened (stw__durable) */
+	int64_t gate_since;           /* monotonic us the gate was last granted (txn.c) */
 	int gate_refused;             /* the last stw__begin timed out at the gate */
 	struct stw__streams *streams; /* recently read streams, parsed (streams.c); NULL: off */
 	/* Where a retention pass that stw_prune's max_ms stopped goes on (retention.c). */

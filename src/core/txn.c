@@ -131,6 +131,9 @@ static void undo_stats(struct stw_engine *e, int depth)
 	e->stats.stream_reads = now.stream_reads;
 	e->stats.stream_events_parsed = now.stream_events_parsed;
 	e->stats.stream_store_reads = now.stream_store_reads;
+	e->stats.gate_turns = now.gate_turns;
+	e->stats.gate_wait_us = now.gate_wait_us;
+	e->stats.gate_held_us = now.gate_held_us;
 }
 
 /*
@@ -144,11 +147,16 @@ static int gate_enter(struct stw_engine *e)
 	e->gate_refused = 0;
 	if (e->gate == NULL || e->gate_held)
 		return STW_OK;
-	if (stw__gate_enter(e->gate) != STW_OK) {
+	int64_t asked = stw__mono_us();
+	int rc = stw__gate_enter(e->gate);
+	e->gate_since = stw__mono_us();
+	e->stats.gate_wait_us += (uint64_t)(e->gate_since - asked);
+	if (rc != STW_OK) {
 		e->gate_refused = 1;
 		return STW_EBUSY;
 	}
 	e->gate_held = 1;
+	e->stats.gate_turns++;
 	return STW_OK;
 }
 
@@ -156,6 +164,7 @@ static void gate_settle(struct stw_engine *e)
 {
 	if (e->gate_held && !e->gate_keep && !STW__S0(e->store, in_transaction)) {
 		e->gate_held = 0;
+		e->stats.gate_held_us += (uint64_t)(stw__mono_us() - e->gate_since);
 		stw__gate_leave(e->gate);
 	}
 }

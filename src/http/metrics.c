@@ -283,6 +283,44 @@ static void store_text(struct buf *b, const struct stw__http_metrics *snap, stru
 }
 
 /* Label values are names ([A-Za-z0-9_.-]) by construction: no escaping needed. */
+/* One counter family of the write gate, by engine (those of store_text's mask). */
+static void gate_family(struct buf *b, const char *name, const char *help, const double v[3],
+			unsigned seen, int decimals)
+{
+	static const char *const names[3] = { "worker", "delivery", "api" };
+	bprintf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (int i = 0; i < 3; i++)
+		if (seen & 1u << i)
+			bprintf(b, "%s{engine=\"%s\"} %.*f\n", name, names[i], decimals, v[i]);
+}
+
+/*
+ * The write gate the daemon's engines share (stw_stats' gate_*): how often
+ * each took the write lock, how long it waited for it and held it. The
+ * worker's and the delivery engine's counters are those of their last
+ * commit; the API's engine (e, under the server's lock) is read now.
+ */
+static void gate_text(struct buf *b, const struct stw__http_metrics *snap, struct stw_engine *e)
+{
+	struct stw_stats api;
+	stw_get_stats(e, &api);
+	const struct stw_stats *by[3] = { &snap->stats, &snap->remote_stats, &api };
+	unsigned seen = snap->store_seen | 1u << 2;
+	double turns[3], wait[3], held[3];
+	for (int i = 0; i < 3; i++) {
+		turns[i] = (double)by[i]->gate_turns;
+		wait[i] = (double)by[i]->gate_wait_us / 1e6;
+		held[i] = (double)by[i]->gate_held_us / 1e6;
+	}
+	gate_family(b, "steward_write_gate_turns_total",
+		    "Turns of the daemon's engines at the store's write lock.", turns, seen, 0);
+	gate_family(b, "steward_write_gate_wait_seconds_total", "Time they waited for their turns.",
+		    wait, seen, 6);
+	gate_family(b, "steward_write_gate_held_seconds_total",
+		    "Time they held the write lock, from their turn to their transaction's end.",
+		    held, seen, 6);
+}
+
 static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint64_t commits,
 			 uint64_t committed, struct buf *b)
 {
@@ -400,6 +438,7 @@ static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint
 		"# TYPE steward_api_committed_requests_total counter\n"
 		"steward_api_committed_requests_total %llu\n",
 		(unsigned long long)commits, (unsigned long long)committed);
+	gate_text(b, &snap, e);
 }
 
 /*

@@ -3,8 +3,9 @@
  * one process share (stw_write_gate_new), and of how the engine takes it
  * (src/core/txn.c): first come, first served with a direct hand-over; a
  * waiter that gives up leaves the queue and fails with STW_EBUSY, nothing
- * written; the engine lets the gate go however its transaction ends; and a
- * batch ends early, committing what it did, when another engine waits.
+ * written; the engine lets the gate go however its transaction ends; a
+ * batch ends early, committing what it did, when another engine waits; and
+ * each engine's statistics count its turns and the time it waited and held.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,6 +144,18 @@ static void append_one(struct stw_engine *e, const char *id, int *rc)
 	*rc = stw_append(e, "Billing", STW_ANY_VERSION, &ev, 1, NULL);
 }
 
+/* Opens *a and *b on the world's store behind a new gate whose waiters give up after 100 ms. */
+static struct stw_write_gate *two_engines(struct fx_world *w, struct stw_engine **a,
+					  struct stw_engine **b)
+{
+	struct stw_write_gate *g = NULL;
+	assert_int_equal(stw_write_gate_new(100, &g), STW_OK);
+	struct stw_options o = { .write_gate = g };
+	assert_stw_ok(*a, fx_open(w, NULL, &o, a));
+	assert_stw_ok(*b, fx_open(w, NULL, &o, b));
+	return g;
+}
+
 /*
  * gate-4: two engines of one process behind a gate: while one holds a
  * transaction that wrote, the other's write waits for its turn (here 100
@@ -151,13 +164,8 @@ static void append_one(struct stw_engine *e, const char *id, int *rc)
  */
 static void test_engines_queue(void **state)
 {
-	struct fx_world *w = *state;
-	struct stw_write_gate *g = NULL;
-	assert_int_equal(stw_write_gate_new(100, &g), STW_OK);
-	struct stw_options o = { .write_gate = g };
 	struct stw_engine *a = NULL, *b = NULL;
-	assert_stw_ok(a, fx_open(w, NULL, &o, &a));
-	assert_stw_ok(b, fx_open(w, NULL, &o, &b));
+	struct stw_write_gate *g = two_engines(*state, &a, &b);
 	int rc = 0;
 	assert_stw_ok(a, stw_begin(a));
 	append_one(a, "a-1", &rc);
@@ -295,6 +303,43 @@ static int setup(void **state)
 	return fx_new(state, sizeof(struct fx_world), "gate", FX_T0);
 }
 
+/*
+ * gate-7: stw_stats counts an engine's turns at the gate, the time it waited
+ * for them (a wait that ran out included) and the time it held the gate,
+ * from its turn to its transaction's end, a rollback's included: none of
+ * it is undone with the transaction.
+ */
+static void test_stats(void **state)
+{
+	struct stw_engine *a = NULL, *b = NULL;
+	struct stw_write_gate *g = two_engines(*state, &a, &b);
+	struct stw_stats sa, sb;
+	stw_get_stats(a, &sa);
+	assert_int_equal(sa.gate_turns, 0);
+	assert_int_equal(sa.gate_held_us, 0);
+	int rc = 0;
+	assert_stw_ok(a, stw_begin(a));
+	append_one(a, "a-1", &rc);
+	assert_stw_ok(a, rc);
+	append_one(b, "b-1", &rc); /* waits 100 ms for a, then gives up */
+	assert_int_equal(rc, STW_EBUSY);
+	stw_get_stats(b, &sb);
+	assert_int_equal(sb.gate_turns, 0);
+	assert_true(sb.gate_wait_us >= 90000);
+	assert_stw_ok(a, stw_rollback(a));
+	stw_get_stats(a, &sa);
+	assert_int_equal(sa.gate_turns, 1);
+	assert_true(sa.gate_held_us >= 90000); /* b's wait was inside a's turn */
+	assert_true(sa.gate_wait_us < 90000);  /* a found the gate free */
+	append_one(b, "b-1", &rc);
+	assert_stw_ok(b, rc);
+	stw_get_stats(b, &sb);
+	assert_int_equal(sb.gate_turns, 1);
+	stw_close(a);
+	stw_close(b);
+	stw_write_gate_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engines_queue, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_engine_lets_go, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_batch_yields, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stats, setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
