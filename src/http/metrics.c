@@ -250,6 +250,15 @@ static void print_lag(const char *definition, const char *context, int64_t lag, 
 		context, (long long)lag);
 }
 
+/* The `engine` label of the daemon's engines, in the order of the store and gate figures. */
+static const char *const engine_names[3] = { "worker", "delivery", "api" };
+
+/* The engines of engine_names that report: those seen (store_seen) and the API's. */
+static unsigned engines_seen(const struct stw__http_metrics *snap)
+{
+	return snap->store_seen | 1u << 2;
+}
+
 /*
  * The store connections of the worker, the delivery engine (when remote
  * services have one) and the API's engine e (a store without a connection,
@@ -257,41 +266,40 @@ static void print_lag(const char *definition, const char *context, int64_t lag, 
  */
 static void store_text(struct buf *b, const struct stw__http_metrics *snap, struct stw_engine *e)
 {
-	static const char *const names[3] = { "worker", "delivery", "api" };
 	struct stw_store_status st[3] = { snap->store[STW__HTTP_WORKER],
 					  snap->store[STW__HTTP_DELIVERY] };
-	unsigned seen = snap->store_seen | 1u << 2;
+	unsigned seen = engines_seen(snap);
 	stw_store_status(e, &st[2]);
 	bprintf(b, "# HELP steward_store_up 1 while an engine's connection to the store works, "
 		   "0 from when it is found lost until it is made again.\n"
 		   "# TYPE steward_store_up gauge\n");
 	for (int i = 0; i < 3; i++)
 		if (seen & 1u << i)
-			bprintf(b, "steward_store_up{engine=\"%s\"} %d\n", names[i], st[i].up);
+			bprintf(b, "steward_store_up{engine=\"%s\"} %d\n", engine_names[i],
+				st[i].up);
 	bprintf(b, "# HELP steward_store_connection_losses_total Store connections found lost.\n"
 		   "# TYPE steward_store_connection_losses_total counter\n");
 	for (int i = 0; i < 3; i++)
 		if (seen & 1u << i)
 			bprintf(b, "steward_store_connection_losses_total{engine=\"%s\"} %llu\n",
-				names[i], (unsigned long long)st[i].losses);
+				engine_names[i], (unsigned long long)st[i].losses);
 	bprintf(b, "# HELP steward_store_reconnects_total Store connections made again.\n"
 		   "# TYPE steward_store_reconnects_total counter\n");
 	for (int i = 0; i < 3; i++)
 		if (seen & 1u << i)
-			bprintf(b, "steward_store_reconnects_total{engine=\"%s\"} %llu\n", names[i],
-				(unsigned long long)st[i].reconnects);
+			bprintf(b, "steward_store_reconnects_total{engine=\"%s\"} %llu\n",
+				engine_names[i], (unsigned long long)st[i].reconnects);
 }
 
-/* Label values are names ([A-Za-z0-9_.-]) by construction: no escaping needed. */
-/* One counter family of the write gate, by engine (those of store_text's mask). */
+/* One counter family of the write gate, by engine (those of engines_seen). */
 static void gate_family(struct buf *b, const char *name, const char *help, const double v[3],
 			unsigned seen, int decimals)
 {
-	static const char *const names[3] = { "worker", "delivery", "api" };
 	bprintf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
 	for (int i = 0; i < 3; i++)
 		if (seen & 1u << i)
-			bprintf(b, "%s{engine=\"%s\"} %.*f\n", name, names[i], decimals, v[i]);
+			bprintf(b, "%s{engine=\"%s\"} %.*f\n", name, engine_names[i], decimals,
+				v[i]);
 }
 
 /*
@@ -305,7 +313,7 @@ static void gate_text(struct buf *b, const struct stw__http_metrics *snap, struc
 	struct stw_stats api;
 	stw_get_stats(e, &api);
 	const struct stw_stats *by[3] = { &snap->stats, &snap->remote_stats, &api };
-	unsigned seen = snap->store_seen | 1u << 2;
+	unsigned seen = engines_seen(snap);
 	double turns[3], wait[3], held[3];
 	for (int i = 0; i < 3; i++) {
 		turns[i] = (double)by[i]->gate_turns;
@@ -321,6 +329,7 @@ static void gate_text(struct buf *b, const struct stw__http_metrics *snap, struc
 		    held, seen, 6);
 }
 
+/* Label values are names ([A-Za-z0-9_.-]) by construction: no escaping needed. */
 static void metrics_text(struct stw__http_metrics *m, struct stw_engine *e, uint64_t commits,
 			 uint64_t committed, struct buf *b)
 {
