@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,7 @@ static int64_t wall_ms(void)
 static void *courier_run(void *ud)
 {
 	struct courier *c = ud;
+	pthread_setname_np(pthread_self(), "stw-delivery");
 	while (!stop_requested) {
 		pthread_mutex_lock(&c->lock);
 		int stop = c->stop;

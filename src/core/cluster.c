@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +419,7 @@ static int recheck(struct stw_cluster *c)
 static void *run(void *ud)
 {
 	struct stw_cluster *c = ud;
+	pthread_setname_np(pthread_self(), "stw-cluster");
 	while (!stopping(c)) {
 		int rc = tick(c);
 		if (rc != STW_OK) {

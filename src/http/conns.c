@@ -42,6 +42,7 @@ struct stw__http_conns {
 static void *sweep(void *arg)
 {
 	struct stw__http_conns *t = arg;
+	pthread_setname_np(pthread_self(), "stw-conn-sweep");
 	pthread_mutex_lock(&t->t.lock);
 	while (!t->t.stop) {
 		int64_t now = stw__http_mono_ms();

@@ -53,6 +53,7 @@ static void run_group(struct stw__http_group *g, struct stw__http_member *list)
 static void *run(void *arg)
 {
 	struct stw__http_group *g = arg;
+	pthread_setname_np(pthread_self(), "stw-api-group");
 	pthread_mutex_lock(&g->t.lock);
 	for (;;) {
 		while (g->head == NULL && !g->t.stop) {

@@ -55,6 +55,7 @@ static void resume(struct stw__http_park *p, struct stw__http_parked *e)
 static void *run(void *arg)
 {
 	struct stw__http_park *p = arg;
+	pthread_setname_np(pthread_self(), "stw-park");
 	pthread_mutex_lock(&p->t.lock);
 	while (!p->t.stop) {
 		int64_t now = stw__http_mono_ms(), next = now + 60000;

@@ -32,6 +32,7 @@ struct ckpt {
 static void *ckpt_main(void *arg)
 {
 	struct ckpt *c = arg;
+	pthread_setname_np(pthread_self(), "stw-checkpoint");
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		while (!c->wanted && !c->stop)

@@ -26,6 +26,23 @@ for suite in $API_SUITE; do
 	STEWARD_TEST_URL=http://127.0.0.1:$PORT "$NODE" --test --test-reporter=spec \
 		"$HERE/$suite.test.mjs" </dev/null || STATUS=1
 done
+# Its threads carry names (top -H, perf, gdb; docs/ARCHITECTURE.md, "Threads").
+threads=" $(cat /proc/"$DAEMON"/task/*/comm | sort -u | tr '\n' ' ')"
+want="stw-api-group stw-conn-sweep stw-park"
+[ "$STORE_KIND" = pg ] || want="$want stw-checkpoint"
+missing=""
+for name in $want; do
+	case $threads in
+	*" $name "*) ;;
+	*) missing="$missing $name" ;;
+	esac
+done
+if [ -n "$missing" ]; then
+	echo "FAIL the daemon has no thread named$missing (it has:$threads)"
+	STATUS=1
+else
+	echo "ok   the daemon's threads are named:$threads"
+fi
 stop api
 
 # Hostile input on a daemon nothing else writes to (so that "nothing stored" can be checked).

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 #include <steward.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,16 +209,38 @@ static int thread_count(void)
 	return n;
 }
 
+/* The threads of this process named `name` (Linux: /proc/self/task/TID/comm). */
+static int threads_named(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *t; (t = readdir(d)) != NULL;) {
+		char path[300], comm[64] = "";
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", t->d_name);
+		FILE *fp = t->d_name[0] == '.' ? NULL : fopen(path, "r");
+		if (fp != NULL && fgets(comm, sizeof comm, fp) != NULL)
+			n += strcmp(strtok(comm, "\n"), name) == 0;
+		if (fp != NULL)
+			fclose(fp);
+	}
+	closedir(d);
+	return n;
+}
+
 /*
- * The WAL is checkpointed by the store's background thread: once the WAL
- * passes 1,000 pages its pages reach the database file, and the committing
- * connection, whose own automatic checkpoints are replaced, keeps going.
- * Closing joins the thread (ASan and valgrind see it end).
+ * The WAL is checkpointed by the store's background thread, named
+ * stw-checkpoint: once the WAL passes 1,000 pages its pages reach the
+ * database file, and the committing connection, whose own automatic
+ * checkpoints are replaced, keeps going. Closing joins the thread (ASan and
+ * valgrind see it end).
  */
 static void test_background_checkpoint(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(thread_count(), 2); /* this one and the checkpointer */
+	/* The checkpointer is named, for top -H and perf. */
+	assert_int_equal(threads_named("stw-checkpoint"), 1);
 	long before = file_size(f->path);
 	append_big(f->s, 2500); /* about 2,500 pages of WAL */
 	/* The checkpoint runs on the other thread: wait for it (at most 10 s). */
