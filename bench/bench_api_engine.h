@@ -12,8 +12,9 @@
  * to a commit, the most a group can hold when 64 clients each have one
  * request in flight, and wakes the worker after each commit. The other is
  * the worker: stw_run_once in a loop, sleeping up to 100 ms when it found
- * nothing to do. The documents go to 64 customers, one per client of the
- * HTTP run. Header-only, like bench_util.h.
+ * nothing to do. The documents go to customers as in the HTTP run: item n
+ * is client n % 64's, whose customer changes every BENCH_REPORT_DOCS of its
+ * items. Header-only, like bench_util.h.
  */
 #ifndef BENCH_API_ENGINE_H
 #define BENCH_API_ENGINE_H
@@ -29,7 +30,10 @@
 
 #include "bench_util.h"
 
-#define BENCH_API_GROUP 64 /* items per commit, and customers */
+#define BENCH_API_GROUP 64 /* items per commit, and clients */
+
+/* A client's documents per customer: Reports' work per document grows with the report. */
+#define BENCH_REPORT_DOCS 256
 
 struct bench_api_engine {
 	struct stw_write_gate *gate;
@@ -99,9 +103,10 @@ static inline int bench_api_engine_start(struct bench_api_engine *b, const char 
 static inline int bench_api_engine_item(struct bench_api_engine *b, const char *workload, int tag,
 					long n)
 {
-	char id[64], customer[32];
+	char id[64], customer[48];
 	snprintf(id, sizeof(id), "ee%d-%ld", tag, n);
-	snprintf(customer, sizeof(customer), "e%dc%ld", tag, n % BENCH_API_GROUP);
+	snprintf(customer, sizeof(customer), "e%dc%ld-%ld", tag, n % BENCH_API_GROUP,
+		 n / BENCH_API_GROUP / BENCH_REPORT_DOCS);
 	json_t *data =
 	    json_pack("{s:s, s:s, s:i}", "document_id", id, "customer", customer, "amount", 100);
 	if (data == NULL)

@@ -10,11 +10,13 @@
  *    document: the API's engine executes Billing's command (its event is
  *    appended), and the worker then steps reports-feed over the event and
  *    delivers its command to Reports, on its own engine: both write the
- *    same database at once. Each client has a customer of its own, so
- *    that no report grows past a few hundred documents; with --customers N
- *    the documents go to N customers, whose reports grow long: Reports
- *    folds a report again for each document it adds, and the worker's
- *    delivery batches then hold the write lock for seconds;
+ *    same database at once. Each client's documents go to a customer of its
+ *    own, a new one after every BENCH_REPORT_DOCS documents, so that no
+ *    report grows past that (Reports folds a report again for each document
+ *    it adds: the worker's work per document would grow with the run's
+ *    length); with --customers N the documents go to N customers, whose
+ *    reports grow long, and the worker's delivery batches then hold the
+ *    write lock for seconds;
  *  - events: POST /api/contexts/Billing/events, one DocumentIssued of a new
  *    document each (the same work for the worker).
  *
@@ -111,20 +113,24 @@ static void build(struct run *r, struct client *c)
 	char body[512];
 	int blen;
 	long n = c->seq++;
-	int customer = r->customers > 0 ? c->id % r->customers : c->id;
+	char customer[48];
+	if (r->customers > 0)
+		snprintf(customer, sizeof(customer), "t%dc%d", r->tag, c->id % r->customers);
+	else
+		snprintf(customer, sizeof(customer), "t%dc%d-%ld", r->tag, c->id,
+			 n / BENCH_REPORT_DOCS);
 	if (strcmp(r->workload, "commands") == 0)
 		blen = snprintf(body, sizeof(body),
 				"{\"type\":\"IssueDocument\",\"id\":\"lc%d-%d-%ld\",\"data\":"
-				"{\"document_id\":\"lc%d-%d-%ld\",\"customer\":\"t%dc%d\","
+				"{\"document_id\":\"lc%d-%d-%ld\",\"customer\":\"%s\","
 				"\"amount\":100}}",
-				r->tag, c->id, n, r->tag, c->id, n, r->tag, customer);
+				r->tag, c->id, n, r->tag, c->id, n, customer);
 	else
-		blen =
-		    snprintf(body, sizeof(body),
-			     "{\"events\":[{\"id\":\"le%d-%d-%ld\",\"type\":\"DocumentIssued\","
-			     "\"stream\":\"document-le%d-%d-%ld\",\"data\":{\"document_id\":"
-			     "\"le%d-%d-%ld\",\"customer\":\"t%dc%d\",\"amount\":100}}]}",
-			     r->tag, c->id, n, r->tag, c->id, n, r->tag, c->id, n, r->tag, c->id);
+		blen = snprintf(body, sizeof(body),
+				"{\"events\":[{\"id\":\"le%d-%d-%ld\",\"type\":\"DocumentIssued\","
+				"\"stream\":\"document-le%d-%d-%ld\",\"data\":{\"document_id\":"
+				"\"le%d-%d-%ld\",\"customer\":\"%s\",\"amount\":100}}]}",
+				r->tag, c->id, n, r->tag, c->id, n, r->tag, c->id, n, customer);
 	c->req_len = (size_t)snprintf(c->req, sizeof(c->req),
 				      "POST /api/contexts/Billing/%s HTTP/1.1\r\n"
 				      "Host: 127.0.0.1\r\n%s\r\n"
