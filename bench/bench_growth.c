@@ -41,7 +41,10 @@
  *  - the bytes per process left after the pass: the rows of the pm_step
  *    workload deleted, the pages in use divided by N and the processes
  *    voided above (their events stay, as the seed's do).
- * The store is deleted before the next size.
+ * The store is deleted before the next size. A size whose store would not
+ * fit in the free space of --dir (its seed's bytes per process times N, a
+ * third more for the indexes built again, and 1 GB) is left out with the
+ * larger ones, and stderr says so.
  *
  * Prints `bench growth_<N>_<figure> <value> <unit>` per size (N as 10e4 for
  * 10,000), with `growth_pm_step_<N>_vs_<smallest>` and
@@ -62,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -374,6 +378,27 @@ static int measure_work(const struct opts *o, const char *path, long use, double
 }
 
 /*
+ * Whether DIR has room for a store of n processes, each taking about
+ * `per_process` bytes: the store, a third more for the indexes built again
+ * at its end, and 1 GB. Says so on stderr when not.
+ */
+static int room_for(const char *dir, long n, double per_process)
+{
+	struct statvfs v;
+	if (statvfs(dir, &v) != 0 || per_process <= 0)
+		return 1; /* not known: let the build find out */
+	double need = per_process * (double)n * 4 / 3 + 1e9;
+	double have = (double)v.f_bavail * (double)v.f_frsize;
+	if (have >= need)
+		return 1;
+	fprintf(stderr,
+		"%s: a store of %ld processes needs about %.1f GB free in %s, which has %.1f GB:"
+		" that size and the larger ones are left out\n",
+		prog, n, need / 1e9, dir, have / 1e9);
+	return 0;
+}
+
+/*
  * Builds the store of n processes from the seed's, measures it (then the
  * smallest store's copy again), deletes it. The smallest store is copied to
  * ref->path before it is measured.
@@ -497,8 +522,8 @@ static int parse(int argc, char **argv, struct opts *o)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	struct opts o = { .sizes = { 10000, 100000, 1000000 },
-			  .nsizes = 3,
+	struct opts o = { .sizes = { 10000, 100000, 1000000, 10000000 },
+			  .nsizes = 4,
 			  .seed = 2000,
 			  .steps = 30000,
 			  .processes = 5000,
@@ -523,6 +548,7 @@ int main(int argc, char **argv)
 	sqlite3 *db = status == 0 ? growth_db_open(seed_db) : NULL;
 	status = db == NULL || growth_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0;
 	sqlite3_close(db);
+	double seed_bytes = status == 0 ? growth_used_bytes(seed_db) / (double)o.seed : 0;
 	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 	struct figures last = { 0 }, pruned = { 0 };
 	char tag[24], small[24];
@@ -532,6 +558,10 @@ int main(int argc, char **argv)
 	for (int i = 0; status == 0 && i < o.nsizes; i++) {
 		struct figures f = { 0 };
 		size_tag(o.sizes[i], tag, sizeof(tag));
+		if (!room_for(dir, o.sizes[i], seed_bytes)) {
+			status = i == 0; /* nothing measured is a failure */
+			break;
+		}
 		status = measure(&o, seed_db, dir, o.sizes[i], tag, &ref, &f);
 		if (progress)
 			fprintf(stderr, "\r\033[K");
@@ -542,7 +572,7 @@ int main(int argc, char **argv)
 			pruned = f;
 		last = f;
 	}
-	if (status == 0) {
+	if (status == 0 && last.bytes > 0) {
 		/* The largest store's, and the largest whose retention pass ended. */
 		printf("bench growth_bytes_per_process %.0f bytes\n", last.bytes);
 		if (pruned.finished) {

@@ -59,144 +59,90 @@ double growth_used_bytes(const char *path)
 }
 
 /*
- * Copy number j of an id (SQL, `x` and `j` substituted): a 32-hex id keeps
- * its first 24 digits and ends in "g" and j in 7 hex digits (never a seed
- * id, whose digits are all hex); any other name gets ".j".
+ * The copies' INSERT ... SELECT, one per table, in which `{x}` stands for
+ * copy number j of the id in column x: a 32-hex id keeps its first 24
+ * digits and ends in "g" and j in 7 hex digits (never a seed id, whose
+ * digits are all hex); any other name gets ".j". Both endings are made once
+ * per copy (k.hex, k.dot), not once per id.
+ *
+ * `k CROSS JOIN` keeps the copy numbers the outer loop and each seed table
+ * is read in its own order, so the rows come in the order each table's
+ * key wants them without a sort: copy j of an event goes after copy j - 1
+ * in its context (positions stay gap-free and every context's log grows at
+ * its end), and the history's and the outbox's rowids follow j.
  */
-#define COPY_ID(x)                                                                                 \
-	"CASE WHEN " x " IS NULL THEN NULL WHEN length(" x ") = 32 THEN substr(" x ", 1, 24) || "  \
-	"'g' || printf('%07x', k.j) ELSE " x " || '.' || k.j END"
+static const char *const copy_sql[] = {
+	"INSERT INTO stw_events(context, position, id, type, stream, stream_version,"
+	" correlation_id, causation_id, data, metadata, recorded_at)"
+	" SELECT e.context, e.position + k.j * e.head, {e.id}, e.type, {e.stream},"
+	" e.stream_version, {e.correlation_id}, {e.causation_id}, e.data, e.metadata,"
+	" e.recorded_at FROM k CROSS JOIN growth_events e",
+	"INSERT INTO stw_instances(definition, id, state, status, data, unique_key, reason,"
+	" version, created_at, updated_at, entered_version, definition_version)"
+	" SELECT i.definition, {i.id}, i.state, i.status, i.data, {i.unique_key}, i.reason,"
+	" i.version, i.created_at, i.updated_at, i.entered_version, i.definition_version"
+	" FROM k CROSS JOIN growth_instances i",
+	"INSERT INTO stw_history(definition, instance_id, message_id, message_type, context,"
+	" from_state, to_state, outcome, reason, at)"
+	" SELECT x.definition, {x.instance_id}, {x.message_id}, x.message_type, x.context,"
+	" x.from_state, x.to_state, x.outcome, x.reason, x.at"
+	" FROM k CROSS JOIN growth_history x",
+	"INSERT INTO stw_outbox(command_id, context, type, definition, instance_id,"
+	" correlation_id, causation_id, data, status, error, created_at, delivered_at,"
+	" attempts, next_at)"
+	" SELECT {o.command_id}, o.context, o.type, o.definition, {o.instance_id},"
+	" {o.correlation_id}, {o.causation_id}, o.data, o.status, o.error, o.created_at,"
+	" o.delivered_at, o.attempts, o.next_at FROM k CROSS JOIN growth_outbox o",
+	"INSERT INTO stw_dedup(context, command_id, outcome, error, at, duplicates)"
+	" SELECT d.context, {d.command_id}, d.outcome, d.error, d.at, d.duplicates"
+	" FROM k CROSS JOIN growth_dedup d",
+};
 
-/* The copies [a, b) of every row, one INSERT ... SELECT per table. */
+/* Writes template t into out (cap bytes) with each {x} expanded; 0, or 1 when it does not fit. */
+static int expand(const char *t, char *out, size_t cap)
+{
+	size_t n = 0;
+	while (*t != '\0') {
+		const char *close = *t == '{' ? strchr(t, '}') : NULL;
+		int w = 1;
+		if (close == NULL) {
+			if (n + 1 < cap)
+				out[n] = *t;
+			t++;
+		} else {
+			int len = (int)(close - t - 1);
+			const char *x = t + 1;
+			w = snprintf(out + n, cap - n,
+				     "CASE WHEN %.*s IS NULL THEN NULL WHEN length(%.*s) = 32 THEN"
+				     " substr(%.*s, 1, 24) || k.hex ELSE %.*s || k.dot END",
+				     len, x, len, x, len, x, len, x);
+			t = close + 1;
+		}
+		if (w < 0 || (size_t)w >= cap - n)
+			return 1;
+		n += (size_t)w;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* The copies [a, b) of every row, one INSERT ... SELECT per table, in one transaction. */
 static int multiply(sqlite3 *db, long a, long b)
 {
-	char copies[160], sql[4096];
-	snprintf(
-	    copies, sizeof(copies),
-	    "WITH RECURSIVE k(j) AS (SELECT %ld UNION ALL SELECT j + 1 FROM k WHERE j + 1 < %ld) ",
+	char sql[8192];
+	int n = snprintf(
+	    sql, sizeof(sql),
+	    "WITH RECURSIVE n(j) AS (SELECT %ld UNION ALL SELECT j + 1 FROM n WHERE j + 1 < %ld),"
+	    " k(j, hex, dot) AS MATERIALIZED (SELECT j, 'g' || printf('%%07x', j), '.' || j FROM "
+	    "n) ",
 	    a, b);
-	const char *const inserts[] = {
-		/* Copy j of an event goes after copy j - 1, in the seed's order. */
-		"INSERT INTO stw_events(context, position, id, type, stream, stream_version,"
-		" correlation_id, causation_id, data, metadata, recorded_at) "
-		"SELECT e.context, e.position + k.j * h.head, " COPY_ID(
-		    "e.id") ", "
-			    "e.type,"
-			    " " COPY_ID(
-				"e."
-				"st"
-				"re"
-				"a"
-				"m") ", e.stream_version, " COPY_ID("e.correlation_id") ","
-											" " COPY_ID(
-											    "e."
-											    "causat"
-											    "ion_"
-											    "id") ","
-												  " e."
-												  "data"
-												  ", "
-												  "e."
-												  "meta"
-												  "data"
-												  ", "
-												  "e."
-												  "reco"
-												  "rded"
-												  "_at "
-												  "FROM"
-												  " k, "
-												  "grow"
-												  "th_"
-												  "even"
-												  "ts "
-												  "e "
-												  "JOIN"
-												  " gro"
-												  "wth_"
-												  "head"
-												  "s h"
-												  " USI"
-												  "NG "
-												  "(con"
-												  "text"
-												  ") "
-												  "ORDE"
-												  "R "
-												  "BY "
-												  "e."
-												  "cont"
-												  "ext,"
-												  " k."
-												  "j, "
-												  "e."
-												  "posi"
-												  "tio"
-												  "n",
-		"INSERT INTO stw_instances(definition, id, state, status, data, unique_key, "
-		"reason,"
-		" version, created_at, updated_at, entered_version, definition_version) "
-		"SELECT i.definition, " COPY_ID("i.id") ", i.state, i.status, i.data, " COPY_ID(
-		    "i.unique_key") ", i.reason, i.version, i.created_at, i.updated_at,"
-				    " i.entered_version, i.definition_version FROM k, "
-				    "growth_instances i"
-				    " ORDER BY 1, 2",
-		"INSERT INTO stw_history(definition, instance_id, message_id, message_type, "
-		"context,"
-		" from_state, to_state, outcome, reason, at) "
-		"SELECT x.definition, " COPY_ID("x.instance_id") ", " COPY_ID(
-		    "x.message_id") ", x.message_type, x.context, x.from_state, x.to_state,"
-				    " x.outcome, x.reason, x.at FROM k, growth_history x ORDER "
-				    "BY k.j, x.seq",
-		"INSERT INTO stw_outbox(command_id, context, type, definition, instance_id,"
-		" correlation_id, causation_id, data, status, error, created_at, delivered_at,"
-		" attempts, next_at) "
-		"SELECT " COPY_ID("o.command_id") ", o.context, o.type, o.definition, " COPY_ID(
-		    "o.instance_id") ", " COPY_ID("o.correlation_id") ", " COPY_ID("o."
-										   "causation_"
-										   "id") ","
-											 " o."
-											 "data,"
-											 " o."
-											 "statu"
-											 "s, "
-											 "o."
-											 "error"
-											 ", "
-											 "o."
-											 "creat"
-											 "ed_"
-											 "at, "
-											 "o."
-											 "deliv"
-											 "ered_"
-											 "at, "
-											 "o."
-											 "attem"
-											 "pts, "
-											 "o."
-											 "next_"
-											 "at"
-											 " FROM"
-											 " k, "
-											 "growt"
-											 "h_"
-											 "outbo"
-											 "x o "
-											 "ORDER"
-											 " BY "
-											 "k.j, "
-											 "o."
-											 "seq",
-		"INSERT INTO stw_dedup(context, command_id, outcome, error, at, duplicates) "
-		"SELECT d.context, " COPY_ID(
-		    "d.command_id") ", d.outcome, d.error, d.at, d.duplicates"
-				    " FROM k, growth_dedup d ORDER BY 1, 2",
-	};
 	if (growth_db_exec(db, "BEGIN") != 0)
 		return 1;
-	for (size_t i = 0; i < sizeof(inserts) / sizeof(inserts[0]); i++) {
-		snprintf(sql, sizeof(sql), "%s%s", copies, inserts[i]);
+	for (size_t i = 0; i < sizeof(copy_sql) / sizeof(copy_sql[0]); i++) {
+		if (expand(copy_sql[i], sql + n, sizeof(sql) - (size_t)n) != 0) {
+			fprintf(stderr, "%s: the copies' SQL is too long\n", prog);
+			return 1;
+		}
 		if (growth_db_exec(db, sql) != 0)
 			return 1;
 	}
@@ -207,7 +153,8 @@ static int multiply(sqlite3 *db, long a, long b)
 static const char seed_tables[] =
     "CREATE TEMP TABLE growth_heads AS SELECT context, max(position) AS head FROM stw_events"
     " GROUP BY context;"
-    "CREATE TEMP TABLE growth_events AS SELECT * FROM stw_events;"
+    "CREATE TEMP TABLE growth_events AS SELECT e.*, h.head FROM stw_events e"
+    " JOIN growth_heads h USING (context) ORDER BY e.context, e.position;"
     "CREATE TEMP TABLE growth_instances AS SELECT * FROM stw_instances;"
     "CREATE TEMP TABLE growth_history AS SELECT * FROM stw_history;"
     "CREATE TEMP TABLE growth_outbox AS SELECT * FROM stw_outbox;"
