@@ -186,7 +186,6 @@ static int64_t wall_ms(void)
 static void *courier_run(void *ud)
 {
 	struct courier *c = ud;
-	pthread_setname_np(pthread_self(), "stw-delivery");
 	while (!stop_requested) {
 		pthread_mutex_lock(&c->lock);
 		int stop = c->stop;
@@ -277,6 +276,7 @@ static int courier_start(struct worker *w, const struct stw__cli_daemon_options 
 		free(c);
 		return -1;
 	}
+	pthread_setname_np(c->thread, "stw-delivery");
 	w->courier = c;
 	return 0;
 }

@@ -419,7 +419,6 @@ static int recheck(struct stw_cluster *c)
 static void *run(void *ud)
 {
 	struct stw_cluster *c = ud;
-	pthread_setname_np(pthread_self(), "stw-cluster");
 	while (!stopping(c)) {
 		int rc = tick(c);
 		if (rc != STW_OK) {
@@ -576,6 +575,7 @@ STW_API int stw_cluster_join(const struct stw_cluster_options *o, struct stw_clu
 			snprintf(err, cap, "cannot start the membership's thread");
 			rc = STW_ENOMEM;
 		} else {
+			pthread_setname_np(c->thread, "stw-cluster");
 			c->started = 1;
 		}
 	}

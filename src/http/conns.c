@@ -42,7 +42,6 @@ struct stw__http_conns {
 static void *sweep(void *arg)
 {
 	struct stw__http_conns *t = arg;
-	pthread_setname_np(pthread_self(), "stw-conn-sweep");
 	pthread_mutex_lock(&t->t.lock);
 	while (!t->t.stop) {
 		int64_t now = stw__http_mono_ms();
@@ -86,7 +85,7 @@ int stw__http_conns_start(int64_t read_timeout_ms, struct stw__http_conns **out)
 	if (t == NULL)
 		return -1;
 	t->timeout_ms = read_timeout_ms;
-	if (stw__http_thread_start(&t->t, sweep, t) != 0) {
+	if (stw__http_thread_start(&t->t, sweep, t, "stw-conn-sweep") != 0) {
 		free(t);
 		return -1;
 	}

@@ -53,7 +53,6 @@ static void run_group(struct stw__http_group *g, struct stw__http_member *list)
 static void *run(void *arg)
 {
 	struct stw__http_group *g = arg;
-	pthread_setname_np(pthread_self(), "stw-api-group");
 	pthread_mutex_lock(&g->t.lock);
 	for (;;) {
 		while (g->head == NULL && !g->t.stop) {
@@ -90,7 +89,7 @@ int stw__http_group_start(struct stw__http_group *g, struct stw_engine *engine,
 	g->run = run_fn;
 	g->wrote = wrote;
 	g->ud = ud;
-	if (stw__http_thread_start(&g->t, run, g) != 0)
+	if (stw__http_thread_start(&g->t, run, g, "stw-api-group") != 0)
 		return -1;
 	g->started = 1;
 	return 0;

@@ -55,7 +55,6 @@ static void resume(struct stw__http_park *p, struct stw__http_parked *e)
 static void *run(void *arg)
 {
 	struct stw__http_park *p = arg;
-	pthread_setname_np(pthread_self(), "stw-park");
 	pthread_mutex_lock(&p->t.lock);
 	while (!p->t.stop) {
 		int64_t now = stw__http_mono_ms(), next = now + 60000;
@@ -78,7 +77,8 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int stw__http_thread_start(struct stw__http_thread *t, void *(*fn)(void *), void *arg)
+int stw__http_thread_start(struct stw__http_thread *t, void *(*fn)(void *), void *arg,
+			   const char *name)
 {
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -92,6 +92,7 @@ int stw__http_thread_start(struct stw__http_thread *t, void *(*fn)(void *), void
 		pthread_mutex_destroy(&t->lock);
 		return -1;
 	}
+	pthread_setname_np(t->thread, name);
 	return 0;
 }
 
@@ -110,7 +111,7 @@ int stw__http_park_start(struct stw__http_park **out)
 {
 	*out = NULL;
 	struct stw__http_park *p = calloc(1, sizeof(*p));
-	if (p == NULL || stw__http_thread_start(&p->t, run, p) != 0) {
+	if (p == NULL || stw__http_thread_start(&p->t, run, p, "stw-park") != 0) {
 		free(p);
 		return -1;
 	}

@@ -64,9 +64,9 @@ int64_t stw__http_mono_ms(void);
 
 /*
  * The server's background threads (the park's, the read deadline's,
- * conns.c): one thread running `fn(arg)`, with a lock and a condition
- * variable on the monotonic clock it sleeps on, and a stop flag under the
- * lock. start returns 0, or -1 with nothing left initialised; stop sets
+ * conns.c): one thread running `fn(arg)`, named `name` (top -H, perf), with
+ * a lock and a condition variable on the monotonic clock it sleeps on, and a
+ * stop flag under the lock. start returns 0, or -1 with nothing left initialised; stop sets
  * the flag, wakes and joins the thread, and destroys the lock and the
  * condition variable.
  */
@@ -76,7 +76,8 @@ struct stw__http_thread {
 	pthread_cond_t wake;
 	int stop;
 };
-int stw__http_thread_start(struct stw__http_thread *t, void *(*fn)(void *), void *arg);
+int stw__http_thread_start(struct stw__http_thread *t, void *(*fn)(void *), void *arg,
+			   const char *name);
 void stw__http_thread_stop(struct stw__http_thread *t);
 
 #endif /* STW_HTTP_PARK_H */

@@ -32,7 +32,6 @@ struct ckpt {
 static void *ckpt_main(void *arg)
 {
 	struct ckpt *c = arg;
-	pthread_setname_np(pthread_self(), "stw-checkpoint");
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		while (!c->wanted && !c->stop)
@@ -124,6 +123,8 @@ int stw__sqlite_ckpt_start(struct sqlite_store *h, const char *path, int synchro
 		return stw__sqlite_failf(h, STW_ESTORE,
 					 "open: cannot start the checkpointer thread");
 	}
+	/* Named here, not by the thread itself, so that it is named once stw_open returns. */
+	pthread_setname_np(c->thread, "stw-checkpoint");
 	c->next = STW__CKPT_PAGES;
 	h->ckpt = c;
 	sqlite3_wal_hook(h->db, wal_hook, c);
