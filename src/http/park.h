@@ -66,9 +66,9 @@ int64_t stw__http_mono_ms(void);
  * The server's background threads (the park's, the read deadline's,
  * conns.c): one thread running `fn(arg)`, named `name` (top -H, perf), with
  * a lock and a condition variable on the monotonic clock it sleeps on, and a
- * stop flag under the lock. start returns 0, or -1 with nothing left initialised; stop sets
- * the flag, wakes and joins the thread, and destroys the lock and the
- * condition variable.
+ * stop flag under the lock. start returns 0, or -1 with nothing left
+ * initialised; stop sets the flag, wakes and joins the thread, and destroys
+ * the lock and the condition variable.
  */
 struct stw__http_thread {
 	pthread_t thread;

@@ -24,8 +24,8 @@
 #include <cmocka.h>
 
 #include "fixture.h"
-#include "sqlite_fixture.h"
 #include "rows.h"
+#include "sqlite_fixture.h"
 #include "store/sqlite.h"
 
 #include <sqlite3.h>
