@@ -27,9 +27,11 @@
  *  - voiding end to end (bench_voiding.h, as bench_voiding_e2e): --processes
  *    at saturation (256 in flight) for processes/s, and as many at 1,000/s
  *    offered for the p99 latency;
- *  - the same two on a copy of the smallest store, made when it was built,
- *    right after: the ratios compare runs minutes apart, not the first
- *    size's of the start of the run, on a machine whose load changes;
+ *  - on each store larger than the smallest, the two --pairs times, each
+ *    time followed by the same two on a fresh copy of the smallest store as
+ *    it was built: a ratio compares runs seconds apart on a machine whose
+ *    load changes, not the first size's of the start of the run, and the
+ *    figures printed are the medians (the ratios' lowest and highest too);
  *  - a retention pass (stw_prune, its default batches) over every
  *    ended instance and dedup record, on an engine of its own, while this
  *    thread steps pm_step events on another engine of the same store (the
@@ -49,14 +51,18 @@
  *
  * Prints `bench growth_<N>_<figure> <value> <unit>` per size (N as 10e4 for
  * 10,000), with `growth_pm_step_<N>_vs_<smallest>` and
- * `growth_voiding_<N>_vs_<smallest>` from the pairs; then the bytes and the
+ * `growth_voiding_<N>_vs_<smallest>` from the pairs (their median, and
+ * `_lowest` and `_highest`); then the bytes and the
  * retention figures without the size, from the largest store (whose pass
- * ended, for those that need it). Progress goes to stderr when it is a
- * terminal.
+ * ended, for those that need it); and the targets met, as flags:
+ * growth_pm_step_meets_target and growth_voiding_meets_target (run at
+ * 10^7 and 10^4: at least 0.8 x) and growth_bytes_meets_target (the bytes
+ * a process leaves at most halved by retention). Progress goes to stderr
+ * when it is a terminal.
  *
  * usage: bench_growth [--sizes N,N,...] [--seed K] [--steps S]
- *                     [--processes P] [--prune-seconds T] [--page-cache-kb KB]
- *                     [--dir DIR]
+ *                     [--processes P] [--pairs R] [--prune-seconds T]
+ *                     [--page-cache-kb KB] [--dir DIR]
  *
  * --page-cache-kb sets stw_options.page_cache_kb of the measured engines.
  */
@@ -83,14 +89,17 @@ static const char *const prog = "bench_growth";
 static int progress;      /* stderr is a terminal */
 static int page_cache_kb; /* --page-cache-kb: the engines' page cache (0: their default) */
 
-#define MAX_SIZES 8
-#define WINDOW    256  /* voiding processes in flight at saturation */
-#define RATE      1000 /* voiding processes per second offered for the latency */
+#define MAX_SIZES     8
+#define MAX_PAIRS     9
+#define WINDOW        256  /* voiding processes in flight at saturation */
+#define RATE          1000 /* voiding processes per second offered for the latency */
+#define GROWTH_TARGET 0.8  /* the rate at 10^7 stored processes against 10^4's */
 
 struct opts {
 	long sizes[MAX_SIZES];
 	int nsizes;
 	long seed, steps, processes;
+	int pairs; /* --pairs: runs on each larger store, each followed by one on the smallest */
 	double prune_s;
 	const char *dir;
 };
@@ -110,17 +119,20 @@ struct figures {
 	struct cost cost;          /* of a voiding process at saturation */
 	/* The smallest store measured again right after (0 for the smallest itself). */
 	double ref_pm_rate, ref_void_rate;
+	/* The pairs' ratios (this store's rate over the smallest's): median, lowest, highest. */
+	double pm_ratio[3], void_ratio[3];
 };
 
 /*
- * A copy of the smallest store, kept to measure again right after each
- * larger one, so that each ratio compares two runs minutes apart on a
- * machine whose load changes.
+ * A copy of the smallest store as built, kept to measure again right after
+ * each run on a larger one, so that each ratio compares two runs seconds
+ * apart on a machine whose load changes. Each run is on a fresh copy of it
+ * (path), so that the smallest store stays that size.
  */
 struct ref {
-	char path[512];
+	char kept[512], path[512];
 	const char *tag;
-	long uses; /* measurements taken on it so far */
+	int made; /* kept holds the smallest store */
 };
 
 __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
@@ -399,49 +411,105 @@ static int room_for(const char *dir, long n, double per_process)
 	return 0;
 }
 
+/* Runs a shell command; 0 when it succeeded. */
+__attribute__((format(printf, 1, 2))) static int shell(const char *fmt, ...)
+{
+	char cmd[1700];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd) != 0;
+}
+
+/* The median (of an even count, the lower middle), lowest and highest of v[0..n). */
+static void spread(double *v, int n, double out[3])
+{
+	out[0] = bench_percentile(v, (size_t)n, 50); /* sorts v */
+	out[1] = v[0];
+	out[2] = v[n - 1];
+}
+
 /*
- * Builds the store of n processes from the seed's, measures it (then the
- * smallest store's copy again), deletes it. The smallest store is copied to
- * ref->path before it is measured.
+ * Measures the built store at path: one run for the smallest store (ref
+ * NULL), else o->pairs runs, each followed by one on a fresh copy of the
+ * smallest. The rates and p99s kept are the runs' medians, the ratios the
+ * pairs'.
+ */
+static int measure_pairs(const struct opts *o, const char *path, long n, const struct ref *ref,
+			 struct figures *f)
+{
+	int runs = ref != NULL ? o->pairs : 1;
+	double pm[MAX_PAIRS], pm99[MAX_PAIRS], vo[MAX_PAIRS], vo99[MAX_PAIRS];
+	double rpm[MAX_PAIRS], rvo[MAX_PAIRS], pmq[MAX_PAIRS], voq[MAX_PAIRS], out[3], p99;
+	for (int k = 0; k < runs; k++) {
+		note("%ld: pm_step and voiding, run %d of %d", n, k + 1, runs);
+		if (measure_work(o, path, k, &pm[k], &pm99[k], &vo[k], &vo99[k],
+				 k == 0 ? &f->cost : NULL) != 0)
+			return 1;
+		if (ref == NULL)
+			continue;
+		note("%ld: pm_step and voiding on the smallest store again", n);
+		if (shell("cp '%s' '%s'", ref->kept, ref->path) != 0 ||
+		    shell("rm -f '%s-wal' '%s-shm'", ref->path, ref->path) != 0)
+			return 1;
+		sync();
+		if (measure_work(o, ref->path, 0, &rpm[k], &p99, &rvo[k], &p99, NULL) != 0)
+			return 1;
+		pmq[k] = pm[k] / rpm[k];
+		voq[k] = vo[k] / rvo[k];
+	}
+	double *medians[] = { &f->pm_rate, &f->pm_p99, &f->void_rate, &f->void_p99 };
+	double *series[] = { pm, pm99, vo, vo99 };
+	for (int i = 0; i < 4; i++) {
+		spread(series[i], runs, out);
+		*medians[i] = out[0];
+	}
+	if (ref == NULL)
+		return 0;
+	spread(rpm, runs, out);
+	f->ref_pm_rate = out[0];
+	spread(rvo, runs, out);
+	f->ref_void_rate = out[0];
+	spread(pmq, runs, f->pm_ratio);
+	spread(voq, runs, f->void_ratio);
+	return 0;
+}
+
+/*
+ * Builds the store of n processes from the seed's, measures it (with the
+ * smallest store's copies, measure_pairs), deletes it. The smallest store
+ * is kept as built (ref->kept) before it is measured.
  */
 static int measure(const struct opts *o, const char *seed_db, const char *dir, long n,
 		   const char *tag, struct ref *ref, struct figures *f)
 {
-	char path[512], cmd[1700];
+	char path[512];
 	snprintf(path, sizeof(path), "%s/growth.db", dir);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", seed_db, path);
 	double t0 = bench_now_s();
-	if (system(cmd) != 0 || growth_build(path, o->seed, n, note) != 0)
+	if (shell("cp '%s' '%s'", seed_db, path) != 0 || growth_build(path, o->seed, n, note) != 0)
 		return 1;
 	f->bytes = growth_used_bytes(path) / (double)n;
 	printf("bench growth_%s_build %.1f s\n", tag, bench_now_s() - t0);
-	int smallest = ref->uses < 0;
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path, ref->path);
-	if (smallest && (system(cmd) != 0 || (ref->uses = 0) != 0))
+	int smallest = !ref->made, runs = smallest ? 1 : o->pairs;
+	if (smallest && shell("cp '%s' '%s'", path, ref->kept) != 0)
 		return 1;
+	ref->made = 1;
 	/* Building wrote gigabytes without a sync: the file system writes them
 	 * back when it chooses, and every commit measured meanwhile would wait
 	 * behind that. Written out now, untimed, as a store that has been
 	 * running has them. */
 	note("%ld: writing the built store out", n);
 	sync();
-	note("%ld: pm_step and voiding", n);
-	double p99;
-	if (measure_work(o, path, 0, &f->pm_rate, &f->pm_p99, &f->void_rate, &f->void_p99,
-			 &f->cost) != 0)
-		return 1;
-	note("%ld: pm_step and voiding on the smallest store again", n);
-	if (!smallest && measure_work(o, ref->path, ++ref->uses, &f->ref_pm_rate, &p99,
-				      &f->ref_void_rate, &p99, NULL) != 0)
+	if (measure_pairs(o, path, n, smallest ? NULL : ref, f) != 0)
 		return 1;
 	note("%ld: retention", n);
-	long next = o->steps;
+	long next = runs * o->steps;
 	if (measure_retention(path, o->prune_s, next, &next, f) != 0 || forget_pm(path) != 0)
 		return 1;
 	double after = growth_used_bytes(path);
-	f->retained = after / (double)(n + 2 * o->processes);
-	snprintf(cmd, sizeof(cmd), "rm -f '%s' '%s-wal' '%s-shm'", path, path, path);
-	if (system(cmd) != 0)
+	f->retained = after / (double)(n + runs * 2 * o->processes);
+	if (shell("rm -f '%s' '%s-wal' '%s-shm'", path, path, path) != 0)
 		fprintf(stderr, "%s: could not remove %s\n", prog, path);
 	return after < 0;
 }
@@ -468,10 +536,19 @@ static void print_size(const char *tag, const struct ref *ref, const struct figu
 	printf("bench growth_%s_pm_step_ref_%s %.0f steps/s\n", tag, ref->tag, f->ref_pm_rate);
 	printf("bench growth_%s_voiding_ref_%s %.0f processes/s\n", tag, ref->tag,
 	       f->ref_void_rate);
-	printf("bench growth_pm_step_%s_vs_%s %.3f x\n", tag, ref->tag,
-	       f->pm_rate / f->ref_pm_rate);
-	printf("bench growth_voiding_%s_vs_%s %.3f x\n", tag, ref->tag,
-	       f->void_rate / f->ref_void_rate);
+	const char *what[] = { "pm_step", "voiding" };
+	const double *ratio[] = { f->pm_ratio, f->void_ratio };
+	for (int i = 0; i < 2; i++) {
+		printf("bench growth_%s_%s_vs_%s %.3f x\n", what[i], tag, ref->tag, ratio[i][0]);
+		printf("bench growth_%s_%s_vs_%s_lowest %.3f x\n", what[i], tag, ref->tag,
+		       ratio[i][1]);
+		printf("bench growth_%s_%s_vs_%s_highest %.3f x\n", what[i], tag, ref->tag,
+		       ratio[i][2]);
+		/* The target names its sizes: 10^7 within 20% of 10^4. */
+		if (strcmp(tag, "10e7") == 0 && strcmp(ref->tag, "10e4") == 0)
+			printf("bench growth_%s_meets_target %d flag\n", what[i],
+			       ratio[i][0] >= GROWTH_TARGET);
+	}
 }
 
 /* A size as the figures name it: 10e4 for 10,000, else the number. */
@@ -507,6 +584,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->steps = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--processes") == 0 && i + 1 < argc)
 			o->processes = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--pairs") == 0 && i + 1 < argc)
+			o->pairs = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--prune-seconds") == 0 && i + 1 < argc)
 			o->prune_s = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--page-cache-kb") == 0 && i + 1 < argc)
@@ -516,7 +595,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		else
 			return 1;
 	}
-	if (o->seed < 1 || o->steps < 3 || o->processes < 1 || o->nsizes < 1 || o->prune_s <= 0)
+	if (o->seed < 1 || o->steps < 3 || o->processes < 1 || o->nsizes < 1 || o->prune_s <= 0 ||
+	    o->pairs < 1 || o->pairs > MAX_PAIRS)
 		return 1;
 	o->steps -= o->steps % 3;
 	for (int i = 0; i < o->nsizes; i++)
@@ -534,11 +614,13 @@ int main(int argc, char **argv)
 			  .seed = 2000,
 			  .steps = 30000,
 			  .processes = 5000,
+			  .pairs = 3,
 			  .prune_s = 60 };
 	if (parse(argc, argv, &o) != 0) {
 		fprintf(stderr,
 			"usage: %s [--sizes N,N,... (ascending, multiples of the seed)]"
-			" [--seed K] [--steps S] [--processes P] [--prune-seconds T]"
+			" [--seed K] [--steps S] [--processes P] [--pairs R (1 to 9)]"
+			" [--prune-seconds T]"
 			" [--page-cache-kb KB] [--dir DIR]\n",
 			prog);
 		return 2;
@@ -559,9 +641,10 @@ int main(int argc, char **argv)
 	printf("bench durable_sqlite_wal_synchronous_full 1 flag\n");
 	struct figures last = { 0 }, pruned = { 0 };
 	char tag[24], small[24];
-	struct ref ref = { .tag = small, .uses = -1 };
+	struct ref ref = { .tag = small };
 	size_tag(o.sizes[0], small, sizeof(small));
-	snprintf(ref.path, sizeof(ref.path), "%s/smallest.db", dir);
+	snprintf(ref.kept, sizeof(ref.kept), "%s/smallest.db", dir);
+	snprintf(ref.path, sizeof(ref.path), "%s/smallest-copy.db", dir);
 	for (int i = 0; status == 0 && i < o.nsizes; i++) {
 		struct figures f = { 0 };
 		size_tag(o.sizes[i], tag, sizeof(tag));
@@ -586,6 +669,9 @@ int main(int argc, char **argv)
 			printf("bench growth_bytes_per_process_retained %.0f bytes\n",
 			       pruned.retained);
 			printf("bench growth_retention_pass %.1f ms\n", pruned.pass_ms);
+			/* The target: the bytes a process leaves halved by retention. */
+			printf("bench growth_bytes_meets_target %d flag\n",
+			       pruned.retained <= pruned.bytes / 2);
 		}
 		printf("bench growth_retention_step_p99 %.2f ms\n", last.pass_p99);
 	}
