@@ -62,9 +62,13 @@
  *
  * usage: bench_growth [--sizes N,N,...] [--seed K] [--steps S]
  *                     [--processes P] [--pairs R] [--prune-seconds T]
- *                     [--page-cache-kb KB] [--dir DIR]
+ *                     [--page-cache-kb KB] [--perf-fifo PATH] [--dir DIR]
  *
  * --page-cache-kb sets stw_options.page_cache_kb of the measured engines.
+ * --perf-fifo names the control FIFO of a `perf record -D -1 --control
+ * fifo:PATH` that runs this program: "enable" is written to it before each
+ * saturated voiding phase whose cost is measured (the first run on each
+ * store) and "disable" after, so that the profile holds those phases only.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -86,8 +90,9 @@
 #include "growth_store.h"
 
 static const char *const prog = "bench_growth";
-static int progress;      /* stderr is a terminal */
-static int page_cache_kb; /* --page-cache-kb: the engines' page cache (0: their default) */
+static int progress;          /* stderr is a terminal */
+static int page_cache_kb;     /* --page-cache-kb: the engines' page cache (0: their default) */
+static const char *perf_fifo; /* --perf-fifo: perf record's control FIFO, or NULL */
 
 #define MAX_SIZES     8
 #define MAX_PAIRS     9
@@ -150,7 +155,6 @@ __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
 /* ------------------------------------------------------------------------ */
 /* Voiding processes and what they cost                                     */
 
-/* Runs `count` voiding processes [first, first + count) on an engine of the store; 0 or 1. */
 /* A counter of /proc/self/io (rchar, wchar), or -1. */
 static double proc_io(const char *key)
 {
@@ -172,6 +176,20 @@ static double cpu_ms(void)
 	getrusage(RUSAGE_SELF, &u);
 	return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 +
 	       (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
+/* Writes `what` to --perf-fifo when `when` and the option was given. */
+static void perf_control(int when, const char *what)
+{
+	if (!when || perf_fifo == NULL)
+		return;
+	FILE *f = fopen(perf_fifo, "w");
+	if (f == NULL) {
+		fprintf(stderr, "%s: --perf-fifo %s: cannot open it\n", prog, perf_fifo);
+		return;
+	}
+	fprintf(f, "%s\n", what);
+	fclose(f);
 }
 
 /*
@@ -200,7 +218,9 @@ static int run_voiding(const char *path, long first, long count, long saturated,
 	r.scanned = r.cursor;
 	double elapsed = 0, p50, max;
 	double cpu = cpu_ms(), rd = proc_io("rchar"), wr = proc_io("wchar");
+	perf_control(c != NULL, "enable");
 	failed = failed || run_phase(&r, first, saturated, 0, WINDOW, &elapsed) != 0;
+	perf_control(c != NULL, "disable");
 	if (!failed && c != NULL)
 		*c = (struct cost){ (cpu_ms() - cpu) / (double)saturated,
 				    (proc_io("rchar") - rd) / (double)saturated,
@@ -380,7 +400,6 @@ static int forget_pm(const char *path)
 	return failed;
 }
 
-/* Builds the store of n processes from the seed's, measures it, deletes it. */
 /* pm_step and voiding on the store at path; the workload's ids from its use-th measurement on. */
 static int measure_work(const struct opts *o, const char *path, long use, double *pm_rate,
 			double *pm_p99, double *void_rate, double *void_p99, struct cost *c)
@@ -590,6 +609,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->prune_s = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--page-cache-kb") == 0 && i + 1 < argc)
 			page_cache_kb = (int)strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--perf-fifo") == 0 && i + 1 < argc)
+			perf_fifo = argv[++i];
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			o->dir = argv[++i];
 		else
@@ -621,7 +642,7 @@ int main(int argc, char **argv)
 			"usage: %s [--sizes N,N,... (ascending, multiples of the seed)]"
 			" [--seed K] [--steps S] [--processes P] [--pairs R (1 to 9)]"
 			" [--prune-seconds T]"
-			" [--page-cache-kb KB] [--dir DIR]\n",
+			" [--page-cache-kb KB] [--perf-fifo PATH] [--dir DIR]\n",
 			prog);
 		return 2;
 	}
