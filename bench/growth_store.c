@@ -69,7 +69,9 @@ double growth_used_bytes(const char *path)
  * is read in its own order, so the rows come in the order each table's
  * key wants them without a sort: copy j of an event goes after copy j - 1
  * in its context (positions stay gap-free and every context's log grows at
- * its end), and the history's and the outbox's rowids follow j.
+ * its end), and the history's and the outbox's rowids follow j. So do the
+ * instances' numbers (k.top is the seed's largest; copy j's numbers are the
+ * seed's plus j times it), as the store gives them in creation order.
  */
 static const char *const copy_sql[] = {
 	"INSERT INTO stw_events(context, position, id, type, stream, stream_version,"
@@ -77,22 +79,25 @@ static const char *const copy_sql[] = {
 	" SELECT e.context, e.position + k.j * e.head, {e.id}, e.type, {e.stream},"
 	" e.stream_version, {e.correlation_id}, {e.causation_id}, e.data, e.metadata,"
 	" e.recorded_at FROM k CROSS JOIN growth_events e",
-	"INSERT INTO stw_instances(definition, id, state, status, data, unique_key, reason,"
+	"INSERT INTO stw_names(num, definition, id)"
+	" SELECT n.num + k.j * k.top, n.definition, {n.id} FROM k CROSS JOIN growth_names n",
+	"INSERT INTO stw_instances(num, definition, id, state, status, data, unique_key, reason,"
 	" version, created_at, updated_at, entered_version, definition_version)"
-	" SELECT i.definition, {i.id}, i.state, i.status, i.data, {i.unique_key}, i.reason,"
-	" i.version, i.created_at, i.updated_at, i.entered_version, i.definition_version"
-	" FROM k CROSS JOIN growth_instances i",
+	" SELECT i.num + k.j * k.top, i.definition, {i.id}, i.state, i.status, i.data,"
+	" {i.unique_key}, i.reason, i.version, i.created_at, i.updated_at, i.entered_version,"
+	" i.definition_version FROM k CROSS JOIN growth_instances i",
 	"INSERT INTO stw_history(definition, instance_id, message_id, message_type, context,"
-	" from_state, to_state, outcome, reason, at)"
+	" from_state, to_state, outcome, reason, at, instance_num)"
 	" SELECT x.definition, {x.instance_id}, {x.message_id}, x.message_type, x.context,"
-	" x.from_state, x.to_state, x.outcome, x.reason, x.at"
+	" x.from_state, x.to_state, x.outcome, x.reason, x.at, x.instance_num + k.j * k.top"
 	" FROM k CROSS JOIN growth_history x",
 	"INSERT INTO stw_outbox(command_id, context, type, definition, instance_id,"
 	" correlation_id, causation_id, data, status, error, created_at, delivered_at,"
-	" attempts, next_at)"
+	" attempts, next_at, instance_num)"
 	" SELECT {o.command_id}, o.context, o.type, o.definition, {o.instance_id},"
 	" {o.correlation_id}, {o.causation_id}, o.data, o.status, o.error, o.created_at,"
-	" o.delivered_at, o.attempts, o.next_at FROM k CROSS JOIN growth_outbox o",
+	" o.delivered_at, o.attempts, o.next_at, o.instance_num + k.j * k.top"
+	" FROM k CROSS JOIN growth_outbox o",
 	"INSERT INTO stw_dedup(context, command_id, outcome, error, at, duplicates)"
 	" SELECT d.context, {d.command_id}, d.outcome, d.error, d.at, d.duplicates"
 	" FROM k CROSS JOIN growth_dedup d",
@@ -133,8 +138,8 @@ static int multiply(sqlite3 *db, long a, long b)
 	int n = snprintf(
 	    sql, sizeof(sql),
 	    "WITH RECURSIVE n(j) AS (SELECT %ld UNION ALL SELECT j + 1 FROM n WHERE j + 1 < %ld),"
-	    " k(j, hex, dot) AS MATERIALIZED (SELECT j, 'g' || printf('%%07x', j), '.' || j FROM "
-	    "n) ",
+	    " k(j, hex, dot, top) AS MATERIALIZED (SELECT j, 'g' || printf('%%07x', j), '.' || j,"
+	    " (SELECT max(num) FROM growth_names) FROM n) ",
 	    a, b);
 	if (growth_db_exec(db, "BEGIN") != 0)
 		return 1;
@@ -155,6 +160,7 @@ static const char seed_tables[] =
     " GROUP BY context;"
     "CREATE TEMP TABLE growth_events AS SELECT e.*, h.head FROM stw_events e"
     " JOIN growth_heads h USING (context) ORDER BY e.context, e.position;"
+    "CREATE TEMP TABLE growth_names AS SELECT * FROM stw_names;"
     "CREATE TEMP TABLE growth_instances AS SELECT * FROM stw_instances;"
     "CREATE TEMP TABLE growth_history AS SELECT * FROM stw_history;"
     "CREATE TEMP TABLE growth_outbox AS SELECT * FROM stw_outbox;"

@@ -43,6 +43,7 @@ static void op_close(struct stw__store *s)
 		sqlite3_finalize(h->list[i]);
 	sqlite3_finalize(h->history_chunk);
 	sqlite3_close_v2(h->db);
+	stw__sqlite_nums_free(h);
 	free(h);
 }
 
@@ -197,6 +198,9 @@ static int schema_init(struct sqlite_store *h, int read_only)
 			if (rc == STW_OK && v <= 8)
 				rc =
 				    exec_sql(h, stw__sqlite_migrate_9, "open: migrate to schema 9");
+			if (rc == STW_OK && v <= 9)
+				rc = exec_sql(h, stw__sqlite_migrate_10,
+					      "open: migrate to schema 10");
 		}
 	}
 out:
@@ -233,7 +237,7 @@ static int prepare_all(struct sqlite_store *h)
 	char sql[STW__HISTORY_CHUNK * 48 + 256];
 	size_t n = (size_t)snprintf(sql, sizeof sql, "%.*s", (int)head, one);
 	for (int r = 0; r < STW__HISTORY_CHUNK; r++)
-		n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?,?,?,?,?,?,?)",
+		n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?,?,?,?,?,?,?,?)",
 				      r ? "," : "");
 	int rc =
 	    sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &h->history_chunk, NULL);

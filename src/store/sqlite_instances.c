@@ -33,10 +33,12 @@ static int instance_fill(sqlite3_stmt *st, struct stw__instance_row *r)
 
 /*
  * Steps an instance query and hands rows to cb until it returns non-zero.
- * *n (if not NULL) receives the number of rows handed. Finishes st.
+ * *n (if not NULL) receives the number of rows handed. With `num`, the
+ * statement also selects the instance's number (column 12), remembered for
+ * the open transaction. Finishes st.
  */
 static int each_instance(struct sqlite_store *h, sqlite3_stmt *cached, sqlite3_stmt *st, int rc,
-			 const char *op, stw__instance_cb cb, void *ud, int *n)
+			 const char *op, stw__instance_cb cb, void *ud, int *n, int num)
 {
 	int code = STW_OK, count = 0;
 	if (rc == SQLITE_OK) {
@@ -47,6 +49,9 @@ static int each_instance(struct sqlite_store *h, sqlite3_stmt *cached, sqlite3_s
 				break;
 			}
 			count++;
+			if (num)
+				stw__sqlite_num_remember(h, row.definition, row.id,
+							 stw__sqlite_col_int(st, 12));
 			if (cb(&row, ud) != 0) {
 				rc = SQLITE_DONE;
 				break;
@@ -72,7 +77,7 @@ static int op_instance_get(struct stw__store *s, const char *definition, const c
 	int b = SQLITE_OK, n = 0;
 	stw__sqlite_bt(&b, st, 1, definition);
 	stw__sqlite_bt(&b, st, 2, id);
-	rc = each_instance(h, c, st, b, "instance_get", cb, ud, &n);
+	rc = each_instance(h, c, st, b, "instance_get", cb, ud, &n, 1);
 	if (rc == STW_OK && n == 0)
 		rc = STW_ENOTFOUND;
 	return rc;
@@ -96,8 +101,12 @@ static int op_instance_insert(struct stw__store *s, const struct stw__instance_r
 	int rc = instance_check(h, row, "instance_insert");
 	if (rc != STW_OK)
 		return rc;
+	int64_t num = 0;
+	if ((rc = stw__sqlite_num(h, row->definition, row->id, 1, &num)) != STW_OK)
+		return rc;
 	sqlite3_stmt *st = h->st[STW__INSTANCE_INSERT];
 	int b = SQLITE_OK;
+	stw__sqlite_bi(&b, st, 13, num);
 	stw__sqlite_bt(&b, st, 1, row->definition);
 	stw__sqlite_bt(&b, st, 2, row->id);
 	stw__sqlite_bt(&b, st, 3, row->state);
@@ -125,8 +134,13 @@ static int op_instance_update(struct stw__store *s, const struct stw__instance_r
 	int rc = instance_check(h, row, "instance_update");
 	if (rc != STW_OK)
 		return rc;
+	int64_t num = 0;
+	rc = stw__sqlite_num(h, row->definition, row->id, 0, &num);
+	if (rc != STW_OK && rc != STW_ENOTFOUND)
+		return rc;
 	sqlite3_stmt *st = h->st[STW__INSTANCE_UPDATE];
 	int b = SQLITE_OK, changes = 0;
+	stw__sqlite_bi(&b, st, 13, num); /* 0 when it has none: no row */
 	stw__sqlite_bt(&b, st, 1, row->definition);
 	stw__sqlite_bt(&b, st, 2, row->id);
 	stw__sqlite_bt(&b, st, 3, row->state);
@@ -233,7 +247,7 @@ static int op_list_instances(struct stw__store *s, const struct stw__instance_qu
 		stw__sqlite_bi(&b, st, 7, q->stuck_before);
 	if (q->definition_version > 0)
 		stw__sqlite_bi(&b, st, 8, q->definition_version);
-	return each_instance(h, c, st, b, "list_instances", cb, ud, NULL);
+	return each_instance(h, c, st, b, "list_instances", cb, ud, NULL, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -243,14 +257,18 @@ static int op_history_has(struct stw__store *s, const char *definition, const ch
 			  const char *message_id)
 {
 	struct sqlite_store *h = handle(s);
-	sqlite3_stmt *c = h->st[STW__HISTORY_HAS], *st;
-	int rc = stw__sqlite_acquire(h, c, &st, "history_has");
+	int64_t num = 0;
+	if (definition == NULL || instance_id == NULL)
+		return STW_ENOTFOUND;
+	int rc = stw__sqlite_num(h, definition, instance_id, 0, &num);
 	if (rc != STW_OK)
+		return rc; /* STW_ENOTFOUND: nothing is stored under the name */
+	sqlite3_stmt *c = h->st[STW__HISTORY_HAS], *st;
+	if ((rc = stw__sqlite_acquire(h, c, &st, "history_has")) != STW_OK)
 		return rc;
 	int b = SQLITE_OK;
-	stw__sqlite_bt(&b, st, 1, definition);
-	stw__sqlite_bt(&b, st, 2, instance_id);
-	stw__sqlite_bt(&b, st, 3, message_id);
+	stw__sqlite_bi(&b, st, 1, num);
+	stw__sqlite_bt(&b, st, 2, message_id);
 	if (b == SQLITE_OK)
 		b = sqlite3_step(st);
 	if (b == SQLITE_ROW)
@@ -263,13 +281,25 @@ static int op_history_has(struct stw__store *s, const char *definition, const ch
 	return rc;
 }
 
-/* row->seq is ignored (assigned). STW_EEXIST if the message has a row already. */
-/* Binds a history row to parameters p+1..p+10; 0 if a required field is missing. */
-static int bind_history(int *b, sqlite3_stmt *st, int p, const struct stw__history_row *row)
+/* 0 if a history row misses a required field. */
+static int history_valid(const struct stw__history_row *row)
 {
-	if (row == NULL || row->definition == NULL || row->instance_id == NULL ||
-	    row->message_id == NULL || row->message_type == NULL || row->outcome == NULL)
-		return 0;
+	return row != NULL && row->definition != NULL && row->instance_id != NULL &&
+	       row->message_id != NULL && row->message_type != NULL && row->outcome != NULL;
+}
+
+/*
+ * Binds a valid history row to parameters p+1..p+11, the instance's number
+ * (given if the name has none) last.
+ */
+static int bind_history(struct sqlite_store *h, int *b, sqlite3_stmt *st, int p,
+			const struct stw__history_row *row)
+{
+	int64_t num = 0;
+	int rc = stw__sqlite_num(h, row->definition, row->instance_id, 1, &num);
+	if (rc != STW_OK)
+		return rc;
+	stw__sqlite_bi(b, st, p + 11, num);
 	stw__sqlite_bt(b, st, p + 1, row->definition);
 	stw__sqlite_bt(b, st, p + 2, row->instance_id);
 	stw__sqlite_bt(b, st, p + 3, row->message_id);
@@ -280,7 +310,7 @@ static int bind_history(int *b, sqlite3_stmt *st, int p, const struct stw__histo
 	stw__sqlite_bt(b, st, p + 8, row->outcome);
 	stw__sqlite_bt(b, st, p + 9, row->reason);
 	stw__sqlite_bi(b, st, p + 10, row->at);
-	return 1;
+	return STW_OK;
 }
 
 static int history_invalid(struct sqlite_store *h)
@@ -290,13 +320,19 @@ static int history_invalid(struct sqlite_store *h)
 				 "message_type and outcome are required");
 }
 
+/* row->seq is ignored (assigned). STW_EEXIST if the message has a row already. */
 static int op_history_insert(struct stw__store *s, const struct stw__history_row *row)
 {
 	struct sqlite_store *h = handle(s);
 	sqlite3_stmt *st = h->st[STW__HISTORY_INSERT];
 	int b = SQLITE_OK;
-	if (!bind_history(&b, st, 0, row))
+	if (!history_valid(row))
 		return history_invalid(h);
+	int rc = bind_history(h, &b, st, 0, row);
+	if (rc != STW_OK) {
+		sqlite3_clear_bindings(st);
+		return rc;
+	}
 	return stw__sqlite_run(h, st, b, "history_insert", NULL);
 }
 
@@ -314,13 +350,16 @@ static int op_history_insert_many(struct stw__store *s, const struct stw__histor
 	size_t i = 0;
 	for (; i + STW__HISTORY_CHUNK <= n; i += STW__HISTORY_CHUNK) {
 		sqlite3_stmt *st = h->history_chunk;
-		int b = SQLITE_OK;
-		for (int r = 0; r < STW__HISTORY_CHUNK; r++)
-			if (!bind_history(&b, st, r * 10, &rows[i + (size_t)r])) {
-				sqlite3_clear_bindings(st);
-				return history_invalid(h);
-			}
-		int rc = stw__sqlite_run(h, st, b, "history_insert", NULL);
+		int b = SQLITE_OK, rc = STW_OK;
+		for (int r = 0; r < STW__HISTORY_CHUNK && rc == STW_OK; r++)
+			rc = history_valid(&rows[i + (size_t)r])
+				 ? bind_history(h, &b, st, r * 11, &rows[i + (size_t)r])
+				 : history_invalid(h);
+		if (rc != STW_OK) {
+			sqlite3_clear_bindings(st);
+			return rc;
+		}
+		rc = stw__sqlite_run(h, st, b, "history_insert", NULL);
 		if (rc != STW_OK)
 			return rc;
 	}

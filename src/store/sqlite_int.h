@@ -11,6 +11,8 @@
  *   sqlite_outbox.c     the outbox and the dedup table
  *   sqlite_timers.c     unrouted messages, timers, periodic processes
  *   sqlite_retention.c  deleting ended instances and old dedup records
+ *   sqlite_names.c      the numbers instances are stored under, and the memo
+ *                       of those an open transaction met
  *   sqlite_ckpt.c       the background checkpointer
  *   sqlite_conn.c       the handle: errors, running cached statements (binding
  *                       parameters, reading columns), the transaction
@@ -41,7 +43,7 @@
 #include "store/store.h"
 
 /* The schema version this build creates and understands. */
-#define STW__SCHEMA_VERSION 9
+#define STW__SCHEMA_VERSION 10
 
 /* History rows per multi-row INSERT (see op_history_insert_many). */
 #define STW__HISTORY_CHUNK 16
@@ -73,6 +75,8 @@ enum sid {
 	STW__DATA_VERSION,
 	STW__CURSOR_GET,
 	STW__CURSOR_SET,
+	STW__NAME_GET,
+	STW__NAME_INSERT,
 	STW__INSTANCE_GET,
 	STW__INSTANCE_INSERT,
 	STW__INSTANCE_UPDATE,
@@ -114,6 +118,7 @@ enum sid {
 	STW__PRUNE_TIMERS,
 	STW__PRUNE_OUTBOX,
 	STW__PRUNE_INSTANCE,
+	STW__PRUNE_NAME,
 	STW__DEDUP_WINDOW,
 	STW__DEDUP_DROP_RANGE,
 	STW__DEDUP_DROP_TAIL,
@@ -124,6 +129,9 @@ enum sid {
 
 /* The background checkpointer (sqlite_ckpt.c). */
 struct ckpt;
+
+/* The instance numbers an open transaction met (sqlite_names.c). */
+struct num_memo;
 
 /*
  * The head of a context as the open transaction left it (see op_append in
@@ -152,6 +160,7 @@ struct sqlite_store {
 	int64_t data_version;      /* what it read (op_foreign_commits) */
 	struct head_memo heads[STW__HEAD_MEMOS]; /* heads known to the open transaction */
 	unsigned next_memo;                      /* the memo a new context takes */
+	struct num_memo *nums;                   /* NULL until a transaction needs it */
 	sqlite3_stmt *st[STW__NSTMT];            /* cached statements, see enum sid */
 	sqlite3_stmt *list[STW__LQ_VARIANTS];    /* list_instances, by STW__LQ_* mask */
 	sqlite3_stmt *history_chunk;             /* STW__HISTORY_CHUNK rows in one INSERT */
@@ -181,6 +190,7 @@ extern const char stw__sqlite_migrate_6[];
 extern const char stw__sqlite_migrate_7[];
 extern const char stw__sqlite_migrate_8[];
 extern const char stw__sqlite_migrate_9[];
+extern const char stw__sqlite_migrate_10[];
 
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
 extern const char *const stw__sqlite_sync_sql[];
@@ -234,6 +244,26 @@ int stw__sqlite_int_or_zero(struct sqlite_store *h, enum sid id, const char *a, 
 /* A "SELECT min(...) ... WHERE x = ?1": STW_OK with *out, or STW_ENOTFOUND. */
 int stw__sqlite_min_or_none(struct sqlite_store *h, enum sid id, const char *a, const char *op,
 			    int64_t *out);
+
+/* sqlite_names.c ----------------------------------------------------------- */
+
+/*
+ * The number of the instance named (definition, id): STW_OK with *num. When
+ * the name has none, STW_ENOTFOUND, or with `give` a new number, one more
+ * than the last (a row of stw_names, written in the caller's transaction).
+ */
+int stw__sqlite_num(struct sqlite_store *h, const char *definition, const char *id, int give,
+		    int64_t *num);
+
+/* Remembers, for the open transaction, the number an instance was read with. */
+void stw__sqlite_num_remember(struct sqlite_store *h, const char *definition, const char *id,
+			      int64_t num);
+
+/* Forgets every number remembered (names were deleted). */
+void stw__sqlite_num_forget(struct sqlite_store *h);
+
+/* Frees the memo. Accepts a handle without one. */
+void stw__sqlite_nums_free(struct sqlite_store *h);
 
 /* sqlite_ckpt.c ------------------------------------------------------------ */
 

@@ -75,8 +75,16 @@ static int op_outbox_insert(struct stw__store *s, const struct stw__outbox_row *
 		return stw__sqlite_failf(
 		    h, STW_EINVAL,
 		    "outbox_insert: command_id, context, type and data are required");
+	int64_t num = 0;
+	if (row->definition != NULL && row->instance_id != NULL) {
+		int rc = stw__sqlite_num(h, row->definition, row->instance_id, 1, &num);
+		if (rc != STW_OK)
+			return rc;
+	}
 	sqlite3_stmt *st = h->st[STW__OUTBOX_INSERT];
 	int b = SQLITE_OK;
+	if (num > 0)
+		stw__sqlite_bi(&b, st, 14, num);
 	stw__sqlite_bt(&b, st, 1, row->command_id);
 	stw__sqlite_bt(&b, st, 2, row->context);
 	stw__sqlite_bt(&b, st, 3, row->type);

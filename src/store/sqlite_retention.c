@@ -50,7 +50,7 @@ static int collect(struct sqlite_store *h, const char *definition, const char *s
 	return rc;
 }
 
-/* Runs one of the STW__PRUNE_* deletes for an instance; adds the rows it deleted to *count. */
+/* Runs one of the STW__PRUNE_* deletes for an instance; adds what it deleted to *count, if any. */
 static int drop(struct sqlite_store *h, enum sid id, const char *definition,
 		const char *instance_id, int64_t *count)
 {
@@ -59,7 +59,7 @@ static int drop(struct sqlite_store *h, enum sid id, const char *definition,
 	stw__sqlite_bt(&b, st, 1, definition);
 	stw__sqlite_bt(&b, st, 2, instance_id);
 	int rc = stw__sqlite_run(h, st, b, "prune_instances", &changes);
-	if (rc == STW_OK)
+	if (rc == STW_OK && count != NULL)
 		*count += changes;
 	return rc;
 }
@@ -91,7 +91,10 @@ static int op_prune_instances(struct stw__store *s, const char *definition, int6
 			rc = drop(h, STW__PRUNE_OUTBOX, definition, b.id[i], &out->outbox);
 		if (rc == STW_OK)
 			rc = drop(h, STW__PRUNE_INSTANCE, definition, b.id[i], &out->instances);
+		if (rc == STW_OK)
+			rc = drop(h, STW__PRUNE_NAME, definition, b.id[i], NULL);
 	}
+	stw__sqlite_num_forget(h); /* the names deleted */
 	for (int i = 0; i < b.n; i++)
 		free(b.id[i]);
 	free(b.id);

@@ -16,8 +16,10 @@
 	" AND status = 'active' AND updated_at < ?7 AND NOT EXISTS (SELECT 1 FROM stw_timers t"    \
 	" WHERE t.definition = stw_instances.definition AND t.instance_id = stw_instances.id"      \
 	" AND t.entered_version = stw_instances.entered_version) AND NOT EXISTS (SELECT 1 FROM"    \
-	" stw_outbox o WHERE o.definition = stw_instances.definition"                              \
-	" AND o.instance_id = stw_instances.id AND o.status = 'pending')"
+	" stw_outbox o WHERE o.instance_num = stw_instances.num AND o.status = 'pending')"
+
+/* The number of the instance named by definition d and id i (see sqlite_names.c). */
+#define STW__NUM_OF(d, i) "SELECT num FROM stw_names WHERE id = " i " AND definition = " d
 
 #define STW__EVENT_COLS                                                                            \
 	"context, position, id, type, stream, stream_version, correlation_id, causation_id, "      \
@@ -75,36 +77,43 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 	[STW__CURSOR_SET] = "INSERT INTO stw_cursors(definition, context, position) "
 			    "VALUES (?1, ?2, ?3) ON CONFLICT(definition, context) "
 			    "DO UPDATE SET position = excluded.position",
-	[STW__INSTANCE_GET] = "SELECT " STW__INSTANCE_COLS " FROM stw_instances "
-			      "WHERE definition = ?1 AND id = ?2",
-	[STW__INSTANCE_INSERT] = "INSERT INTO stw_instances(" STW__INSTANCE_COLS ") "
-				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-	[STW__INSTANCE_UPDATE] = "UPDATE stw_instances SET state = ?3, status = ?4, data = ?5, "
-				 "unique_key = ?6, reason = ?7, version = ?8, updated_at = ?9, "
-				 "entered_version = ?11, definition_version = CASE WHEN ?12 > 0 "
-				 "THEN ?12 ELSE definition_version END "
-				 "WHERE definition = ?1 AND id = ?2 AND version = ?10",
+	/* Instance numbers (sqlite_names.c), through stw_names_id (id, definition). */
+	[STW__NAME_GET] = STW__NUM_OF("?1", "?2"),
+	[STW__NAME_INSERT] = "INSERT INTO stw_names(definition, id) VALUES (?1, ?2)",
+	/* An instance through its name's number, which it also selects. */
+	[STW__INSTANCE_GET] = "SELECT " STW__INSTANCE_COLS ", num FROM stw_instances "
+			      "WHERE num = (" STW__NUM_OF("?1", "?2") ")",
+	[STW__INSTANCE_INSERT] = "INSERT INTO stw_instances(" STW__INSTANCE_COLS ", num) "
+				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[STW__INSTANCE_UPDATE] =
+	    "UPDATE stw_instances SET state = ?3, status = ?4, data = ?5, "
+	    "unique_key = ?6, reason = ?7, version = ?8, updated_at = ?9, "
+	    "entered_version = ?11, definition_version = CASE WHEN ?12 > 0 "
+	    "THEN ?12 ELSE definition_version END "
+	    "WHERE num = ?13 AND definition = ?1 AND id = ?2 AND version = ?10",
 	[STW__KEY_HOLDER] =
 	    "SELECT id FROM stw_instances WHERE definition = ?1 AND unique_key = ?2 "
 	    "AND status IN ('active', 'failed')",
-	[STW__HISTORY_HAS] = "SELECT 1 FROM stw_history "
-			     "WHERE definition = ?1 AND instance_id = ?2 AND message_id = ?3",
-	[STW__HISTORY_INSERT] = "INSERT INTO stw_history(definition, instance_id, message_id, "
-				"message_type, context, from_state, to_state, outcome, reason, at) "
-				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[STW__HISTORY_HAS] =
+	    "SELECT 1 FROM stw_history WHERE instance_num = ?1 AND message_id = ?2",
+	[STW__HISTORY_INSERT] =
+	    "INSERT INTO stw_history(definition, instance_id, message_id, "
+	    "message_type, context, from_state, to_state, outcome, reason, at, "
+	    "instance_num) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[STW__HISTORY_LIST] = "SELECT " STW__HISTORY_COLS " FROM stw_history "
-			      "WHERE definition = ?1 AND instance_id = ?2 ORDER BY seq",
-	[STW__OUTBOX_INSERT] = "INSERT INTO stw_outbox(command_id, context, type, definition, "
-			       "instance_id, correlation_id, causation_id, data, status, error, "
-			       "created_at, delivered_at, next_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
-			       "ON CONFLICT(command_id) DO NOTHING",
+			      "WHERE instance_num = (" STW__NUM_OF("?1", "?2") ") ORDER BY seq",
+	[STW__OUTBOX_INSERT] =
+	    "INSERT INTO stw_outbox(command_id, context, type, definition, "
+	    "instance_id, correlation_id, causation_id, data, status, error, "
+	    "created_at, delivered_at, next_at, instance_num) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+	    "ON CONFLICT(command_id) DO NOTHING",
 	[STW__OUTBOX_PENDING] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
 				"WHERE context = ?1 AND status = 'pending' ORDER BY seq LIMIT ?2",
 	[STW__OUTBOX_MARK] = "UPDATE stw_outbox SET status = ?2, error = ?3, delivered_at = ?4 "
 			     "WHERE command_id = ?1",
-	[STW__OUTBOX_FOR_INSTANCE] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox "
-				     "WHERE definition = ?1 AND instance_id = ?2 ORDER BY seq",
+	[STW__OUTBOX_FOR_INSTANCE] = "SELECT " STW__OUTBOX_COLS " FROM stw_outbox WHERE "
+				     "instance_num = (" STW__NUM_OF("?1", "?2") ") ORDER BY seq",
 	[STW__OUTBOX_PENDING_COUNT] = "SELECT count(*) FROM stw_outbox WHERE status = 'pending'",
 	/* From one context to the next through the pending rows' index. */
 	[STW__OUTBOX_PENDING_CONTEXTS] =
@@ -175,25 +184,28 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 	 * Retention (sqlite_retention.c). The ended instances of one status
 	 * last updated before ?3, oldest first, through stw_instances_list
 	 * (definition, status, updated_at); the commands still waiting are
-	 * looked for through stw_outbox_instance (definition, instance_id, seq).
+	 * looked for through stw_outbox_instance (instance_num, seq).
 	 */
 	[STW__PRUNE_CANDIDATES] =
 	    "SELECT id FROM stw_instances WHERE definition = ?1 AND status = ?2 AND updated_at < "
 	    "?3 "
-	    "AND NOT EXISTS (SELECT 1 FROM stw_outbox o WHERE o.definition = ?1 "
-	    "AND o.instance_id = stw_instances.id AND (o.status = 'pending' OR o.status = "
-	    "'parked')) "
+	    "AND NOT EXISTS (SELECT 1 FROM stw_outbox o WHERE o.instance_num = stw_instances.num "
+	    "AND (o.status = 'pending' OR o.status = 'parked')) "
 	    "ORDER BY updated_at LIMIT ?4",
-	/* Through the prefix (definition, instance_id) of stw_history_message. */
-	[STW__PRUNE_HISTORY] = "DELETE FROM stw_history WHERE definition = ?1 AND instance_id = ?2",
+	/* Through the prefix (instance_num) of stw_history_message. */
+	[STW__PRUNE_HISTORY] =
+	    "DELETE FROM stw_history WHERE instance_num = (" STW__NUM_OF("?1", "?2") ")",
 	/* Through the timers' primary key (definition, instance_id, id). */
 	[STW__PRUNE_TIMERS] = "DELETE FROM stw_timers WHERE definition = ?1 AND instance_id = ?2",
-	/* Through stw_outbox_instance (definition, instance_id, seq); final rows only. */
+	/* Through stw_outbox_instance (instance_num, seq); final rows only. */
 	[STW__PRUNE_OUTBOX] =
-	    "DELETE FROM stw_outbox WHERE definition = ?1 AND instance_id = ?2 "
-	    "AND (status = 'delivered' OR status = 'skipped' OR status = 'rejected')",
-	/* Through the instances' primary key (definition, id). */
-	[STW__PRUNE_INSTANCE] = "DELETE FROM stw_instances WHERE definition = ?1 AND id = ?2",
+	    "DELETE FROM stw_outbox WHERE (status = 'delivered' OR status = 'skipped' OR "
+	    "status = 'rejected') AND instance_num = (" STW__NUM_OF("?1", "?2") ")",
+	/* Through the instances' primary key (num). */
+	[STW__PRUNE_INSTANCE] =
+	    "DELETE FROM stw_instances WHERE num = (" STW__NUM_OF("?1", "?2") ")",
+	/* The name goes last: the deletes above find the rows through it. */
+	[STW__PRUNE_NAME] = "DELETE FROM stw_names WHERE id = ?2 AND definition = ?1",
 	/*
 	 * A window of the dedup table from a key on, through its primary key
 	 * (context, command_id): the rows to look at and the first of the next
@@ -241,15 +253,30 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
 	" PRIMARY KEY(definition, id)) WITHOUT ROWID;"
 /* As schemas 5 to 7 had it (the 4 -> 5 migration builds it). */
 #define STW__INSTANCES_SCHEMA_7(table) "CREATE TABLE " table STW__INSTANCES_SCHEMA_COLS("")
-/* Since schema 8: the version of the definition that created each instance. */
-#define STW__INSTANCES_SCHEMA(table)                                                               \
-	"CREATE TABLE " table STW__INSTANCES_SCHEMA_COLS(                                          \
-	    " definition_version INTEGER NOT NULL DEFAULT 1,")
+/* The indexes of instances as schemas 5 to 9 had them (the 4 -> 5 migration builds them). */
 #define STW__INSTANCES_INDEXES                                                                     \
+	STW__INSTANCES_INDEXES_10 "CREATE INDEX stw_instances_id ON stw_instances(id);"
+/*
+ * Since schema 10 (see sqlite_names.c): each instance's name (definition,
+ * id) has a number, given in creation order in stw_names, and the instance
+ * row is keyed by it, so that the rows a store writes are at the end of the
+ * table. Instances are found by name through stw_names_id, whose (id,
+ * definition) order also serves a lookup by id alone.
+ */
+#define STW__NAMES_SCHEMA                                                                          \
+	"CREATE TABLE stw_names(num INTEGER PRIMARY KEY, definition TEXT NOT NULL,"                \
+	" id TEXT NOT NULL);"                                                                      \
+	"CREATE UNIQUE INDEX stw_names_id ON stw_names(id, definition);"
+#define STW__INSTANCES_SCHEMA(table)                                                               \
+	"CREATE TABLE " table "(num INTEGER PRIMARY KEY, definition TEXT NOT NULL,"                \
+	" id TEXT NOT NULL, state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL,"        \
+	" unique_key TEXT, reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"    \
+	" updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0,"                \
+	" definition_version INTEGER NOT NULL DEFAULT 1);"
+#define STW__INSTANCES_INDEXES_10                                                                  \
 	"CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"           \
 	" WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"                        \
-	"CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"        \
-	"CREATE INDEX stw_instances_id ON stw_instances(id);"
+	"CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"
 #define STW__TIMERS_SCHEMA(table)                                                                  \
 	"CREATE TABLE " table "(id TEXT NOT NULL, definition TEXT NOT NULL,"                       \
 	" instance_id TEXT NOT NULL, message_type TEXT NOT NULL, due_at INTEGER NOT NULL,"         \
@@ -265,12 +292,19 @@ const char *const stw__sqlite_sql[STW__NSTMT] = {
  * The outbox rows of an instance, for inspection and retention. Since
  * schema 9 only the rows that have an instance: a stateless policy's
  * commands (a third of a voiding process's rows) are never looked up by
- * instance, and every query through it binds an instance id, which SQLite
- * takes as implying instance_id IS NOT NULL.
+ * instance, and every query through it binds an instance, which SQLite
+ * takes as implying that it is not NULL. Schema 9's was by name; since 10 it
+ * is by the instance's number.
  */
-#define STW__OUTBOX_INSTANCE_INDEX                                                                 \
+#define STW__OUTBOX_INSTANCE_INDEX_9                                                               \
 	"CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq)"             \
 	" WHERE instance_id IS NOT NULL;"
+#define STW__OUTBOX_INSTANCE_INDEX                                                                 \
+	"CREATE INDEX stw_outbox_instance ON stw_outbox(instance_num, seq)"                        \
+	" WHERE instance_num IS NOT NULL;"
+/* A message handled by an instance, once (schema 10: by the instance's number). */
+#define STW__HISTORY_MESSAGE_INDEX                                                                 \
+	"CREATE UNIQUE INDEX stw_history_message ON stw_history(instance_num, message_id);"
 
 /* Periodic processes: the last period each ran in (so a restart does not rerun it). */
 #define STW__PERIODIC_SCHEMA                                                                       \
@@ -288,19 +322,18 @@ const char stw__sqlite_schema[] =
     "CREATE UNIQUE INDEX stw_events_stream ON stw_events(context, stream, stream_version);"
     "CREATE TABLE stw_cursors(definition TEXT, context TEXT, position INTEGER NOT NULL,"
     " attempt_position INTEGER NOT NULL DEFAULT -1, attempts INTEGER NOT NULL DEFAULT 0,"
-    " PRIMARY KEY(definition, context)) WITHOUT ROWID;" STW__INSTANCES_SCHEMA("stw_instances")
-	STW__INSTANCES_INDEXES
+    " PRIMARY KEY(definition, context)) WITHOUT ROWID;" STW__NAMES_SCHEMA STW__INSTANCES_SCHEMA(
+	"stw_instances") STW__INSTANCES_INDEXES_10
     "CREATE TABLE stw_history(seq INTEGER PRIMARY KEY, definition TEXT NOT NULL,"
     " instance_id TEXT NOT NULL, message_id TEXT NOT NULL, message_type TEXT NOT NULL,"
     " context TEXT, from_state TEXT, to_state TEXT, outcome TEXT NOT NULL, reason TEXT,"
-    " at INTEGER NOT NULL);"
-    "CREATE UNIQUE INDEX stw_history_message ON stw_history(definition, instance_id,"
-    " message_id);"
+    " at INTEGER NOT NULL, instance_num INTEGER);" STW__HISTORY_MESSAGE_INDEX
     "CREATE TABLE stw_outbox(seq INTEGER PRIMARY KEY, command_id TEXT NOT NULL UNIQUE,"
     " context TEXT NOT NULL, type TEXT NOT NULL, definition TEXT, instance_id TEXT,"
     " correlation_id TEXT, causation_id TEXT, data TEXT NOT NULL, status TEXT NOT NULL,"
     " error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER NOT NULL DEFAULT 0,"
-    " attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0);"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0,"
+    " instance_num INTEGER);"
     "CREATE INDEX stw_outbox_pending ON stw_outbox(context, seq) WHERE status = "
     "'pending';" STW__OUTBOX_STATUS_INDEX STW__OUTBOX_INSTANCE_INDEX
     "CREATE TABLE stw_dedup(context TEXT NOT NULL, command_id TEXT NOT NULL,"
@@ -310,7 +343,7 @@ const char stw__sqlite_schema[] =
     " context TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,"
     " event_type TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);" STW__TIMERS_SCHEMA(
 	"stw_timers") STW__TIMERS_INDEXES STW__PERIODIC_SCHEMA
-    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '9');";
+    "INSERT INTO stw_meta(key, value) VALUES ('schema_version', '10');";
 
 /* Version 1 -> 2: timers, and the version at which an instance entered its state. */
 const char stw__sqlite_migrate_2[] =
@@ -385,8 +418,47 @@ const char stw__sqlite_migrate_8[] =
  * rows that have none (see STW__OUTBOX_INSTANCE_INDEX).
  */
 const char stw__sqlite_migrate_9[] =
-    "DROP INDEX stw_outbox_instance;" STW__OUTBOX_INSTANCE_INDEX
+    "DROP INDEX stw_outbox_instance;" STW__OUTBOX_INSTANCE_INDEX_9
     "UPDATE stw_meta SET value = '9' WHERE key = 'schema_version';";
+
+/* The number of the instance a row of history or of the outbox names (migration 10). */
+#define STW__NUM_OF_ROW(t) STW__NUM_OF(t ".definition", t ".instance_id")
+
+/*
+ * Version 9 -> 10: instances numbered in creation order (see
+ * STW__NAMES_SCHEMA and sqlite_names.c). Every instance is given a number,
+ * in the order they were created; so is any other name the history or the
+ * outbox holds. The instances are rebuilt keyed by it (a WITHOUT ROWID table
+ * cannot become a rowid one in place), and the history and the outbox gain
+ * the number, with their indexes by instance on it.
+ */
+#define STW__NUM_OF_INSTANCE STW__NUM_OF("stw_instances.definition", "stw_instances.id")
+#define STW__NUM_OF_HISTORY  STW__NUM_OF_ROW("stw_history")
+#define STW__NUM_OF_OUTBOX   STW__NUM_OF_ROW("stw_outbox")
+#define STW__MIGRATE_10_NAMES                                                                      \
+	STW__NAMES_SCHEMA                                                                          \
+	"INSERT INTO stw_names(definition, id) SELECT definition, id FROM stw_instances"           \
+	" ORDER BY created_at, definition, id;"                                                    \
+	"INSERT OR IGNORE INTO stw_names(definition, id) SELECT definition, instance_id"           \
+	" FROM stw_history ORDER BY seq;"                                                          \
+	"INSERT OR IGNORE INTO stw_names(definition, id) SELECT definition, instance_id"           \
+	" FROM stw_outbox WHERE definition IS NOT NULL AND instance_id IS NOT NULL ORDER BY seq;"
+#define STW__MIGRATE_10_INSTANCES                                                                  \
+	"INSERT INTO stw_instances_10(num, " STW__INSTANCE_COLS ") SELECT (" STW__NUM_OF_INSTANCE  \
+	"), " STW__INSTANCE_COLS " FROM stw_instances ORDER BY 1; DROP TABLE stw_instances;"       \
+	"ALTER TABLE stw_instances_10 RENAME TO stw_instances;"
+#define STW__MIGRATE_10_ROWS                                                                       \
+	"ALTER TABLE stw_history ADD COLUMN instance_num INTEGER;"                                 \
+	"UPDATE stw_history SET instance_num = (" STW__NUM_OF_HISTORY ");"                         \
+	"DROP INDEX stw_history_message;"                                                          \
+	"ALTER TABLE stw_outbox ADD COLUMN instance_num INTEGER;"                                  \
+	"UPDATE stw_outbox SET instance_num = (" STW__NUM_OF_OUTBOX ")"                            \
+	" WHERE instance_id IS NOT NULL; DROP INDEX stw_outbox_instance;"
+const char stw__sqlite_migrate_10[] =
+    STW__MIGRATE_10_NAMES STW__INSTANCES_SCHEMA("stw_instances_10")
+	STW__MIGRATE_10_INSTANCES STW__INSTANCES_INDEXES_10 STW__MIGRATE_10_ROWS
+	    STW__HISTORY_MESSAGE_INDEX STW__OUTBOX_INSTANCE_INDEX
+    "UPDATE stw_meta SET value = '10' WHERE key = 'schema_version';";
 
 /* PRAGMA synchronous by level (0..2), for every connection of a store. */
 const char *const stw__sqlite_sync_sql[] = {
@@ -403,7 +475,8 @@ int stw__sqlite_list_sql(int m, char *sql, size_t cap)
 			 (m & STW__LQ_DEFINITION) ? " AND definition = ?1" : "",
 			 (m & STW__LQ_STATUS) ? " AND status = ?2" : "",
 			 (m & STW__LQ_STATE) ? " AND state = ?3" : "",
-			 (m & STW__LQ_ID) ? " AND id = ?4" : "",
+			 (m & STW__LQ_ID) ? " AND num IN (SELECT num FROM stw_names WHERE id = ?4)"
+					  : "",
 			 (m & STW__LQ_VERSION) ? " AND definition_version = ?8" : "",
 			 (m & STW__LQ_STUCK) ? STW__LQ_STUCK_SQL : "");
 	return n < 0 || (size_t)n >= cap ? -1 : 0;

@@ -45,6 +45,15 @@ void append_ok(struct stw__store *s, const char *context, const char *id, const 
 	assert_int_equal(ver, want_ver);
 }
 
+struct stw__history_row hist(const char *def, const char *id, const char *message_id)
+{
+	return (struct stw__history_row){ .definition = def,
+					  .instance_id = id,
+					  .message_id = message_id,
+					  .message_type = "T",
+					  .outcome = "applied" };
+}
+
 struct stw__instance_row inst(const char *def, const char *id, const char *status, const char *key,
 			      int64_t updated_at)
 {

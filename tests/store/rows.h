@@ -25,6 +25,9 @@ void append_ok(struct stw__store *s, const char *context, const char *id, const 
 struct stw__instance_row inst(const char *def, const char *id, const char *status, const char *key,
 			      int64_t updated_at);
 
+/* A history row of def/id for message_id: type T, outcome applied, at 0. */
+struct stw__history_row hist(const char *def, const char *id, const char *message_id);
+
 /* Events a read hands on, up to MAXROWS; stops after stop_after when it is > 0. */
 struct events {
 	int n;

@@ -8,6 +8,8 @@
 #ifndef STW_TEST_SQLITE_FIXTURE_H
 #define STW_TEST_SQLITE_FIXTURE_H
 
+#include <stdint.h>
+
 #include "fixture.h"
 #include "store/store.h"
 
@@ -20,5 +22,12 @@ struct fixture {
 /* cmocka's setup and teardown, with a struct fixture in *state. */
 int sqlite_fixture_setup(void **state);
 int sqlite_fixture_teardown(void **state);
+
+/*
+ * On a raw connection of its own, beside the store's: the one integer a
+ * query returns, and statements run (either fails the test on an error).
+ */
+int64_t sqlite_fixture_int(const char *path, const char *sql);
+void sqlite_fixture_exec(const char *path, const char *sql);
 
 #endif

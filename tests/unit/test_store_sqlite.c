@@ -38,40 +38,20 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Runs a query returning one integer on a separate raw connection. */
-static int64_t raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-/* Runs a statement on a separate raw connection. */
-static void raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
+#define raw_int  sqlite_fixture_int
+#define raw_exec sqlite_fixture_exec
 
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                  */
 
-/* A new database gets every table, WAL mode and schema_version 9. */
+/* A new database gets every table, WAL mode and schema_version 10. */
 static void test_open_creates_schema(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const tables[] = { "stw_meta",      "stw_events",   "stw_cursors",
 					      "stw_instances", "stw_history",  "stw_outbox",
 					      "stw_dedup",     "stw_unrouted", "stw_timers",
-					      "stw_periodic" };
+					      "stw_periodic",  "stw_names" };
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
 		char sql[128];
 		snprintf(sql, sizeof sql,
@@ -80,7 +60,7 @@ static void test_open_creates_schema(void **state)
 		assert_int_equal(raw_int(f->path, sql), 1);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 9);
+			 10);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -141,18 +121,51 @@ static void test_open_refuses_newer_schema(void **state)
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
-	raw_exec(f->path, "UPDATE stw_meta SET value='10' WHERE key='schema_version'");
+	raw_exec(f->path, "UPDATE stw_meta SET value='11' WHERE key='schema_version'");
 	char err[256] = "";
 	struct stw__store dummy = { 0 };
 	struct stw__store *s = &dummy; /* must be reset to NULL */
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &s, err, sizeof err), STW_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err, "schema version 10"));
+	assert_non_null(strstr(err, "schema version 11"));
+}
+
+/*
+ * Undoes schema 10 on a closed database, keeping its rows: instances keyed
+ * by name, the history and the outbox without instance numbers.
+ */
+static void downgrade_to_9(const char *path)
+{
+	raw_exec(
+	    path,
+	    "CREATE TABLE stw_instances_9(definition TEXT NOT NULL, id TEXT NOT NULL,"
+	    " state TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, unique_key TEXT,"
+	    " reason TEXT, version INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	    " updated_at INTEGER NOT NULL, entered_version INTEGER NOT NULL DEFAULT 0,"
+	    " definition_version INTEGER NOT NULL DEFAULT 1,"
+	    " PRIMARY KEY(definition, id)) WITHOUT ROWID;"
+	    "INSERT INTO stw_instances_9 SELECT definition, id, state, status, data, unique_key,"
+	    " reason, version, created_at, updated_at, entered_version, definition_version"
+	    " FROM stw_instances;"
+	    "DROP TABLE stw_instances; DROP TABLE stw_names;"
+	    "ALTER TABLE stw_instances_9 RENAME TO stw_instances;"
+	    "CREATE UNIQUE INDEX stw_instances_key ON stw_instances(definition, unique_key)"
+	    " WHERE unique_key IS NOT NULL AND status IN ('active', 'failed');"
+	    "CREATE INDEX stw_instances_list ON stw_instances(definition, status, updated_at);"
+	    "CREATE INDEX stw_instances_id ON stw_instances(id);"
+	    "DROP INDEX stw_history_message; ALTER TABLE stw_history DROP COLUMN instance_num;"
+	    "CREATE UNIQUE INDEX stw_history_message ON stw_history(definition, instance_id,"
+	    " message_id);"
+	    "DROP INDEX stw_outbox_instance; ALTER TABLE stw_outbox DROP COLUMN instance_num;"
+	    "CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq)"
+	    " WHERE instance_id IS NOT NULL;"
+	    "UPDATE stw_meta SET value='9' WHERE key='schema_version'");
 }
 
 /* Undoes schema 4 on a closed database: what version 3 created. */
 static void downgrade_to_3(const char *path)
 {
+	downgrade_to_9(path);
 	raw_exec(path, "DROP INDEX stw_outbox_status");
 	raw_exec(path, "ALTER TABLE stw_outbox DROP COLUMN attempts");
 	raw_exec(path, "ALTER TABLE stw_outbox DROP COLUMN next_at");
@@ -185,7 +198,7 @@ static void test_open_migrates_schema_3_outbox(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 9);
+			 10);
 	assert_int_equal(raw_int(f->path, "SELECT attempts + next_at FROM stw_outbox "
 					  "WHERE command_id = 'c1'"),
 			 0);
@@ -227,7 +240,7 @@ static void test_open_migrates_schema_1(void **state)
 	assert_non_null(strstr(err, "read-write to upgrade"));
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 9);
+			 10);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers'"), 1);
 	assert_int_equal(
@@ -239,15 +252,17 @@ static void test_open_migrates_schema_1(void **state)
 
 /*
  * A schema 4 database (instances with a rowid, timers keyed by id alone) is
- * migrated on open: both tables become clustered on the instance (5), their
- * rows and the other indexes are kept, the outbox's status index loses its
- * IN list (6), and the store works on them.
+ * migrated on open: both tables become clustered on the instance (5; the
+ * instances on their number since 10), their rows and the other indexes are
+ * kept, the outbox's status index loses its IN list (6), and the store works
+ * on them.
  */
 static void test_open_migrates_schema_4(void **state)
 {
 	struct fixture *f = *state;
 	STW__S0(f->s, close);
 	f->s = NULL;
+	downgrade_to_9(f->path);
 	/* The version 4 layout of the two tables, with a row in each. */
 	raw_exec(f->path,
 		 "DROP INDEX stw_outbox_status; CREATE INDEX stw_outbox_status ON "
@@ -278,14 +293,15 @@ static void test_open_migrates_schema_4(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 9);
+			 10);
+	/* Instances are keyed by their number since 10. */
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE sql LIKE "
 					  "'%WITHOUT ROWID%' AND name IN ('stw_instances', "
 					  "'stw_timers')"),
-			 2);
+			 1);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type='index' "
 					  "AND name IN ('stw_instances_key', 'stw_instances_list',"
-					  " 'stw_instances_id', 'stw_timers_due')"),
+					  " 'stw_names_id', 'stw_timers_due')"),
 			 4);
 	assert_int_equal(
 	    raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name='stw_timers_instance'"),
@@ -330,6 +346,7 @@ static void test_open_migrates_schema_6(void **state)
 	assert_int_equal(STW__S0(f->s, commit), STW_OK);
 	STW__S0(f->s, close);
 	f->s = NULL;
+	downgrade_to_9(f->path);
 	raw_exec(f->path, "CREATE TABLE stw_contexts(name TEXT PRIMARY KEY, head INTEGER NOT NULL);"
 			  "CREATE TABLE stw_streams(context TEXT, stream TEXT, version INTEGER "
 			  "NOT NULL, PRIMARY KEY(context, stream)) WITHOUT ROWID;"
@@ -340,7 +357,7 @@ static void test_open_migrates_schema_6(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 9);
+			 10);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
 					  "('stw_contexts', 'stw_streams')"),
 			 0);
@@ -360,12 +377,13 @@ static void test_open_migrates_schema_7(void **state)
 	assert_int_equal(STW__S(f->s, instance_insert, &r), STW_OK);
 	STW__S0(f->s, close);
 	f->s = NULL;
+	downgrade_to_9(f->path);
 	raw_exec(f->path, "ALTER TABLE stw_instances DROP COLUMN definition_version;"
 			  "UPDATE stw_meta SET value='7' WHERE key='schema_version'");
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 9);
+			 10);
 	struct instances got = { 0 };
 	assert_int_equal(STW__S(f->s, instance_get, "def", "i1", collect_instance, &got), STW_OK);
 	assert_int_equal(got.n, 1);
@@ -409,6 +427,7 @@ static void test_open_migrates_schema_8(void **state)
 	assert_int_equal(STW__S(f->s, outbox_insert, &policy), STW_OK);
 	STW__S0(f->s, close);
 	f->s = NULL;
+	downgrade_to_9(f->path);
 	raw_exec(f->path,
 		 "DROP INDEX stw_outbox_instance;"
 		 "CREATE INDEX stw_outbox_instance ON stw_outbox(definition, instance_id, seq);"
@@ -416,19 +435,85 @@ static void test_open_migrates_schema_8(void **state)
 	char err[256] = "";
 	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
 	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
-			 9);
+			 10);
 	assert_int_equal(raw_int(f->path,
 				 "SELECT count(*) FROM sqlite_master WHERE name = "
-				 "'stw_outbox_instance' AND sql LIKE '%WHERE instance_id IS "
+				 "'stw_outbox_instance' AND sql LIKE '%WHERE instance_num IS "
 				 "NOT NULL'"),
 			 1);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_outbox "
 					  "INDEXED BY stw_outbox_instance "
-					  "WHERE definition = 'def' AND instance_id IS NOT NULL"),
+					  "WHERE instance_num IS NOT NULL"),
 			 1);
 	int n = 0;
 	assert_int_equal(STW__S(f->s, outbox_for_instance, "def", "i1", count_row, &n), STW_OK);
 	assert_int_equal(n, 1);
+}
+
+/*
+ * A schema 9 database, whose instances, history and outbox were keyed by
+ * name, is migrated on open: every name is numbered, the instances in the
+ * order they were created, then the names only the history or the outbox
+ * holds; each row carries its instance's number, and the store finds every
+ * row through it, and numbers a new instance after them all.
+ */
+static void test_open_migrates_schema_9(void **state)
+{
+	struct fixture *f = *state;
+	struct stw__instance_row late = inst("def", "late", "active", NULL, 20);
+	struct stw__instance_row early = inst("def", "early", "active", NULL, 10);
+	struct stw__history_row h[] = { hist("def", "late", "m1"), hist("def", "early", "m2"),
+					hist("def", "ghost", "m3") };
+	struct stw__outbox_row o = { .command_id = "c1",
+				     .context = "Billing",
+				     .type = "Void",
+				     .definition = "def",
+				     .instance_id = "late",
+				     .data = "{}" };
+	struct stw__outbox_row policy = o;
+	policy.command_id = "c2";
+	policy.instance_id = NULL;
+	assert_int_equal(STW__S(f->s, instance_insert, &late), STW_OK);
+	assert_int_equal(STW__S(f->s, instance_insert, &early), STW_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(STW__S(f->s, history_insert, &h[i]), STW_OK);
+	assert_int_equal(STW__S(f->s, outbox_insert, &o), STW_OK);
+	assert_int_equal(STW__S(f->s, outbox_insert, &policy), STW_OK);
+	STW__S0(f->s, close);
+	f->s = NULL;
+	downgrade_to_9(f->path);
+	char err[256] = "";
+	assert_int_equal(stw__sqlite_open(f->path, NULL, &f->s, err, sizeof err), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT value FROM stw_meta WHERE key='schema_version'"),
+			 10);
+	assert_int_equal(raw_int(f->path, "SELECT group_concat(id, ',') = 'early,late,ghost' FROM"
+					  " (SELECT id FROM stw_names ORDER BY num)"),
+			 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_instances i JOIN stw_names n"
+					  " USING (num) WHERE n.id = i.id"),
+			 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_history x JOIN stw_names n"
+					  " ON n.num = x.instance_num AND n.id = x.instance_id"),
+			 3);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM stw_outbox WHERE instance_num ="
+					  " (SELECT num FROM stw_names WHERE id = 'late')"),
+			 1);
+	assert_int_equal(STW__S(f->s, history_has, "def", "late", "m1"), STW_OK);
+	assert_int_equal(STW__S(f->s, history_has, "def", "early", "m1"), STW_ENOTFOUND);
+	assert_int_equal(STW__S(f->s, history_insert, &h[2]), STW_EEXIST);
+	struct strings c = { 0 };
+	assert_int_equal(STW__S(f->s, history_list, "def", "ghost", collect_history, &c), STW_OK);
+	assert_int_equal(c.n, 1);
+	int n = 0;
+	assert_int_equal(STW__S(f->s, outbox_for_instance, "def", "late", count_row, &n), STW_OK);
+	assert_int_equal(n, 1);
+	struct instances got = { 0 };
+	assert_int_equal(STW__S(f->s, instance_get, "def", "early", collect_instance, &got),
+			 STW_OK);
+	assert_int_equal(got.n, 1);
+	struct stw__instance_row next = inst("def", "next", "active", NULL, 30);
+	assert_int_equal(STW__S(f->s, instance_insert, &next), STW_OK);
+	assert_int_equal(raw_int(f->path, "SELECT num FROM stw_instances WHERE id = 'next'"), 4);
 }
 
 /* Bad arguments and an unopenable path fail cleanly with a message. */
@@ -633,6 +718,7 @@ int main(void)
 		T(test_open_migrates_schema_6),
 		T(test_open_migrates_schema_7),
 		T(test_open_migrates_schema_8),
+		T(test_open_migrates_schema_9),
 		T(test_open_failures),
 		T(test_open_waits_for_a_writer),
 		T(test_head_and_version_from_the_log),
