@@ -415,7 +415,7 @@ const char stw__sqlite_migrate_8[] =
 
 /*
  * Version 8 -> 9: the index of the outbox rows by instance leaves out the
- * rows that have none (see STW__OUTBOX_INSTANCE_INDEX).
+ * rows that have none (see STW__OUTBOX_INSTANCE_INDEX_9).
  */
 const char stw__sqlite_migrate_9[] =
     "DROP INDEX stw_outbox_instance;" STW__OUTBOX_INSTANCE_INDEX_9
